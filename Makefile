@@ -1,0 +1,34 @@
+# gdlab — the two commands are `make run` and `make test`; both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.gdlab-installed
+
+.PHONY: install run test lint ui bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create the virtual environment and install gdlab with its dev tools
+
+run: install  ## run the whole pipeline (dvc repro) on params.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+test: install  ## run the test suite
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lint: install  ## ruff
+	$(BIN)/ruff check src tests pipeline bench scripts
+
+ui: install  ## MLflow UI on 127.0.0.1 against the project's store
+	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
+
+bench: install  ## benchmarks (needs the bench extra: torch)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
+clean-venv:
+	rm -rf $(VENV)
