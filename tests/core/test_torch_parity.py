@@ -1,0 +1,160 @@
+"""Parity of gdlab's full-batch training with torch.optim, from stored golden trajectories.
+
+``tests/core/goldens/torch_trajectories.npz`` is written by ``scripts/make_torch_goldens.py``
+(torch float64: optimisers, lr_scheduler schedules, clip_grad_norm_, L2 penalty) and read
+here with numpy only, so torch is not a test dependency. Each case fits a linear
+``GDRegressor`` / ``GDClassifier`` for 40 full-batch epochs from zero parameters and checks
+the per-epoch losses (before each step, penalty included), the learning rates and the
+final parameters against torch's. Regenerate the goldens with
+``.venv/bin/python scripts/make_torch_goldens.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gdlab
+
+GOLDENS = Path(__file__).parent / "goldens" / "torch_trajectories.npz"
+RTOL = 1e-8
+ATOL = 1e-12
+
+REQUIRED_OPTIMIZERS = {
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "nadam",
+}
+REQUIRED_SCHEDULES = {"step", "exponential", "cosine"}
+PROBLEMS = {"regression", "binary", "multiclass"}
+
+
+def _load():
+    with np.load(GOLDENS) as data:
+        arrays = {key: data[key] for key in data.files}
+    specs = json.loads(str(arrays.pop("specs")))
+    meta = json.loads(str(arrays.pop("meta")))
+    return specs, meta, arrays
+
+
+SPECS, META, ARRAYS = _load()
+
+
+def _fit(spec: dict):
+    X = ARRAYS[f"X__{spec['problem']}"]
+    y = ARRAYS[f"y__{spec['problem']}"]
+    kwargs = dict(
+        model="linear",
+        optimizer=spec["optimizer"],
+        optimizer_params=dict(spec["optimizer_params"]),
+        learning_rate=spec["learning_rate"],
+        schedule=spec["schedule"],
+        schedule_params=dict(spec["schedule_params"]),
+        clip_norm=spec["clip_norm"],
+        alpha=spec["alpha"],
+        l1_ratio=0.0,
+        batch_size=None,
+        max_epochs=META["n_steps"],
+        tol=None,
+        shuffle=False,
+        random_state=0,
+    )
+    if spec["problem"] == "regression":
+        est = gdlab.GDRegressor(**kwargs)
+    else:
+        est = gdlab.GDClassifier(**kwargs)
+    return est.fit(X, y)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s["id"] for s in SPECS])
+def test_matches_torch(spec):
+    est = _fit(spec)
+    key = spec["id"]
+    W, b = ARRAYS[f"W__{key}"], ARRAYS[f"b__{key}"]
+
+    assert est.n_iter_ == META["n_steps"]
+    np.testing.assert_allclose(
+        np.asarray(est.loss_curve_, dtype=float),
+        ARRAYS[f"loss__{key}"],
+        rtol=RTOL,
+        atol=ATOL,
+        err_msg=f"{key}: loss_curve_",
+    )
+    np.testing.assert_allclose(
+        np.asarray(est.history_["learning_rate"], dtype=float),
+        ARRAYS[f"lr__{key}"],
+        rtol=RTOL,
+        atol=ATOL,
+        err_msg=f"{key}: history_['learning_rate']",
+    )
+
+    if spec["problem"] == "regression":
+        assert np.shape(est.coef_) == (W.shape[0],)
+        np.testing.assert_allclose(
+            est.coef_, W[:, 0], rtol=RTOL, atol=ATOL, err_msg=f"{key}: coef_"
+        )
+        np.testing.assert_allclose(
+            np.ravel(est.intercept_), b, rtol=RTOL, atol=ATOL, err_msg=f"{key}: intercept_"
+        )
+    else:
+        np.testing.assert_array_equal(est.classes_, np.arange(max(2, W.shape[1])))
+        assert np.shape(est.coef_) == W.T.shape
+        assert np.shape(est.intercept_) == b.shape
+        np.testing.assert_allclose(est.coef_, W.T, rtol=RTOL, atol=ATOL, err_msg=f"{key}: coef_")
+        np.testing.assert_allclose(
+            est.intercept_, b, rtol=RTOL, atol=ATOL, err_msg=f"{key}: intercept_"
+        )
+
+
+def test_goldens_cover_everything():
+    """Regenerating the goldens must not silently drop optimisers, schedules or clipping."""
+    assert META["n_steps"] == 40
+    ids = [s["id"] for s in SPECS]
+    assert len(ids) == len(set(ids))
+    assert len(SPECS) >= 90
+
+    by_case: dict[str, set[str]] = {}
+    for s in SPECS:
+        by_case.setdefault(s["case"], set()).add(s["problem"])
+        for prefix in ("loss", "lr", "W", "b"):
+            assert f"{prefix}__{s['id']}" in ARRAYS
+        assert ARRAYS[f"loss__{s['id']}"].shape == (META["n_steps"],)
+    assert all(problems == PROBLEMS for problems in by_case.values()), by_case
+    for problem in PROBLEMS:
+        assert f"X__{problem}" in ARRAYS and f"y__{problem}" in ARRAYS
+
+    optimizers = {s["optimizer"] for s in SPECS}
+    assert REQUIRED_OPTIMIZERS <= optimizers, REQUIRED_OPTIMIZERS - optimizers
+    schedules = {s["schedule"] for s in SPECS}
+    assert REQUIRED_SCHEDULES | {"constant"} <= schedules, REQUIRED_SCHEDULES - schedules
+    for name in REQUIRED_SCHEDULES:  # each schedule with a momentum method and an adaptive one
+        with_schedule = {s["optimizer"] for s in SPECS if s["schedule"] == name}
+        assert {"momentum", "adam"} <= with_schedule, (name, with_schedule)
+    clipped = {s["optimizer"] for s in SPECS if s["clip_norm"] is not None}
+    assert {"sgd", "adam"} <= clipped, clipped
+    assert any(s["alpha"] > 0 for s in SPECS)
+
+    params = {(s["optimizer"], k) for s in SPECS for k in s["optimizer_params"]}
+    for needed in [
+        ("momentum", "dampening"),
+        ("nesterov", "momentum"),
+        ("sgd", "weight_decay"),
+        ("adagrad", "lr_decay"),
+        ("adagrad", "initial_accumulator_value"),
+        ("adagrad", "weight_decay"),
+        ("rmsprop", "centered"),
+        ("rmsprop", "momentum"),
+        ("adam", "amsgrad"),
+        ("adam", "weight_decay"),
+        ("adamw", "amsgrad"),
+        ("nadam", "weight_decay"),
+    ]:
+        assert needed in params, needed
