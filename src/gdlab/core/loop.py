@@ -1,0 +1,250 @@
+"""The training loop: batching, stopping rules, divergence guard, callbacks, history.
+
+One epoch is one pass over the training rows, in batches of ``batch_size`` (``None``:
+the whole set, one step per epoch). Rows are visited in a fresh permutation each epoch
+when ``shuffle`` is set; a mini-batch is gathered with ``np.take(..., out=buffer)`` into
+one reusable buffer, so the data are never copied per epoch. The last partial batch is
+used, not dropped.
+
+After every epoch the loop records the mean training loss (weighted by the batches'
+sample weights; it includes the penalty), the validation loss (data loss, no penalty)
+when a validation set is given, the learning rate used, the mean gradient norm (before
+clipping) and the elapsed time, steps the schedule, calls the callbacks and applies the
+stopping rules:
+
+* ``tol`` / ``n_iter_no_change`` (scikit-learn's rule): the monitored loss (validation
+  loss with ``early_stopping``, else training loss) counts as no improvement when it is
+  above ``best − tol``; training stops after ``n_iter_no_change`` such epochs in a row.
+  ``tol=None`` disables the rule. With ``early_stopping`` the best weights are restored.
+* Divergence guard: a non-finite loss or parameter, or a loss above both ten times the
+  best loss and the first epoch's loss that has risen three epochs in a row, stops at
+  once with :class:`DivergenceError`; the parameters are restored to the best finite ones.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gdlab.core.models.base import objective
+from gdlab.core.optim.base import GradientTransformation, apply_updates
+
+HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
+
+
+class DivergenceError(ValueError):
+    """Training diverged: the loss became non-finite or exploded."""
+
+    def __init__(self, epoch: int, learning_rate: float, loss: float):
+        self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
+        super().__init__(
+            f"Training diverged at epoch {epoch} (loss={loss:.4g}) with "
+            f"learning_rate={learning_rate:.4g}. Try a smaller learning rate "
+            f"(e.g. {learning_rate / 10:.3g}), gradient clipping (clip_norm), or scale the "
+            "features (standardize)."
+        )
+
+
+@dataclass
+class LoopConfig:
+    """Static settings of a training run."""
+
+    batch_size: int | None = None
+    shuffle: bool = True
+    tol: float | None = 1e-4
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    alpha: float = 0.0
+    l1_ratio: float = 0.0
+    callbacks: Sequence[Callable[[dict], None]] = ()
+    verbose: int = 0
+
+
+@dataclass
+class LoopState:
+    """Everything that carries over between epochs (and between ``partial_fit`` calls)."""
+
+    params: list[np.ndarray]
+    opt_state: object
+    schedule: object
+    rng: np.random.Generator
+    epoch: int = 0
+    best_loss: float = math.inf
+    first_loss: float | None = None
+    no_improvement_count: int = 0
+    rising: int = 0
+    best_params: list[np.ndarray] | None = None
+    history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
+    elapsed: float = 0.0
+
+
+@dataclass
+class Problem:
+    """Training data (and optional validation data) with normalised sample weights."""
+
+    model: object
+    loss: object
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    w_val: np.ndarray | None = None
+
+
+def _global_norm(grads: Sequence[np.ndarray]) -> float:
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+
+
+def _all_finite(params: Sequence[np.ndarray]) -> bool:
+    return all(np.isfinite(p).all() for p in params)
+
+
+def _copy(params: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [p.copy() for p in params]
+
+
+def _restore(state: LoopState, source: list[np.ndarray] | None) -> None:
+    if source is not None:
+        for p, s in zip(state.params, source, strict=True):
+            np.copyto(p, s)
+
+
+def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads):
+    w = problem.sample_weight / problem.sample_weight.sum()
+    loss = objective(
+        problem.model, problem.loss, state.params, problem.X, problem.y, w,
+        cfg.alpha, cfg.l1_ratio, grads,
+    )
+    gnorm = _global_norm(grads)
+    if not math.isfinite(loss) or not math.isfinite(gnorm):
+        return loss, gnorm, opt_state
+    updates, opt_state = opt.update(grads, opt_state, state.params, lr)
+    apply_updates(state.params, updates)
+    return loss, gnorm, opt_state
+
+
+def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
+    X, y, sw = problem.X, problem.y, problem.sample_weight
+    n = X.shape[0]
+    bs = cfg.batch_size
+    order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
+    xbuf, ybuf = buffers
+    total_w = float(sw.sum())
+    epoch_loss, norm_sum, n_steps = 0.0, 0.0, 0
+    for start in range(0, n, bs):
+        idx = order[start : start + bs]
+        m = idx.shape[0]
+        Xb = np.take(X, idx, axis=0, out=xbuf[:m])
+        yb = np.take(y, idx, axis=0, out=ybuf[:m])
+        wb = sw[idx]
+        wsum = float(wb.sum())
+        if wsum <= 0.0:
+            continue
+        wb /= wsum
+        loss = objective(
+            problem.model, problem.loss, state.params, Xb, yb, wb, cfg.alpha, cfg.l1_ratio, grads
+        )
+        gnorm = _global_norm(grads)
+        if not math.isfinite(loss) or not math.isfinite(gnorm):
+            return loss, gnorm, opt_state
+        epoch_loss += loss * (wsum / total_w)
+        norm_sum += gnorm
+        n_steps += 1
+        updates, opt_state = opt.update(grads, opt_state, state.params, lr)
+        apply_updates(state.params, updates)
+    return epoch_loss, norm_sum / max(n_steps, 1), opt_state
+
+
+def run_epochs(
+    problem: Problem,
+    state: LoopState,
+    opt: GradientTransformation,
+    cfg: LoopConfig,
+    n_epochs: int,
+) -> bool:
+    """Train for up to ``n_epochs`` more epochs; return True when the ``tol`` rule stopped it.
+
+    Raises :class:`DivergenceError` (parameters restored to the best finite ones) on divergence.
+    """
+    n = problem.X.shape[0]
+    full_batch = cfg.batch_size is None or cfg.batch_size >= n
+    grads = [np.empty_like(p) for p in state.params]
+    buffers = None
+    if not full_batch:
+        bs = cfg.batch_size
+        buffers = (
+            np.empty((bs, *problem.X.shape[1:]), dtype=problem.X.dtype),
+            np.empty((bs, *problem.y.shape[1:]), dtype=problem.y.dtype),
+        )
+    has_val = problem.X_val is not None
+    monitor_val = cfg.early_stopping and has_val
+    hist = state.history
+    t_start = time.perf_counter() - state.elapsed
+    for _ in range(n_epochs):
+        e = state.epoch
+        lr = float(state.schedule.learning_rate)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if full_batch:
+                loss, gnorm, state.opt_state = _full_batch_epoch(
+                    problem, state, opt, state.opt_state, cfg, lr, grads
+                )
+            else:
+                loss, gnorm, state.opt_state = _mini_batch_epoch(
+                    problem, state, opt, state.opt_state, cfg, lr, grads, buffers
+                )
+            finite = math.isfinite(loss) and math.isfinite(gnorm) and _all_finite(state.params)
+            val_loss = None
+            if finite and has_val:
+                val_loss = objective(
+                    problem.model, problem.loss, state.params,
+                    problem.X_val, problem.y_val, problem.w_val,
+                )
+                finite = math.isfinite(val_loss)
+        if not finite:
+            _restore(state, state.best_params)
+            raise DivergenceError(e, lr, loss)
+        if state.first_loss is None:
+            state.first_loss = loss
+        prev = hist["loss"][-1] if hist["loss"] else math.inf
+        state.rising = state.rising + 1 if loss > prev else 0
+        if state.rising >= 3 and loss > 10.0 * state.best_loss and loss > state.first_loss:
+            _restore(state, state.best_params)
+            raise DivergenceError(e, lr, loss)
+
+        state.epoch += 1
+        state.elapsed = time.perf_counter() - t_start
+        for key, value in zip(
+            HISTORY_KEYS, (loss, val_loss, lr, gnorm, state.elapsed), strict=True
+        ):
+            hist[key].append(value)
+
+        monitored = val_loss if monitor_val else loss
+        if cfg.tol is not None:
+            if monitored > state.best_loss - cfg.tol:
+                state.no_improvement_count += 1
+            else:
+                state.no_improvement_count = 0
+        if monitored < state.best_loss:
+            state.best_loss = monitored
+            state.best_params = _copy(state.params)
+
+        state.schedule.step(val_loss if has_val else loss)
+        if cfg.verbose:
+            val = f", val_loss={val_loss:.6g}" if val_loss is not None else ""
+            print(f"epoch {e + 1}: loss={loss:.6g}{val}, lr={lr:.4g}", flush=True)
+        record = {
+            "epoch": e, "loss": loss, "val_loss": val_loss, "learning_rate": lr,
+            "grad_norm": gnorm, "time": state.elapsed,
+        }
+        for callback in cfg.callbacks:
+            callback(record)
+        if cfg.tol is not None and state.no_improvement_count >= cfg.n_iter_no_change:
+            if monitor_val:
+                _restore(state, state.best_params)
+            return True
+    return False

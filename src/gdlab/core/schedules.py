@@ -1,0 +1,215 @@
+"""Learning-rate schedules, stepped once per epoch, named and parametrised as torch's schedulers.
+
+A schedule is an object with a ``learning_rate`` attribute (the value to use in the
+current epoch) and a ``step(metric)`` method called once at the end of every epoch
+(``metric`` is the validation loss when there is one, else the training loss; only
+``plateau`` reads it). The learning rate used in epoch ``e`` (from 0) is the value
+after ``e`` steps, as ``torch.optim.lr_scheduler``.
+
+=============  ====================================================================
+name           learning rate in epoch e (γ₀ = the base learning rate)
+=============  ====================================================================
+constant       γ₀
+step           γ₀ · gamma^⌊e / step_size⌋                       (StepLR, gamma=0.1)
+multistep      γ₀ · gamma^(number of milestones ≤ e)             (MultiStepLR, gamma=0.1)
+exponential    γ₀ · gamma^e                                      (ExponentialLR)
+cosine         η_min + ½ (γ₀ − η_min)(1 + cos(π e / T_max))      (CosineAnnealingLR)
+warmup         γ₀ · (start_factor + (1 − start_factor) e / warmup_epochs) for e < warmup_epochs
+               (LinearLR), then the ``then`` schedule restarted at 0 (SequentialLR)
+invscaling     γ₀ / (e + 1)^power_t                              (scikit-learn's invscaling)
+plateau        γ ← max(γ · factor, min_lr) after ``patience`` epochs without a relative
+               improvement of ``threshold``, then ``cooldown`` epochs of rest (ReduceLROnPlateau)
+=============  ====================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from gdlab.core.plugins import is_import_path, resolve
+
+
+class EpochSchedule:
+    """A schedule whose learning rate is a function of the epoch index only.
+
+    ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one),
+    so that fitted estimators can be pickled with their schedule.
+    """
+
+    def __init__(self, base_lr: float, fn: Callable[[int], float]):
+        self.base_lr = float(base_lr)
+        self.fn = fn
+        self.epoch = 0
+        self.learning_rate = float(fn(0))
+
+    def step(self, metric: float | None = None) -> None:
+        """Advance one epoch."""
+        self.epoch += 1
+        self.learning_rate = float(self.fn(self.epoch))
+
+
+def _constant_lr(base_lr: float, e: int) -> float:
+    return base_lr
+
+
+def _step_lr(base_lr: float, step_size: int, gamma: float, e: int) -> float:
+    return base_lr * gamma ** (e // step_size)
+
+
+def _multistep_lr(base_lr: float, milestones: tuple[int, ...], gamma: float, e: int) -> float:
+    return base_lr * gamma ** sum(1 for m in milestones if m <= e)
+
+
+def _exponential_lr(base_lr: float, gamma: float, e: int) -> float:
+    return base_lr * gamma**e
+
+
+def _cosine_lr(base_lr: float, T_max: int, eta_min: float, e: int) -> float:  # noqa: N803
+    return eta_min + 0.5 * (base_lr - eta_min) * (1.0 + math.cos(math.pi * e / T_max))
+
+
+def _invscaling_lr(base_lr: float, power_t: float, e: int) -> float:
+    return base_lr / (e + 1) ** power_t
+
+
+def _warmup_lr(
+    base_lr: float, warmup_epochs: int, start_factor: float, after: Callable[[int], float], e: int
+) -> float:
+    if e < warmup_epochs:
+        return base_lr * (start_factor + (1.0 - start_factor) * e / warmup_epochs)
+    return after(e - warmup_epochs)
+
+
+def constant(base_lr: float) -> EpochSchedule:
+    """γ = γ₀ in every epoch."""
+    return EpochSchedule(base_lr, partial(_constant_lr, base_lr))
+
+
+def step(base_lr: float, step_size: int, gamma: float = 0.1) -> EpochSchedule:
+    """StepLR: γ₀ · gamma^⌊e / step_size⌋."""
+    if int(step_size) < 1:
+        raise ValueError(f"schedule 'step': step_size must be >= 1, got {step_size!r}")
+    return EpochSchedule(base_lr, partial(_step_lr, base_lr, int(step_size), gamma))
+
+
+def multistep(base_lr: float, milestones: Sequence[int], gamma: float = 0.1) -> EpochSchedule:
+    """MultiStepLR: γ₀ · gamma^(number of milestones reached)."""
+    ms = tuple(sorted(int(m) for m in milestones))
+    return EpochSchedule(base_lr, partial(_multistep_lr, base_lr, ms, gamma))
+
+
+def exponential(base_lr: float, gamma: float) -> EpochSchedule:
+    """ExponentialLR: γ₀ · gamma^e."""
+    return EpochSchedule(base_lr, partial(_exponential_lr, base_lr, gamma))
+
+
+def cosine(base_lr: float, T_max: int, eta_min: float = 0.0) -> EpochSchedule:  # noqa: N803
+    """CosineAnnealingLR: η_min + ½(γ₀ − η_min)(1 + cos(π e / T_max))."""
+    if int(T_max) < 1:
+        raise ValueError(f"schedule 'cosine': T_max must be >= 1, got {T_max!r}")
+    return EpochSchedule(base_lr, partial(_cosine_lr, base_lr, int(T_max), eta_min))
+
+
+def invscaling(base_lr: float, power_t: float = 0.25) -> EpochSchedule:
+    """scikit-learn's invscaling, per epoch: γ₀ / (e + 1)^power_t."""
+    return EpochSchedule(base_lr, partial(_invscaling_lr, base_lr, power_t))
+
+
+def warmup(
+    base_lr: float,
+    warmup_epochs: int = 5,
+    start_factor: float = 1.0 / 3.0,
+    then: str = "constant",
+    then_params: Mapping[str, Any] | None = None,
+) -> EpochSchedule:
+    """Linear warm-up (LinearLR) for ``warmup_epochs``, then ``then`` from its epoch 0."""
+    if int(warmup_epochs) < 1:
+        raise ValueError(f"schedule 'warmup': warmup_epochs must be >= 1, got {warmup_epochs!r}")
+    if then in ("warmup", "plateau"):
+        raise ValueError(f"schedule 'warmup': then={then!r} is not allowed")
+    after = make_schedule(then, base_lr, then_params)
+    if not isinstance(after, EpochSchedule):
+        raise ValueError(f"schedule 'warmup': then={then!r} must be an epoch schedule")
+    return EpochSchedule(
+        base_lr, partial(_warmup_lr, base_lr, int(warmup_epochs), start_factor, after.fn)
+    )
+
+
+class Plateau:
+    """ReduceLROnPlateau (mode='min', threshold_mode='rel'), as torch."""
+
+    def __init__(
+        self,
+        base_lr: float,
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ):
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"schedule 'plateau': factor must be in (0, 1), got {factor!r}")
+        self.learning_rate = float(base_lr)
+        self.factor, self.patience, self.threshold = factor, int(patience), threshold
+        self.cooldown, self.min_lr, self.eps = int(cooldown), min_lr, eps
+        self.best = math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def step(self, metric: float | None = None) -> None:
+        """Record the epoch's metric; reduce the rate after ``patience`` bad epochs."""
+        if metric is None:
+            raise ValueError("schedule 'plateau' needs a loss to monitor")
+        if metric < self.best * (1.0 - self.threshold):
+            self.best = metric
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            new_lr = max(self.learning_rate * self.factor, self.min_lr)
+            if self.learning_rate - new_lr > self.eps:
+                self.learning_rate = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+
+SCHEDULES: dict[str, Callable[..., Any]] = {
+    "constant": constant,
+    "step": step,
+    "multistep": multistep,
+    "exponential": exponential,
+    "cosine": cosine,
+    "warmup": warmup,
+    "invscaling": invscaling,
+    "plateau": Plateau,
+}
+
+
+def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = None):
+    """Build a schedule by name (or ``"module:factory"``) with its torch-named parameters.
+
+    A plug-in factory is called as ``factory(base_lr, **params)`` and may return a schedule
+    object (``learning_rate`` attribute and ``step(metric)``) or a function ``epoch -> lr``.
+    """
+    params = dict(params or {})
+    if is_import_path(name):
+        obj = resolve(name, "schedule")(base_lr, **params)
+        if callable(obj) and not hasattr(obj, "step"):
+            return EpochSchedule(base_lr, obj)
+        return obj
+    try:
+        factory = SCHEDULES[name]
+    except KeyError:
+        allowed = ", ".join(SCHEDULES)
+        raise ValueError(f"schedule {name!r} is unknown; use one of {allowed}") from None
+    try:
+        return factory(base_lr, **params)
+    except TypeError as exc:
+        raise ValueError(f"schedule {name!r}: bad parameters {params!r} ({exc})") from exc

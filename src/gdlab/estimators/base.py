@@ -1,0 +1,291 @@
+"""Shared machinery of GDRegressor and GDClassifier: validation, set-up and the fit loop.
+
+``__init__`` only stores parameters (scikit-learn's rule); ``fit`` validates them and
+the data, builds the model, loss, optimiser chain and schedule from their names, and
+runs :func:`gdlab.core.loop.run_epochs`. Everything learned lives in attributes ending
+in ``_`` (and the private ``_state``), so estimators clone, pickle and refit cleanly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from gdlab.core.loop import LoopConfig, LoopState, Problem, run_epochs
+from gdlab.core.models import MLP, LinearModel, make_loss
+from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
+from gdlab.core.plugins import is_import_path, resolve
+from gdlab.core.schedules import make_schedule
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _check_number(name, value, *, low=None, high=None, low_open=False, integer=False,
+                  allow_none=False):
+    """Raise a ValueError naming ``name`` unless ``value`` is a finite number in range."""
+    if value is None and allow_none:
+        return
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        what = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {what}{' or None' if allow_none else ''}, "
+                         f"got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+
+
+class BaseGD(BaseEstimator):
+    """Common parameters and fit logic (see GDRegressor / GDClassifier for the docs)."""
+
+    _default_loss = "squared_error"
+    _allowed_losses: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *,
+        model="linear",
+        loss=None,
+        epsilon=1.0,
+        optimizer="adam",
+        optimizer_params=None,
+        learning_rate=0.01,
+        schedule="constant",
+        schedule_params=None,
+        batch_size=None,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        alpha=1e-4,
+        l1_ratio=0.0,
+        clip_norm=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        model_params=None,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        dtype="float64",
+        verbose=0,
+        callbacks=None,
+    ):
+        self.model = model
+        self.loss = loss
+        self.epsilon = epsilon
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.schedule_params = schedule_params
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.clip_norm = clip_norm
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.model_params = model_params
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.dtype = dtype
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ----------------------------------------------------------------- validation
+    def _validate_hyperparameters(self) -> None:
+        _check_number("learning_rate", self.learning_rate, low=0, low_open=True)
+        _check_number("batch_size", self.batch_size, low=1, integer=True, allow_none=True)
+        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
+        _check_number("tol", self.tol, low=0, allow_none=True)
+        _check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
+        _check_number("validation_fraction", self.validation_fraction, low=0, low_open=True,
+                      high=1)
+        if self.validation_fraction >= 1:
+            raise ValueError(
+                f"validation_fraction must be < 1, got {self.validation_fraction!r}"
+            )
+        _check_number("alpha", self.alpha, low=0)
+        _check_number("l1_ratio", self.l1_ratio, low=0, high=1)
+        _check_number("epsilon", self.epsilon, low=0, low_open=True)
+        _check_number("clip_norm", self.clip_norm, low=0, low_open=True, allow_none=True)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        loss = self._loss_name()
+        if loss not in self._allowed_losses:
+            raise ValueError(
+                f"loss {loss!r} does not fit {type(self).__name__}; "
+                f"use one of {', '.join(self._allowed_losses)}"
+            )
+        for name in ("optimizer_params", "schedule_params", "model_params"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Mapping):
+                raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
+
+    def _loss_name(self) -> str:
+        return self._default_loss if self.loss is None else self.loss
+
+    # ----------------------------------------------------------------- builders
+    def _build_model(self):
+        if self.model == "linear":
+            return LinearModel()
+        if self.model == "mlp":
+            return MLP(self.hidden_layer_sizes, self.activation)
+        if is_import_path(self.model):
+            return resolve(self.model, "model")(**dict(self.model_params or {}))
+        raise ValueError(
+            f"model must be 'linear', 'mlp' or 'package.module:factory', got {self.model!r}"
+        )
+
+    def _build_optimizer(self):
+        opt = make_optimizer(self.optimizer, self.optimizer_params)
+        if self.clip_norm is not None:
+            opt = chain(clip_by_global_norm(self.clip_norm), opt)
+        return opt
+
+    def _rng(self) -> np.random.Generator:
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    # ----------------------------------------------------------------- data hooks
+    def _prepare_targets(self, y, *, fitting: bool):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _n_outputs(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _split_validation(self, n: int, y, rng):
+        """Indices (train, validation) for early stopping's held-out fraction."""
+        n_val = max(1, int(math.ceil(self.validation_fraction * n)))
+        if n - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least 2 samples; got {n} "
+                f"(validation_fraction={self.validation_fraction})"
+            )
+        perm = rng.permutation(n)
+        return perm[n_val:], perm[:n_val]
+
+    # ----------------------------------------------------------------- fitting
+    def _validate_X_y(self, X, y, sample_weight, reset: bool):
+        dtype = DTYPES[self.dtype]
+        X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False)
+        sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+        if np.any(sw < 0):
+            raise ValueError("sample_weight must be non-negative")
+        if not sw.sum() > 0:
+            raise ValueError("sample_weight must not sum to zero")
+        return X, y, sw
+
+    def _fit(self, X, y, sample_weight=None, eval_set=None, *, incremental=False,
+             n_epochs=None, classes=None):
+        self._validate_hyperparameters()
+        first = not (incremental and hasattr(self, "_state"))
+        X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
+        y_enc = self._prepare_targets(y, fitting=first, classes=classes)
+        dtype = DTYPES[self.dtype]
+        n_outputs = self._n_outputs()
+        model = self._build_model()
+        loss = make_loss(self._loss_name(), n_outputs, self.epsilon)
+        opt = self._build_optimizer()
+
+        X_val = y_val = w_val = None
+        if eval_set is not None:
+            Xv, yv = eval_set
+            Xv = validate_data(self, Xv, reset=False, dtype=dtype)
+            X_val, y_val = Xv, self._prepare_targets(np.asarray(yv), fitting=False)
+            w_val = np.full(X_val.shape[0], 1.0 / X_val.shape[0], dtype=dtype)
+
+        if first:
+            rng = self._rng()
+            if self.early_stopping and eval_set is None and not incremental:
+                tr, va = self._split_validation(X.shape[0], y_enc, rng)
+                X_val, y_val = X[va], y_enc[va]
+                w_val = sw[va] / sw[va].sum()
+                X, y_enc, sw = X[tr], y_enc[tr], sw[tr]
+            reuse = self.warm_start and hasattr(self, "params_") and not incremental
+            if reuse and [p.shape for p in self.params_] == [
+                p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
+            ]:
+                params = [p.astype(dtype, copy=True) for p in self.params_]
+            else:
+                params = model.init_params(X.shape[1], n_outputs, rng, dtype)
+            state = LoopState(
+                params=params,
+                opt_state=opt.init(params),
+                schedule=make_schedule(self.schedule, self.learning_rate, self.schedule_params),
+                rng=rng,
+            )
+        else:
+            state = self._state
+
+        problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val)
+        cfg = LoopConfig(
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            tol=None if incremental else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping and X_val is not None,
+            alpha=float(self.alpha),
+            l1_ratio=float(self.l1_ratio),
+            callbacks=tuple(self.callbacks or ()),
+            verbose=self.verbose,
+        )
+        epochs = n_epochs if n_epochs is not None else self.max_epochs
+        self._state = state
+        try:
+            converged = run_epochs(problem, state, opt, cfg, epochs)
+        finally:
+            self._publish(state, model)
+        if cfg.early_stopping and not converged and state.best_params is not None:
+            for p, b in zip(state.params, state.best_params, strict=True):
+                np.copyto(p, b)
+            self._publish(state, model)
+        if not incremental and self.tol is not None and not converged:
+            warnings.warn(
+                f"{type(self).__name__}: max_epochs={self.max_epochs} reached before the "
+                f"loss improved by less than tol={self.tol} for {self.n_iter_no_change} "
+                "epochs; increase max_epochs or the learning rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _publish(self, state: LoopState, model) -> None:
+        """Expose the learned state under scikit-learn's attribute names."""
+        self.params_ = state.params
+        self.model_ = model
+        self.n_iter_ = state.epoch
+        self.history_ = {k: list(v) for k, v in state.history.items()}
+        self.loss_curve_ = list(state.history["loss"])
+        self.best_loss_ = state.best_loss
+        if isinstance(model, LinearModel):
+            self._publish_linear(state.params[0], state.params[1])
+        elif isinstance(model, MLP):
+            self.coefs_ = state.params[0::2]
+            self.intercepts_ = state.params[1::2]
+
+    def _publish_linear(self, W, b) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _raw(self, X) -> np.ndarray:
+        check_is_fitted(self, "params_")
+        X = validate_data(self, X, reset=False, dtype=DTYPES[self.dtype])
+        Z, _ = self.model_.forward(self.params_, X)
+        return Z

@@ -1,0 +1,109 @@
+"""GDClassifier: logistic / softmax regression or an MLP classifier by gradient descent."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+
+from gdlab.core.models.losses import sigmoid, softmax
+from gdlab.estimators._docs import PARAMETERS
+from gdlab.estimators.base import BaseGD
+
+
+class GDClassifier(ClassifierMixin, BaseGD):
+    __doc__ = (
+        """Logistic (two classes, one logit), softmax (multinomial) or MLP classification.
+
+    The objective is the (sample-weighted) mean log-loss plus the elastic-net penalty.
+    """
+        + PARAMETERS.replace("{loss_doc}",
+            '``"log_loss"`` (the default): log(1 + eᶻ) − y z for two classes, '
+            "logsumexp(z) − z_y for more."
+        )
+        + """    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights (linear model), shaped as LogisticRegression's.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+"""
+    )
+
+    _default_loss = "log_loss"
+    _allowed_losses = ("log_loss",)
+
+    def _prepare_targets(self, y, *, fitting: bool, classes=None):
+        if fitting:
+            check_classification_targets(y)
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if labels.shape[0] < 2:
+                raise ValueError(
+                    "GDClassifier needs at least 2 classes, but only one class is present "
+                    f"in y: {labels[0]!r}"
+                )
+            self.classes_ = labels
+        unseen = ~np.isin(y, self.classes_)
+        if unseen.any():
+            raise ValueError(
+                f"y contains labels not seen in training: {np.unique(np.asarray(y)[unseen])!r}"
+            )
+        return np.searchsorted(self.classes_, y).astype(np.intp)
+
+    def _n_outputs(self) -> int:
+        k = self.classes_.shape[0]
+        return 1 if k == 2 else k
+
+    def _publish_linear(self, W, b) -> None:
+        self.coef_ = W.T.copy()
+        self.intercept_ = b.copy()
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Train from scratch (or from the last solution with ``warm_start``); return self.
+
+        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
+        monitored by ``early_stopping``.
+        """
+        return self._fit(X, y, sample_weight, eval_set)
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch; ``classes`` (all labels) is required on the first call."""
+        if not hasattr(self, "_state") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)
+
+    def _split_validation(self, n, y, rng):
+        """Stratified held-out fraction for early stopping."""
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(n)
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        try:
+            tr, va = train_test_split(
+                idx, test_size=self.validation_fraction, stratify=y, random_state=seed
+            )
+        except ValueError:
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+        return tr, va
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
+        Z = self._raw(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes)."""
+        Z = self._raw(X)
+        if Z.shape[1] == 1:
+            p = sigmoid(Z[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return softmax(Z)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class labels."""
+        Z = self._raw(X)
+        idx = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(axis=1)
+        return self.classes_[idx]

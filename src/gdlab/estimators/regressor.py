@@ -1,0 +1,59 @@
+"""GDRegressor: regression by gradient descent, scikit-learn compatible."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from gdlab.estimators._docs import PARAMETERS
+from gdlab.estimators.base import DTYPES, BaseGD
+
+
+class GDRegressor(RegressorMixin, BaseGD):
+    __doc__ = (
+        """Linear regression or an MLP regressor trained by gradient descent.
+
+    The objective is the (sample-weighted) mean loss plus the elastic-net penalty,
+    minimised with any gdlab optimiser, schedule and batch mode.
+    """
+        + PARAMETERS.replace("{loss_doc}",
+            '``"squared_error"`` (½(ŷ − y)², the default) or ``"huber"``.'
+        )
+        + """    coef_ : ndarray of shape (n_features,)
+        Weights (linear model).
+    intercept_ : ndarray of shape (1,)
+        Intercept (linear model).
+"""
+    )
+
+    _default_loss = "squared_error"
+    _allowed_losses = ("squared_error", "huber")
+
+    def _prepare_targets(self, y, *, fitting: bool, classes=None):
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
+        return y.astype(DTYPES[self.dtype], copy=False)
+
+    def _n_outputs(self) -> int:
+        return 1
+
+    def _publish_linear(self, W, b) -> None:
+        self.coef_ = W[:, 0].copy()
+        self.intercept_ = b.copy()
+
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """Train from scratch (or from the last solution with ``warm_start``); return self.
+
+        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
+        monitored by ``early_stopping``.
+        """
+        return self._fit(X, y, sample_weight, eval_set)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch on (X, y), carrying parameters, optimiser and schedule state."""
+        return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets, shape (n_samples,)."""
+        return self._raw(X)[:, 0]
