@@ -4,8 +4,9 @@
 gradient-descent engine (:mod:`gdlab.core`) whose optimisers follow torch.optim.
 """
 
+from gdlab.core.diagnostics import check_grad
 from gdlab.core.loop import DivergenceError
 from gdlab.estimators import GDClassifier, GDRegressor
 
 __version__ = "0.1.0"
-__all__ = ["DivergenceError", "GDClassifier", "GDRegressor", "__version__"]
+__all__ = ["DivergenceError", "check_grad", "GDClassifier", "GDRegressor", "__version__"]

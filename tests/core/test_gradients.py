@@ -1,0 +1,98 @@
+"""Analytic gradients of every model, loss and penalty against central finite differences.
+
+Property-based: hypothesis draws the shapes, the data, the weights and the penalty.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gdlab import check_grad
+from gdlab.core.models import MLP, LinearModel
+
+shapes = st.tuples(st.integers(2, 12), st.integers(1, 5))
+seeds = st.integers(0, 2**31 - 1)
+alphas = st.sampled_from([0.0, 0.05, 0.7])
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def _data(seed, n, d, loss, n_classes=2):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * rng.uniform(0.3, 3.0)
+    if loss == "log_loss":
+        y = rng.integers(0, n_classes, size=n)
+    else:
+        y = rng.standard_normal(n) * 3.0
+    w = rng.uniform(0.1, 2.0, size=n)
+    return X, y, w
+
+
+def _assert_ok(result):
+    assert result.ok, (result.max_abs_error, result.max_rel_error)
+
+
+@SETTINGS
+@given(shape=shapes, seed=seeds, alpha=alphas, loss=st.sampled_from(["squared_error", "huber"]))
+def test_linear_regression_gradient(shape, seed, alpha, loss):
+    X, y, w = _data(seed, *shape, loss)
+    _assert_ok(check_grad(LinearModel(), X, y, loss=loss, sample_weight=w, alpha=alpha,
+                          random_state=seed))
+
+
+@SETTINGS
+@given(shape=shapes, seed=seeds, alpha=alphas, n_classes=st.integers(2, 4))
+def test_linear_classification_gradient(shape, seed, alpha, n_classes):
+    X, y, w = _data(seed, *shape, "log_loss", n_classes)
+    _assert_ok(check_grad(LinearModel(), X, y, loss="log_loss", sample_weight=w, alpha=alpha,
+                          random_state=seed))
+
+
+@SETTINGS
+@given(
+    shape=shapes, seed=seeds, alpha=alphas,
+    activation=st.sampled_from(["tanh", "logistic", "relu"]),
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=2),
+    task=st.sampled_from(["squared_error", "huber", "log2", "log3"]),
+)
+def test_mlp_gradient(shape, seed, alpha, activation, hidden, task):
+    loss = "log_loss" if task.startswith("log") else task
+    n_classes = int(task[-1]) if task.startswith("log") else 2
+    X, y, w = _data(seed, *shape, loss, n_classes)
+    _assert_ok(check_grad(MLP(hidden, activation), X, y, loss=loss, sample_weight=w,
+                          alpha=alpha, random_state=seed))
+
+
+@SETTINGS
+@given(shape=shapes, seed=seeds, l1_ratio=st.floats(0.0, 1.0), alpha=st.floats(0.01, 2.0))
+def test_elastic_net_penalty_gradient(shape, seed, l1_ratio, alpha):
+    """Away from w = 0 (where |w| has no derivative) the penalty gradient is exact."""
+    X, y, w = _data(seed, *shape, "squared_error")
+    rng = np.random.default_rng(seed)
+    d = shape[1]
+    W = rng.choice([-1.0, 1.0], size=(d, 1)) * rng.uniform(0.1, 2.0, size=(d, 1))
+    params = [W, rng.standard_normal(1)]
+    _assert_ok(check_grad(LinearModel(), X, y, params=params, alpha=alpha, l1_ratio=l1_ratio,
+                          sample_weight=w))
+
+
+def test_check_grad_catches_a_wrong_gradient():
+    class Broken(LinearModel):
+        def backward(self, params, cache, dZ, grads):
+            super().backward(params, cache, dZ, grads)
+            grads[0] *= 1.01
+
+    X, y, _ = _data(0, 10, 3, "squared_error")
+    assert not check_grad(Broken(), X, y).ok
+
+
+def test_losses_are_stable_for_huge_logits():
+    from gdlab.core.models.losses import BinaryLogLoss, MultinomialLogLoss
+
+    z = np.array([[800.0], [-800.0]])
+    y = np.array([0, 1])
+    w = np.array([0.5, 0.5])
+    value, g = BinaryLogLoss().value_grad(z, y, w)
+    assert np.isclose(value, 800.0) and np.all(np.isfinite(g))
+    Z = np.array([[1000.0, 0.0, -1000.0]])
+    value, g = MultinomialLogLoss().value_grad(Z, np.array([2]), np.array([1.0]))
+    assert np.isclose(value, 2000.0) and np.all(np.isfinite(g))

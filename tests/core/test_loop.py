@@ -1,0 +1,172 @@
+"""The training loop: batch modes, stopping rules, divergence guard, reproducibility, dtypes."""
+
+import subprocess
+import sys
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from gdlab import DivergenceError, GDClassifier, GDRegressor
+from gdlab.core.diagnostics import smoothness_constant
+
+
+def _regression(seed=0, n=200, d=5, scale=1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * scale
+    y = X @ rng.standard_normal(d) + 1.0 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def test_step_above_two_over_L_diverges_within_a_few_epochs():
+    X, y = _regression(scale=3.0)
+    L = smoothness_constant(X)
+    est = GDRegressor(optimizer="sgd", learning_rate=3.0 / L, alpha=0.0, tol=None,
+                      max_epochs=100)
+    with pytest.raises(DivergenceError) as info:
+        est.fit(X, y)
+    assert info.value.epoch <= 10
+    message = str(info.value)
+    assert f"epoch {info.value.epoch}" in message and "learning_rate=" in message
+    assert "smaller learning rate" in message
+    assert all(np.isfinite(p).all() for p in est.params_)
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
+
+
+def test_step_below_two_over_L_converges():
+    X, y = _regression(scale=3.0)
+    L = smoothness_constant(X)
+    est = GDRegressor(optimizer="sgd", learning_rate=1.9 / L, alpha=0.0, tol=None,
+                      max_epochs=300).fit(X, y)
+    assert np.isfinite(est.loss_curve_).all()
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+def test_overflowing_values_stop_with_divergence_error_not_nan():
+    X, y = _regression()
+    X[0, 0] = 1e200
+    with pytest.raises(DivergenceError):
+        GDRegressor(optimizer="sgd", learning_rate=0.1).fit(X, y)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16, 1])
+def test_same_random_state_is_bit_identical(batch_size):
+    X, y = _regression(n=120)
+    kw = dict(batch_size=batch_size, max_epochs=15, random_state=7, tol=None)
+    a = GDRegressor(**kw).fit(X, y)
+    b = GDRegressor(**kw).fit(X, y)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.loss_curve_ == b.loss_curve_
+    c = GDClassifier(model="mlp", hidden_layer_sizes=(8,), **kw).fit(X, y > 1)
+    d = GDClassifier(model="mlp", hidden_layer_sizes=(8,), **kw).fit(X, y > 1)
+    assert all(np.array_equal(p, q) for p, q in zip(c.params_, d.params_, strict=True))
+    assert c.loss_curve_ == d.loss_curve_
+
+
+def test_different_seed_changes_minibatch_order():
+    X, y = _regression(n=120)
+    a = GDRegressor(batch_size=8, max_epochs=3, random_state=1, tol=None).fit(X, y)
+    b = GDRegressor(batch_size=8, max_epochs=3, random_state=2, tol=None).fit(X, y)
+    assert a.loss_curve_ != b.loss_curve_
+
+
+def test_last_partial_batch_is_used():
+    steps = []
+
+    X, y = _regression(n=10)
+    est = GDRegressor(optimizer="tests.core.plugin_counting:counting_sgd", batch_size=3,
+                      max_epochs=2, tol=None, optimizer_params={"log": steps})
+    est.fit(X, y)
+    assert steps == [3, 3, 3, 1] * 2  # batch sizes seen by the optimiser
+
+
+def test_stochastic_and_full_batch_step_counts():
+    X, y = _regression(n=10)
+    steps = []
+    GDRegressor(optimizer="tests.core.plugin_counting:counting_sgd", batch_size=1,
+                max_epochs=1, tol=None, optimizer_params={"log": steps}).fit(X, y)
+    assert len(steps) == 10
+    steps.clear()
+    GDRegressor(optimizer="tests.core.plugin_counting:counting_sgd", batch_size=None,
+                max_epochs=3, tol=None, optimizer_params={"log": steps}).fit(X, y)
+    assert steps == [10, 10, 10]
+
+
+def test_minibatch_epoch_does_not_copy_the_data():
+    X, y = _regression(n=20000, d=50)
+    est = GDRegressor(batch_size=256, max_epochs=1, tol=None, random_state=0)
+    est.fit(X[:300], y[:300])  # warm imports
+    tracemalloc.start()
+    est.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.25 * X.nbytes, (peak, X.nbytes)
+
+
+def test_tol_none_runs_exactly_max_epochs_without_warning():
+    X, y = _regression()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = GDRegressor(tol=None, max_epochs=17).fit(X, y)
+    assert est.n_iter_ == 17 and len(est.loss_curve_) == 17
+
+
+def test_convergence_warning_when_max_epochs_reached():
+    X, y = _regression()
+    with pytest.warns(ConvergenceWarning, match="max_epochs=3"):
+        est = GDRegressor(tol=1e-12, max_epochs=3, learning_rate=1e-4).fit(X, y)
+    assert est.n_iter_ == 3
+
+
+def test_tol_stops_early_on_training_loss():
+    X, y = _regression()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = GDRegressor(optimizer="sgd", learning_rate=0.3, tol=1e-3, n_iter_no_change=5,
+                          max_epochs=1000).fit(X, y)
+    assert est.n_iter_ < 1000
+    curve = np.array(est.loss_curve_)
+    running_best = np.minimum.accumulate(curve)
+    # each of the last five epochs failed to beat the best before it by tol
+    assert all(curve[k] > running_best[k - 1] - 1e-3 for k in range(len(curve) - 5, len(curve)))
+    assert curve[-6] <= running_best[-7] - 1e-3 or len(curve) == 5
+
+
+def test_early_stopping_restores_best_validation_weights():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 40))  # overparameterised: validation loss turns up
+    y = X[:, 0] + rng.standard_normal(60)
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, alpha=0.0, early_stopping=True,
+                      validation_fraction=0.3, n_iter_no_change=20, tol=0.0,
+                      max_epochs=2000, random_state=0).fit(X, y)
+    val = np.array(est.history_["val_loss"])
+    assert est.n_iter_ < 2000
+    assert np.isclose(est.best_loss_, val.min())
+    assert val.argmin() < len(val) - 1  # it got worse afterwards ...
+    # ... and the weights restored are those of the best epoch: recompute its val loss
+    assert est.best_loss_ < val[-1]
+
+
+def test_float32_end_to_end_close_to_float64():
+    X, y = _regression(n=300)
+    kw = dict(optimizer="sgd", learning_rate=0.3, alpha=0.0, max_epochs=300, tol=None)
+    e32 = GDRegressor(dtype="float32", **kw).fit(X, y)
+    e64 = GDRegressor(dtype="float64", **kw).fit(X, y)
+    assert all(p.dtype == np.float32 for p in e32.params_)
+    assert e32.coef_.dtype == np.float32 and e32.predict(X).dtype == np.float32
+    np.testing.assert_allclose(e32.coef_, e64.coef_, atol=1e-4)
+    np.testing.assert_allclose(e32.intercept_, e64.intercept_, atol=1e-4)
+    c32 = GDClassifier(dtype="float32", batch_size=32, random_state=0, max_epochs=20,
+                       tol=None).fit(X, y > 1)
+    assert all(p.dtype == np.float32 for p in c32.params_)
+
+
+def test_engine_imports_no_tracking_or_config_libraries():
+    code = (
+        "import sys, gdlab, gdlab.core, gdlab.core.diagnostics, gdlab.estimators\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('mlflow', 'dvc', 'pydantic')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,191 @@
+"""GDRegressor / GDClassifier behaviour beyond scikit-learn's generic checks."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+
+
+@pytest.fixture
+def regression():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 4))
+    return X, X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.3 + 0.1 * rng.standard_normal(150)
+
+
+@pytest.fixture
+def multiclass():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((240, 3))
+    y = np.array(["a", "b", "c"])[(X @ rng.standard_normal((3, 3))).argmax(1)]
+    return X, y
+
+
+def test_classifier_shapes_follow_logistic_regression(multiclass):
+    X, y = multiclass
+    est = GDClassifier(max_epochs=50, tol=None).fit(X, y)
+    assert est.coef_.shape == (3, 3) and est.intercept_.shape == (3,)
+    assert list(est.classes_) == ["a", "b", "c"]
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert set(est.predict(X)) <= set(est.classes_)
+    binary = GDClassifier(max_epochs=50, tol=None).fit(X, y == "a")
+    assert binary.coef_.shape == (1, 3) and binary.intercept_.shape == (1,)
+    assert binary.decision_function(X).shape == (240,)
+
+
+def test_history_records_every_epoch(regression):
+    X, y = regression
+    est = GDRegressor(max_epochs=12, tol=None, schedule="step",
+                      schedule_params={"step_size": 5, "gamma": 0.5})
+    est.fit(X[:100], y[:100], eval_set=(X[100:], y[100:]))
+    h = est.history_
+    assert all(len(h[k]) == 12 for k in ("loss", "val_loss", "learning_rate", "grad_norm", "time"))
+    assert h["learning_rate"][:6] == [0.01] * 5 + [0.005]
+    assert all(v is not None and v > 0 for v in h["val_loss"])
+    assert np.all(np.diff(h["time"]) >= 0)
+    # the validation loss is the data loss at the end of each epoch: ½·mean squared error
+    pred = est.predict(X[100:])
+    assert h["val_loss"][-1] == pytest.approx(0.5 * np.mean((pred - y[100:]) ** 2), rel=1e-12)
+    assert est.loss_curve_ == h["loss"]
+
+
+def test_callbacks_see_each_epoch_and_can_abort(regression):
+    X, y = regression
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def cb(record):
+        seen.append(record["epoch"])
+        if record["epoch"] == 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        GDRegressor(callbacks=[cb], tol=None, max_epochs=50).fit(X, y)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_partial_fit_equals_fit_epoch_by_epoch(regression):
+    X, y = regression
+    kw = dict(batch_size=16, random_state=3, tol=None, optimizer="adam")
+    full = GDRegressor(max_epochs=5, **kw).fit(X, y)
+    inc = GDRegressor(**kw)
+    for _ in range(5):
+        inc.partial_fit(X, y)
+    np.testing.assert_array_equal(inc.coef_, full.coef_)
+    assert inc.n_iter_ == 5 and inc.loss_curve_ == full.loss_curve_
+
+
+def test_partial_fit_classifier_needs_classes(multiclass):
+    X, y = multiclass
+    with pytest.raises(ValueError, match="classes must be passed"):
+        GDClassifier().partial_fit(X, y)
+    est = GDClassifier().partial_fit(X[:10], y[:10], classes=["a", "b", "c"])
+    assert est.coef_.shape == (3, 3)
+
+
+def test_warm_start_continues_from_previous_solution(regression):
+    X, y = regression
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, max_epochs=5, tol=None,
+                      warm_start=True).fit(X, y)
+    first_end = est.loss_curve_[-1]
+    est.fit(X, y)
+    assert est.loss_curve_[0] <= first_end + 1e-12
+    cold = GDRegressor(optimizer="sgd", learning_rate=0.1, max_epochs=5, tol=None).fit(X, y)
+    cold.fit(X, y)
+    assert cold.loss_curve_[0] > est.loss_curve_[0]
+
+
+def test_sample_weight_equals_repetition(regression):
+    X, y = regression
+    w = np.random.default_rng(0).integers(0, 3, size=len(X))
+    kw = dict(max_epochs=30, tol=None, optimizer="momentum", learning_rate=0.05)
+    a = GDRegressor(**kw).fit(X, y, sample_weight=w)
+    b = GDRegressor(**kw).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+
+
+def test_works_in_pipeline_gridsearch_and_cross_validate(multiclass):
+    X, y = multiclass
+    pipe = make_pipeline(StandardScaler(), GDClassifier(max_epochs=30, tol=None, random_state=0))
+    grid = GridSearchCV(pipe, {"gdclassifier__learning_rate": [0.01, 0.1],
+                               "gdclassifier__optimizer": ["sgd", "adam"]}, cv=3)
+    grid.fit(X, y)
+    assert grid.best_score_ > 0.7
+    res = cross_validate(clone(pipe), X, y, cv=3)
+    assert res["test_score"].mean() > 0.7
+
+
+def test_pickle_round_trip_keeps_training_state(regression):
+    X, y = regression
+    est = GDRegressor(batch_size=32, max_epochs=3, random_state=0, tol=None,
+                      schedule="plateau").fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    again.partial_fit(X, y)
+    assert again.n_iter_ == 4
+
+
+def test_user_optimizer_by_import_path(regression):
+    X, y = regression
+    steps = []
+    est = GDRegressor(optimizer="tests.core.plugin_counting:counting_sgd",
+                      optimizer_params={"log": steps}, max_epochs=4, tol=None).fit(X, y)
+    assert len(steps) == 4 and est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+@pytest.mark.parametrize("param,value,match", [
+    ("learning_rate", -0.1, "learning_rate must be > 0"),
+    ("learning_rate", float("nan"), "learning_rate must be finite"),
+    ("batch_size", 0, "batch_size must be >= 1"),
+    ("max_epochs", 0, "max_epochs must be >= 1"),
+    ("tol", -1.0, "tol must be >= 0"),
+    ("alpha", float("inf"), "alpha must be finite"),
+    ("l1_ratio", 1.5, "l1_ratio must be <= 1"),
+    ("validation_fraction", 1.0, "validation_fraction must be < 1"),
+    ("clip_norm", 0.0, "clip_norm must be > 0"),
+    ("dtype", "float16", "dtype must be one of"),
+    ("optimizer", "adamm", "optimizer 'adamm' is unknown"),
+    ("optimizer", "nope.module:thing", "cannot import module 'nope.module'"),
+    ("optimizer_params", {"betas": (0.9, 0.999), "momentum": 0.9}, "has no parameter 'momentum'"),
+    ("schedule", "cosin", "schedule 'cosin' is unknown"),
+    ("loss", "log_loss", "does not fit GDRegressor"),
+    ("model", "tree", "model must be 'linear', 'mlp'"),
+])
+def test_bad_hyperparameters_name_the_parameter(regression, param, value, match):
+    X, y = regression
+    with pytest.raises(ValueError, match=match):
+        GDRegressor(**{param: value}).fit(X, y)
+
+
+def test_single_class_is_refused_with_a_clear_message(regression):
+    X, _ = regression
+    with pytest.raises(ValueError, match="only one class"):
+        GDClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_nan_input_is_refused(regression):
+    X, y = regression
+    X = X.copy()
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        GDRegressor().fit(X, y)
+
+
+def test_huber_is_robust_to_outliers(regression):
+    X, y = regression
+    y = y.copy()
+    y[:5] += 100.0
+    kw = dict(optimizer="sgd", learning_rate=0.1, alpha=0.0, max_epochs=2000, tol=None)
+    huber = GDRegressor(loss="huber", epsilon=0.5, **kw).fit(X, y)
+    squared = GDRegressor(**kw).fit(X, y)
+    truth = np.array([1.0, -2.0, 0.5, 0.0])
+    assert np.abs(huber.coef_ - truth).max() < np.abs(squared.coef_ - truth).max()
