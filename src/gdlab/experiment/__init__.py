@@ -1,0 +1,33 @@
+"""Cross-validation of gdlab's estimator pipeline: folds, parallel fits, scores, refit.
+
+Returns plain dataclasses (histories and scores); logging and file output live in
+``gdlab.tracking`` and ``gdlab.reporting``.
+"""
+
+from gdlab.experiment.cv import CVResult, FoldResult, cross_validate
+from gdlab.experiment.folds import Fold, make_folds
+from gdlab.experiment.metrics import is_better, metric_names, resolve_metric, score
+from gdlab.experiment.model import CURVE_KEYS, FitOutcome, build_pipeline, fit_pipeline
+from gdlab.experiment.overrides import apply_overrides, load_overrides
+from gdlab.experiment.training import TrainingResult, as_frame, run_training
+
+__all__ = [
+    "CURVE_KEYS",
+    "CVResult",
+    "FitOutcome",
+    "Fold",
+    "FoldResult",
+    "TrainingResult",
+    "apply_overrides",
+    "as_frame",
+    "build_pipeline",
+    "cross_validate",
+    "fit_pipeline",
+    "is_better",
+    "load_overrides",
+    "make_folds",
+    "metric_names",
+    "resolve_metric",
+    "run_training",
+    "score",
+]

@@ -1,0 +1,107 @@
+"""k-fold cross-validation of the estimator pipeline, parallel over folds with joblib.
+
+Workers fit one fold each and *return* its curves and scores; nothing here logs to MLflow or
+writes files, so the same result can be tracked, printed or written as DVC plots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.pipeline import Pipeline
+
+from gdlab.experiment.folds import Fold
+from gdlab.experiment.metrics import metric_names, score
+from gdlab.experiment.model import fit_pipeline
+from gdlab.experiment.progress import EpochProgress, quiet, say
+
+
+@dataclass
+class FoldResult:
+    """What one fold returns: sizes, epochs run, per-epoch curves, validation scores."""
+
+    fold: int
+    n_train: int
+    n_val: int
+    n_iter: int
+    curves: dict[str, list[float | None]]
+    scores: dict[str, float]
+    fit_time: float
+
+
+@dataclass
+class CVResult:
+    """All folds of one cross-validation, in fold order."""
+
+    task: str
+    folds: list[FoldResult] = field(default_factory=list)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return metric_names(self.task)
+
+    def mean(self) -> dict[str, float]:
+        """Mean validation score per metric over folds (NaN-aware)."""
+        return {m: float(np.nanmean(self._column(m))) for m in self.metric_names}
+
+    def std(self) -> dict[str, float]:
+        """Standard deviation (ddof=0) of the validation score per metric over folds."""
+        return {m: float(np.nanstd(self._column(m))) for m in self.metric_names}
+
+    def _column(self, metric: str) -> np.ndarray:
+        return np.array([f.scores.get(metric, np.nan) for f in self.folds], dtype=float)
+
+
+def _run_fold(
+    pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool
+) -> FoldResult:
+    label = f"fold {fold.index}/{fold.n_folds}"
+    callbacks = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else None
+    X_train, y_train = X[fold.train_idx], y[fold.train_idx]
+    X_val, y_val = X[fold.val_idx], y[fold.val_idx]
+    outcome = fit_pipeline(pipeline, X_train, y_train, eval_set=(X_val, y_val), callbacks=callbacks)
+    return FoldResult(
+        fold=fold.index,
+        n_train=len(fold.train_idx),
+        n_val=len(fold.val_idx),
+        n_iter=outcome.n_iter,
+        curves=outcome.curves,
+        scores=score(outcome.model, X_val, y_val, task),
+        fit_time=outcome.fit_time,
+    )
+
+
+def _max_epochs(pipeline: Pipeline) -> int | None:
+    params = pipeline.named_steps["model"].get_params()
+    return params.get("max_epochs") or params.get("max_iter")
+
+
+def cross_validate(
+    pipeline: Pipeline,
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[Fold],
+    *,
+    task: str,
+    n_jobs: int | None = 1,
+    progress: bool = True,
+) -> CVResult:
+    """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time)."""
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    results: list[FoldResult] = []
+    for result in parallel(
+        delayed(_run_fold)(pipeline, X, y, fold, task, progress) for fold in folds
+    ):
+        results.append(result)
+        if progress:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
+            say(
+                f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
+                f"{result.fit_time:.1f}s, {shown}"
+            )
+    results.sort(key=lambda r: r.fold)
+    return CVResult(task=task, folds=results)

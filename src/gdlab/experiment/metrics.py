@@ -1,0 +1,87 @@
+"""Scores of a fitted pipeline on a labelled split, and which direction is better.
+
+Regression: rmse, mae, r2. Classification: accuracy, f1, roc_auc, log_loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+REGRESSION_METRICS = ("rmse", "mae", "r2")
+CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
+GREATER_IS_BETTER = {
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+    "accuracy": True,
+    "f1": True,
+    "roc_auc": True,
+    "log_loss": False,
+}
+DEFAULT_METRIC = {"regression": "rmse", "classification": "log_loss"}
+
+
+def metric_names(task: str) -> tuple[str, ...]:
+    """The metric names computed for ``task``."""
+    return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+
+
+def resolve_metric(task: str, metric: str) -> str:
+    """``"auto"`` becomes the task's default metric; other names are checked against the task."""
+    name = DEFAULT_METRIC[task] if metric == "auto" else metric
+    if name not in metric_names(task):
+        raise ValueError(
+            f"register.metric={metric!r} does not fit task {task!r}; "
+            f"allowed: auto, {', '.join(metric_names(task))}"
+        )
+    return name
+
+
+def is_better(candidate: float, reference: float, metric: str) -> bool:
+    """True when ``candidate`` strictly beats ``reference`` on ``metric``."""
+    if not np.isfinite(candidate):
+        return False
+    if not np.isfinite(reference):
+        return True
+    return candidate > reference if GREATER_IS_BETTER[metric] else candidate < reference
+
+
+def score(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """Score ``model`` (anything with ``predict`` and, for classifiers, ``predict_proba``)."""
+    y = np.asarray(y)
+    if task == "regression":
+        pred = np.asarray(model.predict(X), dtype=float)
+        return {
+            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+            "mae": float(skm.mean_absolute_error(y, pred)),
+            "r2": float(skm.r2_score(y, pred)),
+        }
+    return _classification_scores(model, X, y)
+
+
+def _classification_scores(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    classes = np.asarray(model.classes_)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    pred = classes[np.argmax(proba, axis=1)]
+    binary = len(classes) == 2
+    f1 = (
+        skm.f1_score(y, pred, pos_label=classes[1], average="binary")
+        if binary
+        else skm.f1_score(y, pred, average="macro", labels=classes)
+    )
+    present = np.unique(y)
+    if len(present) < 2:
+        roc_auc = float("nan")  # undefined with one class present
+    elif binary:
+        roc_auc = skm.roc_auc_score(y == classes[1], proba[:, 1])
+    else:
+        roc_auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    return {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "f1": float(f1),
+        "roc_auc": float(roc_auc),
+        "log_loss": float(skm.log_loss(y, proba, labels=classes)),
+    }

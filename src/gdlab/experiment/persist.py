@@ -1,0 +1,45 @@
+"""Save and load fitted pipelines with skops (no pickle): only gdlab's own types are trusted
+on top of what skops trusts by default (scikit-learn, numpy, builtins)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+TRUSTED_PREFIXES = ("gdlab.",)
+TRUSTED_NAMES = ("functools.partial",)  # gdlab's schedules bind their parameters with it
+
+
+def trusted_types(model: Any = None, *, data: bytes | None = None) -> list[str]:
+    """The types skops does not trust by default that a model uses, all of which must be
+    gdlab's (``TRUSTED_PREFIXES``) or listed in ``TRUSTED_NAMES``; anything else raises
+    ``ValueError`` naming it."""
+    payload = data if data is not None else sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=payload)
+    foreign = [
+        t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES
+    ]
+    if foreign:
+        raise ValueError(
+            "the model uses types outside gdlab and skops' defaults, refusing to trust: "
+            + ", ".join(foreign)
+        )
+    return list(untrusted)
+
+
+def save_model(model: Any, path: str | Path) -> list[str]:
+    """Write ``model`` to ``path`` in skops format; returns the extra trusted types it needs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = sio.dumps(model)
+    types = trusted_types(data=data)
+    path.write_bytes(data)
+    return types
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a skops file written by ``save_model``, trusting only gdlab's types beyond skops'."""
+    data = Path(path).read_bytes()
+    return sio.loads(data, trusted=trusted_types(data=data))

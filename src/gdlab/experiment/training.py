@@ -1,0 +1,57 @@
+"""The train step as one call: folds, cross-validation, then a refit on the whole training split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gdlab.experiment.cv import CVResult, cross_validate
+from gdlab.experiment.folds import make_folds
+from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline
+from gdlab.experiment.progress import EpochProgress, quiet, say
+
+
+@dataclass
+class TrainingResult:
+    """Cross-validation result plus the refitted pipeline (fitted on named columns)."""
+
+    cv: CVResult
+    refit: FitOutcome
+
+
+def as_frame(X: np.ndarray, feature_names: list[str] | None) -> Any:
+    """``X`` as a DataFrame with ``feature_names`` (the logged model then expects named columns)."""
+    if not feature_names:
+        return X
+    return pd.DataFrame(X, columns=list(feature_names))
+
+
+def run_training(
+    params: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    feature_names: list[str] | None = None,
+    progress: bool = True,
+) -> TrainingResult:
+    """Cross-validate the configured pipeline (``cv.folds``, ``cv.n_jobs``, ``seed``) and refit
+    it on all of ``(X, y)``."""
+    task = params.model.task
+    pipeline = build_pipeline(params)
+    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
+    if progress:
+        say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
+    cv = cross_validate(
+        pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress
+    )
+    if progress:
+        say("refitting on the whole training split")
+    show = progress and not quiet()
+    callbacks = [EpochProgress("refit", params.train.max_epochs)] if show else None
+    refit = fit_pipeline(pipeline, as_frame(X, feature_names), y, callbacks=callbacks)
+    if progress:
+        say(f"refit done: {refit.n_iter} epochs, {refit.fit_time:.1f}s")
+    return TrainingResult(cv=cv, refit=refit)

@@ -1,0 +1,36 @@
+"""DVC metrics documents: ``reports/cv.json`` (per fold) and ``reports/metrics.json`` (test
+scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.rmse``,
+``cv.rmse.mean``, ..."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gdlab.experiment import CVResult
+
+
+def cv_document(cv: CVResult) -> dict[str, Any]:
+    """Per-fold validation scores and epochs, plus their mean and std."""
+    doc: dict[str, Any] = {
+        f"fold_{f.fold}": {**f.scores, "n_iter": f.n_iter, "n_val": f.n_val} for f in cv.folds
+    }
+    doc["mean"] = cv.mean()
+    doc["std"] = cv.std()
+    doc["folds"] = len(cv.folds)
+    return doc
+
+
+def cv_summary(cv_doc: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """``{metric: {"mean": ., "std": .}}`` from a ``cv_document`` (as read back from disk)."""
+    return {
+        name: {"mean": mean, "std": cv_doc["std"].get(name)}
+        for name, mean in cv_doc["mean"].items()
+    }
+
+
+def metrics_document(
+    test_scores: Mapping[str, float], cv_doc: Mapping[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """The evaluate stage's metrics: ``test`` scores and ``cv`` mean/std per metric."""
+    return {"test": dict(test_scores), "cv": cv_summary(cv_doc), **extra}

@@ -1,0 +1,37 @@
+"""MLflow adapter: store resolution, parent/fold runs, batched curves, dataset inputs, lineage
+tags, model logging and the registry alias gate. Nothing below this layer imports MLflow."""
+
+from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, log_tags
+from gdlab.tracking.cv import cv_summary_metrics, log_fold_runs, log_training
+from gdlab.tracking.dataset import log_dataset
+from gdlab.tracking.lineage import lineage_tags
+from gdlab.tracking.model import log_sklearn_model
+from gdlab.tracking.registry import RegistryDecision, register_and_gate
+from gdlab.tracking.runs import FAILURE_TAG, RunInterrupted, ensure_experiment, pipeline_run
+from gdlab.tracking.session import RunHandle, Session, open_session
+from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
+
+__all__ = [
+    "FAILURE_TAG",
+    "RegistryDecision",
+    "RunHandle",
+    "RunInterrupted",
+    "Session",
+    "curve_metrics",
+    "cv_summary_metrics",
+    "ensure_experiment",
+    "lineage_tags",
+    "log_dataset",
+    "log_fold_runs",
+    "log_metrics",
+    "log_params",
+    "log_sklearn_model",
+    "log_tags",
+    "log_training",
+    "open_session",
+    "pipeline_run",
+    "project_root",
+    "redact_uri",
+    "register_and_gate",
+    "resolve_tracking_uri",
+]

@@ -1,0 +1,76 @@
+"""Send metrics, params and tags to MLflow in ``log_batch`` chunks within the API limits
+(1000 metrics, 100 params, 100 tags per request): never one call per point."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+MAX_METRICS = 1000
+MAX_PARAMS = 100
+MAX_TAGS = 100
+MAX_PARAM_VALUE = 6000
+
+
+def curve_metrics(
+    curves: Mapping[str, Sequence[float | None]], timestamp_ms: int | None = None
+) -> list[Metric]:
+    """One ``Metric`` per (curve, epoch) with ``step=epoch`` (0-based); ``None`` points skipped."""
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    return [
+        Metric(key=name, value=float(value), timestamp=ts, step=epoch)
+        for name, values in curves.items()
+        for epoch, value in enumerate(values)
+        if value is not None
+    ]
+
+
+def scalar_metrics(
+    values: Mapping[str, float], step: int = 0, timestamp_ms: int | None = None
+) -> list[Metric]:
+    """Final (scalar) metrics as ``Metric`` entities at ``step``."""
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    return [Metric(key=k, value=float(v), timestamp=ts, step=step) for k, v in values.items()]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def log_metrics(client: MlflowClient, run_id: str, metrics: Sequence[Metric]) -> int:
+    """Log ``metrics`` in chunks of at most 1000; returns the number of ``log_batch`` calls."""
+    calls = 0
+    for chunk in _chunks(list(metrics), MAX_METRICS):
+        client.log_batch(run_id, metrics=list(chunk), synchronous=True)
+        calls += 1
+    return calls
+
+
+def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> int:
+    """Log ``params`` (values stringified, cut to MLflow's 6000 characters) 100 at a time."""
+    entities = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
+    calls = 0
+    for chunk in _chunks(entities, MAX_PARAMS):
+        client.log_batch(run_id, params=list(chunk), synchronous=True)
+        calls += 1
+    return calls
+
+
+def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, Any]) -> int:
+    """Set ``tags`` 100 at a time."""
+    entities = [RunTag(k, str(v)) for k, v in sorted(tags.items()) if v is not None]
+    calls = 0
+    for chunk in _chunks(entities, MAX_TAGS):
+        client.log_batch(run_id, tags=list(chunk), synchronous=True)
+        calls += 1
+    return calls
+
+
+def _param_value(value: Any) -> str:
+    text = "None" if value is None else str(value)
+    return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."

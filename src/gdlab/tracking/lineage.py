@@ -1,0 +1,50 @@
+"""Lineage tags: which code, which DVC experiment, which prepared data produced a run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # shown by the MLflow UI
+
+
+def _git(args: list[str], cwd: str | Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def git_commit(cwd: str | Path = ".") -> str | None:
+    """HEAD commit of the repository at ``cwd``, or None outside git."""
+    return _git(["rev-parse", "HEAD"], cwd) or None
+
+
+def git_dirty(cwd: str | Path = ".") -> bool | None:
+    """True when tracked files differ from HEAD (e.g. params changed by ``dvc exp run -S``)."""
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd)
+    return None if status is None else bool(status)
+
+
+def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[str, str]:
+    """Tags for a parent run: git commit (+ dirty flag), DVC experiment name/baseline when DVC
+    sets them, and the prepared-data digest."""
+    tags: dict[str, str] = {}
+    commit = git_commit(cwd)
+    if commit:
+        tags[GIT_COMMIT_TAG] = commit
+        tags["gdlab.git_dirty"] = str(git_dirty(cwd)).lower()
+    for env, tag in (
+        ("DVC_EXP_NAME", "dvc.exp_name"),
+        ("DVC_EXP_BASELINE_REV", "dvc.exp_baseline_rev"),
+        ("DVC_STAGE", "dvc.stage"),
+    ):
+        if os.environ.get(env):
+            tags[tag] = os.environ[env]
+    if data_digest:
+        tags["gdlab.data_digest"] = data_digest
+    return tags

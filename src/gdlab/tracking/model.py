@@ -1,0 +1,79 @@
+"""Log the refitted pipeline as an MLflow model: skops format, signature, input example,
+pinned requirements, and gdlab's source as ``code_paths`` so the model loads anywhere."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
+
+from gdlab.experiment.persist import trusted_types
+
+_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
+
+
+def pip_requirements() -> list[str]:
+    """The packages a gdlab model needs to load, pinned to the versions installed here."""
+    pins = []
+    for dist in _REQUIREMENTS:
+        try:
+            pins.append(f"{dist}=={md.version(dist)}")
+        except md.PackageNotFoundError:
+            pins.append(dist)
+    return pins
+
+
+def model_signature(model: Any, example: pd.DataFrame) -> ModelSignature:
+    """Signature from named input columns and the model's predictions on them."""
+    return infer_signature(example, np.asarray(model.predict(example)))
+
+
+def _package_source() -> Path:
+    import gdlab
+
+    return Path(gdlab.__file__).resolve().parent
+
+
+def log_sklearn_model(
+    model: Any,
+    example: pd.DataFrame,
+    *,
+    name: str = "model",
+    include_code: bool = True,
+    verify: bool = True,
+) -> ModelInfo:
+    """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
+    explicitly trusted) and, when ``verify``, load it back and compare predictions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        code_paths = None
+        if include_code:
+            target = Path(tmp) / "gdlab"
+            shutil.copytree(
+                _package_source(), target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+            code_paths = [str(target)]
+        info = mlflow.sklearn.log_model(
+            model,
+            name=name,
+            signature=model_signature(model, example),
+            input_example=example,
+            serialization_format="skops",
+            skops_trusted_types=trusted_types(model),
+            pip_requirements=pip_requirements(),
+            code_paths=code_paths,
+        )
+    if verify:
+        loaded = mlflow.sklearn.load_model(info.model_uri)
+        expected = np.asarray(model.predict(example))
+        if not np.array_equal(np.asarray(loaded.predict(example)), expected):
+            raise RuntimeError(f"model {info.model_uri} predicts differently after loading")
+    return info

@@ -1,0 +1,112 @@
+"""Model registry gate: register a version, alias it ``challenger``, and move ``champion`` to
+it only when it beats the current champion on the configured test metric."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+@dataclass
+class RegistryDecision:
+    """What ``register_and_gate`` did; written to ``reports/registry.json``."""
+
+    model_name: str
+    version: str
+    model_uri: str
+    run_id: str | None
+    metric: str
+    greater_is_better: bool
+    value: float
+    previous_champion: str | None
+    previous_value: float | None
+    promoted: bool
+    reason: str
+    champion: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+def metric_tag(metric: str) -> str:
+    return f"test_{metric}"
+
+
+def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | None:
+    tagged = (version.tags or {}).get(metric_tag(metric))
+    if tagged is not None:
+        return float(tagged)
+    if version.run_id:
+        try:
+            run_metrics = client.get_run(version.run_id).data.metrics
+        except MlflowException:
+            return None
+        if metric_tag(metric) in run_metrics:
+            return float(run_metrics[metric_tag(metric)])
+    return None
+
+
+def current_champion(client: MlflowClient, name: str) -> Any | None:
+    """The version holding the ``champion`` alias, or None."""
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def register_and_gate(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    model_uri: str,
+    run_id: str | None,
+    metric: str,
+    value: float,
+    tags: dict[str, str] | None = None,
+) -> RegistryDecision:
+    """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
+    set ``challenger`` on it and decide whether it becomes ``champion``."""
+    version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
+    version = mlflow.register_model(model_uri, model_name, tags=version_tags)
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    champion = current_champion(client, model_name)
+    previous_value = None if champion is None else _champion_value(client, champion, metric)
+    if champion is None:
+        promoted, reason = True, "first version: no champion yet"
+    elif champion.version == version.version:
+        promoted, reason = True, "already champion"
+    elif previous_value is None:
+        promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
+    elif is_better(value, previous_value, metric):
+        promoted, reason = True, f"test_{metric} {value:.6g} beats {previous_value:.6g}"
+    else:
+        promoted, reason = False, f"test_{metric} {value:.6g} does not beat {previous_value:.6g}"
+    if promoted:
+        client.set_registered_model_alias(model_name, CHAMPION, version.version)
+    return RegistryDecision(
+        model_name=model_name,
+        version=str(version.version),
+        model_uri=model_uri,
+        run_id=run_id,
+        metric=metric,
+        greater_is_better=GREATER_IS_BETTER[metric],
+        value=float(value),
+        previous_champion=None if champion is None else str(champion.version),
+        previous_value=previous_value,
+        promoted=promoted,
+        reason=reason,
+        champion=str(version.version) if promoted else str(champion.version),
+    )

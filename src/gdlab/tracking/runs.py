@@ -1,0 +1,126 @@
+"""MLflow experiment and run lifecycle: one parent run per pipeline execution.
+
+``pipeline_run`` starts (or resumes, in a later stage) the parent run and ends it FINISHED,
+FAILED (reason in the ``gdlab.failure`` tag) or KILLED (on SIGINT/SIGTERM, after which the
+process exits non-zero). Without a handler a killed process would leave the run RUNNING.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from gdlab.tracking.uri import configure_client_env, default_artifact_location, redact_text
+
+FAILURE_TAG = "gdlab.failure"
+_MAX_TAG = 5000
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised by the signal handler inside a tracked run; carries the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def connect(uri: str) -> MlflowClient:
+    """Point MLflow at ``uri`` (fail-fast HTTP settings for servers) and return a client."""
+    configure_client_env(uri)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, root: str | Path | None = None) -> str:
+    """Id of experiment ``name``, created (artifacts under ``<root>/mlruns`` for a local
+    database store) or restored if needed. Safe when two processes race to create it."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        location = default_artifact_location(client.tracking_uri, root)
+        try:
+            return client.create_experiment(name, artifact_location=location)
+        except MlflowException:
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if experiment.lifecycle_stage == "deleted":
+        client.restore_experiment(experiment.experiment_id)
+    return experiment.experiment_id
+
+
+def _failure_reason(exc: BaseException, uri: str | None) -> str:
+    text = redact_text(f"{type(exc).__name__}: {exc}", uri)
+    return text if len(text) <= _MAX_TAG else text[: _MAX_TAG - 3] + "..."
+
+
+@contextmanager
+def _ending_on_signals() -> Iterator[None]:
+    def handler(signum: int, _frame: Any) -> None:
+        raise RunInterrupted(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def pipeline_run(
+    *,
+    experiment_id: str | None = None,
+    run_id: str | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    uri: str | None = None,
+) -> Iterator[mlflow.ActiveRun]:
+    """Start a new parent run in ``experiment_id`` or resume ``run_id``; end it with the right
+    status. ``uri`` is only used to redact it from the failure reason."""
+    run = mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else experiment_id,
+        run_name=None if run_id else run_name,
+        tags={k: str(v) for k, v in (tags or {}).items() if v is not None},
+    )
+    run_id = run.info.run_id
+    try:
+        with _ending_on_signals():
+            yield run
+    except RunInterrupted as exc:
+        mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
+        raise SystemExit(128 + exc.signum) from exc
+    except KeyboardInterrupt:
+        mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
+        raise
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            mlflow.end_run()
+        else:
+            _end_failed(run_id, exc, uri)
+        raise
+    except BaseException as exc:
+        _end_failed(run_id, exc, uri)
+        raise
+    else:
+        mlflow.end_run()
+
+
+def _end_failed(run_id: str, exc: BaseException, uri: str | None) -> None:
+    try:
+        MlflowClient().set_tag(run_id, FAILURE_TAG, _failure_reason(exc, uri))
+    finally:
+        mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))

@@ -1,0 +1,60 @@
+"""A tracking session for one stage: resolved store, client, experiment, and the run handle
+file through which later stages (evaluate, register) find the parent run made by train."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow.tracking import MlflowClient
+
+from gdlab.tracking.runs import connect, ensure_experiment
+from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
+
+
+@dataclass
+class Session:
+    """Where this stage logs: ``uri`` (never print it raw: use ``safe_uri``)."""
+
+    uri: str
+    client: MlflowClient
+    experiment_id: str
+    experiment_name: str
+    root: Path
+
+    @property
+    def safe_uri(self) -> str:
+        return redact_uri(self.uri)
+
+
+def open_session(configured_uri: str | None, experiment: str) -> Session:
+    """Resolve the store (params ``tracking.uri`` / ``MLFLOW_TRACKING_URI`` / project SQLite),
+    connect, and make sure ``experiment`` exists."""
+    root = project_root()
+    uri = resolve_tracking_uri(configured_uri, root)
+    client = connect(uri)
+    experiment_id = ensure_experiment(client, experiment, root)
+    return Session(uri, client, experiment_id, experiment, root)
+
+
+@dataclass
+class RunHandle:
+    """Written by train (``models/run.json``): ids of the parent run and its logged model."""
+
+    run_id: str
+    experiment_id: str
+    experiment_name: str
+    model_uri: str | None = None
+    model_id: str | None = None
+
+    def write(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunHandle:
+        data: dict[str, Any] = json.loads(Path(path).read_text())
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
