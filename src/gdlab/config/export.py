@@ -1,0 +1,80 @@
+"""Views of validated parameters for other layers: flat MLflow params, estimator arguments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gdlab.config.schema import Params
+
+Scalar = str | int | float | bool | None
+
+
+def resolved_dump(params: Params) -> dict[str, Any]:
+    """``params`` as plain data with every ``auto`` and default resolved: the loss, the
+    registry metric, and the full optimiser and schedule parameters."""
+    data = params.model_dump(mode="json")
+    data["model"]["loss"] = params.model.resolved_loss
+    data["register"]["metric"] = params.register.resolved_metric(params.model.task)
+    data["optimizer"]["params"] = _jsonable(params.optimizer.resolved_params())
+    data["schedule"]["params"] = _jsonable(params.schedule.resolved_params(params.train.max_epochs))
+    return data
+
+
+def flatten_params(params: Params, resolved: bool = True) -> dict[str, Scalar]:
+    """Dotted keys to scalars, for ``mlflow.log_params``: ``{"optimizer.learning_rate": 0.01}``.
+
+    Lists become JSON text (``"[0.9, 0.999]"``); with ``resolved`` (the default) the values are
+    the ones that actually run (see :func:`resolved_dump`), else the values as written.
+    """
+    data = resolved_dump(params) if resolved else params.model_dump(mode="json")
+    flat: dict[str, Scalar] = {}
+    _flatten(data, "", flat)
+    return flat
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Scalar]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list | tuple):
+        out[prefix] = json.dumps(list(value))
+    else:
+        out[prefix] = value
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def estimator_kwargs(params: Params) -> dict[str, Any]:
+    """Constructor arguments of ``GDRegressor`` / ``GDClassifier`` (see docs/engine-contract.md).
+
+    Pick the class by ``params.model.task``. ``optimizer_params`` and ``schedule_params`` are
+    complete (defaults filled in, cosine ``T_max`` resolved to ``train.max_epochs``).
+    """
+    model, train, opt = params.model, params.train, params.optimizer
+    return {
+        "model": model.kind,
+        "loss": model.resolved_loss,
+        "epsilon": model.epsilon,
+        "optimizer": opt.name,
+        "optimizer_params": opt.resolved_params(),
+        "learning_rate": opt.learning_rate,
+        "schedule": params.schedule.name,
+        "schedule_params": params.schedule.resolved_params(train.max_epochs),
+        "batch_size": train.batch_size,
+        "max_epochs": train.max_epochs,
+        "tol": train.tol,
+        "n_iter_no_change": train.n_iter_no_change,
+        "early_stopping": train.early_stopping,
+        "validation_fraction": train.validation_fraction,
+        "alpha": model.alpha,
+        "l1_ratio": model.l1_ratio,
+        "clip_norm": opt.clip_norm,
+        "hidden_layer_sizes": tuple(model.hidden_layer_sizes),
+        "activation": model.activation,
+        "shuffle": train.shuffle,
+        "random_state": params.seed,
+        "dtype": train.dtype,
+    }

@@ -1,0 +1,130 @@
+"""Read ``params.yaml`` and validate it into :class:`~gdlab.config.schema.Params`.
+
+The YAML reader is PyYAML's safe loader with two fixes: a repeated key is an error (PyYAML
+silently keeps the last one), and ``1e-4`` is a float (YAML 1.1 reads it as a string).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gdlab.config.convert import problems_from
+from gdlab.config.errors import ConfigError, Problem
+from gdlab.config.schema import Params
+
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e-4`` as a float."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _duplicate_keys(node: yaml.Node, path: str = "") -> list[Problem]:
+    """Keys that appear twice in one mapping, anywhere in the document."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                problems.append(
+                    Problem(
+                        child,
+                        f"appears twice (line {line}); YAML would silently keep the last one",
+                        "each key once",
+                    )
+                )
+            seen.add(key)
+            problems += _duplicate_keys(value_node, child)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            problems += _duplicate_keys(item, f"{path}[{i}]")
+    return problems
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file (ConfigError when missing, unreadable or not valid YAML)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem("", "file not found")], str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem("", f"cannot read the file: {exc}")], str(path)) from None
+    try:
+        duplicates = _duplicate_keys(yaml.compose(text, Loader=_Loader))
+        if duplicates:
+            raise ConfigError(duplicates, str(path))
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem("", f"not valid YAML: {exc}")], str(path)) from None
+
+
+def validate_params(data: Any, source: str | None = None) -> Params:
+    """Validate a mapping (e.g. parsed YAML) into :class:`Params`, or raise :class:`ConfigError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            [
+                Problem(
+                    "",
+                    f"must be a mapping of sections, got {type(data).__name__}",
+                    ", ".join(Params.model_fields),
+                )
+            ],
+            source,
+        )
+    try:
+        return Params.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(problems_from(exc, Params), source) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``; :class:`ConfigError` lists every problem."""
+    return validate_params(read_yaml(path), str(path))
+
+
+def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
+    """A new, validated :class:`Params` with dotted keys replaced, e.g.
+    ``{"optimizer.learning_rate": 3e-3, "optimizer.name": "sgd"}``.
+
+    Changing ``optimizer.name`` or ``schedule.name`` without also giving its ``params`` resets
+    those params to ``{}`` (the old optimiser's parameters would not fit the new one).
+    """
+    data = copy.deepcopy(params.model_dump())
+    for section in ("optimizer", "schedule"):
+        if f"{section}.name" in overrides and not any(
+            key.startswith(f"{section}.params") for key in overrides
+        ):
+            data[section]["params"] = {}
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[leaf] = value
+    return validate_params(data, "overrides")

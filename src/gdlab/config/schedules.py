@@ -1,0 +1,178 @@
+"""The parameters each built-in learning-rate schedule accepts (``schedule.params``).
+
+Names and defaults follow ``torch.optim.lr_scheduler`` (StepLR, MultiStepLR, ExponentialLR,
+CosineAnnealingLR, LinearLR warm-up, ReduceLROnPlateau) and scikit-learn's ``invscaling``.
+Schedules are stepped once per epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from gdlab.config.base import (
+    StrictModel,
+    TupleAsList,
+    check_import_path,
+    is_import_path,
+    non_finite_paths,
+)
+from gdlab.config.convert import validate_part
+from gdlab.config.errors import Problem, raise_problems
+
+_GAMMA = "multiplicative factor of learning-rate decay"
+
+
+class ConstantParams(StrictModel):
+    """constant: the learning rate never changes (no parameters)."""
+
+
+class StepParams(StrictModel):
+    """step: multiply by gamma every step_size epochs (StepLR)."""
+
+    step_size: int = Field(30, gt=0, description="period of learning-rate decay, in epochs")
+    gamma: float = Field(0.1, gt=0, le=1, description=_GAMMA)
+
+
+class MultiStepParams(StrictModel):
+    """multistep: multiply by gamma at each milestone epoch (MultiStepLR)."""
+
+    milestones: Annotated[list[Annotated[int, Field(gt=0)]], TupleAsList] = Field(
+        default_factory=lambda: [30, 80],
+        min_length=1,
+        description="epochs at which the learning rate is multiplied by gamma (increasing)",
+    )
+    gamma: float = Field(0.1, gt=0, le=1, description=_GAMMA)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> MultiStepParams:
+        raise_problems(
+            Problem(
+                f"milestones[{i + 1}]",
+                f"must be greater than {a} (the milestone before it)",
+                "strictly increasing epochs > 0",
+            )
+            for i, (a, b) in enumerate(zip(self.milestones, self.milestones[1:], strict=False))
+            if b <= a
+        )
+        return self
+
+
+class ExponentialParams(StrictModel):
+    """exponential: multiply by gamma every epoch (ExponentialLR)."""
+
+    gamma: float = Field(0.95, gt=0, le=1, description=_GAMMA)
+
+
+class CosineParams(StrictModel):
+    """cosine: cosine annealing from the learning rate to eta_min over T_max epochs."""
+
+    T_max: int | None = Field(
+        None, gt=0, description="epochs of one half cosine period; null = train.max_epochs"
+    )
+    eta_min: float = Field(
+        0.0, ge=0, description="minimum learning rate (below optimizer.learning_rate)"
+    )
+
+
+class InvScalingParams(StrictModel):
+    """invscaling: η = η₀ / t^power_t (scikit-learn's invscaling)."""
+
+    power_t: float = Field(0.25, ge=0, description="exponent of the inverse scaling")
+
+
+class PlateauParams(StrictModel):
+    """plateau: multiply by factor when the loss stops improving (ReduceLROnPlateau, mode min)."""
+
+    factor: float = Field(0.1, gt=0, lt=1, description="factor by which the learning rate shrinks")
+    patience: int = Field(10, ge=0, description="epochs without improvement before shrinking")
+    threshold: float = Field(1e-4, ge=0, description="relative improvement that counts")
+    cooldown: int = Field(0, ge=0, description="epochs to wait after a reduction")
+    min_lr: float = Field(0.0, ge=0, description="lower bound on the learning rate")
+
+
+class WarmupParams(StrictModel):
+    """warmup: linear warm-up (LinearLR from start_factor to 1), then another schedule."""
+
+    warmup_epochs: int = Field(5, ge=1, description="epochs of linear warm-up")
+    start_factor: float = Field(
+        1 / 3, gt=0, le=1, description="fraction of the learning rate in the first epoch"
+    )
+    then: str = Field(
+        "constant",
+        min_length=1,
+        description="schedule after the warm-up (its epochs count from the end of the warm-up)",
+        json_schema_extra={
+            "x-allowed": "any schedule name but warmup, or 'package.module:factory'"
+        },
+    )
+    then_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="parameters of the schedule named by `then`",
+        json_schema_extra={"x-allowed": "the keys of the schedule named by `then`"},
+    )
+
+    @field_validator("then")
+    @classmethod
+    def _known_then(cls, name: str) -> str:
+        if is_import_path(name):
+            problem = check_import_path(name, "schedule")
+            if problem:
+                raise_problems([Problem("", problem, "a callable 'package.module:factory'")])
+        elif name not in SCHEDULE_PARAMS or name == "warmup":
+            allowed = " | ".join(n for n in SCHEDULE_PARAMS if n != "warmup")
+            raise_problems([Problem("", f"unknown schedule {name!r}", allowed)])
+        return name
+
+    @field_validator("then_params")
+    @classmethod
+    def _then_params_fit(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        then = info.data.get("then")  # absent when `then` itself is wrong
+        if then in SCHEDULE_PARAMS:
+            raise_problems(schedule_param_problems(then, params, ""))
+        elif then:
+            raise_problems(_non_finite(params))
+        return params
+
+
+SCHEDULE_PARAMS: dict[str, type[StrictModel]] = {
+    "constant": ConstantParams,
+    "step": StepParams,
+    "multistep": MultiStepParams,
+    "exponential": ExponentialParams,
+    "cosine": CosineParams,
+    "warmup": WarmupParams,
+    "invscaling": InvScalingParams,
+    "plateau": PlateauParams,
+}
+"""Built-in schedule name -> the model of its ``schedule.params``."""
+
+
+def _non_finite(params: dict[str, Any]) -> list[Problem]:
+    return [
+        Problem(p, "must be a finite number", "finite numbers") for p in non_finite_paths(params)
+    ]
+
+
+def schedule_param_problems(name: str, params: dict[str, Any], prefix: str) -> list[Problem]:
+    """What is wrong with ``params`` for the schedule ``name`` (plug-ins take any finite values)."""
+    model = SCHEDULE_PARAMS.get(name)
+    if model is None:
+        return []
+    return validate_part(model, params, prefix)[1]
+
+
+def resolve_schedule_params(name: str, params: dict[str, Any], max_epochs: int) -> dict[str, Any]:
+    """The schedule's parameters with every default filled in (``T_max: null`` -> max_epochs)."""
+    model = SCHEDULE_PARAMS.get(name)
+    if model is None:
+        return dict(params)
+    full = model.model_validate(params).model_dump()
+    if name == "cosine" and full["T_max"] is None:
+        full["T_max"] = max_epochs
+    if name == "warmup":
+        full["then_params"] = resolve_schedule_params(
+            full["then"], full["then_params"], max(1, max_epochs - full["warmup_epochs"])
+        )
+    return full

@@ -1,0 +1,65 @@
+"""The one schema of ``params.yaml``: :class:`Params`, a section per top-level key.
+
+Adding a section is one class: write ``class TuneConfig(Section)`` (every field with a default
+and a description; rules between sections in ``cross_checks``) and add the line
+``tune: TuneConfig = section_field(TuneConfig)`` below. Loading, errors, flattening for MLflow,
+the JSON schema and the README table all walk the schema and need no change.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from pydantic import Field, model_validator
+
+from gdlab.config.base import Section, StrictModel, section_field
+from gdlab.config.errors import raise_problems
+from gdlab.config.sections import (
+    CVConfig,
+    DataConfig,
+    ModelConfig,
+    OptimizerConfig,
+    PreprocessConfig,
+    RegisterConfig,
+    ScheduleConfig,
+    TrackingConfig,
+    TrainConfig,
+)
+
+# ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+
+
+class Params(StrictModel):
+    """Every parameter of the gdlab pipeline; attribute names are the keys of params.yaml."""
+
+    seed: int = Field(
+        42,
+        ge=0,
+        le=2**32 - 1,
+        description="seed of every random choice: data, split, shuffling, initialisation",
+    )
+    data: DataConfig = section_field(DataConfig)
+    preprocess: PreprocessConfig = section_field(PreprocessConfig)
+    model: ModelConfig = section_field(ModelConfig)
+    optimizer: OptimizerConfig = section_field(OptimizerConfig)
+    schedule: ScheduleConfig = section_field(ScheduleConfig)
+    train: TrainConfig = section_field(TrainConfig)
+    cv: CVConfig = section_field(CVConfig)
+    tracking: TrackingConfig = section_field(TrackingConfig)
+    register: RegisterConfig = section_field(RegisterConfig)
+
+    @model_validator(mode="after")
+    def _sections_agree(self) -> Params:
+        problems = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Section):
+                problems += value.cross_checks(self)
+        raise_problems(problems)
+        return self
+
+    @property
+    def task(self) -> str:
+        """``model.task``: regression or classification."""
+        return self.model.task

@@ -1,0 +1,257 @@
+"""``data:`` — where the data comes from and how the checks treat it."""
+
+from __future__ import annotations
+
+import codecs
+import math
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gdlab.config.base import Section, StrictModel
+from gdlab.config.errors import Problem, raise_problems
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
+
+BUNDLED_TASKS: dict[str, str] = {
+    "diabetes": "regression",
+    "breast_cancer": "classification",
+    "wine": "classification",
+    "digits": "classification",
+}
+"""scikit-learn's bundled data sets and the task each one is made for."""
+
+FILE_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "csv": (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"),
+    "parquet": (".parquet", ".pq"),
+}
+"""File sources and the file-name endings each accepts."""
+
+SYNTHETIC_GROUP = "group"
+"""Name of the synthetic sensitive column (``data.synthetic.sensitive_group: true``)."""
+
+Source = Literal["synthetic", "diabetes", "breast_cancer", "wine", "digits", "csv", "parquet"]
+
+
+class SyntheticConfig(StrictModel):
+    """Generated data (make_regression / make_classification) for data.source synthetic."""
+
+    n_samples: int = Field(4000, ge=10, le=10_000_000, description="number of rows")
+    n_features: int = Field(20, ge=1, le=100_000, description="number of feature columns")
+    n_informative: int = Field(
+        10, ge=1, description="features that carry signal (at most n_features)"
+    )
+    n_classes: int = Field(2, ge=2, le=1000, description="classes (classification only)")
+    noise: float = Field(
+        0.1,
+        ge=0,
+        description="regression: std of Gaussian noise on the target; "
+        "classification: fraction of labels drawn at random (<= 1)",
+    )
+    feature_scale: float = Field(1.0, gt=0, description="every feature is multiplied by this")
+    condition_number: float = Field(
+        1.0,
+        ge=1,
+        le=1e12,
+        description="condition number of the feature covariance (principal directions scaled)",
+    )
+    sensitive_group: bool = Field(
+        False, description=f"add a binary column {SYNTHETIC_GROUP!r} correlated with the target"
+    )
+
+    @model_validator(mode="after")
+    def _informative_fits(self) -> SyntheticConfig:
+        if self.n_informative > self.n_features:
+            raise_problems(
+                [
+                    Problem(
+                        "n_informative",
+                        f"{self.n_informative} is more than n_features ({self.n_features})",
+                        f"1 to n_features ({self.n_features})",
+                    )
+                ]
+            )
+        return self
+
+
+class DataConfig(Section):
+    """Data source, split and checks (before the model pipeline)."""
+
+    source: Source = Field("synthetic", description="where the rows come from")
+    path: str | None = Field(
+        None, min_length=1, description="file to read; required for csv/parquet, else null"
+    )
+    target: str | None = Field(
+        None, min_length=1, description="target column of the file; required for csv/parquet"
+    )
+    delimiter: str = Field(
+        ",",
+        min_length=1,
+        max_length=1,
+        description="CSV field separator (one character)",
+        json_schema_extra={"x-allowed": "one character, e.g. ',' ';' '\\t'"},
+    )
+    encoding: str = Field(
+        "utf-8", min_length=1, description="CSV text encoding (a Python codec name)"
+    )
+    test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out for test")
+    missing: Literal["refuse", "mean", "median", "most_frequent"] = Field(
+        "refuse",
+        description="missing feature values: refuse, or impute in the model pipeline "
+        "(fitted on training rows only)",
+    )
+    categorical: Literal["onehot", "refuse"] = Field(
+        "onehot", description="non-numeric feature columns: one-hot encode, or refuse"
+    )
+    min_rows_per_class: int = Field(
+        5, ge=2, description="classification: refuse classes with fewer rows than this"
+    )
+    sensitive: str | None = Field(
+        None,
+        min_length=1,
+        description="column kept out of the features, used by evaluation only "
+        f"(synthetic: {SYNTHETIC_GROUP!r})",
+    )
+    synthetic: SyntheticConfig = Field(
+        default_factory=SyntheticConfig, description=SyntheticConfig.__doc__
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, name: str) -> str:
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise_problems(
+                [
+                    Problem(
+                        "",
+                        f"unknown text encoding {name!r}",
+                        "a Python codec name: utf-8, latin-1, cp1252, ...",
+                    )
+                ]
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> DataConfig:
+        problems = []
+        if self.source in FILE_SUFFIXES:
+            suffixes = FILE_SUFFIXES[self.source]
+            if self.path is None:
+                problems.append(
+                    Problem(
+                        "path",
+                        f"is required for source {self.source}",
+                        f"a file ending in {' '.join(suffixes)}",
+                    )
+                )
+            elif not str(PurePath(self.path)).lower().endswith(suffixes):
+                problems.append(
+                    Problem(
+                        "path",
+                        f"{self.path!r} is not a {self.source} file name",
+                        f"a file ending in {' '.join(suffixes)}",
+                    )
+                )
+            if self.target is None:
+                problems.append(
+                    Problem(
+                        "target",
+                        f"is required for source {self.source}",
+                        "the name of the target column",
+                    )
+                )
+        else:
+            for key in ("path", "target"):
+                if getattr(self, key) is not None:
+                    problems.append(
+                        Problem(
+                            key,
+                            f"is only used with source csv or parquet, not {self.source}",
+                            "null",
+                        )
+                    )
+        if self.sensitive is not None and self.sensitive == self.target:
+            problems.append(
+                Problem(
+                    "sensitive",
+                    "must differ from data.target",
+                    "a feature column other than the target",
+                )
+            )
+        if self.source == "synthetic" and self.sensitive not in (None, SYNTHETIC_GROUP):
+            problems.append(
+                Problem(
+                    "sensitive",
+                    f"synthetic data has no column {self.sensitive!r}",
+                    f"null or {SYNTHETIC_GROUP!r}",
+                )
+            )
+        if (
+            self.source == "synthetic"
+            and self.sensitive == SYNTHETIC_GROUP
+            and not self.synthetic.sensitive_group
+        ):
+            problems.append(
+                Problem(
+                    "synthetic.sensitive_group",
+                    f"must be true when data.sensitive is {SYNTHETIC_GROUP!r}",
+                    "true",
+                )
+            )
+        raise_problems(problems)
+        return self
+
+    @property
+    def sensitive_column(self) -> str | None:
+        """The sensitive column's name, counting the synthetic group column."""
+        if self.source == "synthetic":
+            return SYNTHETIC_GROUP if self.synthetic.sensitive_group else None
+        return self.sensitive
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        task = params.model.task
+        problems = []
+        fixed = BUNDLED_TASKS.get(self.source)
+        if fixed and fixed != task:
+            problems.append(
+                Problem(
+                    "model.task",
+                    f"{task} does not fit data.source {self.source} (a {fixed} data set)",
+                    fixed,
+                )
+            )
+        if self.source == "synthetic":
+            syn = self.synthetic
+            if task == "classification" and syn.noise > 1:
+                problems.append(
+                    Problem(
+                        "data.synthetic.noise",
+                        f"{syn.noise} is a label-flip fraction for classification and must be <= 1",
+                        "0 to 1 for classification",
+                    )
+                )
+            if task == "classification" and syn.n_classes > 2**syn.n_informative:
+                problems.append(
+                    Problem(
+                        "data.synthetic.n_classes",
+                        f"{syn.n_classes} classes "
+                        f"need more than {syn.n_informative} informative "
+                        "features",
+                        f"<= 2**n_informative = {2**syn.n_informative}",
+                    )
+                )
+            n_train = syn.n_samples - math.ceil(syn.n_samples * self.test_size)
+            if n_train < params.cv.folds:
+                problems.append(
+                    Problem(
+                        "cv.folds",
+                        f"{params.cv.folds} folds need at least as "
+                        f"many training rows, the split leaves {n_train}",
+                        f"2 to {n_train}",
+                    )
+                )
+        return problems

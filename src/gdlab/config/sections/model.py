@@ -1,0 +1,96 @@
+"""``model:`` and ``preprocess:`` — the model family, its loss and penalty, and the
+preprocessing put in front of it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gdlab.config.base import Section, TupleAsList, check_import_path, is_import_path
+from gdlab.config.errors import Problem, raise_problems
+
+MODEL_KINDS = ("linear", "mlp")
+LOSSES: dict[str, tuple[str, ...]] = {
+    "regression": ("squared_error", "huber"),
+    "classification": ("log_loss",),
+}
+"""The losses that fit each task; the first is what ``loss: auto`` picks."""
+
+Task = Literal["regression", "classification"]
+
+
+class PreprocessConfig(Section):
+    """Preprocessing in the model pipeline (fitted on training rows only)."""
+
+    standardize: bool = Field(True, description="scale every feature to mean 0, variance 1")
+    polynomial_degree: int = Field(
+        1, ge=1, le=5, description="add polynomial features up to this degree (1 = none)"
+    )
+
+
+class ModelConfig(Section):
+    """Model family, task, loss and penalty."""
+
+    kind: str = Field(
+        "linear",
+        min_length=1,
+        description="model family, or a plug-in factory 'package.module:factory'",
+        json_schema_extra={"x-allowed": " | ".join(MODEL_KINDS) + " | 'package.module:factory'"},
+    )
+    task: Task = Field("classification", description="what is predicted")
+    loss: Literal["auto", "squared_error", "huber", "log_loss"] = Field(
+        "auto", description="training loss; auto = squared_error (regression) / log_loss"
+    )
+    epsilon: float = Field(
+        1.0, gt=0, description="huber: residual size where the loss turns linear"
+    )
+    alpha: float = Field(0.0001, ge=0, description="penalty strength")
+    l1_ratio: float = Field(
+        0.0, ge=0, le=1, description="elastic-net mix: 0 = L2 only, 1 = L1 only"
+    )
+    hidden_layer_sizes: Annotated[list[Annotated[int, Field(ge=1)]], TupleAsList] = Field(
+        default_factory=lambda: [32], min_length=1, description="mlp: units per hidden layer"
+    )
+    activation: Literal["relu", "tanh", "logistic", "identity"] = Field(
+        "relu", description="mlp: hidden-layer activation"
+    )
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if is_import_path(kind):
+            problem = check_import_path(kind, "model")
+            if problem:
+                raise_problems([Problem("", problem, "a callable 'package.module:factory'")])
+        elif kind not in MODEL_KINDS:
+            raise_problems(
+                [
+                    Problem(
+                        "",
+                        f"unknown model kind {kind!r}",
+                        " | ".join(MODEL_KINDS) + " | 'package.module:factory'",
+                    )
+                ]
+            )
+        return kind
+
+    @model_validator(mode="after")
+    def _loss_fits_task(self) -> ModelConfig:
+        fits = LOSSES[self.task]
+        if self.loss != "auto" and self.loss not in fits:
+            raise_problems(
+                [
+                    Problem(
+                        "loss",
+                        f"{self.loss} does not fit task {self.task}",
+                        " | ".join(("auto", *fits)),
+                    )
+                ]
+            )
+        return self
+
+    @property
+    def resolved_loss(self) -> str:
+        """The loss actually used (``auto`` resolved for the task)."""
+        return LOSSES[self.task][0] if self.loss == "auto" else self.loss

@@ -1,0 +1,82 @@
+"""``tracking:`` and ``register:`` — MLflow's store and the model registry gate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator
+
+from gdlab.config.base import Section
+from gdlab.config.errors import Problem, raise_problems
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
+
+METRICS: dict[str, dict[str, bool]] = {
+    "regression": {"rmse": False, "mae": False, "r2": True},
+    "classification": {"log_loss": False, "accuracy": True, "f1": True, "roc_auc": True},
+}
+"""Selection metrics per task -> whether greater is better. The first is what ``auto`` picks."""
+
+URI_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
+"""Tracking stores accepted: databases and servers (the file store is deprecated in MLflow 3)."""
+
+
+class TrackingConfig(Section):
+    """MLflow tracking."""
+
+    uri: str | None = Field(
+        None,
+        min_length=1,
+        description="MLflow tracking URI; null = sqlite:///<project root>/mlflow.db",
+        json_schema_extra={"x-allowed": "null or a URI with scheme " + " | ".join(URI_SCHEMES)},
+    )
+    experiment: str = Field("gdlab", min_length=1, description="MLflow experiment name")
+
+    @field_validator("uri")
+    @classmethod
+    def _database_or_server(cls, uri: str | None) -> str | None:
+        if uri is not None:
+            scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
+            if scheme not in URI_SCHEMES:
+                raise_problems(
+                    [
+                        Problem(
+                            "",
+                            f"{uri!r} is not a database or server URI (MLflow's file store is "
+                            "deprecated and cannot hold the model registry)",
+                            "null or a URI with scheme " + " | ".join(URI_SCHEMES),
+                        )
+                    ]
+                )
+        return uri
+
+
+class RegisterConfig(Section):
+    """Model registry: register the refitted model when it beats the champion."""
+
+    enabled: bool = Field(True, description="register the model at the end of the pipeline")
+    model_name: str = Field("gdlab-model", min_length=1, description="registered model name")
+    metric: Literal["auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc"] = Field(
+        "auto", description="test metric that decides; auto = rmse (regression) / log_loss"
+    )
+
+    def resolved_metric(self, task: str) -> str:
+        """The metric actually used for ``task`` (``auto`` resolved)."""
+        return next(iter(METRICS[task])) if self.metric == "auto" else self.metric
+
+    def greater_is_better(self, task: str) -> bool:
+        """Whether a larger value of the resolved metric is better."""
+        return METRICS[task][self.resolved_metric(task)]
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        task = params.model.task
+        if self.metric != "auto" and self.metric not in METRICS[task]:
+            return [
+                Problem(
+                    "register.metric",
+                    f"{self.metric} does not fit task {task}",
+                    " | ".join(("auto", *METRICS[task])),
+                )
+            ]
+        return []
