@@ -86,7 +86,7 @@ def register_and_gate(
     previous_value = None if champion is None else _champion_value(client, champion, metric)
     if champion is None:
         promoted, reason = True, "first version: no champion yet"
-    elif champion.version == version.version:
+    elif str(champion.version) == str(version.version):
         promoted, reason = True, "already champion"
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"

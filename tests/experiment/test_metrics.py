@@ -1,0 +1,46 @@
+"""Scores per task, metric resolution and direction."""
+
+import numpy as np
+import pytest
+
+from gdlab.experiment import fit_pipeline, is_better, resolve_metric, score
+
+from .conftest import make_pipeline
+
+
+def test_regression_scores(regression_data):
+    X, y = regression_data
+    model = fit_pipeline(make_pipeline("regression", 30, learning_rate=0.1), X, y).model
+    scores = score(model, X, y, "regression")
+    assert set(scores) == {"rmse", "mae", "r2"}
+    pred = model.predict(X)
+    assert scores["rmse"] == pytest.approx(np.sqrt(np.mean((pred - y) ** 2)))
+    assert scores["r2"] > 0.9
+
+
+def test_classification_scores_with_string_labels(classification_data):
+    X, y = classification_data
+    model = fit_pipeline(make_pipeline("classification"), X, y).model
+    scores = score(model, X, y, "classification")
+    assert set(scores) == {"accuracy", "f1", "roc_auc", "log_loss"}
+    assert scores["accuracy"] > 0.8 and scores["roc_auc"] > 0.9 and scores["log_loss"] > 0
+
+
+def test_multiclass_scores():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = np.argmax(X, axis=1)
+    model = fit_pipeline(make_pipeline("classification", 30), X, y).model
+    scores = score(model, X, y, "classification")
+    assert scores["accuracy"] > 0.8 and 0.5 < scores["roc_auc"] <= 1
+
+
+def test_resolve_metric_and_direction():
+    assert resolve_metric("regression", "auto") == "rmse"
+    assert resolve_metric("classification", "auto") == "log_loss"
+    assert resolve_metric("classification", "roc_auc") == "roc_auc"
+    with pytest.raises(ValueError, match="does not fit task"):
+        resolve_metric("regression", "accuracy")
+    assert is_better(0.1, 0.2, "rmse") and not is_better(0.2, 0.1, "rmse")
+    assert is_better(0.9, 0.8, "accuracy") and not is_better(0.8, 0.8, "accuracy")
+    assert not is_better(float("nan"), 0.2, "rmse") and is_better(0.3, float("nan"), "rmse")

@@ -1,0 +1,1 @@
+"""Tests for gdlab.reporting."""

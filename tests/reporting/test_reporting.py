@@ -1,0 +1,72 @@
+"""DVC metrics documents, per-fold curve files and the loss figure."""
+
+import csv
+import json
+import math
+
+from gdlab.experiment import CVResult, FoldResult
+from gdlab.reporting import (
+    cv_document,
+    loss_curves_figure,
+    metrics_document,
+    read_json,
+    write_fold_curves,
+    write_json,
+)
+
+
+def _cv():
+    return CVResult(
+        task="regression",
+        folds=[
+            FoldResult(
+                fold=k,
+                n_train=8,
+                n_val=2,
+                n_iter=3 + k,
+                curves={
+                    "train_loss": [1.0 / (e + 1) for e in range(3 + k)],
+                    "val_loss": [1.5 / (e + 1) for e in range(3 + k)],
+                },
+                scores={"rmse": float(k), "mae": 0.5, "r2": math.nan},
+                fit_time=0.01,
+            )
+            for k in (1, 2)
+        ],
+    )
+
+
+def test_json_is_strict_and_sorted(tmp_path):
+    path = write_json(tmp_path / "r" / "m.json", {"b": math.nan, "a": [math.inf, 1.0]})
+    text = path.read_text()
+    assert json.loads(text) == {"a": [None, 1.0], "b": None}
+    assert text.index('"a"') < text.index('"b"')
+
+
+def test_cv_and_metrics_documents(tmp_path):
+    cv_doc = cv_document(_cv())
+    assert cv_doc["fold_2"]["rmse"] == 2.0 and cv_doc["fold_2"]["n_iter"] == 5
+    assert cv_doc["mean"]["rmse"] == 1.5 and cv_doc["std"]["rmse"] == 0.5
+    write_json(tmp_path / "cv.json", cv_doc)
+    doc = metrics_document({"rmse": 0.7}, read_json(tmp_path / "cv.json"))
+    assert doc["test"] == {"rmse": 0.7}
+    assert doc["cv"]["rmse"] == {"mean": 1.5, "std": 0.5}
+    assert doc["cv"]["r2"]["mean"] is None  # NaN written as null
+
+
+def test_fold_curves_one_file_per_fold(tmp_path):
+    out = tmp_path / "plots"
+    (out.mkdir())
+    (out / "fold_9.csv").write_text("stale")
+    paths = write_fold_curves(_cv(), out)
+    assert sorted(p.name for p in out.iterdir()) == ["fold_1.csv", "fold_2.csv"]
+    rows = list(csv.DictReader(paths[1].open()))
+    assert len(rows) == 5
+    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "fold"]
+    assert rows[4]["epoch"] == "4" and rows[4]["fold"] == "2"
+    assert float(rows[1]["val_loss"]) == 0.75
+
+
+def test_figure(tmp_path):
+    path = loss_curves_figure(_cv(), tmp_path / "fig" / "loss.png")
+    assert path.stat().st_size > 1000

@@ -1,0 +1,68 @@
+"""Logged skops model loads back; challenger always moves, champion only on improvement."""
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDRegressor
+from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 3)), columns=["a", "b", "c"])
+    y = X.to_numpy() @ [1.0, -2.0, 0.5]
+    model = Pipeline(
+        [("preprocess", StandardScaler()), ("model", GDRegressor(max_epochs=5, random_state=0))]
+    )
+    return model.fit(X, y), X
+
+
+def test_model_is_skops_with_signature_and_registry_gate(session, fitted):
+    model, X = fitted
+    name = "gate-test"
+    infos = []
+    for _ in range(3):
+        with pipeline_run(experiment_id=session.experiment_id) as run:
+            infos.append((log_sklearn_model(model, X.head(3)), run.info.run_id))
+    info, run_id = infos[0]
+    flavor = info.flavors["sklearn"]
+    assert flavor["serialization_format"] == "skops"
+    assert any(t.startswith("gdlab.") for t in flavor["skops_trusted_types"])
+    assert [c.name for c in info.signature.inputs] == ["a", "b", "c"]
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    np.testing.assert_allclose(loaded.predict(X.head(4)), model.predict(X.head(4)))
+
+    client = session.client
+    first = register_and_gate(
+        client, model_name=name, model_uri=info.model_uri, run_id=run_id, metric="rmse", value=1.0
+    )
+    assert first.promoted and first.champion == first.version == "1"
+    worse = register_and_gate(
+        client,
+        model_name=name,
+        model_uri=infos[1][0].model_uri,
+        run_id=infos[1][1],
+        metric="rmse",
+        value=1.5,
+    )
+    assert not worse.promoted and worse.champion == "1" and worse.previous_value == 1.0
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+    better = register_and_gate(
+        client,
+        model_name=name,
+        model_uri=infos[2][0].model_uri,
+        run_id=infos[2][1],
+        metric="rmse",
+        value=0.5,
+    )
+    assert better.promoted and better.previous_champion == "1"
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "3"
+    json.dumps(better.to_dict())

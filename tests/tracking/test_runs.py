@@ -1,0 +1,107 @@
+"""Parent/fold runs, FAILED with a reason on exceptions, KILLED on SIGTERM."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import mlflow
+import numpy as np
+import pytest
+
+from gdlab.experiment import CVResult, FitOutcome, FoldResult
+from gdlab.tracking import FAILURE_TAG, log_fold_runs, log_training, pipeline_run
+
+
+def _cv(n_folds=3, n_iter=7):
+    folds = [
+        FoldResult(
+            fold=k,
+            n_train=80,
+            n_val=20,
+            n_iter=n_iter,
+            curves={
+                "train_loss": list(np.linspace(1, 0.1, n_iter)),
+                "val_loss": list(np.linspace(1.2, 0.2, n_iter)),
+                "learning_rate": [0.01] * n_iter,
+                "grad_norm": list(np.linspace(3, 0.5, n_iter)),
+            },
+            scores={"rmse": 0.5 + k, "mae": 0.4, "r2": 0.9},
+            fit_time=0.1,
+        )
+        for k in range(1, n_folds + 1)
+    ]
+    return CVResult(task="regression", folds=folds)
+
+
+def test_parent_with_nested_fold_runs(session):
+    client = session.client
+    cv = _cv()
+    refit = FitOutcome(model=None, n_iter=7, curves=cv.folds[0].curves, fit_time=0.2)
+    with pipeline_run(experiment_id=session.experiment_id, run_name="parent") as run:
+        parent = run.info.run_id
+        fold_ids = log_fold_runs(client, session.experiment_id, parent, cv, {"seed": 1})
+        log_training(client, parent, cv, refit)
+    assert client.get_run(parent).info.status == "FINISHED"
+    children = client.search_runs(
+        [session.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
+    assert sorted(r.info.run_id for r in children) == sorted(fold_ids)
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.params["seed"] == "1"
+        for key in ("train_loss", "val_loss", "learning_rate", "grad_norm"):
+            history = client.get_metric_history(child.info.run_id, key)
+            assert [m.step for m in history] == list(range(7))
+        assert child.data.metrics["n_iter"] == 7
+    parent_metrics = client.get_run(parent).data.metrics
+    assert parent_metrics["cv_rmse_mean"] == pytest.approx(2.5)
+    assert len(client.get_metric_history(parent, "train_loss")) == 7
+
+
+def test_exception_marks_run_failed_with_reason(session):
+    with pytest.raises(ZeroDivisionError):
+        with pipeline_run(experiment_id=session.experiment_id, run_name="boom") as run:
+            1 / 0  # noqa: B018
+    finished = session.client.get_run(run.info.run_id)
+    assert finished.info.status == "FAILED"
+    assert finished.data.tags[FAILURE_TAG].startswith("ZeroDivisionError")
+
+
+def test_resume_keeps_one_run(session):
+    with pipeline_run(experiment_id=session.experiment_id, run_name="resume") as run:
+        mlflow.log_metric("a", 1.0)
+    with pipeline_run(run_id=run.info.run_id):
+        mlflow.log_metric("b", 2.0)
+    data = session.client.get_run(run.info.run_id)
+    assert data.info.status == "FINISHED" and set(data.data.metrics) >= {"a", "b"}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_marks_run_killed(session, sig, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from gdlab.tracking import open_session, pipeline_run
+        s = open_session({session.uri!r}, "tests")
+        with pipeline_run(experiment_id=s.experiment_id, run_name="killme") as run:
+            print(run.info.run_id, flush=True)
+            time.sleep(60)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    run_id = proc.stdout.readline().strip()
+    assert run_id, "child did not start a run"
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 128 + sig
+    assert session.client.get_run(run_id).info.status == "KILLED"
