@@ -74,6 +74,7 @@ def estimator_kwargs(params: Params) -> dict[str, Any]:
         "clip_norm": opt.clip_norm,
         "hidden_layer_sizes": tuple(model.hidden_layer_sizes),
         "activation": model.activation,
+        "model_params": dict(model.params) or None,
         "shuffle": train.shuffle,
         "random_state": params.seed,
         "dtype": train.dtype,

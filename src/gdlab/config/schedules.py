@@ -22,6 +22,7 @@ from gdlab.config.convert import validate_part
 from gdlab.config.errors import Problem, raise_problems
 
 _GAMMA = "multiplicative factor of learning-rate decay"
+_NOT_AFTER_WARMUP = ("warmup", "plateau")  # the engine chains epoch schedules only
 
 
 class ConstantParams(StrictModel):
@@ -104,7 +105,7 @@ class WarmupParams(StrictModel):
         min_length=1,
         description="schedule after the warm-up (its epochs count from the end of the warm-up)",
         json_schema_extra={
-            "x-allowed": "any schedule name but warmup, or 'package.module:factory'"
+            "x-allowed": "any schedule but warmup and plateau, or 'package.module:factory'"
         },
     )
     then_params: dict[str, Any] = Field(
@@ -120,8 +121,8 @@ class WarmupParams(StrictModel):
             problem = check_import_path(name, "schedule")
             if problem:
                 raise_problems([Problem("", problem, "a callable 'package.module:factory'")])
-        elif name not in SCHEDULE_PARAMS or name == "warmup":
-            allowed = " | ".join(n for n in SCHEDULE_PARAMS if n != "warmup")
+        elif name not in SCHEDULE_PARAMS or name in _NOT_AFTER_WARMUP:
+            allowed = " | ".join(n for n in SCHEDULE_PARAMS if n not in _NOT_AFTER_WARMUP)
             raise_problems([Problem("", f"unknown schedule {name!r}", allowed)])
         return name
 

@@ -3,11 +3,17 @@ preprocessing put in front of it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from gdlab.config.base import Section, TupleAsList, check_import_path, is_import_path
+from gdlab.config.base import (
+    Section,
+    TupleAsList,
+    check_import_path,
+    is_import_path,
+    non_finite_paths,
+)
 from gdlab.config.errors import Problem, raise_problems
 
 MODEL_KINDS = ("linear", "mlp")
@@ -52,8 +58,14 @@ class ModelConfig(Section):
     hidden_layer_sizes: Annotated[list[Annotated[int, Field(ge=1)]], TupleAsList] = Field(
         default_factory=lambda: [32], min_length=1, description="mlp: units per hidden layer"
     )
-    activation: Literal["relu", "tanh", "logistic", "identity"] = Field(
+    activation: Literal["relu", "tanh", "logistic"] = Field(
         "relu", description="mlp: hidden-layer activation"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="plug-in model (kind 'package.module:factory'): the factory's keyword "
+        "arguments; built-in kinds take none",
+        json_schema_extra={"x-allowed": "{} for linear/mlp; plug-ins: any finite values"},
     )
 
     @field_validator("kind")
@@ -74,6 +86,21 @@ class ModelConfig(Section):
                 ]
             )
         return kind
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit_kind(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        kind = info.data.get("kind")  # absent when the kind itself is wrong
+        if kind in MODEL_KINDS and params:
+            raise_problems(
+                Problem(str(key), f"unknown key: model kind {kind} takes no params", "{}")
+                for key in params
+            )
+        raise_problems(
+            Problem(path, "must be a finite number", "finite numbers")
+            for path in non_finite_paths(params)
+        )
+        return params
 
     @model_validator(mode="after")
     def _loss_fits_task(self) -> ModelConfig:

@@ -1,0 +1,43 @@
+"""DVC stage ``validate`` (the first stage): check params.yaml before anything else runs.
+
+A wrong key fails here with every problem listed, before DVC deletes the outputs of the later
+stages. On success the validated, normalised parameters are written to
+``reports/validated_params.json`` (defaults filled in for keys left out).
+
+    python pipeline/validate.py [--params params.yaml] [--out reports/validated_params.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gdlab.config import ConfigError, load_params
+from gdlab.data import DataError, check_source_available
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Validate the parameters; exit status 0 when valid, 1 when not."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml", help="parameter file")
+    parser.add_argument("--out", default="reports/validated_params.json", help="output file")
+    args = parser.parse_args(argv)
+
+    try:
+        params = load_params(args.params)
+        check_source_available(params)
+    except (ConfigError, DataError) as exc:
+        print(f"validate: {exc}", file=sys.stderr)
+        return 1
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(params.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    print(f"validate: {args.params} is valid -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""gdlab.data: sources (synthetic, scikit-learn's bundled sets, CSV/Parquet), checks, the
+seeded split, the prepared-data files and the model pipeline's preprocessing.
+
+    meta = prepare_dataset(params, "data/prepared")   # pipeline/prepare.py
+    data = load_prepared("data/prepared")             # Prepared: X_train, y_train, ...
+    make_preprocessor(params)                         # imputer / polynomial / scaler
+"""
+
+from gdlab.data.build import check_data, prepare_dataset
+from gdlab.data.checks import CheckedData, check_table
+from gdlab.data.errors import DataError
+from gdlab.data.prepared import Prepared, dataset_digest, load_prepared, write_prepared
+from gdlab.data.preprocessing import build_preprocessor, make_preprocessor
+from gdlab.data.sources import check_source_available, load_source
+from gdlab.data.split import split_indices
+from gdlab.data.table import RawTable
+
+__all__ = [
+    "CheckedData",
+    "DataError",
+    "Prepared",
+    "RawTable",
+    "build_preprocessor",
+    "check_data",
+    "check_source_available",
+    "check_table",
+    "dataset_digest",
+    "load_prepared",
+    "load_source",
+    "make_preprocessor",
+    "prepare_dataset",
+    "split_indices",
+    "write_prepared",
+]

@@ -1,0 +1,59 @@
+"""Build the prepared-data directory from params: source -> checks -> split -> files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gdlab.config import Params
+from gdlab.data.checks import CheckedData, check_table
+from gdlab.data.prepared import SENSITIVE_COLUMN, TARGET_COLUMN, write_prepared
+from gdlab.data.sources import load_source
+from gdlab.data.split import check_folds, split_indices
+
+
+def check_data(params: Params) -> CheckedData:
+    """Load ``params.data.source`` and run every check on it."""
+    data = params.data
+    return check_table(
+        load_source(params),
+        task=params.model.task,
+        missing=data.missing,
+        categorical=data.categorical,
+        min_rows_per_class=data.min_rows_per_class,
+    )
+
+
+def _rows(checked: CheckedData, index: Any) -> pd.DataFrame:
+    frame = checked.features.iloc[index].copy()
+    frame[TARGET_COLUMN] = checked.target.iloc[index].to_numpy()
+    if checked.sensitive is not None:
+        frame[SENSITIVE_COLUMN] = checked.sensitive.iloc[index].to_numpy()
+    return frame
+
+
+def prepare_dataset(params: Params, directory: str | Path = "data/prepared") -> dict[str, Any]:
+    """Check, split (seeded; stratified for classification) and write the prepared data.
+
+    Returns the ``meta.json`` content. Raises :class:`~gdlab.data.errors.DataError`.
+    """
+    checked = check_data(params)
+    classification = params.model.task == "classification"
+    y = checked.target.to_numpy()
+    train, test = split_indices(
+        len(y), y, test_size=params.data.test_size, seed=params.seed, stratify=classification
+    )
+    check_folds(y[train], params.cv.folds, stratified=classification)
+    table = checked.table
+    meta = {
+        "task": params.model.task,
+        "feature_names": [str(c) for c in checked.features.columns],
+        "target": table.target,
+        "classes": checked.classes,
+        "sensitive": table.sensitive,
+        "source": table.source,
+        "path": table.path,
+    }
+    return write_prepared(directory, _rows(checked, train), _rows(checked, test), meta)

@@ -1,0 +1,295 @@
+"""Checks that turn a source's raw rows into clean numeric features and an encoded target.
+
+Every refusal is a :class:`DataError` naming the configuration key to change, the column and
+the first offending rows. Missing feature values are refused or left as NaN for the model
+pipeline's imputer (``data.missing``), which is fitted on training rows only.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+from sklearn.utils.multiclass import type_of_target
+
+from gdlab.data.errors import DataError
+from gdlab.data.table import RawTable
+
+RESERVED = ("target", "sensitive")
+"""Column names of the prepared files that features may not take."""
+MAX_CATEGORIES = 100
+"""A non-numeric column with more distinct values than this is refused (an identifier?)."""
+
+
+@dataclass
+class CheckedData:
+    """Clean rows: float64 features, the target (float, or int codes 0..K-1) and groups."""
+
+    features: pd.DataFrame
+    target: pd.Series
+    sensitive: pd.Series | None
+    classes: list[Any] | None
+    """Classification: ``classes[i]`` is the original label of code ``i``."""
+    table: RawTable
+
+
+def check_table(
+    table: RawTable,
+    *,
+    task: str,
+    missing: str = "refuse",
+    categorical: str = "onehot",
+    min_rows_per_class: int = 2,
+) -> CheckedData:
+    """Check ``table`` and return its clean features and encoded target."""
+    frame = table.frame
+    _check_shape(table)
+    _check_columns(table)
+    if task == "classification":
+        target, classes = _class_target(table, min_rows_per_class)
+    else:
+        target, classes = _regression_target(table), None
+    sensitive = _sensitive(table)
+    raw = frame.drop(columns=[c for c in (table.target, table.sensitive) if c is not None])
+    if raw.shape[1] == 0:
+        raise DataError(
+            f"{_name(table)} has no feature columns besides the target {table.target!r}"
+        )
+    _check_missing(table, raw, missing)
+    features = _encode(table, raw, categorical)
+    _check_infinite(table, features)
+    _check_names(table, features)
+    return CheckedData(
+        features.reset_index(drop=True),
+        target.reset_index(drop=True),
+        None if sensitive is None else sensitive.reset_index(drop=True),
+        classes,
+        table,
+    )
+
+
+def _name(table: RawTable) -> str:
+    return f"file {table.path!r}" if table.path else f"data set {table.source!r}"
+
+
+def _check_shape(table: RawTable) -> None:
+    n = len(table.frame)
+    if n == 0:
+        raise DataError(f"data.path: {_name(table)} has a header but no rows")
+    if n == 1:
+        raise DataError(f"{_name(table)} has a single row; a train/test split needs more")
+    dups = table.frame.columns[table.frame.columns.duplicated()].unique()
+    if len(dups):
+        raise DataError(f"{_name(table)} has duplicated column names: {', '.join(map(repr, dups))}")
+
+
+def _check_columns(table: RawTable) -> None:
+    columns = [str(c) for c in table.frame.columns]
+    for key, column in (("data.target", table.target), ("data.sensitive", table.sensitive)):
+        if column is not None and column not in columns:
+            guess = difflib.get_close_matches(column, columns, n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            shown = ", ".join(map(repr, columns[:20])) + (" ..." if len(columns) > 20 else "")
+            raise DataError(
+                f"{key}: column {column!r} not found in {_name(table)} (columns: {shown}){hint}"
+            )
+
+
+def _rows(mask: pd.Series | np.ndarray) -> list[int]:
+    return [int(i) for i in np.flatnonzero(np.asarray(mask))]
+
+
+def _check_target_values(table: RawTable, y: pd.Series) -> None:
+    if y.isna().any():
+        raise DataError(
+            f"data.target: target column {table.target!r} has missing values at "
+            f"{table.where(_rows(y.isna()))}; drop those rows"
+        )
+
+
+def _regression_target(table: RawTable) -> pd.Series:
+    y = table.frame[table.target]
+    _check_target_values(table, y)
+    if not (ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y)):
+        numeric = pd.to_numeric(y, errors="coerce")
+        raise DataError(
+            f"model.task: regression needs a numeric target, but column "
+            f"{table.target!r} holds text at {table.where(_rows(numeric.isna()))} "
+            f"(e.g. {y[numeric.isna()].iloc[0]!r}); is the task classification?"
+        )
+    y = y.astype("float64")
+    bad = ~np.isfinite(y.to_numpy())
+    if bad.any():
+        raise DataError(
+            f"data.target: target column {table.target!r} has infinite values at "
+            f"{table.where(_rows(bad))}"
+        )
+    if y.nunique() == 1:
+        raise DataError(
+            f"data.target: target column {table.target!r} is constant "
+            f"({y.iloc[0]!r} in every row); there is nothing to learn"
+        )
+    return y
+
+
+def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]:
+    y = table.frame[table.target]
+    _check_target_values(table, y)
+    try:
+        kind = type_of_target(y.to_numpy())
+    except (ValueError, TypeError):
+        kind = "unknown"
+    if kind == "continuous":
+        example = next(v for v in y if float(v) != int(v))
+        raise DataError(
+            f"model.task: classification needs class labels, but target column "
+            f"{table.target!r} holds continuous values (e.g. {example!r}); "
+            "set model.task: regression"
+        )
+    if kind not in ("binary", "multiclass"):
+        raise DataError(
+            f"data.target: target column {table.target!r} mixes value types; "
+            "use one type of class label"
+        )
+    labels, codes = np.unique(y.to_numpy(), return_inverse=True)
+    if len(labels) == 1:
+        raise DataError(
+            f"data.target: target column {table.target!r} has a single class "
+            f"({_plain(labels[0])!r}); classification needs at least two"
+        )
+    counts = np.bincount(codes, minlength=len(labels))
+    few = [(_plain(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < min_rows]
+    if few:
+        shown = ", ".join(f"{lab!r}: {c}" for lab, c in few)
+        raise DataError(
+            f"data.min_rows_per_class: classes of {table.target!r} with fewer "
+            f"than {min_rows} rows: {shown}; collect more rows, merge or drop "
+            "those classes"
+        )
+    names = table.label_names or {}
+    classes = [_plain(names.get(_plain(lab), lab)) for lab in labels]
+    return pd.Series(codes.astype(np.int64), name=table.target), classes
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _sensitive(table: RawTable) -> pd.Series | None:
+    if table.sensitive is None:
+        return None
+    s = table.frame[table.sensitive]
+    if s.isna().any():
+        raise DataError(
+            f"data.sensitive: column {table.sensitive!r} has missing values at "
+            f"{table.where(_rows(s.isna()))}"
+        )
+    return s
+
+
+def _check_missing(table: RawTable, raw: pd.DataFrame, missing: str) -> None:
+    empty = [c for c in raw.columns if raw[c].isna().all()]
+    if empty:
+        raise DataError(
+            f"{_name(table)}: column(s) {', '.join(map(repr, empty))} have no "
+            "values at all; drop them"
+        )
+    if missing != "refuse":
+        return
+    holes = [(c, _rows(raw[c].isna())) for c in raw.columns if raw[c].isna().any()]
+    if holes:
+        shown = "; ".join(
+            f"column {c!r}: {len(r)} missing at {table.where(r, 3)}" for c, r in holes[:10]
+        )
+        raise DataError(
+            f"data.missing: missing values are refused, but {shown}; set "
+            "data.missing to mean, median or most_frequent, or fix the data"
+        )
+
+
+def _encode(table: RawTable, raw: pd.DataFrame, categorical: str) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    text: list[str] = []
+    for name in raw.columns:
+        col = raw[name]
+        if ptypes.is_datetime64_any_dtype(col) or ptypes.is_timedelta64_dtype(col):
+            raise DataError(
+                f"{_name(table)}: column {name!r} holds dates or times; turn them "
+                "into numbers (e.g. days since a date) or drop the column"
+            )
+        if ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
+            columns[name] = col.to_numpy(dtype="float64", na_value=np.nan)
+            continue
+        numbers = _as_numbers(table, name, col)
+        if numbers is None:
+            text.append(name)
+        else:
+            columns[name] = numbers
+    if text and categorical == "refuse":
+        raise DataError(
+            f"data.categorical: non-numeric feature column(s) "
+            f"{', '.join(map(repr, text))} are refused; set data.categorical: "
+            "onehot or drop them"
+        )
+    for name in text:
+        levels = raw[name].dropna().unique()
+        if len(levels) > MAX_CATEGORIES or (len(levels) == len(raw) and len(raw) > 20):
+            raise DataError(
+                f"data.categorical: column {name!r} has {len(levels)} distinct "
+                "values (an identifier or free text?); drop it or encode it yourself"
+            )
+        dummies = pd.get_dummies(
+            raw[name].astype("string"), prefix=name, prefix_sep="=", dtype="float64"
+        )
+        for dummy in dummies.columns:
+            if dummy in columns:
+                raise DataError(
+                    f"data.categorical: one-hot column {dummy!r} collides with an "
+                    "existing column of that name; rename one of them"
+                )
+            columns[dummy] = dummies[dummy].to_numpy()
+    return pd.DataFrame(columns, index=raw.index)
+
+
+def _as_numbers(table: RawTable, name: str, col: pd.Series) -> np.ndarray | None:
+    """Text that is all numbers -> floats; mostly numbers -> refused (typos); else None."""
+    coerced = pd.to_numeric(col, errors="coerce")
+    bad = col.notna() & coerced.isna()
+    present = int(col.notna().sum())
+    if not bad.any():
+        return coerced.to_numpy(dtype="float64", na_value=np.nan)
+    if present and 1 - bad.sum() / present >= 0.5:
+        examples = ", ".join(repr(v) for v in col[bad].unique()[:3])
+        raise DataError(
+            f"{_name(table)}: column {name!r} is numeric except at "
+            f"{table.where(_rows(bad))} ({examples}); fix those values or leave "
+            "the cells empty (missing)"
+        )
+    return None
+
+
+def _check_infinite(table: RawTable, features: pd.DataFrame) -> None:
+    values = features.to_numpy()
+    bad = np.isinf(values)
+    if bad.any():
+        cols = [features.columns[j] for j in np.flatnonzero(bad.any(axis=0))]
+        name = cols[0]
+        raise DataError(
+            f"{_name(table)}: infinite values in column(s) "
+            f"{', '.join(map(repr, cols))}; column {name!r} at "
+            f"{table.where(_rows(bad[:, features.columns.get_loc(name)]))}"
+        )
+
+
+def _check_names(table: RawTable, features: pd.DataFrame) -> None:
+    clash = [c for c in features.columns if c in RESERVED]
+    if clash:
+        raise DataError(
+            f"{_name(table)}: feature column(s) {', '.join(map(repr, clash))} "
+            f"use a name reserved for the prepared files ({', '.join(RESERVED)}); "
+            "rename them"
+        )

@@ -1,0 +1,140 @@
+"""User files: CSV (any delimiter and encoding) or Parquet, with a named target column.
+
+Problems a file can have are reported before pandas sees it or hides them: a missing or empty
+file, text that is not in the configured encoding (line named), duplicated or unnamed header
+columns (pandas would silently rename them), a wrong delimiter (everything in one column),
+rows with the wrong number of fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections import Counter
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gdlab.data.errors import DataError
+from gdlab.data.table import RawTable
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def check_file(path: str | Path) -> Path:
+    """The path, if it names a readable, non-empty file (DataError naming data.path if not)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(
+            f"data.path: file {str(path)!r} not found (relative paths are read from {Path.cwd()})"
+        )
+    if not path.is_file():
+        raise DataError(f"data.path: {str(path)!r} is not a file")
+    if path.stat().st_size == 0:
+        raise DataError(f"data.path: file {str(path)!r} is empty")
+    return path
+
+
+def _open_text(path: Path, encoding: str) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")  # noqa: SIM115 - returned to a with
+
+
+def _check_encoding(path: Path, encoding: str) -> str:
+    """Decode the whole file; return its first line. DataError names the first bad line."""
+    first = None
+    line_no = 0
+    try:
+        with _open_text(path, encoding) as handle:
+            for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used after the loop
+                if first is None:
+                    first = line
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"data.encoding: file {str(path)!r} is not valid {encoding} near line {line_no + 1} "
+            f"(byte {exc.object[exc.start : exc.start + 1]!r}); set data.encoding to the file's "
+            "encoding (e.g. latin-1, cp1252) or save the file as UTF-8"
+        ) from None
+    if not first or not first.strip():
+        raise DataError(f"data.path: file {str(path)!r} has no header line")
+    return first.lstrip("\ufeff")
+
+
+def _check_header(path: Path, header_line: str, delimiter: str) -> list[str]:
+    names = next(csv.reader([header_line], delimiter=delimiter))
+    names = [n.strip() for n in names]
+    if len(names) == 1:
+        others = [d for d in DELIMITERS if d != delimiter and d in header_line]
+        if others:
+            guess = max(others, key=header_line.count)
+            raise DataError(
+                f"data.delimiter: file {str(path)!r} parses into a single column with "
+                f"delimiter {delimiter!r}, but its header contains {guess!r}: set "
+                f"data.delimiter: {guess!r}"
+            )
+    unnamed = [i for i, n in enumerate(names) if not n]
+    if unnamed:
+        raise DataError(
+            f"data.path: file {str(path)!r}: header column(s) "
+            f"{', '.join(str(i + 1) for i in unnamed)} have no name (an index "
+            "written by pandas? save with index=False)"
+        )
+    dups = sorted(n for n, c in Counter(names).items() if c > 1)
+    if dups:
+        raise DataError(
+            f"data.path: file {str(path)!r} has duplicated column names: "
+            f"{', '.join(map(repr, dups))}"
+        )
+    return names
+
+
+def read_csv(
+    path: str | Path,
+    target: str,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    sensitive: str | None = None,
+) -> RawTable:
+    """Read a CSV file with a header line (``.gz`` too)."""
+    path = check_file(path)
+    header = _check_encoding(path, encoding)
+    _check_header(path, header, delimiter)
+    try:
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, skipinitialspace=True)
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: {exc}"
+        ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return RawTable(
+        frame=frame, target=target, source="csv", sensitive=sensitive, path=str(path), first_line=2
+    )
+
+
+def read_parquet(path: str | Path, target: str, *, sensitive: str | None = None) -> RawTable:
+    """Read a Parquet file."""
+    path = check_file(path)
+    try:
+        names = pq.read_schema(path).names
+        dups = sorted(n for n, c in Counter(names).items() if c > 1)
+        if dups:
+            raise DataError(
+                f"data.path: file {str(path)!r} has duplicated column names: "
+                f"{', '.join(map(repr, dups))}"
+            )
+        frame = pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"data.path: {str(path)!r} is not a readable Parquet file: {exc}") from None
+    frame.columns = [str(c) for c in frame.columns]
+    return RawTable(
+        frame=frame.reset_index(drop=True),
+        target=target,
+        source="parquet",
+        sensitive=sensitive,
+        path=str(path),
+    )

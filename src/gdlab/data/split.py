@@ -1,0 +1,64 @@
+"""The seeded train/test split (stratified for classification) and the checks it needs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from gdlab.data.errors import DataError
+
+
+def split_indices(
+    n_rows: int,
+    y: np.ndarray | None = None,
+    *,
+    test_size: float,
+    seed: int,
+    stratify: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, test)``, each sorted; stratified on ``y`` when ``stratify``."""
+    n_test = math.ceil(test_size * n_rows)
+    n_train = n_rows - n_test
+    if n_train < 1 or n_test < 1:
+        raise DataError(
+            f"data.test_size: {test_size} of {n_rows} rows leaves {n_train} "
+            f"training and {n_test} test rows; both need at least one"
+        )
+    labels = None
+    if stratify:
+        labels = np.asarray(y)
+        n_classes = len(np.unique(labels))
+        if min(n_train, n_test) < n_classes:
+            raise DataError(
+                f"data.test_size: a stratified split of {n_rows} rows into "
+                f"{n_train} training and {n_test} test rows cannot hold all "
+                f"{n_classes} classes in both; change data.test_size or add rows"
+            )
+    try:
+        train, test = train_test_split(
+            np.arange(n_rows), test_size=n_test, random_state=seed, stratify=labels
+        )
+    except ValueError as exc:
+        raise DataError(f"data.test_size: cannot split {n_rows} rows: {exc}") from None
+    return np.sort(train), np.sort(test)
+
+
+def check_folds(y_train: np.ndarray, folds: int, *, stratified: bool) -> None:
+    """Refuse training rows too few for ``cv.folds`` folds (per class when stratified)."""
+    if len(y_train) < folds:
+        raise DataError(
+            f"cv.folds: {folds} folds need at least {folds} training rows, "
+            f"the split leaves {len(y_train)}"
+        )
+    if stratified:
+        labels, counts = np.unique(y_train, return_counts=True)
+        few = [(int(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < folds]
+        if few:
+            shown = ", ".join(f"class code {lab}: {c}" for lab, c in few)
+            raise DataError(
+                f"cv.folds: stratified {folds}-fold CV needs {folds} training rows "
+                f"per class ({shown}); lower cv.folds or raise "
+                "data.min_rows_per_class"
+            )
