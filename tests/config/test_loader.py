@@ -1,0 +1,91 @@
+"""Reading params.yaml: YAML pitfalls, missing files, and the validate stage."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from gdlab.config import ConfigError, load_params, read_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_exponent_without_dot_is_a_float(tmp_path):
+    params = load_params(
+        write(tmp_path, "optimizer:\n  learning_rate: 1e-3\ntrain:\n  tol: 1E-6\n")
+    )
+    assert params.optimizer.learning_rate == 1e-3 and params.train.tol == 1e-6
+
+
+def test_duplicate_key_is_an_error_with_its_path_and_line(tmp_path):
+    path = write(tmp_path, "optimizer:\n  name: sgd\n  learning_rate: 0.1\n  name: adam\n")
+    with pytest.raises(ConfigError) as info:
+        load_params(path)
+    assert "optimizer.name: appears twice (line 4)" in str(info.value)
+
+
+def test_nan_in_yaml_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="optimizer.learning_rate: must be a finite number"):
+        load_params(write(tmp_path, "optimizer:\n  learning_rate: .nan\n"))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_yaml_syntax_error(tmp_path):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(write(tmp_path, "optimizer: [\n"))
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    with pytest.raises(ConfigError, match=r"\(top level\): must be a mapping"):
+        load_params(write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_empty_file_means_all_defaults(tmp_path):
+    assert load_params(write(tmp_path, "")).seed == 42
+    assert read_yaml(write(tmp_path, "")) is None
+
+
+def run_stage(script: str, args: list[str], monkeypatch) -> int:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(ROOT / "pipeline" / script), run_name="__main__")
+    return info.value.code
+
+
+def test_validate_stage_writes_normalised_params(tmp_path, monkeypatch, capsys):
+    params = write(tmp_path, "optimizer:\n  name: sgd\n")
+    out = tmp_path / "reports" / "validated_params.json"
+    assert run_stage("validate.py", ["--params", str(params), "--out", str(out)], monkeypatch) == 0
+    written = json.loads(out.read_text())
+    assert written["optimizer"]["name"] == "sgd" and written["cv"]["folds"] == 5
+    assert "is valid" in capsys.readouterr().out
+
+
+def test_validate_stage_fails_with_every_problem_on_stderr(tmp_path, monkeypatch, capsys):
+    params = write(tmp_path, "optimizer:\n  learning_rate: -1\ncv:\n  folds: 1\n")
+    out = tmp_path / "validated.json"
+    assert run_stage("validate.py", ["--params", str(params), "--out", str(out)], monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "optimizer.learning_rate: must be greater than 0" in err and "cv.folds:" in err
+    assert not out.exists()
+
+
+def test_validate_stage_checks_the_data_file_exists(tmp_path, monkeypatch, capsys):
+    params = write(tmp_path, "data:\n  source: csv\n  path: missing.csv\n  target: y\n")
+    out = tmp_path / "validated.json"
+    assert run_stage("validate.py", ["--params", str(params), "--out", str(out)], monkeypatch) == 1
+    assert "data.path: file 'missing.csv' not found" in capsys.readouterr().err

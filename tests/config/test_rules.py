@@ -1,0 +1,401 @@
+"""Every validation rule of the params schema: one case each, the message names the key path."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.config.helpers import assert_problem, config_error
+
+CSV = {"data.source": "csv", "data.path": "d.csv", "data.target": "y"}
+REG = {"model.task": "regression"}
+
+# (id, overrides, key path named in the message, text the message contains)
+RULES = [
+    # structure: unknown keys, finite numbers, strict types
+    ("unknown-section", {"tune": {}}, "tune", "unknown key"),
+    ("unknown-key", {"data.sourc": "csv"}, "data.sourc", "did you mean 'source'"),
+    ("nan", {"optimizer.learning_rate": math.nan}, "optimizer.learning_rate", "finite"),
+    ("inf", {"train.tol": math.inf}, "train.tol", "finite"),
+    ("bool-not-int", {"train.batch_size": True}, "train.batch_size", "valid integer"),
+    ("str-not-float", {"model.alpha": "0.1"}, "model.alpha", "valid number"),
+    ("float-not-int", {"train.max_epochs": 2.5}, "train.max_epochs", "integer"),
+    ("section-not-mapping", {"data": 5}, "data", "mapping"),
+    # seed
+    ("seed-negative", {"seed": -1}, "seed", ">= 0"),
+    ("seed-too-big", {"seed": 2**32}, "seed", "<= 4294967295"),
+    # data
+    ("source-unknown", {"data.source": "iris"}, "data.source", "synthetic | diabetes"),
+    ("csv-needs-path", {"data.source": "csv", "data.target": "y"}, "data.path", "required"),
+    ("csv-needs-target", {"data.source": "csv", "data.path": "d.csv"}, "data.target", "required"),
+    ("csv-suffix", {**CSV, "data.path": "d.parquet"}, "data.path", "not a csv file"),
+    ("parquet-suffix", {**CSV, "data.source": "parquet"}, "data.path", "not a parquet"),
+    ("path-only-for-files", {"data.path": "d.csv"}, "data.path", "only used with"),
+    ("target-only-for-files", {"data.target": "y"}, "data.target", "only used with"),
+    ("test-size-zero", {"data.test_size": 0.0}, "data.test_size", "> 0 and < 1"),
+    ("test-size-one", {"data.test_size": 1.0}, "data.test_size", "> 0 and < 1"),
+    ("missing-unknown", {"data.missing": "drop"}, "data.missing", "refuse | mean"),
+    ("categorical-unknown", {"data.categorical": "ordinal"}, "data.categorical", "onehot"),
+    ("min-rows-per-class", {"data.min_rows_per_class": 1}, "data.min_rows_per_class", ">= 2"),
+    ("delimiter-one-char", {"data.delimiter": ";;"}, "data.delimiter", "one character"),
+    ("encoding-unknown", {"data.encoding": "utf-9"}, "data.encoding", "unknown text encoding"),
+    ("sensitive-is-target", {**CSV, "data.sensitive": "y"}, "data.sensitive", "differ"),
+    ("synthetic-sensitive-name", {"data.sensitive": "sex"}, "data.sensitive", "'group'"),
+    ("synthetic-group-off", {"data.sensitive": "group"}, "data.synthetic.sensitive_group", "true"),
+    ("n-samples", {"data.synthetic.n_samples": 5}, "data.synthetic.n_samples", ">= 10"),
+    ("n-features", {"data.synthetic.n_features": 0}, "data.synthetic.n_features", ">= 1"),
+    (
+        "informative>features",
+        {"data.synthetic.n_informative": 30},
+        "data.synthetic.n_informative",
+        "more than n_features",
+    ),
+    ("n-classes", {"data.synthetic.n_classes": 1}, "data.synthetic.n_classes", ">= 2"),
+    ("noise-negative", {"data.synthetic.noise": -0.1}, "data.synthetic.noise", ">= 0"),
+    ("feature-scale", {"data.synthetic.feature_scale": 0.0}, "data.synthetic.feature_scale", "> 0"),
+    (
+        "condition-number",
+        {"data.synthetic.condition_number": 0.5},
+        "data.synthetic.condition_number",
+        ">= 1",
+    ),
+    ("classification-noise", {"data.synthetic.noise": 1.5}, "data.synthetic.noise", "<= 1"),
+    (
+        "classes-vs-informative",
+        {"data.synthetic.n_classes": 5, "data.synthetic.n_informative": 2},
+        "data.synthetic.n_classes",
+        "<= 2**n_informative",
+    ),
+    ("folds-vs-rows", {"data.synthetic.n_samples": 10, "cv.folds": 9}, "cv.folds", "training rows"),
+    ("bundled-task", {"data.source": "diabetes"}, "model.task", "regression"),
+    ("bundled-task-2", {"data.source": "wine", **REG}, "model.task", "classification"),
+    # preprocess
+    (
+        "poly-degree-low",
+        {"preprocess.polynomial_degree": 0},
+        "preprocess.polynomial_degree",
+        ">= 1",
+    ),
+    (
+        "poly-degree-high",
+        {"preprocess.polynomial_degree": 6},
+        "preprocess.polynomial_degree",
+        "<= 5",
+    ),
+    # model
+    ("kind-unknown", {"model.kind": "tree"}, "model.kind", "linear | mlp"),
+    ("kind-no-module", {"model.kind": "no_such_module_xyz:f"}, "model.kind", "cannot import"),
+    ("kind-no-attr", {"model.kind": "math:no_such"}, "model.kind", "no attribute"),
+    ("kind-not-callable", {"model.kind": "math:pi"}, "model.kind", "not callable"),
+    ("kind-bad-path", {"model.kind": "math:"}, "model.kind", "import path"),
+    ("model-params-builtin", {"model.params": {"depth": 3}}, "model.params.depth", "no params"),
+    (
+        "model-params-finite",
+        {"model.kind": "math:sqrt", "model.params": {"a": math.inf}},
+        "model.params.a",
+        "finite",
+    ),
+    ("task-unknown", {"model.task": "ranking"}, "model.task", "regression | classification"),
+    ("loss-vs-classification", {"model.loss": "huber"}, "model.loss", "auto | log_loss"),
+    ("loss-vs-regression", {**REG, "model.loss": "log_loss"}, "model.loss", "squared_error"),
+    ("epsilon", {"model.epsilon": 0.0}, "model.epsilon", "> 0"),
+    ("alpha", {"model.alpha": -1.0}, "model.alpha", ">= 0"),
+    ("l1-ratio", {"model.l1_ratio": 1.5}, "model.l1_ratio", "<= 1"),
+    ("hidden-empty", {"model.hidden_layer_sizes": []}, "model.hidden_layer_sizes", "at least 1"),
+    ("hidden-zero", {"model.hidden_layer_sizes": [8, 0]}, "model.hidden_layer_sizes[1]", ">= 1"),
+    ("activation", {"model.activation": "identity"}, "model.activation", "relu | tanh"),
+    # optimizer
+    ("optimizer-unknown", {"optimizer.name": "adm"}, "optimizer.name", "sgd | momentum"),
+    (
+        "optimizer-plugin",
+        {"optimizer.name": "gdlab.core.optim.alias:nope"},
+        "optimizer.name",
+        "no attribute",
+    ),
+    ("learning-rate-zero", {"optimizer.learning_rate": 0.0}, "optimizer.learning_rate", "> 0"),
+    ("clip-norm", {"optimizer.clip_norm": 0.0}, "optimizer.clip_norm", "> 0 or null"),
+    (
+        "nesterov-needs-momentum",
+        {"optimizer.name": "sgd", "optimizer.params": {"nesterov": True}},
+        "optimizer.params.nesterov",
+        "momentum > 0",
+    ),
+    (
+        "momentum-range",
+        {"optimizer.name": "momentum", "optimizer.params": {"momentum": 1.0}},
+        "optimizer.params.momentum",
+        "< 1",
+    ),
+    (
+        "dampening-range",
+        {"optimizer.name": "sgd", "optimizer.params": {"dampening": 2.0}},
+        "optimizer.params.dampening",
+        "<= 1",
+    ),
+    (
+        "weight-decay",
+        {"optimizer.params": {"weight_decay": -0.1}},
+        "optimizer.params.weight_decay",
+        ">= 0",
+    ),
+    ("eps", {"optimizer.params": {"eps": 0.0}}, "optimizer.params.eps", "> 0"),
+    (
+        "betas-length",
+        {"optimizer.params": {"betas": [0.9, 0.99, 0.9]}},
+        "optimizer.params.betas",
+        "exactly 2",
+    ),
+    (
+        "betas-range",
+        {"optimizer.name": "nadam", "optimizer.params": {"betas": [0.9, 1.0]}},
+        "optimizer.params.betas[1]",
+        "< 1",
+    ),
+    (
+        "amsgrad-bool",
+        {"optimizer.params": {"amsgrad": "yes"}},
+        "optimizer.params.amsgrad",
+        "valid boolean",
+    ),
+    (
+        "rmsprop-alpha",
+        {"optimizer.name": "rmsprop", "optimizer.params": {"alpha": 1.0}},
+        "optimizer.params.alpha",
+        "< 1",
+    ),
+    (
+        "adagrad-lr-decay",
+        {"optimizer.name": "adagrad", "optimizer.params": {"lr_decay": -1.0}},
+        "optimizer.params.lr_decay",
+        ">= 0",
+    ),
+    (
+        "nadam-momentum-decay",
+        {"optimizer.name": "nadam", "optimizer.params": {"momentum_decay": -1.0}},
+        "optimizer.params.momentum_decay",
+        ">= 0",
+    ),
+    (
+        "plugin-params-finite",
+        {"optimizer.name": "gdlab.core.optim.alias:adam", "optimizer.params": {"eps": math.nan}},
+        "optimizer.params.eps",
+        "finite",
+    ),
+    # schedule
+    ("schedule-unknown", {"schedule.name": "onecycle"}, "schedule.name", "constant | step"),
+    (
+        "schedule-plugin",
+        {"schedule.name": "no_such_module_xyz:f"},
+        "schedule.name",
+        "cannot import",
+    ),
+    (
+        "constant-no-params",
+        {"schedule.params": {"gamma": 0.5}},
+        "schedule.params.gamma",
+        "no keys here",
+    ),
+    (
+        "step-size",
+        {"schedule.name": "step", "schedule.params": {"step_size": 0}},
+        "schedule.params.step_size",
+        "> 0",
+    ),
+    (
+        "step-size-int",
+        {"schedule.name": "step", "schedule.params": {"step_size": 2.5}},
+        "schedule.params.step_size",
+        "integer",
+    ),
+    (
+        "step-gamma",
+        {"schedule.name": "step", "schedule.params": {"gamma": 0.0}},
+        "schedule.params.gamma",
+        "> 0 and <= 1",
+    ),
+    (
+        "milestones-increasing",
+        {"schedule.name": "multistep", "schedule.params": {"milestones": [10, 10]}},
+        "schedule.params.milestones[1]",
+        "greater than 10",
+    ),
+    (
+        "milestones-positive",
+        {"schedule.name": "multistep", "schedule.params": {"milestones": [0]}},
+        "schedule.params.milestones[0]",
+        "> 0",
+    ),
+    (
+        "milestones-empty",
+        {"schedule.name": "multistep", "schedule.params": {"milestones": []}},
+        "schedule.params.milestones",
+        "at least 1",
+    ),
+    (
+        "exponential-gamma",
+        {"schedule.name": "exponential", "schedule.params": {"gamma": 1.5}},
+        "schedule.params.gamma",
+        "<= 1",
+    ),
+    (
+        "cosine-t-max",
+        {"schedule.name": "cosine", "schedule.params": {"T_max": 0}},
+        "schedule.params.T_max",
+        "> 0",
+    ),
+    (
+        "cosine-eta-min",
+        {"schedule.name": "cosine", "schedule.params": {"eta_min": -1.0}},
+        "schedule.params.eta_min",
+        ">= 0",
+    ),
+    (
+        "cosine-eta-min-vs-lr",
+        {"schedule.name": "cosine", "schedule.params": {"eta_min": 0.5}},
+        "schedule.params.eta_min",
+        "optimizer.learning_rate",
+    ),
+    (
+        "warmup-epochs",
+        {"schedule.name": "warmup", "schedule.params": {"warmup_epochs": 0}},
+        "schedule.params.warmup_epochs",
+        ">= 1",
+    ),
+    (
+        "warmup-start-factor",
+        {"schedule.name": "warmup", "schedule.params": {"start_factor": 0.0}},
+        "schedule.params.start_factor",
+        "> 0",
+    ),
+    (
+        "warmup-then-warmup",
+        {"schedule.name": "warmup", "schedule.params": {"then": "warmup"}},
+        "schedule.params.then",
+        "unknown schedule",
+    ),
+    (
+        "warmup-then-plateau",
+        {"schedule.name": "warmup", "schedule.params": {"then": "plateau"}},
+        "schedule.params.then",
+        "unknown schedule",
+    ),
+    (
+        "warmup-then-params",
+        {
+            "schedule.name": "warmup",
+            "schedule.params": {"then": "step", "then_params": {"T_max": 3}},
+        },
+        "schedule.params.then_params.T_max",
+        "step_size, gamma",
+    ),
+    (
+        "warmup-then-eta-min-vs-lr",
+        {
+            "schedule.name": "warmup",
+            "schedule.params": {"then": "cosine", "then_params": {"eta_min": 1.0}},
+        },
+        "schedule.params.then_params.eta_min",
+        "optimizer.learning_rate",
+    ),
+    (
+        "invscaling",
+        {"schedule.name": "invscaling", "schedule.params": {"power_t": -1.0}},
+        "schedule.params.power_t",
+        ">= 0",
+    ),
+    (
+        "plateau-factor",
+        {"schedule.name": "plateau", "schedule.params": {"factor": 1.0}},
+        "schedule.params.factor",
+        "< 1",
+    ),
+    (
+        "plateau-patience",
+        {"schedule.name": "plateau", "schedule.params": {"patience": -1}},
+        "schedule.params.patience",
+        ">= 0",
+    ),
+    (
+        "plateau-threshold",
+        {"schedule.name": "plateau", "schedule.params": {"threshold": -1.0}},
+        "schedule.params.threshold",
+        ">= 0",
+    ),
+    (
+        "plateau-cooldown",
+        {"schedule.name": "plateau", "schedule.params": {"cooldown": -1}},
+        "schedule.params.cooldown",
+        ">= 0",
+    ),
+    (
+        "plateau-min-lr",
+        {"schedule.name": "plateau", "schedule.params": {"min_lr": 0.01}},
+        "schedule.params.min_lr",
+        "optimizer.learning_rate",
+    ),
+    # train, cv
+    ("batch-size", {"train.batch_size": 0}, "train.batch_size", ">= 1 or null"),
+    ("max-epochs", {"train.max_epochs": 0}, "train.max_epochs", ">= 1"),
+    ("tol", {"train.tol": -1.0}, "train.tol", ">= 0 or null"),
+    ("n-iter-no-change", {"train.n_iter_no_change": 0}, "train.n_iter_no_change", ">= 1"),
+    ("validation-fraction", {"train.validation_fraction": 1.0}, "train.validation_fraction", "< 1"),
+    (
+        "early-stopping-needs-tol",
+        {"train.early_stopping": True, "train.tol": None},
+        "train.early_stopping",
+        "needs train.tol",
+    ),
+    ("dtype", {"train.dtype": "float16"}, "train.dtype", "float64 | float32"),
+    ("folds", {"cv.folds": 1}, "cv.folds", ">= 2"),
+    ("n-jobs-zero", {"cv.n_jobs": 0}, "cv.n_jobs", "-1 or an integer >= 1"),
+    ("n-jobs-negative", {"cv.n_jobs": -2}, "cv.n_jobs", "-1 or an integer >= 1"),
+    # tracking, register
+    ("uri-file-store", {"tracking.uri": "mlruns"}, "tracking.uri", "sqlite"),
+    ("uri-file-scheme", {"tracking.uri": "file:///tmp/mlruns"}, "tracking.uri", "file store"),
+    ("experiment-empty", {"tracking.experiment": ""}, "tracking.experiment", "non-empty"),
+    ("model-name-empty", {"register.model_name": ""}, "register.model_name", "non-empty"),
+    ("metric-unknown", {"register.metric": "auc"}, "register.metric", "auto | rmse"),
+    ("metric-vs-task", {"register.metric": "rmse"}, "register.metric", "auto | log_loss"),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"), [r[1:] for r in RULES], ids=[r[0] for r in RULES]
+)
+def test_rule(overrides, path, fragment):
+    assert_problem(config_error(overrides), path, fragment)
+
+
+@pytest.mark.parametrize(
+    "name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam"]
+)
+def test_each_optimizer_refuses_foreign_params_and_lists_its_own(name):
+    from gdlab.config import OPTIMIZER_PARAMS
+
+    err = config_error({"optimizer.name": name, "optimizer.params": {"lr_decayy": 1.0}})
+    own = ", ".join(OPTIMIZER_PARAMS[name].model_fields)
+    assert_problem(err, "optimizer.params.lr_decayy", f"(allowed: {own})")
+
+
+def test_all_problems_are_listed_at_once():
+    err = config_error(
+        {
+            "optimizer.learning_rate": -1.0,
+            "cv.folds": 1,
+            "data.sourc": 1,
+            "optimizer.params": {"betas": [2.0, 0.9]},
+            "model.loss": "huber",
+        }
+    )
+    assert {p.path for p in err.problems} >= {
+        "optimizer.learning_rate",
+        "cv.folds",
+        "data.sourc",
+        "optimizer.params.betas[0]",
+        "model.loss",
+    }
+    assert isinstance(err, ValueError)
+    assert str(err).startswith(f"{len(err.problems)} problems")
+    for line in str(err).splitlines()[1:]:
+        assert "(allowed: " in line

@@ -1,0 +1,206 @@
+"""Every data check fires with a message naming the key, column and rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gdlab.data import DataError, RawTable, check_table
+from gdlab.data.files import read_csv, read_parquet
+
+
+def table(frame: pd.DataFrame, target: str = "y", **kw) -> RawTable:
+    return RawTable(frame=frame, target=target, source="test", **kw)
+
+
+def refused(tab: RawTable, match: str, **kw) -> str:
+    kw.setdefault("task", "regression")
+    with pytest.raises(DataError, match=match) as info:
+        check_table(tab, **kw)
+    return str(info.value)
+
+
+REG = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0], "y": [1.0, 2, 3, 5]})
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(DataError, match="data.path: file .* not found"):
+        read_csv(tmp_path / "nope.csv", "y")
+
+
+def test_empty_file(write_csv):
+    with pytest.raises(DataError, match="data.path: file .* is empty"):
+        read_csv(write_csv(""), "y")
+
+
+def test_header_only_file(write_csv):
+    tab = read_csv(write_csv("a,y\n"), "y")
+    refused(tab, "has a header but no rows")
+
+
+def test_wrong_delimiter(write_csv):
+    with pytest.raises(
+        DataError, match="data.delimiter: .* single column .* set data.delimiter: ';'"
+    ):
+        read_csv(write_csv("a;b;y\n1;2;3\n"), "y")
+
+
+def test_undecodable_encoding_names_the_line(write_csv):
+    path = write_csv("a,y\n1,2\ncaf\u00e9,3\n", encoding="latin-1")
+    with pytest.raises(DataError, match="data.encoding: .* not valid utf-8 at line 3"):
+        read_csv(path, "y")
+    assert read_csv(path, "y", encoding="latin-1").frame.shape == (2, 2)
+
+
+def test_duplicated_column_names_in_csv(write_csv):
+    with pytest.raises(DataError, match="duplicated column names: 'a'"):
+        read_csv(write_csv("a,a,y\n1,2,3\n"), "y")
+
+
+def test_unnamed_column_in_csv(write_csv):
+    with pytest.raises(DataError, match="have no name"):
+        read_csv(write_csv(",a,y\n0,1,2\n"), "y")
+
+
+def test_ragged_rows(write_csv):
+    with pytest.raises(DataError, match="cannot be parsed"):
+        read_csv(write_csv("a,y\n1,2\n1,2,3,4\n"), "y")
+
+
+def test_not_a_parquet_file(tmp_path):
+    path = tmp_path / "d.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        read_parquet(path, "y")
+
+
+# --- shape and columns ---------------------------------------------------------------------
+
+
+def test_single_row():
+    refused(table(REG.head(1)), "single row")
+
+
+def test_duplicated_column_names_in_frame():
+    frame = pd.DataFrame([[1, 2, 3], [4, 5, 6]], columns=["a", "a", "y"])
+    refused(table(frame), "duplicated column names: 'a'")
+
+
+def test_missing_target_column_suggests_a_name():
+    msg = refused(table(REG, target="Y"), "data.target: column 'Y' not found")
+    assert "did you mean 'y'?" in msg
+
+
+def test_missing_sensitive_column():
+    refused(table(REG, sensitive="sex"), "data.sensitive: column 'sex' not found")
+
+
+def test_no_feature_columns():
+    refused(table(REG[["y"]]), "no feature columns")
+
+
+# --- target --------------------------------------------------------------------------------
+
+
+def test_constant_target():
+    refused(table(REG.assign(y=1.0)), "data.target: .* is constant")
+
+
+def test_missing_target_values_name_rows():
+    refused(table(REG.assign(y=[1.0, np.nan, 2.0, 3.0])), r"missing values at row 1\b")
+
+
+def test_infinite_target():
+    refused(table(REG.assign(y=[1.0, np.inf, 2.0, 3.0])), "target column 'y' has infinite")
+
+
+def test_text_target_for_regression():
+    refused(table(REG.assign(y=["a", "b", "a", "b"])), "model.task: regression needs a numeric")
+
+
+def test_single_class():
+    refused(table(REG.assign(y=[1, 1, 1, 1])), "single class", task="classification")
+
+
+def test_continuous_target_for_classification():
+    refused(
+        table(REG.assign(y=[0.5, 1.5, 2.25, 3.0])),
+        "set model.task: regression",
+        task="classification",
+    )
+
+
+def test_too_few_rows_per_class():
+    frame = pd.DataFrame({"a": range(7), "y": ["a", "a", "a", "b", "b", "b", "c"]})
+    msg = refused(
+        table(frame), "data.min_rows_per_class", task="classification", min_rows_per_class=3
+    )
+    assert "'c': 1" in msg and "'a'" not in msg
+
+
+# --- features ------------------------------------------------------------------------------
+
+
+def test_missing_values_refused_names_column_and_rows():
+    frame = REG.assign(a=[1.0, np.nan, 3.0, np.nan])
+    msg = refused(table(frame, first_line=2), "data.missing: missing values are refused")
+    assert "column 'a': 2 missing at rows 1, 3 (file lines 3, 5)" in msg
+
+
+def test_missing_values_kept_for_imputation():
+    checked = check_table(
+        table(REG.assign(a=[1.0, np.nan, 3.0, 4.0])), task="regression", missing="median"
+    )
+    assert np.isnan(checked.features["a"][1])
+
+
+def test_all_missing_column_refused_even_when_imputing():
+    refused(table(REG.assign(a=np.nan)), "no values at all", missing="mean")
+
+
+def test_infinite_feature_names_column_and_row():
+    refused(table(REG.assign(b=[0.0, 1.0, -np.inf, 1.0])), r"column 'b' at row 2")
+
+
+def test_non_numeric_refused():
+    refused(
+        table(REG.assign(c=["x", "y", "x", "y"])),
+        "data.categorical: non-numeric feature column.* 'c'",
+        categorical="refuse",
+    )
+
+
+def test_non_numeric_one_hot():
+    checked = check_table(table(REG.assign(c=["x", "y", "x", "z"])), task="regression")
+    assert [c for c in checked.features.columns if c.startswith("c=")] == ["c=x", "c=y", "c=z"]
+    assert checked.features.dtypes.eq("float64").all()
+
+
+def test_numbers_with_a_typo_are_refused():
+    refused(table(REG.assign(a=["1", "2", "?", "4"])), r"column 'a' is numeric except at row 2")
+
+
+def test_numbers_as_text_become_numbers():
+    checked = check_table(table(REG.assign(a=["1", "2", "3", "4"])), task="regression")
+    assert checked.features["a"].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_identifier_column_refused():
+    frame = pd.DataFrame({"id": [f"u{i}" for i in range(30)], "y": np.arange(30.0)})
+    refused(table(frame), "30 distinct values")
+
+
+def test_dates_refused():
+    refused(table(REG.assign(d=pd.date_range("2024-01-01", periods=4))), "dates or times")
+
+
+def test_reserved_feature_name():
+    refused(table(REG.assign(target=1.0)), "reserved")
+
+
+def test_sensitive_missing_values():
+    refused(table(REG.assign(g=[0, None, 1, 0]), sensitive="g"), "data.sensitive: .* missing")

@@ -1,0 +1,139 @@
+"""The prepared-data directory: format, loading, digest, and the prepare stage."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gdlab.data import DataError, dataset_digest, load_prepared, prepare_dataset
+from tests.data.conftest import make_params
+
+ROOT = Path(__file__).resolve().parents[2]
+META_KEYS = {
+    "task",
+    "feature_names",
+    "target",
+    "classes",
+    "sensitive",
+    "n_train",
+    "n_test",
+    "source",
+    "path",
+    "sha256",
+}
+
+
+def test_prepared_format(tmp_path, small):
+    meta = prepare_dataset(small, tmp_path)
+    assert set(meta) == META_KEYS
+    assert json.loads((tmp_path / "meta.json").read_text()) == meta
+    train = pd.read_parquet(tmp_path / "train.parquet")
+    test = pd.read_parquet(tmp_path / "test.parquet")
+    assert list(train.columns) == [*meta["feature_names"], "target"]
+    assert (len(train), len(test)) == (meta["n_train"], meta["n_test"]) == (240, 60)
+    assert train["target"].dtype == np.int64 and meta["classes"] == [0, 1]
+    assert set(meta["sha256"]) == {"train.parquet", "test.parquet"}
+
+
+def test_load_prepared_gives_float_arrays(tmp_path, small):
+    prepare_dataset(small, tmp_path)
+    data = load_prepared(tmp_path)
+    assert data.X_train.dtype == data.y_train.dtype == np.float64
+    assert data.X_train.shape == (240, 5) and data.X_test.shape == (60, 5)
+    assert data.task == "classification" and data.classes == [0, 1]
+    assert data.sensitive_train is None and data.sensitive_test is None
+    assert data.digest == dataset_digest(tmp_path)
+    assert list(data.frame("test").columns) == [*data.feature_names, "target"]
+
+
+def test_sensitive_column_is_kept_apart(tmp_path):
+    params = make_params(data__synthetic__n_samples=200, data__synthetic__sensitive_group=True)
+    meta = prepare_dataset(params, tmp_path)
+    assert meta["sensitive"] == "group" and "group" not in meta["feature_names"]
+    data = load_prepared(tmp_path)
+    assert data.sensitive_train.shape == (160,) and set(np.unique(data.sensitive_test)) <= {0, 1}
+
+
+def test_prepare_is_reproducible_and_seeded(tmp_path, small):
+    prepare_dataset(small, tmp_path / "a")
+    prepare_dataset(small, tmp_path / "b")
+    assert dataset_digest(tmp_path / "a") == dataset_digest(tmp_path / "b")
+    prepare_dataset(
+        make_params(
+            seed=1,
+            data__synthetic__n_samples=300,
+            data__synthetic__n_features=5,
+            data__synthetic__n_informative=3,
+        ),
+        tmp_path / "c",
+    )
+    assert dataset_digest(tmp_path / "c") != dataset_digest(tmp_path / "a")
+
+
+def test_classification_split_is_stratified(tmp_path):
+    params = make_params(data__source="wine")
+    prepare_dataset(params, tmp_path)
+    data = load_prepared(tmp_path)
+    train_share = np.bincount(data.y_train.astype(int)) / len(data.y_train)
+    test_share = np.bincount(data.y_test.astype(int)) / len(data.y_test)
+    assert np.abs(train_share - test_share).max() < 0.05
+
+
+def test_changed_file_is_detected(tmp_path, small):
+    prepare_dataset(small, tmp_path)
+    frame = pd.read_parquet(tmp_path / "train.parquet")
+    frame.iloc[0, 0] += 1.0
+    frame.to_parquet(tmp_path / "train.parquet", index=False)
+    with pytest.raises(DataError, match="changed after it was prepared"):
+        load_prepared(tmp_path)
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(DataError, match="run the prepare stage"):
+        load_prepared(tmp_path / "nothing")
+
+
+def test_csv_labels_become_codes(tmp_path, write_csv):
+    rows = "".join(f"{i},{'cat' if i % 2 else 'dog'}\n" for i in range(20))
+    path = write_csv("x,animal\n" + rows)
+    params = make_params(
+        data__source="csv", data__path=str(path), data__target="animal", cv__folds=2
+    )
+    meta = prepare_dataset(params, tmp_path / "out")
+    assert meta["classes"] == ["cat", "dog"] and meta["target"] == "animal"
+    assert meta["path"] == str(path) and meta["source"] == "csv"
+    assert set(load_prepared(tmp_path / "out").y_train) == {0.0, 1.0}
+
+
+def run_prepare(args: list[str], monkeypatch) -> int:
+    monkeypatch.setattr(sys, "argv", ["prepare.py", *args])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(ROOT / "pipeline" / "prepare.py"), run_name="__main__")
+    return info.value.code
+
+
+def test_prepare_stage(tmp_path, monkeypatch, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "data:\n  synthetic:\n    n_samples: 100\n    n_features: 4\n    n_informative: 2\n"
+    )
+    out = tmp_path / "prepared"
+    assert run_prepare(["--params", str(params), "--out", str(out)], monkeypatch) == 0
+    assert "80 train / 20 test rows, 4 features" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "test.parquet", "train.parquet"]
+
+
+def test_prepare_stage_reports_data_errors(tmp_path, monkeypatch, capsys, write_csv):
+    path = write_csv("a,y\n1,1\n2,1\n3,1\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"data:\n  source: csv\n  path: {path}\n  target: y\nmodel:\n  task: regression\n"
+    )
+    assert run_prepare(["--params", str(params), "--out", str(tmp_path / "o")], monkeypatch) == 1
+    assert "prepare: data.target: target column 'y' is constant" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""Each source loads: synthetic (seeded, conditioned), scikit-learn's bundled sets, CSV, Parquet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gdlab.config import SYNTHETIC_GROUP
+from gdlab.config.sections.data import SyntheticConfig
+from gdlab.data import check_data, load_source
+from gdlab.data.bundled import load_bundled
+from gdlab.data.synthetic import condition, make_synthetic
+from tests.data.conftest import make_params
+
+
+def cfg(**kw) -> SyntheticConfig:
+    return SyntheticConfig(**{"n_samples": 400, "n_features": 6, "n_informative": 3, **kw})
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_synthetic_is_seeded(task):
+    a = make_synthetic(cfg(), task, seed=1).frame
+    pd.testing.assert_frame_equal(a, make_synthetic(cfg(), task, seed=1).frame)
+    assert not a.equals(make_synthetic(cfg(), task, seed=2).frame)
+    assert a.shape == (400, 7)
+
+
+def test_synthetic_regression_target_is_linear_with_unit_signal():
+    table = make_synthetic(cfg(noise=0.0, condition_number=100.0), "regression", seed=0)
+    X = table.frame.drop(columns=table.target).to_numpy()
+    y = table.frame[table.target].to_numpy()
+    A = np.c_[X, np.ones(len(X))]
+    residual = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    assert np.abs(residual).max() < 1e-8
+    assert y.std() == pytest.approx(1.0)
+
+
+def test_synthetic_noise_sets_the_regression_noise_std():
+    noisy = make_synthetic(cfg(noise=0.5), "regression", seed=0).frame["y"]
+    clean = make_synthetic(cfg(noise=0.0), "regression", seed=0).frame["y"]
+    assert (noisy - clean).std() == pytest.approx(0.5, rel=0.15)
+
+
+@pytest.mark.parametrize("kappa", [1.0, 10.0, 1e4])
+def test_condition_number_is_exact_on_the_sample(kappa):
+    table = make_synthetic(cfg(condition_number=kappa), "classification", seed=3)
+    X = table.frame.drop(columns=table.target).to_numpy()
+    assert np.linalg.cond(np.cov(X.T)) == pytest.approx(kappa, rel=1e-6)
+
+
+def test_condition_keeps_mean_and_handles_rank_deficiency():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) + 5.0
+    X = np.c_[X, X[:, 0]]  # rank 3 of 4
+    out = condition(X, 100.0)
+    assert np.allclose(out.mean(axis=0), X.mean(axis=0))
+    assert np.all(np.isfinite(out))
+
+
+def test_feature_scale_multiplies_every_feature():
+    base = make_synthetic(cfg(), "regression", seed=0).frame
+    scaled = make_synthetic(cfg(feature_scale=1000.0), "regression", seed=0).frame
+    cols = [f"x{i}" for i in range(6)]
+    assert np.allclose(scaled[cols].to_numpy(), 1000.0 * base[cols].to_numpy())
+
+
+def test_synthetic_classes_and_group_correlated_with_target():
+    table = make_synthetic(
+        cfg(n_classes=3, sensitive_group=True, n_samples=2000), "classification", seed=0
+    )
+    assert table.sensitive == SYNTHETIC_GROUP
+    assert sorted(table.frame["y"].unique()) == [0, 1, 2]
+    group, y = table.frame[SYNTHETIC_GROUP], table.frame["y"]
+    assert set(group.unique()) == {0, 1}
+    assert group[y == 2].mean() - group[y == 0].mean() > 0.25
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "n_features", "classes"),
+    [
+        ("diabetes", "regression", 10, None),
+        ("breast_cancer", "classification", 30, ["malignant", "benign"]),
+        ("wine", "classification", 13, ["class_0", "class_1", "class_2"]),
+        ("digits", "classification", 64, list(range(10))),
+    ],
+)
+def test_bundled_sets_load(name, task, n_features, classes):
+    checked = check_data(make_params(data__source=name, model__task=task))
+    assert checked.features.shape[1] == n_features
+    assert checked.classes == classes
+    assert checked.features.dtypes.eq("float64").all()
+
+
+def test_bundled_feature_as_sensitive_column():
+    table = load_bundled("diabetes", sensitive="sex")
+    assert table.sensitive == "sex"
+    checked = check_data(
+        make_params(data__source="diabetes", model__task="regression", data__sensitive="sex")
+    )
+    assert "sex" not in checked.features.columns and checked.sensitive is not None
+
+
+def test_csv_source(write_csv):
+    path = write_csv("a;b;label\n1;x;yes\n2;y;no\n3;x;yes\n4;y;no\n")
+    params = make_params(
+        data__source="csv",
+        data__path=str(path),
+        data__target="label",
+        data__delimiter=";",
+        data__min_rows_per_class=2,
+    )
+    table = load_source(params)
+    assert table.path == str(path) and table.first_line == 2
+    checked = check_data(params)
+    assert list(checked.features.columns) == ["a", "b=x", "b=y"]
+    assert checked.classes == ["no", "yes"]
+    assert checked.target.tolist() == [1, 0, 1, 0]
+
+
+def test_parquet_source(tmp_path):
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "t": [0.5, 1.5, 2.5, 3.5]}).to_parquet(path)
+    params = make_params(
+        data__source="parquet", data__path=str(path), data__target="t", model__task="regression"
+    )
+    checked = check_data(params)
+    assert checked.target.tolist() == [0.5, 1.5, 2.5, 3.5] and checked.classes is None

@@ -1,0 +1,50 @@
+"""The train/test split is seeded, stratified for classification, and refuses impossible sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gdlab.data import DataError, split_indices
+from gdlab.data.split import check_folds
+
+Y = np.array([0] * 80 + [1] * 20)
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    train, test = split_indices(100, Y, test_size=0.2, seed=7, stratify=True)
+    again = split_indices(100, Y, test_size=0.2, seed=7, stratify=True)
+    other = split_indices(100, Y, test_size=0.2, seed=8, stratify=True)
+    assert np.array_equal(train, again[0]) and np.array_equal(test, again[1])
+    assert not np.array_equal(test, other[1])
+    assert len(test) == 20 and np.array_equal(np.sort(np.r_[train, test]), np.arange(100))
+
+
+def test_split_is_stratified():
+    for seed in range(5):
+        _, test = split_indices(100, Y, test_size=0.2, seed=seed, stratify=True)
+        assert np.bincount(Y[test]).tolist() == [16, 4]
+
+
+def test_regression_split_is_not_stratified():
+    train, test = split_indices(10, None, test_size=0.3, seed=0)
+    assert (len(train), len(test)) == (7, 3)
+
+
+def test_test_split_too_small_for_the_classes():
+    y = np.repeat(np.arange(5), 4)
+    with pytest.raises(DataError, match="data.test_size: .* cannot hold all 5 classes"):
+        split_indices(20, y, test_size=0.1, seed=0, stratify=True)
+
+
+def test_no_training_rows_left():
+    with pytest.raises(DataError, match="data.test_size"):
+        split_indices(2, None, test_size=0.9, seed=0)
+
+
+def test_folds_need_rows_per_class():
+    with pytest.raises(DataError, match="cv.folds: stratified 5-fold CV needs 5"):
+        check_folds(np.array([0] * 10 + [1] * 3), 5, stratified=True)
+    with pytest.raises(DataError, match="cv.folds: 5 folds need at least 5"):
+        check_folds(np.arange(3.0), 5, stratified=False)
+    check_folds(np.array([0] * 5 + [1] * 5), 5, stratified=True)
