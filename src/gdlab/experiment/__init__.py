@@ -8,8 +8,8 @@ from gdlab.experiment.cv import CVResult, FoldResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.metrics import is_better, metric_names, resolve_metric, score
 from gdlab.experiment.model import CURVE_KEYS, FitOutcome, build_pipeline, fit_pipeline
-from gdlab.experiment.overrides import apply_overrides, load_overrides
-from gdlab.experiment.training import TrainingResult, as_frame, run_training
+from gdlab.experiment.overrides import load_overrides
+from gdlab.experiment.training import TrainingResult, as_frame, decode_target, run_training
 
 __all__ = [
     "CURVE_KEYS",
@@ -18,10 +18,10 @@ __all__ = [
     "Fold",
     "FoldResult",
     "TrainingResult",
-    "apply_overrides",
     "as_frame",
     "build_pipeline",
     "cross_validate",
+    "decode_target",
     "fit_pipeline",
     "is_better",
     "load_overrides",

@@ -10,18 +10,12 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-REGRESSION_METRICS = ("rmse", "mae", "r2")
-CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
-GREATER_IS_BETTER = {
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-    "accuracy": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-}
-DEFAULT_METRIC = {"regression": "rmse", "classification": "log_loss"}
+from gdlab.config import METRICS
+
+REGRESSION_METRICS = tuple(METRICS["regression"])
+CLASSIFICATION_METRICS = tuple(METRICS["classification"])
+GREATER_IS_BETTER = {name: up for task in METRICS.values() for name, up in task.items()}
+DEFAULT_METRIC = {task: next(iter(names)) for task, names in METRICS.items()}
 
 
 def metric_names(task: str) -> tuple[str, ...]:

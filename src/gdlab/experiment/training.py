@@ -29,6 +29,14 @@ def as_frame(X: np.ndarray, feature_names: list[str] | None) -> Any:
     return pd.DataFrame(X, columns=list(feature_names))
 
 
+def decode_target(y: np.ndarray, classes: list[Any] | None) -> np.ndarray:
+    """Class codes ``0..K-1`` (as prepared) back to the original labels, so the fitted
+    classifier's ``classes_`` and predictions are the user's labels; regression ``y`` as is."""
+    if not classes:
+        return np.asarray(y)
+    return np.asarray(classes)[np.asarray(y).astype(np.intp)]
+
+
 def run_training(
     params: Any,
     X: np.ndarray,

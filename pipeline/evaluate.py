@@ -1,0 +1,69 @@
+"""DVC stage ``evaluate``: score the refitted model on the held-out test split.
+
+Writes ``reports/metrics.json`` (``test.<metric>`` and ``cv.<metric>.mean/std``, a DVC metrics
+file) and logs the test metrics and the test dataset to the parent MLflow run made by train.
+
+    python pipeline/evaluate.py [--params params.yaml] [--data data/prepared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import mlflow
+
+from gdlab.config import ConfigError, load_params
+from gdlab.data import DataError, load_prepared
+from gdlab.experiment import as_frame, decode_target, score
+from gdlab.experiment.persist import load_model
+from gdlab.reporting import metrics_document, read_json, write_json
+from gdlab.tracking import RunHandle, log_dataset, open_session, pipeline_run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--reports", default="reports")
+    args = parser.parse_args(argv)
+    models, reports = Path(args.models), Path(args.reports)
+
+    try:
+        params = load_params(args.params)
+        data = load_prepared(args.data)
+    except (ConfigError, DataError) as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
+    model = load_model(models / "model.skops")
+    X_test = as_frame(data.X_test, data.feature_names)
+    y_test = decode_target(data.y_test, data.classes)
+    test_scores = score(model, X_test, y_test, data.task)
+    document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test))
+    write_json(reports / "metrics.json", document)
+
+    handle = RunHandle.read(models / "run.json")
+    session = open_session(params.tracking.uri, params.tracking.experiment)
+    with pipeline_run(run_id=handle.run_id, uri=session.uri):
+        mlflow.log_metrics(
+            {f"test_{k}": v for k, v in test_scores.items()}, model_id=handle.model_id
+        )
+        log_dataset(
+            session.client,
+            handle.run_id,
+            data.frame("test"),
+            digest=data.digest,
+            name="prepared-test",
+            source=Path(args.data).resolve() / "test.parquet",
+            context="testing",
+            target="target",
+        )
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in test_scores.items())
+    print(f"evaluate: test {shown} ({len(y_test)} rows) -> {reports / 'metrics.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""DVC stage ``register``: register the refitted model and move the registry aliases.
+
+The new version gets the alias ``challenger``; ``champion`` moves to it only when it beats the
+current champion on ``register.metric`` (test split). The decision is written to
+``reports/registry.json``. With ``register.enabled: false`` nothing is registered.
+
+    python pipeline/register.py [--params params.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import mlflow
+
+from gdlab.config import ConfigError, load_params
+from gdlab.reporting import read_json, write_json
+from gdlab.tracking import RunHandle, open_session, pipeline_run, register_and_gate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--reports", default="reports")
+    args = parser.parse_args(argv)
+    models, reports = Path(args.models), Path(args.reports)
+
+    try:
+        params = load_params(args.params)
+    except ConfigError as exc:
+        print(f"register: {exc}", file=sys.stderr)
+        return 1
+    if not params.register.enabled:
+        write_json(reports / "registry.json", {"registered": False, "reason": "disabled"})
+        print("register: register.enabled is false, nothing registered")
+        return 0
+
+    metrics = read_json(reports / "metrics.json")
+    metric = params.register.resolved_metric(params.model.task)
+    value = metrics["test"].get(metric)
+    if value is None:
+        print(f"register: test {metric} is not finite, refusing to register", file=sys.stderr)
+        return 1
+    handle = RunHandle.read(models / "run.json")
+    session = open_session(params.tracking.uri, params.tracking.experiment)
+    with pipeline_run(run_id=handle.run_id, uri=session.uri):
+        decision = register_and_gate(
+            session.client,
+            model_name=params.register.model_name,
+            model_uri=handle.model_uri,
+            run_id=handle.run_id,
+            metric=metric,
+            value=float(value),
+            tags={"gdlab.run_id": handle.run_id},
+        )
+        mlflow.set_tags(
+            {
+                "gdlab.registered_version": decision.version,
+                "gdlab.promoted": str(decision.promoted).lower(),
+            }
+        )
+    write_json(reports / "registry.json", {"registered": True, **decision.to_dict()})
+    alias = "champion" if decision.promoted else "challenger"
+    print(
+        f"register: {decision.model_name} v{decision.version} is {alias} ({decision.reason}); "
+        f"champion is v{decision.champion}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""DVC stage ``train``: k-fold cross-validation of the configured pipeline, then a refit.
+
+Reads params.yaml (plus ``reports/tuning/best_params.json`` when a tune stage wrote it) and
+``data/prepared``. Writes ``models/model.skops`` and ``models/run.json`` (the MLflow parent run
+that evaluate and register resume), ``reports/cv.json``, ``reports/plots/folds/fold_<k>.csv`` and
+``reports/figures/cv_loss_curves.png``.
+MLflow: one parent run with params, lineage tags, the dataset, the refit's curves and model,
+and one nested run per fold with its training and validation curves.
+
+    python pipeline/train.py [--params params.yaml] [--data data/prepared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import mlflow
+
+from gdlab.config import ConfigError, flatten_params, load_params, with_overrides
+from gdlab.data import DataError, load_prepared
+from gdlab.experiment import as_frame, decode_target, load_overrides, run_training
+from gdlab.experiment.persist import save_model
+from gdlab.experiment.progress import say
+from gdlab.reporting import cv_document, loss_curves_figure, write_fold_curves, write_json
+from gdlab.tracking import (
+    RunHandle,
+    lineage_tags,
+    log_dataset,
+    log_fold_runs,
+    log_params,
+    log_sklearn_model,
+    log_training,
+    open_session,
+    pipeline_run,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--tuned", default="reports/tuning/best_params.json")
+    parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--reports", default="reports")
+    args = parser.parse_args(argv)
+    models, reports = Path(args.models), Path(args.reports)
+
+    try:
+        tuned = load_overrides(args.tuned)
+        params = (
+            with_overrides(load_params(args.params), tuned) if tuned else load_params(args.params)
+        )
+        data = load_prepared(args.data)
+    except (ConfigError, DataError, ValueError) as exc:
+        print(f"train: {exc}", file=sys.stderr)
+        return 1
+    y = decode_target(data.y_train, data.classes)
+
+    session = open_session(params.tracking.uri, params.tracking.experiment)
+    say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")
+    run_name = os.environ.get("DVC_EXP_NAME") or f"{params.model.kind}-{params.optimizer.name}"
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task}
+    if tuned:
+        tags["gdlab.tuned_from"] = args.tuned
+    with pipeline_run(
+        experiment_id=session.experiment_id, run_name=run_name, tags=tags, uri=session.uri
+    ) as run:
+        run_id, client = run.info.run_id, session.client
+        flat = flatten_params(params)
+        log_params(client, run_id, flat)
+        log_dataset(
+            client,
+            run_id,
+            data.frame("train"),
+            digest=data.digest,
+            name="prepared-train",
+            source=Path(args.data).resolve() / "train.parquet",
+            context="training",
+            target="target",
+        )
+        result = run_training(params, data.X_train, y, feature_names=data.feature_names)
+        log_fold_runs(client, session.experiment_id, run_id, result.cv, flat)
+        log_training(client, run_id, result.cv, result.refit)
+
+        write_json(reports / "cv.json", cv_document(result.cv))
+        write_fold_curves(result.cv, reports / "plots" / "folds")
+        figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
+        client.log_artifact(run_id, str(figure), "figures")
+        save_model(result.refit.model, models / "model.skops")
+        example = as_frame(data.X_train[:5], data.feature_names)
+        info = log_sklearn_model(result.refit.model, example, name="model")
+        mlflow.set_tag("gdlab.model_id", info.model_id)
+        RunHandle(
+            run_id=run_id,
+            experiment_id=session.experiment_id,
+            experiment_name=session.experiment_name,
+            model_uri=info.model_uri,
+            model_id=info.model_id,
+        ).write(models / "run.json")
+    mean = result.cv.mean()
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in mean.items())
+    print(f"train: {len(result.cv.folds)}-fold CV mean {shown}; run {run_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
