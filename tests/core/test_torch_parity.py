@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import gdlab
+from gdlab.core.fast import FastOptState
 
 GOLDENS = Path(__file__).parent / "goldens" / "torch_trajectories.npz"
 RTOL = 1e-8
@@ -74,9 +75,17 @@ def _fit(spec: dict):
     return est.fit(X, y)
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def engine_path(request, monkeypatch):
+    """Run each case on the compiled (numba) fast path and on the generic numpy path."""
+    monkeypatch.setenv("GDLAB_JIT", "1" if request.param == "compiled" else "0")
+    return request.param
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=[s["id"] for s in SPECS])
-def test_matches_torch(spec):
+def test_matches_torch(spec, engine_path):
     est = _fit(spec)
+    assert isinstance(est._state.opt_state, FastOptState) == (engine_path == "compiled")
     key = spec["id"]
     W, b = ARRAYS[f"W__{key}"], ARRAYS[f"b__{key}"]
 

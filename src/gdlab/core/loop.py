@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gdlab.core.fast import FastOptState, run_fast_epoch
 from gdlab.core.models.base import objective
 from gdlab.core.optim.base import GradientTransformation, apply_updates
 
@@ -94,6 +95,7 @@ class Problem:
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     w_val: np.ndarray | None = None
+    cache: dict = field(default_factory=dict)
 
 
 def _global_norm(grads: Sequence[np.ndarray]) -> float:
@@ -175,7 +177,7 @@ def run_epochs(
     full_batch = cfg.batch_size is None or cfg.batch_size >= n
     grads = [np.empty_like(p) for p in state.params]
     buffers = None
-    if not full_batch:
+    if not full_batch and not isinstance(state.opt_state, FastOptState):
         bs = cfg.batch_size
         buffers = (
             np.empty((bs, *problem.X.shape[1:]), dtype=problem.X.dtype),
@@ -189,7 +191,9 @@ def run_epochs(
         e = state.epoch
         lr = float(state.schedule.learning_rate)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if full_batch:
+            if isinstance(state.opt_state, FastOptState):
+                loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch)
+            elif full_batch:
                 loss, gnorm, state.opt_state = _full_batch_epoch(
                     problem, state, opt, state.opt_state, cfg, lr, grads
                 )

@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from gdlab.core.fast import make_fast_state
 from gdlab.core.loop import LoopConfig, LoopState, Problem, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
@@ -226,9 +227,12 @@ class BaseGD(BaseEstimator):
                 params = [p.astype(dtype, copy=True) for p in self.params_]
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
+            fast = make_fast_state(
+                model, loss, self.optimizer, self.optimizer_params, self.clip_norm, params
+            )
             state = LoopState(
                 params=params,
-                opt_state=opt.init(params),
+                opt_state=fast if fast is not None else opt.init(params),
                 schedule=make_schedule(self.schedule, self.learning_rate, self.schedule_params),
                 rng=rng,
             )

@@ -1,0 +1,136 @@
+"""Compiled fast path for linear models with the built-in losses and optimisers.
+
+When numba is importable and ``GDLAB_JIT`` is not ``"0"``, a linear model trained with a
+built-in optimiser runs each epoch in :mod:`gdlab.core.fast.kernels` instead of the
+generic numpy loop. Both paths implement the same update rules and are tested against
+the same torch trajectories; ``GDLAB_JIT=0`` forces the generic path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gdlab.core.models.linear import LinearModel
+from gdlab.core.models.losses import BinaryLogLoss, Huber, MultinomialLogLoss, SquaredError
+from gdlab.core.optim.alias import OPTIMIZERS
+
+_OPT_IDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3,
+            "adamw": 4, "nadam": 5}
+_HP_ORDER = {
+    0: ("momentum", "dampening", "nesterov", "weight_decay"),
+    1: ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+    2: ("alpha", "eps", "weight_decay", "momentum", "centered"),
+    3: ("b1", "b2", "eps", "weight_decay", "amsgrad"),
+    4: ("b1", "b2", "eps", "weight_decay", "amsgrad"),
+    5: ("b1", "b2", "eps", "weight_decay", "momentum_decay"),
+}
+
+
+def enabled() -> bool:
+    """True when the compiled path may be used (numba present, GDLAB_JIT not '0')."""
+    if os.environ.get("GDLAB_JIT", "1") == "0":
+        return False
+    return importlib.util.find_spec("numba") is not None
+
+
+@dataclass
+class FastOptState:
+    """Optimiser state of the compiled path: codes, hyper-parameters, buffers, counters."""
+
+    opt_id: int
+    hp: np.ndarray
+    S: np.ndarray
+    scal: np.ndarray
+    clip: float
+    loss_id: int
+    epsilon: float
+
+
+def _loss_id(loss) -> tuple[int, float] | None:
+    if type(loss) is SquaredError:
+        return 0, 0.0
+    if type(loss) is Huber:
+        return 1, loss.epsilon
+    if type(loss) is BinaryLogLoss:
+        return 2, 0.0
+    if type(loss) is MultinomialLogLoss:
+        return 3, 0.0
+    return None
+
+
+def _resolved_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    sig = inspect.signature(OPTIMIZERS[name])
+    values = {k: v.default for k, v in sig.parameters.items()}
+    values.update(params)
+    if name == "momentum":
+        values.setdefault("nesterov", False)
+    if name == "nesterov":
+        values["nesterov"] = True
+        values.setdefault("dampening", 0.0)
+    if "betas" in values:
+        values["b1"], values["b2"] = (float(b) for b in values.pop("betas"))
+    return values
+
+
+def make_fast_state(model, loss, optimizer: Any, optimizer_params, clip_norm, params):
+    """The compiled path's optimiser state, or None when this configuration has no kernel."""
+    if not enabled() or type(model) is not LinearModel or not isinstance(optimizer, str):
+        return None
+    if optimizer not in _OPT_IDS:
+        return None
+    ids = _loss_id(loss)
+    if ids is None:
+        return None
+    opt_id = _OPT_IDS[optimizer]
+    values = _resolved_params(optimizer, dict(optimizer_params or {}))
+    hp = np.array([float(values.get(k, 0.0)) for k in _HP_ORDER[opt_id]], dtype=np.float64)
+    dtype = params[0].dtype
+    size = sum(p.size for p in params)
+    S = np.zeros((3, size), dtype=dtype)
+    if opt_id == 1:
+        S[0] = values["initial_accumulator_value"]
+    scal = np.array([0.0, 1.0])
+    clip = 0.0 if clip_norm is None else float(clip_norm)
+    return FastOptState(opt_id, hp, S, scal, clip, ids[0], ids[1])
+
+
+def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
+    """One epoch in compiled code; returns (loss, grad_norm, finite)."""
+    from gdlab.core.fast import kernels
+
+    fs: FastOptState = state.opt_state
+    W, b = state.params
+    X = problem.X
+    cache = problem.cache
+    if "y" not in cache:
+        cache["y"] = np.ascontiguousarray(problem.y, dtype=X.dtype)
+        cache["gW"] = np.empty_like(W)
+        cache["gb"] = np.empty_like(b)
+        cache["sw"] = np.ascontiguousarray(problem.sample_weight, dtype=np.float64)
+    y, gW, gb, sw = cache["y"], cache["gW"], cache["gb"], cache["sw"]
+    if full_batch:
+        total_w = float(sw.sum())
+        value = kernels.full_value_grad(X, y, sw, W, b, fs.loss_id, fs.epsilon, gW, gb)
+        value /= total_w
+        gW /= total_w
+        gb /= total_w
+        value += kernels._penalty(W, gW, cfg.alpha, cfg.l1_ratio)
+        gnorm = math.sqrt(kernels._sq_norm(gW) + kernels._sq_norm(gb))
+        if not (math.isfinite(value) and math.isfinite(gnorm)):
+            return value, gnorm, False
+        kernels._step(W, b, gW, gb, fs.S, fs.scal, fs.opt_id, fs.hp, lr, fs.clip)
+        return value, gnorm, True
+    n = X.shape[0]
+    order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
+    value, gnorm, _, finite = kernels.minibatch_epoch(
+        X, y, sw, order, int(cfg.batch_size), W, b, gW, gb, fs.loss_id, fs.epsilon,
+        float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S, fs.scal,
+    )
+    return value, gnorm, finite

@@ -1,0 +1,86 @@
+"""The compiled fast path equals the generic numpy path in every batch mode and option."""
+
+import numpy as np
+import pytest
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.core.fast import FastOptState
+
+CASES = [
+    ("sgd", {}), ("momentum", {"dampening": 0.3}), ("nesterov", {}),
+    ("sgd", {"weight_decay": 0.1}), ("adagrad", {"lr_decay": 0.01,
+                                                 "initial_accumulator_value": 0.1}),
+    ("rmsprop", {"centered": True, "momentum": 0.5}), ("adam", {"amsgrad": True}),
+    ("adamw", {}), ("nadam", {"weight_decay": 0.01}),
+]
+
+
+def _data(seed=0, n=203, d=6):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + 0.2 * rng.standard_normal(n)
+    return X, y
+
+
+def _pair(monkeypatch, make, X, y, **fit_kw):
+    monkeypatch.setenv("GDLAB_JIT", "1")
+    fast = make().fit(X, y, **fit_kw)
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    slow = make().fit(X, y, **fit_kw)
+    assert isinstance(fast._state.opt_state, FastOptState)
+    assert not isinstance(slow._state.opt_state, FastOptState)
+    return fast, slow
+
+
+@pytest.mark.parametrize("batch_size", [None, 16, 1])
+@pytest.mark.parametrize("name,params", CASES, ids=[f"{n}-{p}" for n, p in CASES])
+def test_regression_paths_agree(monkeypatch, name, params, batch_size):
+    X, y = _data()
+    w = np.random.default_rng(1).uniform(0, 2, size=len(X))
+
+    def make():
+        return GDRegressor(optimizer=name, optimizer_params=params, learning_rate=0.01,
+                           batch_size=batch_size, max_epochs=4, tol=None, random_state=3,
+                           alpha=0.01, l1_ratio=0.3, clip_norm=5.0)
+
+    fast, slow = _pair(monkeypatch, make, X, y, sample_weight=w)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(fast.history_["grad_norm"], slow.history_["grad_norm"],
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("loss", ["huber", "squared_error"])
+def test_huber_paths_agree(monkeypatch, loss):
+    X, y = _data()
+
+    def make():
+        return GDRegressor(loss=loss, epsilon=0.3, batch_size=8, max_epochs=3, tol=None,
+                           random_state=0)
+
+    fast, slow = _pair(monkeypatch, make, X, y)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("batch_size", [None, 10])
+def test_classification_paths_agree(monkeypatch, n_classes, batch_size):
+    X, y = _data()
+    labels = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
+
+    def make():
+        return GDClassifier(optimizer="adam", batch_size=batch_size, max_epochs=5, tol=None,
+                            random_state=0)
+
+    fast, slow = _pair(monkeypatch, make, X, labels)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-12)
+
+
+def test_fast_path_float32_stays_float32(monkeypatch):
+    X, y = _data()
+    monkeypatch.setenv("GDLAB_JIT", "1")
+    est = GDRegressor(dtype="float32", batch_size=16, max_epochs=3, tol=None).fit(X, y)
+    assert isinstance(est._state.opt_state, FastOptState)
+    assert all(p.dtype == np.float32 for p in est.params_)
+    assert est._state.opt_state.S.dtype == np.float32
