@@ -50,6 +50,17 @@ def validate_part(
         return None, [p.under(prefix) for p in problems_from(exc, model)]
 
 
+def normalised_part(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` against ``model`` (raising every problem) and return the given keys
+    with their validated values (a tuple becomes a list; defaults are not added)."""
+    from gdlab.config.errors import raise_problems
+
+    instance, problems = validate_part(model, data, "")
+    raise_problems(problems)
+    assert instance is not None
+    return instance.model_dump(include=set(data))
+
+
 def _unknown_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> Problem:
     key = str(loc[-1])
     known = properties_at(model, loc[:-1])

@@ -18,7 +18,7 @@ from gdlab.config.base import (
     is_import_path,
     non_finite_paths,
 )
-from gdlab.config.convert import validate_part
+from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, raise_problems
 
 _GAMMA = "multiplicative factor of learning-rate decay"
@@ -131,8 +131,8 @@ class WarmupParams(StrictModel):
     def _then_params_fit(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         then = info.data.get("then")  # absent when `then` itself is wrong
         if then in SCHEDULE_PARAMS:
-            raise_problems(schedule_param_problems(then, params, ""))
-        elif then:
+            return normalised_part(SCHEDULE_PARAMS[then], params)
+        if then:
             raise_problems(_non_finite(params))
         return params
 
@@ -154,14 +154,6 @@ def _non_finite(params: dict[str, Any]) -> list[Problem]:
     return [
         Problem(p, "must be a finite number", "finite numbers") for p in non_finite_paths(params)
     ]
-
-
-def schedule_param_problems(name: str, params: dict[str, Any], prefix: str) -> list[Problem]:
-    """What is wrong with ``params`` for the schedule ``name`` (plug-ins take any finite values)."""
-    model = SCHEDULE_PARAMS.get(name)
-    if model is None:
-        return []
-    return validate_part(model, params, prefix)[1]
 
 
 def resolve_schedule_params(name: str, params: dict[str, Any], max_epochs: int) -> dict[str, Any]:

@@ -91,7 +91,8 @@ def _check_columns(table: RawTable) -> None:
     columns = [str(c) for c in table.frame.columns]
     for key, column in (("data.target", table.target), ("data.sensitive", table.sensitive)):
         if column is not None and column not in columns:
-            guess = difflib.get_close_matches(column, columns, n=1)
+            guess = [c for c in columns if c.lower() == column.lower()]
+            guess = guess or difflib.get_close_matches(column, columns, n=1)
             hint = f"; did you mean {guess[0]!r}?" if guess else ""
             shown = ", ".join(map(repr, columns[:20])) + (" ..." if len(columns) > 20 else "")
             raise DataError(

@@ -8,6 +8,7 @@ rows with the wrong number of fields.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 from collections import Counter
@@ -38,27 +39,30 @@ def check_file(path: str | Path) -> Path:
     return path
 
 
-def _open_text(path: Path, encoding: str) -> IO[str]:
+def _open_bytes(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")  # noqa: SIM115 - returned to a with
+        return gzip.open(path, "rb")
+    return open(path, "rb")  # noqa: SIM115 - returned to a with
 
 
 def _check_encoding(path: Path, encoding: str) -> str:
-    """Decode the whole file; return its first line. DataError names the first bad line."""
+    """Decode the whole file line by line; return its first line. DataError names the first
+    line that is not valid in ``encoding``."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     first = None
-    line_no = 0
-    try:
-        with _open_text(path, encoding) as handle:
-            for line_no, line in enumerate(handle, start=1):  # noqa: B007 - used after the loop
-                if first is None:
-                    first = line
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"data.encoding: file {str(path)!r} is not valid {encoding} near line {line_no + 1} "
-            f"(byte {exc.object[exc.start : exc.start + 1]!r}); set data.encoding to the file's "
-            "encoding (e.g. latin-1, cp1252) or save the file as UTF-8"
-        ) from None
+    with _open_bytes(path) as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                text = decoder.decode(raw)
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"data.encoding: file {str(path)!r} is not valid {encoding} at line "
+                    f"{line_no} (byte {exc.object[exc.start : exc.start + 1]!r}); set "
+                    "data.encoding to the file's encoding (e.g. latin-1, cp1252) or save the "
+                    "file as UTF-8"
+                ) from None
+            if first is None:
+                first = text
     if not first or not first.strip():
         raise DataError(f"data.path: file {str(path)!r} has no header line")
     return first.lstrip("\ufeff")

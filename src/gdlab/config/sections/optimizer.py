@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from gdlab.config.base import Section, check_import_path, is_import_path, non_finite_paths
-from gdlab.config.convert import validate_part
+from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
-from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params, schedule_param_problems
+from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -64,8 +64,8 @@ class OptimizerConfig(Section):
         name = info.data.get("name")  # absent when the name itself is wrong
         model = OPTIMIZER_PARAMS.get(name) if name else None
         if model is not None:
-            raise_problems(validate_part(model, params, "")[1])
-        elif name:
+            return normalised_part(model, params)
+        if name:
             raise_problems(_plugin_param_problems(params))
         return params
 
@@ -100,8 +100,8 @@ class ScheduleConfig(Section):
     def _params_fit(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         name = info.data.get("name")  # absent when the name itself is wrong
         if name in SCHEDULE_PARAMS:
-            raise_problems(schedule_param_problems(name, params, ""))
-        elif name:
+            return normalised_part(SCHEDULE_PARAMS[name], params)
+        if name:
             raise_problems(_plugin_param_problems(params))
         return params
 
