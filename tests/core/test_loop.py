@@ -170,3 +170,20 @@ def test_engine_imports_no_tracking_or_config_libraries():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_fit_streams_from_a_memory_mapped_file_without_copying(tmp_path, monkeypatch, jit):
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = _regression(n=40000, d=50)
+    np.save(tmp_path / "X.npy", X.astype(np.float32))
+    Xm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y32 = y.astype(np.float32)
+    est = GDRegressor(dtype="float32", batch_size=256, max_epochs=1, tol=None, random_state=0)
+    est.fit(Xm[:500], y32[:500])  # warm imports and compilation
+    tracemalloc.start()
+    est.fit(Xm, y32)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.3 * Xm.nbytes, (peak, Xm.nbytes)
+    assert np.isfinite(est.coef_).all() and est.coef_.dtype == np.float32

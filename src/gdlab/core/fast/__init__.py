@@ -113,7 +113,7 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         cache["y"] = np.ascontiguousarray(problem.y, dtype=X.dtype)
         cache["gW"] = np.empty_like(W)
         cache["gb"] = np.empty_like(b)
-        cache["sw"] = np.ascontiguousarray(problem.sample_weight, dtype=np.float64)
+        cache["sw"] = np.ascontiguousarray(problem.sample_weight)
     y, gW, gb, sw = cache["y"], cache["gW"], cache["gb"], cache["sw"]
     if full_batch:
         total_w = float(sw.sum())

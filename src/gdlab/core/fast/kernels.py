@@ -81,8 +81,8 @@ def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z
     d, k = W.shape
     total = 0.0
     if k == 1:
-        w0 = W[:, 0]
-        g0 = gW[:, 0]
+        w0 = W.reshape(d)
+        g0 = gW.reshape(d)
         for t in range(start, stop):
             i = order[t]
             wi = sw[i]
