@@ -14,7 +14,7 @@ REG = {"model.task": "regression"}
 # (id, overrides, key path named in the message, text the message contains)
 RULES = [
     # structure: unknown keys, finite numbers, strict types
-    ("unknown-section", {"tune": {}}, "tune", "unknown key"),
+    ("unknown-section", {"colour": {}}, "colour", "unknown key"),
     ("unknown-key", {"data.sourc": "csv"}, "data.sourc", "did you mean 'source'"),
     ("nan", {"optimizer.learning_rate": math.nan}, "optimizer.learning_rate", "finite"),
     ("inf", {"train.tol": math.inf}, "train.tol", "finite"),

@@ -24,7 +24,9 @@ from gdlab.config.sections import (
     ScheduleConfig,
     TrackingConfig,
     TrainConfig,
+    TuneConfig,
 )
+from gdlab.config.sections.fairness import FairnessConfig, ModelCardConfig
 
 # ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
@@ -48,6 +50,9 @@ class Params(StrictModel):
     cv: CVConfig = section_field(CVConfig)
     tracking: TrackingConfig = section_field(TrackingConfig)
     register: RegisterConfig = section_field(RegisterConfig)
+    fairness: FairnessConfig = section_field(FairnessConfig)
+    model_card: ModelCardConfig = section_field(ModelCardConfig)
+    tune: TuneConfig = section_field(TuneConfig)
 
     @model_validator(mode="after")
     def _sections_agree(self) -> Params:

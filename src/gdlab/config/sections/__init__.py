@@ -5,16 +5,20 @@ from gdlab.config.sections.model import ModelConfig, PreprocessConfig
 from gdlab.config.sections.optimizer import OptimizerConfig, ScheduleConfig
 from gdlab.config.sections.tracking import RegisterConfig, TrackingConfig
 from gdlab.config.sections.train import CVConfig, TrainConfig
+from gdlab.config.sections.tune import HeatmapConfig, SearchDimension, TuneConfig
 
 __all__ = [
     "CVConfig",
     "DataConfig",
+    "HeatmapConfig",
     "ModelConfig",
     "OptimizerConfig",
     "PreprocessConfig",
     "RegisterConfig",
     "ScheduleConfig",
+    "SearchDimension",
     "SyntheticConfig",
     "TrackingConfig",
     "TrainConfig",
+    "TuneConfig",
 ]

@@ -1,0 +1,389 @@
+"""``tune:`` — the hyper-parameter search (stage ``tune``) and its learning-rate × batch-size map.
+
+The search space maps dotted parameter paths of params.yaml (``optimizer.learning_rate``,
+``train.batch_size``, ``optimizer.params.momentum``...) to a :class:`SearchDimension`: a range
+(``low``/``high``, ``log``, ``step``) or ``choices``; ``when`` makes a dimension conditional
+on the values of others (momentum only for momentum optimisers). Every value a dimension can
+take is checked here, applied to the rest of params.yaml, so a search cannot propose a
+configuration the schema would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+
+from gdlab.config.base import Section, StrictModel
+from gdlab.config.errors import ConfigError, Problem, raise_problems
+from gdlab.config.sections.tracking import METRICS
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
+
+Choice = str | int | float | bool | None
+"""A categorical value (what Optuna can store)."""
+
+TUNABLE_SECTIONS = ("model", "optimizer", "schedule", "train", "preprocess")
+"""Top-level sections a search may change (data, cv and seed define the objective itself)."""
+
+_ALL_METRICS = tuple(dict.fromkeys(m for task in METRICS.values() for m in task))
+STRATEGIES = ("grid", "bayes")
+PRUNERS = ("median", "wilcoxon", "none")
+
+
+class SearchDimension(StrictModel):
+    """One searched parameter: a range (``low``, ``high``, ``log``, ``step``) or ``choices``."""
+
+    type: Literal["auto", "float", "int", "categorical"] = Field(
+        "auto",
+        description="auto = categorical with choices, int when low/high are integers, else float",
+    )
+    low: int | float | None = Field(None, description="lower end of the range (inclusive)")
+    high: int | float | None = Field(None, description="upper end of the range (inclusive)")
+    log: bool = Field(False, description="sample the range uniformly in log space")
+    step: int | float | None = Field(None, gt=0, description="spacing of the range's values")
+    choices: list[Choice] | None = Field(None, min_length=1, description="values to choose from")
+    when: dict[str, list[Choice]] = Field(
+        default_factory=dict,
+        description="search this only when each named dimension takes one of the listed values",
+    )
+
+    @model_validator(mode="after")
+    def _range_or_choices(self) -> SearchDimension:
+        problems: list[Problem] = []
+        has_range = self.low is not None or self.high is not None
+        if self.choices is not None and has_range:
+            problems.append(Problem("", "give either choices or low/high, not both"))
+        elif self.choices is None and (self.low is None or self.high is None):
+            problems.append(Problem("", "needs low and high, or choices"))
+        kind = self.kind if not problems else None
+        if self.type == "categorical" and self.choices is None:
+            problems.append(Problem("type", "categorical needs choices"))
+        if self.type in ("float", "int") and self.choices is not None:
+            problems.append(Problem("type", f"{self.type} needs low and high, not choices"))
+        if kind in ("float", "int"):
+            assert self.low is not None and self.high is not None
+            if self.low > self.high:
+                problems.append(Problem("low", f"{self.low} is above high ({self.high})"))
+            if self.log and self.low <= 0:
+                problems.append(Problem("low", "must be > 0 with log: true"))
+            if self.log and self.step is not None:
+                problems.append(Problem("step", "cannot be combined with log: true"))
+            if kind == "int" and not all(
+                isinstance(v, int) for v in (self.low, self.high, self.step or 1)
+            ):
+                problems.append(Problem("", "an int dimension needs integer low, high and step"))
+        if self.choices is not None and len({json.dumps(c) for c in self.choices}) < len(
+            self.choices
+        ):
+            problems.append(Problem("choices", "lists a value twice"))
+        raise_problems(problems)
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``float``, ``int`` or ``categorical`` (``type: auto`` resolved)."""
+        if self.type != "auto":
+            return self.type
+        if self.choices is not None:
+            return "categorical"
+        ints = all(isinstance(v, int) for v in (self.low, self.high)) and (
+            self.step is None or isinstance(self.step, int)
+        )
+        return "int" if ints else "float"
+
+    def extremes(self) -> list[Choice]:
+        """The values checked against the schema: both ends of a range, or every choice."""
+        if self.choices is not None:
+            return list(self.choices)
+        return [self.low, self.high]
+
+
+def _default_space() -> dict[str, Any]:
+    # plain data (validated as the default): the generated docs print it as JSON
+    return {
+        "optimizer.learning_rate": {"low": 1e-4, "high": 0.3, "log": True},
+        "train.batch_size": {"choices": [32, 64, 128]},
+    }
+
+
+class HeatmapConfig(StrictModel):
+    """The classic experiment: cross-validated loss and wall time on a learning rate × batch
+    size grid, drawn as a heat map."""
+
+    enabled: bool = Field(True, description="run the grid and draw the heat map")
+    learning_rates: list[float] = Field(
+        default_factory=lambda: [1e-3, 1e-2, 1e-1, 1.0],
+        min_length=1,
+        description="learning rates (rows of the map)",
+    )
+    batch_sizes: list[int | None] = Field(
+        default_factory=lambda: [16, 64, 256],
+        min_length=1,
+        description="batch sizes (columns of the map); null = full batch",
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> HeatmapConfig:
+        problems = [
+            Problem(f"learning_rates[{i}]", "must be > 0")
+            for i, v in enumerate(self.learning_rates)
+            if v <= 0
+        ] + [
+            Problem(f"batch_sizes[{i}]", "must be >= 1 or null")
+            for i, v in enumerate(self.batch_sizes)
+            if v is not None and v < 1
+        ]
+        raise_problems(problems)
+        return self
+
+
+class TuneConfig(Section):
+    """Hyper-parameter search (stage tune): space, strategy, budget, pruning, storage."""
+
+    enabled: bool = Field(
+        False,
+        description="run the search (params.yaml turns it on); false = train uses params.yaml "
+        "as it is",
+    )
+    strategy: Literal["grid", "bayes"] = Field(
+        "bayes", description="grid = every combination (Optuna GridSampler); bayes = seeded TPE"
+    )
+    metric: str = Field(
+        "auto",
+        description="cross-validation score to optimise; auto = rmse (regression) / log_loss",
+        json_schema_extra={"x-allowed": "auto | " + " | ".join(_ALL_METRICS)},
+    )
+    n_trials: int | None = Field(
+        12,
+        ge=1,
+        description="trials in the study (a resumed study counts its finished ones); "
+        "null = the whole grid / until timeout",
+    )
+    timeout: float | None = Field(
+        None, gt=0, description="seconds after which no new trial starts; null = no limit"
+    )
+    n_jobs: int = Field(
+        1,
+        ge=-1,
+        description="trials run in parallel worker processes; -1 = all cores",
+        json_schema_extra={"x-allowed": "-1 or an integer >= 1"},
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**32 - 1, description="sampler seed; null = the top-level seed"
+    )
+    n_startup_trials: int = Field(
+        4, ge=0, description="trials before TPE models the space and before the pruner prunes"
+    )
+    pruner: Literal["median", "wilcoxon", "none"] = Field(
+        "median",
+        description="stop poor trials from their per-fold scores: median (MedianPruner), "
+        "wilcoxon (WilcoxonPruner) or none",
+    )
+    grid_points: int = Field(
+        4, ge=2, le=100, description="grid: values per low/high range (log-spaced with log)"
+    )
+    storage: str | None = Field(
+        None,
+        description="Optuna study storage: a journal file path, or an RDB URL "
+        "(sqlite:///..., postgresql://...); null = .optuna/gdlab.journal in the project",
+    )
+    study_name: str | None = Field(
+        None,
+        min_length=1,
+        description="null = derived from the params and data, so a changed search starts a "
+        "new study and an interrupted one resumes",
+    )
+    center_learning_rate: bool = Field(
+        False,
+        description="centre the optimizer.learning_rate range on the LR range test's "
+        "suggestion (± center_decades)",
+    )
+    center_decades: float = Field(
+        1.0, gt=0, le=6, description="half-width in decades of the centred learning-rate range"
+    )
+    space: dict[str, SearchDimension] = Field(
+        default_factory=_default_space,
+        description="dotted parameter path -> {low, high, log, step} or {choices}, "
+        "optional when: {path: [values]}",
+    )
+    heatmap: HeatmapConfig = Field(
+        default_factory=HeatmapConfig, description=(HeatmapConfig.__doc__ or "").split("\n")[0]
+    )
+
+    @model_validator(mode="after")
+    def _budget_and_jobs(self) -> TuneConfig:
+        problems = []
+        if self.n_jobs == 0:
+            problems.append(Problem("n_jobs", "must not be 0", "-1 or an integer >= 1"))
+        if self.enabled and self.strategy == "bayes" and self.n_trials is None and not self.timeout:
+            problems.append(
+                Problem("n_trials", "bayes needs n_trials or timeout", "an integer >= 1")
+            )
+        if self.enabled and not self.space:
+            problems.append(Problem("space", "is empty", "at least one dimension"))
+        raise_problems(problems)
+        return self
+
+    def seed_for(self, params: Params) -> int:
+        """The sampler seed (``tune.seed``, else the top-level ``seed``)."""
+        return params.seed if self.seed is None else self.seed
+
+    def resolved_metric(self, task: str) -> str:
+        """The metric actually optimised for ``task``."""
+        return next(iter(METRICS[task])) if self.metric == "auto" else self.metric
+
+    def greater_is_better(self, task: str) -> bool:
+        """Whether the study maximises its metric."""
+        return METRICS[task][self.resolved_metric(task)]
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        task = params.model.task
+        problems: list[Problem] = []
+        if self.metric != "auto" and self.metric not in METRICS[task]:
+            problems.append(
+                Problem(
+                    "tune.metric",
+                    f"{self.metric} does not fit task {task}",
+                    " | ".join(("auto", *METRICS[task])),
+                )
+            )
+        if self.enabled:  # off by default: a file without tune is not refused for its space
+            problems += self.space_problems(params)
+        return problems
+
+    def space_problems(self, params: Params) -> list[Problem]:
+        """Every dimension value (range ends, choices) applied to ``params``: what the schema
+        refuses, and ``when`` conditions naming no other dimension or impossible values."""
+        if not self.space:
+            return []
+        base = params.model_dump(mode="json", exclude={"tune"})
+        space = {k: v.model_dump(mode="json") for k, v in self.space.items()}
+        found = _space_problems(json.dumps(base, sort_keys=True), json.dumps(space))
+        return [Problem(path, message, allowed) for path, message, allowed in found]
+
+
+def dimension_order(space: dict[str, Any]) -> tuple[list[str], bool]:
+    """Dimension names with the ones they depend on (``when``) first, otherwise in the given
+    order; and whether every dependency could be placed (False: a cycle or an unknown name).
+    ``space`` maps names to :class:`SearchDimension` or to their dumped dicts."""
+
+    def when(key: str) -> dict[str, Any]:
+        dim = space[key]
+        return dim["when"] if isinstance(dim, dict) else dim.when
+
+    ordered: list[str] = []
+    pending = list(space)
+    while pending:
+        ready = [k for k in pending if all(d in ordered for d in when(k))]
+        if not ready:
+            return ordered + pending, False
+        ordered += ready
+        pending = [k for k in pending if k not in ready]
+    return ordered, True
+
+
+def conditions_met(when: dict[str, list[Any]], chosen: dict[str, Any]) -> bool:
+    """True when every dimension named in ``when`` took one of its listed values."""
+    return all(name in chosen and chosen[name] in values for name, values in when.items())
+
+
+@lru_cache(maxsize=64)
+def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, str | None], ...]:
+    """Check every dimension of a search space against the rest of the params (cached: the
+    same params are validated again whenever a trial applies its values)."""
+    from gdlab.config.loader import validate_params
+
+    base, space = json.loads(base_json), json.loads(space_json)
+    found: list[Problem] = []
+    for key, dim in space.items():
+        where = f"tune.space.{key}"
+        section = key.split(".", 1)[0]
+        if section not in TUNABLE_SECTIONS or "." not in key:
+            found.append(
+                Problem(
+                    where,
+                    "is not an estimator parameter",
+                    "paths under " + ", ".join(f"{s}." for s in TUNABLE_SECTIONS),
+                )
+            )
+            continue
+        for name, values in dim["when"].items():
+            other = space.get(name)
+            if other is None or name == key:
+                found.append(
+                    Problem(f"{where}.when.{name}", "is not another dimension of tune.space")
+                )
+            elif other["choices"] is not None:
+                bad = [v for v in values if v not in other["choices"]]
+                if bad:
+                    found.append(
+                        Problem(
+                            f"{where}.when.{name}",
+                            f"{bad} not among that dimension's choices",
+                            json.dumps(other["choices"]),
+                        )
+                    )
+    if found:
+        return tuple((p.path, p.message, p.allowed) for p in found)
+    order, complete = dimension_order(space)
+    if not complete:
+        found.append(Problem("tune.space", "the when conditions form a cycle"))
+    for key in order:
+        dim = SearchDimension.model_validate(space[key])
+        seen: set[str] = set()
+        for context in _contexts(key, dim, space):
+            for value in dim.extremes():
+                try:
+                    _validate_with(base, {**context, key: value}, validate_params)
+                except ConfigError as exc:
+                    where = "".join(f", {k} = {v!r}" for k, v in context.items())
+                    for problem in exc.problems:
+                        message = f"the value {value!r}{where} gives {problem}"
+                        if message not in seen:
+                            seen.add(message)
+                            found.append(Problem(f"tune.space.{key}", message, None))
+    return tuple((p.path, p.message, p.allowed) for p in found)
+
+
+def _contexts(key: str, dim: SearchDimension, space: dict[str, Any]) -> list[dict[str, Any]]:
+    """The values of other dimensions a dimension is checked under: every combination its
+    ``when`` allows, and for ``optimizer.params.*`` / ``schedule.params.*`` every name the
+    search may pick (a new name starts its params from ``{}``)."""
+    import itertools
+
+    options = {name: list(values) for name, values in dim.when.items()}
+    for section in ("optimizer", "schedule"):
+        name_key = f"{section}.name"
+        if key.startswith(f"{section}.params.") and name_key not in options:
+            other = space.get(name_key)
+            if other is not None and other["choices"] is not None:
+                options[name_key] = list(other["choices"])
+    combos = itertools.islice(itertools.product(*options.values()), 64)
+    return [dict(zip(options, combo, strict=True)) for combo in combos]
+
+
+def _validate_with(base: dict[str, Any], overrides: dict[str, Any], validate: Any) -> Any:
+    """Validate ``base`` (params without ``tune``) with dotted ``overrides`` applied, the way
+    :func:`gdlab.config.with_overrides` applies them (it needs a validated ``Params``, which
+    would check this search space again)."""
+    import copy
+
+    data = copy.deepcopy(base)
+    for section in ("optimizer", "schedule"):
+        if f"{section}.name" in overrides and f"{section}.params" not in overrides:
+            data[section]["params"] = {}
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            child = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[leaf] = value
+    data["tune"] = {"enabled": False, "space": {}}
+    return validate(data, "tune.space")
