@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gdlab.config.base import Section, StrictModel
 from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.sections.privacy import PiiConfig
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -117,6 +118,7 @@ class DataConfig(Section):
     synthetic: SyntheticConfig = Field(
         default_factory=SyntheticConfig, description=SyntheticConfig.__doc__
     )
+    pii: PiiConfig = Field(default_factory=PiiConfig, description=PiiConfig.__doc__)
 
     @field_validator("encoding")
     @classmethod
@@ -202,8 +204,30 @@ class DataConfig(Section):
                     "true",
                 )
             )
+        problems += self._pii_roles()
         raise_problems(problems)
         return self
+
+    def _pii_roles(self) -> list[Problem]:
+        problems = []
+        for key in ("drop", "pseudonymise"):
+            if self.target is not None and self.target in getattr(self.pii, key):
+                problems.append(
+                    Problem(
+                        f"pii.{key}",
+                        f"lists the target column {self.target!r}",
+                        "feature or sensitive columns only",
+                    )
+                )
+        if self.sensitive is not None and self.sensitive in self.pii.drop:
+            problems.append(
+                Problem(
+                    "pii.drop",
+                    f"drops the sensitive column {self.sensitive!r}, which evaluation needs",
+                    "pseudonymise it instead (data.pii.pseudonymise)",
+                )
+            )
+        return problems
 
     @property
     def sensitive_column(self) -> str | None:

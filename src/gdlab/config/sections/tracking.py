@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
@@ -21,6 +22,9 @@ METRICS: dict[str, dict[str, bool]] = {
 URI_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
 """Tracking stores accepted: databases and servers (the file store is deprecated in MLflow 3)."""
 
+_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:[^/@]*@")
+_SECRET_QUERY = re.compile(r"[?&][^=&]*(pass|token|secret|key)[^=&]*=", re.IGNORECASE)
+
 
 class TrackingConfig(Section):
     """MLflow tracking."""
@@ -36,6 +40,18 @@ class TrackingConfig(Section):
     @field_validator("uri")
     @classmethod
     def _database_or_server(cls, uri: str | None) -> str | None:
+        if uri is not None and (_PASSWORD.match(uri) or _SECRET_QUERY.search(uri)):
+            raise_problems(
+                [
+                    Problem(
+                        "",
+                        "holds a credential (a password or token in the URI); params.yaml is "
+                        "committed and logged, so credentials never go in it",
+                        "the URI without credentials; set MLFLOW_TRACKING_USERNAME / "
+                        "MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN in the environment",
+                    )
+                ]
+            )
         if uri is not None:
             scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
             if scheme not in URI_SCHEMES:

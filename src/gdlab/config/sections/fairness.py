@@ -1,0 +1,120 @@
+"""``fairness:`` and ``model_card:`` — the group fairness check, its registration gate, and what
+the model card says about intended use.
+
+The check runs in the evaluate stage when the data has a sensitive column (``data.sensitive``,
+or ``data.synthetic.sensitive_group`` for synthetic data). A threshold that is exceeded keeps
+the new model from becoming ``champion``; the reason goes to ``reports/registry.json`` and MLflow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from gdlab.config.base import Section
+from gdlab.config.errors import Problem
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
+
+CLASSIFICATION_GATES = ("max_demographic_parity_difference", "max_equalized_odds_difference")
+REGRESSION_GATES = ("max_error_difference",)
+
+
+class FairnessConfig(Section):
+    """Group fairness of the test predictions (fairlearn) and its gate on promotion."""
+
+    positive_label: str | int | bool | None = Field(
+        None,
+        description="classification: the class counted as the favourable outcome for selection "
+        "rate, TPR and FPR; null = the last class in sorted order (1 for 0/1 labels)",
+    )
+    max_demographic_parity_difference: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="gate: largest allowed difference in selection rate between groups; "
+        "null = not gated",
+    )
+    max_equalized_odds_difference: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="gate: largest allowed difference in TPR or FPR between groups; "
+        "null = not gated",
+    )
+    max_error_difference: float | None = Field(
+        None,
+        ge=0,
+        description="regression gate: largest allowed difference in mean absolute error "
+        "between groups (target units); null = not gated",
+    )
+    min_group_size: int = Field(
+        30,
+        ge=1,
+        description="groups with fewer test rows are flagged in the model card as too small "
+        "to trust their metrics",
+    )
+
+    def thresholds(self, task: str) -> dict[str, float]:
+        """The gates configured for ``task``: ``{"equalized_odds_difference": 0.1, ...}``."""
+        names = CLASSIFICATION_GATES if task == "classification" else REGRESSION_GATES
+        return {
+            name.removeprefix("max_"): float(getattr(self, name))
+            for name in names
+            if getattr(self, name) is not None
+        }
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        task = params.model.task
+        problems = []
+        wrong = REGRESSION_GATES if task == "classification" else CLASSIFICATION_GATES
+        for name in wrong:
+            if getattr(self, name) is not None:
+                problems.append(
+                    Problem(
+                        f"fairness.{name}",
+                        f"does not apply to {task}",
+                        "null, or "
+                        + " | ".join(
+                            CLASSIFICATION_GATES if task == "classification" else REGRESSION_GATES
+                        ),
+                    )
+                )
+        if task == "regression" and self.positive_label is not None:
+            problems.append(
+                Problem("fairness.positive_label", "only applies to classification", "null")
+            )
+        if self.thresholds(task) and params.data.sensitive_column is None:
+            problems.append(
+                Problem(
+                    "fairness",
+                    "a threshold is set but the data has no sensitive column",
+                    "set data.sensitive (synthetic: data.synthetic.sensitive_group: true), "
+                    "or leave the thresholds null",
+                )
+            )
+        return problems
+
+
+class ModelCardConfig(Section):
+    """What the model card (reports/model_card.md) says beyond what the run measured."""
+
+    owner: str = Field("gdlab", min_length=1, description="who answers for the model")
+    intended_use: str = Field(
+        "Prototyping: comparing gradient-descent optimisers, schedules and settings on this "
+        "data set, by people who read the metrics below.",
+        min_length=1,
+        description="what the model is for (the card's Intended Use section)",
+    )
+    out_of_scope_use: str = Field(
+        "Decisions about individual people (credit, hiring, health, policing) and use on data "
+        "that does not look like the training data.",
+        min_length=1,
+        description="uses the model is not fit for",
+    )
+    ethical_considerations: str = Field(
+        "", description="extra text for the Ethical Considerations section"
+    )
+    caveats: str = Field("", description="extra text for the Caveats and Recommendations section")
