@@ -27,7 +27,6 @@ from gdlab.config.sections import (
     TuneConfig,
 )
 from gdlab.config.sections.fairness import FairnessConfig, ModelCardConfig
-from gdlab.config.sections.fairness import FairnessConfig, ModelCardConfig
 
 # ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
@@ -51,8 +50,6 @@ class Params(StrictModel):
     cv: CVConfig = section_field(CVConfig)
     tracking: TrackingConfig = section_field(TrackingConfig)
     register: RegisterConfig = section_field(RegisterConfig)
-    fairness: FairnessConfig = section_field(FairnessConfig)
-    model_card: ModelCardConfig = section_field(ModelCardConfig)
     fairness: FairnessConfig = section_field(FairnessConfig)
     model_card: ModelCardConfig = section_field(ModelCardConfig)
     tune: TuneConfig = section_field(TuneConfig)
