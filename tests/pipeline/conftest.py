@@ -1,0 +1,119 @@
+"""A throw-away copy of the repository in which the real ``dvc repro`` runs.
+
+The copy holds the working tree (tracked and untracked, minus ignored files) with a small
+params.yaml, its own git repository and ``mlflow.db``; stage commands run with the virtual
+environment's ``python`` first on PATH and the copy's ``src`` on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+SMALL = {
+    "data": {"synthetic": {"n_samples": 600, "n_features": 6, "n_informative": 4}},
+    "train": {"max_epochs": 25},
+    "cv": {"folds": 3, "n_jobs": 1},  # parallel folds are covered by tests/experiment
+    "register": {"model_name": "gdlab-e2e"},
+}
+
+
+def deep_update(base: dict, changes: dict) -> dict:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+@dataclass
+class Project:
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def store(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            list(args),
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+            )
+        return proc
+
+    def dvc(self, *args: str, check: bool = True, timeout: float = 300):
+        return self.run(str(VENV_BIN / "dvc"), *args, check=check, timeout=timeout)
+
+    def params(self) -> dict:
+        return yaml.safe_load((self.root / "params.yaml").read_text())
+
+    def write_params(self, data: dict) -> None:
+        (self.root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def copy_working_tree(dest: Path) -> None:
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, files):
+        source = REPO / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory) -> Project:
+    root = tmp_path_factory.mktemp("repo")
+    copy_working_tree(root)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(root / "src"),
+        CI="1",
+        GDLAB_JIT="0",  # a fresh copy would compile the numba kernels again in every process
+        GIT_AUTHOR_NAME="gdlab tests",
+        GIT_AUTHOR_EMAIL="tests@gdlab.local",
+        GIT_COMMITTER_NAME="gdlab tests",
+        GIT_COMMITTER_EMAIL="tests@gdlab.local",
+    )
+    project = Project(root, env)
+    project.write_params(deep_update(project.params(), SMALL))
+    project.run("git", "init", "-q", "-b", "main")
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-q", "-m", "copy of the working tree")
+    return project

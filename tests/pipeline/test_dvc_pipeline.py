@@ -1,0 +1,256 @@
+"""End to end: the real ``dvc repro`` on a small params.yaml, then the acceptance points of
+issue 3 (DVC state and metrics, MLflow runs and curves, registry aliases, ``mlflow models
+predict`` / ``serve`` on the champion, no-op second repro, bad params stopped by validate,
+``dvc exp run`` in the same MLflow experiment). Tests run in order on one repository copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from .conftest import VENV_BIN, Project, deep_update
+
+pytestmark = pytest.mark.slow
+
+CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm")
+MODEL = "gdlab-e2e"
+
+
+def client(project: Project) -> MlflowClient:
+    return MlflowClient(tracking_uri=project.store)
+
+
+def parent_runs(project: Project) -> list:
+    c = client(project)
+    experiment = c.get_experiment_by_name("gdlab")
+    runs = c.search_runs([experiment.experiment_id], max_results=1000)
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+
+
+def test_repro_runs_every_stage_and_leaves_nothing_to_do(project):
+    project.dvc("repro", timeout=600)
+    status = project.dvc("status")
+    assert "up to date" in status.stdout
+    shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
+    metrics = shown[""]["data"]["reports/metrics.json"]["data"]
+    assert set(metrics["test"]) == {"accuracy", "f1", "roc_auc", "log_loss"}
+    assert set(metrics["cv"]["log_loss"]) == {"mean", "std"}
+    cv = shown[""]["data"]["reports/cv.json"]["data"]
+    assert {"fold_1", "fold_2", "fold_3", "mean", "std"} <= set(cv)
+    assert sorted(p.name for p in (project.root / "reports/plots/folds").iterdir()) == [
+        "fold_1.csv",
+        "fold_2.csv",
+        "fold_3.csv",
+    ]
+
+
+def test_mlflow_holds_parent_with_fold_runs_and_curves(project):
+    c = client(project)
+    (parent,) = parent_runs(project)
+    assert parent.info.status == "FINISHED"
+    tags = parent.data.tags
+    assert tags["mlflow.source.git.commit"] and len(tags["gdlab.data_digest"]) == 64
+    assert parent.data.params["optimizer.learning_rate"] == "0.01"
+    assert parent.data.params["cv.folds"] == "3"
+    assert {"test_log_loss", "cv_log_loss_mean", "cv_log_loss_std"} <= set(parent.data.metrics)
+    contexts = {
+        next(t.value for t in d.tags if t.key == "mlflow.data.context"): d.dataset.digest
+        for d in parent.inputs.dataset_inputs
+    }
+    assert set(contexts) == {"training", "testing"}
+    assert tags["gdlab.data_digest"].startswith(contexts["training"])
+
+    children = c.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    assert len(children) == 3
+    for child in children:
+        n_iter = int(child.data.metrics["n_iter"])
+        assert n_iter > 1
+        for key in CURVES:
+            history = c.get_metric_history(child.info.run_id, key)
+            assert sorted(m.step for m in history) == list(range(n_iter)), key
+    assert len(c.get_metric_history(parent.info.run_id, "train_loss")) == int(
+        parent.data.metrics["n_iter"]
+    )
+
+    version = c.get_model_version_by_alias(MODEL, "champion")
+    assert str(version.version) == "1"
+    assert str(c.get_model_version_by_alias(MODEL, "challenger").version) == "1"
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["promoted"] and registry["metric"] == "log_loss"
+
+
+def _test_rows(project: Project, n: int = 5):
+    import pandas as pd
+
+    meta = json.loads((project.root / "data/prepared/meta.json").read_text())
+    frame = pd.read_parquet(project.root / "data/prepared/test.parquet")
+    features = frame[meta["feature_names"]].head(n)
+    return features, meta
+
+
+def _expected(project: Project, features) -> list:
+    from gdlab.experiment.persist import load_model
+
+    return load_model(project.root / "models/model.skops").predict(features).tolist()
+
+
+def _serving_env(project: Project) -> dict[str, str]:
+    return {**project.env, "MLFLOW_TRACKING_URI": project.store}
+
+
+def test_models_predict_on_champion(project, tmp_path):
+    features, _ = _test_rows(project)
+    payload = tmp_path / "input.json"
+    payload.write_text(json.dumps({"dataframe_split": features.to_dict(orient="split")}))
+    out = tmp_path / "out.json"
+    proc = subprocess.run(
+        [
+            str(VENV_BIN / "mlflow"),
+            "models",
+            "predict",
+            "-m",
+            f"models:/{MODEL}@champion",
+            "-i",
+            str(payload),
+            "-t",
+            "json",
+            "-o",
+            str(out),
+            "--env-manager",
+            "local",
+        ],
+        cwd=project.root,
+        env=_serving_env(project),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    predictions = json.loads(out.read_text())["predictions"]
+    assert predictions == _expected(project, features)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_models_serve_answers_invocations(project, tmp_path):
+    features, _ = _test_rows(project)
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(VENV_BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            f"models:/{MODEL}@champion",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--env-manager",
+            "local",
+            "-w",
+            "1",
+        ],
+        cwd=project.root,
+        env=_serving_env(project),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        body = json.dumps({"dataframe_split": features.to_dict(orient="split")}).encode()
+        deadline, answer = time.monotonic() + 120, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
+        assert answer["predictions"] == _expected(project, features)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def test_second_repro_runs_nothing_and_adds_no_run(project):
+    before = len(parent_runs(project))
+    out = project.dvc("repro").stdout
+    assert "Running stage" not in out
+    assert len(parent_runs(project)) == before
+
+
+BAD = [
+    ({"optimizer": {"learning_rate": -0.1}}, "optimizer.learning_rate"),
+    ({"optimizer": {"name": "adamx"}}, "optimizer.name"),
+    ({"optimizer": {"lerning_rate": 0.1}}, "optimizer.lerning_rate"),
+    ({"train": {"batch_size": 0}}, "train.batch_size"),
+    ({"cv": {"folds": 1}}, "cv.folds"),
+]
+
+
+@pytest.mark.parametrize(("change", "key"), BAD, ids=[k for _, k in BAD])
+def test_bad_params_fail_in_validate_and_keep_outputs(project, change, key):
+    good = (project.root / "params.yaml").read_text()
+    kept = ["data/prepared/train.parquet", "models/model.skops", "reports/metrics.json"]
+    before = {p: (project.root / p).stat().st_mtime_ns for p in kept}
+    try:
+        project.write_params(deep_update(yaml.safe_load(good), change))
+        proc = project.dvc("repro", check=False)
+        output = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "failed to reproduce 'validate'" in output
+        assert key in output
+        assert "Running stage 'prepare'" not in output
+        assert {p: (project.root / p).stat().st_mtime_ns for p in kept} == before
+    finally:
+        (project.root / "params.yaml").write_text(good)
+
+
+def test_exp_run_lands_in_same_experiment(project):
+    """``--temp`` executes in a copy under .dvc/tmp/exps (as ``--queue`` does): the run must
+    still reach the project's store through DVC_ROOT."""
+    project.dvc("repro")  # validate's output was removed by the failed runs above
+    before = {r.info.run_id for r in parent_runs(project)}
+    project.dvc("exp", "run", "--temp", "-n", "sgd-exp", "-S", "optimizer.name=sgd", timeout=600)
+    new = [r for r in parent_runs(project) if r.info.run_id not in before]
+    assert len(new) == 1
+    run = new[0]
+    assert run.data.tags.get("dvc.exp_name") == "sgd-exp"
+    assert run.data.params["optimizer.name"] == "sgd"
+    assert run.info.status == "FINISHED"
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    assert "sgd-exp" in json.dumps(shown)
+    versions = client(project).search_model_versions(f"name = '{MODEL}'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2"]
+    assert not list((project.root / ".dvc").rglob("mlflow.db"))
+    assert np.isfinite(run.data.metrics["test_log_loss"])
