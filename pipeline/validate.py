@@ -1,7 +1,9 @@
 """DVC stage ``validate`` (the first stage): check params.yaml before anything else runs.
 
 A wrong key fails here with every problem listed, before DVC deletes the outputs of the later
-stages. On success the validated, normalised parameters are written to
+stages. The data is checked here too (a dry run of prepare into a scratch directory): bad rows,
+undeclared personal data or a missing HMAC key also fail before any output is deleted.
+On success the validated, normalised parameters are written to
 ``reports/validated_params.json`` (defaults filled in for keys left out).
 
     python pipeline/validate.py [--params params.yaml] [--out reports/validated_params.json]
@@ -12,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from gdlab.config import ConfigError, load_params
-from gdlab.data import DataError, check_source_available
+from gdlab.data import DataError, check_source_available, prepare_dataset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         check_source_available(params)
+        with tempfile.TemporaryDirectory() as scratch:
+            prepare_dataset(params, scratch)
     except (ConfigError, DataError) as exc:
         print(f"validate: {exc}", file=sys.stderr)
         return 1

@@ -9,21 +9,27 @@ import pandas as pd
 
 from gdlab.config import Params
 from gdlab.data.checks import CheckedData, check_table
+from gdlab.data.guards import check_magnitude, check_split_classes
 from gdlab.data.prepared import SENSITIVE_COLUMN, TARGET_COLUMN, write_prepared
+from gdlab.data.privacy import protect_personal_data
 from gdlab.data.sources import load_source
 from gdlab.data.split import check_folds, split_indices
 
 
 def check_data(params: Params) -> CheckedData:
-    """Load ``params.data.source`` and run every check on it."""
+    """Load ``params.data.source``, drop / pseudonymise personal data (``data.pii``) and run
+    every check on it."""
     data = params.data
-    return check_table(
-        load_source(params),
+    checked = check_table(
+        protect_personal_data(load_source(params), data.pii),
         task=params.model.task,
         missing=data.missing,
         categorical=data.categorical,
         min_rows_per_class=data.min_rows_per_class,
     )
+    regression = params.model.task == "regression"
+    check_magnitude(checked.table, checked.features, checked.target if regression else None)
+    return checked
 
 
 def _rows(checked: CheckedData, index: Any) -> pd.DataFrame:
@@ -46,6 +52,8 @@ def prepare_dataset(params: Params, directory: str | Path = "data/prepared") -> 
         len(y), y, test_size=params.data.test_size, seed=params.seed, stratify=classification
     )
     check_folds(y[train], params.cv.folds, stratified=classification)
+    if classification:
+        check_split_classes(checked.table, y[train], y[test], test, checked.classes)
     table = checked.table
     meta = {
         "task": params.model.task,

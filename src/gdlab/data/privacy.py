@@ -1,0 +1,171 @@
+"""Personal data in the raw rows: drop or pseudonymise the declared columns, refuse the rest.
+
+``data.pii.drop`` columns are removed as soon as the rows are read; ``data.pii.pseudonymise``
+columns are replaced by HMAC-SHA256 tokens (keyed hashing: without the key nobody can rebuild
+a token from a guessed value, unlike a plain hash). The key is read from the environment
+variable named by ``data.pii.key_env`` and is never written anywhere. Columns that were not
+declared but look like e-mail addresses or phone numbers are refused, naming the column and
+the first row, without echoing the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from gdlab.config.sections.privacy import MIN_KEY_BYTES, PiiConfig
+from gdlab.data.errors import DataError
+from gdlab.data.table import RawTable
+
+TOKEN_HEX = 16
+"""Hex characters kept of each HMAC-SHA256 token (64 bits: collisions are negligible below
+billions of distinct values)."""
+SCAN_ROWS = 10_000
+"""Rows looked at per column when scanning for personal data."""
+PHONE_SHARE = 0.5
+"""A text column is taken for phone numbers when at least this share of its values are."""
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+PHONE = re.compile(r"(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T].*)?")
+
+
+def pii_key(cfg: PiiConfig, environ: Mapping[str, str] | None = None) -> bytes:
+    """The HMAC key from ``$<key_env>``; DataError naming the variable when it is missing or
+    too short."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(cfg.key_env)
+    columns = ", ".join(map(repr, cfg.pseudonymise))
+    if not value:
+        raise DataError(
+            f"data.pii.key_env: the environment variable {cfg.key_env} is not set, but "
+            f"data.pii.pseudonymise ({columns}) needs an HMAC key; export {cfg.key_env}=<a "
+            f"random secret of at least {MIN_KEY_BYTES} bytes, e.g. from `openssl rand -hex 32`> "
+            "and keep it out of the repository"
+        )
+    key = value.encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise DataError(
+            f"data.pii.key_env: the key in {cfg.key_env} has {len(key)} bytes; use at least "
+            f"{MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)"
+        )
+    return key
+
+
+def pseudonym(key: bytes, value: object) -> str:
+    """The token of ``value``: the first ``TOKEN_HEX`` hex digits of HMAC-SHA256(key, str)."""
+    return hmac.new(key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:TOKEN_HEX]
+
+
+def pseudonymise_column(column: pd.Series, key: bytes) -> pd.Series:
+    """``column`` with every present value replaced by its token (missing stays missing);
+    equal values get equal tokens, so groups and joins survive."""
+    mapping = {value: pseudonym(key, value) for value in column.dropna().unique()}
+    return column.map(mapping).astype("object").where(column.notna(), None)
+
+
+def _missing(table: RawTable, names: list[str], key: str) -> None:
+    columns = [str(c) for c in table.frame.columns]
+    for i, name in enumerate(names):
+        if name not in columns:
+            guess = difflib.get_close_matches(name, columns, n=1)
+            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            raise DataError(
+                f"data.pii.{key}[{i}]: column {name!r} not found in {_where(table)}{hint}"
+            )
+
+
+def _where(table: RawTable) -> str:
+    return f"file {table.path!r}" if table.path else f"data set {table.source!r}"
+
+
+def apply_pii(
+    table: RawTable, cfg: PiiConfig, environ: Mapping[str, str] | None = None
+) -> RawTable:
+    """``table`` with ``cfg.drop`` columns removed and ``cfg.pseudonymise`` columns tokenised."""
+    if not cfg.drop and not cfg.pseudonymise:
+        return table
+    _missing(table, cfg.drop, "drop")
+    _missing(table, cfg.pseudonymise, "pseudonymise")
+    frame = table.frame.drop(columns=cfg.drop)
+    if cfg.pseudonymise:
+        key = pii_key(cfg, environ)
+        frame = frame.copy()
+        for name in cfg.pseudonymise:
+            frame[name] = pseudonymise_column(frame[name], key)
+    notes = [*table.notes]
+    if cfg.drop:
+        notes.append(f"dropped personal data: {', '.join(cfg.drop)}")
+    if cfg.pseudonymise:
+        notes.append(f"pseudonymised (HMAC-SHA256): {', '.join(cfg.pseudonymise)}")
+    return replace(table, frame=frame, notes=notes)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return not (
+        ptypes.is_numeric_dtype(column)
+        or ptypes.is_bool_dtype(column)
+        or ptypes.is_datetime64_any_dtype(column)
+        or ptypes.is_timedelta64_dtype(column)
+    )
+
+
+def _looks_like_phone(text: str) -> bool:
+    text = text.strip()
+    if not PHONE.fullmatch(text) or _ISO_DATE.fullmatch(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    return 8 <= digits <= 15
+
+
+def find_personal_data(frame: pd.DataFrame, skip: set[str]) -> list[tuple[str, str, int]]:
+    """``(column, "e-mail addresses" | "phone numbers", first row)`` for every text column not
+    in ``skip`` that holds e-mail addresses (any value) or phone numbers (most values)."""
+    found = []
+    for name in frame.columns:
+        if str(name) in skip or not _is_text(frame[name]):
+            continue
+        values = frame[name].iloc[:SCAN_ROWS].to_numpy(dtype=object)
+        rows = np.flatnonzero(pd.notna(values))
+        if len(rows) == 0:
+            continue
+        texts = [str(values[i]) for i in rows]
+        emails = [int(r) for r, t in zip(rows, texts, strict=True) if EMAIL.search(t)]
+        if emails:
+            found.append((str(name), "e-mail addresses", emails[0]))
+            continue
+        phones = [int(r) for r, t in zip(rows, texts, strict=True) if _looks_like_phone(t)]
+        if phones and len(phones) >= PHONE_SHARE * len(rows):
+            found.append((str(name), "phone numbers", phones[0]))
+    return found
+
+
+def refuse_personal_data(table: RawTable, cfg: PiiConfig) -> None:
+    """DataError for the first undeclared column that looks like personal data (named with
+    its first row, the value itself never shown)."""
+    found = find_personal_data(table.frame, cfg.declared)
+    if found:
+        name, kind, row = found[0]
+        others = "".join(f"; column {n!r} looks like {k} too" for n, k, _ in found[1:4])
+        raise DataError(
+            f"data.pii: column {name!r} of {_where(table)} looks like {kind} "
+            f"({table.where([row], 1)}){others}; declare it under data.pii.drop (or "
+            "data.pii.pseudonymise to keep it as a keyed-hash token) or remove it from the data"
+        )
+
+
+def protect_personal_data(
+    table: RawTable, cfg: PiiConfig, environ: Mapping[str, str] | None = None
+) -> RawTable:
+    """Refuse undeclared personal data, then drop / pseudonymise the declared columns."""
+    refuse_personal_data(table, cfg)
+    return apply_pii(table, cfg, environ)
