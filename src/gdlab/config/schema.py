@@ -15,8 +15,10 @@ from pydantic import Field, model_validator
 from gdlab.config.base import Section, StrictModel, section_field
 from gdlab.config.errors import raise_problems
 from gdlab.config.sections import (
+    CompareConfig,
     CVConfig,
     DataConfig,
+    LiveConfig,
     ModelConfig,
     OptimizerConfig,
     PreprocessConfig,
@@ -50,6 +52,8 @@ class Params(StrictModel):
     cv: CVConfig = section_field(CVConfig)
     tracking: TrackingConfig = section_field(TrackingConfig)
     register: RegisterConfig = section_field(RegisterConfig)
+    compare: CompareConfig = section_field(CompareConfig)
+    live: LiveConfig = section_field(LiveConfig)
     fairness: FairnessConfig = section_field(FairnessConfig)
     model_card: ModelCardConfig = section_field(ModelCardConfig)
     tune: TuneConfig = section_field(TuneConfig)

@@ -1,0 +1,110 @@
+"""``compare:`` — train every variant of one parameter (optimiser, learning rate, batch size…)
+on the same folds and data."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from gdlab.config.base import Section
+from gdlab.config.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
+
+TARGET_GAP = 0.05
+"""``target_loss: null`` aims at the best final training loss of the variants × (1 + this)."""
+
+Value = StrictStr | StrictBool | StrictInt | StrictFloat | None
+
+
+class CompareConfig(Section):
+    """Comparison stage: the same folds and data, one parameter varied."""
+
+    enabled: bool = Field(True, description="run the comparison in the compare stage")
+    vary: str = Field(
+        "optimizer.name",
+        min_length=1,
+        description="dotted key that differs between the variants, e.g. optimizer.name, "
+        "optimizer.learning_rate, train.batch_size",
+        json_schema_extra={"x-allowed": "any key of params.yaml outside compare"},
+    )
+    values: list[Value] = Field(
+        default_factory=lambda: ["sgd", "momentum", "nesterov", "adam"],
+        min_length=1,
+        description="one variant per value of the varied key (a new optimizer.name starts "
+        "from that optimiser's default params)",
+        json_schema_extra={"x-allowed": "values valid for the varied key, each once"},
+    )
+    target_loss: float | None = Field(
+        None,
+        gt=0,
+        description="training loss to reach (epochs and time to it are reported); null = the "
+        "best final loss of the variants + 5%",
+    )
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        if not self.enabled:
+            return []
+        if self.vary.split(".", 1)[0] == "compare":
+            return [Problem("compare.vary", "cannot vary the compare section itself",
+                            "a key outside compare")]
+        if not _is_key(params.model_dump(), self.vary.split(".")):
+            return [Problem("compare.vary", f"{self.vary!r} is not a key of the parameters",
+                            "a dotted key such as optimizer.name or train.batch_size")]
+        problems = []
+        seen: dict[str, int] = {}
+        for i, value in enumerate(self.values):
+            label = variant_label(self.vary, value)
+            if label in seen:
+                problems.append(
+                    Problem(f"compare.values[{i}]", f"{value!r} repeats values[{seen[label]}]",
+                            "each value once")
+                )
+                continue
+            seen[label] = i
+            try:
+                variant_params(params, self.vary, value)
+            except ConfigError as exc:
+                shown = "; ".join(str(p) for p in exc.problems)
+                problems.append(
+                    Problem(f"compare.values[{i}]", f"{self.vary} = {value!r} is refused: {shown}")
+                )
+        return problems
+
+
+def _is_key(data: Any, parts: list[str]) -> bool:
+    """Whether the dotted ``parts`` name a leaf of ``data``, or a key inside a free-form
+    ``params`` mapping (which the variant's validation then checks)."""
+    node = data
+    for i, part in enumerate(parts):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return i > 0 and parts[i - 1] == "params" and isinstance(node, dict)
+    return not isinstance(node, dict)
+
+
+def variant_label(vary: str, value: Any) -> str:
+    """How a variant is named: the value for ``*.name`` keys (``sgd``), else ``leaf=value``
+    (``learning_rate=0.01``)."""
+    leaf = vary.rsplit(".", 1)[-1]
+    shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(
+        value
+    )
+    return shown if leaf == "name" else f"{leaf}={shown}"
+
+
+def safe_name(label: str) -> str:
+    """``label`` usable as a file name."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label).strip("_") or "variant"
+
+
+def variant_params(params: Params, vary: str, value: Any) -> Params:
+    """``params`` with ``vary`` set to ``value`` (validated; the variant's compare section is
+    switched off so validation does not recurse)."""
+    from gdlab.config.loader import with_overrides
+
+    return with_overrides(params, {vary: value, "compare.enabled": False})

@@ -1,0 +1,20 @@
+"""``live:`` — how often MLflow hears from a model while it trains."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gdlab.config.base import Section
+
+
+class LiveConfig(Section):
+    """Live view while training: per-epoch metrics sent to MLflow in batches."""
+
+    interval: float | None = Field(
+        2.0,
+        gt=0,
+        le=600,
+        description="seconds between two batches of per-epoch metrics sent to MLflow while "
+        "training; null = send the curves once training ends (the terminal progress bar is "
+        "off when CI is set)",
+    )
