@@ -14,6 +14,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.pipeline import Pipeline
 
+from gdlab.core.loop import DivergenceError
+from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.metrics import metric_names, score
 from gdlab.experiment.model import fit_pipeline
@@ -63,7 +65,12 @@ def _run_fold(
     callbacks = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else None
     X_train, y_train = X[fold.train_idx], y[fold.train_idx]
     X_val, y_val = X[fold.val_idx], y[fold.val_idx]
-    outcome = fit_pipeline(pipeline, X_train, y_train, eval_set=(X_val, y_val), callbacks=callbacks)
+    try:
+        outcome = fit_pipeline(
+            pipeline, X_train, y_train, eval_set=(X_val, y_val), callbacks=callbacks
+        )
+    except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
+        raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss) from None
     return FoldResult(
         fold=fold.index,
         n_train=len(fold.train_idx),
