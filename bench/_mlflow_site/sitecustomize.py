@@ -1,0 +1,170 @@
+"""MLflow time accounting for one pipeline stage (used by ``bench.cv``; inert unless enabled).
+
+When ``GDLAB_BENCH_MLFLOW_OUT`` names a directory and this folder is on ``PYTHONPATH``, every
+Python process started below it (``dvc repro`` → the stage command) imports this module at
+start-up. It then
+
+* times the import of MLflow's modules (the outermost ``mlflow*`` import only), and
+* wraps MLflow's entry points — the fluent API (``mlflow.*``, ``mlflow.tracking.fluent``),
+  ``MlflowClient``'s public methods, ``mlflow.sklearn``, ``mlflow.models``, ``mlflow.data``
+  and the registry — so the wall time spent inside them is summed (outermost call only,
+  so nested MLflow calls are not counted twice),
+
+and at exit writes ``<pid>.json`` with the process's wall time (from interpreter start-up),
+the MLflow call and import times and the slowest entry points, if MLflow was imported.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib.abc
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+
+_OUT = os.environ.get("GDLAB_BENCH_MLFLOW_OUT")
+
+PATCH_FUNCTIONS = (
+    "mlflow",
+    "mlflow.tracking.fluent",
+    "mlflow.tracking._model_registry.fluent",
+    "mlflow.sklearn",
+    "mlflow.models",
+    "mlflow.data",
+)
+PATCH_CLASSES = {"mlflow.tracking.client": ("MlflowClient",)}
+
+
+class _Acct:
+    def __init__(self):
+        self.local = threading.local()
+        self.start = time.perf_counter()
+        self.calls_s = 0.0
+        self.import_s = 0.0
+        self.n_calls = 0
+        self.by_name: dict[str, list[float]] = {}
+        self.imported = False
+
+    def depth(self) -> int:
+        return getattr(self.local, "depth", 0)
+
+    def enter(self) -> None:
+        self.local.depth = self.depth() + 1
+
+    def leave(self) -> None:
+        self.local.depth = self.depth() - 1
+
+
+def _wrap(acct: _Acct, fn, name: str):
+    if getattr(fn, "__gdlab_bench_wrapped__", False):
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if acct.depth():
+            return fn(*args, **kwargs)
+        acct.enter()
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            dt = time.perf_counter() - t0
+            acct.leave()
+            acct.calls_s += dt
+            acct.n_calls += 1
+            entry = acct.by_name.setdefault(name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += dt
+
+    wrapper.__gdlab_bench_wrapped__ = True
+    return wrapper
+
+
+def _patch(acct: _Acct, module) -> None:
+    name = module.__name__
+    if name in PATCH_FUNCTIONS:
+        for attr, obj in list(vars(module).items()):
+            if (attr.startswith("_") or not inspect.isfunction(obj)
+                    or not getattr(obj, "__module__", "").startswith("mlflow")):
+                continue
+            setattr(module, attr, _wrap(acct, obj, f"{name}.{attr}"))
+    for cls_name in PATCH_CLASSES.get(name, ()):
+        cls = getattr(module, cls_name, None)
+        if cls is None:
+            continue
+        for attr, obj in list(vars(cls).items()):
+            if not attr.startswith("_") and inspect.isfunction(obj):
+                setattr(cls, attr, _wrap(acct, obj, f"{cls_name}.{attr}"))
+
+
+class _Loader(importlib.abc.Loader):
+    def __init__(self, acct, inner):
+        self.acct, self.inner = acct, inner
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        acct = self.acct
+        outer = acct.depth() == 0
+        acct.enter()
+        t0 = time.perf_counter()
+        try:
+            self.inner.exec_module(module)
+        finally:
+            acct.leave()
+            if outer:
+                acct.import_s += time.perf_counter() - t0
+        acct.imported = True
+        _patch(acct, module)
+
+    def __getattr__(self, item):
+        return getattr(self.inner, item)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, acct):
+        self.acct = acct
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "mlflow" and not fullname.startswith("mlflow."):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _Loader(self.acct, spec.loader)
+                return spec
+        return None
+
+
+def _dump(acct: _Acct) -> None:
+    if not acct.imported:
+        return
+    top = sorted(acct.by_name.items(), key=lambda kv: -kv[1][1])[:15]
+    record = {
+        "pid": os.getpid(),
+        "argv": sys.argv,
+        "wall_s": time.perf_counter() - acct.start,
+        "mlflow_calls_s": acct.calls_s,
+        "mlflow_import_s": acct.import_s,
+        "mlflow_n_calls": acct.n_calls,
+        "top": [{"name": k, "calls": v[0], "seconds": v[1]} for k, v in top],
+    }
+    try:
+        with open(os.path.join(_OUT, f"{os.getpid()}.json"), "w") as fh:
+            json.dump(record, fh)
+    except OSError:
+        pass
+
+
+if _OUT:
+    _ACCT = _Acct()
+    sys.meta_path.insert(0, _Finder(_ACCT))
+    atexit.register(_dump, _ACCT)

@@ -1,0 +1,187 @@
+"""(b) Mini-batch epoch at batch 256 and 32, linear regression on the same 1 000 000 × 50 data.
+
+gdlab: plain SGD (lr 0.01), shuffled, epoch time as the fit slope and as the core loop.
+Anchors: one streaming read of X; a plain numpy loop (fancy-index gather, two mat-vecs, update);
+torch without a DataLoader (index tensors, forward, backward, ``optimizer.step`` per batch);
+scikit-learn's per-sample ``SGDRegressor`` for one epoch (``max_iter=1, tol=None``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.common import (
+    FULL,
+    Settings,
+    core_epoch,
+    epoch_figure,
+    fit_slope,
+    get_torch,
+    make_data,
+    measure,
+    measure_torch,
+    quiet_warnings,
+    ratio,
+)
+
+NAME = "minibatch"
+TITLE = "(b) mini-batch epoch"
+LR = 0.01
+BATCHES = (256, 32)
+TARGETS = {256: 4.0, 32: 10.0}
+
+
+def _f(v) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def _estimator(dtype, bs):
+    import gdlab
+
+    def make(k):
+        return gdlab.GDRegressor(batch_size=bs, max_epochs=k, tol=None, optimizer="sgd",
+                                 learning_rate=LR, alpha=0.0, dtype=dtype, shuffle=True,
+                                 random_state=0)
+
+    return make
+
+
+def numpy_epoch_fn(X, y, bs, seed=0):
+    """A plain numpy mini-batch SGD epoch (what a user would write by hand)."""
+    n, d = X.shape
+    rng = np.random.default_rng(seed)
+    w = np.zeros(d, dtype=X.dtype)
+    b = np.zeros(1, dtype=X.dtype)
+
+    def epoch():
+        perm = rng.permutation(n)
+        for s in range(0, n, bs):
+            idx = perm[s:s + bs]
+            Xb = X[idx]
+            r = Xb @ w
+            r += b
+            r -= y[idx]
+            w[:] -= (LR / idx.shape[0]) * (Xb.T @ r)
+            b[:] -= LR * r.mean()
+
+    return epoch
+
+
+def torch_epoch_fn(X, y, bs, lr=LR):
+    import torch
+
+    n, d = X.shape
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(X.dtype))
+    model = torch.nn.Linear(d, 1, dtype=Xt.dtype)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def epoch():
+        perm = torch.randperm(n)
+        for s in range(0, n, bs):
+            idx = perm[s:s + bs]
+            xb, yb = Xt[idx], yt[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = 0.5 * ((model(xb).squeeze(1) - yb) ** 2).mean()
+            loss.backward()
+            opt.step()
+
+    return epoch
+
+
+def sklearn_epoch_fn(X, y):
+    from sklearn.linear_model import SGDRegressor
+
+    def epoch():
+        with quiet_warnings():
+            SGDRegressor(max_iter=1, tol=None, random_state=0).fit(X, y)
+
+    return epoch
+
+
+def run(settings: Settings) -> dict:
+    n, d = settings.rows(FULL["n"]), FULL["d"]
+    torch = get_torch(settings)
+    configs, ratios, rows, targets = {}, {}, [], []
+    budget = settings.budget
+    for dtype in ("float64", "float32"):
+        X, y = make_data("linear", n, d, dtype, settings.seed)
+        read = measure(X.sum, repeat=max(settings.repeat, 7), min_sample=settings.min_sample)
+        t_sk = None
+        if dtype == "float64":
+            sk = measure(sklearn_epoch_fn(X, y), repeat=settings.repeat, min_sample=0.0,
+                         budget=budget)
+            t_sk = sk.best
+            configs["sklearn_sgd_float64"] = sk.as_dict()
+        for bs in BATCHES:
+            key = f"bs{bs}_{dtype}"
+            print(f"  {key}: n={n} d={d}", flush=True)
+            res = {"read": read.as_dict(), "steps_per_epoch": -(-n // bs)}
+            make = _estimator(dtype, bs)
+            core = core_epoch(make, X, y, settings)
+            res["gdlab_core"] = core
+            slope = fit_slope(make, X, y, settings, core.get("epoch_s") or read.best * 20)
+            res["gdlab_fit"] = slope
+            npl = measure(numpy_epoch_fn(X, y, bs), repeat=settings.repeat, min_sample=0.0,
+                          budget=budget)
+            res["numpy_loop"] = npl.as_dict()
+            t_torch = None
+            if torch is not None:
+                tt, by = measure_torch(torch, torch_epoch_fn, (X, y, bs),
+                                       repeat=min(settings.repeat, 3), min_sample=0.0,
+                                       budget=budget)
+                res["torch"] = {**tt.as_dict(), "best_s_by_threads": by}
+                t_torch = tt.best
+            if t_sk is not None:
+                res["sklearn_sgd_epoch_s"] = t_sk
+            configs[key] = res
+            g_fit, g_core = slope["epoch_s"], core.get("epoch_s")
+            g, source = epoch_figure(core, slope)
+            res["gdlab_epoch_s"], res["gdlab_epoch_source"] = g, source
+            steps = res["steps_per_epoch"]
+            r = {
+                f"{key}.gdlab_epoch/read": ratio(g, read.best),
+                f"{key}.gdlab_fit_epoch/read": ratio(g_fit, read.best),
+                f"{key}.gdlab_core_epoch/read": ratio(g_core, read.best),
+                f"{key}.numpy_loop/read": ratio(npl.best, read.best),
+                f"{key}.torch/read": ratio(t_torch, read.best),
+                f"{key}.sklearn_sgd/read": ratio(t_sk, read.best),
+                f"{key}.gdlab_epoch/torch": ratio(g, t_torch),
+                f"{key}.gdlab_epoch/sklearn_sgd": ratio(g, t_sk),
+                f"{key}.gdlab_epoch/numpy_loop": ratio(g, npl.best),
+            }
+            ratios.update({k: v for k, v in r.items() if v is not None})
+            rows.append({
+                "config": key, "read_ms": read.best * 1e3, "gdlab_ms": g * 1e3,
+                "gdlab_fit_ms": g_fit * 1e3,
+                "gdlab_core_ms": g_core * 1e3 if g_core else None,
+                "us_per_step": g / steps * 1e6,
+                "numpy_loop_ms": npl.best * 1e3,
+                "torch_ms": t_torch * 1e3 if t_torch else None,
+                "sklearn_ms": t_sk * 1e3 if t_sk else None,
+                "gdlab/read": r[f"{key}.gdlab_epoch/read"],
+                "fit/read": r[f"{key}.gdlab_fit_epoch/read"],
+                "numpy/read": r[f"{key}.numpy_loop/read"],
+                "torch/read": r[f"{key}.torch/read"],
+                "sklearn/read": r[f"{key}.sklearn_sgd/read"],
+                "gdlab/torch": r[f"{key}.gdlab_epoch/torch"],
+                "gdlab/sklearn": r[f"{key}.gdlab_epoch/sklearn_sgd"],
+            })
+            print(f"    read {read.best * 1e3:.2f} ms | gdlab epoch ({source}) {g * 1e3:.1f} ms "
+                  f"= {ratio(g, read.best):.1f}x ({g / steps * 1e6:.1f} us/step) | fit slope "
+                  f"{g_fit * 1e3:.1f} ms"
+                  + f" | numpy loop {npl.best * 1e3:.1f} ms = {ratio(npl.best, read.best):.1f}x"
+                  + (f" | torch {t_torch * 1e3:.1f} ms = {ratio(t_torch, read.best):.1f}x"
+                     if t_torch else " | torch skipped")
+                  + (f" | sklearn {t_sk * 1e3:.1f} ms = {ratio(t_sk, read.best):.1f}x"
+                     if t_sk else ""), flush=True)
+            targets.append({
+                "id": f"minibatch_{bs}_{dtype}",
+                "target": f"mini-batch {bs} epoch ({dtype}) <= {TARGETS[bs]:g}x read of X",
+                "measured": r[f"{key}.gdlab_epoch/read"], "threshold": TARGETS[bs],
+                "unit": "x read", "kind": "target",
+                "note": f"fit slope {r[f'{key}.gdlab_fit_epoch/read']:.2f}x; vs torch "
+                        f"{_f(r[f'{key}.gdlab_epoch/torch'])}x, vs sklearn "
+                        f"{_f(r[f'{key}.gdlab_epoch/sklearn_sgd'])}x",
+            })
+    return {"sizes": {"n": n, "d": d, "batch_sizes": list(BATCHES)}, "configs": configs,
+            "ratios": ratios, "rows": rows, "targets": targets}
