@@ -7,16 +7,27 @@ from gdlab.tracking.dataset import log_dataset
 from gdlab.tracking.lineage import lineage_tags
 from gdlab.tracking.model import log_sklearn_model
 from gdlab.tracking.registry import RegistryDecision, register_and_gate
-from gdlab.tracking.runs import FAILURE_TAG, RunInterrupted, ensure_experiment, pipeline_run
+from gdlab.tracking.runs import (
+    FAILURE_KIND_TAG,
+    FAILURE_TAG,
+    RunInterrupted,
+    ensure_experiment,
+    pipeline_run,
+)
+from gdlab.tracking.safety import TrackingUnavailable, UntrustedModelSource, check_own_model_uri
 from gdlab.tracking.session import RunHandle, Session, open_session
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
 
 __all__ = [
+    "FAILURE_KIND_TAG",
     "FAILURE_TAG",
     "RegistryDecision",
     "RunHandle",
     "RunInterrupted",
     "Session",
+    "TrackingUnavailable",
+    "UntrustedModelSource",
+    "check_own_model_uri",
     "curve_metrics",
     "cv_summary_metrics",
     "ensure_experiment",

@@ -10,6 +10,8 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from gdlab.tracking.uri import redact_uri
+
 MAX_METRICS = 1000
 MAX_PARAMS = 100
 MAX_TAGS = 100
@@ -63,7 +65,7 @@ def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> 
 
 def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, Any]) -> int:
     """Set ``tags`` 100 at a time."""
-    entities = [RunTag(k, str(v)) for k, v in sorted(tags.items()) if v is not None]
+    entities = [RunTag(k, _safe(str(v))) for k, v in sorted(tags.items()) if v is not None]
     calls = 0
     for chunk in _chunks(entities, MAX_TAGS):
         client.log_batch(run_id, tags=list(chunk), synchronous=True)
@@ -71,6 +73,11 @@ def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, Any]) -> int:
     return calls
 
 
+def _safe(text: str) -> str:
+    """``text`` with a credential in a URI (``user:password@``, ``?token=``) replaced by ***."""
+    return redact_uri(text) if "://" in text else text
+
+
 def _param_value(value: Any) -> str:
-    text = "None" if value is None else str(value)
+    text = "None" if value is None else _safe(str(value))
     return text if len(text) <= MAX_PARAM_VALUE else text[: MAX_PARAM_VALUE - 3] + "..."

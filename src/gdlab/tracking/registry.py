@@ -32,7 +32,7 @@ class RegistryDecision:
     previous_value: float | None
     promoted: bool
     reason: str
-    champion: str
+    champion: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,9 +76,11 @@ def register_and_gate(
     metric: str,
     value: float,
     tags: dict[str, str] | None = None,
+    blocked: str | None = None,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
-    set ``challenger`` on it and decide whether it becomes ``champion``."""
+    set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
+    failed fairness gate) keeps it from becoming champion whatever its score, as the reason."""
     version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
     version = mlflow.register_model(model_uri, model_name, tags=version_tags)
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
@@ -94,6 +96,8 @@ def register_and_gate(
         promoted, reason = True, f"test_{metric} {value:.6g} beats {previous_value:.6g}"
     else:
         promoted, reason = False, f"test_{metric} {value:.6g} does not beat {previous_value:.6g}"
+    if blocked:
+        promoted, reason = False, blocked
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION, version.version)
     return RegistryDecision(
@@ -108,5 +112,5 @@ def register_and_gate(
         previous_value=previous_value,
         promoted=promoted,
         reason=reason,
-        champion=str(version.version) if promoted else str(champion.version),
+        champion=str(version.version) if promoted else (champion and str(champion.version)),
     )

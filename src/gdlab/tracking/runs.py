@@ -21,6 +21,8 @@ from mlflow.tracking import MlflowClient
 from gdlab.tracking.uri import configure_client_env, default_artifact_location, redact_text
 
 FAILURE_TAG = "gdlab.failure"
+FAILURE_KIND_TAG = "gdlab.failure_kind"
+"""``divergence`` (the loss blew up), ``interrupted`` (SIGINT/SIGTERM) or ``error``."""
 _MAX_TAG = 5000
 
 
@@ -101,6 +103,7 @@ def pipeline_run(
         with _ending_on_signals():
             yield run
     except RunInterrupted as exc:
+        _tag_failure(run_id, exc, "interrupted", uri)
         mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
         raise SystemExit(128 + exc.signum) from exc
     except KeyboardInterrupt:
@@ -119,8 +122,19 @@ def pipeline_run(
         mlflow.end_run()
 
 
-def _end_failed(run_id: str, exc: BaseException, uri: str | None) -> None:
+def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) -> None:
     try:
         MlflowClient().set_tag(run_id, FAILURE_TAG, _failure_reason(exc, uri))
+        MlflowClient().set_tag(run_id, FAILURE_KIND_TAG, kind)
+    except Exception:  # the store itself may be what failed; the status still gets set
+        pass
+
+
+def _end_failed(run_id: str, exc: BaseException, uri: str | None) -> None:
+    from gdlab.core.loop import DivergenceError
+
+    kind = "divergence" if isinstance(exc, DivergenceError) else "error"
+    try:
+        _tag_failure(run_id, exc, kind, uri)
     finally:
         mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))

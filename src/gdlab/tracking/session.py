@@ -11,6 +11,7 @@ from typing import Any
 from mlflow.tracking import MlflowClient
 
 from gdlab.tracking.runs import connect, ensure_experiment
+from gdlab.tracking.safety import connect_or_explain, install_redaction
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
 
 
@@ -31,11 +32,14 @@ class Session:
 
 def open_session(configured_uri: str | None, experiment: str) -> Session:
     """Resolve the store (params ``tracking.uri`` / ``MLFLOW_TRACKING_URI`` / project SQLite),
-    connect, and make sure ``experiment`` exists."""
+    connect, and make sure ``experiment`` exists. An unreachable store raises
+    :class:`~gdlab.tracking.safety.TrackingUnavailable` (bounded retries: seconds, not minutes);
+    a password in the URI is redacted from tracebacks and logs from here on."""
     root = project_root()
     uri = resolve_tracking_uri(configured_uri, root)
+    install_redaction(uri)
     client = connect(uri)
-    experiment_id = ensure_experiment(client, experiment, root)
+    experiment_id = connect_or_explain(uri, lambda: ensure_experiment(client, experiment, root))
     return Session(uri, client, experiment_id, experiment, root)
 
 

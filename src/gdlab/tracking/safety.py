@@ -1,0 +1,121 @@
+"""Safety at the MLflow edge: an unreachable store fails fast and clearly, secrets in the
+tracking URI never reach a log, and models are only loaded from the pipeline's own store.
+
+- :func:`connect_or_explain` turns whatever MLflow, requests or SQLAlchemy raise while
+  connecting into one :class:`TrackingUnavailable` naming ``tracking.uri`` (redacted).
+- :func:`install_redaction` makes uncaught tracebacks and log records print the URI with its
+  password replaced by ``***`` (MLflow's own errors quote the full request URL).
+- :func:`check_own_model_uri` refuses a model URI that does not point at a model logged by the
+  pipeline's own run in its own store (``models/run.json`` could have been edited).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gdlab.tracking.uri import redact_text, redact_uri
+
+T = TypeVar("T")
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking store cannot be reached or used (message safe to print)."""
+
+
+class UntrustedModelSource(ValueError):
+    """A model URI that is not a model logged by this pipeline's run in its own store."""
+
+
+def _first_line(text: str, limit: int = 400) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
+    """Run ``action`` (connect, find the experiment); any failure becomes TrackingUnavailable
+    with the redacted URI and the first line of the cause."""
+    try:
+        return action()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+        where = "server" if uri.startswith(("http://", "https://")) else "store"
+        raise TrackingUnavailable(
+            f"tracking.uri: cannot reach the MLflow tracking {where} {redact_uri(uri)} "
+            f"({cause}); start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both "
+            "unset to use the project's sqlite:///mlflow.db"
+        ) from None
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, uri: str):
+        super().__init__()
+        self.uri = uri
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact_text(message, self.uri)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_installed: set[str] = set()
+
+
+def install_redaction(uri: str) -> None:
+    """When ``uri`` carries a secret, redact it from uncaught tracebacks and from every log
+    record of the handlers that exist now (root, mlflow, urllib3, ...)."""
+    if redact_uri(uri) == uri or uri in _installed:
+        return
+    _installed.add(uri)
+    log_filter = _RedactingFilter(uri)
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        logger.addFilter(log_filter)
+        for handler in logger.handlers:
+            handler.addFilter(log_filter)
+
+    def redacting_hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        import traceback
+
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redact_text(text, uri))
+
+    sys.excepthook = redacting_hook
+
+
+def check_own_model_uri(client: Any, model_uri: str | None, *, run_id: str) -> str:
+    """``model_uri`` if it names a model logged by run ``run_id`` in ``client``'s store: a
+    LoggedModel ``models:/m-...`` whose source run is ``run_id``, or ``runs:/<run_id>/...``.
+    Anything else (another run, a path, a URL, another registry's model) is refused."""
+    from mlflow.exceptions import MlflowException
+
+    if not model_uri:
+        raise UntrustedModelSource("models/run.json names no model; run the train stage again")
+    refused = (
+        f"refusing to load model {redact_uri(model_uri)!r}: the pipeline only loads the model "
+        f"logged by its own train run {run_id} in its own tracking store"
+    )
+    if model_uri.startswith("runs:/"):
+        if model_uri[len("runs:/") :].split("/", 1)[0] != run_id:
+            raise UntrustedModelSource(refused)
+        return model_uri
+    if model_uri.startswith("models:/m-"):
+        model_id = model_uri[len("models:/") :].split("/", 1)[0]
+        try:
+            logged = client.get_logged_model(model_id)
+        except MlflowException:
+            raise UntrustedModelSource(f"{refused} (no such model in this store)") from None
+        if logged.source_run_id != run_id:
+            raise UntrustedModelSource(f"{refused} (it was logged by run {logged.source_run_id})")
+        return model_uri
+    raise UntrustedModelSource(refused)
