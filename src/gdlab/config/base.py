@@ -65,15 +65,18 @@ def is_import_path(name: str) -> bool:
 def check_import_path(name: str, what: str) -> str | None:
     """Import a ``"module:attribute"`` plug-in; return what is wrong with it, or None when it
     resolves to a callable."""
+    from gdlab.config.plugin_path import make_project_importable
     from gdlab.core.plugins import resolve
 
+    root = make_project_importable()
     module, _, attr = name.partition(":")
     if not module or not attr or any(not part.isidentifier() for part in attr.split(".")):
         return f"{name!r} is not a valid import path"
     try:
         resolve(name, what)
     except ValueError as exc:
-        return str(exc)
+        where = f"; plug-in modules are imported from the working directory ({root}) and sys.path"
+        return str(exc) + (where if "cannot import" in str(exc) else "")
     except Exception as exc:  # a plug-in module that fails while importing
         return f"{what} {name!r}: importing it raised {type(exc).__name__}: {exc}"
     return None
