@@ -47,15 +47,19 @@ class CVResult:
         return metric_names(self.task)
 
     def mean(self) -> dict[str, float]:
-        """Mean validation score per metric over folds (NaN-aware)."""
-        return {m: float(np.nanmean(self._column(m))) for m in self.metric_names}
+        """Mean validation score per metric over folds, ignoring NaN (NaN when all are)."""
+        return {m: _nan_stat(np.nanmean, self._column(m)) for m in self.metric_names}
 
     def std(self) -> dict[str, float]:
         """Standard deviation (ddof=0) of the validation score per metric over folds."""
-        return {m: float(np.nanstd(self._column(m))) for m in self.metric_names}
+        return {m: _nan_stat(np.nanstd, self._column(m)) for m in self.metric_names}
 
     def _column(self, metric: str) -> np.ndarray:
         return np.array([f.scores.get(metric, np.nan) for f in self.folds], dtype=float)
+
+
+def _nan_stat(stat: Any, values: np.ndarray) -> float:
+    return float(stat(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _run_fold(
