@@ -2,6 +2,9 @@
 
 Writes ``reports/metrics.json`` (``test.<metric>`` and ``cv.<metric>.mean/std``, a DVC metrics
 file) and logs the test metrics and the test dataset to the parent MLflow run made by train.
+Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
+``reports/fairness.json`` (DVC metrics) and MLflow, ``reports/figures/fairness_by_group.png``,
+and the model card ``reports/model_card.md`` (also logged to the run).
 
     python pipeline/evaluate.py [--params params.yaml] [--data data/prepared]
 """
@@ -19,7 +22,17 @@ from gdlab.data import DataError, load_prepared
 from gdlab.experiment import as_frame, decode_target, score
 from gdlab.experiment.persist import load_model
 from gdlab.reporting import metrics_document, read_json, write_json
-from gdlab.tracking import RunHandle, log_dataset, open_session, pipeline_run
+from gdlab.reporting.fairness import fairness_figure, fairness_report
+from gdlab.reporting.model_card import CardInputs, model_card, run_summary
+from gdlab.tracking import (
+    RunHandle,
+    TrackingUnavailable,
+    log_dataset,
+    open_session,
+    pipeline_run,
+)
+
+FIGURE = "figures/fairness_by_group.png"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         data = load_prepared(args.data)
-    except (ConfigError, DataError) as exc:
+        handle = RunHandle.read(models / "run.json")
+        session = open_session(params.tracking.uri, params.tracking.experiment)
+    except (ConfigError, DataError, TrackingUnavailable) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
     model = load_model(models / "model.skops")
@@ -43,13 +58,33 @@ def main(argv: list[str] | None = None) -> int:
     test_scores = score(model, X_test, y_test, data.task)
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test))
     write_json(reports / "metrics.json", document)
+    try:
+        fairness = fairness_report(
+            model,
+            X_test,
+            y_test,
+            data.sensitive_test,
+            task=data.task,
+            config=params.fairness,
+            sensitive_name=data.meta.get("sensitive"),
+        )
+    except ValueError as exc:  # e.g. fairness.positive_label is not a class
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 1
+    figure = fairness_figure(fairness, reports / FIGURE)
 
-    handle = RunHandle.read(models / "run.json")
-    session = open_session(params.tracking.uri, params.tracking.experiment)
-    with pipeline_run(run_id=handle.run_id, uri=session.uri):
+    with pipeline_run(run_id=handle.run_id, uri=session.uri) as active:
         mlflow.log_metrics(
             {f"test_{k}": v for k, v in test_scores.items()}, model_id=handle.model_id
         )
+        mlflow.log_metrics(fairness.mlflow_metrics(), model_id=handle.model_id)
+        mlflow.set_tags(fairness.tags())
+        mlflow.log_dict(fairness.document(), "fairness.json")
+        mlflow.log_artifact(str(figure), "figures")
+        run = run_summary(active, experiment=handle.experiment_name, model_uri=handle.model_uri)
+        card = model_card(CardInputs(params, data.meta, document, fairness, run, FIGURE))
+        (reports / "model_card.md").write_text(card, encoding="utf-8")
+        mlflow.log_artifact(str(reports / "model_card.md"))
         log_dataset(
             session.client,
             handle.run_id,
@@ -60,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             context="testing",
             target="target",
         )
+    write_json(reports / "fairness.json", fairness.document())
     shown = ", ".join(f"{k} {v:.4g}" for k, v in test_scores.items())
     print(f"evaluate: test {shown} ({len(y_test)} rows) -> {reports / 'metrics.json'}")
+    print(f"evaluate: fairness {fairness.gate_status} -> {reports / 'fairness.json'}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """DVC stage ``register``: register the refitted model and move the registry aliases.
 
 The new version gets the alias ``challenger``; ``champion`` moves to it only when it beats the
-current champion on ``register.metric`` (test split). The decision is written to
-``reports/registry.json``. With ``register.enabled: false`` nothing is registered.
+current champion on ``register.metric`` (test split) and passes the fairness gate
+(``reports/fairness.json``, written by evaluate). The decision is written to
+``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
+With ``register.enabled: false`` nothing is registered.
 
     python pipeline/register.py [--params params.yaml]
 """
@@ -17,7 +19,15 @@ import mlflow
 
 from gdlab.config import ConfigError, load_params
 from gdlab.reporting import read_json, write_json
-from gdlab.tracking import RunHandle, open_session, pipeline_run, register_and_gate
+from gdlab.tracking import (
+    RunHandle,
+    TrackingUnavailable,
+    UntrustedModelSource,
+    check_own_model_uri,
+    open_session,
+    pipeline_run,
+    register_and_gate,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,29 +54,40 @@ def main(argv: list[str] | None = None) -> int:
     if value is None:
         print(f"register: test {metric} is not finite, refusing to register", file=sys.stderr)
         return 1
+    fairness = read_json(reports / "fairness.json") if (reports / "fairness.json").exists() else {}
+    gate = fairness.get("gate") or {"passed": True}
+    blocked = None if gate["passed"] else "fairness gate failed: " + "; ".join(gate["violations"])
     handle = RunHandle.read(models / "run.json")
-    session = open_session(params.tracking.uri, params.tracking.experiment)
+    try:
+        session = open_session(params.tracking.uri, params.tracking.experiment)
+        model_uri = check_own_model_uri(session.client, handle.model_uri, run_id=handle.run_id)
+    except (TrackingUnavailable, UntrustedModelSource) as exc:
+        print(f"register: {exc}", file=sys.stderr)
+        return 1
     with pipeline_run(run_id=handle.run_id, uri=session.uri):
         decision = register_and_gate(
             session.client,
             model_name=params.register.model_name,
-            model_uri=handle.model_uri,
+            model_uri=model_uri,
             run_id=handle.run_id,
             metric=metric,
             value=float(value),
-            tags={"gdlab.run_id": handle.run_id},
+            tags={"gdlab.run_id": handle.run_id, "gdlab.fairness_gate": str(gate["passed"])},
+            blocked=blocked,
         )
         mlflow.set_tags(
             {
                 "gdlab.registered_version": decision.version,
                 "gdlab.promoted": str(decision.promoted).lower(),
+                "gdlab.promotion_reason": decision.reason,
             }
         )
-    write_json(reports / "registry.json", {"registered": True, **decision.to_dict()})
+    document = {"registered": True, **decision.to_dict(), "fairness_gate": gate}
+    write_json(reports / "registry.json", document)
     alias = "champion" if decision.promoted else "challenger"
     print(
         f"register: {decision.model_name} v{decision.version} is {alias} ({decision.reason}); "
-        f"champion is v{decision.champion}"
+        + (f"champion is v{decision.champion}" if decision.champion else "no champion yet")
     )
     return 0
 

@@ -20,8 +20,10 @@ from pathlib import Path
 import mlflow
 
 from gdlab.config import ConfigError, flatten_params, load_params, with_overrides
+from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import as_frame, decode_target, load_overrides, run_training
+from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say
 from gdlab.reporting import cv_document, loss_curves_figure, write_fold_curves, write_json
@@ -36,6 +38,7 @@ from gdlab.tracking import (
     open_session,
     pipeline_run,
 )
+from gdlab.tracking.safety import stage_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
             context="training",
             target="target",
         )
-        result = run_training(params, data.X_train, y, feature_names=data.feature_names)
+        try:
+            result = run_training(params, data.X_train, y, feature_names=data.feature_names)
+        except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
+            standardize = params.preprocess.standardize
+            raise explain_divergence(exc, data.X_train, data.feature_names, standardize) from None
         log_fold_runs(client, session.experiment_id, run_id, result.cv, flat)
         log_training(client, run_id, result.cv, result.refit)
 
@@ -107,4 +114,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_exit("train", main))

@@ -4,9 +4,12 @@ The engine's :class:`~gdlab.core.loop.DivergenceError` takes three constructor a
 pickle cannot rebuild it from its message and loky reports a confusing "A result has failed to
 un-serialize" instead. Fold workers re-raise it as :class:`FoldDivergence`: still a
 ``DivergenceError`` (same attributes, same message, prefixed by the fold), but picklable.
+:func:`explain_divergence` names the feature column most likely to blame.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from gdlab.core.loop import DivergenceError
 
@@ -21,3 +24,21 @@ class FoldDivergence(DivergenceError):
 
     def __reduce__(self):
         return (type(self), (self.fold, self.epoch, self.learning_rate, self.loss))
+
+
+def explain_divergence(
+    exc: DivergenceError, X: np.ndarray, feature_names: list[str] | None, standardize: bool
+) -> DivergenceError:
+    """Add to ``exc``'s message the feature column with the largest magnitude (the usual
+    culprit) and whether standardisation was off; returns ``exc`` for ``raise``."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.size == 0 or not exc.args:
+        return exc
+    with np.errstate(invalid="ignore"):
+        peaks = np.nanmax(np.abs(X), axis=0)
+    j = int(np.nanargmax(peaks)) if np.isfinite(peaks).any() else 0
+    name = feature_names[j] if feature_names else f"column {j}"
+    hint = f" Largest feature: {name!r} (|x| up to {peaks[j]:.3g})"
+    hint += "; preprocess.standardize is false." if not standardize else "."
+    exc.args = (str(exc.args[0]) + hint, *exc.args[1:])
+    return exc

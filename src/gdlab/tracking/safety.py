@@ -119,3 +119,16 @@ def check_own_model_uri(client: Any, model_uri: str | None, *, run_id: str) -> s
             raise UntrustedModelSource(f"{refused} (it was logged by run {logged.source_run_id})")
         return model_uri
     raise UntrustedModelSource(refused)
+
+
+def stage_exit(stage: str, main: Callable[[], int]) -> int:
+    """Run a stage's ``main``; a diverged training or an unreachable tracking store prints one
+    clear line (``<stage>: ...``) and exits 1 instead of a traceback. The MLflow run has been
+    ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 + signal) pass through."""
+    from gdlab.core.loop import DivergenceError
+
+    try:
+        return main()
+    except (DivergenceError, TrackingUnavailable, UntrustedModelSource) as exc:
+        print(f"{stage}: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,376 @@
+"""Group fairness of the test predictions with fairlearn, the gate it puts on promotion, and a
+by-group figure.
+
+Classification: fairlearn's ``MetricFrame`` by group of accuracy, selection rate, true and false
+positive rate (the ``positive`` class is the favourable outcome), plus
+``demographic_parity_difference`` and ``equalized_odds_difference``. Regression: MAE, RMSE and
+the mean prediction by group, and the largest between-group difference of MAE
+(``error_difference``) and RMSE. A difference above its configured threshold, or one that is
+undefined (a group without positives, say), fails the gate.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    demographic_parity_difference,
+    equalized_odds_difference,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn import metrics as skm
+
+from gdlab.reporting.files import finite
+
+CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate")
+REGRESSION_METRICS = ("mae", "rmse", "mean_prediction")
+
+
+@dataclass
+class FairnessReport:
+    """What evaluate measured per group; ``violations`` lists every failed threshold."""
+
+    enabled: bool
+    task: str
+    sensitive: str | None = None
+    positive_label: Any = None
+    overall: dict[str, float] = field(default_factory=dict)
+    by_group: dict[str, dict[str, float]] = field(default_factory=dict)
+    group_sizes: dict[str, int] = field(default_factory=dict)
+    differences: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """True when no configured threshold is exceeded (always true when disabled)."""
+        return not self.violations
+
+    @property
+    def gate_reason(self) -> str | None:
+        """Why the model may not be promoted, or None."""
+        if self.passed:
+            return None
+        return f"fairness gate failed on {self.sensitive!r}: " + "; ".join(self.violations)
+
+    @property
+    def gate_status(self) -> str:
+        """``not measured`` | ``not configured`` | ``passed`` | ``failed``."""
+        if not self.enabled:
+            return "not measured"
+        if not self.thresholds:
+            return "not configured"
+        return "passed" if self.passed else "failed"
+
+    def tags(self) -> dict[str, str]:
+        """MLflow run tags: the gate status, and the reason when it failed."""
+        tags = {"gdlab.fairness_gate": self.gate_status}
+        if self.gate_reason:
+            tags["gdlab.fairness_reason"] = self.gate_reason
+        return tags
+
+    def document(self) -> dict[str, Any]:
+        """``reports/fairness.json`` (a DVC metrics file)."""
+        doc: dict[str, Any] = {"enabled": self.enabled, "task": self.task}
+        if not self.enabled:
+            doc["reason"] = self.reason
+            return doc
+        doc.update(
+            sensitive=self.sensitive,
+            positive_label=self.positive_label,
+            overall=self.overall,
+            by_group=self.by_group,
+            group_sizes=self.group_sizes,
+            differences=self.differences,
+            gate={
+                "thresholds": self.thresholds,
+                "passed": self.passed,
+                "violations": self.violations,
+            },
+        )
+        return finite(doc)
+
+    def mlflow_metrics(self) -> dict[str, float]:
+        """``fairness_<difference>`` and ``fairness_<metric>.<group>`` (finite values only)."""
+        values = {f"fairness_{k}": v for k, v in self.differences.items()}
+        for metric, groups in self.by_group.items():
+            for group, value in groups.items():
+                values[f"fairness_{metric}.{_key(group)}"] = value
+        return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+
+def _key(group: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", group)[:60] or "_"
+
+
+def disabled(task: str, reason: str) -> FairnessReport:
+    """The report when there is nothing to measure (no sensitive column)."""
+    return FairnessReport(enabled=False, task=task, reason=reason)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def positive_class(classes: list[Any], configured: Any) -> Any:
+    """The favourable class: ``configured`` matched by value or text, else the last class."""
+    if configured is None:
+        return classes[-1]
+    for cls in classes:
+        if cls == configured or str(cls) == str(configured):
+            return cls
+    raise ValueError(
+        f"fairness.positive_label: {configured!r} is not a class of the model "
+        f"(classes: {', '.join(map(repr, classes))})"
+    )
+
+
+def _by_group(frame: MetricFrame) -> dict[str, dict[str, float]]:
+    table = frame.by_group
+    return {
+        str(metric): {str(_plain(g)): float(v) for g, v in table[metric].items()}
+        for metric in table.columns
+        if metric != "count"
+    }
+
+
+def _sizes(frame: MetricFrame) -> dict[str, int]:
+    return {str(_plain(g)): int(v) for g, v in frame.by_group["count"].items()}
+
+
+def _violations(differences: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+    out = []
+    for name, limit in thresholds.items():
+        value = differences.get(name)
+        if value is None or not math.isfinite(value):
+            out.append(f"{name} is undefined (a group lacks the rows to measure it)")
+        elif value > limit:
+            out.append(f"{name} {value:.4g} > {limit:.4g}")
+    return out
+
+
+def classification_fairness(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sensitive: np.ndarray,
+    *,
+    classes: list[Any],
+    positive_label: Any = None,
+    thresholds: dict[str, float] | None = None,
+    sensitive_name: str | None = None,
+) -> FairnessReport:
+    """By-group accuracy, selection rate, TPR and FPR (``positive`` vs the rest) and the two
+    fairlearn disparity differences."""
+    positive = positive_class(list(classes), positive_label)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    t = (y_true == positive).astype(int)
+    p = (y_pred == positive).astype(int)
+    correct = (y_true == y_pred).astype(int)
+    frame = MetricFrame(
+        metrics={
+            "accuracy": lambda yt, yp: float(np.mean(yp)),  # yp is `correct` here
+            "count": count,
+        },
+        y_true=correct,
+        y_pred=correct,
+        sensitive_features=sensitive,
+    )
+    rates = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "true_positive_rate": lambda yt, yp: _rate(true_positive_rate, yt, yp),
+            "false_positive_rate": lambda yt, yp: _rate(false_positive_rate, yt, yp),
+        },
+        y_true=t,
+        y_pred=p,
+        sensitive_features=sensitive,
+    )
+    by_group = {**_by_group(frame), **_by_group(rates)}
+    overall = {"accuracy": float(np.mean(correct))}
+    overall.update({str(k): float(v) for k, v in rates.overall.items()})
+    differences = {
+        "demographic_parity_difference": float(
+            demographic_parity_difference(t, p, sensitive_features=sensitive)
+        ),
+        "equalized_odds_difference": _quiet(
+            lambda: float(equalized_odds_difference(t, p, sensitive_features=sensitive))
+        ),
+        "accuracy_difference": float(frame.difference()["accuracy"]),
+    }
+    thresholds = dict(thresholds or {})
+    return FairnessReport(
+        enabled=True,
+        task="classification",
+        sensitive=sensitive_name,
+        positive_label=_plain(positive),
+        overall=overall,
+        by_group=by_group,
+        group_sizes=_sizes(frame),
+        differences=differences,
+        thresholds=thresholds,
+        violations=_violations(differences, thresholds),
+    )
+
+
+def _rate(fn: Any, yt: np.ndarray, yp: np.ndarray) -> float:
+    """TPR/FPR with ``pos_label=1``; NaN when the group has no rows of the conditioning class."""
+    return _quiet(lambda: float(fn(yt, yp, pos_label=1)))
+
+
+def _quiet(fn: Any) -> float:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn()
+        except (ValueError, ZeroDivisionError):
+            return float("nan")
+
+
+def regression_fairness(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sensitive: np.ndarray,
+    *,
+    thresholds: dict[str, float] | None = None,
+    sensitive_name: str | None = None,
+) -> FairnessReport:
+    """By-group MAE, RMSE and mean prediction; ``error_difference`` is the MAE gap."""
+    frame = MetricFrame(
+        metrics={
+            "mae": skm.mean_absolute_error,
+            "rmse": lambda yt, yp: float(np.sqrt(skm.mean_squared_error(yt, yp))),
+            "mean_prediction": lambda yt, yp: float(np.mean(yp)),
+            "count": count,
+        },
+        y_true=np.asarray(y_true, dtype=float),
+        y_pred=np.asarray(y_pred, dtype=float),
+        sensitive_features=sensitive,
+    )
+    gaps = frame.difference()
+    differences = {
+        "error_difference": float(gaps["mae"]),
+        "rmse_difference": float(gaps["rmse"]),
+        "mean_prediction_difference": float(gaps["mean_prediction"]),
+    }
+    thresholds = dict(thresholds or {})
+    return FairnessReport(
+        enabled=True,
+        task="regression",
+        sensitive=sensitive_name,
+        overall={str(k): float(v) for k, v in frame.overall.items() if k != "count"},
+        by_group=_by_group(frame),
+        group_sizes=_sizes(frame),
+        differences=differences,
+        thresholds=thresholds,
+        violations=_violations(differences, thresholds),
+    )
+
+
+def fairness_report(
+    model: Any,
+    X_test: Any,
+    y_test: np.ndarray,
+    sensitive: np.ndarray | None,
+    *,
+    task: str,
+    config: Any,
+    sensitive_name: str | None = None,
+) -> FairnessReport:
+    """Predict ``X_test`` with ``model`` and measure fairness over ``sensitive`` using the
+    ``fairness:`` section ``config``; a disabled report when there is no sensitive column."""
+    if sensitive is None:
+        return disabled(
+            task,
+            "no sensitive column configured (data.sensitive, or "
+            "data.synthetic.sensitive_group for synthetic data)",
+        )
+    groups = np.asarray([str(_plain(v)) for v in sensitive], dtype=object)
+    y_pred = np.asarray(model.predict(X_test))
+    thresholds = config.thresholds(task)
+    if task == "classification":
+        return classification_fairness(
+            y_test,
+            y_pred,
+            groups,
+            classes=[_plain(c) for c in model.classes_],
+            positive_label=config.positive_label,
+            thresholds=thresholds,
+            sensitive_name=sensitive_name,
+        )
+    return regression_fairness(
+        y_test, y_pred, groups, thresholds=thresholds, sensitive_name=sensitive_name
+    )
+
+
+def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
+    """Bar charts of every by-group metric (one panel each, dashed line = overall), the group
+    sizes in the tick labels and the disparity differences in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not report.enabled:
+        fig, ax = plt.subplots(figsize=(6, 2), dpi=100)
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            f"fairness not measured:\n{report.reason}",
+            ha="center",
+            va="center",
+            wrap=True,
+            fontsize=9,
+        )
+        try:
+            fig.savefig(path)
+        finally:
+            plt.close(fig)
+        return path
+    metrics = list(report.by_group)
+    groups = list(report.group_sizes)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.8), dpi=100)
+    axes = np.atleast_1d(axes)
+    try:
+        labels = [f"{g}\n(n={report.group_sizes[g]})" for g in groups]
+        for ax, metric in zip(axes, metrics, strict=True):
+            values = [report.by_group[metric].get(g, float("nan")) for g in groups]
+            ax.bar(range(len(groups)), values, color=[f"C{i % 10}" for i in range(len(groups))])
+            overall = report.overall.get(metric)
+            if overall is not None and math.isfinite(overall):
+                ax.axhline(overall, linestyle="--", color="black", linewidth=1, label="overall")
+                ax.legend(fontsize=7, loc="lower right")
+            ax.set_xticks(range(len(groups)), labels, fontsize=8)
+            ax.set_title(metric.replace("_", " "), fontsize=9)
+            ax.set_xlabel(str(report.sensitive), fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+        shown = ", ".join(
+            f"{k.replace('_', ' ')} {v:.3g}"
+            for k, v in report.differences.items()
+            if v is not None and math.isfinite(v)
+        )
+        verdict = (
+            ""
+            if not report.thresholds
+            else ("  [gate passed]" if report.passed else "  [gate FAILED]")
+        )
+        fig.suptitle(f"by group of {report.sensitive!r}: {shown}{verdict}", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,322 @@
+"""The model card (Mitchell et al., 2019, "Model Cards for Model Reporting"): nine sections in
+markdown, filled from what the run actually did — parameters, prepared data, metrics overall
+and by group, the fairness gate — plus the intended use and caveats given in ``model_card:``.
+
+    text = model_card(CardInputs(params=..., meta=..., metrics=..., fairness=..., run=...))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdlab.reporting.fairness import FairnessReport
+
+SECTIONS = (
+    "Model Details",
+    "Intended Use",
+    "Factors",
+    "Metrics",
+    "Evaluation Data",
+    "Training Data",
+    "Quantitative Analyses",
+    "Ethical Considerations",
+    "Caveats and Recommendations",
+)
+"""The nine sections of Mitchell et al. (2019), in their order."""
+
+
+@dataclass
+class CardInputs:
+    """Everything the card is filled from (plain data: validated params as a dict works too)."""
+
+    params: Any
+    """Validated ``Params``."""
+    meta: dict[str, Any]
+    """``data/prepared/meta.json``."""
+    metrics: dict[str, Any]
+    """``reports/metrics.json``: ``test`` scores and ``cv`` mean/std."""
+    fairness: FairnessReport
+    run: dict[str, Any] = field(default_factory=dict)
+    """``run_id``, ``experiment``, ``model_uri``, ``git_commit``, ``n_iter`` (see run_summary)."""
+    figure: str | None = None
+    """Path of the by-group figure relative to the card."""
+
+
+def run_summary(run: Any, *, experiment: str, model_uri: str | None) -> dict[str, Any]:
+    """``CardInputs.run`` from an MLflow ``Run`` (or ``ActiveRun``) of the train stage."""
+    data = run.data
+    return {
+        "run_id": run.info.run_id,
+        "experiment": experiment,
+        "model_uri": model_uri,
+        "git_commit": data.tags.get("mlflow.source.git.commit"),
+        "n_iter": int(data.metrics["n_iter"]) if "n_iter" in data.metrics else None,
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return "n/a" if not math.isfinite(value) else f"{value:.4g}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _details(c: CardInputs) -> str:
+    p = c.params
+    estimator = "GDClassifier" if p.model.task == "classification" else "GDRegressor"
+    schedule = p.schedule.name + (f" {p.schedule.params}" if p.schedule.params else "")
+    run = c.run
+    lines = [
+        f"- **Owner:** {p.model_card.owner}",
+        f"- **Date:** {dt.date.today().isoformat()}",
+        f"- **Type:** gdlab {estimator} ({p.model.kind} model, loss "
+        f"{p.model.resolved_loss}, {p.model.task}) behind a scikit-learn preprocessing "
+        f"pipeline (standardize: {str(p.preprocess.standardize).lower()}, polynomial degree "
+        f"{p.preprocess.polynomial_degree}, missing values: {p.data.missing})",
+        f"- **Training algorithm:** {p.optimizer.name}, learning rate "
+        f"{p.optimizer.learning_rate:g}, schedule {schedule}, batch size "
+        f"{p.train.batch_size if p.train.batch_size is not None else 'full'}, at most "
+        f"{p.train.max_epochs} epochs"
+        + (f" (refit ran {run['n_iter']})" if run.get("n_iter") is not None else "")
+        + f"; penalty alpha {p.model.alpha:g}, l1_ratio {p.model.l1_ratio:g}; seed {p.seed}",
+        f"- **Version:** MLflow run `{run.get('run_id', 'n/a')}` in experiment "
+        f"`{run.get('experiment', p.tracking.experiment)}`, model `{run.get('model_uri', 'n/a')}`,"
+        f" git commit `{run.get('git_commit') or 'n/a'}`",
+        f"- **Registry:** `{p.register.model_name}`; promotion to `champion` on test "
+        f"{p.register.resolved_metric(p.model.task)}"
+        + (" and the fairness gate" if c.fairness.thresholds else "")
+        + " (decision in reports/registry.json)",
+        "- **Serialization:** skops with an explicit list of trusted types (no pickle)",
+    ]
+    return "\n".join(lines)
+
+
+def _intended(c: CardInputs) -> str:
+    card = c.params.model_card
+    return "\n".join(
+        [
+            f"- **Primary intended uses:** {card.intended_use}",
+            f"- **Out-of-scope uses:** {card.out_of_scope_use}",
+        ]
+    )
+
+
+def _factors(c: CardInputs) -> str:
+    f = c.fairness
+    if not f.enabled:
+        return (
+            f"No sensitive attribute was configured ({f.reason}): how the model performs for "
+            "different groups of people was **not** evaluated."
+        )
+    groups = ", ".join(f"`{g}` ({n} test rows)" for g, n in f.group_sizes.items())
+    return (
+        f"- **Relevant factor:** the sensitive attribute `{f.sensitive}` with groups {groups}. "
+        "It is kept out of the model's features and used only to evaluate it.\n"
+        "- **Evaluation factors:** every metric below is reported for each group of "
+        f"`{f.sensitive}` as well as overall."
+    )
+
+
+def _metrics(c: CardInputs) -> str:
+    p = c.params
+    task = p.model.task
+    chosen = p.register.resolved_metric(task)
+    if task == "classification":
+        measured = "accuracy, F1, ROC AUC and log loss"
+        fairness = (
+            "by group: accuracy, selection rate (share predicted "
+            f"`{_fmt(c.fairness.positive_label)}`), true and false positive rate; demographic "
+            "parity difference (largest gap in selection rate) and equalized odds difference "
+            "(largest gap in TPR or FPR), both from fairlearn"
+        )
+        decision = "the predicted class is the most probable one (argmax of predict_proba)"
+    else:
+        measured = "RMSE, MAE and R²"
+        fairness = (
+            "by group: MAE, RMSE and mean prediction; error difference (largest gap in MAE "
+            "between groups)"
+        )
+        decision = "the prediction is used as is"
+    gates = ", ".join(f"{k} ≤ {v:g}" for k, v in c.fairness.thresholds.items()) or "none"
+    return "\n".join(
+        [
+            f"- **Performance measures:** {measured}; the registry compares test {chosen}.",
+            f"- **Fairness measures:** {fairness}. Gate on promotion: {gates}.",
+            f"- **Decision threshold:** {decision}.",
+            f"- **Variation:** {p.cv.folds}-fold cross-validation on the training split "
+            "(mean ± standard deviation over folds) next to the single held-out test split.",
+        ]
+    )
+
+
+def _source(c: CardInputs) -> str:
+    m = c.meta
+    source = m.get("source", "n/a")
+    if m.get("path"):
+        source += f" (`{m['path']}`)"
+    return source
+
+
+def _evaluation_data(c: CardInputs) -> str:
+    p, m = c.params, c.meta
+    stratified = ", stratified by class" if p.model.task == "classification" else ""
+    sha = (m.get("sha256") or {}).get("test.parquet")
+    return (
+        f"The held-out test split of {_source(c)}: {m.get('n_test', 'n/a')} rows "
+        f"({p.data.test_size:g} of the data, seeded split with seed {p.seed}{stratified}), "
+        f"never used for training or model selection."
+        + (f" File SHA-256 `{sha[:16]}…`." if sha else "")
+    )
+
+
+def _training_data(c: CardInputs) -> str:
+    p, m = c.params, c.meta
+    names = m.get("feature_names") or []
+    shown = ", ".join(f"`{n}`" for n in names[:12]) + (" …" if len(names) > 12 else "")
+    pii = p.data.pii
+    lines = [
+        f"- **Source:** {_source(c)}, target `{m.get('target', 'n/a')}`; "
+        f"{m.get('n_train', 'n/a')} training rows.",
+        f"- **Features ({len(names)}):** {shown or 'n/a'}.",
+    ]
+    if m.get("classes"):
+        lines.append(f"- **Classes:** {', '.join(f'`{k}`' for k in m['classes'])}.")
+    if pii.drop or pii.pseudonymise:
+        lines.append(
+            "- **Personal data:** dropped on load: "
+            f"{', '.join(f'`{n}`' for n in pii.drop) or 'none'}; pseudonymised with "
+            f"HMAC-SHA256 (key outside the repository): "
+            f"{', '.join(f'`{n}`' for n in pii.pseudonymise) or 'none'}."
+        )
+    return "\n".join(lines)
+
+
+def _quantitative(c: CardInputs) -> str:
+    test = c.metrics.get("test", {})
+    cv = c.metrics.get("cv", {})
+    rows = [
+        [name, test.get(name), (cv.get(name) or {}).get("mean"), (cv.get(name) or {}).get("std")]
+        for name in test
+    ]
+    parts = [
+        "Overall:\n\n",
+        _table(["metric", "test", "CV mean", "CV std"], rows),
+    ]
+    f = c.fairness
+    if f.enabled:
+        groups = list(f.group_sizes)
+        by_group = [
+            [metric, f.overall.get(metric), *[f.by_group[metric].get(g) for g in groups]]
+            for metric in f.by_group
+        ]
+        by_group.append(["test rows", sum(f.group_sizes.values()), *f.group_sizes.values()])
+        parts += [
+            f"\n\nBy group of `{f.sensitive}` (test split):\n\n",
+            _table(["metric", "overall", *[f"`{g}`" for g in groups]], by_group),
+            "\n\nDisparities:\n\n",
+            _table(
+                ["difference", "value", "threshold"],
+                [[k, v, f.thresholds.get(k)] for k, v in f.differences.items()],
+            ),
+            "\n\n**Fairness gate:** "
+            + (
+                "not configured."
+                if not f.thresholds
+                else ("passed." if f.passed else f"FAILED — {'; '.join(f.violations)}.")
+            ),
+        ]
+        if c.figure:
+            parts.append(f"\n\n![metrics by group]({c.figure})")
+    return "".join(parts)
+
+
+def _ethics(c: CardInputs) -> str:
+    p, f = c.params, c.fairness
+    lines = []
+    if f.enabled:
+        lines.append(
+            f"- The sensitive attribute `{f.sensitive}` is excluded from the features, but "
+            "other features may still act as proxies for it: check the by-group metrics, not "
+            "only the overall ones."
+        )
+        if f.differences.get("demographic_parity_difference") is not None:
+            lines.append(
+                "- Demographic parity and equalized odds cannot in general both hold when base "
+                "rates differ between groups; the gate encodes which one matters here."
+            )
+    else:
+        lines.append(
+            "- Fairness was not assessed; do not use the model where outcomes affect people "
+            "before it is."
+        )
+    pii = p.data.pii
+    if pii.pseudonymise:
+        lines.append(
+            "- Pseudonymised columns are still personal data (GDPR): whoever holds the key "
+            f"(environment variable `{pii.key_env}`) can re-identify them."
+        )
+    if p.data.source == "synthetic":
+        lines.append("- Trained on synthetic data: no real person's data is involved.")
+    if p.model_card.ethical_considerations:
+        lines.append(f"- {p.model_card.ethical_considerations}")
+    return "\n".join(lines)
+
+
+def _caveats(c: CardInputs) -> str:
+    p, f = c.params, c.fairness
+    lines = []
+    small = [g for g, n in f.group_sizes.items() if n < p.fairness.min_group_size]
+    if small:
+        lines.append(
+            f"- Group(s) {', '.join(f'`{g}`' for g in small)} have fewer than "
+            f"{p.fairness.min_group_size} test rows: their metrics are too noisy to trust."
+        )
+    if f.enabled and not f.passed:
+        lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")
+    if p.data.source == "synthetic":
+        lines.append(
+            "- Synthetic data: the metrics say how well the optimiser fits this generator, "
+            "not how a model would do on real data."
+        )
+    lines.append(
+        "- One seeded train/test split: test metrics carry sampling noise; compare them with "
+        "the CV spread above before reading small differences."
+    )
+    if p.model_card.caveats:
+        lines.append(f"- {p.model_card.caveats}")
+    return "\n".join(lines)
+
+
+def model_card(c: CardInputs) -> str:
+    """The markdown model card, sections in Mitchell et al.'s order."""
+    body = [
+        _details(c),
+        _intended(c),
+        _factors(c),
+        _metrics(c),
+        _evaluation_data(c),
+        _training_data(c),
+        _quantitative(c),
+        _ethics(c),
+        _caveats(c),
+    ]
+    title = f"# Model card: {c.params.register.model_name}\n\n"
+    intro = (
+        "Written by the gdlab evaluate stage from the run it describes (Mitchell et al., 2019, "
+        "*Model Cards for Model Reporting*).\n"
+    )
+    sections = [
+        f"\n## {i}. {name}\n\n{text}\n"
+        for i, (name, text) in enumerate(zip(SECTIONS, body, strict=True), 1)
+    ]
+    return title + intro + "".join(sections)
