@@ -189,3 +189,14 @@ def test_huber_is_robust_to_outliers(regression):
     squared = GDRegressor(**kw).fit(X, y)
     truth = np.array([1.0, -2.0, 0.5, 0.0])
     assert np.abs(huber.coef_ - truth).max() < np.abs(squared.coef_ - truth).max()
+
+
+def test_callback_params_give_the_trajectory(regression):
+    X, y = regression
+    path = []
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, max_epochs=6, tol=None,
+                      callbacks=[lambda r: path.append(np.r_[r["params"][0].ravel(),
+                                                             r["params"][1]])]).fit(X, y)
+    assert len(path) == 6
+    np.testing.assert_array_equal(path[-1], np.r_[est.coef_, est.intercept_])
+    assert not np.array_equal(path[0], path[1])

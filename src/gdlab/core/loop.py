@@ -243,7 +243,7 @@ def run_epochs(
             print(f"epoch {e + 1}: loss={loss:.6g}{val}, lr={lr:.4g}", flush=True)
         record = {
             "epoch": e, "loss": loss, "val_loss": val_loss, "learning_rate": lr,
-            "grad_norm": gnorm, "time": state.elapsed,
+            "grad_norm": gnorm, "time": state.elapsed, "params": state.params,
         }
         for callback in cfg.callbacks:
             callback(record)

@@ -78,7 +78,8 @@ PARAMETERS = r"""
         Print one line per epoch when > 0.
     callbacks : list of callables, default=None
         Each is called after every epoch with a dict ``{epoch, loss, val_loss,
-        learning_rate, grad_norm, time}``; raising aborts training.
+        learning_rate, grad_norm, time, params}`` (``params``: the live parameter
+        arrays — copy them to keep a trajectory); raising aborts training.
 
     Attributes
     ----------
