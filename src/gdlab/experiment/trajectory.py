@@ -1,0 +1,357 @@
+"""The path of the parameters during a fit, and the true training loss over a plane through it.
+
+The engine's callbacks see the per-epoch record, not the parameters. :func:`record_trajectory`
+therefore uses what the estimators offer: ``partial_fit`` epoch by epoch (the parameters after
+every epoch), and a plug-in optimiser, :func:`recording`, that wraps the configured one and
+copies the parameters it is handed at every step before updating them (the start θ₀, or every
+step). The path ends at the fitted ``params_``.
+
+:func:`loss_surface` evaluates the true objective (mean loss + penalty on the training rows,
+as the optimiser sees it in full batch) on a grid over a plane:
+
+* two parameters: the plane *is* the parameter space; the axes are the parameters themselves;
+* more: the plane through the start θ₀ and the end θ_T, spanned by e₁ = (θ_T − θ₀)/‖θ_T − θ₀‖
+  and e₂ = the main direction (first principal component) of the trajectory's deviation
+  from the line start → end. The path is drawn as its projection on that plane;
+  ``in_plane`` says how much of its squared displacement the plane holds.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+
+from gdlab.core.loop import DivergenceError
+from gdlab.core.models import make_loss, objective
+from gdlab.core.optim import GradientTransformation, make_optimizer
+
+RECORDING = "gdlab.experiment.trajectory:recording"
+_SINKS: dict[str, list[np.ndarray]] = {}
+
+
+def recording(
+    inner: str = "adam",
+    inner_params: dict[str, Any] | None = None,
+    sink: str = "",
+    stride: int = 1,
+) -> GradientTransformation:
+    """Plug-in optimiser: ``inner`` (any optimiser name or import path) that also appends a
+    flat copy of the parameters to the sink ``sink`` every ``stride`` steps, before updating."""
+    opt = make_optimizer(inner, inner_params)
+    if sink not in _SINKS:
+        raise ValueError(f"recording optimiser: no open sink {sink!r} (use record_trajectory)")
+    points = _SINKS[sink]
+    counter = [0]
+
+    def init(params):
+        return opt.init(params)
+
+    def update(grads, state, params, learning_rate):
+        if counter[0] % stride == 0:
+            points.append(np.concatenate([np.ravel(p) for p in params]).astype(np.float64))
+        counter[0] += 1
+        return opt.update(grads, state, params, learning_rate)
+
+    return GradientTransformation(init, update)
+
+
+class TrainingObjective:
+    """The objective a fitted estimator minimised, as a function of a flat parameter vector:
+    mean loss on ``(X, y)`` (already preprocessed) plus the elastic-net penalty."""
+
+    def __init__(self, estimator: Any, X: np.ndarray, y: np.ndarray):
+        self.model = estimator.model_
+        self.shapes = [p.shape for p in estimator.params_]
+        params = estimator.get_params()
+        self.X = np.asarray(X, dtype=np.float64)
+        if is_classifier(estimator):
+            self.y = np.searchsorted(estimator.classes_, np.asarray(y)).astype(np.intp)
+            n_outputs = 1 if len(estimator.classes_) == 2 else len(estimator.classes_)
+            name = params.get("loss") or "log_loss"
+        else:
+            self.y = np.asarray(y, dtype=np.float64)
+            n_outputs = 1
+            name = params.get("loss") or "squared_error"
+        self.loss = make_loss(name, n_outputs, params.get("epsilon", 1.0))
+        self.w = np.full(self.X.shape[0], 1.0 / self.X.shape[0])
+        self.alpha = float(params.get("alpha") or 0.0)
+        self.l1_ratio = float(params.get("l1_ratio") or 0.0)
+
+    def unflatten(self, theta: np.ndarray) -> list[np.ndarray]:
+        out, start = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            out.append(np.array(theta[start : start + size], dtype=np.float64).reshape(shape))
+            start += size
+        return out
+
+    def __call__(self, theta: np.ndarray) -> float:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return float(
+                objective(
+                    self.model, self.loss, self.unflatten(theta), self.X, self.y, self.w,
+                    self.alpha, self.l1_ratio,
+                )
+            )
+
+
+@dataclass
+class Trajectory:
+    """Flat parameter vectors along one fit (row 0 = start, last row = fitted ``params_``)."""
+
+    points: np.ndarray
+    steps: np.ndarray
+    steps_per_epoch: int
+    n_iter: int
+    names: list[str]
+    objective: TrainingObjective
+    diverged: bool = False
+    history: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def n_params(self) -> int:
+        return int(self.points.shape[1])
+
+    def losses(self) -> np.ndarray:
+        """The true objective at every recorded point."""
+        return np.array([self.objective(p) for p in self.points])
+
+
+def parameter_names(estimator: Any, feature_names: list[str] | None = None) -> list[str]:
+    """Readable names of the flat parameters: ``coef[feature]`` / ``intercept`` for linear
+    models (``coef[class, feature]`` with several outputs), ``p<k>[i]`` otherwise."""
+    shapes = [p.shape for p in estimator.params_]
+    if len(shapes) == 2 and len(shapes[0]) == 2 and shapes[1] == (shapes[0][1],):
+        n_features, n_outputs = shapes[0]
+        features = list(feature_names or [f"x{i}" for i in range(n_features)])
+        if n_outputs == 1:
+            return [f"coef[{f}]" for f in features] + ["intercept"]
+        classes = list(getattr(estimator, "classes_", range(n_outputs)))
+        coef = [f"coef[{classes[k]}, {f}]" for f in features for k in range(n_outputs)]
+        return coef + [f"intercept[{c}]" for c in classes]
+    return [f"p{t}[{i}]" for t, shape in enumerate(shapes) for i in range(math.prod(shape))]
+
+
+def _flat(params: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(p) for p in params]).astype(np.float64)
+
+
+def _recorded_fit(
+    estimator: Any, X: np.ndarray, y: np.ndarray, stride: int, max_epochs: int | None = None
+) -> tuple[list[np.ndarray], bool]:
+    """Fit ``estimator`` with the recording optimiser; returns (recorded points, diverged)."""
+    settings = estimator.get_params()
+    key = uuid.uuid4().hex
+    _SINKS[key] = []
+    changes: dict[str, Any] = {
+        "optimizer": RECORDING,
+        "optimizer_params": {
+            "inner": settings["optimizer"],
+            "inner_params": dict(settings.get("optimizer_params") or {}),
+            "sink": key,
+            "stride": stride,
+        },
+        "callbacks": None,
+    }
+    if max_epochs is not None:
+        changes.update(max_epochs=max_epochs, tol=None)
+    estimator.set_params(**changes)
+    diverged = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(X, y)
+    except DivergenceError:
+        diverged = True
+    finally:
+        recorded = _SINKS.pop(key)
+        estimator.set_params(**{k: settings[k] for k in changes})
+    return recorded, diverged
+
+
+def _fit_quietly(estimator: Any, X: np.ndarray, y: np.ndarray) -> bool:
+    """``fit``; returns whether it diverged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            estimator.set_params(callbacks=None).fit(X, y)
+        except DivergenceError:
+            return True
+    return False
+
+
+def record_trajectory(
+    pipeline: Any,
+    X: Any,
+    y: np.ndarray,
+    *,
+    feature_names: list[str] | None = None,
+    every: str = "epoch",
+    max_points: int = 2000,
+) -> Trajectory:
+    """Fit a clone of ``pipeline`` (``preprocess`` + ``model`` steps) on ``(X, y)`` and record
+    its parameters, starting with the initial ones and ending with the fitted ``params_``.
+
+    ``every="epoch"``: the parameters after each epoch. The fit runs as usual (the engine's
+    fastest path), then again epoch by epoch with ``partial_fit`` for as many epochs (the same
+    seed gives the same initialisation, shuffles and schedule, so the same path); the start
+    comes from the recording optimiser's first step. Not with ``early_stopping``, whose
+    held-out rows ``partial_fit`` does not set aside.
+    ``every="step"``: every optimiser step (at most about ``max_points`` of them, evenly
+    strided), all from one fit with the recording optimiser on the generic loop.
+
+    A diverging fit is recorded up to the divergence (``diverged=True``).
+    """
+    if every not in ("epoch", "step"):
+        raise ValueError(f"every must be 'epoch' or 'step', got {every!r}")
+    model = clone(pipeline)
+    preprocess = model.named_steps["preprocess"]
+    estimator = model.named_steps["model"]
+    if preprocess is None or preprocess == "passthrough":
+        Xt = np.asarray(X, dtype=np.float64)
+    else:
+        Xt = np.asarray(preprocess.fit_transform(X, y), dtype=np.float64)
+    settings = estimator.get_params()
+    n = Xt.shape[0]
+    batch = settings.get("batch_size")
+    steps_per_epoch = 1 if batch is None or batch >= n else math.ceil(n / batch)
+
+    if every == "step":
+        stride = max(1, math.ceil(settings["max_epochs"] * steps_per_epoch / max_points))
+        recorded, diverged = _recorded_fit(estimator, Xt, y, stride)
+        points = [*recorded, _flat(estimator.params_)]
+        steps = [*(np.arange(len(recorded)) * stride), estimator.n_iter_ * steps_per_epoch]
+        n_iter, history = int(estimator.n_iter_), estimator.history_
+    else:
+        diverged = _fit_quietly(estimator, Xt, y)
+        n_iter, history = int(estimator.n_iter_), estimator.history_
+        start, _ = _recorded_fit(clone(estimator), Xt, y, stride=10**12, max_epochs=1)
+        replay = clone(estimator).set_params(callbacks=None)
+        extra = {"classes": np.unique(y)} if is_classifier(estimator) else {}
+        points, steps = start[:1], [0]
+        for epoch in range(n_iter):
+            replay.partial_fit(Xt, y, **extra)
+            extra = {}
+            points.append(_flat(replay.params_))
+            steps.append((epoch + 1) * steps_per_epoch)
+        if diverged or not points[1:]:
+            points.append(_flat(estimator.params_))
+            steps.append(n_iter * steps_per_epoch)
+    points_arr = np.vstack(points)
+    steps_arr = np.asarray(steps, dtype=np.int64)
+    finite = np.isfinite(points_arr).all(axis=1)
+    return Trajectory(
+        points=points_arr[finite],
+        steps=steps_arr[finite],
+        steps_per_epoch=steps_per_epoch,
+        n_iter=n_iter,
+        names=parameter_names(estimator, feature_names),
+        objective=TrainingObjective(estimator, Xt, y),
+        diverged=diverged,
+        history={k: list(v) for k, v in history.items()},
+    )
+
+
+@dataclass
+class LossSurface:
+    """The true loss on a grid over a plane ``origin + a·basis[0] + b·basis[1]``.
+
+    ``values[j, i]`` is the loss at ``(a[i], b[j])`` (matplotlib's ``contour(a, b, values)``
+    order); ``path`` holds the trajectory's plane coordinates, ``path_loss`` the loss at the
+    trajectory's actual points.
+    """
+
+    origin: np.ndarray
+    basis: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    values: np.ndarray
+    path: np.ndarray
+    path_loss: np.ndarray
+    axis_labels: tuple[str, str]
+    exact: bool
+    in_plane: float
+
+    def point(self, a: float, b: float) -> np.ndarray:
+        """The parameter vector at plane coordinates ``(a, b)``."""
+        return self.origin + a * self.basis[0] + b * self.basis[1]
+
+
+def plane_basis(points: np.ndarray) -> np.ndarray:
+    """Orthonormal (2, P) basis: start → end, then the first principal component of the
+    path's deviation from that line (a fixed orthogonal direction if the path is straight)."""
+    start, end = points[0], points[-1]
+    n_params = points.shape[1]
+    d = points - start
+    chord = end - start
+    norm = np.linalg.norm(chord)
+    if norm > 0:
+        e1 = chord / norm
+    else:  # a closed path: its own main direction
+        _, _, vt = np.linalg.svd(d, full_matrices=False)
+        e1 = vt[0] if np.linalg.norm(d) > 0 else np.eye(n_params)[0]
+    residual = d - np.outer(d @ e1, e1)
+    scale = max(np.linalg.norm(d), 1e-300)
+    e2 = None
+    if np.linalg.norm(residual) > 1e-9 * scale:
+        _, _, vt = np.linalg.svd(residual, full_matrices=False)
+        e2 = vt[0] - (vt[0] @ e1) * e1
+    if e2 is None or np.linalg.norm(e2) < 1e-9:
+        rng = np.random.default_rng(0)
+        e2 = rng.standard_normal(n_params)
+        e2 -= (e2 @ e1) * e1
+    return np.vstack([e1, e2 / np.linalg.norm(e2)])
+
+
+def loss_surface(
+    trajectory: Trajectory, *, resolution: int = 41, margin: float = 0.3
+) -> LossSurface:
+    """Contour data of the true loss around ``trajectory`` (see the module docstring)."""
+    points = trajectory.points
+    n_params = points.shape[1]
+    if n_params < 2:
+        raise ValueError("a loss surface needs at least two parameters")
+    if n_params == 2:
+        origin, basis = np.zeros(2), np.eye(2)
+        labels = (trajectory.names[0], trajectory.names[1])
+    else:
+        origin, basis = points[0].copy(), plane_basis(points)
+        labels = ("direction start → end", "main orthogonal direction of the path (PCA)")
+    d = points - origin
+    path = d @ basis.T
+    total = float(np.sum(d**2))
+    in_plane = 1.0 if total == 0 else float(np.sum(path**2) / total)
+    in_plane = 1.0 if n_params == 2 else min(in_plane, 1.0)
+    a = _axis(path[:, 0], margin, None)
+    b = _axis(path[:, 1], margin, float(np.ptp(path[:, 0])) if n_params > 2 else None)
+    a_grid, b_grid = np.linspace(*a, resolution), np.linspace(*b, resolution)
+    objective_fn = trajectory.objective
+    values = np.empty((resolution, resolution))
+    for j, bj in enumerate(b_grid):
+        for i, ai in enumerate(a_grid):
+            values[j, i] = objective_fn(origin + ai * basis[0] + bj * basis[1])
+    path_loss = np.array([objective_fn(p) for p in points])
+    return LossSurface(
+        origin, basis, a_grid, b_grid, values, path, path_loss, labels, n_params == 2, in_plane
+    )
+
+
+def _axis(coords: np.ndarray, margin: float, other_span: float | None) -> tuple[float, float]:
+    """Range covering ``coords`` with ``margin`` of its span on each side; at least half of
+    ``other_span`` wide (so a nearly straight path still shows the valley around it)."""
+    low, high = float(coords.min()), float(coords.max())
+    span = high - low
+    floor = 0.5 * other_span if other_span else 0.0
+    if span < floor:
+        mid = 0.5 * (low + high)
+        low, high, span = mid - floor / 2, mid + floor / 2, floor
+    if span == 0:
+        span = max(abs(low), 1.0)
+    return low - margin * span, high + margin * span

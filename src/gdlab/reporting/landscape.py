@@ -1,0 +1,135 @@
+"""The parameter trajectory drawn on contours of the true loss (see
+:mod:`gdlab.experiment.trajectory` for the plane), alone or several side by side."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gdlab.experiment.trajectory import LossSurface
+from gdlab.reporting.canvas import Figure, canvas, line_data
+
+
+def contour_levels(values: np.ndarray, n: int = 14) -> np.ndarray:
+    """Contour levels spread by quantile of the grid values (dense where the valley is)."""
+    finite = values[np.isfinite(values)]
+    levels = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n + 2)[1:-1]))
+    if levels.size < 2:
+        low, high = float(finite.min()), float(finite.max())
+        levels = np.linspace(low, high if high > low else low + 1.0, 3)
+    return levels
+
+
+def draw_surface(
+    fig: Any,
+    ax: Any,
+    surface: LossSurface,
+    *,
+    title: str,
+    markers: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """Draw ``surface`` (filled contours, labelled lines, the path, start and end) on ``ax``;
+    returns the drawn data: ``path`` (read back from the line), ``a``, ``b``, ``values``,
+    ``levels``."""
+    levels = contour_levels(surface.values)
+    clipped = np.clip(surface.values, None, levels[-1] * 1.0001 if levels[-1] > 0 else None)
+    filled = ax.contourf(
+        surface.a, surface.b, clipped, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
+    )
+    lines = ax.contour(
+        surface.a, surface.b, surface.values, levels=levels, colors="k", linewidths=0.5, alpha=0.6
+    )
+    ax.clabel(lines, levels[:: max(1, len(levels) // 5)], fontsize=7, fmt="%.3g")
+    bar = fig.colorbar(filled, ax=ax, shrink=0.9)
+    bar.set_label("training loss (mean loss + penalty)")
+    (path_line,) = ax.plot(
+        surface.path[:, 0],
+        surface.path[:, 1],
+        "-",
+        color="crimson",
+        linewidth=1.3,
+        label="trajectory",
+    )
+    ax.plot(
+        *surface.path[0],
+        "o",
+        color="white",
+        markeredgecolor="k",
+        markersize=7,
+        label=f"start (loss {surface.path_loss[0]:.3g})",
+    )
+    ax.plot(
+        *surface.path[-1],
+        "*",
+        color="gold",
+        markeredgecolor="k",
+        markersize=13,
+        label=f"end (loss {surface.path_loss[-1]:.3g})",
+    )
+    for name, theta in (markers or {}).items():
+        coords = (np.asarray(theta, dtype=float) - surface.origin) @ surface.basis.T
+        ax.plot(*coords, "x", color="k", markersize=10, markeredgewidth=2, label=name)
+    ax.set_xlabel(surface.axis_labels[0])
+    ax.set_ylabel(surface.axis_labels[1])
+    how = (
+        "exact: the whole parameter plane"
+        if surface.exact
+        else (f"plane holds {surface.in_plane:.1%} of the path's squared displacement")
+    )
+    ax.set_title(f"{title}\n({how})", fontsize=10)
+    ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    return {
+        "path": line_data(path_line),
+        "a": surface.a,
+        "b": surface.b,
+        "values": surface.values,
+        "levels": levels,
+        "path_loss": surface.path_loss,
+    }
+
+
+def trajectory_figure(
+    surface: LossSurface,
+    path: str | Path,
+    *,
+    title: str = "parameter trajectory on the training-loss surface",
+    markers: Mapping[str, np.ndarray] | None = None,
+) -> Figure:
+    """One trajectory on its loss surface."""
+    with canvas(path, size=(7.5, 6)) as (fig, axes):
+        data = draw_surface(fig, axes[0, 0], surface, title=title, markers=markers)
+        fig.tight_layout()
+    return Figure(Path(path), data)
+
+
+def trajectories_figure(
+    surfaces: Mapping[str, LossSurface | None],
+    path: str | Path,
+    *,
+    title: str = "trajectories on the training-loss surface",
+    per_row: int = 2,
+) -> Figure:
+    """One panel per labelled trajectory, side by side (``None``: no trajectory, e.g. a
+    variant that diverged at once)."""
+    labels = list(surfaces)
+    ncols = min(per_row, max(1, len(labels)))
+    nrows = max(1, math.ceil(len(labels) / ncols))
+    data: dict[str, Any] = {}
+    with canvas(path, ncols=ncols, nrows=nrows, size=(5.6, 4.8)) as (fig, axes):
+        flat = list(axes.ravel())
+        for ax, label in zip(flat, labels, strict=False):
+            surface = surfaces[label]
+            if surface is None:
+                ax.text(0.5, 0.5, f"{label}: no trajectory", ha="center", va="center")
+                ax.set_axis_off()
+                continue
+            data[label] = draw_surface(fig, ax, surface, title=label)
+        for ax in flat[len(labels) :]:
+            ax.set_axis_off()
+        fig.suptitle(title)
+        fig.tight_layout()
+    return Figure(Path(path), data)

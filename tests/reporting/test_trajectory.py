@@ -1,0 +1,134 @@
+"""The parameter trajectory and the loss surface it is drawn on: exact for two parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.experiment.model import fit_pipeline
+from gdlab.experiment.trajectory import loss_surface, plane_basis, record_trajectory
+from gdlab.reporting.landscape import trajectory_figure
+
+
+@pytest.fixture
+def line_data(monkeypatch):
+    # the compiled full-batch kernel is multi-threaded: slow for 200 rows on a busy machine
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 1.5, size=200)
+    y = 3.0 * x - 1.0 + rng.normal(0.0, 0.5, size=200)
+    return x[:, None], y
+
+
+def _least_squares(optimizer="sgd", learning_rate=0.1, **kw):
+    est = GDRegressor(optimizer=optimizer, learning_rate=learning_rate, batch_size=None,
+                      max_epochs=600, tol=None, alpha=0.0, random_state=0, **kw)
+    return Pipeline([("preprocess", "passthrough"), ("model", est)])
+
+
+def _true_loss(theta, X, y):
+    """½ mean((w x + b − y)²): the squared-error objective, written out."""
+    return 0.5 * np.mean((X[:, 0] * theta[0] + theta[1] - y) ** 2)
+
+
+def test_two_parameter_trajectory_ends_at_lstsq_and_contours_are_the_true_loss(
+    line_data, tmp_path
+):
+    X, y = line_data
+    optimum = np.linalg.lstsq(np.column_stack([X[:, 0], np.ones(len(y))]), y, rcond=None)[0]
+    trajectory = record_trajectory(_least_squares(), X, y)
+    assert trajectory.names == ["coef[x0]", "intercept"]
+    surface = loss_surface(trajectory)
+    assert surface.exact and surface.axis_labels == ("coef[x0]", "intercept")
+    figure = trajectory_figure(surface, tmp_path / "trajectory.png",
+                               markers={"lstsq optimum": optimum})
+    assert figure.path.stat().st_size > 10_000
+
+    drawn = figure.data["path"]  # read back from the drawn line
+    np.testing.assert_allclose(drawn[0], [0.0, 0.0])  # the linear model starts at zero
+    np.testing.assert_allclose(drawn[-1], optimum, rtol=0, atol=1e-6)
+    assert len(drawn) == trajectory.n_iter + 1 == 601
+
+    a, b, values = figure.data["a"], figure.data["b"], figure.data["values"]
+    rng = np.random.default_rng(1)
+    for i, j in rng.integers(0, len(a), size=(25, 2)):
+        assert values[j, i] == pytest.approx(_true_loss((a[i], b[j]), X, y), rel=1e-12)
+    # the loss at every drawn point is the true loss, and (full batch) the engine's curve
+    expected = [_true_loss(p, X, y) for p in drawn]
+    np.testing.assert_allclose(figure.data["path_loss"], expected, rtol=1e-12)
+    np.testing.assert_allclose(figure.data["path_loss"][:-1], trajectory.history["loss"],
+                               rtol=1e-10)
+    levels = figure.data["levels"]
+    assert values.min() <= levels.min() and levels.max() <= values.max()
+    # the grid covers the path with a margin
+    assert a.min() < drawn[:, 0].min() and drawn[:, 0].max() < a.max()
+    assert b.min() < drawn[:, 1].min() and drawn[:, 1].max() < b.max()
+
+
+def test_every_step_and_every_epoch_agree_in_full_batch(line_data):
+    X, y = line_data
+    pipe = _least_squares(optimizer="momentum", learning_rate=0.05)
+    by_epoch = record_trajectory(pipe, X, y, every="epoch")
+    by_step = record_trajectory(pipe, X, y, every="step")
+    np.testing.assert_allclose(by_epoch.points, by_step.points, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(by_epoch.steps, by_step.steps)
+
+
+def test_epoch_replay_ends_where_the_fit_ends():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4))
+    y = np.where(X @ [1.0, -2.0, 0.5, 0.0] + rng.normal(scale=0.5, size=300) > 0, "a", "b")
+    est = GDClassifier(optimizer="adam", learning_rate=0.05, batch_size=32, max_epochs=200,
+                       tol=1e-3, random_state=7)
+    pipe = Pipeline([("preprocess", StandardScaler()), ("model", est)])
+    fitted = fit_pipeline(pipe, X, y).model.named_steps["model"]
+    trajectory = record_trajectory(pipe, X, y)
+    assert trajectory.n_iter == fitted.n_iter_ < 200  # stopped by the tol rule
+    assert len(trajectory.points) == fitted.n_iter_ + 1
+    end = np.concatenate([p.ravel() for p in fitted.params_])
+    np.testing.assert_allclose(trajectory.points[-1], end, rtol=1e-9, atol=1e-12)
+    steps = record_trajectory(pipe, X, y, every="step")
+    assert steps.steps_per_epoch == 10 and steps.steps[-1] == 10 * fitted.n_iter_
+    np.testing.assert_allclose(steps.points[-1], end, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(steps.points[0], trajectory.points[0])
+
+
+def test_plane_through_start_and_end_along_the_main_deviation(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 6))
+    y = (X @ rng.normal(size=6) + rng.normal(scale=1.0, size=400) > 0).astype(int)
+    est = GDClassifier(optimizer="sgd", learning_rate=0.2, batch_size=16, max_epochs=15,
+                       alpha=1e-3, random_state=0)
+    pipe = Pipeline([("preprocess", "passthrough"), ("model", est)])
+    trajectory = record_trajectory(pipe, X, y, every="step")
+    surface = loss_surface(trajectory, resolution=15)
+    assert not surface.exact and 0.5 < surface.in_plane <= 1.0
+    basis = surface.basis
+    np.testing.assert_allclose(basis @ basis.T, np.eye(2), atol=1e-12)
+    chord = trajectory.points[-1] - trajectory.points[0]
+    np.testing.assert_allclose(surface.path[0], [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(surface.path[-1], [np.linalg.norm(chord), 0.0], atol=1e-9)
+    # e2 is the first principal direction of the deviation from the start -> end line
+    d = trajectory.points - trajectory.points[0]
+    residual = d - np.outer(d @ basis[0], basis[0])
+    top = np.linalg.svd(residual, full_matrices=False)[2][0]
+    assert abs(top @ basis[1]) == pytest.approx(1.0, abs=1e-9)
+
+    figure = trajectory_figure(surface, tmp_path / "t.png")
+    values = figure.data["values"]
+    for i, j in [(0, 0), (3, 11), (7, 7), (14, 2)]:
+        theta = surface.point(surface.a[i], surface.b[j])
+        w, b = theta[:6], theta[6]
+        z = X @ w + b
+        expected = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5e-3 * np.sum(w**2)
+        assert values[j, i] == pytest.approx(expected, rel=1e-10)
+
+
+def test_plane_of_a_straight_path_is_still_a_plane():
+    points = np.outer(np.linspace(0, 1, 5), [1.0, 2.0, 2.0])
+    basis = plane_basis(points)
+    np.testing.assert_allclose(basis @ basis.T, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(basis[0], [1 / 3, 2 / 3, 2 / 3])
