@@ -1,0 +1,141 @@
+"""Issue 6, point 2: faults during training lose nothing.
+
+Divergence ends the MLflow run FAILED with the reason in tags and registers nothing; any other
+exception ends it FAILED too; an unreachable tracking server fails the stage within seconds
+with one clear line (secrets redacted) and writes no output. (SIGTERM mid-epoch under a real
+``dvc repro``: test_interrupt.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
+from tests.reliability.harness import (
+    REPO,
+    Project,
+    assert_succeeded,
+    free_port,
+    make_project,
+    parent_runs,
+    stage_module,
+)
+
+REGRESSION = {
+    "model": {"task": "regression"},
+    "fairness": {"max_equalized_odds_difference": None, "max_error_difference": 1.0},
+    "register": {"model_name": "gdlab-faults"},
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Project:
+    """A regression project that has run the whole pipeline once (champion v1)."""
+    project = make_project(tmp_path_factory.mktemp("faults"), REGRESSION)
+    assert_succeeded(project.repro())
+    return project
+
+
+@pytest.fixture
+def state(project):
+    """The project's state before the test; good params restored afterwards."""
+    before = project.snapshot()
+    yield before
+    project.write_params()
+
+
+def new_runs(project: Project, before) -> list:
+    return [r for r in parent_runs(project) if r.info.run_id not in before.runs]
+
+
+def assert_nothing_registered_or_written(project: Project, before) -> None:
+    """Registry as before; no output of train or a later stage rewritten (validate's own
+    output, the validated params, legitimately changes when validate passes)."""
+    after = project.snapshot()
+    assert after.versions == before.versions and after.aliases == before.aliases
+    ignore = "reports/validated_params.json"
+    assert {k: v for k, v in after.files.items() if k != ignore} == {
+        k: v for k, v in before.files.items() if k != ignore
+    }
+
+
+def test_divergence_ends_run_failed_with_reason_and_registers_nothing(project, state):
+    project.write_params({"optimizer": {"name": "sgd", "learning_rate": 50.0}})
+    results = project.repro()
+    train = results[-1]
+    assert train.stage == "train" and train.code == 1
+    assert "Traceback" not in train.err
+    assert "Training diverged at epoch" in train.err and "learning_rate=50" in train.err
+    assert "Largest feature: 'x" in train.err  # names the column to look at
+    (run,) = new_runs(project, state)
+    assert run.info.status == "FAILED"
+    assert run.data.tags[FAILURE_KIND_TAG] == "divergence"
+    assert "diverged at epoch" in run.data.tags[FAILURE_TAG]
+    children = project.client().search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert children == []  # no fold run logged for a failed cross-validation
+    assert_nothing_registered_or_written(project, state)
+
+
+def test_any_exception_ends_run_failed(project, state, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(stage_module("train"), "run_training", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        project.stage("train")
+    (run,) = new_runs(project, state)
+    assert run.info.status == "FAILED"
+    assert run.data.tags[FAILURE_TAG] == "RuntimeError: disk on fire"
+    assert run.data.tags[FAILURE_KIND_TAG] == "error"
+    assert_nothing_registered_or_written(project, state)
+
+
+@pytest.mark.parametrize("stage", ["train", "evaluate", "register"])
+def test_unreachable_server_fails_stage_clearly(project, state, stage):
+    port = free_port()
+    project.write_params({"tracking": {"uri": f"http://127.0.0.1:{port}"}})
+    start = time.monotonic()
+    result = project.stage(stage)
+    assert time.monotonic() - start < 30
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert f"tracking.uri: cannot reach the MLflow tracking server http://127.0.0.1:{port}" in (
+        result.err
+    )
+    assert_nothing_registered_or_written(project, state)
+    assert project.snapshot().runs == state.runs
+
+
+def test_unreachable_server_stage_process_within_30s_and_secret_redacted(project, state):
+    """The real stage process, the server URI (with a password) from MLFLOW_TRACKING_URI."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env.update(
+        MLFLOW_TRACKING_URI=f"http://alice:s3cret@127.0.0.1:{port}",
+        PYTHONPATH=str(REPO / "src"),
+        CI="1",
+    )
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "pipeline" / "train.py")],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - start
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert elapsed < 30, f"took {elapsed:.1f}s"
+    assert "s3cret" not in output
+    assert f"cannot reach the MLflow tracking server http://alice:***@127.0.0.1:{port}" in output
+    assert "Traceback" not in output
+    assert_nothing_registered_or_written(project, state)
