@@ -1,0 +1,177 @@
+"""DVC stage ``tune``: search the space of ``tune.space`` with the train stage's cross-validation.
+
+Reads params.yaml and ``data/prepared``. Writes ``reports/tuning/`` (best_params.json, read by
+train; trials.csv, heatmap.csv, guidance.json, figures/). With ``tune.enabled: false`` it only
+writes an empty best_params.json, so train uses params.yaml as it is.
+The Optuna study lives in ``tune.storage`` (default ``.optuna/gdlab.journal``, outside DVC's
+outputs): rerunning an interrupted stage resumes it. MLflow: a parent run ``tune-<strategy>``
+with one nested run per trial, the best one tagged, figures and LR guidance attached.
+
+    python pipeline/tune.py [--params params.yaml] [--data data/prepared] [--out reports/tuning]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import optuna
+
+from gdlab.config import ConfigError, flatten_params, load_params
+from gdlab.data import DataError, load_prepared
+from gdlab.experiment import decode_target
+from gdlab.experiment.progress import say
+from gdlab.reporting import write_json
+from gdlab.tracking import (
+    lineage_tags,
+    log_params,
+    log_tags,
+    open_session,
+    pipeline_run,
+    project_root,
+)
+from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
+from gdlab.tuning import report as files
+from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
+from gdlab.tuning.guidance import lr_guidance
+from gdlab.tuning.study import UID as STUDY_UID
+from gdlab.tuning.tracking import TrialLogger, log_search_summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--out", default="reports/tuning")
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(args.params)
+        if not params.tune.enabled:
+            files.write_disabled(args.out)
+            print("tune: tune.enabled is false; train uses params.yaml as it is")
+            return 0
+        problems = params.tune.space_problems(params)
+        if problems:
+            raise ConfigError(problems, args.params)
+        data = load_prepared(args.data)
+    except (ConfigError, DataError) as exc:
+        print(f"tune: {exc}", file=sys.stderr)
+        return 1
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    tune, task = params.tune, data.task
+    y = decode_target(data.y_train, data.classes)
+    out = files.reset_outputs(args.out)
+    figures = out / files.FIGURES
+    storage = resolve_storage(tune.storage, project_root())
+
+    session = open_session(params.tracking.uri, params.tracking.experiment)
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
+    with pipeline_run(
+        experiment_id=session.experiment_id,
+        run_name=f"tune-{tune.strategy}",
+        tags=tags,
+        uri=session.uri,
+    ) as run:
+        run_id, client = run.info.run_id, session.client
+        log_params(client, run_id, flatten_params(params))
+        guidance = lr_guidance(params, data.X_train, y)
+        for line in guidance.lines():
+            say(f"tune: {line}")
+        if guidance.range_test is not None:
+            lr_find_figure(
+                guidance.range_test, figures / "lr_find.png", smoothness=guidance.smoothness
+            )
+
+        plan = plan_search(
+            params,
+            data.X_train,
+            y,
+            storage=storage,
+            data_digest=data.digest,
+            lr_suggestion=guidance.suggestion,
+        )
+        uid = plan.spec.create().user_attrs[STUDY_UID]
+        logger = TrialLogger(
+            client, session.experiment_id, run_id, plan.spec.name, uid, plan.metric
+        )
+        log_tags(client, run_id, {"gdlab.study": plan.spec.name, "gdlab.study_uid": uid})
+        say(f"tune: study {plan.spec.name} in {storage} ({tune.strategy}, n_jobs={tune.n_jobs})")
+
+        def on_trial(record):
+            logger.log(record)
+            shown = "" if record.value is None else f" {plan.metric} {record.value:.4g}"
+            say(f"tune: trial {record.number} {record.state}{shown} {record.params}")
+
+        outcome = run_search(plan, on_trial)
+        logger.log_missing(outcome.trials())
+        best = outcome.best_trial
+        if best is None:
+            raise RuntimeError(f"no trial of study {plan.spec.name} completed: {outcome.counts()}")
+        best_run = logger.mark_best(best.number)
+
+        heat_cells = []
+        if tune.heatmap.enabled:
+            heat = run_search(
+                plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest)
+            )
+            heat_cells = heatmap_cells(heat.trials())
+            heatmap_figure(
+                heat_cells,
+                tune.heatmap.learning_rates,
+                tune.heatmap.batch_sizes,
+                figures / "lr_batch_heatmap.png",
+                metric=plan.metric,
+                n_folds=len(plan.folds),
+                greater_is_better=plan.greater_is_better,
+            )
+        study_figures(outcome.study, figures, metric=plan.metric)
+
+        document = {
+            "enabled": True,
+            "params": outcome.best_params(),
+            "metric": plan.metric,
+            "direction": plan.spec.direction,
+            "score": best.value,
+            "best_trial": best.number,
+            "study": plan.spec.name,
+            "strategy": tune.strategy,
+            "trials": outcome.counts(),
+            "tuning_run_id": run_id,
+            "best_trial_run_id": best_run,
+        }
+        write_json(out / files.BEST_PARAMS, document)
+        files.write_rows(
+            out / files.TRIALS,
+            trials_table(outcome.study, plan.space, len(plan.folds)),
+            files.TRIAL_COLUMNS,
+        )
+        files.write_rows(out / files.HEATMAP, files.heatmap_rows(heat_cells), files.HEATMAP_COLUMNS)
+        write_json(out / files.GUIDANCE, guidance.as_dict())
+        numbers = {k: v for k, v in guidance.as_dict().items() if isinstance(v, float)}
+        log_search_summary(
+            client,
+            run_id,
+            metric=plan.metric,
+            counts=outcome.counts(),
+            best_value=best.value,
+            best_params=document["params"],
+            extra_metrics=numbers,
+            tags={
+                "gdlab.best_trial_number": best.number,
+                "gdlab.best_trial_run_id": best_run,
+                "gdlab.storage": storage,
+            },
+        )
+        for path in sorted(out.glob("*.csv")) + sorted(out.glob("*.json")):
+            client.log_artifact(run_id, str(path), "tuning")
+        client.log_artifacts(run_id, str(figures), "figures")
+    print(
+        f"tune: {plan.spec.name}: {outcome.counts()} ({len(outcome.records)} run now, "
+        f"{outcome.elapsed:.1f}s); best trial {best.number} {plan.metric} {best.value:.4g} "
+        f"{document['params']}; run {run_id}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The ``gdlab`` command. Subcommands:
+
+``gdlab lr-find``  learning-rate guidance for the current params: the smoothness constant L
+                   (linear models: 1/L step, 2/L divergence bound) and the LR range test's
+                   suggestion, with an optional plot.
+
+Add a subcommand with a ``_add_<name>(subparsers)`` function registering ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gdlab`` script; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="gdlab", description="gdlab command-line tools")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_lr_find(subparsers)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def _add_lr_find(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "lr-find",
+        help="smoothness constant L and LR range test for the current params",
+        description="Print the smoothness constant L (linear models; 1/L step, 2/L bound) and "
+        "the LR range test's suggestion for the model, optimiser and batch size in params.",
+    )
+    parser.add_argument("--params", default="params.yaml", help="parameter file")
+    parser.add_argument(
+        "--data",
+        default="data/prepared",
+        help="prepared data (prepared in a temporary directory when missing)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set optimizer.name=sgd --set train.batch_size=null",
+    )
+    parser.add_argument("--plot", default=None, help="write the range test figure here (PNG)")
+    parser.add_argument("--steps", type=int, default=100, help="steps of the sweep")
+    parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.set_defaults(func=_lr_find)
+
+
+def _overrides(items: Sequence[str]) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from gdlab.config import ConfigError, load_params, with_overrides
+    from gdlab.data import DataError, load_prepared, prepare_dataset
+    from gdlab.experiment import decode_target
+    from gdlab.tuning.figures import lr_find_figure
+    from gdlab.tuning.guidance import lr_guidance
+
+    try:
+        params = load_params(args.params)
+        if args.set:
+            params = with_overrides(params, _overrides(args.set))
+        if Path(args.data, "meta.json").exists():
+            data = load_prepared(args.data)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                prepare_dataset(params, tmp)
+                data = load_prepared(tmp)
+    except (ConfigError, DataError, ValueError) as exc:
+        print(f"gdlab lr-find: {exc}", file=sys.stderr)
+        return 1
+    y = decode_target(data.y_train, data.classes)
+    guidance = lr_guidance(params, data.X_train, y, num_steps=args.steps)
+    if args.plot and guidance.range_test is not None:
+        lr_find_figure(guidance.range_test, args.plot, smoothness=guidance.smoothness)
+    if args.json:
+        print(json.dumps(guidance.as_dict(), indent=2, sort_keys=True))
+    else:
+        print("\n".join(guidance.lines()))
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

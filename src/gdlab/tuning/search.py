@@ -1,0 +1,243 @@
+"""Run a search: plan the study from validated params, then run its trials one job each, in this
+process (``n_jobs: 1``) or in joblib worker processes, and hand every finished trial's record
+to the caller as it arrives (the pipeline logs it to MLflow from this, the only writer).
+
+Workers share nothing but the study storage (a journal file is safe for several processes);
+they return :class:`~gdlab.tuning.objective.TrialRecord` objects and never log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+from joblib import Parallel, delayed
+from optuna.trial import FrozenTrial, TrialState
+
+from gdlab.experiment import Fold, make_folds
+from gdlab.tuning.objective import CVObjective, TrialRecord
+from gdlab.tuning.space import LEARNING_RATE, Space
+from gdlab.tuning.study import (
+    BUDGET_FIELDS,
+    StudySpec,
+    counted,
+    recover_interrupted,
+    remaining_trials,
+    study_name,
+)
+
+
+@dataclass
+class SearchPlan:
+    """A search ready to run: base params, data, folds, space and study (picklable)."""
+
+    params: Any
+    X: np.ndarray
+    y: np.ndarray
+    folds: list[Fold]
+    space: Space
+    spec: StudySpec
+    metric: str
+    greater_is_better: bool
+    n_trials: int | None
+    timeout: float | None
+    n_jobs: int
+
+    @property
+    def grid_size(self) -> int | None:
+        """Points of the grid (grid strategy), else None."""
+        if not self.spec.grid:
+            return None
+        return int(np.prod([len(v) for v in self.spec.grid.values()]))
+
+
+@dataclass
+class SearchOutcome:
+    """The study after a run, and what this run did."""
+
+    study: optuna.Study
+    plan: SearchPlan
+    records: list[TrialRecord] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def trials(self) -> list[FrozenTrial]:
+        return self.study.get_trials(deepcopy=False)
+
+    def counts(self) -> dict[str, int]:
+        """Trials of the whole study per state (``COMPLETE``, ``PRUNED``, ``FAIL``...)."""
+        out: dict[str, int] = {}
+        for trial in self.trials():
+            out[trial.state.name] = out.get(trial.state.name, 0) + 1
+        return out
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        complete = [t for t in self.trials() if t.state == TrialState.COMPLETE]
+        return self.study.best_trial if complete else None
+
+    def best_params(self) -> dict[str, Any]:
+        """The best trial's active values as dotted overrides (``{}`` without a result)."""
+        best = self.best_trial
+        return self.plan.space.active(best.params) if best is not None else {}
+
+
+def plan_search(
+    params: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    storage: str,
+    data_digest: str = "",
+    lr_suggestion: float | None = None,
+) -> SearchPlan:
+    """The search that ``params.tune`` describes on ``(X, y)`` (``y`` as train sees it).
+
+    ``lr_suggestion`` (the LR range test's) centres the learning-rate range when
+    ``tune.center_learning_rate`` is on."""
+    tune, task = params.tune, params.model.task
+    space = Space.from_config(tune.space)
+    if tune.center_learning_rate and lr_suggestion and LEARNING_RATE in space.dims:
+        space = space.centred(LEARNING_RATE, lr_suggestion, tune.center_decades)
+    metric = tune.resolved_metric(task)
+    up = tune.greater_is_better(task)
+    identity = {
+        "params": params.model_dump(mode="json", exclude={"tune", "tracking", "register"}),
+        "tune": tune.model_dump(mode="json", exclude=set(BUDGET_FIELDS)),
+        "space": space.dump(),
+        "data": data_digest,
+    }
+    spec = StudySpec(
+        storage=storage,
+        name=tune.study_name or study_name(f"gdlab-{task}-{tune.strategy}", identity),
+        direction="maximize" if up else "minimize",
+        strategy=tune.strategy,
+        seed=tune.seed_for(params),
+        n_startup_trials=tune.n_startup_trials,
+        pruner=tune.pruner,
+        grid=space.grid(tune.grid_points) if tune.strategy == "grid" else None,
+        conditional=space.conditional,
+    )
+    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
+    return SearchPlan(
+        params, X, y, folds, space, spec, metric, up, tune.n_trials, tune.timeout, tune.n_jobs
+    )
+
+
+def plan_heatmap(
+    params: Any, X: np.ndarray, y: np.ndarray, *, storage: str, data_digest: str = ""
+) -> SearchPlan:
+    """The learning rate × batch size grid of ``tune.heatmap``: every cell a full CV (no
+    pruning), run as a grid study of its own (so it resumes too)."""
+    heat = params.tune.heatmap
+    space = {
+        LEARNING_RATE: {"choices": list(heat.learning_rates)},
+        "train.batch_size": {"choices": list(heat.batch_sizes)},
+    }
+    grid_params = params.model_copy(
+        update={
+            "tune": params.tune.model_copy(
+                update={
+                    "strategy": "grid",
+                    "pruner": "none",
+                    "n_trials": None,
+                    "timeout": None,
+                    "center_learning_rate": False,
+                    "study_name": None,
+                    "space": Space.from_config(space).dims,
+                }
+            )
+        }
+    )
+    plan = plan_search(grid_params, X, y, storage=storage, data_digest=data_digest)
+    name = study_name("gdlab-heatmap", plan.spec.name)
+    plan.spec = StudySpec(**{**plan.spec.__dict__, "name": name})
+    return plan
+
+
+def run_search(
+    plan: SearchPlan,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> SearchOutcome:
+    """Create or resume the study, then run the remaining budget; ``on_trial`` gets every
+    record as its trial finishes (in this process)."""
+    start = time.monotonic()
+    study = plan.spec.create()
+    outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study))
+    todo = remaining_trials(study, plan.n_trials, plan.grid_size)
+    deadline = None if plan.timeout is None else time.time() + plan.timeout
+    first_slot = len(study.get_trials(deepcopy=False))
+    for record in _results(plan, todo, first_slot, deadline):
+        if record is None:
+            continue
+        outcome.records.append(record)
+        if on_trial is not None:
+            on_trial(record)
+    outcome.elapsed = time.monotonic() - start
+    return outcome
+
+
+def _results(
+    plan: SearchPlan, todo: int | None, first_slot: int, deadline: float | None
+) -> Iterator[TrialRecord | None]:
+    def slots() -> Iterator[int]:
+        i = 0
+        while (todo is None or i < todo) and (deadline is None or time.time() < deadline):
+            yield first_slot + i
+            i += 1
+
+    if plan.n_jobs == 1:
+        for slot in slots():
+            yield run_one_trial(plan, slot, deadline)
+        return
+    parallel = Parallel(n_jobs=plan.n_jobs, return_as="generator_unordered")
+    yield from parallel(delayed(run_one_trial)(plan, slot, deadline) for slot in slots())
+
+
+def run_one_trial(plan: SearchPlan, slot: int, deadline: float | None) -> TrialRecord | None:
+    """One trial of the study (in any process): ``None`` when nothing is left to do."""
+    if deadline is not None and time.time() >= deadline:
+        return None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = plan.spec.load(slot)
+    if plan.spec.strategy == "grid" and study.sampler.is_exhausted(study):  # type: ignore[attr-defined]
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if not waiting:
+            return None
+    objective = CVObjective(
+        plan.params, plan.X, plan.y, plan.folds, plan.space, plan.metric, plan.greater_is_better
+    )
+    study.optimize(objective, n_trials=1, catch=(Exception,))
+    return objective.last
+
+
+def trials_table(study: optuna.Study, space: Space, n_folds: int) -> list[dict[str, Any]]:
+    """One row per trial (for ``trials.csv``): number, state, value, every dimension (blank
+    when inactive), per-fold scores, times and why a trial stopped."""
+    from gdlab.tuning.objective import DUPLICATE_OF, FIT_TIME, REASON, STOPPED_BY
+    from gdlab.tuning.study import INTERRUPTED, RETRY_OF
+
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {
+            "number": trial.number,
+            "state": trial.state.name,
+            "value": trial.value,
+            "counted": counted(trial),
+        }
+        row.update({key: trial.params.get(key) for key in space.dims})
+        for step in range(n_folds):
+            row[f"fold_{step + 1}"] = trial.intermediate_values.get(step)
+        row["fit_time_s"] = trial.user_attrs.get(FIT_TIME)
+        row["duration_s"] = trial.duration.total_seconds() if trial.duration is not None else None
+        row["stopped_by"] = trial.user_attrs.get(STOPPED_BY)
+        row["duplicate_of"] = trial.user_attrs.get(DUPLICATE_OF)
+        row["retry_of"] = trial.user_attrs.get(RETRY_OF)
+        row["interrupted"] = bool(trial.user_attrs.get(INTERRUPTED, False))
+        row["reason"] = trial.user_attrs.get(REASON)
+        rows.append(row)
+    return rows

@@ -1,0 +1,127 @@
+"""The search space of ``tune.space`` as Optuna sees it: define-by-run suggestions (conditional
+dimensions only when their ``when`` holds), the finite grid for ``GridSampler``, and the
+learning-rate range centred on the LR range test's suggestion."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gdlab.config.sections.tune import SearchDimension, conditions_met, dimension_order
+
+LEARNING_RATE = "optimizer.learning_rate"
+
+
+@dataclass(frozen=True)
+class Space:
+    """Dimensions in suggestion order (the ones named in a ``when`` come first)."""
+
+    dims: dict[str, SearchDimension]
+
+    @classmethod
+    def from_config(cls, space: Mapping[str, SearchDimension | Mapping[str, Any]]) -> Space:
+        dims = {
+            k: v if isinstance(v, SearchDimension) else SearchDimension.model_validate(dict(v))
+            for k, v in space.items()
+        }
+        order, complete = dimension_order(dims)
+        if not complete:
+            raise ValueError("tune.space: the when conditions form a cycle or name no dimension")
+        return cls({k: dims[k] for k in order})
+
+    @property
+    def conditional(self) -> bool:
+        """True when some dimension has a ``when`` condition."""
+        return any(d.when for d in self.dims.values())
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        """Ask ``trial`` for every active dimension; returns ``{dotted path: value}`` (the
+        overrides to apply to params)."""
+        chosen: dict[str, Any] = {}
+        for key, dim in self.dims.items():
+            if conditions_met(dim.when, chosen):
+                chosen[key] = _suggest(trial, key, dim)
+        return chosen
+
+    def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of dimensions active under ``values`` (in suggestion order)."""
+        chosen: dict[str, Any] = {}
+        for key, dim in self.dims.items():
+            if key in values and conditions_met(dim.when, chosen):
+                chosen[key] = values[key]
+        return chosen
+
+    def grid(self, points: int) -> dict[str, list[Any]]:
+        """Candidate values per dimension for ``GridSampler``: the choices, or ``points``
+        values spread over a range (log-spaced with ``log``, on the ``step`` lattice)."""
+        return {key: grid_values(dim, points) for key, dim in self.dims.items()}
+
+    def grid_size(self, points: int) -> int:
+        """Number of grid points (the product over dimensions, conditional ones included)."""
+        return int(np.prod([len(v) for v in self.grid(points).values()]))
+
+    def centred(self, key: str, centre: float, decades: float) -> Space:
+        """A copy whose ``key`` range is ``centre · 10^±decades`` (log-uniform)."""
+        if key not in self.dims:
+            return self
+        old = self.dims[key]
+        new = SearchDimension(
+            type="float",
+            low=_nice(centre * 10.0**-decades),
+            high=_nice(centre * 10.0**decades),
+            log=True,
+            when=dict(old.when),
+        )
+        return Space({k: (new if k == key else v) for k, v in self.dims.items()})
+
+    def dump(self) -> dict[str, Any]:
+        """Plain data (for hashing, logging and worker processes)."""
+        return {k: v.model_dump(mode="json") for k, v in self.dims.items()}
+
+
+def config_key(values: Mapping[str, Any]) -> str:
+    """A canonical text of a trial's active values: equal configurations, equal keys."""
+    return json.dumps(dict(sorted(values.items())), sort_keys=True)
+
+
+def _suggest(trial: Any, key: str, dim: SearchDimension) -> Any:
+    kind = dim.kind
+    if kind == "categorical":
+        return trial.suggest_categorical(key, list(dim.choices or []))
+    if kind == "int":
+        return trial.suggest_int(
+            key, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log
+        )
+    return trial.suggest_float(key, float(dim.low), float(dim.high), step=dim.step, log=dim.log)
+
+
+def grid_values(dim: SearchDimension, points: int) -> list[Any]:
+    """The grid of one dimension (see :meth:`Space.grid`)."""
+    if dim.choices is not None:
+        return list(dim.choices)
+    low, high = float(dim.low), float(dim.high)  # type: ignore[arg-type]
+    if dim.step is not None:
+        lattice = np.arange(low, high + dim.step / 2, dim.step)
+        idx = np.unique(np.round(np.linspace(0, len(lattice) - 1, min(points, len(lattice)))))
+        values = lattice[idx.astype(int)]
+    elif dim.log:
+        values = np.geomspace(low, high, points)
+    else:
+        values = np.linspace(low, high, points)
+    if dim.kind == "int":
+        return sorted({int(round(v)) for v in values})
+    out = [_nice(v) for v in values]
+    out[0], out[-1] = low, high
+    return sorted(set(out))
+
+
+def _nice(value: float) -> float:
+    """``value`` to 4 significant digits (readable grid points and ranges)."""
+    if value == 0 or not math.isfinite(value):
+        return float(value)
+    return float(f"{value:.4g}")

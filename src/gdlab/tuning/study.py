@@ -1,0 +1,179 @@
+"""The Optuna study behind a search: where it is stored, what it is called, its sampler and
+pruner, and how a study interrupted by a kill is put back in order before it resumes.
+
+Storage: a journal file (``JournalStorage`` + ``JournalFileBackend``, safe for several
+processes on one machine) or an RDB URL. The study name is derived from everything that defines
+the objective (params except the budget, data digest), so a changed search space starts a new
+study in the same file while rerunning an interrupted stage continues the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+DEFAULT_JOURNAL = Path(".optuna") / "gdlab.journal"
+INTERRUPTED = "gdlab.interrupted"
+UID = "gdlab.uid"
+RETRY_OF = "gdlab.retry_of"
+BUDGET_FIELDS = ("enabled", "n_trials", "timeout", "n_jobs", "storage", "study_name", "heatmap")
+"""tune keys that do not change what a trial computes (left out of the study name)."""
+
+_STORAGES: dict[str, optuna.storages.BaseStorage] = {}
+
+
+def resolve_storage(configured: str | None, root: str | Path) -> str:
+    """``tune.storage`` as a storage spec: an RDB URL as is, else an absolute journal path
+    (relative paths and the default ``.optuna/gdlab.journal`` under the project ``root``)."""
+    if configured and "://" in configured:
+        return configured
+    path = Path(configured) if configured else DEFAULT_JOURNAL
+    if not path.is_absolute():
+        path = Path(root) / path
+    return str(path.resolve())
+
+
+def open_storage(spec: str) -> optuna.storages.BaseStorage:
+    """The storage for ``spec`` (one object per process: a journal replays its log once)."""
+    storage = _STORAGES.get(spec)
+    if storage is None:
+        if "://" in spec:
+            storage = optuna.storages.RDBStorage(spec)
+        else:
+            from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+            Path(spec).parent.mkdir(parents=True, exist_ok=True)
+            storage = JournalStorage(JournalFileBackend(spec))
+        _STORAGES[spec] = storage
+    return storage
+
+
+def study_name(prefix: str, *parts: Any) -> str:
+    """``prefix-<12 hex digits>`` of the JSON of ``parts`` (params, data digest...)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything needed to open the study and build its sampler in any process."""
+
+    storage: str
+    name: str
+    direction: str  # "minimize" | "maximize"
+    strategy: str  # "grid" | "bayes"
+    seed: int
+    n_startup_trials: int
+    pruner: str  # "median" | "wilcoxon" | "none"
+    grid: dict[str, list[Any]] | None = None
+    conditional: bool = False
+
+    def create(self) -> optuna.Study:
+        """Create the study, or load it when it exists (resume). A new study gets a random
+        ``gdlab.uid`` user attribute: a study deleted and made again under the same name is
+        told apart from the old one (whose trials MLflow may still hold)."""
+        study = optuna.create_study(
+            storage=open_storage(self.storage),
+            study_name=self.name,
+            direction=self.direction,
+            load_if_exists=True,
+            sampler=self.sampler(0),
+            pruner=self.make_pruner(),
+        )
+        if UID not in study.user_attrs:
+            study.set_user_attr(UID, uuid.uuid4().hex)
+        return study
+
+    def load(self, slot: int) -> optuna.Study:
+        """The study with a sampler seeded for trial ``slot`` (see :meth:`sampler`)."""
+        return optuna.load_study(
+            study_name=self.name,
+            storage=open_storage(self.storage),
+            sampler=self.sampler(slot),
+            pruner=self.make_pruner(),
+        )
+
+    def sampler(self, slot: int) -> optuna.samplers.BaseSampler:
+        """``GridSampler`` (same shuffled order in every process, so workers take distinct
+        grid points) or ``TPESampler`` seeded from (seed, slot): trial ``slot`` of a run gets
+        the same proposal for the same history, and parallel workers never share a seed."""
+        if self.strategy == "grid":
+            return optuna.samplers.GridSampler(self.grid or {}, seed=self.seed)
+        seed = int(np.random.SeedSequence([self.seed, slot]).generate_state(1)[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=self.n_startup_trials,
+                multivariate=True,
+                group=self.conditional,
+            )
+
+    def make_pruner(self) -> optuna.pruners.BasePruner:
+        """Pruner fed with one intermediate value per fold (step = fold index)."""
+        if self.pruner == "median":
+            return optuna.pruners.MedianPruner(n_startup_trials=self.n_startup_trials)
+        if self.pruner == "wilcoxon":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+        return optuna.pruners.NopPruner()
+
+
+def counted(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` uses up budget: finished, and not cut short by an interrupt."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and not trial.user_attrs.get(INTERRUPTED)
+
+
+def recover_interrupted(study: optuna.Study) -> list[int]:
+    """Put a study left by a killed search in order; returns the trial numbers queued again.
+
+    Trials still RUNNING (their process was killed; nothing else runs this study while the
+    stage runs) are marked FAIL with ``gdlab.interrupted``; every interrupted trial not yet
+    retried is queued again with its parameters, so it is rerun first and a grid stays whole.
+    """
+    storage = study._storage  # the public storage API needs the study id
+    study_id = storage.get_study_id_from_name(study.study_name)
+    trials = study.get_trials(deepcopy=False)
+    for trial in trials:
+        if trial.state == TrialState.RUNNING:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get(RETRY_OF) for t in trials}
+    queued = []
+    for trial in trials:
+        if (
+            trial.state == TrialState.FAIL
+            and trial.user_attrs.get(INTERRUPTED)
+            and trial.number not in retried
+        ):
+            study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF: trial.number})
+            queued.append(trial.number)
+    return queued
+
+
+def remaining_trials(
+    study: optuna.Study, n_trials: int | None, grid_size: int | None
+) -> int | None:
+    """Trials still to run: ``n_trials`` (capped at the grid) minus the counted ones; ``None``
+    when only a timeout limits the search."""
+    limit = n_trials
+    if grid_size is not None:
+        limit = grid_size if limit is None else min(limit, grid_size)
+    if limit is None:
+        return None
+    done = sum(counted(t) for t in study.get_trials(deepcopy=False))
+    return max(limit - done, 0)
