@@ -58,8 +58,9 @@ def canvas(
         **kwargs,
     )
     try:
-        yield fig, axes
-        fig.savefig(path)
+        with np.errstate(over="ignore", under="ignore"):  # a diverged curve may be ~1e300
+            yield fig, axes
+            fig.savefig(path)
     finally:
         plt.close(fig)
 

@@ -1,0 +1,97 @@
+"""DVC stage ``compare``: train every variant of ``compare.vary`` on the same folds and data.
+
+Writes ``reports/compare/summary.json`` (DVC metrics: per variant final loss, epochs and time
+to the target loss, diverged), ``summary.md`` (the same as a table), ``curves/<variant>.csv``
+(DVC plots) and ``reports/figures/compare/`` (``overlay.png``, ``trajectories.png``).
+MLflow: a parent run ``compare-<key>`` with the figures and summary, one child run per variant.
+
+    python pipeline/compare.py [--params params.yaml] [--data data/prepared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from gdlab.config import ConfigError, flatten_params, load_params
+from gdlab.data import DataError, load_prepared
+from gdlab.experiment import decode_target
+from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.reporting import write_json
+from gdlab.reporting.compare import write_comparison
+from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
+from gdlab.tracking.compare import log_comparison
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--reports", default="reports/compare")
+    parser.add_argument("--figures", default="reports/figures/compare")
+    args = parser.parse_args(argv)
+    reports, figures = Path(args.reports), Path(args.figures)
+
+    try:
+        params = load_params(args.params)
+        data = load_prepared(args.data)
+    except (ConfigError, DataError) as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 1
+    spec = params.compare
+    if not spec.enabled:
+        for path in (reports, figures):
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True)
+        write_json(reports / "summary.json", {"enabled": False})
+        (reports / "summary.md").write_text("Comparison disabled (compare.enabled: false).\n")
+        (reports / "curves").mkdir()
+        print("compare: compare.enabled is false, nothing compared")
+        return 0
+
+    variants = plan_variants(params)
+    comparison = compare_variants(
+        variants,
+        data.X_train,
+        decode_target(data.y_train, data.classes),
+        vary=spec.vary,
+        task=params.model.task,
+        folds=params.cv.folds,
+        seed=params.seed,
+        n_jobs=params.cv.n_jobs,
+        target_loss=spec.target_loss,
+        feature_names=data.feature_names,
+    )
+    written = write_comparison(comparison, reports, figures)
+
+    session = open_session(params.tracking.uri, params.tracking.experiment)
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}
+    with pipeline_run(
+        experiment_id=session.experiment_id,
+        run_name=f"compare-{spec.vary}",
+        tags=tags,
+        uri=session.uri,
+    ) as run:
+        run_id = run.info.run_id
+        log_params(session.client, run_id, flatten_params(params))
+        log_comparison(
+            session.client,
+            session.experiment_id,
+            run_id,
+            comparison,
+            flat_params={v.label: flatten_params(v.params) for v in comparison.variants},
+            tags={"gdlab.data_digest": data.digest} if data.digest else None,
+        )
+        for figure in written["figures"].values():
+            session.client.log_artifact(run_id, str(figure.path), "figures")
+        for name in ("summary.json", "summary.md"):
+            session.client.log_artifact(run_id, str(reports / name), "compare")
+    ranking = " > ".join(written["summary"]["ranking"])
+    print(f"compare: {spec.vary}: {ranking} -> {reports / 'summary.md'}; run {run_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Optimiser comparison: every variant of one parameter on the same folds and the same data.
+
+A variant is ``params`` with one key changed (``optimizer.name: sgd``, ``optimizer.learning_rate:
+0.1``, ``train.batch_size: 256``...). Every variant is cross-validated on the *same* folds;
+its curve is the mean over folds per epoch (a fold that stopped holds its last value, see
+:mod:`gdlab.experiment.curves`). The summary reports, per variant: the final mean training
+loss, epochs and wall time until the mean curve first reaches the target loss, and whether
+any fold diverged. The ranking orders the variants that did not diverge by final training
+loss (the last point of the drawn curve), then the diverged ones.
+
+Workers fit and *return* curves (no logging here): tracking and files are the callers' job.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+from gdlab.core.loop import DivergenceError
+from gdlab.experiment.curves import band, first_at_or_below, stack_curves
+from gdlab.experiment.folds import Fold, make_folds
+from gdlab.experiment.model import build_pipeline, fit_pipeline
+from gdlab.experiment.progress import say
+from gdlab.experiment.trajectory import Trajectory, record_trajectory
+
+RECORD_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
+CURVE_NAMES = {"loss": "train_loss", "val_loss": "val_loss", "learning_rate": "learning_rate",
+               "grad_norm": "grad_norm", "time": "time_s"}
+"""Callback record key -> curve name (the train stage's names, plus ``time_s``)."""
+
+
+class HistoryRecorder:
+    """Estimator callback keeping every epoch's record (picklable, lives in the worker)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        self.records.append(dict(record))
+
+
+@dataclass
+class VariantFold:
+    """One fold of one variant: per-epoch curves, whether it diverged, fit time."""
+
+    fold: int
+    curves: dict[str, list[float | None]]
+    diverged: bool
+    fit_time: float
+
+    @property
+    def n_iter(self) -> int:
+        return len(self.curves.get("train_loss", []))
+
+
+@dataclass
+class Variant:
+    """One variant: its label, the varied value, its validated params and its results."""
+
+    label: str
+    value: Any
+    params: Any
+    folds: list[VariantFold] = field(default_factory=list)
+    trajectory: Trajectory | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return any(f.diverged for f in self.folds)
+
+    def curve(self, name: str) -> np.ndarray:
+        """Mean over folds per epoch of curve ``name`` (stopped folds held, diverged not)."""
+        return band(self.stacked(name))[0]
+
+    def std(self, name: str) -> np.ndarray:
+        return band(self.stacked(name))[1]
+
+    def stacked(self, name: str) -> np.ndarray:
+        return stack_curves(
+            [f.curves.get(name, []) for f in self.folds], hold=[not f.diverged for f in self.folds]
+        )
+
+
+@dataclass
+class Comparison:
+    """All variants of one comparison, in the order they were listed."""
+
+    vary: str
+    variants: list[Variant]
+    target_loss: float | None = None
+    target_rule: str = "compare.target_loss"
+
+    def variant(self, label: str) -> Variant:
+        return next(v for v in self.variants if v.label == label)
+
+    def ranking(self) -> list[str]:
+        """Labels best first: not diverged by final training loss, then diverged."""
+        def key(item: tuple[int, Variant]) -> tuple:
+            index, v = item
+            final = _final(v.curve("train_loss"))
+            return (v.diverged or final is None, final if final is not None else 0.0, index)
+
+        return [v.label for _, v in sorted(enumerate(self.variants), key=key)]
+
+    def summary(self) -> dict[str, Any]:
+        """The summary document (``reports/compare/summary.json``)."""
+        ranking = self.ranking()
+        rows: dict[str, Any] = {}
+        for v in self.variants:
+            train, clock = v.curve("train_loss"), v.curve("time_s")
+            hit = None
+            if self.target_loss is not None and not v.diverged:
+                hit = first_at_or_below(train, self.target_loss)
+            rows[v.label] = {
+                "value": v.value,
+                "rank": ranking.index(v.label) + 1,
+                "final_loss": None if v.diverged else _final(train),
+                "final_val_loss": None if v.diverged else _final(v.curve("val_loss")),
+                "epochs": max((f.n_iter for f in v.folds), default=0),
+                "epochs_to_target": None if hit is None else hit + 1,
+                "time_to_target_s": None if hit is None else float(clock[hit]),
+                "total_time_s": _final(clock),
+                "diverged": v.diverged,
+                "diverged_folds": [f.fold for f in v.folds if f.diverged],
+            }
+        return {
+            "vary": self.vary,
+            "target_loss": self.target_loss,
+            "target_rule": self.target_rule,
+            "metric": "mean training loss over the CV folds (loss + penalty), per epoch",
+            "folds": len(self.variants[0].folds) if self.variants else 0,
+            "ranking": ranking,
+            "variants": rows,
+        }
+
+
+def plan_variants(params: Any) -> list[Variant]:
+    """One :class:`Variant` per ``compare.values`` entry, its params validated."""
+    from gdlab.config.sections.compare import variant_label, variant_params
+
+    spec = params.compare
+    return [
+        Variant(variant_label(spec.vary, value), value, variant_params(params, spec.vary, value))
+        for value in spec.values
+    ]
+
+
+def _final(curve: np.ndarray) -> float | None:
+    finite = curve[np.isfinite(curve)] if curve.size else curve
+    return float(finite[-1]) if finite.size else None
+
+
+def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
+    """One epoch on a few rows, so the fold's timed fit does not include the one-off
+    compilation of the engine's kernels in this worker process."""
+    settings = pipeline.named_steps["model"].get_params()
+    batch = settings.get("batch_size") or 16
+    take = rows[:: max(1, len(rows) // (2 * batch + 1))][: 2 * batch + 1]
+    small = clone(pipeline).set_params(model__max_epochs=1, model__tol=None)
+    try:
+        fit_pipeline(small, X[take], y[take])
+    except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
+        pass
+
+
+def _fit_fold(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> VariantFold:
+    recorder = HistoryRecorder()
+    diverged = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _warm_up(pipeline, X, y, fold.train_idx)
+        start = time.perf_counter()
+        try:
+            fit_pipeline(
+                pipeline,
+                X[fold.train_idx],
+                y[fold.train_idx],
+                eval_set=(X[fold.val_idx], y[fold.val_idx]),
+                callbacks=[recorder],
+            )
+        except DivergenceError:
+            diverged = True
+    curves: dict[str, list[float | None]] = {name: [] for name in CURVE_NAMES.values()}
+    for record in recorder.records:
+        for key, name in CURVE_NAMES.items():
+            value = record.get(key)
+            curves[name].append(None if value is None else float(value))
+    return VariantFold(fold.index, curves, diverged, time.perf_counter() - start)
+
+
+def _trajectory(pipeline: Any, X: np.ndarray, y: np.ndarray, names: list[str] | None):
+    return record_trajectory(pipeline, X, y, feature_names=names)
+
+
+def compare_variants(
+    variants: list[Variant],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    vary: str,
+    task: str,
+    folds: int,
+    seed: int,
+    n_jobs: int | None = 1,
+    target_loss: float | None = None,
+    target_gap: float = 0.05,
+    trajectories: bool = True,
+    feature_names: list[str] | None = None,
+) -> Comparison:
+    """Cross-validate every variant on the same ``folds`` (and record each one's trajectory
+    on all of ``(X, y)``), all fits sharing one pool of ``n_jobs`` workers."""
+    X = np.asarray(X)
+    y = np.asarray(y)
+    splits = make_folds(y, folds, task=task, seed=seed)
+    pipelines = [build_pipeline(v.params) for v in variants]
+    jobs = [
+        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold))
+        for i, pipe in enumerate(pipelines)
+        for fold in splits
+    ]
+    if trajectories:
+        jobs += [
+            (i, "trajectory", delayed(_trajectory)(pipe, X, y, feature_names))
+            for i, pipe in enumerate(pipelines)
+        ]
+    say(f"compare: {len(variants)} variants of {vary} × {len(splits)} folds (n_jobs={n_jobs})")
+    results = Parallel(n_jobs=n_jobs)(job for _, _, job in jobs)
+    for (i, kind, _), result in zip(jobs, results, strict=True):
+        if kind == "fold":
+            variants[i].folds.append(result)
+        else:
+            variants[i].trajectory = result
+    for v in variants:
+        v.folds.sort(key=lambda f: f.fold)
+        final = _final(v.curve("train_loss"))
+        state = "diverged" if v.diverged else f"final training loss {final:.4g}"
+        say(f"compare: {v.label}: {state}")
+    comparison = Comparison(vary, variants)
+    if target_loss is not None:
+        comparison.target_loss, comparison.target_rule = float(target_loss), "compare.target_loss"
+    else:
+        finals = [_final(v.curve("train_loss")) for v in variants if not v.diverged]
+        finals = [f for f in finals if f is not None]
+        if finals:
+            comparison.target_loss = min(finals) * (1.0 + target_gap)
+            comparison.target_rule = f"best final training loss × {1.0 + target_gap:g}"
+    return comparison

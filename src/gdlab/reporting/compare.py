@@ -1,0 +1,218 @@
+"""Outputs of a comparison: the overlay chart, the trajectories side by side, the summary
+(JSON for ``dvc metrics``, a markdown table for people) and one curve file per variant."""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gdlab.config.sections.compare import safe_name
+from gdlab.experiment.compare import Comparison
+from gdlab.experiment.trajectory import loss_surface
+from gdlab.reporting.canvas import Figure, canvas, line_data, positive
+from gdlab.reporting.files import write_json
+from gdlab.reporting.landscape import trajectories_figure
+
+CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")
+
+
+def _limits(groups: list[np.ndarray], log: bool) -> tuple[float, float] | None:
+    """y-limits covering ``groups`` with a margin (a factor on a log axis)."""
+    values = np.concatenate([g[np.isfinite(g)] for g in groups]) if groups else np.array([])
+    if log:
+        values = values[values > 0]
+    if not values.size:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if log:
+        return low / 1.15, high * 1.15
+    pad = 0.05 * (high - low) or 0.05 * abs(high) or 1.0
+    return low - pad, high + pad
+
+
+def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
+    """Every variant's mean training loss per epoch (± std band, target line, ● where it first
+    reaches the target), validation loss per epoch, and training loss against wall time.
+
+    The loss axes are scaled to the variants that did not diverge; a diverged variant's curve
+    runs off the top and is marked ✕ at its last epoch."""
+    summary = comparison.summary()
+    rows = summary["variants"]
+    target = comparison.target_loss
+    drawn: dict[str, dict[str, np.ndarray]] = {}
+    kept: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+    everything: dict[str, list[np.ndarray]] = {"train": [], "val": []}
+    with canvas(path, ncols=3, size=(5.4, 4.6)) as (fig, axes):
+        ax_train, ax_val, ax_time = axes[0]
+        diverged_marks = []
+        for k, v in enumerate(comparison.variants):
+            colour = f"C{k % 10}"
+            row = rows[v.label]
+            tag = "diverged" if row["diverged"] else f"#{row['rank']}"
+            label = f"{v.label} ({tag})"
+            train, spread = v.curve("train_loss"), v.std("train_loss")
+            val, clock = v.curve("val_loss"), v.curve("time_s")
+            epochs = np.arange(train.size)
+            ok = np.isfinite(train)
+            (t_line,) = ax_train.plot(epochs[ok], train[ok], "-", color=colour, linewidth=1.6,
+                                      label=label)
+            if not row["diverged"]:
+                ax_train.fill_between(epochs[ok], (train - spread)[ok], (train + spread)[ok],
+                                      color=colour, alpha=0.15, linewidth=0)
+            entry = {"train": line_data(t_line)}
+            if row["epochs_to_target"] is not None:
+                e = row["epochs_to_target"] - 1
+                ax_train.plot([e], [train[e]], "o", color=colour, markersize=6,
+                              markeredgecolor="k")
+            ok_val = np.isfinite(val)
+            if ok_val.any():
+                (v_line,) = ax_val.plot(epochs[ok_val], val[ok_val], "--", color=colour,
+                                        linewidth=1.6, label=label)
+                entry["val"] = line_data(v_line)
+            ok_time = ok & np.isfinite(clock[: train.size])
+            (c_line,) = ax_time.plot(clock[ok_time], train[ok_time], "-", color=colour,
+                                     linewidth=1.6, label=label)
+            entry["time"] = line_data(c_line)
+            drawn[v.label] = entry
+            for key, values in (("train", train[ok]), ("val", val[ok_val])):
+                everything[key].append(values)
+                if not row["diverged"]:
+                    kept[key].append(values)
+            if row["diverged"] and ok.any():
+                diverged_marks.append((ax_train, int(epochs[ok][-1]), colour))
+                diverged_marks.append((ax_time, float(clock[ok_time][-1]) if ok_time.any()
+                                       else 0.0, colour))
+        log = positive(*everything["train"], *everything["val"])
+        for ax, key in ((ax_train, "train"), (ax_val, "val"), (ax_time, "train")):
+            if log:
+                ax.set_yscale("log")
+            limits = _limits(kept[key] or everything[key], log)
+            if limits is not None:
+                ax.set_ylim(*limits)
+        for ax, x, colour in diverged_marks:
+            top = ax.get_ylim()[1]
+            ax.plot([x], [top], "X", color=colour, markersize=11, markeredgecolor="k",
+                    clip_on=False, zorder=5)
+        for ax in (ax_train, ax_time):
+            if target is not None:
+                ax.axhline(target, color="k", linestyle=":", linewidth=1,
+                           label=f"target {target:.4g}")
+        titles = (
+            ("epoch", "training loss (mean over folds ± std)", "training loss; ● first epoch at "
+             "the target"),
+            ("epoch", "validation loss (mean over folds)", "validation loss"),
+            ("wall time since fit start (s, mean over folds)", "training loss (mean over folds)",
+             "training loss against time"),
+        )
+        for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"{ylabel}{', log scale' if log else ''}")
+            ax.set_title(title, fontsize=10)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+        fig.suptitle(f"comparison of {comparison.vary} on the same {summary['folds']} folds"
+                     + (" (✕: diverged, off the scale)" if diverged_marks else ""))
+        fig.tight_layout()
+    return Figure(Path(path), {"variants": drawn, "target_loss": target,
+                               "ranking": summary["ranking"]})
+
+
+def comparison_trajectories_figure(comparison: Comparison, path: str | Path) -> Figure | None:
+    """Each variant's parameter trajectory on its loss surface, side by side (None when no
+    variant recorded one)."""
+    surfaces = {}
+    for v in comparison.variants:
+        traj = v.trajectory
+        ok = traj is not None and traj.n_params >= 2 and len(traj.points) >= 2
+        surfaces[v.label + (" (diverged)" if traj is not None and traj.diverged else "")] = (
+            loss_surface(traj, resolution=31) if ok else None
+        )
+    if all(s is None for s in surfaces.values()):
+        return None
+    return trajectories_figure(
+        surfaces, path, title=f"trajectories on the training-loss surface, by {comparison.vary}"
+    )
+
+
+def _cell(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if math.isfinite(value) else "—"
+    return str(value)
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a markdown table, best first."""
+    target = summary["target_loss"]
+    lines = [
+        f"# Comparison of `{summary['vary']}`",
+        "",
+        f"Same {summary['folds']} CV folds and data for every variant. Ranked by final "
+        f"{summary['metric']}; target loss {_cell(target)} ({summary['target_rule']}).",
+        "",
+        "| rank | variant | final training loss | final validation loss | epochs | "
+        "epochs to target | time to target (s) | total time (s) | diverged |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label in summary["ranking"]:
+        row = summary["variants"][label]
+        lines.append(
+            f"| {row['rank']} | {label} | {_cell(row['final_loss'])} | "
+            f"{_cell(row['final_val_loss'])} | {row['epochs']} | "
+            f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "
+            f"{_cell(row['total_time_s'], 3)} | {_cell(row['diverged'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[Path]:
+    """Replace ``directory`` with ``<variant>.csv`` files (epoch, mean curves, variant)."""
+    directory = Path(directory)
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    paths = []
+    for v in comparison.variants:
+        train, val, clock = v.curve("train_loss"), v.curve("val_loss"), v.curve("time_s")
+        path = directory / f"{safe_name(v.label)}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CURVE_COLUMNS)
+            for e in range(train.size):
+                writer.writerow([e, _num(train, e), _num(val, e), _num(clock, e), v.label])
+        paths.append(path)
+    return paths
+
+
+def _num(values: np.ndarray, i: int) -> str:
+    return repr(float(values[i])) if i < values.size and np.isfinite(values[i]) else ""
+
+
+def write_comparison(
+    comparison: Comparison, reports: str | Path, figures: str | Path
+) -> dict[str, Any]:
+    """Write ``summary.json``, ``summary.md`` and ``curves/`` under ``reports`` and the figures
+    (``overlay.png``, ``trajectories.png``) under ``figures``; returns what was written."""
+    reports, figures = Path(reports), Path(figures)
+    summary = comparison.summary()
+    if figures.exists():
+        shutil.rmtree(figures)
+    drawn = {"overlay": overlay_figure(comparison, figures / "overlay.png")}
+    trajectories = comparison_trajectories_figure(comparison, figures / "trajectories.png")
+    if trajectories is not None:
+        drawn["trajectories"] = trajectories
+    written = {
+        "summary": write_json(reports / "summary.json", summary),
+        "table": reports / "summary.md",
+        "curves": write_variant_curves(comparison, reports / "curves"),
+    }
+    (reports / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+    return {"summary": summary, "figures": drawn, "files": written}

@@ -1,0 +1,115 @@
+"""The comparison: sgd, momentum, nesterov and adam on the default problem, same folds and
+data; the summary's ranking and numbers are the drawn curves' data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gdlab.config import with_overrides
+from gdlab.experiment import decode_target
+from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.reporting.compare import write_comparison
+
+
+def _run(params, data, **kw):
+    return compare_variants(
+        plan_variants(params),
+        data.X_train,
+        decode_target(data.y_train, data.classes),
+        vary=params.compare.vary,
+        task=params.model.task,
+        folds=params.cv.folds,
+        seed=params.seed,
+        n_jobs=1,
+        target_loss=params.compare.target_loss,
+        feature_names=data.feature_names,
+        **kw,
+    )
+
+
+def test_four_optimisers_on_the_default_problem(default_problem, tmp_path):
+    params, data, _ = default_problem
+    assert params.compare.values == ["sgd", "momentum", "nesterov", "adam"]
+    comparison = _run(params, data)
+    written = write_comparison(comparison, tmp_path / "compare", tmp_path / "figures")
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "overlay.png", "trajectories.png"
+    ]
+    summary = json.loads((tmp_path / "compare" / "summary.json").read_text())
+    assert summary == json.loads(json.dumps(written["summary"]))
+    assert set(summary["variants"]) == {"sgd", "momentum", "nesterov", "adam"}
+    assert summary["folds"] == 5 and summary["vary"] == "optimizer.name"
+
+    overlay = written["figures"]["overlay"].data["variants"]
+    assert set(overlay) == set(summary["variants"])  # one chart, every variant on it
+    finals = {label: lines["train"][-1, 1] for label, lines in overlay.items()}
+    assert summary["ranking"] == sorted(finals, key=finals.get)
+    target = summary["target_loss"]
+    assert target == pytest.approx(min(finals.values()) * 1.05)
+    for label, row in summary["variants"].items():
+        drawn = overlay[label]["train"][:, 1]
+        assert not row["diverged"] and row["final_loss"] == pytest.approx(drawn[-1])
+        assert row["rank"] == summary["ranking"].index(label) + 1
+        assert row["epochs"] == len(drawn)
+        e = row["epochs_to_target"]
+        assert e is not None and drawn[e - 1] <= target and (e == 1 or drawn[e - 2] > target)
+        clock = overlay[label]["time"]  # training loss against time: the same curve
+        np.testing.assert_allclose(clock[:, 1], drawn)
+        assert row["time_to_target_s"] == pytest.approx(clock[e - 1, 0])
+        assert 0 < row["time_to_target_s"] <= row["total_time_s"]
+    # momentum methods beat plain SGD at the same step size
+    assert summary["ranking"].index("sgd") > summary["ranking"].index("momentum")
+    assert summary["variants"]["sgd"]["epochs_to_target"] > (
+        summary["variants"]["nesterov"]["epochs_to_target"]
+    )
+
+    table = (tmp_path / "compare" / "summary.md").read_text().splitlines()
+    rows = [line for line in table if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[1] for r in rows] == summary["ranking"]
+    csv = (tmp_path / "compare" / "curves" / "sgd.csv").read_text().splitlines()
+    assert csv[0] == "epoch,train_loss,val_loss,time_s,variant"
+    assert float(csv[-1].split(",")[1]) == pytest.approx(finals["sgd"])
+    trajectories = written["figures"]["trajectories"].data
+    assert set(trajectories) == set(summary["variants"])
+    for panel in trajectories.values():
+        assert panel["path"][0].tolist() == [0.0, 0.0]  # every variant starts at θ = 0
+
+
+def test_variants_share_folds_and_data(default_problem):
+    params, data, _ = default_problem
+    same = with_overrides(
+        params,
+        {"compare.vary": "tracking.experiment", "compare.values": ["a", "b"], "cv.folds": 3,
+         "train.max_epochs": 5},
+    )
+    comparison = _run(same, data, trajectories=False)
+    a, b = comparison.variants
+    assert [f.fold for f in a.folds] == [1, 2, 3]
+    for fa, fb in zip(a.folds, b.folds, strict=True):
+        assert fa.curves["train_loss"] == fb.curves["train_loss"]
+        assert fa.curves["val_loss"] == fb.curves["val_loss"]
+
+
+def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_path):
+    params, data, _ = default_problem
+    rates = with_overrides(
+        params,
+        {"optimizer.name": "sgd", "compare.vary": "optimizer.learning_rate",
+         "compare.values": [0.1, 1.0e6], "cv.folds": 2, "train.max_epochs": 10},
+    )
+    comparison = _run(rates, data)
+    written = write_comparison(comparison, tmp_path / "c", tmp_path / "f")
+    summary = written["summary"]
+    assert summary["ranking"] == ["learning_rate=0.1", "learning_rate=1000000.0"]
+    bad = summary["variants"]["learning_rate=1000000.0"]
+    assert bad["diverged"] and bad["diverged_folds"] == [1, 2]
+    assert bad["final_loss"] is None and bad["epochs_to_target"] is None
+    table = (tmp_path / "c" / "summary.md").read_text()
+    assert "| 2 | learning_rate=1000000.0 | — | — | 3 | — | — |" in table
+    assert table.rstrip().endswith("| yes |")
+    overlay = written["figures"]["overlay"].data["variants"]
+    assert overlay["learning_rate=0.1"]["train"][-1, 1] == pytest.approx(
+        summary["variants"]["learning_rate=0.1"]["final_loss"])

@@ -1,0 +1,77 @@
+"""``pipeline/compare.py``: files for DVC and one MLflow parent run with a child per variant."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _stage():
+    spec = importlib.util.spec_from_file_location("compare_stage", REPO / "pipeline/compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def ran(default_problem, monkeypatch):
+    _, _, root = default_problem
+    monkeypatch.chdir(root)
+    (root / "params.yaml").write_text(yaml.safe_dump(
+        {"cv": {"folds": 3, "n_jobs": 1}, "train": {"max_epochs": 30},
+         "tracking": {"experiment": "compare-stage"}}
+    ))
+    assert _stage().main([]) == 0
+    return root
+
+
+def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(ran):
+    summary = json.loads((ran / "reports/compare/summary.json").read_text())
+    labels = ["sgd", "momentum", "nesterov", "adam"]
+    assert sorted(summary["variants"]) == sorted(labels)
+    assert sorted(p.name for p in (ran / "reports/figures/compare").iterdir()) == [
+        "overlay.png", "trajectories.png"]
+    assert sorted(p.stem for p in (ran / "reports/compare/curves").iterdir()) == sorted(labels)
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{ran / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("compare-stage")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.run_name == "compare-optimizer.name"
+    assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.stage"] == "compare"
+    assert parent.data.metrics["target_loss"] == pytest.approx(summary["target_loss"])
+    artifacts = {f.path for d in ("figures", "compare")
+                 for f in client.list_artifacts(parent.info.run_id, d)}
+    assert artifacts == {"figures/overlay.png", "figures/trajectories.png",
+                         "compare/summary.json", "compare/summary.md"}
+    children = {r.info.run_name: r for r in runs if r is not parent
+                and r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+    assert sorted(children) == sorted(labels)
+    for label, child in children.items():
+        row = summary["variants"][label]
+        assert child.data.params["optimizer.name"] == label
+        assert child.data.metrics["final_loss"] == pytest.approx(row["final_loss"])
+        assert child.data.metrics["rank"] == row["rank"]
+        history = sorted(client.get_metric_history(child.info.run_id, "train_loss"),
+                         key=lambda m: m.step)
+        with (ran / f"reports/compare/curves/{label}.csv").open() as handle:
+            drawn = [float(r["train_loss"]) for r in csv.DictReader(handle)]
+        assert [m.step for m in history] == list(range(len(drawn)))
+        assert [m.value for m in history] == pytest.approx(drawn)
+
+
+def test_disabled_comparison_writes_empty_outputs(default_problem, monkeypatch):
+    _, _, root = default_problem
+    monkeypatch.chdir(root)
+    (root / "off.yaml").write_text("compare:\n  enabled: false\n")
+    assert _stage().main(["--params", "off.yaml", "--reports", "off", "--figures", "off_f"]) == 0
+    assert json.loads((root / "off/summary.json").read_text()) == {"enabled": False}
+    assert list((root / "off_f").iterdir()) == [] and (root / "off/curves").is_dir()
