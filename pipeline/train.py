@@ -13,6 +13,7 @@ and one nested run per fold with its training and validation curves.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from gdlab.experiment import as_frame, decode_target, load_overrides, run_traini
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say
+from gdlab.parallel import parallel_backend
 from gdlab.reporting import cv_document, loss_curves_figure, write_fold_curves, write_json
 from gdlab.tracking import (
     RunHandle,
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         params = (
             with_overrides(load_params(args.params), tuned) if tuned else load_params(args.params)
         )
-        data = load_prepared(args.data)
+        data = load_prepared(args.data, mmap=True)  # X streamed from the .npy memory map
     except (ConfigError, DataError, ValueError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 1
@@ -66,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")
     run_name = os.environ.get("DVC_EXP_NAME") or f"{params.model.kind}-{params.optimizer.name}"
     tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task}
+    tags["gdlab.parallel"] = params.parallel.backend
     if tuned:
         tags["gdlab.tuned_from"] = args.tuned
+        record = json.loads(Path(args.tuned).read_text())  # written by pipeline/tune.py
+        tags["gdlab.tuning_run_id"] = record.get("tuning_run_id")
+        tags["gdlab.tuning_study"] = record.get("study")
     with pipeline_run(
         experiment_id=session.experiment_id, run_name=run_name, tags=tags, uri=session.uri
     ) as run:
@@ -84,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             context="training",
             target="target",
         )
-        try:
-            result = run_training(params, data.X_train, y, feature_names=data.feature_names)
+        try:  # parallel.backend: folds on local processes or a Dask cluster; this process logs
+            with parallel_backend(params.parallel) as backend:
+                say(f"train: parallel work on {backend.describe()}")
+                result = run_training(params, data.X_train, y, feature_names=data.feature_names)
         except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
             standardize = params.preprocess.standardize
             raise explain_divergence(exc, data.X_train, data.feature_names, standardize) from None

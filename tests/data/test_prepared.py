@@ -38,7 +38,9 @@ def test_prepared_format(tmp_path, small):
     assert list(train.columns) == [*meta["feature_names"], "target"]
     assert (len(train), len(test)) == (meta["n_train"], meta["n_test"]) == (240, 60)
     assert train["target"].dtype == np.int64 and meta["classes"] == [0, 1]
-    assert set(meta["sha256"]) == {"train.parquet", "test.parquet"}
+    assert set(meta["sha256"]) == {
+        "train.parquet", "test.parquet", "X_train.npy", "y_train.npy", "X_test.npy", "y_test.npy"
+    }
 
 
 def test_load_prepared_gives_float_arrays(tmp_path, small):
@@ -126,7 +128,10 @@ def test_prepare_stage(tmp_path, monkeypatch, capsys):
     out = tmp_path / "prepared"
     assert run_prepare(["--params", str(params), "--out", str(out)], monkeypatch) == 0
     assert "80 train / 20 test rows, 4 features" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "test.parquet", "train.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "X_test.npy", "X_train.npy", "meta.json", "test.parquet", "train.parquet", "y_test.npy",
+        "y_train.npy",
+    ]
 
 
 def test_prepare_stage_reports_data_errors(tmp_path, monkeypatch, capsys, write_csv):

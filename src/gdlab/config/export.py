@@ -9,6 +9,10 @@ from gdlab.config.schema import Params
 
 Scalar = str | int | float | bool | None
 
+PLACEMENT_SECTIONS = ("parallel",)
+"""Sections that say where the work runs, not what it computes: left out of the MLflow params
+(the train stage records the backend as the tag ``gdlab.parallel``)."""
+
 
 def resolved_dump(params: Params) -> dict[str, Any]:
     """``params`` as plain data with every ``auto`` and default resolved: the loss, the
@@ -28,6 +32,7 @@ def flatten_params(params: Params, resolved: bool = True) -> dict[str, Scalar]:
     the ones that actually run (see :func:`resolved_dump`), else the values as written.
     """
     data = resolved_dump(params) if resolved else params.model_dump(mode="json")
+    data = {k: v for k, v in data.items() if k not in PLACEMENT_SECTIONS}
     flat: dict[str, Scalar] = {}
     _flatten(data, "", flat)
     return flat

@@ -29,6 +29,7 @@ from gdlab.config.sections import (
     TuneConfig,
 )
 from gdlab.config.sections.fairness import FairnessConfig, ModelCardConfig
+from gdlab.config.sections.parallel import ParallelConfig
 
 # ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
@@ -57,6 +58,7 @@ class Params(StrictModel):
     fairness: FairnessConfig = section_field(FairnessConfig)
     model_card: ModelCardConfig = section_field(ModelCardConfig)
     tune: TuneConfig = section_field(TuneConfig)
+    parallel: ParallelConfig = section_field(ParallelConfig)
 
     @model_validator(mode="after")
     def _sections_agree(self) -> Params:

@@ -4,6 +4,11 @@ Both Parquet files hold the feature columns (float64, named as in ``meta["featur
 the column ``target`` (float64 for regression; int64 class codes 0..K-1 for classification,
 ``meta["classes"][k]`` being the original label of code k) and, when configured, the column
 ``sensitive``. ``meta.json`` records the task, names, sizes, source and the files' SHA-256.
+
+The same rows are also stored as ``.npy`` arrays (``X_train.npy``, ``y_train.npy``,
+``X_test.npy``, ``y_test.npy``; float64, the values of the Parquet columns): numpy files that
+``np.load(..., mmap_mode="r")`` maps without reading them, so training can stream mini-batches
+from a dataset larger than memory (``load_prepared(..., mmap=True)``, :func:`open_arrays`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from gdlab.data.errors import DataError
 
 TRAIN_FILE, TEST_FILE, META_FILE = "train.parquet", "test.parquet", "meta.json"
 TARGET_COLUMN, SENSITIVE_COLUMN = "target", "sensitive"
+SPLITS = ("train", "test")
+
+
+def array_files(split: str) -> tuple[str, str]:
+    """Names of the memory-mappable ``(X, y)`` arrays of ``split`` (``train`` or ``test``)."""
+    return f"X_{split}.npy", f"y_{split}.npy"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -45,13 +56,20 @@ def write_prepared(
     """Write both frames and ``meta.json`` (completed with sizes and hashes); return the meta."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for frame, name in ((train, TRAIN_FILE), (test, TEST_FILE)):
+    names = [TRAIN_FILE, TEST_FILE]
+    for frame, name, split in ((train, TRAIN_FILE, "train"), (test, TEST_FILE, "test")):
         frame.reset_index(drop=True).to_parquet(directory / name, index=False, engine="pyarrow")
+        x_name, y_name = array_files(split)
+        extra = (TARGET_COLUMN, SENSITIVE_COLUMN)
+        features = meta.get("feature_names") or [c for c in frame.columns if c not in extra]
+        np.save(directory / x_name, np.ascontiguousarray(frame[features].to_numpy(np.float64)))
+        np.save(directory / y_name, frame[TARGET_COLUMN].to_numpy(np.float64))
+        names += [x_name, y_name]
     meta = {
         **meta,
         "n_train": len(train),
         "n_test": len(test),
-        "sha256": {name: file_sha256(directory / name) for name in (TRAIN_FILE, TEST_FILE)},
+        "sha256": {name: file_sha256(directory / name) for name in names},
     }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
@@ -81,9 +99,28 @@ class Prepared:
         return frame
 
 
-def load_prepared(directory: str | Path = "data/prepared") -> Prepared:
+def open_arrays(directory: str | Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of ``split`` as read-only memory maps of the ``.npy`` files (nothing is read
+    until rows are used; mini-batches are paged in as training touches them)."""
+    directory = Path(directory)
+    paths = [directory / name for name in array_files(split)]
+    for path in paths:
+        if not path.exists():
+            raise DataError(
+                f"{path} not found; run the prepare stage again (it writes .npy arrays)"
+            )
+    X, y = (np.load(path, mmap_mode="r", allow_pickle=False) for path in paths)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise DataError(f"{paths[0]} and {paths[1]} do not hold X (n, d) and y (n,)")
+    return X, y
+
+
+def load_prepared(directory: str | Path = "data/prepared", *, mmap: bool = False) -> Prepared:
     """Read a directory written by ``pipeline/prepare.py``; DataError when files are missing or
-    changed since (their SHA-256 no longer matches ``meta.json``)."""
+    changed since (their SHA-256 no longer matches ``meta.json``).
+
+    ``mmap=True``: ``X_*`` and ``y_*`` are read-only memory maps of the ``.npy`` arrays
+    (:func:`open_arrays`) instead of arrays decoded from Parquet; same values."""
     directory = Path(directory)
     meta_path = directory / META_FILE
     if not meta_path.exists():
@@ -98,16 +135,21 @@ def load_prepared(directory: str | Path = "data/prepared") -> Prepared:
                 "from meta.json); run the prepare stage again"
             )
     names = list(meta["feature_names"])
-    frames = {n: pd.read_parquet(directory / n) for n in (TRAIN_FILE, TEST_FILE)}
 
-    def arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if mmap:
+            columns = [SENSITIVE_COLUMN] if meta.get("sensitive") else []
+            frame = pd.read_parquet(directory / name, columns=columns)
+            s = frame[SENSITIVE_COLUMN].to_numpy() if columns else None
+            return (*open_arrays(directory, split), s)
+        frame = pd.read_parquet(directory / name)
         X = frame[names].to_numpy(dtype=np.float64)
         y = frame[TARGET_COLUMN].to_numpy(dtype=np.float64)
         s = frame[SENSITIVE_COLUMN].to_numpy() if SENSITIVE_COLUMN in frame.columns else None
         return X, y, s
 
-    X_train, y_train, s_train = arrays(frames[TRAIN_FILE])
-    X_test, y_test, s_test = arrays(frames[TEST_FILE])
+    X_train, y_train, s_train = arrays(TRAIN_FILE, "train")
+    X_test, y_test, s_test = arrays(TEST_FILE, "test")
     return Prepared(
         X_train,
         y_train,

@@ -1,0 +1,128 @@
+"""The parallel backend of a stage, chosen by ``params.parallel``: joblib on local cores, or
+an existing Dask cluster.
+
+gdlab's parallel work (CV folds, tuning trials, comparison variants) is written once, with
+``joblib.Parallel``. This module only decides where that work goes::
+
+    with parallel_backend(params.parallel):
+        result = run_training(params, X, y)      # folds run on the Dask workers
+
+``backend: joblib`` changes nothing (joblib's own default, loky worker processes, with the
+``n_jobs`` of each section). ``backend: dask`` connects a ``dask.distributed.Client`` to
+``parallel.scheduler`` and activates joblib's Dask backend
+(``joblib.parallel_config(backend="dask")``), so every ``Parallel`` call inside the block is
+scheduled on the cluster's workers; with ``scheduler: null`` a throw-away
+``LocalCluster`` on 127.0.0.1 is started for the block. Results travel back to this process,
+which alone logs them, so a tracking store is never written by several processes.
+
+The results do not depend on the backend: each task is seeded by its own arguments (fold
+indices, trial number, ``seed``), never by the worker that runs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BackendInfo", "ParallelUnavailable", "parallel_backend"]
+
+
+class ParallelUnavailable(RuntimeError):
+    """The configured backend cannot be used (Dask missing, scheduler unreachable)."""
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a :func:`parallel_backend` block runs on."""
+
+    backend: str  # "joblib" | "dask"
+    scheduler: str | None = None  # the scheduler's address (dask)
+    n_workers: int | None = None  # workers connected when the block started (dask)
+    local_cluster: bool = False  # True when this block started its own LocalCluster
+
+    def describe(self) -> str:
+        if self.backend != "dask":
+            return "joblib (local worker processes)"
+        where = "local cluster " if self.local_cluster else ""
+        return f"dask {where}{self.scheduler} ({self.n_workers} workers)"
+
+
+def _setting(config: Any, name: str, default: Any) -> Any:
+    if config is None:
+        return default
+    if isinstance(config, dict):
+        return config.get(name, default)
+    return getattr(config, name, default)
+
+
+@contextlib.contextmanager
+def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
+    """Run the joblib work inside the block on the backend that ``config`` names.
+
+    ``config`` is ``params.parallel`` (a :class:`~gdlab.config.sections.parallel.ParallelConfig`),
+    a dict with the same keys, or None (joblib). Yields a :class:`BackendInfo`. Raises
+    :class:`ParallelUnavailable` when Dask is not installed or the scheduler does not answer
+    within ``parallel.timeout`` seconds.
+    """
+    backend = _setting(config, "backend", "joblib")
+    if backend == "joblib":
+        yield BackendInfo("joblib")
+        return
+    if backend != "dask":
+        raise ValueError(f"parallel.backend must be joblib or dask, got {backend!r}")
+    try:
+        import joblib
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - dask is a dependency of gdlab
+        raise ParallelUnavailable(
+            "parallel.backend is dask but dask.distributed is not installed "
+            "(pip install 'dask[distributed]')"
+        ) from exc
+    timeout = float(_setting(config, "timeout", 30.0))
+    scheduler = _setting(config, "scheduler", None)
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if scheduler is None:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=int(_setting(config, "n_workers", 2)),
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+            )
+            scheduler = cluster.scheduler_address
+        try:
+            client = stack.enter_context(
+                Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+            )
+        except OSError as exc:
+            raise ParallelUnavailable(
+                f"parallel.scheduler {scheduler} did not answer within {timeout:g}s "
+                f"({type(exc).__name__}: {exc}); start it with `dask scheduler` and workers "
+                "with `dask worker <address>`, or set parallel.backend: joblib"
+            ) from exc
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except Exception as exc:  # dask raises its own TimeoutError
+            raise ParallelUnavailable(
+                f"no Dask worker joined {scheduler} within {timeout:g}s; start one with "
+                f"`dask worker {scheduler}`"
+            ) from exc
+        info = BackendInfo(
+            "dask",
+            scheduler=scheduler,
+            n_workers=len(client.nthreads()),
+            local_cluster=cluster is not None,
+        )
+        stack.enter_context(
+            joblib.parallel_config(
+                backend="dask", client=client, wait_for_workers_timeout=timeout
+            )
+        )
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        yield info
