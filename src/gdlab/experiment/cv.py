@@ -6,7 +6,7 @@ writes files, so the same result can be tracked, printed or written as DVC plots
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,10 +63,12 @@ def _nan_stat(stat: Any, values: np.ndarray) -> float:
 
 
 def _run_fold(
-    pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool
+    pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool,
+    extra: list[Any] | None = None,
 ) -> FoldResult:
     label = f"fold {fold.index}/{fold.n_folds}"
-    callbacks = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else None
+    lines = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else []
+    callbacks = [*lines, *(extra or [])] or None
     X_train, y_train = X[fold.train_idx], y[fold.train_idx]
     X_val, y_val = X[fold.val_idx], y[fold.val_idx]
     try:
@@ -100,12 +102,22 @@ def cross_validate(
     task: str,
     n_jobs: int | None = 1,
     progress: bool = True,
+    fold_callbacks: Callable[[Fold], list[Any]] | None = None,
+    epoch_lines: bool = True,
 ) -> CVResult:
-    """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time)."""
+    """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
+
+    ``fold_callbacks(fold)``: extra estimator callbacks for that fold (picklable, e.g. live
+    metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
+    shows them)."""
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     results: list[FoldResult] = []
+    lines = progress and epoch_lines
     for result in parallel(
-        delayed(_run_fold)(pipeline, X, y, fold, task, progress) for fold in folds
+        delayed(_run_fold)(
+            pipeline, X, y, fold, task, lines, fold_callbacks(fold) if fold_callbacks else None
+        )
+        for fold in folds
     ):
         results.append(result)
         if progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.experiment.cv import CVResult, cross_validate
-from gdlab.experiment.folds import make_folds
+from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline
 from gdlab.experiment.progress import EpochProgress, quiet, say
 
@@ -44,21 +45,27 @@ def run_training(
     *,
     feature_names: list[str] | None = None,
     progress: bool = True,
+    fold_callbacks: Callable[[Fold], list[Any]] | None = None,
+    refit_callbacks: list[Any] | None = None,
+    epoch_lines: bool = True,
 ) -> TrainingResult:
     """Cross-validate the configured pipeline (``cv.folds``, ``cv.n_jobs``, ``seed``) and refit
-    it on all of ``(X, y)``."""
+    it on all of ``(X, y)``. ``fold_callbacks(fold)`` / ``refit_callbacks``: extra estimator
+    callbacks (e.g. live metrics); ``epoch_lines=False``: no per-epoch progress lines."""
     task = params.model.task
     pipeline = build_pipeline(params)
     folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
     if progress:
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
     cv = cross_validate(
-        pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress
+        pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
+        fold_callbacks=fold_callbacks, epoch_lines=epoch_lines,
     )
     if progress:
         say("refitting on the whole training split")
-    show = progress and not quiet()
-    callbacks = [EpochProgress("refit", params.train.max_epochs)] if show else None
+    show = progress and epoch_lines and not quiet()
+    lines = [EpochProgress("refit", params.train.max_epochs)] if show else []
+    callbacks = [*lines, *(refit_callbacks or [])] or None
     refit = fit_pipeline(pipeline, as_frame(X, feature_names), y, callbacks=callbacks)
     if progress:
         say(f"refit done: {refit.n_iter} epochs, {refit.fit_time:.1f}s")

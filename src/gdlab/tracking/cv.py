@@ -9,7 +9,7 @@ UI overlays them.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlflow.entities import RunStatus
@@ -37,6 +37,28 @@ def cv_summary_metrics(cv: CVResult) -> dict[str, float]:
     return values
 
 
+def fold_run_tags(parent_run_id: str, fold: int) -> dict[str, str]:
+    """Tags of fold ``fold``'s child run."""
+    return {MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"fold-{fold}",
+            "gdlab.fold": str(fold)}
+
+
+def start_fold_runs(
+    client: MlflowClient, experiment_id: str, parent_run_id: str, folds: Sequence[int]
+) -> dict[int, str]:
+    """Create the fold runs before training (RUNNING, for live curves); ``{fold: run_id}``
+    to pass to :func:`log_fold_runs` as ``run_ids``."""
+    return {
+        k: client.create_run(experiment_id, tags=fold_run_tags(parent_run_id, k)).info.run_id
+        for k in folds
+    }
+
+
+def _from(curves: Mapping[str, Any], epoch: int) -> dict[str, list]:
+    """``curves`` without the first ``epoch`` points (already logged live), as ``None``."""
+    return {k: [None] * min(epoch, len(v)) + list(v)[epoch:] for k, v in curves.items()}
+
+
 def log_fold_runs(
     client: MlflowClient,
     experiment_id: str,
@@ -44,43 +66,55 @@ def log_fold_runs(
     cv: CVResult,
     params: Mapping[str, Any],
     tags: Mapping[str, str] | None = None,
+    *,
+    run_ids: Mapping[int, str] | None = None,
+    logged: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Create one finished child run per fold under ``parent_run_id``; returns their ids."""
-    run_ids = []
+    """Create one finished child run per fold under ``parent_run_id`` (or finish the runs
+    ``run_ids[fold]`` made by :func:`start_fold_runs`); returns their ids. ``logged[run_id]``
+    epochs of a run's curves already reached MLflow (live) and are not logged again."""
+    finished = []
     for fold in cv.folds:
         end = int(time.time() * 1000)
-        run = client.create_run(
-            experiment_id,
-            start_time=end - int(fold.fit_time * 1000),
-            tags={
-                MLFLOW_PARENT_RUN_ID: parent_run_id,
-                MLFLOW_RUN_NAME: f"fold-{fold.fold}",
-                "gdlab.fold": str(fold.fold),
-            },
-        )
-        run_id = run.info.run_id
+        if run_ids and fold.fold in run_ids:
+            run_id = run_ids[fold.fold]
+        else:
+            run_id = client.create_run(
+                experiment_id,
+                start_time=end - int(fold.fit_time * 1000),
+                tags=fold_run_tags(parent_run_id, fold.fold),
+            ).info.run_id
+        curves = _from(fold.curves, (logged or {}).get(run_id, 0))
         try:
             log_tags(client, run_id, dict(tags or {}))
             log_params(client, run_id, {**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train})
             log_metrics(
                 client,
                 run_id,
-                curve_metrics(fold.curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
+                curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
             )
         except BaseException:
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
             raise
         client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
-        run_ids.append(run_id)
-    return run_ids
+        finished.append(run_id)
+    return finished
 
 
-def log_training(client: MlflowClient, parent_run_id: str, cv: CVResult, refit: FitOutcome) -> None:
-    """Parent run: CV summaries, and the refit's curves (same keys as the folds) and epochs."""
+def log_training(
+    client: MlflowClient,
+    parent_run_id: str,
+    cv: CVResult,
+    refit: FitOutcome,
+    *,
+    logged: int = 0,
+) -> None:
+    """Parent run: CV summaries, and the refit's curves (same keys as the folds) and epochs;
+    the first ``logged`` epochs of the curves already reached MLflow (live)."""
     now = int(time.time() * 1000)
     finals = {**cv_summary_metrics(cv), "n_iter": refit.n_iter, "fit_time_s": refit.fit_time}
     log_metrics(
         client,
         parent_run_id,
-        curve_metrics(refit.curves, now) + scalar_metrics(finals, 0, now),
+        curve_metrics(_from(refit.curves, logged), now) + scalar_metrics(finals, 0, now),
     )
