@@ -1,0 +1,169 @@
+"""Issue 7, acceptance 1: a real Dask scheduler with two worker processes on 127.0.0.1 runs the
+cross-validation and the tuning trials, and gives the same results (to 1e-12) as local joblib
+with the same seed. The work is checked to have run on the Dask workers (task stream)."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+
+from gdlab.config import validate_params
+from gdlab.experiment import run_training
+from gdlab.parallel import ParallelUnavailable, parallel_backend
+
+distributed = pytest.importorskip("dask.distributed")
+
+TOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A scheduler and two single-threaded worker processes, all on 127.0.0.1."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.WARNING,
+    ) as local, distributed.Client(local, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=120)
+        yield local, client
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(360, 6)) * [1.0, 3.0, 0.5, 1.0, 2.0, 1.0]
+    y = (X @ rng.normal(size=6) + rng.normal(scale=0.5, size=360) > 0).astype(np.int64)
+    return X, y
+
+
+def make_params(**sections):
+    base = {
+        "seed": 3,
+        "train": {"max_epochs": 12, "batch_size": 32, "tol": None},
+        "cv": {"folds": 3, "n_jobs": 2},
+        "compare": {"enabled": False},
+    }
+    base.update(sections)
+    return validate_params(base, "test")
+
+
+def dask_config(cluster) -> dict:
+    local, _ = cluster
+    return {"backend": "dask", "scheduler": local.scheduler_address, "timeout": 60.0}
+
+
+def close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=TOL, abs_tol=TOL)
+
+
+def assert_curves_equal(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        assert len(a[key]) == len(b[key]), key
+        assert all(close(x, y) for x, y in zip(a[key], b[key], strict=True)), key
+
+
+def task_names(stream) -> list[str]:
+    return [task["key"] if isinstance(task["key"], str) else str(task["key"]) for task in stream]
+
+
+def test_cv_on_dask_matches_local_joblib(cluster, data):
+    X, y = data
+    params = make_params()
+    local = run_training(params, X, y, progress=False)
+    _, client = cluster
+    with distributed.get_task_stream(client=client) as stream:
+        with parallel_backend(dask_config(cluster)) as info:
+            assert info.backend == "dask" and info.n_workers == 2
+            remote = run_training(params, X, y, progress=False)
+    ran = task_names(stream.data)
+    assert any("_run_fold" in name for name in ran), ran  # the folds ran on the Dask workers
+    workers = {task["worker"] for task in stream.data if "_run_fold" in str(task["key"])}
+    assert workers and workers <= set(client.nthreads())
+
+    assert [f.fold for f in remote.cv.folds] == [f.fold for f in local.cv.folds] == [1, 2, 3]
+    for a, b in zip(local.cv.folds, remote.cv.folds, strict=True):
+        assert (a.n_train, a.n_val, a.n_iter) == (b.n_train, b.n_val, b.n_iter)
+        assert_curves_equal(a.curves, b.curves)
+        assert set(a.scores) == set(b.scores)
+        assert all(close(a.scores[k], b.scores[k]) for k in a.scores), (a.scores, b.scores)
+    for key, value in local.cv.mean().items():
+        assert close(value, remote.cv.mean()[key])
+    # the refit runs in this process either way
+    assert_curves_equal(local.refit.curves, remote.refit.curves)
+
+
+def _trials(outcome) -> dict[int, tuple]:
+    return {
+        t.number: (t.state.name, dict(t.params), t.value, dict(t.intermediate_values))
+        for t in outcome.trials()
+    }
+
+
+def test_tuning_trials_on_dask_match_local_joblib(cluster, data, tmp_path):
+    from gdlab.tuning import plan_search, run_search
+
+    X, y = data
+    params = make_params(
+        tune={
+            "enabled": True,
+            "strategy": "grid",
+            "pruner": "none",
+            "n_trials": None,
+            "n_jobs": 2,
+            "space": {
+                "optimizer.learning_rate": {"choices": [0.003, 0.03]},
+                "train.batch_size": {"choices": [16, 64]},
+            },
+            "heatmap": {"enabled": False},
+        }
+    )
+    local = run_search(plan_search(params, X, y, storage=str(tmp_path / "local.journal")))
+    _, client = cluster
+    with distributed.get_task_stream(client=client) as stream:
+        with parallel_backend(dask_config(cluster)):
+            remote = run_search(plan_search(params, X, y, storage=str(tmp_path / "dask.journal")))
+    assert any("run_one_trial" in name for name in task_names(stream.data))
+
+    a, b = _trials(local), _trials(remote)
+    assert sorted(a) == sorted(b) == [0, 1, 2, 3]
+    for number in a:
+        state_a, params_a, value_a, steps_a = a[number]
+        state_b, params_b, value_b, steps_b = b[number]
+        assert state_a == state_b == "COMPLETE"
+        assert params_a == params_b
+        assert close(value_a, value_b)
+        assert sorted(steps_a) == sorted(steps_b) == [0, 1, 2]
+        assert all(close(steps_a[s], steps_b[s]) for s in steps_a)
+    assert len({tuple(sorted(p.items())) for _, p, _, _ in a.values()}) == 4  # the whole grid
+    assert local.best_params() == remote.best_params()
+    records = {r.number: r for r in remote.records}
+    for r in local.records:
+        assert_curves_equal(r.curves, records[r.number].curves)
+
+
+def test_unreachable_scheduler_is_named(free_port):
+    config = {"backend": "dask", "scheduler": f"tcp://127.0.0.1:{free_port}", "timeout": 1.0}
+    with pytest.raises(ParallelUnavailable, match=f"127.0.0.1:{free_port}"):
+        with parallel_backend(config):
+            pass
+
+
+def test_joblib_backend_changes_nothing(data):
+    import joblib
+
+    with parallel_backend(make_params().parallel) as info:
+        assert info.backend == "joblib" and info.describe().startswith("joblib")
+        assert joblib.parallel_config  # no dask client attached
+        from joblib.parallel import get_active_backend
+
+        backend, _ = get_active_backend()
+        assert "Dask" not in type(backend).__name__
