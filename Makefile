@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.gdlab-installed
 
-.PHONY: install run test lint ui bench clean-venv
+.PHONY: install run test lint ui bench lr-find clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: install  ## run the whole pipeline (dvc repro) on params.yaml
 
 test: install  ## run the test suite
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lr-find: install  ## learning-rate guidance for params.yaml: L (1/L, 2/L) and the LR range test
+	$(BIN)/gdlab lr-find --plot reports/figures/lr_find.png
 
 lint: install  ## ruff
 	$(BIN)/ruff check src tests pipeline bench scripts
