@@ -1,0 +1,125 @@
+"""The tune stage under the real ``dvc repro`` in a copy of the repository: train runs with the
+parameters of best_params.json, and a changed search space reruns tune and then train."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from .conftest import REPO, deep_update
+
+pytestmark = pytest.mark.slow
+VENV_BIN = os.path.dirname(sys.executable)
+
+CHANGES = {
+    "data": {"synthetic": {"n_samples": 500, "n_features": 6, "n_informative": 4}},
+    "train": {"max_epochs": 15},
+    "cv": {"folds": 3, "n_jobs": 1},
+    "tune": {
+        "n_trials": 4,
+        "n_startup_trials": 2,
+        "heatmap": {"enabled": False},
+        "space": {
+            "optimizer.learning_rate": {"low": 1e-3, "high": 0.1, "log": True},
+            "train.batch_size": {"choices": [32, 64]},
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tune-repo")
+    names = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, names):
+        if (REPO / name).is_file() and not name.startswith("tests/"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    deep_update(params, CHANGES)
+    if isinstance(params.get("compare"), dict):
+        params["compare"]["enabled"] = False
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(root / "src"),
+        CI="1",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+    )
+
+    def run(*command, check=True):
+        proc = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=600
+        )
+        if check and proc.returncode:
+            raise AssertionError(f"{command} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    run("git", "init", "-q", "-b", "main")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "copy")
+    return root, run
+
+
+def train_runs(root):
+    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("gdlab")
+    runs = client.search_runs(
+        [experiment.experiment_id], max_results=1000, order_by=["attributes.start_time ASC"]
+    )
+    return [
+        r
+        for r in runs
+        if r.data.tags.get("gdlab.stage") == "train" and "mlflow.parentRunId" not in r.data.tags
+    ]
+
+
+def test_train_uses_best_params_and_a_changed_space_reruns_tune_and_train(repo):
+    root, run = repo
+    dvc = os.path.join(VENV_BIN, "dvc")
+    first = run(dvc, "repro", "train")
+    assert "Running stage 'tune'" in first.stdout and "Running stage 'train'" in first.stdout
+    best = json.loads((root / "reports/tuning/best_params.json").read_text())
+    (train,) = train_runs(root)
+    assert train.data.tags["gdlab.tuning_run_id"] == best["tuning_run_id"]
+    assert set(best["params"]) == {"optimizer.learning_rate", "train.batch_size"}
+    for key, value in best["params"].items():  # the train stage ran with the tuned values
+        assert train.data.params[key] == str(value)
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["tune"]["space"]["train.batch_size"] = {"choices": [16, 128]}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    second = run(dvc, "repro", "train")
+    assert "Running stage 'tune'" in second.stdout and "Running stage 'train'" in second.stdout
+    assert "Running stage 'prepare'" not in second.stdout
+    again = json.loads((root / "reports/tuning/best_params.json").read_text())
+    assert again["study"] != best["study"]  # a new space is a new study
+    assert again["params"]["train.batch_size"] in (16, 128)
+    latest = train_runs(root)[-1]
+    assert latest.data.tags["gdlab.tuning_run_id"] == again["tuning_run_id"]
+    for key, value in again["params"].items():
+        assert latest.data.params[key] == str(value)

@@ -1,0 +1,109 @@
+"""Learning-rate guidance: L against the exact eigenvalue, the LR range test's suggestion
+against [0.1/L, 2/L] on least squares, and the ``gdlab lr-find`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gdlab import GDRegressor
+from gdlab.cli import main as gdlab
+from gdlab.core.diagnostics import lr_range_test, smoothness_constant
+from gdlab.tuning.guidance import lr_guidance
+
+from .conftest import make_params, write_project
+
+
+def least_squares(seed: int, n: int = 1500, d: int = 8, centred: bool = False):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.3, 3.0, size=d)
+    if not centred:
+        X += rng.normal(scale=2.0, size=d)  # the intercept column then matters
+    y = X @ rng.normal(size=d) + 0.3 * rng.normal(size=n) + 2.0
+    return X, y
+
+
+def exact_L(X: np.ndarray) -> float:
+    Xt = np.column_stack([X, np.ones(len(X))])
+    return float(np.linalg.eigvalsh(Xt.T @ Xt / len(X))[-1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_smoothness_estimate_within_1_percent_of_lambda_max_with_intercept(seed):
+    X, _ = least_squares(seed, n=400 + 300 * seed, d=3 + 4 * seed)
+    L = smoothness_constant(X)
+    assert L == pytest.approx(exact_L(X), rel=0.01)
+    without = np.linalg.eigvalsh(X.T @ X / len(X))[-1]
+    assert abs(L - without) > 0.01 * L  # the intercept column is in
+
+
+def test_guidance_measures_L_on_the_preprocessed_data():
+    X, y = least_squares(11)
+    params = make_params(model={"task": "regression", "alpha": 0.0}, optimizer={"name": "sgd"})
+    guidance = lr_guidance(params, X, y, range_test=False)
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0)  # what the pipeline's StandardScaler gives
+    assert guidance.smoothness == pytest.approx(exact_L(Xs), rel=0.01)
+    assert guidance.step == pytest.approx(1 / guidance.smoothness)
+    assert guidance.bound == pytest.approx(2 / guidance.smoothness)
+    assert guidance.range_test is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("batch_size", [None, 64])
+def test_range_test_suggestion_lies_within_a_tenth_of_1_over_L_and_2_over_L(seed, batch_size):
+    X, y = least_squares(seed, centred=seed % 2 == 0)
+    L = exact_L(X)
+    result = lr_range_test(
+        GDRegressor(optimizer="sgd", batch_size=batch_size, random_state=seed), X, y
+    )
+    assert result.diverged  # the sweep went past 2/L and stopped
+    assert 0.1 / L <= result.suggestion <= 2 / L, result.suggestion * L
+    assert result.suggestion <= result.valley <= result.stopped_at
+
+
+def test_lr_find_prints_L_and_the_suggestion(tmp_path, capsys, monkeypatch):
+    params = write_project(tmp_path, model={"task": "regression"}, optimizer={"name": "sgd"})
+    monkeypatch.chdir(tmp_path)
+    plot = tmp_path / "lr_find.png"
+    assert gdlab(["lr-find", "--params", str(params), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "smoothness L = " in out and "1/L = " in out and "2/L = " in out
+    assert "LR range test (sgd, batch 32" in out and "suggestion" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert (
+        gdlab(
+            [
+                "lr-find",
+                "--json",
+                "--set",
+                "train.batch_size=null",
+                "--set",
+                "optimizer.name=sgd",
+                "--data",
+                str(tmp_path / "absent"),
+            ]
+        )
+        == 0
+    )
+    numbers = json.loads(capsys.readouterr().out)
+    assert numbers["batch_size"] is None
+    L = numbers["smoothness_L"]
+    assert 0.1 / L <= numbers["range_test_suggestion"] <= 2 / L
+
+
+def test_lr_find_reports_bad_overrides(tmp_path, capsys):
+    params = write_project(tmp_path)
+    assert gdlab(["lr-find", "--params", str(params), "--set", "optimizer.learning_rate=-1"]) == 1
+    assert "optimizer.learning_rate" in capsys.readouterr().err
+
+
+def test_mlp_has_no_L_but_a_range_test(classification_data):
+    X, y = classification_data
+    params = make_params(model={"kind": "mlp", "hidden_layer_sizes": [8]})
+    guidance = lr_guidance(params, X, y, num_steps=60)
+    assert guidance.smoothness is None and "range test" in guidance.smoothness_note
+    assert guidance.suggestion is not None and guidance.suggestion > 0
+    assert any("LR range test" in line for line in guidance.lines())

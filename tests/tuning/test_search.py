@@ -1,0 +1,238 @@
+"""The search itself: seeded reproducibility of both strategies, pruning of a poor half of the
+space (and MLflow showing it), parallel trials all logged, conditional dimensions and grids."""
+
+from __future__ import annotations
+
+import os
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gdlab.tuning import plan_search, run_search, trials_table
+from gdlab.tuning.tracking import TrialLogger
+
+from .conftest import make_params
+
+HALF_POOR = {
+    # lr 1e-6 .. 1e-3 barely moves plain SGD in 15 epochs; 1e-2 .. 1 fits well
+    "optimizer": {"name": "sgd", "learning_rate": 0.01},
+    "tune": {
+        "n_trials": 14,
+        "space": {"optimizer.learning_rate": {"low": 1e-6, "high": 1.0, "log": True}},
+    },
+}
+
+
+def trial_summary(outcome):
+    return [
+        (t.number, t.state.name, t.params, t.value, dict(t.intermediate_values))
+        for t in outcome.trials()
+    ]
+
+
+def search(tmp_path, data, name, **changes):
+    params = make_params(**changes)
+    X, y = data
+    plan = plan_search(params, X, y, storage=str(tmp_path / f"{name}.journal"))
+    return run_search(plan)
+
+
+@pytest.mark.parametrize(
+    "strategy,changes",
+    [
+        ("bayes", {}),
+        (
+            "grid",
+            {
+                "n_trials": None,
+                "grid_points": 3,
+                "space": {
+                    "optimizer.learning_rate": {"low": 1e-3, "high": 0.1, "log": True},
+                    "train.batch_size": {"choices": [32, 64]},
+                },
+            },
+        ),
+    ],
+)
+def test_same_seed_gives_the_same_trials_and_best_params(
+    tmp_path, classification_data, strategy, changes
+):
+    tune = {"strategy": strategy, **changes}
+    first = search(tmp_path, classification_data, "a", tune=tune)
+    second = search(tmp_path, classification_data, "b", tune=tune)
+    assert len(first.trials()) == (6 if strategy == "grid" else 8)
+    assert trial_summary(first) == trial_summary(second)
+    assert first.best_params() == second.best_params() != {}
+    assert first.best_trial.value == second.best_trial.value
+    other = search(tmp_path, classification_data, "c", tune={**tune, "seed": 12345})
+    if strategy == "bayes":
+        assert [t.params for t in other.trials()] != [t.params for t in first.trials()]
+    else:  # the same grid in another order
+        assert sorted(map(str, (t.params for t in other.trials()))) == sorted(
+            map(str, (t.params for t in first.trials()))
+        )
+        assert [t.params for t in other.trials()] != [t.params for t in first.trials()]
+
+
+def test_pruning_stops_trials_in_the_poor_half_and_mlflow_shows_them_pruned(
+    tmp_path, classification_data, session
+):
+    params = make_params(**HALF_POOR)
+    X, y = classification_data
+    plan = plan_search(params, X, y, storage=str(tmp_path / "prune.journal"))
+    parent = session.client.create_run(session.experiment_id, run_name="tune").info.run_id
+    uid = plan.spec.create().user_attrs["gdlab.uid"]
+    logger = TrialLogger(
+        session.client, session.experiment_id, parent, plan.spec.name, uid, "log_loss"
+    )
+    outcome = run_search(plan, logger.log)
+
+    pruned = [t for t in outcome.trials() if t.state.name == "PRUNED"]
+    assert pruned, outcome.counts()
+    by_pruner = [t for t in pruned if t.user_attrs.get("gdlab.stopped_by") == "pruner"]
+    assert by_pruner
+    for trial in by_pruner:  # stopped before the last fold: fewer fits than a full CV
+        assert len(trial.intermediate_values) < plan.params.cv.folds
+    complete = [t for t in outcome.trials() if t.state.name == "COMPLETE"]
+    # once the pruner has its startup trials, no trial in the poor half runs to the end
+    startup = plan.spec.n_startup_trials
+    watched = [t for t in outcome.trials() if sum(c.number < t.number for c in complete) >= startup]
+    poor = [t for t in watched if t.params["optimizer.learning_rate"] < 1e-3]
+    assert poor and all(t.state.name == "PRUNED" for t in poor)
+    assert outcome.best_trial.params["optimizer.learning_rate"] > 1e-3
+    assert (
+        min(t.value for t in complete)
+        < 0.6
+        < max(t.intermediate_values[0] for t in outcome.trials() if t.intermediate_values)
+    )
+
+    runs = MlflowClient(session.uri).search_runs(
+        [session.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
+    assert len(runs) == len(outcome.trials())
+    state = {int(r.data.tags["gdlab.trial_number"]): r for r in runs}
+    for trial in pruned:
+        run = state[trial.number]
+        assert run.data.tags["gdlab.trial_state"] == "PRUNED"
+        assert run.info.status == "KILLED"
+        assert run.data.tags["gdlab.stopped_by"] in ("pruner", "divergence")
+        assert "cv_log_loss" not in run.data.metrics
+    for trial in complete:
+        run = state[trial.number]
+        assert run.info.status == "FINISHED" and run.data.tags["gdlab.trial_state"] == "COMPLETE"
+        assert run.data.metrics["cv_log_loss"] == pytest.approx(trial.value)
+
+
+def test_parallel_trials_are_all_logged_without_database_locks(
+    tmp_path, classification_data, session
+):
+    params = make_params(tune={"n_jobs": 2, "n_trials": 8})
+    X, y = classification_data
+    plan = plan_search(params, X, y, storage=str(tmp_path / "parallel.journal"))
+    parent = session.client.create_run(session.experiment_id, run_name="tune").info.run_id
+    uid = plan.spec.create().user_attrs["gdlab.uid"]
+    logger = TrialLogger(
+        session.client, session.experiment_id, parent, plan.spec.name, uid, "log_loss"
+    )
+    outcome = run_search(plan, logger.log)  # a "database is locked" would raise here
+
+    assert len(outcome.records) == len(outcome.trials()) == 8
+    assert {r.pid for r in outcome.records} - {os.getpid()}, "trials ran in worker processes"
+    assert len({r.pid for r in outcome.records}) == 2
+    runs = MlflowClient(session.uri).search_runs(
+        [session.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'"
+    )
+    assert sorted(int(r.data.tags["gdlab.trial_number"]) for r in runs) == list(range(8))
+    assert all(r.info.status in ("FINISHED", "KILLED", "FAILED") for r in runs)
+    for run in runs:
+        trial = outcome.study.trials[int(run.data.tags["gdlab.trial_number"])]
+        assert run.data.tags["gdlab.trial_state"] == trial.state.name
+        assert float(run.data.params["optimizer.learning_rate"]) == pytest.approx(
+            trial.params["optimizer.learning_rate"]
+        )
+        if trial.state.name == "COMPLETE":  # per-epoch curves, one point per epoch
+            history = MlflowClient(session.uri).get_metric_history(run.info.run_id, "val_loss")
+            assert len(history) == 15 and [m.step for m in history] == list(range(15))
+
+
+def test_conditional_dimension_only_when_its_condition_holds(tmp_path, classification_data):
+    space = {
+        "optimizer.learning_rate": {"low": 1e-3, "high": 0.1, "log": True},
+        "optimizer.name": {"choices": ["adam", "momentum"]},
+        "optimizer.params.momentum": {
+            "low": 0.5,
+            "high": 0.95,
+            "when": {"optimizer.name": ["momentum"]},
+        },
+        "train.max_epochs": {"low": 5, "high": 15, "step": 5},
+    }
+    outcome = search(tmp_path, classification_data, "cond", tune={"n_trials": 8, "space": space})
+    names = set()
+    for trial in outcome.trials():
+        names.add(trial.params["optimizer.name"])
+        assert ("optimizer.params.momentum" in trial.params) == (
+            trial.params["optimizer.name"] == "momentum"
+        )
+        assert trial.params["train.max_epochs"] in (5, 10, 15)
+        assert trial.state.name != "FAIL", trial.user_attrs
+    assert names == {"adam", "momentum"}
+    rows = trials_table(outcome.study, outcome.plan.space, 3)
+    assert [r["number"] for r in rows] == list(range(8))
+    assert {"optimizer.params.momentum", "fold_1", "fold_3", "state", "value"} <= set(rows[0])
+
+
+def test_grid_with_a_conditional_dimension_reuses_equal_configurations(
+    tmp_path, classification_data
+):
+    space = {
+        "optimizer.name": {"choices": ["adam", "momentum"]},
+        "optimizer.params.momentum": {
+            "choices": [0.5, 0.9],
+            "when": {"optimizer.name": ["momentum"]},
+        },
+    }
+    outcome = search(
+        tmp_path,
+        classification_data,
+        "gridcond",
+        tune={"strategy": "grid", "n_trials": None, "pruner": "none", "space": space},
+    )
+    trials = outcome.trials()
+    assert len(trials) == 4  # 2 x 2 grid points ...
+    configs = {str(sorted(t.params.items())) for t in trials}
+    assert len(configs) == 3  # ... of which two differ only in the unused momentum
+    duplicates = [t for t in trials if "gdlab.duplicate_of" in t.user_attrs]
+    assert len(duplicates) == 1
+    twin = outcome.study.trials[duplicates[0].user_attrs["gdlab.duplicate_of"]]
+    assert duplicates[0].value == twin.value and duplicates[0].params == twin.params
+
+
+def test_a_trial_the_schema_refuses_fails_and_the_search_goes_on(tmp_path, classification_data):
+    space = {"optimizer.learning_rate": {"low": 1e-3, "high": 0.1, "log": True}}
+    params = make_params(tune={"n_trials": 3, "space": space})
+    X, y = classification_data
+    plan = plan_search(params, X, y, storage=str(tmp_path / "fail.journal"))
+    # schedule.params.eta_min must stay below the learning rate: sabotage one trial
+    plan.params = plan.params.model_copy(
+        update={
+            "schedule": plan.params.schedule.model_copy(
+                update={"name": "cosine", "params": {"eta_min": 0.01}}
+            )
+        }
+    )
+    outcome = run_search(plan)
+    states = {t.state.name for t in outcome.trials()}
+    assert "FAIL" in states and len(outcome.trials()) == 3
+    failed = [t for t in outcome.trials() if t.state.name == "FAIL"]
+    assert all("eta_min" in t.user_attrs["gdlab.reason"] for t in failed)
+    assert all(t.params["optimizer.learning_rate"] <= 0.01 for t in failed)
+
+
+def test_timeout_stops_starting_trials(tmp_path, classification_data):
+    outcome = search(
+        tmp_path, classification_data, "timeout", tune={"n_trials": None, "timeout": 0.5}
+    )
+    assert 1 <= len(outcome.trials()) < 50
+    assert outcome.elapsed < 15
+    assert optuna.trial.TrialState.RUNNING not in {t.state for t in outcome.trials()}

@@ -1,0 +1,122 @@
+"""The search space: what the schema refuses, grid values, suggestion order, centring on the
+LR range test, and the other pruner."""
+
+from __future__ import annotations
+
+import pytest
+
+from gdlab.config import ConfigError, Params, validate_params
+from gdlab.config.sections.tune import SearchDimension
+from gdlab.tuning import Space, grid_values, plan_search, run_search
+
+from .conftest import make_params
+
+
+def problems(tune: dict) -> list[str]:
+    data = Params().model_dump(mode="json")
+    data["tune"] = {"enabled": True, **tune}
+    with pytest.raises(ConfigError) as info:
+        validate_params(data)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize(
+    "space,path,fragment",
+    [
+        ({"optimizer.learning_rate": {"low": 0.3, "high": 0.1}}, "low", "above high"),
+        ({"model.alpha": {"low": 0.0, "high": 1.0, "log": True}}, "low", "> 0 with log"),
+        ({"train.batch_size": {"choices": [32, 32]}}, "choices", "twice"),
+        ({"train.batch_size": {}}, "", "needs low and high, or choices"),
+        ({"train.max_epochs": {"low": 10, "high": 50, "type": "categorical"}}, "type", "choices"),
+        ({"data.test_size": {"low": 0.1, "high": 0.3}}, "", "not an estimator parameter"),
+        ({"train.batch_size": {"choices": [0, 32]}}, "", "the value 0 gives train.batch_size"),
+        ({"train.max_epochs": {"low": 10.0, "high": 50}}, "", "valid integer"),
+        ({"optimizer.params.momentum": {"low": 0.5, "high": 0.9}}, "", "unknown key"),
+        (
+            {"optimizer.params.momentum": {"low": 0.5, "high": 0.9, "when": {"x.y": [1]}}},
+            "when.x.y",
+            "not another dimension",
+        ),
+    ],
+)
+def test_schema_refuses_a_bad_search_space(space, path, fragment):
+    key = next(iter(space))
+    where = f"tune.space.{key}" + (f".{path}" if path else "")
+    found = problems({"space": space})
+    assert any(p.startswith(where) and fragment in p for p in found), found
+
+
+def test_schema_checks_conditional_values_under_each_optimizer_they_apply_to():
+    space = {
+        "optimizer.name": {"choices": ["adam", "momentum"]},
+        "optimizer.params.momentum": {"low": 0.5, "high": 0.95},
+    }
+    found = problems({"space": space})
+    assert any("optimizer.name = 'adam'" in p and "unknown key" in p for p in found), found
+    space["optimizer.params.momentum"]["when"] = {"optimizer.name": ["momentum"]}
+    data = Params().model_dump(mode="json")
+    data["tune"] = {"enabled": True, "space": space}
+    assert validate_params(data).tune.space["optimizer.params.momentum"].when
+
+
+def test_tune_metric_must_fit_the_task():
+    with pytest.raises(ConfigError, match="tune.metric"):
+        make_params(model={"task": "regression"}, tune={"metric": "log_loss"})
+
+
+def test_budget_rules():
+    assert any("n_trials" in p for p in problems({"n_trials": None}))
+    assert any("n_jobs" in p for p in problems({"n_jobs": 0}))
+    assert any("space" in p for p in problems({"space": {}}))
+
+
+def test_grid_values_of_ranges_and_choices():
+    assert grid_values(SearchDimension(low=1e-4, high=1.0, log=True), 5) == [
+        1e-4,
+        0.001,
+        0.01,
+        0.1,
+        1.0,
+    ]
+    assert grid_values(SearchDimension(low=0.0, high=1.0), 3) == [0.0, 0.5, 1.0]
+    assert grid_values(SearchDimension(low=20, high=100, step=20), 10) == [20, 40, 60, 80, 100]
+    assert grid_values(SearchDimension(low=20, high=100, step=20), 3) == [20, 60, 100]
+    assert grid_values(SearchDimension(choices=["sgd", "adam"]), 7) == ["sgd", "adam"]
+
+
+def test_dimensions_named_in_a_condition_come_first():
+    space = Space.from_config(
+        {
+            "optimizer.params.momentum": {
+                "low": 0.5,
+                "high": 0.9,
+                "when": {"optimizer.name": ["momentum"]},
+            },
+            "optimizer.name": {"choices": ["adam", "momentum"]},
+        }
+    )
+    assert list(space.dims) == ["optimizer.name", "optimizer.params.momentum"]
+    assert space.conditional
+    assert space.active({"optimizer.name": "adam", "optimizer.params.momentum": 0.7}) == {
+        "optimizer.name": "adam"
+    }
+
+
+def test_learning_rate_range_centred_on_the_range_test(tmp_path, classification_data):
+    X, y = classification_data
+    params = make_params(tune={"center_learning_rate": True, "center_decades": 0.5})
+    plan = plan_search(params, X, y, storage=str(tmp_path / "c.journal"), lr_suggestion=0.02)
+    dim = plan.space.dims["optimizer.learning_rate"]
+    assert dim.log and dim.low == pytest.approx(0.02 / 10**0.5, rel=1e-3)
+    assert dim.high == pytest.approx(0.02 * 10**0.5, rel=1e-3)
+    off = plan_search(make_params(), X, y, storage=str(tmp_path / "c.journal"), lr_suggestion=0.02)
+    assert off.space.dims["optimizer.learning_rate"].low == 1e-4
+    assert plan.spec.name != off.spec.name  # another range, another study
+
+
+def test_wilcoxon_pruner_runs(tmp_path, classification_data):
+    X, y = classification_data
+    params = make_params(tune={"pruner": "wilcoxon", "n_trials": 5})
+    outcome = run_search(plan_search(params, X, y, storage=str(tmp_path / "w.journal")))
+    assert outcome.counts().get("COMPLETE", 0) >= 1
+    assert sum(outcome.counts().values()) == 5

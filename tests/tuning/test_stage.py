@@ -1,0 +1,229 @@
+"""The tune stage script (pipeline/tune.py) on a small project: its files, its MLflow runs,
+train applying best_params.json, ``tune.enabled: false``, and resuming a killed search."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gdlab.config import load_params, with_overrides
+from gdlab.tuning.study import open_storage
+
+from .conftest import REPO, write_project
+
+
+def stage(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_stage", REPO / "pipeline" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def args(root: Path) -> list[str]:
+    return ["--params", str(root / "params.yaml"), "--data", str(root / "data" / "prepared")]
+
+
+def runs(store: Path, experiment: str):
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    return client, client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
+    tmp_path, store_root, monkeypatch
+):
+    root = tmp_path / "project"
+    heat = {"enabled": True, "learning_rates": [0.01, 0.5], "batch_sizes": [32, None]}
+    write_project(
+        root,
+        store_root,
+        tracking={"experiment": "stage"},
+        tune={"n_trials": 6, "heatmap": heat},
+    )
+    monkeypatch.chdir(root)
+    out = root / "reports" / "tuning"
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["enabled"] and best["metric"] == "log_loss" and best["direction"] == "minimize"
+    assert set(best["params"]) == {"optimizer.learning_rate", "train.batch_size"}
+    study = optuna.load_study(
+        study_name=best["study"], storage=open_storage(str(root / ".optuna" / "gdlab.journal"))
+    )
+    assert best["params"] == study.best_trial.params and best["score"] == study.best_value
+    with (out / "trials.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["number"]) for r in rows] == list(range(6))
+    with (out / "heatmap.csv").open() as handle:
+        cells = list(csv.DictReader(handle))
+    assert {(c["learning_rate"], c["batch_size"]) for c in cells} == {
+        ("0.01", "32"),
+        ("0.01", "full"),
+        ("0.5", "32"),
+        ("0.5", "full"),
+    }
+    assert all(float(c["wall_time_s"]) > 0 for c in cells)
+    guidance = json.loads((out / "guidance.json").read_text())
+    assert guidance["smoothness_L"] > 0 and guidance["range_test_suggestion"] > 0
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert figures == [
+        "lr_batch_heatmap.png",
+        "lr_find.png",
+        "optimization_history.png",
+        "param_importances.png",
+    ]
+
+    client, all_runs = runs(store_root, "stage")
+    (parent,) = [r for r in all_runs if r.info.run_id == best["tuning_run_id"]]
+    assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.stage"] == "tune"
+    assert parent.data.metrics["best_cv_log_loss"] == pytest.approx(best["score"])
+    assert parent.data.metrics["n_trials"] == 6
+    artifacts = {f.path for f in client.list_artifacts(parent.info.run_id, "figures")}
+    assert (
+        "figures/lr_batch_heatmap.png" in artifacts and "figures/param_importances.png" in artifacts
+    )
+    children = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 6
+    (tagged,) = [r for r in children if r.data.tags.get("gdlab.best_trial") == "true"]
+    assert tagged.info.run_id == best["best_trial_run_id"]
+    assert int(tagged.data.tags["gdlab.trial_number"]) == best["best_trial"]
+
+    # train applies best_params.json and names the tuning run that chose its parameters
+    assert (
+        stage("train")(
+            [
+                *args(root),
+                "--tuned",
+                str(out / "best_params.json"),
+                "--models",
+                str(root / "models"),
+                "--reports",
+                str(root / "reports"),
+            ]
+        )
+        == 0
+    )
+    _, all_runs = runs(store_root, "stage")
+    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
+    assert train.data.tags["gdlab.tuning_run_id"] == best["tuning_run_id"]
+    for key, value in best["params"].items():
+        assert train.data.params[key] == str(value)
+    tuned = with_overrides(load_params(root / "params.yaml"), best["params"])
+    assert train.data.params["optimizer.learning_rate"] == str(tuned.optimizer.learning_rate)
+
+
+def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkeypatch):
+    root = tmp_path / "off"
+    write_project(root, store_root, tracking={"experiment": "off"}, tune={"enabled": False})
+    monkeypatch.chdir(root)
+    out = root / "reports" / "tuning"
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+    assert json.loads((out / "best_params.json").read_text()) == {"enabled": False, "params": {}}
+    for name in ("trials.csv", "heatmap.csv", "guidance.json", "figures"):
+        assert (out / name).exists()  # DVC's outputs exist either way
+    assert not (root / ".optuna").exists()
+    assert (
+        stage("train")(
+            [
+                *args(root),
+                "--tuned",
+                str(out / "best_params.json"),
+                "--models",
+                str(root / "models"),
+                "--reports",
+                str(root / "reports"),
+            ]
+        )
+        == 0
+    )
+    _, all_runs = runs(store_root, "off")
+    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
+    assert "gdlab.tuning_run_id" not in train.data.tags
+    assert train.data.params["optimizer.learning_rate"] == "0.01"
+
+
+def finished(journal: Path, name: str | None = None) -> list:
+    storage = open_storage(str(journal))
+    studies = optuna.get_all_study_summaries(storage)
+    if not studies:
+        return []
+    study = optuna.load_study(study_name=name or studies[0].study_name, storage=storage)
+    return [t for t in study.get_trials() if t.state.is_finished()]
+
+
+@pytest.mark.slow
+def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
+    root = tmp_path / "resume"
+    write_project(
+        root,
+        store_root,
+        tracking={"experiment": "resume"},
+        data={"synthetic": {"n_samples": 900, "n_features": 8}},
+        train={"max_epochs": 20, "batch_size": 16},
+        tune={"n_trials": 10, "pruner": "none"},
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env.update(CI="1", PYTHONPATH=str(REPO / "src"))
+    command = [
+        sys.executable,
+        str(REPO / "pipeline" / "tune.py"),
+        *args(root),
+        "--out",
+        str(root / "reports" / "tuning"),
+    ]
+    journal = root / ".optuna" / "gdlab.journal"
+
+    first = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while len(finished(journal)) < 3:
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline, "the search did not get going"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)  # no handler runs: a trial is left RUNNING
+    first.wait(timeout=30)
+    before = {t.number: (t.params, t.value, t.datetime_complete) for t in finished(journal)}
+    assert 3 <= len(before) < 10
+
+    second = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    storage = open_storage(str(journal))
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    trials = study.get_trials()
+    counted = [
+        t for t in trials if t.state.is_finished() and not t.user_attrs.get("gdlab.interrupted")
+    ]
+    assert len(counted) == 10  # the budget is the study's, not the run's
+    for number, (params, value, completed) in before.items():  # kept, not recomputed
+        assert (trials[number].params, trials[number].value, trials[number].datetime_complete) == (
+            params,
+            value,
+            completed,
+        )
+    assert [t.number for t in trials] == list(range(len(trials)))  # numbering continues
+    interrupted = [t for t in trials if t.user_attrs.get("gdlab.interrupted")]
+    assert len(interrupted) <= 1
+    for trial in interrupted:  # the trial the kill cut short is run again with its params
+        (retry,) = [t for t in trials if t.user_attrs.get("gdlab.retry_of") == trial.number]
+        assert retry.params == trial.params and retry.state.name == "COMPLETE"
+    assert f"({10 - len(before)} run now" in second.stdout
+
+    _, all_runs = runs(store_root, "resume")
+    trial_runs = [r for r in all_runs if "gdlab.trial_number" in r.data.tags]
+    numbers = [int(r.data.tags["gdlab.trial_number"]) for r in trial_runs]
+    assert sorted(numbers) == [t.number for t in trials]  # every trial once, none lost
+    parents = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "tune"]
+    assert sorted(r.info.status for r in parents) == ["FINISHED", "RUNNING"]  # SIGKILL: no handler
