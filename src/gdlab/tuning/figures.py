@@ -95,8 +95,7 @@ def heatmap_figure(
             if k == 0 and finite.size and finite.min() > 0 and finite.max() > 1.5 * finite.min():
                 norm = LogNorm(vmin=finite.min(), vmax=finite.max())  # an outlier hides the rest
             cmap = "viridis" if (k == 0) == greater_is_better else "viridis_r"
-            cmap_obj = plt.get_cmap(cmap if k == 0 else "magma_r").copy()
-            cmap_obj.set_bad("#d0d0d0")
+            cmap_obj = plt.get_cmap(cmap if k == 0 else "magma_r").with_extremes(bad="#d0d0d0")
             image = ax.imshow(
                 np.ma.masked_invalid(data), origin="lower", aspect="auto", cmap=cmap_obj, norm=norm
             )
