@@ -4,7 +4,9 @@ Writes ``reports/metrics.json`` (``test.<metric>`` and ``cv.<metric>.mean/std``,
 file) and logs the test metrics and the test dataset to the parent MLflow run made by train.
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
 ``reports/fairness.json`` (DVC metrics) and MLflow, ``reports/figures/fairness_by_group.png``,
-and the model card ``reports/model_card.md`` (also logged to the run).
+and the model card ``reports/model_card.md`` (also logged to the run). Figures of the test
+split in ``reports/figures/evaluate/``: residuals (regression), or ROC, precision-recall and
+confusion matrix (classification), logged to the run's ``figures/``.
 
     python pipeline/evaluate.py [--params params.yaml] [--data data/prepared]
 """
@@ -22,6 +24,7 @@ from gdlab.data import DataError, load_prepared
 from gdlab.experiment import as_frame, decode_target, score
 from gdlab.experiment.persist import load_model
 from gdlab.reporting import metrics_document, read_json, write_json
+from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
     figure = fairness_figure(fairness, reports / FIGURE)
+    shown_dir = reports / "figures" / "evaluate"
+    test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir)
 
     with pipeline_run(run_id=handle.run_id, uri=session.uri) as active:
         mlflow.log_metrics(
@@ -81,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         mlflow.set_tags(fairness.tags())
         mlflow.log_dict(fairness.document(), "fairness.json")
         mlflow.log_artifact(str(figure), "figures")
+        for drawn in test_figures.values():
+            mlflow.log_artifact(str(drawn.path), "figures")
         run = run_summary(active, experiment=handle.experiment_name, model_uri=handle.model_uri)
         card = model_card(CardInputs(params, data.meta, document, fairness, run, FIGURE))
         (reports / "model_card.md").write_text(card, encoding="utf-8")

@@ -3,9 +3,11 @@
 Reads params.yaml (plus ``reports/tuning/best_params.json`` when a tune stage wrote it) and
 ``data/prepared``. Writes ``models/model.skops`` and ``models/run.json`` (the MLflow parent run
 that evaluate and register resume), ``reports/cv.json``, ``reports/plots/folds/fold_<k>.csv`` and
-``reports/figures/cv_loss_curves.png``.
-MLflow: one parent run with params, lineage tags, the dataset, the refit's curves and model,
-and one nested run per fold with its training and validation curves.
+``reports/figures/cv_loss_curves.png``, ``reports/figures/train/`` (loss bands, learning rate
+and gradient norm, the refit's trajectory on the loss surface).
+MLflow: one parent run with params, lineage tags, the dataset, the refit's curves, figures and
+model, and one nested run per fold with its training and validation curves; the curves reach
+MLflow every ``live.interval`` seconds while training (a progress bar shows them on the terminal).
 
     python pipeline/train.py [--params params.yaml] [--data data/prepared]
 """
@@ -27,8 +29,10 @@ from gdlab.experiment import as_frame, decode_target, load_overrides, run_traini
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say
+from gdlab.experiment.trajectory import refit_trajectory
 from gdlab.parallel import parallel_backend
 from gdlab.reporting import cv_document, loss_curves_figure, write_fold_curves, write_json
+from gdlab.reporting.figure_sets import training_figures
 from gdlab.tracking import (
     RunHandle,
     lineage_tags,
@@ -40,6 +44,7 @@ from gdlab.tracking import (
     open_session,
     pipeline_run,
 )
+from gdlab.tracking.live import live_fold_runs
 from gdlab.tracking.safety import stage_exit
 
 
@@ -91,19 +96,42 @@ def main(argv: list[str] | None = None) -> int:
             target="target",
         )
         try:  # parallel.backend: folds on local processes or a Dask cluster; this process logs
-            with parallel_backend(params.parallel) as backend:
+            with parallel_backend(params.parallel) as backend, live_fold_runs(
+                client,
+                session.experiment_id,
+                run_id,
+                range(1, params.cv.folds + 1),
+                interval=params.live.interval,  # curves reach MLflow while training
+                max_epochs=params.train.max_epochs,
+            ) as live:
                 say(f"train: parallel work on {backend.describe()}")
-                result = run_training(params, data.X_train, y, feature_names=data.feature_names)
+                result = run_training(
+                    params,
+                    data.X_train,
+                    y,
+                    feature_names=data.feature_names,
+                    fold_callbacks=live.fold_callbacks,
+                    refit_callbacks=live.refit_callbacks(),
+                    epoch_lines=not live.shows_progress,
+                )
         except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
             standardize = params.preprocess.standardize
             raise explain_divergence(exc, data.X_train, data.feature_names, standardize) from None
-        log_fold_runs(client, session.experiment_id, run_id, result.cv, flat)
-        log_training(client, run_id, result.cv, result.refit)
+        streamed = live.logged()  # epochs already in MLflow are not logged twice
+        log_fold_runs(
+            client, session.experiment_id, run_id, result.cv, flat,
+            run_ids=live.fold_run_ids, logged=streamed,
+        )
+        log_training(client, run_id, result.cv, result.refit, logged=streamed.get(run_id, 0))
 
         write_json(reports / "cv.json", cv_document(result.cv))
         write_fold_curves(result.cv, reports / "plots" / "folds")
         figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
         client.log_artifact(run_id, str(figure), "figures")
+        trajectory = refit_trajectory(params, data.X_train, y, data.feature_names)
+        drawn = training_figures(result.cv, reports / "figures" / "train", trajectory)
+        for extra in drawn.values():
+            client.log_artifact(run_id, str(extra.path), "figures")
         save_model(result.refit.model, models / "model.skops")
         example = as_frame(data.X_train[:5], data.feature_names)
         info = log_sklearn_model(result.refit.model, example, name="model")

@@ -355,3 +355,16 @@ def _axis(coords: np.ndarray, margin: float, other_span: float | None) -> tuple[
     if span == 0:
         span = max(abs(low), 1.0)
     return low - margin * span, high + margin * span
+
+
+def refit_trajectory(
+    params: Any, X: Any, y: np.ndarray, feature_names: list[str] | None = None
+) -> Trajectory:
+    """The trajectory of the train stage's refit: the configured pipeline on all of ``(X, y)``
+    (same seed, so it ends at the refitted model's parameters)."""
+    from gdlab.experiment.model import build_pipeline
+    from gdlab.experiment.training import as_frame
+
+    return record_trajectory(
+        build_pipeline(params), as_frame(X, feature_names), y, feature_names=feature_names
+    )

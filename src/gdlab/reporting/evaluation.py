@@ -166,6 +166,10 @@ def evaluation_figures(
     """Every evaluation figure for ``task`` in ``directory``: ``residuals.png`` (regression) or
     ``roc.png``, ``precision_recall.png``, ``confusion_matrix.png`` (classification)."""
     directory = Path(directory)
+    other = ("roc", "precision_recall", "confusion_matrix") if task == "regression" else (
+        "residuals",)
+    for name in other:  # a figure of the other task, from an earlier run
+        (directory / f"{name}.png").unlink(missing_ok=True)
     if task == "regression":
         return {"residuals": residuals_figure(y, model.predict(X), directory / "residuals.png")}
     classes = model.classes_

@@ -1,0 +1,113 @@
+"""A terminal progress bar for one or several concurrent fits: epoch, loss, learning rate.
+
+:class:`ProgressBoard` keeps the latest per-epoch record of every labelled fit (CV folds, the
+refit...) and renders them on one line: redrawn in place (``\\r``) on a terminal, printed as a
+plain line at most every ``plain_every`` seconds otherwise (a log file), silent when ``CI`` is
+set (:func:`gdlab.experiment.progress.quiet`). It is fed from one thread; it never computes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from gdlab.experiment.progress import quiet
+
+
+@dataclass
+class _Fit:
+    label: str
+    max_epochs: int | None
+    epoch: int = 0
+    loss: float | None = None
+    learning_rate: float | None = None
+    done: bool = False
+
+
+def bar(fraction: float, width: int = 12) -> str:
+    """``███████░░░░░`` for ``fraction`` in [0, 1]."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return "█" * full + "░" * (width - full)
+
+
+def describe(fit: _Fit, width: int = 12) -> str:
+    """One fit's part of the line: label, bar, epochs, loss, learning rate."""
+    total = f"/{fit.max_epochs}" if fit.max_epochs else ""
+    fraction = 1.0 if fit.done else (fit.epoch / fit.max_epochs if fit.max_epochs else 0.0)
+    parts = [f"{fit.label} {bar(fraction, width)} {fit.epoch}{total}"]
+    if fit.loss is not None:
+        parts.append(f"loss {fit.loss:.4g}")
+    if fit.learning_rate is not None:
+        parts.append(f"lr {fit.learning_rate:.3g}")
+    if fit.done:
+        parts.append("✓")
+    return " ".join(parts)
+
+
+class ProgressBoard:
+    """The progress of every registered fit, drawn on one line of ``stream`` (stderr)."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
+                 plain_every: float = 5.0):
+        self.stream = stream or sys.stderr
+        self.enabled = (not quiet()) if enabled is None else enabled
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.plain_every = plain_every
+        self._fits: dict[str, _Fit] = {}
+        self._last_plain = 0.0
+        self._drawn = 0
+
+    def add(self, key: str, label: str, max_epochs: int | None) -> None:
+        self._fits[key] = _Fit(label, max_epochs)
+
+    def update(self, key: str, record: dict[str, Any]) -> None:
+        fit = self._fits.get(key)
+        if fit is None:
+            return
+        fit.epoch = int(record.get("epoch", 0)) + 1
+        fit.loss = record.get("loss")
+        fit.learning_rate = record.get("learning_rate")
+
+    def finish(self, key: str) -> None:
+        if key in self._fits:
+            self._fits[key].done = True
+
+    def line(self, columns: int | None = None) -> str:
+        """The fits still running (and finished ones while nothing runs), fitted to
+        ``columns`` characters."""
+        running = [f for f in self._fits.values() if f.epoch and not f.done]
+        shown = running or [f for f in self._fits.values() if f.epoch]
+        columns = columns or shutil.get_terminal_size((120, 20)).columns
+        width = 12 if len(shown) <= 2 else 6
+        text = " │ ".join(describe(f, width) for f in shown)
+        return text if len(text) < columns else text[: max(columns - 2, 10)] + "…"
+
+    def draw(self, force: bool = False) -> None:
+        """Redraw the line (terminal) or print it when ``plain_every`` seconds passed."""
+        if not self.enabled:
+            return
+        text = self.line()
+        if not text:
+            return
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self._drawn))
+            self._drawn = len(text)
+        else:
+            now = time.monotonic()
+            if not force and now - self._last_plain < self.plain_every:
+                return
+            self._last_plain = now
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Leave the last state on screen and move to a new line."""
+        if self.enabled and self._fits:
+            self.draw(force=True)
+            if self.tty:
+                self.stream.write("\n")
+                self.stream.flush()
