@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         write_fold_curves(result.cv, reports / "plots" / "folds")
         figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
         client.log_artifact(run_id, str(figure), "figures")
-        trajectory = refit_trajectory(params, data.X_train, y, data.feature_names)
+        trajectory = refit_trajectory(
+            params, data.X_train, y, data.feature_names, n_iter=result.refit.n_iter
+        )
         drawn = training_figures(result.cv, reports / "figures" / "train", trajectory)
         for extra in drawn.values():
             client.log_artifact(run_id, str(extra.path), "figures")

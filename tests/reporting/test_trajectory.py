@@ -90,6 +90,8 @@ def test_epoch_replay_ends_where_the_fit_ends():
     assert len(trajectory.points) == fitted.n_iter_ + 1
     end = np.concatenate([p.ravel() for p in fitted.params_])
     np.testing.assert_allclose(trajectory.points[-1], end, rtol=1e-9, atol=1e-12)
+    known = record_trajectory(pipe, X, y, n_iter=fitted.n_iter_)  # the train stage's way
+    np.testing.assert_array_equal(known.points, trajectory.points)
     steps = record_trajectory(pipe, X, y, every="step")
     assert steps.steps_per_epoch == 10 and steps.steps[-1] == 10 * fitted.n_iter_
     np.testing.assert_allclose(steps.points[-1], end, rtol=1e-9, atol=1e-12)

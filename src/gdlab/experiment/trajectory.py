@@ -195,6 +195,7 @@ def record_trajectory(
     feature_names: list[str] | None = None,
     every: str = "epoch",
     max_points: int = 2000,
+    n_iter: int | None = None,
 ) -> Trajectory:
     """Fit a clone of ``pipeline`` (``preprocess`` + ``model`` steps) on ``(X, y)`` and record
     its parameters, starting with the initial ones and ending with the fitted ``params_``.
@@ -206,6 +207,9 @@ def record_trajectory(
     held-out rows ``partial_fit`` does not set aside.
     ``every="step"``: every optimiser step (at most about ``max_points`` of them, evenly
     strided), all from one fit with the recording optimiser on the generic loop.
+
+    ``n_iter`` (epoch mode): the number of epochs when it is known (the fit was already run,
+    e.g. the train stage's refit), which saves running it once more.
 
     A diverging fit is recorded up to the divergence (``diverged=True``).
     """
@@ -230,20 +234,27 @@ def record_trajectory(
         steps = [*(np.arange(len(recorded)) * stride), estimator.n_iter_ * steps_per_epoch]
         n_iter, history = int(estimator.n_iter_), estimator.history_
     else:
-        diverged = _fit_quietly(estimator, Xt, y)
-        n_iter, history = int(estimator.n_iter_), estimator.history_
+        if n_iter is None:  # how many epochs the fit runs (the tol rule, divergence)
+            diverged = _fit_quietly(estimator, Xt, y)
+            n_iter = int(estimator.n_iter_)
+        else:
+            diverged = False
         start, _ = _recorded_fit(clone(estimator), Xt, y, stride=10**12, max_epochs=1)
         replay = clone(estimator).set_params(callbacks=None)
         extra = {"classes": np.unique(y)} if is_classifier(estimator) else {}
         points, steps = start[:1], [0]
         for epoch in range(n_iter):
-            replay.partial_fit(Xt, y, **extra)
+            try:
+                replay.partial_fit(Xt, y, **extra)
+            except DivergenceError:
+                diverged = True
+                break
             extra = {}
             points.append(_flat(replay.params_))
             steps.append((epoch + 1) * steps_per_epoch)
-        if diverged or not points[1:]:
-            points.append(_flat(estimator.params_))
-            steps.append(n_iter * steps_per_epoch)
+        if hasattr(replay, "params_"):  # a diverged path ends at its last finite epoch
+            estimator = replay
+        history = getattr(estimator, "history_", {})
     points_arr = np.vstack(points)
     steps_arr = np.asarray(steps, dtype=np.int64)
     finite = np.isfinite(points_arr).all(axis=1)
@@ -358,13 +369,18 @@ def _axis(coords: np.ndarray, margin: float, other_span: float | None) -> tuple[
 
 
 def refit_trajectory(
-    params: Any, X: Any, y: np.ndarray, feature_names: list[str] | None = None
+    params: Any,
+    X: Any,
+    y: np.ndarray,
+    feature_names: list[str] | None = None,
+    n_iter: int | None = None,
 ) -> Trajectory:
-    """The trajectory of the train stage's refit: the configured pipeline on all of ``(X, y)``
-    (same seed, so it ends at the refitted model's parameters)."""
+    """The trajectory of the train stage's refit (``n_iter`` epochs): the configured pipeline
+    on all of ``(X, y)``, same seed, so it ends at the refitted model's parameters."""
     from gdlab.experiment.model import build_pipeline
     from gdlab.experiment.training import as_frame
 
     return record_trajectory(
-        build_pipeline(params), as_frame(X, feature_names), y, feature_names=feature_names
+        build_pipeline(params), as_frame(X, feature_names), y, feature_names=feature_names,
+        n_iter=n_iter,
     )
