@@ -18,11 +18,11 @@ from pathlib import Path
 
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 WORKLOADS = ("fullbatch", "minibatch", "time_to_target", "mlp", "memory", "profile", "cv",
-             "dvc_noop")
+             "dvc_noop", "memmap")
 MODULES = {"fullbatch": "bench.fullbatch", "minibatch": "bench.minibatch",
            "time_to_target": "bench.time_to_target", "mlp": "bench.mlp",
            "memory": "bench.memory", "profile": "bench.profile", "cv": "bench.cv",
-           "dvc_noop": "bench.dvc_noop"}
+           "dvc_noop": "bench.dvc_noop", "memmap": "bench.memmap"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
