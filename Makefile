@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.gdlab-installed
 
-.PHONY: install run test lint ui bench lr-find clean-venv
+.PHONY: install run test lint ui bench lr-find server ci ci-pipeline clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ lint: install  ## ruff
 
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
+
+server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
+	$(BIN)/python -m gdlab.server
+
+ci: install lint test ci-pipeline  ## the steps of .github/workflows/ci.yml, locally
+
+ci-pipeline: install  ## dvc repro on scripts/ci_params.yaml in a worktree; metrics/params diff vs main
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/ci_pipeline.py
 
 bench: install  ## benchmarks (needs the bench extra: torch)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
