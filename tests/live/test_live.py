@@ -1,0 +1,105 @@
+"""Live view: per-epoch metrics reach MLflow in batches while a model trains, and the
+terminal shows a progress bar (epoch, loss, learning rate), silent under CI."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gdlab import GDRegressor
+from gdlab.experiment.progress_bar import ProgressBoard
+from gdlab.tracking.live import LiveCurves
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def client(tmp_path):
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client.create_experiment("live", artifact_location=(tmp_path / "mlruns").as_uri())
+    return client
+
+
+def _history(client, run_id, key="train_loss"):
+    return sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+
+
+def test_curve_is_readable_from_mlflow_while_the_fit_runs(client, monkeypatch):
+    monkeypatch.syspath_prepend(str(HERE))
+    run_id = client.create_run(client.get_experiment_by_name("live").experiment_id).info.run_id
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, -1.0, 2.0] + rng.normal(scale=0.1, size=200)
+    board = ProgressBoard(io.StringIO(), enabled=True)
+    live = LiveCurves(client, interval=0.3, board=board)
+    records: list[dict] = []
+    est = GDRegressor(optimizer="slow_opts:slow_sgd", optimizer_params={"pause": 0.04},
+                      learning_rate=0.05, batch_size=None, max_epochs=80, tol=None,
+                      callbacks=[live.callback(run_id, "fit", 80), records.append])
+    fit = threading.Thread(target=est.fit, args=(X, y))
+    with live:
+        fit.start()
+        seen = []
+        while fit.is_alive() and len(seen) < 5:
+            time.sleep(0.1)
+            seen = _history(client, run_id)
+        assert fit.is_alive(), "the fit ended before MLflow showed any point"
+        assert len(seen) >= 5 and len(seen) < 80
+        steps = [m.step for m in seen]
+        assert steps == list(range(len(steps)))  # a prefix of the curve, in order
+        assert [m.value for m in seen] == pytest.approx([r["loss"] for r in records[: len(seen)]])
+        fit.join()
+    final = _history(client, run_id)
+    assert [m.step for m in final] == list(range(80))  # every epoch once, no duplicates
+    assert [m.value for m in final] == pytest.approx(est.history_["loss"])
+    assert [m.value for m in _history(client, run_id, "learning_rate")] == [0.05] * 80
+    assert live.logged() == {run_id: 80}
+    assert 3 <= live.batches < 80  # batched, not one call per epoch
+    assert "fit" in board.stream.getvalue()
+
+
+def test_progress_line_shows_epoch_loss_and_learning_rate():
+    board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
+    board.add("a", "fold 1", 100)
+    board.add("b", "fold 2", 100)
+    board.update("a", {"epoch": 41, "loss": 0.31234, "learning_rate": 0.01})
+    board.update("b", {"epoch": 9, "loss": 0.5, "learning_rate": 0.001})
+    line = board.line(columns=200)
+    assert "fold 1" in line and "42/100" in line and "loss 0.3123" in line and "lr 0.01" in line
+    assert "fold 2" in line and "10/100" in line and "lr 0.001" in line
+    board.draw()
+    assert board.stream.getvalue().strip() == line  # not a terminal: plain lines
+    board.finish("a")
+    assert "fold 1" not in board.line(columns=200)  # finished fits leave the line
+
+
+def test_progress_bar_is_silent_under_ci(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    stream = io.StringIO()
+    board = ProgressBoard(stream)
+    board.add("a", "refit", 10)
+    board.update("a", {"epoch": 3, "loss": 1.0, "learning_rate": 0.1})
+    board.draw(force=True)
+    board.close()
+    assert stream.getvalue() == ""
+
+
+def test_terminal_bar_redraws_in_place():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    board = ProgressBoard(Tty(), enabled=True)
+    board.add("a", "refit", 4)
+    for epoch in range(4):
+        board.update("a", {"epoch": epoch, "loss": 1.0 / (epoch + 1), "learning_rate": 0.1})
+        board.draw()
+    board.close()
+    text = board.stream.getvalue()
+    assert text.count("\r") == 5 and text.endswith("\n") and "4/4" in text
