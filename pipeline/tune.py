@@ -105,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run_search(plan, on_trial)
         logger.log_missing(outcome.trials())
         best = outcome.best_trial
-        if best is None:
-            raise RuntimeError(f"no trial of study {plan.spec.name} completed: {outcome.counts()}")
+        if best is None:  # every trial pruned or failed: nothing to hand to train
+            first = next((t.reason for t in outcome.records if t.reason), "")
+            print(f"tune: no trial completed {outcome.counts()}; {first}", file=sys.stderr)
+            raise SystemExit(1)  # the tuning run ends FAILED
         best_run = logger.mark_best(best.number)
 
         heat_cells = []

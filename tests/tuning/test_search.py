@@ -236,3 +236,39 @@ def test_timeout_stops_starting_trials(tmp_path, classification_data):
     assert 1 <= len(outcome.trials()) < 50
     assert outcome.elapsed < 15
     assert optuna.trial.TrialState.RUNNING not in {t.state for t in outcome.trials()}
+
+
+def test_an_interrupted_trial_runs_again_when_the_search_resumes(
+    tmp_path, classification_data, monkeypatch
+):
+    import gdlab.tuning.objective as objective
+    from gdlab.tuning.study import counted
+
+    plan = plan_search(
+        make_params(tune={"n_trials": 6, "pruner": "none"}),
+        *classification_data,
+        storage=str(tmp_path / "interrupt.journal"),
+    )
+    real, calls = objective.fit_pipeline, []
+
+    def interrupted_in_trial_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3 * 3 + 2:  # the second fold of the fourth trial (3 folds each)
+            raise KeyboardInterrupt  # what SIGINT / SIGTERM raise inside the stage
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(objective, "fit_pipeline", interrupted_in_trial_3)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(plan)
+    monkeypatch.setattr(objective, "fit_pipeline", real)
+    first = plan.spec.create().get_trials()
+    assert [t.state.name for t in first] == ["COMPLETE"] * 3 + ["FAIL"]
+    assert first[3].user_attrs["gdlab.interrupted"] is True
+
+    outcome = run_search(plan)
+    trials = outcome.trials()
+    assert outcome.requeued == [3]
+    assert trials[4].user_attrs["gdlab.retry_of"] == 3 and trials[4].params == first[3].params
+    assert len(outcome.records) == 3 and len(trials) == 7
+    assert sum(counted(t) for t in trials) == 6
+    assert [(t.params, t.value) for t in trials[:3]] == [(t.params, t.value) for t in first[:3]]

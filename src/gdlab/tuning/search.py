@@ -27,6 +27,7 @@ from gdlab.tuning.study import (
     counted,
     recover_interrupted,
     remaining_trials,
+    study_lock,
     study_name,
 )
 
@@ -166,17 +167,18 @@ def run_search(
     """Create or resume the study, then run the remaining budget; ``on_trial`` gets every
     record as its trial finishes (in this process)."""
     start = time.monotonic()
-    study = plan.spec.create()
-    outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study))
-    todo = remaining_trials(study, plan.n_trials, plan.grid_size)
-    deadline = None if plan.timeout is None else time.time() + plan.timeout
-    first_slot = len(study.get_trials(deepcopy=False))
-    for record in _results(plan, todo, first_slot, deadline):
-        if record is None:
-            continue
-        outcome.records.append(record)
-        if on_trial is not None:
-            on_trial(record)
+    with study_lock(plan.spec):
+        study = plan.spec.create()
+        outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study))
+        todo = remaining_trials(study, plan.n_trials, plan.grid_size)
+        deadline = None if plan.timeout is None else time.time() + plan.timeout
+        first_slot = len(study.get_trials(deepcopy=False))
+        for record in _results(plan, todo, first_slot, deadline):
+            if record is None:
+                continue
+            outcome.records.append(record)
+            if on_trial is not None:
+                on_trial(record)
     outcome.elapsed = time.monotonic() - start
     return outcome
 

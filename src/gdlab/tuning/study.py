@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +130,28 @@ class StudySpec:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
         return optuna.pruners.NopPruner()
+
+
+@contextmanager
+def study_lock(spec: StudySpec) -> Iterator[None]:
+    """Hold an exclusive lock on the study for a whole search, so that two searches of the same
+    study on this machine (e.g. queued DVC experiments with equal params) run one after the
+    other: the second then finds the budget spent, and never takes the first one's running
+    trials for interrupted ones."""
+    import fcntl
+
+    key = hashlib.sha256(f"{spec.storage}\0{spec.name}".encode()).hexdigest()[:16]
+    if "://" in spec.storage:
+        path = Path(tempfile.gettempdir()) / f"gdlab-optuna-{key}.lock"
+    else:
+        path = Path(f"{spec.storage}.{key}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def counted(trial: FrozenTrial) -> bool:
