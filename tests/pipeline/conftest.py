@@ -113,8 +113,9 @@ def project(tmp_path_factory) -> Project:
     )
     project = Project(root, env)
     params = deep_update(project.params(), SMALL)
-    if isinstance(params.get("compare"), dict):  # another issue's stage, tested on its own
-        params["compare"]["enabled"] = False
+    for stage in ("compare", "tune"):  # other issues' stages, tested on their own
+        if isinstance(params.get(stage), dict) and "enabled" in params[stage]:
+            params[stage]["enabled"] = False
     project.write_params(params)
     project.run("git", "init", "-q", "-b", "main")
     project.run("git", "add", "-A")
