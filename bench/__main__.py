@@ -49,6 +49,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-dvc-copy", action="store_true",
                    help="(f): skip instead of measuring in a workspace copy when the "
                         "repository's pipeline is not up to date")
+    p.add_argument("--render", type=Path, metavar="RESULTS_JSON",
+                   help="only re-render the summary and the markdown (--docs, default "
+                        "docs/benchmarks.md) from an existing results file")
     p.add_argument("--keep-blas-env", action="store_true",
                    help=f"do not re-run without {' / '.join(BLAS_ENV)}")
     return p.parse_args(argv)
@@ -92,6 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         for name in WORKLOADS:
             mod = importlib.import_module(MODULES[name])
             print(f"{name:15s} {mod.TITLE}")
+        return 0
+    if args.render:
+        from bench import report
+
+        results = json.loads(args.render.read_text())
+        results["targets"] = report.collect_targets(results)
+        docs = args.docs or ROOT / "docs" / "benchmarks.md"
+        report.write_docs(results, docs)
+        for line in report.summary_lines(results):
+            print(line)
+        print(f"\ntables: {docs}")
         return 0
     _reexec_without_blas_env(args)
 

@@ -3,10 +3,14 @@
 gdlab: plain SGD (lr 0.01), shuffled, epoch time as the fit slope and as the core loop.
 Anchors: one streaming read of X; a plain numpy loop (fancy-index gather, two mat-vecs, update);
 torch without a DataLoader (index tensors, forward, backward, ``optimizer.step`` per batch);
-scikit-learn's per-sample ``SGDRegressor`` for one epoch (``max_iter=1, tol=None``).
+scikit-learn's per-sample ``SGDRegressor`` for one epoch (``max_iter=1, tol=None``). For
+reference, the cost of one shuffled copy of X into a reused buffer (``np.take``) is timed too:
+the price of visiting rows in a random order.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
@@ -106,6 +110,14 @@ def run(settings: Settings) -> dict:
     for dtype in ("float64", "float32"):
         X, y = make_data("linear", n, d, dtype, settings.seed)
         read = measure(X.sum, repeat=max(settings.repeat, 7), min_sample=settings.min_sample)
+        perm = np.random.default_rng(settings.seed).permutation(n)
+        gather = measure(partial(np.take, X, perm, axis=0, out=np.empty_like(X)),
+                         repeat=min(settings.repeat, 5), min_sample=0.0, budget=budget)
+        configs[f"shuffle_gather_{dtype}"] = gather.as_dict()
+        ratios[f"shuffle_gather_{dtype}/read"] = ratio(gather.best, read.best)
+        print(f"  {dtype}: read {read.best * 1e3:.2f} ms; one shuffled copy of X into a reused "
+              f"buffer (np.take) {gather.best * 1e3:.1f} ms = "
+              f"{ratio(gather.best, read.best):.1f}x read", flush=True)
         t_sk = None
         if dtype == "float64":
             sk = measure(sklearn_epoch_fn(X, y), repeat=settings.repeat, min_sample=0.0,

@@ -3,8 +3,10 @@
 For each configuration the core loop (``run_epochs`` with what ``fit`` built) runs one epoch
 uninstrumented (µs per step) and one epoch under cProfile (self time per function, per step;
 cProfile inflates the cost of Python calls, so read the shares, not the absolute figures).
-A floor is measured beside it: the numpy primitives one step cannot avoid (the row gather into
-a reused buffer, ``Xb @ w``, ``Xbᵀ @ r``) and the cost of one tiny ufunc call.
+The same epoch is also timed with numpy's BLAS limited to one thread (threadpoolctl), which
+shows what BLAS threading costs on small per-batch matrices. A floor is measured beside it:
+the numpy primitives one step cannot avoid (the row gather into a reused buffer, ``Xb @ w``,
+``Xbᵀ @ r``) and the cost of one tiny ufunc call.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import cProfile
 import pstats
 import time
+from functools import partial
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bench.common import FULL, Settings, capture_run_epochs, make_data, measure, quiet_warnings
 
@@ -80,11 +84,12 @@ def run(settings: Settings) -> dict:
             continue
         call = cap["call"]
         steps = -(-n // bs)
+        reps = min(settings.repeat, 3)
         with quiet_warnings():
-            call(1)  # warm
-            t0 = time.perf_counter()
-            call(1)
-            plain = time.perf_counter() - t0
+            plain = measure(partial(call, 1), repeat=reps, min_sample=settings.min_sample).best
+            with threadpool_limits(limits=1, user_api="blas"):
+                blas1 = measure(partial(call, 1), repeat=reps,
+                                min_sample=settings.min_sample).best
             prof = cProfile.Profile()
             t0 = time.perf_counter()
             prof.runcall(call, 1)
@@ -101,16 +106,19 @@ def run(settings: Settings) -> dict:
         calls_per_step = sum(e["calls_per_step"] for e in entries)
         res = {"n": n, "batch_size": bs, "steps": steps,
                "us_per_step": plain / steps * 1e6,
+               "us_per_step_blas_1_thread": blas1 / steps * 1e6,
                "profiled_us_per_step": profiled / steps * 1e6,
                "python_calls_per_step": calls_per_step,
                "top": entries[:TOP]}
         if kind == "linear":
             res["floor_us"] = _floor(X, y, bs) if X.dtype == np.float64 else {}
         results[name] = res
-        print(f"    {name:26s} {res['us_per_step']:7.1f} us/step uninstrumented, "
+        print(f"    {name:26s} {res['us_per_step']:7.1f} us/step uninstrumented "
+              f"({res['us_per_step_blas_1_thread']:.1f} with 1 BLAS thread), "
               f"{calls_per_step:.0f} profiled calls/step; top self time: "
               + ", ".join(f"{e['function'].split('(')[-1].rstrip(')')} "
                           f"{e['share'] * 100:.0f}%" for e in entries[:5]), flush=True)
         rows.append({"config": name, "us_per_step": res["us_per_step"],
+                     "us_per_step_blas_1_thread": res["us_per_step_blas_1_thread"],
                      "calls_per_step": calls_per_step})
     return {"configs": results, "ratios": {}, "rows": rows, "targets": []}

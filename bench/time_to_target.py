@@ -29,9 +29,9 @@ EXCESS = 1e-3
 GRID_FULL = [(1024, 3e-3), (256, 1e-3), (256, 3e-3), (1024, 1e-2), (4096, 1e-2), (4096, 3e-2)]
 GRID_QUICK = [(1024, 3e-3), (256, 1e-3), (4096, 1e-2)]
 # (learning_rate schedule, eta0, alpha)
-SK_GRID_FULL = [("constant", 1e-3, 1e-7), ("optimal", None, 1e-5), ("optimal", None, 1e-6),
-                ("constant", 3e-4, 1e-7)]
-SK_GRID_QUICK = [("constant", 1e-3, 1e-7), ("optimal", None, 1e-5)]
+SK_GRID_FULL = [("constant", 1e-4, 1e-7), ("constant", 3e-4, 1e-7), ("optimal", None, 1e-5),
+                ("constant", 1e-3, 1e-7)]
+SK_GRID_QUICK = [("constant", 1e-4, 1e-7), ("optimal", None, 1e-5)]
 
 
 class _Stop(Exception):
