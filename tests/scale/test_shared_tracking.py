@@ -75,7 +75,7 @@ def repro(mlflow_server, tmp_path_factory):
     project.run("git", "init", "-q", "-b", "main")
     project.run("git", "add", "-A")
     project.run("git", "commit", "-q", "-m", "copy of the working tree")
-    project.dvc("repro", timeout=900)
+    project.dvc("repro", "register", timeout=900)  # every tracked stage up to the registry
     return project
 
 
@@ -88,7 +88,7 @@ def _runs(client):
 def test_pipeline_runs_land_on_the_server_and_in_postgres(repro, mlflow_server, postgres):
     from mlflow.tracking import MlflowClient
 
-    assert "up to date" in repro.dvc("status").stdout
+    assert "up to date" in repro.dvc("status", "register").stdout
     assert not (repro.root / "mlflow.db").exists()  # nothing went to a local store
     client = MlflowClient(tracking_uri=mlflow_server.uri)
     experiment, runs = _runs(client)
