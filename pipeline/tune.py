@@ -15,27 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import optuna
-
 from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
-from gdlab.experiment import decode_target
-from gdlab.experiment.progress import say
-from gdlab.reporting import write_json
-from gdlab.tracking import (
-    lineage_tags,
-    log_params,
-    log_tags,
-    open_session,
-    pipeline_run,
-    project_root,
-)
-from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
 from gdlab.tuning import report as files
-from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
-from gdlab.tuning.guidance import lr_guidance
-from gdlab.tuning.study import UID as STUDY_UID
-from gdlab.tuning.tracking import TrialLogger, log_search_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +39,34 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as exc:
         print(f"tune: {exc}", file=sys.stderr)
         return 1
+    return search(params, data, args.out)
+
+
+def search(params, data, out_dir: str) -> int:
+    """The search with everything around it (MLflow is imported only when tuning is on)."""
+    import optuna
+
+    from gdlab.experiment import decode_target
+    from gdlab.experiment.progress import say
+    from gdlab.reporting import write_json
+    from gdlab.tracking import (
+        lineage_tags,
+        log_params,
+        log_tags,
+        open_session,
+        pipeline_run,
+        project_root,
+    )
+    from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
+    from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
+    from gdlab.tuning.guidance import lr_guidance
+    from gdlab.tuning.study import UID as STUDY_UID
+    from gdlab.tuning.tracking import TrialLogger, log_search_summary
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tune, task = params.tune, data.task
     y = decode_target(data.y_train, data.classes)
-    out = files.reset_outputs(args.out)
+    out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
     storage = resolve_storage(tune.storage, project_root())
 
