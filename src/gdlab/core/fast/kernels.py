@@ -28,7 +28,7 @@ from numba import njit, prange
 CHUNK = 4096
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _row_loss_grad(z, yi, loss_id, eps, dz):
     """Loss of one row from its raw outputs z; writes ∂ℓ/∂z into dz."""
     k = z.shape[0]
@@ -71,7 +71,7 @@ def _row_loss_grad(z, yi, loss_id, eps, dz):
     return m + math.log(tot) - z[c]
 
 
-@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z, dz):
     """Σ over rows order[start:stop] of wᵢ ℓᵢ, adding wᵢ ∂ℓᵢ/∂θ into gW, gb.
 
