@@ -167,3 +167,54 @@ def test_joblib_backend_changes_nothing(data):
 
         backend, _ = get_active_backend()
         assert "Dask" not in type(backend).__name__
+
+
+def test_train_stage_sends_its_folds_to_the_configured_cluster(cluster, tmp_path, monkeypatch):
+    """``parallel: {backend: dask, scheduler: ...}`` in params.yaml: the train stage's folds
+    run on the cluster and the stage alone logs them (tag ``gdlab.parallel``)."""
+    import os
+    import runpy
+    import sys
+    from pathlib import Path
+
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    from gdlab.data import prepare_dataset
+
+    local, client = cluster
+    for key in [k for k in os.environ if k.startswith(("MLFLOW_", "DVC_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.chdir(tmp_path)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    raw = {
+        "seed": 3,
+        "data": {"synthetic": {"n_samples": 300, "n_features": 5, "n_informative": 3}},
+        "train": {"max_epochs": 8, "batch_size": 32, "tol": None},
+        "cv": {"folds": 3, "n_jobs": 2},
+        "tracking": {"uri": store},
+        "live": {"interval": None},
+        "compare": {"enabled": False},
+        "parallel": {"backend": "dask", "scheduler": local.scheduler_address},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    prepare_dataset(validate_params(raw, "params.yaml"), tmp_path / "data" / "prepared")
+    script = Path(__file__).resolve().parents[2] / "pipeline" / "train.py"
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    with distributed.get_task_stream(client=client) as stream:
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_path(str(script), run_name="__main__")
+    assert exited.value.code == 0
+    assert sum("_run_fold" in name for name in task_names(stream.data)) >= 1
+
+    mlflow_client = MlflowClient(tracking_uri=store)
+    experiment = mlflow_client.get_experiment_by_name("gdlab")
+    runs = mlflow_client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.parallel"] == "dask"
+    folds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(folds) == 3
+    for fold in folds:
+        history = mlflow_client.get_metric_history(fold.info.run_id, "train_loss")
+        assert sorted(m.step for m in history) == list(range(8))
