@@ -20,6 +20,7 @@ from pathlib import Path
 import mlflow
 
 from gdlab.config import ConfigError, load_params
+from gdlab.config.plugin_path import import_paths
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import as_frame, decode_target, score
 from gdlab.experiment.persist import load_model
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, TrackingUnavailable) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
-    model = load_model(models / "model.skops")
+    model = load_model(models / "model.skops", plugins=import_paths(params))
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
     test_scores = score(model, X_test, y_test, data.task)

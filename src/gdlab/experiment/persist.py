@@ -3,24 +3,30 @@ on top of what skops trusts by default (scikit-learn, numpy, builtins)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
+from gdlab.config.plugin_path import import_paths, plugin_modules
+
 TRUSTED_PREFIXES = ("gdlab.",)
 TRUSTED_NAMES = ("functools.partial",)  # gdlab's schedules bind their parameters with it
 
 
-def trusted_types(model: Any = None, *, data: bytes | None = None) -> list[str]:
+def trusted_types(
+    model: Any = None, *, data: bytes | None = None, plugins: Sequence[str] = ()
+) -> list[str]:
     """The types skops does not trust by default that a model uses, all of which must be
-    gdlab's (``TRUSTED_PREFIXES``) or listed in ``TRUSTED_NAMES``; anything else raises
-    ``ValueError`` naming it."""
+    gdlab's (``TRUSTED_PREFIXES``), listed in ``TRUSTED_NAMES``, or from the module of a
+    plug-in the user named (``plugins``, and those ``model`` names: e.g. a schedule function
+    in ``my_schedules``); anything else raises ``ValueError`` naming it."""
     payload = data if data is not None else sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=payload)
-    foreign = [
-        t for t in untrusted if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_NAMES
-    ]
+    named = [*plugins, *(import_paths(model) if model is not None else [])]
+    prefixes = TRUSTED_PREFIXES + tuple(f"{m}." for m in plugin_modules(named))
+    foreign = [t for t in untrusted if not t.startswith(prefixes) and t not in TRUSTED_NAMES]
     if foreign:
         raise ValueError(
             "the model uses types outside gdlab and skops' defaults, refusing to trust: "
@@ -34,12 +40,13 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = sio.dumps(model)
-    types = trusted_types(data=data)
+    types = trusted_types(data=data, plugins=import_paths(model))
     path.write_bytes(data)
     return types
 
 
-def load_model(path: str | Path) -> Any:
-    """Load a skops file written by ``save_model``, trusting only gdlab's types beyond skops'."""
+def load_model(path: str | Path, plugins: Sequence[str] = ()) -> Any:
+    """Load a skops file written by ``save_model``, trusting only gdlab's types beyond skops',
+    and those of the modules of ``plugins`` (the import paths params.yaml names)."""
     data = Path(path).read_bytes()
-    return sio.loads(data, trusted=trusted_types(data=data))
+    return sio.loads(data, trusted=trusted_types(data=data, plugins=plugins))

@@ -1,5 +1,6 @@
 """Log the refitted pipeline as an MLflow model: skops format, signature, input example,
-pinned requirements, and gdlab's source as ``code_paths`` so the model loads anywhere."""
+pinned requirements, and gdlab's source (plus the project's plug-in modules the model names)
+as ``code_paths`` so the model loads anywhere."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 
+from gdlab.config.plugin_path import import_paths, plugin_sources
 from gdlab.experiment.persist import trusted_types
 
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
@@ -60,7 +62,7 @@ def log_sklearn_model(
             shutil.copytree(
                 _package_source(), target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
             )
-            code_paths = [str(target)]
+            code_paths = [str(target), *plugin_sources(import_paths(model))]
         info = mlflow.sklearn.log_model(
             model,
             name=name,

@@ -1,0 +1,108 @@
+"""A plug-in schedule and model (a user's own module) survive what the registry needs: the
+skops file trusts their module (named in params) and the logged MLflow model carries it."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from gdlab.config import validate_params
+from gdlab.config.plugin_path import import_paths
+from gdlab.experiment import build_pipeline
+from gdlab.experiment.persist import load_model, save_model
+from gdlab.tracking.model import log_sklearn_model
+
+MODULE = textwrap.dedent('''
+    from functools import partial
+
+    import numpy as np
+
+
+    def _halving(base_lr, every, epoch):
+        return base_lr * 0.5 ** (epoch // every)
+
+
+    def halving(base_lr, every=10):
+        return partial(_halving, base_lr, every)
+
+
+    class Quadratic:
+        def init_params(self, n_features, n_outputs, rng, dtype):
+            return [np.zeros((n_features, n_outputs), dtype),
+                    np.zeros((n_features, n_outputs), dtype), np.zeros(n_outputs, dtype)]
+
+        def forward(self, params, X):
+            w, v, b = params
+            X2 = X * X
+            return X @ w + X2 @ v + b, (X, X2)
+
+        def backward(self, params, cache, dZ, grads):
+            X, X2 = cache
+            grads[0][...] = X.T @ dZ
+            grads[1][...] = X2.T @ dZ
+            grads[2][...] = dZ.sum(axis=0)
+
+        def penalized(self, params):
+            return [True, True, False]
+
+
+    def quadratic():
+        return Quadratic()
+''')
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "my_plugins.py").write_text(MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    monkeypatch.delitem(sys.modules, "my_plugins", raising=False)  # each test: its own copy
+    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def _fitted(project):
+    params = validate_params({
+        "model": {"kind": "my_plugins:quadratic", "task": "regression"},
+        "schedule": {"name": "my_plugins:halving", "params": {"every": 20}},
+        "optimizer": {"name": "examples.lion:lion", "learning_rate": 0.02},
+        "train": {"max_epochs": 60, "batch_size": 32},
+    })
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    y = X["a"].to_numpy() ** 2 - X["b"].to_numpy() + rng.normal(scale=0.1, size=200)
+    return params, build_pipeline(params).fit(X, y), X
+
+
+def test_saved_model_trusts_only_the_plugins_params_names(project):
+    params, model, X = _fitted(project)
+    assert import_paths(params) == ["examples.lion:lion", "my_plugins:halving",
+                                    "my_plugins:quadratic"]
+    types = save_model(model, project / "model.skops")
+    assert {"my_plugins.Quadratic", "my_plugins._halving"} <= set(types)
+    loaded = load_model(project / "model.skops", plugins=import_paths(params))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="refusing to trust: .*my_plugins"):
+        load_model(project / "model.skops")  # not named: not trusted
+
+
+def test_logged_model_carries_the_plugin_module(project):
+    _, model, X = _fitted(project)
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("plugins", (project / "mlruns").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        info = log_sklearn_model(model, X.head(5), name="model")  # loads it back to verify
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(project / "dl"))
+    code = {p.name for p in (project / "dl").rglob("*.py")} if local else set()
+    assert "my_plugins.py" in code  # the project's module travels with the model
+    assert "lion.py" not in code  # examples/ is outside this project (and Lion is a name)
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    np.testing.assert_allclose(loaded.predict(X.head(5)), model.predict(X.head(5)))
