@@ -19,6 +19,7 @@ from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import decode_target
 from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.parallel import parallel_backend
 from gdlab.reporting import write_json
 from gdlab.reporting.compare import write_comparison
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
@@ -52,18 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     variants = plan_variants(params)
-    comparison = compare_variants(
-        variants,
-        data.X_train,
-        decode_target(data.y_train, data.classes),
-        vary=spec.vary,
-        task=params.model.task,
-        folds=params.cv.folds,
-        seed=params.seed,
-        n_jobs=params.cv.n_jobs,
-        target_loss=spec.target_loss,
-        feature_names=data.feature_names,
-    )
+    with parallel_backend(params.parallel):  # local processes or a Dask cluster
+        comparison = compare_variants(
+            variants,
+            data.X_train,
+            decode_target(data.y_train, data.classes),
+            vary=spec.vary,
+            task=params.model.task,
+            folds=params.cv.folds,
+            seed=params.seed,
+            n_jobs=params.cv.n_jobs,
+            target_loss=spec.target_loss,
+            feature_names=data.feature_names,
+        )
     written = write_comparison(comparison, reports, figures)
 
     session = open_session(params.tracking.uri, params.tracking.experiment)
