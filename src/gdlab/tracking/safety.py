@@ -5,6 +5,7 @@ tracking URI never reach a log, and models are only loaded from the pipeline's o
   connecting into one :class:`TrackingUnavailable` naming ``tracking.uri`` (redacted).
 - :func:`install_redaction` makes uncaught tracebacks and log records print the URI with its
   password replaced by ``***`` (MLflow's own errors quote the full request URL).
+- :func:`store_lock` serialises the first opening of a local SQLite store (table creation).
 - :func:`check_own_model_uri` refuses a model URI that does not point at a model logged by the
   pipeline's own run in its own store (``models/run.json`` could have been edited).
 """
@@ -12,8 +13,11 @@ tracking URI never reach a log, and models are only loaded from the pipeline's o
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from gdlab.tracking.uri import redact_text, redact_uri
@@ -132,3 +136,32 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     except (DivergenceError, TrackingUnavailable, UntrustedModelSource) as exc:
         print(f"{stage}: {exc}", file=sys.stderr)
         return 1
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """For a local SQLite store: hold an exclusive lock on its directory while MLflow opens
+    it. MLflow creates and migrates the tables on first use, and two processes doing that at
+    once (two queued ``dvc exp`` workers on a fresh project) fail with "table ... already
+    exists". Other stores need no lock."""
+    path = _sqlite_path(uri)
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    directory = path.resolve().parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -11,7 +11,7 @@ from typing import Any
 from mlflow.tracking import MlflowClient
 
 from gdlab.tracking.runs import connect, ensure_experiment
-from gdlab.tracking.safety import connect_or_explain, install_redaction
+from gdlab.tracking.safety import connect_or_explain, install_redaction, store_lock
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
 
 
@@ -38,8 +38,11 @@ def open_session(configured_uri: str | None, experiment: str) -> Session:
     root = project_root()
     uri = resolve_tracking_uri(configured_uri, root)
     install_redaction(uri)
-    client = connect(uri)
-    experiment_id = connect_or_explain(uri, lambda: ensure_experiment(client, experiment, root))
+    with store_lock(uri):  # first use of a fresh SQLite store creates its tables
+        client = connect(uri)
+        experiment_id = connect_or_explain(
+            uri, lambda: ensure_experiment(client, experiment, root)
+        )
     return Session(uri, client, experiment_id, experiment, root)
 
 
