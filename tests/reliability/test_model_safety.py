@@ -1,0 +1,147 @@
+"""Issue 6, point 4: models are safe to load, servers stay on the machine, secrets stay secret.
+
+- The logged model is skops, not pickle, with an explicit list of trusted types (gdlab's own);
+  a model file holding any other type is refused on load, naming it.
+- The register stage only registers the model its own train run logged in its own store; a
+  ``models/run.json`` pointing elsewhere is refused and the registry is left alone.
+- Every server recipe (Makefile, README, docs, ``python -m gdlab.server``) binds 127.0.0.1.
+- A tracking URI with a password is refused in params.yaml and redacted from failure tags,
+  logged params and tags, log records and tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import mlflow
+import pytest
+import skops.io as sio
+
+from gdlab.experiment.persist import TRUSTED_NAMES, load_model, save_model
+from gdlab.tracking import FAILURE_TAG, log_params, log_tags, open_session, pipeline_run
+from tests.reliability.foreign import Payload
+from tests.reliability.harness import REPO
+
+SECRET = "s3cret-Pa55"
+
+
+def test_logged_model_is_skops_with_explicit_trusted_types(baseline):
+    client = baseline.client()
+    version = client.get_model_version_by_alias("gdlab-rel", "champion")
+    with baseline.inside():
+        mlflow.set_tracking_uri(baseline.store)
+        info = mlflow.models.get_model_info(version.source)
+        local = Path(mlflow.artifacts.download_artifacts(version.source))
+    flavor = info.flavors["sklearn"]
+    assert flavor["serialization_format"] == "skops"
+    trusted = flavor["skops_trusted_types"]
+    assert trusted and all(t.startswith("gdlab.") or t in TRUSTED_NAMES for t in trusted)
+    files = [p.name for p in local.rglob("*") if p.is_file()]
+    assert any(name.endswith(".skops") for name in files)
+    assert not [n for n in files if n.endswith((".pkl", ".pickle", ".joblib", ".cloudpickle"))]
+
+
+def test_loading_refuses_types_outside_the_trusted_list(tmp_path):
+    path = tmp_path / "model.skops"
+    path.write_bytes(sio.dumps({"model": Payload()}))
+    with pytest.raises(ValueError, match=r"tests\.reliability\.foreign\.Payload"):
+        load_model(path)
+    with pytest.raises(ValueError, match="refusing to trust"):
+        save_model({"model": Payload()}, tmp_path / "other.skops")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "runs:/0123456789abcdef0123456789abcdef/model",
+        "models:/gdlab-rel@champion",
+        "models:/m-0123456789abcdef0123456789abcdef",
+        "file:///tmp/elsewhere/model",
+        "https://models.example.com/model.skops",
+    ],
+    ids=["other-run", "registry-alias", "unknown-logged-model", "file", "url"],
+)
+def test_register_refuses_a_model_not_logged_by_its_own_run(untouched, uri):
+    handle = untouched.root / "models" / "run.json"
+    good = handle.read_text()
+    try:
+        handle.write_text(json.dumps({**json.loads(good), "model_uri": uri}))
+        result = untouched.stage("register")
+    finally:
+        handle.write_text(good)
+    assert result.code == 1
+    assert "refusing to load model" in result.err and "own train run" in result.err
+
+
+SERVER = re.compile(r"mlflow (ui|server)|models serve|uvicorn|gunicorn|dask[- ]scheduler")
+
+
+def recipe_files() -> list[Path]:
+    files = [REPO / "Makefile", REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    return [f for f in files if f.exists()]
+
+
+def test_every_server_recipe_binds_localhost(monkeypatch):
+    recipes = []
+    for path in recipe_files():
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert "0.0.0.0" not in line, f"{path.name}:{number}: {line}"
+            if SERVER.search(line) and ("--host" in line or " -h " in line or "$(BIN)" in line):
+                recipes.append((path.name, number, line))
+                assert "127.0.0.1" in line, f"{path.name}:{number} binds elsewhere: {line}"
+    assert any(name == "Makefile" for name, _, _ in recipes)  # make ui
+    for source in (REPO / "src").rglob("*.py"):
+        assert "0.0.0.0" not in source.read_text(), source
+    from gdlab import server
+
+    monkeypatch.delenv(server.HOST_ENV, raising=False)
+    command = server.server_command(server.parse([]), root=REPO)  # make server
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_credentials_are_redacted_from_failure_tags_params_and_tags(baseline):
+    uri = f"http://alice:{SECRET}@tracking.example:5000"
+    with baseline.inside():
+        session = open_session(None, "redaction")
+        with pytest.raises(RuntimeError):
+            with pipeline_run(experiment_id=session.experiment_id, uri=uri) as run:
+                log_params(session.client, run.info.run_id, {"store": uri})
+                log_tags(session.client, run.info.run_id, {"gdlab.store": uri})
+                raise RuntimeError(f"cannot reach {uri}")
+        logged = session.client.get_run(run.info.run_id)
+        session.client.delete_experiment(session.experiment_id)
+    assert logged.info.status == "FAILED"
+    shown = json.dumps({**logged.data.params, **logged.data.tags})
+    assert SECRET not in shown
+    assert logged.data.tags[FAILURE_TAG] == (
+        "RuntimeError: cannot reach http://alice:***@tracking.example:5000"
+    )
+    assert logged.data.params["store"] == "http://alice:***@tracking.example:5000"
+
+
+def test_credentials_are_redacted_from_logs_and_tracebacks(tmp_path):
+    (tmp_path / ".dvc").mkdir()
+    script = textwrap.dedent(
+        f"""
+        import logging
+        from gdlab.tracking.safety import install_redaction
+        uri = "https://bob:{SECRET}@tracking.example/?token=abc"
+        install_redaction(uri)
+        logging.getLogger("mlflow").warning("retrying %s", uri)
+        raise ConnectionError("API request to " + uri + "/api/2.0 failed")
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert SECRET not in proc.stderr and "token=abc" not in proc.stderr
+    assert "retrying https://bob:***@tracking.example/?token=***" in proc.stderr
+    assert "ConnectionError: API request to https://bob:***@" in proc.stderr
