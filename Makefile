@@ -24,7 +24,7 @@ lr-find: install  ## learning-rate guidance for params.yaml: L (1/L, 2/L) and th
 	$(BIN)/gdlab lr-find --plot reports/figures/lr_find.png
 
 lint: install  ## ruff
-	$(BIN)/ruff check src tests pipeline bench scripts
+	$(BIN)/ruff check src tests pipeline bench scripts examples
 
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
