@@ -127,7 +127,8 @@ class LiveCurves:
         last = time.monotonic()
         while not self._stop.wait(self.tick):
             self._read()
-            self.board.draw()
+            with self._lock:
+                self.board.draw()
             if time.monotonic() - last >= self.interval:
                 last = time.monotonic()
                 self.flush()
@@ -148,7 +149,7 @@ class LiveCurves:
                 record = json.loads(line)
                 with self._lock:
                     stream.pending.append(record)
-                self.board.update(stream.run_id, record)
+                    self.board.update(stream.run_id, record)
 
     def flush(self) -> int:
         """Send every pending record now (one ``log_batch`` per run and 1000 points); returns
@@ -189,9 +190,10 @@ class LiveCurves:
             self._thread = None
         self._read()
         self.flush()
-        for run_id in list(self._streams):
-            self.board.finish(run_id)
-        self.board.close()
+        with self._lock:
+            for run_id in list(self._streams):
+                self.board.finish(run_id)
+            self.board.close()
         shutil.rmtree(self._dir, ignore_errors=True)
         if self.errors:
             warnings.warn(
