@@ -166,6 +166,9 @@ def refuse_personal_data(table: RawTable, cfg: PiiConfig) -> None:
 def protect_personal_data(
     table: RawTable, cfg: PiiConfig, environ: Mapping[str, str] | None = None
 ) -> RawTable:
-    """Refuse undeclared personal data, then drop / pseudonymise the declared columns."""
+    """Refuse undeclared personal data, then drop / pseudonymise the declared columns (a
+    declared column missing from the data is reported first: it is usually a typo)."""
+    _missing(table, cfg.drop, "drop")
+    _missing(table, cfg.pseudonymise, "pseudonymise")
     refuse_personal_data(table, cfg)
     return apply_pii(table, cfg, environ)

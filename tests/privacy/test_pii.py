@@ -1,0 +1,204 @@
+"""Issue 6, point 5: personal data.
+
+``data.pii`` columns are dropped or pseudonymised with HMAC-SHA256 (the key from the
+environment variable named by ``data.pii.key_env``, never written anywhere); undeclared columns
+that look like e-mail addresses or phone numbers are refused by prepare (and by validate, which
+dry-runs it); the sensitive attribute stays out of the features but reaches evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+from gdlab.config import ConfigError, validate_params
+from gdlab.data import DataError
+from gdlab.data.privacy import apply_pii, find_personal_data, pseudonym
+from gdlab.data.table import RawTable
+from gdlab.experiment.persist import load_model
+from tests.reliability.harness import assert_succeeded, make_project
+
+KEY = "k3y-0f-the-lab-kept-outside-git"
+NAMES = ["Alice Smith", "Bob Jones", "Chen Wei", "Dana Cruz", "Emeka Obi", "Fatima Khan"]
+
+
+def people_csv(n: int = 60) -> str:
+    lines = ["customer_id,name,email,phone,gender,x1,x2,y"]
+    for i in range(n):
+        name = NAMES[i % len(NAMES)]
+        email = f"{name.split()[0].lower()}{i}@example.com"
+        phone = f"+44 20 7946 {1000 + i:04d}"
+        features = f"{(i * 7) % 11 - 5},{i % 5},{(i // 2) % 2}"
+        lines.append(f"C{i:05d},{name},{email},{phone},{'fm'[i % 2]},{features}")
+    return "\n".join(lines) + "\n"
+
+
+PII = {"drop": ["customer_id", "name", "email", "phone"], "pseudonymise": ["gender"]}
+
+
+def csv_params(pii: dict) -> dict:
+    return {
+        "data": {
+            "source": "csv",
+            "path": "raw/people.csv",
+            "target": "y",
+            "sensitive": "gender",
+            "pii": pii,
+        },
+        "register": {"model_name": "gdlab-privacy"},
+    }
+
+
+@pytest.fixture
+def project(tmp_path):
+    def make(pii: dict):
+        project = make_project(tmp_path / "p", csv_params(pii))
+        (project.root / "raw").mkdir(exist_ok=True)
+        (project.root / "raw" / "people.csv").write_text(people_csv())
+        return project
+
+    return make
+
+
+def test_undeclared_email_column_is_refused_without_echoing_it(project):
+    p = project({"drop": ["customer_id", "name", "phone"], "pseudonymise": ["gender"]})
+    result = p.stage("validate", env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 1
+    assert "data.pii: column 'email'" in result.err and "e-mail addresses" in result.err
+    assert "row 0 (file line 2)" in result.err and "data.pii.drop" in result.err
+    assert "@example.com" not in result.err
+
+
+def test_undeclared_phone_column_is_refused(project):
+    p = project({"drop": ["customer_id", "name", "email"], "pseudonymise": ["gender"]})
+    result = p.stage("validate", env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 1
+    assert "column 'phone'" in result.err and "phone numbers" in result.err
+    assert "7946" not in result.err
+
+
+def test_prepare_refuses_it_too(project):
+    p = project({"drop": ["customer_id", "name", "phone"], "pseudonymise": ["gender"]})
+    result = p.stage("prepare", env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 1 and "column 'email'" in result.err
+    assert not (p.root / "data" / "prepared").exists()
+
+
+def test_dates_amounts_and_codes_are_not_personal_data():
+    frame = pd.DataFrame(
+        {
+            "day": ["2024-01-05", "2024-02-11", "2023-12-31"],
+            "amount": ["1,234.50", "99.00", "12.5"],
+            "sku": ["AB-1234", "CD-99", "EF-7"],
+            "count": [1, 2, 3],
+            "ratio": ["0.5", "0.25", "1e-3"],
+        }
+    )
+    assert find_personal_data(frame, set()) == []
+    frame["contact"] = ["write to x.y@example.org", None, "n/a"]
+    assert find_personal_data(frame, set()) == [("contact", "e-mail addresses", 0)]
+    assert find_personal_data(frame, {"contact"}) == []
+
+
+def test_missing_key_is_a_clear_error_naming_the_variable(project):
+    p = project(PII)
+    result = p.stage("validate", env={"GDLAB_PII_KEY": ""})
+    assert result.code == 1
+    assert "data.pii.key_env" in result.err and "GDLAB_PII_KEY is not set" in result.err
+    assert "'gender'" in result.err
+
+
+def test_short_key_is_refused(project):
+    result = project(PII).stage("validate", env={"GDLAB_PII_KEY": "short"})
+    assert result.code == 1 and "at least 16" in result.err
+
+
+def test_declared_column_missing_from_the_file_is_named(project):
+    pii = {**PII, "drop": ["customer_id", "name", "emial", "phone"]}
+    result = project(pii).stage("validate", env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 1
+    assert "data.pii.drop[2]: column 'emial' not found" in result.err
+    assert "did you mean 'email'" in result.err
+
+
+def test_pii_rules_in_the_schema():
+    base = csv_params(PII)["data"]
+    with pytest.raises(ConfigError, match=r"data\.pii\.drop: lists the target column 'y'"):
+        validate_params({"data": {**base, "pii": {"drop": ["y"]}}})
+    with pytest.raises(ConfigError, match=r"data\.pii\.drop: drops the sensitive column"):
+        validate_params({"data": {**base, "pii": {"drop": ["gender"]}}})
+    with pytest.raises(ConfigError, match=r"data\.pii\.pseudonymise: 'x1' also listed"):
+        validate_params({"data": {**base, "pii": {"drop": ["x1"], "pseudonymise": ["x1"]}}})
+    with pytest.raises(ConfigError, match=r"data\.pii\.key_env"):
+        validate_params({"data": {**base, "pii": {"key_env": "not a name!"}}})
+
+
+def test_tokens_are_keyed_hmac():
+    table = RawTable(pd.DataFrame({"g": ["f", "m", "f", None], "y": [0, 1, 0, 1]}), "y", "csv")
+    cfg = validate_params(
+        {"data": {**csv_params({"pseudonymise": ["g"]})["data"], "sensitive": "g"}}
+    ).data.pii
+    out = apply_pii(table, cfg, {"GDLAB_PII_KEY": KEY}).frame["g"]
+    assert out[0] == out[2] != out[1] and out[3] is None  # groups survive, missing stays missing
+    assert out[0] == pseudonym(KEY.encode(), "f")
+    assert out[0] != hashlib.sha256(b"f").hexdigest()[:16]  # not a plain (guessable) hash
+    other = apply_pii(table, cfg, {"GDLAB_PII_KEY": KEY[::-1]}).frame["g"]
+    assert other[0] != out[0]
+
+
+def test_pipeline_drops_and_pseudonymises_and_never_stores_the_key(project):
+    p = project(PII)
+    assert_succeeded(p.repro(env={"GDLAB_PII_KEY": KEY}))
+    meta = json.loads((p.root / "data/prepared/meta.json").read_text())
+    assert meta["feature_names"] == ["x1", "x2"]
+    train = pd.read_parquet(p.root / "data/prepared/train.parquet")
+    assert set(train.columns) == {"x1", "x2", "target", "sensitive"}
+    tokens = {pseudonym(KEY.encode(), "f"), pseudonym(KEY.encode(), "m")}
+    assert set(train["sensitive"]) == tokens
+
+    raw = (p.root / "raw" / "people.csv").read_text()
+    secrets = [KEY, "Alice Smith", "alice0@example.com", "+44 20 7946 1000", "C00000"]
+    assert all(s in raw for s in secrets[1:])
+    for path in p.root.rglob("*"):
+        if path.is_file() and path.parent.name != "raw":
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"{secret!r} found in {path}"
+
+    (run,) = [r for r in p.client().search_runs(["1"]) if r.data.tags.get("gdlab.stage")]
+    assert run.data.params["data.pii.key_env"] == "GDLAB_PII_KEY"
+    fairness = json.loads((p.root / "reports/fairness.json").read_text())
+    assert set(fairness["group_sizes"]) == tokens  # evaluation still sees the groups
+    card = (p.root / "reports/model_card.md").read_text()
+    assert "pseudonymised with HMAC-SHA256" in card and "`gender`" in card
+
+
+def test_sensitive_attribute_out_of_the_features_but_in_evaluation(baseline):
+    meta = json.loads((baseline.root / "data/prepared/meta.json").read_text())
+    assert meta["sensitive"] == "group" and "group" not in meta["feature_names"]
+    model = load_model(baseline.root / "models/model.skops")
+    assert list(model.feature_names_in_) == meta["feature_names"]
+    client = baseline.client()
+    version = client.get_model_version_by_alias("gdlab-rel", "champion")
+    import mlflow
+
+    with baseline.inside():
+        mlflow.set_tracking_uri(baseline.store)
+        signature = mlflow.models.get_model_info(version.source).signature
+    assert "group" not in signature.inputs.input_names()
+    fairness = json.loads((baseline.root / "reports/fairness.json").read_text())
+    assert fairness["sensitive"] == "group" and set(fairness["group_sizes"]) == {"0", "1"}
+
+
+def test_undeclared_pii_in_a_data_error_never_shows_the_value():
+    frame = pd.DataFrame({"who": ["ann@example.com"] * 3, "y": [0, 1, 0]})
+    table = RawTable(frame, "y", "csv", path="f.csv", first_line=2)
+    from gdlab.data.privacy import refuse_personal_data
+
+    cfg = validate_params({}).data.pii
+    with pytest.raises(DataError) as info:
+        refuse_personal_data(table, cfg)
+    assert "ann@example.com" not in str(info.value) and "'who'" in str(info.value)
