@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                     fold_callbacks=live.fold_callbacks,
                     refit_callbacks=live.refit_callbacks(),
                     epoch_lines=not live.shows_progress,
+                    on_fold_done=live.fold_done,
                 )
         except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
             standardize = params.preprocess.standardize

@@ -104,12 +104,13 @@ def cross_validate(
     progress: bool = True,
     fold_callbacks: Callable[[Fold], list[Any]] | None = None,
     epoch_lines: bool = True,
+    on_fold_done: Callable[[FoldResult], None] | None = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
 
     ``fold_callbacks(fold)``: extra estimator callbacks for that fold (picklable, e.g. live
     metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
-    shows them)."""
+    shows them); ``on_fold_done(result)`` is called as each fold returns."""
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     results: list[FoldResult] = []
     lines = progress and epoch_lines
@@ -120,6 +121,8 @@ def cross_validate(
         for fold in folds
     ):
         results.append(result)
+        if on_fold_done is not None:
+            on_fold_done(result)
         if progress:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
             say(

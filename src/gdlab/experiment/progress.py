@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -17,10 +18,24 @@ def quiet() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+_printer: Callable[[str], None] | None = None
+
+
+def set_printer(printer: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    """Route :func:`say` through ``printer`` (a progress bar that keeps its own line below the
+    messages); ``None`` restores plain printing. Returns the previous printer."""
+    global _printer
+    previous, _printer = _printer, printer
+    return previous
+
+
 def say(message: str) -> None:
     """Print one progress line to stderr unless ``quiet()``."""
     if not quiet():
-        print(message, file=sys.stderr, flush=True)
+        if _printer is not None:
+            _printer(message)
+        else:
+            print(message, file=sys.stderr, flush=True)
 
 
 class EpochProgress:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -59,55 +60,79 @@ class ProgressBoard:
         self.plain_every = plain_every
         self._fits: dict[str, _Fit] = {}
         self._last_plain = 0.0
-        self._drawn = 0
+        self._drawn = False
+        self._lock = threading.RLock()
 
     def add(self, key: str, label: str, max_epochs: int | None) -> None:
-        self._fits[key] = _Fit(label, max_epochs)
+        with self._lock:
+            self._fits[key] = _Fit(label, max_epochs)
 
     def update(self, key: str, record: dict[str, Any]) -> None:
-        fit = self._fits.get(key)
-        if fit is None:
-            return
-        fit.epoch = int(record.get("epoch", 0)) + 1
-        fit.loss = record.get("loss")
-        fit.learning_rate = record.get("learning_rate")
+        with self._lock:
+            fit = self._fits.get(key)
+            if fit is None:
+                return
+            fit.epoch = int(record.get("epoch", 0)) + 1
+            fit.loss = record.get("loss")
+            fit.learning_rate = record.get("learning_rate")
 
     def finish(self, key: str) -> None:
-        if key in self._fits:
-            self._fits[key].done = True
+        """Mark a fit finished (it leaves the line while others run)."""
+        with self._lock:
+            if key in self._fits:
+                self._fits[key].done = True
+
+    def print_line(self, message: str) -> None:
+        """Print a message line above the bar (for :func:`gdlab.experiment.progress.say`)."""
+        with self._lock:
+            if self.tty and self._drawn:
+                self.stream.write("\r\x1b[K")
+                self._drawn = False
+            self.stream.write(message + "\n")
+            self.stream.flush()
+            if self.tty:
+                self.draw()
 
     def line(self, columns: int | None = None) -> str:
         """The fits still running (and finished ones while nothing runs), fitted to
         ``columns`` characters."""
-        running = [f for f in self._fits.values() if f.epoch and not f.done]
-        shown = running or [f for f in self._fits.values() if f.epoch]
+        with self._lock:
+            fits = list(self._fits.values())
+        running = [f for f in fits if f.epoch and not f.done]
+        finished = [f for f in fits if f.epoch and f.done]
         columns = columns or shutil.get_terminal_size((120, 20)).columns
-        width = 12 if len(shown) <= 2 else 6
-        text = " │ ".join(describe(f, width) for f in shown)
+        width = 12 if len(running) <= 2 else 6
+        parts = [describe(f, width) for f in running]
+        if finished:  # compact: label and epochs run
+            parts.append("done: " + ", ".join(f"{f.label} ({f.epoch})" for f in finished))
+        text = " │ ".join(parts)
         return text if len(text) < columns else text[: max(columns - 2, 10)] + "…"
 
     def draw(self, force: bool = False) -> None:
         """Redraw the line (terminal) or print it when ``plain_every`` seconds passed."""
         if not self.enabled:
             return
-        text = self.line()
-        if not text:
-            return
-        if self.tty:
-            self.stream.write("\r" + text.ljust(self._drawn))
-            self._drawn = len(text)
-        else:
-            now = time.monotonic()
-            if not force and now - self._last_plain < self.plain_every:
+        with self._lock:
+            text = self.line()
+            if not text:
                 return
-            self._last_plain = now
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            if self.tty:
+                self.stream.write("\r" + text + "\x1b[K")
+                self._drawn = True
+            else:
+                now = time.monotonic()
+                if not force and now - self._last_plain < self.plain_every:
+                    return
+                self._last_plain = now
+                self.stream.write(text + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
         """Leave the last state on screen and move to a new line."""
-        if self.enabled and self._fits:
-            self.draw(force=True)
-            if self.tty:
-                self.stream.write("\n")
-                self.stream.flush()
+        with self._lock:
+            if self.enabled and self._fits:
+                self.draw(force=True)
+                if self.tty and self._drawn:
+                    self.stream.write("\n")
+                    self.stream.flush()
+                    self._drawn = False

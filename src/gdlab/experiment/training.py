@@ -48,10 +48,12 @@ def run_training(
     fold_callbacks: Callable[[Fold], list[Any]] | None = None,
     refit_callbacks: list[Any] | None = None,
     epoch_lines: bool = True,
+    on_fold_done: Callable[[Any], None] | None = None,
 ) -> TrainingResult:
     """Cross-validate the configured pipeline (``cv.folds``, ``cv.n_jobs``, ``seed``) and refit
     it on all of ``(X, y)``. ``fold_callbacks(fold)`` / ``refit_callbacks``: extra estimator
-    callbacks (e.g. live metrics); ``epoch_lines=False``: no per-epoch progress lines."""
+    callbacks (e.g. live metrics); ``epoch_lines=False``: no per-epoch progress lines;
+    ``on_fold_done(fold_result)`` as each fold returns."""
     task = params.model.task
     pipeline = build_pipeline(params)
     folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
@@ -59,7 +61,7 @@ def run_training(
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
     cv = cross_validate(
         pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
-        fold_callbacks=fold_callbacks, epoch_lines=epoch_lines,
+        fold_callbacks=fold_callbacks, epoch_lines=epoch_lines, on_fold_done=on_fold_done,
     )
     if progress:
         say("refitting on the whole training split")

@@ -30,6 +30,7 @@ from typing import Any
 from mlflow.entities import Metric, RunStatus
 from mlflow.tracking import MlflowClient
 
+from gdlab.experiment.progress import set_printer
 from gdlab.experiment.progress_bar import ProgressBoard
 from gdlab.tracking.batching import log_metrics
 
@@ -103,6 +104,7 @@ class LiveCurves:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._previous_printer: Any = None
 
     # ------------------------------------------------------------------ set-up
     def callback(self, run_id: str, label: str, max_epochs: int | None = None) -> SpoolCallback:
@@ -115,9 +117,15 @@ class LiveCurves:
         return SpoolCallback(path)
 
     def __enter__(self) -> LiveCurves:
+        if self.board.enabled:  # progress messages print above the bar, not into it
+            self._previous_printer = set_printer(self.board.print_line)
         self._thread = threading.Thread(target=self._loop, name="gdlab-live", daemon=True)
         self._thread.start()
         return self
+
+    def finish(self, run_id: str) -> None:
+        """The fit streaming to ``run_id`` ended (it leaves the progress bar)."""
+        self.board.finish(run_id)
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
@@ -194,6 +202,8 @@ class LiveCurves:
             for run_id in list(self._streams):
                 self.board.finish(run_id)
             self.board.close()
+        if self.board.enabled:
+            set_printer(self._previous_printer)
         shutil.rmtree(self._dir, ignore_errors=True)
         if self.errors:
             warnings.warn(
@@ -268,6 +278,11 @@ class LiveTraining:
             return []
         run_id = self.fold_run_ids[fold.index]
         return [self.curves.callback(run_id, f"fold {fold.index}", self.max_epochs)]
+
+    def fold_done(self, result: Any) -> None:
+        """``on_fold_done`` of :func:`gdlab.experiment.run_training`."""
+        if self.curves is not None and result.fold in self.fold_run_ids:
+            self.curves.finish(self.fold_run_ids[result.fold])
 
     def refit_callbacks(self) -> list[Any]:
         if self.curves is None:
