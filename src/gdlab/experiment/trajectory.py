@@ -160,8 +160,8 @@ def _recorded_fit(
         },
         "callbacks": None,
     }
-    if max_epochs is not None:
-        changes.update(max_epochs=max_epochs, tol=None)
+    if max_epochs is not None:  # the start of a partial_fit replay: initialised the same way
+        changes.update(max_epochs=max_epochs, tol=None, early_stopping=False)
     estimator.set_params(**changes)
     diverged = False
     try:
