@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     y_test = decode_target(data.y_test, data.classes)
     test_scores = score(model, X_test, y_test, data.task)
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test))
-    write_json(reports / "metrics.json", document)
     try:
         fairness = fairness_report(
             model,
@@ -75,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # e.g. fairness.positive_label is not a class
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
+    write_json(reports / "metrics.json", document)
     figure = fairness_figure(fairness, reports / FIGURE)
     shown_dir = reports / "figures" / "evaluate"
     test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir)

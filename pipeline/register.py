@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     fairness = read_json(reports / "fairness.json") if (reports / "fairness.json").exists() else {}
     gate = fairness.get("gate") or {"passed": True}
-    blocked = None if gate["passed"] else "fairness gate failed: " + "; ".join(gate["violations"])
+    blocked = None if gate["passed"] else gate["reason"]
     handle = RunHandle.read(models / "run.json")
     try:
         session = open_session(params.tracking.uri, params.tracking.experiment)

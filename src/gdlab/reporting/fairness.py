@@ -96,6 +96,7 @@ class FairnessReport:
                 "thresholds": self.thresholds,
                 "passed": self.passed,
                 "violations": self.violations,
+                "reason": self.gate_reason,
             },
         )
         return finite(doc)
@@ -202,9 +203,7 @@ def classification_fairness(
         "demographic_parity_difference": float(
             demographic_parity_difference(t, p, sensitive_features=sensitive)
         ),
-        "equalized_odds_difference": _quiet(
-            lambda: float(equalized_odds_difference(t, p, sensitive_features=sensitive))
-        ),
+        "equalized_odds_difference": _equalized_odds(t, p, sensitive, by_group),
         "accuracy_difference": float(frame.difference()["accuracy"]),
     }
     thresholds = dict(thresholds or {})
@@ -222,8 +221,23 @@ def classification_fairness(
     )
 
 
+def _equalized_odds(
+    t: np.ndarray, p: np.ndarray, sensitive: np.ndarray, by_group: dict[str, dict[str, float]]
+) -> float:
+    """fairlearn's equalized odds difference, or NaN when a group's TPR or FPR is undefined
+    (fairlearn would count that group's rate as 0 and report a gap that is not there)."""
+    rates = [*by_group["true_positive_rate"].values(), *by_group["false_positive_rate"].values()]
+    if any(not math.isfinite(v) for v in rates):
+        return float("nan")
+    return _quiet(lambda: float(equalized_odds_difference(t, p, sensitive_features=sensitive)))
+
+
 def _rate(fn: Any, yt: np.ndarray, yp: np.ndarray) -> float:
-    """TPR/FPR with ``pos_label=1``; NaN when the group has no rows of the conditioning class."""
+    """TPR/FPR with ``pos_label=1``; NaN (undefined, not fairlearn's 0) when the group has no
+    row of the class the rate is conditioned on."""
+    conditioned = 1 if fn is true_positive_rate else 0
+    if not np.any(np.asarray(yt) == conditioned):
+        return float("nan")
     return _quiet(lambda: float(fn(yt, yp, pos_label=1)))
 
 

@@ -1,0 +1,198 @@
+"""Issue 6, point 6: fairness by group in evaluate and its gate on registration.
+
+The report's numbers are fairlearn's (MetricFrame by group; demographic parity and equalized
+odds differences) and agree with a direct computation; evaluate writes them as DVC metrics
+(``reports/fairness.json``) and MLflow metrics with a by-group figure; a threshold that is
+exceeded keeps the model from becoming champion, with the reason in ``reports/registry.json``
+and on the MLflow run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+from gdlab.config import ConfigError, validate_params
+from gdlab.reporting.fairness import classification_fairness, regression_fairness
+from tests.reliability.harness import REPO, assert_succeeded, make_project
+
+
+def synthetic(n: int = 600, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b", "c"], size=n)
+    y = (rng.random(n) < np.where(group == "a", 0.3, 0.6)).astype(int)
+    pred = np.where(rng.random(n) < np.where(group == "c", 0.6, 0.85), y, 1 - y)
+    return y, pred, group
+
+
+def test_classification_metrics_by_group_are_fairlearns_and_correct():
+    y, pred, group = synthetic()
+    report = classification_fairness(y, pred, group, classes=[0, 1], sensitive_name="g")
+    for g in ("a", "b", "c"):
+        yt, yp = y[group == g], pred[group == g]
+        assert report.group_sizes[g] == len(yt)
+        assert report.by_group["accuracy"][g] == pytest.approx(np.mean(yt == yp))
+        assert report.by_group["selection_rate"][g] == pytest.approx(np.mean(yp == 1))
+        assert report.by_group["true_positive_rate"][g] == pytest.approx(np.mean(yp[yt == 1]))
+        assert report.by_group["false_positive_rate"][g] == pytest.approx(np.mean(yp[yt == 0]))
+    diffs = report.differences
+    assert diffs["demographic_parity_difference"] == pytest.approx(
+        demographic_parity_difference(y, pred, sensitive_features=group)
+    )
+    assert diffs["equalized_odds_difference"] == pytest.approx(
+        equalized_odds_difference(y, pred, sensitive_features=group)
+    )
+    rates = report.by_group["selection_rate"].values()
+    assert diffs["demographic_parity_difference"] == pytest.approx(max(rates) - min(rates))
+    assert report.overall["accuracy"] == pytest.approx(np.mean(y == pred))
+
+
+def test_positive_label_picks_the_favourable_class():
+    y, pred, group = synthetic()
+    labels = np.array(["no", "yes"])
+    report = classification_fairness(
+        labels[y], labels[pred], group, classes=["no", "yes"], positive_label="no"
+    )
+    assert report.positive_label == "no"
+    assert report.by_group["selection_rate"]["a"] == pytest.approx(np.mean(pred[group == "a"] == 0))
+    with pytest.raises(ValueError, match=r"fairness\.positive_label: 'maybe' is not a class"):
+        classification_fairness(
+            labels[y], labels[pred], group, classes=["no", "yes"], positive_label="maybe"
+        )
+
+
+def test_regression_error_metrics_by_group_and_gate():
+    rng = np.random.default_rng(1)
+    group = rng.choice(["a", "b"], size=400)
+    y = rng.normal(size=400)
+    pred = y + rng.normal(size=400) * np.where(group == "a", 0.1, 0.5)
+    report = regression_fairness(y, pred, group, thresholds={"error_difference": 0.1})
+    mae = {g: np.mean(np.abs(y - pred)[group == g]) for g in ("a", "b")}
+    assert report.by_group["mae"] == pytest.approx(mae)
+    assert report.differences["error_difference"] == pytest.approx(abs(mae["a"] - mae["b"]))
+    assert not report.passed and report.violations[0].startswith("error_difference ")
+
+
+def test_an_undefined_difference_fails_the_gate():
+    y = np.array([0, 0, 0, 1, 1, 0])
+    pred = np.array([0, 1, 0, 1, 0, 0])
+    group = np.array(["a", "a", "a", "b", "b", "b"])  # group a has no positives: TPR undefined
+    report = classification_fairness(
+        y, pred, group, classes=[0, 1], thresholds={"equalized_odds_difference": 0.5}
+    )
+    assert math.isnan(report.by_group["true_positive_rate"]["a"])
+    assert report.violations == [
+        "equalized_odds_difference is undefined (a group lacks the rows to measure it)"
+    ]
+
+
+def test_fairness_rules_in_the_schema():
+    with pytest.raises(ConfigError, match="a threshold is set but the data has no sensitive"):
+        validate_params(
+            {
+                "data": {"synthetic": {"sensitive_group": False}},
+                "fairness": {"max_equalized_odds_difference": 0.1},
+            }
+        )
+    with pytest.raises(ConfigError, match=r"fairness\.max_error_difference: does not apply"):
+        validate_params({"fairness": {"max_error_difference": 0.5}})
+    with pytest.raises(ConfigError, match=r"fairness\.max_demographic_parity_difference"):
+        validate_params({"fairness": {"max_demographic_parity_difference": 1.5}})
+
+
+def test_evaluate_writes_dvc_and_mlflow_fairness_metrics_and_a_figure(baseline):
+    document = json.loads((baseline.root / "reports/fairness.json").read_text())
+    assert document["enabled"] and document["sensitive"] == "group"
+    assert set(document["by_group"]) == {
+        "accuracy",
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+    }
+    assert set(document["by_group"]["accuracy"]) == {"0", "1"}
+    assert {"demographic_parity_difference", "equalized_odds_difference"} <= set(
+        document["differences"]
+    )
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    declared = [next(iter(m)) for m in stages["evaluate"]["metrics"]]
+    assert "reports/fairness.json" in declared  # `dvc metrics show` reads it
+    figure = baseline.root / "reports/figures/fairness_by_group.png"
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(figure)
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 600
+
+    handle = json.loads((baseline.root / "models/run.json").read_text())
+    client = baseline.client()
+    run = client.get_run(handle["run_id"])
+    metrics = run.data.metrics
+    for name in ("demographic_parity_difference", "equalized_odds_difference"):
+        assert metrics[f"fairness_{name}"] == pytest.approx(document["differences"][name])
+    assert metrics["fairness_selection_rate.1"] == pytest.approx(
+        document["by_group"]["selection_rate"]["1"]
+    )
+    assert run.data.tags["gdlab.fairness_gate"] == "passed"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"fairness.json", "model_card.md", "figures"} <= artifacts
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert "figures/fairness_by_group.png" in figures
+
+
+def test_positive_label_that_is_no_class_fails_evaluate_clearly(untouched):
+    untouched.write_params({"fairness": {"positive_label": "yes"}})
+    result = untouched.stage("evaluate")
+    assert result.code == 1 and "fairness.positive_label: 'yes' is not a class" in result.err
+
+
+def test_gate_keeps_the_model_from_champion_and_records_why(tmp_path):
+    tight = {
+        "fairness": {
+            "max_demographic_parity_difference": 0.01,
+            "max_equalized_odds_difference": None,
+        },
+        "register": {"model_name": "gdlab-gate"},
+    }
+    project = make_project(tmp_path / "gate", tight)
+    client = project.client()
+
+    # 1. the first version fails the gate: registered, but there is no champion at all
+    assert_succeeded(project.repro())
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["registered"] and registry["version"] == "1"
+    assert not registry["promoted"] and registry["champion"] is None
+    assert registry["reason"].startswith(
+        "fairness gate failed on 'group': demographic_parity_difference "
+    )
+    assert registry["fairness_gate"]["passed"] is False
+    assert "champion" not in client.get_registered_model("gdlab-gate").aliases
+    run = client.get_run(registry["run_id"])
+    assert run.data.tags["gdlab.fairness_gate"] == "failed"
+    assert run.data.tags["gdlab.promoted"] == "false"
+    assert run.data.tags["gdlab.promotion_reason"] == registry["reason"]
+    assert "> 0.01" in run.data.tags["gdlab.fairness_reason"]
+    assert client.get_model_version("gdlab-gate", "1").tags["gdlab.fairness_gate"] == "False"
+
+    # 2. without the gate, a weak model (a few tiny steps) becomes the first champion
+    good_optimizer = dict(project.base["optimizer"])
+    project.base["fairness"]["max_demographic_parity_difference"] = None
+    project.base["optimizer"]["learning_rate"] = 1e-4
+    project.write_params()
+    assert_succeeded(project.repro())
+    assert str(client.get_model_version_by_alias("gdlab-gate", "champion").version) == "2"
+
+    # 3. a better model that fails the gate does not displace it
+    project.base["fairness"]["max_demographic_parity_difference"] = 0.01
+    project.base["optimizer"] = good_optimizer
+    project.write_params()
+    assert_succeeded(project.repro())
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["version"] == "3" and not registry["promoted"]
+    assert registry["reason"].startswith("fairness gate failed")
+    assert registry["value"] < registry["previous_value"]  # it would have won on log_loss
+    assert str(client.get_model_version_by_alias("gdlab-gate", "champion").version) == "2"
+    assert str(client.get_model_version_by_alias("gdlab-gate", "challenger").version) == "3"

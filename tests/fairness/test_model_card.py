@@ -1,0 +1,118 @@
+"""Issue 6, point 7: the model card — Mitchell et al. (2019)'s nine sections, filled from the run
+(data, metrics overall and by group, intended use from params, caveats), written under
+reports/ and logged to MLflow."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import mlflow
+import numpy as np
+
+from gdlab.config import validate_params
+from gdlab.reporting.fairness import classification_fairness, disabled
+from gdlab.reporting.model_card import SECTIONS, CardInputs, model_card
+
+NINE = [
+    "Model Details",
+    "Intended Use",
+    "Factors",
+    "Metrics",
+    "Evaluation Data",
+    "Training Data",
+    "Quantitative Analyses",
+    "Ethical Considerations",
+    "Caveats and Recommendations",
+]
+
+
+def sections(text: str) -> dict[str, str]:
+    parts = re.split(r"^## \d\. (.+)$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_card_has_the_nine_sections_filled_from_the_run(baseline):
+    text = (baseline.root / "reports/model_card.md").read_text()
+    assert list(SECTIONS) == NINE
+    assert re.findall(r"^## (\d)\. (.+)$", text, flags=re.M) == [
+        (str(i), name) for i, name in enumerate(NINE, 1)
+    ]
+    card = sections(text)
+    handle = json.loads((baseline.root / "models/run.json").read_text())
+    metrics = json.loads((baseline.root / "reports/metrics.json").read_text())
+    meta = json.loads((baseline.root / "data/prepared/meta.json").read_text())
+    fairness = json.loads((baseline.root / "reports/fairness.json").read_text())
+    params = baseline.base
+
+    assert handle["run_id"] in card["Model Details"]
+    assert "adam, learning rate 0.01" in card["Model Details"]
+    assert params["model_card"]["intended_use"].split(":")[0] in card["Intended Use"]
+    assert (
+        "`group`" in card["Factors"] and f"`0` ({fairness['group_sizes']['0']}" in card["Factors"]
+    )
+    assert "equalized_odds_difference ≤ 0.2" in card["Metrics"]
+    assert f"{meta['n_test']} rows" in card["Evaluation Data"]
+    assert f"{meta['n_train']} training rows" in card["Training Data"]
+    quantitative = card["Quantitative Analyses"]
+    assert f"| accuracy | {metrics['test']['accuracy']:.4g} |" in quantitative
+    assert f"| selection_rate | {fairness['overall']['selection_rate']:.4g} |" in quantitative
+    assert "| demographic_parity_difference |" in quantitative
+    assert "**Fairness gate:** passed." in quantitative
+    assert "proxies" in card["Ethical Considerations"]
+    assert "Synthetic data" in card["Caveats and Recommendations"]
+
+    with baseline.inside():
+        mlflow.set_tracking_uri(baseline.store)
+        logged = mlflow.artifacts.load_text(f"runs:/{handle['run_id']}/model_card.md")
+    assert logged == text
+
+
+def make_inputs(fairness, **card):
+    params = validate_params({"model_card": card})
+    metrics = {"test": {"accuracy": 0.9}, "cv": {"accuracy": {"mean": 0.88, "std": 0.01}}}
+    meta = {
+        "source": "csv",
+        "path": "d.csv",
+        "n_train": 80,
+        "n_test": 20,
+        "target": "y",
+        "feature_names": ["a", "b"],
+        "classes": [0, 1],
+    }
+    return CardInputs(params, meta, metrics, fairness, {"run_id": "r1"}, "fig.png")
+
+
+def test_card_takes_intended_use_and_caveats_from_params_and_flags_small_groups():
+    rng = np.random.default_rng(0)
+    group = np.array(["big"] * 95 + ["tiny"] * 5)
+    y = rng.integers(0, 2, 100)
+    fairness = classification_fairness(
+        y,
+        y,
+        group,
+        classes=[0, 1],
+        thresholds={"equalized_odds_difference": 0.0},
+        sensitive_name="region",
+    )
+    fairness.violations = ["equalized_odds_difference 0.3 > 0"]  # pretend the gate failed
+    text = model_card(
+        make_inputs(
+            fairness, intended_use="Ranking tickets.", caveats="Retrain monthly.", owner="team-x"
+        )
+    )
+    card = sections(text)
+    assert "**Owner:** team-x" in card["Model Details"]
+    assert "Ranking tickets." in card["Intended Use"]
+    caveats = card["Caveats and Recommendations"]
+    assert "Group(s) `tiny` have fewer than 30 test rows" in caveats
+    assert "must not be promoted to champion" in caveats
+    assert "Retrain monthly." in caveats
+    assert "FAILED" in card["Quantitative Analyses"]
+
+
+def test_card_without_a_sensitive_attribute_says_fairness_was_not_evaluated():
+    card = sections(model_card(make_inputs(disabled("classification", "no sensitive column"))))
+    assert "was **not** evaluated" in card["Factors"]
+    assert "Fairness was not assessed" in card["Ethical Considerations"]
+    assert "By group" not in card["Quantitative Analyses"]
