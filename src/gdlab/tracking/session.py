@@ -40,9 +40,7 @@ def open_session(configured_uri: str | None, experiment: str) -> Session:
     install_redaction(uri)
     with store_lock(uri):  # first use of a fresh SQLite store creates its tables
         client = connect(uri)
-        experiment_id = connect_or_explain(
-            uri, lambda: ensure_experiment(client, experiment, root)
-        )
+        experiment_id = connect_or_explain(uri, lambda: ensure_experiment(client, experiment, root))
     return Session(uri, client, experiment_id, experiment, root)
 
 
