@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cap:
         settings.ttt_cap = args.cap
     names = list(args.only) if args.only else list(WORKLOADS)
-    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
 
     started = time.time()
     load_start = common.loadavg()
@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name}: error: {res['error']}", flush=True)
         res["duration_s"] = time.perf_counter() - t0
         workloads[name] = res
+        partial = args.out.with_suffix(".partial.json")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(_jsonable({"workloads": workloads}), indent=1) + "\n")
         if name in ("time_to_target", "mlp"):
             common.drop_data()
 
@@ -182,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     results = _jsonable(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
+    args.out.with_suffix(".partial.json").unlink(missing_ok=True)
 
     docs = args.docs
     if docs is None and settings.scale == 1.0 and not args.quick and not args.only:

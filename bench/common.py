@@ -91,7 +91,8 @@ def measure(fn: Callable[[], Any], *, repeat: int = 5, min_sample: float = 0.02,
         for _ in range(number):
             fn()
         samples.append((time.perf_counter() - t0) / number)
-        if budget is not None and time.perf_counter() - started > budget and len(samples) >= 2:
+        if budget is not None and time.perf_counter() - started > budget and (
+                len(samples) >= 2 or samples[-1] > budget / 2):
             break
     return Timing(min(samples), statistics.median(samples), samples, number)
 

@@ -19,13 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_quick_fullbatch_writes_results(tmp_path):
     out = tmp_path / "results.json"
     docs = tmp_path / "benchmarks.md"
-    env = dict(os.environ, GDLAB_BENCH_NO_TORCH="1")
+    # one thread per pool: a functional check, not a measurement, and it must not stall when
+    # the machine is busy (a 2-thread parallel region waits for both threads to be scheduled)
+    env = dict(os.environ, GDLAB_BENCH_NO_TORCH="1", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--only", "fullbatch", "--scale", "0.001",
          "--repeat", "2", "--no-torch", "--keep-blas-env", "--out", str(out),
          "--docs", str(docs)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "summary" in proc.stdout
