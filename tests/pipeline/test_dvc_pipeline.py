@@ -267,12 +267,13 @@ def test_exp_run_lands_in_same_experiment(project):
 def test_two_queued_experiments_run_at_once_and_both_land(project):
     """``dvc exp run --queue`` twice, then ``dvc queue start -j 2``: both executions (in
     copies under .dvc/tmp/exps, at the same time) reach the project's one MLflow store."""
-    import time
-
     before = {r.info.run_id for r in parent_runs(project)}
     for name, lr in (("queued-a", "0.02"), ("queued-b", "0.03")):
         project.dvc("exp", "run", "--queue", "-n", name, "-S", f"optimizer.learning_rate={lr}")
-    project.dvc("queue", "start", "-j", "2")
+    # the queue's workers outlive `dvc queue start` and inherit its output: don't wait on pipes
+    subprocess.run([str(VENV_BIN / "dvc"), "queue", "start", "-j", "2"], cwd=project.root,
+                   env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True, timeout=120)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         status = project.dvc("queue", "status").stdout
