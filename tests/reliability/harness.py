@@ -16,6 +16,8 @@ import importlib.util
 import io
 import os
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,104 @@ def shared_baseline(tmp_path_factory: Any, name: str = "baseline") -> Project:
         assert_succeeded(project.repro())
         _BASELINES[name] = project
     return _BASELINES[name]
+
+
+def copy_working_tree(dest: Path) -> None:
+    """Copy the repository's working tree (tracked and untracked, minus ignored files)."""
+    import shutil
+    import subprocess
+
+    listing = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listing.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    # numba's on-disk cache of the compiled kernels (valid in the copy: copy2 keeps mtimes)
+    for cached in (REPO / "src/gdlab/core/fast/__pycache__").glob("*.nb[ic]"):
+        target = dest / cached.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cached, target)
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (from /proc; Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found += children
+        frontier += children
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def make_repo(tmp_path_factory: Any, name: str, changes: dict, **env_extra: str):
+    """A copy of the working tree as its own git repository, with ``changes`` in params.yaml;
+    returns (root, environment for dvc)."""
+    root = tmp_path_factory.mktemp(name)
+    copy_working_tree(root)
+    (root / "dvc.lock").unlink(missing_ok=True)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    (root / "params.yaml").write_text(yaml.safe_dump(deep_update(params, changes), sort_keys=False))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    env.update(
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONPATH=str(root / "src"),
+        CI="1",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+        **env_extra,
+    )
+    for args in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "copy"],
+    ):
+        subprocess.run(args, cwd=root, env=env, check=True, capture_output=True)
+    return root, env
+
+
+def dvc(repo: tuple[Path, dict], *args: str, check: bool = True, timeout: float = 600):
+    """Run ``dvc *args`` in ``repo`` (from make_repo)."""
+    root, env = repo
+    proc = subprocess.run(
+        [os.path.join(VENV_BIN, "dvc"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc

@@ -5,8 +5,9 @@
   the stage process writes to SQLite).
 - Several processes writing whole pipeline runs into one SQLite store at the same time (what
   two queued ``dvc exp`` workers, or a tuning run next to a training, do): none fails, none
-  sees "database is locked", no point is missing. (Two real queued experiments:
-  test_interrupt.py, which has a DVC repository at hand.)
+  sees "database is locked", no point is missing.
+- Two real queued ``dvc exp`` experiments run by two queue workers at once on a fresh project:
+  both succeed and both land in MLflow and the registry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import textwrap
 
 import pytest
 
-from tests.reliability.harness import REPO, assert_succeeded, make_project, parent_runs
+from tests.reliability.harness import (
+    REPO,
+    assert_succeeded,
+    dvc,
+    make_project,
+    make_repo,
+    parent_runs,
+)
 
 CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm")
 
@@ -128,3 +136,49 @@ def test_fold_results_do_not_depend_on_the_number_of_workers(tmp_path, n_jobs):
     sequential, parallel = results
     for a, b in zip(sequential.folds, parallel.folds, strict=True):
         assert a.fold == b.fold and a.scores == b.scores and a.curves == b.curves
+
+
+QUICK = {
+    "data": {"synthetic": {"n_samples": 400, "n_features": 5, "n_informative": 3}},
+    "train": {"max_epochs": 10},
+    "cv": {"folds": 2, "n_jobs": 1},
+    "register": {"model_name": "gdlab-queue"},
+    "tune": {"enabled": False},
+    "compare": {"enabled": False},
+}
+
+
+@pytest.mark.slow
+def test_two_queued_experiments_run_at_once_and_both_land(tmp_path_factory):
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    repo = make_repo(tmp_path_factory, "queue", QUICK)
+    root = repo[0]
+    names = ["q-sgd", "q-fast"]
+    dvc(repo, "exp", "run", "--queue", "-n", names[0], "-S", "optimizer.name=sgd")
+    dvc(repo, "exp", "run", "--queue", "-n", names[1], "-S", "optimizer.learning_rate=0.05")
+    try:
+        dvc(repo, "queue", "start", "-j", "2")
+        deadline, status = time.monotonic() + 900, ""
+        while time.monotonic() < deadline:
+            status = dvc(repo, "queue", "status").stdout
+            if not any(word in status for word in ("Queued", "Running")):
+                break
+            time.sleep(3)
+        logs = "".join(dvc(repo, "queue", "logs", n, check=False).stdout for n in names)
+        assert status.count("Success") == 2, status + logs
+        assert "database is locked" not in logs
+        assert "OperationalError" not in logs  # e.g. "table ... already exists" on creation
+    finally:
+        dvc(repo, "queue", "stop", "--kill", check=False)
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("gdlab")
+    runs = client.search_runs([experiment.experiment_id], "tags.gdlab.stage = 'train'")
+    landed = {r.data.tags.get("dvc.exp_name"): r.info.status for r in runs}
+    assert landed == dict.fromkeys(names, "FINISHED")
+    versions = client.search_model_versions("name = 'gdlab-queue'")
+    assert len(versions) == 2
+    shown = dvc(repo, "exp", "show", "--json").stdout
+    assert all(name in shown for name in names)

@@ -1,0 +1,158 @@
+"""Issue 6, point 2 — the fault-injection test: SIGTERM to a real training mid-epoch.
+
+A real ``dvc repro`` runs in a copy of the repository on a configuration that trains for a
+while (no early stop, two fold workers). When the train stage's MLflow run is RUNNING and the
+folds are training, its process gets SIGTERM (what a CI runner, ``kill`` or a scheduler sends).
+Afterwards: the run is KILLED with the reason tagged, no fold run and nothing in the registry,
+no half-written output, ``dvc status`` shows train not up to date; the next ``dvc repro``
+reruns cleanly and gives the same result as an uninterrupted run of the same parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from joblib import parallel_config
+from mlflow.tracking import MlflowClient
+
+from gdlab.config import load_params, with_overrides
+from gdlab.data import load_prepared
+from gdlab.experiment import as_frame, decode_target, run_training
+from gdlab.experiment.persist import load_model
+from gdlab.reporting import cv_document, finite
+from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
+from tests.reliability.harness import VENV_BIN, cmdline, descendants, dvc, make_repo
+
+pytestmark = pytest.mark.slow
+
+MODEL = "gdlab-interrupt"
+LONG = {
+    "data": {"synthetic": {"n_samples": 1000, "n_features": 8, "n_informative": 5}},
+    "train": {"max_epochs": 100, "tol": None, "batch_size": 1},
+    "cv": {"folds": 2, "n_jobs": 2},
+    "register": {"model_name": MODEL},
+    "tune": {"enabled": False},
+    "compare": {"enabled": False},
+}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    # GDLAB_JIT=0: the numpy loop, where an epoch is 400-800 Python-level steps, so the
+    # signal lands inside one (the compiled path runs a whole epoch in one call)
+    return make_repo(tmp_path_factory, "interrupt", LONG, GDLAB_JIT="0")
+
+
+def store(root) -> MlflowClient:
+    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+
+
+def parents(client: MlflowClient) -> list:
+    experiment = client.get_experiment_by_name("gdlab")
+    if experiment is None:
+        return []
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+
+
+def wait_for_training(proc, root, timeout=300):
+    """(run id, train.py pid) once train's run is RUNNING and its fold workers exist."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        running = []
+        if (root / "mlflow.db").exists():
+            try:
+                running = [r for r in parents(store(root)) if r.info.status == "RUNNING"]
+            except Exception:  # the store is being created
+                running = []
+        pids = [p for p in descendants(proc.pid) if "pipeline/train.py" in cmdline(p)]
+        workers = [w for p in pids for w in descendants(p) if "loky" in cmdline(w)]
+        if running and pids and workers:
+            return running[0].info.run_id, min(pids)
+        time.sleep(0.2)
+    raise AssertionError(f"training never started: {proc.poll()}")
+
+
+def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monkeypatch):
+    root, env = repo
+    proc = subprocess.Popen(
+        [os.path.join(VENV_BIN, "dvc"), "repro", "register"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        run_id, train_pid = wait_for_training(proc, root)
+        time.sleep(3.0)  # the folds train now (CV and refit take ~10 s of CPU here)
+        assert proc.poll() is None, "training finished before the signal"
+        folds_running = [p for p in descendants(train_pid) if "loky" in cmdline(p)]
+        os.kill(train_pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert folds_running, "expected joblib fold workers under train.py"
+    assert proc.returncode != 0
+    assert "failed to reproduce 'train'" in output, output
+
+    client = store(root)
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert run.data.tags[FAILURE_KIND_TAG] == "interrupted"
+    assert "SIGTERM" in run.data.tags[FAILURE_TAG]
+    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+    assert all(c.info.status in ("KILLED", "FAILED") for c in children), [  # none RUNNING
+        c.info.status for c in children
+    ]
+    assert client.search_registered_models() == []
+    logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
+    assert [m for m in logged if m.source_run_id == run_id] == []
+    # no half-written output: DVC removed train's outputs before running it, nothing new
+    assert not (root / "models" / "model.skops").exists()
+    assert not (root / "reports" / "cv.json").exists()
+    status = dvc(repo, "status", "train").stdout
+    assert "train:" in status and "deleted" in status, status
+    # no process left behind
+    time.sleep(1.0)
+    assert [p for p in descendants(os.getpid()) if "pipeline/train.py" in cmdline(p)] == []
+
+    # the next dvc repro reruns cleanly
+    rerun = dvc(repo, "repro", "register")
+    assert "Running stage 'train'" in rerun.stdout
+    assert "up to date" in dvc(repo, "status", "--with-deps", "register").stdout
+    trained = [r for r in parents(client) if r.data.tags.get("gdlab.stage") == "train"]
+    assert sorted(r.info.status for r in trained) == ["FINISHED", "KILLED"]
+    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"
+
+    # ... with the same result as an uninterrupted run of the same parameters (computed here,
+    # in-process, with the same engine path and sequential folds)
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    params = load_params(root / "params.yaml")
+    data = load_prepared(root / "data" / "prepared")
+    y = decode_target(data.y_train, data.classes)
+    with parallel_config(n_jobs=1):
+        reference = run_training(
+            with_overrides(params, {"cv.n_jobs": 1}),
+            data.X_train,
+            y,
+            feature_names=data.feature_names,
+            progress=False,
+        )
+    assert json.loads((root / "reports" / "cv.json").read_text()) == json.loads(
+        json.dumps(finite(cv_document(reference.cv)))
+    )
+    test = as_frame(data.X_test, data.feature_names)
+    rerun_model = load_model(root / "models" / "model.skops")
+    np.testing.assert_array_equal(
+        rerun_model.predict_proba(test), reference.refit.model.predict_proba(test)
+    )
