@@ -263,31 +263,3 @@ def test_exp_run_lands_in_same_experiment(project):
     assert not list((project.root / ".dvc").rglob("mlflow.db"))
     assert np.isfinite(run.data.metrics["test_log_loss"])
 
-
-def test_two_queued_experiments_run_at_once_and_both_land(project):
-    """``dvc exp run --queue`` twice, then ``dvc queue start -j 2``: both executions (in
-    copies under .dvc/tmp/exps, at the same time) reach the project's one MLflow store."""
-    before = {r.info.run_id for r in parent_runs(project)}
-    for name, lr in (("queued-a", "0.02"), ("queued-b", "0.03")):
-        project.dvc("exp", "run", "--queue", "-n", name, "-S", f"optimizer.learning_rate={lr}")
-    # the queue's workers outlive `dvc queue start` and inherit its output: don't wait on pipes
-    subprocess.run([str(VENV_BIN / "dvc"), "queue", "start", "-j", "2"], cwd=project.root,
-                   env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=True, timeout=120)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = project.dvc("queue", "status").stdout
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(3)
-    else:
-        raise AssertionError(f"queue did not finish:\n{status}")
-    project.dvc("queue", "stop", check=False)
-    assert status.count("Success") >= 2, status
-    new = [r for r in parent_runs(project) if r.info.run_id not in before]
-    names = sorted(r.data.tags.get("dvc.exp_name") for r in new)
-    assert names == ["queued-a", "queued-b"], names
-    assert all(r.info.status == "FINISHED" for r in new)
-    shown = json.dumps(json.loads(project.dvc("exp", "show", "--json").stdout))
-    assert "queued-a" in shown and "queued-b" in shown
-    assert not list((project.root / ".dvc").rglob("mlflow.db"))
