@@ -91,18 +91,15 @@ def test_an_undefined_difference_fails_the_gate():
     ]
 
 
-def test_fairness_rules_in_the_schema():
-    with pytest.raises(ConfigError, match="a threshold is set but the data has no sensitive"):
-        validate_params(
-            {
-                "data": {"synthetic": {"sensitive_group": False}},
-                "fairness": {"max_equalized_odds_difference": 0.1},
-            }
-        )
-    with pytest.raises(ConfigError, match=r"fairness\.max_error_difference: does not apply"):
-        validate_params({"fairness": {"max_error_difference": 0.5}})
+def test_fairness_thresholds_in_the_schema():
     with pytest.raises(ConfigError, match=r"fairness\.max_demographic_parity_difference"):
         validate_params({"fairness": {"max_demographic_parity_difference": 1.5}})
+    # a gate of the other task, or data without a sensitive column, does not block switching
+    gates = {"max_equalized_odds_difference": 0.2, "max_error_difference": 0.5}
+    assert validate_params({"data": {"source": "breast_cancer"}, "fairness": gates})
+    regression = validate_params({"model": {"task": "regression"}, "fairness": gates})
+    assert regression.fairness.thresholds("regression") == {"error_difference": 0.5}
+    assert regression.fairness.thresholds("classification") == {"equalized_odds_difference": 0.2}
 
 
 def test_evaluate_writes_dvc_and_mlflow_fairness_metrics_and_a_figure(baseline):
@@ -196,3 +193,20 @@ def test_gate_keeps_the_model_from_champion_and_records_why(tmp_path):
     assert registry["value"] < registry["previous_value"]  # it would have won on log_loss
     assert str(client.get_model_version_by_alias("gdlab-gate", "champion").version) == "2"
     assert str(client.get_model_version_by_alias("gdlab-gate", "challenger").version) == "3"
+
+
+def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(tmp_path):
+    project = make_project(
+        tmp_path / "plain",
+        {"data": {"synthetic": {"sensitive_group": False}}, "register": {"model_name": "plain"}},
+    )
+    assert_succeeded(project.repro())
+    document = json.loads((project.root / "reports/fairness.json").read_text())
+    assert document["enabled"] is False and "no sensitive column" in document["reason"]
+    assert (project.root / "reports/figures/fairness_by_group.png").stat().st_size > 1000
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["promoted"] and registry["fairness_gate"] == {"passed": True}
+    run = project.client().get_run(registry["run_id"])
+    assert run.data.tags["gdlab.fairness_gate"] == "not measured"
+    card = (project.root / "reports/model_card.md").read_text()
+    assert "was **not** evaluated" in card
