@@ -84,3 +84,25 @@ def test_fast_path_float32_stays_float32(monkeypatch):
     assert isinstance(est._state.opt_state, FastOptState)
     assert all(p.dtype == np.float32 for p in est.params_)
     assert est._state.opt_state.S.dtype == np.float32
+
+
+@pytest.mark.parametrize("n_classes", [0, 3])
+def test_large_full_batch_parallel_kernel_agrees(monkeypatch, n_classes):
+    """Above SMALL_FULL_BATCH values the chunked parallel kernel runs; it equals numpy."""
+    from gdlab.core.fast import SMALL_FULL_BATCH
+
+    X, y = _data(n=30000, d=40)
+    assert X.size > SMALL_FULL_BATCH
+    if n_classes:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+
+        def make():
+            return GDClassifier(optimizer="nadam", max_epochs=3, tol=None, alpha=0.01)
+    else:
+
+        def make():
+            return GDRegressor(optimizer="momentum", max_epochs=3, tol=None, clip_norm=1.0)
+
+    fast, slow = _pair(monkeypatch, make, X, y)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-12)

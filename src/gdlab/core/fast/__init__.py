@@ -33,6 +33,11 @@ _HP_ORDER = {
 }
 
 
+# Full batches of at most this many values run serially (as one batch of the mini-batch
+# kernel); larger ones use the chunked parallel kernel.
+SMALL_FULL_BATCH = 1 << 20
+
+
 def enabled() -> bool:
     """True when the compiled path may be used (numba present, GDLAB_JIT not '0')."""
     if os.environ.get("GDLAB_JIT", "1") == "0":
@@ -115,7 +120,7 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         cache["gb"] = np.empty_like(b)
         cache["sw"] = np.ascontiguousarray(problem.sample_weight)
     y, gW, gb, sw = cache["y"], cache["gW"], cache["gb"], cache["sw"]
-    if full_batch:
+    if full_batch and X.size > SMALL_FULL_BATCH:
         total_w = float(sw.sum())
         value = kernels.full_value_grad(X, y, sw, W, b, fs.loss_id, fs.epsilon, gW, gb)
         value /= total_w
@@ -128,9 +133,13 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         kernels._step(W, b, gW, gb, fs.S, fs.scal, fs.opt_id, fs.hp, lr, fs.clip)
         return value, gnorm, True
     n = X.shape[0]
-    order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
+    if full_batch:  # small data: one serial batch; threads would cost more than they save
+        order, batch_size = np.arange(n), n
+    else:
+        order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
+        batch_size = int(cfg.batch_size)
     value, gnorm, _, finite = kernels.minibatch_epoch(
-        X, y, sw, order, int(cfg.batch_size), W, b, gW, gb, fs.loss_id, fs.epsilon,
+        X, y, sw, order, batch_size, W, b, gW, gb, fs.loss_id, fs.epsilon,
         float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S, fs.scal,
     )
     return value, gnorm, finite
