@@ -105,4 +105,5 @@ def test_large_full_batch_parallel_kernel_agrees(monkeypatch, n_classes):
 
     fast, slow = _pair(monkeypatch, make, X, y)
     np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
-    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-12)
+    # 30 000-row sums in another order: agreement to rounding (coefficients are O(1))
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-10)
