@@ -145,3 +145,24 @@ def test_credentials_are_redacted_from_logs_and_tracebacks(tmp_path):
     assert SECRET not in proc.stderr and "token=abc" not in proc.stderr
     assert "retrying https://bob:***@tracking.example/?token=***" in proc.stderr
     assert "ConnectionError: API request to https://bob:***@" in proc.stderr
+
+
+def test_register_refuses_a_logged_model_of_another_run(untouched):
+    client = untouched.client()
+    handle_path = untouched.root / "models" / "run.json"
+    good = handle_path.read_text()
+    handle = json.loads(good)
+    fold_run = client.search_runs(
+        [handle["experiment_id"]], f"tags.mlflow.parentRunId = '{handle['run_id']}'"
+    )[0]
+    other = client.create_logged_model(
+        handle["experiment_id"], name="impostor", source_run_id=fold_run.info.run_id
+    )
+    try:
+        handle_path.write_text(json.dumps({**handle, "model_uri": f"models:/{other.model_id}"}))
+        result = untouched.stage("register")
+    finally:
+        handle_path.write_text(good)
+        client.delete_logged_model(other.model_id)
+    assert result.code == 1
+    assert f"it was logged by run {fold_run.info.run_id}" in result.err
