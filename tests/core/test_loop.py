@@ -187,3 +187,11 @@ def test_fit_streams_from_a_memory_mapped_file_without_copying(tmp_path, monkeyp
     tracemalloc.stop()
     assert peak < 0.3 * Xm.nbytes, (peak, Xm.nbytes)
     assert np.isfinite(est.coef_).all() and est.coef_.dtype == np.float32
+
+
+def test_divergence_error_survives_pickling():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(DivergenceError(3, 0.5, float("inf"))))
+    assert isinstance(err, DivergenceError) and (err.epoch, err.learning_rate) == (3, 0.5)
+    assert "epoch 3" in str(err)

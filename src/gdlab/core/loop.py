@@ -49,6 +49,10 @@ class DivergenceError(ValueError):
             "features (standardize)."
         )
 
+    def __reduce__(self):
+        """Pickle by constructor arguments, so the error crosses process boundaries."""
+        return (type(self), (self.epoch, self.learning_rate, self.loss))
+
 
 @dataclass
 class LoopConfig:
