@@ -46,7 +46,9 @@ LONG = {
 def repo(tmp_path_factory):
     # GDLAB_JIT=0: the numpy loop, where an epoch is 400-800 Python-level steps, so the
     # signal lands inside one (the compiled path runs a whole epoch in one call)
-    return make_repo(tmp_path_factory, "interrupt", LONG, GDLAB_JIT="0")
+    # SHELL=/bin/sh: DVC runs each stage through $SHELL; dash (CI's /bin/sh) keeps itself as
+    # the parent of the Python process instead of exec-ing it, the harder case for a signal
+    return make_repo(tmp_path_factory, "interrupt", LONG, GDLAB_JIT="0", SHELL="/bin/sh")
 
 
 def store(root) -> MlflowClient:
@@ -61,6 +63,21 @@ def parents(client: MlflowClient) -> list:
     return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
 
 
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc; Linux)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def wait_for_training(proc, root, timeout=300):
     """(run id, train.py pid) once train's run is RUNNING and its fold workers exist."""
     deadline = time.monotonic() + timeout
@@ -71,10 +88,12 @@ def wait_for_training(proc, root, timeout=300):
                 running = [r for r in parents(store(root)) if r.info.status == "RUNNING"]
             except Exception:  # the store is being created
                 running = []
+        # the Python process itself (the parent of the fold workers): under a shell that does
+        # not exec its last command (dash, CI's /bin/sh) the stage's shell is a process too
         pids = [p for p in descendants(proc.pid) if "pipeline/train.py" in cmdline(p)]
-        workers = [w for p in pids for w in descendants(p) if "loky" in cmdline(w)]
-        if running and pids and workers:
-            return running[0].info.run_id, min(pids)
+        owners = [p for p in pids if any("loky" in cmdline(w) for w in children(p))]
+        if running and owners:
+            return running[0].info.run_id, owners[0]
         time.sleep(0.2)
     raise AssertionError(f"training never started: {proc.poll()}")
 
