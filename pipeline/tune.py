@@ -48,6 +48,7 @@ def search(params, data, out_dir: str) -> int:
 
     from gdlab.experiment import decode_target
     from gdlab.experiment.progress import say
+    from gdlab.parallel import parallel_backend
     from gdlab.reporting import write_json
     from gdlab.tracking import (
         lineage_tags,
@@ -72,6 +73,7 @@ def search(params, data, out_dir: str) -> int:
 
     session = open_session(params.tracking.uri, params.tracking.experiment)
     tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
+    tags["gdlab.parallel"] = params.parallel.backend
     with pipeline_run(
         experiment_id=session.experiment_id,
         run_name=f"tune-{tune.strategy}",
@@ -108,7 +110,11 @@ def search(params, data, out_dir: str) -> int:
             shown = "" if record.value is None else f" {plan.metric} {record.value:.4g}"
             say(f"tune: trial {record.number} {record.state}{shown} {record.params}")
 
-        outcome = run_search(plan, on_trial)
+        # parallel.backend: trials (tune.n_jobs > 1) on local processes or a Dask cluster;
+        # they return their records and this process alone logs them
+        with parallel_backend(params.parallel) as backend:
+            say(f"tune: parallel work on {backend.describe()}")
+            outcome = run_search(plan, on_trial)
         logger.log_missing(outcome.trials())
         best = outcome.best_trial
         if best is None:  # every trial pruned or failed: nothing to hand to train
@@ -119,9 +125,10 @@ def search(params, data, out_dir: str) -> int:
 
         heat_cells = []
         if tune.heatmap.enabled:
-            heat = run_search(
-                plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest)
-            )
+            with parallel_backend(params.parallel):
+                heat = run_search(
+                    plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest)
+                )
             heat_cells = heatmap_cells(heat.trials())
             heatmap_figure(
                 heat_cells,

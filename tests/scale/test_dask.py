@@ -169,16 +169,15 @@ def test_joblib_backend_changes_nothing(data):
         assert "Dask" not in type(backend).__name__
 
 
-def test_train_stage_sends_its_folds_to_the_configured_cluster(cluster, tmp_path, monkeypatch):
-    """``parallel: {backend: dask, scheduler: ...}`` in params.yaml: the train stage's folds
-    run on the cluster and the stage alone logs them (tag ``gdlab.parallel``)."""
+def run_stage_on(cluster, tmp_path, monkeypatch, stage: str, **sections) -> tuple[str, list]:
+    """Run ``pipeline/<stage>.py`` in ``tmp_path`` with ``parallel`` pointing at ``cluster``;
+    returns the MLflow store URI and the names of the tasks the cluster ran meanwhile."""
     import os
     import runpy
     import sys
     from pathlib import Path
 
     import yaml
-    from mlflow.tracking import MlflowClient
 
     from gdlab.data import prepare_dataset
 
@@ -197,16 +196,26 @@ def test_train_stage_sends_its_folds_to_the_configured_cluster(cluster, tmp_path
         "live": {"interval": None},
         "compare": {"enabled": False},
         "parallel": {"backend": "dask", "scheduler": local.scheduler_address},
+        **sections,
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
     prepare_dataset(validate_params(raw, "params.yaml"), tmp_path / "data" / "prepared")
-    script = Path(__file__).resolve().parents[2] / "pipeline" / "train.py"
+    script = Path(__file__).resolve().parents[2] / "pipeline" / f"{stage}.py"
     monkeypatch.setattr(sys, "argv", [str(script)])
     with distributed.get_task_stream(client=client) as stream:
         with pytest.raises(SystemExit) as exited:
             runpy.run_path(str(script), run_name="__main__")
     assert exited.value.code == 0
-    assert sum("_run_fold" in name for name in task_names(stream.data)) >= 1
+    return store, task_names(stream.data)
+
+
+def test_train_stage_sends_its_folds_to_the_configured_cluster(cluster, tmp_path, monkeypatch):
+    """``parallel: {backend: dask, scheduler: ...}`` in params.yaml: the train stage's folds
+    run on the cluster and the stage alone logs them (tag ``gdlab.parallel``)."""
+    from mlflow.tracking import MlflowClient
+
+    store, tasks = run_stage_on(cluster, tmp_path, monkeypatch, "train")
+    assert sum("_run_fold" in name for name in tasks) >= 1
 
     mlflow_client = MlflowClient(tracking_uri=store)
     experiment = mlflow_client.get_experiment_by_name("gdlab")
@@ -218,3 +227,50 @@ def test_train_stage_sends_its_folds_to_the_configured_cluster(cluster, tmp_path
     for fold in folds:
         history = mlflow_client.get_metric_history(fold.info.run_id, "train_loss")
         assert sorted(m.step for m in history) == list(range(8))
+
+
+def test_tune_stage_sends_its_trials_to_the_configured_cluster(cluster, tmp_path, monkeypatch):
+    """The tune stage with ``parallel.backend: dask`` and ``tune.n_jobs: 2``: the trials (and
+    the heat-map cells) run on the cluster, the stage alone logs one nested run per trial, and
+    the study is the one a joblib run of the same parameters uses (the backend is not part of
+    what a trial computes, so switching it resumes the study)."""
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    from gdlab.tuning.search import plan_search
+
+    tune = {
+        "enabled": True,
+        "strategy": "grid",
+        "pruner": "none",
+        "n_trials": None,
+        "n_jobs": 2,
+        "space": {"optimizer.learning_rate": {"choices": [0.003, 0.03]}},
+        "heatmap": {"enabled": True, "learning_rates": [0.01, 0.1], "batch_sizes": [16, 64]},
+    }
+    store, tasks = run_stage_on(cluster, tmp_path, monkeypatch, "tune", tune=tune)
+    # two grid trials and four heat-map cells, each one task on the workers
+    assert sum("run_one_trial" in name for name in tasks) == 2 + 4
+
+    best = json.loads((tmp_path / "reports" / "tuning" / "best_params.json").read_text())
+    assert best["trials"] == {"COMPLETE": 2}
+    client = MlflowClient(tracking_uri=store)
+    experiment = client.get_experiment_by_name("gdlab")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("gdlab.stage") == "tune"]
+    assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.parallel"] == "dask"
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted(c.info.status for c in children) == ["FINISHED", "FINISHED"]  # one per trial
+
+    import yaml
+
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    raw["parallel"] = {"backend": "joblib"}
+    params = validate_params(raw, "params.yaml")
+    X, y = np.zeros((4, 5)), np.zeros(4, dtype=np.int64)
+    same = plan_search(params, X, y, storage="unused", data_digest="d").spec.name
+    raw["parallel"] = {"backend": "dask", "scheduler": "tcp://127.0.0.1:1"}
+    assert plan_search(
+        validate_params(raw, "params.yaml"), X, y, storage="unused", data_digest="d"
+    ).spec.name == same

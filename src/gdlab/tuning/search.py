@@ -87,6 +87,19 @@ class SearchOutcome:
         return self.plan.space.active(best.params) if best is not None else {}
 
 
+_NOT_IN_IDENTITY = {
+    "tune",
+    "tracking",
+    "register",
+    "parallel",
+    "live",
+    "compare",
+    "fairness",
+    "model_card",
+}
+"""Sections that do not change what a trial computes: switching them resumes the same study."""
+
+
 def plan_search(
     params: Any,
     X: np.ndarray,
@@ -107,7 +120,7 @@ def plan_search(
     metric = tune.resolved_metric(task)
     up = tune.greater_is_better(task)
     identity = {
-        "params": params.model_dump(mode="json", exclude={"tune", "tracking", "register"}),
+        "params": params.model_dump(mode="json", exclude=_NOT_IN_IDENTITY),
         "tune": tune.model_dump(mode="json", exclude=set(BUDGET_FIELDS)),
         "space": space.dump(),
         "data": data_digest,
