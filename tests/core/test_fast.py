@@ -107,3 +107,31 @@ def test_large_full_batch_parallel_kernel_agrees(monkeypatch, n_classes):
     np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
     # 30 000-row sums in another order: agreement to rounding (coefficients are O(1))
     np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("n_classes", [0, 2, 3])
+def test_large_minibatch_epoch_with_parallel_gather_agrees(monkeypatch, n_classes):
+    """Blocks of at least PARALLEL_GATHER values are gathered by all threads (with prefetch
+    ahead in the order); the steps equal numpy's on the same shuffled batches, including the
+    last partial block and batch, with sample weights."""
+    from gdlab.core.fast import BLOCK_ROWS
+    from gdlab.core.fast.kernels import PARALLEL_GATHER
+
+    X, y = _data(n=3 * BLOCK_ROWS + 77, d=12)
+    assert BLOCK_ROWS * X.shape[1] >= PARALLEL_GATHER
+    w = np.random.default_rng(5).uniform(0, 2, size=len(X))
+    if n_classes:
+        y = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
+
+        def make():
+            return GDClassifier(optimizer="adam", batch_size=100, max_epochs=3, tol=None,
+                                random_state=4, learning_rate=0.01)
+    else:
+
+        def make():
+            return GDRegressor(optimizer="sgd", batch_size=100, max_epochs=3, tol=None,
+                               random_state=4, learning_rate=0.01, alpha=0.001)
+
+    fast, slow = _pair(monkeypatch, make, X, y, sample_weight=w)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
+    np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-10)

@@ -95,14 +95,15 @@ def test_stochastic_and_full_batch_step_counts():
 
 
 def test_minibatch_epoch_does_not_copy_the_data():
-    X, y = _regression(n=20000, d=50)
-    est = GDRegressor(batch_size=256, max_epochs=1, tol=None, random_state=0)
+    X, y = _regression(n=100_000, d=50)
+    est = GDRegressor(batch_size=256, max_epochs=2, tol=None, random_state=0)
     est.fit(X[:300], y[:300])  # warm imports
     tracemalloc.start()
     est.fit(X, y)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert peak < 0.25 * X.nbytes, (peak, X.nbytes)
+    # beyond the data: the row order (8 bytes a row) and one block of gathered rows
+    assert peak < 0.1 * X.nbytes, (peak, X.nbytes)
 
 
 def test_tol_none_runs_exactly_max_epochs_without_warning():

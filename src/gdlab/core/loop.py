@@ -2,8 +2,9 @@
 
 One epoch is one pass over the training rows, in batches of ``batch_size`` (``None``:
 the whole set, one step per epoch). Rows are visited in a fresh permutation each epoch
-when ``shuffle`` is set; a mini-batch is gathered with ``np.take(..., out=buffer)`` into
-one reusable buffer, so the data are never copied per epoch. The last partial batch is
+when ``shuffle`` is set (:func:`gdlab.core.sampling.epoch_order`, the same on every engine
+path); a mini-batch is gathered with ``np.take(..., out=buffer)`` into one reusable buffer,
+so the data are never copied per epoch. The last partial batch is
 used, not dropped.
 
 After every epoch the loop records the mean training loss (weighted by the batches'
@@ -33,6 +34,7 @@ import numpy as np
 from gdlab.core.fast import FastOptState, run_fast_epoch
 from gdlab.core.models.base import objective
 from gdlab.core.optim.base import GradientTransformation, apply_updates
+from gdlab.core.sampling import epoch_order
 
 HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
 
@@ -138,7 +140,7 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
     X, y, sw = problem.X, problem.y, problem.sample_weight
     n = X.shape[0]
     bs = cfg.batch_size
-    order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
+    order = epoch_order(state.rng, n) if cfg.shuffle else np.arange(n)
     xbuf, ybuf = buffers
     total_w = float(sw.sum())
     epoch_loss, norm_sum, n_steps = 0.0, 0.0, 0

@@ -106,9 +106,32 @@ def make_fast_state(model, loss, optimizer: Any, optimizer_params, clip_norm, pa
     return FastOptState(opt_id, hp, S, scal, clip, ids[0], ids[1])
 
 
+BLOCK_ROWS = 4096
+"""Rows gathered per block of a mini-batch epoch (whole batches; at least one batch)."""
+
+
+def _buffers(cache: dict, X: np.ndarray, y: np.ndarray, sw: np.ndarray, rows: int):
+    """The reused gather buffers for blocks of ``rows`` rows (allocated once per fit)."""
+    key = ("blocks", rows)
+    if key not in cache:
+        cache[key] = (
+            np.empty((rows, X.shape[1]), dtype=X.dtype),
+            np.empty(rows, dtype=y.dtype),
+            np.empty(rows, dtype=sw.dtype),
+        )
+    return cache[key]
+
+
+def _threads() -> int:
+    from numba import get_num_threads
+
+    return get_num_threads()
+
+
 def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
     """One epoch in compiled code; returns (loss, grad_norm, finite)."""
     from gdlab.core.fast import kernels
+    from gdlab.core.sampling import epoch_order
 
     fs: FastOptState = state.opt_state
     W, b = state.params
@@ -119,10 +142,16 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         cache["gW"] = np.empty_like(W)
         cache["gb"] = np.empty_like(b)
         cache["sw"] = np.ascontiguousarray(problem.sample_weight)
+        cache["total_w"] = float(cache["sw"].sum())
+        cache["order"] = np.arange(X.shape[0], dtype=np.int64)
     y, gW, gb, sw = cache["y"], cache["gW"], cache["gb"], cache["sw"]
-    if full_batch and X.size > SMALL_FULL_BATCH:
-        total_w = float(sw.sum())
-        value = kernels.full_value_grad(X, y, sw, W, b, fs.loss_id, fs.epsilon, gW, gb)
+    total_w = cache["total_w"]
+    if full_batch:
+        # large sets: chunks summed by all threads; small ones serially (threads cost more)
+        kernel = kernels.full_value_grad if X.size > SMALL_FULL_BATCH else (
+            kernels.full_value_grad_serial
+        )
+        value = kernel(X, y, sw, W, b, fs.loss_id, fs.epsilon, gW, gb)
         value /= total_w
         gW /= total_w
         gb /= total_w
@@ -133,13 +162,15 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         kernels._step(W, b, gW, gb, fs.S, fs.scal, fs.opt_id, fs.hp, lr, fs.clip)
         return value, gnorm, True
     n = X.shape[0]
-    if full_batch:  # small data: one serial batch; threads would cost more than they save
-        order, batch_size = np.arange(n), n
-    else:
-        order = state.rng.permutation(n) if cfg.shuffle else np.arange(n)
-        batch_size = int(cfg.batch_size)
+    order = cache["order"]
+    if cfg.shuffle:
+        epoch_order(state.rng, n, out=order)
+    batch_size = int(cfg.batch_size)
+    rows = min(n, batch_size * max(1, BLOCK_ROWS // batch_size))
+    xbuf, ybuf, wbuf = _buffers(cache, X, y, sw, rows)
     value, gnorm, _, finite = kernels.minibatch_epoch(
-        X, y, sw, order, batch_size, W, b, gW, gb, fs.loss_id, fs.epsilon,
-        float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S, fs.scal,
+        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, W, b, gW, gb, fs.loss_id,
+        fs.epsilon, float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S,
+        fs.scal, _threads(),
     )
     return value, gnorm, finite

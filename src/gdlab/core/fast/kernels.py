@@ -1,10 +1,15 @@
 """Numba kernels: whole epochs of linear models with the built-in losses and optimisers.
 
-One call runs a full epoch (every mini-batch, or the single full batch) in compiled code:
-rows are read through the epoch's permutation (no gather copy at all), the per-row forward
-and backward passes are fused so each row of X is read once, and the optimiser update runs
-in place on the parameters. The full batch is split into fixed 4 096-row chunks summed in
-parallel and reduced in chunk order, so results are bit-identical from run to run.
+One call runs a full epoch (every mini-batch, or the single full batch) in compiled code.
+
+* Full batch: each row of X is read once; its forward and backward passes are fused (for a
+  single output, four rows at a time with a scalar loss, so the loop stays in registers
+  and is bound by memory bandwidth). Large sets are split into fixed 4 096-row chunks summed
+  in parallel and reduced in chunk order, so results are bit-identical from run to run.
+* Mini-batch: the epoch's rows are gathered, in the epoch's random order, block by block
+  (a few thousand rows) into one reused buffer, by all threads at once and with software
+  prefetch of the rows ahead (random rows are cache misses: this is the memory-bound part);
+  the steps then run serially on the block, which is in cache.
 
 The update rules are the same as :mod:`gdlab.core.optim.transform` (torch.optim's); the
 torch-parity tests run against both.
@@ -25,7 +30,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from gdlab.core.fast.prefetch import prefetch, prefetch1
+
 CHUNK = 4096
+PREFETCH_AHEAD = 16
+"""Rows ahead in the epoch's order whose cache lines a gather asks for (measured best 8-32)."""
+PARALLEL_GATHER = 1 << 15
+"""Blocks of at least this many values are gathered by all threads."""
 
 
 @njit(cache=True)
@@ -71,36 +82,115 @@ def _row_loss_grad(z, yi, loss_id, eps, dz):
     return m + math.log(tot) - z[c]
 
 
+@njit(cache=True)
+def _loss1(z, yi, loss_id, eps):
+    """(loss, ∂loss/∂z) of one row of a single-output model (losses 0-2), in float64."""
+    z = float(z)
+    yi = float(yi)
+    if loss_id == 0:
+        r = z - yi
+        return 0.5 * r * r, r
+    if loss_id == 1:
+        r = z - yi
+        a = abs(r)
+        if a <= eps:
+            return 0.5 * r * r, r
+        return eps * (a - 0.5 * eps), (eps if r > 0 else -eps)
+    if z >= 0:
+        e = math.exp(-z)
+        return z + math.log1p(e) - yi * z, 1.0 / (1.0 + e) - yi
+    e = math.exp(z)
+    return math.log1p(e) - yi * z, e / (1.0 + e) - yi
+
+
+@njit(cache=True)
+def _weighted(wi, value, dz):
+    """wᵢ·(loss, gradient); a zero-weight row contributes exactly nothing, even if non-finite."""
+    if wi == 0.0:
+        return 0.0, 0.0
+    return wi * value, wi * dz
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _linear_rows(X, y, sw, order, start, stop, w, b0, loss_id, eps, g):
+    """Single-output model: Σ wᵢ ℓᵢ over rows ``order[start:stop]`` (``order`` None: the rows
+    ``start:stop``), adding Σ wᵢ ∂ℓᵢ/∂w into ``g``; returns (loss sum, Σ wᵢ ∂ℓᵢ/∂b).
+
+    Four rows at a time: four independent dot products, then one pass that adds all four
+    rows into ``g``. Sums are reassociated (vectorised): deterministic for a given build,
+    within rounding of the sequential sum."""
+    d = X.shape[1]
+    cast = X.dtype.type
+    zero = cast(0.0)
+    total = 0.0
+    gb = 0.0
+    t = start
+    while t + 4 <= stop:
+        if order is None:
+            i0, i1, i2, i3 = t, t + 1, t + 2, t + 3
+        else:
+            i0, i1, i2, i3 = order[t], order[t + 1], order[t + 2], order[t + 3]
+        a0 = zero
+        a1 = zero
+        a2 = zero
+        a3 = zero
+        for f in range(d):
+            wf = w[f]
+            a0 += X[i0, f] * wf
+            a1 += X[i1, f] * wf
+            a2 += X[i2, f] * wf
+            a3 += X[i3, f] * wf
+        v0, r0 = _loss1(a0 + b0, y[i0], loss_id, eps)
+        v1, r1 = _loss1(a1 + b0, y[i1], loss_id, eps)
+        v2, r2 = _loss1(a2 + b0, y[i2], loss_id, eps)
+        v3, r3 = _loss1(a3 + b0, y[i3], loss_id, eps)
+        v0, r0 = _weighted(sw[i0], v0, r0)
+        v1, r1 = _weighted(sw[i1], v1, r1)
+        v2, r2 = _weighted(sw[i2], v2, r2)
+        v3, r3 = _weighted(sw[i3], v3, r3)
+        total += (v0 + v1) + (v2 + v3)
+        gb += (r0 + r1) + (r2 + r3)
+        c0 = cast(r0)
+        c1 = cast(r1)
+        c2 = cast(r2)
+        c3 = cast(r3)
+        for f in range(d):
+            g[f] += X[i0, f] * c0 + X[i1, f] * c1 + X[i2, f] * c2 + X[i3, f] * c3
+        t += 4
+    while t < stop:
+        i = t if order is None else order[t]
+        a = zero
+        for f in range(d):
+            a += X[i, f] * w[f]
+        v, r = _loss1(a + b0, y[i], loss_id, eps)
+        v, r = _weighted(sw[i], v, r)
+        total += v
+        gb += r
+        c = cast(r)
+        for f in range(d):
+            g[f] += X[i, f] * c
+        t += 1
+    return total, gb
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z, dz):
-    """Σ over rows order[start:stop] of wᵢ ℓᵢ, adding wᵢ ∂ℓᵢ/∂θ into gW, gb.
+    """Σ over rows order[start:stop] (``order`` None: rows start:stop) of wᵢ ℓᵢ, adding
+    wᵢ ∂ℓᵢ/∂θ into gW, gb.
 
     The dot products are reassociated (vectorised): deterministic for a given build,
     within rounding of the sequential sum.
     """
     d, k = W.shape
-    total = 0.0
-    if k == 1:
-        w0 = W.reshape(d)
-        g0 = gW.reshape(d)
-        for t in range(start, stop):
-            i = order[t]
-            wi = sw[i]
-            if wi == 0.0:
-                continue
-            xi = X[i]
-            acc = 0.0
-            for f in range(d):
-                acc += xi[f] * w0[f]
-            z[0] = acc + b[0]
-            total += wi * _row_loss_grad(z, y[i], loss_id, eps, dz)
-            r = dz[0] * wi
-            gb[0] += r
-            for f in range(d):
-                g0[f] += xi[f] * r
+    if k == 1 and loss_id != 3:
+        total, g0 = _linear_rows(
+            X, y, sw, order, start, stop, W.reshape(d), b[0], loss_id, eps, gW.reshape(d)
+        )
+        gb[0] += g0
         return total
+    total = 0.0
     for t in range(start, stop):
-        i = order[t]
+        i = t if order is None else order[t]
         wi = sw[i]
         if wi == 0.0:
             continue
@@ -131,14 +221,13 @@ def full_value_grad(X, y, sw, W, b, loss_id, eps, gW, gb):
     accW = np.zeros((n_chunks, d, k), dtype=gW.dtype)
     accb = np.zeros((n_chunks, k), dtype=gb.dtype)
     accl = np.zeros(n_chunks)
-    order = np.arange(n)
     for c in prange(n_chunks):
         z = np.empty(k, dtype=W.dtype)
         dz = np.empty(k, dtype=W.dtype)
         start = c * CHUNK
         stop = min(n, start + CHUNK)
         accl[c] = _accumulate_rows(
-            X, y, sw, order, start, stop, W, b, loss_id, eps, accW[c], accb[c], z, dz
+            X, y, sw, None, start, stop, W, b, loss_id, eps, accW[c], accb[c], z, dz
         )
     gW[:] = 0.0
     gb[:] = 0.0
@@ -148,6 +237,17 @@ def full_value_grad(X, y, sw, W, b, loss_id, eps, gW, gb):
         gb += accb[c]
         total += accl[c]
     return total
+
+
+@njit(cache=True)
+def full_value_grad_serial(X, y, sw, W, b, loss_id, eps, gW, gb):
+    """:func:`full_value_grad` in one thread, for sets too small to be worth splitting."""
+    k = W.shape[1]
+    z = np.empty(k, dtype=W.dtype)
+    dz = np.empty(k, dtype=W.dtype)
+    gW[:] = 0.0
+    gb[:] = 0.0
+    return _accumulate_rows(X, y, sw, None, 0, X.shape[0], W, b, loss_id, eps, gW, gb, z, dz)
 
 
 @njit(cache=True)
@@ -281,52 +381,78 @@ def _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip):
 
 
 @njit(cache=True)
-def minibatch_epoch(X, y, sw, order, batch_size, W, b, gW, gb, loss_id, eps, alpha,
-                    l1_ratio, clip, opt_id, hp, lr, S, scal):
-    """One epoch of mini-batch steps; returns (mean loss, mean grad norm, steps, finite)."""
+def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf):
+    """Copy rows order[base+lo : base+hi] into buffer rows lo:hi, prefetching ahead."""
+    n = order.shape[0]
+    d = X.shape[1]
+    line = max(1, 64 // X.itemsize)
+    for t in range(lo, hi):
+        ahead = base + t + PREFETCH_AHEAD
+        if ahead < n:
+            j = order[ahead]
+            for f in range(0, d, line):
+                prefetch(X, j, f)
+            prefetch(X, j, d - 1)
+            prefetch1(y, j)
+            prefetch1(sw, j)
+        i = order[base + t]
+        ybuf[t] = y[i]
+        wbuf[t] = sw[i]
+        for f in range(d):
+            xbuf[t, f] = X[i, f]
+
+
+@njit(cache=True, parallel=True)
+def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, parts):
+    """:func:`_gather_rows` of buffer rows 0:m split evenly over ``parts`` threads."""
+    per = (m + parts - 1) // parts
+    for p in prange(parts):
+        lo = min(m, p * per)
+        _gather_rows(X, y, sw, order, base, lo, min(m, lo + per), xbuf, ybuf, wbuf)
+
+
+@njit(cache=True)
+def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, W, b, gW, gb,
+                    loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, threads):
+    """One epoch of mini-batch steps in the row order ``order``; the buffers hold a block
+    of whole batches, gathered by ``threads`` threads. Returns (mean loss, mean grad norm,
+    steps, finite)."""
     n = order.shape[0]
     d, k = W.shape
-    xbuf = np.empty((batch_size, d), dtype=X.dtype)
-    ybuf = np.empty(batch_size, dtype=y.dtype)
-    wbuf = np.empty(batch_size, dtype=sw.dtype)
-    seq = np.arange(batch_size)
+    block = xbuf.shape[0]
     z = np.empty(k, dtype=W.dtype)
     dz = np.empty(k, dtype=W.dtype)
-    total_w = 0.0
-    for i in range(X.shape[0]):
-        total_w += sw[i]
     epoch_loss = 0.0
     norm_sum = 0.0
     steps = 0
-    for start in range(0, n, batch_size):
-        stop = min(n, start + batch_size)
-        m = stop - start
-        wsum = 0.0
-        for t in range(m):
-            i = order[start + t]
-            wbuf[t] = sw[i]
-            wsum += sw[i]
-        if wsum <= 0.0:
-            continue
-        # gather the batch into one reused buffer: independent loads overlap in memory
-        for t in range(m):
-            i = order[start + t]
-            ybuf[t] = y[i]
-            for f in range(d):
-                xbuf[t, f] = X[i, f]
-        gW[:] = 0.0
-        gb[:] = 0.0
-        loss = _accumulate_rows(xbuf, ybuf, wbuf, seq, 0, m, W, b, loss_id, eps, gW, gb, z, dz)
-        inv = 1.0 / wsum
-        loss *= inv
-        gW *= inv
-        gb *= inv
-        loss += _penalty(W, gW, alpha, l1_ratio)
-        gnorm = math.sqrt(_sq_norm(gW) + _sq_norm(gb))
-        if not (math.isfinite(loss) and math.isfinite(gnorm)):
-            return loss, gnorm, steps, False
-        epoch_loss += loss * (wsum / total_w)
-        norm_sum += gnorm
-        steps += 1
-        _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip)
+    for base in range(0, n, block):
+        m = min(n, base + block) - base
+        if threads > 1 and m * d >= PARALLEL_GATHER:
+            _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, threads)
+        else:
+            _gather_rows(X, y, sw, order, base, 0, m, xbuf, ybuf, wbuf)
+        for lo in range(0, m, batch_size):
+            hi = min(m, lo + batch_size)
+            wsum = 0.0
+            for t in range(lo, hi):
+                wsum += wbuf[t]
+            if wsum <= 0.0:
+                continue
+            gW[:] = 0.0
+            gb[:] = 0.0
+            loss = _accumulate_rows(
+                xbuf, ybuf, wbuf, None, lo, hi, W, b, loss_id, eps, gW, gb, z, dz
+            )
+            inv = 1.0 / wsum
+            loss *= inv
+            gW *= inv
+            gb *= inv
+            loss += _penalty(W, gW, alpha, l1_ratio)
+            gnorm = math.sqrt(_sq_norm(gW) + _sq_norm(gb))
+            if not (math.isfinite(loss) and math.isfinite(gnorm)):
+                return loss, gnorm, steps, False
+            epoch_loss += loss * (wsum / total_w)
+            norm_sum += gnorm
+            steps += 1
+            _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip)
     return epoch_loss, norm_sum / max(steps, 1), steps, True
