@@ -106,6 +106,8 @@ def make_fast_state(model, loss, optimizer: Any, optimizer_params, clip_norm, pa
     return FastOptState(opt_id, hp, S, scal, clip, ids[0], ids[1])
 
 
+_NO_SCALING = np.empty(0)
+
 BLOCK_ROWS = 4096
 """Rows gathered per block of a mini-batch epoch (whole batches; at least one batch)."""
 
@@ -151,7 +153,7 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
         kernel = kernels.full_value_grad if X.size > SMALL_FULL_BATCH else (
             kernels.full_value_grad_serial
         )
-        value = kernel(X, y, sw, W, b, fs.loss_id, fs.epsilon, gW, gb)
+        value = kernel(X, y, sw, None, W, b, fs.loss_id, fs.epsilon, gW, gb)
         value /= total_w
         gW /= total_w
         gb /= total_w
@@ -169,7 +171,8 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
     rows = min(n, batch_size * max(1, BLOCK_ROWS // batch_size))
     xbuf, ybuf, wbuf = _buffers(cache, X, y, sw, rows)
     value, gnorm, _, finite = kernels.minibatch_epoch(
-        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, W, b, gW, gb, fs.loss_id,
+        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, _NO_SCALING, _NO_SCALING,
+        W, b, gW, gb, fs.loss_id,
         fs.epsilon, float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S,
         fs.scal, _threads(),
     )

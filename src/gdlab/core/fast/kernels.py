@@ -213,9 +213,10 @@ def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z
 
 
 @njit(cache=True, parallel=True)
-def full_value_grad(X, y, sw, W, b, loss_id, eps, gW, gb):
-    """Weighted-sum loss and gradient over all rows, chunked and summed in parallel."""
-    n = X.shape[0]
+def full_value_grad(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
+    """Weighted-sum loss and gradient over the rows ``rows`` of X (None: all rows; y and sw
+    are indexed like X), in 4 096-row chunks summed in parallel and reduced in order."""
+    n = X.shape[0] if rows is None else rows.shape[0]
     d, k = W.shape
     n_chunks = (n + CHUNK - 1) // CHUNK
     accW = np.zeros((n_chunks, d, k), dtype=gW.dtype)
@@ -227,7 +228,7 @@ def full_value_grad(X, y, sw, W, b, loss_id, eps, gW, gb):
         start = c * CHUNK
         stop = min(n, start + CHUNK)
         accl[c] = _accumulate_rows(
-            X, y, sw, None, start, stop, W, b, loss_id, eps, accW[c], accb[c], z, dz
+            X, y, sw, rows, start, stop, W, b, loss_id, eps, accW[c], accb[c], z, dz
         )
     gW[:] = 0.0
     gb[:] = 0.0
@@ -240,14 +241,15 @@ def full_value_grad(X, y, sw, W, b, loss_id, eps, gW, gb):
 
 
 @njit(cache=True)
-def full_value_grad_serial(X, y, sw, W, b, loss_id, eps, gW, gb):
+def full_value_grad_serial(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
     """:func:`full_value_grad` in one thread, for sets too small to be worth splitting."""
+    n = X.shape[0] if rows is None else rows.shape[0]
     k = W.shape[1]
     z = np.empty(k, dtype=W.dtype)
     dz = np.empty(k, dtype=W.dtype)
     gW[:] = 0.0
     gb[:] = 0.0
-    return _accumulate_rows(X, y, sw, None, 0, X.shape[0], W, b, loss_id, eps, gW, gb, z, dz)
+    return _accumulate_rows(X, y, sw, rows, 0, n, W, b, loss_id, eps, gW, gb, z, dz)
 
 
 @njit(cache=True)
@@ -381,8 +383,9 @@ def _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip):
 
 
 @njit(cache=True)
-def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf):
-    """Copy rows order[base+lo : base+hi] into buffer rows lo:hi, prefetching ahead."""
+def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale):
+    """Copy rows order[base+lo : base+hi] into buffer rows lo:hi, prefetching ahead; with a
+    non-empty ``center``/``scale`` the copy is standardised, (x - center) * scale."""
     n = order.shape[0]
     d = X.shape[1]
     line = max(1, 64 // X.itemsize)
@@ -398,25 +401,32 @@ def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf):
         i = order[base + t]
         ybuf[t] = y[i]
         wbuf[t] = sw[i]
-        for f in range(d):
-            xbuf[t, f] = X[i, f]
+        if center.shape[0] == 0:
+            for f in range(d):
+                xbuf[t, f] = X[i, f]
+        else:
+            for f in range(d):
+                xbuf[t, f] = (X[i, f] - center[f]) * scale[f]
 
 
 @njit(cache=True, parallel=True)
-def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, parts):
+def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, parts):
     """:func:`_gather_rows` of buffer rows 0:m split evenly over ``parts`` threads."""
     per = (m + parts - 1) // parts
     for p in prange(parts):
         lo = min(m, p * per)
-        _gather_rows(X, y, sw, order, base, lo, min(m, lo + per), xbuf, ybuf, wbuf)
+        hi = min(m, lo + per)
+        _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale)
 
 
 @njit(cache=True)
-def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, W, b, gW, gb,
-                    loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, threads):
-    """One epoch of mini-batch steps in the row order ``order``; the buffers hold a block
-    of whole batches, gathered by ``threads`` threads. Returns (mean loss, mean grad norm,
-    steps, finite)."""
+def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
+                    W, b, gW, gb, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
+                    threads):
+    """One epoch of mini-batch steps in the row order ``order`` (row numbers of X, y, sw);
+    the buffers hold a block of whole batches, gathered by ``threads`` threads and
+    standardised by ``center``/``scale`` when they are not empty. ``total_w``: the summed
+    weight of the epoch's rows. Returns (mean loss, mean grad norm, steps, finite)."""
     n = order.shape[0]
     d, k = W.shape
     block = xbuf.shape[0]
@@ -428,9 +438,11 @@ def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, W, b
     for base in range(0, n, block):
         m = min(n, base + block) - base
         if threads > 1 and m * d >= PARALLEL_GATHER:
-            _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, threads)
+            _gather_rows_parallel(
+                X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, threads
+            )
         else:
-            _gather_rows(X, y, sw, order, base, 0, m, xbuf, ybuf, wbuf)
+            _gather_rows(X, y, sw, order, base, 0, m, xbuf, ybuf, wbuf, center, scale)
         for lo in range(0, m, batch_size):
             hi = min(m, lo + batch_size)
             wsum = 0.0
