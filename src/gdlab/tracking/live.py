@@ -88,7 +88,7 @@ class LiveCurves:
     def __init__(
         self,
         client: MlflowClient,
-        interval: float = 2.0,
+        interval: float = 5.0,
         *,
         board: ProgressBoard | None = None,
         tick: float = 0.25,

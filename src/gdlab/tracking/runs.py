@@ -34,9 +34,44 @@ class RunInterrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+_SQLITE_TUNED = False
+
+
+def _tune_sqlite() -> None:
+    """Every SQLite connection this process opens runs in WAL mode with ``synchronous=NORMAL``.
+
+    MLflow's SQLite store commits once per call; in the default rollback-journal mode each
+    commit syncs the file several times (measured 20 ms per ``create_run``/``log_batch``
+    here, 2-4x more than in WAL). WAL also lets readers (the UI, a parallel stage) proceed
+    while a stage writes. A committed call survives a crash of the process; only an
+    operating-system crash can lose the last few commits. The mode is stored in the file, so
+    any SQLite client (the MLflow UI included) reads it normally; it adds ``mlflow.db-wal``
+    and ``mlflow.db-shm`` beside ``mlflow.db`` while the store is open."""
+    global _SQLITE_TUNED
+    if _SQLITE_TUNED:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            finally:
+                cursor.close()
+
+    _SQLITE_TUNED = True
+
+
 def connect(uri: str) -> MlflowClient:
-    """Point MLflow at ``uri`` (fail-fast HTTP settings for servers) and return a client."""
+    """Point MLflow at ``uri`` (fail-fast HTTP settings for servers; WAL mode for a SQLite
+    file, see :func:`_tune_sqlite`) and return a client."""
     configure_client_env(uri)
+    if uri.startswith("sqlite:"):
+        _tune_sqlite()
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
 

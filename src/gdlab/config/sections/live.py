@@ -11,7 +11,7 @@ class LiveConfig(Section):
     """Live view while training: per-epoch metrics sent to MLflow in batches."""
 
     interval: float | None = Field(
-        2.0,
+        5.0,
         gt=0,
         le=600,
         description="seconds between two batches of per-epoch metrics sent to MLflow while "
