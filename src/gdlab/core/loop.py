@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gdlab.core.fast import FastOptState, run_fast_epoch
+from gdlab.core.history import pack_history, unpack_history
 from gdlab.core.models.base import objective
 from gdlab.core.optim.base import GradientTransformation, apply_updates
 from gdlab.core.sampling import epoch_order
@@ -87,6 +88,17 @@ class LoopState:
     best_params: list[np.ndarray] | None = None
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     elapsed: float = 0.0
+
+    def __getstate__(self) -> dict:
+        """Stored with the history as arrays (see :mod:`gdlab.core.history`)."""
+        state = dict(self.__dict__)
+        state["history"] = pack_history(self.history)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        state["history"] = unpack_history(state.get("history") or {})
+        self.__dict__.update(state)
 
 
 @dataclass

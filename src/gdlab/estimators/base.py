@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from gdlab.core.fast import make_fast_state
+from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
 from gdlab.core.loop import LoopConfig, LoopState, Problem, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
@@ -52,6 +53,24 @@ class BaseGD(BaseEstimator):
 
     _default_loss = "squared_error"
     _allowed_losses: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict:
+        """Stored (pickle, skops) with the per-epoch curves as arrays: compact and fast to
+        save; :meth:`__setstate__` gives the lists back (see :mod:`gdlab.core.history`)."""
+        state = dict(super().__getstate__())  # Python 3.11 hands out __dict__ itself
+        if isinstance(state.get("history_"), dict):
+            state["history_"] = pack_history(state["history_"])
+        if isinstance(state.get("loss_curve_"), list):
+            state["loss_curve_"] = pack_curve(state["loss_curve_"])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        if isinstance(state.get("history_"), dict):
+            state["history_"] = unpack_history(state["history_"])
+        if "loss_curve_" in state:
+            state["loss_curve_"] = unpack_curve(state["loss_curve_"])
+        super().__setstate__(state)
 
     def __init__(
         self,
