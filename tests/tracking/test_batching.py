@@ -25,3 +25,29 @@ def test_params_in_chunks_of_100():
     client = CountingClient()
     assert log_params(client, "r", {f"p{i}": i for i in range(250)}) == 3
     assert max(c[1] for c in client.calls) == 100
+
+
+def test_run_data_goes_in_as_few_batches_as_the_limits_allow(tmp_path):
+    """Tags, params and metrics of one run share a log_batch; beyond 100 params or 1000
+    entities the rest goes in further calls, and nothing is lost."""
+    from mlflow.entities import Metric
+
+    from gdlab.tracking.batching import log_run_data
+    from gdlab.tracking.runs import connect, ensure_experiment
+
+    client = connect(f"sqlite:///{tmp_path / 'm.db'}")
+    run = client.create_run(ensure_experiment(client, "batch", tmp_path)).info.run_id
+    calls = []
+    original = client.log_batch
+    client.log_batch = lambda *a, **k: calls.append(k) or original(*a, **k)
+    metrics = [Metric("loss", float(i), 0, i) for i in range(950)]
+    params = {f"p{i:03d}": i for i in range(120)}
+    n = log_run_data(client, run, params=params, tags={"a": 1, "none": None}, metrics=metrics)
+    assert n == len(calls) == 2
+    assert [len(c["params"]) for c in calls] == [100, 20]
+    assert sum(len(c["params"]) + len(c["tags"]) + len(c["metrics"]) for c in calls) == 1071
+    assert all(len(c["params"]) + len(c["tags"]) + len(c["metrics"]) <= 1000 for c in calls)
+    data = client.get_run(run).data
+    assert data.params == {k: str(v) for k, v in params.items()} and data.tags["a"] == "1"
+    assert "none" not in data.tags
+    assert len(client.get_metric_history(run, "loss")) == 950

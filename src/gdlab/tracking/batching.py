@@ -16,6 +16,8 @@ MAX_METRICS = 1000
 MAX_PARAMS = 100
 MAX_TAGS = 100
 MAX_PARAM_VALUE = 6000
+MAX_ENTITIES = 1000
+"""MLflow's limit on metrics + params + tags in one ``log_batch``."""
 
 
 def curve_metrics(
@@ -69,6 +71,34 @@ def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, Any]) -> int:
     calls = 0
     for chunk in _chunks(entities, MAX_TAGS):
         client.log_batch(run_id, tags=list(chunk), synchronous=True)
+        calls += 1
+    return calls
+
+
+def log_run_data(
+    client: MlflowClient,
+    run_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metrics: Sequence[Metric] = (),
+) -> int:
+    """Params, tags and metrics of one run in as few ``log_batch`` calls as the limits allow
+    (each call takes up to 100 params, 100 tags and metrics up to 1000 entities in all);
+    returns the number of calls. Values are prepared as :func:`log_params` and
+    :func:`log_tags` do."""
+    param_list = [Param(k, _param_value(v)) for k, v in sorted((params or {}).items())]
+    tag_list = [RunTag(k, _safe(str(v))) for k, v in sorted((tags or {}).items()) if v is not None]
+    metric_list = list(metrics)
+    calls = 0
+    while param_list or tag_list or metric_list:
+        batch_params, param_list = param_list[:MAX_PARAMS], param_list[MAX_PARAMS:]
+        batch_tags, tag_list = tag_list[:MAX_TAGS], tag_list[MAX_TAGS:]
+        room = MAX_ENTITIES - len(batch_params) - len(batch_tags)
+        batch_metrics, metric_list = metric_list[:room], metric_list[room:]
+        client.log_batch(
+            run_id, metrics=batch_metrics, params=batch_params, tags=batch_tags, synchronous=True
+        )
         calls += 1
     return calls
 

@@ -17,7 +17,12 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from gdlab.experiment import CVResult, FitOutcome, FoldResult
-from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, log_tags, scalar_metrics
+from gdlab.tracking.batching import (
+    curve_metrics,
+    log_metrics,
+    log_run_data,
+    scalar_metrics,
+)
 
 
 def fold_metrics(fold: FoldResult) -> dict[str, float]:
@@ -85,13 +90,13 @@ def log_fold_runs(
                 tags=fold_run_tags(parent_run_id, fold.fold),
             ).info.run_id
         curves = _from(fold.curves, (logged or {}).get(run_id, 0))
-        try:
-            log_tags(client, run_id, dict(tags or {}))
-            log_params(client, run_id, {**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train})
-            log_metrics(
+        try:  # one log_batch for the fold's tags, params and metrics (unless beyond limits)
+            log_run_data(
                 client,
                 run_id,
-                curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
+                tags=dict(tags or {}),
+                params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
+                metrics=curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
             )
         except BaseException:
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
