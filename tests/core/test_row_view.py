@@ -119,6 +119,9 @@ def test_full_batch_parallel_kernel_on_a_view(monkeypatch):
 
 
 def test_numpy_full_batch_materialises_once(monkeypatch):
+    import gdlab.core.loop as loop
+
+    monkeypatch.setattr(loop, "VIEW_CHUNK_BYTES", 1)  # 64-row chunks
     X, y, w = _data("regression")
     rows = np.arange(0, 500, 2)
     problem = Problem(LinearModel(), make_loss("squared_error", 1, 1.0), X, y, w, rows=rows,
@@ -130,10 +133,10 @@ def test_numpy_full_batch_materialises_once(monkeypatch):
 
 
 def test_validation_loss_in_chunks(monkeypatch):
-    """The view's validation loss is summed over VIEW_CHUNK-row chunks."""
+    """The view's validation loss is summed over chunks of rows (here 64)."""
     import gdlab.core.loop as loop
 
-    monkeypatch.setattr(loop, "VIEW_CHUNK", 7)
+    monkeypatch.setattr(loop, "VIEW_CHUNK_BYTES", 1)
     X, y, w = _data("multi")
     val_rows = np.arange(3, 500, 3)
     m = len(val_rows)

@@ -93,8 +93,17 @@ class LoopState:
     elapsed: float = 0.0
 
 
-VIEW_CHUNK = 65_536
-"""Rows gathered at a time when a row view is evaluated (validation loss) or materialised."""
+VIEW_CHUNK_BYTES = 4 << 20
+"""Bytes of rows gathered at a time when rows of a shared X are read in chunks (a view's
+validation loss, its materialisation, a scaler fitted on rows, chunked scoring)."""
+
+
+def chunk_rows(X) -> int:
+    """Rows per chunk when rows of ``X`` are gathered: about :data:`VIEW_CHUNK_BYTES`
+    (small enough that a chunk and its temporaries stay a few MB, large enough to amortise
+    the per-chunk overhead), at least 64."""
+    row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * X.dtype.itemsize)
+    return max(64, VIEW_CHUNK_BYTES // row_bytes)
 
 
 @dataclass
@@ -117,7 +126,7 @@ class Problem:
     ``(x - c)·s·W = x·(s·W) − (c·s)·W``, mini-batches standardised while gathered); the
     generic numpy path gathers and scales each mini-batch, and materialises the standardised
     training rows once per fit for full batch (its fallback; see :meth:`dense`). The
-    validation loss is computed in chunks of :data:`VIEW_CHUNK` rows.
+    validation loss is computed in chunks (:func:`chunk_rows`).
     """
 
     model: object
@@ -173,26 +182,27 @@ class Problem:
             rows = slice(None) if self.rows is None else self.rows
             n, d = self.n_rows, self.X.shape[1]
             Xd = np.empty((n, d), dtype=self.X.dtype)
-            for start in range(0, n, VIEW_CHUNK):
-                stop = min(n, start + VIEW_CHUNK)
+            step = chunk_rows(self.X)
+            for start in range(0, n, step):
+                stop = min(n, start + step)
                 idx = (slice(start, stop) if self.rows is None else self.rows[start:stop])
                 self.gather(self.X, idx, out=Xd[start:stop])
             self.cache["dense"] = (Xd, self.y[rows], self.sample_weight[rows])
         return self.cache["dense"]
 
     def validation_loss(self, params: list[np.ndarray]) -> float:
-        """Data loss (no penalty) on the validation set; a view in chunks of VIEW_CHUNK rows."""
+        """Data loss (no penalty) on the validation set; a view in chunks of rows."""
         if self.val_rows is None and self.center is None:
             return objective(self.model, self.loss, params, self.X_val, self.y_val, self.w_val)
         n = self.X_val.shape[0] if self.val_rows is None else self.val_rows.shape[0]
-        key = "val_buffer"
+        step = min(n, chunk_rows(self.X_val))
+        key = ("val_buffer", step)
         if key not in self.cache:
-            rows = min(n, VIEW_CHUNK)
-            self.cache[key] = np.empty((rows, *self.X_val.shape[1:]), dtype=self.X_val.dtype)
+            self.cache[key] = np.empty((step, *self.X_val.shape[1:]), dtype=self.X_val.dtype)
         buf = self.cache[key]
         total = 0.0
-        for start in range(0, n, VIEW_CHUNK):
-            stop = min(n, start + VIEW_CHUNK)
+        for start in range(0, n, step):
+            stop = min(n, start + step)
             idx = slice(start, stop) if self.val_rows is None else self.val_rows[start:stop]
             Xc = self.gather(self.X_val, idx, out=buf)
             total += objective(

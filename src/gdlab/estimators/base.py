@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from gdlab.core.fast import make_fast_state
-from gdlab.core.loop import LoopConfig, LoopState, Problem, run_epochs
+from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, resolve
@@ -69,8 +69,9 @@ def _as_vector(values, d: int, name: str) -> np.ndarray:
     return values
 
 
-def _check_finite_rows(X: np.ndarray, rows: np.ndarray, chunk: int = 65_536) -> None:
+def _check_finite_rows(X: np.ndarray, rows: np.ndarray) -> None:
     """Raise as scikit-learn does when a row of X[rows] holds NaN or infinity (in chunks)."""
+    chunk = chunk_rows(X)
     for start in range(0, rows.shape[0], chunk):
         assert_all_finite(X[rows[start : start + chunk]], input_name="X")
 
