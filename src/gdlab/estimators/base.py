@@ -286,12 +286,14 @@ class BaseGD(BaseEstimator):
         y_train = self._prepare_targets(_checked_targets(y[rows]), fitting=True)
         y_enc = np.zeros(n, dtype=y_train.dtype)  # only the training rows are ever read
         y_enc[rows] = y_train
+        del y_train  # fold-length temporaries are not kept during training
         sw = _check_sample_weight(sample_weight, X, dtype=dtype)
         sw_train = sw[rows]
         if np.any(sw_train < 0):
             raise ValueError("sample_weight must be non-negative")
         if not sw_train.sum() > 0:
             raise ValueError("sample_weight must not sum to zero")
+        del sw_train
         val = None
         if eval_rows is not None:
             yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False)
