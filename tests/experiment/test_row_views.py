@@ -187,3 +187,20 @@ def test_score_rows_in_chunks_equals_score(task):
     rows = np.random.default_rng(1).permutation(300)[:123]
     got = score_rows(model, X, y, rows, task, chunk=10)
     assert got == pytest.approx(score(model, X[rows], y[rows], task), rel=1e-12, abs=1e-15)
+
+
+def test_cv_on_a_read_only_memory_map(tmp_path):
+    """X and y memory-mapped read-only (as load_prepared(mmap=True) gives them, and as
+    joblib hands large arrays to workers) train on views like in-memory arrays."""
+    X, y = _task_data("regression")
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    Xm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    ym = np.load(tmp_path / "y.npy", mmap_mode="r")
+    folds = make_folds(y, 3, task="regression", seed=0)
+    runs = [cross_validate(_pipeline("regression", batch, True), data, target, folds,
+                           task="regression", n_jobs=1, progress=False)
+            for batch in (None, 16) for data, target in ((Xm, ym), (X, y))]
+    for mapped, memory in (runs[0:2], runs[2:4]):
+        for a, b in zip(mapped.folds, memory.folds, strict=True):
+            assert a.curves == b.curves and a.scores == b.scores
