@@ -249,7 +249,7 @@ def test_an_interrupted_trial_runs_again_when_the_search_resumes(
         *classification_data,
         storage=str(tmp_path / "interrupt.journal"),
     )
-    real, calls = objective.fit_pipeline, []
+    real, calls = objective.fit_pipeline_rows, []
 
     def interrupted_in_trial_3(*args, **kwargs):
         calls.append(1)
@@ -257,10 +257,10 @@ def test_an_interrupted_trial_runs_again_when_the_search_resumes(
             raise KeyboardInterrupt  # what SIGINT / SIGTERM raise inside the stage
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(objective, "fit_pipeline", interrupted_in_trial_3)
+    monkeypatch.setattr(objective, "fit_pipeline_rows", interrupted_in_trial_3)
     with pytest.raises(KeyboardInterrupt):
         run_search(plan)
-    monkeypatch.setattr(objective, "fit_pipeline", real)
+    monkeypatch.setattr(objective, "fit_pipeline_rows", real)
     first = plan.spec.create().get_trials()
     assert [t.state.name for t in first] == ["COMPLETE"] * 3 + ["FAIL"]
     assert first[3].user_attrs["gdlab.interrupted"] is True

@@ -7,6 +7,10 @@ path); a mini-batch is gathered with ``np.take(..., out=buffer)`` into one reusa
 so the data are never copied per epoch. The last partial batch is
 used, not dropped.
 
+Row views: a :class:`Problem` may train on a subset of the rows of ``X`` (``rows``) and see
+them standardised on the fly (``center``/``scale``), so that cross-validation folds share
+one ``X`` without copying their rows (see :class:`Problem`).
+
 After every epoch the loop records the mean training loss (weighted by the batches'
 sample weights; it includes the penalty), the validation loss (data loss, no penalty)
 when a validation set is given, the learning rate used, the mean gradient norm (before
@@ -101,9 +105,41 @@ class LoopState:
         self.__dict__.update(state)
 
 
+VIEW_CHUNK_BYTES = 4 << 20
+"""Bytes of rows gathered at a time when rows of a shared X are read in chunks (a view's
+validation loss, its materialisation, a scaler fitted on rows, chunked scoring)."""
+
+
+def chunk_rows(X) -> int:
+    """Rows per chunk when rows of ``X`` are gathered: about :data:`VIEW_CHUNK_BYTES`
+    (small enough that a chunk and its temporaries stay a few MB, large enough to amortise
+    the per-chunk overhead), at least 64."""
+    row_bytes = max(1, int(np.prod(X.shape[1:], dtype=np.int64)) * X.dtype.itemsize)
+    return max(64, VIEW_CHUNK_BYTES // row_bytes)
+
+
 @dataclass
 class Problem:
-    """Training data (and optional validation data) with normalised sample weights."""
+    """Training data (and optional validation data) with sample weights.
+
+    By default every row of ``X`` is a training row, ``y`` and ``sample_weight`` are aligned
+    with them, and ``X_val``/``y_val``/``w_val`` (weights summing to one) are the validation
+    set. A *row view* trains on rows of a larger, shared ``X`` without copying them:
+
+    * ``rows``: int64 row numbers of ``X`` forming the training set, in that order.
+      ``y`` and ``sample_weight`` are then indexed like ``X`` (full length, the same row
+      numbers); entries of rows outside ``rows`` are never read.
+    * ``val_rows``: row numbers of ``X_val`` (usually the same ``X``) forming the
+      validation set; ``y_val`` and ``w_val`` are aligned with ``val_rows`` (its length).
+    * ``center``/``scale`` (float64, one entry per feature): the model sees
+      ``(x - center) * scale`` for every row, training and validation.
+
+    The compiled path reads the view directly (full batch through the linear identity
+    ``(x - c)·s·W = x·(s·W) − (c·s)·W``, mini-batches standardised while gathered); the
+    generic numpy path gathers and scales each mini-batch, and materialises the standardised
+    training rows once per fit for full batch (its fallback; see :meth:`dense`). The
+    validation loss is computed in chunks (:func:`chunk_rows`).
+    """
 
     model: object
     loss: object
@@ -113,7 +149,79 @@ class Problem:
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     w_val: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+    center: np.ndarray | None = None
+    scale: np.ndarray | None = None
     cache: dict = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of training rows."""
+        return self.X.shape[0] if self.rows is None else self.rows.shape[0]
+
+    @property
+    def is_view(self) -> bool:
+        """True when the training rows are a subset of ``X`` or standardised on the fly."""
+        return self.rows is not None or self.center is not None
+
+    def gather(self, X: np.ndarray, idx, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``idx`` of ``X`` (row numbers or a slice), standardised when the problem
+        has ``center``/``scale``; written into ``out`` (a buffer of at least that many rows)
+        when given."""
+        if isinstance(idx, slice):
+            block = X[idx]
+            if out is not None:
+                out = out[: block.shape[0]]
+                np.copyto(out, block)
+                block = out
+            elif self.center is not None:
+                block = block.copy()
+        else:
+            block = np.take(X, idx, axis=0, out=None if out is None else out[: len(idx)])
+        if self.center is not None:
+            block -= self.center
+            block *= self.scale
+        return block
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, y, sample_weight)`` of the training rows as ordinary arrays. For a row view
+        (the numpy path's full-batch fallback) the standardised rows are built once per fit
+        (one copy of the training rows) and kept in ``cache``."""
+        if not self.is_view:
+            return self.X, self.y, self.sample_weight
+        if "dense" not in self.cache:
+            rows = slice(None) if self.rows is None else self.rows
+            n, d = self.n_rows, self.X.shape[1]
+            Xd = np.empty((n, d), dtype=self.X.dtype)
+            step = chunk_rows(self.X)
+            for start in range(0, n, step):
+                stop = min(n, start + step)
+                idx = (slice(start, stop) if self.rows is None else self.rows[start:stop])
+                self.gather(self.X, idx, out=Xd[start:stop])
+            self.cache["dense"] = (Xd, self.y[rows], self.sample_weight[rows])
+        return self.cache["dense"]
+
+    def validation_loss(self, params: list[np.ndarray]) -> float:
+        """Data loss (no penalty) on the validation set; a view in chunks of rows."""
+        if self.val_rows is None and self.center is None:
+            return objective(self.model, self.loss, params, self.X_val, self.y_val, self.w_val)
+        n = self.X_val.shape[0] if self.val_rows is None else self.val_rows.shape[0]
+        step = min(n, chunk_rows(self.X_val))
+        key = ("val_buffer", step)
+        if key not in self.cache:
+            self.cache[key] = np.empty((step, *self.X_val.shape[1:]), dtype=self.X_val.dtype)
+        buf = self.cache[key]
+        total = 0.0
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            idx = slice(start, stop) if self.val_rows is None else self.val_rows[start:stop]
+            Xc = self.gather(self.X_val, idx, out=buf)
+            total += objective(
+                self.model, self.loss, params, Xc, self.y_val[start:stop],
+                self.w_val[start:stop],
+            )
+        return total
 
 
 def _global_norm(grads: Sequence[np.ndarray]) -> float:
@@ -135,10 +243,10 @@ def _restore(state: LoopState, source: list[np.ndarray] | None) -> None:
 
 
 def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads):
-    w = problem.sample_weight / problem.sample_weight.sum()
+    X, y, sw = problem.dense()
+    w = sw / sw.sum()
     loss = objective(
-        problem.model, problem.loss, state.params, problem.X, problem.y, w,
-        cfg.alpha, cfg.l1_ratio, grads,
+        problem.model, problem.loss, state.params, X, y, w, cfg.alpha, cfg.l1_ratio, grads,
     )
     gnorm = _global_norm(grads)
     if not math.isfinite(loss) or not math.isfinite(gnorm):
@@ -150,16 +258,19 @@ def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads):
 
 def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
     X, y, sw = problem.X, problem.y, problem.sample_weight
-    n = X.shape[0]
+    rows = problem.rows
+    n = problem.n_rows
     bs = cfg.batch_size
     order = epoch_order(state.rng, n) if cfg.shuffle else np.arange(n)
+    if rows is not None:  # positions in the view -> row numbers of X (and of y, sw)
+        order = np.take(rows, order, out=order) if cfg.shuffle else rows
     xbuf, ybuf = buffers
-    total_w = float(sw.sum())
+    total_w = float(sw.sum()) if rows is None else float(sw[rows].sum())
     epoch_loss, norm_sum, n_steps = 0.0, 0.0, 0
     for start in range(0, n, bs):
         idx = order[start : start + bs]
         m = idx.shape[0]
-        Xb = np.take(X, idx, axis=0, out=xbuf[:m])
+        Xb = problem.gather(X, idx, out=xbuf)
         yb = np.take(y, idx, axis=0, out=ybuf[:m])
         wb = sw[idx]
         wsum = float(wb.sum())
@@ -193,7 +304,7 @@ def run_epochs(
     Mini-batch epochs run with BLAS limited to one thread: on small matrices the threads'
     synchronisation costs more than it saves (measured 12× on an MLP step).
     """
-    n = problem.X.shape[0]
+    n = problem.n_rows
     if cfg.batch_size is not None and cfg.batch_size < n:
         from threadpoolctl import threadpool_limits
 
@@ -203,7 +314,7 @@ def run_epochs(
 
 
 def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
-    n = problem.X.shape[0]
+    n = problem.n_rows
     full_batch = cfg.batch_size is None or cfg.batch_size >= n
     grads = [np.empty_like(p) for p in state.params]
     buffers = None
@@ -234,10 +345,7 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             finite = math.isfinite(loss) and math.isfinite(gnorm) and _all_finite(state.params)
             val_loss = None
             if finite and has_val:
-                val_loss = objective(
-                    problem.model, problem.loss, state.params,
-                    problem.X_val, problem.y_val, problem.w_val,
-                )
+                val_loss = problem.validation_loss(state.params)
                 finite = math.isfinite(val_loss)
         if not finite:
             _restore(state, state.best_params)

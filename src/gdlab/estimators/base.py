@@ -16,12 +16,17 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from gdlab.core.fast import make_fast_state
 from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
-from gdlab.core.loop import LoopConfig, LoopState, Problem, run_epochs
+from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, resolve
@@ -46,6 +51,38 @@ def _check_number(name, value, *, low=None, high=None, low_open=False, integer=F
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}")
+
+
+def _as_rows(rows, n: int, name: str) -> np.ndarray:
+    """Row numbers as a contiguous int64 array (no copy when they already are), in range."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    if rows.ndim != 1 or rows.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of row numbers")
+    if rows.min() < 0 or rows.max() >= n:
+        raise ValueError(f"{name} must be row numbers in [0, {n})")
+    return rows
+
+
+def _as_vector(values, d: int, name: str) -> np.ndarray:
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if values.shape != (d,) or not np.isfinite(values).all():
+        raise ValueError(f"{name} must be {d} finite numbers")
+    return values
+
+
+def _check_finite_rows(X: np.ndarray, rows: np.ndarray) -> None:
+    """Raise as scikit-learn does when a row of X[rows] holds NaN or infinity (in chunks)."""
+    chunk = chunk_rows(X)
+    for start in range(0, rows.shape[0], chunk):
+        assert_all_finite(X[rows[start : start + chunk]], input_name="X")
+
+
+def _checked_targets(y: np.ndarray) -> np.ndarray:
+    """1-D targets; numeric ones must be finite (scikit-learn's checks on ``fit``'s y)."""
+    y = column_or_1d(y, warn=True)
+    if y.dtype.kind in "fc":
+        assert_all_finite(y, input_name="y")
+    return y
 
 
 class BaseGD(BaseEstimator):
@@ -220,25 +257,95 @@ class BaseGD(BaseEstimator):
         X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
         y_enc = self._prepare_targets(y, fitting=first, classes=classes)
         dtype = DTYPES[self.dtype]
+        val = None
+        if eval_set is not None:
+            Xv, yv = eval_set
+            Xv = validate_data(self, Xv, reset=False, dtype=dtype)
+            yv = self._prepare_targets(np.asarray(yv), fitting=False)
+            val = (Xv, yv, np.full(Xv.shape[0], 1.0 / Xv.shape[0], dtype=dtype), None)
+        return self._train(X, y_enc, sw, val, first=first, incremental=incremental,
+                           n_epochs=n_epochs)
+
+    def _fit_view(self, X, y, rows, *, center=None, scale=None, eval_rows=None,
+                  sample_weight=None):
+        """Fit on rows ``rows`` of ``X`` standardised on the fly, without copying them.
+
+        The same fit as ``fit((X[rows] - center) * scale, y[rows], sample_weight[rows],
+        eval_set=((X[eval_rows] - center) * scale, y[eval_rows]))`` (to rounding), for
+        cross-validation folds sharing one (possibly memory-mapped) ``X``: ``X`` must be a
+        2-D ndarray of the estimator's ``dtype`` (it is neither copied nor converted);
+        ``y`` and ``sample_weight`` (None: ones) are indexed like ``X`` (full length);
+        ``rows``/``eval_rows`` are row numbers; ``center``/``scale`` (float64, one per
+        feature, or None) standardise every row the model sees. Internal API of
+        :mod:`gdlab.experiment`; ``fit`` is unchanged.
+        """
+        self._validate_hyperparameters()
+        dtype = DTYPES[self.dtype]
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == dtype):
+            raise TypeError(
+                f"_fit_view needs X as a 2-D ndarray of dtype {self.dtype}, got "
+                f"{type(X).__name__} {getattr(X, 'dtype', '')}"
+            )
+        n = X.shape[0]
+        rows = _as_rows(rows, n, "rows")
+        eval_rows = None if eval_rows is None else _as_rows(eval_rows, n, "eval_rows")
+        if (center is None) != (scale is None):
+            raise ValueError("center and scale go together (both or neither)")
+        if center is not None:
+            center = _as_vector(center, X.shape[1], "center")
+            scale = _as_vector(scale, X.shape[1], "scale")
+        # scikit-learn's bookkeeping (n_features_in_, no feature names) from one row
+        validate_data(self, X[rows[:1]], reset=True, dtype=dtype)
+        for idx in (rows, eval_rows):
+            if idx is not None:
+                _check_finite_rows(X, idx)
+        y = np.asarray(y)
+        if y.shape[0] != n:
+            raise ValueError(f"y has {y.shape[0]} rows, X has {n}")
+        y_train = self._prepare_targets(_checked_targets(y[rows]), fitting=True)
+        y_enc = np.zeros(n, dtype=y_train.dtype)  # only the training rows are ever read
+        y_enc[rows] = y_train
+        del y_train  # fold-length temporaries are not kept during training
+        sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sw_train = sw[rows]
+        if np.any(sw_train < 0):
+            raise ValueError("sample_weight must be non-negative")
+        if not sw_train.sum() > 0:
+            raise ValueError("sample_weight must not sum to zero")
+        del sw_train
+        val = None
+        if eval_rows is not None:
+            yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False)
+            m = eval_rows.shape[0]
+            val = (X, yv, np.full(m, 1.0 / m, dtype=dtype), eval_rows)
+        return self._train(X, y_enc, sw, val, first=True, incremental=False, n_epochs=None,
+                           rows=rows, center=center, scale=scale)
+
+    def _train(self, X, y_enc, sw, val, *, first, incremental, n_epochs, rows=None,
+               center=None, scale=None):
+        """Build model, loss, optimiser and state, then run the epochs. ``val``:
+        ``(X_val, y_val, w_val, val_rows)`` or None; ``rows``/``center``/``scale``: a row
+        view of X (see :class:`gdlab.core.loop.Problem`)."""
+        dtype = DTYPES[self.dtype]
         n_outputs = self._n_outputs()
         model = self._build_model()
         loss = make_loss(self._loss_name(), n_outputs, self.epsilon)
         opt = self._build_optimizer()
-
-        X_val = y_val = w_val = None
-        if eval_set is not None:
-            Xv, yv = eval_set
-            Xv = validate_data(self, Xv, reset=False, dtype=dtype)
-            X_val, y_val = Xv, self._prepare_targets(np.asarray(yv), fitting=False)
-            w_val = np.full(X_val.shape[0], 1.0 / X_val.shape[0], dtype=dtype)
+        X_val, y_val, w_val, val_rows = val if val is not None else (None, None, None, None)
 
         if first:
             rng = self._rng()
-            if self.early_stopping and eval_set is None and not incremental:
-                tr, va = self._split_validation(X.shape[0], y_enc, rng)
-                X_val, y_val = X[va], y_enc[va]
-                w_val = sw[va] / sw[va].sum()
-                X, y_enc, sw = X[tr], y_enc[tr], sw[tr]
+            if self.early_stopping and val is None and not incremental:
+                if rows is None:
+                    tr, va = self._split_validation(X.shape[0], y_enc, rng)
+                    X_val, y_val = X[va], y_enc[va]
+                    w_val = sw[va] / sw[va].sum()
+                    X, y_enc, sw = X[tr], y_enc[tr], sw[tr]
+                else:  # the same split of the view's positions, as row numbers
+                    tr, va = self._split_validation(rows.shape[0], y_enc[rows], rng)
+                    val_rows, rows = rows[va], rows[tr]
+                    X_val, y_val = X, y_enc[val_rows]
+                    w_val = sw[val_rows] / sw[val_rows].sum()
             reuse = self.warm_start and hasattr(self, "params_") and not incremental
             if reuse and [p.shape for p in self.params_] == [
                 p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
@@ -258,7 +365,8 @@ class BaseGD(BaseEstimator):
         else:
             state = self._state
 
-        problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val)
+        problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val, rows=rows,
+                          val_rows=val_rows, center=center, scale=scale)
         cfg = LoopConfig(
             batch_size=self.batch_size,
             shuffle=self.shuffle,
@@ -286,7 +394,7 @@ class BaseGD(BaseEstimator):
                 f"loss improved by less than tol={self.tol} for {self.n_iter_no_change} "
                 "epochs; increase max_epochs or the learning rate.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 

@@ -6,8 +6,14 @@ Returns plain dataclasses (histories and scores); logging and file output live i
 
 from gdlab.experiment.cv import CVResult, FoldResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.metrics import is_better, metric_names, resolve_metric, score
-from gdlab.experiment.model import CURVE_KEYS, FitOutcome, build_pipeline, fit_pipeline
+from gdlab.experiment.metrics import is_better, metric_names, resolve_metric, score, score_rows
+from gdlab.experiment.model import (
+    CURVE_KEYS,
+    FitOutcome,
+    build_pipeline,
+    fit_pipeline,
+    fit_pipeline_rows,
+)
 from gdlab.experiment.overrides import load_overrides
 from gdlab.experiment.training import TrainingResult, as_frame, decode_target, run_training
 
@@ -23,6 +29,7 @@ __all__ = [
     "cross_validate",
     "decode_target",
     "fit_pipeline",
+    "fit_pipeline_rows",
     "is_better",
     "load_overrides",
     "make_folds",
@@ -30,4 +37,5 @@ __all__ = [
     "resolve_metric",
     "run_training",
     "score",
+    "score_rows",
 ]

@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.model import build_pipeline, fit_pipeline
+from gdlab.experiment.model import build_pipeline, fit_pipeline, fit_pipeline_rows
 from gdlab.experiment.progress import say
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
@@ -177,12 +177,8 @@ def _fit_fold(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> Varian
         _warm_up(pipeline, X, y, fold.train_idx)
         start = time.perf_counter()
         try:
-            fit_pipeline(
-                pipeline,
-                X[fold.train_idx],
-                y[fold.train_idx],
-                eval_set=(X[fold.val_idx], y[fold.val_idx]),
-                callbacks=[recorder],
+            fit_pipeline_rows(
+                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=[recorder]
             )
         except DivergenceError:
             diverged = True

@@ -2,6 +2,11 @@
 
 Workers fit one fold each and *return* its curves and scores; nothing here logs to MLflow or
 writes files, so the same result can be tracked, printed or written as DVC plots.
+
+Folds never copy the data: workers receive ``X`` memory-mapped by joblib (arrays above
+1 MB; an ``X`` that is already a memory map, e.g. ``load_prepared(mmap=True)``, is passed
+by reference), fit on index views of it (:func:`fit_pipeline_rows`) and score the
+validation rows in chunks (:func:`score_rows`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from sklearn.pipeline import Pipeline
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
-from gdlab.experiment.metrics import metric_names, score
-from gdlab.experiment.model import fit_pipeline
+from gdlab.experiment.metrics import metric_names, score_rows
+from gdlab.experiment.model import fit_pipeline_rows
 from gdlab.experiment.progress import EpochProgress, quiet, say
 
 
@@ -69,11 +74,9 @@ def _run_fold(
     label = f"fold {fold.index}/{fold.n_folds}"
     lines = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else []
     callbacks = [*lines, *(extra or [])] or None
-    X_train, y_train = X[fold.train_idx], y[fold.train_idx]
-    X_val, y_val = X[fold.val_idx], y[fold.val_idx]
     try:
-        outcome = fit_pipeline(
-            pipeline, X_train, y_train, eval_set=(X_val, y_val), callbacks=callbacks
+        outcome = fit_pipeline_rows(
+            pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
         )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss) from None
@@ -83,7 +86,7 @@ def _run_fold(
         n_val=len(fold.val_idx),
         n_iter=outcome.n_iter,
         curves=outcome.curves,
-        scores=score(outcome.model, X_val, y_val, task),
+        scores=score_rows(outcome.model, X, y, fold.val_idx, task),
         fit_time=outcome.fit_time,
     )
 

@@ -47,18 +47,42 @@ def score(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, floa
     """Score ``model`` (anything with ``predict`` and, for classifiers, ``predict_proba``)."""
     y = np.asarray(y)
     if task == "regression":
-        pred = np.asarray(model.predict(X), dtype=float)
-        return {
-            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
-            "mae": float(skm.mean_absolute_error(y, pred)),
-            "r2": float(skm.r2_score(y, pred)),
-        }
-    return _classification_scores(model, X, y)
+        return _regression_scores(y, np.asarray(model.predict(X), dtype=float))
+    return _classification_scores(model, y, np.asarray(model.predict_proba(X), dtype=float))
 
 
-def _classification_scores(model: Any, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def score_rows(
+    model: Any, X: Any, y: np.ndarray, rows: np.ndarray, task: str, chunk: int | None = None
+) -> dict[str, float]:
+    """``score(model, X[rows], y[rows], task)`` predicting ``chunk`` rows at a time (None: a
+    few MB, :func:`gdlab.core.loop.chunk_rows`), so the rows of ``X`` are never copied at
+    once (only the predictions are kept)."""
+    from gdlab.core.loop import chunk_rows
+
+    chunk = chunk or chunk_rows(np.asarray(X[:1]))
+    y = np.asarray(y)[rows]
+    method = model.predict if task == "regression" else model.predict_proba
+    parts = []
+    for start in range(0, len(rows), chunk):
+        idx = rows[start : start + chunk]
+        block = X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+        parts.append(np.asarray(method(block), dtype=float))
+    out = np.concatenate(parts)
+    if task == "regression":
+        return _regression_scores(y, out)
+    return _classification_scores(model, y, out)
+
+
+def _regression_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    return {
+        "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+        "mae": float(skm.mean_absolute_error(y, pred)),
+        "r2": float(skm.r2_score(y, pred)),
+    }
+
+
+def _classification_scores(model: Any, y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     classes = np.asarray(model.classes_)
-    proba = np.asarray(model.predict_proba(X), dtype=float)
     pred = classes[np.argmax(proba, axis=1)]
     binary = len(classes) == 2
     f1 = (

@@ -3,11 +3,19 @@
 The pipeline always has two steps, ``preprocess`` and ``model``. Fitting goes step by step so the
 validation rows reach the estimator as ``eval_set`` after the preprocessing fitted on the
 training rows only (``history_["val_loss"]`` is then the per-epoch validation loss).
+
+Folds (:func:`fit_pipeline_rows`) train on row numbers of one shared ``X``: when the
+preprocessing is only a StandardScaler (or passthrough) and the model a gdlab estimator, no
+fold copies its rows: the scaler is fitted on chunks of them and the estimator trains on
+index views of ``X`` standardised on the fly. The fitted object is the same ordinary
+``Pipeline`` either way.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,14 +75,84 @@ def fit_pipeline(
     fit_kwargs: dict[str, Any] = {}
     if eval_set is not None:
         fit_kwargs["eval_set"] = (transform(eval_set[0]), eval_set[1])
+    with _callbacks(estimator, callbacks):
+        estimator.fit(Xt, y, **fit_kwargs)
+    return _outcome(model, estimator, start)
+
+
+def fit_pipeline_rows(
+    pipeline: Pipeline,
+    X: Any,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray | None = None,
+    *,
+    callbacks: list[Any] | None = None,
+) -> FitOutcome:
+    """``fit_pipeline(pipeline, X[train_idx], y[train_idx], eval_set=(X[val_idx],
+    y[val_idx]))`` (to rounding) without copying the rows when the pipeline allows it.
+
+    Row views are used when ``X`` is an ndarray (memory maps included) of the estimator's
+    dtype, the preprocessing is only a StandardScaler or passthrough and the model a gdlab
+    estimator: the scaler is fitted by ``partial_fit`` over chunks of the training rows and
+    the estimator trains on index views of ``X`` standardised on the fly
+    (``_fit_view``). Anything else (imputation, polynomial features, another estimator, a
+    DataFrame) copies the rows and runs :func:`fit_pipeline`."""
+    from gdlab.data.preprocessing import fit_scaler_on_rows, row_view_scaler, standardisation
+
+    model = clone(pipeline)
+    preprocess = model.named_steps["preprocess"]
+    estimator = model.named_steps["model"]
+    supported, scaler = row_view_scaler(preprocess)
+    if not (supported and _views_fit(estimator, X, y)):
+        eval_set = None if val_idx is None else (_rows_of(X, val_idx), _rows_of(y, val_idx))
+        return fit_pipeline(
+            pipeline, _rows_of(X, train_idx), _rows_of(y, train_idx), eval_set=eval_set,
+            callbacks=callbacks,
+        )
+    start = time.perf_counter()
+    if scaler is not None:
+        fit_scaler_on_rows(scaler, X, train_idx)
+    center, scale = standardisation(scaler)
+    with _callbacks(estimator, callbacks):
+        estimator._fit_view(X, y, train_idx, center=center, scale=scale, eval_rows=val_idx)
+    return _outcome(model, estimator, start)
+
+
+def _views_fit(estimator: Any, X: Any, y: Any) -> bool:
+    """True when ``estimator`` can train on row views of ``X`` as they are (no conversion)."""
+    from gdlab.estimators.base import DTYPES, BaseGD
+
+    return (
+        isinstance(estimator, BaseGD)
+        and isinstance(X, np.ndarray)
+        and X.ndim == 2
+        and X.dtype == DTYPES.get(estimator.dtype)
+        and isinstance(y, np.ndarray)
+        and y.ndim == 1
+        and y.shape[0] == X.shape[0]
+    )
+
+
+def _rows_of(data: Any, idx: np.ndarray) -> Any:
+    return data.iloc[idx] if hasattr(data, "iloc") else data[idx]
+
+
+@contextmanager
+def _callbacks(estimator: Any, callbacks: list[Any] | None) -> Iterator[None]:
+    """Set the estimator's callbacks for one fit; removed again afterwards, so the fitted
+    model carries no progress objects."""
     accepts_callbacks = "callbacks" in estimator.get_params()
     if callbacks and accepts_callbacks:
         estimator.set_params(callbacks=list(callbacks))
     try:
-        estimator.fit(Xt, y, **fit_kwargs)
+        yield
     finally:
         if callbacks and accepts_callbacks:
             estimator.set_params(callbacks=None)
+
+
+def _outcome(model: Pipeline, estimator: Any, start: float) -> FitOutcome:
     fit_time = time.perf_counter() - start
     n_iter, curves = estimator_curves(estimator)
     return FitOutcome(model=model, n_iter=n_iter, curves=curves, fit_time=fit_time)

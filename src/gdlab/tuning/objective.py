@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
-from gdlab.experiment import Fold, build_pipeline, fit_pipeline, score
+from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
 from gdlab.tuning.space import Space, config_key
 
 CONFIG = "gdlab.config"
@@ -130,15 +130,8 @@ class CVObjective:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ConvergenceWarning: the score tells
-                outcome = fit_pipeline(
-                    pipeline,
-                    X[fold.train_idx],
-                    y[fold.train_idx],
-                    eval_set=(X[fold.val_idx], y[fold.val_idx]),
-                )
-                value = score(outcome.model, X[fold.val_idx], y[fold.val_idx], self.task)[
-                    self.metric
-                ]
+                outcome = fit_pipeline_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
+                value = score_rows(outcome.model, X, y, fold.val_idx, self.task)[self.metric]
         except DivergenceError as exc:
             self._diverged(trial, record, f"fold {fold.index}: {exc}")
         if not math.isfinite(value):

@@ -4,6 +4,12 @@ When numba is importable and ``GDLAB_JIT`` is not ``"0"``, a linear model traine
 built-in optimiser runs each epoch in :mod:`gdlab.core.fast.kernels` instead of the
 generic numpy loop. Both paths implement the same update rules and are tested against
 the same torch trajectories; ``GDLAB_JIT=0`` forces the generic path.
+
+Row views (:class:`gdlab.core.loop.Problem` with ``rows`` / ``center`` / ``scale``) run on
+the shared ``X`` directly: full batch passes the row numbers to the kernel and standardises
+through the linear identity (effective weights ``s·W`` and intercept ``b − (c·s)·W``, the
+gradient mapped back with ``g = s·(G − c·R)``); mini-batch epochs visit
+``rows[epoch_order(...)]`` (composed into a reused buffer) and standardise while gathering.
 """
 
 from __future__ import annotations
@@ -112,16 +118,51 @@ BLOCK_ROWS = 4096
 """Rows gathered per block of a mini-batch epoch (whole batches; at least one batch)."""
 
 
-def _buffers(cache: dict, X: np.ndarray, y: np.ndarray, sw: np.ndarray, rows: int):
-    """The reused gather buffers for blocks of ``rows`` rows (allocated once per fit)."""
-    key = ("blocks", rows)
+def _buffers(cache: dict, X: np.ndarray, y: np.ndarray, sw: np.ndarray, block: int):
+    """The reused gather buffers for blocks of ``block`` rows (allocated once per fit)."""
+    key = ("blocks", block)
     if key not in cache:
         cache[key] = (
-            np.empty((rows, X.shape[1]), dtype=X.dtype),
-            np.empty(rows, dtype=y.dtype),
-            np.empty(rows, dtype=sw.dtype),
+            np.empty((block, X.shape[1]), dtype=X.dtype),
+            np.empty(block, dtype=y.dtype),
+            np.empty(block, dtype=sw.dtype),
         )
     return cache[key]
+
+
+def _scaling(problem) -> tuple[np.ndarray, np.ndarray]:
+    """(center, scale) as float64 arrays for the kernels; empty arrays when not scaled."""
+    if problem.center is None:
+        return _NO_SCALING, _NO_SCALING
+    cache = problem.cache
+    if "center" not in cache:
+        cache["center"] = np.ascontiguousarray(problem.center, dtype=np.float64)
+        cache["scale"] = np.ascontiguousarray(problem.scale, dtype=np.float64)
+    return cache["center"], cache["scale"]
+
+
+def _full_batch_sums(kernel, problem, X, y, sw, W, b, fs, gW, gb) -> float:
+    """Σ wᵢ ℓᵢ over the training rows, with Σ wᵢ ∂ℓᵢ/∂W, ∂ℓᵢ/∂b written into gW, gb.
+
+    Standardised views use z = x·(s·W) + (b − (c·s)·W), exact in real arithmetic, so the
+    kernel reads raw rows of X; the raw-X gradient G = Σ r x maps back to
+    g = s·(G − c·R), R = Σ r = gb."""
+    rows = _rows(problem)
+    if problem.center is None:
+        return kernel(X, y, sw, rows, W, b, fs.loss_id, fs.epsilon, gW, gb)
+    center, scale = _scaling(problem)
+    cache = problem.cache
+    if "W_eff" not in cache:
+        cache["W_eff"] = np.empty_like(W)
+        cache["b_eff"] = np.empty_like(b)
+        cache["cs"] = center * scale
+    W_eff, b_eff = cache["W_eff"], cache["b_eff"]
+    np.multiply(W, scale[:, None], out=W_eff)
+    np.subtract(b, cache["cs"] @ W, out=b_eff)
+    value = kernel(X, y, sw, rows, W_eff, b_eff, fs.loss_id, fs.epsilon, gW, gb)
+    gW -= center[:, None] * gb[None, :]
+    gW *= scale[:, None]
+    return value
 
 
 def _threads() -> int:
@@ -133,27 +174,29 @@ def _threads() -> int:
 def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
     """One epoch in compiled code; returns (loss, grad_norm, finite)."""
     from gdlab.core.fast import kernels
-    from gdlab.core.sampling import epoch_order
 
     fs: FastOptState = state.opt_state
     W, b = state.params
     X = problem.X
     cache = problem.cache
+    rows = problem.rows
+    n = problem.n_rows
     if "y" not in cache:
         cache["y"] = np.ascontiguousarray(problem.y, dtype=X.dtype)
         cache["gW"] = np.empty_like(W)
         cache["gb"] = np.empty_like(b)
         cache["sw"] = np.ascontiguousarray(problem.sample_weight)
-        cache["total_w"] = float(cache["sw"].sum())
-        cache["order"] = np.arange(X.shape[0], dtype=np.int64)
+        cache["total_w"] = float(
+            cache["sw"].sum() if rows is None else cache["sw"][rows].sum()
+        )
     y, gW, gb, sw = cache["y"], cache["gW"], cache["gb"], cache["sw"]
     total_w = cache["total_w"]
     if full_batch:
         # large sets: chunks summed by all threads; small ones serially (threads cost more)
-        kernel = kernels.full_value_grad if X.size > SMALL_FULL_BATCH else (
+        kernel = kernels.full_value_grad if n * X.shape[1] > SMALL_FULL_BATCH else (
             kernels.full_value_grad_serial
         )
-        value = kernel(X, y, sw, None, W, b, fs.loss_id, fs.epsilon, gW, gb)
+        value = _full_batch_sums(kernel, problem, X, y, sw, W, b, fs, gW, gb)
         value /= total_w
         gW /= total_w
         gb /= total_w
@@ -163,17 +206,45 @@ def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
             return value, gnorm, False
         kernels._step(W, b, gW, gb, fs.S, fs.scal, fs.opt_id, fs.hp, lr, fs.clip)
         return value, gnorm, True
-    n = X.shape[0]
-    order = cache["order"]
-    if cfg.shuffle:
-        epoch_order(state.rng, n, out=order)
+    order = _epoch_rows(problem, state, cfg, n)
     batch_size = int(cfg.batch_size)
-    rows = min(n, batch_size * max(1, BLOCK_ROWS // batch_size))
-    xbuf, ybuf, wbuf = _buffers(cache, X, y, sw, rows)
+    block = min(n, batch_size * max(1, BLOCK_ROWS // batch_size))
+    xbuf, ybuf, wbuf = _buffers(cache, X, y, sw, block)
+    center, scale = _scaling(problem)
     value, gnorm, _, finite = kernels.minibatch_epoch(
-        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, _NO_SCALING, _NO_SCALING,
+        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
         W, b, gW, gb, fs.loss_id,
         fs.epsilon, float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S,
         fs.scal, _threads(),
     )
     return value, gnorm, finite
+
+
+def _epoch_rows(problem, state, cfg, n: int) -> np.ndarray:
+    """Row numbers of X in this epoch's visiting order, in buffers reused across epochs:
+    ``epoch_order`` (or ``range(n)``), composed with ``problem.rows`` for a view."""
+    from gdlab.core.sampling import epoch_order
+
+    cache = problem.cache
+    rows = _rows(problem)
+    if rows is not None and not cfg.shuffle:
+        return rows
+    if "order" not in cache:
+        cache["order"] = np.arange(n, dtype=np.int64)
+        if rows is not None:
+            cache["view_order"] = np.empty(n, dtype=np.int64)
+    order = cache["order"]
+    if cfg.shuffle:
+        epoch_order(state.rng, n, out=order)
+    if rows is None:
+        return order
+    return np.take(rows, order, out=cache["view_order"])
+
+
+def _rows(problem) -> np.ndarray | None:
+    """The view's row numbers as a contiguous int64 array (no copy when they already are)."""
+    if problem.rows is None:
+        return None
+    if "rows" not in problem.cache:
+        problem.cache["rows"] = np.ascontiguousarray(problem.rows, dtype=np.int64)
+    return problem.cache["rows"]
