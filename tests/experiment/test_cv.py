@@ -67,3 +67,45 @@ def test_progress_prints_unless_ci(monkeypatch, capsys):
     monkeypatch.setenv("CI", "true")
     EpochProgress("fold 1/3", 10)(record)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+def test_compiled_folds_run_as_threads_others_as_processes(regression_data, monkeypatch, jit):
+    """Compiled training releases the GIL: its folds are threads of this process (each on one
+    core, without worker processes); the numpy path keeps joblib's processes. Both give the
+    sequential result exactly."""
+    import threading
+
+    from gdlab.experiment.cv import fold_workers
+
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = regression_data
+    folds = make_folds(y, 2, task="regression", seed=0)
+    pipeline = make_pipeline("regression")
+    assert fold_workers(pipeline) == ("threads" if jit == "1" else None)
+
+    seen: set[str] = set()
+
+    def where(record):  # runs where the fold trains: a thread here, or a worker process
+        seen.add(threading.current_thread().name)
+
+    seq = cross_validate(pipeline, X, y, folds, task="regression", n_jobs=1)
+    par = cross_validate(pipeline, X, y, folds, task="regression", n_jobs=2,
+                         fold_callbacks=lambda fold: [where])
+    for a, b in zip(seq.folds, par.folds, strict=True):
+        assert a.curves == b.curves and a.scores == b.scores
+    if jit == "1":  # the callbacks ran in this process, off the main thread
+        assert seen and threading.main_thread().name not in seen
+    else:  # they ran in the worker processes: nothing was recorded here
+        assert seen == set()
+
+
+def test_an_mlp_or_a_plugin_optimizer_keeps_worker_processes(regression_data):
+    from gdlab.experiment.cv import fold_workers
+
+    mlp = make_pipeline("regression")
+    mlp.named_steps["model"].set_params(model="mlp")
+    assert fold_workers(mlp) is None
+    plugin = make_pipeline("regression")
+    plugin.named_steps["model"].set_params(optimizer="examples.lion:lion")
+    assert fold_workers(plugin) is None

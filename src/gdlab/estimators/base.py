@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from gdlab.core.fast import make_fast_state
+from gdlab.core.fast import make_fast_state, trains_compiled
 from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
 from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
@@ -195,6 +195,10 @@ class BaseGD(BaseEstimator):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
+
+    def _trains_compiled(self) -> bool:
+        """True when this configuration runs its epochs in compiled code without the GIL."""
+        return trains_compiled(self.model, self.optimizer, self.loss)
 
     def _loss_name(self) -> str:
         return self._default_loss if self.loss is None else self.loss

@@ -3,14 +3,17 @@
 Workers fit one fold each and *return* its curves and scores; nothing here logs to MLflow or
 writes files, so the same result can be tracked, printed or written as DVC plots.
 
-Folds never copy the data: workers receive ``X`` memory-mapped by joblib (arrays above
-1 MB; an ``X`` that is already a memory map, e.g. ``load_prepared(mmap=True)``, is passed
-by reference), fit on index views of it (:func:`fit_pipeline_rows`) and score the
-validation rows in chunks (:func:`score_rows`).
+Folds never copy the data: they fit on index views of ``X`` (:func:`fit_pipeline_rows`) and
+score the validation rows in chunks (:func:`score_rows`). When the estimator trains in
+compiled code (which releases the GIL) the folds run as threads of this process and share
+``X`` and the loaded libraries; otherwise joblib's worker processes receive ``X``
+memory-mapped (arrays above 1 MB; an ``X`` that is already a memory map, e.g.
+``load_prepared(mmap=True)``, is passed by reference). Either way the results are the same.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +75,8 @@ def _run_fold(
     extra: list[Any] | None = None,
 ) -> FoldResult:
     label = f"fold {fold.index}/{fold.n_folds}"
+    if threading.current_thread() is not threading.main_thread():
+        _one_core_per_thread()
     lines = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else []
     callbacks = [*lines, *(extra or [])] or None
     try:
@@ -89,6 +94,25 @@ def _run_fold(
         scores=score_rows(outcome.model, X, y, fold.val_idx, task),
         fit_time=outcome.fit_time,
     )
+
+
+def _one_core_per_thread() -> None:
+    """Folds running as threads each keep their compiled kernels to one core (numba's setting
+    is per thread): n_jobs folds at a time fill n_jobs cores without oversubscription."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency; without it, no threads
+        return
+    numba.set_num_threads(1)
+
+
+def fold_workers(pipeline: Pipeline) -> str | None:
+    """``"threads"`` when the pipeline's estimator trains in compiled code, which releases the
+    GIL: its folds then run as threads of this process, sharing X and the loaded libraries
+    (no worker processes, no copy or memory map of X); else None (joblib's processes)."""
+    estimator = pipeline.named_steps["model"]
+    compiled = getattr(estimator, "_trains_compiled", None)
+    return "threads" if callable(compiled) and compiled() else None
 
 
 def _max_epochs(pipeline: Pipeline) -> int | None:
@@ -114,7 +138,10 @@ def cross_validate(
     ``fold_callbacks(fold)``: extra estimator callbacks for that fold (picklable, e.g. live
     metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
     shows them); ``on_fold_done(result)`` is called as each fold returns."""
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    # folds as threads when training releases the GIL; a configured backend (dask) still wins
+    parallel = Parallel(
+        n_jobs=n_jobs, return_as="generator_unordered", prefer=fold_workers(pipeline)
+    )
     results: list[FoldResult] = []
     lines = progress and epoch_lines
     for result in parallel(

@@ -2,8 +2,8 @@
 
 When numba is importable and ``GDLAB_JIT`` is not ``"0"``, a linear model trained with a
 built-in optimiser runs each epoch in :mod:`gdlab.core.fast.kernels` instead of the
-generic numpy loop. Both paths implement the same update rules and are tested against
-the same torch trajectories; ``GDLAB_JIT=0`` forces the generic path.
+generic numpy loop, without holding the GIL. Both paths implement the same update rules
+and are tested against the same torch trajectories; ``GDLAB_JIT=0`` forces the generic path.
 
 Row views (:class:`gdlab.core.loop.Problem` with ``rows`` / ``center`` / ``scale``) run on
 the shared ``X`` directly: full batch passes the row numbers to the kernel and standardises
@@ -42,6 +42,19 @@ _HP_ORDER = {
 # Full batches of at most this many values run serially (as one batch of the mini-batch
 # kernel); larger ones use the chunked parallel kernel.
 SMALL_FULL_BATCH = 1 << 20
+
+
+def trains_compiled(model: Any, optimizer: Any, loss: Any) -> bool:
+    """True when an estimator with these ``model``, ``optimizer`` and ``loss`` parameters
+    runs its epochs in compiled code, which releases the GIL (so folds can share one process
+    as threads)."""
+    return (
+        enabled()
+        and model == "linear"
+        and isinstance(optimizer, str)
+        and optimizer in _OPT_IDS
+        and loss in (None, "squared_error", "huber", "log_loss")
+    )
 
 
 def enabled() -> bool:

@@ -39,7 +39,7 @@ PARALLEL_GATHER = 1 << 15
 """Blocks of at least this many values are gathered by all threads."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_loss_grad(z, yi, loss_id, eps, dz):
     """Loss of one row from its raw outputs z; writes ∂ℓ/∂z into dz."""
     k = z.shape[0]
@@ -82,7 +82,7 @@ def _row_loss_grad(z, yi, loss_id, eps, dz):
     return m + math.log(tot) - z[c]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _loss1(z, yi, loss_id, eps):
     """(loss, ∂loss/∂z) of one row of a single-output model (losses 0-2), in float64."""
     z = float(z)
@@ -103,7 +103,7 @@ def _loss1(z, yi, loss_id, eps):
     return math.log1p(e) - yi * z, e / (1.0 + e) - yi
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _weighted(wi, value, dz):
     """wᵢ·(loss, gradient); a zero-weight row contributes exactly nothing, even if non-finite."""
     if wi == 0.0:
@@ -111,7 +111,7 @@ def _weighted(wi, value, dz):
     return wi * value, wi * dz
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _linear_rows(X, y, sw, order, start, stop, w, b0, loss_id, eps, g):
     """Single-output model: Σ wᵢ ℓᵢ over rows ``order[start:stop]`` (``order`` None: the rows
     ``start:stop``), adding Σ wᵢ ∂ℓᵢ/∂w into ``g``; returns (loss sum, Σ wᵢ ∂ℓᵢ/∂b).
@@ -173,7 +173,7 @@ def _linear_rows(X, y, sw, order, start, stop, w, b0, loss_id, eps, g):
     return total, gb
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z, dz):
     """Σ over rows order[start:stop] (``order`` None: rows start:stop) of wᵢ ℓᵢ, adding
     wᵢ ∂ℓᵢ/∂θ into gW, gb.
@@ -212,7 +212,7 @@ def _accumulate_rows(X, y, sw, order, start, stop, W, b, loss_id, eps, gW, gb, z
     return total
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def full_value_grad(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
     """Weighted-sum loss and gradient over the rows ``rows`` of X (None: all rows; y and sw
     are indexed like X), in 4 096-row chunks summed in parallel and reduced in order."""
@@ -240,7 +240,7 @@ def full_value_grad(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def full_value_grad_serial(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
     """:func:`full_value_grad` in one thread, for sets too small to be worth splitting."""
     n = X.shape[0] if rows is None else rows.shape[0]
@@ -252,7 +252,7 @@ def full_value_grad_serial(X, y, sw, rows, W, b, loss_id, eps, gW, gb):
     return _accumulate_rows(X, y, sw, rows, 0, n, W, b, loss_id, eps, gW, gb, z, dz)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _penalty(W, gW, alpha, l1_ratio):
     value = 0.0
     if alpha == 0.0:
@@ -271,7 +271,7 @@ def _penalty(W, gW, alpha, l1_ratio):
     return value
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sq_norm(a):
     s = 0.0
     for v in a.reshape(-1):
@@ -279,7 +279,7 @@ def _sq_norm(a):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _update(theta, g, S, off, opt_id, hp, lr, t, mu_product, mu, mu_next):
     """In-place optimiser step on one flat parameter block; S[:, off:off+len] its state."""
     m = theta.shape[0]
@@ -360,7 +360,7 @@ def _update(theta, g, S, off, opt_id, hp, lr, t, mu_product, mu, mu_next):
             theta[i] -= lr * ((c_grad * gi + c_m * mm) / denom)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip):
     """Clip, then one optimiser step on W and b (state counters in ``scal``)."""
     if clip > 0.0:
@@ -382,7 +382,7 @@ def _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip):
     _update(b, gb, S, nW, opt_id, hp, lr, t, scal[1], mu, mu_next)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale):
     """Copy rows order[base+lo : base+hi] into buffer rows lo:hi, prefetching ahead; with a
     non-empty ``center``/``scale`` the copy is standardised, (x - center) * scale."""
@@ -409,7 +409,7 @@ def _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale)
                 xbuf[t, f] = (X[i, f] - center[f]) * scale[f]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, parts):
     """:func:`_gather_rows` of buffer rows 0:m split evenly over ``parts`` threads."""
     per = (m + parts - 1) // parts
@@ -419,7 +419,7 @@ def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, sc
         _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
                     W, b, gW, gb, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
                     threads):

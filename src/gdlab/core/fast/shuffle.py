@@ -20,7 +20,7 @@ MAX_ROWS = 1 << 32
 """The kernel draws 32-bit numbers: it shuffles at most 2**32 rows."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _draw32(state):
     """Next SplitMix64 state and the high 32 bits of its output."""
     state = state + _GOLDEN
@@ -31,7 +31,7 @@ def _draw32(state):
     return state, z >> np.uint64(32)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shuffled_range(seed, out):
     """Fill ``out`` with a uniformly random permutation of ``range(len(out))`` from ``seed``."""
     n = out.shape[0]
