@@ -109,3 +109,46 @@ def test_an_mlp_or_a_plugin_optimizer_keeps_worker_processes(regression_data):
     plugin = make_pipeline("regression")
     plugin.named_steps["model"].set_params(optimizer="examples.lion:lion")
     assert fold_workers(plugin) is None
+
+
+def test_an_interrupt_stops_fold_threads_at_their_next_epoch(regression_data, monkeypatch):
+    """Threads cannot be killed: on SIGINT/SIGTERM (here a KeyboardInterrupt raised in the
+    main thread by an alarm) every fold thread ends at its next epoch, instead of training
+    for the remaining hundreds of thousands of epochs before the process can exit."""
+    import signal
+    import threading
+    import time
+
+    monkeypatch.setenv("GDLAB_JIT", "1")
+    X, y = regression_data
+    folds = make_folds(y, 2, task="regression", seed=0)
+    pipeline = make_pipeline("regression", max_epochs=1_000_000)
+    epochs = {1: 0, 2: 0}
+    started = threading.Barrier(3)
+
+    def counter(fold):
+        def count(record):
+            if epochs[fold.index] == 0:
+                started.wait(timeout=60)  # both folds are training when the alarm is set
+            epochs[fold.index] += 1
+        return [count]
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            threading.Thread(target=lambda: (started.wait(60), signal.alarm(1))).start()
+            cross_validate(pipeline, X, y, folds, task="regression", n_jobs=2,
+                           fold_callbacks=counter)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    at_raise = dict(epochs)
+    assert 0 < at_raise[1] < 1_000_000 and 0 < at_raise[2] < 1_000_000
+    time.sleep(1.0)  # ample for a thread to finish the epoch it was in (µs here)
+    settled = dict(epochs)
+    time.sleep(1.0)
+    assert epochs == settled  # no fold trains any more
+    assert all(settled[k] - at_raise[k] <= 1 for k in settled), (at_raise, settled)

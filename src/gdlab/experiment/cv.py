@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from joblib._parallel_backends import ThreadingBackend
+from joblib.parallel import get_active_backend
 from sklearn.pipeline import Pipeline
 
 from gdlab.core.loop import DivergenceError
@@ -106,6 +108,22 @@ def _one_core_per_thread() -> None:
     numba.set_num_threads(1)
 
 
+class StopWhenSet:
+    """Epoch callback of a fold running as a thread: raises :class:`FoldStopped` once
+    ``event`` is set (the main thread was interrupted or another fold failed)."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(self, record: Any) -> None:
+        if self.event.is_set():
+            raise FoldStopped("cross-validation was stopped")
+
+
+class FoldStopped(RuntimeError):
+    """A fold thread ended early because the cross-validation was stopped."""
+
+
 def fold_workers(pipeline: Pipeline) -> str | None:
     """``"threads"`` when the pipeline's estimator trains in compiled code, which releases the
     GIL: its folds then run as threads of this process, sharing X and the loaded libraries
@@ -139,25 +157,35 @@ def cross_validate(
     metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
     shows them); ``on_fold_done(result)`` is called as each fold returns."""
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
-    parallel = Parallel(
-        n_jobs=n_jobs, return_as="generator_unordered", prefer=fold_workers(pipeline)
-    )
+    workers = fold_workers(pipeline)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=workers)
+    in_threads = isinstance(get_active_backend(prefer=workers)[0], ThreadingBackend)
     results: list[FoldResult] = []
     lines = progress and epoch_lines
-    for result in parallel(
-        delayed(_run_fold)(
-            pipeline, X, y, fold, task, lines, fold_callbacks(fold) if fold_callbacks else None
-        )
-        for fold in folds
-    ):
-        results.append(result)
-        if on_fold_done is not None:
-            on_fold_done(result)
-        if progress:
-            shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
-            say(
-                f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
-                f"{result.fit_time:.1f}s, {shown}"
-            )
+    stop = threading.Event()  # threads cannot be killed: on an interrupt they stop themselves
+
+    def callbacks(fold: Fold) -> list[Any] | None:
+        extra = list(fold_callbacks(fold)) if fold_callbacks else []
+        if in_threads:
+            extra.append(StopWhenSet(stop))
+        return extra or None
+
+    outcomes = parallel(
+        delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold)) for fold in folds
+    )
+    try:
+        for result in outcomes:
+            results.append(result)
+            if on_fold_done is not None:
+                on_fold_done(result)
+            if progress:
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
+                say(
+                    f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
+                    f"{result.fit_time:.1f}s, {shown}"
+                )
+    except BaseException:  # SIGINT/SIGTERM, a failed fold: fold threads end at their next epoch
+        stop.set()
+        raise
     results.sort(key=lambda r: r.fold)
     return CVResult(task=task, folds=results)
