@@ -95,7 +95,9 @@ def wait_for_training(proc, root, timeout=300):
         if running and owners:
             return running[0].info.run_id, owners[0]
         time.sleep(0.2)
-    raise AssertionError(f"training never started: {proc.poll()}")
+    code = proc.poll()
+    output = proc.stdout.read() if code is not None and proc.stdout else ""
+    raise AssertionError(f"training never started: exit {code}\n{output}")
 
 
 def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monkeypatch):
