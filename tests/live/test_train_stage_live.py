@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.config import load_params
 from gdlab.data import prepare_dataset
+from gdlab.tracking.safety import store_lock
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 20
@@ -50,9 +51,10 @@ def test_train_stage_streams_fold_curves_while_running(tmp_path, monkeypatch):
             time.sleep(0.25)
             if not (tmp_path / "mlflow.db").exists():
                 continue
-            try:
-                experiment = client.get_experiment_by_name("gdlab")
-                runs = client.search_runs([experiment.experiment_id]) if experiment else []
+            try:  # under the stage's lock: two first opens of a store race in its migration
+                with store_lock(f"sqlite:///{tmp_path / 'mlflow.db'}"):
+                    experiment = client.get_experiment_by_name("gdlab")
+                    runs = client.search_runs([experiment.experiment_id]) if experiment else []
             except Exception:  # noqa: BLE001 - the store is still being created
                 continue
             for run in runs:

@@ -27,6 +27,7 @@ from gdlab.experiment import as_frame, decode_target, run_training
 from gdlab.experiment.persist import load_model
 from gdlab.reporting import cv_document, finite
 from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
+from gdlab.tracking.safety import store_lock
 from tests.reliability.harness import VENV_BIN, cmdline, descendants, dvc, make_repo
 
 pytestmark = pytest.mark.slow
@@ -84,8 +85,10 @@ def wait_for_training(proc, root, timeout=300):
     while time.monotonic() < deadline and proc.poll() is None:
         running = []
         if (root / "mlflow.db").exists():
-            try:
-                running = [r for r in parents(store(root)) if r.info.status == "RUNNING"]
+            try:  # under the stages' own lock: MLflow creates the tables on first open, and
+                # two processes doing that at once break the migration
+                with store_lock(f"sqlite:///{root / 'mlflow.db'}"):
+                    running = [r for r in parents(store(root)) if r.info.status == "RUNNING"]
             except Exception:  # the store is being created
                 running = []
         # the Python process itself (the parent of the fold workers): under a shell that does
