@@ -28,7 +28,8 @@ class ParallelConfig(Section):
 
     backend: Literal["joblib", "dask"] = Field(
         "joblib",
-        description="joblib = worker processes on this machine (cv.n_jobs, tune.n_jobs); "
+        description="joblib = this machine's cores (cv.n_jobs, tune.n_jobs; threads or worker "
+        "processes); "
         "dask = the same work on a Dask cluster (parallel.scheduler)",
     )
     scheduler: str | None = Field(

@@ -57,7 +57,9 @@ class CVConfig(Section):
     n_jobs: int = Field(
         2,
         ge=-1,
-        description="parallel workers (joblib): -1 = all cores",
+        description="folds trained at a time (joblib): threads of the stage when the model "
+        "trains in compiled code (linear, built-in loss and optimiser), else worker processes; "
+        "-1 = all cores",
         json_schema_extra={"x-allowed": "-1 or an integer >= 1"},
     )
 
