@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
@@ -41,38 +41,19 @@ def scalar_metrics(
     return [Metric(key=k, value=float(v), timestamp=ts, step=step) for k, v in values.items()]
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def log_metrics(client: MlflowClient, run_id: str, metrics: Sequence[Metric]) -> int:
     """Log ``metrics`` in chunks of at most 1000; returns the number of ``log_batch`` calls."""
-    calls = 0
-    for chunk in _chunks(list(metrics), MAX_METRICS):
-        client.log_batch(run_id, metrics=list(chunk), synchronous=True)
-        calls += 1
-    return calls
+    return log_run_data(client, run_id, metrics=metrics)
 
 
 def log_params(client: MlflowClient, run_id: str, params: Mapping[str, Any]) -> int:
     """Log ``params`` (values stringified, cut to MLflow's 6000 characters) 100 at a time."""
-    entities = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
-    calls = 0
-    for chunk in _chunks(entities, MAX_PARAMS):
-        client.log_batch(run_id, params=list(chunk), synchronous=True)
-        calls += 1
-    return calls
+    return log_run_data(client, run_id, params=params)
 
 
 def log_tags(client: MlflowClient, run_id: str, tags: Mapping[str, Any]) -> int:
-    """Set ``tags`` 100 at a time."""
-    entities = [RunTag(k, _safe(str(v))) for k, v in sorted(tags.items()) if v is not None]
-    calls = 0
-    for chunk in _chunks(entities, MAX_TAGS):
-        client.log_batch(run_id, tags=list(chunk), synchronous=True)
-        calls += 1
-    return calls
+    """Set ``tags`` (None values left out) 100 at a time."""
+    return log_run_data(client, run_id, tags=tags)
 
 
 def log_run_data(
@@ -85,8 +66,8 @@ def log_run_data(
 ) -> int:
     """Params, tags and metrics of one run in as few ``log_batch`` calls as the limits allow
     (each call takes up to 100 params, 100 tags and metrics up to 1000 entities in all);
-    returns the number of calls. Values are prepared as :func:`log_params` and
-    :func:`log_tags` do."""
+    returns the number of calls. Param values are stringified and cut to MLflow's 6000
+    characters, tags with a None value left out, credentials in either redacted."""
     param_list = [Param(k, _param_value(v)) for k, v in sorted((params or {}).items())]
     tag_list = [RunTag(k, _safe(str(v))) for k, v in sorted((tags or {}).items()) if v is not None]
     metric_list = list(metrics)
