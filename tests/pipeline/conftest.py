@@ -7,7 +7,6 @@ environment's ``python`` first on PATH and the copy's ``src`` on PYTHONPATH.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.stage_env import stage_env
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -96,21 +97,8 @@ def copy_working_tree(dest: Path) -> None:
 def project(tmp_path_factory) -> Project:
     root = tmp_path_factory.mktemp("repo")
     copy_working_tree(root)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
-    }
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(root / "src"),
-        CI="1",
-        GDLAB_JIT="0",  # a fresh copy would compile the numba kernels again in every process
-        GIT_AUTHOR_NAME="gdlab tests",
-        GIT_AUTHOR_EMAIL="tests@gdlab.local",
-        GIT_COMMITTER_NAME="gdlab tests",
-        GIT_COMMITTER_EMAIL="tests@gdlab.local",
-    )
+    # a fresh copy would compile the numba kernels again in every process
+    env = stage_env(root, GDLAB_JIT="0")
     project = Project(root, env)
     params = deep_update(project.params(), SMALL)
     for stage in ("compare", "tune"):  # other issues' stages, tested on their own

@@ -17,14 +17,16 @@ import io
 import os
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+
+from tests.stage_env import VENV_BIN, stage_env
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("validate", "prepare", "train", "evaluate", "register")
@@ -226,6 +228,26 @@ def shared_baseline(tmp_path_factory: Any, name: str = "baseline") -> Project:
     return _BASELINES[name]
 
 
+@pytest.fixture(scope="session")
+def baseline(tmp_path_factory) -> Project:
+    """The shared baseline project (:func:`shared_baseline`)."""
+    return shared_baseline(tmp_path_factory)
+
+
+@pytest.fixture
+def untouched(baseline):
+    """Asserts after the test that the baseline's outputs, runs and registry did not change,
+    and restores its good params.yaml."""
+    before = baseline.snapshot()
+    yield baseline
+    baseline.write_params()
+    after = baseline.snapshot()
+    assert after.files == before.files, "stage outputs changed"
+    assert after.runs == before.runs, "MLflow runs were added or changed status"
+    assert after.versions == before.versions, "model versions changed"
+    assert after.aliases == before.aliases, "registry aliases moved"
+
+
 def copy_working_tree(dest: Path) -> None:
     """Copy the repository's working tree (tracked and untracked, minus ignored files)."""
     import shutil
@@ -276,7 +298,6 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-VENV_BIN = os.path.dirname(sys.executable)
 
 
 def make_repo(tmp_path_factory: Any, name: str, changes: dict, **env_extra: str):
@@ -287,21 +308,7 @@ def make_repo(tmp_path_factory: Any, name: str, changes: dict, **env_extra: str)
     (root / "dvc.lock").unlink(missing_ok=True)
     params = yaml.safe_load((root / "params.yaml").read_text())
     (root / "params.yaml").write_text(yaml.safe_dump(deep_update(params, changes), sort_keys=False))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
-    }
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(root / "src"),
-        CI="1",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@t",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@t",
-        **env_extra,
-    )
+    env = stage_env(root, **env_extra)
     for args in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "-A"],

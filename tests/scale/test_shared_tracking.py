@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.pipeline.conftest import VENV_BIN, Project, copy_working_tree, deep_update
+from tests.pipeline.conftest import Project, copy_working_tree, deep_update
+from tests.stage_env import stage_env
 
 pytestmark = pytest.mark.slow
 
@@ -45,21 +46,7 @@ def repro(mlflow_server, tmp_path_factory):
     """``dvc repro`` of a small pipeline in a repository copy, tracking on the server."""
     root = tmp_path_factory.mktemp("shared-repo")
     copy_working_tree(root)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
-    }
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(root / "src"),
-        CI="1",
-        GDLAB_JIT="0",
-        GIT_AUTHOR_NAME="gdlab tests",
-        GIT_AUTHOR_EMAIL="tests@gdlab.local",
-        GIT_COMMITTER_NAME="gdlab tests",
-        GIT_COMMITTER_EMAIL="tests@gdlab.local",
-    )
+    env = stage_env(root, GDLAB_JIT="0")
     project = Project(root, env)
     small = {
         "data": {"synthetic": {"n_samples": 400, "n_features": 5, "n_informative": 3}},

@@ -7,16 +7,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from tests.stage_env import VENV_BIN, stage_env
+
 from .conftest import REPO, deep_update
 
 pytestmark = pytest.mark.slow
-VENV_BIN = os.path.dirname(sys.executable)
 
 CHANGES = {
     "data": {"synthetic": {"n_samples": 500, "n_features": 6, "n_informative": 4}},
@@ -56,20 +56,7 @@ def repo(tmp_path_factory):
     if isinstance(params.get("compare"), dict):
         params["compare"]["enabled"] = False
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DVC_", "GIT_")) and k not in ("PYTHONPATH", "VIRTUAL_ENV")
-    }
-    env.update(
-        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(root / "src"),
-        CI="1",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@t",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@t",
-    )
+    env = stage_env(root)
 
     def run(*command, check=True):
         proc = subprocess.run(
