@@ -272,8 +272,8 @@ def copy_working_tree(dest: Path) -> None:
         shutil.copy2(cached, target)
 
 
-def descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (from /proc; Linux)."""
+def _parents() -> dict[int, int]:
+    """Parent pid of every process (from /proc; Linux)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -282,12 +282,23 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """Process ids directly below ``pid``."""
+    return [p for p, parent in _parents().items() if parent == pid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid``, at any depth."""
+    parents = _parents()
     found, frontier = [], [pid]
     while frontier:
         current = frontier.pop()
-        children = [p for p, parent in parents.items() if parent == current]
-        found += children
-        frontier += children
+        below = [p for p, parent in parents.items() if parent == current]
+        found += below
+        frontier += below
     return found
 
 

@@ -28,7 +28,7 @@ from gdlab.experiment.persist import load_model
 from gdlab.reporting import cv_document, finite
 from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
 from gdlab.tracking.safety import store_lock
-from tests.reliability.harness import VENV_BIN, cmdline, descendants, dvc, make_repo
+from tests.reliability.harness import VENV_BIN, children, cmdline, descendants, dvc, make_repo
 
 pytestmark = pytest.mark.slow
 
@@ -62,21 +62,6 @@ def parents(client: MlflowClient) -> list:
         return []
     runs = client.search_runs([experiment.experiment_id], max_results=1000)
     return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc; Linux)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            if parent == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def wait_for_training(proc, root, timeout=300):
