@@ -64,6 +64,37 @@ def test_curve_is_readable_from_mlflow_while_the_fit_runs(client, monkeypatch):
     assert "fit" in board.stream.getvalue()
 
 
+def _feed(live, run_id, epochs):
+    callback = live.callback(run_id, "fit", epochs)
+    for epoch in range(epochs):
+        callback({"epoch": epoch, "loss": 1.0 / (epoch + 1), "learning_rate": 0.1})
+
+
+def test_points_pending_at_the_end_are_left_to_the_final_logging(client):
+    """flush_on_close=False (the train stage): what the interval has not sent yet stays out of
+    MLflow, and logged() says so, so the run's final log_batch carries it."""
+    experiment_id = client.get_experiment_by_name("live").experiment_id
+    run_id = client.create_run(experiment_id).info.run_id
+    with LiveCurves(client, interval=60.0, board=ProgressBoard(enabled=False),
+                    flush_on_close=False) as live:
+        _feed(live, run_id, 7)
+    assert live.logged() == {run_id: 0} and live.batches == 0
+    assert _history(client, run_id) == []
+
+
+def test_points_pending_when_training_fails_are_flushed(client):
+    """After an exception nothing else will log the curve: the failed run still shows it."""
+    experiment_id = client.get_experiment_by_name("live").experiment_id
+    run_id = client.create_run(experiment_id).info.run_id
+    with pytest.raises(RuntimeError, match="diverged"), LiveCurves(
+        client, interval=60.0, board=ProgressBoard(enabled=False), flush_on_close=False
+    ) as live:
+        _feed(live, run_id, 7)
+        raise RuntimeError("diverged")
+    assert live.logged() == {run_id: 7}
+    assert [m.value for m in _history(client, run_id)] == pytest.approx(
+        [1.0 / (e + 1) for e in range(7)])
+
 def test_progress_line_shows_epoch_loss_and_learning_rate():
     board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
     board.add("a", "fold 1", 100)

@@ -1,6 +1,7 @@
 """Logged skops model loads back; challenger always moves, champion only on improvement."""
 
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+import gdlab
 from gdlab import GDRegressor
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
 
@@ -38,6 +40,14 @@ def test_model_is_skops_with_signature_and_registry_gate(session, fitted):
     assert [c.name for c in info.signature.inputs] == ["a", "b", "c"]
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     np.testing.assert_allclose(loaded.predict(X.head(4)), model.predict(X.head(4)))
+    # gdlab's source ships with the model (it loads where gdlab is not installed), without
+    # the byte-code and numba caches of this machine
+    local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+    shipped = {p.relative_to(local / "code").as_posix() for p in (local / "code").rglob("*")}
+    source = Path(gdlab.__file__).parent
+    assert {f"gdlab/{p.relative_to(source).as_posix()}" for p in source.rglob("*.py")} <= shipped
+    assert "gdlab/estimators/regressor.py" in shipped
+    assert not [p for p in shipped if "__pycache__" in p or p.endswith((".pyc", ".nbi", ".nbc"))]
 
     client = session.client
     first = register_and_gate(

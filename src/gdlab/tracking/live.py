@@ -9,7 +9,9 @@ points of every run with one ``log_batch`` per run (``step=epoch``, the train st
 names). Only the stage process writes to the tracking store (SQLite takes one writer).
 
 ``logged()`` tells the final logging which epochs already reached MLflow, so no point is
-logged twice. A worker that cannot see the spool directory (a remote Dask worker) simply
+logged twice. With ``flush_on_close=False`` (the train stage) the points still pending when
+training ends are left to that final logging, which sends them in the same ``log_batch`` as the
+run's other data; after an exception they are flushed, so a failed run shows its curve. A worker that cannot see the spool directory (a remote Dask worker) simply
 streams nothing: its curves are logged at the end, as without live logging.
 """
 
@@ -92,8 +94,10 @@ class LiveCurves:
         *,
         board: ProgressBoard | None = None,
         tick: float = 0.25,
+        flush_on_close: bool = True,
     ):
         self.client = client
+        self.flush_on_close = flush_on_close
         self.interval = interval
         self.board = board if board is not None else ProgressBoard()
         self.tick = min(tick, interval)
@@ -127,8 +131,8 @@ class LiveCurves:
         """The fit streaming to ``run_id`` ended (it leaves the progress bar)."""
         self.board.finish(run_id)
 
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.close(flush=self.flush_on_close or exc_type is not None)
 
     # ------------------------------------------------------------------ the thread
     def _loop(self) -> None:
@@ -190,14 +194,16 @@ class LiveCurves:
         return sent
 
     # ------------------------------------------------------------------ the end
-    def close(self) -> None:
-        """Stop the thread, read and send what is left, end the progress bar."""
+    def close(self, flush: bool = True) -> None:
+        """Stop the thread, read what is left (and send it, when ``flush``), end the progress
+        bar."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
             self._thread = None
         self._read()
-        self.flush()
+        if flush:
+            self.flush()
         with self._lock:
             for run_id in list(self._streams):
                 self.board.finish(run_id)
@@ -266,7 +272,9 @@ class LiveTraining:
         self.parent_run_id = parent_run_id
         self.fold_run_ids = dict(fold_run_ids)
         self.max_epochs = max_epochs
-        self.curves = LiveCurves(client, interval) if interval else None
+        # the final logging (log_fold_runs, log_training) sends the points still pending along
+        # with each run's other data: one log_batch per run instead of two
+        self.curves = LiveCurves(client, interval, flush_on_close=False) if interval else None
 
     @property
     def shows_progress(self) -> bool:

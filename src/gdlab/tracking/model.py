@@ -5,8 +5,6 @@ as ``code_paths`` so the model loads anywhere."""
 from __future__ import annotations
 
 import importlib.metadata as md
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,24 +53,19 @@ def log_sklearn_model(
 ) -> ModelInfo:
     """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
     explicitly trusted) and, when ``verify``, load it back and compare predictions."""
-    with tempfile.TemporaryDirectory() as tmp:
-        code_paths = None
-        if include_code:
-            target = Path(tmp) / "gdlab"
-            shutil.copytree(
-                _package_source(), target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-            )
-            code_paths = [str(target), *plugin_sources(import_paths(model))]
-        info = mlflow.sklearn.log_model(
-            model,
-            name=name,
-            signature=model_signature(model, example),
-            input_example=example,
-            serialization_format="skops",
-            skops_trusted_types=trusted_types(model),
-            pip_requirements=pip_requirements(),
-            code_paths=code_paths,
-        )
+    code_paths = None
+    if include_code:  # MLflow copies the directories without their __pycache__
+        code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
+    info = mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=model_signature(model, example),
+        input_example=example,
+        serialization_format="skops",
+        skops_trusted_types=trusted_types(model),
+        pip_requirements=pip_requirements(),
+        code_paths=code_paths,
+    )
     if verify:
         loaded = mlflow.sklearn.load_model(info.model_uri)
         expected = np.asarray(model.predict(example))
