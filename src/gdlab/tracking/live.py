@@ -11,8 +11,9 @@ names). Only the stage process writes to the tracking store (SQLite takes one wr
 ``logged()`` tells the final logging which epochs already reached MLflow, so no point is
 logged twice. With ``flush_on_close=False`` (the train stage) the points still pending when
 training ends are left to that final logging, which sends them in the same ``log_batch`` as the
-run's other data; after an exception they are flushed, so a failed run shows its curve. A worker that cannot see the spool directory (a remote Dask worker) simply
-streams nothing: its curves are logged at the end, as without live logging.
+run's other data; after an exception they are flushed, so a failed run shows its curve.
+A worker that cannot see the spool directory (a remote Dask worker) simply streams nothing:
+its curves are logged at the end, as without live logging.
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ One call runs a full epoch (every mini-batch, or the single full batch) in compi
   in parallel and reduced in chunk order, so results are bit-identical from run to run.
 * Mini-batch: the epoch's rows are gathered, in the epoch's random order, block by block
   (a few thousand rows) into one reused buffer, by all threads at once and with software
-  prefetch of the rows ahead (random rows are cache misses: this is the memory-bound part);
-  the steps then run serially on the block, which is in cache.
+  prefetch of the rows ahead into L2 (random rows are cache misses: this is the memory-bound
+  part); the steps then run serially on the block, which is in cache.
+
+numba's on-disk cache (``cache=True``) is keyed on this file only: after a change to
+:mod:`gdlab.core.fast.prefetch` (its ``LOCALITY``), touch this file so stale kernels recompile.
 
 The update rules are the same as :mod:`gdlab.core.optim.transform` (torch.optim's); the
 torch-parity tests run against both.
