@@ -1,6 +1,7 @@
 """Logged skops model loads back; challenger always moves, champion only on improvement."""
 
 import json
+import sys
 from pathlib import Path
 
 import mlflow
@@ -30,9 +31,13 @@ def test_model_is_skops_with_signature_and_registry_gate(session, fitted):
     model, X = fitted
     name = "gate-test"
     infos = []
+    import_path = list(sys.path)
     for _ in range(3):
         with pipeline_run(experiment_id=session.experiment_id) as run:
             infos.append((log_sklearn_model(model, X.head(3)), run.info.run_id))
+    # loading the model back (MLflow's input-example check, our own) left no copy of gdlab
+    # in front of the installed package
+    assert sys.path == import_path
     info, run_id = infos[0]
     flavor = info.flavors["sklearn"]
     assert flavor["serialization_format"] == "skops"

@@ -5,6 +5,9 @@ as ``code_paths`` so the model loads anywhere."""
 from __future__ import annotations
 
 import importlib.metadata as md
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,19 @@ def _package_source() -> Path:
     return Path(gdlab.__file__).resolve().parent
 
 
+@contextmanager
+def _import_path_kept() -> Iterator[None]:
+    """``sys.path`` as it was, after MLflow loaded a model in this process. A load prepends the
+    model's code directory (its copy of gdlab) to ``sys.path`` for good: later imports, and
+    worker processes started later (they inherit it), would load that copy, whose kernels
+    numba has not cached, instead of the installed package."""
+    saved = list(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def log_sklearn_model(
     model: Any,
     example: pd.DataFrame,
@@ -56,19 +72,20 @@ def log_sklearn_model(
     code_paths = None
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
-    info = mlflow.sklearn.log_model(
-        model,
-        name=name,
-        signature=model_signature(model, example),
-        input_example=example,
-        serialization_format="skops",
-        skops_trusted_types=trusted_types(model),
-        pip_requirements=pip_requirements(),
-        code_paths=code_paths,
-    )
-    if verify:
-        loaded = mlflow.sklearn.load_model(info.model_uri)
-        expected = np.asarray(model.predict(example))
-        if not np.array_equal(np.asarray(loaded.predict(example)), expected):
-            raise RuntimeError(f"model {info.model_uri} predicts differently after loading")
+    with _import_path_kept():  # MLflow loads the model back to validate its input example
+        info = mlflow.sklearn.log_model(
+            model,
+            name=name,
+            signature=model_signature(model, example),
+            input_example=example,
+            serialization_format="skops",
+            skops_trusted_types=trusted_types(model),
+            pip_requirements=pip_requirements(),
+            code_paths=code_paths,
+        )
+        if verify:
+            loaded = mlflow.sklearn.load_model(info.model_uri)
+            expected = np.asarray(model.predict(example))
+            if not np.array_equal(np.asarray(loaded.predict(example)), expected):
+                raise RuntimeError(f"model {info.model_uri} predicts differently after loading")
     return info
