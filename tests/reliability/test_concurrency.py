@@ -173,12 +173,13 @@ def test_two_queued_experiments_run_at_once_and_both_land(tmp_path_factory):
         # the workers are daemons that inherit the starting process's stdout/stderr: with
         # pipes (capture_output) `dvc queue start` would only return once they have exited,
         # i.e. after both experiments and the workers' idle time on the empty queue
-        with (root.with_name(f"{root.name}-queue-start.log")).open("w") as log:
+        start_log = root.with_name(f"{root.name}-queue-start.log")
+        with start_log.open("w") as log:
             started = subprocess.run(
                 [os.path.join(VENV_BIN, "dvc"), "queue", "start", "-j", "2"],
                 cwd=root, env=repo[1], stdout=log, stderr=subprocess.STDOUT, timeout=120,
             )
-        assert started.returncode == 0, (root.with_name(f"{root.name}-queue-start.log")).read_text()
+        assert started.returncode == 0, start_log.read_text()
         # wait for both experiments' refs (a cheap git call; a `dvc queue status` costs a
         # Python start-up and DVC's imports, CPU the two workers need), asking DVC at least
         # every 15 s so that a failed experiment ends the wait too
