@@ -64,7 +64,10 @@ def test_curve_is_readable_from_mlflow_while_the_fit_runs(client, monkeypatch):
     assert "fit" in board.stream.getvalue()
 
 
-def test_progress_line_shows_epoch_loss_and_learning_rate():
+def test_progress_line_shows_epoch_loss_and_learning_rate(monkeypatch):
+    # draw() fits the line to the terminal's width: make it as wide as line(columns=200)
+    # below (pytest-xdist's workers, and an 80-column terminal, have COLUMNS=80)
+    monkeypatch.setenv("COLUMNS", "200")
     board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
     board.add("a", "fold 1", 100)
     board.add("b", "fold 2", 100)
