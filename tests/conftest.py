@@ -1,9 +1,28 @@
 """Suite-wide settings, applied before any test module imports scipy or scikit-learn."""
 
 import os
+import sys
+
+import pytest
 
 # scikit-learn's estimator checks include the array-API dispatch check, which runs only when
 # scipy's array-API mode is on (it must be set before scipy is imported).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 # Matplotlib must never try to open a window.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """``sys.path`` as it was before each test (its fixtures' set-up included).
+
+    Loading an MLflow model in-process (an in-process ``register`` or ``train`` stage, a
+    pyfunc load) prepends the model's logged code directory (``.../artifacts/code``, a copy
+    of ``gdlab``) to ``sys.path`` and leaves it there. Worker processes that later tests
+    start with spawn (multiprocessing, joblib's loky) inherit ``sys.path``, so they imported
+    that copy of ``gdlab``, which has no numba cache: each worker compiled every kernel
+    again (~8 s) and ran code other than the tree under test.
+    """
+    saved = list(sys.path)
+    yield
+    sys.path[:] = saved

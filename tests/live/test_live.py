@@ -95,7 +95,11 @@ def test_points_pending_when_training_fails_are_flushed(client):
     assert [m.value for m in _history(client, run_id)] == pytest.approx(
         [1.0 / (e + 1) for e in range(7)])
 
-def test_progress_line_shows_epoch_loss_and_learning_rate():
+
+def test_progress_line_shows_epoch_loss_and_learning_rate(monkeypatch):
+    # draw() fits the line to the terminal's width: make it as wide as line(columns=200)
+    # below (pytest-xdist's workers, and an 80-column terminal, have COLUMNS=80)
+    monkeypatch.setenv("COLUMNS", "200")
     board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
     board.add("a", "fold 1", 100)
     board.add("b", "fold 2", 100)

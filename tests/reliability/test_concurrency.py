@@ -21,6 +21,7 @@ import pytest
 
 from tests.reliability.harness import (
     REPO,
+    VENV_BIN,
     assert_succeeded,
     dvc,
     make_project,
@@ -148,6 +149,15 @@ QUICK = {
 }
 
 
+def exp_refs(root, names: list[str]) -> list[str]:
+    """The git refs of the experiments among ``names`` that DVC has collected."""
+    listing = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/exps"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return [ref for ref in listing if ref.rsplit("/", 1)[-1] in names]
+
+
 @pytest.mark.slow
 def test_two_queued_experiments_run_at_once_and_both_land(tmp_path_factory):
     import time
@@ -160,13 +170,26 @@ def test_two_queued_experiments_run_at_once_and_both_land(tmp_path_factory):
     dvc(repo, "exp", "run", "--queue", "-n", names[0], "-S", "optimizer.name=sgd")
     dvc(repo, "exp", "run", "--queue", "-n", names[1], "-S", "optimizer.learning_rate=0.05")
     try:
-        dvc(repo, "queue", "start", "-j", "2")
-        deadline, status = time.monotonic() + 900, ""
+        # the workers are daemons that inherit the starting process's stdout/stderr: with
+        # pipes (capture_output) `dvc queue start` would only return once they have exited,
+        # i.e. after both experiments and the workers' idle time on the empty queue
+        start_log = root.with_name(f"{root.name}-queue-start.log")
+        with start_log.open("w") as log:
+            started = subprocess.run(
+                [os.path.join(VENV_BIN, "dvc"), "queue", "start", "-j", "2"],
+                cwd=root, env=repo[1], stdout=log, stderr=subprocess.STDOUT, timeout=120,
+            )
+        assert started.returncode == 0, start_log.read_text()
+        # wait for both experiments' refs (a cheap git call; a `dvc queue status` costs a
+        # Python start-up and DVC's imports, CPU the two workers need), asking DVC at least
+        # every 15 s so that a failed experiment ends the wait too
+        deadline, status, asked = time.monotonic() + 900, "", 0.0
         while time.monotonic() < deadline:
-            status = dvc(repo, "queue", "status").stdout
-            if not any(word in status for word in ("Queued", "Running")):
-                break
-            time.sleep(3)
+            if len(exp_refs(root, names)) == len(names) or time.monotonic() - asked > 15:
+                status, asked = dvc(repo, "queue", "status").stdout, time.monotonic()
+                if not any(word in status for word in ("Queued", "Running")):
+                    break
+            time.sleep(0.5)
         logs = "".join(dvc(repo, "queue", "logs", n, check=False).stdout for n in names)
         assert status.count("Success") == 2, status + logs
         assert "database is locked" not in logs

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -135,28 +136,37 @@ def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monk
     time.sleep(1.0)
     assert [p for p in descendants(os.getpid()) if "pipeline/train.py" in cmdline(p)] == []
 
-    # the next dvc repro reruns cleanly
-    rerun = dvc(repo, "repro", "register")
+    # the reference for the rerun's result: an uninterrupted run of the same parameters,
+    # computed here, in-process, with the same engine path and sequential folds; in a thread
+    # while DVC reruns the stages (most of the rerun is one process's start-up and
+    # single-threaded work, so the two share the two cores)
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    params = load_params(root / "params.yaml")
+    data = load_prepared(root / "data" / "prepared")
+    y = decode_target(data.y_train, data.classes)
+
+    def uninterrupted():
+        with parallel_config(n_jobs=1):
+            return run_training(
+                with_overrides(params, {"cv.n_jobs": 1}),
+                data.X_train,
+                y,
+                feature_names=data.feature_names,
+                progress=False,
+            )
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        computing = pool.submit(uninterrupted)
+        # the next dvc repro reruns cleanly
+        rerun = dvc(repo, "repro", "register")
+        reference = computing.result()
     assert "Running stage 'train'" in rerun.stdout
     assert "up to date" in dvc(repo, "status", "--with-deps", "register").stdout
     trained = [r for r in parents(client) if r.data.tags.get("gdlab.stage") == "train"]
     assert sorted(r.info.status for r in trained) == ["FINISHED", "KILLED"]
     assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"
 
-    # ... with the same result as an uninterrupted run of the same parameters (computed here,
-    # in-process, with the same engine path and sequential folds)
-    monkeypatch.setenv("GDLAB_JIT", "0")
-    params = load_params(root / "params.yaml")
-    data = load_prepared(root / "data" / "prepared")
-    y = decode_target(data.y_train, data.classes)
-    with parallel_config(n_jobs=1):
-        reference = run_training(
-            with_overrides(params, {"cv.n_jobs": 1}),
-            data.X_train,
-            y,
-            feature_names=data.feature_names,
-            progress=False,
-        )
+    # ... with the same result as the uninterrupted run of the same parameters
     assert json.loads((root / "reports" / "cv.json").read_text()) == json.loads(
         json.dumps(finite(cv_document(reference.cv)))
     )

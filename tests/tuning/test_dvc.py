@@ -56,7 +56,10 @@ def repo(tmp_path_factory):
     if isinstance(params.get("compare"), dict):
         params["compare"]["enabled"] = False
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = stage_env(root)
+    # the copy has no numba cache (ignored files are not copied): without GDLAB_JIT=0 the
+    # first stage process would compile every kernel again (~10 s); the DVC wiring tested
+    # here does not depend on the engine path
+    env = stage_env(root, GDLAB_JIT="0")
 
     def run(*command, check=True):
         proc = subprocess.run(
