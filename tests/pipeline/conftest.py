@@ -7,7 +7,6 @@ environment's ``python`` first on PATH and the copy's ``src`` on PYTHONPATH.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.stage_env import stage_env
+from tests.stage_env import copy_working_tree, stage_env
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -72,25 +71,6 @@ class Project:
 
     def write_params(self, data: dict) -> None:
         (self.root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def copy_working_tree(dest: Path) -> None:
-    files = (
-        subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-            cwd=REPO,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, files):
-        source = REPO / name
-        if source.is_file():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
 
 
 @pytest.fixture(scope="session")

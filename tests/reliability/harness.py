@@ -27,6 +27,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.stage_env import VENV_BIN, stage_env
+from tests.stage_env import copy_working_tree as _copy_tree
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("validate", "prepare", "train", "evaluate", "register")
@@ -249,22 +250,10 @@ def untouched(baseline):
 
 
 def copy_working_tree(dest: Path) -> None:
-    """Copy the repository's working tree (tracked and untracked, minus ignored files)."""
+    """:func:`tests.stage_env.copy_working_tree`, plus numba's cache of the kernels."""
     import shutil
-    import subprocess
 
-    listing = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listing.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            target = dest / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    _copy_tree(dest)
     # numba's on-disk cache of the compiled kernels (valid in the copy: copy2 keeps mtimes)
     for cached in (REPO / "src/gdlab/core/fast/__pycache__").glob("*.nb[ic]"):
         target = dest / cached.relative_to(REPO)
@@ -307,8 +296,6 @@ def cmdline(pid: int) -> str:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
 
 
 def make_repo(tmp_path_factory: Any, name: str, changes: dict, **env_extra: str):

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.stage_env import VENV_BIN, stage_env
+from tests.stage_env import VENV_BIN, copy_working_tree, stage_env
 
-from .conftest import REPO, deep_update
+from .conftest import deep_update
 
 pytestmark = pytest.mark.slow
 
@@ -37,20 +36,7 @@ CHANGES = {
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("tune-repo")
-    names = (
-        subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-            cwd=REPO,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, names):
-        if (REPO / name).is_file() and not name.startswith("tests/"):
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
+    copy_working_tree(root, skip=("tests/",))
     params = yaml.safe_load((root / "params.yaml").read_text())
     deep_update(params, CHANGES)
     if isinstance(params.get("compare"), dict):
