@@ -6,9 +6,10 @@ start-up. It then
 
 * times the import of MLflow's modules (the outermost ``mlflow*`` import only), and
 * wraps MLflow's entry points — the fluent API (``mlflow.*``, ``mlflow.tracking.fluent``),
-  ``MlflowClient``'s public methods, ``mlflow.sklearn``, ``mlflow.models``, ``mlflow.data``
-  and the registry — so the wall time spent inside them is summed (outermost call only,
-  so nested MLflow calls are not counted twice),
+  ``MlflowClient``'s constructor (it opens the store) and public methods, ``mlflow.sklearn``,
+  ``mlflow.models``, ``mlflow.data`` and the registry — so the wall time spent inside them is
+  summed (outermost call only, so nested MLflow calls are not counted twice; MLflow modules
+  a call imports lazily count as import time),
 
 and at exit writes ``<pid>.json`` with the process's wall time (from interpreter start-up),
 the MLflow call and import times and the slowest entry points, if MLflow was imported.
@@ -40,6 +41,8 @@ PATCH_CLASSES = {"mlflow.tracking.client": ("MlflowClient",)}
 
 
 class _Acct:
+    """Sums per process; nesting depths and this thread's import time per thread."""
+
     def __init__(self):
         self.local = threading.local()
         self.start = time.perf_counter()
@@ -58,6 +61,16 @@ class _Acct:
     def leave(self) -> None:
         self.local.depth = self.depth() - 1
 
+    def import_depth(self) -> int:
+        return getattr(self.local, "import_depth", 0)
+
+    def thread_import_s(self) -> float:
+        return getattr(self.local, "import_s", 0.0)
+
+    def add_import(self, seconds: float) -> None:
+        self.import_s += seconds
+        self.local.import_s = self.thread_import_s() + seconds
+
 
 def _wrap(acct: _Acct, fn, name: str):
     if getattr(fn, "__gdlab_bench_wrapped__", False):
@@ -68,11 +81,11 @@ def _wrap(acct: _Acct, fn, name: str):
         if acct.depth():
             return fn(*args, **kwargs)
         acct.enter()
-        t0 = time.perf_counter()
+        t0, imports0 = time.perf_counter(), acct.thread_import_s()
         try:
             return fn(*args, **kwargs)
-        finally:
-            dt = time.perf_counter() - t0
+        finally:  # MLflow modules it imported lazily count as import time, not call time
+            dt = time.perf_counter() - t0 - (acct.thread_import_s() - imports0)
             acct.leave()
             acct.calls_s += dt
             acct.n_calls += 1
@@ -96,8 +109,8 @@ def _patch(acct: _Acct, module) -> None:
         cls = getattr(module, cls_name, None)
         if cls is None:
             continue
-        for attr, obj in list(vars(cls).items()):
-            if not attr.startswith("_") and inspect.isfunction(obj):
+        for attr, obj in list(vars(cls).items()):  # public methods, and the constructor
+            if (not attr.startswith("_") or attr == "__init__") and inspect.isfunction(obj):
                 setattr(cls, attr, _wrap(acct, obj, f"{cls_name}.{attr}"))
 
 
@@ -110,15 +123,15 @@ class _Loader(importlib.abc.Loader):
 
     def exec_module(self, module):
         acct = self.acct
-        outer = acct.depth() == 0
-        acct.enter()
+        outer = acct.import_depth() == 0
+        acct.local.import_depth = acct.import_depth() + 1
         t0 = time.perf_counter()
         try:
             self.inner.exec_module(module)
         finally:
-            acct.leave()
+            acct.local.import_depth = acct.import_depth() - 1
             if outer:
-                acct.import_s += time.perf_counter() - t0
+                acct.add_import(time.perf_counter() - t0)
         acct.imported = True
         _patch(acct, module)
 

@@ -1,0 +1,58 @@
+"""The MLflow time accounting behind the benchmark's "MLflow share of the train stage"
+(``bench/_mlflow_site/sitecustomize.py``): what it counts as call time and as import time."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SITE = Path(__file__).resolve().parents[2] / "bench" / "_mlflow_site"
+
+
+def _accounting_module():
+    spec = importlib.util.spec_from_file_location("gdlab_bench_site", SITE / "sitecustomize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # inert: GDLAB_BENCH_MLFLOW_OUT is not set here
+    return module
+
+
+def test_import_made_inside_a_call_counts_as_import_not_call():
+    site = _accounting_module()
+    acct = site._Acct()
+
+    def call_that_imports():
+        t0 = time.perf_counter()
+        time.sleep(0.2)  # stands for a module MLflow imports lazily inside the call
+        acct.add_import(time.perf_counter() - t0)
+        time.sleep(0.01)  # the call's own work
+
+    site._wrap(acct, call_that_imports, "fake.call")()
+    assert acct.import_s >= 0.2
+    assert 0.01 <= acct.calls_s < 0.1
+    assert acct.n_calls == 1 and acct.by_name["fake.call"][0] == 1
+
+
+def test_client_constructor_and_methods_are_counted(tmp_path):
+    out = tmp_path / "times"
+    out.mkdir()
+    env = dict(os.environ, GDLAB_BENCH_MLFLOW_OUT=str(out), PYTHONPATH=str(SITE))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    script = (
+        "from mlflow import MlflowClient\n"
+        f"client = MlflowClient({'sqlite:///' + str(tmp_path / 'mlflow.db')!r})\n"
+        "client.search_experiments()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    names = {entry["name"]: entry for entry in record["top"]}
+    assert names["MlflowClient.__init__"]["calls"] == 1
+    assert names["MlflowClient.search_experiments"]["calls"] == 1
+    assert 0 < record["mlflow_calls_s"] < record["wall_s"]
+    assert record["mlflow_import_s"] > 0
