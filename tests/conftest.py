@@ -18,10 +18,11 @@ def pytest_runtest_protocol(item, nextitem):
 
     Loading an MLflow model in-process (a test's pyfunc load; gdlab's own loads restore
     ``sys.path`` themselves) prepends the model's logged code directory
-    (``.../artifacts/code``, a copy of ``gdlab``) to ``sys.path`` and leaves it there. Worker processes that later tests
-    start with spawn (multiprocessing, joblib's loky) inherit ``sys.path``, so they imported
-    that copy of ``gdlab``, which has no numba cache: each worker compiled every kernel
-    again (~8 s) and ran code other than the tree under test.
+    (``.../artifacts/code``, a copy of ``gdlab``) to ``sys.path`` and leaves it there.
+    Worker processes that later tests start with spawn (multiprocessing, joblib's loky)
+    inherit ``sys.path``, so they imported that copy of ``gdlab``, which has no numba cache:
+    each worker compiled every kernel again (~8 s) and ran code other than the tree under
+    test.
     """
     saved = list(sys.path)
     yield
