@@ -135,3 +135,45 @@ def test_large_minibatch_epoch_with_parallel_gather_agrees(monkeypatch, n_classe
     fast, slow = _pair(monkeypatch, make, X, y, sample_weight=w)
     np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
     np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-8, atol=1e-10)
+
+
+def _large_regression():
+    from gdlab.core.fast import BLOCK_ROWS
+    from gdlab.core.fast.kernels import PARALLEL_GATHER
+
+    X, y = _data(n=5 * BLOCK_ROWS + 33, d=12)
+    assert BLOCK_ROWS * X.shape[1] >= PARALLEL_GATHER  # the gather is shared by the threads
+    return X, y
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_minibatch_result_does_not_depend_on_the_number_of_threads(dtype):
+    """With several threads the steps on one block overlap the gather of the next (threads
+    claim its rows chunk by chunk); with one, gather and steps alternate. Same bits."""
+    from numba import get_num_threads, set_num_threads
+
+    X, y = _large_regression()
+    kw = dict(optimizer="adam", batch_size=64, max_epochs=3, tol=None, random_state=2,
+              learning_rate=0.01, dtype=dtype)
+    threads = get_num_threads()
+    try:
+        set_num_threads(1)
+        serial = GDRegressor(**kw).fit(X, y)
+    finally:
+        set_num_threads(threads)
+    parallel = GDRegressor(**kw).fit(X, y)
+    assert isinstance(parallel._state.opt_state, FastOptState)
+    assert np.array_equal(serial.coef_, parallel.coef_)
+    assert np.array_equal(serial.loss_curve_, parallel.loss_curve_)
+
+
+def test_divergence_inside_an_overlapped_block_stops_with_finite_coefficients():
+    from gdlab import DivergenceError
+
+    X, y = _large_regression()
+    est = GDRegressor(optimizer="sgd", learning_rate=50.0, batch_size=64, max_epochs=3,
+                      tol=None, random_state=0)  # the loss overflows within the first epoch
+    with pytest.raises(DivergenceError) as info:
+        est.fit(X, y)
+    assert info.value.epoch == 0  # the first epoch (numbered from 0)
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()

@@ -132,13 +132,14 @@ BLOCK_ROWS = 4096
 
 
 def _buffers(cache: dict, X: np.ndarray, y: np.ndarray, sw: np.ndarray, block: int):
-    """The reused gather buffers for blocks of ``block`` rows (allocated once per fit)."""
+    """The reused gather buffers: two blocks of ``block`` rows, one stepped on while the other
+    fills (allocated once per fit)."""
     key = ("blocks", block)
     if key not in cache:
         cache[key] = (
-            np.empty((block, X.shape[1]), dtype=X.dtype),
-            np.empty(block, dtype=y.dtype),
-            np.empty(block, dtype=sw.dtype),
+            np.empty((2, block, X.shape[1]), dtype=X.dtype),
+            np.empty((2, block), dtype=y.dtype),
+            np.empty((2, block), dtype=sw.dtype),
         )
     return cache[key]
 

@@ -7,12 +7,15 @@ One call runs a full epoch (every mini-batch, or the single full batch) in compi
   and is bound by memory bandwidth). Large sets are split into fixed 4 096-row chunks summed
   in parallel and reduced in chunk order, so results are bit-identical from run to run.
 * Mini-batch: the epoch's rows are gathered, in the epoch's random order, block by block
-  (a few thousand rows) into one reused buffer, by all threads at once and with software
-  prefetch of the rows ahead into L2 (random rows are cache misses: this is the memory-bound
-  part); the steps then run serially on the block, which is in cache.
+  (a few thousand rows) into two reused buffers, with software prefetch of the rows ahead
+  into L2 (random rows are cache misses: this is the memory-bound part). The steps run
+  serially on one block, which is in cache, while the other threads gather the next block;
+  the stepping thread then claims what is left of that gather (an atomic counter of
+  256-row chunks), so the gather and the steps overlap without a split to tune.
 
 numba's on-disk cache (``cache=True``) is keyed on this file only: after a change to
-:mod:`gdlab.core.fast.prefetch` (its ``LOCALITY``), touch this file so stale kernels recompile.
+:mod:`gdlab.core.fast.prefetch` (its ``LOCALITY``) or :mod:`gdlab.core.fast.atomic`, touch
+this file so stale kernels recompile.
 
 The update rules are the same as :mod:`gdlab.core.optim.transform` (torch.optim's); the
 torch-parity tests run against both.
@@ -33,13 +36,16 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from gdlab.core.fast.atomic import fetch_add
 from gdlab.core.fast.prefetch import prefetch, prefetch1
 
 CHUNK = 4096
 PREFETCH_AHEAD = 16
 """Rows ahead in the epoch's order whose cache lines a gather asks for (measured best 8-32)."""
 PARALLEL_GATHER = 1 << 15
-"""Blocks of at least this many values are gathered by all threads."""
+"""Blocks of at least this many values are gathered by all threads, while one of them steps."""
+GATHER_CHUNK = 256
+"""Rows per unit of gather work that the threads claim one at a time."""
 
 
 @njit(cache=True, nogil=True)
@@ -423,51 +429,114 @@ def _gather_rows_parallel(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, sc
 
 
 @njit(cache=True, nogil=True)
+def _gather_claimed(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, counter, slot):
+    """:func:`_gather_rows` of buffer rows 0:m in chunks of ``GATHER_CHUNK`` rows, each chunk
+    claimed from ``counter[slot]``: threads calling this share the block's rows, however late
+    each starts, and return when no chunk is left."""
+    while True:
+        lo = fetch_add(counter, slot, 1) * GATHER_CHUNK
+        if lo >= m:
+            return
+        hi = min(m, lo + GATHER_CHUNK)
+        _gather_rows(X, y, sw, order, base, lo, hi, xbuf, ybuf, wbuf, center, scale)
+
+
+@njit(cache=True, nogil=True)
+def _block_steps(xbuf, ybuf, wbuf, m, batch_size, total_w, W, b, gW, gb, z, dz, loss_id, eps,
+                 alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc):
+    """The mini-batch steps over buffer rows 0:m (whole batches, the last one maybe partial).
+    Adds the epoch's weighted loss, the summed gradient norm and the steps into acc[0:3];
+    at a non-finite loss or gradient stops, leaves them in acc[3:5] and returns False."""
+    for lo in range(0, m, batch_size):
+        hi = min(m, lo + batch_size)
+        wsum = 0.0
+        for t in range(lo, hi):
+            wsum += wbuf[t]
+        if wsum <= 0.0:
+            continue
+        gW[:] = 0.0
+        gb[:] = 0.0
+        loss = _accumulate_rows(xbuf, ybuf, wbuf, None, lo, hi, W, b, loss_id, eps, gW, gb, z, dz)
+        inv = 1.0 / wsum
+        loss *= inv
+        gW *= inv
+        gb *= inv
+        loss += _penalty(W, gW, alpha, l1_ratio)
+        gnorm = math.sqrt(_sq_norm(gW) + _sq_norm(gb))
+        if not (math.isfinite(loss) and math.isfinite(gnorm)):
+            acc[3] = loss
+            acc[4] = gnorm
+            return False
+        acc[0] += loss * (wsum / total_w)
+        acc[1] += gnorm
+        acc[2] += 1.0
+        _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip)
+    return True
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _steps_while_gathering(xbuf, ybuf, wbuf, cur, m, X, y, sw, order, base, m_next, center,
+                           scale, counter, slot, parts, batch_size, total_w, W, b, gW, gb, z, dz,
+                           loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
+                           finite):
+    """One thread runs the steps on the gathered block in buffer ``cur`` (m rows) and then
+    helps the others, which meanwhile gather the next block (``m_next`` rows from ``base``
+    in the order) into the other buffer. Both buffers are parts of xbuf/ybuf/wbuf."""
+    nxt = 1 - cur
+    for p in prange(parts):
+        if p == 0:
+            finite[0] = _block_steps(
+                xbuf[cur], ybuf[cur], wbuf[cur], m, batch_size, total_w, W, b, gW, gb, z, dz,
+                loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
+            )
+        _gather_claimed(X, y, sw, order, base, m_next, xbuf[nxt], ybuf[nxt], wbuf[nxt],
+                        center, scale, counter, slot)
+
+
+@njit(cache=True, nogil=True)
 def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
                     W, b, gW, gb, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
                     threads):
-    """One epoch of mini-batch steps in the row order ``order`` (row numbers of X, y, sw);
-    the buffers hold a block of whole batches, gathered by ``threads`` threads and
-    standardised by ``center``/``scale`` when they are not empty. ``total_w``: the summed
-    weight of the epoch's rows. Returns (mean loss, mean grad norm, steps, finite)."""
+    """One epoch of mini-batch steps in the row order ``order`` (row numbers of X, y, sw).
+
+    The rows are gathered, standardised by ``center``/``scale`` when they are not empty, a
+    block of whole batches at a time into one of two buffers (xbuf/ybuf/wbuf: shape (2, block,
+    ...)). With ``threads`` > 1 and large blocks, the steps on one block run while the other
+    threads gather the next block, and the stepping thread then joins them (results do not
+    depend on who copied which row). ``total_w``: the summed weight of the epoch's rows.
+    Returns (mean loss, mean grad norm, steps, finite)."""
     n = order.shape[0]
     d, k = W.shape
-    block = xbuf.shape[0]
+    block = xbuf.shape[1]
     z = np.empty(k, dtype=W.dtype)
     dz = np.empty(k, dtype=W.dtype)
-    epoch_loss = 0.0
-    norm_sum = 0.0
-    steps = 0
-    for base in range(0, n, block):
+    acc = np.zeros(5)
+    finite = np.ones(1, dtype=np.bool_)
+    pipelined = threads > 1 and min(n, block) * d >= PARALLEL_GATHER
+    counter = np.zeros((n + block - 1) // block, dtype=np.int64)
+    m = min(n, block)
+    if pipelined:
+        _gather_rows_parallel(X, y, sw, order, 0, m, xbuf[0], ybuf[0], wbuf[0], center, scale,
+                              threads)
+    cur = 0
+    for slot, base in enumerate(range(0, n, block)):
         m = min(n, base + block) - base
-        if threads > 1 and m * d >= PARALLEL_GATHER:
-            _gather_rows_parallel(
-                X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, threads
+        if not pipelined:
+            _gather_rows(X, y, sw, order, base, 0, m, xbuf[0], ybuf[0], wbuf[0], center, scale)
+            finite[0] = _block_steps(
+                xbuf[0], ybuf[0], wbuf[0], m, batch_size, total_w, W, b, gW, gb, z, dz,
+                loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
             )
         else:
-            _gather_rows(X, y, sw, order, base, 0, m, xbuf, ybuf, wbuf, center, scale)
-        for lo in range(0, m, batch_size):
-            hi = min(m, lo + batch_size)
-            wsum = 0.0
-            for t in range(lo, hi):
-                wsum += wbuf[t]
-            if wsum <= 0.0:
-                continue
-            gW[:] = 0.0
-            gb[:] = 0.0
-            loss = _accumulate_rows(
-                xbuf, ybuf, wbuf, None, lo, hi, W, b, loss_id, eps, gW, gb, z, dz
+            nbase = base + block
+            m_next = max(0, min(n, nbase + block) - nbase)
+            _steps_while_gathering(
+                xbuf, ybuf, wbuf, cur, m, X, y, sw, order, nbase, m_next, center, scale,
+                counter, slot, threads, batch_size, total_w, W, b, gW, gb, z, dz, loss_id,
+                eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc, finite,
             )
-            inv = 1.0 / wsum
-            loss *= inv
-            gW *= inv
-            gb *= inv
-            loss += _penalty(W, gW, alpha, l1_ratio)
-            gnorm = math.sqrt(_sq_norm(gW) + _sq_norm(gb))
-            if not (math.isfinite(loss) and math.isfinite(gnorm)):
-                return loss, gnorm, steps, False
-            epoch_loss += loss * (wsum / total_w)
-            norm_sum += gnorm
-            steps += 1
-            _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip)
-    return epoch_loss, norm_sum / max(steps, 1), steps, True
+            cur = 1 - cur
+        if not finite[0]:
+            return acc[3], acc[4], int(acc[2]), False
+    steps = int(acc[2])
+    return acc[0], acc[1] / max(steps, 1), steps, True
