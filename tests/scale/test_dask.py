@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -19,10 +22,21 @@ distributed = pytest.importorskip("dask.distributed")
 TOL = 1e-12
 
 
+@contextmanager
+def _environ_restored(environ: dict) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """A scheduler and two single-threaded worker processes, all on 127.0.0.1."""
-    with distributed.LocalCluster(
+    """A scheduler and two single-threaded worker processes, all on 127.0.0.1. Dask's nanny
+    sets its workers' variables (OMP_NUM_THREADS=1, ...) in this process too: undone after."""
+    environ = dict(os.environ)
+    with _environ_restored(environ), distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
@@ -172,7 +186,6 @@ def test_joblib_backend_changes_nothing(data):
 def run_stage_on(cluster, tmp_path, monkeypatch, stage: str, **sections) -> tuple[str, list]:
     """Run ``pipeline/<stage>.py`` in ``tmp_path`` with ``parallel`` pointing at ``cluster``;
     returns the MLflow store URI and the names of the tasks the cluster ran meanwhile."""
-    import os
     import runpy
     import sys
     from pathlib import Path
@@ -202,7 +215,8 @@ def run_stage_on(cluster, tmp_path, monkeypatch, stage: str, **sections) -> tupl
     prepare_dataset(validate_params(raw, "params.yaml"), tmp_path / "data" / "prepared")
     script = Path(__file__).resolve().parents[2] / "pipeline" / f"{stage}.py"
     monkeypatch.setattr(sys, "argv", [str(script)])
-    with distributed.get_task_stream(client=client) as stream:
+    # the stage sets MLflow's variables in-process: undone after
+    with _environ_restored(dict(os.environ)), distributed.get_task_stream(client=client) as stream:
         with pytest.raises(SystemExit) as exited:
             runpy.run_path(str(script), run_name="__main__")
     assert exited.value.code == 0
