@@ -78,7 +78,7 @@ def _wrap(acct: _Acct, fn, name: str):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if acct.depth():
+        if acct.depth() or acct.import_depth():  # nested, or part of an import's time
             return fn(*args, **kwargs)
         acct.enter()
         t0, imports0 = time.perf_counter(), acct.thread_import_s()
