@@ -148,6 +148,110 @@ def shuffled_read_fn(X, perm):
     return partial(kernel, X, perm, numba.get_num_threads())
 
 
+def _measure_config(dtype, bs, X, y, read, floor, t_sk, torch, settings: Settings) -> dict:
+    """Every timing of one configuration (first pass)."""
+    budget = settings.budget
+    res = {"dtype": dtype, "bs": bs, "read": read.as_dict(), "read_s": read.best,
+           "floor_s": floor.best if floor else None, "steps_per_epoch": -(-len(X) // bs)}
+    make = _estimator(dtype, bs)
+    core = core_epoch(make, X, y, settings)
+    res["gdlab_core"] = core
+    res["gdlab_fit"] = fit_slope(make, X, y, settings, core.get("epoch_s") or read.best * 20)
+    npl = measure(numpy_epoch_fn(X, y, bs), repeat=settings.repeat, min_sample=0.0,
+                  budget=budget)
+    res["numpy_loop"] = npl.as_dict()
+    res["numpy_loop_s"] = npl.best
+    res["torch_s"] = None
+    if torch is not None:
+        tt, by = measure_torch(torch, torch_epoch_fn, (X, y, bs),
+                               repeat=min(settings.repeat, 3), min_sample=0.0, budget=budget)
+        res["torch"] = {**tt.as_dict(), "best_s_by_threads": by}
+        res["torch_s"] = tt.best
+    res["sklearn_sgd_epoch_s"] = t_sk
+    return res
+
+
+def _second_pass(res: dict, X, y, settings: Settings) -> None:
+    """Time the read anchor and gdlab's core loop again, minutes after the first pass, and keep
+    each one's best. This virtual machine has spells of a minute or so in which two-thread
+    kernels run two to three times slower; both sides get the same second chance, and both
+    passes are recorded."""
+    read = measure(X.sum, repeat=max(settings.repeat, 7), min_sample=settings.min_sample)
+    core = core_epoch(_estimator(res["dtype"], res["bs"]), X, y, settings)
+    first_core = res["gdlab_core"].get("epoch_s")
+    res["passes"] = {"read_s": [res["read_s"], read.best],
+                     "core_epoch_s": [first_core, core.get("epoch_s")]}
+    if read.best < res["read_s"]:
+        res["read"], res["read_s"] = read.as_dict(), read.best
+    if core.get("epoch_s") and (not first_core or core["epoch_s"] < first_core):
+        res["gdlab_core"] = core
+
+
+def _summarise(key: str, res: dict) -> tuple[dict, dict, dict]:
+    """(ratios, table row, target) of one configuration; prints its line."""
+    read, steps, bs = res["read_s"], res["steps_per_epoch"], res["bs"]
+    core, slope = res["gdlab_core"], res["gdlab_fit"]
+    g_fit, g_core = slope["epoch_s"], core.get("epoch_s")
+    g, source = epoch_figure(core, slope)
+    res["gdlab_epoch_s"], res["gdlab_epoch_source"] = g, source
+    npl, t_torch, t_sk = res["numpy_loop_s"], res["torch_s"], res["sklearn_sgd_epoch_s"]
+    r = {
+        f"{key}.gdlab_epoch/read": ratio(g, read),
+        f"{key}.gdlab_fit_epoch/read": ratio(g_fit, read),
+        f"{key}.gdlab_core_epoch/read": ratio(g_core, read),
+        f"{key}.numpy_loop/read": ratio(npl, read),
+        f"{key}.torch/read": ratio(t_torch, read),
+        f"{key}.sklearn_sgd/read": ratio(t_sk, read),
+        f"{key}.gdlab_epoch/torch": ratio(g, t_torch),
+        f"{key}.gdlab_epoch/sklearn_sgd": ratio(g, t_sk),
+        f"{key}.gdlab_epoch/numpy_loop": ratio(g, npl),
+        f"{key}.gdlab_epoch/shuffled_read": ratio(g, res["floor_s"]),
+    }
+    row = {
+        "config": key, "read_ms": read * 1e3, "gdlab_ms": g * 1e3,
+        "gdlab_fit_ms": g_fit * 1e3,
+        "gdlab_core_ms": g_core * 1e3 if g_core else None,
+        "us_per_step": g / steps * 1e6,
+        "numpy_loop_ms": npl * 1e3,
+        "torch_ms": t_torch * 1e3 if t_torch else None,
+        "sklearn_ms": t_sk * 1e3 if t_sk else None,
+        "gdlab/read": r[f"{key}.gdlab_epoch/read"],
+        "fit/read": r[f"{key}.gdlab_fit_epoch/read"],
+        "numpy/read": r[f"{key}.numpy_loop/read"],
+        "torch/read": r[f"{key}.torch/read"],
+        "sklearn/read": r[f"{key}.sklearn_sgd/read"],
+        "gdlab/torch": r[f"{key}.gdlab_epoch/torch"],
+        "gdlab/sklearn": r[f"{key}.gdlab_epoch/sklearn_sgd"],
+    }
+    print(f"  {key}: read {read * 1e3:.2f} ms | gdlab epoch ({source}) {g * 1e3:.1f} ms "
+          f"= {ratio(g, read):.1f}x ({g / steps * 1e6:.1f} us/step) | fit slope "
+          f"{g_fit * 1e3:.1f} ms"
+          + f" | numpy loop {npl * 1e3:.1f} ms = {ratio(npl, read):.1f}x"
+          + (f" | torch {t_torch * 1e3:.1f} ms = {ratio(t_torch, read):.1f}x"
+             if t_torch else " | torch skipped")
+          + (f" | sklearn {t_sk * 1e3:.1f} ms = {ratio(t_sk, read):.1f}x" if t_sk else ""),
+          flush=True)
+    passes = res.get("passes")
+    target = {
+        "id": f"minibatch_{bs}_{res['dtype']}",
+        "target": f"mini-batch {bs} epoch ({res['dtype']}) <= {TARGETS[bs]:g}x read of X",
+        "measured": r[f"{key}.gdlab_epoch/read"], "threshold": TARGETS[bs],
+        "unit": "x read", "kind": "target",
+        "note": f"fit slope {r[f'{key}.gdlab_fit_epoch/read']:.2f}x; "
+                f"{_f(r[f'{key}.gdlab_epoch/shuffled_read'])}x the shuffled-order "
+                f"read floor; vs torch "
+                f"{_f(r[f'{key}.gdlab_epoch/torch'])}x, vs sklearn "
+                f"{_f(r[f'{key}.gdlab_epoch/sklearn_sgd'])}x"
+                + (f"; core loop by pass {_ms(passes['core_epoch_s'])} ms, read "
+                   f"{_ms(passes['read_s'])} ms" if passes else ""),
+    }
+    return {k: v for k, v in r.items() if v is not None}, row, target
+
+
+def _ms(values) -> str:
+    return " / ".join("–" if v is None else f"{v * 1e3:.1f}" for v in values)
+
+
 def run(settings: Settings) -> dict:
     n, d = settings.rows(FULL["n"]), FULL["d"]
     torch = get_torch(settings)
@@ -182,76 +286,19 @@ def run(settings: Settings) -> dict:
         for bs in BATCHES:
             key = f"bs{bs}_{dtype}"
             print(f"  {key}: n={n} d={d}", flush=True)
-            res = {"read": read.as_dict(), "steps_per_epoch": -(-n // bs)}
-            make = _estimator(dtype, bs)
-            core = core_epoch(make, X, y, settings)
-            res["gdlab_core"] = core
-            slope = fit_slope(make, X, y, settings, core.get("epoch_s") or read.best * 20)
-            res["gdlab_fit"] = slope
-            npl = measure(numpy_epoch_fn(X, y, bs), repeat=settings.repeat, min_sample=0.0,
-                          budget=budget)
-            res["numpy_loop"] = npl.as_dict()
-            t_torch = None
-            if torch is not None:
-                tt, by = measure_torch(torch, torch_epoch_fn, (X, y, bs),
-                                       repeat=min(settings.repeat, 3), min_sample=0.0,
-                                       budget=budget)
-                res["torch"] = {**tt.as_dict(), "best_s_by_threads": by}
-                t_torch = tt.best
-            if t_sk is not None:
-                res["sklearn_sgd_epoch_s"] = t_sk
-            configs[key] = res
-            g_fit, g_core = slope["epoch_s"], core.get("epoch_s")
-            g, source = epoch_figure(core, slope)
-            res["gdlab_epoch_s"], res["gdlab_epoch_source"] = g, source
-            steps = res["steps_per_epoch"]
-            r = {
-                f"{key}.gdlab_epoch/read": ratio(g, read.best),
-                f"{key}.gdlab_fit_epoch/read": ratio(g_fit, read.best),
-                f"{key}.gdlab_core_epoch/read": ratio(g_core, read.best),
-                f"{key}.numpy_loop/read": ratio(npl.best, read.best),
-                f"{key}.torch/read": ratio(t_torch, read.best),
-                f"{key}.sklearn_sgd/read": ratio(t_sk, read.best),
-                f"{key}.gdlab_epoch/torch": ratio(g, t_torch),
-                f"{key}.gdlab_epoch/sklearn_sgd": ratio(g, t_sk),
-                f"{key}.gdlab_epoch/numpy_loop": ratio(g, npl.best),
-                f"{key}.gdlab_epoch/shuffled_read": ratio(g, floor.best if floor else None),
-            }
-            ratios.update({k: v for k, v in r.items() if v is not None})
-            rows.append({
-                "config": key, "read_ms": read.best * 1e3, "gdlab_ms": g * 1e3,
-                "gdlab_fit_ms": g_fit * 1e3,
-                "gdlab_core_ms": g_core * 1e3 if g_core else None,
-                "us_per_step": g / steps * 1e6,
-                "numpy_loop_ms": npl.best * 1e3,
-                "torch_ms": t_torch * 1e3 if t_torch else None,
-                "sklearn_ms": t_sk * 1e3 if t_sk else None,
-                "gdlab/read": r[f"{key}.gdlab_epoch/read"],
-                "fit/read": r[f"{key}.gdlab_fit_epoch/read"],
-                "numpy/read": r[f"{key}.numpy_loop/read"],
-                "torch/read": r[f"{key}.torch/read"],
-                "sklearn/read": r[f"{key}.sklearn_sgd/read"],
-                "gdlab/torch": r[f"{key}.gdlab_epoch/torch"],
-                "gdlab/sklearn": r[f"{key}.gdlab_epoch/sklearn_sgd"],
-            })
-            print(f"    read {read.best * 1e3:.2f} ms | gdlab epoch ({source}) {g * 1e3:.1f} ms "
-                  f"= {ratio(g, read.best):.1f}x ({g / steps * 1e6:.1f} us/step) | fit slope "
-                  f"{g_fit * 1e3:.1f} ms"
-                  + f" | numpy loop {npl.best * 1e3:.1f} ms = {ratio(npl.best, read.best):.1f}x"
-                  + (f" | torch {t_torch * 1e3:.1f} ms = {ratio(t_torch, read.best):.1f}x"
-                     if t_torch else " | torch skipped")
-                  + (f" | sklearn {t_sk * 1e3:.1f} ms = {ratio(t_sk, read.best):.1f}x"
-                     if t_sk else ""), flush=True)
-            targets.append({
-                "id": f"minibatch_{bs}_{dtype}",
-                "target": f"mini-batch {bs} epoch ({dtype}) <= {TARGETS[bs]:g}x read of X",
-                "measured": r[f"{key}.gdlab_epoch/read"], "threshold": TARGETS[bs],
-                "unit": "x read", "kind": "target",
-                "note": f"fit slope {r[f'{key}.gdlab_fit_epoch/read']:.2f}x; "
-                        f"{_f(r[f'{key}.gdlab_epoch/shuffled_read'])}x the shuffled-order "
-                        f"read floor; vs torch "
-                        f"{_f(r[f'{key}.gdlab_epoch/torch'])}x, vs sklearn "
-                        f"{_f(r[f'{key}.gdlab_epoch/sklearn_sgd'])}x",
-            })
+            configs[key] = _measure_config(dtype, bs, X, y, read, floor, t_sk, torch, settings)
+    if not settings.quick:
+        print("  second pass (read and gdlab core loop again; each keeps its best):",
+              flush=True)
+        for key, res in configs.items():
+            if key.startswith("bs"):
+                _second_pass(res, *make_data("linear", n, d, res["dtype"], settings.seed),
+                             settings)
+    for key, res in configs.items():
+        if key.startswith("bs"):
+            r, row, target = _summarise(key, res)
+            ratios.update(r)
+            rows.append(row)
+            targets.append(target)
     return {"sizes": {"n": n, "d": d, "batch_sizes": list(BATCHES)}, "configs": configs,
             "ratios": ratios, "rows": rows, "targets": targets}
