@@ -237,6 +237,16 @@ def capture_run_epochs(estimator_cls):
 
 
 # ---------------------------------------------------------------------------- fit slope
+def epochs_in_fit(make_est: Callable[[int], Any], X, y, k: int) -> list[float]:
+    """Seconds of each epoch but the first inside one ``fit`` of ``k`` epochs (differences of
+    ``history_["time"]``)."""
+    est = make_est(k)
+    with quiet_warnings():
+        est.fit(X, y)
+    times = getattr(est, "history_", {}).get("time") or []
+    return np.diff(times)[1:].tolist() if len(times) > 2 else []
+
+
 def fit_slope(make_est: Callable[[int], Any], X, y, settings: Settings,
               per_epoch_hint: float) -> dict[str, Any]:
     """Per-epoch time as the slope of fit time against ``max_epochs`` (cancels per-fit cost).
@@ -254,12 +264,11 @@ def fit_slope(make_est: Callable[[int], Any], X, y, settings: Settings,
     in_fit: list[float] = []
 
     def fit(k):
-        est = make_est(k)
-        with quiet_warnings():
-            est.fit(X, y)
-        times = getattr(est, "history_", {}).get("time") or []
-        if k == k2 and len(times) > 2:
-            in_fit.extend(np.diff(times)[1:].tolist())
+        if k == k2:
+            in_fit.extend(epochs_in_fit(make_est, X, y, k))
+        else:
+            with quiet_warnings():
+                make_est(k).fit(X, y)
 
     t1 = measure(lambda: fit(k1), repeat=reps, min_sample=0.0, budget=settings.budget)
     t2 = measure(lambda: fit(k2), repeat=reps, min_sample=0.0, warmup=0,
