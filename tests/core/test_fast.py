@@ -175,5 +175,5 @@ def test_divergence_inside_an_overlapped_block_stops_with_finite_coefficients():
                       tol=None, random_state=0)  # the loss overflows within the first epoch
     with pytest.raises(DivergenceError) as info:
         est.fit(X, y)
-    assert info.value.epoch == 0  # the first epoch (numbered from 0)
+    assert info.value.epoch == 1  # the first epoch
     assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()

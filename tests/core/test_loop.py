@@ -28,6 +28,8 @@ def test_step_above_two_over_L_diverges_within_a_few_epochs():
     with pytest.raises(DivergenceError) as info:
         est.fit(X, y)
     assert info.value.epoch <= 10
+    # counted from 1 like the progress lines: the epochs before it are in the history
+    assert info.value.epoch == len(est.history_["loss"]) + 1
     message = str(info.value)
     assert f"epoch {info.value.epoch}" in message and "learning_rate=" in message
     assert "smaller learning rate" in message

@@ -45,7 +45,8 @@ HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
 
 
 class DivergenceError(ValueError):
-    """Training diverged: the loss became non-finite or exploded."""
+    """Training diverged: the loss became non-finite or exploded. ``epoch`` counts from 1,
+    as the progress lines do (``history_`` and MLflow steps count from 0)."""
 
     def __init__(self, epoch: int, learning_rate: float, loss: float):
         self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
@@ -349,14 +350,14 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 finite = math.isfinite(val_loss)
         if not finite:
             _restore(state, state.best_params)
-            raise DivergenceError(e, lr, loss)
+            raise DivergenceError(e + 1, lr, loss)
         if state.first_loss is None:
             state.first_loss = loss
         prev = hist["loss"][-1] if hist["loss"] else math.inf
         state.rising = state.rising + 1 if loss > prev else 0
         if state.rising >= 3 and loss > 10.0 * state.best_loss and loss > state.first_loss:
             _restore(state, state.best_params)
-            raise DivergenceError(e, lr, loss)
+            raise DivergenceError(e + 1, lr, loss)
 
         state.epoch += 1
         state.elapsed = time.perf_counter() - t_start
