@@ -241,9 +241,10 @@ long fits (differences of `history_["time"]`), and the slope of `fit` time again
 reported as "fit fixed cost"). The targets are judged on "gdlab" = the fastest single epoch of
 the first two (each times one real epoch directly, and a busy machine only adds time); the
 fit slope, a difference of two noisy totals, is shown beside it. The mini-batch workload
-times the read anchor and gdlab's single epochs a second time after all its configurations
-and keeps each one's best (both passes are in the target's note): the benchmark machine has
-spells of a minute or so in which two-thread kernels run two to three times slower. The read
+times the read anchor and gdlab's single epochs again after all its configurations, and once
+more at the end of the suite, and keeps each one's best (every pass is in the target's note):
+the benchmark machine has spells of one to several minutes in which two-thread kernels run at
+one-thread speed. The read
 anchor `X.sum()` is one streaming pass over X, the memory-bandwidth bound of a full-batch
 epoch. Memory is the peak RSS (VmHWM, reset after the data are built and the operation ran
 once on 512 rows) of a fresh interpreter per measurement; for cross-validation the process
