@@ -185,9 +185,22 @@ def recover_interrupted(study: optuna.Study) -> list[int]:
             and trial.user_attrs.get(INTERRUPTED)
             and trial.number not in retried
         ):
-            study.enqueue_trial(dict(trial.params), user_attrs={RETRY_OF: trial.number})
+            params = dict(trial.params) or _grid_point(study, trial)
+            study.enqueue_trial(params, user_attrs={RETRY_OF: trial.number})
             queued.append(trial.number)
     return queued
+
+
+def _grid_point(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+    """The grid point a grid study gave ``trial`` when it was created, for a trial killed
+    before it asked for any parameter (``{}`` for other studies: the retry samples afresh).
+    The grid sampler counts that point as visited once the trial is FAIL, and it refuses an
+    enqueued trial without parameters, so the retry must carry the point."""
+    sampler = study.sampler
+    grid_id = trial.system_attrs.get("grid_id")
+    if not isinstance(sampler, optuna.samplers.GridSampler) or grid_id is None:
+        return {}
+    return dict(zip(sampler._param_names, sampler._all_grids[grid_id], strict=True))
 
 
 def remaining_trials(

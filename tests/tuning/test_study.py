@@ -1,0 +1,59 @@
+"""Recovering a study left by a killed search (gdlab.tuning.study.recover_interrupted)."""
+
+from __future__ import annotations
+
+import itertools
+
+import optuna
+import pytest
+
+from gdlab.tuning.study import INTERRUPTED, RETRY_OF, recover_interrupted
+
+GRID = {"lr": [0.1, 0.01, 0.001], "batch": [16, 64]}
+
+
+def _objective(trial: optuna.Trial) -> float:
+    return trial.suggest_float("lr", 1e-4, 1.0, log=True) * trial.suggest_int("batch", 1, 128)
+
+
+def _grid_study() -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(sampler=optuna.samplers.GridSampler(GRID, seed=3))
+
+
+@pytest.mark.parametrize("sampled", [True, False], ids=["after-sampling", "before-sampling"])
+def test_grid_stays_whole_when_a_trial_was_killed(sampled):
+    """A kill leaves a trial RUNNING, with its parameters or (killed before it asked for any)
+    with only the grid point the sampler gave it. Recovery reruns that point: every point of
+    the grid is evaluated exactly once by a trial that was not interrupted."""
+    study = _grid_study()
+    study.optimize(_objective, n_trials=2)
+    killed = study.ask()  # the sampler assigns it a grid point
+    if sampled:
+        killed.suggest_float("lr", 1e-4, 1.0, log=True)
+        killed.suggest_int("batch", 1, 128)
+    assert recover_interrupted(study) == [killed.number]
+    study.optimize(_objective, n_trials=4)  # the queued retry first, then the rest
+
+    trials = study.get_trials()
+    (interrupted,) = [t for t in trials if t.user_attrs.get(INTERRUPTED)]
+    assert interrupted.number == killed.number and interrupted.state.name == "FAIL"
+    (retry,) = [t for t in trials if t.user_attrs.get(RETRY_OF) == killed.number]
+    assert retry.state.name == "COMPLETE"
+    done = sorted(
+        (t.params["batch"], t.params["lr"]) for t in trials
+        if t.state.name == "COMPLETE" and not t.user_attrs.get(INTERRUPTED)
+    )
+    assert done == sorted(itertools.product(GRID["batch"], GRID["lr"]))
+    assert study.sampler.is_exhausted(study)
+
+
+def test_bayes_trial_killed_before_sampling_is_retried_afresh():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(_objective, n_trials=2)
+    killed = study.ask()
+    assert recover_interrupted(study) == [killed.number]
+    study.optimize(_objective, n_trials=1)
+    (retry,) = [t for t in study.get_trials() if t.user_attrs.get(RETRY_OF) == killed.number]
+    assert retry.state.name == "COMPLETE" and set(retry.params) == {"lr", "batch"}
