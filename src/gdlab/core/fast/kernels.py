@@ -512,13 +512,12 @@ def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, cent
     dz = np.empty(k, dtype=W.dtype)
     acc = np.zeros(5)
     finite = np.ones(1, dtype=np.bool_)
-    pipelined = threads > 1 and min(n, block) * d >= PARALLEL_GATHER
+    first = min(n, block)
+    pipelined = threads > 1 and first * d >= PARALLEL_GATHER
     counter = np.zeros((n + block - 1) // block, dtype=np.int64)
-    m = min(n, block)
-    if pipelined:
-        _gather_rows_parallel(X, y, sw, order, 0, m, xbuf[0], ybuf[0], wbuf[0], center, scale,
-                              threads)
-    cur = 0
+    if pipelined:  # block ``slot`` is stepped on in buffer ``slot % 2``
+        _gather_rows_parallel(X, y, sw, order, 0, first, xbuf[0], ybuf[0], wbuf[0], center,
+                              scale, threads)
     for slot, base in enumerate(range(0, n, block)):
         m = min(n, base + block) - base
         if not pipelined:
@@ -531,11 +530,10 @@ def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, cent
             nbase = base + block
             m_next = max(0, min(n, nbase + block) - nbase)
             _steps_while_gathering(
-                xbuf, ybuf, wbuf, cur, m, X, y, sw, order, nbase, m_next, center, scale,
+                xbuf, ybuf, wbuf, slot % 2, m, X, y, sw, order, nbase, m_next, center, scale,
                 counter, slot, threads, batch_size, total_w, W, b, gW, gb, z, dz, loss_id,
                 eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc, finite,
             )
-            cur = 1 - cur
         if not finite[0]:
             return acc[3], acc[4], int(acc[2]), False
     steps = int(acc[2])
