@@ -56,3 +56,15 @@ def test_client_constructor_and_methods_are_counted(tmp_path):
     assert names["MlflowClient.search_experiments"]["calls"] == 1
     assert 0 < record["mlflow_calls_s"] < record["wall_s"]
     assert record["mlflow_import_s"] > 0
+
+
+def test_hidden_module_is_not_importable_in_the_measured_processes():
+    env = dict(os.environ, GDLAB_BENCH_HIDE="csv", PYTHONPATH=str(SITE))
+    script = (
+        "try:\n    import csv\nexcept ModuleNotFoundError as e:\n    print('hidden', e.name)\n"
+        "import fractions\nprint('fractions ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["hidden csv", "fractions ok"]
