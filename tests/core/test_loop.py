@@ -203,3 +203,23 @@ def test_divergence_error_survives_pickling():
     err = pickle.loads(pickle.dumps(DivergenceError(3, 0.5, float("inf"))))
     assert isinstance(err, DivergenceError) and (err.epoch, err.learning_rate) == (3, 0.5)
     assert "epoch 3" in str(err)
+
+
+def test_guard_compares_training_loss_with_training_loss_not_the_validation_loss():
+    # Noisy training targets (loss ~51) and a noise-free validation set (loss ~0.09): near
+    # the optimum, SGD's training loss wobbles within 1% and sometimes rises three epochs in a
+    # row. That is no divergence, although it is above ten times the best validation loss.
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=5)
+    X = rng.normal(size=(2000, 5))
+    y = X @ w + 10 * rng.normal(size=2000)
+    X_val = rng.normal(size=(500, 5))
+    kw = dict(learning_rate=0.005, batch_size=1, optimizer="sgd", random_state=0)
+    est = GDRegressor(max_epochs=1, tol=None, **kw).fit(X, y)  # one epoch: near the optimum
+    est.set_params(warm_start=True, early_stopping=True, tol=None, max_epochs=60)
+    est.fit(X, y, eval_set=(X_val, X_val @ w))
+    loss, val_loss = np.array(est.history_["loss"]), np.array(est.history_["val_loss"])
+    assert est.n_iter_ == 60
+    assert loss.max() < 1.02 * loss.min() and loss.min() > 10 * val_loss.min()
+    rises = np.diff(loss) > 0
+    assert any(rises[i:i + 3].all() for i in range(len(rises) - 2))  # the guard was tested

@@ -21,8 +21,9 @@ stopping rules:
   loss with ``early_stopping``, else training loss) counts as no improvement when it is
   above ``best − tol``; training stops after ``n_iter_no_change`` such epochs in a row.
   ``tol=None`` disables the rule. With ``early_stopping`` the best weights are restored.
-* Divergence guard: a non-finite loss or parameter, or a loss above both ten times the
-  best loss and the first epoch's loss that has risen three epochs in a row, stops at
+* Divergence guard: a non-finite loss or parameter, or a training loss above both ten
+  times the lowest training loss so far and the first epoch's that has risen three epochs
+  in a row (the validation loss is not compared: it may be on another scale), stops at
   once with :class:`DivergenceError`; the parameters are restored to the best finite ones.
 """
 
@@ -87,6 +88,7 @@ class LoopState:
     rng: np.random.Generator
     epoch: int = 0
     best_loss: float = math.inf
+    lowest_loss: float = math.inf  # lowest training loss, for the divergence guard
     first_loss: float | None = None
     no_improvement_count: int = 0
     rising: int = 0
@@ -355,10 +357,11 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             state.first_loss = loss
         prev = hist["loss"][-1] if hist["loss"] else math.inf
         state.rising = state.rising + 1 if loss > prev else 0
-        if state.rising >= 3 and loss > 10.0 * state.best_loss and loss > state.first_loss:
+        if state.rising >= 3 and loss > 10.0 * state.lowest_loss and loss > state.first_loss:
             _restore(state, state.best_params)
             raise DivergenceError(e + 1, lr, loss)
 
+        state.lowest_loss = min(state.lowest_loss, loss)
         state.epoch += 1
         state.elapsed = time.perf_counter() - t_start
         for key, value in zip(
