@@ -8,6 +8,9 @@ and the model card ``reports/model_card.md`` (also logged to the run). Figures o
 split in ``reports/figures/evaluate/``: residuals (regression), or ROC, precision-recall and
 confusion matrix (classification), logged to the run's ``figures/``.
 
+The card and the plug-in trust use the parameters the model was trained with: params.yaml
+plus the tuned values of ``reports/tuning/best_params.json``.
+
     python pipeline/evaluate.py [--params params.yaml] [--data data/prepared]
 """
 
@@ -29,10 +32,9 @@ from pathlib import Path
 
 import mlflow
 
-from gdlab.config import ConfigError, load_params
 from gdlab.config.plugin_path import import_paths
-from gdlab.data import DataError, load_prepared
-from gdlab.experiment import as_frame, decode_target, score
+from gdlab.data import load_prepared
+from gdlab.experiment import as_frame, decode_target, score, trained_params
 from gdlab.experiment.persist import load_model
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
@@ -45,6 +47,7 @@ from gdlab.tracking import (
     open_session,
     pipeline_run,
 )
+from gdlab.tracking.safety import stage_exit
 
 FIGURE = "figures/fairness_by_group.png"
 
@@ -52,6 +55,7 @@ FIGURE = "figures/fairness_by_group.png"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--tuned", default="reports/tuning/best_params.json")
     parser.add_argument("--data", default="data/prepared")
     parser.add_argument("--models", default="models")
     parser.add_argument("--reports", default="reports")
@@ -59,14 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     models, reports = Path(args.models), Path(args.reports)
 
     try:
-        params = load_params(args.params)
+        params, _ = trained_params(args.params, args.tuned)
         data = load_prepared(args.data)
         handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
-    except (ConfigError, DataError, TrackingUnavailable) as exc:
+        model = load_model(models / "model.skops", plugins=import_paths(params))
+    except (TrackingUnavailable, ValueError) as exc:  # ConfigError, DataError, untrusted types
         print(f"evaluate: {exc}", file=sys.stderr)
         return 1
-    model = load_model(models / "model.skops", plugins=import_paths(params))
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
     test_scores = score(model, X_test, y_test, data.task)
@@ -121,4 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_exit("evaluate", main))

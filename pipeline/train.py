@@ -32,10 +32,10 @@ from pathlib import Path
 
 import mlflow
 
-from gdlab.config import ConfigError, flatten_params, load_params, with_overrides
+from gdlab.config import ConfigError, flatten_params
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
-from gdlab.experiment import as_frame, decode_target, load_overrides, run_training
+from gdlab.experiment import as_frame, decode_target, run_training, trained_params
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say
@@ -69,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     models, reports = Path(args.models), Path(args.reports)
 
     try:
-        tuned = load_overrides(args.tuned)
-        params = (
-            with_overrides(load_params(args.params), tuned) if tuned else load_params(args.params)
-        )
+        params, tuned = trained_params(args.params, args.tuned)
         data = load_prepared(args.data, mmap=True)  # X streamed from the .npy memory map
     except (ConfigError, DataError, ValueError) as exc:
         print(f"train: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ reports/ and logged to MLflow."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -12,7 +13,8 @@ import numpy as np
 
 from gdlab.config import validate_params
 from gdlab.reporting.fairness import classification_fairness, disabled
-from gdlab.reporting.model_card import SECTIONS, CardInputs, model_card
+from gdlab.reporting.model_card import SECTIONS, CardInputs, model_card, run_summary
+from tests.reliability.harness import assert_succeeded, make_project
 
 NINE = [
     "Model Details",
@@ -116,3 +118,21 @@ def test_card_without_a_sensitive_attribute_says_fairness_was_not_evaluated():
     assert "was **not** evaluated" in card["Factors"]
     assert "Fairness was not assessed" in card["Ethical Considerations"]
     assert "By group" not in card["Quantitative Analyses"]
+
+
+def test_card_describes_the_tuned_training_and_dates_it_by_the_run(tmp_path):
+    # a tune stage's result: train trains with it, and the card must say so (not params.yaml)
+    project = make_project(tmp_path / "p")
+    tuned = {"params": {"optimizer.name": "nesterov", "optimizer.learning_rate": 0.0123}}
+    (tmp_path / "p/reports/tuning").mkdir(parents=True)
+    (tmp_path / "p/reports/tuning/best_params.json").write_text(json.dumps(tuned))
+    assert_succeeded(project.repro("evaluate"))
+    card = sections((tmp_path / "p/reports/model_card.md").read_text())["Model Details"]
+    assert "nesterov, learning rate 0.0123" in card
+    handle = json.loads((tmp_path / "p/models/run.json").read_text())
+    run = project.client().get_run(handle["run_id"])
+    assert run.data.params["optimizer.name"] == "nesterov"  # what train really used
+    started = run_summary(run, experiment="gdlab", model_uri=None)["date"]
+    start = dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC)
+    assert started == start.date().isoformat()
+    assert f"**Date:** {started} (training run started)" in card

@@ -14,7 +14,7 @@ from gdlab.experiment.model import (
     fit_pipeline,
     fit_pipeline_rows,
 )
-from gdlab.experiment.overrides import load_overrides
+from gdlab.experiment.overrides import load_overrides, trained_params
 from gdlab.experiment.training import TrainingResult, as_frame, decode_target, run_training
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "run_training",
     "score",
     "score_rows",
+    "trained_params",
 ]

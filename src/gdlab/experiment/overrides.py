@@ -2,7 +2,8 @@
 
 The file holds dotted parameter paths, either flat (``{"optimizer.learning_rate": 0.003}``) or
 under a ``"params"`` key (``{"params": {...}, "score": ...}``). Apply them with
-``gdlab.config.with_overrides`` so a tuned value is held to the same rules as params.yaml.
+``gdlab.config.with_overrides`` so a tuned value is held to the same rules as params.yaml;
+:func:`trained_params` does both, giving the parameters the model was trained with.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from gdlab.config import Params, load_params, with_overrides
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
@@ -24,3 +27,11 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     if not isinstance(overrides, dict):
         raise ValueError(f"{path}: 'params' must be a JSON object")
     return dict(overrides)
+
+
+def trained_params(params_path: str | Path, tuned_path: str | Path) -> tuple[Params, dict]:
+    """params.yaml with the tuned values of ``tuned_path`` applied (when the file exists): the
+    parameters the train stage trains with; also returns the applied overrides."""
+    tuned = load_overrides(tuned_path)
+    params = load_params(params_path)
+    return (with_overrides(params, tuned) if tuned else params), tuned

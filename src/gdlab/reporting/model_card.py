@@ -46,10 +46,13 @@ class CardInputs:
 
 
 def run_summary(run: Any, *, experiment: str, model_uri: str | None) -> dict[str, Any]:
-    """``CardInputs.run`` from an MLflow ``Run`` (or ``ActiveRun``) of the train stage."""
+    """``CardInputs.run`` from an MLflow ``Run`` (or ``ActiveRun``) of the train stage; its date
+    is the run's start (UTC), so the card of one run reads the same whenever it is written."""
     data = run.data
+    started = dt.datetime.fromtimestamp(run.info.start_time / 1000, tz=dt.UTC)
     return {
         "run_id": run.info.run_id,
+        "date": started.date().isoformat(),
         "experiment": experiment,
         "model_uri": model_uri,
         "git_commit": data.tags.get("mlflow.source.git.commit"),
@@ -78,7 +81,7 @@ def _details(c: CardInputs) -> str:
     run = c.run
     lines = [
         f"- **Owner:** {p.model_card.owner}",
-        f"- **Date:** {dt.date.today().isoformat()}",
+        f"- **Date:** {run.get('date', 'n/a')} (training run started)",
         f"- **Type:** gdlab {estimator} ({p.model.kind} model, loss "
         f"{p.model.resolved_loss}, {p.model.task}) behind a scikit-learn preprocessing "
         f"pipeline (standardize: {str(p.preprocess.standardize).lower()}, polynomial degree "
