@@ -34,6 +34,7 @@ from gdlab.reporting import write_json
 from gdlab.reporting.compare import write_comparison
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
+from gdlab.tracking.safety import stage_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print("compare: compare.enabled is false, nothing compared")
         return 0
 
+    session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     variants = plan_variants(params)
     with parallel_backend(params.parallel):  # local processes or a Dask cluster
         comparison = compare_variants(
@@ -78,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     written = write_comparison(comparison, reports, figures)
 
-    session = open_session(params.tracking.uri, params.tracking.experiment)
     tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}
     with pipeline_run(
         experiment_id=session.experiment_id,
@@ -106,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_exit("compare", main))

@@ -38,6 +38,7 @@ from gdlab.tracking import (
     pipeline_run,
     register_and_gate,
 )
+from gdlab.tracking.safety import stage_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,4 +104,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_exit("register", main))

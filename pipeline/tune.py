@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as exc:
         print(f"tune: {exc}", file=sys.stderr)
         return 1
-    return search(params, data, args.out)
+    from gdlab.tracking.safety import stage_exit  # imports MLflow: only when tuning is on
+
+    return stage_exit("tune", lambda: search(params, data, args.out))
 
 
 def search(params, data, out_dir: str) -> int:
@@ -67,6 +69,7 @@ def search(params, data, out_dir: str) -> int:
         open_session,
         pipeline_run,
         project_root,
+        redact_uri,
     )
     from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
@@ -77,11 +80,11 @@ def search(params, data, out_dir: str) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tune, task = params.tune, data.task
     y = decode_target(data.y_train, data.classes)
+    session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
     storage = resolve_storage(tune.storage, project_root())
 
-    session = open_session(params.tracking.uri, params.tracking.experiment)
     tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
     tags["gdlab.parallel"] = params.parallel.backend
     with pipeline_run(
@@ -113,7 +116,8 @@ def search(params, data, out_dir: str) -> int:
             client, session.experiment_id, run_id, plan.spec.name, uid, plan.metric
         )
         log_tags(client, run_id, {"gdlab.study": plan.spec.name, "gdlab.study_uid": uid})
-        say(f"tune: study {plan.spec.name} in {storage} ({tune.strategy}, n_jobs={tune.n_jobs})")
+        where = redact_uri(storage)
+        say(f"tune: study {plan.spec.name} in {where} ({tune.strategy}, n_jobs={tune.n_jobs})")
 
         def on_trial(record):
             logger.log(record)
@@ -184,7 +188,7 @@ def search(params, data, out_dir: str) -> int:
             tags={
                 "gdlab.best_trial_number": best.number,
                 "gdlab.best_trial_run_id": best_run,
-                "gdlab.storage": storage,
+                "gdlab.storage": redact_uri(storage),
             },
         )
         for path in sorted(out.glob("*.csv")) + sorted(out.glob("*.json")):

@@ -97,7 +97,7 @@ def test_any_exception_ends_run_failed(project, state, monkeypatch):
     assert_nothing_registered_or_written(project, state)
 
 
-@pytest.mark.parametrize("stage", ["train", "evaluate", "register"])
+@pytest.mark.parametrize("stage", ["tune", "train", "compare", "evaluate", "register"])
 def test_unreachable_server_fails_stage_clearly(project, state, stage):
     port = free_port()
     project.write_params({"tracking": {"uri": f"http://127.0.0.1:{port}"}})
