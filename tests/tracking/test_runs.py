@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from gdlab.experiment import CVResult, FitOutcome, FoldResult
-from gdlab.tracking import FAILURE_TAG, log_fold_runs, log_training, pipeline_run
+from gdlab.tracking import (
+    FAILURE_KIND_TAG,
+    FAILURE_TAG,
+    log_fold_runs,
+    log_training,
+    pipeline_run,
+)
 
 
 def _cv(n_folds=3, n_iter=7):
@@ -77,6 +83,21 @@ def test_resume_keeps_one_run(session):
         mlflow.log_metric("b", 2.0)
     data = session.client.get_run(run.info.run_id)
     assert data.info.status == "FINISHED" and set(data.data.metrics) >= {"a", "b"}
+
+
+def test_resumed_run_that_succeeds_drops_the_failure_of_an_earlier_attempt(session):
+    with pipeline_run(experiment_id=session.experiment_id, run_name="retry") as run:
+        mlflow.log_metric("a", 1.0)
+    with pytest.raises(ZeroDivisionError):  # e.g. evaluate failed once on this run
+        with pipeline_run(run_id=run.info.run_id):
+            1 / 0  # noqa: B018
+    failed = session.client.get_run(run.info.run_id)
+    assert failed.info.status == "FAILED" and FAILURE_TAG in failed.data.tags
+    with pipeline_run(run_id=run.info.run_id):  # its rerun succeeds
+        mlflow.log_metric("b", 2.0)
+    data = session.client.get_run(run.info.run_id)
+    assert data.info.status == "FINISHED"
+    assert not {FAILURE_TAG, FAILURE_KIND_TAG} & set(data.data.tags)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -126,7 +126,8 @@ def pipeline_run(
     uri: str | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """Start a new parent run in ``experiment_id`` or resume ``run_id``; end it with the right
-    status. ``uri`` is only used to redact it from the failure reason."""
+    status. A resumed run that ends well loses the failure tags an earlier failed attempt
+    left. ``uri`` is only used to redact it from the failure reason."""
     run = mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,
@@ -154,6 +155,9 @@ def pipeline_run(
         _end_failed(run_id, exc, uri)
         raise
     else:
+        stale = [t for t in (FAILURE_TAG, FAILURE_KIND_TAG) if t in run.data.tags]
+        for tag in stale:  # an earlier attempt of this stage failed; this one did not
+            MlflowClient().delete_tag(run_id, tag)
         mlflow.end_run()
 
 
