@@ -81,3 +81,19 @@ def test_model_is_skops_with_signature_and_registry_gate(session, fitted):
     assert better.promoted and better.previous_champion == "1"
     assert str(client.get_model_version_by_alias(name, "champion").version) == "3"
     json.dumps(better.to_dict())
+
+
+def test_registering_the_same_model_again_keeps_its_version(session, fitted):
+    model, X = fitted
+    name = "rerun-test"
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+    client = session.client
+    args = dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id, metric="rmse")
+    first = register_and_gate(client, value=1.0, **args)
+    again = register_and_gate(client, value=0.9, **args)  # e.g. dvc repro -f register
+    assert first.version == again.version == "1"
+    assert again.promoted and again.reason == "already champion"
+    versions = client.search_model_versions(f"name = '{name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+    assert versions[0].tags["test_rmse"] == repr(0.9)
