@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gdlab.config import ConfigError, load_params
-from gdlab.data import DataError, check_source_available, prepare_dataset
+from gdlab.data import DataError, check_source_available, prepare_dataset, untracked_source
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"validate: {exc}", file=sys.stderr)
         return 1
 
+    warning = untracked_source(params, Path.cwd())  # relative paths are read from here too
+    if warning:
+        print(f"validate: warning: {warning}", file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(params.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")

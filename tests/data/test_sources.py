@@ -8,7 +8,7 @@ import pytest
 
 from gdlab.config import SYNTHETIC_GROUP
 from gdlab.config.sections.data import SyntheticConfig
-from gdlab.data import check_data, load_source
+from gdlab.data import check_data, load_source, untracked_source
 from gdlab.data.bundled import load_bundled
 from gdlab.data.synthetic import condition, make_synthetic
 from tests.data.conftest import make_params
@@ -126,3 +126,27 @@ def test_parquet_source(tmp_path):
     )
     checked = check_data(params)
     assert checked.target.tolist() == [0.5, 1.5, 2.5, 3.5] and checked.classes is None
+
+
+@pytest.mark.parametrize(
+    ("path", "outside"),
+    [
+        ("data/raw/houses.csv", False),
+        ("data/raw/sub/../houses.csv", False),
+        ("data/houses.csv", True),
+        ("data/raw/../houses.csv", True),
+        ("/elsewhere/houses.csv", True),
+    ],
+)
+def test_a_file_outside_data_raw_is_flagged_as_invisible_to_dvc(tmp_path, path, outside):
+    params = make_params(data__source="csv", data__path=path, data__target="y")
+    warning = untracked_source(params, tmp_path)
+    assert (warning is not None) == outside
+    if outside:
+        assert warning.startswith(f"data.path: {path} is outside data/raw/")
+
+
+def test_sources_without_a_file_are_never_flagged(tmp_path):
+    assert untracked_source(make_params(data__source="diabetes", model__task="regression"),
+                            tmp_path) is None
+    assert untracked_source(make_params(), tmp_path) is None

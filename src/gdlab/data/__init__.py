@@ -11,7 +11,7 @@ from gdlab.data.checks import CheckedData, check_table
 from gdlab.data.errors import DataError
 from gdlab.data.prepared import Prepared, dataset_digest, load_prepared, write_prepared
 from gdlab.data.preprocessing import build_preprocessor, make_preprocessor
-from gdlab.data.sources import check_source_available, load_source
+from gdlab.data.sources import RAW_DIR, check_source_available, load_source, untracked_source
 from gdlab.data.split import split_indices
 from gdlab.data.table import RawTable
 
@@ -19,6 +19,7 @@ __all__ = [
     "CheckedData",
     "DataError",
     "Prepared",
+    "RAW_DIR",
     "RawTable",
     "build_preprocessor",
     "check_data",
@@ -30,5 +31,6 @@ __all__ = [
     "make_preprocessor",
     "prepare_dataset",
     "split_indices",
+    "untracked_source",
     "write_prepared",
 ]
