@@ -35,7 +35,13 @@ import mlflow
 from gdlab.config import ConfigError, flatten_params
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
-from gdlab.experiment import as_frame, decode_target, run_training, trained_params
+from gdlab.experiment import (
+    as_frame,
+    decode_target,
+    describe_tuned,
+    run_training,
+    trained_params,
+)
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train: {exc}", file=sys.stderr)
         return 1
     y = decode_target(data.y_train, data.classes)
+    if tuned:
+        say(f"train: {describe_tuned(tuned)}")
 
     session = open_session(params.tracking.uri, params.tracking.experiment)
     say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")

@@ -1,8 +1,11 @@
-"""Tuned overrides: file formats (applied by gdlab.config.with_overrides)."""
+"""Tuned overrides: file formats, and params.yaml with them applied (what train trains with)."""
 
 import json
+from pathlib import Path
 
-from gdlab.experiment import load_overrides
+import yaml
+
+from gdlab.experiment import describe_tuned, load_overrides, trained_params
 
 
 def test_missing_file_means_no_overrides(tmp_path):
@@ -16,3 +19,22 @@ def test_flat_and_nested_documents(tmp_path):
     nested.write_text(json.dumps({"params": {"optimizer.name": "sgd"}, "score": 1.0}))
     assert load_overrides(flat) == {"optimizer.learning_rate": 0.003}
     assert load_overrides(nested) == {"optimizer.name": "sgd"}
+
+
+def test_trained_params_apply_the_tuned_values_and_say_what_they_replace(tmp_path):
+    params_yaml = Path(__file__).resolve().parents[2] / "params.yaml"
+    written = yaml.safe_load(params_yaml.read_text())
+    tuned = tmp_path / "best_params.json"
+    tuned.write_text(json.dumps({"params": {"optimizer.name": "nesterov",
+                                            "optimizer.learning_rate": 0.0123}}))
+    params, replaced = trained_params(params_yaml, tuned)
+    assert (params.optimizer.name, params.optimizer.learning_rate) == ("nesterov", 0.0123)
+    assert replaced == {
+        "optimizer.name": (written["optimizer"]["name"], "nesterov"),
+        "optimizer.learning_rate": (written["optimizer"]["learning_rate"], 0.0123),
+    }
+    line = describe_tuned(replaced)
+    assert f"optimizer.name='nesterov' (params.yaml: {written['optimizer']['name']!r})" in line
+    assert "tune.enabled: false" in line
+    untuned, none = trained_params(params_yaml, tmp_path / "absent.json")
+    assert none == {} and untuned.optimizer.name == written["optimizer"]["name"]

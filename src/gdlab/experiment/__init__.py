@@ -14,7 +14,7 @@ from gdlab.experiment.model import (
     fit_pipeline,
     fit_pipeline_rows,
 )
-from gdlab.experiment.overrides import load_overrides, trained_params
+from gdlab.experiment.overrides import describe_tuned, load_overrides, trained_params
 from gdlab.experiment.training import TrainingResult, as_frame, decode_target, run_training
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "build_pipeline",
     "cross_validate",
     "decode_target",
+    "describe_tuned",
     "fit_pipeline",
     "fit_pipeline_rows",
     "is_better",

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gdlab.config import Params, load_params, with_overrides
+from gdlab.config import Params, flatten_params, load_params, with_overrides
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
@@ -29,9 +29,24 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     return dict(overrides)
 
 
-def trained_params(params_path: str | Path, tuned_path: str | Path) -> tuple[Params, dict]:
+def trained_params(
+    params_path: str | Path, tuned_path: str | Path
+) -> tuple[Params, dict[str, tuple[Any, Any]]]:
     """params.yaml with the tuned values of ``tuned_path`` applied (when the file exists): the
-    parameters the train stage trains with; also returns the applied overrides."""
+    parameters the train stage trains with; also ``{key: (params.yaml's value, tuned value)}``
+    for every tuned key (empty without tuning)."""
     tuned = load_overrides(tuned_path)
     params = load_params(params_path)
-    return (with_overrides(params, tuned) if tuned else params), tuned
+    if not tuned:
+        return params, {}
+    written = flatten_params(params, resolved=False)
+    return with_overrides(params, tuned), {k: (written.get(k), v) for k, v in tuned.items()}
+
+
+def describe_tuned(replaced: dict[str, tuple[Any, Any]]) -> str:
+    """One line saying which params.yaml values the tuned ones replace."""
+    shown = ", ".join(
+        f"{key}={new!r}" + ("" if old == new else f" (params.yaml: {old!r})")
+        for key, (old, new) in replaced.items()
+    )
+    return f"tuned values replace params.yaml's (tune.enabled: false keeps them): {shown}"
