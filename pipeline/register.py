@@ -76,16 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"register: {exc}", file=sys.stderr)
         return 1
     with pipeline_run(run_id=handle.run_id, uri=session.uri):
-        decision = register_and_gate(
-            session.client,
-            model_name=params.register.model_name,
-            model_uri=model_uri,
-            run_id=handle.run_id,
-            metric=metric,
-            value=float(value),
-            tags={"gdlab.run_id": handle.run_id, "gdlab.fairness_gate": str(gate["passed"])},
-            blocked=blocked,
-        )
+        try:
+            decision = register_and_gate(
+                session.client,
+                model_name=params.register.model_name,
+                model_uri=model_uri,
+                run_id=handle.run_id,
+                metric=metric,
+                value=float(value),
+                tags={"gdlab.run_id": handle.run_id, "gdlab.fairness_gate": str(gate["passed"])},
+                blocked=blocked,
+                task=params.model.task,
+            )
+        except ValueError as exc:  # the name holds models of another task
+            print(f"register: {exc}", file=sys.stderr)
+            return 1
         mlflow.set_tags(
             {
                 "gdlab.registered_version": decision.version,

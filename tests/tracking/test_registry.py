@@ -97,3 +97,17 @@ def test_registering_the_same_model_again_keeps_its_version(session, fitted):
     versions = client.search_model_versions(f"name = '{name}'")
     assert [str(v.version) for v in versions] == ["1"]
     assert versions[0].tags["test_rmse"] == repr(0.9)
+
+
+def test_a_name_holding_models_of_another_task_is_refused(session, fitted):
+    model, X = fitted
+    name = "task-test"
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+    client = session.client
+    args = dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id)
+    register_and_gate(client, metric="rmse", value=1.0, task="regression", **args)
+    with pytest.raises(ValueError, match="'task-test' holds regression models .*another name"):
+        register_and_gate(client, metric="log_loss", value=0.3, task="classification", **args)
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"

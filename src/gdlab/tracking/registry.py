@@ -15,6 +15,7 @@ from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+TASK_TAG = "gdlab.task"
 
 
 @dataclass
@@ -67,6 +68,21 @@ def current_champion(client: MlflowClient, name: str) -> Any | None:
         return None
 
 
+def _registered_version(
+    client: MlflowClient, name: str, model_uri: str, run_id: str | None
+) -> Any | None:
+    """The version of ``name`` already registered from ``model_uri`` (a rerun of register on
+    the same model), or None."""
+    if run_id is None:
+        return None
+    try:
+        found = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    except MlflowException:  # no registered model of that name yet
+        return None
+    same = [v for v in found if v.source == model_uri]
+    return min(same, key=lambda v: int(v.version)) if same else None
+
+
 def register_and_gate(
     client: MlflowClient,
     *,
@@ -77,14 +93,33 @@ def register_and_gate(
     value: float,
     tags: dict[str, str] | None = None,
     blocked: str | None = None,
+    task: str | None = None,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
-    failed fairness gate) keeps it from becoming champion whatever its score, as the reason."""
-    version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
-    version = mlflow.register_model(model_uri, model_name, tags=version_tags)
-    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    failed fairness gate) keeps it from becoming champion whatever its score, as the reason.
+
+    A model registered under ``model_name`` before (register run again on the same train run)
+    keeps its version: its tags are updated and the decision is made again. With ``task``
+    (tagged ``gdlab.task``), a name whose champion is of another task is refused (ValueError,
+    nothing registered): their scores cannot be compared."""
     champion = current_champion(client, model_name)
+    held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
+    if task is not None and held is not None and held != task:
+        raise ValueError(
+            f"register.model_name: {model_name!r} holds {held} models (champion "
+            f"v{champion.version}); register this {task} model under another name"
+        )
+    version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
+    if task is not None:
+        version_tags[TASK_TAG] = task
+    version = _registered_version(client, model_name, model_uri, run_id)
+    if version is None:
+        version = mlflow.register_model(model_uri, model_name, tags=version_tags)
+    else:
+        for key, tag in version_tags.items():
+            client.set_model_version_tag(model_name, version.version, key, tag)
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
     previous_value = None if champion is None else _champion_value(client, champion, metric)
     if champion is None:
         promoted, reason = True, "first version: no champion yet"
