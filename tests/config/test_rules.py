@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+import yaml
 
+from gdlab.config import ConfigError, validate_params
 from tests.config.helpers import assert_problem, config_error
 
 CSV = {"data.source": "csv", "data.path": "d.csv", "data.target": "y"}
@@ -399,3 +402,26 @@ def test_all_problems_are_listed_at_once():
     assert str(err).startswith(f"{len(err.problems)} problems")
     for line in str(err).splitlines()[1:]:
         assert "(allowed: " in line
+
+
+def test_a_problem_of_the_params_is_not_repeated_for_every_search_candidate_and_variant():
+    # params.yaml searches and compares optimisers; the wrong task is one problem, not one per
+    # tune.space value and compare value (each of which applies it to the same wrong params)
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    assert shipped["tune"]["enabled"] and shipped["compare"]["enabled"]
+    shipped["data"]["source"] = "diabetes"
+    with pytest.raises(ConfigError) as info:
+        validate_params(shipped)
+    assert [p.path for p in info.value.problems] == ["model.task"]
+    shipped["model"]["task"] = "regression"
+    shipped["compare"]["values"] = ["sgd", "adagrad"]
+    momentum = shipped["tune"]["space"]["optimizer.params.momentum"]
+    when, momentum["when"] = momentum["when"], {}  # for any optimizer: adam has no momentum
+    with pytest.raises(ConfigError) as info:  # once the params are right, candidates are checked
+        validate_params(shipped)
+    assert {p.path for p in info.value.problems} == {"tune.space.optimizer.params.momentum"}
+    momentum["when"] = when
+    shipped["compare"]["values"] = ["sgd", "nosuch"]  # and a variant's problem only once
+    with pytest.raises(ConfigError) as info:
+        validate_params(shipped)
+    assert {p.path for p in info.value.problems} == {"compare.values[1]"}

@@ -49,6 +49,15 @@ class Section(StrictModel):
         """
         return []
 
+    def variant_checks(self, params: Params) -> list[Problem]:
+        """Problems of other values this section applies to the parameters (a search space's
+        candidates, a comparison's variants), with full dotted paths.
+
+        Runs only when no section has a problem: a problem of the parameters themselves would
+        otherwise come back once for every candidate.
+        """
+        return []
+
 
 def section_field(cls: type[Section]) -> Any:
     """The pydantic ``Field`` for a section: defaults to the section's defaults, documented by

@@ -62,11 +62,11 @@ class Params(StrictModel):
 
     @model_validator(mode="after")
     def _sections_agree(self) -> Params:
-        problems = []
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, Section):
-                problems += value.cross_checks(self)
+        sections = [v for v in (getattr(self, n) for n in type(self).model_fields)
+                    if isinstance(v, Section)]
+        problems = [p for section in sections for p in section.cross_checks(self)]
+        if not problems:
+            problems = [p for section in sections for p in section.variant_checks(self)]
         raise_problems(problems)
         return self
 

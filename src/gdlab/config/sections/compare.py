@@ -63,10 +63,19 @@ class CompareConfig(Section):
                     Problem(f"compare.values[{i}]", f"{value!r} repeats values[{seen[label]}]",
                             "each value once")
                 )
-                continue
-            seen[label] = i
-            try:
-                variant_params(params, self.vary, value)
+            seen.setdefault(label, i)
+        return problems
+
+    def variant_checks(self, params: Params) -> list[Problem]:
+        if not self.enabled:
+            return []
+        from gdlab.config.loader import with_overrides
+
+        problems = []
+        for i, value in enumerate(self.values):
+            try:  # the search space is checked on its own (tune's variant_checks)
+                with_overrides(params, {"tune.enabled": False, self.vary: value,
+                                        "compare.enabled": False})
             except ConfigError as exc:
                 shown = "; ".join(str(p) for p in exc.problems)
                 problems.append(

@@ -251,9 +251,12 @@ class TuneConfig(Section):
                     " | ".join(("auto", *METRICS[task])),
                 )
             )
-        if self.enabled:  # off by default: a file without tune is not refused for its space
-            problems += self.space_problems(params)
         return problems
+
+    def variant_checks(self, params: Params) -> list[Problem]:
+        if not self.enabled:  # off by default: a file without tune is not refused for its space
+            return []
+        return self.space_problems(params)
 
     def space_problems(self, params: Params) -> list[Problem]:
         """Every dimension value (range ends, choices) applied to ``params``: what the schema
@@ -261,6 +264,7 @@ class TuneConfig(Section):
         if not self.space:
             return []
         base = params.model_dump(mode="json", exclude={"tune"})
+        base["compare"]["enabled"] = False  # the comparison's values are checked on their own
         space = {k: v.model_dump(mode="json") for k, v in self.space.items()}
         found = _space_problems(json.dumps(base, sort_keys=True), json.dumps(space))
         return [Problem(path, message, allowed) for path, message, allowed in found]
