@@ -56,3 +56,41 @@ def test_http_client_fails_fast(monkeypatch):
     configure_client_env("http://127.0.0.1:9")
     assert int(os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]) <= 1
     assert int(os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"]) <= 10
+
+
+# (URI, redacted): the password as the client reads it (SQLAlchemy for databases: it runs to
+# the '@' and may hold '/' or ':'; urlsplit for http) never shows
+REDACTED = [
+    ("postgresql://u:pa/ss@db/mlflow", "postgresql://u:***@db/mlflow"),
+    ("postgresql://u:pa:ss@db:5432/mlflow", "postgresql://u:***@db:5432/mlflow"),
+    ("postgresql+psycopg://u:p%40s%2Fs%3A@db/ml", "postgresql+psycopg://u:***@db/ml"),
+    ("postgresql://u:p@ss@db:5432/ml", "postgresql://u:***@db:5432/ml"),
+    ("mysql+pymysql://u:pa/ss@db/ml", "mysql+pymysql://u:***@db/ml"),
+    ("postgresql://u@db/ml?password=pa/ss", "postgresql://u@db/ml?password=***"),
+    ("http://u:pa/ss@h:5000/x", "http://u:***@h:5000/x"),
+    ("https://u:p%2Fss@h/x", "https://u:***@h/x"),
+    ("https://u:p@ss@h/x", "https://u:***@h/x"),
+    ("https://u:pa:ss@h", "https://u:***@h"),
+]
+
+
+def test_redaction_reads_passwords_as_their_clients_do():
+    for uri, shown in REDACTED:
+        assert redact_uri(uri) == shown, uri
+        for secret in ("pa/ss", "pa:ss", "p@ss", "p%40s%2Fs%3A", "p%2Fss", "ss@"):
+            assert secret not in redact_uri(uri), uri
+        assert redact_text(f"cannot reach {uri}: refused", uri) == f"cannot reach {shown}: refused"
+
+
+def test_urls_without_a_password_are_left_alone():
+    for uri in (
+        "postgresql://mlflow@db:5432/mlflow",
+        "mysql+pymysql://u@db/ml?charset=utf8mb4",
+        "sqlite:///rel/mlflow.db",
+        "sqlite:////abs/mlflow.db",
+        "sqlite://",
+        "http://127.0.0.1:5000",
+        "http://[::1]:5000/x",
+        "databricks://profile",
+    ):
+        assert redact_uri(uri) == uri

@@ -1,4 +1,5 @@
-"""Where MLflow records go: the project root, the tracking URI, and redaction of secrets.
+"""Where MLflow records go: the project root, the tracking URI, and redaction of secrets
+(:func:`redact_uri` and :func:`redact_text`, from :mod:`gdlab.urls`).
 
 The default store is ``sqlite:///<project root>/mlflow.db``. The project root is ``DVC_ROOT``
 when DVC sets it (``dvc exp run --temp/--queue`` execute in a copy under ``.dvc/tmp/exps`` but
@@ -8,9 +9,19 @@ point ``DVC_ROOT`` at the real repository), else the nearest parent with ``.dvc`
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from gdlab.urls import redact_text, redact_uri
+
+__all__ = [
+    "configure_client_env",
+    "default_artifact_location",
+    "is_http",
+    "project_root",
+    "redact_text",
+    "redact_uri",
+    "resolve_tracking_uri",
+]
 
 STORE_FILE = "mlflow.db"
 ARTIFACT_DIR = "mlruns"
@@ -69,33 +80,3 @@ def configure_client_env(uri: str) -> None:
     if is_http(uri):
         for key, value in _HTTP_DEFAULTS.items():
             os.environ.setdefault(key, value)
-
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@]*):(?P<pw>[^@/]*)@")
-
-
-def redact_uri(uri: str | None) -> str:
-    """``uri`` with any password (``user:secret@host``) and credential-looking query values
-    (password, token, key, secret) replaced by ``***``."""
-    if not uri:
-        return ""
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(uri))
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    if not parts.query:
-        return text
-    redacted = []
-    for item in parts.query.split("&"):
-        key, sep, value = item.partition("=")
-        secret = any(word in key.lower() for word in ("pass", "token", "secret", "key"))
-        redacted.append(f"{key}{sep}***" if sep and secret else item)
-    return urlunsplit(parts._replace(query="&".join(redacted)))
-
-
-def redact_text(text: str, uri: str | None) -> str:
-    """``text`` with the raw ``uri`` (if it carries a secret) replaced by its redacted form."""
-    if uri and redact_uri(uri) != uri:
-        text = text.replace(uri, redact_uri(uri))
-    return text

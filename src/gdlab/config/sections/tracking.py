@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
 from gdlab.config.base import Section
 from gdlab.config.errors import Problem, raise_problems
+from gdlab.urls import has_credentials
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -22,8 +22,22 @@ METRICS: dict[str, dict[str, bool]] = {
 URI_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
 """Tracking stores accepted: databases and servers (the file store is deprecated in MLflow 3)."""
 
-_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@]*:[^/@]*@")
-_SECRET_QUERY = re.compile(r"[?&][^=&]*(pass|token|secret|key)[^=&]*=", re.IGNORECASE)
+
+def refuse_credentials(uri: str | None, instead: str) -> None:
+    """Raise a problem when ``uri`` holds a password (as its client would read it: ``/``, ``:``
+    and percent-encoded characters included) or a token-like query parameter; ``instead``
+    says where the credential goes."""
+    if uri is not None and has_credentials(uri):
+        raise_problems(
+            [
+                Problem(
+                    "",
+                    "holds a credential (a password or token in the URI); params.yaml is "
+                    "committed and logged, so credentials never go in it",
+                    instead,
+                )
+            ]
+        )
 
 
 class TrackingConfig(Section):
@@ -40,18 +54,11 @@ class TrackingConfig(Section):
     @field_validator("uri")
     @classmethod
     def _database_or_server(cls, uri: str | None) -> str | None:
-        if uri is not None and (_PASSWORD.match(uri) or _SECRET_QUERY.search(uri)):
-            raise_problems(
-                [
-                    Problem(
-                        "",
-                        "holds a credential (a password or token in the URI); params.yaml is "
-                        "committed and logged, so credentials never go in it",
-                        "the URI without credentials; set MLFLOW_TRACKING_USERNAME / "
-                        "MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN in the environment",
-                    )
-                ]
-            )
+        refuse_credentials(
+            uri,
+            "the URI without credentials; set MLFLOW_TRACKING_USERNAME / "
+            "MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN in the environment",
+        )
         if uri is not None:
             scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
             if scheme not in URI_SCHEMES:
