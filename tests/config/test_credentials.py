@@ -1,6 +1,6 @@
-"""Credentials never go in params.yaml: ``tracking.uri`` refuses a URL
+"""Credentials never go in params.yaml: ``tracking.uri`` and ``tune.storage`` refuse a URL
 holding a password however it is spelled (``/``, ``@``, ``:`` or percent-encoded characters,
-every scheme), and accepts the same URL without it."""
+every scheme), and accept the same URL without it."""
 
 from __future__ import annotations
 
@@ -40,7 +40,19 @@ def test_tracking_uri_with_a_password_is_refused(uri):
     assert_problem(err, "tracking.uri", "MLFLOW_TRACKING_PASSWORD")
 
 
+@pytest.mark.parametrize("uri", WITH_PASSWORD)
+def test_tune_storage_with_a_password_is_refused(uri):
+    err = config_error({"tune.storage": uri})
+    assert_problem(err, "tune.storage", "holds a credential")
+    assert_problem(err, "tune.storage", "PGPASSWORD or ~/.pgpass")
+
+
 @pytest.mark.parametrize("uri", WITHOUT_PASSWORD)
 def test_the_same_urls_without_a_password_are_accepted(uri):
-    assert validate_params({"tracking": {"uri": uri}}).tracking.uri == uri
+    params = validate_params({"tracking": {"uri": uri}, "tune": {"storage": uri}})
+    assert params.tracking.uri == uri and params.tune.storage == uri
 
+
+def test_tune_storage_journal_paths_are_accepted():
+    for path in (".optuna/gdlab.journal", "/abs/study.journal", "odd:name@file.journal"):
+        assert validate_params({"tune": {"storage": path}}).tune.storage == path

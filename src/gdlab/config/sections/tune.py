@@ -14,11 +14,11 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gdlab.config.base import Section, StrictModel
 from gdlab.config.errors import ConfigError, Problem, raise_problems
-from gdlab.config.sections.tracking import METRICS
+from gdlab.config.sections.tracking import METRICS, refuse_credentials
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -189,7 +189,8 @@ class TuneConfig(Section):
     storage: str | None = Field(
         None,
         description="Optuna study storage: a journal file path, or an RDB URL "
-        "(sqlite:///..., postgresql://...); null = .optuna/gdlab.journal in the project",
+        "(sqlite:///..., postgresql://...) without a password (PostgreSQL reads it from "
+        "PGPASSWORD or ~/.pgpass); null = .optuna/gdlab.journal in the project",
     )
     study_name: str | None = Field(
         None,
@@ -213,6 +214,16 @@ class TuneConfig(Section):
     heatmap: HeatmapConfig = Field(
         default_factory=HeatmapConfig, description=(HeatmapConfig.__doc__ or "").split("\n")[0]
     )
+
+    @field_validator("storage")
+    @classmethod
+    def _no_credentials(cls, storage: str | None) -> str | None:
+        refuse_credentials(
+            storage,
+            "the URL without credentials; PostgreSQL reads the password from PGPASSWORD or "
+            "~/.pgpass in the environment of every process that opens the study",
+        )
+        return storage
 
     @model_validator(mode="after")
     def _budget_and_jobs(self) -> TuneConfig:
