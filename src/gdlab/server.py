@@ -11,6 +11,12 @@ itself (clients upload and download through it, so they need no access to its di
 - address: ``--host``/``--port``, else ``$GDLAB_SERVER_HOST``/``$GDLAB_SERVER_PORT``, else
   127.0.0.1:5000.
 
+A store URL holding a password is refused: ``mlflow server`` would carry it in its command
+line, which every user of the machine sees (``ps``). The MLflow server has no authentication,
+so a host other than a loopback address (127.0.0.1, ::1, localhost) is refused too, unless
+``--allow-remote`` or ``GDLAB_SERVER_ALLOW_REMOTE=1`` says it is meant (e.g. behind a proxy
+that authenticates); otherwise reach it from other machines through an SSH tunnel.
+
 Point every stage at it with ``tracking.uri: http://127.0.0.1:5000`` in params.yaml (or
 ``MLFLOW_TRACKING_URI``); with ``tune.storage`` on the same PostgreSQL
 (``postgresql://…/optuna``), tuning workers on several machines share one Optuna study.
@@ -19,20 +25,24 @@ Point every stage at it with ``tracking.uri: http://127.0.0.1:5000`` in params.y
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 from pathlib import Path
 
 from gdlab.tracking.uri import project_root, redact_uri
+from gdlab.urls import has_credentials
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
-STORE_ENV, ARTIFACTS_ENV, HOST_ENV, PORT_ENV = (
+STORE_ENV, ARTIFACTS_ENV, HOST_ENV, PORT_ENV, ALLOW_REMOTE_ENV = (
     "GDLAB_SERVER_STORE",
     "GDLAB_SERVER_ARTIFACTS",
     "GDLAB_SERVER_HOST",
     "GDLAB_SERVER_PORT",
+    "GDLAB_SERVER_ALLOW_REMOTE",
 )
 STORE_SCHEMES = ("postgresql", "sqlite", "mysql", "mssql")
+_TRUE = ("1", "true", "yes", "on")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,6 +63,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        default=os.environ.get(ALLOW_REMOTE_ENV, "").strip().lower() in _TRUE,
+        help=f"allow a --host that is not a loopback address (default ${ALLOW_REMOTE_ENV}=1); "
+        "the server has no authentication",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="print the mlflow command and exit"
     )
     return parser.parse_args(argv)
@@ -68,12 +85,42 @@ def backend_store(configured: str | None, root: Path) -> str:
             f"backend store {redact_uri(configured)!r} is not a database URL "
             f"({' | '.join(STORE_SCHEMES)}); the file store cannot hold the model registry"
         )
+    if has_credentials(configured):
+        raise ValueError(
+            f"backend store {redact_uri(configured)!r} holds a password, which the mlflow "
+            "server command line would show to every user of this machine (ps): remove it "
+            "from the URL and set PGPASSWORD or a ~/.pgpass file (mode 0600) instead"
+        )
     return configured
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost`` or a loopback IP address."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def check_host(host: str, allow_remote: bool) -> str:
+    """``host``, refused when it is not a loopback address and ``allow_remote`` is not set."""
+    if not is_loopback(host) and not allow_remote:
+        raise ValueError(
+            f"--host {host!r} is not a loopback address: the MLflow server has no "
+            "authentication, so anyone reaching it could read and change every run and model. "
+            f"Bind {DEFAULT_HOST} (other machines reach it through an SSH tunnel), or pass "
+            f"--allow-remote / set {ALLOW_REMOTE_ENV}=1 to expose it on purpose"
+        )
+    return host
 
 
 def server_command(args: argparse.Namespace, root: Path | None = None) -> list[str]:
     """The ``mlflow server`` command line for ``args``."""
     root = project_root() if root is None else root
+    check_host(args.host, args.allow_remote)
     store = backend_store(args.backend_store_uri, root)
     artifacts = Path(args.artifacts) if args.artifacts else root / "mlartifacts"
     return [
