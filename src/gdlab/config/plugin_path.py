@@ -7,7 +7,10 @@ runs a stage — is appended to ``sys.path`` (appended: it never shadows install
 joblib's workers start with the parent's ``sys.path``, so they find the plug-in too.
 
 :func:`import_paths` lists the plug-ins a configuration or a fitted model names: their
-modules are the ones a saved model may need beyond gdlab (see ``gdlab.experiment.persist``).
+modules are the ones a saved model may need beyond gdlab (see ``gdlab.experiment.persist``),
+so it reads only the fields that name a plug-in (:data:`PLUGIN_FIELDS`, and the values a
+comparison or a search may put in them): a free-text value such as ``model_card.owner:
+"os:system"`` has the same form but must not make ``os`` a trusted module.
 """
 
 from __future__ import annotations
@@ -28,26 +31,50 @@ def make_project_importable(directory: str | None = None) -> str:
     return path
 
 
+PLUGIN_FIELDS = ("model.kind", "optimizer.name", "schedule.name", "schedule.params.then")
+"""The params.yaml keys whose value may be a plug-in ``"package.module:factory"`` (their
+``x-allowed`` in the schema says so; tests/plugins/test_trust.py keeps the two in step)."""
+
+ESTIMATOR_FIELDS = ("model", "optimizer", "schedule", "schedule_params.then")
+"""The same keys among a gdlab estimator's constructor parameters."""
+
+
 def import_paths(value: Any) -> list[str]:
-    """Every plug-in import path (``"package.module:factory"``) inside ``value``: a validated
-    ``Params``, a fitted pipeline or estimator (its constructor parameters), or plain data."""
-    if hasattr(value, "model_dump"):
-        value = value.model_dump()
-    elif hasattr(value, "steps"):  # a scikit-learn Pipeline
+    """The plug-in import paths (``"package.module:factory"``) ``value`` names in the fields
+    that take one: a validated ``Params`` or its plain-data dump (:data:`PLUGIN_FIELDS`, and
+    the ``compare.values`` or ``tune.space`` choices that may replace them), or a fitted
+    pipeline or estimator (:data:`ESTIMATOR_FIELDS` of its constructor parameters)."""
+    if hasattr(value, "steps"):  # a scikit-learn Pipeline
         return sorted({p for _, step in value.steps for p in import_paths(step)})
-    elif hasattr(value, "get_params"):
-        value = value.get_params(deep=False)
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and _IMPORT_PATH.match(item):
-            found.add(item)
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return sorted(found)
+    if hasattr(value, "get_params") and not hasattr(value, "model_dump"):
+        named = [_lookup(value.get_params(deep=False), key) for key in ESTIMATOR_FIELDS]
+    else:
+        data = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        named = _params_candidates(data) if isinstance(data, dict) else []
+    return sorted({v for v in named if isinstance(v, str) and _IMPORT_PATH.match(v)})
+
+
+def _params_candidates(data: dict[str, Any]) -> list[Any]:
+    """The values of params' plug-in fields, and those a comparison or a search may set."""
+    found = [_lookup(data, key) for key in PLUGIN_FIELDS]
+    compare = data.get("compare")
+    if isinstance(compare, dict) and compare.get("vary") in PLUGIN_FIELDS:
+        found += list(compare.get("values") or [])
+    space = _lookup(data, "tune.space")
+    if isinstance(space, dict):
+        for key, dimension in space.items():
+            if key in PLUGIN_FIELDS and isinstance(dimension, dict):
+                found += list(dimension.get("choices") or [])
+    return found
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    """``data[a][b]...`` for ``"a.b..."``, or None where a key is missing."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
 
 
 def plugin_modules(paths: list[str]) -> list[str]:
