@@ -65,7 +65,8 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
     ``config`` is ``params.parallel`` (a :class:`~gdlab.config.sections.parallel.ParallelConfig`),
     a dict with the same keys, or None (joblib). Yields a :class:`BackendInfo`. Raises
     :class:`ParallelUnavailable` when Dask is not installed or the scheduler does not answer
-    within ``parallel.timeout`` seconds.
+    within ``parallel.timeout`` seconds, and ValueError for an unauthenticated (tcp://,
+    ws://, ucx://) scheduler on another machine without ``allow_insecure_remote``.
     """
     backend = _setting(config, "backend", "joblib")
     if backend == "joblib":
@@ -83,6 +84,11 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
         ) from exc
     timeout = float(_setting(config, "timeout", 30.0))
     scheduler = _setting(config, "scheduler", None)
+    if scheduler is not None and not _setting(config, "allow_insecure_remote", False):
+        from gdlab.config.sections.parallel import insecure_problem, insecure_remote
+
+        if insecure_remote(scheduler):  # a dict config is not validated by the schema
+            raise ValueError(f"parallel.{insecure_problem(scheduler)}")
     with contextlib.ExitStack() as stack:
         cluster = None
         if scheduler is None:

@@ -25,13 +25,12 @@ Point every stage at it with ``tracking.uri: http://127.0.0.1:5000`` in params.y
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 from pathlib import Path
 
 from gdlab.tracking.uri import project_root, redact_uri
-from gdlab.urls import has_credentials
+from gdlab.urls import has_credentials, is_loopback
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000
 STORE_ENV, ARTIFACTS_ENV, HOST_ENV, PORT_ENV, ALLOW_REMOTE_ENV = (
@@ -92,17 +91,6 @@ def backend_store(configured: str | None, root: Path) -> str:
             "from the URL and set PGPASSWORD or a ~/.pgpass file (mode 0600) instead"
         )
     return configured
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only: ``localhost`` or a loopback IP address."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:  # a host name: it may resolve to any interface
-        return False
 
 
 def check_host(host: str, allow_remote: bool) -> str:

@@ -9,10 +9,13 @@ runs to the ``@`` and may hold ``/`` or ``:``. Any other URL (``http(s)://``...)
 database password ends SQLAlchemy's): a password either reading finds counts, and redaction
 hides it for both, so no part of an ambiguous password stays visible. The cost is caution:
 ``http://host:5000/a@b`` reads as user ``host`` with a password.
+
+:func:`is_loopback` tells whether a host is this machine only (servers bind there by default).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -88,6 +91,18 @@ def redact_text(text: str, uri: str | None) -> str:
     if uri and redact_uri(uri) != uri:
         text = text.replace(uri, redact_uri(uri))
     return text
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost`` or a loopback IP address
+    (``127.0.0.0/8``, ``::1``, bracketed or not). Any other name may resolve elsewhere."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_secret(key: str) -> bool:
