@@ -18,6 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from gdlab.config import load_params, with_overrides
+from gdlab.tuning.objective import CONFIG
 from gdlab.tuning.study import open_storage
 
 from .conftest import REPO, write_project
@@ -153,13 +154,24 @@ def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkey
     assert train.data.params["optimizer.learning_rate"] == "0.01"
 
 
-def finished(journal: Path, name: str | None = None) -> list:
+def all_trials(journal: Path, name: str | None = None) -> list:
     storage = open_storage(str(journal))
     studies = optuna.get_all_study_summaries(storage)
     if not studies:
         return []
     study = optuna.load_study(study_name=name or studies[0].study_name, storage=storage)
-    return [t for t in study.get_trials() if t.state.is_finished()]
+    return study.get_trials()
+
+
+def finished(journal: Path, name: str | None = None) -> list:
+    return [t for t in all_trials(journal, name) if t.state.is_finished()]
+
+
+def training_trial(journal: Path) -> int | None:
+    """The number of a running trial that has sampled all its parameters, if any."""
+    running = [t.number for t in all_trials(journal)
+               if t.state.name == "RUNNING" and CONFIG in t.user_attrs]
+    return running[0] if running else None
 
 
 @pytest.mark.slow
@@ -188,11 +200,17 @@ def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
         command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 120
-    while len(finished(journal)) < 3:
+    while True:  # kill it while a trial trains, after 3 finished ones
         assert first.poll() is None, first.communicate()
         assert time.monotonic() < deadline, "the search did not get going"
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)  # no handler runs: a trial is left RUNNING
+        if len(finished(journal)) >= 3 and training_trial(journal) is not None:
+            first.send_signal(signal.SIGSTOP)  # frozen: the journal cannot move on
+            cut = training_trial(journal)
+            if cut is not None:
+                break
+            first.send_signal(signal.SIGCONT)  # it finished in between: wait for the next
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)  # no handler runs: trial `cut` is left RUNNING
     first.wait(timeout=30)
     before = {t.number: (t.params, t.value, t.datetime_complete) for t in finished(journal)}
     assert 3 <= len(before) < 10
@@ -214,13 +232,11 @@ def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
             completed,
         )
     assert [t.number for t in trials] == list(range(len(trials)))  # numbering continues
-    interrupted = [t for t in trials if t.user_attrs.get("gdlab.interrupted")]
-    assert len(interrupted) <= 1
-    for trial in interrupted:  # the trial the kill cut short is run again with its params
-        (retry,) = [t for t in trials if t.user_attrs.get("gdlab.retry_of") == trial.number]
-        assert retry.state.name == "COMPLETE"
-        if trial.params:  # (a kill before the trial sampled anything leaves none to reuse)
-            assert retry.params == trial.params
+    (interrupted,) = [t for t in trials if t.user_attrs.get("gdlab.interrupted")]
+    assert interrupted.number == cut and interrupted.params
+    # the trial the kill cut short is run again with its params
+    (retry,) = [t for t in trials if t.user_attrs.get("gdlab.retry_of") == cut]
+    assert retry.state.name == "COMPLETE" and retry.params == interrupted.params
     assert f"({10 - len(before)} run now" in second.stdout
 
     _, all_runs = runs(store_root, "resume")
