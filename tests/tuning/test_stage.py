@@ -18,6 +18,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from gdlab.config import load_params, with_overrides
+from gdlab.data import load_prepared
+from gdlab.experiment import build_pipeline, cross_validate, decode_target, make_folds
 from gdlab.tuning.objective import CONFIG
 from gdlab.tuning.study import open_storage
 
@@ -75,6 +77,20 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
         ("0.5", "full"),
     }
     assert all(float(c["wall_time_s"]) > 0 for c in cells)
+    # each scored cell is the mean CV log-loss of that learning rate and batch size
+    data = load_prepared(root / "data" / "prepared")
+    y = decode_target(data.y_train, data.classes)
+    base = load_params(root / "params.yaml")
+    folds = make_folds(y, base.cv.folds, task="classification", seed=base.seed)
+    scored = [c for c in cells if c["value"] not in ("", None)]
+    assert len(scored) >= 2
+    for cell in scored:
+        batch = None if cell["batch_size"] == "full" else int(cell["batch_size"])
+        cell_params = with_overrides(base, {"optimizer.learning_rate": float(cell["learning_rate"]),
+                                            "train.batch_size": batch, "tune.enabled": False})
+        cv = cross_validate(build_pipeline(cell_params), data.X_train, y, folds,
+                            task="classification", progress=False)
+        assert float(cell["value"]) == pytest.approx(cv.mean()["log_loss"], rel=1e-9)
     guidance = json.loads((out / "guidance.json").read_text())
     assert guidance["smoothness_L"] > 0 and guidance["range_test_suggestion"] > 0
     figures = sorted(p.name for p in (out / "figures").iterdir())
