@@ -67,6 +67,24 @@ def test_fold_curves_one_file_per_fold(tmp_path):
     assert float(rows[1]["val_loss"]) == 0.75
 
 
-def test_figure(tmp_path):
-    path = loss_curves_figure(_cv(), tmp_path / "fig" / "loss.png")
-    assert path.stat().st_size > 1000
+def test_figure_draws_every_folds_training_and_validation_curve(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    closed, close = [], plt.close
+    monkeypatch.setattr(plt, "close", closed.append)  # keep the figure to look at its data
+    cv = _cv()
+    path = loss_curves_figure(cv, tmp_path / "fig" / "loss.png")
+    (fig,) = closed
+    (ax,) = fig.axes
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    assert len(drawn) == 4
+    for fold in cv.folds:
+        for key, style in (("train_loss", "-"), ("val_loss", "--")):
+            line = drawn[f"fold {fold.fold} {key.split('_')[0]}"]
+            assert list(line.get_xdata()) == list(range(fold.n_iter))
+            assert list(line.get_ydata()) == fold.curves[key]
+            assert line.get_linestyle() == style
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(drawn)
+    close(fig)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
