@@ -23,8 +23,13 @@ def _regression(seed=0, n=200, d=5, scale=1.0):
 def test_step_above_two_over_L_diverges_within_a_few_epochs():
     X, y = _regression(scale=3.0)
     L = smoothness_constant(X)
+    snapshots = []  # the parameters after each completed epoch
+
+    def snapshot(record):
+        snapshots.append([p.copy() for p in record["params"]])
+
     est = GDRegressor(optimizer="sgd", learning_rate=3.0 / L, alpha=0.0, tol=None,
-                      max_epochs=100)
+                      max_epochs=100, callbacks=[snapshot])
     with pytest.raises(DivergenceError) as info:
         est.fit(X, y)
     assert info.value.epoch <= 10
@@ -35,6 +40,16 @@ def test_step_above_two_over_L_diverges_within_a_few_epochs():
     assert "smaller learning rate" in message
     assert all(np.isfinite(p).all() for p in est.params_)
     assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
+    # the parameters are restored to those of the best (lowest-loss) epoch, not left at the
+    # last update before the error
+    loss = est.history_["loss"]
+    assert len(snapshots) == len(loss) >= 2
+    best = snapshots[int(np.argmin(loss))]
+    assert not all(np.array_equal(p, q) for p, q in zip(best, snapshots[-1], strict=True))
+    for p, q in zip(est.params_, best, strict=True):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(est.coef_, best[0][:, 0])
+    np.testing.assert_array_equal(est.intercept_, best[1])
 
 
 def test_step_below_two_over_L_converges():
@@ -146,15 +161,22 @@ def test_early_stopping_restores_best_validation_weights():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 40))  # overparameterised: validation loss turns up
     y = X[:, 0] + rng.standard_normal(60)
+    # the validation split made here, so its loss can be recomputed independently
+    val_rows = rng.permutation(60)[:18]
+    train_rows = np.setdiff1d(np.arange(60), val_rows)
+    X_val, y_val = X[val_rows], y[val_rows]
     est = GDRegressor(optimizer="sgd", learning_rate=0.1, alpha=0.0, early_stopping=True,
-                      validation_fraction=0.3, n_iter_no_change=20, tol=0.0,
-                      max_epochs=2000, random_state=0).fit(X, y)
+                      n_iter_no_change=20, tol=0.0, max_epochs=2000, random_state=0)
+    est.fit(X[train_rows], y[train_rows], eval_set=(X_val, y_val))
     val = np.array(est.history_["val_loss"])
     assert est.n_iter_ < 2000
-    assert np.isclose(est.best_loss_, val.min())
+    assert est.best_loss_ == val.min()
     assert val.argmin() < len(val) - 1  # it got worse afterwards ...
-    # ... and the weights restored are those of the best epoch: recompute its val loss
-    assert est.best_loss_ < val[-1]
+    assert est.best_loss_ < 0.99 * val[-1]
+    # ... and the weights kept are those of the best epoch: their validation loss (the data
+    # loss, ½ mean squared error, no penalty), recomputed here, is the best one recorded
+    residual = X_val @ est.coef_ + est.intercept_[0] - y_val
+    assert 0.5 * np.mean(residual**2) == pytest.approx(est.best_loss_, rel=1e-12)
 
 
 def test_float32_end_to_end_close_to_float64():
