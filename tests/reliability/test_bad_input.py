@@ -212,8 +212,31 @@ def post(url: str, columns: list[str], data: list[list]) -> tuple[int, dict]:
 
 
 def test_request_with_good_columns_is_answered(server, untouched):
-    status, answer = post(server, ["x0", "x1", "x2", "x3"], [[0.1, 0.2, 0.3, 0.4]])
-    assert status == 200 and len(answer["predictions"]) == 1
+    import sys
+
+    import mlflow.sklearn
+    import numpy as np
+    import pandas as pd
+
+    columns = ["x0", "x1", "x2", "x3"]
+    # rows whose class depends on which value sits in which column
+    data = [[0.1, 0.2, 0.3, 0.4], [2.0, 0.0, -2.0, 0.0], [-2.0, 0.0, 2.0, 0.0],
+            [0.0, 2.0, -2.0, 0.0], [0.0, -2.0, 2.0, 0.0], [0.0, 0.0, -2.0, 2.0],
+            [0.0, 0.0, 2.0, -2.0]]
+    status, answer = post(server, columns, data)
+    assert status == 200 and len(answer["predictions"]) == len(data)
+    # the champion's own predictions, from its scikit-learn flavour loaded here (not through
+    # the pyfunc wrapper or the scoring app)
+    saved = list(sys.path)  # a load prepends the model's code directory
+    try:
+        with untouched.inside():
+            mlflow.set_tracking_uri(untouched.store)
+            model = mlflow.sklearn.load_model("models:/gdlab-rel@champion")
+    finally:
+        sys.path[:] = saved
+    expected = np.asarray(model.predict(pd.DataFrame(data, columns=columns, dtype=float)))
+    assert len(set(expected.tolist())) > 1  # the rows tell the classes apart
+    np.testing.assert_array_equal(np.asarray(answer["predictions"]), expected)
 
 
 def test_request_missing_column(server, untouched):
