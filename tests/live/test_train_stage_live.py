@@ -20,17 +20,19 @@ from gdlab.tracking.safety import store_lock
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 20
+HOLD = 24  # the step every fit waits at: in epoch 5 of a fold (320 rows, batches of 64)
 
 pytestmark = pytest.mark.slow  # a real stage process with two joblib workers
 
 
 def test_train_stage_streams_fold_curves_while_running(tmp_path, monkeypatch):
     (tmp_path / ".dvc").mkdir()
+    gate = tmp_path / "go-on"  # every fit waits at step HOLD until it exists
     shutil.copy(Path(__file__).with_name("slow_opts.py"), tmp_path / "slow_opts.py")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({
         "data": {"synthetic": {"n_samples": 600, "n_features": 5, "n_informative": 3}},
         "optimizer": {"name": "slow_opts:slow_sgd", "learning_rate": 0.05,
-                      "params": {"pause": 0.02}},
+                      "params": {"pause": 0.002, "hold_at": HOLD, "gate": str(gate)}},
         "train": {"max_epochs": EPOCHS, "tol": None, "batch_size": 64},
         "cv": {"folds": 3, "n_jobs": 2},
         "live": {"interval": 0.5},
@@ -64,6 +66,7 @@ def test_train_stage_streams_fold_curves_while_running(tmp_path, monkeypatch):
                 if history and proc.poll() is None:
                     seen_while_running = (run.info.run_id, sorted(m.step for m in history))
                     break
+        gate.touch()
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
