@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -56,7 +57,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
         self.coef_ = W.T.copy()
         self.intercept_ = b.copy()
 
-    def fit(self, X, y, sample_weight=None, eval_set=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> GDClassifier:
         """Train from scratch (or from the last solution with ``warm_start``); return self.
 
         ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
@@ -64,7 +71,13 @@ class GDClassifier(ClassifierMixin, BaseGD):
         """
         return self._fit(X, y, sample_weight, eval_set)
 
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> GDClassifier:
         """Run one epoch; ``classes`` (all labels) is required on the first call."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -84,12 +97,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
             tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
         return tr, va
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
         Z = self._raw(X)
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""
         Z = self._raw(X)
         if Z.shape[1] == 1:
@@ -97,12 +110,12 @@ class GDClassifier(ClassifierMixin, BaseGD):
             return np.column_stack([1.0 - p, p])
         return softmax(Z)
 
-    def predict_log_proba(self, X) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
         Z = self._raw(X)
         idx = (Z[:, 0] > 0).astype(np.intp) if Z.shape[1] == 1 else Z.argmax(axis=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 
 from gdlab.estimators._docs import PARAMETERS
@@ -42,7 +43,13 @@ class GDRegressor(RegressorMixin, BaseGD):
         self.coef_ = W[:, 0].copy()
         self.intercept_ = b.copy()
 
-    def fit(self, X, y, sample_weight=None, eval_set=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        eval_set: tuple[ArrayLike, ArrayLike] | None = None,
+    ) -> GDRegressor:
         """Train from scratch (or from the last solution with ``warm_start``); return self.
 
         ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
@@ -50,10 +57,12 @@ class GDRegressor(RegressorMixin, BaseGD):
         """
         return self._fit(X, y, sample_weight, eval_set)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> GDRegressor:
         """Run one epoch on (X, y), carrying parameters, optimiser and schedule state."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets, shape (n_samples,)."""
         return self._raw(X)[:, 0]

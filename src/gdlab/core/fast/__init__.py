@@ -18,14 +18,19 @@ import importlib.util
 import inspect
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gdlab.core.models.linear import LinearModel
 from gdlab.core.models.losses import BinaryLogLoss, Huber, MultinomialLogLoss, SquaredError
 from gdlab.core.optim.alias import OPTIMIZERS
+
+if TYPE_CHECKING:
+    from gdlab.core.loop import LoopConfig, LoopState, Problem
+    from gdlab.core.models.base import Model
 
 _OPT_IDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3,
             "adamw": 4, "nadam": 5}
@@ -103,7 +108,14 @@ def _resolved_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def make_fast_state(model, loss, optimizer: Any, optimizer_params, clip_norm, params):
+def make_fast_state(
+    model: Model,
+    loss: Any,
+    optimizer: Any,
+    optimizer_params: Mapping[str, Any] | None,
+    clip_norm: float | None,
+    params: Sequence[np.ndarray],
+) -> FastOptState | None:
     """The compiled path's optimiser state, or None when this configuration has no kernel."""
     if not enabled() or type(model) is not LinearModel or not isinstance(optimizer, str):
         return None
@@ -185,7 +197,9 @@ def _threads() -> int:
     return get_num_threads()
 
 
-def run_fast_epoch(problem, state, cfg, lr: float, full_batch: bool):
+def run_fast_epoch(
+    problem: Problem, state: LoopState, cfg: LoopConfig, lr: float, full_batch: bool
+) -> tuple[float, float, bool]:
     """One epoch in compiled code; returns (loss, grad_norm, finite)."""
     from gdlab.core.fast import kernels
 
