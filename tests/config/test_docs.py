@@ -1,12 +1,20 @@
-"""The JSON schema and README table are generated from the schema and cover every field."""
+"""The JSON schema and README table are generated from the schema and cover every field; the
+table's params.yaml column shows the values the repository's params.yaml ships."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from pydantic import BaseModel
 
 from gdlab.config import OPTIMIZER_PARAMS, SCHEDULE_PARAMS, Params, json_schema
 from gdlab.config import parameter_table_markdown as table
+from gdlab.config.__main__ import main
 from gdlab.config.docs import TABLE_END, TABLE_START, render_table_into
+from gdlab.config.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -25,7 +33,7 @@ def test_table_has_a_row_for_every_field_with_a_description():
         row = next((r for r in rows if r.startswith(f"| `{path}` |")), None)
         assert row is not None, path
         cells = [c.strip() for c in row.strip("|").split(" | ")]
-        assert len(cells) == 5 and cells[4], row
+        assert len(cells) == 6 and cells[5], row
 
 
 def test_table_has_a_row_for_every_optimizer_and_schedule_parameter():
@@ -67,12 +75,56 @@ def test_render_table_into_readme_markers():
     assert render_table_into(out) == out
 
 
-def test_readme_table_is_up_to_date():
-    """The README's parameter table is the generated one
-    (regenerate with ``python -m gdlab.config readme``)."""
-    from pathlib import Path
+def cells_of(text: str, key: str) -> list[str]:
+    row = next(r for r in text.splitlines() if r.startswith(f"| {key} |"))
+    return [c.strip() for c in row.strip("|").split(" | ")]
 
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    text = readme.read_text(encoding="utf-8")
+
+def test_params_yaml_column_shows_only_the_values_that_differ(tmp_path):
+    shipped = tmp_path / "params.yaml"
+    shipped.write_text(
+        "seed: 42\n"  # the default: left empty
+        "tune: {enabled: true}\n"
+        "optimizer: {name: sgd, learning_rate: 1.0e-2, params: {momentum: 0.5}}\n"
+        "model: {hidden_layer_sizes: [64, 64]}\n"
+    )
+    text = table(shipped)
+    assert text.splitlines()[0].startswith("| key path | type | default | params.yaml |")
+    assert cells_of(text, "`seed`")[2:4] == ["`42`", ""]
+    assert cells_of(text, "`tune.enabled`")[2:4] == ["`false`", "`true`"]
+    assert cells_of(text, "`optimizer.name`")[3] == "`sgd`"
+    assert cells_of(text, "`optimizer.learning_rate`")[3] == ""  # 1.0e-2 == 0.01
+    assert cells_of(text, "`model.hidden_layer_sizes`")[3] == "`[64, 64]`"
+    assert cells_of(text, "`optimizer.params.momentum` (optimizer.name = sgd)")[3] == "`0.5`"
+    # the file names sgd: the momentum optimiser's row is not about it
+    assert cells_of(text, "`optimizer.params.momentum` (optimizer.name = momentum)")[3] == ""
+    assert cells_of(text, "`data.source`")[3] == ""  # not in the file: the default applies
+    assert all(r.split(" | ")[3] == "" for r in table().splitlines()[2:])  # no file, no column
+
+
+def test_params_yaml_column_refuses_an_invalid_file(tmp_path):
+    shipped = tmp_path / "params.yaml"
+    shipped.write_text("optimizer: {learning_rate: -1}\n")
+    with pytest.raises(ConfigError, match="optimizer.learning_rate"):
+        table(shipped)
+
+
+def test_readme_command_reads_the_params_yaml_next_to_the_readme(tmp_path):
+    (tmp_path / "params.yaml").write_text("tune: {enabled: true}\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{TABLE_START}\n{TABLE_END}\n")
+    assert main(["readme", str(readme)]) == 0
+    assert cells_of(readme.read_text(), "`tune.enabled`")[2:4] == ["`false`", "`true`"]
+
+
+def test_readme_table_is_up_to_date():
+    """The README's parameter table is the generated one, with the values the repository's
+    params.yaml ships (regenerate with ``python -m gdlab.config readme``)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
     assert TABLE_START in text, "README.md lost its parameter-table markers"
-    assert render_table_into(text) == text, "run: python -m gdlab.config readme"
+    assert render_table_into(text, REPO / "params.yaml") == text, (
+        "run: python -m gdlab.config readme"
+    )
+    # values that differ from the schema's defaults are shown (the prose relies on them)
+    assert cells_of(text, "`tune.enabled`")[2:4] == ["`false`", "`true`"]
+    assert cells_of(text, "`data.synthetic.sensitive_group`")[2:4] == ["`false`", "`true`"]

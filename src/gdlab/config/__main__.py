@@ -1,4 +1,10 @@
-"""``python -m gdlab.config [validate|table|schema|readme] [path]`` — check params or print docs."""
+"""``python -m gdlab.config [validate|table|schema|readme] [path]`` — check params or print docs.
+
+    validate [params.yaml]             check the file
+    table [params.yaml]                print the parameter table (params.yaml column from the file)
+    schema                             print the JSON schema
+    readme [README.md] [params.yaml]   regenerate the README's table (params.yaml next to it)
+"""
 
 from __future__ import annotations
 
@@ -23,12 +29,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("params are valid")
     elif command == "table":
-        print(parameter_table_markdown(), end="")
+        shipped = Path(args[1] if len(args) > 1 else "params.yaml")
+        print(parameter_table_markdown(shipped if shipped.exists() else None), end="")
     elif command == "schema":
         print(json.dumps(json_schema(), indent=2))
     elif command == "readme":
         path = Path(args[1] if len(args) > 1 else "README.md")
-        path.write_text(render_table_into(path.read_text(encoding="utf-8")), encoding="utf-8")
+        shipped = Path(args[2]) if len(args) > 2 else path.parent / "params.yaml"
+        text = render_table_into(
+            path.read_text(encoding="utf-8"), shipped if shipped.exists() else None
+        )
+        path.write_text(text, encoding="utf-8")
     else:
         print(__doc__, file=sys.stderr)
         return 2
