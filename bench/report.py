@@ -92,7 +92,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{(mach.get('git_commit') or '?')[:10]}"
         f"{' + uncommitted src changes' if mach.get('git_dirty_src') else ''}.",
         "",
-        "### Targets (issue 8)",
+        "### Targets",
         "",
     ]
     rows = []
