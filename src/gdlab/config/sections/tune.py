@@ -208,8 +208,8 @@ class TuneConfig(Section):
     )
     space: dict[str, SearchDimension] = Field(
         default_factory=_default_space,
-        description="dotted parameter path -> {low, high, log, step} or {choices}, "
-        "optional when: {path: [values]}",
+        description="dotted parameter path -> {low, high, log, step} or {choices}; optional "
+        "type (auto, float, int, categorical) and when: {path: [values]}",
     )
     heatmap: HeatmapConfig = Field(
         default_factory=HeatmapConfig, description=(HeatmapConfig.__doc__ or "").split("\n")[0]
