@@ -114,6 +114,9 @@ def test_with_overrides_revalidates_and_resets_params_of_a_new_optimizer():
     assert p.optimizer.name == "adam"  # unchanged
     r = with_overrides(p, {"optimizer.name": "sgd", "optimizer.params.momentum": 0.9})
     assert r.optimizer.params == {"momentum": 0.9}
+    # the same name (a search choosing the optimizer params.yaml names) keeps its params
+    same = with_overrides(p, {"optimizer.name": "adam", "optimizer.params.eps": 1e-6})
+    assert same.optimizer.params == {"betas": [0.8, 0.9], "eps": 1e-6}
     from gdlab.config import ConfigError
 
     with pytest.raises(ConfigError, match="cv.folds"):

@@ -109,13 +109,15 @@ def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
     """A new, validated :class:`Params` with dotted keys replaced, e.g.
     ``{"optimizer.learning_rate": 3e-3, "optimizer.name": "sgd"}``.
 
-    Changing ``optimizer.name`` or ``schedule.name`` without giving the whole ``params`` mapping
-    starts its params from ``{}`` (the old optimiser's parameters would not fit the new one);
-    ``"optimizer.params.momentum"``-style keys are then set on that empty mapping.
+    Changing ``optimizer.name`` or ``schedule.name`` to another name without giving the whole
+    ``params`` mapping starts its params from ``{}`` (the old optimiser's parameters would not
+    fit the new one); the same name keeps them. ``"optimizer.params.momentum"``-style keys are
+    then set on that mapping.
     """
     data = copy.deepcopy(params.model_dump())
     for section in ("optimizer", "schedule"):
-        if f"{section}.name" in overrides and f"{section}.params" not in overrides:
+        name = overrides.get(f"{section}.name", data[section]["name"])
+        if name != data[section]["name"] and f"{section}.params" not in overrides:
             data[section]["params"] = {}
     for key, value in overrides.items():
         *parents, leaf = key.split(".")
