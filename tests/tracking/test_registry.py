@@ -83,15 +83,19 @@ def test_model_is_skops_with_signature_and_registry_gate(session, fitted):
     json.dumps(better.to_dict())
 
 
-def test_registering_the_same_model_again_keeps_its_version(session, fitted):
+def _logged(session, fitted, name: str) -> dict:
+    """register_and_gate's arguments for a model logged in a new run, to register as ``name``."""
     model, X = fitted
-    name = "rerun-test"
     with pipeline_run(experiment_id=session.experiment_id) as run:
         info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
-    client = session.client
-    args = dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id, metric="rmse")
-    first = register_and_gate(client, value=1.0, **args)
-    again = register_and_gate(client, value=0.9, **args)  # e.g. dvc repro -f register
+    return dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id)
+
+
+def test_registering_the_same_model_again_keeps_its_version(session, fitted):
+    name = "rerun-test"
+    client, args = session.client, _logged(session, fitted, name)
+    first = register_and_gate(client, metric="rmse", value=1.0, **args)
+    again = register_and_gate(client, metric="rmse", value=0.9, **args)  # dvc repro -f register
     assert first.version == again.version == "1"
     assert again.promoted and again.reason == "already champion"
     versions = client.search_model_versions(f"name = '{name}'")
@@ -100,12 +104,8 @@ def test_registering_the_same_model_again_keeps_its_version(session, fitted):
 
 
 def test_a_name_holding_models_of_another_task_is_refused(session, fitted):
-    model, X = fitted
     name = "task-test"
-    with pipeline_run(experiment_id=session.experiment_id) as run:
-        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
-    client = session.client
-    args = dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id)
+    client, args = session.client, _logged(session, fitted, name)
     register_and_gate(client, metric="rmse", value=1.0, task="regression", **args)
     with pytest.raises(ValueError, match="'task-test' holds regression models .*another name"):
         register_and_gate(client, metric="log_loss", value=0.3, task="classification", **args)
