@@ -40,16 +40,18 @@ def test_step_above_two_over_L_diverges_within_a_few_epochs():
     assert "smaller learning rate" in message
     assert all(np.isfinite(p).all() for p in est.params_)
     assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
-    # the parameters are restored to those of the best (lowest-loss) epoch, not left at the
-    # last update before the error
+    # the parameters are restored to those the lowest loss was measured at (a full-batch
+    # epoch's loss is measured before its step: at the previous epoch's end, or the start),
+    # not left at the last update before the error
     loss = est.history_["loss"]
     assert len(snapshots) == len(loss) >= 2
-    best = snapshots[int(np.argmin(loss))]
-    assert not all(np.array_equal(p, q) for p, q in zip(best, snapshots[-1], strict=True))
-    for p, q in zip(est.params_, best, strict=True):
+    best = int(np.argmin(loss))
+    start = snapshots[best - 1] if best else [np.zeros_like(p) for p in est.params_]
+    assert not all(np.array_equal(p, q) for p, q in zip(start, snapshots[-1], strict=True))
+    for p, q in zip(est.params_, start, strict=True):
         np.testing.assert_array_equal(p, q)
-    np.testing.assert_array_equal(est.coef_, best[0][:, 0])
-    np.testing.assert_array_equal(est.intercept_, best[1])
+    residual = X @ est.coef_ + est.intercept_ - y  # and its loss, recomputed, is the lowest
+    assert 0.5 * np.mean(residual**2) == pytest.approx(min(loss), rel=1e-9)
 
 
 def test_step_below_two_over_L_converges():
@@ -245,3 +247,29 @@ def test_guard_compares_training_loss_with_training_loss_not_the_validation_loss
     assert loss.max() < 1.02 * loss.min() and loss.min() > 10 * val_loss.min()
     rises = np.diff(loss) > 0
     assert any(rises[i:i + 3].all() for i in range(len(rises) - 2))  # the guard was tested
+
+
+@pytest.mark.parametrize(("dtype", "lr"), [("float64", 0.9), ("float64", 1e200),
+                                           ("float32", 1e30)])
+def test_diverged_fit_keeps_the_finite_parameters_of_its_lowest_loss(dtype, lr):
+    X = 3 * np.random.default_rng(0).normal(size=(40, 3))
+    y = X @ [1.0, -2.0, 3.0]
+    est = GDRegressor(optimizer="sgd", learning_rate=lr, alpha=0.0, dtype=dtype)
+    with pytest.raises(DivergenceError):
+        est.fit(X, y)
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
+    residual = X @ est.coef_.astype(np.float64) + est.intercept_.astype(np.float64) - y
+    recomputed = 0.5 * np.mean(residual**2)
+    finite = [v for v in est.history_["loss"] if np.isfinite(v)]
+    # diverged in its first epoch: back at the start (zeros), whose loss is 0.5 * mean(y^2)
+    lowest = min(finite) if finite else 0.5 * np.mean(y**2)
+    assert recomputed == pytest.approx(lowest, rel=1e-5 if dtype == "float32" else 1e-9)
+
+
+def test_warm_start_refit_of_a_converged_model_is_not_taken_for_divergence():
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    y = X @ [1.0, -2.0, 3.0, 0.5, 0.0] + 0.3
+    est = GDRegressor(alpha=0.0, max_epochs=3000, tol=None, warm_start=True).fit(X, y)
+    assert est.loss_curve_[-1] < 1e-20
+    est.fit(X, y)  # Adam restarts: its first steps lift the loss from ~1e-29, briefly
+    assert est.n_iter_ == 3000 and est.loss_curve_[-1] < 1e-6

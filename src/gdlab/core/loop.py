@@ -24,7 +24,11 @@ stopping rules:
 * Divergence guard: a non-finite loss or parameter, or a training loss above both ten
   times the lowest training loss so far and the first epoch's that has risen three epochs
   in a row (the validation loss is not compared: it may be on another scale), stops at
-  once with :class:`DivergenceError`; the parameters are restored to the best finite ones.
+  once with :class:`DivergenceError`; the parameters are restored to the best finite ones:
+  those the lowest training loss was measured at (an epoch's start), or with
+  ``early_stopping`` those after the epoch of the lowest validation loss; the diverged
+  epoch's start when there is no best yet. A ``warm_start`` fit keeps the first fit's first
+  loss as the scale of "exploding".
 """
 
 from __future__ import annotations
@@ -334,6 +338,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     for _ in range(n_epochs):
         e = state.epoch
         lr = float(state.schedule.learning_rate)
+        # the parameters the epoch starts from: its training loss is measured at them (full
+        # batch: before the step), and they are finite (the last epoch's check passed)
+        start = _copy(state.params)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if isinstance(state.opt_state, FastOptState):
                 loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch)
@@ -351,14 +358,14 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 val_loss = problem.validation_loss(state.params)
                 finite = math.isfinite(val_loss)
         if not finite:
-            _restore(state, state.best_params)
+            _restore(state, state.best_params if state.best_params is not None else start)
             raise DivergenceError(e + 1, lr, loss)
         if state.first_loss is None:
             state.first_loss = loss
         prev = hist["loss"][-1] if hist["loss"] else math.inf
         state.rising = state.rising + 1 if loss > prev else 0
         if state.rising >= 3 and loss > 10.0 * state.lowest_loss and loss > state.first_loss:
-            _restore(state, state.best_params)
+            _restore(state, state.best_params if state.best_params is not None else start)
             raise DivergenceError(e + 1, lr, loss)
 
         state.lowest_loss = min(state.lowest_loss, loss)
@@ -375,9 +382,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 state.no_improvement_count += 1
             else:
                 state.no_improvement_count = 0
-        if monitored < state.best_loss:
+        if monitored < state.best_loss:  # the validation loss is measured after the epoch
             state.best_loss = monitored
-            state.best_params = _copy(state.params)
+            state.best_params = _copy(state.params) if monitor_val else start
 
         state.schedule.step(val_loss if has_val else loss)
         if cfg.verbose:

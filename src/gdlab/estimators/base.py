@@ -351,10 +351,15 @@ class BaseGD(BaseEstimator):
                     X_val, y_val = X, y_enc[val_rows]
                     w_val = sw[val_rows] / sw[val_rows].sum()
             reuse = self.warm_start and hasattr(self, "params_") and not incremental
+            first_loss = None
             if reuse and [p.shape for p in self.params_] == [
                 p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
             ]:
                 params = [p.astype(dtype, copy=True) for p in self.params_]
+                # the scale of "exploding" stays the first fit's: a converged model's loss is
+                # tiny, and a fresh optimiser's first steps raise it without diverging
+                previous = getattr(self, "_state", None)
+                first_loss = None if previous is None else previous.first_loss
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
             fast = make_fast_state(
@@ -365,6 +370,7 @@ class BaseGD(BaseEstimator):
                 opt_state=fast if fast is not None else opt.init(params),
                 schedule=make_schedule(self.schedule, self.learning_rate, self.schedule_params),
                 rng=rng,
+                first_loss=first_loss,
             )
         else:
             state = self._state
