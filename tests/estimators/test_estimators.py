@@ -200,3 +200,49 @@ def test_callback_params_give_the_trajectory(regression):
     assert len(path) == 6
     np.testing.assert_array_equal(path[-1], np.r_[est.coef_, est.intercept_])
     assert not np.array_equal(path[0], path[1])
+
+
+def test_partial_fit_refuses_a_changed_training_state_parameter(regression, multiclass):
+    X, y = regression
+    est = GDRegressor(random_state=0).partial_fit(X, y)
+    est.set_params(learning_rate=0.5, optimizer="sgd")
+    with pytest.raises(ValueError, match=r"optimizer \('adam' -> 'sgd'\), learning_rate "
+                                         r"\(0\.01 -> 0\.5\).*call fit\(\)"):
+        est.partial_fit(X, y)
+    est.set_params(learning_rate=0.01, optimizer="adam", alpha=0.1)  # read on every call
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 2
+    Xc, yc = multiclass
+    clf = GDClassifier().partial_fit(Xc, yc, classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"classes=\['a', 'b', 'c', 'd'\] is not the same"):
+        clf.partial_fit(Xc, yc, classes=["a", "b", "c", "d"])
+    clf.partial_fit(Xc, yc, classes=["c", "b", "a"])  # the same set, in any order
+
+
+def test_eval_set_targets_are_checked_before_training(regression):
+    X, y = regression
+    y_val = y[:20].copy()
+    y_val[3] = np.nan
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        GDRegressor().fit(X, y, eval_set=(X[:20], y_val))
+    with pytest.raises(ValueError, match="eval_set: y has 19 rows, X has 20"):
+        GDRegressor().fit(X, y, eval_set=(X[:20], y[:19]))
+
+
+def test_early_stopping_split_without_weight_is_a_clear_error():
+    X, y = np.arange(10.0)[:, None], np.arange(10.0)
+    weights = np.r_[np.zeros(5), np.ones(5)]
+    est = GDRegressor(early_stopping=True, validation_fraction=0.2, random_state=0)
+    with pytest.raises(ValueError, match="sample weights of the (validation|training) split"):
+        est.fit(X, y, sample_weight=weights)
+
+
+def test_refit_as_another_model_family_drops_the_old_attributes(regression):
+    X, y = regression
+    est = GDRegressor(max_epochs=5).fit(X, y)
+    assert hasattr(est, "coef_")
+    est.set_params(model="mlp", hidden_layer_sizes=(2,)).fit(X, y)
+    assert not hasattr(est, "coef_") and not hasattr(est, "intercept_")
+    assert [w.shape for w in est.coefs_] == [(4, 2), (2, 1)]
+    est.set_params(model="linear").fit(X, y)
+    assert not hasattr(est, "coefs_") and est.coef_.shape == (4,)

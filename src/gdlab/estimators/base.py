@@ -33,6 +33,11 @@ from gdlab.core.plugins import is_import_path, resolve
 from gdlab.core.schedules import make_schedule
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
+STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "optimizer",
+                "optimizer_params", "learning_rate", "schedule", "schedule_params", "clip_norm",
+                "dtype")
+"""What the training state ``partial_fit`` carries was built from (shapes, optimiser state,
+schedule): these may not change between its calls."""
 
 
 def _check_number(name, value, *, low=None, high=None, low_open=False, integer=False,
@@ -75,6 +80,17 @@ def _check_finite_rows(X: np.ndarray, rows: np.ndarray) -> None:
     chunk = chunk_rows(X)
     for start in range(0, rows.shape[0], chunk):
         assert_all_finite(X[rows[start : start + chunk]], input_name="X")
+
+
+def _check_split_weights(train: np.ndarray, validation: np.ndarray, fraction: float) -> None:
+    """The early-stopping split must leave weight on both sides (as scikit-learn checks)."""
+    for part, weights in (("validation", validation), ("training", train)):
+        if not weights.sum() > 0:
+            raise ValueError(
+                f"early_stopping: the sample weights of the {part} split "
+                f"(validation_fraction={fraction}) are all zero; give those rows weight, "
+                "change validation_fraction or random_state, or pass eval_set"
+            )
 
 
 def _checked_targets(y: np.ndarray) -> np.ndarray:
@@ -258,6 +274,8 @@ class BaseGD(BaseEstimator):
              n_epochs=None, classes=None):
         self._validate_hyperparameters()
         first = not (incremental and hasattr(self, "_state"))
+        if not first:
+            self._check_state_config()
         X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
         y_enc = self._prepare_targets(y, fitting=first, classes=classes)
         dtype = DTYPES[self.dtype]
@@ -265,10 +283,35 @@ class BaseGD(BaseEstimator):
         if eval_set is not None:
             Xv, yv = eval_set
             Xv = validate_data(self, Xv, reset=False, dtype=dtype)
-            yv = self._prepare_targets(np.asarray(yv), fitting=False)
+            yv = _checked_targets(np.asarray(yv))
+            if yv.shape[0] != Xv.shape[0]:
+                raise ValueError(
+                    f"eval_set: y has {yv.shape[0]} rows, X has {Xv.shape[0]}"
+                )
+            yv = self._prepare_targets(yv, fitting=False)
             val = (Xv, yv, np.full(Xv.shape[0], 1.0 / Xv.shape[0], dtype=dtype), None)
         return self._train(X, y_enc, sw, val, first=first, incremental=incremental,
                            n_epochs=n_epochs)
+
+    def _state_config(self) -> dict[str, str]:
+        """The parameters the carried training state (parameters' shapes, optimiser state,
+        schedule) was built from, as text."""
+        return {name: repr(getattr(self, name)) for name in STATE_PARAMS}
+
+    def _check_state_config(self) -> None:
+        """``partial_fit`` continues the state the first call built: a parameter it was
+        built from must not have changed since (ValueError naming it)."""
+        built = getattr(self, "_built_with", None)
+        if built is None:  # a model saved before this check existed
+            return
+        changed = [k for k, v in self._state_config().items() if built.get(k) != v]
+        if changed:
+            shown = ", ".join(f"{k} ({built.get(k)} -> {self._state_config()[k]})"
+                              for k in changed)
+            raise ValueError(
+                f"partial_fit continues the training state built by the first call, but "
+                f"{shown} changed since; call fit() to start again with the new values"
+            )
 
     def _fit_view(self, X, y, rows, *, center=None, scale=None, eval_rows=None,
                   sample_weight=None):
@@ -342,12 +385,14 @@ class BaseGD(BaseEstimator):
             if self.early_stopping and val is None and not incremental:
                 if rows is None:
                     tr, va = self._split_validation(X.shape[0], y_enc, rng)
+                    _check_split_weights(sw[tr], sw[va], self.validation_fraction)
                     X_val, y_val = X[va], y_enc[va]
                     w_val = sw[va] / sw[va].sum()
                     X, y_enc, sw = X[tr], y_enc[tr], sw[tr]
                 else:  # the same split of the view's positions, as row numbers
                     tr, va = self._split_validation(rows.shape[0], y_enc[rows], rng)
                     val_rows, rows = rows[va], rows[tr]
+                    _check_split_weights(sw[rows], sw[val_rows], self.validation_fraction)
                     X_val, y_val = X, y_enc[val_rows]
                     w_val = sw[val_rows] / sw[val_rows].sum()
             reuse = self.warm_start and hasattr(self, "params_") and not incremental
@@ -372,6 +417,7 @@ class BaseGD(BaseEstimator):
                 rng=rng,
                 first_loss=first_loss,
             )
+            self._built_with = self._state_config()
         else:
             state = self._state
 
@@ -416,6 +462,8 @@ class BaseGD(BaseEstimator):
         self.history_ = {k: list(v) for k, v in state.history.items()}
         self.loss_curve_ = list(state.history["loss"])
         self.best_loss_ = state.best_loss
+        for stale in ("coef_", "intercept_", "coefs_", "intercepts_"):
+            self.__dict__.pop(stale, None)  # a refit as another model family
         if isinstance(model, LinearModel):
             self._publish_linear(state.params[0], state.params[1])
         elif isinstance(model, MLP):

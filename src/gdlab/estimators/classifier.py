@@ -42,6 +42,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
                     f"in y: {labels[0]!r}"
                 )
             self.classes_ = labels
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()!r} is not the same as on the first call "
+                f"to partial_fit, {self.classes_.tolist()!r}"
+            )
         unseen = ~np.isin(y, self.classes_)
         if unseen.any():
             raise ValueError(
