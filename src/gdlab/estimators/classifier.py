@@ -83,7 +83,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
         sample_weight: ArrayLike | None = None,
         classes: ArrayLike | None = None,
     ) -> GDClassifier:
-        """Run one epoch; ``classes`` (all labels) is required on the first call."""
+        """Run one epoch; ``classes`` (all labels) is required on the first call and, when
+        given again, must be the same set. As for GDRegressor, the parameters the carried
+        state was built from (``STATE_PARAMS``) must not change between calls."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)

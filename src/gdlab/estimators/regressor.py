@@ -60,7 +60,10 @@ class GDRegressor(RegressorMixin, BaseGD):
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> GDRegressor:
-        """Run one epoch on (X, y), carrying parameters, optimiser and schedule state."""
+        """Run one epoch on (X, y), carrying parameters, optimiser and schedule state. The
+        parameters that state was built from (``STATE_PARAMS``: model, optimiser, learning
+        rate, schedule, dtype...) must not change between calls; the others (alpha,
+        batch_size, ...) are read on every call."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
