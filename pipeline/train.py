@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
             standardize = params.preprocess.standardize
             raise explain_divergence(exc, data.X_train, data.feature_names, standardize) from None
+        # the model first: a model that cannot be saved fails the stage before any report of
+        # it is written
+        save_model(result.refit.model, models / "model.skops")
         streamed = live.logged()  # epochs already in MLflow are not logged twice
         log_fold_runs(
             client, session.experiment_id, run_id, result.cv, flat,
@@ -150,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         drawn = training_figures(result.cv, reports / "figures" / "train", trajectory)
         for extra in drawn.values():
             client.log_artifact(run_id, str(extra.path), "figures")
-        save_model(result.refit.model, models / "model.skops")
         example = as_frame(data.X_train[:5], data.feature_names)
         info = log_sklearn_model(result.refit.model, example, name="model")
         mlflow.set_tag("gdlab.model_id", info.model_id)

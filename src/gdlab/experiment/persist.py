@@ -12,7 +12,10 @@ import skops.io as sio
 from gdlab.config.plugin_path import import_paths, plugin_modules
 
 TRUSTED_PREFIXES = ("gdlab.",)
-TRUSTED_NAMES = ("functools.partial",)  # gdlab's schedules bind their parameters with it
+TRUSTED_NAMES = (
+    "functools.partial",  # gdlab's schedules bind their parameters with it
+    "numpy.dtype",  # a fitted SimpleImputer (data.missing) keeps its input's dtype
+)
 
 
 def trusted_types(
