@@ -113,3 +113,22 @@ def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_pa
     overlay = written["figures"]["overlay"].data["variants"]
     assert overlay["learning_rate=0.1"]["train"][-1, 1] == pytest.approx(
         summary["variants"]["learning_rate=0.1"]["final_loss"])
+
+
+def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem, tmp_path):
+    params, data, _ = default_problem
+    rates = with_overrides(
+        params,
+        {"optimizer.name": "sgd", "compare.vary": "optimizer.learning_rate",
+         "compare.values": [0.1, 20.0], "cv.folds": 2, "train.max_epochs": 10},
+    )
+    written = write_comparison(_run(rates, data), tmp_path / "c", tmp_path / "f")
+    rows = written["summary"]["variants"]
+    curves = written["figures"]["overlay"].data["variants"]
+    for label, row in rows.items():
+        train = curves[label]["train"][:, 1]
+        assert not row["diverged"]
+        assert row["unstable"] == (train[-1] > train[0])  # the drawn curve's own data
+    assert rows["learning_rate=20.0"]["unstable"] and not rows["learning_rate=0.1"]["unstable"]
+    table = (tmp_path / "c" / "summary.md").read_text()
+    assert "| learning_rate=20.0 |" in table and "no, but unstable" in table

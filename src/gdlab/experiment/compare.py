@@ -4,9 +4,10 @@ A variant is ``params`` with one key changed (``optimizer.name: sgd``, ``optimiz
 0.1``, ``train.batch_size: 256``...). Every variant is cross-validated on the *same* folds;
 its curve is the mean over folds per epoch (a fold that stopped holds its last value, see
 :mod:`gdlab.experiment.curves`). The summary reports, per variant: the final mean training
-loss, epochs and wall time until the mean curve first reaches the target loss, and whether
-any fold diverged. The ranking orders the variants that did not diverge by final training
-loss (the last point of the drawn curve), then the diverged ones.
+loss, epochs and wall time until the mean curve first reaches the target loss, whether
+any fold diverged, and whether the curve ends above its first epoch (unstable). The
+ranking orders the variants that did not diverge by final training loss (the last point of
+the drawn curve), then the diverged ones.
 
 Workers fit and *return* curves (no logging here): tracking and files are the callers' job.
 """
@@ -128,6 +129,7 @@ class Comparison:
                 "total_time_s": _final(clock),
                 "diverged": v.diverged,
                 "diverged_folds": [f.fold for f in v.folds if f.diverged],
+                "unstable": not v.diverged and _ends_above_start(train),
             }
         return {
             "vary": self.vary,
@@ -149,6 +151,13 @@ def plan_variants(params: Any) -> list[Variant]:
         Variant(variant_label(spec.vary, value), value, variant_params(params, spec.vary, value))
         for value in spec.values
     ]
+
+
+def _ends_above_start(curve: np.ndarray) -> bool:
+    """The curve ends above its first point: training made it worse without diverging (e.g. a
+    learning rate above 2/L that oscillates without exploding)."""
+    final = _final(curve)
+    return final is not None and bool(np.isfinite(curve[0])) and final > float(curve[0])
 
 
 def _final(curve: np.ndarray) -> float | None:

@@ -168,7 +168,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"| {row['rank']} | {label} | {_cell(row['final_loss'])} | "
             f"{_cell(row['final_val_loss'])} | {row['epochs']} | "
             f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "
-            f"{_cell(row['total_time_s'], 3)} | {_cell(row['diverged'])} |"
+            f"{_cell(row['total_time_s'], 3)} | "
+            + ("no, but unstable (ends above its first epoch's loss)"
+               if row.get("unstable") else _cell(row["diverged"])) + " |"
         )
     return "\n".join(lines) + "\n"
 
