@@ -65,6 +65,21 @@ def _overrides(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _prepared_fits(directory: Path, params: Any, overrides: dict[str, Any]) -> bool:
+    """Whether ``directory`` holds the data these params would prepare: it exists, no
+    override touches what prepare reads (``data.*``, ``seed``, ``model.task``), and its
+    source, path and task are the params'."""
+    meta_file = directory / "meta.json"
+    if not meta_file.exists():
+        return False
+    if any(k.startswith("data.") or k in ("data", "seed", "model.task") for k in overrides):
+        return False
+    meta = json.loads(meta_file.read_text())
+    data = params.data
+    wanted = (data.source, data.path, params.model.task)
+    return (meta.get("source"), meta.get("path"), meta.get("task")) == wanted
+
+
 def _lr_find(args: argparse.Namespace) -> int:
     from gdlab.config import ConfigError, load_params, with_overrides
     from gdlab.data import DataError, load_prepared, prepare_dataset
@@ -74,11 +89,14 @@ def _lr_find(args: argparse.Namespace) -> int:
 
     try:
         params = load_params(args.params)
-        if args.set:
-            params = with_overrides(params, _overrides(args.set))
-        if Path(args.data, "meta.json").exists():
+        overrides = _overrides(args.set) if args.set else {}
+        if overrides:
+            params = with_overrides(params, overrides)
+        if _prepared_fits(Path(args.data), params, overrides):
             data = load_prepared(args.data)
         else:
+            print(f"gdlab lr-find: preparing the data of these params ({args.data} holds "
+                  "other data or none)", file=sys.stderr)
             with tempfile.TemporaryDirectory() as tmp:
                 prepare_dataset(params, tmp)
                 data = load_prepared(tmp)

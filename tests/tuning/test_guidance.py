@@ -113,3 +113,18 @@ def test_mlp_has_no_L_but_a_range_test(classification_data):
     assert guidance.smoothness is None and "range test" in guidance.smoothness_note
     assert guidance.suggestion is not None and guidance.suggestion > 0
     assert any("LR range test" in line for line in guidance.lines())
+
+
+def test_lr_find_prepares_the_data_its_overrides_ask_for(tmp_path, capsys, monkeypatch):
+    # the project's data/prepared holds the synthetic classification set; --set asks for the
+    # bundled diabetes regression: that data is prepared, not the stale one reused
+    params = write_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = ["lr-find", "--json", "--params", str(params)]
+    assert gdlab(args) == 0
+    assert "preparing" not in capsys.readouterr().err  # the prepared data fits
+    assert gdlab([*args, "--set", "data.source=diabetes", "--set", "model.task=regression"]) == 0
+    captured = capsys.readouterr()
+    assert "gdlab lr-find: preparing the data of these params" in captured.err
+    numbers = json.loads(captured.out)
+    assert numbers["n_features"] == 10 and numbers["loss"] == "squared_error"  # diabetes
