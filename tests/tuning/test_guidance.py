@@ -65,6 +65,7 @@ def test_range_test_suggestion_lies_within_a_tenth_of_1_over_L_and_2_over_L(seed
         GDRegressor(optimizer="sgd", batch_size=batch_size, random_state=seed), X, y
     )
     assert result.diverged  # the sweep went past 2/L and stopped
+    assert result.descended  # a learnable problem is not called a flat one
     assert 0.1 / L <= result.suggestion <= 2 / L, result.suggestion * L
     assert result.suggestion <= result.valley <= result.stopped_at
 
@@ -128,3 +129,21 @@ def test_lr_find_prepares_the_data_its_overrides_ask_for(tmp_path, capsys, monke
     assert "gdlab lr-find: preparing the data of these params" in captured.err
     numbers = json.loads(captured.out)
     assert numbers["n_features"] == 10 and numbers["loss"] == "squared_error"  # diabetes
+
+
+def test_a_sweep_whose_loss_never_falls_says_its_suggestion_is_unreliable():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    noise = rng.normal(size=400)
+    y_noise = noise - noise.mean()  # nothing to learn: zero weights are already optimal
+    flat = lr_range_test(GDRegressor(optimizer="sgd", random_state=0), X, y_noise)
+    assert not flat.descended
+    early = flat.losses[: len(flat.losses) // 10].mean()  # the sweep's own data: flat
+    assert np.nanmin(flat.smoothed) > 0.9 * early
+    learnable = lr_range_test(GDRegressor(optimizer="sgd", random_state=0), X,
+                              X @ [1.0, -2.0, 0.5, 0.0, 3.0])
+    assert learnable.descended
+    params = make_params(model={"task": "regression"}, optimizer={"name": "sgd"})
+    report = lr_guidance(params, X, y_noise)
+    assert report.as_dict()["range_test_descended"] is False
+    assert any("no descent found" in line for line in report.lines())

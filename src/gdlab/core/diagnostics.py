@@ -161,6 +161,10 @@ def smoothness_constant(
     return factor * lam + alpha * (1.0 - l1_ratio)
 
 
+MIN_DESCENT = 0.05
+"""The relative drop of the loss below its start that counts as a descent."""
+
+
 @dataclass
 class LRRangeResult:
     """Learning rates tried, raw and smoothed losses, and the suggestion.
@@ -180,6 +184,25 @@ class LRRangeResult:
     @property
     def stopped_at(self) -> float:
         return float(self.learning_rates[-1]) if len(self.learning_rates) else float("nan")
+
+    @property
+    def descended(self) -> bool:
+        """Whether the loss around the valley is below the loss at the sweep's start (its first
+        tenth, where the rate is too small to move anything) by at least ``MIN_DESCENT`` (5%)
+        and by three standard errors of those two means (mini-batch losses are noisy); if not,
+        the suggestion reads a slope in noise and means little."""
+        raw = np.asarray(self.losses, dtype=np.float64)
+        ok = np.isfinite(self.smoothed) & np.isfinite(raw)
+        if ok.sum() < 4:
+            return False
+        k = max(2, int(ok.sum()) // 10)
+        early = raw[ok][:k]
+        centre = int(np.nanargmin(np.where(ok, self.smoothed, np.nan)))
+        late = raw[max(0, centre - k // 2): centre + k // 2 + 1]
+        late = late[np.isfinite(late)]
+        drop = float(early.mean() - late.mean())
+        noise = float(np.sqrt(early.var() / early.size + late.var() / late.size))
+        return drop >= max(MIN_DESCENT * abs(float(early.mean())), 3.0 * noise)
 
 
 def lr_range_test(

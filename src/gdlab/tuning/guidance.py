@@ -67,6 +67,7 @@ class LRGuidance:
             "range_test_valley": None if rt is None else float(rt.valley),
             "range_test_stopped_at": None if rt is None else rt.stopped_at,
             "range_test_diverged": None if rt is None else bool(rt.diverged),
+            "range_test_descended": None if rt is None else rt.descended,
         }
 
     def lines(self) -> list[str]:
@@ -95,6 +96,12 @@ class LRGuidance:
             )
             if self.smoothness and self.optimizer == "sgd":
                 out.append(f"  suggestion x L = {rt.suggestion * self.smoothness:.3g}")
+            if not rt.descended:
+                out.append(
+                    "  no descent found: the loss never fell clearly (5%, beyond its noise) "
+                    "below its start, so the suggestion is unreliable (scale the features or "
+                    "the target, or try another optimiser or batch size)"
+                )
         return out
 
 
