@@ -29,7 +29,7 @@ from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.metrics import metric_names, score_rows
 from gdlab.experiment.model import fit_pipeline_rows
-from gdlab.experiment.progress import EpochProgress, quiet, say
+from gdlab.experiment.progress import EpochProgress, quiet, say, seconds
 
 
 @dataclass
@@ -182,7 +182,7 @@ def cross_validate(
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
                 say(
                     f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
-                    f"{result.fit_time:.1f}s, {shown}"
+                    f"{seconds(result.fit_time)}, {shown}"
                 )
     except BaseException:  # SIGINT/SIGTERM, a failed fold: fold threads end at their next epoch
         stop.set()

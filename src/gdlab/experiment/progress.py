@@ -38,6 +38,13 @@ def say(message: str) -> None:
             print(message, file=sys.stderr, flush=True)
 
 
+def seconds(duration: float) -> str:
+    """A duration for a progress line: ``0.043s``, ``1.2s``, ``75s`` (never a bare 0.0s)."""
+    if duration < 1.0:
+        return f"{duration:.2g}s"
+    return f"{duration:.1f}s" if duration < 60 else f"{duration:.0f}s"
+
+
 class EpochProgress:
     """Estimator callback printing ``[label] epoch e loss ... val_loss ...`` now and then."""
 

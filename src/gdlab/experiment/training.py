@@ -12,7 +12,7 @@ import pandas as pd
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline
-from gdlab.experiment.progress import EpochProgress, quiet, say
+from gdlab.experiment.progress import EpochProgress, quiet, say, seconds
 
 
 @dataclass
@@ -70,5 +70,5 @@ def run_training(
     callbacks = [*lines, *(refit_callbacks or [])] or None
     refit = fit_pipeline(pipeline, as_frame(X, feature_names), y, callbacks=callbacks)
     if progress:
-        say(f"refit done: {refit.n_iter} epochs, {refit.fit_time:.1f}s")
+        say(f"refit done: {refit.n_iter} epochs, {seconds(refit.fit_time)}")
     return TrainingResult(cv=cv, refit=refit)
