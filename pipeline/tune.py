@@ -152,6 +152,8 @@ def search(params, data, out_dir: str) -> int:
                 metric=plan.metric,
                 n_folds=len(plan.folds),
                 greater_is_better=plan.greater_is_better,
+                title=f"learning rate × batch size with {params.optimizer.name} (params.yaml's "
+                "optimiser; red box: best; grey: diverged or failed)",
             )
         study_figures(outcome.study, figures, metric=plan.metric)
 

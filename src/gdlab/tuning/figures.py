@@ -206,6 +206,17 @@ def lr_find_figure(
     return path
 
 
+def _history_title(study: Any) -> str:
+    """Optuna draws complete trials only: the title counts the ones it leaves out."""
+    from collections import Counter
+
+    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
+    hidden = ", ".join(f"{n} {state.lower()}" for state, n in sorted(states.items())
+                       if state != "COMPLETE" and n)
+    shown = f"Optimization history: {states.get('COMPLETE', 0)} complete trials"
+    return shown + (f" (not drawn: {hidden})" if hidden else "")
+
+
 def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str, Path]:
     """Optuna's optimisation history and parameter importances (when computable) as PNGs."""
     plt = _pyplot()
@@ -229,6 +240,8 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
                 ax = make()
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # e.g. every trial has the same value: no importances
+        if name == "optimization_history":
+            ax.set_title(_history_title(study))
         fig = ax.figure
         try:
             fig.set_size_inches(8, 4.8)
