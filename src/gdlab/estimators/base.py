@@ -304,10 +304,10 @@ class BaseGD(BaseEstimator):
         built = getattr(self, "_built_with", None)
         if built is None:  # a model saved before this check existed
             return
-        changed = [k for k, v in self._state_config().items() if built.get(k) != v]
+        now = self._state_config()
+        changed = [k for k, v in now.items() if built.get(k) != v]
         if changed:
-            shown = ", ".join(f"{k} ({built.get(k)} -> {self._state_config()[k]})"
-                              for k in changed)
+            shown = ", ".join(f"{k} ({built.get(k)} -> {now[k]})" for k in changed)
             raise ValueError(
                 f"partial_fit continues the training state built by the first call, but "
                 f"{shown} changed since; call fit() to start again with the new values"

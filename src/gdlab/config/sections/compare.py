@@ -69,13 +69,13 @@ class CompareConfig(Section):
     def variant_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
             return []
-        from gdlab.config.loader import with_overrides
-
+        # the search space is checked on its own (tune's variant_checks), not per variant
+        untuned = params.model_copy(update={"tune": params.tune.model_copy(
+            update={"enabled": False})})
         problems = []
         for i, value in enumerate(self.values):
-            try:  # the search space is checked on its own (tune's variant_checks)
-                with_overrides(params, {"tune.enabled": False, self.vary: value,
-                                        "compare.enabled": False})
+            try:
+                variant_params(untuned, self.vary, value)
             except ConfigError as exc:
                 shown = "; ".join(str(p) for p in exc.problems)
                 problems.append(
