@@ -425,3 +425,14 @@ def test_a_problem_of_the_params_is_not_repeated_for_every_search_candidate_and_
     with pytest.raises(ConfigError) as info:
         validate_params(shipped)
     assert {p.path for p in info.value.problems} == {"compare.values[1]"}
+
+
+def test_an_unknown_key_of_a_search_dimension_lists_the_dimension_keys():
+    err = config_error(
+        {"tune.enabled": True, "tune.space": {"model.alpha": {"lo": 0.1, "high": 1.0}}}
+    )
+    assert_problem(
+        err,
+        "tune.space.model.alpha.lo",
+        "did you mean 'low'? (allowed: type, low, high, log, step, choices, when)",
+    )

@@ -46,6 +46,9 @@ def _child(node: dict[str, Any], part: str | int, root: dict[str, Any]) -> dict[
         return node.get("items")
     if part in node.get("properties", {}):
         return node["properties"][part]
+    values = node.get("additionalProperties")  # a mapping of names to models (tune.space)
+    if isinstance(values, dict) and values:
+        return values
     for option in node.get("anyOf", []):
         found = _child(resolve_ref(option, root), part, root)
         if found is not None:
