@@ -128,3 +128,11 @@ def test_readme_table_is_up_to_date():
     # values that differ from the schema's defaults are shown (the prose relies on them)
     assert cells_of(text, "`tune.enabled`")[2:4] == ["`false`", "`true`"]
     assert cells_of(text, "`data.synthetic.sensitive_group`")[2:4] == ["`false`", "`true`"]
+
+
+def test_a_key_of_several_types_names_them():
+    cells = cells_of(table(), "`fairness.positive_label`")
+    assert cells[1] == cells[4] == "string, integer, boolean or null"
+    assert cells_of(table(), "`compare.values`")[1] == (
+        "list of string, boolean, integer, float or null"
+    )

@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gdlab.config.describe import describe_allowed, model_schema, properties_at, schema_at
+from gdlab.config.describe import (
+    describe_allowed,
+    describe_type,
+    model_schema,
+    properties_at,
+    schema_at,
+)
 from gdlab.config.errors import RULES_ERROR, Problem
 
 _MESSAGE_STARTS = (("Input should be", "must be"), ("Value error, ", ""))
@@ -28,16 +34,52 @@ def format_loc(loc: Sequence[str | int]) -> str:
 def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
     """One problem per pydantic error, paths relative to ``model``."""
     problems: list[Problem] = []
-    for error in exc.errors():
+    errors = exc.errors()
+    unions: dict[tuple[str | int, ...], list[dict[str, Any]]] = {}
+    for error in errors:
+        loc = tuple(error["loc"])
+        if _is_union_member(model, loc):
+            unions.setdefault(loc[:-1], []).append(error)
+    done: set[tuple[str | int, ...]] = set()
+    for error in errors:
         loc = tuple(error["loc"])
         path = format_loc(loc)
         if error["type"] == RULES_ERROR:
             problems += [p.under(path) for p in error["ctx"]["problems"]]
         elif error["type"] == "extra_forbidden":
             problems.append(_unknown_key(model, loc))
+        elif loc[:-1] in unions and error in unions[loc[:-1]]:
+            if loc[:-1] not in done:  # one problem for the value, not one per type it is not
+                done.add(loc[:-1])
+                problems.append(_union_problem(model, loc[:-1], unions[loc[:-1]]))
         else:
             problems.append(Problem(path, _message(error), _allowed(model, loc)))
     return problems
+
+
+def _is_union_member(model: type[BaseModel], loc: tuple[str | int, ...]) -> bool:
+    """Whether ``loc`` ends in the tag pydantic gives one type of a union (``positive_label``
+    -> ``positive_label.int``) rather than in a key of the schema."""
+    if not loc or not isinstance(loc[-1], str) or schema_at(model, loc) is not None:
+        return False
+    parent = schema_at(model, loc[:-1])
+    return parent is not None and len(parent.get("anyOf", [])) > 1
+
+
+def _union_problem(
+    model: type[BaseModel], loc: tuple[str | int, ...], errors: list[dict[str, Any]]
+) -> Problem:
+    """A value no type of its union accepts: the error of a type it has but whose rule it
+    breaks (NaN for a float), else the types it may have."""
+    broken = [e for e in errors if not e["type"].endswith(("_type", "_parsing"))]
+    if broken:
+        message = _message(broken[0])
+    else:
+        node = schema_at(model, loc)
+        types = describe_type(node, model_schema(model))
+        article = "an" if types[0] in "aeiou" else "a"
+        message = f"must be {article} {types}, got {errors[0]['input']!r}"
+    return Problem(format_loc(loc), message, _allowed(model, loc))
 
 
 def validate_part(

@@ -42,8 +42,8 @@ def schema_at(model: type[BaseModel], loc: Loc) -> dict[str, Any] | None:
 
 
 def _child(node: dict[str, Any], part: str | int, root: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(part, int):
-        return node.get("items")
+    if isinstance(part, int) and "items" in node:
+        return node["items"]
     if part in node.get("properties", {}):
         return node["properties"][part]
     values = node.get("additionalProperties")  # a mapping of names to models (tune.space)
@@ -80,6 +80,9 @@ def describe_type(node: dict[str, Any] | None, root: dict[str, Any] | None = Non
         return "any"
     node = resolve_ref(node, root or {})
     inner, nullable = _non_null(node)
+    if "anyOf" in inner:  # several types: "string, integer, boolean or null"
+        names = [describe_type(option, root) for option in inner["anyOf"]]
+        return one_of([*dict.fromkeys(names), *(["null"] if nullable else [])])
     kind = inner.get("type")
     if "enum" in inner or "const" in inner:
         text = "string"
@@ -96,6 +99,11 @@ def describe_type(node: dict[str, Any] | None, root: dict[str, Any] | None = Non
     return f"{text} or null" if nullable else text
 
 
+def one_of(names: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b or c"``."""
+    return names[-1] if len(names) < 2 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(value)
 
@@ -109,6 +117,8 @@ def describe_allowed(node: dict[str, Any] | None, root: dict[str, Any] | None = 
         return node["x-allowed"]
     inner, nullable = _non_null(node)
     text = _allowed_inner(inner, root)
+    if nullable and "anyOf" in inner and not text:
+        return describe_type(node, root)  # "string, integer, boolean or null"
     if nullable:
         text = f"{text} or null" if text else "null or any " + describe_type(inner, root)
     return text
