@@ -31,6 +31,9 @@ def problems(tune: dict) -> list[str]:
         ({"data.test_size": {"low": 0.1, "high": 0.3}}, "", "not an estimator parameter"),
         ({"train.batch_size": {"choices": [0, 32]}}, "", "the value 0 gives train.batch_size"),
         ({"train.max_epochs": {"low": 10.0, "high": 50}}, "", "valid integer"),
+        # integer ends, but a float range: Optuna suggests 16.0, 16.5, ... for every trial
+        ({"train.batch_size": {"low": 16, "high": 128, "step": 0.5}}, "", "valid integer"),
+        ({"train.batch_size": {"low": 16, "high": 128, "type": "float"}}, "", "valid integer"),
         ({"optimizer.params.momentum": {"low": 0.5, "high": 0.9}}, "", "unknown key"),
         (
             {"optimizer.params.momentum": {"low": 0.5, "high": 0.9, "when": {"x.y": [1]}}},

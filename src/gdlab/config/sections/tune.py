@@ -96,10 +96,12 @@ class SearchDimension(StrictModel):
         return "int" if ints else "float"
 
     def extremes(self) -> list[Choice]:
-        """The values checked against the schema: both ends of a range, or every choice."""
+        """The values checked against the schema: both ends of a range as the sampler gives
+        them (a float range yields floats even from integer ends), or every choice."""
         if self.choices is not None:
             return list(self.choices)
-        return [self.low, self.high]
+        cast = int if self.kind == "int" else float
+        return [cast(self.low), cast(self.high)]  # type: ignore[arg-type]
 
 
 def _default_space() -> dict[str, Any]:
