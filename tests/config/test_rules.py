@@ -42,6 +42,7 @@ RULES = [
     ("categorical-unknown", {"data.categorical": "ordinal"}, "data.categorical", "onehot"),
     ("min-rows-per-class", {"data.min_rows_per_class": 1}, "data.min_rows_per_class", ">= 2"),
     ("delimiter-one-char", {"data.delimiter": ";;"}, "data.delimiter", "one character"),
+    ("delimiter-empty", {"data.delimiter": ""}, "data.delimiter", "must have at least 1 character"),
     ("encoding-unknown", {"data.encoding": "utf-9"}, "data.encoding", "unknown text encoding"),
     ("sensitive-is-target", {**CSV, "data.sensitive": "y"}, "data.sensitive", "differ"),
     ("synthetic-sensitive-name", {"data.sensitive": "sex"}, "data.sensitive", "'group'"),
@@ -105,7 +106,12 @@ RULES = [
     ("epsilon", {"model.epsilon": 0.0}, "model.epsilon", "> 0"),
     ("alpha", {"model.alpha": -1.0}, "model.alpha", ">= 0"),
     ("l1-ratio", {"model.l1_ratio": 1.5}, "model.l1_ratio", "<= 1"),
-    ("hidden-empty", {"model.hidden_layer_sizes": []}, "model.hidden_layer_sizes", "at least 1"),
+    (
+        "hidden-empty",
+        {"model.hidden_layer_sizes": []},
+        "model.hidden_layer_sizes",
+        "must have at least 1 item, got []",
+    ),
     ("hidden-zero", {"model.hidden_layer_sizes": [8, 0]}, "model.hidden_layer_sizes[1]", ">= 1"),
     ("activation", {"model.activation": "identity"}, "model.activation", "relu | tanh"),
     # optimizer
@@ -147,7 +153,8 @@ RULES = [
         "betas-length",
         {"optimizer.params": {"betas": [0.9, 0.99, 0.9]}},
         "optimizer.params.betas",
-        "exactly 2",
+        "must have at most 2 items, got [0.9, 0.99, 0.9] (allowed: each finite number >= 0 and "
+        "< 1; exactly 2 items)",
     ),
     (
         "betas-range",

@@ -17,7 +17,12 @@ from gdlab.config.describe import (
 )
 from gdlab.config.errors import RULES_ERROR, Problem
 
-_MESSAGE_STARTS = (("Input should be", "must be"), ("Value error, ", ""))
+_MESSAGE_STARTS = (
+    ("Input should be", "must be"),
+    ("String should", "must"),
+    ("List should", "must"),
+    ("Value error, ", ""),
+)
 
 
 def format_loc(loc: Sequence[str | int]) -> str:
@@ -120,6 +125,8 @@ def _message(error: dict[str, Any]) -> str:
     for old, new in _MESSAGE_STARTS:
         if msg.startswith(old):
             msg = new + msg[len(old) :]
+    if error["type"] in ("too_short", "too_long"):  # "... after validation, not 3": got follows
+        msg = msg.split(" after validation")[0]
     if error["type"] == "missing":
         return "is required"
     if error["type"] in ("model_type", "dict_type"):
