@@ -35,6 +35,8 @@ def problems(tune: dict) -> list[str]:
         ({"train.batch_size": {"low": 16, "high": 128, "step": 0.5}}, "", "valid integer"),
         ({"train.batch_size": {"low": 16, "high": 128, "type": "float"}}, "", "valid integer"),
         ({"optimizer.params.momentum": {"low": 0.5, "high": 0.9}}, "", "unknown key"),
+        # -S +tune.space.train.max_epochs.low=20 splits the dimension's name at its dots
+        ({"train": {"max_epochs": {"low": 20}}}, "", "it holds train.max_epochs split at the dots"),
         (
             {"optimizer.params.momentum": {"low": 0.5, "high": 0.9, "when": {"x.y": [1]}}},
             "when.x.y",

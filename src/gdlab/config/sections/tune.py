@@ -217,6 +217,23 @@ class TuneConfig(Section):
         default_factory=HeatmapConfig, description=(HeatmapConfig.__doc__ or "").split("\n")[0]
     )
 
+    @field_validator("space", mode="before")
+    @classmethod
+    def _names_not_split(cls, space: Any) -> Any:
+        if isinstance(space, dict):
+            raise_problems(
+                Problem(
+                    str(key),
+                    f"is not a parameter path: it holds {', '.join(_split_names(key, value))} "
+                    "split at the dots into nested keys (dvc exp run -S reads dots so)",
+                    "the dotted parameter path as one key, e.g. "
+                    "-S '+tune.space={train.max_epochs: {low: 20, high: 100}}'",
+                )
+                for key, value in space.items()
+                if "." not in str(key) and _split_names(key, value)
+            )
+        return space
+
     @field_validator("storage")
     @classmethod
     def _no_credentials(cls, storage: str | None) -> str | None:
@@ -281,6 +298,18 @@ class TuneConfig(Section):
         space = {k: v.model_dump(mode="json") for k, v in self.space.items()}
         found = _space_problems(json.dumps(base, sort_keys=True), json.dumps(space))
         return [Problem(path, message, allowed) for path, message, allowed in found]
+
+
+def _split_names(key: Any, value: Any) -> list[str]:
+    """The dotted names a space entry holds when ``key`` is the first part of dimension names
+    split at their dots (``{train: {max_epochs: {low: ...}}}``); [] for a dimension."""
+    if not isinstance(value, dict) or not value or set(value) & set(SearchDimension.model_fields):
+        return []
+    names = []
+    for inner, child in value.items():
+        deeper = _split_names(inner, child)
+        names += [f"{key}.{n}" for n in deeper] or [f"{key}.{inner}"]
+    return names
 
 
 def dimension_order(space: dict[str, Any]) -> tuple[list[str], bool]:
