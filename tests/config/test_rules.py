@@ -367,6 +367,8 @@ RULES = [
     ("model-name-empty", {"register.model_name": ""}, "register.model_name", "non-empty"),
     ("metric-unknown", {"register.metric": "auc"}, "register.metric", "auto | rmse"),
     ("metric-vs-task", {"register.metric": "rmse"}, "register.metric", "auto | log_loss"),
+    # tune ('' was taken as null: the default journal)
+    ("storage-empty", {"tune.storage": ""}, "tune.storage", "non-empty string or null"),
 ]
 
 

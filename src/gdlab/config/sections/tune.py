@@ -190,6 +190,7 @@ class TuneConfig(Section):
     )
     storage: str | None = Field(
         None,
+        min_length=1,
         description="Optuna study storage: a journal file path, or an RDB URL "
         "(sqlite:///..., postgresql://...) without a password (PostgreSQL reads it from "
         "PGPASSWORD or ~/.pgpass); null = .optuna/gdlab.journal in the project",
