@@ -82,7 +82,8 @@ def test_variants_share_folds_and_data(default_problem):
     params, data, _ = default_problem
     same = with_overrides(
         params,
-        {"compare.vary": "tracking.experiment", "compare.values": ["a", "b"], "cv.folds": 3,
+        # the huber threshold: a key of the model that the log-loss never reads
+        {"compare.vary": "model.epsilon", "compare.values": [1.0, 2.0], "cv.folds": 3,
          "train.max_epochs": 5},
     )
     comparison = _run(same, data, trajectories=False)

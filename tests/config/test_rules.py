@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gdlab.config import ConfigError, validate_params
-from tests.config.helpers import assert_problem, config_error
+from tests.config.helpers import assert_problem, config_error, params_dict
 
 CSV = {"data.source": "csv", "data.path": "d.csv", "data.target": "y"}
 REG = {"model.task": "regression"}
@@ -466,3 +466,20 @@ def test_an_unknown_key_of_a_search_dimension_lists_the_dimension_keys():
         "tune.space.model.alpha.lo",
         "did you mean 'low'? (allowed: type, low, high, log, step, choices, when)",
     )
+
+
+@pytest.mark.parametrize("vary", ["data.source", "cv.folds", "tracking.experiment", "compare.vary"])
+def test_compare_refuses_a_key_its_variants_would_share(vary):
+    # every variant trains on the same prepared data and folds: varying data.source (or cv,
+    # tracking...) gave identical variants and nothing said so
+    err = config_error({"compare.vary": vary, "compare.values": ["x", "y"]})
+    assert [p.path for p in err.problems] == ["compare.vary"], str(err)
+    assert_problem(err, "compare.vary", "would give identical variants")
+    assert_problem(err, "compare.vary", "seed or a key under model., optimizer.")
+
+
+@pytest.mark.parametrize(("vary", "values"), [("seed", [1, 2]), ("preprocess.standardize",
+                                              [True, False]), ("train.batch_size", [16, None])])
+def test_compare_accepts_a_key_of_the_estimator_pipeline(vary, values):
+    params = validate_params(params_dict({"compare.vary": vary, "compare.values": values}))
+    assert params.compare.vary == vary

@@ -14,6 +14,10 @@ from gdlab.config.errors import ConfigError, Problem
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
 
+VARIABLE_ROOTS = ("seed", "model", "optimizer", "schedule", "train", "preprocess")
+"""What a variant may change: the estimator pipeline and its seed. Every variant shares the
+prepared data and the folds, so a key of data, cv, tracking... would give identical variants."""
+
 TARGET_GAP = 0.05
 """``target_loss: null`` aims at the best final training loss of the variants × (1 + this)."""
 
@@ -29,7 +33,8 @@ class CompareConfig(Section):
         min_length=1,
         description="dotted key that differs between the variants, e.g. optimizer.name, "
         "optimizer.learning_rate, train.batch_size",
-        json_schema_extra={"x-allowed": "any key of params.yaml outside compare"},
+        json_schema_extra={"x-allowed": "seed or a key under model., optimizer., schedule., "
+                           "train. or preprocess."},
     )
     values: list[Value] = Field(
         default_factory=lambda: ["sgd", "momentum", "nesterov", "adam"],
@@ -48,9 +53,13 @@ class CompareConfig(Section):
     def cross_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
             return []
-        if self.vary.split(".", 1)[0] == "compare":
-            return [Problem("compare.vary", "cannot vary the compare section itself",
-                            "a key outside compare")]
+        if self.vary.split(".", 1)[0] not in VARIABLE_ROOTS:
+            return [Problem(
+                "compare.vary",
+                f"{self.vary!r} would give identical variants: they all train on the same "
+                "prepared data and folds",
+                "seed or a key under " + ", ".join(f"{r}." for r in VARIABLE_ROOTS[1:]),
+            )]
         if not _is_key(params.model_dump(), self.vary.split(".")):
             return [Problem("compare.vary", f"{self.vary!r} is not a key of the parameters",
                             "a dotted key such as optimizer.name or train.batch_size")]
