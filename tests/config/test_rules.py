@@ -483,3 +483,17 @@ def test_compare_refuses_a_key_its_variants_would_share(vary):
 def test_compare_accepts_a_key_of_the_estimator_pipeline(vary, values):
     params = validate_params(params_dict({"compare.vary": vary, "compare.values": values}))
     assert params.compare.vary == vary
+
+
+def test_a_warm_up_as_long_as_the_training_is_refused():
+    # with warmup_epochs >= max_epochs the learning rate never reached its value and the
+    # schedule after the warm-up never ran, silently
+    err = config_error({"schedule.name": "warmup", "train.max_epochs": 5,
+                        "schedule.params": {"warmup_epochs": 5, "then": "cosine"}})
+    assert [p.path for p in err.problems] == ["schedule.params.warmup_epochs"], str(err)
+    assert_problem(err, "schedule.params.warmup_epochs",
+                   "5 is not below train.max_epochs (5): training would end inside the warm-up "
+                   "and never reach the learning rate or the 'cosine' schedule after it "
+                   "(allowed: 1 to 4 (< train.max_epochs))")
+    validate_params(params_dict({"schedule.name": "warmup", "train.max_epochs": 6,
+                                 "schedule.params": {"warmup_epochs": 5}}))

@@ -96,7 +96,9 @@ class PlateauParams(StrictModel):
 class WarmupParams(StrictModel):
     """warmup: linear warm-up (LinearLR from start_factor to 1), then another schedule."""
 
-    warmup_epochs: int = Field(5, ge=1, description="epochs of linear warm-up")
+    warmup_epochs: int = Field(
+        5, ge=1, description="epochs of linear warm-up (fewer than train.max_epochs)"
+    )
     start_factor: float = Field(
         1 / 3, gt=0, le=1, description="fraction of the learning rate in the first epoch"
     )

@@ -126,4 +126,15 @@ class ScheduleConfig(Section):
                         f">= 0 and < optimizer.learning_rate ({lr})",
                     )
                 )
+        max_epochs = params.train.max_epochs
+        if self.name == "warmup" and full["warmup_epochs"] >= max_epochs:
+            problems.append(
+                Problem(
+                    "schedule.params.warmup_epochs",
+                    f"{full['warmup_epochs']} is not below train.max_epochs ({max_epochs}): "
+                    f"training would end inside the warm-up and never reach the learning rate "
+                    f"or the {full['then']!r} schedule after it",
+                    f"1 to {max_epochs - 1} (< train.max_epochs)",
+                )
+            )
         return problems
