@@ -139,7 +139,19 @@ def test_too_few_rows_per_class():
     msg = refused(
         table(frame), "data.min_rows_per_class", task="classification", min_rows_per_class=3
     )
-    assert "'c': 1" in msg and "'a'" not in msg
+    assert "1 of the 3 classes of 'y' have fewer than 3 rows: 'c': 1;" in msg
+    assert "'a'" not in msg
+
+
+def test_many_rare_classes_are_counted_not_all_listed():
+    # 200 singleton classes gave a one-line message of ~3 kB
+    frame = pd.DataFrame({"a": range(210), "y": [*range(200), *([999] * 10)]})
+    msg = refused(
+        table(frame), "data.min_rows_per_class", task="classification", min_rows_per_class=2
+    )
+    assert "200 of the 201 classes of 'y' have fewer than 2 rows: 0: 1, 1: 1," in msg
+    assert "9: 1 and 190 more;" in msg and "10: 1" not in msg
+    assert len(msg) < 400
 
 
 # --- features ------------------------------------------------------------------------------

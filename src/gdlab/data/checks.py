@@ -165,15 +165,21 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
     counts = np.bincount(codes, minlength=len(labels))
     few = [(_plain(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < min_rows]
     if few:
-        shown = ", ".join(f"{lab!r}: {c}" for lab, c in few)
+        shown = ", ".join(f"{lab!r}: {c}" for lab, c in few[:_SHOWN_CLASSES])
+        if len(few) > _SHOWN_CLASSES:
+            shown += f" and {len(few) - _SHOWN_CLASSES} more"
         raise DataError(
-            f"data.min_rows_per_class: classes of {table.target!r} with fewer "
-            f"than {min_rows} rows: {shown}; collect more rows, merge or drop "
-            "those classes"
+            f"data.min_rows_per_class: {len(few)} of the {len(labels)} classes of "
+            f"{table.target!r} have fewer than {min_rows} rows: {shown}; collect more rows, "
+            "merge or drop those classes"
         )
     names = table.label_names or {}
     classes = [_plain(names.get(_plain(lab), lab)) for lab in labels]
     return pd.Series(codes.astype(np.int64), name=table.target), classes
+
+
+_SHOWN_CLASSES = 10
+"""Classes a message lists by name (a target with hundreds of rare labels gave kilobytes)."""
 
 
 def _plain(value: Any) -> Any:
