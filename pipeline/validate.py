@@ -28,7 +28,13 @@ import tempfile
 from pathlib import Path
 
 from gdlab.config import ConfigError, load_params
-from gdlab.data import DataError, check_source_available, prepare_dataset, untracked_source
+from gdlab.data import (
+    DataError,
+    check_source_available,
+    full_batch_warning,
+    prepare_dataset,
+    untracked_source,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,13 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(args.params)
         check_source_available(params)
         with tempfile.TemporaryDirectory() as scratch:
-            prepare_dataset(params, scratch)
+            meta = prepare_dataset(params, scratch)
     except (ConfigError, DataError) as exc:
         print(f"validate: {exc}", file=sys.stderr)
         return 1
 
-    warning = untracked_source(params, Path.cwd())  # relative paths are read from here too
-    if warning:
+    warnings = [
+        untracked_source(params, Path.cwd()),  # relative paths are read from here too
+        full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
+    ]
+    for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.model_selection import KFold
 
 from gdlab.data import DataError, split_indices
-from gdlab.data.split import check_folds
+from gdlab.data.split import check_folds, full_batch_warning
 
 Y = np.array([0] * 80 + [1] * 20)
 
@@ -48,3 +49,25 @@ def test_folds_need_rows_per_class():
     with pytest.raises(DataError, match="cv.folds: 5 folds need at least 5"):
         check_folds(np.arange(3.0), 5, stratified=False)
     check_folds(np.array([0] * 5 + [1] * 5), 5, stratified=True)
+
+
+@pytest.mark.parametrize(("n_train", "folds"), [(100, 5), (103, 5), (7, 3), (3200, 5)])
+def test_full_batch_warning_at_the_smallest_training_part_of_a_fold(n_train, folds):
+    # the rows the smallest training part of a KFold split holds (sklearn's own folds)
+    fewest = min(len(tr) for tr, _ in KFold(folds).split(np.zeros(n_train)))
+    assert full_batch_warning(fewest - 1, n_train, folds) is None
+    assert full_batch_warning(None, n_train, folds) is None
+    warning = full_batch_warning(fewest, n_train, folds)
+    assert warning.startswith(f"train.batch_size: {fewest} is not below the {fewest} rows a CV")
+    assert "every epoch is one full batch" in warning
+
+
+def test_validate_warns_of_a_batch_size_that_is_a_full_batch(tmp_path):
+    from tests.reliability.harness import make_project
+
+    project = make_project(tmp_path / "p", {"train": {"batch_size": 10_000}})
+    result = project.stage("validate")
+    assert result.code == 0, result.err
+    assert "validate: warning: train.batch_size: 10000 is not below the" in result.err
+    quiet = make_project(tmp_path / "q").stage("validate")
+    assert quiet.code == 0 and "warning" not in quiet.err

@@ -12,7 +12,7 @@ from gdlab.data.errors import DataError
 from gdlab.data.prepared import Prepared, dataset_digest, load_prepared, write_prepared
 from gdlab.data.preprocessing import build_preprocessor, make_preprocessor
 from gdlab.data.sources import RAW_DIR, check_source_available, load_source, untracked_source
-from gdlab.data.split import split_indices
+from gdlab.data.split import full_batch_warning, split_indices
 from gdlab.data.table import RawTable
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "check_source_available",
     "check_table",
     "dataset_digest",
+    "full_batch_warning",
     "load_prepared",
     "load_source",
     "make_preprocessor",

@@ -62,3 +62,16 @@ def check_folds(y_train: np.ndarray, folds: int, *, stratified: bool) -> None:
                 f"per class ({shown}); lower cv.folds or raise "
                 "data.min_rows_per_class"
             )
+
+
+def full_batch_warning(batch_size: int | None, n_train: int, folds: int) -> str | None:
+    """A warning when ``train.batch_size`` holds a whole CV fold's training rows (the fewest
+    any fold trains on): every epoch is then one full batch, silently, as with ``null``."""
+    fold_rows = n_train - math.ceil(n_train / folds)
+    if batch_size is None or batch_size < fold_rows:
+        return None
+    return (
+        f"train.batch_size: {batch_size} is not below the {fold_rows} rows a CV fold trains on "
+        f"({n_train} in the training split, cv.folds {folds}): every epoch is one full batch, "
+        "as with batch_size: null; lower it for mini-batches"
+    )
