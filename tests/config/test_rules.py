@@ -497,3 +497,22 @@ def test_a_warm_up_as_long_as_the_training_is_refused():
                    "(allowed: 1 to 4 (< train.max_epochs))")
     validate_params(params_dict({"schedule.name": "warmup", "train.max_epochs": 6,
                                  "schedule.params": {"warmup_epochs": 5}}))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"),
+    [
+        # after -S optimizer.name=adam, momentum left in optimizer.params: say whose keys these are
+        ({"optimizer.name": "adam", "optimizer.params": {"momentum": 0.9}},
+         "optimizer.params.momentum", "unknown key for optimizer adam (allowed: betas, eps,"),
+        ({"schedule.name": "cosine", "schedule.params": {"gamma": 0.5}},
+         "schedule.params.gamma", "unknown key for schedule cosine (allowed: T_max, eta_min)"),
+        ({"schedule.name": "warmup", "schedule.params": {"then": "step",
+                                                         "then_params": {"T_max": 3}}},
+         "schedule.params.then_params.T_max", "unknown key for schedule step (allowed: step_size"),
+    ],
+)
+def test_an_unknown_optimiser_or_schedule_key_names_the_optimiser_or_schedule(
+    overrides, path, fragment
+):
+    assert_problem(config_error(overrides), path, fragment)

@@ -97,12 +97,23 @@ def validate_part(
         return None, [p.under(prefix) for p in problems_from(exc, model)]
 
 
-def normalised_part(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+def normalised_part(
+    model: type[BaseModel], data: dict[str, Any], owner: str | None = None
+) -> dict[str, Any]:
     """Validate ``data`` against ``model`` (raising every problem) and return the given keys
-    with their validated values (a tuple becomes a list; defaults are not added)."""
+    with their validated values (a tuple becomes a list; defaults are not added). ``owner``
+    (e.g. ``"optimizer adam"``) is named by unknown-key problems: the keys are its own."""
     from gdlab.config.errors import raise_problems
 
     instance, problems = validate_part(model, data, "")
+    if owner:  # (an inner part, e.g. warmup's then_params, has named its own owner)
+        problems = [
+            Problem(p.path, p.message.replace("unknown key", f"unknown key for {owner}", 1),
+                    p.allowed)
+            if p.message.startswith("unknown key") and not p.message.startswith("unknown key for")
+            else p
+            for p in problems
+        ]
     raise_problems(problems)
     assert instance is not None
     return instance.model_dump(include=set(data))

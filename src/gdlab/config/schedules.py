@@ -133,7 +133,7 @@ class WarmupParams(StrictModel):
     def _then_params_fit(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         then = info.data.get("then")  # absent when `then` itself is wrong
         if then in SCHEDULE_PARAMS:
-            return normalised_part(SCHEDULE_PARAMS[then], params)
+            return normalised_part(SCHEDULE_PARAMS[then], params, f"schedule {then}")
         if then:
             raise_problems(_non_finite(params))
         return params

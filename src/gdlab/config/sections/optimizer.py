@@ -64,7 +64,7 @@ class OptimizerConfig(Section):
         name = info.data.get("name")  # absent when the name itself is wrong
         model = OPTIMIZER_PARAMS.get(name) if name else None
         if model is not None:
-            return normalised_part(model, params)
+            return normalised_part(model, params, f"optimizer {name}")
         if name:
             raise_problems(_plugin_param_problems(params))
         return params
@@ -100,7 +100,7 @@ class ScheduleConfig(Section):
     def _params_fit(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         name = info.data.get("name")  # absent when the name itself is wrong
         if name in SCHEDULE_PARAMS:
-            return normalised_part(SCHEDULE_PARAMS[name], params)
+            return normalised_part(SCHEDULE_PARAMS[name], params, f"schedule {name}")
         if name:
             raise_problems(_plugin_param_problems(params))
         return params
