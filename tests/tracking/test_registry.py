@@ -111,3 +111,54 @@ def test_a_name_holding_models_of_another_task_is_refused(session, fitted):
         register_and_gate(client, metric="log_loss", value=0.3, task="classification", **args)
     assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+
+
+class _FlakyClient:
+    """The store's client, but the methods named in ``failing`` fail as a busy or unreachable
+    store makes them fail."""
+
+    def __init__(self, client, error_code: str, *failing: str):
+        self._client, self._code, self._failing = client, error_code, failing
+
+    def __getattr__(self, name):
+        if name in self._failing:
+            from mlflow.exceptions import MlflowException
+
+            def fail(*args, **kwargs):
+                raise MlflowException("database is locked", error_code=self._code)
+
+            return fail
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("code", ["INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"])
+def test_a_failed_champion_lookup_does_not_steal_champion(session, fitted, code):
+    name = f"flaky-{code.lower()}"
+    client = session.client
+    first = register_and_gate(client, metric="rmse", value=1.0, **_logged(session, fitted, name))
+    worse = _logged(session, fitted, name)
+    with pytest.raises(Exception, match="database is locked"):
+        flaky = _FlakyClient(client, code, "get_model_version_by_alias")
+        register_and_gate(flaky, metric="rmse", value=9.0, **worse)
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first.version
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    # no alias and no such name yet are what "no champion" means
+    decision = register_and_gate(
+        client, metric="rmse", value=2.0, **_logged(session, fitted, f"{name}-new")
+    )
+    assert decision.promoted and decision.reason == "first version: no champion yet"
+
+
+def test_a_failed_read_of_the_champions_run_does_not_steal_champion(session, fitted):
+    name = "flaky-run"
+    client = session.client
+    register_and_gate(client, metric="rmse", value=1.0, **_logged(session, fitted, name))
+    # register.metric changed: the champion has no test_mae tag, so its run is read
+    with pytest.raises(Exception, match="database is locked"):
+        register_and_gate(
+            _FlakyClient(client, "INTERNAL_ERROR", "get_run"),
+            metric="mae",
+            value=9.0,
+            **_logged(session, fitted, name),
+        )
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"

@@ -53,19 +53,29 @@ def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | 
     if version.run_id:
         try:
             run_metrics = client.get_run(version.run_id).data.metrics
-        except MlflowException:
-            return None
+        except MlflowException as exc:  # a run deleted for good has no metric; else raise
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
         if metric_tag(metric) in run_metrics:
             return float(run_metrics[metric_tag(metric)])
     return None
 
 
+_ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+"""Error codes of MLflow for "no such registered model" and "no such alias"."""
+
+
 def current_champion(client: MlflowClient, name: str) -> Any | None:
-    """The version holding the ``champion`` alias, or None."""
+    """The version holding the ``champion`` alias, or None when the name or the alias does not
+    exist. Any other failure (a locked or unreachable store) is raised: taken for "no
+    champion", it would hand the alias to whatever version is registered next."""
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code in _ABSENT:
+            return None
+        raise
 
 
 def _registered_version(
