@@ -38,6 +38,7 @@ from gdlab.tracking import (
     pipeline_run,
     register_and_gate,
 )
+from gdlab.tracking.registry import run_lineage, version_description
 from gdlab.tracking.safety import stage_exit
 
 
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TrackingUnavailable, UntrustedModelSource) as exc:
         print(f"register: {exc}", file=sys.stderr)
         return 1
+    lineage = run_lineage(session.client, handle.run_id)
+    card = f"runs:/{handle.run_id}/model_card.md"  # logged by evaluate
     with pipeline_run(run_id=handle.run_id, uri=session.uri):
         try:
             decision = register_and_gate(
@@ -84,9 +87,15 @@ def main(argv: list[str] | None = None) -> int:
                 run_id=handle.run_id,
                 metric=metric,
                 value=float(value),
-                tags={"gdlab.run_id": handle.run_id, "gdlab.fairness_gate": str(gate["passed"])},
+                tags={
+                    "gdlab.run_id": handle.run_id,
+                    "gdlab.fairness_gate": str(gate["passed"]),
+                    "gdlab.model_card": card,
+                    **lineage,
+                },
                 blocked=blocked,
                 task=params.model.task,
+                description=version_description(handle.run_id, lineage, card),
             )
         except ValueError as exc:  # the name holds models of another task
             print(f"register: {exc}", file=sys.stderr)

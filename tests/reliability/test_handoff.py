@@ -1,6 +1,7 @@
 """The README's handoff recipes (*Handing the model to production*), run as a person copies
 them: the shell lines from a shell whose PATH does not hold the virtual environment, the
-Python block as it is written, in a project whose pipeline has run."""
+Python block as it is written, in a project whose pipeline has run; and what the registered
+version tells whoever receives it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 from tests.reliability.harness import REPO, assert_succeeded, free_port, make_project
-from tests.stage_env import VENV_BIN
+from tests.stage_env import VENV_BIN, stage_env
 
 
 def handoff_section() -> str:
@@ -44,6 +45,8 @@ def project(tmp_path_factory):
     project = make_project(
         tmp_path_factory.mktemp("handoff"), {"register": {"model_name": "gdlab-model"}}
     )
+    for command in (["init", "-q"], ["add", "params.yaml"], ["commit", "-q", "-m", "params"]):
+        subprocess.run(["git", *command], cwd=project.root, env=stage_env(project.root), check=True)
     assert_succeeded(project.repro())
     (project.root / ".venv").symlink_to(Path(VENV_BIN).parent)
     return project
@@ -132,3 +135,31 @@ def test_the_python_recipe_gives_the_champions_probabilities(project, capsys):
     np.testing.assert_array_equal(
         np.asarray(champion.classes_)[proba.argmax(axis=1)], model.predict(X)
     )
+
+
+def test_the_registered_version_carries_its_lineage_and_model_card(project, tmp_path):
+    import mlflow
+
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    client = project.client()
+    version = client.get_model_version("gdlab-model", registry["version"])
+    tags, run_id = version.tags, registry["run_id"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project.root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    from gdlab.data.prepared import dataset_digest
+
+    digest = dataset_digest(project.root / "data/prepared")
+    assert tags["mlflow.source.git.commit"] == commit
+    assert tags["gdlab.git_dirty"] == "false"
+    assert tags["gdlab.data_digest"] == digest
+    assert tags["gdlab.run_id"] == version.run_id == run_id
+    assert tags["gdlab.promotion_reason"] == registry["reason"]
+    assert tags["gdlab.model_card"] == f"runs:/{run_id}/model_card.md"
+    assert run_id in version.description and commit in version.description
+    assert digest in version.description and tags["gdlab.model_card"] in version.description
+    with project.inside():
+        card = mlflow.artifacts.download_artifacts(
+            tags["gdlab.model_card"], dst_path=str(tmp_path), tracking_uri=project.store
+        )
+    assert Path(card).read_text() == (project.root / "reports/model_card.md").read_text()

@@ -7,6 +7,16 @@ import subprocess
 from pathlib import Path
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # shown by the MLflow UI
+LINEAGE_TAGS = (
+    GIT_COMMIT_TAG,
+    "gdlab.git_dirty",
+    "gdlab.data_digest",
+    "dvc.exp_name",
+    "dvc.exp_baseline_rev",
+    "gdlab.tuning_run_id",
+)
+"""The tags of a train run that say what produced its model; register copies them onto the
+model version."""
 
 
 def _git(args: list[str], cwd: str | Path) -> str | None:

@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -44,6 +45,24 @@ class RegistryDecision:
 
 def metric_tag(metric: str) -> str:
     return f"test_{metric}"
+
+
+def run_lineage(client: MlflowClient, run_id: str) -> dict[str, str]:
+    """The lineage tags (:data:`LINEAGE_TAGS`: git commit, prepared-data digest, ...) of the
+    train run ``run_id``, for the model version registered from it."""
+    tags = client.get_run(run_id).data.tags
+    return {key: tags[key] for key in LINEAGE_TAGS if tags.get(key)}
+
+
+def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
+    """The model version's description: where it comes from and where its model card is."""
+    commit = lineage.get(GIT_COMMIT_TAG, "unknown (not a git repository)")
+    if lineage.get("gdlab.git_dirty") == "true":
+        commit += " with uncommitted changes"
+    return (
+        f"Trained by gdlab's train run {run_id} (git commit {commit}; prepared data sha256 "
+        f"{lineage.get('gdlab.data_digest', 'unknown')}). Model card: {card}"
+    )
 
 
 def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | None:
@@ -104,13 +123,15 @@ def register_and_gate(
     tags: dict[str, str] | None = None,
     blocked: str | None = None,
     task: str | None = None,
+    description: str | None = None,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
     failed fairness gate) keeps it from becoming champion whatever its score, as the reason.
 
     A model registered under ``model_name`` before (register run again on the same train run)
-    keeps its version: its tags are updated and the decision is made again. With ``task``
+    keeps its version: its tags (and ``description``) are updated and the decision is made
+    again; the decision's reason is tagged ``gdlab.promotion_reason`` on it. With ``task``
     (tagged ``gdlab.task``), a name whose champion is of another task is refused (ValueError,
     nothing registered): their scores cannot be compared."""
     champion = current_champion(client, model_name)
@@ -143,6 +164,9 @@ def register_and_gate(
         promoted, reason = False, f"test_{metric} {value:.6g} does not beat {previous_value:.6g}"
     if blocked:
         promoted, reason = False, blocked
+    client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
+    if description is not None:
+        client.update_model_version(model_name, version.version, description=description)
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION, version.version)
     return RegistryDecision(
