@@ -29,7 +29,9 @@ def handoff_section() -> str:
 
 
 def readme_line(needle: str) -> str:
-    (line,) = [ln for ln in handoff_section().splitlines() if needle in ln]
+    """The one line of the section's shell blocks that holds ``needle``."""
+    blocks = re.findall(r"```bash\n(.*?)```", handoff_section(), flags=re.S)
+    (line,) = [ln for block in blocks for ln in block.splitlines() if needle in ln]
     return line
 
 
