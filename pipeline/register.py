@@ -38,7 +38,7 @@ from gdlab.tracking import (
     pipeline_run,
     register_and_gate,
 )
-from gdlab.tracking.registry import run_lineage, version_description
+from gdlab.tracking.registry import fairness_gate, run_lineage, version_description
 from gdlab.tracking.safety import stage_exit
 
 
@@ -66,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     if value is None:
         print(f"register: test {metric} is not finite, refusing to register", file=sys.stderr)
         return 1
-    fairness = read_json(reports / "fairness.json") if (reports / "fairness.json").exists() else {}
-    gate = fairness.get("gate") or {"passed": True}
-    blocked = None if gate["passed"] else gate["reason"]
+    if not (reports / "fairness.json").exists():  # the gate fails closed
+        print(f"register: {reports / 'fairness.json'} is missing: run evaluate first "
+              "(dvc repro runs it)", file=sys.stderr)
+        return 1
+    fairness = read_json(reports / "fairness.json")
+    gate_status, blocked = fairness_gate(fairness)
     handle = RunHandle.read(models / "run.json")
     try:
         session = open_session(params.tracking.uri, params.tracking.experiment)
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 value=float(value),
                 tags={
                     "gdlab.run_id": handle.run_id,
-                    "gdlab.fairness_gate": str(gate["passed"]),
+                    "gdlab.fairness_gate": gate_status,
                     "gdlab.model_card": card,
                     **lineage,
                 },
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 "gdlab.promotion_reason": decision.reason,
             }
         )
+    gate = {"status": gate_status, **fairness.get("gate", {})}
     document = {"registered": True, **decision.to_dict(), "fairness_gate": gate}
     write_json(reports / "registry.json", document)
     alias = "champion" if decision.promoted else "challenger"

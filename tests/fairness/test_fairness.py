@@ -172,7 +172,8 @@ def test_gate_keeps_the_model_from_champion_and_records_why(tmp_path):
     assert run.data.tags["gdlab.promoted"] == "false"
     assert run.data.tags["gdlab.promotion_reason"] == registry["reason"]
     assert "> 0.01" in run.data.tags["gdlab.fairness_reason"]
-    assert client.get_model_version("gdlab-gate", "1").tags["gdlab.fairness_gate"] == "False"
+    # the version spells the gate as the run does (it read 'False')
+    assert client.get_model_version("gdlab-gate", "1").tags["gdlab.fairness_gate"] == "failed"
 
     # 2. without the gate, a weak model (a few tiny steps) becomes the first champion
     good_optimizer = dict(project.base["optimizer"])
@@ -205,8 +206,17 @@ def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(t
     assert document["enabled"] is False and "no sensitive column" in document["reason"]
     assert (project.root / "reports/figures/fairness_by_group.png").stat().st_size > 1000
     registry = json.loads((project.root / "reports/registry.json").read_text())
-    assert registry["promoted"] and registry["fairness_gate"] == {"passed": True}
-    run = project.client().get_run(registry["run_id"])
+    assert registry["promoted"] and registry["fairness_gate"] == {"status": "not measured"}
+    client = project.client()
+    run = client.get_run(registry["run_id"])
     assert run.data.tags["gdlab.fairness_gate"] == "not measured"
+    version = client.get_model_version("plain", registry["version"])
+    assert version.tags["gdlab.fairness_gate"] == "not measured"  # it read 'True'
+    # register run by hand without evaluate's fairness.json fails closed (it took the gate as
+    # passed) and registers nothing
+    (project.root / "reports/fairness.json").unlink()
+    result = project.stage("register")
+    assert result.code == 1 and "fairness.json is missing: run evaluate first" in result.err
+    assert len(client.search_model_versions("name='plain'")) == 1
     card = (project.root / "reports/model_card.md").read_text()
     assert "was **not** evaluated" in card

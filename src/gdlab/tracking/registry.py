@@ -43,6 +43,18 @@ class RegistryDecision:
         }
 
 
+def fairness_gate(document: dict[str, Any]) -> tuple[str, str | None]:
+    """``(status, reason)`` of evaluate's ``reports/fairness.json``: the status as the train
+    run's ``gdlab.fairness_gate`` tag spells it (``not measured`` | ``not configured`` |
+    ``passed`` | ``failed``) and, when failed, the reason the model may not be champion."""
+    if not document.get("enabled"):
+        return "not measured", None
+    gate = document["gate"]
+    if not gate["thresholds"]:
+        return "not configured", None
+    return ("passed", None) if gate["passed"] else ("failed", gate["reason"])
+
+
 def metric_tag(metric: str) -> str:
     return f"test_{metric}"
 
