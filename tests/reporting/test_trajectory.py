@@ -9,8 +9,13 @@ from sklearn.preprocessing import StandardScaler
 
 from gdlab import GDClassifier, GDRegressor
 from gdlab.experiment.model import fit_pipeline
-from gdlab.experiment.trajectory import loss_surface, plane_basis, record_trajectory
-from gdlab.reporting.landscape import trajectory_figure
+from gdlab.experiment.trajectory import (
+    LossSurface,
+    loss_surface,
+    plane_basis,
+    record_trajectory,
+)
+from gdlab.reporting.landscape import trajectories_figure, trajectory_figure
 
 
 @pytest.fixture
@@ -134,3 +139,26 @@ def test_plane_of_a_straight_path_is_still_a_plane():
     basis = plane_basis(points)
     np.testing.assert_allclose(basis @ basis.T, np.eye(2), atol=1e-12)
     np.testing.assert_allclose(basis[0], [1 / 3, 2 / 3, 2 / 3])
+
+
+def _bowl(scale: float, floor: float) -> LossSurface:
+    """A quadratic bowl ``floor + scale·(a² + b²)`` on a 21 × 21 grid, with a straight path."""
+    a = b = np.linspace(-1.0, 1.0, 21)
+    values = floor + scale * (a[None, :] ** 2 + b[:, None] ** 2)
+    path = np.column_stack([np.linspace(-1.0, 0.0, 5), np.zeros(5)])
+    return LossSurface(np.zeros(2), np.eye(2), a, b, values, path,
+                       floor + scale * path[:, 0] ** 2, ("w0", "w1"), True, 1.0)
+
+
+def test_side_by_side_trajectories_share_one_colour_scale(tmp_path):
+    surfaces = {"slow": _bowl(1.0, 0.5), "fast": _bowl(4.0, 0.2), "none": None}
+    figure = trajectories_figure(surfaces, tmp_path / "t.png")
+    slow, fast = figure.data["slow"], figure.data["fast"]
+    np.testing.assert_array_equal(slow["levels"], fast["levels"])
+    assert slow["colour_range"] == fast["colour_range"]
+    # the levels span both panels' values: above the slow bowl's largest value (2.5), below
+    # the fast bowl's (8.2)
+    pooled = np.concatenate([slow["values"].ravel(), fast["values"].ravel()])
+    assert slow["values"].max() < slow["levels"][-1] < fast["values"].max()
+    assert pooled.min() <= slow["levels"][0] and slow["levels"][-1] <= pooled.max()
+    assert slow["colour_range"] == (slow["levels"][0], slow["levels"][-1])

@@ -31,11 +31,16 @@ def draw_surface(
     *,
     title: str,
     markers: Mapping[str, np.ndarray] | None = None,
+    levels: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Draw ``surface`` (filled contours, labelled lines, the path, start and end) on ``ax``;
     returns the drawn data: ``path`` (read back from the line), ``a``, ``b``, ``values``,
-    ``levels``."""
-    levels = contour_levels(surface.values)
+    ``levels``, ``colour_range`` (the filled contours' norm limits).
+
+    ``levels``: the contour levels (default: :func:`contour_levels` of this surface); panels
+    drawn with the same levels share one colour scale."""
+    if levels is None:
+        levels = contour_levels(surface.values)
     clipped = np.clip(surface.values, None, levels[-1] * 1.0001 if levels[-1] > 0 else None)
     filled = ax.contourf(
         surface.a, surface.b, clipped, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
@@ -88,6 +93,7 @@ def draw_surface(
         "b": surface.b,
         "values": surface.values,
         "levels": levels,
+        "colour_range": (float(filled.norm.vmin), float(filled.norm.vmax)),
         "path_loss": surface.path_loss,
     }
 
@@ -114,8 +120,11 @@ def trajectories_figure(
     per_row: int = 2,
 ) -> Figure:
     """One panel per labelled trajectory, side by side (``None``: no trajectory, e.g. a
-    variant that diverged at once)."""
+    variant that diverged at once), on one colour scale: the contour levels are spread over
+    every panel's loss values, so a colour means the same loss in every panel."""
     labels = list(surfaces)
+    drawn = [s.values.ravel() for s in surfaces.values() if s is not None]
+    levels = contour_levels(np.concatenate(drawn)) if drawn else None
     ncols = min(per_row, max(1, len(labels)))
     nrows = max(1, math.ceil(len(labels) / ncols))
     data: dict[str, Any] = {}
@@ -127,7 +136,7 @@ def trajectories_figure(
                 ax.text(0.5, 0.5, f"{label}: no trajectory", ha="center", va="center")
                 ax.set_axis_off()
                 continue
-            data[label] = draw_surface(fig, ax, surface, title=label)
+            data[label] = draw_surface(fig, ax, surface, title=label, levels=levels)
         for ax in flat[len(labels) :]:
             ax.set_axis_off()
         fig.suptitle(title)
