@@ -99,3 +99,88 @@ def test_classification_roc_pr_and_confusion(n_classes, tmp_path):
     matrix = figures["confusion_matrix"].data["matrix"]
     np.testing.assert_array_equal(matrix, confusion_matrix(y, model.predict(X), labels=labels))
     assert matrix.sum() == 300
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The figures the figure functions close, kept open to read their axes."""
+    import matplotlib.pyplot as plt
+
+    closed: list = []
+    monkeypatch.setattr(plt, "close", closed.append)
+    yield closed
+    for fig in closed:
+        fig.clf()
+
+
+def _log_labels(ax) -> list[str]:
+    """The y tick labels a log axis shows once drawn (major and minor, non-empty)."""
+    assert ax.get_yscale() == "log"
+    ax.figure.canvas.draw()
+    ticks = [*ax.yaxis.get_majorticklabels(), *ax.yaxis.get_minorticklabels()]
+    return [t.get_text() for t in ticks if t.get_text()]
+
+
+def _narrow_cv() -> CVResult:
+    """Losses between 0.3 and 0.7 (under a decade), gradient norms between 0.15 and 0.45."""
+    epochs = np.arange(30)
+    decay = np.exp(-epochs / 5)
+    fold = FoldResult(
+        fold=1, n_train=90, n_val=10, n_iter=30,
+        curves={"train_loss": list(0.3 + 0.4 * decay), "val_loss": list(0.32 + 0.35 * decay),
+                "learning_rate": [0.01] * 30, "grad_norm": list(0.15 + 0.3 * decay)},
+        scores={"log_loss": 0.3}, fit_time=0.1,
+    )
+    return CVResult(task="classification", folds=[fold])
+
+
+def test_log_axes_within_a_decade_read_as_plain_numbers(kept, tmp_path):
+    from gdlab.reporting import loss_curves_figure
+
+    cv = _narrow_cv()
+    loss_band_figure(cv, tmp_path / "band.png")
+    lr_grad_figure(cv, tmp_path / "lr.png")
+    loss_curves_figure(cv, tmp_path / "curves.png")
+    band, grad, curves = kept
+    axes = {"band": band.axes[1], "grad": grad.axes[1], "curves": curves.axes[0]}
+    for name, ax in axes.items():
+        labels = _log_labels(ax)
+        assert not any("times" in label or "^" in label for label in labels), (name, labels)
+        assert "0.4" in labels and "0.3" in labels, (name, labels)
+
+
+def test_log_axes_over_many_decades_keep_powers_of_ten(kept, tmp_path):
+    epochs = np.arange(40)
+    fold = FoldResult(
+        fold=1, n_train=90, n_val=10, n_iter=40,
+        curves={"train_loss": list(10.0 ** -(epochs / 4)), "val_loss": list(10.0 ** -(epochs / 4)),
+                "learning_rate": [0.1] * 40, "grad_norm": list(10.0 ** -(epochs / 4))},
+        scores={"rmse": 1e-5}, fit_time=0.1,
+    )
+    loss_band_figure(CVResult(task="regression", folds=[fold]), tmp_path / "band.png")
+    labels = _log_labels(kept[0].axes[1])
+    assert "$\\mathdefault{10^{-4}}$" in labels and "0.0001" not in labels
+
+
+def test_comparison_and_lr_range_log_axes_read_as_plain_numbers(kept, tmp_path):
+    from gdlab.core.diagnostics import LRRangeResult
+    from gdlab.experiment.compare import Comparison, Variant, VariantFold
+    from gdlab.reporting.compare import overlay_figure
+    from gdlab.tuning.figures import lr_find_figure
+
+    epochs = np.arange(20)
+    variants = []
+    for k, rate in enumerate((3.0, 8.0)):
+        loss = list(0.3 + 0.4 * np.exp(-epochs / rate))
+        fold = VariantFold(1, {"train_loss": loss, "val_loss": loss,
+                               "time_s": list(0.01 * (epochs + 1))}, False, 0.2)
+        variants.append(Variant(f"v{k}", k, None, [fold]))
+    overlay_figure(Comparison("optimizer.name", variants, target_loss=0.32), tmp_path / "o.png")
+    rates = np.logspace(-7, 1, 60)
+    losses = 0.69 - 0.3 * (rates > 0.01)
+    lr_find_figure(LRRangeResult(rates, losses, losses, 0.05, False, 0.1), tmp_path / "lr.png")
+    overlay, lr_find = kept
+    for ax in [*overlay.axes, *lr_find.axes]:
+        labels = _log_labels(ax)
+        assert not any("times" in label for label in labels), labels
+        assert "0.4" in labels, labels

@@ -65,6 +65,27 @@ def canvas(
         plt.close(fig)
 
 
+def log_scale(ax: Any, axis: str = "y") -> None:
+    """Put ``ax``'s ``axis`` ("x" or "y") on a log scale whose ticks read as plain numbers
+    (0.3, 0.4, 0.6, 1, 2000) while the view stays within 1e-3 .. 1e5; matplotlib's default
+    labels the ticks between decades 3×10⁻¹, 4×10⁻¹, 6×10⁻¹ when a curve spans less than a
+    decade or two. Wider views keep matplotlib's labels (10⁻⁷, 10⁻⁶, ...)."""
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class PlainLogFormatter(LogFormatterSciNotation):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            label = super().__call__(x, pos)
+            if not label or self.axis is None:
+                return label
+            low, high = sorted(abs(v) for v in self.axis.get_view_interval())
+            return f"{x:g}" if 1e-3 <= low and high <= 1e5 else label
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_formatter(PlainLogFormatter())
+    target.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False))
+
+
 def line_data(line: Any) -> np.ndarray:
     """The (x, y) points of a drawn ``Line2D``, shape (n, 2)."""
     return np.asarray(line.get_xydata(), dtype=float)

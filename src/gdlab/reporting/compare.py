@@ -14,7 +14,7 @@ import numpy as np
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
 from gdlab.experiment.trajectory import loss_surface
-from gdlab.reporting.canvas import Figure, canvas, line_data, positive
+from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
 from gdlab.reporting.files import write_json
 from gdlab.reporting.landscape import trajectories_figure
 
@@ -90,7 +90,7 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         log = positive(*everything["train"], *everything["val"])
         for ax, key in ((ax_train, "train"), (ax_val, "val"), (ax_time, "train")):
             if log:
-                ax.set_yscale("log")
+                log_scale(ax)
             limits = _limits(kept[key] or everything[key], log)
             if limits is not None:
                 ax.set_ylim(*limits)

@@ -14,7 +14,7 @@ import numpy as np
 
 from gdlab.experiment import CVResult
 from gdlab.experiment.curves import band, stack_curves
-from gdlab.reporting.canvas import Figure, canvas, line_data, positive
+from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
 
 
 def cv_band(cv: CVResult, key: str, hold: bool = True) -> dict[str, np.ndarray]:
@@ -50,7 +50,7 @@ def loss_band_figure(cv: CVResult, path: str | Path) -> Figure:
                 _draw_band(ax, val, "validation loss (mean ± std)", "C1", "--") if has_val else None
             )
             if scale == "log" and positive(train["mean"], val["mean"] if has_val else None):
-                ax.set_yscale("log")
+                log_scale(ax)
             ax.set_xlabel("epoch")
             ax.set_ylabel(f"loss ({ax.get_yscale()} scale)")
             ax.set_title(f"{scale} scale")
@@ -80,7 +80,7 @@ def lr_grad_figure(cv: CVResult, path: str | Path) -> Figure:
             label="learning rate (mean over folds)",
         )
         if positive(lr["mean"]) and np.nanmax(lr["mean"]) > 20 * np.nanmin(lr["mean"]):
-            left.set_yscale("log")
+            log_scale(left)
         else:
             left.set_ylim(0, 1.15 * float(np.nanmax(lr["mean"])) if lr["mean"].size else 1)
         left.set_xlabel("epoch")
@@ -90,7 +90,7 @@ def lr_grad_figure(cv: CVResult, path: str | Path) -> Figure:
         left.legend(fontsize=8)
         g_line = _draw_band(right, grad, "gradient norm (mean ± std)", "C3")
         if positive(grad["mean"]):
-            right.set_yscale("log")
+            log_scale(right)
         right.set_xlabel("epoch")
         right.set_ylabel(f"mean ‖gradient‖ per step ({right.get_yscale()} scale)")
         right.set_title("gradient norm (before clipping)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gdlab.experiment import CVResult
+from gdlab.reporting.canvas import log_scale
 
 
 def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None) -> Path:
@@ -30,7 +31,7 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         if _positive(cv):
-            ax.set_yscale("log")
+            log_scale(ax)
         ax.set_title(title or "training (solid) and validation (dashed) loss per fold")
         ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gdlab.core.diagnostics import LRRangeResult
+from gdlab.reporting.canvas import log_scale
 
 
 def _pyplot() -> Any:
@@ -192,7 +193,7 @@ def lr_find_figure(
             )
         ax.set_xscale("log")
         if len(result.losses) and np.all(result.losses > 0):
-            ax.set_yscale("log")
+            log_scale(ax)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("training loss")
         stop = "stopped on divergence" if result.diverged else "end of sweep"
