@@ -99,6 +99,8 @@ def test_classification_roc_pr_and_confusion(n_classes, tmp_path):
     matrix = figures["confusion_matrix"].data["matrix"]
     np.testing.assert_array_equal(matrix, confusion_matrix(y, model.predict(X), labels=labels))
     assert matrix.sum() == 300
+    # the colour scale starts at zero rows, not at the smallest count (which would look empty)
+    assert figures["confusion_matrix"].data["colour_range"] == (0, matrix.max())
 
 
 @pytest.fixture

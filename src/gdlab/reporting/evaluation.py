@@ -136,7 +136,7 @@ def confusion_figure(y_true: Any, y_pred: Any, classes: Any, path: str | Path) -
     size = max(4.5, 0.6 * len(classes) + 3)
     with canvas(path, size=(size + 1, size)) as (fig, axes):
         ax = axes[0, 0]
-        image = ax.imshow(matrix, cmap="Blues")
+        image = ax.imshow(matrix, cmap="Blues", vmin=0)  # the palest cell is zero rows
         fig.colorbar(image, ax=ax, shrink=0.85).set_label("number of test rows")
         threshold = matrix.max() / 2 if matrix.size else 0
         for (i, j), count in np.ndenumerate(matrix):
@@ -157,7 +157,8 @@ def confusion_figure(y_true: Any, y_pred: Any, classes: Any, path: str | Path) -
         accuracy = np.trace(matrix) / max(matrix.sum(), 1)
         ax.set_title(f"confusion matrix on the test split (accuracy {accuracy:.3f})")
         fig.tight_layout()
-    return Figure(Path(path), {"matrix": np.asarray(image.get_array()), "classes": classes})
+    return Figure(Path(path), {"matrix": np.asarray(image.get_array()), "classes": classes,
+                               "colour_range": (image.norm.vmin, image.norm.vmax)})
 
 
 def evaluation_figures(
