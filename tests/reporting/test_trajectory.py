@@ -162,3 +162,13 @@ def test_side_by_side_trajectories_share_one_colour_scale(tmp_path):
     assert slow["values"].max() < slow["levels"][-1] < fast["values"].max()
     assert pooled.min() <= slow["levels"][0] and slow["levels"][-1] <= pooled.max()
     assert slow["colour_range"] == (slow["levels"][0], slow["levels"][-1])
+
+
+def test_losses_in_the_thousands_are_labelled_as_whole_numbers(tmp_path):
+    surface = _bowl(8000.0, 1450.0)  # a squared error in the thousands (diabetes)
+    data = trajectory_figure(surface, tmp_path / "t.png").data
+    labels = data["contour_labels"]
+    assert labels and all(label.isdigit() for label in labels), labels
+    shown = {float(label) for label in labels}
+    assert shown <= {round(level) for level in data["levels"]}
+    assert data["legend"][1:] == ["start (loss 9450)", "end (loss 1450)"]

@@ -24,6 +24,12 @@ def contour_levels(values: np.ndarray, n: int = 14) -> np.ndarray:
     return levels
 
 
+def level_label(value: float) -> str:
+    """A contour line's label: three significant digits, whole numbers written out from 1000
+    to 1e5 (1954, not 1.95e+03)."""
+    return f"{value:.0f}" if 1e3 <= abs(value) < 1e5 else f"{value:.3g}"
+
+
 def draw_surface(
     fig: Any,
     ax: Any,
@@ -35,7 +41,8 @@ def draw_surface(
 ) -> dict[str, Any]:
     """Draw ``surface`` (filled contours, labelled lines, the path, start and end) on ``ax``;
     returns the drawn data: ``path`` (read back from the line), ``a``, ``b``, ``values``,
-    ``levels``, ``colour_range`` (the filled contours' norm limits).
+    ``levels``, ``colour_range`` (the filled contours' norm limits), ``contour_labels`` and
+    ``legend`` (their texts).
 
     ``levels``: the contour levels (default: :func:`contour_levels` of this surface); panels
     drawn with the same levels share one colour scale."""
@@ -48,7 +55,7 @@ def draw_surface(
     lines = ax.contour(
         surface.a, surface.b, surface.values, levels=levels, colors="k", linewidths=0.5, alpha=0.6
     )
-    ax.clabel(lines, levels[:: max(1, len(levels) // 5)], fontsize=7, fmt="%.3g")
+    labels = ax.clabel(lines, levels[:: max(1, len(levels) // 5)], fontsize=7, fmt=level_label)
     bar = fig.colorbar(filled, ax=ax, shrink=0.9)
     bar.set_label("training loss (mean loss + penalty)")
     (path_line,) = ax.plot(
@@ -65,7 +72,7 @@ def draw_surface(
         color="white",
         markeredgecolor="k",
         markersize=7,
-        label=f"start (loss {surface.path_loss[0]:.3g})",
+        label=f"start (loss {level_label(surface.path_loss[0])})",
     )
     ax.plot(
         *surface.path[-1],
@@ -73,7 +80,7 @@ def draw_surface(
         color="gold",
         markeredgecolor="k",
         markersize=13,
-        label=f"end (loss {surface.path_loss[-1]:.3g})",
+        label=f"end (loss {level_label(surface.path_loss[-1])})",
     )
     for name, theta in (markers or {}).items():
         coords = (np.asarray(theta, dtype=float) - surface.origin) @ surface.basis.T
@@ -94,6 +101,8 @@ def draw_surface(
         "values": surface.values,
         "levels": levels,
         "colour_range": (float(filled.norm.vmin), float(filled.norm.vmax)),
+        "contour_labels": [t.get_text() for t in labels],
+        "legend": [t.get_text() for t in ax.get_legend().get_texts()],
         "path_loss": surface.path_loss,
     }
 
