@@ -116,11 +116,13 @@ def kept(monkeypatch):
 
 
 def _log_labels(ax) -> list[str]:
-    """The y tick labels a log axis shows once drawn (major and minor, non-empty)."""
+    """The y tick labels a log axis shows once drawn (major and minor, in view, non-empty)."""
     assert ax.get_yscale() == "log"
     ax.figure.canvas.draw()
-    ticks = [*ax.yaxis.get_majorticklabels(), *ax.yaxis.get_minorticklabels()]
-    return [t.get_text() for t in ticks if t.get_text()]
+    low, high = sorted(ax.get_ylim())
+    ticks = [*zip(ax.yaxis.get_majorticklocs(), ax.yaxis.get_majorticklabels(), strict=True),
+             *zip(ax.yaxis.get_minorticklocs(), ax.yaxis.get_minorticklabels(), strict=True)]
+    return [t.get_text() for y, t in ticks if low <= y <= high and t.get_text()]
 
 
 def _narrow_cv() -> CVResult:
@@ -186,3 +188,14 @@ def test_comparison_and_lr_range_log_axes_read_as_plain_numbers(kept, tmp_path):
         labels = _log_labels(ax)
         assert not any("times" in label for label in labels), labels
         assert "0.4" in labels, labels
+
+
+def test_a_log_axis_under_a_decade_has_several_labels(kept, tmp_path):
+    from gdlab.core.diagnostics import LRRangeResult
+    from gdlab.tuning.figures import lr_find_figure
+
+    rates = np.logspace(-7, 1, 60)
+    losses = np.linspace(19000.0, 7500.0, 60)  # a squared error in the thousands (diabetes)
+    lr_find_figure(LRRangeResult(rates, losses, losses, 1.0, False, 10.0), tmp_path / "lr.png")
+    labels = _log_labels(kept[0].axes[0])
+    assert {"8000", "9000", "10000"} <= set(labels), labels
