@@ -27,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.model import build_pipeline, fit_pipeline, fit_pipeline_rows
+from gdlab.experiment.model import build_pipeline, fit_pipeline_rows
 from gdlab.experiment.progress import say
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
@@ -165,15 +165,14 @@ def _final(curve: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
-def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> None:
-    """One epoch on a few rows, so the fold's timed fit does not include the one-off
-    compilation of the engine's kernels in this worker process."""
-    settings = pipeline.named_steps["model"].get_params()
-    batch = settings.get("batch_size") or 16
-    take = rows[:: max(1, len(rows) // (2 * batch + 1))][: 2 * batch + 1]
+def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> None:
+    """One epoch on the fold's rows, by the same path as the timed fit (row views, the
+    threads that gather large blocks, the validation loss), so that fit's clock does not
+    include the one-off compilation, cache loading and thread start-up of the engine's
+    kernels in this worker process."""
     small = clone(pipeline).set_params(model__max_epochs=1, model__tol=None)
     try:
-        fit_pipeline(small, X[take], y[take])
+        fit_pipeline_rows(small, X, y, fold.train_idx, fold.val_idx)
     except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
         pass
 
@@ -183,7 +182,7 @@ def _fit_fold(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> Varian
     diverged = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        _warm_up(pipeline, X, y, fold.train_idx)
+        _warm_up(pipeline, X, y, fold)
         start = time.perf_counter()
         try:
             fit_pipeline_rows(
