@@ -133,6 +133,8 @@ def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem
     assert rows["learning_rate=20.0"]["unstable"] and not rows["learning_rate=0.1"]["unstable"]
     table = (tmp_path / "c" / "summary.md").read_text()
     assert "| learning_rate=20.0 |" in table and "no, but unstable" in table
+    legend = written["figures"]["overlay"].data["legend"]  # the chart says so too
+    assert "learning_rate=20.0 (#2, unstable)" in legend and "learning_rate=0.1 (#1)" in legend
 
 
 def test_the_warm_up_runs_the_timed_fits_path_on_the_folds_rows(default_problem, monkeypatch):

@@ -53,7 +53,8 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         for k, v in enumerate(comparison.variants):
             colour = f"C{k % 10}"
             row = rows[v.label]
-            tag = "diverged" if row["diverged"] else f"#{row['rank']}"
+            tag = ("diverged" if row["diverged"]
+                   else f"#{row['rank']}, unstable" if row.get("unstable") else f"#{row['rank']}")
             label = f"{v.label} ({tag})"
             train, spread = v.curve("train_loss"), v.std("train_loss")
             val, clock = v.curve("val_loss"), v.curve("time_s")
@@ -118,8 +119,9 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         fig.suptitle(f"comparison of {comparison.vary} on the same {summary['folds']} folds"
                      + (" (✕: diverged, off the scale)" if diverged_marks else ""))
         fig.tight_layout()
+        legend = [text.get_text() for text in ax_train.get_legend().get_texts()]
     return Figure(Path(path), {"variants": drawn, "target_loss": target,
-                               "ranking": summary["ranking"]})
+                               "ranking": summary["ranking"], "legend": legend})
 
 
 def comparison_trajectories_figure(comparison: Comparison, path: str | Path) -> Figure | None:
