@@ -272,3 +272,46 @@ def test_an_interrupted_trial_runs_again_when_the_search_resumes(
     assert len(outcome.records) == 3 and len(trials) == 7
     assert sum(counted(t) for t in trials) == 6
     assert [(t.params, t.value) for t in trials[:3]] == [(t.params, t.value) for t in first[:3]]
+
+
+def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
+    tmp_path, classification_data, monkeypatch
+):
+    """TPE's seed follows the trials that use the budget: the interrupted trial (not counted)
+    must not shift the seeds of the trials after its retry, else the resumed search samples
+    other points than the uninterrupted one and ends with other best params."""
+    import gdlab.tuning.objective as objective
+
+    def plan(name):
+        return plan_search(
+            make_params(tune={"n_trials": 8}),
+            *classification_data,
+            storage=str(tmp_path / f"{name}.journal"),
+        )
+
+    def summary(outcome):
+        return [
+            (t.params, t.value, t.state.name)
+            for t in outcome.trials()
+            if not t.user_attrs.get("gdlab.interrupted")
+        ]
+
+    uninterrupted = run_search(plan("whole"))
+    resumed = plan("resumed")
+    real, calls = objective.fit_pipeline_rows, []
+
+    def interrupted_in_trial_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2 * 3 + 2:  # the second fold of the third trial (3 folds each)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(objective, "fit_pipeline_rows", interrupted_in_trial_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(resumed)
+    monkeypatch.setattr(objective, "fit_pipeline_rows", real)
+    outcome = run_search(resumed)
+
+    assert outcome.requeued == [2] and len(outcome.trials()) == 9
+    assert summary(outcome) == summary(uninterrupted)
+    assert outcome.best_params() == uninterrupted.best_params()

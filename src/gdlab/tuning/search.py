@@ -185,7 +185,10 @@ def run_search(
         outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study))
         todo = remaining_trials(study, plan.n_trials, plan.grid_size)
         deadline = None if plan.timeout is None else time.time() + plan.timeout
-        first_slot = len(study.get_trials(deepcopy=False))
+        # the slot (sampler seed) of the next trial is the number of trials using the budget:
+        # an interrupted trial and its retry share one, so a resumed search samples what an
+        # uninterrupted one would
+        first_slot = sum(counted(t) for t in study.get_trials(deepcopy=False))
         for record in _results(plan, todo, first_slot, deadline):
             if record is None:
                 continue

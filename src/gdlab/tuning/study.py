@@ -107,8 +107,10 @@ class StudySpec:
 
     def sampler(self, slot: int) -> optuna.samplers.BaseSampler:
         """``GridSampler`` (same shuffled order in every process, so workers take distinct
-        grid points) or ``TPESampler`` seeded from (seed, slot): trial ``slot`` of a run gets
-        the same proposal for the same history, and parallel workers never share a seed."""
+        grid points) or ``TPESampler`` seeded from (seed, slot), ``slot`` being the number of
+        trials that used the budget before this one: the same history gives the same proposal,
+        an interrupted trial does not shift the seeds of later ones, and parallel workers never
+        share a seed."""
         if self.strategy == "grid":
             return optuna.samplers.GridSampler(self.grid or {}, seed=self.seed)
         seed = int(np.random.SeedSequence([self.seed, slot]).generate_state(1)[0])
