@@ -99,3 +99,26 @@ def test_train_uses_best_params_and_a_changed_space_reruns_tune_and_train(repo):
     assert latest.data.tags["gdlab.tuning_run_id"] == again["tuning_run_id"]
     for key, value in again["params"].items():
         assert latest.data.params[key] == str(value)
+
+
+def test_a_tune_rerun_with_the_same_best_params_leaves_train_up_to_date(repo):
+    """best_params.json also holds the tuning run's ID, new on every tune run: train and
+    evaluate depend on its ``params`` only, so a tune rerun that finds the same values (here
+    a budget-only change: the study resumes with its trials done) retrains nothing."""
+    root, run = repo
+    dvc = os.path.join(VENV_BIN, "dvc")
+    run(dvc, "repro", "evaluate")
+    before = json.loads((root / "reports/tuning/best_params.json").read_text())
+    n_train = len(train_runs(root))
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["tune"]["timeout"] = 3600
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    again = run(dvc, "repro", "evaluate")
+    assert "Running stage 'tune'" in again.stdout
+    after = json.loads((root / "reports/tuning/best_params.json").read_text())
+    assert after["params"] == before["params"]
+    assert after["tuning_run_id"] != before["tuning_run_id"]
+    assert "Running stage 'train'" not in again.stdout, again.stdout
+    assert "Running stage 'evaluate'" not in again.stdout, again.stdout
+    assert len(train_runs(root)) == n_train
