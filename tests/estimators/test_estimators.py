@@ -246,3 +246,20 @@ def test_refit_as_another_model_family_drops_the_old_attributes(regression):
     assert [w.shape for w in est.coefs_] == [(4, 2), (2, 1)]
     est.set_params(model="linear").fit(X, y)
     assert not hasattr(est, "coefs_") and est.coef_.shape == (4,)
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+@pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])
+def test_a_column_major_X_trains_exactly_as_a_row_major_one(estimator, batch_size):
+    # StandardScaler hands a DataFrame's rows on column-major: full-batch sums came out in
+    # another order (last-bit differences) and mini-batches gathered strided rows
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 8))
+    y = X @ rng.standard_normal(8) + 0.1 * rng.standard_normal(3000)
+    if estimator is GDClassifier:
+        y = (y > 0).astype(int)
+    settings = dict(batch_size=batch_size, max_epochs=20, tol=None, random_state=3)
+    row_major = estimator(**settings).fit(X, y)
+    column_major = estimator(**settings).fit(np.asfortranarray(X), y)
+    assert np.array_equal(row_major.coef_, column_major.coef_)
+    assert np.array_equal(row_major.intercept_, column_major.intercept_)
