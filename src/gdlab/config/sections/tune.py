@@ -171,7 +171,9 @@ class TuneConfig(Section):
     n_jobs: int = Field(
         1,
         ge=-1,
-        description="trials run in parallel worker processes; -1 = all cores",
+        description="trials run in parallel worker processes; -1 = all cores. With bayes, "
+        "more than 1 is not reproducible: which trials TPE has seen when it proposes the next "
+        "depends on timing (grid is)",
         json_schema_extra={"x-allowed": "-1 or an integer >= 1"},
     )
     seed: int | None = Field(
