@@ -315,3 +315,15 @@ def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
     assert outcome.requeued == [2] and len(outcome.trials()) == 9
     assert summary(outcome) == summary(uninterrupted)
     assert outcome.best_params() == uninterrupted.best_params()
+
+
+def test_the_study_is_named_by_what_a_trial_computes(classification_data):
+    # cv.n_jobs (how many fold workers) changed the name, so the search started over
+    X, y = classification_data
+
+    def name(**changes):
+        return plan_search(make_params(**changes), X, y, storage="unused.journal").spec.name
+
+    assert name(cv={"n_jobs": 1}) == name(cv={"n_jobs": 2}) == name(live={"interval": 1.0})
+    assert name(cv={"folds": 3}) != name(cv={"folds": 4})
+    assert name(seed=1) != name(seed=2)

@@ -87,17 +87,15 @@ class SearchOutcome:
         return self.plan.space.active(best.params) if best is not None else {}
 
 
-_NOT_IN_IDENTITY = {
-    "tune",
-    "tracking",
-    "register",
-    "parallel",
-    "live",
-    "compare",
-    "fairness",
-    "model_card",
+_NOT_IN_IDENTITY: dict[str, Any] = {
+    **dict.fromkeys(
+        ("tune", "tracking", "register", "parallel", "live", "compare", "fairness", "model_card"),
+        True,
+    ),
+    "cv": {"n_jobs": True},
 }
-"""Sections that do not change what a trial computes: switching them resumes the same study."""
+"""Sections and keys that do not change what a trial computes: switching them resumes the same
+study."""
 
 
 def plan_search(
