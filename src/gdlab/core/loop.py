@@ -338,6 +338,11 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     for _ in range(n_epochs):
         e = state.epoch
         lr = float(state.schedule.learning_rate)
+        if not (math.isfinite(lr) and lr >= 0.0):  # a plug-in schedule's; < 0 would ascend
+            raise ValueError(
+                f"the schedule gave the learning rate {lr!r} for epoch {e + 1}; a learning "
+                "rate must be a finite number >= 0"
+            )
         # the parameters the epoch starts from: its training loss is measured at them (full
         # batch: before the step), and they are finite (the last epoch's check passed)
         start = _copy(state.params)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from gdlab.core.plugins import is_import_path, resolve
+from gdlab.core.plugins import build, is_import_path
 
 
 class EpochSchedule:
@@ -200,9 +200,14 @@ def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = 
     """
     params = dict(params or {})
     if is_import_path(name):
-        obj = resolve(name, "schedule")(base_lr, **params)
+        obj = build(name, "schedule", base_lr, **params)
         if callable(obj) and not hasattr(obj, "step"):
             return EpochSchedule(base_lr, obj)
+        if not (hasattr(obj, "learning_rate") and callable(getattr(obj, "step", None))):
+            raise ValueError(
+                f"schedule {name!r} returned {type(obj).__name__}, expected a function epoch -> "
+                "learning rate or an object with a learning_rate attribute and step(metric)"
+            )
         return obj
     try:
         factory = SCHEDULES[name]

@@ -29,7 +29,7 @@ from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_hi
 from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epochs
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
-from gdlab.core.plugins import is_import_path, resolve
+from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.schedules import make_schedule
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -226,7 +226,7 @@ class BaseGD(BaseEstimator):
         if self.model == "mlp":
             return MLP(self.hidden_layer_sizes, self.activation)
         if is_import_path(self.model):
-            return resolve(self.model, "model")(**dict(self.model_params or {}))
+            return make_model(self.model, self.model_params)
         raise ValueError(
             f"model must be 'linear', 'mlp' or 'package.module:factory', got {self.model!r}"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from gdlab.core.optim.alias import OPTIMIZERS
 from gdlab.core.optim.base import GradientTransformation
-from gdlab.core.plugins import is_import_path, resolve
+from gdlab.core.plugins import accepts_positional, build, is_import_path, resolve
 
 
 def optimizer_factory(name: str):
@@ -25,24 +25,65 @@ def optimizer_factory(name: str):
 
 
 def make_optimizer(name: str, params: Mapping[str, Any] | None = None) -> GradientTransformation:
-    """Build the named optimiser; unknown parameters are refused with the allowed names."""
-    factory = optimizer_factory(name)
+    """Build the named optimiser; unknown parameters are refused with the allowed names. A
+    plug-in's transformation is checked against the contract (init, update with four
+    arguments) and its updates are checked at every step (see :func:`checked`)."""
     params = dict(params or {})
-    if not is_import_path(name):
-        allowed = set(inspect.signature(factory).parameters)
-        unknown = sorted(set(params) - allowed)
-        if unknown:
+    if is_import_path(name):
+        return checked(name, build(name, "optimizer", **params))
+    factory = optimizer_factory(name)
+    allowed = set(inspect.signature(factory).parameters)
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(
+            f"optimizer {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+    return factory(**params)
+
+
+_CONTRACT = "an object with init(params) and update(grads, state, params, learning_rate)"
+
+
+def checked(name: str, transform: Any) -> GradientTransformation:
+    """The plug-in optimiser ``name``'s transformation, with an update that names the plug-in
+    when it fails and refuses updates that are not one array per parameter of its shape (numpy
+    would broadcast a wrong shape into the parameters without a word)."""
+    init, update = getattr(transform, "init", None), getattr(transform, "update", None)
+    if not (callable(init) and callable(update)):
+        raise ValueError(
+            f"optimizer {name!r} returned {type(transform).__name__}, expected {_CONTRACT}"
+        )
+    if not accepts_positional(update, 4):
+        raise ValueError(
+            f"optimizer {name!r}: its update{inspect.signature(update)} cannot be called as "
+            "update(grads, state, params, learning_rate)"
+        )
+    if not accepts_positional(init, 1):
+        raise ValueError(
+            f"optimizer {name!r}: its init{inspect.signature(init)} cannot be called as "
+            "init(params)"
+        )
+
+    def checked_update(grads, state, params, learning_rate):
+        try:
+            out = update(grads, state, params, learning_rate)
+        except Exception as exc:
+            exc.add_note(f"raised in the update of the plug-in optimizer {name!r}")
+            raise
+        if not (isinstance(out, tuple) and len(out) == 2):
             raise ValueError(
-                f"optimizer {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(sorted(allowed))}"
+                f"optimizer {name!r}: update returned {type(out).__name__}, expected the pair "
+                "(updates, state)"
             )
-    transform = factory(**params)
-    if not isinstance(transform, GradientTransformation):
-        if hasattr(transform, "init") and hasattr(transform, "update"):
-            transform = GradientTransformation(transform.init, transform.update)
-        else:
+        updates = out[0]
+        shapes = [getattr(u, "shape", None) for u in updates] if isinstance(
+            updates, list | tuple) else None
+        if shapes != [p.shape for p in params]:
             raise ValueError(
-                f"optimizer {name!r} returned {type(transform).__name__}, "
-                "expected an object with init(params) and update(grads, state, params, lr)"
+                f"optimizer {name!r}: update returned updates of shapes {shapes}, expected one "
+                f"array per parameter of shapes {[p.shape for p in params]}"
             )
-    return transform
+        return out
+
+    return GradientTransformation(init, checked_update)

@@ -1,0 +1,147 @@
+"""A plug-in that breaks the contract of docs/plugins.md is refused with an error naming it and
+what the contract expects, when it is built or at the step it breaks it, never trained on
+silently (a wrong-shape update would broadcast into the parameters, a negative learning rate
+would climb the loss)."""
+
+from __future__ import annotations
+
+import sys
+import types
+from functools import partial
+
+import numpy as np
+import pytest
+
+from gdlab import GDRegressor
+from gdlab.core.optim import GradientTransformation, chain, scale_by_learning_rate, sgd
+
+
+def _boom():
+    raise RuntimeError("boom in factory")
+
+
+def _short_update():
+    return GradientTransformation(lambda params: (), lambda grads, state, params: (grads, state))
+
+
+def _none_update():
+    def update(grads, state, params, learning_rate):
+        for g in grads:
+            g *= -learning_rate  # forgot to return
+
+    return GradientTransformation(lambda params: (), update)
+
+
+def _flat_update():
+    def update(grads, state, params, learning_rate):
+        return [-learning_rate * g.ravel()[:1] for g in grads], state
+
+    return GradientTransformation(lambda params: (), update)
+
+
+def _fails_at_step(n: int = 3):
+    def update(grads, state, params, learning_rate):
+        (count,) = state
+        if int(count) >= n:
+            raise IndexError("list index out of range")
+        return grads, (count + 1,)
+
+    return chain(GradientTransformation(lambda params: (np.zeros((), np.int64),), update),
+                 scale_by_learning_rate())
+
+
+def _negative_after(base_lr: float, epoch: int) -> float:
+    return -base_lr if epoch >= 2 else base_lr
+
+
+class _NoPenalized:
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return [np.zeros((n_features, n_outputs), dtype)]
+
+    def forward(self, params, X):
+        return X @ params[0], X
+
+    def backward(self, params, cache, dZ, grads):
+        grads[0][...] = cache.T @ dZ
+
+
+PLUGINS = {
+    "boom": _boom,
+    "wrong_type": lambda: sgd,  # the factory, not what it builds
+    "pair": lambda: tuple(sgd()),
+    "short_update": _short_update,
+    "none_update": _none_update,
+    "flat_update": _flat_update,
+    "fails_at_step": _fails_at_step,
+    "number_schedule": lambda base_lr: base_lr,
+    "negative_schedule": lambda base_lr: partial(_negative_after, base_lr),
+    "no_penalized": _NoPenalized,
+}
+
+
+@pytest.fixture(autouse=True)
+def contract_plugins(monkeypatch):
+    module = types.ModuleType("contract_plugins")
+    module.__dict__.update(PLUGINS)
+    monkeypatch.setitem(sys.modules, "contract_plugins", module)
+    monkeypatch.setenv("GDLAB_JIT", "0")
+
+
+def _fit(**kwargs):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    kwargs = {"max_epochs": 5, "tol": None, "random_state": 0, **kwargs}
+    return GDRegressor(**kwargs).fit(X, X @ [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"optimizer": "contract_plugins:boom"},
+         "optimizer 'contract_plugins:boom': the factory raised RuntimeError: boom in factory"),
+        ({"optimizer": "contract_plugins:wrong_type"},
+         "optimizer 'contract_plugins:wrong_type' returned function, expected an object with "
+         "init(params) and update(grads, state, params, learning_rate)"),
+        ({"optimizer": "contract_plugins:pair"},
+         "optimizer 'contract_plugins:pair' returned tuple"),
+        ({"optimizer": "contract_plugins:short_update"},
+         "optimizer 'contract_plugins:short_update': its update(grads, state, params) cannot be "
+         "called as update(grads, state, params, learning_rate)"),
+        ({"optimizer": "contract_plugins:none_update"},
+         "optimizer 'contract_plugins:none_update': update returned NoneType, expected the pair "
+         "(updates, state)"),
+        ({"optimizer": "contract_plugins:flat_update"},
+         "optimizer 'contract_plugins:flat_update': update returned updates of shapes "
+         "[(1,), (1,)], expected one array per parameter of shapes [(3, 1), (1,)]"),
+        ({"schedule": "contract_plugins:boom"},
+         "schedule 'contract_plugins:boom': the factory raised TypeError"),
+        ({"schedule": "contract_plugins:number_schedule"},
+         "schedule 'contract_plugins:number_schedule' returned float, expected a function epoch "
+         "-> learning rate or an object with a learning_rate attribute and step(metric)"),
+        ({"schedule": "contract_plugins:negative_schedule"},
+         "the schedule gave the learning rate -0.01 for epoch 3; a learning rate must be a "
+         "finite number >= 0"),
+        ({"model": "contract_plugins:no_penalized"},
+         "model 'contract_plugins:no_penalized' returned _NoPenalized without penalized: a model "
+         "needs init_params"),
+    ],
+)
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_a_broken_plugin_is_refused_naming_it_and_the_contract(kwargs, message, batch_size):
+    with pytest.raises(ValueError) as caught:
+        _fit(batch_size=batch_size, **kwargs)
+    assert message in str(caught.value)
+
+
+def test_an_exception_inside_a_plugin_update_keeps_its_type_and_names_the_plugin():
+    with pytest.raises(IndexError) as caught:
+        _fit(optimizer="contract_plugins:fails_at_step", batch_size=8)  # step 4: epoch 1
+    assert caught.value.__notes__ == [
+        "raised in the update of the plug-in optimizer 'contract_plugins:fails_at_step'"
+    ]
+
+
+def test_a_plugin_keeping_the_contract_trains_as_before():
+    est = _fit(optimizer="contract_plugins:fails_at_step", optimizer_params={"n": 10**6},
+               learning_rate=0.1)
+    ref = _fit(optimizer="sgd", learning_rate=0.1)
+    np.testing.assert_array_equal(est.coef_, ref.coef_)
