@@ -37,7 +37,7 @@ GOOD = [
     {"schedule.name": "plateau", "schedule.params": {"factor": 0.5, "patience": 3}},
     {"model.task": "regression", "model.loss": "huber", "register.metric": "mae"},
     {"model.kind": "mlp", "model.hidden_layer_sizes": [16, 8], "model.activation": "tanh"},
-    {"model.kind": "gdlab.core.plugins:resolve", "model.params": {"units": 3}},
+    {"model.kind": "gdlab.core.models.mlp:MLP", "model.params": {"hidden_layer_sizes": [3]}},
     {
         "data.source": "csv",
         "data.path": "data/raw.csv",

@@ -91,6 +91,18 @@ def check_import_path(name: str, what: str) -> str | None:
     return None
 
 
+def plugin_build_problem(path: str, build: Any, *args: Any) -> Problem | None:
+    """Build a plug-in as training will (``build(*args)``, e.g. ``make_optimizer(name,
+    params)``) and return the problem at ``path``, or None: validate then catches a factory
+    that raises or returns what the contract does not allow before a stage deletes outputs."""
+    try:
+        build(*args)
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        return Problem(path, text, "what the plug-in contract of docs/plugins.md allows")
+    return None
+
+
 def non_finite_paths(value: Any, path: str = "") -> list[str]:
     """Dotted paths of every NaN/inf float inside a nested mapping/list (for free-form params)."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -13,6 +13,7 @@ from gdlab.config.base import (
     check_import_path,
     is_import_path,
     non_finite_paths,
+    plugin_build_problem,
 )
 from gdlab.config.errors import Problem, raise_problems
 
@@ -100,6 +101,12 @@ class ModelConfig(Section):
             Problem(path, "must be a finite number", "finite numbers")
             for path in non_finite_paths(params)
         )
+        if kind and is_import_path(kind):
+            from gdlab.core.plugins import make_model
+
+            problem = plugin_build_problem("", make_model, kind, params)
+            if problem:
+                raise_problems([problem])
         return params
 
     @model_validator(mode="after")

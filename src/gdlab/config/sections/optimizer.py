@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from gdlab.config.base import Section, check_import_path, is_import_path, non_finite_paths
+from gdlab.config.base import (
+    Section,
+    check_import_path,
+    is_import_path,
+    non_finite_paths,
+    plugin_build_problem,
+)
 from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
@@ -67,6 +73,11 @@ class OptimizerConfig(Section):
             return normalised_part(model, params, f"optimizer {name}")
         if name:
             raise_problems(_plugin_param_problems(params))
+            from gdlab.core.optim import make_optimizer
+
+            problem = plugin_build_problem("", make_optimizer, name, params)
+            if problem:
+                raise_problems([problem])
         return params
 
     def resolved_params(self) -> dict[str, Any]:
@@ -126,6 +137,12 @@ class ScheduleConfig(Section):
                         f">= 0 and < optimizer.learning_rate ({lr})",
                     )
                 )
+        if is_import_path(self.name) or is_import_path(str(full.get("then", ""))):
+            from gdlab.core.schedules import make_schedule
+
+            problem = plugin_build_problem("schedule.params", make_schedule, self.name, lr, full)
+            if problem:
+                problems.append(problem)
         max_epochs = params.train.max_epochs
         if self.name == "warmup" and full["warmup_epochs"] >= max_epochs:
             problems.append(
