@@ -101,9 +101,30 @@ def _doc_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+def _torch_block() -> str:
+    (block,) = [b for b in _doc_blocks() if "import torch" in b]
+    return block
+
+
+def test_the_docs_torch_comparison_passes_the_built_ins_and_catches_a_wrong_one():
+    """The recipe docs/plugins.md gives for testing a plug-in against torch.optim runs as
+    written, accepts gdlab's own Adam and SGD and refuses an Adam with a slip."""
+    torch = pytest.importorskip("torch")
+    from gdlab.core.optim import adam, chain, scale_by_adam, scale_by_learning_rate, sgd
+
+    namespace: dict = {}
+    exec(compile(_torch_block(), "docs/plugins.md", "exec"), namespace)  # noqa: S102
+    check = namespace["assert_matches_torch"]
+    check(adam(weight_decay=0.01), torch.optim.Adam, weight_decay=0.01)
+    check(sgd(momentum=0.9, nesterov=True), torch.optim.SGD, momentum=0.9, nesterov=True)
+    slipped = chain(scale_by_adam(b2=0.99), scale_by_learning_rate())  # torch: 0.999
+    with pytest.raises(AssertionError):
+        check(slipped, torch.optim.Adam)
+
+
 def test_the_docs_examples_run_and_check_grad_catches_a_wrong_gradient(monkeypatch):
     monkeypatch.setenv("GDLAB_JIT", "0")
-    blocks = _doc_blocks()
+    blocks = [b for b in _doc_blocks() if "import torch" not in b]
     assert len(blocks) == 3
     namespace: dict = {}
     for block in blocks:
