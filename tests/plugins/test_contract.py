@@ -78,11 +78,26 @@ PLUGINS = {
     "no_penalized": _NoPenalized,
 }
 
+LAMBDAS = """
+from gdlab.core.optim import GradientTransformation
+
+
+def lambda_schedule(base_lr):
+    return lambda epoch: base_lr
+
+
+def lambda_state():
+    return GradientTransformation(
+        lambda params: (lambda: None,), lambda g, state, params, lr: ([-lr * x for x in g], state)
+    )
+"""
+
 
 @pytest.fixture(autouse=True)
 def contract_plugins(monkeypatch):
     module = types.ModuleType("contract_plugins")
     module.__dict__.update(PLUGINS)
+    exec(LAMBDAS, module.__dict__)  # noqa: S102 - functions of the module, as in a user's file
     monkeypatch.setitem(sys.modules, "contract_plugins", module)
     monkeypatch.setenv("GDLAB_JIT", "0")
 
@@ -145,3 +160,20 @@ def test_a_plugin_keeping_the_contract_trains_as_before():
                learning_rate=0.1)
     ref = _fit(optimizer="sgd", learning_rate=0.1)
     np.testing.assert_array_equal(est.coef_, ref.coef_)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"schedule": "contract_plugins:lambda_schedule"},
+     {"optimizer": "contract_plugins:lambda_state"}],
+)
+def test_a_model_that_could_not_be_loaded_back_is_not_written(kwargs, tmp_path):
+    """skops writes a lambda (a schedule function, or in the optimiser state) but cannot load
+    it: save_model refuses, naming it, instead of leaving a model.skops evaluate cannot read."""
+    from gdlab.experiment.persist import save_model
+
+    est = _fit(**kwargs)
+    with pytest.raises(ValueError, match=r"holds contract_plugins\.<lambda>, which could be "
+                       r"written but never loaded"):
+        save_model(est, tmp_path / "model.skops")
+    assert not (tmp_path / "model.skops").exists()

@@ -44,6 +44,14 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = sio.dumps(model)
     types = trusted_types(data=data, plugins=import_paths(model))
+    local = [t for t in types if "<" in t]  # '<lambda>', '<locals>': no name to load it by
+    if local:
+        raise ValueError(
+            f"the model holds {', '.join(local)}, which could be written but never loaded: a "
+            "plug-in's schedule function and optimiser state must be module-level (a function "
+            "or a functools.partial of one; tuples and lists of numpy arrays), not a lambda or "
+            "a function defined inside the factory (docs/plugins.md)"
+        )
     path.write_bytes(data)
     return types
 
