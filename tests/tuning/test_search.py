@@ -274,6 +274,38 @@ def test_an_interrupted_trial_runs_again_when_the_search_resumes(
     assert [(t.params, t.value) for t in trials[:3]] == [(t.params, t.value) for t in first[:3]]
 
 
+def test_another_hosts_running_trial_is_left_running_and_uses_the_budget(
+    tmp_path, classification_data
+):
+    """Several hosts search one study (a shared RDB storage). A search starting here leaves
+    the trial another host is running alone, counts it against n_trials (the two searches
+    together ran twice n_trials before), and does not seed its own trial as that one was
+    seeded (the same seed proposed the same configuration again)."""
+    from gdlab.tuning.study import OWNER
+
+    plan = plan_search(
+        make_params(tune={"n_trials": 4, "pruner": "none"}),
+        *classification_data,
+        storage=str(tmp_path / "shared.journal"),
+    )
+    assert plan.owner  # this host
+    plan.spec.create()
+    other = plan.spec.load(0)  # the other host's search, its first trial seeded for slot 0
+    theirs = other.ask()
+    plan.space.suggest(theirs)
+    theirs.set_user_attr(OWNER, f"not-{plan.owner}")
+    outcome = run_search(plan)
+    trials = {t.number: t for t in outcome.trials()}
+    assert trials[theirs.number].state.name == "RUNNING"
+    assert not any(t.user_attrs.get("gdlab.interrupted") for t in trials.values())
+    assert len(outcome.records) == 3 and len(trials) == 4  # 3 here + 1 there = n_trials
+    mine = [trials[r.number] for r in outcome.records]
+    assert all(t.user_attrs[OWNER] == plan.owner for t in mine)
+    assert all(t.params != trials[theirs.number].params for t in mine)
+    other.tell(theirs, 0.5)  # the other host finishes its trial
+    assert run_search(plan).records == []  # the budget is spent
+
+
 def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
     tmp_path, classification_data, monkeypatch
 ):

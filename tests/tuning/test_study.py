@@ -57,3 +57,37 @@ def test_bayes_trial_killed_before_sampling_is_retried_afresh():
     study.optimize(_objective, n_trials=1)
     (retry,) = [t for t in study.get_trials() if t.user_attrs.get(RETRY_OF) == killed.number]
     assert retry.state.name == "COMPLETE" and set(retry.params) == {"lr", "batch"}
+
+
+def test_only_the_trials_of_this_hosts_searches_are_taken_for_interrupted(monkeypatch):
+    """A study on a shared RDB storage is searched from several hosts at once: the search
+    starting on one host must not fail the trials another host is running (its objective
+    could then not report, and the stage crashed with "Cannot tell a FAIL trial")."""
+    from datetime import datetime, timedelta
+
+    from gdlab.tuning import study as study_module
+    from gdlab.tuning.study import OWNER, OWNERLESS_GRACE
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(_objective, n_trials=1)
+    ours, theirs, starting = (study.ask() for _ in range(3))
+    ours.set_user_attr(OWNER, "here")
+    theirs.set_user_attr(OWNER, "there")
+
+    assert recover_interrupted(study, "here") == [ours.number]
+    states = {t.number: t.state.name for t in study.get_trials()}
+    assert states[ours.number] == "FAIL"
+    assert states[theirs.number] == states[starting.number] == "RUNNING"
+    study.tell(theirs, 1.0)  # the other host's trial still reports its result
+
+    class Later(datetime):  # an ownerless trial this old is one left before owners existed
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(seconds=OWNERLESS_GRACE + 1)
+
+    monkeypatch.setattr(study_module, "datetime", Later)
+    assert recover_interrupted(study, "here") == [starting.number]
+    later = study.ask()
+    later.set_user_attr(OWNER, "there")
+    assert recover_interrupted(study) == [later.number]  # no owner given: every RUNNING one

@@ -64,13 +64,19 @@ class CVObjective:
         space: Space,
         metric: str,
         greater_is_better: bool,
+        owner: str | None = None,
     ) -> None:
         self.params, self.X, self.y, self.folds = params, X, y, folds
         self.space, self.metric, self.greater_is_better = space, metric, greater_is_better
+        self.owner = owner  # the host of the search (user attribute gdlab.owner), if any
         self.task = params.model.task
         self.last: TrialRecord | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self.owner is not None:  # first: recover_interrupted spares other hosts' trials
+            from gdlab.tuning.study import OWNER
+
+            trial.set_user_attr(OWNER, self.owner)
         record = TrialRecord(number=trial.number, study=trial.study.study_name)
         self.last = record
         start = time.perf_counter()

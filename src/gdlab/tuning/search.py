@@ -29,6 +29,7 @@ from gdlab.tuning.study import (
     remaining_trials,
     study_lock,
     study_name,
+    this_host,
 )
 
 
@@ -47,6 +48,7 @@ class SearchPlan:
     n_trials: int | None
     timeout: float | None
     n_jobs: int
+    owner: str = field(default_factory=this_host)  # the host whose search runs the trials
 
     @property
     def grid_size(self) -> int | None:
@@ -180,7 +182,7 @@ def run_search(
     start = time.monotonic()
     with study_lock(plan.spec):
         study = plan.spec.create()
-        outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study))
+        outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner))
         todo = remaining_trials(study, plan.n_trials, plan.grid_size)
         deadline = None if plan.timeout is None else time.time() + plan.timeout
         # the slot (sampler seed) of the next trial is the number of trials using the budget:
@@ -215,17 +217,37 @@ def _results(
 
 
 def run_one_trial(plan: SearchPlan, slot: int, deadline: float | None) -> TrialRecord | None:
-    """One trial of the study (in any process): ``None`` when nothing is left to do."""
+    """One trial of the study (in any process): ``None`` when nothing is left to do.
+
+    The budget and the sampler's seed count the trials running now too: searches on other
+    hosts sharing the study (an RDB storage) then neither run more than ``n_trials`` together
+    nor take the same seed as a running trial (which would propose its configuration again);
+    alone, nothing else runs and ``slot`` stays as given."""
     if deadline is not None and time.time() >= deadline:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = plan.spec.load(slot)
+    trials = study.get_trials(deepcopy=False)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    left = remaining_trials(study, plan.n_trials, plan.grid_size)
+    if left is not None and left <= running:
+        return None
+    taken = sum(counted(t) for t in trials) + running
+    if taken > slot:
+        study = plan.spec.load(taken)
     if plan.spec.strategy == "grid" and study.sampler.is_exhausted(study):  # type: ignore[attr-defined]
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         if not waiting:
             return None
     objective = CVObjective(
-        plan.params, plan.X, plan.y, plan.folds, plan.space, plan.metric, plan.greater_is_better
+        plan.params,
+        plan.X,
+        plan.y,
+        plan.folds,
+        plan.space,
+        plan.metric,
+        plan.greater_is_better,
+        owner=plan.owner,
     )
     study.optimize(objective, n_trials=1, catch=(Exception,))
     return objective.last

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,10 @@ DEFAULT_JOURNAL = Path(".optuna") / "gdlab.journal"
 INTERRUPTED = "gdlab.interrupted"
 UID = "gdlab.uid"
 RETRY_OF = "gdlab.retry_of"
+OWNER = "gdlab.owner"
+"""Trial user attribute: the host whose search (holding :func:`study_lock` there) runs it."""
+OWNERLESS_GRACE = 60.0
+"""Seconds a RUNNING trial without an owner is taken for one that is starting."""
 BUDGET_FIELDS = ("enabled", "n_trials", "timeout", "n_jobs", "storage", "study_name", "heatmap")
 """tune keys that do not change what a trial computes (left out of the study name)."""
 
@@ -156,6 +162,11 @@ def study_lock(spec: StudySpec) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def this_host() -> str:
+    """The owner name of the searches run from this machine (its host name)."""
+    return socket.gethostname()
+
+
 def counted(trial: FrozenTrial) -> bool:
     """Whether ``trial`` uses up budget: finished, and not cut short by an interrupt."""
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -163,18 +174,20 @@ def counted(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and not trial.user_attrs.get(INTERRUPTED)
 
 
-def recover_interrupted(study: optuna.Study) -> list[int]:
+def recover_interrupted(study: optuna.Study, owner: str | None = None) -> list[int]:
     """Put a study left by a killed search in order; returns the trial numbers queued again.
 
-    Trials still RUNNING (their process was killed; nothing else runs this study while the
-    stage runs) are marked FAIL with ``gdlab.interrupted``; every interrupted trial not yet
+    Trials still RUNNING whose search is gone are marked FAIL with ``gdlab.interrupted``: with
+    ``owner`` (this host, holding :func:`study_lock`), those of searches from this host; the
+    trials of another host's search (a shared RDB storage) run on, and its own next search
+    recovers them. Without ``owner``, every RUNNING trial. Every interrupted trial not yet
     retried is queued again with its parameters, so it is rerun first and a grid stays whole.
     """
     storage = study._storage  # the public storage API needs the study id
     study_id = storage.get_study_id_from_name(study.study_name)
     trials = study.get_trials(deepcopy=False)
     for trial in trials:
-        if trial.state == TrialState.RUNNING:
+        if trial.state == TrialState.RUNNING and _search_gone(trial, owner):
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             storage.set_trial_user_attr(trial_id, INTERRUPTED, True)
             storage.set_trial_state_values(trial_id, TrialState.FAIL)
@@ -191,6 +204,19 @@ def recover_interrupted(study: optuna.Study) -> list[int]:
             study.enqueue_trial(params, user_attrs={RETRY_OF: trial.number})
             queued.append(trial.number)
     return queued
+
+
+def _search_gone(trial: FrozenTrial, owner: str | None) -> bool:
+    """Whether the search running ``trial`` has ended (see :func:`recover_interrupted`). A
+    trial gets its owner right after it starts: one without is taken for another host's
+    just-started trial for :data:`OWNERLESS_GRACE` seconds (then for a trial left by a search
+    from before owners were recorded)."""
+    if owner is None:
+        return True
+    if OWNER in trial.user_attrs:
+        return trial.user_attrs[OWNER] == owner
+    start = trial.datetime_start
+    return start is None or (datetime.now() - start).total_seconds() > OWNERLESS_GRACE
 
 
 def _grid_point(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
