@@ -126,3 +126,53 @@ def test_signal_marks_run_killed(session, sig, tmp_path):
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == 128 + sig
     assert session.client.get_run(run_id).info.status == "KILLED"
+
+
+HOLDER = """
+import os, signal, sys, time
+from gdlab.tracking import open_session, pipeline_run
+s = open_session({uri!r}, {experiment!r})
+with pipeline_run(experiment_id=s.experiment_id, run_name=sys.argv[1]) as run:
+    fold = s.client.create_run(s.experiment_id, tags={{"mlflow.parentRunId": run.info.run_id}})
+    print(run.info.run_id, fold.info.run_id, flush=True)
+    if sys.argv[1] == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)  # no handler runs: both stay RUNNING
+    time.sleep(60)
+"""
+
+
+def test_runs_of_a_process_killed_for_good_are_ended_by_the_next_run(session, tmp_path):
+    """SIGKILL (or the OOM killer) leaves a run and its nested runs RUNNING; the next new run
+    in the experiment ends them KILLED with the reason, and leaves a live process's run alone."""
+    client = session.client
+    script = HOLDER.format(uri=session.uri, experiment="tests")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+    def start(name):
+        return subprocess.Popen(
+            [sys.executable, "-c", script, name], stdout=subprocess.PIPE, text=True, env=env,
+            cwd=tmp_path,
+        )
+
+    killed, alive = start("sigkill"), start("alive")
+    try:
+        dead_ids = killed.stdout.readline().split()
+        assert killed.wait(timeout=60) == -signal.SIGKILL
+        live_ids = alive.stdout.readline().split()
+        assert len(dead_ids) == len(live_ids) == 2
+        assert {client.get_run(r).info.status for r in dead_ids + live_ids} == {"RUNNING"}
+
+        with pipeline_run(experiment_id=session.experiment_id, run_name="next"):
+            pass
+
+        for run_id in dead_ids:
+            run = client.get_run(run_id)
+            assert run.info.status == "KILLED" and run.info.end_time is not None
+            assert run.data.tags[FAILURE_KIND_TAG] == "lost"
+            assert f"pid {killed.pid}" in run.data.tags[FAILURE_TAG]
+        assert {client.get_run(r).info.status for r in live_ids} == {"RUNNING"}
+    finally:
+        alive.send_signal(signal.SIGTERM)
+        alive.wait(timeout=30)
+        killed.kill()
+    assert client.get_run(live_ids[0]).info.status == "KILLED"  # by its own handler

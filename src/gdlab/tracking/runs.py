@@ -22,7 +22,8 @@ from gdlab.tracking.uri import configure_client_env, default_artifact_location, 
 
 FAILURE_TAG = "gdlab.failure"
 FAILURE_KIND_TAG = "gdlab.failure_kind"
-"""``divergence`` (the loss blew up), ``interrupted`` (SIGINT/SIGTERM) or ``error``."""
+"""``divergence`` (the loss blew up), ``interrupted`` (SIGINT/SIGTERM), ``error``, or ``lost``
+(the process died without ending the run: see :mod:`gdlab.tracking.orphans`)."""
 _MAX_TAG = 5000
 
 
@@ -127,12 +128,21 @@ def pipeline_run(
 ) -> Iterator[mlflow.ActiveRun]:
     """Start a new parent run in ``experiment_id`` or resume ``run_id``; end it with the right
     status. A resumed run that ends well loses the failure tags an earlier failed attempt
-    left. ``uri`` is only used to redact it from the failure reason."""
+    left. ``uri`` is only used to redact it from the failure reason.
+
+    The run is tagged with this process (``gdlab.process``); a new run first ends the runs of
+    the experiment left RUNNING by a process that died (:func:`~gdlab.tracking.orphans.
+    end_orphans`)."""
+    from gdlab.tracking.orphans import PROCESS_TAG, end_orphans, process_id
+
+    holder = {PROCESS_TAG: process_id()}
+    if run_id is None and experiment_id is not None:
+        end_orphans(MlflowClient(), experiment_id)
     run = mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,
         run_name=None if run_id else run_name,
-        tags={k: str(v) for k, v in (tags or {}).items() if v is not None},
+        tags={k: str(v) for k, v in {**(tags or {}), **holder}.items() if v is not None},
     )
     run_id = run.info.run_id
     try:

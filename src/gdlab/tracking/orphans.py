@@ -1,0 +1,84 @@
+"""Runs whose process died without ending them (SIGKILL, the OOM killer, a power cut).
+
+No handler runs on SIGKILL, so such a run would stay RUNNING for ever. Every parent run is
+tagged with the process that holds it (:data:`PROCESS_TAG`: host, pid and the process's start
+time, so a reused pid is not taken for the same process); when a stage starts a new run,
+:func:`end_orphans` ends the RUNNING runs of the experiment whose process on this host is gone,
+and their RUNNING nested runs, as KILLED with the reason tagged. Runs of live processes, of
+other hosts and without the tag are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+PROCESS_TAG = "gdlab.process"
+"""``<host>:<pid>:<start>`` of the process that holds the run (start: /proc's start time)."""
+LOST = "lost"
+"""The ``gdlab.failure_kind`` of a run whose process died without ending it."""
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux /proc), or "" elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_id(pid: int | None = None) -> str:
+    """:data:`PROCESS_TAG`'s value for process ``pid`` (this one by default)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def is_gone(tag: str) -> bool:
+    """True when ``tag`` names a process of this host that no longer runs."""
+    host, _, rest = tag.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine's process: cannot tell
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process with that pid
+        pass
+    return bool(start) and _start_time(pid) not in ("", start)  # the pid was reused
+
+
+def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
+    """End the RUNNING runs of ``experiment_id`` whose process (:data:`PROCESS_TAG`) is gone,
+    and their RUNNING nested runs, KILLED with ``gdlab.failure_kind: lost``; their ids."""
+    from gdlab.tracking.runs import FAILURE_KIND_TAG, FAILURE_TAG
+
+    running = client.search_runs(
+        [experiment_id], f"attributes.status = 'RUNNING' and tags.`{PROCESS_TAG}` != ''"
+    )
+    ended = []
+    for run in running:
+        holder = run.data.tags.get(PROCESS_TAG, "")
+        if not is_gone(holder):
+            continue
+        pid = holder.split(":")[1]
+        reason = (
+            f"its process (pid {pid}) ended without closing the run: killed (SIGKILL, out of "
+            "memory) or crashed; nothing it had not finished was kept"
+        )
+        nested = client.search_runs(
+            [experiment_id],
+            f"attributes.status = 'RUNNING' and tags.mlflow.parentRunId = '{run.info.run_id}'",
+        )
+        for found in [*nested, run]:
+            client.set_tag(found.info.run_id, FAILURE_TAG, reason)
+            client.set_tag(found.info.run_id, FAILURE_KIND_TAG, LOST)
+            client.set_terminated(found.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+            ended.append(found.info.run_id)
+    return ended
