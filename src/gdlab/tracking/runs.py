@@ -7,6 +7,7 @@ process exits non-zero). Without a handler a killed process would leave the run 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -67,12 +68,28 @@ def _tune_sqlite() -> None:
     _SQLITE_TUNED = True
 
 
+def _check_sqlite_file(uri: str) -> None:
+    """Read the schema of an existing SQLite store once: a damaged file (``database disk
+    image is malformed``, ``file is not a database``) raises ``sqlite3.DatabaseError`` now,
+    where MLflow would retry opening it for ~100 s, a warning each time."""
+    import sqlite3
+
+    from gdlab.tracking.safety import _sqlite_path
+
+    path = _sqlite_path(uri)
+    if path is None or not path.is_file():
+        return
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+
 def connect(uri: str) -> MlflowClient:
     """Point MLflow at ``uri`` (fail-fast HTTP settings for servers; WAL mode for a SQLite
     file, see :func:`_tune_sqlite`) and return a client."""
     configure_client_env(uri)
     if uri.startswith("sqlite:"):
         _tune_sqlite()
+        _check_sqlite_file(uri)
     mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
 

@@ -48,10 +48,19 @@ def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
     except Exception as exc:
         cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
         where = "server" if uri.startswith(("http://", "https://")) else "store"
+        todo = (
+            "start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both unset to use the "
+            "project's sqlite:///mlflow.db"
+        )
+        path = _sqlite_path(uri)
+        if path is not None and path.is_file():  # the file is there but SQLite cannot use it
+            todo = (
+                f"if {path.name} is damaged, restore it from a backup or move it (with its "
+                f"-wal and -shm files) away to start a new store (README: Starting over)"
+            )
         raise TrackingUnavailable(
             f"tracking.uri: cannot reach the MLflow tracking {where} {redact_uri(uri)} "
-            f"({cause}); start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both "
-            "unset to use the project's sqlite:///mlflow.db"
+            f"({cause}); {todo}"
         ) from None
 
 

@@ -39,7 +39,7 @@ def open_session(configured_uri: str | None, experiment: str) -> Session:
     uri = resolve_tracking_uri(configured_uri, root)
     install_redaction(uri)
     with store_lock(uri):  # first use of a fresh SQLite store creates its tables
-        client = connect(uri)
+        client = connect_or_explain(uri, lambda: connect(uri))
         experiment_id = connect_or_explain(uri, lambda: ensure_experiment(client, experiment, root))
     return Session(uri, client, experiment_id, experiment, root)
 
