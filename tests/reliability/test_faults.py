@@ -140,3 +140,25 @@ def test_unreachable_server_stage_process_within_30s_and_secret_redacted(project
     assert f"cannot reach the MLflow tracking server http://alice:***@127.0.0.1:{port}" in output
     assert "Traceback" not in output
     assert_nothing_registered_or_written(project, state)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped"])
+def test_a_damaged_model_file_fails_evaluate_clearly(project, state, damage):
+    path = project.root / "models" / "model.skops"
+    good = path.read_bytes()
+    broken = {
+        "truncated": good[: len(good) // 2],
+        "garbage": b"not a model\n",
+        "flipped": good[:100] + bytes([good[100] ^ 0xFF]) + good[101:],  # in a member's data
+    }[damage]
+    path.write_bytes(broken)
+    try:
+        result = project.stage("evaluate")
+    finally:
+        path.write_bytes(good)
+    assert result.code == 1
+    assert "Traceback" not in result.err, result.err
+    assert "evaluate: models/model.skops: not a readable skops model file" in result.err
+    assert "dvc checkout models" in result.err
+    assert_nothing_registered_or_written(project, state)
+    assert project.snapshot().runs == state.runs

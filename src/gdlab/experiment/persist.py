@@ -3,6 +3,9 @@ on top of what skops trusts by default (scikit-learn, numpy, builtins)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +59,26 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     return types
 
 
+def _check_archive(path: Path, data: bytes) -> None:
+    """``ValueError`` naming ``path`` when ``data`` is not a whole zip archive (a skops file
+    is one): cut short, overwritten or with a damaged member (CRC checked)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+        problem = None if bad is None else f"its member {bad} is damaged"
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        problem = str(exc)
+    if problem:
+        raise ValueError(
+            f"{path}: not a readable skops model file ({problem}); restore the pipeline's copy "
+            "with `dvc checkout models` or train again with `dvc repro -f -s train`"
+        )
+
+
 def load_model(path: str | Path, plugins: Sequence[str] = ()) -> Any:
     """Load a skops file written by ``save_model``, trusting only gdlab's types beyond skops',
-    and those of the modules of ``plugins`` (the import paths params.yaml names)."""
+    and those of the modules of ``plugins`` (the import paths params.yaml names). A damaged
+    file raises ``ValueError`` naming it."""
     data = Path(path).read_bytes()
+    _check_archive(Path(path), data)
     return sio.loads(data, trusted=trusted_types(data=data, plugins=plugins))
