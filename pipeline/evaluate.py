@@ -47,7 +47,7 @@ from gdlab.tracking import (
     open_session,
     pipeline_run,
 )
-from gdlab.tracking.safety import stage_exit
+from gdlab.tracking.safety import check_resumable, stage_exit
 
 FIGURE = "figures/fairness_by_group.png"
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_prepared(args.data)
         handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
+        check_resumable(session.client, handle.run_id, str(models / "run.json"))
         model = load_model(models / "model.skops", plugins=import_paths(params))
     except (TrackingUnavailable, ValueError) as exc:  # ConfigError, DataError, untrusted types
         print(f"evaluate: {exc}", file=sys.stderr)

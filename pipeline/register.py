@@ -39,7 +39,7 @@ from gdlab.tracking import (
     register_and_gate,
 )
 from gdlab.tracking.registry import fairness_gate, run_lineage, version_description
-from gdlab.tracking.safety import stage_exit
+from gdlab.tracking.safety import check_resumable, stage_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     handle = RunHandle.read(models / "run.json")
     try:
         session = open_session(params.tracking.uri, params.tracking.experiment)
+        check_resumable(session.client, handle.run_id, str(models / "run.json"))
         model_uri = check_own_model_uri(session.client, handle.model_uri, run_id=handle.run_id)
     except (TrackingUnavailable, UntrustedModelSource) as exc:
         print(f"register: {exc}", file=sys.stderr)

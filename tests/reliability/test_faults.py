@@ -8,6 +8,7 @@ with one clear line (secrets redacted) and writes no output. (SIGTERM mid-epoch 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -160,5 +161,35 @@ def test_a_damaged_model_file_fails_evaluate_clearly(project, state, damage):
     assert "Traceback" not in result.err, result.err
     assert "evaluate: models/model.skops: not a readable skops model file" in result.err
     assert "dvc checkout models" in result.err
+    assert_nothing_registered_or_written(project, state)
+    assert project.snapshot().runs == state.runs
+
+
+@pytest.mark.parametrize("stage", ["evaluate", "register"])
+@pytest.mark.parametrize("case", ["deleted", "missing"])
+def test_a_run_handle_naming_a_run_the_store_lacks_fails_clearly(project, state, stage, case):
+    """models/run.json names a train run deleted since (the UI), or one the store does not
+    hold (mlflow.db reset after train ran): one line saying what to do, nothing resumed."""
+    handle = project.root / "models" / "run.json"
+    good = handle.read_text()
+    run_id = json.loads(good)["run_id"]
+    client = project.client()
+    if case == "deleted":
+        client.delete_run(run_id)
+    else:
+        handle.write_text(good.replace(run_id, "0" * 32))
+    try:
+        result = project.stage(stage)
+    finally:
+        client.restore_run(run_id)
+        handle.write_text(good)
+    assert result.code == 1
+    assert "Traceback" not in result.err, result.err
+    named = run_id if case == "deleted" else "0" * 32
+    assert f"{stage}: models/run.json names train run {named}, which " in result.err
+    assert ("is deleted; restore it" if case == "deleted" else "is not in this tracking store") in (
+        result.err
+    )
+    assert "dvc repro -f -s train" in result.err
     assert_nothing_registered_or_written(project, state)
     assert project.snapshot().runs == state.runs

@@ -134,6 +134,26 @@ def check_own_model_uri(client: Any, model_uri: str | None, *, run_id: str) -> s
     raise UntrustedModelSource(refused)
 
 
+def check_resumable(client: Any, run_id: str, handle: str = "models/run.json") -> None:
+    """Refuse (:class:`UntrustedModelSource`) to resume train run ``run_id`` that ``handle``
+    names when ``client``'s store does not hold it, or holds it deleted (the store was reset,
+    or the run deleted in the UI, after train ran)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        state, fix = "is not in this tracking store", ""
+    else:
+        if run.info.lifecycle_stage != "deleted":
+            return
+        state, fix = "is deleted", f"restore it (`mlflow runs restore --run-id {run_id}`) or "
+    raise UntrustedModelSource(
+        f"{handle} names train run {run_id}, which {state}; {fix}train again "
+        "(`dvc repro -f -s train`, then `dvc repro`)"
+    )
+
+
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
     """Run a stage's ``main``; a diverged training or an unreachable tracking store prints one
     clear line (``<stage>: ...``) and exits 1 instead of a traceback. The MLflow run has been
