@@ -38,3 +38,22 @@ def test_trained_params_apply_the_tuned_values_and_say_what_they_replace(tmp_pat
     assert "tune.enabled: false" in line
     untuned, none = trained_params(params_yaml, tmp_path / "absent.json")
     assert none == {} and untuned.optimizer.name == written["optimizer"]["name"]
+
+
+def test_a_damaged_or_hand_edited_tuning_file_is_named_in_the_error(tmp_path):
+    """reports/tuning/best_params.json cut short or edited by hand: the message names the file
+    (not "overrides" or a bare JSON position) and the key."""
+    import pytest
+
+    from gdlab.config import ConfigError
+
+    params_yaml = Path(__file__).resolve().parents[2] / "params.yaml"
+    tuned = tmp_path / "best_params.json"
+    tuned.write_text('{"enabled": true, "params": {"optimizer.learning_rate": 0.0')
+    with pytest.raises(ValueError, match=r"best_params\.json: not valid JSON .*repro -f -s tune"):
+        trained_params(params_yaml, tuned)
+    tuned.write_text(json.dumps({"params": {"optimizer.learning_rate": -1}}))
+    with pytest.raises(ConfigError) as refused:
+        trained_params(params_yaml, tuned)
+    assert str(refused.value).startswith(f"{tuned}: 1 problem in the parameters:")
+    assert "optimizer.learning_rate: must be greater than 0, got -1" in str(refused.value)

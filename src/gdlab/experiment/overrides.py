@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gdlab.config import Params, flatten_params, load_params, with_overrides
+from gdlab.config import ConfigError, Params, flatten_params, load_params, with_overrides
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
@@ -20,7 +20,13 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         return {}
-    document = json.loads(path.read_text())
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc}); the tune stage writes it: run it again "
+            "(`dvc repro -f -s tune`)"
+        ) from None
     if not isinstance(document, dict):
         raise ValueError(f"{path}: expected a JSON object of dotted parameter paths")
     overrides = document.get("params", document)
@@ -40,7 +46,11 @@ def trained_params(
     if not tuned:
         return params, {}
     written = flatten_params(params, resolved=False)
-    return with_overrides(params, tuned), {k: (written.get(k), v) for k, v in tuned.items()}
+    try:
+        trained = with_overrides(params, tuned)
+    except ConfigError as exc:  # a hand-edited value: name the file, not "overrides"
+        raise ConfigError(exc.problems, str(tuned_path)) from None
+    return trained, {k: (written.get(k), v) for k, v in tuned.items()}
 
 
 def describe_tuned(replaced: dict[str, tuple[Any, Any]]) -> str:
