@@ -152,3 +152,35 @@ def test_an_interrupt_stops_fold_threads_at_their_next_epoch(regression_data, mo
     time.sleep(1.0)
     assert epochs == settled  # no fold trains any more
     assert all(settled[k] - at_raise[k] <= 1 for k in settled), (at_raise, settled)
+
+
+@pytest.mark.parametrize(("n_jobs", "jit"), [(1, "0"), (2, "0"), (2, "1")])
+def test_folds_that_stop_at_max_epochs_warn_once(regression_data, monkeypatch, capfd, n_jobs,
+                                                 jit):
+    """A ConvergenceWarning per fold (each with its source line, printed by every worker
+    process into the terminal's progress bar) is summarised as one warning naming the folds,
+    whether the folds run here, as threads or in worker processes."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = regression_data
+    folds = make_folds(y, 3, task="regression", seed=0)
+    pipeline = make_pipeline("regression", max_epochs=2)
+    pipeline.named_steps["model"].set_params(tol=1e-4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cross_validate(pipeline, X, y, folds, task="regression", n_jobs=n_jobs)
+    converging = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(converging) == 1, [str(w.message) for w in converging]
+    message = str(converging[0].message)
+    assert message.startswith("3 of 3 folds (1, 2, 3): GDRegressor: max_epochs=2 reached")
+    assert "ConvergenceWarning" not in capfd.readouterr().err  # none from a worker either
+    assert [f.n_iter for f in result.folds] == [2, 2, 2]
+    # folds that converge say nothing
+    pipeline.named_steps["model"].set_params(max_epochs=200, tol=10.0, n_iter_no_change=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cross_validate(pipeline, X, y, folds, task="regression", n_jobs=n_jobs)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]

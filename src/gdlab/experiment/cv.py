@@ -14,7 +14,9 @@ memory-mapped (arrays above 1 MB; an ``X`` that is already a memory map, e.g.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from joblib._parallel_backends import ThreadingBackend
 from joblib.parallel import get_active_backend
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from gdlab.core.loop import DivergenceError
@@ -43,6 +46,7 @@ class FoldResult:
     curves: dict[str, list[float | None]]
     scores: dict[str, float]
     fit_time: float
+    warning: str | None = None  # the fold's ConvergenceWarning (it stopped at max_epochs)
 
 
 @dataclass
@@ -72,21 +76,50 @@ def _nan_stat(stat: Any, values: np.ndarray) -> float:
     return float(stat(values)) if np.isfinite(values).any() else float("nan")
 
 
+_fold_notes = threading.local()  # .notes: where the fitting thread's ConvergenceWarnings go
+
+
+@contextmanager
+def _holding_convergence_warnings() -> Iterator[None]:
+    """ConvergenceWarnings raised by a fold's fit (in this thread or a fold thread) are kept
+    in that fold's ``_fold_notes.notes`` instead of printed: :func:`cross_validate` then warns
+    once for all folds. ``warnings.catch_warnings`` is process-wide, so this runs only in a
+    process's main thread (fold threads' warnings reach the main thread's handler)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConvergenceWarning)  # every fold's, not the first
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            notes = getattr(_fold_notes, "notes", None)
+            if notes is not None and issubclass(category, ConvergenceWarning):
+                notes.append(str(message))
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def _run_fold(
     pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool,
     extra: list[Any] | None = None,
 ) -> FoldResult:
     label = f"fold {fold.index}/{fold.n_folds}"
-    if threading.current_thread() is not threading.main_thread():
+    in_thread = threading.current_thread() is not threading.main_thread()
+    if in_thread:
         _one_core_per_thread()
     lines = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else []
     callbacks = [*lines, *(extra or [])] or None
+    _fold_notes.notes = notes = []
     try:
-        outcome = fit_pipeline_rows(
-            pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
-        )
+        with nullcontext() if in_thread else _holding_convergence_warnings():
+            outcome = fit_pipeline_rows(
+                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
+            )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss) from None
+    finally:
+        _fold_notes.notes = None
     return FoldResult(
         fold=fold.index,
         n_train=len(fold.train_idx),
@@ -95,6 +128,7 @@ def _run_fold(
         curves=outcome.curves,
         scores=score_rows(outcome.model, X, y, fold.val_idx, task),
         fit_time=outcome.fit_time,
+        warning=notes[0] if notes else None,
     )
 
 
@@ -155,7 +189,9 @@ def cross_validate(
 
     ``fold_callbacks(fold)``: extra estimator callbacks for that fold (picklable, e.g. live
     metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
-    shows them); ``on_fold_done(result)`` is called as each fold returns."""
+    shows them); ``on_fold_done(result)`` is called as each fold returns. Folds that stop
+    at ``max_epochs`` before converging give one ConvergenceWarning naming them, not one
+    each."""
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
     workers = fold_workers(pipeline)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=workers)
@@ -170,22 +206,32 @@ def cross_validate(
             extra.append(StopWhenSet(stop))
         return extra or None
 
-    outcomes = parallel(
-        delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold)) for fold in folds
-    )
     try:
-        for result in outcomes:
-            results.append(result)
-            if on_fold_done is not None:
-                on_fold_done(result)
-            if progress:
-                shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
-                say(
-                    f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
-                    f"{seconds(result.fit_time)}, {shown}"
-                )
+        with _holding_convergence_warnings():  # and the warnings of folds running as threads
+            outcomes = parallel(
+                delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold))
+                for fold in folds
+            )
+            for result in outcomes:
+                results.append(result)
+                if on_fold_done is not None:
+                    on_fold_done(result)
+                if progress:
+                    shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
+                    say(
+                        f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
+                        f"{seconds(result.fit_time)}, {shown}"
+                    )
     except BaseException:  # SIGINT/SIGTERM, a failed fold: fold threads end at their next epoch
         stop.set()
         raise
     results.sort(key=lambda r: r.fold)
+    stopped = [r for r in results if r.warning]
+    if stopped:
+        numbers = ", ".join(str(r.fold) for r in stopped)
+        warnings.warn(
+            f"{len(stopped)} of {len(folds)} folds ({numbers}): {stopped[0].warning}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return CVResult(task=task, folds=results)
