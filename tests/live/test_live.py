@@ -143,3 +143,29 @@ def test_terminal_bar_redraws_in_place():
     board.close()
     text = board.stream.getvalue()
     assert text.count("\r") == 5 and text.endswith("\n") and "4/4" in text
+
+
+def test_a_warning_prints_above_the_terminal_bar(client):
+    """A warning of the stage process (the refit's ConvergenceWarning, MLflow's) is written on
+    a line of its own above the bar, which is then redrawn: it went to stderr after the
+    bar's text, on the same line."""
+    import warnings
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    board = ProgressBoard(Tty(), enabled=True)
+    previous = warnings.showwarning
+    with LiveCurves(client, interval=60.0, board=board) as live:
+        live.board.add("a", "refit", 10)
+        live.board.update("a", {"epoch": 3, "loss": 0.5, "learning_rate": 0.1})
+        live.board.draw()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("max_epochs=10 reached", UserWarning, stacklevel=1)
+    assert warnings.showwarning is previous  # restored
+    text = board.stream.getvalue()
+    bar, rest = text.split("\r\x1b[K", 1)  # the bar is cleared first
+    assert "refit" in bar and "UserWarning: max_epochs=10 reached" in rest.splitlines()[0]
+    assert "\rrefit" in rest  # and redrawn below it

@@ -110,6 +110,7 @@ class LiveCurves:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._previous_printer: Any = None
+        self._previous_showwarning: Any = warnings.showwarning
 
     # ------------------------------------------------------------------ set-up
     def callback(self, run_id: str, label: str, max_epochs: int | None = None) -> SpoolCallback:
@@ -122,11 +123,22 @@ class LiveCurves:
         return SpoolCallback(path)
 
     def __enter__(self) -> LiveCurves:
-        if self.board.enabled:  # progress messages print above the bar, not into it
+        if self.board.enabled:  # progress messages and warnings print above the bar
             self._previous_printer = set_printer(self.board.print_line)
+            self._previous_showwarning = warnings.showwarning
+            warnings.showwarning = self._show_warning
         self._thread = threading.Thread(target=self._loop, name="gdlab-live", daemon=True)
         self._thread.start()
         return self
+
+    def _show_warning(self, message: Any, category: Any, filename: str, lineno: int,
+                      file: Any = None, line: str | None = None) -> None:
+        """``warnings.showwarning`` while the bar is up: the warning on lines of its own."""
+        if file is not None:
+            self._previous_showwarning(message, category, filename, lineno, file, line)
+            return
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        self.board.print_line(text.rstrip("\n"))
 
     def finish(self, run_id: str) -> None:
         """The fit streaming to ``run_id`` ended (it leaves the progress bar)."""
@@ -211,6 +223,8 @@ class LiveCurves:
             self.board.close()
         if self.board.enabled:
             set_printer(self._previous_printer)
+            if warnings.showwarning == self._show_warning:  # not replaced since
+                warnings.showwarning = self._previous_showwarning
         shutil.rmtree(self._dir, ignore_errors=True)
         if self.errors:
             warnings.warn(
