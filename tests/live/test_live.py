@@ -169,3 +169,24 @@ def test_a_warning_prints_above_the_terminal_bar(client):
     bar, rest = text.split("\r\x1b[K", 1)  # the bar is cleared first
     assert "refit" in bar and "UserWarning: max_epochs=10 reached" in rest.splitlines()[0]
     assert "\rrefit" in rest  # and redrawn below it
+
+
+def test_fits_cut_short_by_an_interrupt_are_not_shown_as_done(client):
+    """Ctrl-C during the folds: the last progress line said 'done: fold 1 (56), fold 2 (59)'
+    of folds that were stopped half-way."""
+    run_ids = [client.create_run(client.get_experiment_by_name("live").experiment_id)
+               .info.run_id for _ in range(2)]
+    board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
+    with pytest.raises(KeyboardInterrupt), LiveCurves(
+        client, interval=60.0, board=board, flush_on_close=False
+    ) as live:
+        first, second = (live.callback(r, f"fold {i}", 10) for i, r in enumerate(run_ids, 1))
+        for epoch in range(10):
+            first({"epoch": epoch, "loss": 1.0, "learning_rate": 0.1})
+        live.finish(run_ids[0])  # fold 1 ended; fold 2 is interrupted in its epoch 5
+        for epoch in range(4):
+            second({"epoch": epoch, "loss": 1.0, "learning_rate": 0.1})
+        raise KeyboardInterrupt
+    last = board.stream.getvalue().splitlines()[-1]
+    assert "stopped: fold 2 (4)" in last and "fold 2 (4)" not in last.split("stopped:")[0]
+    assert "done: fold 1 (10)" in last

@@ -26,6 +26,7 @@ class _Fit:
     loss: float | None = None
     learning_rate: float | None = None
     done: bool = False
+    stopped: bool = False  # cut short (an interrupt, a failure): not "done"
 
 
 def bar(fraction: float, width: int = 12) -> str:
@@ -76,11 +77,13 @@ class ProgressBoard:
             fit.loss = record.get("loss")
             fit.learning_rate = record.get("learning_rate")
 
-    def finish(self, key: str) -> None:
-        """Mark a fit finished (it leaves the line while others run)."""
+    def finish(self, key: str, *, stopped: bool = False) -> None:
+        """Mark a fit finished, or ``stopped`` before its end (it leaves the line while
+        others run)."""
         with self._lock:
             if key in self._fits:
                 self._fits[key].done = True
+                self._fits[key].stopped = stopped
 
     def print_line(self, message: str) -> None:
         """Print a message line above the bar (for :func:`gdlab.experiment.progress.say`)."""
@@ -99,12 +102,14 @@ class ProgressBoard:
         with self._lock:
             fits = list(self._fits.values())
         running = [f for f in fits if f.epoch and not f.done]
-        finished = [f for f in fits if f.epoch and f.done]
+        finished = [f for f in fits if f.epoch and f.done and not f.stopped]
+        stopped = [f for f in fits if f.epoch and f.stopped]
         columns = columns or shutil.get_terminal_size((120, 20)).columns
         width = 12 if len(running) <= 2 else 6
         parts = [describe(f, width) for f in running]
-        if finished:  # compact: label and epochs run
-            parts.append("done: " + ", ".join(f"{f.label} ({f.epoch})" for f in finished))
+        for note, group in (("done", finished), ("stopped", stopped)):
+            if group:  # compact: label and epochs run
+                parts.append(f"{note}: " + ", ".join(f"{f.label} ({f.epoch})" for f in group))
         text = " │ ".join(parts)
         return text if len(text) < columns else text[: max(columns - 2, 10)] + "…"
 

@@ -106,6 +106,7 @@ class LiveCurves:
         self.errors: list[str] = []
         self._dir = Path(tempfile.mkdtemp(prefix="gdlab-live-"))
         self._streams: dict[str, _Stream] = {}
+        self._finished: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -142,10 +143,12 @@ class LiveCurves:
 
     def finish(self, run_id: str) -> None:
         """The fit streaming to ``run_id`` ended (it leaves the progress bar)."""
+        self._finished.add(run_id)
         self.board.finish(run_id)
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        self.close(flush=self.flush_on_close or exc_type is not None)
+        failed = exc_type is not None
+        self.close(flush=self.flush_on_close or failed, stopped=failed)
 
     # ------------------------------------------------------------------ the thread
     def _loop(self) -> None:
@@ -207,9 +210,9 @@ class LiveCurves:
         return sent
 
     # ------------------------------------------------------------------ the end
-    def close(self, flush: bool = True) -> None:
+    def close(self, flush: bool = True, *, stopped: bool = False) -> None:
         """Stop the thread, read what is left (and send it, when ``flush``), end the progress
-        bar."""
+        bar (fits still running show as ``stopped`` when training was cut short)."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
@@ -219,7 +222,8 @@ class LiveCurves:
             self.flush()
         with self._lock:
             for run_id in list(self._streams):
-                self.board.finish(run_id)
+                if run_id not in self._finished:
+                    self.board.finish(run_id, stopped=stopped)
             self.board.close()
         if self.board.enabled:
             set_printer(self._previous_printer)
