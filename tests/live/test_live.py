@@ -187,6 +187,28 @@ def test_fits_cut_short_by_an_interrupt_are_not_shown_as_done(client):
         for epoch in range(4):
             second({"epoch": epoch, "loss": 1.0, "learning_rate": 0.1})
         raise KeyboardInterrupt
-    last = board.stream.getvalue().splitlines()[-1]
-    assert "stopped: fold 2 (4)" in last and "fold 2 (4)" not in last.split("stopped:")[0]
-    assert "done: fold 1 (10)" in last
+    assert board.stream.getvalue().splitlines()[-1] == "stopped: fold 2 (4)"
+    assert board.line(200) == "done: fold 1 (10) │ stopped: fold 2 (4)"  # a terminal's
+
+
+def test_log_lines_are_whole_and_leave_out_the_finished_fits(monkeypatch):
+    """Not a terminal (``dvc repro > log.txt``, CI, a queued experiment): a plain line is the
+    running fits, whole. It was cut to the terminal's width (80 or 120 columns, whatever the
+    log's reader has) and repeated 'done: fold 1 (300), fold 2 (300), ...', which the
+    'fold k/K done' lines already say, on every line; the run's end added one more."""
+    monkeypatch.setenv("COLUMNS", "80")
+    board = ProgressBoard(io.StringIO(), enabled=True, plain_every=0.0)
+    for k in range(1, 6):
+        board.add(k, f"fold {k}", 300)
+        board.update(k, {"epoch": 150 + k, "loss": 0.25, "learning_rate": 0.01})
+    board.finish(1)
+    board.finish(2)
+    board.draw()
+    printed = board.stream.getvalue().splitlines()
+    assert len(printed) == 1 and "…" not in printed[0] and "done" not in printed[0]
+    assert [p.split(" ")[1] for p in printed[0].split(" │ ")] == ["3", "4", "5"]
+    assert printed[0].endswith("156/300 loss 0.25 lr 0.01")
+    for k in (3, 4, 5):
+        board.finish(k)
+    board.close()
+    assert board.stream.getvalue().splitlines() == printed  # nothing new at the end

@@ -2,8 +2,9 @@
 
 :class:`ProgressBoard` keeps the latest per-epoch record of every labelled fit (CV folds, the
 refit...) and renders them on one line: redrawn in place (``\\r``) on a terminal, printed as a
-plain line at most every ``plain_every`` seconds otherwise (a log file), silent when ``CI`` is
-set (:func:`gdlab.experiment.progress.quiet`). It is fed from one thread; it never computes.
+plain line of the running fits at most every ``plain_every`` seconds otherwise (a log file),
+silent when ``CI`` is set (:func:`gdlab.experiment.progress.quiet`). It is fed from one
+thread; it never computes.
 """
 
 from __future__ import annotations
@@ -96,21 +97,24 @@ class ProgressBoard:
             if self.tty:
                 self.draw()
 
-    def line(self, columns: int | None = None) -> str:
-        """The fits still running (and finished ones while nothing runs), fitted to
-        ``columns`` characters."""
+    def line(self, columns: int | None = None, *, plain: bool = False) -> str:
+        """The terminal's line: the fits still running and a note of the finished ones,
+        fitted to ``columns`` characters. ``plain`` (a log): the running fits whole, and the
+        stopped ones; the finished ones have had their 'fold k/K done' lines."""
         with self._lock:
             fits = list(self._fits.values())
         running = [f for f in fits if f.epoch and not f.done]
-        finished = [f for f in fits if f.epoch and f.done and not f.stopped]
+        finished = [] if plain else [f for f in fits if f.epoch and f.done and not f.stopped]
         stopped = [f for f in fits if f.epoch and f.stopped]
-        columns = columns or shutil.get_terminal_size((120, 20)).columns
         width = 12 if len(running) <= 2 else 6
         parts = [describe(f, width) for f in running]
         for note, group in (("done", finished), ("stopped", stopped)):
             if group:  # compact: label and epochs run
                 parts.append(f"{note}: " + ", ".join(f"{f.label} ({f.epoch})" for f in group))
         text = " │ ".join(parts)
+        if plain:
+            return text
+        columns = columns or shutil.get_terminal_size((120, 20)).columns
         return text if len(text) < columns else text[: max(columns - 2, 10)] + "…"
 
     def draw(self, force: bool = False) -> None:
@@ -118,7 +122,7 @@ class ProgressBoard:
         if not self.enabled:
             return
         with self._lock:
-            text = self.line()
+            text = self.line(plain=not self.tty)
             if not text:
                 return
             if self.tty:
