@@ -44,10 +44,16 @@ from gdlab.experiment import (
 )
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.persist import save_model
-from gdlab.experiment.progress import say
+from gdlab.experiment.progress import say, seconds
 from gdlab.experiment.trajectory import refit_trajectory
 from gdlab.parallel import parallel_backend
-from gdlab.reporting import cv_document, loss_curves_figure, write_fold_curves, write_json
+from gdlab.reporting import (
+    cv_document,
+    cv_line,
+    loss_curves_figure,
+    write_fold_curves,
+    write_json,
+)
 from gdlab.reporting.figure_sets import training_figures
 from gdlab.tracking import (
     RunHandle,
@@ -147,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         write_fold_curves(result.cv, reports / "plots" / "folds")
         figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
         client.log_artifact(run_id, str(figure), "figures")
+        say(f"train: figures and the model to MLflow (the loss-surface trajectory refits "
+            f"{result.refit.n_iter} epochs once more)")
         trajectory = refit_trajectory(
             params, data.X_train, y, data.feature_names, n_iter=result.refit.n_iter
         )
@@ -163,9 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             model_uri=info.model_uri,
             model_id=info.model_id,
         ).write(models / "run.json")
-    mean = result.cv.mean()
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in mean.items())
-    print(f"train: {len(result.cv.folds)}-fold CV mean {shown}; run {run_id}")
+    refit = result.refit
+    print(
+        f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; refit {refit.n_iter} "
+        f"epochs in {seconds(refit.fit_time)} -> {models / 'model.skops'}, "
+        f"{reports / 'cv.json'}; run {run_id}"
+    )
     return 0
 
 

@@ -88,3 +88,11 @@ def test_figure_draws_every_folds_training_and_validation_curve(tmp_path, monkey
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(drawn)
     close(fig)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_cv_line_gives_each_metric_with_its_spread_over_the_folds():
+    """The train stage's last line: the CV score ± its std over the folds (the line said only
+    'mean rmse 1.5', so a reader could not tell a stable 1.5 from folds of 0.5 and 2.5)."""
+    from gdlab.reporting import cv_line
+
+    assert cv_line(_cv()) == "rmse 1.5 ± 0.5, mae 0.5 ± 0, r2 nan"

@@ -2,11 +2,12 @@
 
 from gdlab.reporting.figures import loss_curves_figure
 from gdlab.reporting.files import finite, read_json, write_json
-from gdlab.reporting.metrics import cv_document, cv_summary, metrics_document
+from gdlab.reporting.metrics import cv_document, cv_line, cv_summary, metrics_document
 from gdlab.reporting.plots import write_fold_curves
 
 __all__ = [
     "cv_document",
+    "cv_line",
     "cv_summary",
     "finite",
     "loss_curves_figure",

@@ -4,6 +4,7 @@ scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,16 @@ def cv_document(cv: CVResult) -> dict[str, Any]:
     doc["std"] = cv.std()
     doc["folds"] = len(cv.folds)
     return doc
+
+
+def cv_line(cv: CVResult) -> str:
+    """``rmse 0.512 ± 0.031, mae ...``: each metric's mean over the folds with its std (the
+    train stage's summary line)."""
+    mean, std = cv.mean(), cv.std()
+    return ", ".join(
+        f"{name} {value:.4g}" + (f" ± {std[name]:.2g}" if math.isfinite(value) else "")
+        for name, value in mean.items()
+    )
 
 
 def cv_summary(cv_doc: Mapping[str, Any]) -> dict[str, dict[str, float]]:
