@@ -163,3 +163,19 @@ def test_the_warm_up_runs_the_timed_fits_path_on_the_folds_rows(default_problem,
     for _, rows, eval_rows in calls:
         np.testing.assert_array_equal(rows, fold.train_idx)
         np.testing.assert_array_equal(eval_rows, fold.val_idx)
+
+
+def test_progress_line_per_finished_fit(default_problem, monkeypatch, capsys):
+    """A long comparison says something as every fit ends (which variant and fold, epochs,
+    time, how many of all): it printed nothing between its first line and the end of the
+    last of its variants x folds + trajectories fits, many minutes on a large data set."""
+    monkeypatch.delenv("CI")
+    params, data, _ = default_problem
+    params = with_overrides(
+        params, {"compare.values": ["sgd", "adam"], "cv.folds": 2, "train.max_epochs": 4}
+    )
+    _run(params, data)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "/6 " in line]
+    assert [line.split(" ")[1] for line in lines] == [f"{n}/6" for n in range(1, 7)]
+    assert lines[0].startswith("compare: 1/6 sgd fold 1: 4 epochs, ")
+    assert lines[-1] == "compare: 6/6 adam trajectory"

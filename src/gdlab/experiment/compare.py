@@ -28,7 +28,7 @@ from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import build_pipeline, fit_pipeline_rows
-from gdlab.experiment.progress import say
+from gdlab.experiment.progress import say, seconds
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
 RECORD_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
@@ -234,12 +234,15 @@ def compare_variants(
             for i, pipe in enumerate(pipelines)
         ]
     say(f"compare: {len(variants)} variants of {vary} × {len(splits)} folds (n_jobs={n_jobs})")
-    results = Parallel(n_jobs=n_jobs)(job for _, _, job in jobs)
-    for (i, kind, _), result in zip(jobs, results, strict=True):
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(job for _, _, job in jobs)
+    for n, ((i, kind, _), result) in enumerate(zip(jobs, results, strict=True), 1):
         if kind == "fold":
             variants[i].folds.append(result)
+            what = f"fold {result.fold}: {result.n_iter} epochs, {seconds(result.fit_time)}"
         else:
             variants[i].trajectory = result
+            what = "trajectory"
+        say(f"compare: {n}/{len(jobs)} {variants[i].label} {what}")  # a long run's progress
     for v in variants:
         v.folds.sort(key=lambda f: f.fold)
         final = _final(v.curve("train_loss"))
