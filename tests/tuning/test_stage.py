@@ -260,4 +260,7 @@ def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
     numbers = [int(r.data.tags["gdlab.trial_number"]) for r in trial_runs]
     assert sorted(numbers) == [t.number for t in trials]  # every trial once, none lost
     parents = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "tune"]
-    assert sorted(r.info.status for r in parents) == ["FINISHED", "RUNNING"]  # SIGKILL: no handler
+    # SIGKILL: no handler ran; the second search ended the dead process's run as lost
+    assert sorted(r.info.status for r in parents) == ["FINISHED", "KILLED"]
+    killed = next(r for r in parents if r.info.status == "KILLED")
+    assert killed.data.tags["gdlab.failure_kind"] == "lost"
