@@ -46,3 +46,51 @@ def test_every_configurable_preprocessing_saves_and_loads(tmp_path, missing, deg
     save_model(model, tmp_path / "model.skops")
     loaded = load_model(tmp_path / "model.skops")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def _model_file(model, path, clock: float):
+    """``save_model``'s bytes when the wall clock reads ``clock``."""
+    import time
+    from unittest import mock
+
+    with mock.patch.object(time, "time", return_value=clock):
+        save_model(model, path)
+    return path.read_bytes()
+
+
+def test_identical_trainings_give_identical_files(tmp_path, classification_data):
+    """skops names members and references after id() and stamps the current time, and the
+    estimators record each epoch's wall-clock time: two identical trainings, saved an hour
+    apart, wrote different bytes."""
+    X, y = classification_data
+    model = fit_pipeline(make_pipeline("classification", 5), X, y).model
+    twin = fit_pipeline(make_pipeline("classification", 5), X, y).model  # other id()s, times
+    first = _model_file(model, tmp_path / "a.skops", 1.8e9)
+    second = _model_file(twin, tmp_path / "b.skops", 1.8e9 + 3600)
+    assert first == second
+    loaded = load_model(tmp_path / "b.skops")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded[-1].history_["loss"] == model[-1].history_["loss"]
+    assert loaded[-1].history_["time"] == [None] * model[-1].n_iter_  # not recorded
+    assert all(t > 0 for t in model[-1].history_["time"])  # the model itself keeps its times
+
+
+def test_canonical_bytes_keep_shared_references_and_every_member():
+    import io
+    import zipfile
+
+    import skops.io as sio
+
+    from gdlab.experiment.persist import canonical_bytes
+
+    shared = np.arange(6.0).reshape(2, 3)
+    obj = {"a": shared, "b": shared, "c": np.ones(4), "raw": b"\x00\x01"}
+    data = canonical_bytes(sio.dumps(obj))
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert sorted(names) == ["1.npy", "2.npy", "3.bin", "schema.json"]  # shared array once
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert loaded["a"] is loaded["b"]
+    np.testing.assert_array_equal(loaded["a"], shared)
+    np.testing.assert_array_equal(loaded["c"], np.ones(4))
+    assert loaded["raw"] == b"\x00\x01"
+    assert canonical_bytes(data) == data  # already canonical

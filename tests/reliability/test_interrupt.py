@@ -25,7 +25,7 @@ from mlflow.tracking import MlflowClient
 from gdlab.config import load_params, with_overrides
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target, run_training
-from gdlab.experiment.persist import load_model
+from gdlab.experiment.persist import load_model, save_model
 from gdlab.reporting import cv_document, finite
 from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
 from gdlab.tracking.safety import store_lock
@@ -89,7 +89,7 @@ def wait_for_training(proc, root, timeout=300):
     raise AssertionError(f"training never started: exit {code}\n{output}")
 
 
-def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monkeypatch):
+def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monkeypatch, tmp_path):
     root, env = repo
     proc = subprocess.Popen(
         [os.path.join(VENV_BIN, "dvc"), "repro", "register"],
@@ -175,3 +175,7 @@ def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monk
     np.testing.assert_array_equal(
         rerun_model.predict_proba(test), reference.refit.model.predict_proba(test)
     )
+    # ... down to the model file's bytes
+    save_model(reference.refit.model, tmp_path / "reference.skops")
+    assert (root / "models" / "model.skops").read_bytes() == (
+        tmp_path / "reference.skops").read_bytes()

@@ -3,16 +3,19 @@ on top of what skops trusts by default (scikit-learn, numpy, builtins)."""
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio
 
 from gdlab.config.plugin_path import import_paths, plugin_modules
+from gdlab.estimators.base import BaseGD
 
 TRUSTED_PREFIXES = ("gdlab.",)
 TRUSTED_NAMES = (
@@ -41,11 +44,96 @@ def trusted_types(
     return list(untrusted)
 
 
+_SCHEMA = "schema.json"
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry
+
+
+def _nodes(state: Any) -> Iterator[dict]:
+    """Every dict of a skops schema, depth first, in the order skops wrote them."""
+    if isinstance(state, dict):
+        yield state
+        for value in state.values():
+            yield from _nodes(value)
+    elif isinstance(state, list):
+        for value in state:
+            yield from _nodes(value)
+
+
+def canonical_bytes(data: bytes) -> bytes:
+    """The same skops archive with reproducible bytes: a skops file names its members and
+    object references after the objects' memory addresses (``id()``) or random UUIDs, and
+    stamps each member with the current time, so two identical trainings wrote different
+    files (DVC saw a new model, the registry a new version). Here every object reference
+    and member name is numbered in the order skops wrote them (the same object keeps one
+    number, so shared references stay shared) and every member carries the same time."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        schema = json.loads(archive.read(_SCHEMA))
+        ids: dict[int, int] = {}
+        names: dict[str, str] = {}
+        for node in _nodes(schema):
+            if isinstance(node.get("__id__"), int):
+                node["__id__"] = ids.setdefault(node["__id__"], len(ids) + 1)
+            if isinstance(node.get("file"), str):
+                old = node["file"]
+                node["file"] = names.setdefault(old, f"{len(names) + 1}{Path(old).suffix}")
+        unknown = [i.filename for i in infos if i.filename != _SCHEMA and i.filename not in names]
+        if unknown:  # a member no node refers to: a skops format this code does not know
+            raise ValueError(f"skops archive has members its schema does not name: {unknown}")
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as canonical:
+            for info in infos:
+                is_schema = info.filename == _SCHEMA
+                member = zipfile.ZipInfo(_SCHEMA if is_schema else names[info.filename], _EPOCH)
+                member.compress_type = info.compress_type
+                member.external_attr = info.external_attr
+                payload = (json.dumps(schema, indent=2).encode() if is_schema
+                           else archive.read(info))
+                canonical.writestr(member, payload)
+    return out.getvalue()
+
+
+def _gd_estimators(obj: Any, seen: set[int]) -> Iterator[BaseGD]:
+    """gdlab's estimators inside ``obj`` (itself, a pipeline's steps, a meta-estimator's)."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, BaseGD):
+        yield obj
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            yield from _gd_estimators(item, seen)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _gd_estimators(item, seen)
+    elif hasattr(obj, "get_params"):  # a scikit-learn estimator holding others
+        yield from _gd_estimators(vars(obj), seen)
+
+
+def without_wall_clock(model: Any) -> Any:
+    """A copy of ``model`` whose gdlab estimators hold no wall-clock time: their per-epoch
+    ``history_["time"]`` (and the state ``partial_fit`` resumes from) becomes None, the
+    elapsed time 0. Everything else, and ``model`` itself, is unchanged. Timings differ
+    between two identical trainings; kept in the file they made every model file new."""
+    model = copy.deepcopy(model)
+    for estimator in _gd_estimators(model, set()):
+        history = getattr(estimator, "history_", None)
+        if isinstance(history, dict) and "time" in history:
+            history["time"] = [None] * len(history["time"])
+        state = getattr(estimator, "_state", None)
+        if state is not None and "time" in getattr(state, "history", {}):
+            state.history["time"] = [None] * len(state.history["time"])
+            state.elapsed = 0.0
+    return model
+
+
 def save_model(model: Any, path: str | Path) -> list[str]:
-    """Write ``model`` to ``path`` in skops format; returns the extra trusted types it needs."""
+    """Write ``model`` to ``path`` in skops format with reproducible bytes: the same training
+    writes the same file (without wall-clock times, :func:`without_wall_clock`; with numbered
+    members, :func:`canonical_bytes`). Returns the extra trusted types it needs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = sio.dumps(model)
+    data = canonical_bytes(sio.dumps(without_wall_clock(model)))
     types = trusted_types(data=data, plugins=import_paths(model))
     local = [t for t in types if "<" in t]  # '<lambda>', '<locals>': no name to load it by
     if local:
