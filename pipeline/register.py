@@ -38,7 +38,12 @@ from gdlab.tracking import (
     pipeline_run,
     register_and_gate,
 )
-from gdlab.tracking.registry import fairness_gate, run_lineage, version_description
+from gdlab.tracking.registry import (
+    fairness_gate,
+    review_champion,
+    run_lineage,
+    version_description,
+)
 from gdlab.tracking.safety import check_resumable, stage_exit
 
 
@@ -111,14 +116,19 @@ def main(argv: list[str] | None = None) -> int:
                 "gdlab.promotion_reason": decision.reason,
             }
         )
+        thresholds = fairness.get("gate", {}).get("thresholds") or {}
+        review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}
-    document = {"registered": True, **decision.to_dict(), "fairness_gate": gate}
+    document = {"registered": True, **decision.to_dict(), "fairness_gate": gate,
+                "champion_review": review}
     write_json(reports / "registry.json", document)
     alias = "champion" if decision.promoted else "challenger"
     print(
         f"register: {decision.model_name} v{decision.version} is {alias} ({decision.reason}); "
         + (f"champion is v{decision.champion}" if decision.champion else "no champion yet")
     )
+    if review:
+        print(f"register: warning: {review}", file=sys.stderr)
     return 0
 
 

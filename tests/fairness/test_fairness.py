@@ -194,6 +194,12 @@ def test_gate_keeps_the_model_from_champion_and_records_why(tmp_path):
     assert registry["value"] < registry["previous_value"]  # it would have won on log_loss
     assert str(client.get_model_version_by_alias("gdlab-gate", "champion").version) == "2"
     assert str(client.get_model_version_by_alias("gdlab-gate", "challenger").version) == "3"
+    # ... and the champion, promoted without the gate, is flagged when it fails it too
+    assert registry["champion_review"].startswith(
+        "champion v2 fails today's fairness gate too: demographic_parity_difference ")
+    assert "> 0.01; it keeps the alias" in registry["champion_review"]
+    review = client.get_model_version("gdlab-gate", "2").tags["gdlab.fairness_review"]
+    assert review == registry["champion_review"]
 
 
 def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(tmp_path):

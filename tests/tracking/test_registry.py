@@ -162,3 +162,29 @@ def test_a_failed_read_of_the_champions_run_does_not_steal_champion(session, fit
             **_logged(session, fitted, name),
         )
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+
+
+def test_a_champion_failing_a_tightened_fairness_gate_is_flagged_and_kept(session, fitted):
+    from gdlab.tracking.registry import REVIEW_TAG, review_champion
+
+    name = "review-test"
+    client = session.client
+    champion_args = _logged(session, fitted, name)
+    client.log_metric(champion_args["run_id"], "fairness_equalized_odds_difference", 0.08)
+    first = register_and_gate(client, metric="rmse", value=1.0, **champion_args)
+    assert review_champion(client, first, {"equalized_odds_difference": 0.2}) is None  # promoted
+    # the gate tightened to 0.05: the new version fails it, and so does the champion
+    blocked = register_and_gate(client, metric="rmse", value=0.5, blocked="fairness gate failed",
+                                **_logged(session, fitted, name))
+    assert not blocked.promoted and blocked.champion == "1"
+    review = review_champion(client, blocked, {"equalized_odds_difference": 0.05,
+                                               "demographic_parity_difference": 0.3})
+    assert review == ("champion v1 fails today's fairness gate too: equalized_odds_difference "
+                      "0.08 > 0.05; demographic_parity_difference not measured; it keeps the "
+                      "alias until a version passes")
+    assert client.get_model_version(name, "1").tags[REVIEW_TAG] == review
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+    # loosened again: the champion passes, the tag goes
+    worse = register_and_gate(client, metric="rmse", value=2.0, **_logged(session, fitted, name))
+    assert review_champion(client, worse, {"equalized_odds_difference": 0.1}) is None
+    assert REVIEW_TAG not in client.get_model_version(name, "1").tags

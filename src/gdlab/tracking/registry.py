@@ -4,6 +4,7 @@ it only when it beats the current champion on the configured test metric."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 TASK_TAG = "gdlab.task"
+REVIEW_TAG = "gdlab.fairness_review"
 
 
 @dataclass
@@ -195,3 +197,33 @@ def register_and_gate(
         reason=reason,
         champion=str(version.version) if promoted else (champion and str(champion.version)),
     )
+
+
+def review_champion(
+    client: MlflowClient, decision: RegistryDecision, thresholds: Mapping[str, float]
+) -> str | None:
+    """The champion ``decision`` kept, checked against today's fairness gate (``thresholds``,
+    ``{"equalized_odds_difference": 0.1, ...}``): a version promoted under a looser gate, or
+    none, may fail it. Reads the ``fairness_<difference>`` metrics evaluate logged on the
+    champion's run. A failure is returned and tagged :data:`REVIEW_TAG` on that version (the
+    tag goes once it passes). The alias stays where it is: moved or removed, it would leave
+    whoever serves ``models:/<name>@champion`` without a model."""
+    if decision.promoted or decision.champion is None or not thresholds:
+        return None
+    version = client.get_model_version(decision.model_name, decision.champion)
+    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    failed = []
+    for name, limit in thresholds.items():
+        value = metrics.get(f"fairness_{name}")
+        if value is None or not math.isfinite(value):
+            failed.append(f"{name} not measured")
+        elif value > limit:
+            failed.append(f"{name} {value:.4g} > {limit:.4g}")
+    if not failed:
+        if REVIEW_TAG in (version.tags or {}):
+            client.delete_model_version_tag(decision.model_name, decision.champion, REVIEW_TAG)
+        return None
+    review = (f"champion v{decision.champion} fails today's fairness gate too: "
+              + "; ".join(failed) + "; it keeps the alias until a version passes")
+    client.set_model_version_tag(decision.model_name, decision.champion, REVIEW_TAG, review)
+    return review
