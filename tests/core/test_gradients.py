@@ -128,3 +128,36 @@ def test_losses_are_stable_for_huge_logits():
     Z = np.array([[1000.0, 0.0, -1000.0]])
     value, g = MultinomialLogLoss().value_grad(Z, np.array([2]), np.array([1.0]))
     assert np.isclose(value, 2000.0) and np.all(np.isfinite(g))
+
+
+def test_check_grad_reports_where_a_wrong_gradient_is():
+    class OneEntryOff(LinearModel):
+        def backward(self, params, cache, dZ, grads):
+            super().backward(params, cache, dZ, grads)
+            grads[0][2, 0] += 0.5
+
+    X, y, _ = _data(0, 10, 4, "squared_error")
+    result = check_grad(OneEntryOff(), X, y)
+    assert not result.ok and result.loss == "squared_error"
+    assert result.worst == (0, (2, 0))
+    assert result.max_abs_error == pytest.approx(0.5, rel=1e-4)
+    report = str(result)
+    assert report.startswith("gradient check FAILED (squared_error, 5 parameters in 2 arrays)")
+    assert f"largest at params[0][2, 0]: analytic {result.analytic[0][2, 0]:.6g}" in report
+    assert "passed" in str(check_grad(LinearModel(), X, y))
+
+
+def test_check_grad_of_an_estimator_uses_its_loss_and_labels():
+    from gdlab import GDClassifier, GDRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    counts = rng.integers(0, 20, size=30)  # an integer regression target
+    assert check_grad(GDRegressor(), X, counts).loss == "squared_error"  # was log_loss, 20 outputs
+    huber = check_grad(GDRegressor(loss="huber", epsilon=0.5), X, counts.astype(float))
+    assert huber.ok and huber.loss == "huber"
+    labels = np.array(["cat", "dog", "eel"])[rng.integers(0, 3, size=30)]
+    result = check_grad(GDClassifier(), X, labels)
+    assert result.ok and result.loss == "log_loss" and result.analytic[0].shape == (3, 3)
+    with pytest.raises(ValueError, match="class indices 0..K-1, got float64 values"):
+        check_grad(LinearModel(), X, counts.astype(float), loss="log_loss")

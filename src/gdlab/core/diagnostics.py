@@ -19,13 +19,29 @@ from gdlab.core.models.base import objective
 
 @dataclass
 class GradCheck:
-    """Result of :func:`check_grad`."""
+    """Result of :func:`check_grad`; ``str()`` of it is a one-line report."""
 
     ok: bool
     max_abs_error: float
     max_rel_error: float
     analytic: list[np.ndarray]
     numeric: list[np.ndarray]
+    loss: str = ""
+    worst: tuple[int, tuple[int, ...]] = (0, ())
+    """Where the analytic and numeric gradients differ most: ``(i, index)`` of
+    ``params[i][index]``."""
+
+    def __str__(self) -> str:
+        i, index = self.worst
+        where = f"params[{i}][{', '.join(map(str, index))}]" if index else f"params[{i}]"
+        sizes = sum(a.size for a in self.analytic)
+        return (
+            f"gradient check {'passed' if self.ok else 'FAILED'} ({self.loss}, {sizes} "
+            f"parameters in {len(self.analytic)} arrays): max abs error "
+            f"{self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g}; largest at "
+            f"{where}: analytic {self.analytic[i][index]:.6g}, numeric "
+            f"{self.numeric[i][index]:.6g}"
+        )
 
 
 def numeric_gradient(fn, params: list[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
@@ -64,29 +80,44 @@ def check_grad(
     """Check ``model``'s analytic gradient of the full objective against central differences.
 
     ``model`` is a model object (``init_params``, ``forward``, ``backward``, ``penalized``)
-    or a fitted/unfitted GDRegressor/GDClassifier. ``y`` holds targets (regression) or
-    class indices 0..K-1 (classification); ``loss`` defaults to squared_error for float
-    targets and log_loss for integer targets.
+    or a fitted/unfitted GDRegressor/GDClassifier. For an estimator, ``loss`` defaults to
+    the estimator's (its ``loss``, else squared_error for a regressor and log_loss for a
+    classifier, whose labels ``y`` may be any it accepts). For a model object, ``y`` holds
+    targets (regression) or class indices 0..K-1 (classification) and ``loss`` defaults to
+    squared_error for float targets and log_loss for integer targets: pass ``loss`` for
+    integer regression targets. ``str()`` of the result reports where the gradients differ
+    most.
     """
     from gdlab.core.models.losses import make_loss
 
+    epsilon = 1.0
     est_model = getattr(model, "model_", None)
     if est_model is None and hasattr(model, "_build_model"):
         est_model = model._build_model()
     if est_model is not None:
         if params is None and hasattr(model, "params_"):
             params = model.params_
+        if loss is None and hasattr(model, "_loss_name"):
+            loss = model._loss_name()
+        epsilon = float(getattr(model, "epsilon", epsilon))
         model = est_model
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
-    classification = np.issubdtype(y.dtype, np.integer)
     if loss is None:
-        loss = "log_loss" if classification else "squared_error"
+        loss = "log_loss" if np.issubdtype(y.dtype, np.integer) else "squared_error"
     n_outputs = 1
     if loss == "log_loss":
+        if est_model is not None:  # an estimator's labels, as its fit encodes them
+            y = np.unique(y, return_inverse=True)[1]
+        elif not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(
+                f"check_grad: log_loss takes y as class indices 0..K-1, got {y.dtype} values "
+                f"from {y.min()} to {y.max()}; pass loss='squared_error' (or another) for a "
+                "regression target"
+            )
         k = int(y.max()) + 1
         n_outputs = 1 if k <= 2 else k
-    loss_fn = make_loss(loss, n_outputs)
+    loss_fn = make_loss(loss, n_outputs, epsilon)
     rng = np.random.default_rng(random_state)
     if params is None:
         params = model.init_params(X.shape[1], n_outputs, rng, np.float64)
@@ -101,7 +132,11 @@ def check_grad(
         return objective(model, loss_fn, ps, X, y, w, alpha, l1_ratio)
 
     numeric = numeric_gradient(fn, params, eps)
-    abs_err = max(float(np.max(np.abs(a - n))) for a, n in zip(grads, numeric, strict=True))
+    gaps = [np.abs(a - n) for a, n in zip(grads, numeric, strict=True)]
+    abs_err = max(float(np.max(g)) for g in gaps)
+    worst_array = int(np.argmax([np.max(g) for g in gaps]))
+    worst = (worst_array, tuple(int(i) for i in np.unravel_index(
+        int(np.argmax(gaps[worst_array])), gaps[worst_array].shape)))
     rel_err = max(
         float(np.max(np.abs(a - n) / np.maximum(np.abs(n), 1e-12)))
         for a, n in zip(grads, numeric, strict=True)
@@ -109,7 +144,7 @@ def check_grad(
     ok = all(
         np.allclose(a, n, atol=atol, rtol=rtol) for a, n in zip(grads, numeric, strict=True)
     )
-    return GradCheck(ok, abs_err, rel_err, grads, numeric)
+    return GradCheck(ok, abs_err, rel_err, grads, numeric, loss, worst)
 
 
 def smoothness_constant(
