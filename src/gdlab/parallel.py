@@ -23,11 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BackendInfo", "ParallelUnavailable", "parallel_backend"]
+__all__ = ["BackendInfo", "ParallelUnavailable", "check_workers", "parallel_backend"]
+
+CHECKED_PACKAGES = ("gdlab", "numpy", "scikit-learn", "scipy")
+"""Compared between this process and every Dask worker: gdlab must match (a worker without
+it cannot run the work, one with another version would train differently); the others are
+warned about (their results may differ in the last bits)."""
 
 
 class ParallelUnavailable(RuntimeError):
@@ -56,6 +62,35 @@ def _setting(config: Any, name: str, default: Any) -> Any:
     if isinstance(config, dict):
         return config.get(name, default)
     return getattr(config, name, default)
+
+
+def check_workers(versions: dict[str, Any]) -> None:
+    """Refuse a cluster whose workers lack this process's gdlab (``ParallelUnavailable``
+    naming them and what they have) and warn when their numpy, scikit-learn or scipy differ.
+    ``versions`` is ``dask.distributed.Client.get_versions(packages=CHECKED_PACKAGES)``."""
+    ours = (versions.get("client") or {}).get("packages") or {}
+    theirs = {
+        address: (info or {}).get("packages") or {}
+        for address, info in (versions.get("workers") or {}).items()
+    }
+    for package in CHECKED_PACKAGES:
+        mine = ours.get(package)
+        differ = {a: p.get(package) for a, p in theirs.items() if p.get(package) != mine}
+        if not differ:
+            continue
+        listed = ", ".join(f"{a} has {v or 'none'}" for a, v in sorted(differ.items())[:5])
+        more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
+        if package == "gdlab":
+            raise ParallelUnavailable(
+                f"Dask workers must run this gdlab ({mine}): {listed}{more}; "
+                "install the project on every worker (`pip install -e .` from the same "
+                "commit) and restart them"
+            )
+        warnings.warn(
+            f"Dask workers run another {package} than this process ({mine}): "
+            f"{listed}{more}; results may differ in the last bits from a local run",
+            stacklevel=2,
+        )
 
 
 @contextlib.contextmanager
@@ -119,6 +154,7 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
                 f"no Dask worker joined {scheduler} within {timeout:g}s; start one with "
                 f"`dask worker {scheduler}`"
             ) from exc
+        check_workers(client.get_versions(packages=list(CHECKED_PACKAGES)))
         info = BackendInfo(
             "dask",
             scheduler=scheduler,

@@ -163,6 +163,26 @@ def test_tuning_trials_on_dask_match_local_joblib(cluster, data, tmp_path):
         assert_curves_equal(r.curves, records[r.number].curves)
 
 
+def test_workers_without_this_gdlab_are_refused_and_other_numpy_warned(cluster):
+    import copy
+
+    from gdlab.parallel import CHECKED_PACKAGES, check_workers
+
+    _, client = cluster
+    versions = client.get_versions(packages=list(CHECKED_PACKAGES))
+    check_workers(versions)  # the test cluster runs this very environment
+    address = sorted(versions["workers"])[0]
+    without = copy.deepcopy(versions)
+    without["workers"][address]["packages"]["gdlab"] = None  # not installed there
+    with pytest.raises(ParallelUnavailable, match=(
+            rf"Dask workers must run this gdlab \(.+\): {address} has none; install")):
+        check_workers(without)
+    older = copy.deepcopy(versions)
+    older["workers"][address]["packages"]["numpy"] = "1.26.0"
+    with pytest.warns(UserWarning, match=f"another numpy .*{address} has 1.26.0"):
+        check_workers(older)
+
+
 def test_unreachable_scheduler_is_named(free_port):
     config = {"backend": "dask", "scheduler": f"tcp://127.0.0.1:{free_port}", "timeout": 1.0}
     with pytest.raises(ParallelUnavailable, match=f"127.0.0.1:{free_port}"):
