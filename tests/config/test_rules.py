@@ -516,3 +516,21 @@ def test_an_unknown_optimiser_or_schedule_key_names_the_optimiser_or_schedule(
     overrides, path, fragment
 ):
     assert_problem(config_error(overrides), path, fragment)
+
+
+@pytest.mark.parametrize(
+    ("vary", "values", "shown"),
+    [
+        ("optimizer.learning_rate", [0.1, 1, 1.0],
+         "optimizer.learning_rate = 1.0 repeats values[1] (1)"),
+        ("model.alpha", [0, 0.0], "model.alpha = 0.0 repeats values[0] (0)"),
+    ],
+)
+def test_compare_refuses_values_that_validate_to_the_same_variant(vary, values, shown):
+    # 1 and 1.0 have different labels ('learning_rate=1', 'learning_rate=1.0') but validate to
+    # the same float: compare trained two identical variants and ranked them against each other
+    err = config_error({"compare.vary": vary, "compare.values": values})
+    index = len(values) - 1
+    assert [p.path for p in err.problems] == [f"compare.values[{index}]"], str(err)
+    assert_problem(err, f"compare.values[{index}]", shown)
+    assert_problem(err, f"compare.values[{index}]", "two identical variants")

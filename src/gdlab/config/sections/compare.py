@@ -3,6 +3,7 @@ on the same folds and data."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -82,14 +83,27 @@ class CompareConfig(Section):
         untuned = params.model_copy(update={"tune": params.tune.model_copy(
             update={"enabled": False})})
         problems = []
+        seen: dict[str, int] = {}  # the value as validated (1 and 1.0 are one float) -> index
         for i, value in enumerate(self.values):
             try:
-                variant_params(untuned, self.vary, value)
+                variant = variant_params(untuned, self.vary, value)
             except ConfigError as exc:
                 shown = "; ".join(str(p) for p in exc.problems)
                 problems.append(
                     Problem(f"compare.values[{i}]", f"{self.vary} = {value!r} is refused: {shown}")
                 )
+                continue
+            resolved = _value_at(variant.model_dump(mode="json"), self.vary.split("."))
+            key = json.dumps(resolved, sort_keys=True)
+            if key in seen:
+                first = seen[key]
+                problems.append(Problem(
+                    f"compare.values[{i}]",
+                    f"{self.vary} = {value!r} repeats values[{first}] ({self.values[first]!r}): "
+                    f"both validate to {resolved!r}, two identical variants",
+                    "each value once",
+                ))
+            seen.setdefault(key, i)
         return problems
 
 
@@ -103,6 +117,13 @@ def _is_key(data: Any, parts: list[str]) -> bool:
         else:
             return i > 0 and parts[i - 1] == "params" and isinstance(node, dict)
     return not isinstance(node, dict)
+
+
+def _value_at(data: Any, parts: list[str]) -> Any:
+    """The value at the dotted ``parts`` of ``data`` (None where a key is missing)."""
+    for part in parts:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
 
 
 def variant_label(vary: str, value: Any) -> str:
