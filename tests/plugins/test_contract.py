@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from gdlab import GDRegressor
+from gdlab import GDClassifier, GDRegressor
 from gdlab.core.optim import GradientTransformation, chain, scale_by_learning_rate, sgd
 
 
@@ -177,3 +177,45 @@ def test_a_model_that_could_not_be_loaded_back_is_not_written(kwargs, tmp_path):
                        r"written but never loaded"):
         save_model(est, tmp_path / "model.skops")
     assert not (tmp_path / "model.skops").exists()
+
+
+class _FlatOutput(_NoPenalized):
+    """Returns Z as a vector (n,) instead of the column (n, 1)."""
+
+    def forward(self, params, X):
+        return (X @ params[0]).ravel(), X
+
+    def penalized(self, params):
+        return [True]
+
+
+class _TwoColumns(_FlatOutput):
+    """Returns two columns where the task has one output."""
+
+    def forward(self, params, X):
+        Z = X @ params[0]
+        return np.hstack([Z, Z]), X
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"), [(_FlatOutput, "(40,)"), (_TwoColumns, "(40, 2)")]
+)
+@pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])
+def test_a_plugin_model_whose_forward_returns_the_wrong_shape_is_named(
+    model, shape, estimator, monkeypatch
+):
+    # unchecked, a vector failed inside the loss with numpy's "einsum subscripts string
+    # contains too many subscripts" (or an IndexError), and two columns for a binary
+    # classifier trained without a word
+    monkeypatch.setattr(sys.modules["contract_plugins"], "bad_model", model, raising=False)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError) as caught:
+        estimator(model="contract_plugins:bad_model", max_epochs=3, tol=None).fit(
+            X, y if estimator is GDRegressor else (y > 0).astype(int)
+        )
+    assert str(caught.value) == (
+        f"model 'contract_plugins:bad_model': forward returned Z of shape {shape} for X of "
+        "shape (40, 3), expected (40, 1): one row per row of X and one column per output "
+        "(docs/plugins.md)"
+    )

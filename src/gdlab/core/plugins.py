@@ -78,6 +78,49 @@ def check_model(model: Any, path: str) -> Any:
     return model
 
 
-def make_model(path: str, params: dict[str, Any] | None = None) -> Any:
-    """Build the plug-in model ``path`` as ``factory(**params)`` and check its methods."""
-    return check_model(build(path, "model", **dict(params or {})), path)
+def make_model(path: str, params: dict[str, Any] | None = None) -> CheckedModel:
+    """Build the plug-in model ``path`` as ``factory(**params)``, check its methods, and wrap
+    it so that its forward pass is checked at every call (:class:`CheckedModel`)."""
+    return CheckedModel(check_model(build(path, "model", **dict(params or {})), path), path)
+
+
+class CheckedModel:
+    """The plug-in model ``path`` with a forward pass that must return ``(Z, cache)`` with
+    ``Z`` of shape (rows of X, n_outputs), n_outputs as ``init_params`` was last given; else a
+    ValueError names the plug-in and both shapes. Unchecked, a wrong shape failed deep inside
+    the loss (an einsum or reshape error) or, as (n, 2) for a binary classifier, trained on
+    silently. The other methods are the plug-in's own."""
+
+    def __init__(self, model: Any, path: str) -> None:
+        self.model = model
+        self.path = path
+        self.n_outputs: int | None = None
+
+    def init_params(self, n_features: int, n_outputs: int, rng: Any, dtype: Any) -> Any:
+        self.n_outputs = n_outputs
+        return self.model.init_params(n_features, n_outputs, rng, dtype)
+
+    def forward(self, params: Any, X: Any) -> Any:
+        out = self.model.forward(params, X)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise ValueError(
+                f"model {self.path!r}: forward returned {type(out).__name__}, expected the pair "
+                "(Z, cache) (docs/plugins.md)"
+            )
+        expected = (X.shape[0], "n_outputs" if self.n_outputs is None else self.n_outputs)
+        shape = getattr(out[0], "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != expected[0] or (
+            self.n_outputs is not None and shape[1] != self.n_outputs
+        ):
+            raise ValueError(
+                f"model {self.path!r}: forward returned Z of shape {shape} for X of shape "
+                f"{X.shape}, expected {expected}: one row per row of X and one column per "
+                "output (docs/plugins.md)"
+            )
+        return out
+
+    def backward(self, params: Any, cache: Any, dZ: Any, grads: Any) -> Any:
+        return self.model.backward(params, cache, dZ, grads)
+
+    def penalized(self, params: Any) -> Any:
+        return self.model.penalized(params)
