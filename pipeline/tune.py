@@ -75,15 +75,22 @@ def search(params, data, out_dir: str) -> int:
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
     from gdlab.tuning.guidance import lr_guidance
     from gdlab.tuning.study import UID as STUDY_UID
+    from gdlab.tuning.study import DamagedJournal, check_journal
     from gdlab.tuning.tracking import TrialLogger, log_search_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tune, task = params.tune, data.task
     y = decode_target(data.y_train, data.classes)
+    storage = resolve_storage(tune.storage, project_root())
+    if "://" not in storage:  # a damaged journal fails before any output or run changes
+        try:
+            check_journal(storage)
+        except DamagedJournal as exc:
+            print(f"tune: {exc}", file=sys.stderr)
+            return 1
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
-    storage = resolve_storage(tune.storage, project_root())
 
     tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
     tags["gdlab.parallel"] = params.parallel.backend

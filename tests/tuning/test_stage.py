@@ -264,3 +264,54 @@ def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
     assert sorted(r.info.status for r in parents) == ["FINISHED", "KILLED"]
     killed = next(r for r in parents if r.info.status == "KILLED")
     assert killed.data.tags["gdlab.failure_kind"] == "lost"
+
+
+def test_a_damaged_journal_is_named_with_what_to_do_and_changes_nothing(
+    tmp_path, store_root, monkeypatch, capsys
+):
+    # a search killed while appending (or a full disk) leaves the journal's last record cut
+    # short: Optuna skipped it, appended the next record to it and then failed on every run
+    # with a raw JSONDecodeError traceback, after the stage had emptied reports/tuning and
+    # opened a tune run
+    from gdlab.tuning import study as study_module
+
+    root = tmp_path / "damaged"
+    write_project(root, store_root, tracking={"experiment": "damaged"},
+                  tune={"n_trials": 2}, train={"max_epochs": 3})
+    monkeypatch.chdir(root)
+    out = root / "reports" / "tuning"
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+    journal = root / ".optuna" / "gdlab.journal"
+    whole = journal.read_bytes()
+    cut = whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 40]  # mid-way into the last record
+    journal.write_bytes(cut)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _, runs_before = runs(store_root, "damaged")
+    capsys.readouterr()
+
+    assert stage("tune")([*args(root), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    line = whole[: len(cut)].count(b"\n") + 1
+    assert err.startswith(
+        f"tune: the Optuna journal {journal} (tune.storage) is damaged: line {line} is cut "
+        "short (no end of line)"
+    ), err
+    assert "delete it (or move it away) to start the search over" in err
+    assert "Traceback" not in err
+    assert journal.read_bytes() == cut  # nothing appended to the cut record
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    _, runs_after = runs(store_root, "damaged")
+    assert len(runs_after) == len(runs_before)  # no tune run opened
+
+    # a record garbled in the middle is refused the same way, naming its line
+    lines = whole.split(b"\n")
+    lines[1] = lines[1][:-5]
+    journal.write_bytes(b"\n".join(lines))
+    assert stage("tune")([*args(root), "--out", str(out)]) == 1
+    assert "damaged: line 2 is not a JSON record" in capsys.readouterr().err
+
+    # what the message says to do works: without the file the search starts over
+    journal.unlink()
+    monkeypatch.setattr(study_module, "_STORAGES", {})  # this process cached the old file
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+    assert len(finished(journal)) == 2

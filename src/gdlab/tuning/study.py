@@ -51,8 +51,47 @@ def resolve_storage(configured: str | None, root: str | Path) -> str:
     return str(path.resolve())
 
 
+class DamagedJournal(ValueError):
+    """A record of the study's journal file is cut short or garbled: it cannot be replayed."""
+
+
+def check_journal(path: str | Path) -> None:
+    """Raise :class:`DamagedJournal` naming ``path``, the first bad line and what to do when a
+    record of the journal is cut short (no end of line) or is not a JSON object. Optuna skips
+    a cut last record but appends the next one to it, which makes the file unreadable for
+    good, and reports either with a raw traceback. The file is read under the lock Optuna's
+    writers take, so a record another process is appending is not taken for a cut one."""
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    path = Path(path)
+    if not path.exists():
+        return
+    lock = JournalFileSymlinkLock(str(path))
+    lock.acquire()
+    try:
+        lines = path.read_bytes().split(b"\n")  # the last is b"" when the file ends whole
+    finally:
+        lock.release()
+    for number, line in enumerate(lines, start=1):
+        if number == len(lines):
+            problem = "is cut short (no end of line)" if line else None
+        else:
+            try:
+                problem = None if isinstance(json.loads(line), dict) else "is not a record"
+            except ValueError:  # JSONDecodeError, UnicodeDecodeError
+                problem = "is not a JSON record"
+        if problem:
+            raise DamagedJournal(
+                f"the Optuna journal {path} (tune.storage) is damaged: line {number} {problem}, "
+                "as when a search is killed while writing it or the disk is full; the search "
+                "cannot resume from it. Restore the file from a backup, or delete it (or move it "
+                "away) to start the search over: its studies are lost, their MLflow runs stay"
+            )
+
+
 def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """The storage for ``spec`` (one object per process: a journal replays its log once)."""
+    """The storage for ``spec`` (one object per process: a journal replays its log once). A
+    damaged journal file raises :class:`DamagedJournal`."""
     storage = _STORAGES.get(spec)
     if storage is None:
         if "://" in spec:
@@ -61,6 +100,7 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
             from optuna.storages.journal import JournalFileBackend, JournalStorage
 
             Path(spec).parent.mkdir(parents=True, exist_ok=True)
+            check_journal(spec)
             storage = JournalStorage(JournalFileBackend(spec))
         _STORAGES[spec] = storage
     return storage
