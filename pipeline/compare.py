@@ -32,6 +32,7 @@ from gdlab.experiment.compare import compare_variants, plan_variants
 from gdlab.parallel import parallel_backend
 from gdlab.reporting import write_json
 from gdlab.reporting.compare import write_comparison
+from gdlab.reporting.files import write_text_atomic
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
 from gdlab.tracking.safety import stage_exit
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir(parents=True)
         write_json(reports / "summary.json", {"enabled": False})
-        (reports / "summary.md").write_text("Comparison disabled (compare.enabled: false).\n")
+        write_text_atomic(reports / "summary.md", "Comparison disabled (compare.enabled: false).\n")
         (reports / "curves").mkdir()
         print("compare: compare.enabled is false, nothing compared")
         return 0

@@ -39,6 +39,7 @@ from gdlab.experiment.persist import load_model
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
+from gdlab.reporting.files import write_text_atomic
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
     RunHandle,
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             mlflow.log_artifact(str(drawn.path), "figures")
         run = run_summary(active, experiment=handle.experiment_name, model_uri=handle.model_uri)
         card = model_card(CardInputs(params, data.meta, document, fairness, run, FIGURE))
-        (reports / "model_card.md").write_text(card, encoding="utf-8")
+        write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
         log_dataset(
             session.client,

@@ -35,6 +35,7 @@ from gdlab.data import (
     prepare_dataset,
     untracked_source,
 )
+from gdlab.reporting.files import write_text_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(params.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    out = write_text_atomic(args.out, json.dumps(params.model_dump(mode="json"), indent=2) + "\n")
     print(f"validate: {args.params} is valid -> {out}")
     return 0
 

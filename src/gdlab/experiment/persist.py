@@ -16,6 +16,7 @@ import skops.io as sio
 
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
+from gdlab.reporting.files import write_bytes_atomic
 
 TRUSTED_PREFIXES = ("gdlab.",)
 TRUSTED_NAMES = (
@@ -143,7 +144,7 @@ def save_model(model: Any, path: str | Path) -> list[str]:
             "or a functools.partial of one; tuples and lists of numpy arrays), not a lambda or "
             "a function defined inside the factory (docs/plugins.md)"
         )
-    path.write_bytes(data)
+    write_bytes_atomic(path, data)  # a killed write leaves the old file, not half a zip
     return types
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.reporting.files import atomic_path
+
 DPI = 110
 
 
@@ -60,7 +62,8 @@ def canvas(
     try:
         with np.errstate(over="ignore", under="ignore"):  # a diverged curve may be ~1e300
             yield fig, axes
-            fig.savefig(path)
+            with atomic_path(path) as tmp:  # never a half-written PNG
+                fig.savefig(tmp)
     finally:
         plt.close(fig)
 

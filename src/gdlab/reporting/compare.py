@@ -15,7 +15,7 @@ from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
 from gdlab.experiment.trajectory import loss_surface
 from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
-from gdlab.reporting.files import write_json
+from gdlab.reporting.files import atomic_path, write_json, write_text_atomic
 from gdlab.reporting.landscape import trajectories_figure
 
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")
@@ -187,7 +187,7 @@ def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[
     for v in comparison.variants:
         train, val, clock = v.curve("train_loss"), v.curve("val_loss"), v.curve("time_s")
         path = directory / f"{safe_name(v.label)}.csv"
-        with path.open("w", newline="") as handle:
+        with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(CURVE_COLUMNS)
             for e in range(train.size):
@@ -218,5 +218,5 @@ def write_comparison(
         "table": reports / "summary.md",
         "curves": write_variant_curves(comparison, reports / "curves"),
     }
-    (reports / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
+    write_text_atomic(reports / "summary.md", summary_markdown(summary))
     return {"summary": summary, "figures": drawn, "files": written}

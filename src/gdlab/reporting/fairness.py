@@ -29,7 +29,7 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
-from gdlab.reporting.files import finite
+from gdlab.reporting.files import atomic_path, finite
 
 CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate")
 REGRESSION_METRICS = ("mae", "rmse", "mean_prediction")
@@ -351,7 +351,8 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             fontsize=9,
         )
         try:
-            fig.savefig(path)
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp)
         finally:
             plt.close(fig)
         return path
@@ -384,7 +385,8 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
         )
         fig.suptitle(f"by group of {report.sensitive!r}: {shown}{verdict}", fontsize=9)
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
     return path

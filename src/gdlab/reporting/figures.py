@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gdlab.experiment import CVResult
 from gdlab.reporting.canvas import log_scale
+from gdlab.reporting.files import atomic_path
 
 
 def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None) -> Path:
@@ -36,7 +37,8 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
         ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
     return path

@@ -1,13 +1,58 @@
-"""Write JSON documents DVC can read: sorted keys, non-finite numbers as null, atomic replace."""
+"""Write stage outputs atomically, and JSON documents DVC can read (sorted keys, non-finite
+numbers as null).
+
+Every output is written to a temporary file next to it, flushed to disk and renamed over it
+(:func:`atomic_path`): a process killed or failing mid-write leaves the previous file whole
+(or none), never a half-written one that a later stage or DVC would take for valid.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s directory (parents created) to write instead of ``path``;
+    when the block ends normally the file is synced to disk and renamed over ``path``, when it
+    raises the file is removed and ``path`` is left as it was. The temporary name ends with
+    ``path``'s suffix, so a writer that picks the format from it (matplotlib's ``savefig``)
+    still does; it is created empty, with the permissions a plain ``open`` would give."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
+    return write_bytes_atomic(path, text.encode(encoding))
 
 
 def finite(value: Any) -> Any:
@@ -24,19 +69,9 @@ def finite(value: Any) -> Any:
 
 
 def write_json(path: str | Path, document: Any) -> Path:
-    """Write ``document`` to ``path`` (parents created) via a temporary file and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``document`` to ``path`` (parents created) atomically (:func:`atomic_path`)."""
     text = json.dumps(finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text)
 
 
 def read_json(path: str | Path) -> Any:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from gdlab.experiment import CVResult
+from gdlab.reporting.files import atomic_path
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
 
@@ -26,7 +27,7 @@ def write_fold_curves(cv: CVResult, directory: str | Path) -> list[Path]:
         train = fold.curves.get("train_loss", [])
         val = fold.curves.get("val_loss", [])
         path = directory / f"fold_{fold.fold}.csv"
-        with path.open("w", newline="") as handle:
+        with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
             for epoch in range(fold.n_iter):

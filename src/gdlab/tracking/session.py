@@ -10,6 +10,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
+from gdlab.reporting.files import write_text_atomic
 from gdlab.tracking.runs import connect, ensure_experiment
 from gdlab.tracking.safety import connect_or_explain, install_redaction, store_lock
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
@@ -55,9 +56,7 @@ class RunHandle:
     model_id: str | None = None
 
     def write(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        write_text_atomic(path, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def read(cls, path: str | Path) -> RunHandle:

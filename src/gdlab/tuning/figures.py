@@ -15,6 +15,7 @@ import numpy as np
 from gdlab.core.diagnostics import LRRangeResult
 from gdlab.experiment.progress import seconds
 from gdlab.reporting.canvas import log_scale
+from gdlab.reporting.files import atomic_path
 
 
 def _pyplot() -> Any:
@@ -126,7 +127,8 @@ def heatmap_figure(
             fontsize=11,
         )
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
     return path
@@ -202,7 +204,8 @@ def lr_find_figure(
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
     return path
@@ -249,7 +252,8 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
             fig.set_size_inches(8, 4.8)
             fig.tight_layout()
             path = directory / f"{name}.png"
-            fig.savefig(path, dpi=110)
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, dpi=110)
             out[name] = path
         finally:
             plt.close(fig)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.reporting import write_json
+from gdlab.reporting.files import atomic_path
 from gdlab.tuning.figures import HeatCell
 
 BEST_PARAMS = "best_params.json"
@@ -55,7 +56,7 @@ def write_rows(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Seq
     header = list(columns)
     for row in rows:
         header += [k for k in row if k not in header]
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, restval="")
         writer.writeheader()
         for row in rows:

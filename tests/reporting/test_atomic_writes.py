@@ -1,0 +1,142 @@
+"""Stage outputs are written atomically: a write that fails midway (a full disk; a kill is the
+same, minus the clean-up) leaves the previous file whole, or no file, and no temporary file.
+
+Every file a write opens under the test's directory puts half of its first block on disk and
+then fails, as a full disk does. Written in place, the model, run.json, a metrics file or a
+figure was left cut short, and a later stage (or DVC, or MLflow) took it for the real one.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdlab import GDRegressor
+from gdlab.experiment.persist import load_model, save_model
+from gdlab.reporting import write_json
+from gdlab.reporting.canvas import canvas
+from gdlab.tracking import RunHandle
+from gdlab.tuning.figures import HeatCell, heatmap_figure
+from gdlab.tuning.report import write_rows
+
+
+class _DiskFull:
+    """A writable file whose ``write`` puts half the data on disk, then fails."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def write(self, data):
+        self._handle.write(data[: len(data) // 2])
+        self._handle.flush()
+        raise OSError(errno.ENOSPC, "No space left on device (simulated)")
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
+
+
+@pytest.fixture
+def disk_full(tmp_path, monkeypatch):
+    """Call ``disk_full()`` to make every file opened for writing under ``tmp_path`` fail
+    midway (``builtins.open``: matplotlib, Pillow; ``io.open``: pathlib)."""
+    real_open = io.open
+
+    def failing_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        inside = isinstance(file, str | os.PathLike) and Path(file).is_relative_to(tmp_path)
+        if inside and any(c in mode for c in "wax+"):
+            return _DiskFull(handle)
+        return handle
+
+    def start():
+        monkeypatch.setattr(builtins, "open", failing_open)
+        monkeypatch.setattr(io, "open", failing_open)
+
+    return start
+
+
+def _model(scale: float) -> GDRegressor:
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    return GDRegressor(max_epochs=3, tol=None, random_state=0).fit(X, scale * X[:, 0])
+
+
+def _figure(path: Path, value: float) -> None:
+    with canvas(path) as (_, axes):
+        axes[0, 0].plot([0, 1], [0, value])
+
+
+WRITERS = {
+    "model.skops": lambda path, v: save_model(_model(v), path),
+    "run.json": lambda path, v: RunHandle(f"run-{v}", "1", "gdlab").write(path),
+    "metrics.json": lambda path, v: write_json(path, {"rmse": v}),
+    "trials.csv": lambda path, v: write_rows(path, [{"number": 0, "value": v}], ["number"]),
+    "loss.png": lambda path, v: _figure(path, v),
+    "heatmap.png": lambda path, v: heatmap_figure(
+        [HeatCell(0.1, 32, v, 1.0, "COMPLETE")], [0.1], [32], path, metric="rmse", n_folds=2
+    ),
+}
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_a_write_failing_midway_leaves_the_previous_file_whole(name, tmp_path, disk_full):
+    path = tmp_path / "out" / name
+    WRITERS[name](path, 1.0)
+    before = path.read_bytes()
+    disk_full()
+    with pytest.raises(OSError, match="No space left on device"):
+        WRITERS[name](path, 2.0)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [name]  # no temporary file left
+    if name == "model.skops":
+        assert load_model(path).predict([[1.0, 0.0]]) == pytest.approx(
+            _model(1.0).predict([[1.0, 0.0]])
+        )
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_a_first_write_failing_midway_leaves_no_file(name, tmp_path, disk_full):
+    disk_full()
+    with pytest.raises(OSError, match="No space left on device"):
+        WRITERS[name](tmp_path / "out" / name, 1.0)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_stage_scripts_own_writes_go_through_the_atomic_helper(tmp_path, disk_full):
+    """validate (validated_params.json), evaluate (model_card.md) and compare (summary.md)
+    write their text with write_text_atomic."""
+    from gdlab.reporting.files import write_text_atomic
+
+    path = write_text_atomic(tmp_path / "out" / "model_card.md", "# Model card\n")
+    disk_full()
+    with pytest.raises(OSError, match="No space left on device"):
+        write_text_atomic(path, "# Another card\n")
+    assert path.read_text() == "# Model card\n"
+    assert [p.name for p in path.parent.iterdir()] == ["model_card.md"]
+
+
+def test_an_atomic_write_replaces_the_file_whole_with_a_plain_files_permissions(tmp_path):
+    from gdlab.reporting.files import atomic_path, write_bytes_atomic
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    path = write_bytes_atomic(tmp_path / "new.bin", b"old")
+    assert write_bytes_atomic(path, b"new content") == path and path.read_bytes() == b"new content"
+    assert os.stat(path).st_mode == os.stat(plain).st_mode  # not mkstemp's 0600
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        assert tmp.parent == path.parent and tmp.suffix == ".bin" and tmp.exists()
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert path.read_bytes() == b"new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.bin", "plain.txt"]
