@@ -25,6 +25,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import decode_target
@@ -32,7 +33,6 @@ from gdlab.experiment.compare import compare_variants, plan_variants
 from gdlab.parallel import parallel_backend
 from gdlab.reporting import write_json
 from gdlab.reporting.compare import write_comparison
-from gdlab.reporting.files import write_text_atomic
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
 from gdlab.tracking.safety import stage_exit

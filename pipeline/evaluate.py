@@ -32,6 +32,7 @@ from pathlib import Path
 
 import mlflow
 
+from gdlab.atomic import write_text_atomic
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target, score, trained_params
@@ -39,7 +40,6 @@ from gdlab.experiment.persist import load_model
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
-from gdlab.reporting.files import write_text_atomic
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
     RunHandle,

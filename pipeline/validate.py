@@ -27,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, load_params
 from gdlab.data import (
     DataError,
@@ -35,7 +36,6 @@ from gdlab.data import (
     prepare_dataset,
     untracked_source,
 )
-from gdlab.reporting.files import write_text_atomic
 
 
 def main(argv: list[str] | None = None) -> int:

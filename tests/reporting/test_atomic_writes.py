@@ -116,7 +116,7 @@ def test_a_first_write_failing_midway_leaves_no_file(name, tmp_path, disk_full):
 def test_the_stage_scripts_own_writes_go_through_the_atomic_helper(tmp_path, disk_full):
     """validate (validated_params.json), evaluate (model_card.md) and compare (summary.md)
     write their text with write_text_atomic."""
-    from gdlab.reporting.files import write_text_atomic
+    from gdlab.atomic import write_text_atomic
 
     path = write_text_atomic(tmp_path / "out" / "model_card.md", "# Model card\n")
     disk_full()
@@ -127,7 +127,7 @@ def test_the_stage_scripts_own_writes_go_through_the_atomic_helper(tmp_path, dis
 
 
 def test_an_atomic_write_replaces_the_file_whole_with_a_plain_files_permissions(tmp_path):
-    from gdlab.reporting.files import atomic_path, write_bytes_atomic
+    from gdlab.atomic import atomic_path, write_bytes_atomic
 
     plain = tmp_path / "plain.txt"
     plain.write_text("x")

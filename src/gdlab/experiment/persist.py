@@ -14,9 +14,9 @@ from typing import Any
 
 import skops.io as sio
 
+from gdlab.atomic import write_bytes_atomic
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
-from gdlab.reporting.files import write_bytes_atomic
 
 TRUSTED_PREFIXES = ("gdlab.",)
 TRUSTED_NAMES = (

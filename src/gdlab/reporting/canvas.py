@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.reporting.files import atomic_path
+from gdlab.atomic import atomic_path
 
 DPI = 110
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
 from gdlab.experiment.trajectory import loss_surface
 from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
-from gdlab.reporting.files import atomic_path, write_json, write_text_atomic
+from gdlab.reporting.files import write_json
 from gdlab.reporting.landscape import trajectories_figure
 
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")

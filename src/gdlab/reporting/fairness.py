@@ -29,7 +29,8 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
-from gdlab.reporting.files import atomic_path, finite
+from gdlab.atomic import atomic_path
+from gdlab.reporting.files import finite
 
 CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate")
 REGRESSION_METRICS = ("mae", "rmse", "mean_prediction")

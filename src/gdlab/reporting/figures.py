@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
 from gdlab.reporting.canvas import log_scale
-from gdlab.reporting.files import atomic_path
 
 
 def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None) -> Path:

@@ -10,8 +10,8 @@ import csv
 import shutil
 from pathlib import Path
 
+from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
-from gdlab.reporting.files import atomic_path
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
 

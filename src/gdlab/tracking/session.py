@@ -10,7 +10,7 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from gdlab.reporting.files import write_text_atomic
+from gdlab.atomic import write_text_atomic
 from gdlab.tracking.runs import connect, ensure_experiment
 from gdlab.tracking.safety import connect_or_explain, install_redaction, store_lock
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri

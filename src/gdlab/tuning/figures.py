@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.atomic import atomic_path
 from gdlab.core.diagnostics import LRRangeResult
 from gdlab.experiment.progress import seconds
 from gdlab.reporting.canvas import log_scale
-from gdlab.reporting.files import atomic_path
 
 
 def _pyplot() -> Any:

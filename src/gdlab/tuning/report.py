@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gdlab.atomic import atomic_path
 from gdlab.reporting import write_json
-from gdlab.reporting.files import atomic_path
 from gdlab.tuning.figures import HeatCell
 
 BEST_PARAMS = "best_params.json"
