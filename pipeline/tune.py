@@ -126,16 +126,11 @@ def search(params, data, out_dir: str) -> int:
         where = redact_uri(storage)
         say(f"tune: study {plan.spec.name} in {where} ({tune.strategy}, n_jobs={tune.n_jobs})")
 
-        def on_trial(record):
-            logger.log(record)
-            shown = "" if record.value is None else f" {plan.metric} {record.value:.4g}"
-            say(f"tune: trial {record.number} {record.state}{shown} {record.params}")
-
         # parallel.backend: trials (tune.n_jobs > 1) on local processes or a Dask cluster;
         # they return their records and this process alone logs them
         with parallel_backend(params.parallel) as backend:
             say(f"tune: parallel work on {backend.describe()}")
-            outcome = run_search(plan, on_trial)
+            outcome = run_search(plan, logger.log, progress="tune")  # a line per trial
         logger.log_missing(outcome.trials())
         best = outcome.best_trial
         if best is None:  # every trial pruned or failed: nothing to hand to train
@@ -148,7 +143,8 @@ def search(params, data, out_dir: str) -> int:
         if tune.heatmap.enabled:
             with parallel_backend(params.parallel):
                 heat = run_search(
-                    plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest)
+                    plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest),
+                    progress="tune: heat map",
                 )
             heat_cells = heatmap_cells(heat.trials())
             heatmap_figure(

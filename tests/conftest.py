@@ -27,3 +27,31 @@ def pytest_runtest_protocol(item, nextitem):
     saved = list(sys.path)
     yield
     sys.path[:] = saved
+
+
+class FakeClock:
+    """A clock for progress lines: moved by hand (:meth:`advance`), or by ``step`` seconds
+    at each reading (a run whose every epoch takes ``step`` seconds)."""
+
+    def __init__(self, step: float = 0.0):
+        self.now = 1000.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """The progress lines' clock (:data:`gdlab.experiment.progress.clock`) replaced by a
+    :class:`FakeClock`: tests of rates and estimates never sleep."""
+    from gdlab.experiment import progress
+
+    clock = FakeClock()
+    monkeypatch.setattr(progress, "clock", clock)
+    monkeypatch.setattr(progress, "_last_line", float("-inf"))
+    return clock

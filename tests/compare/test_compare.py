@@ -178,4 +178,5 @@ def test_progress_line_per_finished_fit(default_problem, monkeypatch, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if "/6 " in line]
     assert [line.split(" ")[1] for line in lines] == [f"{n}/6" for n in range(1, 7)]
     assert lines[0].startswith("compare: 1/6 sgd fold 1: 4 epochs, ")
+    assert all("; ETA ~" in line for line in lines[:-1])  # the time left, once a fit is done
     assert lines[-1] == "compare: 6/6 adam trajectory"

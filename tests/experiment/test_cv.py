@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from gdlab.experiment import cross_validate, fit_pipeline, make_folds
-from gdlab.experiment.progress import EpochProgress
 
 from .conftest import make_pipeline
 
@@ -59,14 +58,17 @@ def test_callbacks_run_and_are_removed(regression_data):
     assert outcome.curves["val_loss"] == [None] * 5
 
 
-def test_progress_prints_unless_ci(monkeypatch, capsys):
-    record = {"epoch": 0, "loss": 1.5, "val_loss": 2.0}
-    monkeypatch.delenv("CI", raising=False)
-    EpochProgress("fold 1/3", 10)(record)
-    assert "[fold 1/3] epoch 1/10 loss 1.5 val_loss 2" in capsys.readouterr().err
-    monkeypatch.setenv("CI", "true")
-    EpochProgress("fold 1/3", 10)(record)
-    assert capsys.readouterr().err == ""
+def test_fold_lines_give_the_time_left(regression_data, fake_clock, capsys):
+    """Each 'fold k/K done' line says how many folds are done and, from then on, the time
+    left for the others (there was no estimate anywhere)."""
+    X, y = regression_data
+    fake_clock.step = 0.01  # every reading of the progress clock: 10 ms later
+    folds = make_folds(y, 3, task="regression", seed=0)
+    cross_validate(make_pipeline("regression"), X, y, folds, task="regression", n_jobs=1)
+    lines = [line for line in capsys.readouterr().err.splitlines() if " done" in line]
+    assert [line.split(" done:")[0] for line in lines] == ["fold 1/3", "fold 2/3", "fold 3/3"]
+    assert lines[0].endswith("(1 of 3 done); ETA ~1s") and "; ETA ~" in lines[1]
+    assert lines[2].endswith("(3 of 3 done)")
 
 
 @pytest.mark.parametrize("jit", ["1", "0"])

@@ -1,5 +1,6 @@
 """Live view: per-epoch metrics reach MLflow in batches while a model trains, and the
-terminal shows a progress bar (epoch, loss, learning rate), silent under CI."""
+terminal shows a progress bar (epoch, loss, learning rate, time left); a log (or CI) gets it
+as plain lines at a bounded rate."""
 
 from __future__ import annotations
 
@@ -116,18 +117,38 @@ def test_progress_line_shows_epoch_loss_and_learning_rate(monkeypatch):
     assert board.stream.getvalue().strip() == line  # not a terminal: plain lines
     board.finish("a")
     line = board.line(columns=200)  # a finished fit leaves the bars for a short note
+    eta, line = line.split(" │ ", 1)  # led by the time left for the fits still running
+    assert eta.startswith("ETA ~")
     assert line.startswith("fold 2 ") and line.endswith("done: fold 1 (42)")
 
 
-def test_progress_bar_is_silent_under_ci(monkeypatch):
+def test_ci_log_lines_are_bounded_and_give_the_time_left(monkeypatch, fake_clock):
+    """CI=true, even on a (pseudo-)terminal: plain lines, at most one per plain_every seconds
+    of a 10-minute CV, led by the time left once a fold has finished. The bar printed
+    nothing under CI: a CI log was silent for the whole training."""
     monkeypatch.setenv("CI", "true")
-    stream = io.StringIO()
-    board = ProgressBoard(stream)
-    board.add("a", "refit", 10)
-    board.update("a", {"epoch": 3, "loss": 1.0, "learning_rate": 0.1})
-    board.draw(force=True)
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    board = ProgressBoard(Tty())
+    for k in range(1, 6):
+        board.add(k, f"fold {k}/5", 1000)
+    board.add("refit", "refit", 1000)
+    for k in (1, 2, 3, 4, 5, "refit"):  # one after the other, 100 s each, drawn every 0.25 s
+        for epoch in range(400):
+            fake_clock.advance(0.25)
+            board.update(k, {"epoch": epoch, "loss": 0.5, "learning_rate": 0.1})
+            board.draw()
+        board.finish(k)
     board.close()
-    assert stream.getvalue() == ""
+    lines = board.stream.getvalue().splitlines()
+    assert "\r" not in board.stream.getvalue()
+    assert 600 / 5.0 - 2 <= len(lines) <= 600 / 5.0 + 1
+    assert not any("ETA" in line for line in lines[:19])  # fold 1 runs: no estimate yet
+    assert lines[20].startswith("ETA ~8m │ fold 2/5 ")  # 100 s per fit, 5 fits left
+    assert lines[-1].startswith("ETA ~") and "refit" in lines[-1]
 
 
 def test_terminal_bar_redraws_in_place():
@@ -206,7 +227,7 @@ def test_log_lines_are_whole_and_leave_out_the_finished_fits(monkeypatch):
     board.draw()
     printed = board.stream.getvalue().splitlines()
     assert len(printed) == 1 and "…" not in printed[0] and "done" not in printed[0]
-    assert [p.split(" ")[1] for p in printed[0].split(" │ ")] == ["3", "4", "5"]
+    assert [p.split(" ")[1] for p in printed[0].split(" │ ")[1:]] == ["3", "4", "5"]
     assert printed[0].endswith("156/300 loss 0.25 lr 0.01")
     for k in (3, 4, 5):
         board.finish(k)

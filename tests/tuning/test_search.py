@@ -359,3 +359,37 @@ def test_the_study_is_named_by_what_a_trial_computes(classification_data):
     assert name(cv={"n_jobs": 1}) == name(cv={"n_jobs": 2}) == name(live={"interval": 1.0})
     assert name(cv={"folds": 3}) != name(cv={"folds": 4})
     assert name(seed=1) != name(seed=2)
+
+
+def test_a_search_says_each_trial_and_the_time_left_at_a_bounded_rate(
+    tmp_path, classification_data, fake_clock, capsys
+):
+    """Not a terminal (CI is set): one line as each trial ends (state, score, best so far,
+    k/n of the budget done, ETA) and, while a trial runs, an epoch line at most every
+    LOG_EVERY seconds. The stage said nothing while a trial ran and gave no estimate."""
+    from gdlab.experiment.progress import LOG_EVERY
+
+    fake_clock.step = 1.0  # every reading of the progress clock (each epoch): a second later
+    start = fake_clock.now
+    X, y = classification_data
+    plan = plan_search(make_params(**HALF_POOR), X, y, storage=str(tmp_path / "p.journal"))
+    outcome = run_search(plan, progress="tune")
+    elapsed = fake_clock.now - start
+    err = capsys.readouterr().err.splitlines()
+    ended = [line for line in err if line.startswith("tune: trial ")]
+    running = [line for line in err if line.startswith("[tune: trial ")]
+    assert len(ended) + len(running) == len(err)
+    assert len(ended) == len(outcome.records) == 14
+    states = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+    for k, (line, record) in enumerate(zip(ended, outcome.records, strict=True), 1):
+        assert line.startswith(f"tune: trial {record.number} {states[record.state]}")
+        assert f"; {k}/14 done" in line
+        assert ("ETA ~" in line) is (k < 14)  # from the first trial on, not after the last
+        if record.state == "COMPLETE":
+            assert f", {plan.metric} {record.value:.4g} (best " in line
+    assert {"complete", "pruned"} <= {line.split(" ")[3].rstrip(",") for line in ended}
+    best = outcome.best_trial
+    assert ended[-1].split("(best ")[1].startswith(f"{best.value:.4g}, trial {best.number})")
+    # the running trials spoke, at the bounded rate
+    assert running and running[0].startswith("[tune: trial 0 fold ")
+    assert len(running) <= elapsed / LOG_EVERY

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
@@ -28,7 +28,7 @@ from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import build_pipeline, fit_pipeline_rows
-from gdlab.experiment.progress import say, seconds
+from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
 RECORD_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
@@ -177,8 +177,11 @@ def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> None:
         pass
 
 
-def _fit_fold(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> VariantFold:
+def _fit_fold(
+    pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold, lines: EpochProgress | None = None
+) -> VariantFold:
     recorder = HistoryRecorder()
+    callbacks = [recorder] if lines is None else [recorder, lines]
     diverged = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -186,7 +189,7 @@ def _fit_fold(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> Varian
         start = time.perf_counter()
         try:
             fit_pipeline_rows(
-                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=[recorder]
+                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
             )
         except DivergenceError:
             diverged = True
@@ -223,8 +226,14 @@ def compare_variants(
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed)
     pipelines = [build_pipeline(v.params) for v in variants]
+    share = min(effective_n_jobs(n_jobs), len(variants) * len(splits))
+
+    def lines(i: int, fold: Fold) -> EpochProgress:  # a long fit's epochs, now and then
+        label = f"compare: {variants[i].label} fold {fold.index}/{fold.n_folds}"
+        return EpochProgress(label, variants[i].params.train.max_epochs, share=share)
+
     jobs = [
-        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold))
+        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold, lines(i, fold)))
         for i, pipe in enumerate(pipelines)
         for fold in splits
     ]
@@ -235,6 +244,7 @@ def compare_variants(
         ]
     say(f"compare: {len(variants)} variants of {vary} × {len(splits)} folds (n_jobs={n_jobs})")
     results = Parallel(n_jobs=n_jobs, return_as="generator")(job for _, _, job in jobs)
+    eta = Eta(len(jobs))
     for n, ((i, kind, _), result) in enumerate(zip(jobs, results, strict=True), 1):
         if kind == "fold":
             variants[i].folds.append(result)
@@ -242,7 +252,8 @@ def compare_variants(
         else:
             variants[i].trajectory = result
             what = "trajectory"
-        say(f"compare: {n}/{len(jobs)} {variants[i].label} {what}")  # a long run's progress
+        eta.tick()
+        say(with_eta(f"compare: {n}/{len(jobs)} {variants[i].label} {what}", eta))
     for v in variants:
         v.folds.sort(key=lambda f: f.fold)
         final = _final(v.curve("train_loss"))

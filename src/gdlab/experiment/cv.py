@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from joblib._parallel_backends import ThreadingBackend
 from joblib.parallel import get_active_backend
 from sklearn.exceptions import ConvergenceWarning
@@ -32,7 +32,7 @@ from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.metrics import metric_names, score_rows
 from gdlab.experiment.model import fit_pipeline_rows
-from gdlab.experiment.progress import EpochProgress, quiet, say, seconds
+from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 
 
 @dataclass
@@ -102,13 +102,13 @@ def _holding_convergence_warnings() -> Iterator[None]:
 
 def _run_fold(
     pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool,
-    extra: list[Any] | None = None,
+    extra: list[Any] | None = None, share: int = 1,
 ) -> FoldResult:
     label = f"fold {fold.index}/{fold.n_folds}"
     in_thread = threading.current_thread() is not threading.main_thread()
     if in_thread:
         _one_core_per_thread()
-    lines = [EpochProgress(label, _max_epochs(pipeline))] if progress and not quiet() else []
+    lines = [EpochProgress(label, _max_epochs(pipeline), share=share)] if progress else []
     callbacks = [*lines, *(extra or [])] or None
     _fold_notes.notes = notes = []
     try:
@@ -184,12 +184,14 @@ def cross_validate(
     fold_callbacks: Callable[[Fold], list[Any]] | None = None,
     epoch_lines: bool = True,
     on_fold_done: Callable[[FoldResult], None] | None = None,
+    eta: Eta | None = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
 
     ``fold_callbacks(fold)``: extra estimator callbacks for that fold (picklable, e.g. live
     metrics); ``epoch_lines=False`` leaves out the per-epoch progress lines (a progress bar
-    shows them); ``on_fold_done(result)`` is called as each fold returns. Folds that stop
+    shows them); ``on_fold_done(result)`` is called as each fold returns; ``eta`` (default:
+    over the folds) is ticked by each and ends its 'fold k/K done' line. Folds that stop
     at ``max_epochs`` before converging give one ConvergenceWarning naming them, not one
     each."""
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
@@ -198,6 +200,9 @@ def cross_validate(
     in_threads = isinstance(get_active_backend(prefer=workers)[0], ThreadingBackend)
     results: list[FoldResult] = []
     lines = progress and epoch_lines
+    eta = Eta(len(folds)) if eta is None else eta
+    # fold processes print their epoch lines side by side (threads share this process's)
+    share = 1 if in_threads else min(effective_n_jobs(n_jobs), len(folds))
     stop = threading.Event()  # threads cannot be killed: on an interrupt they stop themselves
 
     def callbacks(fold: Fold) -> list[Any] | None:
@@ -209,19 +214,21 @@ def cross_validate(
     try:
         with _holding_convergence_warnings():  # and the warnings of folds running as threads
             outcomes = parallel(
-                delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold))
+                delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold), share)
                 for fold in folds
             )
             for result in outcomes:
                 results.append(result)
+                eta.tick()
                 if on_fold_done is not None:
                     on_fold_done(result)
                 if progress:
                     shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
-                    say(
+                    say(with_eta(
                         f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
-                        f"{seconds(result.fit_time)}, {shown}"
-                    )
+                        f"{seconds(result.fit_time)}, {shown} ({len(results)} of {len(folds)} "
+                        "done)", eta
+                    ))
     except BaseException:  # SIGINT/SIGTERM, a failed fold: fold threads end at their next epoch
         stop.set()
         raise

@@ -1,7 +1,14 @@
-"""Progress lines on stderr (fold k/K, epoch, loss); silent when the ``CI`` variable is set.
+"""Progress lines on stderr (fold k/K, trial, epoch, loss, ETA).
+
+On a terminal the train stage draws a bar (:mod:`gdlab.experiment.progress_bar`) and per-epoch
+lines come every ``TERMINAL_EVERY`` seconds. Elsewhere (a log file, CI, a queued experiment;
+``CI`` set counts as a log even on a pseudo-terminal) everything is a plain line, never a
+carriage return, and per-epoch lines come at most every ``LOG_EVERY`` seconds per process
+(divided among parallel workers, see ``EpochProgress``), besides one line as each unit (fold,
+trial, variant) ends. :class:`Eta` gives those lines an estimate of the time left.
 
 ``EpochProgress`` is a picklable estimator callback (``cb(record)``), so it travels to joblib
-workers; it prints at most every ``interval`` seconds plus the first epoch.
+workers. Times come from :data:`clock` (tests replace it with a fake clock).
 """
 
 from __future__ import annotations
@@ -10,15 +17,31 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
+
+TERMINAL_EVERY = 2.0
+"""Seconds between two per-epoch lines of a fit on a terminal."""
+LOG_EVERY = 5.0
+"""Seconds between two periodic progress lines of a stage when stderr is not a terminal."""
+
+clock: Callable[[], float] = time.monotonic
+"""The clock of progress lines and estimates (a fake clock in tests)."""
 
 
-def quiet() -> bool:
-    """True when progress output is off: ``CI`` is set (to anything but "" / "0" / "false")."""
+def ci() -> bool:
+    """True when ``CI`` is set (to anything but "" / "0" / "false" / "no")."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def to_terminal(stream: TextIO | None = None) -> bool:
+    """True when ``stream`` (stderr) is a terminal a bar may redraw in place: not under CI,
+    whose log shows every carriage return as a line."""
+    stream = sys.stderr if stream is None else stream
+    return bool(getattr(stream, "isatty", lambda: False)()) and not ci()
+
+
 _printer: Callable[[str], None] | None = None
+_last_line = float("-inf")  # clock() of this process's last progress line
 
 
 def set_printer(printer: Callable[[str], None] | None) -> Callable[[str], None] | None:
@@ -30,12 +53,13 @@ def set_printer(printer: Callable[[str], None] | None) -> Callable[[str], None] 
 
 
 def say(message: str) -> None:
-    """Print one progress line to stderr unless ``quiet()``."""
-    if not quiet():
-        if _printer is not None:
-            _printer(message)
-        else:
-            print(message, file=sys.stderr, flush=True)
+    """Print one progress line to stderr."""
+    global _last_line
+    _last_line = clock()
+    if _printer is not None:
+        _printer(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
 
 
 def seconds(duration: float) -> str:
@@ -45,19 +69,88 @@ def seconds(duration: float) -> str:
     return f"{duration:.1f}s" if duration < 60 else f"{duration:.0f}s"
 
 
-class EpochProgress:
-    """Estimator callback printing ``[label] epoch e loss ... val_loss ...`` now and then."""
+def roughly(duration: float) -> str:
+    """A time left, rounded as a person would say it: ``~40s``, ``~3m``, ``~1h05m``."""
+    duration = max(duration, 0.0)
+    if duration < 59.5:
+        return f"~{max(round(duration), 1)}s"
+    minutes = round(duration / 60)
+    if minutes < 60:
+        return f"~{minutes}m"
+    return f"~{minutes // 60}h{minutes % 60:02d}m"
 
-    def __init__(self, label: str, max_epochs: int | None = None, interval: float = 2.0):
+
+class Eta:
+    """Time left for ``total`` units (folds, trials, variants) of similar cost: elapsed / done
+    × remaining, once one unit is done; capped by a ``deadline`` (seconds from the start:
+    a search's timeout), which alone gives the estimate when ``total`` is unknown."""
+
+    def __init__(self, total: int | None, *, deadline: float | None = None):
+        self.total = total
+        self.deadline = deadline
+        self.done = 0
+        self.start = clock()
+
+    def tick(self, n: int = 1) -> None:
+        """``n`` more units done."""
+        self.done += n
+
+    def left(self) -> float | None:
+        """Seconds left, or None while they cannot be estimated (or nothing is left)."""
+        elapsed = clock() - self.start
+        estimates = []
+        if self.total is not None:
+            if self.done >= self.total:
+                return None
+            if self.done > 0:
+                estimates.append(elapsed / self.done * (self.total - self.done))
+        if self.deadline is not None and (self.done > 0 or self.total is None):
+            estimates.append(self.deadline - elapsed)
+        return max(min(estimates), 0.0) if estimates else None
+
+    def text(self) -> str:
+        """``ETA ~3m``, or "" while it cannot be estimated."""
+        left = self.left()
+        return "" if left is None else f"ETA {roughly(left)}"
+
+
+def with_eta(line: str, eta: Eta) -> str:
+    """``line`` followed by ``; ETA ~3m`` when the estimate is known."""
+    text = eta.text()
+    return f"{line}; {text}" if text else line
+
+
+class EpochProgress:
+    """Estimator callback printing ``[label] epoch e/max loss ... val_loss ...`` now and then.
+
+    On a terminal: the first epoch, then every ``interval`` seconds (``TERMINAL_EVERY``).
+    Otherwise (a log): a line once ``interval`` seconds (``LOG_EVERY`` × ``share``) passed
+    without a progress line from this process (of any fit; a worker counts from its first
+    epoch), whichever fit's epoch it is then; ``share`` is the
+    number of processes printing such lines side by side (parallel folds or trials), so a
+    stage prints about one line every ``LOG_EVERY`` seconds whatever runs in parallel."""
+
+    def __init__(self, label: str, max_epochs: int | None = None,
+                 interval: float | None = None, share: int = 1):
         self.label = label
         self.max_epochs = max_epochs
         self.interval = interval
-        self._last = 0.0
+        self.share = max(int(share), 1)
+        self._last: float | None = None
 
     def __call__(self, record: dict[str, Any]) -> None:
-        now = time.monotonic()
-        if record.get("epoch", 0) != 0 and now - self._last < self.interval:
-            return
+        global _last_line
+        now = clock()
+        if to_terminal():
+            interval = TERMINAL_EVERY if self.interval is None else self.interval
+            if self._last is not None and now - self._last < interval:
+                return
+        else:
+            interval = LOG_EVERY * self.share if self.interval is None else self.interval
+            if _last_line == float("-inf"):  # a worker's first epoch: the clock starts
+                _last_line = now
+            if now - _last_line < interval:
+                return
         self._last = now
         epoch = int(record.get("epoch", 0)) + 1
         total = f"/{self.max_epochs}" if self.max_epochs else ""

@@ -1,10 +1,11 @@
 """A terminal progress bar for one or several concurrent fits: epoch, loss, learning rate.
 
 :class:`ProgressBoard` keeps the latest per-epoch record of every labelled fit (CV folds, the
-refit...) and renders them on one line: redrawn in place (``\\r``) on a terminal, printed as a
-plain line of the running fits at most every ``plain_every`` seconds otherwise (a log file),
-silent when ``CI`` is set (:func:`gdlab.experiment.progress.quiet`). It is fed from one
-thread; it never computes.
+refit...) and renders them on one line, led by the estimated time left for all of them
+(``ETA ~3m``, once one has finished): redrawn in place (``\\r``) on a terminal, printed as a
+plain line of the running fits at most every ``plain_every`` seconds otherwise (a log file, or
+``CI`` set: :func:`gdlab.experiment.progress.to_terminal`). It is fed from one thread; it
+never computes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import shutil
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from gdlab.experiment.progress import quiet
+from gdlab.experiment import progress
+from gdlab.experiment.progress import LOG_EVERY, Eta, to_terminal
 
 
 @dataclass
@@ -55,19 +56,23 @@ class ProgressBoard:
     """The progress of every registered fit, drawn on one line of ``stream`` (stderr)."""
 
     def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
-                 plain_every: float = 5.0):
+                 plain_every: float = LOG_EVERY):
         self.stream = stream or sys.stderr
-        self.enabled = (not quiet()) if enabled is None else enabled
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = True if enabled is None else enabled
+        self.tty = to_terminal(self.stream)
         self.plain_every = plain_every
         self._fits: dict[str, _Fit] = {}
-        self._last_plain = 0.0
+        self._eta: Eta | None = None  # over every registered fit, from the first one's add
+        self._last_plain = float("-inf")
         self._drawn = False
         self._lock = threading.RLock()
 
     def add(self, key: str, label: str, max_epochs: int | None) -> None:
         with self._lock:
             self._fits[key] = _Fit(label, max_epochs)
+            if self._eta is None:
+                self._eta = Eta(None)
+            self._eta.total = len(self._fits)
 
     def update(self, key: str, record: dict[str, Any]) -> None:
         with self._lock:
@@ -82,9 +87,12 @@ class ProgressBoard:
         """Mark a fit finished, or ``stopped`` before its end (it leaves the line while
         others run)."""
         with self._lock:
-            if key in self._fits:
-                self._fits[key].done = True
-                self._fits[key].stopped = stopped
+            fit = self._fits.get(key)
+            if fit is not None:
+                if not fit.done and not stopped and self._eta is not None:
+                    self._eta.tick()
+                fit.done = True
+                fit.stopped = stopped
 
     def print_line(self, message: str) -> None:
         """Print a message line above the bar (for :func:`gdlab.experiment.progress.say`)."""
@@ -107,7 +115,9 @@ class ProgressBoard:
         finished = [] if plain else [f for f in fits if f.epoch and f.done and not f.stopped]
         stopped = [f for f in fits if f.epoch and f.stopped]
         width = 12 if len(running) <= 2 else 6
-        parts = [describe(f, width) for f in running]
+        eta = self._eta.text() if self._eta is not None and running and not stopped else ""
+        parts = [eta] if eta else []
+        parts += [describe(f, width) for f in running]
         for note, group in (("done", finished), ("stopped", stopped)):
             if group:  # compact: label and epochs run
                 parts.append(f"{note}: " + ", ".join(f"{f.label} ({f.epoch})" for f in group))
@@ -129,7 +139,7 @@ class ProgressBoard:
                 self.stream.write("\r" + text + "\x1b[K")
                 self._drawn = True
             else:
-                now = time.monotonic()
+                now = progress.clock()
                 if not force and now - self._last_plain < self.plain_every:
                     return
                 self._last_plain = now

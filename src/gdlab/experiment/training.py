@@ -12,7 +12,7 @@ import pandas as pd
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline
-from gdlab.experiment.progress import EpochProgress, quiet, say, seconds
+from gdlab.experiment.progress import EpochProgress, Eta, say, seconds
 
 
 @dataclass
@@ -59,13 +59,15 @@ def run_training(
     folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
     if progress:
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
+    eta = Eta(len(folds) + 1)  # the folds and the refit: the last fold's line gives the refit's
     cv = cross_validate(
         pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
         fold_callbacks=fold_callbacks, epoch_lines=epoch_lines, on_fold_done=on_fold_done,
+        eta=eta,
     )
     if progress:
         say("refitting on the whole training split")
-    show = progress and epoch_lines and not quiet()
+    show = progress and epoch_lines
     lines = [EpochProgress("refit", params.train.max_epochs)] if show else []
     callbacks = [*lines, *(refit_callbacks or [])] or None
     refit = fit_pipeline(pipeline, as_frame(X, feature_names), y, callbacks=callbacks)

@@ -304,7 +304,8 @@ class LiveTraining:
         if self.curves is None:
             return []
         run_id = self.fold_run_ids[fold.index]
-        return [self.curves.callback(run_id, f"fold {fold.index}", self.max_epochs)]
+        label = f"fold {fold.index}/{fold.n_folds}"
+        return [self.curves.callback(run_id, label, self.max_epochs)]
 
     def fold_done(self, result: Any) -> None:
         """``on_fold_done`` of :func:`gdlab.experiment.run_training`."""

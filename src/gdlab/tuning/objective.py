@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
+from gdlab.experiment.progress import EpochProgress
 from gdlab.tuning.space import Space, config_key
 
 CONFIG = "gdlab.config"
@@ -65,10 +66,13 @@ class CVObjective:
         metric: str,
         greater_is_better: bool,
         owner: str | None = None,
+        progress: str | None = None,
+        share: int = 1,
     ) -> None:
         self.params, self.X, self.y, self.folds = params, X, y, folds
         self.space, self.metric, self.greater_is_better = space, metric, greater_is_better
         self.owner = owner  # the host of the search (user attribute gdlab.owner), if any
+        self.progress, self.share = progress, share  # epoch lines: their prefix, see run_one_trial
         self.task = params.model.task
         self.last: TrialRecord | None = None
 
@@ -136,7 +140,10 @@ class CVObjective:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ConvergenceWarning: the score tells
-                outcome = fit_pipeline_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
+                lines = self._lines(trial, pipeline, fold)
+                outcome = fit_pipeline_rows(
+                    pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=lines
+                )
                 value = score_rows(outcome.model, X, y, fold.val_idx, self.task)[self.metric]
         except DivergenceError as exc:
             self._diverged(trial, record, f"fold {fold.index}: {exc}")
@@ -160,6 +167,14 @@ class CVObjective:
             if sums[name]
         }
         return float(value)
+
+    def _lines(self, trial: optuna.Trial, pipeline: Any, fold: Fold) -> list[Any] | None:
+        """The fold's epoch lines (``[tune: trial 7 fold 2/3] epoch 40/100 loss ...``)."""
+        if self.progress is None:
+            return None
+        label = f"{self.progress}: trial {trial.number} fold {fold.index}/{fold.n_folds}"
+        max_epochs = pipeline.named_steps["model"].get_params().get("max_epochs")
+        return [EpochProgress(label, max_epochs, share=self.share)]
 
     @staticmethod
     def _diverged(trial: optuna.Trial, record: TrialRecord, why: str) -> None:

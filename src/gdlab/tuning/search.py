@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 import optuna
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from optuna.trial import FrozenTrial, TrialState
 
 from gdlab.experiment import Fold, make_folds
+from gdlab.experiment.progress import say
 from gdlab.tuning.objective import CVObjective, TrialRecord
+from gdlab.tuning.progress import TrialProgress
 from gdlab.tuning.space import LEARNING_RATE, Space
 from gdlab.tuning.study import (
     BUDGET_FIELDS,
@@ -176,9 +178,13 @@ def plan_heatmap(
 def run_search(
     plan: SearchPlan,
     on_trial: Callable[[TrialRecord], None] | None = None,
+    *,
+    progress: str | None = None,
 ) -> SearchOutcome:
     """Create or resume the study, then run the remaining budget; ``on_trial`` gets every
-    record as its trial finishes (in this process)."""
+    record as its trial finishes (in this process). ``progress`` (a prefix: ``"tune"``):
+    print a line as each trial ends and, now and then, a running trial's epochs
+    (:mod:`gdlab.tuning.progress`)."""
     start = time.monotonic()
     with study_lock(plan.spec):
         study = plan.spec.create()
@@ -189,18 +195,22 @@ def run_search(
         # an interrupted trial and its retry share one, so a resumed search samples what an
         # uninterrupted one would
         first_slot = sum(counted(t) for t in study.get_trials(deepcopy=False))
-        for record in _results(plan, todo, first_slot, deadline):
+        lines = None if progress is None else TrialProgress(plan, study, todo, progress)
+        for record in _results(plan, todo, first_slot, deadline, progress):
             if record is None:
                 continue
             outcome.records.append(record)
             if on_trial is not None:
                 on_trial(record)
+            if lines is not None:
+                say(lines.line(record))
     outcome.elapsed = time.monotonic() - start
     return outcome
 
 
 def _results(
-    plan: SearchPlan, todo: int | None, first_slot: int, deadline: float | None
+    plan: SearchPlan, todo: int | None, first_slot: int, deadline: float | None,
+    progress: str | None,
 ) -> Iterator[TrialRecord | None]:
     def slots() -> Iterator[int]:
         i = 0
@@ -210,14 +220,22 @@ def _results(
 
     if plan.n_jobs == 1:
         for slot in slots():
-            yield run_one_trial(plan, slot, deadline)
+            yield run_one_trial(plan, slot, deadline, progress)
         return
     parallel = Parallel(n_jobs=plan.n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(run_one_trial)(plan, slot, deadline) for slot in slots())
+    share = effective_n_jobs(plan.n_jobs)
+    yield from parallel(
+        delayed(run_one_trial)(plan, slot, deadline, progress, share) for slot in slots()
+    )
 
 
-def run_one_trial(plan: SearchPlan, slot: int, deadline: float | None) -> TrialRecord | None:
+def run_one_trial(
+    plan: SearchPlan, slot: int, deadline: float | None, progress: str | None = None,
+    share: int = 1,
+) -> TrialRecord | None:
     """One trial of the study (in any process): ``None`` when nothing is left to do.
+    ``progress``: the prefix of the epoch lines its fits print now and then (``share``:
+    trials running side by side, see :class:`gdlab.experiment.progress.EpochProgress`).
 
     The budget and the sampler's seed count the trials running now too: searches on other
     hosts sharing the study (an RDB storage) then neither run more than ``n_trials`` together
@@ -248,6 +266,8 @@ def run_one_trial(plan: SearchPlan, slot: int, deadline: float | None) -> TrialR
         plan.metric,
         plan.greater_is_better,
         owner=plan.owner,
+        progress=progress,
+        share=share,
     )
     study.optimize(objective, n_trials=1, catch=(Exception,))
     return objective.last

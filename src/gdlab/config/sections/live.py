@@ -15,6 +15,6 @@ class LiveConfig(Section):
         gt=0,
         le=600,
         description="seconds between two batches of per-epoch metrics sent to MLflow while "
-        "training; null = send the curves once training ends (the terminal progress bar is "
-        "off when CI is set)",
+        "training; null = send the curves once training ends (the progress bar is drawn on a "
+        "terminal; a log, or CI, gets it as a plain line every 5 s with the time left)",
     )
