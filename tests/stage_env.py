@@ -1,15 +1,21 @@
 """Copies of the repository for tests that run DVC and the stage scripts, and the environment
 they run in: this venv first on PATH, the copy's own ``src`` imported, no MLflow/DVC/git
 settings of the caller leaking in, CI mode (no progress bars), a fixed git identity for commits
-in the copy."""
+in the copy; :func:`serve_and_invoke` asks a model server started from such a copy for its
+answer."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 VENV_BIN = os.path.dirname(sys.executable)
 REPO = Path(__file__).resolve().parents[1]
@@ -50,3 +56,39 @@ def stage_env(root: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def serve_and_invoke(
+    command: list[str], *, port: int, body: bytes, cwd: Path, env: dict[str, str], log: Path,
+    wait: float = 120.0,
+) -> Any:
+    """Start a model server (``command``, in a session of its own, output to ``log``), POST
+    ``body`` (JSON) to ``http://127.0.0.1:<port>/invocations`` until it answers, exits or
+    ``wait`` seconds pass, then stop the server's whole process group (SIGTERM, SIGKILL after
+    20 s). Returns the decoded answer, or None when none came (``log`` tells why)."""
+    with Path(log).open("w") as out:
+        server = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and server.poll() is None:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=5) as response:
+                        return json.loads(response.read())
+                except OSError:
+                    time.sleep(0.5)
+            return None
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()

@@ -6,17 +6,15 @@ predict`` / ``serve`` on the champion, no-op second repro, bad params stopped by
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
-import time
-import urllib.request
 
 import numpy as np
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+
+from tests.stage_env import serve_and_invoke
 
 from .conftest import VENV_BIN, Project, deep_update
 
@@ -160,8 +158,8 @@ def _free_port() -> int:
 def test_models_serve_answers_invocations(project, tmp_path):
     features, _ = _test_rows(project)
     port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
+    body = json.dumps({"dataframe_split": features.to_dict(orient="split")}).encode()
+    answer = serve_and_invoke(
         [
             str(VENV_BIN / "mlflow"),
             "models",
@@ -177,37 +175,14 @@ def test_models_serve_answers_invocations(project, tmp_path):
             "-w",
             "1",
         ],
+        port=port,
+        body=body,
         cwd=project.root,
         env=_serving_env(project),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        log=tmp_path / "serve.log",
     )
-    try:
-        body = json.dumps({"dataframe_split": features.to_dict(orient="split")}).encode()
-        deadline, answer = time.monotonic() + 120, None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/invocations",
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    answer = json.loads(response.read())
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
-        assert answer["predictions"] == _expected(project, features)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+    assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
+    assert answer["predictions"] == _expected(project, features)
 
 
 def test_second_repro_runs_nothing_and_adds_no_run(project):

@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.reliability.harness import REPO, assert_succeeded, free_port, make_project
-from tests.stage_env import VENV_BIN, stage_env
+from tests.stage_env import VENV_BIN, serve_and_invoke, stage_env
 
 
 def handoff_section() -> str:
@@ -76,38 +73,11 @@ def test_the_serve_command_as_written_answers_the_example(project, tmp_path):
     assert fetched.returncode == 0, fetched.stderr[-2000:]
     body = (tmp_path / "serving_input_example.json").read_bytes()
 
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        ["bash", "-c", serve],
-        cwd=project.root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    answer = serve_and_invoke(
+        ["bash", "-c", serve], port=port, body=body, cwd=project.root, env=env,
+        log=tmp_path / "serve.log",
     )
-    try:
-        deadline, answer = time.monotonic() + 120, None
-        while time.monotonic() < deadline and server.poll() is None:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/invocations",
-                data=body,
-                headers={"Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    answer = json.loads(response.read())
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+    assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
 
     from gdlab.experiment.persist import load_model
 
