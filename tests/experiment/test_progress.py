@@ -90,3 +90,16 @@ def test_messages_print_under_ci(monkeypatch, capsys):
     monkeypatch.setenv("CI", "true")
     say("fold 1/5 done")
     assert capsys.readouterr().err == "fold 1/5 done\n"
+
+
+def test_many_short_fits_print_no_line_each(fake_clock, monkeypatch):
+    """A search's 250 short fits (50 trials x 5 folds, 0.1 s each) on a terminal: about one
+    epoch line every TERMINAL_EVERY seconds, not each fit's first epoch (250 lines)."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", Tty())
+    for fit in range(250):
+        _long_fit(fake_clock, EpochProgress(f"tune: trial {fit // 5} fold {fit % 5 + 1}/5", 10),
+                  epochs=10, step=0.01)
+    lines = sys.stderr.getvalue().splitlines()
+    assert len(lines) <= 25 / progress.TERMINAL_EVERY + 1
+    assert lines[0] == "[tune: trial 0 fold 1/5] epoch 1/10 loss 1"

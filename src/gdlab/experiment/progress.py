@@ -121,14 +121,15 @@ def with_eta(line: str, eta: Eta) -> str:
 
 
 class EpochProgress:
-    """Estimator callback printing ``[label] epoch e/max loss ... val_loss ...`` now and then.
+    """Estimator callback printing ``[label] epoch e/max loss ... val_loss ...`` now and then:
+    once ``interval`` seconds passed without a progress line from this process (of any fit:
+    the many short fits of a search print no line each), whichever fit's epoch it is then.
 
-    On a terminal: the first epoch, then every ``interval`` seconds (``TERMINAL_EVERY``).
-    Otherwise (a log): a line once ``interval`` seconds (``LOG_EVERY`` × ``share``) passed
-    without a progress line from this process (of any fit; a worker counts from its first
-    epoch), whichever fit's epoch it is then; ``share`` is the
-    number of processes printing such lines side by side (parallel folds or trials), so a
-    stage prints about one line every ``LOG_EVERY`` seconds whatever runs in parallel."""
+    On a terminal ``interval`` is ``TERMINAL_EVERY`` and a process's first epoch prints at
+    once. Otherwise (a log) it is ``LOG_EVERY`` × ``share``, counted in a worker from its first
+    epoch; ``share`` is the number of processes printing such lines side by side (parallel
+    folds or trials), so a stage prints about one line every ``LOG_EVERY`` seconds whatever
+    runs in parallel."""
 
     def __init__(self, label: str, max_epochs: int | None = None,
                  interval: float | None = None, share: int = 1):
@@ -136,22 +137,18 @@ class EpochProgress:
         self.max_epochs = max_epochs
         self.interval = interval
         self.share = max(int(share), 1)
-        self._last: float | None = None
 
     def __call__(self, record: dict[str, Any]) -> None:
         global _last_line
         now = clock()
         if to_terminal():
             interval = TERMINAL_EVERY if self.interval is None else self.interval
-            if self._last is not None and now - self._last < interval:
-                return
         else:
             interval = LOG_EVERY * self.share if self.interval is None else self.interval
             if _last_line == float("-inf"):  # a worker's first epoch: the clock starts
                 _last_line = now
-            if now - _last_line < interval:
-                return
-        self._last = now
+        if now - _last_line < interval:
+            return
         epoch = int(record.get("epoch", 0)) + 1
         total = f"/{self.max_epochs}" if self.max_epochs else ""
         line = f"[{self.label}] epoch {epoch}{total} loss {record.get('loss', float('nan')):.6g}"
