@@ -107,7 +107,8 @@ def search(params, data, out_dir: str) -> int:
             say(f"tune: {line}")
         if guidance.range_test is not None:
             lr_find_figure(
-                guidance.range_test, figures / "lr_find.png", smoothness=guidance.smoothness
+                guidance.range_test, figures / "lr_find.png", smoothness=guidance.smoothness,
+                target_scaled=guidance.target_scaled,
             )
 
         plan = plan_search(

@@ -43,11 +43,15 @@ def import_paths(value: Any) -> list[str]:
     """The plug-in import paths (``"package.module:factory"``) ``value`` names in the fields
     that take one: a validated ``Params`` or its plain-data dump (:data:`PLUGIN_FIELDS`, and
     the ``compare.values`` or ``tune.space`` choices that may replace them), or a fitted
-    pipeline or estimator (:data:`ESTIMATOR_FIELDS` of its constructor parameters)."""
+    pipeline or estimator (:data:`ESTIMATOR_FIELDS` of its constructor parameters, and those
+    of the estimators it wraps, e.g. a TransformedTargetRegressor's ``regressor``)."""
     if hasattr(value, "steps"):  # a scikit-learn Pipeline
         return sorted({p for _, step in value.steps for p in import_paths(step)})
     if hasattr(value, "get_params") and not hasattr(value, "model_dump"):
-        named = [_lookup(value.get_params(deep=False), key) for key in ESTIMATOR_FIELDS]
+        own = value.get_params(deep=False)
+        named = [_lookup(own, key) for key in ESTIMATOR_FIELDS]
+        wrapped = [v for v in own.values() if hasattr(v, "get_params") and not isinstance(v, type)]
+        named += [p for inner in wrapped for p in import_paths(inner)]
     else:
         data = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
         named = _params_candidates(data) if isinstance(data, dict) else []

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from gdlab.core.loop import DivergenceError
@@ -29,6 +28,7 @@ from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.model import build_pipeline, fit_pipeline_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
+from gdlab.experiment.target import scales_target, with_estimator_params
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
 RECORD_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
@@ -70,6 +70,7 @@ class Variant:
     params: Any
     folds: list[VariantFold] = field(default_factory=list)
     trajectory: Trajectory | None = None
+    target_scaled: bool = False  # its losses are on the standardised target
 
     @property
     def diverged(self) -> bool:
@@ -135,7 +136,9 @@ class Comparison:
             "vary": self.vary,
             "target_loss": self.target_loss,
             "target_rule": self.target_rule,
-            "metric": "mean training loss over the CV folds (loss + penalty), per epoch",
+            "metric": "mean training loss over the CV folds (loss + penalty"
+            + (", standardised target" if self.variants and all(
+                v.target_scaled for v in self.variants) else "") + "), per epoch",
             "folds": len(self.variants[0].folds) if self.variants else 0,
             "ranking": ranking,
             "variants": rows,
@@ -170,7 +173,7 @@ def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> None:
     threads that gather large blocks, the validation loss), so that fit's clock does not
     include the one-off compilation, cache loading and thread start-up of the engine's
     kernels in this worker process."""
-    small = clone(pipeline).set_params(model__max_epochs=1, model__tol=None)
+    small = with_estimator_params(pipeline, max_epochs=1, tol=None)
     try:
         fit_pipeline_rows(small, X, y, fold.train_idx, fold.val_idx)
     except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
@@ -226,6 +229,8 @@ def compare_variants(
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed)
     pipelines = [build_pipeline(v.params) for v in variants]
+    for v, pipe in zip(variants, pipelines, strict=True):
+        v.target_scaled = scales_target(pipe)
     share = min(effective_n_jobs(n_jobs), len(variants) * len(splits))
 
     def lines(i: int, fold: Fold) -> EpochProgress:  # a long fit's epochs, now and then

@@ -33,6 +33,7 @@ from gdlab.experiment.folds import Fold
 from gdlab.experiment.metrics import metric_names, score_rows
 from gdlab.experiment.model import fit_pipeline_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
+from gdlab.experiment.target import final_estimator, scales_target
 
 
 @dataclass
@@ -51,10 +52,13 @@ class FoldResult:
 
 @dataclass
 class CVResult:
-    """All folds of one cross-validation, in fold order."""
+    """All folds of one cross-validation, in fold order. ``target_scaled``: the curves' losses
+    are on the standardised target (``preprocess.scale_target``); the scores are in target
+    units either way."""
 
     task: str
     folds: list[FoldResult] = field(default_factory=list)
+    target_scaled: bool = False
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -162,13 +166,13 @@ def fold_workers(pipeline: Pipeline) -> str | None:
     """``"threads"`` when the pipeline's estimator trains in compiled code, which releases the
     GIL: its folds then run as threads of this process, sharing X and the loaded libraries
     (no worker processes, no copy or memory map of X); else None (joblib's processes)."""
-    estimator = pipeline.named_steps["model"]
+    estimator = final_estimator(pipeline)
     compiled = getattr(estimator, "_trains_compiled", None)
     return "threads" if callable(compiled) and compiled() else None
 
 
 def _max_epochs(pipeline: Pipeline) -> int | None:
-    params = pipeline.named_steps["model"].get_params()
+    params = final_estimator(pipeline).get_params()
     return params.get("max_epochs") or params.get("max_iter")
 
 
@@ -241,4 +245,4 @@ def cross_validate(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return CVResult(task=task, folds=results)
+    return CVResult(task=task, folds=results, target_scaled=scales_target(pipeline))

@@ -2,7 +2,11 @@
 
 The pipeline always has two steps, ``preprocess`` and ``model``. Fitting goes step by step so the
 validation rows reach the estimator as ``eval_set`` after the preprocessing fitted on the
-training rows only (``history_["val_loss"]`` is then the per-epoch validation loss).
+training rows only (``history_["val_loss"]`` is then the per-epoch validation loss). A
+regression ``model`` step with ``preprocess.scale_target`` is a ``TransformedTargetRegressor``
+around the gdlab estimator (:mod:`gdlab.experiment.target`): its target scaler is fitted on
+the training rows' targets, the validation targets are scaled by it, and the curves are the
+inner estimator's, in standardised-target units.
 
 Folds (:func:`fit_pipeline_rows`) train on row numbers of one shared ``X``: when the
 preprocessing is only a StandardScaler (or passthrough) and the model a gdlab estimator, no
@@ -23,6 +27,15 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from gdlab.experiment.target import (
+    final_estimator,
+    join_target,
+    scales_target,
+    split_target,
+    transform_target,
+    wrap_target,
+)
+
 CURVE_KEYS = {
     "loss": "train_loss",
     "val_loss": "val_loss",
@@ -38,8 +51,12 @@ def build_pipeline(params: Any) -> Pipeline:
     from gdlab.config import estimator_kwargs
     from gdlab.data.preprocessing import make_preprocessor
 
-    estimator_cls = GDClassifier if params.model.task == "classification" else GDRegressor
-    estimator = estimator_cls(**estimator_kwargs(params))
+    if params.model.task == "classification":  # preprocess.scale_target: regression only
+        estimator = GDClassifier(**estimator_kwargs(params))
+    else:
+        estimator = wrap_target(
+            GDRegressor(**estimator_kwargs(params)), params.preprocess.scale_target
+        )
     return Pipeline([("preprocess", make_preprocessor(params)), ("model", estimator)])
 
 
@@ -62,21 +79,24 @@ def fit_pipeline(
     callbacks: list[Any] | None = None,
 ) -> FitOutcome:
     """Fit a clone of ``pipeline`` on ``(X, y)``; ``eval_set`` is transformed by the fitted
-    preprocessing before the estimator sees it. Callbacks are removed again after the fit so
-    the fitted model carries no progress objects."""
+    preprocessing (and its targets by the target scaler fitted on ``y``) before the estimator
+    sees it. Callbacks are removed again after the fit so the fitted model carries no progress
+    objects."""
     model = clone(pipeline)
     preprocess = model.named_steps["preprocess"]
-    estimator = model.named_steps["model"]
+    step = model.named_steps["model"]
     start = time.perf_counter()
     if preprocess is None or preprocess == "passthrough":
         Xt, transform = X, (lambda data: data)
     else:
         Xt, transform = preprocess.fit_transform(X, y), preprocess.transform
+    estimator, y_fit, target = split_target(step, y)
     fit_kwargs: dict[str, Any] = {}
     if eval_set is not None:
-        fit_kwargs["eval_set"] = (transform(eval_set[0]), eval_set[1])
+        fit_kwargs["eval_set"] = (transform(eval_set[0]), transform_target(target, eval_set[1]))
     with _callbacks(estimator, callbacks):
-        estimator.fit(Xt, y, **fit_kwargs)
+        estimator.fit(Xt, y_fit, **fit_kwargs)
+    join_target(step, estimator, target)
     return _outcome(model, estimator, start)
 
 
@@ -97,14 +117,15 @@ def fit_pipeline_rows(
     estimator: the scaler is fitted by ``partial_fit`` over chunks of the training rows and
     the estimator trains on index views of ``X`` standardised on the fly
     (``_fit_view``). Anything else (imputation, polynomial features, another estimator, a
-    DataFrame) copies the rows and runs :func:`fit_pipeline`."""
+    DataFrame) copies the rows and runs :func:`fit_pipeline`. A target scaler is fitted on
+    ``y[train_idx]``; the estimator then reads its rows of the scaled copy of ``y``."""
     from gdlab.data.preprocessing import fit_scaler_on_rows, row_view_scaler, standardisation
 
     model = clone(pipeline)
     preprocess = model.named_steps["preprocess"]
-    estimator = model.named_steps["model"]
+    step = model.named_steps["model"]
     supported, scaler = row_view_scaler(preprocess)
-    if not (supported and _views_fit(estimator, X, y)):
+    if not (supported and _views_fit(final_estimator(step), X, y)):
         eval_set = None if val_idx is None else (_rows_of(X, val_idx), _rows_of(y, val_idx))
         return fit_pipeline(
             pipeline, _rows_of(X, train_idx), _rows_of(y, train_idx), eval_set=eval_set,
@@ -114,8 +135,11 @@ def fit_pipeline_rows(
     if scaler is not None:
         fit_scaler_on_rows(scaler, X, train_idx)
     center, scale = standardisation(scaler)
+    estimator, _, target = split_target(step, y[train_idx] if scales_target(step) else y)
+    y_fit = transform_target(target, y)  # scaled: a 1-d copy; only the fold's rows are read
     with _callbacks(estimator, callbacks):
-        estimator._fit_view(X, y, train_idx, center=center, scale=scale, eval_rows=val_idx)
+        estimator._fit_view(X, y_fit, train_idx, center=center, scale=scale, eval_rows=val_idx)
+    join_target(step, estimator, target)
     return _outcome(model, estimator, start)
 
 

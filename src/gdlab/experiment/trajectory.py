@@ -31,6 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.core.models import make_loss, objective
 from gdlab.core.optim import GradientTransformation, make_optimizer
+from gdlab.experiment.target import scales_target, split_target
 
 RECORDING = "gdlab.experiment.trajectory:recording"
 _SINKS: dict[str, list[np.ndarray]] = {}
@@ -114,6 +115,7 @@ class Trajectory:
     objective: TrainingObjective
     diverged: bool = False
     history: dict[str, list] = field(default_factory=dict)
+    target_scaled: bool = False  # the objective is on the standardised target
 
     @property
     def n_params(self) -> int:
@@ -217,7 +219,8 @@ def record_trajectory(
         raise ValueError(f"every must be 'epoch' or 'step', got {every!r}")
     model = clone(pipeline)
     preprocess = model.named_steps["preprocess"]
-    estimator = model.named_steps["model"]
+    # the inner estimator on the target it trains on (standardised with scale_target)
+    estimator, y, _ = split_target(model.named_steps["model"], y)
     if preprocess is None or preprocess == "passthrough":
         Xt = np.asarray(X, dtype=np.float64)
     else:
@@ -267,6 +270,7 @@ def record_trajectory(
         objective=TrainingObjective(estimator, Xt, y),
         diverged=diverged,
         history={k: list(v) for k, v in history.items()},
+        target_scaled=scales_target(model),
     )
 
 
@@ -289,6 +293,7 @@ class LossSurface:
     axis_labels: tuple[str, str]
     exact: bool
     in_plane: float
+    target_scaled: bool = False  # the loss is on the standardised target
 
     def point(self, a: float, b: float) -> np.ndarray:
         """The parameter vector at plane coordinates ``(a, b)``."""
@@ -350,7 +355,8 @@ def loss_surface(
             values[j, i] = objective_fn(origin + ai * basis[0] + bj * basis[1])
     path_loss = np.array([objective_fn(p) for p in points])
     return LossSurface(
-        origin, basis, a_grid, b_grid, values, path, path_loss, labels, n_params == 2, in_plane
+        origin, basis, a_grid, b_grid, values, path, path_loss, labels, n_params == 2, in_plane,
+        trajectory.target_scaled,
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
+from gdlab.experiment.target import STANDARDISED
 from gdlab.experiment.trajectory import loss_surface
 from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
 from gdlab.reporting.files import write_json
@@ -111,9 +112,11 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
             ("wall time since fit start (s, mean over folds)", "training loss (mean over folds)",
              "training loss against time"),
         )
+        scaled = bool(comparison.variants) and all(v.target_scaled for v in comparison.variants)
+        units = f", {STANDARDISED}" if scaled else ""
         for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"{ylabel}{', log scale' if log else ''}")
+            ax.set_ylabel(f"{ylabel}{', log scale' if log else ''}{units}")
             ax.set_title(title, fontsize=10)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)

@@ -14,6 +14,7 @@ import numpy as np
 
 from gdlab.experiment import CVResult
 from gdlab.experiment.curves import band, stack_curves
+from gdlab.experiment.target import STANDARDISED
 from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
 
 
@@ -52,7 +53,8 @@ def loss_band_figure(cv: CVResult, path: str | Path) -> Figure:
             if scale == "log" and positive(train["mean"], val["mean"] if has_val else None):
                 log_scale(ax)
             ax.set_xlabel("epoch")
-            ax.set_ylabel(f"loss ({ax.get_yscale()} scale)")
+            units = f", {STANDARDISED}" if cv.target_scaled else ""
+            ax.set_ylabel(f"loss ({ax.get_yscale()} scale{units})")
             ax.set_title(f"{scale} scale")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)

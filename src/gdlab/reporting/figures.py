@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
+from gdlab.experiment.target import loss_units
 from gdlab.reporting.canvas import log_scale
 
 
@@ -30,7 +31,7 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
                     label = f"fold {fold.fold} {key.split('_')[0]}"
                     ax.plot(epochs, values, style, color=colour, label=label, linewidth=1.2)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
+        ax.set_ylabel(f"loss{loss_units(cv.target_scaled)}")
         if _positive(cv):
             log_scale(ax)
         ax.set_title(title or "training (solid) and validation (dashed) loss per fold")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.experiment.target import STANDARDISED
 from gdlab.experiment.trajectory import LossSurface
 from gdlab.reporting.canvas import Figure, canvas, line_data
 
@@ -57,7 +58,8 @@ def draw_surface(
     )
     labels = ax.clabel(lines, levels[:: max(1, len(levels) // 5)], fontsize=7, fmt=level_label)
     bar = fig.colorbar(filled, ax=ax, shrink=0.9)
-    bar.set_label("training loss (mean loss + penalty)")
+    units = f", {STANDARDISED}" if surface.target_scaled else ""
+    bar.set_label(f"training loss (mean loss + penalty{units})")
     (path_line,) = ax.plot(
         surface.path[:, 0],
         surface.path[:, 1],

@@ -85,7 +85,9 @@ def _details(c: CardInputs) -> str:
         f"- **Type:** gdlab {estimator} ({p.model.kind} model, loss "
         f"{p.model.resolved_loss}, {p.model.task}) behind a scikit-learn preprocessing "
         f"pipeline (standardize: {str(p.preprocess.standardize).lower()}, polynomial degree "
-        f"{p.preprocess.polynomial_degree}, missing values: {p.data.missing})",
+        f"{p.preprocess.polynomial_degree}, missing values: {p.data.missing})"
+        + (", trained on the standardised target (predictions in target units)"
+           if p.model.task == "regression" and p.preprocess.scale_target else ""),
         f"- **Training algorithm:** {p.optimizer.name}, learning rate "
         f"{p.optimizer.learning_rate:g}, schedule {schedule}, batch size "
         f"{p.train.batch_size if p.train.batch_size is not None else 'full'}, at most "

@@ -15,6 +15,7 @@ import numpy as np
 from gdlab.atomic import atomic_path
 from gdlab.core.diagnostics import LRRangeResult
 from gdlab.experiment.progress import seconds
+from gdlab.experiment.target import loss_units
 from gdlab.reporting.canvas import log_scale
 
 
@@ -160,9 +161,11 @@ def lr_find_figure(
     *,
     smoothness: float | None = None,
     title: str | None = None,
+    target_scaled: bool = False,
 ) -> Path:
     """The LR range test: raw and smoothed loss against the learning rate (log x), the
-    suggestion and the valley, and 1/L and 2/L when L is known."""
+    suggestion and the valley, and 1/L and 2/L when L is known (``target_scaled``: the loss
+    is on the standardised target, as the axis says)."""
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +201,7 @@ def lr_find_figure(
         if len(result.losses) and np.all(result.losses > 0):
             log_scale(ax)
         ax.set_xlabel("learning rate")
-        ax.set_ylabel("training loss")
+        ax.set_ylabel(f"training loss{loss_units(target_scaled)}")
         stop = "stopped on divergence" if result.diverged else "end of sweep"
         ax.set_title(title or f"LR range test ({stop})")
         ax.grid(alpha=0.3, which="both")

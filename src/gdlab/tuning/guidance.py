@@ -19,6 +19,7 @@ from sklearn.base import clone
 
 from gdlab.core.diagnostics import LRRangeResult, lr_range_test, smoothness_constant
 from gdlab.experiment import build_pipeline
+from gdlab.experiment.target import split_target
 
 
 @dataclass
@@ -34,6 +35,7 @@ class LRGuidance:
     smoothness: float | None
     smoothness_note: str
     range_test: LRRangeResult | None
+    target_scaled: bool = False  # the range test's losses are on the standardised target
 
     @property
     def step(self) -> float | None:
@@ -68,6 +70,7 @@ class LRGuidance:
             "range_test_stopped_at": None if rt is None else rt.stopped_at,
             "range_test_diverged": None if rt is None else bool(rt.diverged),
             "range_test_descended": None if rt is None else rt.descended,
+            "target_scaled": self.target_scaled,
         }
 
     def lines(self) -> list[str]:
@@ -76,6 +79,8 @@ class LRGuidance:
         out = [
             f"model {self.model}, loss {self.loss}, {self.n_rows} rows x {self.n_features} "
             "features after preprocessing (+ intercept)"
+            + (", on the standardised target (preprocess.scale_target)" if self.target_scaled
+               else "")
         ]
         if self.smoothness:
             out += [
@@ -116,10 +121,12 @@ def lr_guidance(
     end_lr: float = 10.0,
 ) -> LRGuidance:
     """L (linear models) and the LR range test for validated ``params`` on ``(X, y)`` (``y`` as
-    the estimator takes it). The preprocessing is fitted on all of ``X``, as the refit does."""
+    the estimator takes it). The preprocessing is fitted on all of ``X``, as the refit does,
+    and the range test runs on the target the estimator trains on (standardised with
+    ``preprocess.scale_target``)."""
     pipeline = build_pipeline(params)
     preprocess = pipeline.named_steps["preprocess"]
-    estimator = pipeline.named_steps["model"]
+    estimator, y, target = split_target(pipeline.named_steps["model"], y)
     Xt = np.asarray(clone(preprocess).fit_transform(X, y), dtype=np.float64)
     loss = params.model.resolved_loss
     smoothness, note = _smoothness(params, Xt, y, loss)
@@ -140,6 +147,7 @@ def lr_guidance(
         smoothness=smoothness,
         smoothness_note=note,
         range_test=result,
+        target_scaled=target is not None,
     )
 
 

@@ -34,6 +34,13 @@ class PreprocessConfig(Section):
     polynomial_degree: int = Field(
         1, ge=1, le=5, description="add polynomial features up to this degree (1 = none)"
     )
+    scale_target: bool = Field(
+        True,
+        description="regression: train on the target standardised to mean 0, variance 1 "
+        "(fitted on the training rows' targets; predictions and metrics stay in target units, "
+        "the loss curves, alpha and huber's epsilon are in standardised units); ignored for "
+        "classification",
+    )
 
 
 class ModelConfig(Section):
