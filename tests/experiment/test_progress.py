@@ -103,3 +103,26 @@ def test_many_short_fits_print_no_line_each(fake_clock, monkeypatch):
     lines = sys.stderr.getvalue().splitlines()
     assert len(lines) <= 25 / progress.TERMINAL_EVERY + 1
     assert lines[0] == "[tune: trial 0 fold 1/5] epoch 1/10 loss 1"
+
+
+@pytest.mark.parametrize("value", ["off", "0", "false", "NO"])
+def test_gdlab_progress_off_silences_lines_and_the_bar(fake_clock, monkeypatch, value):
+    """CI now means plain lines, not silence: GDLAB_PROGRESS=off is the way to turn them off."""
+    from gdlab.experiment.progress_bar import ProgressBoard
+
+    monkeypatch.setenv("GDLAB_PROGRESS", value)
+    for ci in ("true", ""):
+        monkeypatch.setenv("CI", ci)
+        stream = Tty()
+        monkeypatch.setattr(sys, "stderr", stream)
+        say("fold 1/5 done")
+        _long_fit(fake_clock, EpochProgress("refit", 100), epochs=100, step=1.0)
+        board = ProgressBoard(stream)
+        board.add("refit", "refit", 100)
+        board.update("refit", {"epoch": 3, "loss": 0.5})
+        board.draw(force=True)
+        board.close()
+        assert stream.getvalue() == ""
+    monkeypatch.setenv("GDLAB_PROGRESS", "on")
+    say("fold 2/5 done")
+    assert sys.stderr.getvalue() == "fold 2/5 done\n"

@@ -6,6 +6,7 @@ lines come every ``TERMINAL_EVERY`` seconds. Elsewhere (a log file, CI, a queued
 carriage return, and per-epoch lines come at most every ``LOG_EVERY`` seconds per process
 (divided among parallel workers, see ``EpochProgress``), besides one line as each unit (fold,
 trial, variant) ends. :class:`Eta` gives those lines an estimate of the time left.
+``GDLAB_PROGRESS=off`` turns all of it off (:func:`silenced`).
 
 ``EpochProgress`` is a picklable estimator callback (``cb(record)``), so it travels to joblib
 workers. Times come from :data:`clock` (tests replace it with a fake clock).
@@ -33,6 +34,12 @@ def ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def silenced() -> bool:
+    """True when ``GDLAB_PROGRESS`` is ``off`` (or ``0`` / ``false`` / ``no``): no progress line
+    and no bar; errors, warnings and each stage's closing line still print."""
+    return os.environ.get("GDLAB_PROGRESS", "").strip().lower() in ("off", "0", "false", "no")
+
+
 def to_terminal(stream: TextIO | None = None) -> bool:
     """True when ``stream`` (stderr) is a terminal a bar may redraw in place: not under CI,
     whose log shows every carriage return as a line."""
@@ -53,9 +60,11 @@ def set_printer(printer: Callable[[str], None] | None) -> Callable[[str], None] 
 
 
 def say(message: str) -> None:
-    """Print one progress line to stderr."""
+    """Print one progress line to stderr (none when :func:`silenced`)."""
     global _last_line
     _last_line = clock()
+    if silenced():
+        return
     if _printer is not None:
         _printer(message)
     else:

@@ -58,7 +58,7 @@ class ProgressBoard:
     def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None,
                  plain_every: float = LOG_EVERY):
         self.stream = stream or sys.stderr
-        self.enabled = True if enabled is None else enabled
+        self.enabled = not progress.silenced() if enabled is None else enabled
         self.tty = to_terminal(self.stream)
         self.plain_every = plain_every
         self._fits: dict[str, _Fit] = {}
