@@ -140,3 +140,25 @@ def test_an_atomic_write_replaces_the_file_whole_with_a_plain_files_permissions(
         raise RuntimeError("killed")
     assert path.read_bytes() == b"new content"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.bin", "plain.txt"]
+
+
+def test_a_temporary_file_left_by_a_kill_is_ignored_by_dvc_and_git(tmp_path):
+    """A SIGKILL between create and rename leaves the hidden temporary file; inside a
+    directory DVC tracks as one output (reports/figures) it would count as part of it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gdlab.atomic import atomic_path
+
+    repo = Path(__file__).resolve().parents[2]
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "figures" / "loss_curves.png") as tmp:
+            raise KeyboardInterrupt  # the name it would have left
+    left = f"reports/figures/train/{tmp.name}"
+    dvc = Path(sys.executable).with_name("dvc")
+    for command in ([str(dvc), "check-ignore", left], ["git", "check-ignore", "-q", left]):
+        assert subprocess.run(command, cwd=repo, capture_output=True).returncode == 0, command
+    for kept in ("reports/figures/train/loss_curves.png", "reports/cv.json"):
+        assert subprocess.run([str(dvc), "check-ignore", kept], cwd=repo,
+                              capture_output=True).returncode == 1
