@@ -147,7 +147,6 @@ def test_a_temporary_file_left_by_a_kill_is_ignored_by_dvc_and_git(tmp_path):
     directory DVC tracks as one output (reports/figures) it would count as part of it."""
     import subprocess
     import sys
-    from pathlib import Path
 
     from gdlab.atomic import atomic_path
 
