@@ -188,3 +188,19 @@ def test_a_champion_failing_a_tightened_fairness_gate_is_flagged_and_kept(sessio
     worse = register_and_gate(client, metric="rmse", value=2.0, **_logged(session, fitted, name))
     assert review_champion(client, worse, {"equalized_odds_difference": 0.1}) is None
     assert REVIEW_TAG not in client.get_model_version(name, "1").tags
+
+
+def test_reviewing_a_champion_whose_run_is_gone_says_not_measured(session, fitted):
+    from gdlab.tracking.registry import review_champion
+
+    name = "review-gone"
+    client = session.client
+    champion_args = _logged(session, fitted, name)
+    register_and_gate(client, metric="rmse", value=1.0, **champion_args)
+    client.delete_run(champion_args["run_id"])
+    store = client._tracking_client.store  # purge it for good, as `mlflow gc` does
+    store._hard_delete_run(champion_args["run_id"])
+    kept = register_and_gate(client, metric="rmse", value=2.0, **_logged(session, fitted, name))
+    review = review_champion(client, kept, {"equalized_odds_difference": 0.1})
+    assert review.startswith("champion v1 fails today's fairness gate too: "
+                             "equalized_odds_difference not measured")

@@ -211,7 +211,13 @@ def review_champion(
     if decision.promoted or decision.champion is None or not thresholds:
         return None
     version = client.get_model_version(decision.model_name, decision.champion)
-    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    metrics: dict[str, float] = {}
+    if version.run_id:
+        try:
+            metrics = client.get_run(version.run_id).data.metrics
+        except MlflowException as exc:  # its run deleted for good: nothing was measured
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
     failed = []
     for name, limit in thresholds.items():
         value = metrics.get(f"fairness_{name}")
