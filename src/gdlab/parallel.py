@@ -99,9 +99,10 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
 
     ``config`` is ``params.parallel`` (a :class:`~gdlab.config.sections.parallel.ParallelConfig`),
     a dict with the same keys, or None (joblib). Yields a :class:`BackendInfo`. Raises
-    :class:`ParallelUnavailable` when Dask is not installed or the scheduler does not answer
-    within ``parallel.timeout`` seconds, and ValueError for an unauthenticated (tcp://,
-    ws://, ucx://) scheduler on another machine without ``allow_insecure_remote``.
+    :class:`ParallelUnavailable` when Dask is not installed, the scheduler does not answer
+    within ``parallel.timeout`` seconds, a worker lacks this gdlab (:func:`check_workers`) or
+    the scheduler is lost while the block's work runs; ValueError for an unauthenticated
+    (tcp://, ws://, ucx://) scheduler on another machine without ``allow_insecure_remote``.
     """
     backend = _setting(config, "backend", "joblib")
     if backend == "joblib":
@@ -112,6 +113,7 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
     try:
         import joblib
         from dask.distributed import Client, LocalCluster
+        from distributed.client import FutureCancelledError
     except ImportError as exc:  # pragma: no cover - dask is a dependency of gdlab
         raise ParallelUnavailable(
             "parallel.backend is dask but dask.distributed is not installed "
@@ -167,4 +169,13 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
             )
         )
         logging.getLogger("distributed").setLevel(logging.WARNING)
-        yield info
+        try:
+            yield info
+        except FutureCancelledError as exc:
+            if exc.reason != "scheduler-connection-lost":
+                raise
+            raise ParallelUnavailable(
+                f"lost the Dask scheduler {scheduler} while its workers ran this stage's work "
+                "(it stopped or the network failed); nothing of the stage was written: restart "
+                "the scheduler and run the stage again, or set parallel.backend: joblib"
+            ) from exc

@@ -304,3 +304,38 @@ def test_tune_stage_sends_its_trials_to_the_configured_cluster(cluster, tmp_path
     assert plan_search(
         validate_params(raw, "params.yaml"), X, y, storage="unused", data_digest="d"
     ).spec.name == same
+
+
+def test_losing_the_scheduler_mid_work_is_named(cluster):
+    """Dask cancels every pending future with reason 'scheduler-connection-lost' when the
+    client loses its scheduler (seen killing a `dask scheduler` under a running CV): the
+    stage gets ParallelUnavailable naming the scheduler, printed as one line, not a
+    FutureCancelledError with distributed's traceback."""
+    from distributed.client import FutureCancelledError
+
+    config = dask_config(cluster)
+    lost = FutureCancelledError("batch_of__run_fold-1", "scheduler-connection-lost",
+                                "Client lost the connection to the scheduler.")
+    with pytest.raises(ParallelUnavailable,
+                       match=f"lost the Dask scheduler {config['scheduler']} while"):
+        with parallel_backend(config):
+            raise lost
+    other = FutureCancelledError("batch_of__run_fold-1", "cancelled by the user")
+    with pytest.raises(FutureCancelledError):
+        with parallel_backend(config):
+            raise other
+
+
+def test_an_unavailable_cluster_ends_the_stage_with_one_line(free_port, capsys):
+    from gdlab.tracking.safety import stage_exit
+
+    config = {"backend": "dask", "scheduler": f"tcp://127.0.0.1:{free_port}", "timeout": 1.0}
+
+    def main():
+        with parallel_backend(config):
+            return 0
+
+    assert stage_exit("train", main) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"train: parallel.scheduler tcp://127.0.0.1:{free_port} did not answer")
+    assert "Traceback" not in err

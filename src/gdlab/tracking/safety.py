@@ -155,14 +155,17 @@ def check_resumable(client: Any, run_id: str, handle: str = "models/run.json") -
 
 
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
-    """Run a stage's ``main``; a diverged training or an unreachable tracking store prints one
-    clear line (``<stage>: ...``) and exits 1 instead of a traceback. The MLflow run has been
-    ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 + signal) pass through."""
+    """Run a stage's ``main``; a diverged training, an unreachable tracking store or Dask
+    cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback. The
+    MLflow run has been ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 +
+    signal) pass through."""
     from gdlab.core.loop import DivergenceError
+    from gdlab.parallel import ParallelUnavailable
 
     try:
         return main()
-    except (DivergenceError, TrackingUnavailable, UntrustedModelSource) as exc:
+    except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
+            ParallelUnavailable) as exc:
         print(f"{stage}: {exc}", file=sys.stderr)
         return 1
 
