@@ -72,6 +72,13 @@ class Project:
     def write_params(self, data: dict) -> None:
         (self.root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
+    def commit_all(self, message: str = "copy of the working tree") -> None:
+        """Make the copy a git repository with everything committed (DVC and the lineage
+        tags read the commit)."""
+        self.run("git", "init", "-q", "-b", "main")
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-q", "-m", message)
+
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Project:
@@ -85,7 +92,5 @@ def project(tmp_path_factory) -> Project:
         if isinstance(params.get(stage), dict) and "enabled" in params[stage]:
             params[stage]["enabled"] = False
     project.write_params(params)
-    project.run("git", "init", "-q", "-b", "main")
-    project.run("git", "add", "-A")
-    project.run("git", "commit", "-q", "-m", "copy of the working tree")
+    project.commit_all()
     return project

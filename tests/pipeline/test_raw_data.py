@@ -38,9 +38,7 @@ def csv_project(tmp_path_factory) -> Project:
     })
     project.write_params(params)
     _csv(root / "data/raw/houses.csv", seed=0)
-    project.run("git", "init", "-q", "-b", "main")
-    project.run("git", "add", "-A")
-    project.run("git", "commit", "-q", "-m", "copy of the working tree")
+    project.commit_all()
     return project
 
 

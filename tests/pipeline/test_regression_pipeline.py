@@ -41,9 +41,7 @@ def diabetes_project(tmp_path_factory) -> Project:
     # the search keeps adam (params.yaml's) and tries learning rates around its default
     params["tune"]["space"] = {"optimizer.learning_rate": {"low": 0.005, "high": 0.05, "log": True}}
     project.write_params(params)
-    project.run("git", "init", "-q", "-b", "main")
-    project.run("git", "add", "-A")
-    project.run("git", "commit", "-q", "-m", "copy of the working tree")
+    project.commit_all()
     project.dvc("repro", timeout=900)
     return project
 

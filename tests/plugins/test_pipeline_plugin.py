@@ -44,9 +44,7 @@ def project(tmp_path_factory) -> Project:
     params["tune"]["space"] = PLUGIN["tune"]["space"]  # only the step size: keep Lion
     params["cv"]["folds"] = 2
     project.write_params(params)
-    project.run("git", "init", "-q", "-b", "main")
-    project.run("git", "add", "-A")
-    project.run("git", "commit", "-q", "-m", "copy")
+    project.commit_all("copy")
     project.dvc("repro", timeout=900)
     return project
 

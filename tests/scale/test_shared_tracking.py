@@ -59,9 +59,7 @@ def repro(mlflow_server, tmp_path_factory):
         "tune": {"enabled": False},
     }
     project.write_params(deep_update(project.params(), small))
-    project.run("git", "init", "-q", "-b", "main")
-    project.run("git", "add", "-A")
-    project.run("git", "commit", "-q", "-m", "copy of the working tree")
+    project.commit_all()
     project.dvc("repro", "register", timeout=900)  # every tracked stage up to the registry
     return project
 
