@@ -234,3 +234,19 @@ def test_compare_refuses_to_rank_scaled_against_unscaled_losses():
             "data": {"source": "diabetes"}, "model": {"task": "regression"},
             "compare": {"vary": "preprocess.scale_target", "values": [True, False]},
         })
+
+
+def test_tune_epoch_lines_give_the_wrapped_estimators_max_epochs(diabetes, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from gdlab.experiment import progress
+    from gdlab.tuning.objective import CVObjective
+
+    X_tr, _, y_tr, _ = diabetes
+    params = _params(**{"train.max_epochs": 7})
+    folds = make_folds(y_tr, 3, task="regression", seed=0)
+    objective = CVObjective(params, X_tr, y_tr, folds, None, "rmse", False, progress="tune")
+    (line,) = objective._lines(SimpleNamespace(number=0), build_pipeline(params), folds[0])
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)  # print the first epoch's line at once
+    line({"epoch": 4, "loss": 0.5})
+    assert "[tune: trial 0 fold 1/3] epoch 5/7 loss 0.5" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
 from gdlab.experiment.progress import EpochProgress
+from gdlab.experiment.target import final_estimator
 from gdlab.tuning.space import Space, config_key
 
 CONFIG = "gdlab.config"
@@ -173,7 +174,9 @@ class CVObjective:
         if self.progress is None:
             return None
         label = f"{self.progress}: trial {trial.number} fold {fold.index}/{fold.n_folds}"
-        max_epochs = pipeline.named_steps["model"].get_params().get("max_epochs")
+        # the gdlab estimator itself: a TransformedTargetRegressor (scale_target) names it
+        # regressor__max_epochs
+        max_epochs = final_estimator(pipeline).get_params().get("max_epochs")
         return [EpochProgress(label, max_epochs, share=self.share)]
 
     @staticmethod
