@@ -138,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         except DivergenceError as exc:  # run ends FAILED (kind divergence); no model is written
             standardize = params.preprocess.standardize
-            raise explain_divergence(exc, data.X_train, data.feature_names, standardize) from None
+            raw = params.model.task == "regression" and not params.preprocess.scale_target
+            raise explain_divergence(exc, data.X_train, data.feature_names, standardize,
+                                     raw_target=y if raw else None) from None
         # the model first: a model that cannot be saved fails the stage before any report of
         # it is written
         save_model(result.refit.model, models / "model.skops")

@@ -73,6 +73,7 @@ def test_divergence_ends_run_failed_with_reason_and_registers_nothing(project, s
     assert "Traceback" not in train.err
     assert "Training diverged at epoch" in train.err and "learning_rate=50" in train.err
     assert "Largest feature: 'x" in train.err  # names the column to look at
+    assert "scale_target" not in train.err  # the target was standardised
     (run,) = new_runs(project, state)
     assert run.info.status == "FAILED"
     assert run.data.tags[FAILURE_KIND_TAG] == "divergence"
@@ -82,6 +83,17 @@ def test_divergence_ends_run_failed_with_reason_and_registers_nothing(project, s
     )
     assert children  # the fold runs were started before the divergence ...
     assert all(c.info.status == "FAILED" for c in children)  # ... none FINISHED or RUNNING
+    assert_nothing_registered_or_written(project, state)
+
+
+def test_divergence_on_an_unscaled_target_names_preprocess_scale_target(project, state):
+    project.write_params({"optimizer": {"name": "sgd", "learning_rate": 50.0},
+                          "preprocess": {"scale_target": False}})
+    train = project.repro()[-1]
+    assert train.stage == "train" and train.code == 1
+    assert "Training diverged at epoch" in train.err
+    assert "Target: |y| up to " in train.err
+    assert "preprocess.scale_target is false." in train.err
     assert_nothing_registered_or_written(project, state)
 
 

@@ -27,10 +27,17 @@ class FoldDivergence(DivergenceError):
 
 
 def explain_divergence(
-    exc: DivergenceError, X: np.ndarray, feature_names: list[str] | None, standardize: bool
+    exc: DivergenceError,
+    X: np.ndarray,
+    feature_names: list[str] | None,
+    standardize: bool,
+    *,
+    raw_target: np.ndarray | None = None,
 ) -> DivergenceError:
     """Add to ``exc``'s message the feature column with the largest magnitude (the usual
-    culprit) and whether standardisation was off; returns ``exc`` for ``raise``."""
+    culprit) and whether standardisation was off; ``raw_target``: the regression target when
+    it was trained on unscaled (``preprocess.scale_target: false``), whose magnitude is named
+    too. Returns ``exc`` for ``raise``."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.size == 0 or not exc.args:
         return exc
@@ -40,5 +47,8 @@ def explain_divergence(
     name = feature_names[j] if feature_names else f"column {j}"
     hint = f" Largest feature: {name!r} (|x| up to {peaks[j]:.3g})"
     hint += "; preprocess.standardize is false." if not standardize else "."
+    if raw_target is not None and np.size(raw_target):
+        peak = float(np.nanmax(np.abs(np.asarray(raw_target, dtype=float))))
+        hint += f" Target: |y| up to {peak:.3g}; preprocess.scale_target is false."
     exc.args = (str(exc.args[0]) + hint, *exc.args[1:])
     return exc
