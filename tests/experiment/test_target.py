@@ -250,3 +250,32 @@ def test_tune_epoch_lines_give_the_wrapped_estimators_max_epochs(diabetes, monke
     monkeypatch.setattr(progress, "LOG_EVERY", 0.0)  # print the first epoch's line at once
     line({"epoch": 4, "loss": 0.5})
     assert "[tune: trial 0 fold 1/3] epoch 5/7 loss 0.5" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ("model", "epsilon"), ("train", "tol"), ("compare", "target_loss"),
+])
+def test_keys_measured_on_the_loss_say_they_are_on_the_standardised_target(section, key):
+    # their meaning changes with preprocess.scale_target: a tol or target loss chosen for the
+    # raw target's loss (diabetes: ~6000 at the start) is std**2 times too large
+    description = Params.model_fields[section].annotation.model_fields[key].description
+    assert "preprocess.scale_target" in description
+    scale_target = Params.model_fields["preprocess"].annotation.model_fields["scale_target"]
+    assert f"{section}.{key}" in scale_target.description or key in scale_target.description
+
+
+def test_a_linear_models_l2_penalty_gives_the_same_fit_scaled_or_not(diabetes):
+    # what the README says of model.alpha: the ridge solution is linear in y, so training on
+    # the standardised target and mapping back is sklearn's Ridge on the raw target, same alpha
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    X_tr, _, y_tr, _ = diabetes
+    alpha = 0.5
+    params = _params(**{"model.alpha": alpha, "optimizer.name": "sgd",
+                        "optimizer.learning_rate": 0.3, "train.batch_size": None,
+                        "train.max_epochs": 2000, "train.tol": None})
+    model = fit_pipeline(build_pipeline(params), X_tr, y_tr).model
+    Xs = StandardScaler().fit_transform(X_tr)
+    ridge = Ridge(alpha=alpha * len(y_tr)).fit(Xs, y_tr)  # sum of squares + alpha ||w||^2
+    np.testing.assert_allclose(model.predict(X_tr), ridge.predict(Xs), rtol=0, atol=1e-8)

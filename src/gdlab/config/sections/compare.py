@@ -47,8 +47,9 @@ class CompareConfig(Section):
     target_loss: float | None = Field(
         None,
         gt=0,
-        description="training loss to reach (epochs and time to it are reported); null = the "
-        "best final loss of the variants + 5%",
+        description="training loss to reach (epochs and time to it are reported; on the "
+        "standardised target with preprocess.scale_target); null = the best final loss of "
+        "the variants + 5%",
     )
 
     def cross_checks(self, params: Params) -> list[Problem]:

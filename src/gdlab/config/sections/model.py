@@ -38,8 +38,8 @@ class PreprocessConfig(Section):
         True,
         description="regression: train on the target standardised to mean 0, variance 1 "
         "(fitted on the training rows' targets; predictions and metrics stay in target units, "
-        "the loss curves, alpha and huber's epsilon are in standardised units); ignored for "
-        "classification",
+        "the loss curves, train.tol, compare.target_loss and huber's epsilon are in "
+        "standardised units); ignored for classification",
     )
 
 
@@ -57,7 +57,8 @@ class ModelConfig(Section):
         "auto", description="training loss; auto = squared_error (regression) / log_loss"
     )
     epsilon: float = Field(
-        1.0, gt=0, description="huber: residual size where the loss turns linear"
+        1.0, gt=0, description="huber: residual size where the loss turns linear (in target "
+        "standard deviations with preprocess.scale_target)"
     )
     alpha: float = Field(0.0001, ge=0, description="penalty strength")
     l1_ratio: float = Field(

@@ -21,7 +21,8 @@ class TrainConfig(Section):
         0.0001,
         ge=0,
         description="stop when the loss improves less than this for "
-        "n_iter_no_change epochs; null = run exactly max_epochs",
+        "n_iter_no_change epochs (the loss on the standardised target with "
+        "preprocess.scale_target); null = run exactly max_epochs",
     )
     n_iter_no_change: int = Field(10, ge=1, description="epochs without improvement > tol")
     early_stopping: bool = Field(
