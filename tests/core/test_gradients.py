@@ -161,3 +161,16 @@ def test_check_grad_of_an_estimator_uses_its_loss_and_labels():
     assert result.ok and result.loss == "log_loss" and result.analytic[0].shape == (3, 3)
     with pytest.raises(ValueError, match="class indices 0..K-1, got float64 values"):
         check_grad(LinearModel(), X, counts.astype(float), loss="log_loss")
+
+
+def test_check_grad_names_what_it_takes_when_given_a_wrapper():
+    # a regression pipeline's model step (preprocess.scale_target) wraps the gdlab estimator:
+    # check_grad said only "'TransformedTargetRegressor' object has no attribute 'init_params'"
+    from sklearn.compose import TransformedTargetRegressor
+
+    from gdlab import GDRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
+    with pytest.raises(TypeError, match="got TransformedTargetRegressor; .*regressor_"):
+        check_grad(TransformedTargetRegressor(regressor=GDRegressor()), X, y)

@@ -101,6 +101,13 @@ def check_grad(
             loss = model._loss_name()
         epsilon = float(getattr(model, "epsilon", epsilon))
         model = est_model
+    elif not all(callable(getattr(model, name, None)) for name in ("forward", "backward")):
+        raise TypeError(
+            "check_grad takes a model object (init_params, forward, backward) or a "
+            f"GDRegressor/GDClassifier, got {type(model).__name__}; for a fitted pipeline pass "
+            "its gdlab estimator (a TransformedTargetRegressor's regressor_, which trains on "
+            "the standardised target)"
+        )
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     if loss is None:
