@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     run_name = os.environ.get("DVC_EXP_NAME") or f"{params.model.kind}-{params.optimizer.name}"
     tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task}
     tags["gdlab.parallel"] = params.parallel.backend
+    if data.task == "regression":  # train_loss / val_loss of scaled and raw runs differ ~std**2
+        scaled = params.preprocess.scale_target
+        tags["gdlab.loss_units"] = "standardised target" if scaled else "target"
     if tuned:
         tags["gdlab.tuned_from"] = args.tuned
         record = json.loads(Path(args.tuned).read_text())  # written by pipeline/tune.py

@@ -89,3 +89,12 @@ def test_the_registered_model_predicts_what_the_file_does(diabetes_project):
     assert served.metadata.get_input_schema().input_names() == list(X_test.columns)
     expected = load_model(diabetes_project.root / "models/model.skops").predict(X_test)
     np.testing.assert_array_equal(np.asarray(served.predict(X_test)).ravel(), expected)
+
+
+def test_the_train_run_says_its_losses_are_on_the_standardised_target(diabetes_project):
+    from mlflow.tracking import MlflowClient
+
+    run_id = json.loads((diabetes_project.root / "models/run.json").read_text())["run_id"]
+    run = MlflowClient(diabetes_project.store).get_run(run_id)
+    assert run.data.tags["gdlab.loss_units"] == "standardised target"
+    assert run.data.params["preprocess.scale_target"] == "True"
