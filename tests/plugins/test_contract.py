@@ -219,3 +219,34 @@ def test_a_plugin_model_whose_forward_returns_the_wrong_shape_is_named(
         "shape (40, 3), expected (40, 1): one row per row of X and one column per output "
         "(docs/plugins.md)"
     )
+
+
+class _Wide(_FlatOutput):
+    def __init__(self, width: int = 3):
+        self.width = width
+
+    def forward(self, params, X):
+        return X @ params[0], X
+
+    def penalized(self, params):
+        return [True]
+
+
+def test_the_checked_plugin_model_still_shows_the_plugins_attributes(monkeypatch, tmp_path):
+    import copy
+
+    from gdlab.experiment.persist import load_model, save_model
+
+    module = sys.modules["contract_plugins"]
+    monkeypatch.setattr(module, "wide", _Wide, raising=False)
+    monkeypatch.setattr(module, "_Wide", _Wide, raising=False)  # skops loads it by name
+    monkeypatch.setattr(_Wide, "__module__", "contract_plugins")
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    est = GDRegressor(model="contract_plugins:wide", model_params={"width": 7}, max_epochs=2,
+                      tol=None).fit(X, X @ [1.0, 2.0, 3.0])
+    assert est.model_.width == 7 and isinstance(est.model_.model, _Wide)
+    assert copy.deepcopy(est).model_.width == 7
+    save_model(est, tmp_path / "m.skops")
+    loaded = load_model(tmp_path / "m.skops", plugins=["contract_plugins:wide"])
+    assert loaded.model_.width == 7
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))

@@ -124,3 +124,9 @@ class CheckedModel:
 
     def penalized(self, params: Any) -> Any:
         return self.model.penalized(params)
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else is the plug-in's (``est.model_.width`` reads the plug-in's width)."""
+        if name.startswith("__") or name in ("model", "path", "n_outputs"):
+            raise AttributeError(name)  # not set yet (a copy or a load in progress)
+        return getattr(self.model, name)
