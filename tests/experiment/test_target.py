@@ -234,6 +234,11 @@ def test_compare_refuses_to_rank_scaled_against_unscaled_losses():
             "data": {"source": "diabetes"}, "model": {"task": "regression"},
             "compare": {"vary": "preprocess.scale_target", "values": [True, False]},
         })
+    # classification ignores the key: two identical variants
+    with pytest.raises(ValueError, match="compare.vary: classification ignores it"):
+        Params.model_validate({
+            "compare": {"vary": "preprocess.scale_target", "values": [True, False]},
+        })
 
 
 def test_tune_epoch_lines_give_the_wrapped_estimators_max_epochs(diabetes, monkeypatch, capsys):

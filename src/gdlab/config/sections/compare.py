@@ -65,14 +65,16 @@ class CompareConfig(Section):
         if not _is_key(params.model_dump(), self.vary.split(".")):
             return [Problem("compare.vary", f"{self.vary!r} is not a key of the parameters",
                             "a dotted key such as optimizer.name or train.batch_size")]
-        if self.vary == "preprocess.scale_target" and params.model.task == "regression":
-            return [Problem(
-                "compare.vary",
+        if self.vary == "preprocess.scale_target":
+            why = (
                 "the variants' training losses would be in different units (standardised "
                 "target or not), so ranking them by loss means nothing; compare the test "
-                "metrics of two train runs instead (dvc exp run -S preprocess.scale_target=false)",
-                "a key other than preprocess.scale_target",
-            )]
+                "metrics of two train runs instead (dvc exp run -S preprocess.scale_target=false)"
+                if params.model.task == "regression"
+                else "classification ignores it (class labels are not scaled): the variants "
+                "would be identical"
+            )
+            return [Problem("compare.vary", why, "a key other than preprocess.scale_target")]
         problems = []
         seen: dict[str, int] = {}
         for i, value in enumerate(self.values):
