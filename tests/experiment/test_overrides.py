@@ -57,3 +57,21 @@ def test_a_damaged_or_hand_edited_tuning_file_is_named_in_the_error(tmp_path):
         trained_params(params_yaml, tuned)
     assert str(refused.value).startswith(f"{tuned}: 1 problem in the parameters:")
     assert "optimizer.learning_rate: must be greater than 0, got -1" in str(refused.value)
+
+
+def test_a_tuned_key_params_yaml_does_not_set_is_not_shown_as_none(tmp_path):
+    """The shipped search tunes optimizer.params.momentum, which params.yaml leaves out: train's
+    line said "(params.yaml: None)", as if the file set it to None; a key set to null is
+    spelt as YAML spells it."""
+    params_yaml = tmp_path / "params.yaml"
+    params_yaml.write_text("train: {batch_size: null}\n")
+    tuned = tmp_path / "best_params.json"
+    tuned.write_text(json.dumps({"params": {"optimizer.name": "momentum",
+                                            "optimizer.params.momentum": 0.93,
+                                            "train.batch_size": 32}}))
+    params, replaced = trained_params(params_yaml, tuned)
+    assert params.optimizer.params["momentum"] == 0.93 and params.train.batch_size == 32
+    line = describe_tuned(replaced)
+    assert "optimizer.params.momentum=0.93 (not set in params.yaml)" in line
+    assert "train.batch_size=32 (params.yaml: null)" in line
+    assert "None" not in line

@@ -14,6 +14,8 @@ from typing import Any
 
 from gdlab.config import ConfigError, Params, flatten_params, load_params, with_overrides
 
+NOT_SET = object()  # the "params.yaml's value" of a tuned key the file does not set
+
 
 def load_overrides(path: str | Path) -> dict[str, Any]:
     """Dotted-path overrides from ``path``; ``{}`` when the file does not exist."""
@@ -40,7 +42,8 @@ def trained_params(
 ) -> tuple[Params, dict[str, tuple[Any, Any]]]:
     """params.yaml with the tuned values of ``tuned_path`` applied (when the file exists): the
     parameters the train stage trains with; also ``{key: (params.yaml's value, tuned value)}``
-    for every tuned key (empty without tuning)."""
+    for every tuned key (empty without tuning; :data:`NOT_SET` for a key params.yaml leaves
+    out, such as a searched ``optimizer.params.momentum``)."""
     tuned = load_overrides(tuned_path)
     params = load_params(params_path)
     if not tuned:
@@ -50,13 +53,20 @@ def trained_params(
         trained = with_overrides(params, tuned)
     except ConfigError as exc:  # a hand-edited value: name the file, not "overrides"
         raise ConfigError(exc.problems, str(tuned_path)) from None
-    return trained, {k: (written.get(k), v) for k, v in tuned.items()}
+    return trained, {k: (written.get(k, NOT_SET), v) for k, v in tuned.items()}
+
+
+def _written(old: Any) -> str:
+    """params.yaml's value as the file spells it, or that the file does not set the key."""
+    if old is NOT_SET:
+        return " (not set in params.yaml)"
+    return f" (params.yaml: {'null' if old is None else repr(old)})"
 
 
 def describe_tuned(replaced: dict[str, tuple[Any, Any]]) -> str:
     """One line saying which params.yaml values the tuned ones replace."""
     shown = ", ".join(
-        f"{key}={new!r}" + ("" if old == new else f" (params.yaml: {old!r})")
+        f"{key}={new!r}" + ("" if old == new else _written(old))
         for key, (old, new) in replaced.items()
     )
     return f"tuned values replace params.yaml's (tune.enabled: false keeps them): {shown}"
