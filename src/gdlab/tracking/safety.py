@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,14 +155,27 @@ def check_resumable(client: Any, run_id: str, handle: str = "models/run.json") -
     )
 
 
+def one_line_warnings(stage: str) -> None:
+    """Print this process's warnings as ``<stage>: ConvergenceWarning: ...`` lines, without
+    the file path and source line Python adds (noise in a stage's output)."""
+
+    def formatted(message: Any, category: type[Warning], *_: Any, **__: Any) -> str:
+        kind = "warning" if category is UserWarning else category.__name__
+        return f"{stage}: {kind}: {message}\n"
+
+    warnings.formatwarning = formatted
+
+
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
     """Run a stage's ``main``; a diverged training, an unreachable tracking store or Dask
-    cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback. The
-    MLflow run has been ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 +
-    signal) pass through."""
+    cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback;
+    warnings print as one line each (:func:`one_line_warnings`). The MLflow run has been
+    ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 + signal) pass
+    through."""
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
 
+    one_line_warnings(stage)
     try:
         return main()
     except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
