@@ -113,8 +113,11 @@ def test_progress_line_shows_epoch_loss_and_learning_rate(monkeypatch):
     line = board.line(columns=200)
     assert "fold 1" in line and "42/100" in line and "loss 0.3123" in line and "lr 0.01" in line
     assert "fold 2" in line and "10/100" in line and "lr 0.001" in line
-    board.draw()
-    assert board.stream.getvalue().strip() == line  # not a terminal: plain lines
+    board.draw()  # not a terminal: a plain line, as the other stages' epoch lines
+    plain = board.stream.getvalue().strip()
+    assert plain == board.line(plain=True) and "█" not in plain
+    assert plain == ("[fold 1] epoch 42/100 loss 0.3123 lr 0.01 │ "
+                     "[fold 2] epoch 10/100 loss 0.5 lr 0.001")
     board.finish("a")
     line = board.line(columns=200)  # a finished fit leaves the bars for a short note
     eta, line = line.split(" │ ", 1)  # led by the time left for the fits still running
@@ -147,8 +150,9 @@ def test_ci_log_lines_are_bounded_and_give_the_time_left(monkeypatch, fake_clock
     assert "\r" not in board.stream.getvalue()
     assert 600 / 5.0 - 2 <= len(lines) <= 600 / 5.0 + 1
     assert not any("ETA" in line for line in lines[:19])  # fold 1 runs: no estimate yet
-    assert lines[20].startswith("ETA ~8m │ fold 2/5 ")  # 100 s per fit, 5 fits left
-    assert lines[-1].startswith("ETA ~") and "refit" in lines[-1]
+    assert lines[20].startswith("[fold 2/5] epoch ")
+    assert lines[20].endswith("; ETA ~8m")  # 100 s per fit, 5 fits left
+    assert "; ETA ~" in lines[-1] and lines[-1].startswith("[refit]")
 
 
 def test_terminal_bar_redraws_in_place():
@@ -227,8 +231,10 @@ def test_log_lines_are_whole_and_leave_out_the_finished_fits(monkeypatch):
     board.draw()
     printed = board.stream.getvalue().splitlines()
     assert len(printed) == 1 and "…" not in printed[0] and "done" not in printed[0]
-    assert [p.split(" ")[1] for p in printed[0].split(" │ ")[1:]] == ["3", "4", "5"]
-    assert printed[0].endswith("156/300 loss 0.25 lr 0.01")
+    line, eta = printed[0].rsplit("; ", 1)
+    assert eta.startswith("ETA ~")
+    assert [p.split("]")[0] for p in line.split(" │ ")] == ["[fold 3", "[fold 4", "[fold 5"]
+    assert line.endswith("epoch 156/300 loss 0.25 lr 0.01")
     for k in (3, 4, 5):
         board.finish(k)
     board.close()

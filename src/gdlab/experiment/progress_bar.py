@@ -39,10 +39,14 @@ def bar(fraction: float, width: int = 12) -> str:
 
 
 def describe(fit: _Fit, width: int = 12) -> str:
-    """One fit's part of the line: label, bar, epochs, loss, learning rate."""
+    """One fit's part of the line: label, bar, epochs, loss, learning rate. ``width`` 0 (a
+    log): ``[label] epoch 18/100 ...``, as the other stages' epoch lines, without a bar."""
     total = f"/{fit.max_epochs}" if fit.max_epochs else ""
     fraction = 1.0 if fit.done else (fit.epoch / fit.max_epochs if fit.max_epochs else 0.0)
-    parts = [f"{fit.label} {bar(fraction, width)} {fit.epoch}{total}"]
+    if width:
+        parts = [f"{fit.label} {bar(fraction, width)} {fit.epoch}{total}"]
+    else:
+        parts = [f"[{fit.label}] epoch {fit.epoch}{total}"]
     if fit.loss is not None:
         parts.append(f"loss {fit.loss:.4g}")
     if fit.learning_rate is not None:
@@ -114,16 +118,16 @@ class ProgressBoard:
         running = [f for f in fits if f.epoch and not f.done]
         finished = [] if plain else [f for f in fits if f.epoch and f.done and not f.stopped]
         stopped = [f for f in fits if f.epoch and f.stopped]
-        width = 12 if len(running) <= 2 else 6
+        width = 0 if plain else 12 if len(running) <= 2 else 6
         eta = self._eta.text() if self._eta is not None and running and not stopped else ""
-        parts = [eta] if eta else []
+        parts = [] if plain or not eta else [eta]
         parts += [describe(f, width) for f in running]
         for note, group in (("done", finished), ("stopped", stopped)):
             if group:  # compact: label and epochs run
                 parts.append(f"{note}: " + ", ".join(f"{f.label} ({f.epoch})" for f in group))
         text = " │ ".join(parts)
         if plain:
-            return text
+            return f"{text}; {eta}" if text and eta else text
         columns = columns or shutil.get_terminal_size((120, 20)).columns
         return text if len(text) < columns else text[: max(columns - 2, 10)] + "…"
 
