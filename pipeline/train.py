@@ -36,9 +36,9 @@ from gdlab.config import ConfigError, flatten_params
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import (
-    as_frame,
     decode_target,
     describe_tuned,
+    input_example,
     run_training,
     trained_params,
 )
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         drawn = training_figures(result.cv, reports / "figures" / "train", trajectory)
         for extra in drawn.values():
             client.log_artifact(run_id, str(extra.path), "figures")
-        example = as_frame(data.X_train[:5], data.feature_names)
+        example = input_example(data.X_train, data.feature_names)  # no real training row
         info = log_sklearn_model(result.refit.model, example, name="model")
         mlflow.set_tag("gdlab.model_id", info.model_id)
         RunHandle(

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -209,3 +210,34 @@ def test_undeclared_pii_in_a_data_error_never_shows_the_value():
     with pytest.raises(DataError) as info:
         refuse_personal_data(table, cfg)
     assert "ann@example.com" not in str(info.value) and "'who'" in str(info.value)
+
+
+def test_the_logged_model_carries_no_training_row(baseline):
+    """The MLflow model's input example (``input_example.json``, and the request body
+    ``serving_input_example.json`` that the README tells people to download) travels with the
+    registered model to wherever it is served: it must not be the first rows of the training
+    data (before, ``X_train[:5]``: the first records of the user's file)."""
+    import mlflow
+
+    train = pd.read_parquet(baseline.root / "data/prepared/train.parquet")
+    meta = json.loads((baseline.root / "data/prepared/meta.json").read_text())
+    rows = {tuple(row) for row in train[meta["feature_names"]].to_numpy().tolist()}
+    version = baseline.client().get_model_version_by_alias("gdlab-rel", "champion")
+    with baseline.inside():
+        mlflow.set_tracking_uri(baseline.store)
+        local = mlflow.artifacts.download_artifacts(version.source)
+        example = mlflow.models.Model.load(local).load_input_example(local)
+    assert list(example.columns) == meta["feature_names"]
+    assert len(example) >= 1 and np.isfinite(example.to_numpy()).all()
+    assert not [r for r in example.to_numpy().tolist() if tuple(r) in rows]
+
+
+def test_input_example_is_each_features_quartiles():
+    from gdlab.experiment import input_example
+
+    X = np.array([[1.0, np.nan, 5.0], [2.0, np.nan, np.nan], [3.0, np.nan, 7.0],
+                  [4.0, np.nan, 9.0], [5.0, np.nan, 11.0]])
+    example = input_example(X, ["a", "b", "c"])
+    assert list(example.columns) == ["a", "b", "c"]
+    expected = [[2.0, 0.0, 6.5], [3.0, 0.0, 8.0], [4.0, 0.0, 9.5]]  # NaN left out; none: 0
+    np.testing.assert_array_equal(example.to_numpy(), expected)

@@ -15,7 +15,13 @@ from gdlab.experiment.model import (
     fit_pipeline_rows,
 )
 from gdlab.experiment.overrides import describe_tuned, load_overrides, trained_params
-from gdlab.experiment.training import TrainingResult, as_frame, decode_target, run_training
+from gdlab.experiment.training import (
+    TrainingResult,
+    as_frame,
+    decode_target,
+    input_example,
+    run_training,
+)
 
 __all__ = [
     "CURVE_KEYS",
@@ -31,6 +37,7 @@ __all__ = [
     "describe_tuned",
     "fit_pipeline",
     "fit_pipeline_rows",
+    "input_example",
     "is_better",
     "load_overrides",
     "make_folds",
