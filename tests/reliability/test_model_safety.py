@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import mlflow
@@ -54,6 +55,54 @@ def test_loading_refuses_types_outside_the_trusted_list(tmp_path):
         load_model(path)
     with pytest.raises(ValueError, match="refusing to trust"):
         save_model({"model": Payload()}, tmp_path / "other.skops")
+
+
+def _calling(module: str, name: str, *args: str) -> dict:
+    """A skops node that calls ``module.name(*args)`` when the file is loaded."""
+    strings = [
+        {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+         "content": json.dumps(arg), "is_json": True}
+        for arg in args
+    ]
+    return {
+        "__class__": name, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                    "content": strings},
+    }
+
+
+@pytest.mark.parametrize(
+    "module,name",
+    [
+        ("gdlab.atomic", "write_text_atomic"),  # writes any file: code at the next login
+        ("gdlab.core.plugins", "build"),  # imports and calls any 'module:factory'
+        ("gdlab.core.schedules", "make_schedule"),  # the same through a schedule name
+        ("gdlab.core.schedules", "partial"),  # functools' type, reached through gdlab's module
+    ],
+)
+def test_loading_refuses_gdlab_functions_a_crafted_file_would_call(tmp_path, module, name):
+    """skops calls a trusted "type" of a ConstructorFromReduceNode with arguments from the
+    file: trusting every name under ``gdlab.`` let a crafted model file call any gdlab function
+    on load (a file written wherever the loading user may write, a plug-in factory imported and
+    called); only gdlab's model classes and schedule functions are trusted."""
+    from gdlab import GDRegressor
+
+    target = tmp_path / "written-by-the-model-file.txt"
+    model = GDRegressor(max_epochs=3, tol=None).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    save_model(model, tmp_path / "good.skops")
+    with zipfile.ZipFile(tmp_path / "good.skops") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    schema = json.loads(members["schema.json"])
+    schema["content"]["content"]["verbose"] = _calling(module, name, str(target), "x")
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(tmp_path / "crafted.skops", "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+
+    with pytest.raises(ValueError, match=re.escape(f"{module}.{name}")):
+        load_model(tmp_path / "crafted.skops")
+    assert not target.exists()
+    assert load_model(tmp_path / "good.skops").predict([[3.0]]).shape == (1,)
 
 
 @pytest.mark.parametrize(

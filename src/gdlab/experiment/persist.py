@@ -1,9 +1,11 @@
-"""Save and load fitted pipelines with skops (no pickle): only gdlab's own types are trusted
-on top of what skops trusts by default (scikit-learn, numpy, builtins)."""
+"""Save and load fitted pipelines with skops (no pickle): only gdlab's own model classes (and
+the schedule functions they bind) are trusted on top of what skops trusts by default
+(scikit-learn, numpy, builtins)."""
 
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
 import zipfile
@@ -18,29 +20,57 @@ from gdlab.atomic import write_bytes_atomic
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
 
-TRUSTED_PREFIXES = ("gdlab.",)
+TRUSTED_PREFIXES = ("gdlab.core.", "gdlab.estimators.")
+"""Modules whose classes a model may hold (the engine's models, schedules and loop state; the
+estimators). Only classes defined there are trusted, never their functions: skops calls a
+trusted name with arguments from the file (a ``ConstructorFromReduceNode``), so a crafted file
+naming e.g. ``gdlab.atomic.write_text_atomic`` or ``gdlab.core.plugins.build`` would write any
+file or import and call any plug-in as it loads."""
 TRUSTED_NAMES = (
     "functools.partial",  # gdlab's schedules bind their parameters with it
     "numpy.dtype",  # a fitted SimpleImputer (data.missing) keeps its input's dtype
+    # the epoch -> learning rate functions the built-in schedules bind (pure arithmetic)
+    *(
+        f"gdlab.core.schedules._{name}_lr"
+        for name in ("constant", "step", "multistep", "exponential", "cosine", "invscaling",
+                     "warmup")
+    ),
 )
+
+
+def _gdlab_class(name: str) -> bool:
+    """Whether ``name`` (``module.Class``) is a class defined in a ``TRUSTED_PREFIXES``
+    module under that name (not a function, nor something the module imported)."""
+    module, _, attr = name.rpartition(".")
+    if not name.startswith(TRUSTED_PREFIXES):
+        return False
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return isinstance(obj, type) and obj.__module__ == module and obj.__qualname__ == attr
 
 
 def trusted_types(
     model: Any = None, *, data: bytes | None = None, plugins: Sequence[str] = ()
 ) -> list[str]:
     """The types skops does not trust by default that a model uses, all of which must be
-    gdlab's (``TRUSTED_PREFIXES``), listed in ``TRUSTED_NAMES``, or from the module of a
-    plug-in the user named (``plugins``, and those ``model`` names: e.g. a schedule function
-    in ``my_schedules``); anything else raises ``ValueError`` naming it."""
+    classes of gdlab's engine or estimators (``TRUSTED_PREFIXES``), listed in
+    ``TRUSTED_NAMES``, or from the module of a plug-in the user named (``plugins``, and those
+    ``model`` names: e.g. a schedule function in ``my_schedules``); anything else raises
+    ``ValueError`` naming it."""
     payload = data if data is not None else sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=payload)
     named = [*plugins, *(import_paths(model) if model is not None else [])]
-    prefixes = TRUSTED_PREFIXES + tuple(f"{m}." for m in plugin_modules(named))
-    foreign = [t for t in untrusted if not t.startswith(prefixes) and t not in TRUSTED_NAMES]
+    plugin_prefixes = tuple(f"{m}." for m in plugin_modules(named))
+    foreign = [
+        t for t in untrusted
+        if t not in TRUSTED_NAMES and not t.startswith(plugin_prefixes) and not _gdlab_class(t)
+    ]
     if foreign:
         raise ValueError(
-            "the model uses types outside gdlab and skops' defaults, refusing to trust: "
-            + ", ".join(foreign)
+            "the model uses types outside gdlab's model classes and skops' defaults, refusing "
+            "to trust: " + ", ".join(foreign)
         )
     return list(untrusted)
 
