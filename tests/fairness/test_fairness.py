@@ -78,6 +78,25 @@ def test_regression_error_metrics_by_group_and_gate():
     assert not report.passed and report.violations[0].startswith("error_difference ")
 
 
+@pytest.mark.parametrize("value", ["n/a/", "x/..", "a//b", "../../escape", "./x"])
+def test_a_group_with_slashes_gives_metric_names_mlflow_accepts(value):
+    """A sensitive value is data: "n/a/" or "x/.." made a metric name MLflow refuses ("Names
+    may be treated as files"), so evaluate died with an MlflowException after writing its
+    reports."""
+    from mlflow.utils.validation import _validate_metric_name
+
+    rng = np.random.default_rng(2)
+    group = rng.choice(["b", value], size=200)
+    y = rng.normal(size=200)
+    report = regression_fairness(y, y + 0.1, group, thresholds={"error_difference": 0.1})
+    names = report.mlflow_metrics()
+    per_group = sum(len(groups) for groups in report.by_group.values())
+    assert len(names) == len(report.differences) + per_group  # no two groups on one name
+    for name in names:
+        _validate_metric_name(name)
+        assert "/" not in name
+
+
 def test_an_undefined_difference_fails_the_gate():
     y = np.array([0, 0, 0, 1, 1, 0])
     pred = np.array([0, 1, 0, 1, 0, 0])

@@ -112,7 +112,9 @@ class FairnessReport:
 
 
 def _key(group: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", group)[:60] or "_"
+    """``group`` in an MLflow metric name: no ``/``, which MLflow reads as a path (a value such
+    as ``n/a/`` or ``x/..`` made a name it refuses, failing evaluate)."""
+    return re.sub(r"[^A-Za-z0-9_\-. ]", "_", group)[:60] or "_"
 
 
 def disabled(task: str, reason: str) -> FairnessReport:
