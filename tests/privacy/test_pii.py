@@ -235,9 +235,11 @@ def test_the_logged_model_carries_no_training_row(baseline):
 def test_input_example_is_each_features_quartiles():
     from gdlab.experiment import input_example
 
-    X = np.array([[1.0, np.nan, 5.0], [2.0, np.nan, np.nan], [3.0, np.nan, 7.0],
-                  [4.0, np.nan, 9.0], [5.0, np.nan, 11.0]])
-    example = input_example(X, ["a", "b", "c"])
-    assert list(example.columns) == ["a", "b", "c"]
-    expected = [[2.0, 0.0, 6.5], [3.0, 0.0, 8.0], [4.0, 0.0, 9.5]]  # NaN left out; none: 0
+    X = np.array([[1.0, np.nan, 5.0, 0.0], [2.0, np.nan, np.nan, 0.0], [3.0, np.nan, 7.0, 1.0],
+                  [4.0, np.nan, 9.0, 1.0], [5.0, np.nan, 11.0, 1.0], [6.0, np.nan, 13.0, 0.0]])
+    example = input_example(X, ["a", "b", "c", "city=x"])
+    assert list(example.columns) == ["a", "b", "c", "city=x"]
+    # the nearest value each column holds (a one-hot column stays 0/1); NaN left out; none: 0
+    # (6 values: positions 1.25, 2.5, 3.75 of the sorted column -> 1, 2, 4; 5 values: 1, 2, 3)
+    expected = [[2.0, 0.0, 7.0, 0.0], [3.0, 0.0, 9.0, 0.0], [5.0, 0.0, 11.0, 1.0]]
     np.testing.assert_array_equal(example.to_numpy(), expected)

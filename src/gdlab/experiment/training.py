@@ -38,7 +38,8 @@ EXAMPLE_SAMPLE = 10_000
 
 def input_example(X: np.ndarray, feature_names: list[str] | None) -> Any:
     """An input example for the logged model that is no training row: row k holds every
-    feature's ``EXAMPLE_QUANTILES[k]`` over the first ``EXAMPLE_SAMPLE`` rows of ``X`` (missing
+    feature's ``EXAMPLE_QUANTILES[k]`` over the first ``EXAMPLE_SAMPLE`` rows of ``X`` (the
+    nearest value the column holds, so a one-hot or integer feature keeps valid values; missing
     values left out; 0.0 for a column with none). MLflow stores the example with the model
     (``input_example.json``, ``serving_input_example.json``) wherever it is registered or
     served, so real rows there would copy people's records beyond the training data."""
@@ -46,7 +47,9 @@ def input_example(X: np.ndarray, feature_names: list[str] | None) -> Any:
     rows = np.zeros((len(EXAMPLE_QUANTILES), sample.shape[1]))
     present = ~np.isnan(sample).all(axis=0)
     if present.any():
-        rows[:, present] = np.nanquantile(sample[:, present], EXAMPLE_QUANTILES, axis=0)
+        rows[:, present] = np.nanquantile(
+            sample[:, present], EXAMPLE_QUANTILES, axis=0, method="nearest"
+        )
     return as_frame(rows.astype(np.asarray(X[:0]).dtype), feature_names)
 
 
