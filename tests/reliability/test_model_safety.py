@@ -215,3 +215,36 @@ def test_register_refuses_a_logged_model_of_another_run(untouched):
         client.delete_logged_model(other.model_id)
     assert result.code == 1
     assert f"it was logged by run {fold_run.info.run_id}" in result.err
+
+
+def test_loading_refuses_what_a_plugin_module_only_imported(tmp_path, monkeypatch):
+    """A plug-in the user named is trusted for what it defines, not for the names it imported:
+    with ``from gdlab.atomic import write_text_atomic`` (or ``from subprocess import run``) in
+    the user's module, a crafted file naming ``my_plugin.write_text_atomic`` wrote a file as
+    it loaded."""
+    import sys
+    import types
+
+    from gdlab import GDRegressor
+    from gdlab.atomic import write_text_atomic
+
+    plugin = types.ModuleType("crafted_target_plugin")
+    plugin.write_text_atomic = write_text_atomic  # imported, not defined there
+    exec("def halving(base_lr):\n    return base_lr / 2\n", plugin.__dict__)  # noqa: S102
+    monkeypatch.setitem(sys.modules, "crafted_target_plugin", plugin)
+    target = tmp_path / "written-by-the-model-file.txt"
+    model = GDRegressor(max_epochs=3, tol=None).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    save_model(model, tmp_path / "good.skops")
+    with zipfile.ZipFile(tmp_path / "good.skops") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    schema = json.loads(members["schema.json"])
+    schema["content"]["content"]["verbose"] = _calling(
+        "crafted_target_plugin", "write_text_atomic", str(target), "x")
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(tmp_path / "crafted.skops", "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+
+    with pytest.raises(ValueError, match="crafted_target_plugin.write_text_atomic"):
+        load_model(tmp_path / "crafted.skops", plugins=["crafted_target_plugin:halving"])
+    assert not target.exists()

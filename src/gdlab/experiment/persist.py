@@ -51,21 +51,38 @@ def _gdlab_class(name: str) -> bool:
     return isinstance(obj, type) and obj.__module__ == module and obj.__qualname__ == attr
 
 
+def _defined_in(name: str, modules: Sequence[str]) -> bool:
+    """Whether ``name`` (``module.attr``) is a class or function that one of the plug-in
+    ``modules`` (or a submodule) defines itself: a name it merely imported (``from subprocess
+    import run``) is not the plug-in's, and trusting it would let a crafted file call it as it
+    loads."""
+    module, _, attr = name.rpartition(".")
+    if not any(module == m or module.startswith(f"{m}.") for m in modules):
+        return False
+    if "<" in name:  # '<lambda>', '<locals>': nothing to load by that name (save_model says so)
+        return True
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return getattr(obj, "__module__", None) == module
+
+
 def trusted_types(
     model: Any = None, *, data: bytes | None = None, plugins: Sequence[str] = ()
 ) -> list[str]:
     """The types skops does not trust by default that a model uses, all of which must be
     classes of gdlab's engine or estimators (``TRUSTED_PREFIXES``), listed in
-    ``TRUSTED_NAMES``, or from the module of a plug-in the user named (``plugins``, and those
-    ``model`` names: e.g. a schedule function in ``my_schedules``); anything else raises
-    ``ValueError`` naming it."""
+    ``TRUSTED_NAMES``, or defined by the module of a plug-in the user named (``plugins``, and
+    those ``model`` names: e.g. a schedule function in ``my_schedules``, not a name that module
+    imported); anything else raises ``ValueError`` naming it."""
     payload = data if data is not None else sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=payload)
     named = [*plugins, *(import_paths(model) if model is not None else [])]
-    plugin_prefixes = tuple(f"{m}." for m in plugin_modules(named))
+    modules = plugin_modules(named)
     foreign = [
         t for t in untrusted
-        if t not in TRUSTED_NAMES and not t.startswith(plugin_prefixes) and not _gdlab_class(t)
+        if t not in TRUSTED_NAMES and not _defined_in(t, modules) and not _gdlab_class(t)
     ]
     if foreign:
         raise ValueError(
