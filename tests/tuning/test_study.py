@@ -91,3 +91,25 @@ def test_only_the_trials_of_this_hosts_searches_are_taken_for_interrupted(monkey
     later = study.ask()
     later.set_user_attr(OWNER, "there")
     assert recover_interrupted(study) == [later.number]  # no owner given: every RUNNING one
+
+
+def test_a_database_studys_lock_is_in_a_directory_of_this_user_only(tmp_path, monkeypatch):
+    """It was /tmp/gdlab-optuna-<key>.lock: a name any local user could create first (the
+    search then failed to open it) or hold (the search waited forever)."""
+    import os
+    import stat
+
+    from gdlab.tuning.study import StudySpec, study_lock
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    spec = StudySpec(storage="postgresql://db.example/optuna", name="gdlab-abc",
+                     direction="minimize", strategy="bayes", seed=0, n_startup_trials=5,
+                     pruner="median")
+    with study_lock(spec):
+        (lock,) = (tmp_path / "run" / "gdlab").iterdir()
+    assert lock.name.startswith("optuna-") and lock.suffix == ".lock"
+    assert stat.S_IMODE(os.stat(lock.parent).st_mode) == 0o700
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with study_lock(spec):
+        assert [p.name for p in (tmp_path / "home/.cache/gdlab/locks").iterdir()] == [lock.name]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
-import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -180,6 +180,24 @@ class StudySpec:
         return optuna.pruners.NopPruner()
 
 
+def user_lock_dir() -> Path:
+    """A directory of this user's only (0700) for locks that span workspaces (DVC's queued
+    experiments each run in their own copy): ``$XDG_RUNTIME_DIR/gdlab``, else
+    ``~/.cache/gdlab/locks``. Not the shared temporary directory, where another user could
+    create or hold the lock file first and block or break the search."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    candidates = [Path(runtime) / "gdlab"] if runtime else []
+    candidates.append(Path.home() / ".cache" / "gdlab" / "locks")
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            problem = exc
+            continue
+        return path
+    raise OSError(f"no directory for the tuning study's lock: {problem}") from problem
+
+
 @contextmanager
 def study_lock(spec: StudySpec) -> Iterator[None]:
     """Hold an exclusive lock on the study for a whole search, so that two searches of the same
@@ -189,8 +207,8 @@ def study_lock(spec: StudySpec) -> Iterator[None]:
     import fcntl
 
     key = hashlib.sha256(f"{spec.storage}\0{spec.name}".encode()).hexdigest()[:16]
-    if "://" in spec.storage:
-        path = Path(tempfile.gettempdir()) / f"gdlab-optuna-{key}.lock"
+    if "://" in spec.storage:  # a database: one lock for every workspace of this user here
+        path = user_lock_dir() / f"optuna-{key}.lock"
     else:
         path = Path(f"{spec.storage}.{key}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
