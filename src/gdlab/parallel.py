@@ -11,9 +11,10 @@ gdlab's parallel work (CV folds, tuning trials, comparison variants) is written 
 ``n_jobs`` of each section). ``backend: dask`` connects a ``dask.distributed.Client`` to
 ``parallel.scheduler`` and activates joblib's Dask backend
 (``joblib.parallel_config(backend="dask")``), so every ``Parallel`` call inside the block is
-scheduled on the cluster's workers; with ``scheduler: null`` a throw-away
-``LocalCluster`` on 127.0.0.1 is started for the block. Results travel back to this process,
-which alone logs them, so a tracking store is never written by several processes.
+scheduled on the cluster's workers; with ``scheduler: null`` a throw-away ``LocalCluster``
+on 127.0.0.1 (TLS with throw-away certificates) is started for the block. Results travel
+back to this process, which alone logs them, so a tracking store is never written by
+several processes.
 
 The results do not depend on the backend: each task is seeded by its own arguments (fold
 indices, trial number, ``seed``), never by the worker that runs it.
@@ -136,12 +137,20 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # TLS with throw-away certificates: on 127.0.0.1 any other local user
+                    # could otherwise connect and have the workers run (unpickle) their tasks
+                    security=True,
                 )
             )
             scheduler = cluster.scheduler_address
         try:
             client = stack.enter_context(
-                Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+                Client(
+                    scheduler,
+                    timeout=f"{timeout}s",
+                    set_as_default=False,
+                    security=cluster.security if cluster is not None else None,
+                )
             )
         except OSError as exc:
             raise ParallelUnavailable(

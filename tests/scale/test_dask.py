@@ -339,3 +339,17 @@ def test_an_unavailable_cluster_ends_the_stage_with_one_line(free_port, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"train: parallel.scheduler tcp://127.0.0.1:{free_port} did not answer")
     assert "Traceback" not in err
+
+
+def test_the_throw_away_local_cluster_takes_no_stranger(data):
+    """scheduler: null starts a LocalCluster on 127.0.0.1; without TLS any other local user
+    could connect to it and have its workers run their pickled tasks."""
+    X, y = data
+    params = make_params(model={"kind": "mlp", "hidden_layer_sizes": [4]},
+                         parallel={"backend": "dask", "scheduler": None, "n_workers": 1})
+    with parallel_backend(params.parallel) as info:
+        assert info.local_cluster and info.scheduler.startswith("tls://127.0.0.1:")
+        result = run_training(params, X, y, progress=False)
+        with pytest.raises(Exception, match="TLS"):  # no certificate: refused
+            distributed.Client(info.scheduler, timeout="5s", set_as_default=False)
+    assert len(result.cv.folds) == 3
