@@ -25,3 +25,15 @@ def test_a_stage_prints_its_warnings_as_one_line_each():
         "train: ConvergenceWarning: 4 of 5 folds stopped at max_epochs\n"
         "train: warning: batch_size covers a whole fold\n"
     )
+
+
+def test_the_one_line_format_ends_with_the_stage():
+    """Stages run in-process (tests, a notebook) left their format behind for everything
+    after them."""
+    import warnings
+
+    from gdlab.tracking.safety import stage_exit
+
+    before = warnings.formatwarning
+    assert stage_exit("train", lambda: 0) == 0
+    assert warnings.formatwarning is before

@@ -155,15 +155,20 @@ def check_resumable(client: Any, run_id: str, handle: str = "models/run.json") -
     )
 
 
-def one_line_warnings(stage: str) -> None:
-    """Print this process's warnings as ``<stage>: ConvergenceWarning: ...`` lines, without
+@contextmanager
+def one_line_warnings(stage: str) -> Iterator[None]:
+    """Inside the block, print warnings as ``<stage>: ConvergenceWarning: ...`` lines, without
     the file path and source line Python adds (noise in a stage's output)."""
 
     def formatted(message: Any, category: type[Warning], *_: Any, **__: Any) -> str:
         kind = "warning" if category is UserWarning else category.__name__
         return f"{stage}: {kind}: {message}\n"
 
-    warnings.formatwarning = formatted
+    previous, warnings.formatwarning = warnings.formatwarning, formatted
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
@@ -175,13 +180,13 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
 
-    one_line_warnings(stage)
-    try:
-        return main()
-    except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
-            ParallelUnavailable) as exc:
-        print(f"{stage}: {exc}", file=sys.stderr)
-        return 1
+    with one_line_warnings(stage):
+        try:
+            return main()
+        except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
+                ParallelUnavailable) as exc:
+            print(f"{stage}: {exc}", file=sys.stderr)
+            return 1
 
 
 def _sqlite_path(uri: str) -> Path | None:
