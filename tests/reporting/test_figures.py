@@ -199,3 +199,29 @@ def test_a_log_axis_under_a_decade_has_several_labels(kept, tmp_path):
     lr_find_figure(LRRangeResult(rates, losses, losses, 1.0, False, 10.0), tmp_path / "lr.png")
     labels = _log_labels(kept[0].axes[0])
     assert {"8000", "9000", "10000"} <= set(labels), labels
+
+
+def _inside_figure(fig, artist) -> bool:
+    """Whether ``artist``'s drawn extent lies within ``fig`` (not clipped by its edges)."""
+    fig.canvas.draw()
+    box, frame = artist.get_window_extent(), fig.bbox
+    return (box.x0 >= frame.x0 - 1 and box.x1 <= frame.x1 + 1
+            and box.y0 >= frame.y0 - 1 and box.y1 <= frame.y1 + 1)
+
+
+def test_overlay_axis_labels_on_a_standardised_target_fit_in_the_figure(kept, tmp_path):
+    from gdlab.experiment.compare import Comparison, Variant, VariantFold
+    from gdlab.reporting.compare import overlay_figure
+
+    epochs = np.arange(20)
+    loss = list(0.25 + 0.25 * np.exp(-epochs / 3))  # positive: every loss axis is log
+    fold = VariantFold(1, {"train_loss": loss, "val_loss": loss,
+                           "time_s": list(0.01 * (epochs + 1))}, False, 0.2)
+    variants = [Variant("adam", "adam", None, [fold], target_scaled=True)]
+    overlay_figure(Comparison("optimizer.name", variants), tmp_path / "o.png")
+    (fig,) = kept
+    for ax in fig.axes:
+        label = ax.yaxis.label
+        assert "standardised target" in label.get_text()
+        assert "log scale" in label.get_text()
+        assert _inside_figure(fig, label), label.get_text()

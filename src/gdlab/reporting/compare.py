@@ -113,10 +113,12 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
              "training loss against time"),
         )
         scaled = bool(comparison.variants) and all(v.target_scaled for v in comparison.variants)
-        units = f", {STANDARDISED}" if scaled else ""
+        # scale and units on a line of their own: on one line with the mean's description,
+        # the label ran past the figure's edges (cut at both ends on a standardised target)
+        notes = ", ".join(n for n, on in (("log scale", log), (STANDARDISED, scaled)) if on)
         for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
             ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"{ylabel}{', log scale' if log else ''}{units}")
+            ax.set_ylabel(f"{ylabel}\n({notes})" if notes else ylabel)
             ax.set_title(title, fontsize=10)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
