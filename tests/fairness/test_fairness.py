@@ -97,6 +97,75 @@ def test_a_group_with_slashes_gives_metric_names_mlflow_accepts(value):
         assert "/" not in name
 
 
+@pytest.fixture
+def kept(monkeypatch):
+    """The figures the figure functions close, kept open to read their axes."""
+    import matplotlib.pyplot as plt
+
+    closed: list = []
+    monkeypatch.setattr(plt, "close", closed.append)
+    yield closed
+    for fig in closed:
+        fig.clf()
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_fairness_figure_numeric_groups_legible_and_legend_off_the_bars(kept, tmp_path):
+    """diabetes' ``sex`` column holds -0.044641636506989144 and 0.05068011873981862: their full
+    text ran into each other under the bars, and the "overall" legend (lower right) sat on
+    the bars."""
+    from gdlab.reporting.fairness import fairness_figure
+
+    rng = np.random.default_rng(3)
+    group = rng.choice(["-0.044641636506989144", "0.05068011873981862"], size=300)
+    y = rng.normal(150.0, 70.0, size=300)
+    report = regression_fairness(y, y + rng.normal(0, 50.0, size=300), group,
+                                 sensitive_name="sex")
+    fairness_figure(report, tmp_path / "f.png")
+    (fig,) = kept
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+        assert [t.get_text().split("\n")[0] for t in ticks] == ["-0.04464", "0.05068"]
+        boxes = [t.get_window_extent() for t in ticks]
+        assert not _overlap(*boxes), [t.get_text() for t in ticks]
+        legend = ax.get_legend().get_window_extent()
+        for bar in ax.patches:
+            assert not _overlap(legend, bar.get_window_extent()), ax.get_title()
+
+
+def test_fairness_figure_many_long_group_names_do_not_overlap(kept, tmp_path):
+    from gdlab.reporting.fairness import fairness_figure
+
+    rng = np.random.default_rng(0)
+    names = ["African-American", "Caucasian", "Hispanic", "Asian", "Native American", "Other"]
+    group = rng.choice(names, 600)
+    y = rng.integers(0, 2, 600)
+    report = classification_fairness(y, 1 - y, group, classes=[0, 1], positive_label=None)
+    fairness_figure(report, tmp_path / "f.png")
+    (fig,) = kept
+    fig.canvas.draw()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+        assert len(boxes) == len(names)
+        assert not any(_overlap(a, b) for a, b in zip(boxes, boxes[1:], strict=False))
+        assert all(box.y0 >= fig.bbox.y0 for box in boxes)  # none cut at the bottom
+
+
+def test_fairness_figure_keeps_group_names_that_would_read_alike(kept, tmp_path):
+    from gdlab.reporting.fairness import fairness_figure
+
+    group = np.repeat(["0.100000001", "0.1000000002"], 50)
+    y = np.arange(100.0)
+    report = regression_fairness(y, y + 1.0, group)
+    fairness_figure(report, tmp_path / "f.png")
+    ticks = [t.get_text().split("\n")[0] for t in kept[0].axes[0].get_xticklabels()]
+    assert ticks == list(report.group_sizes)  # both 0.1 at 4 digits: written out in full
+
+
 def test_an_undefined_difference_fails_the_gate():
     y = np.array([0, 0, 0, 1, 1, 0])
     pred = np.array([0, 1, 0, 1, 0, 0])

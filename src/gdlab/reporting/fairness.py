@@ -331,6 +331,30 @@ def fairness_report(
     )
 
 
+def group_names(groups: list[str]) -> list[str]:
+    """Groups as the figure names them: a number to 4 significant digits (diabetes' ``sex`` is
+    -0.044641636506989144 and 0.05068011873981862, whose full text ran into each other)
+    unless two groups would then read alike; other names as they are."""
+    def short(group: str) -> str:
+        try:
+            return f"{float(group):.4g}"
+        except ValueError:
+            return group
+
+    names = [short(g) for g in groups]
+    return names if len(set(names)) == len(names) else list(groups)
+
+
+def _ticks_collide(fig: Any, axes: Any) -> bool:
+    """Whether two x tick labels of one panel overlap once drawn."""
+    fig.canvas.draw()
+    for ax in axes:
+        boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+        if any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:], strict=False)):
+            return True
+    return False
+
+
 def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
     """Bar charts of every by-group metric (one panel each, dashed line = overall), the group
     sizes in the tick labels and the disparity differences in the title."""
@@ -364,14 +388,17 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.8), dpi=100)
     axes = np.atleast_1d(axes)
     try:
-        labels = [f"{g}\n(n={report.group_sizes[g]})" for g in groups]
+        labels = [f"{name}\n(n={report.group_sizes[g]})"
+                  for g, name in zip(groups, group_names(groups), strict=True)]
         for ax, metric in zip(axes, metrics, strict=True):
             values = [report.by_group[metric].get(g, float("nan")) for g in groups]
             ax.bar(range(len(groups)), values, color=[f"C{i % 10}" for i in range(len(groups))])
             overall = report.overall.get(metric)
             if overall is not None and math.isfinite(overall):
                 ax.axhline(overall, linestyle="--", color="black", linewidth=1, label="overall")
-                ax.legend(fontsize=7, loc="lower right")
+                low, high = ax.get_ylim()  # headroom above the bars for the legend
+                ax.set_ylim(low, high + 0.25 * (high - low))
+                ax.legend(fontsize=7, loc="upper right")
             ax.set_xticks(range(len(groups)), labels, fontsize=8)
             ax.set_title(metric.replace("_", " "), fontsize=9)
             ax.set_xlabel(str(report.sensitive), fontsize=8)
@@ -388,6 +415,12 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
         )
         fig.suptitle(f"by group of {report.sensitive!r}: {shown}{verdict}", fontsize=9)
         fig.tight_layout()
+        if _ticks_collide(fig, axes):  # many or long group names: one line each, upright
+            fig.set_figheight(fig.get_figheight() + 1.2)  # the bars keep their height
+            for ax in axes:
+                ax.set_xticks(range(len(groups)), [t.replace("\n", " ") for t in labels],
+                              fontsize=8, rotation=90)
+            fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp)
     finally:
