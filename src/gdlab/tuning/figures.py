@@ -228,7 +228,9 @@ def _history_title(study: Any) -> str:
 def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str, Path]:
     """Optuna's optimisation history and parameter importances (when computable) as PNGs."""
     plt = _pyplot()
+    import matplotlib
     import optuna
+    from matplotlib.ticker import MaxNLocator
     from optuna.visualization import matplotlib as ovm
 
     directory = Path(directory)
@@ -241,23 +243,25 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
     if len(complete) >= 2 and len({k for t in complete for k in t.params}) >= 1:
         makers["param_importances"] = lambda: ovm.plot_param_importances(study, target_name=metric)
     for name, make in makers.items():
-        with warnings.catch_warnings():
+        # optuna calls plt.style.use("ggplot"): kept to these figures, not every later one
+        with warnings.catch_warnings(), matplotlib.rc_context():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.simplefilter("ignore", UserWarning)
             try:
                 ax = make()
             except (ValueError, RuntimeError, ZeroDivisionError):
                 continue  # e.g. every trial has the same value: no importances
-        if name == "optimization_history":
-            ax.set_title(_history_title(study))
-        fig = ax.figure
-        try:
-            fig.set_size_inches(8, 4.8)
-            fig.tight_layout()
-            path = directory / f"{name}.png"
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, dpi=110)
-            out[name] = path
-        finally:
-            plt.close(fig)
+            if name == "optimization_history":
+                ax.set_title(_history_title(study))
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no trial 0.5
+            fig = ax.figure
+            try:
+                fig.set_size_inches(8, 4.8)
+                fig.tight_layout()
+                path = directory / f"{name}.png"
+                with atomic_path(path) as tmp:
+                    fig.savefig(tmp, dpi=110)
+                out[name] = path
+            finally:
+                plt.close(fig)
     return out
