@@ -225,3 +225,20 @@ def test_overlay_axis_labels_on_a_standardised_target_fit_in_the_figure(kept, tm
         assert "standardised target" in label.get_text()
         assert "log scale" in label.get_text()
         assert _inside_figure(fig, label), label.get_text()
+
+
+def test_fold_curves_log_axis_says_so_and_has_its_grid(kept, tmp_path):
+    """cv_loss_curves.png's log loss axis was labelled plain "loss", and its labelled minor
+    ticks (0.3 ... 0.6 within a decade) had no grid lines across."""
+    from gdlab.reporting import loss_curves_figure
+
+    cv = _narrow_cv()
+    cv.target_scaled = True
+    loss_curves_figure(cv, tmp_path / "curves.png")
+    ax = kept[0].axes[0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "loss (log scale, standardised target)"
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    minor = [t for t in ax.yaxis.get_minor_ticks() if low <= t.get_loc() <= high]
+    assert minor and all(t.gridline.get_visible() for t in minor)

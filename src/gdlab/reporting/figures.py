@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
-from gdlab.experiment.target import loss_units
+from gdlab.experiment.target import STANDARDISED
 from gdlab.reporting.canvas import log_scale
 
 
@@ -31,12 +31,15 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
                     label = f"fold {fold.fold} {key.split('_')[0]}"
                     ax.plot(epochs, values, style, color=colour, label=label, linewidth=1.2)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(f"loss{loss_units(cv.target_scaled)}")
-        if _positive(cv):
+        log = _positive(cv)
+        if log:
             log_scale(ax)
+        notes = ", ".join(n for n, on in (("log scale", log), (STANDARDISED, cv.target_scaled))
+                          if on)
+        ax.set_ylabel(f"loss ({notes})" if notes else "loss")
         ax.set_title(title or "training (solid) and validation (dashed) loss per fold")
         ax.legend(fontsize=7, ncol=2)
-        ax.grid(alpha=0.3)
+        ax.grid(alpha=0.3, which="both")  # a log axis within a decade labels its minor ticks
         fig.tight_layout()
         with atomic_path(path) as tmp:
             fig.savefig(tmp)
