@@ -26,9 +26,9 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.model import build_pipeline, fit_pipeline_rows
+from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
-from gdlab.experiment.target import scales_target, with_estimator_params
+from gdlab.experiment.target import scales_target
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
 
 RECORD_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
@@ -168,18 +168,6 @@ def _final(curve: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
-def _warm_up(pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold) -> None:
-    """One epoch on the fold's rows, by the same path as the timed fit (row views, the
-    threads that gather large blocks, the validation loss), so that fit's clock does not
-    include the one-off compilation, cache loading and thread start-up of the engine's
-    kernels in this worker process."""
-    small = with_estimator_params(pipeline, max_epochs=1, tol=None)
-    try:
-        fit_pipeline_rows(small, X, y, fold.train_idx, fold.val_idx)
-    except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
-        pass
-
-
 def _fit_fold(
     pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold, lines: EpochProgress | None = None
 ) -> VariantFold:
@@ -188,7 +176,7 @@ def _fit_fold(
     diverged = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        _warm_up(pipeline, X, y, fold)
+        warm_up_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
         start = time.perf_counter()
         try:
             fit_pipeline_rows(

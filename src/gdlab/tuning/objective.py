@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
+from gdlab.experiment.model import warm_up_rows
 from gdlab.experiment.progress import EpochProgress
 from gdlab.experiment.target import final_estimator
 from gdlab.tuning.space import Space, config_key
@@ -69,11 +70,13 @@ class CVObjective:
         owner: str | None = None,
         progress: str | None = None,
         share: int = 1,
+        warm_up: bool = False,
     ) -> None:
         self.params, self.X, self.y, self.folds = params, X, y, folds
         self.space, self.metric, self.greater_is_better = space, metric, greater_is_better
         self.owner = owner  # the host of the search (user attribute gdlab.owner), if any
         self.progress, self.share = progress, share  # epoch lines: their prefix, see run_one_trial
+        self.warm_up = warm_up  # a warm-up epoch before a trial's first timed fit
         self.task = params.model.task
         self.last: TrialRecord | None = None
 
@@ -142,6 +145,8 @@ class CVObjective:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ConvergenceWarning: the score tells
                 lines = self._lines(trial, pipeline, fold)
+                if self.warm_up and not record.fold_scores:  # its first fold: warm up first
+                    warm_up_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
                 outcome = fit_pipeline_rows(
                     pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=lines
                 )
