@@ -12,6 +12,16 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(autouse=True)
+def _no_progress_settings_of_the_caller(monkeypatch):
+    """Each test starts without the caller's ``CI`` and ``GDLAB_PROGRESS``: they decide whether
+    progress lines print, and how (``.ci/run`` sets ``CI=true``; a developer may set
+    ``GDLAB_PROGRESS=off``), so tests of those lines passed or failed by the shell they ran
+    in. A test (or a directory's conftest) that wants them sets them itself."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("GDLAB_PROGRESS", raising=False)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """``sys.path`` as it was before each test (its fixtures' set-up included).
