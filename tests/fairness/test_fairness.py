@@ -97,6 +97,23 @@ def test_a_group_with_slashes_gives_metric_names_mlflow_accepts(value):
         assert "/" not in name
 
 
+def test_groups_that_clean_to_the_same_text_keep_their_own_metric_names():
+    """'a/b' and 'a_b' both became 'fairness_mae.a_b': one group's values overwrote the
+    other's in MLflow."""
+    rng = np.random.default_rng(3)
+    long = "x" * 70
+    group = rng.choice(["a/b", "a_b", long, long + "y"], size=400)
+    y = rng.normal(size=400)
+    error = np.where(group == "a/b", 0.1, 0.0)
+    report = regression_fairness(y, y + error, group, thresholds={"error_difference": 1.0})
+    names = report.mlflow_metrics()
+    per_group = sum(len(groups) for groups in report.by_group.values())
+    assert len(names) == len(report.differences) + per_group
+    assert names["fairness_mae.a_b"] == 0.0  # a value kept as it is keeps its plain name
+    slashed = [k for k in names if k.startswith("fairness_mae.a_b-")]
+    assert len(slashed) == 1 and names[slashed[0]] == pytest.approx(0.1)
+
+
 @pytest.fixture
 def kept(monkeypatch):
     """The figures the figure functions close, kept open to read their axes."""

@@ -11,6 +11,7 @@ undefined (a group without positives, say), fails the gate.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -113,8 +114,13 @@ class FairnessReport:
 
 def _key(group: str) -> str:
     """``group`` in an MLflow metric name: no ``/``, which MLflow reads as a path (a value such
-    as ``n/a/`` or ``x/..`` made a name it refuses, failing evaluate)."""
-    return re.sub(r"[^A-Za-z0-9_\-. ]", "_", group)[:60] or "_"
+    as ``n/a/`` or ``x/..`` made a name it refuses, failing evaluate). A value changed or cut
+    on the way gets 8 hex digits of its sha256, so two groups never share a name ('a/b' and
+    'a_b' both became 'a_b', one group's values overwriting the other's)."""
+    key = re.sub(r"[^A-Za-z0-9_\-. ]", "_", group)[:60]
+    if key == group and key:
+        return key
+    return f"{key or '_'}-{hashlib.sha256(group.encode()).hexdigest()[:8]}"
 
 
 def disabled(task: str, reason: str) -> FairnessReport:
