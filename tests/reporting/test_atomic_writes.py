@@ -144,18 +144,27 @@ def test_an_atomic_write_replaces_the_file_whole_with_a_plain_files_permissions(
 
 def test_a_temporary_file_left_by_a_kill_is_ignored_by_dvc_and_git(tmp_path):
     """A SIGKILL between create and rename leaves the hidden temporary file; inside a
-    directory DVC tracks as one output (reports/figures) it would count as part of it."""
+    directory DVC tracks as one output (reports/figures) it would count as part of it.
+    Checked in a scratch repository with the project's .gitignore and .dvcignore."""
+    import shutil
     import subprocess
     import sys
 
     from gdlab.atomic import atomic_path
 
-    repo = Path(__file__).resolve().parents[2]
+    project = Path(__file__).resolve().parents[2]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in (".gitignore", ".dvcignore"):
+        shutil.copy(project / name, repo / name)
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([str(dvc), "init", "-q", "--force"], cwd=repo, check=True)
+    shutil.copy(project / ".dvcignore", repo / ".dvcignore")  # dvc init writes its own
     with pytest.raises(KeyboardInterrupt):
         with atomic_path(tmp_path / "figures" / "loss_curves.png") as tmp:
             raise KeyboardInterrupt  # the name it would have left
     left = f"reports/figures/train/{tmp.name}"
-    dvc = Path(sys.executable).with_name("dvc")
     for command in ([str(dvc), "check-ignore", left], ["git", "check-ignore", "-q", left]):
         assert subprocess.run(command, cwd=repo, capture_output=True).returncode == 0, command
     for kept in ("reports/figures/train/loss_curves.png", "reports/cv.json"):
