@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def serve_and_invoke(
     """Start a model server (``command``, in a session of its own, output to ``log``), POST
     ``body`` (JSON) to ``http://127.0.0.1:<port>/invocations`` until it answers, exits or
     ``wait`` seconds pass, then stop the server's whole process group (SIGTERM, SIGKILL after
-    20 s). Returns the decoded answer, or None when none came (``log`` tells why)."""
+    20 s). Returns the decoded answer, or None when none came (``log`` tells why); an HTTP
+    error answer fails at once with its body."""
     with Path(log).open("w") as out:
         server = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -82,7 +84,11 @@ def serve_and_invoke(
                 try:
                     with urllib.request.urlopen(request, timeout=5) as response:
                         return json.loads(response.read())
-                except OSError:
+                except urllib.error.HTTPError as exc:  # it answered: no point waiting more
+                    raise AssertionError(
+                        f"the server answered HTTP {exc.code}: {exc.read()[:2000]!r}"
+                    ) from exc
+                except OSError:  # not listening yet
                     time.sleep(0.5)
             return None
         finally:
