@@ -242,3 +242,29 @@ def test_fold_curves_log_axis_says_so_and_has_its_grid(kept, tmp_path):
     low, high = ax.get_ylim()
     minor = [t for t in ax.yaxis.get_minor_ticks() if low <= t.get_loc() <= high]
     assert minor and all(t.gridline.get_visible() for t in minor)
+
+
+def test_epoch_axes_of_a_short_run_have_whole_epochs(kept, cv, tmp_path):
+    """Six epochs were ticked 0, 0.5, 1.0 ... (and the overlay of one fold said '1 folds')."""
+    from gdlab.experiment.compare import Comparison, Variant, VariantFold
+    from gdlab.reporting import loss_curves_figure
+    from gdlab.reporting.compare import overlay_figure
+
+    loss_band_figure(cv, tmp_path / "band.png")
+    lr_grad_figure(cv, tmp_path / "lr.png")
+    loss_curves_figure(cv, tmp_path / "curves.png")
+    epochs = np.arange(6)
+    loss = list(0.3 + 0.4 * np.exp(-epochs / 3))
+    fold = VariantFold(1, {"train_loss": loss, "val_loss": loss,
+                           "time_s": list(0.01 * (epochs + 1))}, False, 0.2)
+    overlay_figure(Comparison("optimizer.name", [Variant("adam", "adam", None, [fold])]),
+                   tmp_path / "o.png")
+    *figures, overlay = kept
+    axes = [ax for fig in figures for ax in fig.axes if ax.get_xlabel() == "epoch"]
+    axes += [ax for ax in overlay.axes if ax.get_xlabel() == "epoch"]
+    assert len(axes) == 2 + 2 + 1 + 2
+    for ax in axes:
+        ax.figure.canvas.draw()
+        ticks = ax.get_xticks()
+        assert np.array_equal(ticks, np.round(ticks)), ticks
+    assert overlay._suptitle.get_text() == "comparison of optimizer.name on the same 1 fold"

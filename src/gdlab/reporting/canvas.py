@@ -68,6 +68,14 @@ def canvas(
         plt.close(fig)
 
 
+def epoch_axis(ax: Any) -> None:
+    """Label ``ax``'s x axis "epoch" with whole-number ticks (a short run was ticked 2.5, 7.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def log_scale(ax: Any, axis: str = "y") -> None:
     """Put ``ax``'s ``axis`` ("x" or "y") on a log scale whose ticks read as plain numbers
     (0.3, 0.4, 0.6, 1, 2000) while the view stays within 1e-3 .. 1e5; matplotlib's default

@@ -16,7 +16,14 @@ from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
 from gdlab.experiment.target import STANDARDISED
 from gdlab.experiment.trajectory import loss_surface
-from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
+from gdlab.reporting.canvas import (
+    Figure,
+    canvas,
+    epoch_axis,
+    line_data,
+    log_scale,
+    positive,
+)
 from gdlab.reporting.files import write_json
 from gdlab.reporting.landscape import trajectories_figure
 
@@ -117,12 +124,17 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         # the label ran past the figure's edges (cut at both ends on a standardised target)
         notes = ", ".join(n for n, on in (("log scale", log), (STANDARDISED, scaled)) if on)
         for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
-            ax.set_xlabel(xlabel)
+            if xlabel == "epoch":
+                epoch_axis(ax)
+            else:
+                ax.set_xlabel(xlabel)
             ax.set_ylabel(f"{ylabel}\n({notes})" if notes else ylabel)
             ax.set_title(title, fontsize=10)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
-        fig.suptitle(f"comparison of {comparison.vary} on the same {summary['folds']} folds"
+        folds = summary["folds"]
+        fig.suptitle(f"comparison of {comparison.vary} on the same {folds} "
+                     + ("fold" if folds == 1 else "folds")
                      + (" (✕: diverged, off the scale)" if diverged_marks else ""))
         fig.tight_layout()
         legend = [text.get_text() for text in ax_train.get_legend().get_texts()]

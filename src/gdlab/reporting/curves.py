@@ -15,7 +15,14 @@ import numpy as np
 from gdlab.experiment import CVResult
 from gdlab.experiment.curves import band, stack_curves
 from gdlab.experiment.target import STANDARDISED
-from gdlab.reporting.canvas import Figure, canvas, line_data, log_scale, positive
+from gdlab.reporting.canvas import (
+    Figure,
+    canvas,
+    epoch_axis,
+    line_data,
+    log_scale,
+    positive,
+)
 
 
 def cv_band(cv: CVResult, key: str, hold: bool = True) -> dict[str, np.ndarray]:
@@ -52,7 +59,7 @@ def loss_band_figure(cv: CVResult, path: str | Path) -> Figure:
             )
             if scale == "log" and positive(train["mean"], val["mean"] if has_val else None):
                 log_scale(ax)
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
             units = f", {STANDARDISED}" if cv.target_scaled else ""
             ax.set_ylabel(f"loss ({ax.get_yscale()} scale{units})")
             ax.set_title(f"{scale} scale")
@@ -85,7 +92,7 @@ def lr_grad_figure(cv: CVResult, path: str | Path) -> Figure:
             log_scale(left)
         else:
             left.set_ylim(0, 1.15 * float(np.nanmax(lr["mean"])) if lr["mean"].size else 1)
-        left.set_xlabel("epoch")
+        epoch_axis(left)
         left.set_ylabel("learning rate")
         left.set_title("learning rate used in each epoch")
         left.grid(alpha=0.3, which="both")
@@ -93,7 +100,7 @@ def lr_grad_figure(cv: CVResult, path: str | Path) -> Figure:
         g_line = _draw_band(right, grad, "gradient norm (mean ± std)", "C3")
         if positive(grad["mean"]):
             log_scale(right)
-        right.set_xlabel("epoch")
+        epoch_axis(right)
         right.set_ylabel(f"mean ‖gradient‖ per step ({right.get_yscale()} scale)")
         right.set_title("gradient norm (before clipping)")
         right.grid(alpha=0.3, which="both")

@@ -7,7 +7,7 @@ from pathlib import Path
 from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
 from gdlab.experiment.target import STANDARDISED
-from gdlab.reporting.canvas import log_scale
+from gdlab.reporting.canvas import epoch_axis, log_scale
 
 
 def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None) -> Path:
@@ -30,7 +30,7 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
                     epochs, values = zip(*points, strict=True)
                     label = f"fold {fold.fold} {key.split('_')[0]}"
                     ax.plot(epochs, values, style, color=colour, label=label, linewidth=1.2)
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         log = _positive(cv)
         if log:
             log_scale(ax)
