@@ -65,3 +65,15 @@ def fake_clock(monkeypatch):
     monkeypatch.setattr(progress, "clock", clock)
     monkeypatch.setattr(progress, "_last_line", float("-inf"))
     return clock
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The figures the figure functions close, kept open to read their axes."""
+    import matplotlib.pyplot as plt
+
+    closed: list = []
+    monkeypatch.setattr(plt, "close", closed.append)
+    yield closed
+    for fig in closed:
+        fig.clf()

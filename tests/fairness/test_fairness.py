@@ -114,18 +114,6 @@ def test_groups_that_clean_to_the_same_text_keep_their_own_metric_names():
     assert len(slashed) == 1 and names[slashed[0]] == pytest.approx(0.1)
 
 
-@pytest.fixture
-def kept(monkeypatch):
-    """The figures the figure functions close, kept open to read their axes."""
-    import matplotlib.pyplot as plt
-
-    closed: list = []
-    monkeypatch.setattr(plt, "close", closed.append)
-    yield closed
-    for fig in closed:
-        fig.clf()
-
-
 def _overlap(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 

@@ -71,6 +71,23 @@ def _calling(module: str, name: str, *args: str) -> dict:
     }
 
 
+def _crafted_model(folder, module: str, name: str, target) -> None:
+    """``folder/good.skops``, a small fitted GDRegressor, and ``folder/crafted.skops``, the
+    same file whose ``verbose`` is a node calling ``module.name(str(target), "x")`` on load."""
+    from gdlab import GDRegressor
+
+    model = GDRegressor(max_epochs=3, tol=None).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    save_model(model, folder / "good.skops")
+    with zipfile.ZipFile(folder / "good.skops") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    schema = json.loads(members["schema.json"])
+    schema["content"]["content"]["verbose"] = _calling(module, name, str(target), "x")
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(folder / "crafted.skops", "w") as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+
+
 @pytest.mark.parametrize(
     "module,name",
     [
@@ -85,20 +102,8 @@ def test_loading_refuses_gdlab_functions_a_crafted_file_would_call(tmp_path, mod
     file: trusting every name under ``gdlab.`` let a crafted model file call any gdlab function
     on load (a file written wherever the loading user may write, a plug-in factory imported and
     called); only gdlab's model classes and schedule functions are trusted."""
-    from gdlab import GDRegressor
-
     target = tmp_path / "written-by-the-model-file.txt"
-    model = GDRegressor(max_epochs=3, tol=None).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
-    save_model(model, tmp_path / "good.skops")
-    with zipfile.ZipFile(tmp_path / "good.skops") as archive:
-        members = {n: archive.read(n) for n in archive.namelist()}
-    schema = json.loads(members["schema.json"])
-    schema["content"]["content"]["verbose"] = _calling(module, name, str(target), "x")
-    members["schema.json"] = json.dumps(schema).encode()
-    with zipfile.ZipFile(tmp_path / "crafted.skops", "w") as archive:
-        for member, data in members.items():
-            archive.writestr(member, data)
-
+    _crafted_model(tmp_path, module, name, target)
     with pytest.raises(ValueError, match=re.escape(f"{module}.{name}")):
         load_model(tmp_path / "crafted.skops")
     assert not target.exists()
@@ -225,7 +230,6 @@ def test_loading_refuses_what_a_plugin_module_only_imported(tmp_path, monkeypatc
     import sys
     import types
 
-    from gdlab import GDRegressor
     from gdlab.atomic import write_text_atomic
 
     plugin = types.ModuleType("crafted_target_plugin")
@@ -233,17 +237,7 @@ def test_loading_refuses_what_a_plugin_module_only_imported(tmp_path, monkeypatc
     exec("def halving(base_lr):\n    return base_lr / 2\n", plugin.__dict__)  # noqa: S102
     monkeypatch.setitem(sys.modules, "crafted_target_plugin", plugin)
     target = tmp_path / "written-by-the-model-file.txt"
-    model = GDRegressor(max_epochs=3, tol=None).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
-    save_model(model, tmp_path / "good.skops")
-    with zipfile.ZipFile(tmp_path / "good.skops") as archive:
-        members = {n: archive.read(n) for n in archive.namelist()}
-    schema = json.loads(members["schema.json"])
-    schema["content"]["content"]["verbose"] = _calling(
-        "crafted_target_plugin", "write_text_atomic", str(target), "x")
-    members["schema.json"] = json.dumps(schema).encode()
-    with zipfile.ZipFile(tmp_path / "crafted.skops", "w") as archive:
-        for member, data in members.items():
-            archive.writestr(member, data)
+    _crafted_model(tmp_path, "crafted_target_plugin", "write_text_atomic", target)
 
     with pytest.raises(ValueError, match="crafted_target_plugin.write_text_atomic"):
         load_model(tmp_path / "crafted.skops", plugins=["crafted_target_plugin:halving"])

@@ -103,18 +103,6 @@ def test_classification_roc_pr_and_confusion(n_classes, tmp_path):
     assert figures["confusion_matrix"].data["colour_range"] == (0, matrix.max())
 
 
-@pytest.fixture
-def kept(monkeypatch):
-    """The figures the figure functions close, kept open to read their axes."""
-    import matplotlib.pyplot as plt
-
-    closed: list = []
-    monkeypatch.setattr(plt, "close", closed.append)
-    yield closed
-    for fig in closed:
-        fig.clf()
-
-
 def _log_labels(ax) -> list[str]:
     """The y tick labels a log axis shows once drawn (major and minor, in view, non-empty)."""
     assert ax.get_yscale() == "log"
