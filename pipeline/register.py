@@ -28,6 +28,7 @@ from pathlib import Path
 import mlflow
 
 from gdlab.config import ConfigError, load_params
+from gdlab.data.prepared import file_sha256
 from gdlab.reporting import read_json, write_json
 from gdlab.tracking import (
     RunHandle,
@@ -39,6 +40,7 @@ from gdlab.tracking import (
     register_and_gate,
 )
 from gdlab.tracking.registry import (
+    MODEL_DIGEST_TAG,
     fairness_gate,
     review_champion,
     run_lineage,
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 metric=metric,
                 value=float(value),
                 tags={
+                    MODEL_DIGEST_TAG: file_sha256(models / "model.skops"),
                     "gdlab.run_id": handle.run_id,
                     "gdlab.fairness_gate": gate_status,
                     "gdlab.model_card": card,

@@ -18,6 +18,8 @@ from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 TASK_TAG = "gdlab.task"
+MODEL_DIGEST_TAG = "gdlab.model_sha256"
+"""sha256 of the version's ``models/model.skops`` (the same training writes the same bytes)."""
 REVIEW_TAG = "gdlab.fairness_review"
 
 
@@ -126,6 +128,33 @@ def _registered_version(
     return min(same, key=lambda v: int(v.version)) if same else None
 
 
+def _identical_version(
+    client: MlflowClient, name: str, tags: dict[str, str]
+) -> Any | None:
+    """The earliest version of ``name`` with the same model file (``MODEL_DIGEST_TAG``), built
+    from the same clean git commit and the same prepared data: the very model, registered
+    again only because train ran again (back to earlier params after experiments), or None.
+    Without a commit, with uncommitted changes or without a data digest nothing is reused:
+    the code behind the same bytes could differ."""
+    digest, commit = tags.get(MODEL_DIGEST_TAG), tags.get(GIT_COMMIT_TAG)
+    data = tags.get("gdlab.data_digest")
+    if not (digest and commit and data) or tags.get("gdlab.git_dirty") != "false":
+        return None
+    try:
+        found = client.search_model_versions(
+            f"name = '{name}' and tags.`{MODEL_DIGEST_TAG}` = '{digest}'"
+        )
+    except MlflowException:  # no registered model of that name yet
+        return None
+    same = [
+        v for v in found
+        if (v.tags or {}).get(GIT_COMMIT_TAG) == commit
+        and (v.tags or {}).get("gdlab.git_dirty") == "false"
+        and (v.tags or {}).get("gdlab.data_digest") == data
+    ]
+    return min(same, key=lambda v: int(v.version)) if same else None
+
+
 def register_and_gate(
     client: MlflowClient,
     *,
@@ -145,7 +174,9 @@ def register_and_gate(
 
     A model registered under ``model_name`` before (register run again on the same train run)
     keeps its version: its tags (and ``description``) are updated and the decision is made
-    again; the decision's reason is tagged ``gdlab.promotion_reason`` on it. With ``task``
+    again; the decision's reason is tagged ``gdlab.promotion_reason`` on it. So does the same
+    model file (``tags[MODEL_DIGEST_TAG]``) trained again from the same clean commit and data
+    (:func:`_identical_version`): only its test metric tag is refreshed. With ``task``
     (tagged ``gdlab.task``), a name whose champion is of another task is refused (ValueError,
     nothing registered): their scores cannot be compared."""
     champion = current_champion(client, model_name)
@@ -159,7 +190,14 @@ def register_and_gate(
     if task is not None:
         version_tags[TASK_TAG] = task
     version = _registered_version(client, model_name, model_uri, run_id)
-    if version is None:
+    identical = None if version is not None else _identical_version(
+        client, model_name, version_tags
+    )
+    if identical is not None:  # the same model again: no new version; its tags stay its own
+        version = identical
+        client.set_model_version_tag(model_name, version.version, metric_tag(metric),
+                                     repr(float(value)))
+    elif version is None:
         version = mlflow.register_model(model_uri, model_name, tags=version_tags)
     else:
         for key, tag in version_tags.items():
@@ -170,6 +208,8 @@ def register_and_gate(
         promoted, reason = True, "first version: no champion yet"
     elif str(champion.version) == str(version.version):
         promoted, reason = True, "already champion"
+        if identical is not None:
+            reason = f"already champion (v{version.version} is this very model)"
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
     elif is_better(value, previous_value, metric):
@@ -179,7 +219,7 @@ def register_and_gate(
     if blocked:
         promoted, reason = False, blocked
     client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
-    if description is not None:
+    if description is not None and identical is None:
         client.update_model_version(model_name, version.version, description=description)
     if promoted:
         client.set_registered_model_alias(model_name, CHAMPION, version.version)
