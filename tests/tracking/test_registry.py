@@ -208,14 +208,15 @@ def test_reviewing_a_champion_whose_run_is_gone_says_not_measured(session, fitte
 
 def test_the_same_model_trained_again_keeps_its_version(session, fitted):
     """Back to earlier params after experiments, train ran again and wrote the same
-    model.skops (same bytes, same clean commit, same data): register made v3, v4 ... of the
-    very model. It reuses that version unless the code may differ (uncommitted changes)."""
+    model.skops (same bytes, same commit, same data; params.yaml and dvc.lock differ from the
+    commit, the code not): register made v3, v4 ... of the very model. It reuses that
+    version unless the code may differ (uncommitted changes to anything else)."""
     from gdlab.tracking.registry import MODEL_DIGEST_TAG
 
     name = "identical-test"
     client = session.client
     lineage = {MODEL_DIGEST_TAG: "ab" * 32, "mlflow.source.git.commit": "c0ffee",
-               "gdlab.git_dirty": "false", "gdlab.data_digest": "d1"}
+               "gdlab.git_dirty": "true", "gdlab.code_dirty": "false", "gdlab.data_digest": "d1"}
     first = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
                               description="first", **_logged(session, fitted, name))
     again = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
@@ -224,7 +225,7 @@ def test_the_same_model_trained_again_keeps_its_version(session, fitted):
     assert again.reason == "already champion (v1 is this very model)"
     assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
     assert client.get_model_version(name, "1").description == "first"
-    for changed in ({"gdlab.git_dirty": "true"}, {MODEL_DIGEST_TAG: "cd" * 32},
+    for changed in ({"gdlab.code_dirty": "true"}, {MODEL_DIGEST_TAG: "cd" * 32},
                     {"mlflow.source.git.commit": "beef"}, {"gdlab.data_digest": "d2"}):
         other = register_and_gate(client, metric="rmse", value=1.0,
                                   tags={**lineage, **changed}, **_logged(session, fitted, name))

@@ -10,6 +10,7 @@ GIT_COMMIT_TAG = "mlflow.source.git.commit"  # shown by the MLflow UI
 LINEAGE_TAGS = (
     GIT_COMMIT_TAG,
     "gdlab.git_dirty",
+    "gdlab.code_dirty",
     "gdlab.data_digest",
     "dvc.exp_name",
     "dvc.exp_baseline_rev",
@@ -40,6 +41,19 @@ def git_dirty(cwd: str | Path = ".") -> bool | None:
     return None if status is None else bool(status)
 
 
+CODE = ("*.py", "dvc.yaml", "pyproject.toml")
+"""Git pathspecs of the code that makes a model: every Python file at any depth (gdlab, the
+stage scripts, plug-ins), the stages and the dependencies; not params.yaml, dvc.lock or the
+metrics and figures a run rewrites."""
+
+
+def code_dirty(cwd: str | Path = ".") -> bool | None:
+    """True when tracked :data:`CODE` files differ from HEAD: the code may not be the
+    commit's (params.yaml changed by ``dvc exp run -S`` or a rewritten dvc.lock do not count)."""
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", *CODE], cwd)
+    return None if status is None else bool(status)
+
+
 def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[str, str]:
     """Tags for a parent run: git commit (+ dirty flag), DVC experiment name/baseline when DVC
     sets them, and the prepared-data digest."""
@@ -48,6 +62,7 @@ def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[
     if commit:
         tags[GIT_COMMIT_TAG] = commit
         tags["gdlab.git_dirty"] = str(git_dirty(cwd)).lower()
+        tags["gdlab.code_dirty"] = str(code_dirty(cwd)).lower()
     for env, tag in (
         ("DVC_EXP_NAME", "dvc.exp_name"),
         ("DVC_EXP_BASELINE_REV", "dvc.exp_baseline_rev"),

@@ -132,13 +132,14 @@ def _identical_version(
     client: MlflowClient, name: str, tags: dict[str, str]
 ) -> Any | None:
     """The earliest version of ``name`` with the same model file (``MODEL_DIGEST_TAG``), built
-    from the same clean git commit and the same prepared data: the very model, registered
-    again only because train ran again (back to earlier params after experiments), or None.
-    Without a commit, with uncommitted changes or without a data digest nothing is reused:
-    the code behind the same bytes could differ."""
+    by the same code (the git commit, with no uncommitted change to its Python files, dvc.yaml
+    or pyproject.toml: ``gdlab.code_dirty`` false) from the same prepared data: the very
+    model, registered again only because train ran again (back to earlier params after
+    experiments), or None. Without a commit, with changed code or without a data digest
+    nothing is reused: the code behind the same bytes could differ."""
     digest, commit = tags.get(MODEL_DIGEST_TAG), tags.get(GIT_COMMIT_TAG)
     data = tags.get("gdlab.data_digest")
-    if not (digest and commit and data) or tags.get("gdlab.git_dirty") != "false":
+    if not (digest and commit and data) or tags.get("gdlab.code_dirty") != "false":
         return None
     try:
         found = client.search_model_versions(
@@ -149,7 +150,7 @@ def _identical_version(
     same = [
         v for v in found
         if (v.tags or {}).get(GIT_COMMIT_TAG) == commit
-        and (v.tags or {}).get("gdlab.git_dirty") == "false"
+        and (v.tags or {}).get("gdlab.code_dirty") == "false"
         and (v.tags or {}).get("gdlab.data_digest") == data
     ]
     return min(same, key=lambda v: int(v.version)) if same else None
