@@ -62,10 +62,25 @@ def canvas(
     try:
         with np.errstate(over="ignore", under="ignore"):  # a diverged curve may be ~1e300
             yield fig, axes
-            with atomic_path(path) as tmp:  # never a half-written PNG
-                fig.savefig(tmp)
+            save_figure(fig, path)
     finally:
         plt.close(fig)
+
+
+def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:
+    """``fig.savefig`` to ``path`` atomically (:func:`gdlab.atomic.atomic_path`): a process
+    killed mid-write leaves the previous figure, never half a PNG."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, **kwargs)
+    return Path(path)
+
+
+def loss_notes(*, log: bool, scaled: bool) -> str:
+    """What a loss axis's label adds in brackets: ``"log scale, standardised target"``, one
+    of them, or ``""``."""
+    from gdlab.experiment.target import STANDARDISED
+
+    return ", ".join(note for note, on in (("log scale", log), (STANDARDISED, scaled)) if on)
 
 
 def epoch_axis(ax: Any) -> None:

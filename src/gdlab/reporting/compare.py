@@ -14,7 +14,6 @@ import numpy as np
 from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
-from gdlab.experiment.target import STANDARDISED
 from gdlab.experiment.trajectory import loss_surface
 from gdlab.reporting.canvas import (
     Figure,
@@ -22,6 +21,7 @@ from gdlab.reporting.canvas import (
     epoch_axis,
     line_data,
     log_scale,
+    loss_notes,
     positive,
 )
 from gdlab.reporting.files import write_json
@@ -122,7 +122,7 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         scaled = bool(comparison.variants) and all(v.target_scaled for v in comparison.variants)
         # scale and units on a line of their own: on one line with the mean's description,
         # the label ran past the figure's edges (cut at both ends on a standardised target)
-        notes = ", ".join(n for n, on in (("log scale", log), (STANDARDISED, scaled)) if on)
+        notes = loss_notes(log=log, scaled=scaled)
         for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
             if xlabel == "epoch":
                 epoch_axis(ax)

@@ -30,7 +30,7 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
-from gdlab.atomic import atomic_path
+from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
 
 CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate")
@@ -384,8 +384,7 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             fontsize=9,
         )
         try:
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp)
+            save_figure(fig, path)
         finally:
             plt.close(fig)
         return path
@@ -427,8 +426,7 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
                 ax.set_xticks(range(len(groups)), [t.replace("\n", " ") for t in labels],
                               fontsize=8, rotation=90)
             fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gdlab.atomic import atomic_path
 from gdlab.experiment import CVResult
-from gdlab.experiment.target import STANDARDISED
-from gdlab.reporting.canvas import epoch_axis, log_scale
+from gdlab.reporting.canvas import epoch_axis, log_scale, loss_notes, save_figure
 
 
 def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None) -> Path:
@@ -34,15 +32,13 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
         log = _positive(cv)
         if log:
             log_scale(ax)
-        notes = ", ".join(n for n, on in (("log scale", log), (STANDARDISED, cv.target_scaled))
-                          if on)
+        notes = loss_notes(log=log, scaled=cv.target_scaled)
         ax.set_ylabel(f"loss ({notes})" if notes else "loss")
         ax.set_title(title or "training (solid) and validation (dashed) loss per fold")
         ax.legend(fontsize=7, ncol=2)
         ax.grid(alpha=0.3, which="both")  # a log axis within a decade labels its minor ticks
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path

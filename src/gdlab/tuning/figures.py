@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.atomic import atomic_path
 from gdlab.core.diagnostics import LRRangeResult
 from gdlab.experiment.progress import seconds
 from gdlab.experiment.target import loss_units
-from gdlab.reporting.canvas import log_scale
+from gdlab.reporting.canvas import log_scale, save_figure
 
 
 def _pyplot() -> Any:
@@ -128,8 +127,7 @@ def heatmap_figure(
             fontsize=11,
         )
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -207,8 +205,7 @@ def lr_find_figure(
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp)
+        save_figure(fig, path)
     finally:
         plt.close(fig)
     return path
@@ -259,8 +256,7 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
                 fig.set_size_inches(8, 4.8)
                 fig.tight_layout()
                 path = directory / f"{name}.png"
-                with atomic_path(path) as tmp:
-                    fig.savefig(tmp, dpi=110)
+                save_figure(fig, path, dpi=110)
                 out[name] = path
             finally:
                 plt.close(fig)
