@@ -42,6 +42,16 @@ class Project:
     root: Path
     env: dict[str, str]
 
+    @classmethod
+    def copied(cls, root: Path, changes: dict | None = None) -> Project:
+        """A copy of the working tree in ``root``, its stages run without the JIT (a fresh
+        copy would compile the numba kernels again in every process), params.yaml updated
+        with ``changes``."""
+        copy_working_tree(root)
+        project = cls(root, stage_env(root, GDLAB_JIT="0"))
+        project.write_params(deep_update(project.params(), changes or {}))
+        return project
+
     @property
     def store(self) -> str:
         return f"sqlite:///{self.root / 'mlflow.db'}"
@@ -82,12 +92,8 @@ class Project:
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Project:
-    root = tmp_path_factory.mktemp("repo")
-    copy_working_tree(root)
-    # a fresh copy would compile the numba kernels again in every process
-    env = stage_env(root, GDLAB_JIT="0")
-    project = Project(root, env)
-    params = deep_update(project.params(), SMALL)
+    project = Project.copied(tmp_path_factory.mktemp("repo"), SMALL)
+    params = project.params()
     for stage in ("compare", "tune"):  # other issues' stages, tested on their own
         if isinstance(params.get(stage), dict) and "enabled" in params[stage]:
             params[stage]["enabled"] = False

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from gdlab.data import dataset_digest
-from tests.stage_env import copy_working_tree, stage_env
 
-from .conftest import Project, deep_update
+from .conftest import Project
 
 pytestmark = pytest.mark.slow
 
@@ -27,17 +26,13 @@ def _csv(path, seed: int) -> None:
 
 @pytest.fixture(scope="module")
 def csv_project(tmp_path_factory) -> Project:
-    root = tmp_path_factory.mktemp("raw")
-    copy_working_tree(root)
-    project = Project(root, stage_env(root, GDLAB_JIT="0"))
-    params = deep_update(project.params(), {
+    project = Project.copied(tmp_path_factory.mktemp("raw"), {
         "data": {"source": "csv", "path": "data/raw/houses.csv", "target": "price",
                  "sensitive": None, "synthetic": {"sensitive_group": False}},
         "model": {"task": "regression"},
         "fairness": {"max_equalized_odds_difference": None},
     })
-    project.write_params(params)
-    _csv(root / "data/raw/houses.csv", seed=0)
+    _csv(project.root / "data/raw/houses.csv", seed=0)
     project.commit_all()
     return project
 

@@ -15,9 +15,8 @@ import sklearn.metrics as skm
 from sklearn.compose import TransformedTargetRegressor
 
 from gdlab.experiment.persist import load_model
-from tests.stage_env import copy_working_tree, stage_env
 
-from .conftest import Project, deep_update
+from .conftest import Project
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +25,7 @@ MODEL = "gdlab-diabetes"
 
 @pytest.fixture(scope="module")
 def diabetes_project(tmp_path_factory) -> Project:
-    root = tmp_path_factory.mktemp("diabetes")
-    copy_working_tree(root)
-    project = Project(root, stage_env(root, GDLAB_JIT="0"))
-    params = deep_update(project.params(), {
+    project = Project.copied(tmp_path_factory.mktemp("diabetes"), {
         "data": {"source": "diabetes", "synthetic": {"sensitive_group": False}},
         "model": {"task": "regression"},
         "cv": {"folds": 3, "n_jobs": 1},
@@ -38,6 +34,7 @@ def diabetes_project(tmp_path_factory) -> Project:
         "compare": {"values": ["sgd", "adam"]},
         "register": {"model_name": MODEL},
     })
+    params = project.params()
     # the search keeps adam (params.yaml's) and tries learning rates around its default
     params["tune"]["space"] = {"optimizer.learning_rate": {"low": 0.005, "high": 0.05, "log": True}}
     project.write_params(params)
