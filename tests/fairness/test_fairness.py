@@ -171,6 +171,34 @@ def test_fairness_figure_keeps_group_names_that_would_read_alike(kept, tmp_path)
     assert ticks == list(report.group_sizes)  # both 0.1 at 4 digits: written out in full
 
 
+def test_a_difference_equal_to_its_maximum_passes_the_gate():
+    """The thresholds are maxima (``fairness.max_*``): a difference equal to one passes, the
+    next float above it fails. (Comparing with >= blocked a model sitting exactly on the
+    configured maximum.)"""
+    y, pred, group = synthetic()
+    measured = classification_fairness(y, pred, group, classes=[0, 1]).differences
+    for name in ("demographic_parity_difference", "equalized_odds_difference"):
+        value = measured[name]
+        assert 0 < value < 1
+        at = classification_fairness(y, pred, group, classes=[0, 1], thresholds={name: value})
+        assert at.passed and at.violations == [] and at.gate_status == "passed"
+        below = math.nextafter(value, 0.0)
+        over = classification_fairness(y, pred, group, classes=[0, 1], thresholds={name: below})
+        assert not over.passed and over.violations[0].startswith(f"{name} ")
+        assert over.gate_reason.startswith("fairness gate failed on ")
+    rng = np.random.default_rng(4)
+    groups = rng.choice(["a", "b"], size=300)
+    target = rng.normal(size=300)
+    guess = target + np.where(groups == "a", 0.2, 0.5)
+    error = regression_fairness(target, guess, groups).differences["error_difference"]
+    at = regression_fairness(target, guess, groups, thresholds={"error_difference": error})
+    assert at.passed
+    over = regression_fairness(
+        target, guess, groups, thresholds={"error_difference": math.nextafter(error, 0.0)}
+    )
+    assert not over.passed
+
+
 def test_an_undefined_difference_fails_the_gate():
     y = np.array([0, 0, 0, 1, 1, 0])
     pred = np.array([0, 1, 0, 1, 0, 0])

@@ -190,6 +190,29 @@ def test_a_champion_failing_a_tightened_fairness_gate_is_flagged_and_kept(sessio
     assert REVIEW_TAG not in client.get_model_version(name, "1").tags
 
 
+def test_a_champion_exactly_at_the_gates_maximum_passes_its_review(session, fitted):
+    """The review reads the thresholds as maxima, as the gate does: a champion whose
+    difference equals one passes; the next float below it as the maximum fails it."""
+    import math
+
+    from gdlab.tracking.registry import REVIEW_TAG, review_champion
+
+    name = "review-boundary"
+    client = session.client
+    champion_args = _logged(session, fitted, name)
+    client.log_metric(champion_args["run_id"], "fairness_equalized_odds_difference", 0.125)
+    register_and_gate(client, metric="rmse", value=1.0, **champion_args)
+    kept = register_and_gate(client, metric="rmse", value=2.0, **_logged(session, fitted, name))
+    assert not kept.promoted and kept.champion == "1"
+    assert review_champion(client, kept, {"equalized_odds_difference": 0.125}) is None
+    assert REVIEW_TAG not in client.get_model_version(name, "1").tags
+    review = review_champion(
+        client, kept, {"equalized_odds_difference": math.nextafter(0.125, 0.0)}
+    )
+    assert review.startswith("champion v1 fails today's fairness gate too: "
+                             "equalized_odds_difference 0.125 > 0.125")
+
+
 def test_reviewing_a_champion_whose_run_is_gone_says_not_measured(session, fitted):
     from gdlab.tracking.registry import review_champion
 
