@@ -19,6 +19,8 @@ from gdlab.tracking import (
     log_training,
     pipeline_run,
 )
+from gdlab.tracking.live import live_fold_runs
+from gdlab.tracking.runs import RunInterrupted
 
 
 def _cv(n_folds=3, n_iter=7):
@@ -180,3 +182,70 @@ def test_runs_of_a_process_killed_for_good_are_ended_by_the_next_run(session, tm
         if killed is not None:
             killed.kill()
     assert client.get_run(live_ids[0]).info.status == "KILLED"  # by its own handler
+
+
+@pytest.mark.parametrize(
+    "raised,status",
+    [
+        (lambda: RunInterrupted(signal.SIGTERM), "KILLED"),
+        (lambda: RunInterrupted(signal.SIGINT), "KILLED"),
+        (lambda: RuntimeError("fold 2 failed"), "FAILED"),
+    ],
+    ids=["sigterm", "sigint", "error"],
+)
+def test_fold_runs_end_killed_on_an_interrupt_during_training(session, raised, status):
+    """The README: on Ctrl-C or SIGTERM "the run and its fold runs end KILLED"; on any other
+    exception they end FAILED. (A fold-run status of FAILED after an interrupt passed every
+    test before.)"""
+    client = session.client
+    with pytest.raises(SystemExit if status == "KILLED" else RuntimeError):
+        with pipeline_run(experiment_id=session.experiment_id, run_name="folds") as run:
+            with live_fold_runs(
+                client, session.experiment_id, run.info.run_id, [1, 2, 3], interval=None
+            ) as live:
+                fold_ids = list(live.fold_run_ids.values())
+                assert {client.get_run(r).info.status for r in fold_ids} == {"RUNNING"}
+                raise raised()
+    assert client.get_run(run.info.run_id).info.status == status
+    assert [client.get_run(r).info.status for r in fold_ids] == [status] * 3
+
+
+class _FailingBatches:
+    """A client whose ``log_batch`` raises ``exc`` on call number ``after`` + 1."""
+
+    def __init__(self, client, exc, after=0):
+        self._client, self._exc, self._left = client, exc, after
+
+    def log_batch(self, *args, **kwargs):
+        if self._left == 0:
+            raise self._exc
+        self._left -= 1
+        return self._client.log_batch(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize(
+    "exc,status",
+    [(RunInterrupted(signal.SIGTERM), "KILLED"), (RuntimeError("store gone"), "FAILED")],
+    ids=["sigterm", "error"],
+)
+def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(session, exc, status):
+    """train logs the folds' data after training (``log_fold_runs`` over the fold runs made
+    RUNNING before it): an interrupt or error there ended the fold being logged FAILED (even
+    on SIGTERM) and left the later ones RUNNING."""
+    from gdlab.tracking.cv import start_fold_runs
+
+    client = session.client
+    cv = _cv(n_folds=3)
+    with pytest.raises(SystemExit if status == "KILLED" else RuntimeError):
+        with pipeline_run(experiment_id=session.experiment_id, run_name="final") as run:
+            run_ids = start_fold_runs(client, session.experiment_id, run.info.run_id, [1, 2, 3])
+            log_fold_runs(
+                _FailingBatches(client, exc, after=1), session.experiment_id, run.info.run_id,
+                cv, {"p": 1}, run_ids=run_ids,
+            )
+    assert client.get_run(run.info.run_id).info.status == status
+    statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
+    assert statuses == ["FINISHED", status, status]  # fold 1 was logged before the stop

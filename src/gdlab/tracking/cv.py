@@ -8,6 +8,7 @@ UI overlays them.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -98,8 +99,14 @@ def log_fold_runs(
                 params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
                 metrics=curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
             )
-        except BaseException:
-            client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+        except BaseException as exc:  # this fold's run and those not logged yet end too
+            status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+            pending = [run_id] + [
+                r for k, r in (run_ids or {}).items() if r != run_id and r not in finished
+            ]
+            for stopped in pending:
+                with contextlib.suppress(Exception):  # the store may be what failed
+                    client.set_terminated(stopped, RunStatus.to_string(status))
             raise
         client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
         finished.append(run_id)
