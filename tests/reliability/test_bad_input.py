@@ -249,3 +249,56 @@ def test_request_wrong_type(server, untouched):
     status, answer = post(server, ["x0", "x1", "x2", "x3"], [[0.1, "abc", 0.3, 0.4]])
     assert status == 400
     assert "column x1" in answer["message"] and "abc" in answer["message"]
+
+
+GOOD = [[0.1, 0.2, 0.3, 0.4], [2.0, 0.0, -2.0, 0.0], [-2.0, 0.0, 2.0, 0.0],
+        [0.0, 2.0, -2.0, 0.0], [0.0, -2.0, 2.0, 0.0], [0.0, 0.0, -2.0, 2.0],
+        [0.0, 0.0, 2.0, -2.0]]
+"""Rows whose class depends on which value sits in which column."""
+
+
+def post_raw(url: str, body: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "null"])
+def test_request_with_a_missing_or_infinite_value_is_refused_and_serving_goes_on(
+    server, untouched, value
+):
+    """README, When things go wrong: NaN, ±Infinity or null get HTTP 400 (MLflow's generic
+    message) and the server keeps serving."""
+    columns = ["x0", "x1", "x2", "x3"]
+    body = json.dumps({"dataframe_split": {"columns": columns, "data": GOOD}})
+    broken = body.replace("0.2", value, 1)
+    assert broken != body
+    status, answer = post_raw(server, broken)
+    assert status == 400, answer
+    assert "Encountered an unexpected error" in answer["message"]
+    status, answer = post(server, columns, GOOD)
+    assert status == 200 and len(answer["predictions"]) == len(GOOD)
+
+
+def test_request_columns_are_matched_by_name_extra_ones_dropped_numeric_strings_read(
+    server, untouched
+):
+    """README, When things go wrong: extra columns are dropped, numeric strings converted and
+    columns matched by name (MLflow's signature enforcement)."""
+    columns = ["x0", "x1", "x2", "x3"]
+    status, plain = post(server, columns, GOOD)
+    assert status == 200 and len(set(plain["predictions"])) > 1  # a mix-up would show
+    order = [2, 0, 3, 1]
+    status, reordered = post(
+        server, [columns[i] for i in order], [[row[i] for i in order] for row in GOOD]
+    )
+    assert status == 200 and reordered["predictions"] == plain["predictions"]
+    status, extra = post(server, [*columns, "note"], [[*row, 99.0] for row in GOOD])
+    assert status == 200 and extra["predictions"] == plain["predictions"]
+    status, strings = post(server, columns, [[str(v) for v in row] for row in GOOD])
+    assert status == 200 and strings["predictions"] == plain["predictions"]
