@@ -75,6 +75,12 @@ def test_regression_error_metrics_by_group_and_gate():
     mae = {g: np.mean(np.abs(y - pred)[group == g]) for g in ("a", "b")}
     assert report.by_group["mae"] == pytest.approx(mae)
     assert report.differences["error_difference"] == pytest.approx(abs(mae["a"] - mae["b"]))
+    rmse = {g: np.sqrt(np.mean(((y - pred) ** 2)[group == g])) for g in ("a", "b")}
+    assert report.by_group["rmse"] == pytest.approx(rmse)
+    assert report.differences["rmse_difference"] == pytest.approx(abs(rmse["a"] - rmse["b"]))
+    means = {g: np.mean(pred[group == g]) for g in ("a", "b")}
+    assert report.by_group["mean_prediction"] == pytest.approx(means)
+    assert report.group_sizes == {g: int(np.sum(group == g)) for g in ("a", "b")}
     assert not report.passed and report.violations[0].startswith("error_difference ")
 
 
