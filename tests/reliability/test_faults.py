@@ -205,3 +205,43 @@ def test_a_run_handle_naming_a_run_the_store_lacks_fails_clearly(project, state,
     assert "dvc repro -f -s train" in result.err
     assert_nothing_registered_or_written(project, state)
     assert project.snapshot().runs == state.runs
+
+
+def test_regression_fairness_is_measured_as_dvc_and_mlflow_metrics(project, state):
+    """Issue 6, point 6 for regression (this module's project): evaluate writes the error
+    metrics by group (MAE, RMSE, mean prediction) and their differences to
+    ``reports/fairness.json`` and to the train run, with the by-group figure; the gate
+    (``fairness.max_error_difference: 1.0``) reads the MAE difference."""
+    import numpy as np
+
+    from gdlab.data import load_prepared
+    from gdlab.experiment.persist import load_model
+
+    document = json.loads((project.root / "reports/fairness.json").read_text())
+    assert document["enabled"] and document["task"] == "regression"
+    assert set(document["by_group"]) == {"mae", "rmse", "mean_prediction"}
+    # the numbers, recomputed from the prepared test split and the trained model
+    data = load_prepared(project.root / "data" / "prepared")
+    model = load_model(project.root / "models" / "model.skops")
+    from gdlab.experiment import as_frame
+
+    error = np.asarray(model.predict(as_frame(data.X_test, data.feature_names))) - data.y_test
+    groups = np.asarray([str(g) for g in data.sensitive_test])
+    mae = {g: float(np.mean(np.abs(error[groups == g]))) for g in sorted(set(groups))}
+    assert len(mae) == 2
+    assert document["by_group"]["mae"] == pytest.approx(mae)
+    gap = max(mae.values()) - min(mae.values())
+    assert document["differences"]["error_difference"] == pytest.approx(gap)
+    assert document["gate"]["thresholds"] == {"error_difference": 1.0}
+    assert document["gate"]["passed"] is (gap <= 1.0)
+
+    run = project.client().get_run(json.loads((project.root / "models/run.json").read_text())[
+        "run_id"])
+    metrics = run.data.metrics
+    for name, value in document["differences"].items():
+        assert metrics[f"fairness_{name}"] == pytest.approx(value)
+    for metric, groups_values in document["by_group"].items():
+        for group, value in groups_values.items():
+            assert metrics[f"fairness_{metric}.{group}"] == pytest.approx(value)
+    assert run.data.tags["gdlab.fairness_gate"] == ("passed" if gap <= 1.0 else "failed")
+    assert (project.root / "reports/figures/fairness_by_group.png").stat().st_size > 1000
