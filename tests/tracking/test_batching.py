@@ -51,3 +51,36 @@ def test_run_data_goes_in_as_few_batches_as_the_limits_allow(tmp_path):
     assert data.params == {k: str(v) for k, v in params.items()} and data.tags["a"] == "1"
     assert "none" not in data.tags
     assert len(client.get_metric_history(run, "loss")) == 950
+
+
+class RecordingClient:
+    def __init__(self):
+        self.params, self.tags = {}, {}
+
+    def log_batch(self, run_id, metrics=(), params=(), tags=(), synchronous=True):
+        self.params.update({p.key: p.value for p in params})
+        self.tags.update({t.key: t.value for t in tags})
+
+
+def test_a_password_inside_a_longer_param_or_tag_value_is_redacted():
+    """A value that only holds a URI was redacted; one that quoted a URI among other words
+    (a message, a list of stores) went to MLflow with the password."""
+    from gdlab.tracking.batching import log_run_data
+
+    secret = "s3cret-Pa55"
+    values = {
+        "whole": f"http://alice:{secret}@tracking.example:5000",
+        "quoted": f"cannot reach http://alice:{secret}@tracking.example:5000/api, retrying",
+        "two": f"from postgresql://u:{secret}@db/ml to https://bob:{secret}@h/x?token=abc",
+        "plain": "sgd with lr 0.1 (see https://example.org/docs)",
+    }
+    client = RecordingClient()
+    log_run_data(client, "r", params=values, tags=values)
+    for logged in (client.params, client.tags):
+        assert secret not in str(logged) and "token=abc" not in str(logged)
+        assert logged["whole"] == "http://alice:***@tracking.example:5000"
+        assert logged["quoted"] == (
+            "cannot reach http://alice:***@tracking.example:5000/api, retrying"
+        )
+        assert logged["two"] == "from postgresql://u:***@db/ml to https://bob:***@h/x?token=***"
+        assert logged["plain"] == values["plain"]

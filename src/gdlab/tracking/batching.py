@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -84,9 +85,17 @@ def log_run_data(
     return calls
 
 
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
+"""A URI inside a longer text (up to the next whitespace)."""
+
+
 def _safe(text: str) -> str:
-    """``text`` with a credential in a URI (``user:password@``, ``?token=``) replaced by ***."""
-    return redact_uri(text) if "://" in text else text
+    """``text`` with a credential in a URI (``user:password@``, ``?token=``) replaced by ***:
+    the whole value read as one URI, else each URI the text quotes among other words."""
+    if "://" not in text:
+        return text
+    whole = redact_uri(text)
+    return _URI.sub(lambda found: redact_uri(found.group(0)), whole)
 
 
 def _param_value(value: Any) -> str:
