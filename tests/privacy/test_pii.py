@@ -111,6 +111,31 @@ def test_dates_amounts_and_codes_are_not_personal_data():
     assert find_personal_data(frame, {"contact"}) == []
 
 
+def test_dates_in_other_formats_and_ip_addresses_are_not_phone_numbers():
+    """Day/month dates (05/01/2024, 5.1.24) and IPv4 addresses have a phone number's digits
+    and separators: such a column was refused as "phone numbers", with advice to drop it."""
+    frame = pd.DataFrame(
+        {
+            "day_slash": ["05/01/2024", "17/02/2023", "3/4/2022"],
+            "day_dots": ["05.01.2024", "17.02.23", "3.4.2022"],
+            "us_dash": ["01-05-2024", "02-17-2023", "12-31-2022"],
+            "ymd_slash": ["2024/01/05 10:00", "2023/02/17", "2022/12/31"],
+            "host": ["192.168.1.10", "10.0.0.1", "127.0.0.1"],
+        }
+    )
+    assert find_personal_data(frame, set()) == []
+    phones = pd.DataFrame(
+        {
+            "fr": ["01.23.45.67.89", "06 12 34 56 78", "+33 1 23 45 67 89"],
+            "us": ["555.123.4567", "(555) 987-6543", "555-123-4567"],
+            "uk": ["07700 900123", "+44 20 7946 0000", "020 7946 0001"],
+        }
+    )
+    assert find_personal_data(phones, set()) == [
+        (name, "phone numbers", 0) for name in ("fr", "us", "uk")
+    ]
+
+
 def test_missing_key_is_a_clear_error_naming_the_variable(project):
     p = project(PII)
     result = p.stage("validate", env={"GDLAB_PII_KEY": ""})

@@ -36,7 +36,12 @@ PHONE_SHARE = 0.5
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T].*)?")
+_DATE = re.compile(
+    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](\d{4}|\d{2}))([ T].*)?"
+)
+"""Dates (2024-01-05, 05/01/2024, 5.1.24, with a time or not): digits and separators like a
+phone number's, but no phone number."""
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 
 
 def pii_key(cfg: PiiConfig, environ: Mapping[str, str] | None = None) -> bytes:
@@ -121,7 +126,7 @@ def _is_text(column: pd.Series) -> bool:
 
 def _looks_like_phone(text: str) -> bool:
     text = text.strip()
-    if not PHONE.fullmatch(text) or _ISO_DATE.fullmatch(text):
+    if not PHONE.fullmatch(text) or _DATE.fullmatch(text) or _IPV4.fullmatch(text):
         return False
     digits = sum(ch.isdigit() for ch in text)
     return 8 <= digits <= 15
