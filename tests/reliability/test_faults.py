@@ -245,3 +245,27 @@ def test_regression_fairness_is_measured_as_dvc_and_mlflow_metrics(project, stat
             assert metrics[f"fairness_{metric}.{group}"] == pytest.approx(value)
     assert run.data.tags["gdlab.fairness_gate"] == ("passed" if gap <= 1.0 else "failed")
     assert (project.root / "reports/figures/fairness_by_group.png").stat().st_size > 1000
+
+
+def test_a_server_that_accepts_but_never_answers_fails_the_stage_within_30s(project, state):
+    """A hung tracking server (the connection opens, no answer comes): MLflow's default 120 s
+    timeout and 7 retries would hold the stage for many minutes; with gdlab's bounded retries
+    it fails within 30 s naming tracking.uri, and leaves nothing behind."""
+    import socket
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # the kernel completes the handshakes; nobody ever reads or answers
+        port = hung.getsockname()[1]
+        project.write_params({"tracking": {"uri": f"http://127.0.0.1:{port}"}})
+        start = time.monotonic()
+        result = project.stage("train")
+        elapsed = time.monotonic() - start
+    assert result.code == 1, result.text
+    assert elapsed < 30, f"took {elapsed:.1f}s"
+    assert "Traceback" not in result.err
+    assert f"tracking.uri: cannot reach the MLflow tracking server http://127.0.0.1:{port}" in (
+        result.err
+    )
+    assert_nothing_registered_or_written(project, state)
+    assert project.snapshot().runs == state.runs
