@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
+import pytest
 
 from gdlab.tuning.figures import _history_title, study_figures
 
@@ -81,3 +83,82 @@ def test_study_figures_leave_matplotlib_style_as_it_was(tmp_path):
         before = {k: matplotlib.rcParams[k] for k in keys}
         study_figures(_study(), tmp_path, metric="loss")
         assert {k: matplotlib.rcParams[k] for k in keys} == before
+
+
+def test_heat_map_draws_each_cell_at_its_learning_rate_and_batch_size(kept, tmp_path):
+    """The data behind lr_batch_heatmap.png: each drawn cell (colour and text) sits in the row
+    of its learning rate and the column of its batch size, on both panels; the red box is on
+    the best cell and a diverged cell reads "diverged". Only the wall-time texts (as a sorted
+    set) were checked: rows flipped against their tick labels, or the box on another cell,
+    went unnoticed."""
+    from matplotlib.patches import Rectangle
+
+    from gdlab.tuning.figures import HeatCell, heatmap_figure
+
+    lrs = [0.001, 0.01, 0.1]  # rows, smallest at the bottom (row 0)
+    sizes = [16, 64, None]  # columns; None (full batch) last
+    # an independent table: (lr, batch) -> (CV loss, seconds); (0.1, 16) diverged
+    table = {
+        (0.001, 16): (0.91, 1.5), (0.001, 64): (0.95, 0.7), (0.001, None): (0.99, 0.3),
+        (0.01, 16): (0.42, 1.6), (0.01, 64): (0.61, 0.8), (0.01, None): (0.83, 0.2),
+        (0.1, 16): (None, 1.7), (0.1, 64): (0.37, 0.9), (0.1, None): (0.52, 0.4),
+    }
+    cells = [HeatCell(lr, bs, v, t, "COMPLETE" if v is not None else "PRUNED")
+             for (lr, bs), (v, t) in table.items()]
+    # given in another order than drawn: the figure sorts them itself
+    heatmap_figure(cells[::-1], [0.1, 0.001, 0.01], [None, 64, 16], tmp_path / "h.png",
+                   metric="log_loss", n_folds=3)
+    (fig,) = kept
+    score, wall = fig.axes[:2]  # then their colour bars
+    assert score.get_title().startswith("mean CV log_loss (3 folds, lower is better)")
+    assert wall.get_title() == "CV wall time in seconds (all folds)"
+    for ax in (score, wall):
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["0.001", "0.01", "0.1"]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["16", "64", "full"]
+        assert ax.get_ylabel() == "learning rate" and ax.get_xlabel() == "batch size"
+    drawn_score = score.images[0].get_array()
+    drawn_wall = wall.images[0].get_array()
+    texts = {ax: {tuple(map(round, t.get_position())): t.get_text() for t in ax.texts}
+             for ax in (score, wall)}
+    for i, lr in enumerate(lrs):
+        for j, bs in enumerate(sizes):
+            value, seconds = table[(lr, bs)]
+            if value is None:
+                assert drawn_score.mask[i, j]
+                assert texts[score][(j, i)] == "diverged"
+            else:
+                assert drawn_score[i, j] == pytest.approx(value)
+                assert texts[score][(j, i)] == f"{value:.3g}"
+            assert drawn_wall[i, j] == pytest.approx(seconds)
+            assert texts[wall][(j, i)] == f"{seconds}s"  # 1.5s, 0.7s...
+    (box,) = [p for p in score.patches if isinstance(p, Rectangle) and p.get_edgecolor()[0] == 1]
+    best_lr, best_bs = min((k for k in table if table[k][0] is not None), key=lambda k: table[k][0])
+    assert box.get_xy() == (sizes.index(best_bs) - 0.5, lrs.index(best_lr) - 0.5)
+
+
+def test_lr_find_figure_draws_the_sweep_the_suggestion_and_the_bounds(kept, tmp_path):
+    """The data behind lr_find.png: the raw and smoothed losses over the swept rates, and the
+    vertical lines at the suggestion, the valley, 1/L and 2/L."""
+    from gdlab.core.diagnostics import LRRangeResult
+    from gdlab.tuning.figures import lr_find_figure
+
+    rates = np.logspace(-6, 0, 40)
+    losses = 1.0 / (1.0 + 50 * rates) + 0.01 * np.sin(np.arange(40))
+    smoothed = 1.0 / (1.0 + 50 * rates)
+    result = LRRangeResult(rates, losses, smoothed, 0.003, True, 0.2)
+    lr_find_figure(result, tmp_path / "lr.png", smoothness=40.0)
+    (fig,) = kept
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["batch loss"].get_xdata(), rates)
+    np.testing.assert_allclose(lines["batch loss"].get_ydata(), losses)
+    np.testing.assert_allclose(lines["smoothed loss"].get_ydata(), smoothed)
+    verticals = {label: line.get_xdata()[0] for label, line in lines.items()
+                 if label not in ("batch loss", "smoothed loss")}
+    assert verticals == {
+        "suggestion 0.003": pytest.approx(0.003),
+        "valley 0.2": pytest.approx(0.2),
+        "1/L = 0.025 (gradient descent)": pytest.approx(1 / 40),
+        "2/L = 0.05 (GD divergence bound)": pytest.approx(2 / 40),
+    }
+    assert ax.get_xscale() == "log" and ax.get_title() == "LR range test (stopped on divergence)"
