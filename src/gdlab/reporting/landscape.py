@@ -49,9 +49,15 @@ def draw_surface(
     drawn with the same levels share one colour scale."""
     if levels is None:
         levels = contour_levels(surface.values)
-    clipped = np.clip(surface.values, None, levels[-1] * 1.0001 if levels[-1] > 0 else None)
+    # an infinite loss (an overflowing region) as a finite value above every other: painted
+    # in the top band's colour. Finite values stay as they are: clipping them just above the
+    # top level moved the edge of the band below it (interpolated towards the clipped value)
+    # away from where the true loss crosses that level.
+    finite = surface.values[np.isfinite(surface.values)]
+    ceiling = max(float(finite.max()) if finite.size else 0.0, float(levels[-1]))
+    bounded = np.where(np.isposinf(surface.values), 2.0 * abs(ceiling) + 1.0, surface.values)
     filled = ax.contourf(
-        surface.a, surface.b, clipped, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
+        surface.a, surface.b, bounded, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
     )
     lines = ax.contour(
         surface.a, surface.b, surface.values, levels=levels, colors="k", linewidths=0.5, alpha=0.6
