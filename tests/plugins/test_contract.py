@@ -250,3 +250,35 @@ def test_the_checked_plugin_model_still_shows_the_plugins_attributes(monkeypatch
     loaded = load_model(tmp_path / "m.skops", plugins=["contract_plugins:wide"])
     assert loaded.model_.width == 7
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_the_import_path_names_the_module_the_factory_comes_from(tmp_path, monkeypatch):
+    """Two user modules each define a factory called ``sgd`` (a built-in's name too): the
+    import path decides which one trains. One full-batch epoch from θ = 0 on least squares
+    takes exactly one step, checked against the gradient written out: −γ·sign(g) for
+    ``plain_team:sgd``, −2γ·g for ``doubled_team:sgd``, −γ·g for the built-in ``sgd``."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    header = "import numpy as np\nfrom gdlab.core.optim import GradientTransformation\n\n"
+    (tmp_path / "plain_team.py").write_text(header + (
+        "def sgd():\n"
+        "    def update(grads, state, params, learning_rate):\n"
+        "        return [-learning_rate * np.sign(g) for g in grads], state\n"
+        "    return GradientTransformation(lambda params: (), update)\n"))
+    (tmp_path / "doubled_team.py").write_text(header + (
+        "def sgd():\n"
+        "    def update(grads, state, params, learning_rate):\n"
+        "        return [-2.0 * learning_rate * g for g in grads], state\n"
+        "    return GradientTransformation(lambda params: (), update)\n"))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = X @ [1.0, -2.0, 0.5] + 3.0
+    lr = 0.01
+    # ½·mean((Xw + b − y)²) at w = 0, b = 0: its gradient is −(Xᵀy/n, mean(y))
+    grad = -np.append(X.T @ y / len(y), y.mean())
+    expected = {"plain_team:sgd": -lr * np.sign(grad), "doubled_team:sgd": -2 * lr * grad,
+                "sgd": -lr * grad}
+    for name, step in expected.items():
+        est = GDRegressor(optimizer=name, learning_rate=lr, batch_size=None, max_epochs=1,
+                          tol=None, alpha=0.0, random_state=0).fit(X, y)
+        theta = np.concatenate([np.ravel(p) for p in est.params_])
+        np.testing.assert_allclose(theta, step, rtol=1e-10, atol=1e-12, err_msg=name)
