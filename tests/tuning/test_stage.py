@@ -20,6 +20,8 @@ from mlflow.tracking import MlflowClient
 from gdlab.config import load_params, with_overrides
 from gdlab.data import load_prepared
 from gdlab.experiment import build_pipeline, cross_validate, decode_target, make_folds
+from gdlab.experiment.persist import load_model
+from gdlab.experiment.target import final_estimator
 from gdlab.tuning.objective import CONFIG
 from gdlab.tuning.study import open_storage
 
@@ -138,6 +140,11 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
         assert train.data.params[key] == str(value)
     tuned = with_overrides(load_params(root / "params.yaml"), best["params"])
     assert train.data.params["optimizer.learning_rate"] == str(tuned.optimizer.learning_rate)
+    # the model trained with them, not only the logged parameters
+    estimator = final_estimator(load_model(root / "models" / "model.skops"))
+    assert estimator.learning_rate == best["params"]["optimizer.learning_rate"]
+    assert estimator.batch_size == best["params"]["train.batch_size"]
+    assert (estimator.learning_rate, estimator.batch_size) != (0.01, 32)  # params.yaml's
 
 
 def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkeypatch):
