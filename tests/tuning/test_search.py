@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
+from gdlab.config import with_overrides
+from gdlab.experiment import build_pipeline, cross_validate, make_folds
 from gdlab.tuning import plan_search, run_search, trials_table
 from gdlab.tuning.tracking import TrialLogger
 
@@ -101,6 +104,21 @@ def test_pruning_stops_trials_in_the_poor_half_and_mlflow_shows_them_pruned(
     poor = [t for t in watched if t.params["optimizer.learning_rate"] < 1e-3]
     assert poor and all(t.state.name == "PRUNED" for t in poor)
     assert outcome.best_trial.params["optimizer.learning_rate"] > 1e-3
+    # the pruner saw every fold's score at its step: fold k at step k - 1, the values of the
+    # train stage's cross-validation on the same folds (computed here on its own)
+    folds = make_folds(y, plan.params.cv.folds, task="classification", seed=plan.params.seed)
+    for trial in [outcome.best_trial, *by_pruner[:1]]:
+        settings = with_overrides(plan.params, {**trial.params, "tune.enabled": False})
+        cv = cross_validate(build_pipeline(settings), X, y, folds, task="classification",
+                            progress=False)
+        scores = [f.scores["log_loss"] for f in cv.folds]
+        steps = sorted(trial.intermediate_values)
+        assert steps == list(range(len(steps)))
+        assert [trial.intermediate_values[s] for s in steps] == pytest.approx(
+            scores[: len(steps)], rel=1e-9)
+    assert len(outcome.best_trial.intermediate_values) == plan.params.cv.folds
+    best = outcome.best_trial
+    assert best.value == pytest.approx(np.mean(list(best.intermediate_values.values())))
     assert (
         min(t.value for t in complete)
         < 0.6
