@@ -256,3 +256,39 @@ def test_epoch_axes_of_a_short_run_have_whole_epochs(kept, cv, tmp_path):
         ticks = ax.get_xticks()
         assert np.array_equal(ticks, np.round(ticks)), ticks
     assert overlay._suptitle.get_text() == "comparison of optimizer.name on the same 1 fold"
+
+
+def _band_edges(collection) -> dict[float, tuple[float, float]]:
+    """{x: (lowest y, highest y)} of a drawn fill_between polygon."""
+    vertices = np.concatenate([p.vertices for p in collection.get_paths()])
+    return {float(x): (vertices[vertices[:, 0] == x, 1].min(),
+                       vertices[vertices[:, 0] == x, 1].max()) for x in np.unique(vertices[:, 0])}
+
+
+def test_drawn_bands_span_mean_minus_to_mean_plus_std(cv, tmp_path, kept):
+    """The shaded bands as drawn (the polygons on the axes, not the arrays handed to them):
+    the training and validation loss bands and the gradient-norm band reach from mean − std
+    to mean + std over the folds at every epoch."""
+    loss_band_figure(cv, tmp_path / "band.png")
+    lr_grad_figure(cv, tmp_path / "lr.png")
+    band, grad = kept
+    fold1 = 1.0 / (np.arange(6) + 1)
+    fold2 = 2.0 / (np.minimum(np.arange(6), 3) + 1)  # held at its last value after 4 epochs
+    mean, std = (fold1 + fold2) / 2, np.abs(fold1 - fold2) / 2
+    for ax in band.axes:
+        train, val = ax.collections
+        for fill, scale in ((train, 1.0), (val, 1.2)):
+            edges = _band_edges(fill)
+            assert sorted(edges) == list(range(6))
+            for epoch, (low, high) in edges.items():
+                e = int(epoch)
+                assert low == pytest.approx(scale * (mean[e] - std[e]))
+                assert high == pytest.approx(scale * (mean[e] + std[e]))
+    # gradient norm: over the folds still training (fold 2 stops after 4 epochs)
+    g1, g2 = 0.9 ** np.arange(6), 2.0 * 0.9 ** np.arange(4)
+    (fill,) = grad.axes[1].collections
+    for epoch, (low, high) in _band_edges(fill).items():
+        e = int(epoch)
+        values = [g1[e], g2[e]] if e < 4 else [g1[e]]
+        assert (low, high) == pytest.approx((np.mean(values) - np.std(values),
+                                             np.mean(values) + np.std(values)))
