@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from gdlab.config import with_overrides
-from gdlab.experiment import decode_target
+from gdlab.experiment import build_pipeline, decode_target
 from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.experiment.model import fit_pipeline
+from gdlab.experiment.target import final_estimator
 from gdlab.reporting.compare import write_comparison
 
 
@@ -76,6 +78,18 @@ def test_four_optimisers_on_the_default_problem(default_problem, tmp_path):
     assert set(trajectories) == set(summary["variants"])
     for panel in trajectories.values():
         assert panel["path"][0].tolist() == [0.0, 0.0]  # every variant starts at θ = 0
+    # each panel is its own variant's path: it ends at the parameters of that variant fitted
+    # on all the rows here (its loss there, as drawn, is the loss at those parameters)
+    X, y = np.asarray(data.X_train), decode_target(data.y_train, data.classes)
+    ends = {}
+    for label, panel in trajectories.items():
+        variant = comparison.variant(label)
+        fitted = final_estimator(fit_pipeline(build_pipeline(variant.params), X, y).model)
+        end = np.concatenate([np.ravel(p) for p in fitted.params_])
+        np.testing.assert_allclose(variant.trajectory.points[-1], end, rtol=1e-9, atol=1e-12)
+        assert panel["path_loss"][-1] == pytest.approx(variant.trajectory.objective(end))
+        ends[label] = panel["path_loss"][-1]
+    assert len(set(ends.values())) == 4  # four different end points
 
 
 def test_variants_share_folds_and_data(default_problem):
