@@ -147,3 +147,41 @@ def test_a_sweep_whose_loss_never_falls_says_its_suggestion_is_unreliable():
     report = lr_guidance(params, X, y_noise)
     assert report.as_dict()["range_test_descended"] is False
     assert any("no descent found" in line for line in report.lines())
+
+
+@pytest.mark.parametrize(
+    ("centre", "expected"),
+    [(-3.0, "steepest"),  # the steepest descent lies far below the valley: it is the suggestion
+     (-1.15, "cap")],  # the steepest descent lies close to the valley: capped at a quarter of it
+)
+def test_suggestion_is_the_steepest_descent_of_the_sweep_capped_at_a_quarter_of_the_valley(
+    centre, expected
+):
+    """A sweep whose loss falls steepest (against log lr) at 10**centre, bottoms out near 0.1
+    and then climbs: the suggestion is that steepest point, or a quarter of the valley when
+    the steepest point is closer to the valley than that (the docstring's rule). The [0.1/L,
+    2/L] test alone passed both the uncapped steepest point and the quarter valley alone."""
+    rates = np.logspace(-6, 0, 201)
+    u = np.log10(rates)
+    # log(loss): a smooth step down of height 2 centred at `centre`, then a quadratic climb
+    # past u = -1; every point of it computed here, nothing from the sweep's own smoothing
+    log_loss = -np.tanh((u - centre) / 0.3) + 4.0 * np.maximum(u + 1.0, 0.0) ** 2
+    valley = rates[np.argmin(log_loss)]
+    slope = np.gradient(log_loss, u)
+    steepest = rates[np.argmin(np.where(rates <= valley, slope, np.inf))]
+    assert steepest == pytest.approx(10.0**centre, rel=0.05)
+    result = lr_range_test_from_losses(rates, np.exp(log_loss))
+    # the valley: where the loss is lowest (flat bottoms: any point as low, to 1e-3)
+    assert log_loss[np.argmin(np.abs(rates - result.valley))] <= log_loss.min() + 1e-3
+    grid = 10 ** (6 / 200)  # one step of the sweep
+    want = steepest if expected == "steepest" else result.valley / 4
+    assert want / grid**2 <= result.suggestion <= want * grid**2
+    assert (steepest < result.valley / 4) == (expected == "steepest")
+
+
+def lr_range_test_from_losses(rates, losses):
+    """The suggestion rule of :func:`gdlab.core.diagnostics.lr_range_test` on given losses."""
+    from gdlab.core.diagnostics import LRRangeResult, _steepest_descent
+
+    suggestion, valley, smoothed = _steepest_descent(rates, losses, 0.7, 5)
+    return LRRangeResult(rates, losses, smoothed, suggestion, True, valley)
