@@ -107,10 +107,11 @@ def test_pruning_stops_trials_in_the_poor_half_and_mlflow_shows_them_pruned(
     # the pruner saw every fold's score at its step: fold k at step k - 1, the values of the
     # train stage's cross-validation on the same folds (computed here on its own)
     folds = make_folds(y, plan.params.cv.folds, task="classification", seed=plan.params.seed)
+    independent = {}
     for trial in [outcome.best_trial, *by_pruner[:1]]:
         settings = with_overrides(plan.params, {**trial.params, "tune.enabled": False})
-        cv = cross_validate(build_pipeline(settings), X, y, folds, task="classification",
-                            progress=False)
+        cv = independent[trial.number] = cross_validate(
+            build_pipeline(settings), X, y, folds, task="classification", progress=False)
         scores = [f.scores["log_loss"] for f in cv.folds]
         steps = sorted(trial.intermediate_values)
         assert steps == list(range(len(steps)))
@@ -140,6 +141,14 @@ def test_pruning_stops_trials_in_the_poor_half_and_mlflow_shows_them_pruned(
         run = state[trial.number]
         assert run.info.status == "FINISHED" and run.data.tags["gdlab.trial_state"] == "COMPLETE"
         assert run.data.metrics["cv_log_loss"] == pytest.approx(trial.value)
+    # the best trial's run holds its per-epoch curves: the mean over the folds, epoch by epoch
+    client = MlflowClient(session.uri)
+    best_run = state[outcome.best_trial.number].info.run_id
+    for key in ("train_loss", "val_loss"):
+        history = sorted(client.get_metric_history(best_run, key), key=lambda m: m.step)
+        folds_curves = np.array([f.curves[key] for f in independent[best.number].folds])
+        assert [m.step for m in history] == list(range(folds_curves.shape[1]))
+        assert [m.value for m in history] == pytest.approx(folds_curves.mean(axis=0), rel=1e-9)
 
 
 def test_parallel_trials_are_all_logged_without_database_locks(
