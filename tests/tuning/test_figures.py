@@ -162,3 +162,23 @@ def test_lr_find_figure_draws_the_sweep_the_suggestion_and_the_bounds(kept, tmp_
         "2/L = 0.05 (GD divergence bound)": pytest.approx(2 / 40),
     }
     assert ax.get_xscale() == "log" and ax.get_title() == "LR range test (stopped on divergence)"
+
+
+def test_history_draws_each_complete_trials_value_and_the_best_so_far(tmp_path, kept):
+    """The data behind optimization_history.png: one point per complete trial at (number,
+    value), and the best-so-far line is the running minimum of those values."""
+    study = _study()
+    study_figures(study, tmp_path, metric="loss")
+    history = next(f for f in kept if f.axes[0].get_xlabel() == "Trial").axes[0]
+    complete = [(t.number, t.value) for t in study.trials if t.state.name == "COMPLETE"]
+    points = history.collections[0].get_offsets()
+    np.testing.assert_allclose(points, complete)
+    (best,) = [line for line in history.get_lines() if line.get_label() == "Best Value"]
+    running = {}
+    low = np.inf
+    for number, value in complete:
+        low = min(low, value)
+        running[number] = low
+    drawn = dict(best.get_xydata().tolist())
+    for number, value in running.items():
+        assert drawn[number] == pytest.approx(value)
