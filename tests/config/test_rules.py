@@ -534,3 +534,34 @@ def test_compare_refuses_values_that_validate_to_the_same_variant(vary, values, 
     assert [p.path for p in err.problems] == [f"compare.values[{index}]"], str(err)
     assert_problem(err, f"compare.values[{index}]", shown)
     assert_problem(err, f"compare.values[{index}]", "two identical variants")
+
+
+def _model_paths(model, prefix: str = "") -> list[str]:
+    """Dotted paths of every section and nested section of the default params."""
+    from gdlab.config.base import StrictModel
+
+    paths = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, StrictModel):
+            path = f"{prefix}.{name}" if prefix else name
+            paths += [path, *_model_paths(value, path)]
+    return paths
+
+
+SECTION_PATHS = _model_paths(__import__("gdlab.config", fromlist=["Params"]).Params())
+
+
+def test_every_section_is_walked():
+    # the nested sections, not only the top-level ones
+    assert {"data.synthetic", "data.pii", "tune.heatmap", "optimizer", "cv"} <= set(SECTION_PATHS)
+
+
+@pytest.mark.parametrize("section", SECTION_PATHS)
+def test_an_unknown_key_is_refused_in_every_section_and_nested_section(section):
+    # a typo one level down (data.synthetic.n_sample) was as silent as one at the top would be
+    # if a nested model ignored extra keys
+    key = f"{section}.zz_not_a_key"
+    err = config_error({key: 1})
+    assert [p.path for p in err.problems] == [key], str(err)
+    assert_problem(err, key, "unknown key")
