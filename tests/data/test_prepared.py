@@ -78,6 +78,32 @@ def test_prepare_is_reproducible_and_seeded(tmp_path, small):
     assert dataset_digest(tmp_path / "c") != dataset_digest(tmp_path / "a")
 
 
+def _reference_digest(directory: Path) -> str:
+    """The documented digest, computed here: SHA-256 of 'name:sha256-of-file' lines of the
+    two Parquet files."""
+    import hashlib
+
+    lines = "".join(
+        f"{name}:{hashlib.sha256((directory / name).read_bytes()).hexdigest()}\n"
+        for name in ("train.parquet", "test.parquet")
+    )
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def test_digest_covers_both_splits(tmp_path, small):
+    # the lineage tag gdlab.data_digest must change when only the test split changes (a digest
+    # of the training file alone passed every other test)
+    prepare_dataset(small, tmp_path / "a")
+    assert dataset_digest(tmp_path / "a") == _reference_digest(tmp_path / "a")
+    assert load_prepared(tmp_path / "a").digest == _reference_digest(tmp_path / "a")
+    before = dataset_digest(tmp_path / "a")
+    test = pd.read_parquet(tmp_path / "a" / "test.parquet")
+    test.iloc[0, 0] += 1.0
+    test.to_parquet(tmp_path / "a" / "test.parquet", index=False)
+    assert dataset_digest(tmp_path / "a") != before
+    assert dataset_digest(tmp_path / "a") == _reference_digest(tmp_path / "a")
+
+
 def test_classification_split_is_stratified(tmp_path):
     params = make_params(data__source="wine")
     prepare_dataset(params, tmp_path)
