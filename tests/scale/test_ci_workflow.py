@@ -101,3 +101,39 @@ def test_ci_run_installs_postgres_before_the_tests():
     install = next(i for i, ln in enumerate(lines) if "scripts/install_postgres.sh" in ln)
     test = next(i for i, ln in enumerate(lines) if ln.startswith("make test"))
     assert install < test
+
+
+@pytest.mark.slow
+def test_ci_pipeline_reruns_the_pipeline_and_reports_the_diffs(tmp_path):
+    """The step ``make ci-pipeline`` and the workflow run, executed: ``dvc repro`` on the small
+    config in a throw-away worktree, then the metrics and params diffs against main, with the
+    project's own tree untouched (until now only its source text was checked)."""
+    from tests.pipeline.conftest import VENV_BIN, Project
+
+    project = Project.copied(tmp_path / "repo")
+    project.commit_all()  # branch main
+    project.run("git", "checkout", "-q", "-b", "feature")
+    own_params = (project.root / "params.yaml").read_text()
+    report = tmp_path / "report.md"
+    summary = tmp_path / "summary.md"
+    project.env["GITHUB_STEP_SUMMARY"] = str(summary)
+    proc = project.run(
+        str(VENV_BIN / "python"), "scripts/ci_pipeline.py",
+        "--report", str(report), timeout=900,
+    )
+    assert "Running stage 'train'" in proc.stdout and "Running stage 'register'" in proc.stdout
+    text = report.read_text()
+    assert summary.read_text() == text and text in proc.stdout
+    metrics = text.split("### dvc metrics diff main", 1)[1].split("### dvc params diff", 1)[0]
+    params = text.split("### dvc params diff main", 1)[1]
+    # metrics of the small run (main has none yet): the test and CV metrics are listed
+    for key in ("test.log_loss", "test.accuracy", "mean.log_loss"):
+        assert re.search(rf"\| reports/\w+\.json\s*\| {re.escape(key)}\s*\|", metrics), metrics
+    # the small config's values against main's params.yaml
+    assert re.search(r"\| params\.yaml\s*\| data\.synthetic\.n_samples\s*\| 4000\s*\| 600\s*\|",
+                     params), params
+    assert (project.root / "params.yaml").read_text() == own_params
+    assert not (project.root / "reports").exists() or not any(
+        (project.root / "reports").rglob("metrics.json"))
+    worktrees = project.run("git", "worktree", "list").stdout.strip().splitlines()
+    assert len(worktrees) == 1, worktrees
