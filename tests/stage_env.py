@@ -98,3 +98,25 @@ def serve_and_invoke(
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def exp_show_metrics(shown: Any, name: str, _named: bool = False) -> dict[str, Any] | None:
+    """The metrics files ``dvc exp show --json`` lists for the experiment ``name``
+    (``{"reports/metrics.json": {...}, ...}``, each file's parsed content), or None when the
+    experiment is not listed with metrics. The name sits on the experiment's range, its
+    metrics on the range's revisions."""
+    if isinstance(shown, list):
+        for item in shown:
+            found = exp_show_metrics(item, name, _named)
+            if found is not None:
+                return found
+    elif isinstance(shown, dict):
+        named = _named or shown.get("name") == name
+        data = shown.get("data")
+        if named and isinstance(data, dict) and data.get("metrics"):
+            return {path: (result or {}).get("data") for path, result in data["metrics"].items()}
+        for key in ("revs", "experiments"):
+            found = exp_show_metrics(shown.get(key), name, named and key == "revs")
+            if found is not None:
+                return found
+    return None

@@ -203,5 +203,14 @@ def test_two_queued_experiments_run_at_once_and_both_land(tmp_path_factory):
     assert landed == dict.fromkeys(names, "FINISHED")
     versions = client.search_model_versions("name = 'gdlab-queue'")
     assert len(versions) == 2
-    shown = dvc(repo, "exp", "show", "--json").stdout
-    assert all(name in shown for name in names)
+    import json
+
+    from tests.stage_env import exp_show_metrics
+
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    by_name = {r.data.tags.get("dvc.exp_name"): r for r in runs}
+    for name in names:  # listed with their metrics: the values their MLflow runs hold
+        listed = exp_show_metrics(shown, name)
+        assert listed is not None, (name, json.dumps(shown)[:3000])
+        test = listed["reports/metrics.json"]["test"]
+        assert test["log_loss"] == pytest.approx(by_name[name].data.metrics["test_log_loss"])
