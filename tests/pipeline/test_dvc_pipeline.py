@@ -10,11 +10,12 @@ import socket
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.stage_env import serve_and_invoke
+from tests.stage_env import exp_show_metrics, serve_and_invoke
 
 from .conftest import VENV_BIN, Project, deep_update
 
@@ -58,6 +59,23 @@ def test_repro_runs_every_stage_and_leaves_nothing_to_do(project):
         "fold_2.csv",
         "fold_3.csv",
     ]
+
+
+def test_refit_preprocessing_is_fitted_on_the_training_split_only(project):
+    """Preprocessing is part of the model, never fitted on test data: the saved model's scaler
+    holds the statistics of the prepared training split, not of training and test rows."""
+    from gdlab.experiment.persist import load_model
+
+    prepared = project.root / "data/prepared"
+    features = json.loads((prepared / "meta.json").read_text())["feature_names"]
+    train = pd.read_parquet(prepared / "train.parquet")[features].to_numpy(dtype=float)
+    test = pd.read_parquet(prepared / "test.parquet")[features].to_numpy(dtype=float)
+    preprocess = load_model(project.root / "models/model.skops").named_steps["preprocess"]
+    scaler = preprocess.named_steps["scale"] if hasattr(preprocess, "named_steps") else preprocess
+    assert scaler.n_samples_seen_ == len(train)
+    np.testing.assert_allclose(scaler.mean_, train.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(scaler.scale_, train.std(axis=0), rtol=1e-10)
+    assert not np.allclose(scaler.mean_, np.vstack([train, test]).mean(axis=0), rtol=1e-6, atol=0)
 
 
 def test_mlflow_holds_parent_with_fold_runs_and_curves(project):
@@ -232,7 +250,20 @@ def test_exp_run_lands_in_same_experiment(project):
     assert run.data.params["optimizer.name"] == "sgd"
     assert run.info.status == "FINISHED"
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
-    assert "sgd-exp" in json.dumps(shown)
+    listed = exp_show_metrics(shown, "sgd-exp")  # listed with its metrics, the run's values
+    assert listed is not None, json.dumps(shown)[:3000]
+    assert listed["reports/metrics.json"]["test"]["log_loss"] == pytest.approx(
+        run.data.metrics["test_log_loss"]
+    )
+    assert set(listed["reports/cv.json"]["mean"]) >= {"log_loss", "accuracy"}
+    # dvc plots diff renders the per-fold loss curves of both revisions
+    diff = json.loads(project.dvc("plots", "diff", "sgd-exp", "--json").stdout)
+    folds = sorted(k for k in diff["data"] if k.startswith("reports/plots/folds/"))
+    assert [k.rsplit("/", 1)[1] for k in folds] == ["fold_1.csv", "fold_2.csv", "fold_3.csv"]
+    for key in folds:
+        (plot,) = diff["data"][key]
+        assert plot["type"] == "vega" and len(set(plot["revisions"])) == 2, plot["revisions"]
+        assert "workspace" in plot["revisions"]
     versions = client(project).search_model_versions(f"name = '{MODEL}'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
     assert not list((project.root / ".dvc").rglob("mlflow.db"))
