@@ -157,6 +157,12 @@ def build_cases() -> list[dict]:
     add("adamw_amsgrad", "adamw", {"amsgrad": True})
     add("nadam", "nadam")
     add("nadam_weight_decay", "nadam", {"weight_decay": 0.1})
+    # the remaining hyper-parameters away from their defaults
+    add("adagrad_eps", "adagrad", {"eps": 1e-2})
+    add("rmsprop_alpha_eps", "rmsprop", {"alpha": 0.9, "eps": 1e-3})
+    add("adam_betas_eps", "adam", {"betas": [0.8, 0.99], "eps": 1e-3})
+    add("adamw_options", "adamw", {"betas": [0.8, 0.99], "eps": 1e-3, "weight_decay": 0.1})
+    add("nadam_options", "nadam", {"betas": [0.8, 0.99], "eps": 1e-3, "momentum_decay": 0.05})
 
     # L2 penalty (alpha, weights only) in the loss
     add("sgd_l2", "sgd", alpha=1e-2)

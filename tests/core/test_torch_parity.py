@@ -165,5 +165,15 @@ def test_goldens_cover_everything():
         ("adam", "weight_decay"),
         ("adamw", "amsgrad"),
         ("nadam", "weight_decay"),
+        ("adagrad", "eps"),
+        ("rmsprop", "alpha"),
+        ("rmsprop", "eps"),
+        ("adam", "betas"),
+        ("adam", "eps"),
+        ("adamw", "betas"),
+        ("adamw", "weight_decay"),
+        ("nadam", "betas"),
+        ("nadam", "eps"),
+        ("nadam", "momentum_decay"),
     ]:
         assert needed in params, needed
