@@ -1,7 +1,8 @@
 """Converged full-batch gradient descent reaches the independent references' optima."""
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+import pytest
+from sklearn.linear_model import ElasticNet, LogisticRegression
 
 from gdlab import GDClassifier, GDRegressor
 
@@ -73,3 +74,23 @@ def test_softmax_reaches_sklearn_l2_solution():
     got = np.r_[got_w.ravel(), got_b]
     want = np.r_[want_w.ravel(), want_b]
     assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-5
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("l1_ratio", [0.5, 1.0])
+def test_elastic_net_reaches_sklearn_elastic_net(monkeypatch, jit, l1_ratio):
+    """ElasticNet's objective, 1/(2n)‖y − Xw − b‖² + α(ρ‖w‖₁ + ½(1 − ρ)‖w‖²) with the
+    intercept unpenalised, is gdlab's squared_error with alpha and l1_ratio. Every
+    coefficient of the optimum is far from zero, so the subgradient steps settle."""
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 5)) + 0.5
+    y = X @ np.array([2.0, -1.5, 1.0, 3.0, -2.5]) + 4.0 + 0.3 * rng.standard_normal(300)
+    alpha = 0.1
+    est = GDRegressor(optimizer="sgd", learning_rate=0.3, alpha=alpha, l1_ratio=l1_ratio,
+                      max_epochs=4000, tol=None).fit(X, y)
+    ref = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=100_000).fit(X, y)
+    assert np.abs(ref.coef_).min() > 0.5
+    got = np.r_[est.coef_, est.intercept_]
+    want = np.r_[ref.coef_, ref.intercept_]
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < 1e-6
