@@ -58,13 +58,14 @@ def test_linear_classification_gradient(shape, seed, alpha, n_classes):
     activation=st.sampled_from(["tanh", "logistic", "relu"]),
     hidden=st.lists(st.integers(1, 6), min_size=1, max_size=2),
     task=st.sampled_from(["squared_error", "huber", "log2", "log3"]),
+    l1_ratio=st.sampled_from([0.0, 0.5, 1.0]),
 )
-def test_mlp_gradient(shape, seed, alpha, activation, hidden, task):
+def test_mlp_gradient(shape, seed, alpha, activation, hidden, task, l1_ratio):
     loss = "log_loss" if task.startswith("log") else task
     n_classes = int(task[-1]) if task.startswith("log") else 2
     X, y, w = _data(seed, *shape, loss, n_classes)
     _assert_ok(check_grad(MLP(hidden, activation), X, y, loss=loss, sample_weight=w,
-                          alpha=alpha, random_state=seed, **TOL))
+                          alpha=alpha, l1_ratio=l1_ratio, random_state=seed, **TOL))
 
 
 @SETTINGS
@@ -174,3 +175,34 @@ def test_check_grad_names_what_it_takes_when_given_a_wrapper():
     X, y = rng.normal(size=(20, 3)), rng.normal(size=20)
     with pytest.raises(TypeError, match="got TransformedTargetRegressor; .*regressor_"):
         check_grad(TransformedTargetRegressor(regressor=GDRegressor()), X, y)
+
+
+@pytest.mark.parametrize("model", [LinearModel(), MLP((4, 3), "tanh")], ids=["linear", "mlp"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.4, 1.0])
+def test_penalty_applies_to_weights_only(model, l1_ratio):
+    """Finite differences cannot see which tensors are penalised (value and gradient agree
+    either way): the penalty's value and gradient are checked against its formula, on the
+    weights W₁, W₂, … and never on the intercepts."""
+    from gdlab.core.models import make_loss, objective
+
+    rng = np.random.default_rng(0)
+    X, y, w = _data(1, 20, 5, "squared_error")
+    params = [p + rng.standard_normal(p.shape) for p in model.init_params(5, 1, rng, np.float64)]
+    loss = make_loss("squared_error", 1)
+    alpha = 0.3
+    plain = [np.zeros_like(p) for p in params]
+    penalised = [np.zeros_like(p) for p in params]
+    base = objective(model, loss, params, X, y, w / w.sum(), 0.0, 0.0, plain)
+    value = objective(model, loss, params, X, y, w / w.sum(), alpha, l1_ratio, penalised)
+    weights = params[0::2]
+    expected = alpha * sum(l1_ratio * np.abs(W).sum() + 0.5 * (1 - l1_ratio) * (W**2).sum()
+                           for W in weights)
+    assert value - base == pytest.approx(expected, rel=1e-12)
+    for i, p in enumerate(params):
+        extra = penalised[i] - plain[i]
+        if i % 2:  # an intercept
+            np.testing.assert_array_equal(extra, 0.0)
+        else:
+            np.testing.assert_allclose(
+                extra, alpha * (l1_ratio * np.sign(p) + (1 - l1_ratio) * p), rtol=1e-10,
+                atol=1e-14)
