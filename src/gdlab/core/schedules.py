@@ -125,7 +125,9 @@ def warmup(
     then: str = "constant",
     then_params: Mapping[str, Any] | None = None,
 ) -> EpochSchedule:
-    """Linear warm-up (LinearLR) for ``warmup_epochs``, then ``then`` from its epoch 0."""
+    """Linear warm-up (LinearLR) for ``warmup_epochs``, then ``then`` from its epoch 0:
+    γ₀ · (start_factor + (1 − start_factor) · e / warmup_epochs) for e < warmup_epochs, then
+    the ``then`` schedule's rate of epoch e − warmup_epochs (SequentialLR)."""
     if int(warmup_epochs) < 1:
         raise ValueError(f"schedule 'warmup': warmup_epochs must be >= 1, got {warmup_epochs!r}")
     if then in ("warmup", "plateau"):
@@ -139,7 +141,15 @@ def warmup(
 
 
 class Plateau:
-    """ReduceLROnPlateau (mode='min', threshold_mode='rel'), as torch."""
+    """ReduceLROnPlateau (mode='min', threshold_mode='rel'), as torch.
+
+    .. code-block:: text
+
+        improved ← metric < best · (1 − threshold)        (then best ← metric)
+        after more than ``patience`` epochs in a row without improvement (none counted
+        during ``cooldown`` epochs after a reduction):
+            γ ← max(γ · factor, min_lr)    unless that lowers γ by no more than ``eps``
+    """
 
     def __init__(
         self,

@@ -33,7 +33,8 @@ PARAMETERS = r"""
         The schedule's parameters, named as torch's schedulers: ``step_size``, ``gamma``,
         ``milestones``, ``T_max``, ``eta_min``, ``warmup_epochs``, ``start_factor``,
         ``then``, ``then_params``, ``power_t``, ``factor``, ``patience``, ``threshold``,
-        ``cooldown``, ``min_lr``.
+        ``cooldown``, ``min_lr``, ``eps`` (plateau: a reduction smaller than ``eps``
+        is skipped).
     batch_size : int or None, default=None
         ``None``: full batch (one step per epoch); ``k``: mini-batches of k rows (the last
         partial batch is used); ``1``: stochastic gradient descent.

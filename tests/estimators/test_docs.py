@@ -1,0 +1,66 @@
+"""Every public parameter of the estimators is documented in their docstrings (issue 2, build 7)."""
+
+import inspect
+import re
+
+import pytest
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.core.optim import OPTIMIZERS
+from gdlab.core.schedules import SCHEDULES
+
+
+def _section(doc: str, title: str) -> str:
+    start = doc.index(f"    {title}\n    {'-' * len(title)}\n")
+    rest = doc[start + 2 * (len(title) + 5):]
+    end = re.search(r"^    \w+\n    -+\n", rest, flags=re.M)
+    return rest if end is None else rest[: end.start()]
+
+
+def _entries(section: str) -> dict[str, str]:
+    """``name -> description`` of a numpydoc section (entries ``    name : type``)."""
+    out, name = {}, None
+    for line in section.splitlines():
+        head = re.match(r"^    (\w+(?:, \w+)*) :", line) or re.match(r"^    (\w+)$", line)
+        if head:
+            name = head.group(1)
+            out[name] = ""
+        elif name is not None:
+            out[name] += line.strip() + " "
+    return out
+
+
+@pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])
+def test_every_constructor_parameter_is_documented(estimator):
+    params = set(inspect.signature(estimator.__init__).parameters) - {"self"}
+    documented = _entries(_section(estimator.__doc__, "Parameters"))
+    assert set(documented) == params, (params - set(documented), set(documented) - params)
+    assert all(len(text) > 20 for text in documented.values()), documented
+
+
+@pytest.mark.parametrize("estimator,extra", [
+    (GDRegressor, {"coef_", "intercept_"}),
+    (GDClassifier, {"coef_", "intercept_", "classes_"}),
+])
+def test_fitted_attributes_are_documented(estimator, extra):
+    attributes = set()
+    for name in _entries(_section(estimator.__doc__, "Attributes")):
+        attributes.update(name.split(", "))
+    assert {"n_features_in_", "n_iter_", "loss_curve_", "history_", *extra} <= attributes
+
+
+@pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])
+def test_optimizer_and_schedule_parameters_are_named_in_the_docs(estimator):
+    documented = _entries(_section(estimator.__doc__, "Parameters"))
+    for name, factory in OPTIMIZERS.items():
+        for param in inspect.signature(factory).parameters:
+            assert f"``{param}``" in documented["optimizer_params"], (name, param)
+    for name, factory in SCHEDULES.items():
+        for param in list(inspect.signature(factory).parameters)[1:]:  # after base_lr
+            assert f"``{param}``" in documented["schedule_params"], (name, param)
+
+
+def test_optimizers_and_schedules_give_their_formula():
+    for name, factory in {**OPTIMIZERS, **SCHEDULES}.items():
+        doc = inspect.getdoc(factory) or ""
+        assert re.search(r"[←=·γ]", doc), name  # an update rule or a closed form
