@@ -273,3 +273,161 @@ def test_warm_start_refit_of_a_converged_model_is_not_taken_for_divergence():
     assert est.loss_curve_[-1] < 1e-20
     est.fit(X, y)  # Adam restarts: its first steps lift the loss from ~1e-29, briefly
     assert est.n_iter_ == 3000 and est.loss_curve_[-1] < 1e-6
+
+
+def _numbered_rows(n, d=3, seed=0):
+    """Regression data whose first column is the row number (read back by the recording model)."""
+    X, y = _regression(seed=seed, n=n, d=d)
+    X[:, 0] = np.arange(n)
+    return X, y
+
+
+def _visits(random_state, shuffle=True, n=10, batch_size=3, epochs=3):
+    """The rows of each mini-batch, as the model saw them, per epoch."""
+    log = []
+    X, y = _numbered_rows(n)
+    GDRegressor(model="tests.core.plugin_recording:recording_linear", model_params={"log": log},
+                optimizer="sgd", learning_rate=1e-3, batch_size=batch_size, max_epochs=epochs,
+                tol=None, shuffle=shuffle, random_state=random_state).fit(X, y)
+    per_epoch = -(-n // batch_size)
+    assert len(log) == epochs * per_epoch
+    return [[b.astype(int).tolist() for b in log[e * per_epoch:(e + 1) * per_epoch]]
+            for e in range(epochs)]
+
+
+def test_each_epoch_visits_every_row_once_in_a_new_order_seeded_by_random_state():
+    epochs = _visits(random_state=5)
+    for batches in epochs:
+        assert [len(b) for b in batches] == [3, 3, 3, 1]  # the last partial batch is used
+        assert sorted(sum(batches, [])) == list(range(10))  # every row, once
+    orders = [tuple(sum(batches, [])) for batches in epochs]
+    assert len(set(orders)) == 3  # reshuffled every epoch, not once per fit
+    assert _visits(random_state=5) == epochs  # the seed decides the orders ...
+    assert _visits(random_state=6) != epochs  # ... and another seed changes them
+    unshuffled = _visits(random_state=5, shuffle=False)
+    assert all(sum(b, []) == list(range(10)) for b in unshuffled)
+
+
+@pytest.mark.parametrize("fraction,n_val", [(0.2, 10), (0.3, 15), (0.01, 1)])
+def test_early_stopping_holds_out_validation_fraction_of_the_rows(fraction, n_val):
+    log = []
+    X, y = _numbered_rows(50)
+    GDRegressor(model="tests.core.plugin_recording:recording_linear", model_params={"log": log},
+                optimizer="sgd", learning_rate=1e-3, early_stopping=True,
+                validation_fraction=fraction, max_epochs=2, tol=None, random_state=0).fit(X, y)
+    # full batch: each epoch one training forward pass, then one on the validation rows
+    train, val = log[0].astype(int), log[1].astype(int)
+    assert len(log) == 4 and (len(train), len(val)) == (50 - n_val, n_val)
+    assert sorted(np.r_[train, val].tolist()) == list(range(50))  # a split, no row in both
+    np.testing.assert_array_equal(log[2], log[0])  # the same split every epoch
+    np.testing.assert_array_equal(log[3], log[1])
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("stop", ["tol", "max_epochs"])
+def test_early_stopping_on_a_held_out_fraction_restores_the_best_epoch(monkeypatch, jit, stop):
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 50))  # overparameterised: the validation loss turns up
+    y = X[:, 0] + rng.standard_normal(80)
+    snapshots = []
+    rule = dict(tol=0.0, n_iter_no_change=15) if stop == "tol" else dict(tol=None)
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, alpha=0.0, early_stopping=True,
+                      validation_fraction=0.25, max_epochs=150, random_state=0,
+                      callbacks=[lambda r: snapshots.append(np.r_[r["params"][0][:, 0],
+                                                                  r["params"][1]])], **rule)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    val = np.array(est.history_["val_loss"])
+    assert (est.n_iter_ < 150) == (stop == "tol") and len(snapshots) == est.n_iter_
+    best = int(val.argmin())
+    assert best < len(val) - 5 and val[-1] > 1.01 * val[best]  # it got worse afterwards
+    assert est.best_loss_ == val[best]
+    # the weights kept are those after the best epoch, not the last ones
+    np.testing.assert_array_equal(np.r_[est.coef_, est.intercept_], snapshots[best])
+
+
+def _reference_plateau(metrics, lr, factor, patience, threshold=1e-4, cooldown=0, min_lr=0.0):
+    """torch.optim.lr_scheduler.ReduceLROnPlateau (mode='min', threshold_mode='rel', eps=1e-8)
+    as its documentation and source describe it: the learning rate each epoch used."""
+    best, bad, cool, rates = np.inf, 0, 0, []
+    for m in metrics:
+        rates.append(lr)
+        if m < best * (1 - threshold):
+            best, bad = m, 0
+        else:
+            bad += 1
+        if cool > 0:
+            cool, bad = cool - 1, 0
+        if bad > patience:
+            new = max(lr * factor, min_lr)
+            if lr - new > 1e-8:
+                lr = new
+            cool, bad = cooldown, 0
+    return rates
+
+
+@pytest.mark.parametrize("held_out", ["eval_set", "early_stopping"])
+def test_plateau_schedule_monitors_the_validation_loss_when_there_is_one(held_out):
+    # the training loss falls every epoch while the validation loss soon stops falling: the
+    # rate must follow the validation loss
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 60))  # overparameterised: the validation loss turns up
+    y = X[:, 0] + rng.standard_normal(80)
+    params = {"factor": 0.5, "patience": 2, "cooldown": 1}
+    kw = dict(optimizer="sgd", learning_rate=0.05, alpha=0.0, max_epochs=40, tol=None,
+              schedule="plateau", schedule_params=params, random_state=0)
+    if held_out == "eval_set":
+        est = GDRegressor(**kw).fit(X[:60], y[:60], eval_set=(X[60:], y[60:]))
+    else:
+        est = GDRegressor(early_stopping=True, validation_fraction=0.25, **kw).fit(X, y)
+    h = est.history_
+    assert np.all(np.diff(h["loss"]) < 0)
+    on_val = _reference_plateau(h["val_loss"], 0.05, **params)
+    on_train = _reference_plateau(h["loss"], 0.05, **params)
+    assert on_val != on_train and min(on_val) < 0.05  # the test can tell them apart
+    np.testing.assert_allclose(h["learning_rate"], on_val, rtol=1e-15)
+
+
+def test_step_above_two_over_L_from_an_independent_L_diverges():
+    # L of ½·mean squared error with an intercept: the largest eigenvalue of X̃ᵀX̃/n
+    X, y = _regression(scale=3.0)
+    Xt = np.c_[X, np.ones(len(X))]
+    L = np.linalg.eigvalsh(Xt.T @ Xt / len(X))[-1]
+    assert smoothness_constant(X) == pytest.approx(L, rel=1e-6)
+    for factor in (2.5, 4.0):
+        est = GDRegressor(optimizer="sgd", learning_rate=factor / L, alpha=0.0, tol=None,
+                          max_epochs=200)
+        with pytest.raises(DivergenceError, match="smaller learning rate") as info:
+            est.fit(X, y)
+        assert info.value.epoch <= 10 and info.value.learning_rate == factor / L
+        assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
+    ok = GDRegressor(optimizer="sgd", learning_rate=1.99 / L, alpha=0.0, tol=None,
+                     max_epochs=200).fit(X, y)
+    assert ok.n_iter_ == 200
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_float32_keeps_float32_state_and_lands_near_float64(monkeypatch, jit, batch_size):
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = _regression(n=300)
+    kw = dict(optimizer="adam", learning_rate=0.05, alpha=0.0, max_epochs=400, tol=None,
+              batch_size=batch_size, random_state=0)
+    if batch_size:  # mini-batch noise would not settle: decay the rate to converge
+        kw.update(schedule="exponential", schedule_params={"gamma": 0.98})
+    e32 = GDRegressor(dtype="float32", **kw).fit(X, y)
+    e64 = GDRegressor(dtype="float64", **kw).fit(X, y)
+    assert all(p.dtype == np.float32 for p in e32.params_)
+    assert e32.coef_.dtype == e32.intercept_.dtype == e32.predict(X).dtype == np.float32
+    np.testing.assert_allclose(e32.coef_, e64.coef_, atol=1e-4)
+    np.testing.assert_allclose(e32.intercept_, e64.intercept_, atol=1e-4)
+
+
+def test_float32_mlp_stays_float32():
+    X, y = _regression(n=100)
+    est = GDClassifier(model="mlp", hidden_layer_sizes=(6, 4), dtype="float32", batch_size=16,
+                       max_epochs=3, tol=None, random_state=0).fit(X, y > 1)
+    assert all(p.dtype == np.float32 for p in est.params_)
+    assert est.predict_proba(X).dtype == np.float32
