@@ -263,3 +263,32 @@ def test_a_column_major_X_trains_exactly_as_a_row_major_one(estimator, batch_siz
     column_major = estimator(**settings).fit(np.asfortranarray(X), y)
     assert np.array_equal(row_major.coef_, column_major.coef_)
     assert np.array_equal(row_major.intercept_, column_major.intercept_)
+
+
+@pytest.mark.parametrize("activation,factor", [("relu", 6.0), ("tanh", 6.0), ("logistic", 2.0)])
+def test_mlp_starts_from_seeded_glorot_uniform_weights_and_zero_biases(activation, factor):
+    # Glorot & Bengio (2010) as scikit-learn's MLP: U(±√(f/(fan_in + fan_out))), f = 6, or 2
+    # for the logistic activation. A rate of 1e-300 leaves the weights as initialised.
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 10)), rng.standard_normal(50)
+
+    def initial(seed):
+        est = GDRegressor(model="mlp", hidden_layer_sizes=(64, 32), activation=activation,
+                          optimizer="sgd", learning_rate=1e-300, alpha=0.0, max_epochs=1,
+                          tol=None, random_state=seed).fit(X, y)
+        return est.coefs_, est.intercepts_
+
+    coefs, intercepts = initial(3)
+    assert [W.shape for W in coefs] == [(10, 64), (64, 32), (32, 1)]
+    for W in coefs:
+        bound = np.sqrt(factor / sum(W.shape))
+        assert np.abs(W).max() <= bound
+        if W.size > 500:  # uniform over the whole interval: its extremes and its spread
+            assert np.abs(W).max() > 0.97 * bound
+            assert W.std() == pytest.approx(bound / np.sqrt(3), rel=0.08)
+            assert abs(W.mean()) < 0.1 * bound
+    assert all(np.abs(b).max() < 1e-290 for b in intercepts)  # zero, moved by 1e-300·g
+    again, _ = initial(3)
+    assert all(np.array_equal(W, V) for W, V in zip(coefs, again, strict=True))
+    other, _ = initial(4)
+    assert not np.array_equal(coefs[0], other[0])
