@@ -196,12 +196,40 @@ def test_float32_end_to_end_close_to_float64():
 
 
 def test_engine_imports_no_tracking_or_config_libraries():
+    # every module of the engine, and fits down both engine paths and the MLP (lazy imports)
     code = (
-        "import sys, gdlab, gdlab.core, gdlab.core.diagnostics, gdlab.estimators\n"
+        "import importlib, pkgutil, sys, numpy as np\n"
+        "import gdlab, gdlab.core, gdlab.estimators\n"
+        "for pkg in (gdlab.core, gdlab.estimators):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0] > 0\n"
+        "for kw in ({}, {'model': 'mlp', 'hidden_layer_sizes': (4,)},\n"
+        "           {'optimizer': 'tests.core.plugin_counting:counting_sgd',\n"
+        "            'optimizer_params': {'log': []}}):\n"
+        "    gdlab.GDClassifier(max_epochs=2, batch_size=8, early_stopping=True, tol=None,\n"
+        "                       **kw).fit(X, y).predict_proba(X)\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('mlflow', 'dvc', 'pydantic')]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+    # and no import of them anywhere in the engine's source, even one not reached here
+    import ast
+    from pathlib import Path
+
+    import gdlab
+
+    root = Path(gdlab.__file__).parent
+    for path in [*root.joinpath("core").rglob("*.py"), *root.joinpath("estimators").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not [n for n in names if n.split(".")[0] in ("mlflow", "dvc", "pydantic")], (
+                path, names)
 
 
 @pytest.mark.parametrize("jit", ["1", "0"])

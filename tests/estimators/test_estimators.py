@@ -292,3 +292,25 @@ def test_mlp_starts_from_seeded_glorot_uniform_weights_and_zero_biases(activatio
     assert all(np.array_equal(W, V) for W, V in zip(coefs, again, strict=True))
     other, _ = initial(4)
     assert not np.array_equal(coefs[0], other[0])
+
+
+@pytest.mark.parametrize("jit", ["1", "0"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "mlp"])
+def test_sample_weight_equals_repetition_for_classifiers_and_the_mlp(monkeypatch, jit, kind):
+    # full batch: integer weights give the same objective, gradient and steps as the rows
+    # repeated that many times (weight 0: the row left out)
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((90, 4))
+    w = rng.integers(0, 4, size=90)
+    kw = dict(max_epochs=25, tol=None, optimizer="adam", learning_rate=0.05, random_state=0)
+    if kind == "mlp":
+        est, y = GDRegressor(model="mlp", hidden_layer_sizes=(5,), **kw), X @ [1.0, -1, 2, 0]
+    else:
+        k = 2 if kind == "binary" else 3
+        est, y = GDClassifier(**kw), (X @ rng.standard_normal((4, k))).argmax(axis=1)
+    a = clone(est).fit(X, y, sample_weight=w)
+    b = clone(est).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    for p, q in zip(a.params_, b.params_, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-10)
