@@ -88,3 +88,13 @@ def test_schedules_pickle(name, params):
     s.step(1.0)
     t = pickle.loads(pickle.dumps(s))
     assert t.learning_rate == s.learning_rate
+
+
+def test_warmup_hands_over_at_warmup_epochs_to_the_next_schedule_from_its_epoch_0():
+    # values of torch's SequentialLR([LinearLR(start_factor=0.5, total_iters=3),
+    # MultiStepLR(milestones=[0, 2], gamma=0.5)], milestones=[3]) (torch 2.13): the first
+    # epoch after the warm-up already has the next schedule's milestone 0 applied
+    got = _rates("warmup", {"warmup_epochs": 3, "start_factor": 0.5, "then": "multistep",
+                            "then_params": {"milestones": [0, 2], "gamma": 0.5}}, n=8)
+    np.testing.assert_allclose(got, [0.05, 0.1 * 2 / 3, 0.1 * 5 / 6, 0.05, 0.05, 0.025, 0.025,
+                                     0.025], rtol=1e-15)
