@@ -98,3 +98,11 @@ def test_warmup_hands_over_at_warmup_epochs_to_the_next_schedule_from_its_epoch_
                             "then_params": {"milestones": [0, 2], "gamma": 0.5}}, n=8)
     np.testing.assert_allclose(got, [0.05, 0.1 * 2 / 3, 0.1 * 5 / 6, 0.05, 0.05, 0.025, 0.025,
                                      0.025], rtol=1e-15)
+
+
+def test_plateau_threshold_is_relative_to_the_best_loss_not_absolute():
+    # with best = 100 and threshold 1e-3 an improvement must exceed 0.1, not 1e-3: the values
+    # below count as no improvement, as in torch's ReduceLROnPlateau (same rates, torch 2.13)
+    metrics = [100.0, 99.95, 99.92, 99.91, 99.905, 99.9, 50.0]
+    got = _rates("plateau", {"patience": 2, "threshold": 1e-3}, n=7, metrics=metrics)
+    np.testing.assert_allclose(got, [0.1] * 4 + [0.01] * 3, rtol=1e-15)
