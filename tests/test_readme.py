@@ -1,0 +1,111 @@
+"""The README documents what issues 3 and 6 ask of it: the two commands (and what ``make run``
+does), how to switch data, model, optimiser and schedule and compare runs, where every output
+of dvc.yaml lands, and a section "When things go wrong" with a row for each failure."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def section(text: str, heading: str) -> str:
+    """The body of the section whose heading line is ``heading`` (``## …`` or ``### …``), up
+    to the next heading of the same or a higher level."""
+    match = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, flags=re.M)
+    assert match, f"README.md has no section {heading!r}"
+    level = len(match.group(1))
+    rest = text[match.end():]
+    end = re.search(rf"^#{{1,{level}}} ", rest, flags=re.M)
+    return rest[: end.start()] if end else rest
+
+
+def test_make_run_creates_the_venv_installs_and_runs_dvc_repro():
+    """``make -n`` prints the recipe without running it: on a machine with no virtual
+    environment yet (a fresh clone), ``make run`` creates it, installs gdlab, then runs
+    ``dvc repro`` with the environment's ``dvc``."""
+    venv = ".venv-never-created-by-this-test"
+    out = subprocess.run(
+        ["make", "-n", "run", f"VENV={venv}"], cwd=REPO, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()
+    steps = [
+        next(i for i, line in enumerate(out) if f"-m venv {venv}" in line),
+        next(i for i, line in enumerate(out) if "pip install" in line and "-e '.[dev]'" in line),
+        next(i for i, line in enumerate(out) if line.endswith(f"{venv}/bin/dvc repro")),
+    ]
+    assert steps == sorted(steps), out
+    assert not (REPO / venv).exists()
+
+
+def test_readme_documents_the_two_commands_and_how_to_switch_and_compare():
+    text = readme()
+    commands = section(text, "The two commands")
+    assert "make run" in commands and "make test" in commands
+    switching = section(text, "Switching data, model, optimiser and schedule")
+    for key in ("data.source", "model.kind", "optimizer.name", "schedule.name", "dvc exp run -S"):
+        assert f"`{key}" in switching, key
+    session = section(text, "A first session")
+    assert "dvc exp show" in session and "make ui" in session
+    assert "Compare" in session  # selecting runs in the MLflow UI overlays their curves
+
+
+def test_readme_says_where_every_dvc_output_lands():
+    """Every output, metrics and plots path a stage of dvc.yaml declares is under a path of
+    the table in *Where every output lands*."""
+    table = section(readme(), "Where every output lands")
+    listed = [p.rstrip("/") for p in re.findall(r"^\| `([^`]+)`", table, flags=re.M)]
+    listed += [p.rstrip("/") for p in re.findall(r"^\| `[^`]+`, `([^`]+)`", table, flags=re.M)]
+    assert listed
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    declared = [
+        entry if isinstance(entry, str) else next(iter(entry))
+        for stage in stages.values()
+        for kind in ("outs", "metrics", "plots")
+        for entry in stage.get(kind) or []
+    ]
+    assert declared
+    missing = [
+        path for path in declared
+        if not any(path == p or path.startswith(p + "/") for p in listed)
+    ]
+    assert not missing, missing
+
+
+# one row per failure issue 6 names: a needle from the row's first cell
+FAILURES = {
+    "bad params": "a wrong parameter",
+    "bad data": "bad data",
+    "personal data": "e-mail addresses or phone numbers",
+    "divergence": "training diverges",
+    "any exception": "any other exception",
+    "interrupt": "Ctrl-C or SIGTERM",
+    "unreachable tracking server": "tracking server is unreachable",
+    "credentials": "a password in the tracking URI",
+    "fairness gate": "fails the fairness gate",
+    "foreign model": "names another model",
+    "untrusted model file": "outside gdlab's and skops' trusted list",
+    "bad request": "a request to the served model",
+    "concurrency": "fold workers, queued experiments",
+}
+
+
+def test_readme_says_what_each_failure_does():
+    rows = [
+        line.split(" | ")
+        for line in section(readme(), "When things go wrong").splitlines()
+        if line.startswith("| ") and not line.startswith("| what goes wrong")
+    ]
+    firsts = [cells[0] for cells in rows if len(cells) >= 2]
+    for failure, needle in FAILURES.items():
+        matches = [cells for cells in rows if needle in cells[0]]
+        assert matches, f"no row for {failure} ({needle!r}) in {firsts}"
+        assert matches[0][1].strip(), f"the row for {failure} does not say what happens"
