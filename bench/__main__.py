@@ -47,8 +47,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-docs", action="store_true", help="do not write the markdown")
     p.add_argument("--no-torch", action="store_true", help="skip the torch anchors")
     p.add_argument("--no-dvc-copy", action="store_true",
-                   help="(f): skip instead of measuring in a workspace copy when the "
-                        "repository's pipeline is not up to date")
+                   help="(f): no full `dvc repro` in a fresh workspace copy, and skip the "
+                        "no-op measurement when the repository's pipeline is not up to date")
     p.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                    help="only re-render the summary and the markdown (--docs, default "
                         "docs/benchmarks.md) from an existing results file")

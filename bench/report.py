@@ -182,6 +182,10 @@ def markdown(results: dict[str, Any]) -> str:
         md += ["", f"### (f) No-op `dvc repro`: median {r['median_s']:.2f} s "
                f"(best {r['best_s']:.2f} s; `dvc status` {r['dvc_status_s']:.2f} s), measured "
                f"in the {r['where']}"]
+        if dv.get("full_repro_s") is not None:
+            md += ["", "Full default `dvc repro` in a fresh copy of the workspace (what "
+                   f"`make run` runs once installed; empty numba cache): "
+                   f"{dv['full_repro_s']:.1f} s"]
     pr = wls.get("profile", {})
     if pr.get("configs"):
         md += ["", "### Where a mini-batch step's time goes (cProfile self time per step)", ""]
