@@ -102,7 +102,7 @@ def log_fold_runs(
         except BaseException as exc:  # this fold's run and those not logged yet end too
             status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
             pending = [run_id] + [
-                r for k, r in (run_ids or {}).items() if r != run_id and r not in finished
+                r for r in (run_ids or {}).values() if r != run_id and r not in finished
             ]
             for stopped in pending:
                 with contextlib.suppress(Exception):  # the store may be what failed
