@@ -6,6 +6,7 @@ folds are training, its process gets SIGTERM (what a CI runner, ``kill`` or a sc
 Afterwards: the run and its fold runs are KILLED with the reason tagged, nothing in the registry,
 no half-written output, ``dvc status`` shows train not up to date; the next ``dvc repro``
 reruns cleanly and gives the same result as an uninterrupted run of the same parameters.
+Ctrl-C (SIGINT to the whole process group) is ``test_ctrl_c.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from joblib import parallel_config
-from mlflow.tracking import MlflowClient
 
 from gdlab.config import load_params, with_overrides
 from gdlab.data import load_prepared
@@ -28,21 +28,10 @@ from gdlab.experiment import as_frame, decode_target, run_training
 from gdlab.experiment.persist import load_model, save_model
 from gdlab.reporting import cv_document, finite
 from gdlab.tracking import FAILURE_KIND_TAG, FAILURE_TAG
-from gdlab.tracking.safety import store_lock
-from tests.reliability.harness import VENV_BIN, children, cmdline, descendants, dvc, make_repo
+from tests.reliability.harness import VENV_BIN, cmdline, descendants, dvc, make_repo
+from tests.reliability.interrupting import LONG, MODEL, parents, store, wait_for_training
 
 pytestmark = pytest.mark.slow
-
-MODEL = "gdlab-interrupt"
-LONG = {
-    "data": {"synthetic": {"n_samples": 1000, "n_features": 8, "n_informative": 5}},
-    "train": {"max_epochs": 100, "tol": None, "batch_size": 1},
-    "cv": {"folds": 2, "n_jobs": 2},
-    "register": {"model_name": MODEL},
-    "tune": {"enabled": False},
-    "compare": {"enabled": False},
-}
-
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
@@ -51,42 +40,6 @@ def repo(tmp_path_factory):
     # SHELL=/bin/sh: DVC runs each stage through $SHELL; dash (CI's /bin/sh) keeps itself as
     # the parent of the Python process instead of exec-ing it, the harder case for a signal
     return make_repo(tmp_path_factory, "interrupt", LONG, GDLAB_JIT="0", SHELL="/bin/sh")
-
-
-def store(root) -> MlflowClient:
-    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-
-
-def parents(client: MlflowClient) -> list:
-    experiment = client.get_experiment_by_name("gdlab")
-    if experiment is None:
-        return []
-    runs = client.search_runs([experiment.experiment_id], max_results=1000)
-    return [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-
-
-def wait_for_training(proc, root, timeout=300):
-    """(run id, train.py pid) once train's run is RUNNING and its fold workers exist."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        running = []
-        if (root / "mlflow.db").exists():
-            try:  # under the stages' own lock: MLflow creates the tables on first open, and
-                # two processes doing that at once break the migration
-                with store_lock(f"sqlite:///{root / 'mlflow.db'}"):
-                    running = [r for r in parents(store(root)) if r.info.status == "RUNNING"]
-            except Exception:  # the store is being created
-                running = []
-        # the Python process itself (the parent of the fold workers): under a shell that does
-        # not exec its last command (dash, CI's /bin/sh) the stage's shell is a process too
-        pids = [p for p in [proc.pid, *descendants(proc.pid)] if "pipeline/train.py" in cmdline(p)]
-        owners = [p for p in pids if any("loky" in cmdline(w) for w in children(p))]
-        if running and owners:
-            return running[0].info.run_id, owners[0]
-        time.sleep(0.2)
-    code = proc.poll()
-    output = proc.stdout.read() if code is not None and proc.stdout else ""
-    raise AssertionError(f"training never started: exit {code}\n{output}")
 
 
 def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monkeypatch, tmp_path):
@@ -177,77 +130,4 @@ def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monk
     # ... down to the model file's bytes
     save_model(reference.refit.model, tmp_path / "reference.skops")
     assert (root / "models" / "model.skops").read_bytes() == (
-        tmp_path / "reference.skops").read_bytes()
-
-
-def test_ctrl_c_mid_epoch_ends_the_run_killed_and_the_rerun_matches(tmp_path, monkeypatch):
-    """Ctrl-C in a terminal: SIGINT to the whole foreground process group, the train stage
-    and its fold workers alike (the SIGTERM test above signals train.py alone). The run and its
-    fold runs end KILLED with the reason, the stage exits 130 without a traceback, nothing is
-    written or registered, no worker is left, and training again gives what an uninterrupted
-    run gives."""
-    import sys
-
-    from tests.reliability.harness import REPO, assert_succeeded, make_project
-
-    project = make_project(tmp_path / "ctrl-c", {**LONG, "register": {"model_name": "ctrl-c"}})
-    assert_succeeded(project.repro(upto="prepare"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    env.update(PYTHONPATH=str(REPO / "src"), CI="1", GDLAB_JIT="0")
-    train = [sys.executable, str(REPO / "pipeline" / "train.py")]
-    proc = subprocess.Popen(
-        train, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,  # its own process group, as a terminal's job
-    )
-    try:
-        run_id, train_pid = wait_for_training(proc, project.root)
-        assert train_pid == proc.pid
-        time.sleep(2.0)  # the folds train now
-        assert proc.poll() is None, "training finished before the signal"
-        workers = [p for p in descendants(proc.pid) if "loky" in cmdline(p)]
-        os.killpg(proc.pid, signal.SIGINT)
-        output, _ = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert workers, "expected joblib fold workers under train.py"
-    assert proc.returncode == 128 + signal.SIGINT, output
-    assert "Traceback" not in output, output
-
-    client = project.client()
-    run = client.get_run(run_id)
-    assert run.info.status == "KILLED"
-    assert run.data.tags[FAILURE_KIND_TAG] == "interrupted"
-    assert "SIGINT" in run.data.tags[FAILURE_TAG]
-    folds = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
-    assert len(folds) == 2 and {c.info.status for c in folds} == {"KILLED"}
-    assert client.search_registered_models() == []
-    logged = client.search_logged_models(experiment_ids=[run.info.experiment_id])
-    assert [m for m in logged if m.source_run_id == run_id] == []
-    assert not (project.root / "models" / "model.skops").exists()
-    assert not (project.root / "models" / "run.json").exists()
-    assert not (project.root / "reports" / "cv.json").exists()
-    time.sleep(1.0)
-    assert [p for p in workers if cmdline(p)] == [], "fold workers outlived the stage"
-
-    # training again (what the next dvc repro runs) ...
-    rerun = subprocess.run(train, cwd=project.root, env=env, capture_output=True, text=True,
-                           timeout=600)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    # ... gives what an uninterrupted run of the same parameters gives
-    monkeypatch.setenv("GDLAB_JIT", "0")
-    params = load_params(project.root / "params.yaml")
-    data = load_prepared(project.root / "data" / "prepared")
-    with parallel_config(n_jobs=1):
-        reference = run_training(
-            with_overrides(params, {"cv.n_jobs": 1}), data.X_train,
-            decode_target(data.y_train, data.classes), feature_names=data.feature_names,
-            progress=False,
-        )
-    assert json.loads((project.root / "reports" / "cv.json").read_text()) == json.loads(
-        json.dumps(finite(cv_document(reference.cv)))
-    )
-    save_model(reference.refit.model, tmp_path / "reference.skops")
-    assert (project.root / "models" / "model.skops").read_bytes() == (
         tmp_path / "reference.skops").read_bytes()
