@@ -333,6 +333,38 @@ def test_another_hosts_running_trial_is_left_running_and_uses_the_budget(
     assert run_search(plan).records == []  # the budget is spent
 
 
+def test_a_trial_another_host_starts_after_the_slot_was_planned_does_not_share_its_seed(
+    tmp_path, classification_data
+):
+    """The slot a search planned can go stale: another host sharing the study starts a trial
+    in between, seeded for that same slot. The trial run here then counts the running one and
+    takes the next seed, instead of proposing the same configuration again."""
+    from gdlab.tuning.search import run_one_trial
+    from gdlab.tuning.study import OWNER
+
+    plan = plan_search(
+        make_params(tune={"n_trials": 4, "pruner": "none"}),
+        *classification_data,
+        storage=str(tmp_path / "stale.journal"),
+    )
+    plan.spec.create()
+    other = plan.spec.load(0)  # the other host, seeded for slot 0 as well
+    theirs = other.ask()
+    plan.space.suggest(theirs)
+    theirs.set_user_attr(OWNER, f"not-{plan.owner}")
+    record = run_one_trial(plan, slot=0, deadline=None)  # planned before theirs began
+    assert record is not None and record.number != theirs.number
+    assert record.params and record.params != theirs.params
+    # what the next slot's seed proposes (asked in a copy of the study, not in it)
+    replay = plan.spec.load(1)
+    twin = optuna.create_study(sampler=replay.sampler, direction=replay.direction)
+    for trial in replay.get_trials(deepcopy=True, states=(optuna.trial.TrialState.RUNNING,)):
+        twin.add_trial(trial)
+    proposed = twin.ask()
+    plan.space.suggest(proposed)
+    assert record.params == proposed.params
+
+
 def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
     tmp_path, classification_data, monkeypatch
 ):
