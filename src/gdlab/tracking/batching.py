@@ -13,7 +13,6 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.tracking.uri import redact_uri
 
-MAX_METRICS = 1000
 MAX_PARAMS = 100
 MAX_TAGS = 100
 MAX_PARAM_VALUE = 6000
