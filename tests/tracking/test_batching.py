@@ -73,6 +73,11 @@ def test_a_password_inside_a_longer_param_or_tag_value_is_redacted():
         "quoted": f"cannot reach http://alice:{secret}@tracking.example:5000/api, retrying",
         "two": f"from postgresql://u:{secret}@db/ml to https://bob:{secret}@h/x?token=abc",
         "plain": "sgd with lr 0.1 (see https://example.org/docs)",
+        # a database URL first: read as one URI it re-rendered (percent-encoded) what follows
+        "db_first": f"postgresql://u:{secret}@db/ml and https://bob:{secret}@h/x",
+        "listed": f"http://u:{secret}@h,http://v:{secret}@h;http://w:{secret}@h",
+        "after_token": f"http://h/x?token=abc and later words http://u:{secret}@h2",
+        "comma_in_password": "http://u:pa,ss;w0rd@h:5000",
     }
     client = RecordingClient()
     log_run_data(client, "r", params=values, tags=values)
@@ -84,3 +89,7 @@ def test_a_password_inside_a_longer_param_or_tag_value_is_redacted():
         )
         assert logged["two"] == "from postgresql://u:***@db/ml to https://bob:***@h/x?token=***"
         assert logged["plain"] == values["plain"]
+        assert logged["db_first"] == "postgresql://u:***@db/ml and https://bob:***@h/x"
+        assert logged["listed"] == "http://u:***@h,http://v:***@h;http://w:***@h"
+        assert logged["after_token"] == "http://h/x?token=*** and later words http://u:***@h2"
+        assert logged["comma_in_password"] == "http://u:***@h:5000"

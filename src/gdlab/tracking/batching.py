@@ -84,17 +84,21 @@ def log_run_data(
     return calls
 
 
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S+")
-"""A URI inside a longer text (up to the next whitespace)."""
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
+_URI = re.compile(_SCHEME + r".+?(?=$|[\s,;]|" + _SCHEME + ")")
+"""A URI quoted in a longer text: up to whitespace, ``,``, ``;`` or the next ``scheme://``."""
 
 
 def _safe(text: str) -> str:
-    """``text`` with a credential in a URI (``user:password@``, ``?token=``) replaced by ***:
-    the whole value read as one URI, else each URI the text quotes among other words."""
+    """``text`` with a credential in a URI (``user:password@``, ``?token=``) replaced by ***.
+    A value that is one URI (one ``scheme://``, no whitespace) is read whole, so a password
+    holding ``,`` or ``;`` is hidden too; in any other text each quoted URI is read on its
+    own (reading it all as one URI would re-render, and percent-encode, the words after it)."""
     if "://" not in text:
         return text
-    whole = redact_uri(text)
-    return _URI.sub(lambda found: redact_uri(found.group(0)), whole)
+    if len(re.findall(_SCHEME, text)) == 1 and not any(ch.isspace() for ch in text):
+        return redact_uri(text)
+    return _URI.sub(lambda found: redact_uri(found.group(0)), text)
 
 
 def _param_value(value: Any) -> str:
