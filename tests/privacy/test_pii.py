@@ -127,12 +127,16 @@ def test_dates_in_other_formats_and_ip_addresses_are_not_phone_numbers():
     phones = pd.DataFrame(
         {
             "fr": ["01.23.45.67.89", "06 12 34 56 78", "+33 1 23 45 67 89"],
+            # four dotted groups like an IPv4 address's, but no address (octet > 255 or a
+            # leading zero), and a date-shaped start followed by more digits, not a time
+            "ch": ["079.123.45.67", "044.668.18.00", "06.123.456.78"],
+            "date_like": ["12.34.56 78 90", "11.22.33 44 55", "01.02.03 04 05"],
             "us": ["555.123.4567", "(555) 987-6543", "555-123-4567"],
             "uk": ["07700 900123", "+44 20 7946 0000", "020 7946 0001"],
         }
     )
     assert find_personal_data(phones, set()) == [
-        (name, "phone numbers", 0) for name in ("fr", "us", "uk")
+        (name, "phone numbers", 0) for name in ("fr", "ch", "date_like", "us", "uk")
     ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -36,12 +37,12 @@ PHONE_SHARE = 0.5
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?:\+|00)?\(?\d[\d\s().\-/]{5,}\d")
+_TIME = r"([ T]\d{1,2}[:h]\d{2}([:.]\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"
 _DATE = re.compile(
-    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](\d{4}|\d{2}))([ T].*)?"
+    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](\d{4}|\d{2}))" + _TIME
 )
-"""Dates (2024-01-05, 05/01/2024, 5.1.24, with a time or not): digits and separators like a
-phone number's, but no phone number."""
-_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+"""Dates (2024-01-05, 05/01/2024, 5.1.24, with a time of day or not): digits and separators
+like a phone number's, but no phone number."""
 
 
 def pii_key(cfg: PiiConfig, environ: Mapping[str, str] | None = None) -> bytes:
@@ -124,9 +125,19 @@ def _is_text(column: pd.Series) -> bool:
     )
 
 
+def _is_ipv4(text: str) -> bool:
+    """An IPv4 address as written (octets up to 255, no leading zeros): 079.123.45.67 and
+    06.123.456.78 are phone numbers, not addresses."""
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _looks_like_phone(text: str) -> bool:
     text = text.strip()
-    if not PHONE.fullmatch(text) or _DATE.fullmatch(text) or _IPV4.fullmatch(text):
+    if not PHONE.fullmatch(text) or _DATE.fullmatch(text) or _is_ipv4(text):
         return False
     digits = sum(ch.isdigit() for ch in text)
     return 8 <= digits <= 15
