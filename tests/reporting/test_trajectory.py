@@ -204,3 +204,44 @@ def test_drawn_contours_are_the_true_loss_where_they_are_drawn(line_data, tmp_pa
         assert np.all(losses <= bounds[k + 1] + tol), (k, losses.max(), bounds[k + 1])
         drawn += len(losses)
     assert drawn > 1000
+
+
+def test_an_overflowing_region_beside_losses_near_the_float_limit_is_painted_finite():
+    """Next to a region where the loss overflows to +inf the finite loss can be ~1e308; the
+    stand-in for +inf must stay finite (2·1e308 + 1 is inf again, which contourf cannot
+    place in a band)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gdlab.experiment.trajectory import LossSurface
+    from gdlab.reporting.landscape import draw_surface
+
+    a = np.linspace(-1.0, 1.0, 9)
+    b = np.linspace(-1.0, 1.0, 7)
+    values = np.add.outer(b**2, a**2)
+    values[:, -3] = 1.5e308  # the edge of the overflow
+    values[:, -2:] = np.inf
+    surface = LossSurface(
+        origin=np.zeros(2), basis=np.eye(2), a=a, b=b, values=values,
+        path=np.array([[-1.0, 0.0], [0.0, 0.0]]), path_loss=np.array([1.0, 0.0]),
+        axis_labels=("a", "b"), exact=True, in_plane=1.0,
+    )
+    fig, ax = plt.subplots()
+    seen = []
+    original = ax.contourf
+
+    def recording_contourf(x, y, z, *args, **kwargs):
+        seen.append(np.asarray(z))
+        return original(x, y, z, *args, **kwargs)
+
+    ax.contourf = recording_contourf
+    try:
+        draw_surface(fig, ax, surface, title="overflow", levels=np.linspace(0.0, 2.0, 6))
+    finally:
+        plt.close(fig)
+    (painted,) = seen
+    assert np.isfinite(painted).all()
+    assert (painted[:, -2:] >= 1.5e308).all()  # in the top band, above every finite loss
+    np.testing.assert_array_equal(painted[:, :-2], values[:, :-2])  # the rest untouched

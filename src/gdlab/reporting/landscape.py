@@ -55,7 +55,8 @@ def draw_surface(
     # away from where the true loss crosses that level.
     finite = surface.values[np.isfinite(surface.values)]
     ceiling = max(float(finite.max()) if finite.size else 0.0, float(levels[-1]))
-    bounded = np.where(np.isposinf(surface.values), 2.0 * abs(ceiling) + 1.0, surface.values)
+    top = min(2.0 * abs(ceiling) + 1.0, float(np.finfo(np.float64).max))  # finite beside 1e308
+    bounded = np.where(np.isposinf(surface.values), top, surface.values)
     filled = ax.contourf(
         surface.a, surface.b, bounded, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
     )
