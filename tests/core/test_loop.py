@@ -1,9 +1,11 @@
 """The training loop: batch modes, stopping rules, divergence guard, reproducibility, dtypes."""
 
+import os
 import subprocess
 import sys
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,10 +214,11 @@ def test_engine_imports_no_tracking_or_config_libraries():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('mlflow', 'dvc', 'pydantic')]\n"
         "assert not bad, bad\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    repo = Path(__file__).resolve().parents[2]  # tests.core.plugin_counting, and src/gdlab
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo / "src"), str(repo)])}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo, env=env)
     # and no import of them anywhere in the engine's source, even one not reached here
     import ast
-    from pathlib import Path
 
     import gdlab
 
