@@ -249,3 +249,46 @@ def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(session
     assert client.get_run(run.info.run_id).info.status == status
     statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
     assert statuses == ["FINISHED", status, status]  # fold 1 was logged before the stop
+
+
+class _FailingFinish:
+    """A client whose ``set_terminated(..., "FINISHED")`` raises ``exc`` on call ``after`` + 1
+    (ending a run any other way goes through)."""
+
+    def __init__(self, client, exc, after=0):
+        self._client, self._exc, self._left = client, exc, after
+
+    def set_terminated(self, run_id, status=None, *args, **kwargs):
+        if status == "FINISHED":
+            if self._left == 0:
+                raise self._exc
+            self._left -= 1
+        return self._client.set_terminated(run_id, status, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize(
+    "exc,status",
+    [(RunInterrupted(signal.SIGTERM), "KILLED"), (RuntimeError("store gone"), "FAILED")],
+    ids=["sigterm", "error"],
+)
+def test_a_stop_while_a_fold_run_is_being_finished_ends_it_and_the_later_ones(
+    session, exc, status
+):
+    """The stop can come after a fold's data went out, while its run is being marked
+    FINISHED: that fold and the later ones end too, none is left RUNNING."""
+    from gdlab.tracking.cv import start_fold_runs
+
+    client = session.client
+    cv = _cv(n_folds=3)
+    with pytest.raises(SystemExit if status == "KILLED" else RuntimeError):
+        with pipeline_run(experiment_id=session.experiment_id, run_name="finish") as run:
+            run_ids = start_fold_runs(client, session.experiment_id, run.info.run_id, [1, 2, 3])
+            log_fold_runs(
+                _FailingFinish(client, exc, after=1), session.experiment_id, run.info.run_id,
+                cv, {"p": 1}, run_ids=run_ids,
+            )
+    statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
+    assert statuses == ["FINISHED", status, status]

@@ -79,19 +79,22 @@ def log_fold_runs(
     """Create one finished child run per fold under ``parent_run_id`` (or finish the runs
     ``run_ids[fold]`` made by :func:`start_fold_runs`); returns their ids. ``logged[run_id]``
     epochs of a run's curves already reached MLflow (live) and are not logged again."""
-    finished = []
-    for fold in cv.folds:
-        end = int(time.time() * 1000)
-        if run_ids and fold.fold in run_ids:
-            run_id = run_ids[fold.fold]
-        else:
-            run_id = client.create_run(
-                experiment_id,
-                start_time=end - int(fold.fit_time * 1000),
-                tags=fold_run_tags(parent_run_id, fold.fold),
-            ).info.run_id
-        curves = _from(fold.curves, (logged or {}).get(run_id, 0))
-        try:  # one log_batch for the fold's tags, params and metrics (unless beyond limits)
+    finished: list[str] = []
+    run_id: str | None = None
+    try:
+        for fold in cv.folds:
+            end = int(time.time() * 1000)
+            run_id = None
+            if run_ids and fold.fold in run_ids:
+                run_id = run_ids[fold.fold]
+            else:
+                run_id = client.create_run(
+                    experiment_id,
+                    start_time=end - int(fold.fit_time * 1000),
+                    tags=fold_run_tags(parent_run_id, fold.fold),
+                ).info.run_id
+            curves = _from(fold.curves, (logged or {}).get(run_id, 0))
+            # one log_batch for the fold's tags, params and metrics (unless beyond limits)
             log_run_data(
                 client,
                 run_id,
@@ -99,17 +102,15 @@ def log_fold_runs(
                 params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
                 metrics=curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
             )
-        except BaseException as exc:  # this fold's run and those not logged yet end too
-            status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
-            pending = [run_id] + [
-                r for r in (run_ids or {}).values() if r != run_id and r not in finished
-            ]
-            for stopped in pending:
-                with contextlib.suppress(Exception):  # the store may be what failed
-                    client.set_terminated(stopped, RunStatus.to_string(status))
-            raise
-        client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
-        finished.append(run_id)
+            client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
+            finished.append(run_id)
+    except BaseException as exc:  # the fold being logged and those not logged yet end too
+        status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+        pending = [r for r in (run_id, *(run_ids or {}).values()) if r and r not in finished]
+        for stopped in dict.fromkeys(pending):
+            with contextlib.suppress(Exception):  # the store may be what failed
+                client.set_terminated(stopped, RunStatus.to_string(status))
+        raise
     return finished
 
 
