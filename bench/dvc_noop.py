@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from bench.common import ROOT, Settings
 from bench.cv import COPY_IGNORE, _venv_env, dvc_cmd
 
@@ -90,16 +92,23 @@ def _full_repro(env: dict) -> tuple[dict | None, Path | None, str | None]:
     atexit.register(tmp.cleanup)
     work = Path(tmp.name) / "repo"
     shutil.copytree(ROOT, work, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+    # as on a fresh clone: no lock file (every stage counts as changed); --no-run-cache below
+    # keeps DVC from restoring outputs of an earlier identical run from the copied cache
+    (work / "dvc.lock").unlink(missing_ok=True)
     (Path(tmp.name) / "numba-cache").mkdir()
     cold = {**env, "NUMBA_CACHE_DIR": str(Path(tmp.name) / "numba-cache")}
     t0 = time.perf_counter()
-    full = subprocess.run([*dvc_cmd(), "repro"], cwd=work, env=cold, capture_output=True,
-                          text=True, timeout=3600)
+    full = subprocess.run([*dvc_cmd(), "repro", "--no-run-cache"], cwd=work, env=cold,
+                          capture_output=True, text=True, timeout=3600)
     t_full = time.perf_counter() - t0
     if full.returncode != 0:
         return None, None, f"full `dvc repro` failed in the temporary copy: {_tail(full)}"
     ran = [line.split("'")[1] for line in (full.stdout + full.stderr).splitlines()
            if line.startswith("Running stage '")]
+    stages = list((yaml.safe_load((work / "dvc.yaml").read_text()) or {}).get("stages", {}))
+    if missing := [name for name in stages if name not in ran]:
+        return None, None, (f"the full `dvc repro` in the copy did not run {', '.join(missing)} "
+                            f"(ran: {', '.join(ran) or 'nothing'})")
     print(f"    full dvc repro in a fresh copy (cold JIT cache): {t_full:.1f}s "
           f"(stages: {', '.join(ran)})", flush=True)
     return {"id": "dvc_full", "kind": "target", "target": FULL_TARGET, "measured": t_full,
