@@ -74,8 +74,11 @@ def test_fold_lines_give_the_time_left(regression_data, fake_clock, capsys):
 @pytest.mark.parametrize("jit", ["1", "0"])
 def test_compiled_folds_run_as_threads_others_as_processes(regression_data, monkeypatch, jit):
     """Compiled training releases the GIL: its folds are threads of this process (each on one
-    core, without worker processes); the numpy path keeps joblib's processes. Both give the
-    sequential result exactly."""
+    core, without worker processes); the numpy path keeps joblib's processes. The threads give
+    the sequential result exactly; a worker process may differ from it in the last bit (once
+    in a CI run: a 1-ulp difference of the first epoch's gradient norm), since numpy's SIMD
+    kernels can sum in an order that depends on where an array sits in memory, which differs
+    between processes."""
     import threading
 
     from gdlab.experiment.cv import fold_workers
@@ -95,7 +98,14 @@ def test_compiled_folds_run_as_threads_others_as_processes(regression_data, monk
     par = cross_validate(pipeline, X, y, folds, task="regression", n_jobs=2,
                          fold_callbacks=lambda fold: [where])
     for a, b in zip(seq.folds, par.folds, strict=True):
-        assert a.curves == b.curves and a.scores == b.scores
+        if jit == "1":
+            assert a.curves == b.curves and a.scores == b.scores
+        else:
+            assert a.curves.keys() == b.curves.keys() and a.scores.keys() == b.scores.keys()
+            for key in a.curves:
+                np.testing.assert_allclose(b.curves[key], a.curves[key], rtol=1e-13, atol=0)
+            for key in a.scores:
+                np.testing.assert_allclose(b.scores[key], a.scores[key], rtol=1e-12, atol=0)
     if jit == "1":  # the callbacks ran in this process, off the main thread
         assert seen and threading.main_thread().name not in seen
     else:  # they ran in the worker processes: nothing was recorded here
