@@ -210,31 +210,53 @@ def test_fold_runs_end_killed_on_an_interrupt_during_training(session, raised, s
     assert [client.get_run(r).info.status for r in fold_ids] == [status] * 3
 
 
-class _FailingBatches:
-    """A client whose ``log_batch`` raises ``exc`` on call number ``after`` + 1."""
+class _FailingCall:
+    """A client whose ``method`` raises ``exc`` on its call number ``after`` + 1 among the calls
+    ``counts`` accepts (every call by default); other calls go through."""
 
-    def __init__(self, client, exc, after=0):
-        self._client, self._exc, self._left = client, exc, after
-
-    def log_batch(self, *args, **kwargs):
-        if self._left == 0:
-            raise self._exc
-        self._left -= 1
-        return self._client.log_batch(*args, **kwargs)
+    def __init__(self, client, method, exc, after=0, counts=lambda *args: True):
+        self._client, self._method, self._exc = client, method, exc
+        self._left, self._counts = after, counts
 
     def __getattr__(self, name):
-        return getattr(self._client, name)
+        call = getattr(self._client, name)
+        if name != self._method:
+            return call
+
+        def failing(*args, **kwargs):
+            if self._counts(*args):
+                if self._left == 0:
+                    raise self._exc
+                self._left -= 1
+            return call(*args, **kwargs)
+
+        return failing
 
 
+STOPS = {  # where in a fold's final logging the stop comes, after fold 1 was logged
+    # sending the fold's data
+    "log_batch": lambda client, exc: _FailingCall(client, "log_batch", exc, after=1),
+    # marking the fold's run FINISHED, after its data went out
+    "finish": lambda client, exc: _FailingCall(
+        client, "set_terminated", exc, after=1,
+        counts=lambda run_id, status=None, *rest: status == "FINISHED",
+    ),
+}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
 @pytest.mark.parametrize(
     "exc,status",
     [(RunInterrupted(signal.SIGTERM), "KILLED"), (RuntimeError("store gone"), "FAILED")],
     ids=["sigterm", "error"],
 )
-def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(session, exc, status):
+def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(
+    session, exc, status, stop
+):
     """train logs the folds' data after training (``log_fold_runs`` over the fold runs made
-    RUNNING before it): an interrupt or error there ended the fold being logged FAILED (even
-    on SIGTERM) and left the later ones RUNNING."""
+    RUNNING before it): an interrupt or error there, while sending a fold's data or while
+    marking its run FINISHED, ended the fold being logged FAILED (even on SIGTERM) or left it
+    RUNNING, and left the later ones RUNNING."""
     from gdlab.tracking.cv import start_fold_runs
 
     client = session.client
@@ -243,52 +265,9 @@ def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(session
         with pipeline_run(experiment_id=session.experiment_id, run_name="final") as run:
             run_ids = start_fold_runs(client, session.experiment_id, run.info.run_id, [1, 2, 3])
             log_fold_runs(
-                _FailingBatches(client, exc, after=1), session.experiment_id, run.info.run_id,
+                STOPS[stop](client, exc), session.experiment_id, run.info.run_id,
                 cv, {"p": 1}, run_ids=run_ids,
             )
     assert client.get_run(run.info.run_id).info.status == status
     statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
     assert statuses == ["FINISHED", status, status]  # fold 1 was logged before the stop
-
-
-class _FailingFinish:
-    """A client whose ``set_terminated(..., "FINISHED")`` raises ``exc`` on call ``after`` + 1
-    (ending a run any other way goes through)."""
-
-    def __init__(self, client, exc, after=0):
-        self._client, self._exc, self._left = client, exc, after
-
-    def set_terminated(self, run_id, status=None, *args, **kwargs):
-        if status == "FINISHED":
-            if self._left == 0:
-                raise self._exc
-            self._left -= 1
-        return self._client.set_terminated(run_id, status, *args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-
-@pytest.mark.parametrize(
-    "exc,status",
-    [(RunInterrupted(signal.SIGTERM), "KILLED"), (RuntimeError("store gone"), "FAILED")],
-    ids=["sigterm", "error"],
-)
-def test_a_stop_while_a_fold_run_is_being_finished_ends_it_and_the_later_ones(
-    session, exc, status
-):
-    """The stop can come after a fold's data went out, while its run is being marked
-    FINISHED: that fold and the later ones end too, none is left RUNNING."""
-    from gdlab.tracking.cv import start_fold_runs
-
-    client = session.client
-    cv = _cv(n_folds=3)
-    with pytest.raises(SystemExit if status == "KILLED" else RuntimeError):
-        with pipeline_run(experiment_id=session.experiment_id, run_name="finish") as run:
-            run_ids = start_fold_runs(client, session.experiment_id, run.info.run_id, [1, 2, 3])
-            log_fold_runs(
-                _FailingFinish(client, exc, after=1), session.experiment_id, run.info.run_id,
-                cv, {"p": 1}, run_ids=run_ids,
-            )
-    statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
-    assert statuses == ["FINISHED", status, status]
