@@ -140,17 +140,23 @@ def _train_stage() -> tuple[str | None, str | None]:
 _COPY: list = []
 
 
+def fresh_workspace_copy(prefix: str = "gdlab-bench-") -> Path:
+    """A new copy of the workspace (git and DVC metadata included; no venv, no MLflow store)
+    in a temporary directory, where the pipeline can run without touching the repository;
+    removed at exit."""
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    atexit.register(tmp.cleanup)
+    work = Path(tmp.name) / "repo"
+    shutil.copytree(ROOT, work, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+    return work
+
+
 def workspace_copy() -> Path:
-    """A copy of the workspace (git and DVC metadata included; no venv, no MLflow store) in a
-    temporary directory, where the pipeline can run without touching the repository. Made
-    once per run and shared by the workloads that need it; removed at exit."""
+    """:func:`fresh_workspace_copy`, made once per run and shared by the workloads that need
+    it."""
     if not _COPY:
-        tmp = tempfile.TemporaryDirectory(prefix="gdlab-bench-")
-        atexit.register(tmp.cleanup)
-        work = Path(tmp.name) / "repo"
-        shutil.copytree(ROOT, work, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
-        _COPY.append((tmp, work))
-    return _COPY[0][1]
+        _COPY.append(fresh_workspace_copy())
+    return _COPY[0]
 
 
 def mlflow_share(settings: Settings) -> dict:

@@ -11,19 +11,16 @@ can change nothing), else in that copy: one warm-up ``dvc repro`` and three time
 
 from __future__ import annotations
 
-import atexit
 import json
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 from bench.common import ROOT, Settings
-from bench.cv import COPY_IGNORE, _venv_env, dvc_cmd
+from bench.cv import _venv_env, dvc_cmd, fresh_workspace_copy
 
 NAME = "dvc_noop"
 TITLE = "(f) no-op dvc repro"
@@ -43,11 +40,16 @@ def _tail(proc) -> str:
     return " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])[-300:]
 
 
-def _status(where: Path, env: dict) -> tuple[dict | None, float, str | None]:
+def _dvc(where: Path, env: dict, *args: str, timeout: float = 600):
+    """``dvc <args>`` in ``where``: (the finished process, its wall time in seconds)."""
     t0 = time.perf_counter()
-    st = subprocess.run([*dvc_cmd(), "status", "--json"], cwd=where, env=env,
-                        capture_output=True, text=True, timeout=600)
-    dt = time.perf_counter() - t0
+    proc = subprocess.run([*dvc_cmd(), *args], cwd=where, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return proc, time.perf_counter() - t0
+
+
+def _status(where: Path, env: dict) -> tuple[dict | None, float, str | None]:
+    st, dt = _dvc(where, env, "status", "--json")
     if st.returncode != 0:
         return None, dt, f"`dvc status` failed: {_tail(st)}"
     text = st.stdout.strip()
@@ -60,10 +62,7 @@ def _status(where: Path, env: dict) -> tuple[dict | None, float, str | None]:
 def _time_noop(where: Path, env: dict) -> tuple[list[float] | None, str | None]:
     times = []
     for i in range(TIMED + 1):
-        t0 = time.perf_counter()
-        proc = subprocess.run([*dvc_cmd(), "repro"], cwd=where, env=env, capture_output=True,
-                              text=True, timeout=600)
-        dt = time.perf_counter() - t0
+        proc, dt = _dvc(where, env, "repro")
         if proc.returncode != 0:
             return None, f"`dvc repro` failed: {_tail(proc)}"
         if i:
@@ -88,19 +87,14 @@ def _full_repro(env: dict) -> tuple[dict | None, Path | None, str | None]:
     """One full ``dvc repro`` at the repository's params in a fresh copy of the workspace (no
     MLflow store, no DVC outputs) with an empty numba cache: what ``make run`` runs on a fresh
     clone once installed. Returns (the target row, the copy, why it failed)."""
-    tmp = tempfile.TemporaryDirectory(prefix="gdlab-bench-repro-")
-    atexit.register(tmp.cleanup)
-    work = Path(tmp.name) / "repo"
-    shutil.copytree(ROOT, work, symlinks=True, ignore=shutil.ignore_patterns(*COPY_IGNORE))
+    work = fresh_workspace_copy("gdlab-bench-repro-")
     # as on a fresh clone: no lock file (every stage counts as changed); --no-run-cache below
     # keeps DVC from restoring outputs of an earlier identical run from the copied cache
     (work / "dvc.lock").unlink(missing_ok=True)
-    (Path(tmp.name) / "numba-cache").mkdir()
-    cold = {**env, "NUMBA_CACHE_DIR": str(Path(tmp.name) / "numba-cache")}
-    t0 = time.perf_counter()
-    full = subprocess.run([*dvc_cmd(), "repro", "--no-run-cache"], cwd=work, env=cold,
-                          capture_output=True, text=True, timeout=3600)
-    t_full = time.perf_counter() - t0
+    numba_cache = work.parent / "numba-cache"
+    numba_cache.mkdir()
+    cold = {**env, "NUMBA_CACHE_DIR": str(numba_cache)}
+    full, t_full = _dvc(work, cold, "repro", "--no-run-cache", timeout=3600)
     if full.returncode != 0:
         return None, None, f"full `dvc repro` failed in the temporary copy: {_tail(full)}"
     ran = [line.split("'")[1] for line in (full.stdout + full.stderr).splitlines()
