@@ -44,3 +44,34 @@ def test_resolve_metric_and_direction():
     assert is_better(0.1, 0.2, "rmse") and not is_better(0.2, 0.1, "rmse")
     assert is_better(0.9, 0.8, "accuracy") and not is_better(0.8, 0.8, "accuracy")
     assert not is_better(float("nan"), 0.2, "rmse") and is_better(0.3, float("nan"), "rmse")
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_probabilities_score_without_sum_warning(n_classes):
+    """train.dtype: float32 gives float32 probabilities; widened to float64 their rows sum to 1
+    only within float32's rounding, and scikit-learn's log_loss then warned "The y_prob values
+    do not sum to one" on every fold and in evaluate. The scores must come without it, with the
+    log loss of the probabilities renormalised in float64."""
+    import warnings
+
+    from sklearn.datasets import make_classification
+    from sklearn.metrics import log_loss
+
+    from gdlab import GDClassifier
+    from gdlab.experiment.metrics import score_rows
+
+    X, y = make_classification(
+        n_samples=600, n_features=8, n_informative=5, n_classes=n_classes, random_state=0
+    )
+    model = GDClassifier(dtype="float32", max_epochs=20, tol=None, random_state=0).fit(X, y)
+    proba32 = model.predict_proba(X)
+    assert proba32.dtype == np.float32
+    wide = proba32.astype(np.float64)
+    assert not np.allclose(wide.sum(axis=1), 1.0, rtol=np.sqrt(np.finfo(np.float64).eps), atol=0)
+    reference = log_loss(y, wide / wide.sum(axis=1, keepdims=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = score(model, X, y, "classification")
+        by_rows = score_rows(model, X, y, np.arange(len(y)), "classification", chunk=128)
+    assert scores["log_loss"] == pytest.approx(reference, rel=1e-12)
+    assert by_rows["log_loss"] == pytest.approx(reference, rel=1e-12)

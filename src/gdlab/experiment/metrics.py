@@ -48,7 +48,7 @@ def score(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, floa
     y = np.asarray(y)
     if task == "regression":
         return _regression_scores(y, np.asarray(model.predict(X), dtype=float))
-    return _classification_scores(model, y, np.asarray(model.predict_proba(X), dtype=float))
+    return _classification_scores(model, y, _as_float64_proba(model.predict_proba(X)))
 
 
 def score_rows(
@@ -66,11 +66,25 @@ def score_rows(
     for start in range(0, len(rows), chunk):
         idx = rows[start : start + chunk]
         block = X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-        parts.append(np.asarray(method(block), dtype=float))
+        pred = method(block)
+        regression = task == "regression"
+        parts.append(np.asarray(pred, dtype=float) if regression else _as_float64_proba(pred))
     out = np.concatenate(parts)
     if task == "regression":
         return _regression_scores(y, out)
     return _classification_scores(model, y, out)
+
+
+def _as_float64_proba(proba: Any) -> np.ndarray:
+    """Probabilities as float64. Narrower ones (``train.dtype: float32``) are renormalised: widened,
+    their rows sum to 1 only within float32's rounding, which scikit-learn's ``log_loss`` checks
+    against float64's tolerance and warns about ("do not sum to one"). float64 ones pass as they
+    are."""
+    arr = np.asarray(proba)
+    if arr.dtype == np.float64:
+        return arr
+    wide = arr.astype(np.float64)
+    return wide / wide.sum(axis=1, keepdims=True)
 
 
 def _regression_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
