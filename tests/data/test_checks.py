@@ -154,6 +154,27 @@ def test_many_rare_classes_are_counted_not_all_listed():
     assert len(msg) < 400
 
 
+def test_whole_number_quantity_for_classification_suggests_regression():
+    # a house price in whole euros is "multiclass" to scikit-learn: with model.task left at
+    # params.yaml's classification the message only said to collect rows or merge classes
+    frame = pd.DataFrame({"a": range(40), "y": [100_000 + 1_000 * i for i in range(40)]})
+    msg = refused(table(frame), "data.min_rows_per_class", task="classification")
+    assert "40 distinct numbers in 40 rows" in msg
+    assert msg.endswith("set model.task: regression")
+
+
+def test_rare_text_classes_do_not_suggest_regression():
+    frame = pd.DataFrame({"a": range(12), "y": [*"abcdefghij", "k", "k"]})
+    msg = refused(table(frame), "data.min_rows_per_class", task="classification")
+    assert "model.task" not in msg
+
+
+def test_a_few_rare_numeric_classes_do_not_suggest_regression():
+    frame = pd.DataFrame({"a": range(13), "y": [0] * 6 + [1] * 6 + [2]})
+    msg = refused(table(frame), "data.min_rows_per_class", task="classification")
+    assert "1 of the 3 classes" in msg and "model.task" not in msg
+
+
 # --- features ------------------------------------------------------------------------------
 
 

@@ -168,10 +168,18 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
         shown = ", ".join(f"{lab!r}: {c}" for lab, c in few[:_SHOWN_CLASSES])
         if len(few) > _SHOWN_CLASSES:
             shown += f" and {len(few) - _SHOWN_CLASSES} more"
+        hint = ""
+        if _numeric(y) and 2 * len(few) > len(labels):
+            # mostly rare numbers: a whole-number quantity (a price, a count) left at
+            # params.yaml's model.task: classification
+            hint = (
+                f"; if {table.target!r} is a quantity, not a class label ({len(labels)} "
+                f"distinct numbers in {len(y)} rows), set model.task: regression"
+            )
         raise DataError(
             f"data.min_rows_per_class: {len(few)} of the {len(labels)} classes of "
             f"{table.target!r} have fewer than {min_rows} rows: {shown}; collect more rows, "
-            "merge or drop those classes"
+            f"merge or drop those classes{hint}"
         )
     names = table.label_names or {}
     classes = [_plain(names.get(_plain(lab), lab)) for lab in labels]
@@ -180,6 +188,10 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
 
 _SHOWN_CLASSES = 10
 """Classes a message lists by name (a target with hundreds of rare labels gave kilobytes)."""
+
+
+def _numeric(y: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
 
 
 def _plain(value: Any) -> Any:
