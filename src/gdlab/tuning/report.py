@@ -6,7 +6,10 @@ stay stable when tuning is off):
 * ``trials.csv`` — one row per trial of the study;
 * ``heatmap.csv`` — learning rate, batch size, CV score, wall time per heat-map cell;
 * ``guidance.json`` — L, 1/L, 2/L and the LR range test's suggestion (a DVC metrics file);
-* ``figures/`` — heat map, LR range test, optimisation history, parameter importances.
+* ``figures/`` — heat map, LR range test, optimisation history, parameter importances; with
+  tuning off, ``tuning_disabled.svg`` saying so (a file, so git keeps the directory in an
+  experiment's commit, and one ``dvc plots show`` renders: dvc.yaml lists the directory under
+  ``plots:``, and a ``.gitkeep`` there made it report a failed plot).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ TRIALS = "trials.csv"
 HEATMAP = "heatmap.csv"
 GUIDANCE = "guidance.json"
 FIGURES = "figures"
+DISABLED_FIGURE = "tuning_disabled.svg"
+_DISABLED_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="480" height="60">'
+    '<text x="10" y="35" font-family="sans-serif" font-size="16">'
+    "tune.enabled: false: no search ran, so no tuning figures</text></svg>\n"
+)
 HEATMAP_COLUMNS = ("learning_rate", "batch_size", "value", "wall_time_s", "state")
 TRIAL_COLUMNS = ("number", "state", "value")
 
@@ -45,7 +54,7 @@ def write_disabled(out: str | Path) -> Path:
     write_rows(out / TRIALS, [], TRIAL_COLUMNS)
     write_rows(out / HEATMAP, [], HEATMAP_COLUMNS)
     write_json(out / GUIDANCE, {})
-    (out / FIGURES / ".gitkeep").write_text("")
+    (out / FIGURES / DISABLED_FIGURE).write_text(_DISABLED_SVG, encoding="utf-8")
     return out / BEST_PARAMS
 
 
