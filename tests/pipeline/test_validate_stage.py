@@ -1,0 +1,59 @@
+"""The validate stage refuses what a later stage would refuse, before DVC deletes anything."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _validate():
+    path = REPO / "pipeline" / "validate.py"
+    spec = importlib.util.spec_from_file_location("validate_stage", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _run(root: Path, capsys, positive_label, sensitive_group: bool = True) -> tuple[int, str]:
+    synthetic = {"n_samples": 200, "n_features": 4, "n_informative": 2}
+    params = {
+        "data": {"synthetic": {**synthetic, "sensitive_group": sensitive_group}},
+        "fairness": {"positive_label": positive_label},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    out = root / "validated.json"
+    code = _validate()(["--params", str(root / "params.yaml"), "--out", str(out)])
+    assert out.exists() == (code == 0)
+    return code, capsys.readouterr().err
+
+
+def test_positive_label_that_is_no_class_fails_in_validate(tmp_path, capsys, monkeypatch):
+    """fairness.positive_label: 7 on 0/1 labels passed validate, so DVC ran prepare, tune and
+    train (deleting their outputs) before evaluate refused it."""
+    monkeypatch.chdir(tmp_path)
+    code, err = _run(tmp_path, capsys, 7)
+    assert code == 1
+    assert "1 problem in the parameters" in err
+    assert "fairness.positive_label: 7 is not a class of the target 'y'" in err
+    assert "(allowed: 0 | 1 | null)" in err
+
+
+@pytest.mark.parametrize(
+    ("label", "sensitive_group"),
+    [
+        (1, True),
+        ("1", True),  # evaluate matches a class by value or by text
+        (7, False),  # no sensitive column: evaluate measures no fairness and ignores the key
+    ],
+)
+def test_positive_label_accepted_where_evaluate_accepts_it(
+    tmp_path, capsys, monkeypatch, label, sensitive_group
+):
+    monkeypatch.chdir(tmp_path)
+    code, err = _run(tmp_path, capsys, label, sensitive_group)
+    assert code == 0, err
