@@ -565,3 +565,29 @@ def test_an_unknown_key_is_refused_in_every_section_and_nested_section(section):
     err = config_error({key: 1})
     assert [p.path for p in err.problems] == [key], str(err)
     assert_problem(err, key, "unknown key")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gdlab-model", "houses v2", "x%y", "model.v1", "team/model", "team:v1", "a/../b", "  ",
+     ".", "..", "..hidden"],
+)
+def test_register_model_name_is_refused_exactly_when_mlflow_refuses_it(name):
+    """A name MLflow's registry refuses ('/' or ':', blank, a path that is not unique) passed
+    validate: the whole pipeline ran, and register failed at the end with a traceback."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import _validate_model_name
+
+    try:
+        _validate_model_name(name)
+        mlflow_accepts = True
+    except MlflowException:
+        mlflow_accepts = False
+    if mlflow_accepts:
+        validate_params(params_dict({"register.model_name": name}))
+    else:
+        assert_problem(
+            config_error({"register.model_name": name}),
+            "register.model_name",
+            "is refused by MLflow's model registry (allowed: non-empty string that",
+        )

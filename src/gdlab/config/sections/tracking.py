@@ -19,6 +19,11 @@ METRICS: dict[str, dict[str, bool]] = {
 }
 """Selection metrics per task -> whether greater is better. The first is what ``auto`` picks."""
 
+MODEL_NAME_ALLOWED = (
+    "non-empty string that MLflow's model registry accepts: not blank, without '/' or ':', "
+    "not '.' and not starting with '..'"
+)
+
 URI_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
 """Tracking stores accepted: databases and servers (the file store is deprecated in MLflow 3)."""
 
@@ -79,10 +84,27 @@ class RegisterConfig(Section):
     """Model registry: register the refitted model when it beats the champion."""
 
     enabled: bool = Field(True, description="register the model at the end of the pipeline")
-    model_name: str = Field("gdlab-model", min_length=1, description="registered model name")
+    model_name: str = Field(
+        "gdlab-model",
+        min_length=1,
+        description="registered model name",
+        json_schema_extra={"x-allowed": MODEL_NAME_ALLOWED},
+    )
     metric: Literal["auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc"] = Field(
         "auto", description="test metric that decides; auto = rmse (regression) / log_loss"
     )
+
+    @field_validator("model_name")
+    @classmethod
+    def _registry_name(cls, name: str) -> str:
+        # MLflow's registry refuses these (mlflow.utils.validation._validate_model_name) only
+        # when register runs, the last stage, after everything else has
+        if not name.strip() or "/" in name or ":" in name or name == "." or name.startswith(".."):
+            raise_problems(
+                [Problem("", f"{name!r} is refused by MLflow's model registry",
+                         MODEL_NAME_ALLOWED)]
+            )
+        return name
 
     def resolved_metric(self, task: str) -> str:
         """The metric actually used for ``task`` (``auto`` resolved)."""
