@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train: {exc}", file=sys.stderr)
         return 1
     y = decode_target(data.y_train, data.classes)
-    if tuned:
-        say(f"train: {describe_tuned(tuned)}")
+    if tuned:  # a warning, not progress: GDLAB_PROGRESS=off keeps it
+        print(f"train: {describe_tuned(tuned)}", file=sys.stderr, flush=True)
 
     session = open_session(params.tracking.uri, params.tracking.experiment)
     say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")

@@ -177,6 +177,28 @@ def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkey
     assert train.data.params["optimizer.learning_rate"] == "0.01"
 
 
+def test_train_says_which_tuned_values_replace_params_yaml_even_with_progress_off(
+    tmp_path, store_root, monkeypatch, capsys
+):
+    """The line naming the tuned values that replace params.yaml's (and -S's) is how a user
+    learns their setting was not trained; GDLAB_PROGRESS=off silenced it with the progress
+    lines, though it is a warning, which the README says still prints."""
+    root = tmp_path / "quiet"
+    write_project(root, store_root, tracking={"experiment": "quiet"})
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("GDLAB_PROGRESS", "off")
+    best = root / "reports" / "tuning" / "best_params.json"
+    best.parent.mkdir(parents=True)
+    best.write_text(json.dumps({"enabled": True, "params": {"optimizer.learning_rate": 0.05}}))
+    train = stage("train")
+    reports = ["--models", str(root / "models"), "--reports", str(root / "reports")]
+    assert train([*args(root), "--tuned", str(best), *reports]) == 0
+    err = capsys.readouterr().err
+    assert "train: tuned values replace params.yaml's" in err
+    assert "optimizer.learning_rate=0.05 (params.yaml: 0.01)" in err
+    assert "train: MLflow" not in err  # the progress lines stay silenced
+
+
 def all_trials(journal: Path, name: str | None = None) -> list:
     storage = open_storage(str(journal))
     studies = optuna.get_all_study_summaries(storage)
