@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
-from gdlab.config import ConfigError, Problem, load_params
+from gdlab.config import ConfigError, load_params
 from gdlab.data import (
     DataError,
     check_source_available,
@@ -36,27 +36,6 @@ from gdlab.data import (
     prepare_dataset,
     untracked_source,
 )
-
-
-def check_positive_label(params, meta: dict, source: str) -> None:
-    """``fairness.positive_label`` names one of the classes prepare found, as evaluate requires
-    when there is a sensitive column (without one it is ignored); checked here, not only in
-    evaluate after train has run."""
-    label = params.fairness.positive_label
-    if label is None or meta["task"] != "classification" or meta.get("sensitive") is None:
-        return
-    from gdlab.reporting.fairness import positive_class  # evaluate's rule; only when set
-
-    try:
-        positive_class(meta["classes"], label)
-    except ValueError:
-        allowed = " | ".join([*map(repr, meta["classes"]), "null"])
-        problem = Problem(
-            "fairness.positive_label",
-            f"{label!r} is not a class of the target {meta['target']!r}",
-            allowed,
-        )
-        raise ConfigError([problem], source) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         check_source_available(params)
         with tempfile.TemporaryDirectory() as scratch:
             meta = prepare_dataset(params, scratch)
-        check_positive_label(params, meta, args.params)
+        if meta["task"] == "classification" and meta.get("sensitive") is not None:
+            from gdlab.reporting.fairness import check_positive_label  # fairlearn: only then
+
+            check_positive_label(params.fairness.positive_label, meta, args.params)
     except (ConfigError, DataError) as exc:
         print(f"validate: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
+from gdlab.config import ConfigError, Problem
 from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
 
@@ -143,6 +144,22 @@ def positive_class(classes: list[Any], configured: Any) -> Any:
         f"fairness.positive_label: {configured!r} is not a class of the model "
         f"(classes: {', '.join(map(repr, classes))})"
     )
+
+
+def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> None:
+    """:class:`~gdlab.config.ConfigError` when ``fairness.positive_label`` is none of the
+    target's classes (``meta``: what prepare found). Validate checks it with :func:`positive_class`,
+    evaluate's own rule, so a label evaluate would refuse fails before train runs."""
+    try:
+        positive_class(meta["classes"], configured)
+    except ValueError:
+        allowed = " | ".join([*map(repr, meta["classes"]), "null"])
+        problem = Problem(
+            "fairness.positive_label",
+            f"{configured!r} is not a class of the target {meta['target']!r}",
+            allowed,
+        )
+        raise ConfigError([problem], source) from None
 
 
 def _by_group(frame: MetricFrame) -> dict[str, dict[str, float]]:
