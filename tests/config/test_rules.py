@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gdlab.config import ConfigError, validate_params
+from gdlab.config import OPTIMIZER_PARAMS, SCHEDULE_PARAMS, ConfigError, Params, validate_params
 from tests.config.helpers import assert_problem, config_error, params_dict
 
 CSV = {"data.source": "csv", "data.path": "d.csv", "data.target": "y"}
@@ -591,3 +591,65 @@ def test_register_model_name_is_refused_exactly_when_mlflow_refuses_it(name):
             "register.model_name",
             "is refused by MLflow's model registry (allowed: non-empty string that",
         )
+
+
+def _enumerated_keys(model: object, prefix: str = "") -> list[tuple[str, tuple[str, ...]]]:
+    """(dotted key, its values) for every ``Literal[...]`` key of the params and their nested
+    sections, read from the models' annotations."""
+    import typing
+
+    from gdlab.config.base import StrictModel
+
+    found = []
+    for name, field in type(model).model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        if typing.get_origin(field.annotation) is typing.Literal:
+            found.append((path, typing.get_args(field.annotation)))
+        value = getattr(model, name)
+        if isinstance(value, StrictModel):
+            found += _enumerated_keys(value, path)
+    return found
+
+
+def _misspelt(value: str) -> str:
+    return value + value[-1]  # 'cosine' -> 'cosinee'
+
+
+ENUMERATED = [
+    (path, value)
+    for path, values in _enumerated_keys(Params())
+    for value in values
+]
+NAMED = (
+    [("optimizer.name", n, {}) for n in OPTIMIZER_PARAMS]
+    + [("schedule.name", n, {}) for n in SCHEDULE_PARAMS]
+    + [("model.kind", n, {}) for n in ("linear", "mlp")]
+    + [("schedule.params.then", n, {"schedule.name": "warmup"})
+       for n in ("constant", "step", "multistep", "exponential", "cosine", "invscaling")]
+    + [("tune.metric", n, {}) for n in ("auto", "log_loss", "accuracy", "f1", "roc_auc")]
+)
+
+
+def test_every_enumerated_key_is_found():
+    paths = {path for path, _ in ENUMERATED}
+    assert {"data.source", "data.missing", "model.task", "model.loss", "train.dtype",
+            "tune.strategy", "tune.pruner", "register.metric", "parallel.backend"} <= paths
+
+
+@pytest.mark.parametrize(("path", "value"), ENUMERATED, ids=[f"{p}={v}" for p, v in ENUMERATED])
+def test_a_misspelt_enumerated_value_gets_a_suggestion(path, value):
+    # 'schedule.name: cosin' was refused without the "did you mean" a misspelt key gets
+    err = config_error({path: _misspelt(value)})
+    assert_problem(err, path, f"got {_misspelt(value)!r}; did you mean {value!r}? (allowed: ")
+
+
+@pytest.mark.parametrize(("path", "value", "extra"), NAMED, ids=[f"{p}={v}" for p, v, _ in NAMED])
+def test_a_misspelt_name_gets_a_suggestion(path, value, extra):
+    err = config_error({**extra, path: _misspelt(value)})
+    assert_problem(err, path, f"{_misspelt(value)!r}; did you mean {value!r}? (allowed: ")
+
+
+def test_a_value_close_to_nothing_gets_no_suggestion():
+    err = config_error({"schedule.name": "zzz", "data.source": "qqq"})
+    assert "did you mean" not in str(err)
+    assert_problem(err, "schedule.name", "unknown schedule 'zzz' (allowed: constant | step")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,9 +12,10 @@ from gdlab.config.describe import (
     describe_type,
     model_schema,
     properties_at,
+    resolve_ref,
     schema_at,
 )
-from gdlab.config.errors import RULES_ERROR, Problem
+from gdlab.config.errors import RULES_ERROR, Problem, did_you_mean
 
 _MESSAGE_STARTS = (
     ("Input should be", "must be"),
@@ -58,7 +58,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]
                 done.add(loc[:-1])
                 problems.append(_union_problem(model, loc[:-1], unions[loc[:-1]]))
         else:
-            problems.append(Problem(path, _message(error), _allowed(model, loc)))
+            problems.append(Problem(path, _message(error, model, loc), _allowed(model, loc)))
     return problems
 
 
@@ -78,7 +78,7 @@ def _union_problem(
     breaks (NaN for a float), else the types it may have."""
     broken = [e for e in errors if not e["type"].endswith(("_type", "_parsing"))]
     if broken:
-        message = _message(broken[0])
+        message = _message(broken[0], model, loc)
     else:
         node = schema_at(model, loc)
         types = describe_type(node, model_schema(model))
@@ -122,8 +122,7 @@ def normalised_part(
 def _unknown_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> Problem:
     key = str(loc[-1])
     known = properties_at(model, loc[:-1])
-    guess = difflib.get_close_matches(key, known, n=1)
-    message = "unknown key" + (f"; did you mean {guess[0]!r}?" if guess else "")
+    message = "unknown key" + did_you_mean(key, known)
     return Problem(format_loc(loc), message, ", ".join(known) if known else "no keys here")
 
 
@@ -131,7 +130,24 @@ def _allowed(model: type[BaseModel], loc: tuple[str | int, ...]) -> str | None:
     return describe_allowed(schema_at(model, loc), model_schema(model))
 
 
-def _message(error: dict[str, Any]) -> str:
+def _enum_values(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[Any]:
+    """The values of the enumeration (``Literal[...]``) at ``loc``, [] when it is none."""
+    node = schema_at(model, loc) or {}
+    root = model_schema(model)
+    options = [resolve_ref(o, root) for o in node.get("anyOf", [])] or [node]
+    return [v for o in options for v in o.get("enum", [o["const"]] if "const" in o else [])]
+
+
+def _message(
+    error: dict[str, Any], model: type[BaseModel] | None = None, loc: tuple[str | int, ...] = ()
+) -> str:
+    msg = _plain_message(error)
+    if error["type"] in ("literal_error", "enum") and model is not None:
+        msg += did_you_mean(error.get("input"), _enum_values(model, loc))
+    return msg
+
+
+def _plain_message(error: dict[str, Any]) -> str:
     msg = str(error["msg"])
     for old, new in _MESSAGE_STARTS:
         if msg.startswith(old):

@@ -6,6 +6,7 @@ key in ``params.yaml`` and see at once what would be accepted.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -36,6 +37,16 @@ class Problem:
             prefix if not self.path else f"{prefix}{'' if self.path[0] == '[' else '.'}{self.path}"
         )
         return Problem(path, self.message, self.allowed)
+
+
+def did_you_mean(value: object, options: Iterable[object]) -> str:
+    """``"; did you mean 'cosine'?"`` for the option closest to a misspelt ``value`` (difflib's
+    closest match, the same for keys and for values), else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    names = {str(option): option for option in options}
+    guess = difflib.get_close_matches(value, list(names), n=1)
+    return f"; did you mean {names[guess[0]]!r}?" if guess else ""
 
 
 class ConfigError(ValueError):

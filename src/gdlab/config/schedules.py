@@ -19,7 +19,7 @@ from gdlab.config.base import (
     non_finite_paths,
 )
 from gdlab.config.convert import normalised_part
-from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.errors import Problem, did_you_mean, raise_problems
 
 _GAMMA = "multiplicative factor of learning-rate decay"
 _NOT_AFTER_WARMUP = ("warmup", "plateau")  # the engine chains epoch schedules only
@@ -124,8 +124,9 @@ class WarmupParams(StrictModel):
             if problem:
                 raise_problems([Problem("", problem, "a callable 'package.module:factory'")])
         elif name not in SCHEDULE_PARAMS or name in _NOT_AFTER_WARMUP:
-            allowed = " | ".join(n for n in SCHEDULE_PARAMS if n not in _NOT_AFTER_WARMUP)
-            raise_problems([Problem("", f"unknown schedule {name!r}", allowed)])
+            names = [n for n in SCHEDULE_PARAMS if n not in _NOT_AFTER_WARMUP]
+            hint = did_you_mean(name, names)
+            raise_problems([Problem("", f"unknown schedule {name!r}{hint}", " | ".join(names))])
         return name
 
     @field_validator("then_params")

@@ -15,7 +15,7 @@ from gdlab.config.base import (
     non_finite_paths,
     plugin_build_problem,
 )
-from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.errors import Problem, did_you_mean, raise_problems
 
 MODEL_KINDS = ("linear", "mlp")
 LOSSES: dict[str, tuple[str, ...]] = {
@@ -89,7 +89,7 @@ class ModelConfig(Section):
                 [
                     Problem(
                         "",
-                        f"unknown model kind {kind!r}",
+                        f"unknown model kind {kind!r}{did_you_mean(kind, MODEL_KINDS)}",
                         " | ".join(MODEL_KINDS) + " | 'package.module:factory'",
                     )
                 ]

@@ -14,7 +14,7 @@ from gdlab.config.base import (
     plugin_build_problem,
 )
 from gdlab.config.convert import normalised_part
-from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
 from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params
 
@@ -30,7 +30,15 @@ def _check_name(name: str, known: dict[str, Any], what: str) -> str:
         if problem:
             raise_problems([Problem("", problem, f"a callable {_PLUGIN}")])
     elif name not in known:
-        raise_problems([Problem("", f"unknown {what} {name!r}", " | ".join([*known, _PLUGIN]))])
+        raise_problems(
+            [
+                Problem(
+                    "",
+                    f"unknown {what} {name!r}{did_you_mean(name, known)}",
+                    " | ".join([*known, _PLUGIN]),
+                )
+            ]
+        )
     return name
 
 

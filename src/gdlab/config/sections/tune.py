@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from gdlab.config.base import Section, StrictModel
-from gdlab.config.errors import ConfigError, Problem, raise_problems
+from gdlab.config.errors import ConfigError, Problem, did_you_mean, raise_problems
 from gdlab.config.sections.tracking import METRICS, refuse_credentials
 
 if TYPE_CHECKING:
@@ -277,13 +277,13 @@ class TuneConfig(Section):
         task = params.model.task
         problems: list[Problem] = []
         if self.metric != "auto" and self.metric not in METRICS[task]:
-            problems.append(
-                Problem(
-                    "tune.metric",
-                    f"{self.metric} does not fit task {task}",
-                    " | ".join(("auto", *METRICS[task])),
-                )
+            fits = ("auto", *METRICS[task])
+            message = (
+                f"{self.metric} does not fit task {task}"
+                if self.metric in _ALL_METRICS
+                else f"unknown metric {self.metric!r}{did_you_mean(self.metric, fits)}"
             )
+            problems.append(Problem("tune.metric", message, " | ".join(fits)))
         return problems
 
     def variant_checks(self, params: Params) -> list[Problem]:
