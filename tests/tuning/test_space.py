@@ -51,6 +51,30 @@ def test_schema_refuses_a_bad_search_space(space, path, fragment):
     assert any(p.startswith(where) and fragment in p for p in found), found
 
 
+@pytest.mark.parametrize(
+    ("dimension", "values"),
+    [
+        ({"low": 1e-3, "high": 0.1}, "the values 0.001 and 0.1 give"),
+        ({"choices": [0.01, 0.1, 0.2]}, "the values 0.01, 0.1 and 0.2 give"),
+    ],
+)
+def test_a_misspelt_search_path_is_one_problem_not_one_per_value(dimension, values):
+    # optimizer.lerning_rate was reported twice, once for low and once for high
+    found = problems({"space": {"optimizer.lerning_rate": dimension}})
+    assert found == [
+        f"tune.space.optimizer.lerning_rate: {values} optimizer.lerning_rate: unknown key; "
+        "did you mean 'learning_rate'? (allowed: name, learning_rate, params, clip_norm)"
+    ]
+
+
+def test_values_refused_for_different_reasons_stay_separate_problems():
+    found = problems({"space": {"optimizer.learning_rate": {"low": -1.0, "high": -0.5}}})
+    assert len(found) == 2, found
+    for line, value in zip(found, ("-1.0", "-0.5"), strict=True):
+        assert f"the value {value} gives optimizer.learning_rate: must be greater than 0, " \
+            f"got {value}" in line
+
+
 def test_schema_checks_conditional_values_under_each_optimizer_they_apply_to():
     space = {
         "optimizer.name": {"choices": ["adam", "momentum"]},

@@ -385,16 +385,27 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
         dim = SearchDimension.model_validate(space[key])
         seen: set[str] = set()
         for context in _contexts(key, dim, space):
+            # one line per problem, naming every value that gives it: a misspelt key is
+            # refused for low and for high alike, and is one mistake
+            giving: dict[str, list[Choice]] = {}
             for value in dim.extremes():
                 try:
                     _validate_with(base, {**context, key: value}, validate_params)
                 except ConfigError as exc:
-                    where = "".join(f", {k} = {v!r}" for k, v in context.items())
                     for problem in exc.problems:
-                        message = f"the value {value!r}{where} gives {problem}"
-                        if message not in seen:
-                            seen.add(message)
-                            found.append(Problem(f"tune.space.{key}", message, None))
+                        giving.setdefault(str(problem), []).append(value)
+            where = "".join(f", {k} = {v!r}" for k, v in context.items())
+            for problem_text, values in giving.items():
+                shown = ", ".join(repr(v) for v in values[:-1]) + " and " * (len(values) > 1)
+                shown += repr(values[-1])
+                plural = len(values) > 1
+                message = (
+                    f"the value{'s' if plural else ''} {shown}{where} "
+                    f"give{'' if plural else 's'} {problem_text}"
+                )
+                if message not in seen:
+                    seen.add(message)
+                    found.append(Problem(f"tune.space.{key}", message, None))
     return tuple((p.path, p.message, p.allowed) for p in found)
 
 
