@@ -28,6 +28,8 @@ def problems(tune: dict) -> list[str]:
         ({"train.batch_size": {"choices": [32, 32]}}, "choices", "twice"),
         ({"train.batch_size": {}}, "", "needs low and high, or choices"),
         ({"train.max_epochs": {"low": 10, "high": 50, "type": "categorical"}}, "type", "choices"),
+        # was 'Assertion failed, ' from a range check of a dimension that has none
+        ({"train.batch_size": {"choices": [32], "type": "int"}}, "type", "int needs low and high"),
         ({"data.test_size": {"low": 0.1, "high": 0.3}}, "", "not an estimator parameter"),
         ({"train.batch_size": {"choices": [0, 32]}}, "", "the value 0 gives train.batch_size"),
         ({"train.max_epochs": {"low": 10.0, "high": 50}}, "", "valid integer"),
@@ -49,6 +51,36 @@ def test_schema_refuses_a_bad_search_space(space, path, fragment):
     where = f"tune.space.{key}" + (f".{path}" if path else "")
     found = problems({"space": space})
     assert any(p.startswith(where) and fragment in p for p in found), found
+
+
+def test_a_range_with_low_above_high_says_what_is_allowed():
+    # the one problem without an "(allowed: ...)" part
+    found = problems({"space": {"optimizer.learning_rate": {"low": 0.3, "high": 0.1}}})
+    assert found == [
+        "tune.space.optimizer.learning_rate.low: 0.3 is above high (0.1) (allowed: low <= high)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "tune",
+    [
+        {"space": {"model.alpha": {"low": 0.0, "high": 1.0, "log": True}}},
+        {"space": {"model.alpha": {"low": 0.1, "high": 1.0, "log": True, "step": 0.1}}},
+        {"space": {"train.batch_size": {"choices": [32, 32]}}},
+        {"space": {"train.batch_size": {}}},
+        {"space": {"train.batch_size": {"low": 16, "high": 32, "choices": [64]}}},
+        {"space": {"train.max_epochs": {"low": 10, "high": 50, "type": "categorical"}}},
+        {"space": {"train.batch_size": {"choices": [32], "type": "int"}}},
+        {"space": {"train.max_epochs": {"low": 10, "high": 50, "step": 2.5, "type": "int"}}},
+        {"space": {"model.alpha": {"low": 0.1, "high": 1.0, "when": {"x.y": [1]}}}},
+        {"space": {"model.alpha": {"low": 0.1, "high": 1.0, "when": {"model.l1_ratio": [0.5]}},
+                   "model.l1_ratio": {"choices": [0.5], "when": {"model.alpha": [0.1]}}}},
+        {"heatmap": {"learning_rates": [0.0], "batch_sizes": [0]}},
+    ],
+)
+def test_every_search_space_problem_says_what_is_allowed(tune):
+    found = problems(tune)
+    assert found and all("(allowed: " in line for line in found), found
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,10 @@ STRATEGIES = ("grid", "bayes")
 PRUNERS = ("median", "wilcoxon", "none")
 
 
+_SHAPE = "low and high (with log, step), or choices"
+_TYPES = "auto, float or int with low and high; auto or categorical with choices"
+
+
 class SearchDimension(StrictModel):
     """One searched parameter: a range (``low``, ``high``, ``log``, ``step``) or ``choices``."""
 
@@ -56,30 +60,43 @@ class SearchDimension(StrictModel):
         problems: list[Problem] = []
         has_range = self.low is not None or self.high is not None
         if self.choices is not None and has_range:
-            problems.append(Problem("", "give either choices or low/high, not both"))
+            problems.append(Problem("", "give either choices or low/high, not both", _SHAPE))
         elif self.choices is None and (self.low is None or self.high is None):
-            problems.append(Problem("", "needs low and high, or choices"))
-        kind = self.kind if not problems else None
+            problems.append(Problem("", "needs low and high, or choices", _SHAPE))
         if self.type == "categorical" and self.choices is None:
-            problems.append(Problem("type", "categorical needs choices"))
+            problems.append(Problem("type", "categorical needs choices", _TYPES))
         if self.type in ("float", "int") and self.choices is not None:
-            problems.append(Problem("type", f"{self.type} needs low and high, not choices"))
+            problems.append(
+                Problem("type", f"{self.type} needs low and high, not choices", _TYPES)
+            )
+        # (type: int with choices has no range to check: it failed an assert, not validation)
+        kind = self.kind if not problems else None
         if kind in ("float", "int"):
             assert self.low is not None and self.high is not None
             if self.low > self.high:
-                problems.append(Problem("low", f"{self.low} is above high ({self.high})"))
+                problems.append(
+                    Problem("low", f"{self.low} is above high ({self.high})", "low <= high")
+                )
             if self.log and self.low <= 0:
-                problems.append(Problem("low", "must be > 0 with log: true"))
+                problems.append(Problem("low", "must be > 0 with log: true", "low > 0"))
             if self.log and self.step is not None:
-                problems.append(Problem("step", "cannot be combined with log: true"))
+                problems.append(
+                    Problem("step", "cannot be combined with log: true", "null with log: true")
+                )
             if kind == "int" and not all(
                 isinstance(v, int) for v in (self.low, self.high, self.step or 1)
             ):
-                problems.append(Problem("", "an int dimension needs integer low, high and step"))
+                problems.append(
+                    Problem(
+                        "",
+                        "an int dimension needs integer low, high and step",
+                        "integer low, high and step, or type: float",
+                    )
+                )
         if self.choices is not None and len({json.dumps(c) for c in self.choices}) < len(
             self.choices
         ):
-            problems.append(Problem("choices", "lists a value twice"))
+            problems.append(Problem("choices", "lists a value twice", "each value once"))
         raise_problems(problems)
         return self
 
@@ -131,11 +148,11 @@ class HeatmapConfig(StrictModel):
     @model_validator(mode="after")
     def _positive(self) -> HeatmapConfig:
         problems = [
-            Problem(f"learning_rates[{i}]", "must be > 0")
+            Problem(f"learning_rates[{i}]", "must be > 0", "finite number > 0")
             for i, v in enumerate(self.learning_rates)
             if v <= 0
         ] + [
-            Problem(f"batch_sizes[{i}]", "must be >= 1 or null")
+            Problem(f"batch_sizes[{i}]", "must be >= 1 or null", "integer >= 1 or null")
             for i, v in enumerate(self.batch_sizes)
             if v is not None and v < 1
         ]
@@ -363,8 +380,13 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
         for name, values in dim["when"].items():
             other = space.get(name)
             if other is None or name == key:
+                others = [k for k in space if k != key]
                 found.append(
-                    Problem(f"{where}.when.{name}", "is not another dimension of tune.space")
+                    Problem(
+                        f"{where}.when.{name}",
+                        "is not another dimension of tune.space",
+                        ", ".join(others) if others else "no other dimension: remove when",
+                    )
                 )
             elif other["choices"] is not None:
                 bad = [v for v in values if v not in other["choices"]]
@@ -380,7 +402,13 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
         return tuple((p.path, p.message, p.allowed) for p in found)
     order, complete = dimension_order(space)
     if not complete:
-        found.append(Problem("tune.space", "the when conditions form a cycle"))
+        found.append(
+            Problem(
+                "tune.space",
+                "the when conditions form a cycle",
+                "conditions on dimensions that do not depend back on this one",
+            )
+        )
     for key in order:
         dim = SearchDimension.model_validate(space[key])
         seen: set[str] = set()
