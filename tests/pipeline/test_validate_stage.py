@@ -57,3 +57,28 @@ def test_positive_label_accepted_where_evaluate_accepts_it(
     monkeypatch.chdir(tmp_path)
     code, err = _run(tmp_path, capsys, label, sensitive_group)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("pii", "shown"),
+    [
+        ({"drop": ["y"]}, "data.pii.drop[0]: 'y' is the target column of data set 'synthetic': "
+         "the target cannot be dropped (allowed: feature columns only)"),
+        ({"pseudonymise": ["y"]}, "data.pii.pseudonymise[0]: 'y' is the target column"),
+    ],
+)
+def test_the_synthetic_target_under_pii_is_named_as_a_pii_problem(
+    tmp_path, capsys, monkeypatch, pii, shown
+):
+    """data.pii.drop: [y] was reported as "data.target: column 'y' not found", which does not
+    name the key to change."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GDLAB_PII_KEY", "k3y-0f-the-lab-kept-outside-git")
+    synthetic = {"n_samples": 200, "n_features": 4, "n_informative": 2}
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"data": {"synthetic": synthetic, "pii": pii}})
+    )
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert shown in err and "data.target" not in err

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 from gdlab.config import ConfigError, validate_params
+from gdlab.config.sections.privacy import PiiConfig
 from gdlab.data import DataError
-from gdlab.data.privacy import apply_pii, find_personal_data
+from gdlab.data.privacy import apply_pii, find_personal_data, protect_personal_data
 from gdlab.data.table import RawTable
 from gdlab.experiment.persist import load_model
 from tests.reliability.harness import assert_succeeded, make_project
@@ -167,10 +168,54 @@ def test_pii_rules_in_the_schema():
         validate_params({"data": {**base, "pii": {"drop": ["y"]}}})
     with pytest.raises(ConfigError, match=r"data\.pii\.drop: drops the sensitive column"):
         validate_params({"data": {**base, "pii": {"drop": ["gender"]}}})
+    with pytest.raises(ConfigError) as info:
+        validate_params({"data": {**base, "pii": {"pseudonymise": ["y"]}}})
+    assert "  data.pii.pseudonymise: lists the target column 'y': the target cannot be " \
+        "pseudonymised (allowed: feature or sensitive columns only)" in str(info.value)
     with pytest.raises(ConfigError, match=r"data\.pii\.pseudonymise: 'x1' also listed"):
         validate_params({"data": {**base, "pii": {"drop": ["x1"], "pseudonymise": ["x1"]}}})
     with pytest.raises(ConfigError, match=r"data\.pii\.key_env"):
         validate_params({"data": {**base, "pii": {"key_env": "not a name!"}}})
+
+
+def test_synthetic_group_column_cannot_be_dropped_in_the_schema():
+    # data.sensitive is null, but synthetic data's sensitive column is 'group': dropped, it
+    # was reported by validate as "data.sensitive: column 'group' not found"
+    def data(sensitive_group: bool) -> dict:
+        return {"synthetic": {"sensitive_group": sensitive_group}, "pii": {"drop": ["group"]}}
+
+    with pytest.raises(ConfigError) as info:
+        validate_params({"data": data(True)})
+    assert [p.path for p in info.value.problems] == ["data.pii.drop"]
+    assert "drops the sensitive column 'group', which evaluation needs" in str(info.value)
+    validate_params({"data": data(False)})  # no such column: prepare reports it as not found
+
+
+@pytest.mark.parametrize(
+    ("pii", "message"),
+    [
+        ({"drop": ["x", "y"]}, "data.pii.drop[1]: 'y' is the target column of data set "
+         "'synthetic': the target cannot be dropped (allowed: feature columns only)"),
+        ({"pseudonymise": ["y"]}, "data.pii.pseudonymise[0]: 'y' is the target column of data set "
+         "'synthetic': the target cannot be pseudonymised (allowed: feature or sensitive columns "
+         "only)"),
+        ({"drop": ["g"]}, "data.pii.drop[0]: 'g' is the sensitive column of data set 'synthetic', "
+         "which evaluation needs: it cannot be dropped (allowed: feature columns only; "
+         "pseudonymise it instead: data.pii.pseudonymise)"),
+    ],
+)
+@pytest.mark.parametrize("protect", [apply_pii, protect_personal_data])
+def test_the_target_or_sensitive_column_a_source_names_is_refused_under_pii(pii, message, protect):
+    # data.target is only set for csv/parquet, so the schema cannot see the synthetic 'y' or a
+    # bundled set's 'target': dropped, it was reported as "data.target: column 'y' not found"
+    frame = pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "b"], "y": [0, 1]})
+    table = RawTable(frame, "y", "synthetic", sensitive="g")
+    with pytest.raises(DataError) as info:
+        protect(table, PiiConfig(**pii), {"GDLAB_PII_KEY": KEY})
+    assert str(info.value) == message
+    assert protect(table, PiiConfig(pseudonymise=["g"]), {"GDLAB_PII_KEY": KEY}).frame[
+        "g"
+    ].tolist() == [token("a"), token("b")]
 
 
 def test_tokens_are_keyed_hmac():

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from gdlab.config.sections.data import PII_ALLOWED, PII_DONE
 from gdlab.config.sections.privacy import MIN_KEY_BYTES, PiiConfig
 from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
@@ -90,6 +91,25 @@ def _missing(table: RawTable, names: list[str], key: str) -> None:
             )
 
 
+def _refuse_roles(table: RawTable, cfg: PiiConfig) -> None:
+    """DataError when data.pii lists the target column, or drops the sensitive column, as the
+    source names them (the synthetic 'y' and 'group', a bundled set's 'target'): dropped, they
+    were reported later as a data.target / data.sensitive column not found."""
+    for key, allowed in PII_ALLOWED.items():
+        for i, name in enumerate(getattr(cfg, key)):
+            if name == table.target:
+                raise DataError(
+                    f"data.pii.{key}[{i}]: {name!r} is the target column of {_where(table)}: "
+                    f"the target cannot be {PII_DONE[key]} (allowed: {allowed})"
+                )
+            if key == "drop" and name == table.sensitive:
+                raise DataError(
+                    f"data.pii.drop[{i}]: {name!r} is the sensitive column of {_where(table)}, "
+                    "which evaluation needs: it cannot be dropped (allowed: feature columns "
+                    "only; pseudonymise it instead: data.pii.pseudonymise)"
+                )
+
+
 def _where(table: RawTable) -> str:
     return f"file {table.path!r}" if table.path else f"data set {table.source!r}"
 
@@ -100,6 +120,7 @@ def apply_pii(
     """``table`` with ``cfg.drop`` columns removed and ``cfg.pseudonymise`` columns tokenised."""
     if not cfg.drop and not cfg.pseudonymise:
         return table
+    _refuse_roles(table, cfg)
     _missing(table, cfg.drop, "drop")
     _missing(table, cfg.pseudonymise, "pseudonymise")
     frame = table.frame.drop(columns=cfg.drop)
@@ -184,6 +205,7 @@ def protect_personal_data(
 ) -> RawTable:
     """Refuse undeclared personal data, then drop / pseudonymise the declared columns (a
     declared column missing from the data is reported first: it is usually a typo)."""
+    _refuse_roles(table, cfg)
     _missing(table, cfg.drop, "drop")
     _missing(table, cfg.pseudonymise, "pseudonymise")
     refuse_personal_data(table, cfg)

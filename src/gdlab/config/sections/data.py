@@ -33,6 +33,14 @@ FILE_SUFFIXES: dict[str, tuple[str, ...]] = {
 SYNTHETIC_GROUP = "group"
 """Name of the synthetic sensitive column (``data.synthetic.sensitive_group: true``)."""
 
+PII_ALLOWED = {
+    "drop": "feature columns only",
+    "pseudonymise": "feature or sensitive columns only",
+}
+"""What data.pii.drop / pseudonymise may list (the target never; dropping the sensitive column
+leaves evaluation without its groups)."""
+PII_DONE = {"drop": "dropped", "pseudonymise": "pseudonymised"}
+
 Source = Literal["synthetic", "diabetes", "breast_cancer", "wine", "digits", "csv", "parquet"]
 
 
@@ -209,21 +217,25 @@ class DataConfig(Section):
         return self
 
     def _pii_roles(self) -> list[Problem]:
+        """The target (csv/parquet) or the sensitive column (synthetic: 'group') under
+        data.pii; gdlab.data.privacy checks the same for the columns a source names."""
         problems = []
-        for key in ("drop", "pseudonymise"):
+        for key, allowed in PII_ALLOWED.items():
             if self.target is not None and self.target in getattr(self.pii, key):
                 problems.append(
                     Problem(
                         f"pii.{key}",
-                        f"lists the target column {self.target!r}",
-                        "feature or sensitive columns only",
+                        f"lists the target column {self.target!r}: the target cannot be "
+                        f"{PII_DONE[key]}",
+                        allowed,
                     )
                 )
-        if self.sensitive is not None and self.sensitive in self.pii.drop:
+        sensitive = self.sensitive_column
+        if sensitive is not None and sensitive in self.pii.drop:
             problems.append(
                 Problem(
                     "pii.drop",
-                    f"drops the sensitive column {self.sensitive!r}, which evaluation needs",
+                    f"drops the sensitive column {sensitive!r}, which evaluation needs",
                     "pseudonymise it instead (data.pii.pseudonymise)",
                 )
             )

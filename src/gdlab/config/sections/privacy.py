@@ -26,11 +26,13 @@ class PiiConfig(StrictModel):
     drop: list[str] = Field(
         default_factory=list,
         description="columns removed as soon as the data is read (never features, never stored)",
+        json_schema_extra={"x-allowed": "feature columns (not the target or sensitive column)"},
     )
     pseudonymise: list[str] = Field(
         default_factory=list,
         description="columns whose values are replaced by HMAC-SHA256 tokens before any check "
         "(e.g. the sensitive attribute); the key comes from the environment variable key_env",
+        json_schema_extra={"x-allowed": "feature or sensitive columns (not the target)"},
     )
     key_env: str = Field(
         "GDLAB_PII_KEY",
