@@ -448,10 +448,66 @@ def test_a_search_says_each_trial_and_the_time_left_at_a_bounded_rate(
             assert f", {plan.metric} {record.value:.4g} (best " in line
     assert {"complete", "pruned"} <= {line.split(" ")[3].rstrip(",") for line in ended}
     best = outcome.best_trial
-    assert ended[-1].split("(best ")[1].startswith(f"{best.value:.4g}, trial {best.number})")
+    last_best = [line for line in ended if "(best " in line][-1]
+    assert last_best.split("(best ")[1].startswith(f"{best.value:.4g}, trial {best.number})")
+    # a pruned trial's line says what the median pruner compared: the trial's best fold score
+    # so far against the completed trials' median at that fold (checked here on its own), not
+    # the best CV score, which read as if a better trial had been pruned
+    trials = {t.number: t for t in outcome.trials()}
+    pruned = [(line, r) for line, r in zip(ended, outcome.records, strict=True)
+              if r.stopped_by == "pruner"]
+    assert pruned
+    for line, record in pruned:
+        steps = sorted(trials[record.number].intermediate_values)
+        own = min(trials[record.number].intermediate_values.values())
+        median = np.median([t.intermediate_values[steps[-1]] for t in trials.values()
+                            if t.state.name == "COMPLETE" and t.number < record.number])
+        assert own > median
+        fold = f"after fold {len(steps)}/{plan.params.cv.folds}"
+        said = f"its {plan.metric} {own:.4g}" if len(steps) == 1 else \
+            f"its best fold {plan.metric} so far, {own:.4g},"
+        assert line.startswith(
+            f"tune: trial {record.number} pruned (median pruner {fold}: {said} is worse than "
+            "the completed trials' median there), ")
+        assert "(best " not in line
+    # the case the walkthrough met: a trial pruned with a fold score below the best CV score
+    assert any(min(trials[r.number].intermediate_values.values()) < best.value
+               for _, r in pruned)
     # the running trials spoke, at the bounded rate
     assert running and running[0].startswith("[tune: trial 0 fold ")
     assert len(running) <= elapsed / LOG_EVERY
+
+
+def test_a_trial_the_wilcoxon_pruner_stops_says_what_it_tested(
+    tmp_path, classification_data, capsys
+):
+    """The Wilcoxon pruner tests the trial's fold scores against the best trial's on the same
+    folds: its line says so, with no best CV score next to it (checked with scipy on its own)."""
+    from scipy.stats import wilcoxon
+
+    X, y = classification_data
+    params = make_params(**{**HALF_POOR, "tune": {**HALF_POOR["tune"], "pruner": "wilcoxon"}},
+                         cv={"folds": 5})
+    plan = plan_search(params, X, y, storage=str(tmp_path / "w.journal"))
+    outcome = run_search(plan, progress="tune")
+    ended = [line for line in capsys.readouterr().err.splitlines()
+             if line.startswith("tune: trial ")]
+    trials = {t.number: t for t in outcome.trials()}
+    pruned = [(line, r) for line, r in zip(ended, outcome.records, strict=True)
+              if r.stopped_by == "pruner"]
+    assert pruned
+    for line, record in pruned:
+        values = trials[record.number].intermediate_values
+        before = [t for t in trials.values()
+                  if t.state.name == "COMPLETE" and t.number < record.number]
+        best = min(before, key=lambda t: t.value)
+        diff = [values[s] - best.intermediate_values[s] for s in sorted(values)]
+        assert wilcoxon(diff, alternative="greater", zero_method="zsplit").pvalue < 0.1
+        assert line.startswith(
+            f"tune: trial {record.number} pruned (Wilcoxon pruner after fold {len(values)}/5: "
+            "by a signed-rank test, its log_loss is worse than the best trial's on the same "
+            "folds), ")
+        assert "(best " not in line
 
 
 def test_the_heat_map_times_each_cell_after_a_warm_up_epoch(tmp_path, classification_data,

@@ -125,9 +125,7 @@ class CVObjective:
             if trial.should_prune():
                 record.stopped_by = "pruner"
                 trial.set_user_attr(STOPPED_BY, "pruner")
-                raise optuna.TrialPruned(
-                    f"pruned after fold {fold.index}/{fold.n_folds}: {self.metric} {value:.4g}"
-                )
+                raise optuna.TrialPruned(self._pruned_why(record, fold))
         record.state, record.value = "COMPLETE", float(np.mean(record.fold_scores))
         return record.value
 
@@ -183,6 +181,26 @@ class CVObjective:
         # regressor__max_epochs
         max_epochs = final_estimator(pipeline).get_params().get("max_epochs")
         return [EpochProgress(label, max_epochs, share=self.share)]
+
+    def _pruned_why(self, record: TrialRecord, fold: Fold) -> str:
+        """What the pruner compared, in its own terms (Optuna does not return its reference
+        value, so none is shown): MedianPruner takes the trial's best fold score so far
+        against the completed trials' median at this fold; WilcoxonPruner tests the trial's
+        fold scores against the best trial's on the same folds."""
+        at = f"after fold {fold.index}/{fold.n_folds}"
+        pruner = self.params.tune.pruner
+        if pruner == "median":
+            scores = record.fold_scores
+            best = (max if self.greater_is_better else min)(scores)
+            its = f"its {self.metric} {best:.4g}" if len(scores) == 1 else \
+                f"its best fold {self.metric} so far, {best:.4g},"
+            return f"median pruner {at}: {its} is worse than the completed trials' median there"
+        if pruner == "wilcoxon":
+            return (
+                f"Wilcoxon pruner {at}: by a signed-rank test, its {self.metric} is worse than "
+                "the best trial's on the same folds"
+            )
+        return f"{pruner} pruner {at}: {self.metric} {record.fold_scores[-1]:.4g} at that fold"
 
     @staticmethod
     def _diverged(trial: optuna.Trial, record: TrialRecord, why: str) -> None:

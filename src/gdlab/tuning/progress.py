@@ -3,6 +3,11 @@ the budget is done, time left), e.g.::
 
     tune: trial 6 complete, log_loss 0.2312 (best 0.229, trial 2), 4.1s; 4/20 done, ETA ~1m: {...}
 
+A pruned trial's line says what stopped it instead of a score and the best so far: the pruner
+compares fold scores (the median pruner, with the completed trials' median at the same fold),
+never with the best CV score, e.g. ``trial 7 pruned (median pruner after fold 1/5: its
+log_loss 0.4169 is worse than the completed trials' median there)``.
+
 The time left is the trials' mean time × the trials left (``n_trials``, or the grid), capped by
 what ``tune.timeout`` leaves; with a timeout alone it is the timeout's rest. While a trial runs,
 its folds' epochs print now and then (:class:`gdlab.experiment.progress.EpochProgress`).
@@ -52,13 +57,17 @@ class TrialProgress:
         text = f"{self.prefix}: trial {record.number} {state}"
         if record.value is not None:
             text += f", {self.metric} {record.value:.4g}"
+        elif record.state == "PRUNED" and record.reason:
+            # what stopped it (the pruner compares fold scores, not the best CV score, which
+            # is therefore not shown next to it), a divergence, or a pruned twin
+            text += f" ({record.reason})"
         elif record.fold_scores:
             text += f" after fold {len(record.fold_scores)}, {self.metric} " \
                     f"{record.fold_scores[-1]:.4g}"
         if record.state == "FAIL" and record.reason:
             reason = record.reason if len(record.reason) <= 120 else record.reason[:119] + "…"
             text += f" ({reason})"
-        if self.best is not None:
+        if self.best is not None and record.state != "PRUNED":
             text += f" (best {self.best[0]:.4g}, trial {self.best[1]})"
         text += f", {seconds(record.duration)}"
         done = self.before + self.eta.done
