@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,46 @@ def test_csv_labels_become_codes(tmp_path, write_csv):
     assert meta["classes"] == ["cat", "dog"] and meta["target"] == "animal"
     assert meta["path"] == str(path) and meta["source"] == "csv"
     assert set(load_prepared(tmp_path / "out").y_train) == {0.0, 1.0}
+
+
+def test_too_many_folds_name_the_rare_class_by_its_label_and_the_folds_that_fit(
+    tmp_path, write_csv
+):
+    """The refusal named "class code 1" (the prepared encoding, which the user never sees)
+    and advised raising data.min_rows_per_class, which cannot help: it names the label and
+    the largest cv.folds the rarest class's training rows allow (checked against sklearn's
+    StratifiedKFold)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = "".join(f"{i},{'dog' if i % 5 == 0 else 'cat'}\n" for i in range(40))
+    path = write_csv("x,animal\n" + rows)
+
+    def params(folds):
+        return make_params(data__source="csv", data__path=str(path), data__target="animal",
+                           cv__folds=folds)
+
+    prepare_dataset(params(2), tmp_path / "two")  # the same seeded split, allowed
+    y_train = load_prepared(tmp_path / "two").y_train
+    dogs = int((y_train == 1).sum())  # meta classes: ["cat", "dog"]
+    assert 2 <= dogs < 8
+    with pytest.raises(DataError) as info:
+        prepare_dataset(params(8), tmp_path / "eight")
+    message = str(info.value)
+    assert message == (
+        f"cv.folds: stratified 8-fold CV needs 8 training rows per class, the training split "
+        f"holds fewer of class 'dog' ({dogs}); lower cv.folds to at most {dogs} or collect "
+        "more rows of that class"
+    )
+    # the advice holds: that many folds prepare and stratify, one more is more than sklearn
+    # can stratify without a fold short of the rare class
+    prepare_dataset(params(dogs), tmp_path / "most")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(StratifiedKFold(dogs).split(np.zeros(len(y_train)), y_train))
+    with pytest.warns(UserWarning, match=f"least populated class in y has only {dogs} members"):
+        list(StratifiedKFold(dogs + 1).split(np.zeros(len(y_train)), y_train))
+    with pytest.raises(DataError, match=f"'dog' \\({dogs}\\)"):
+        prepare_dataset(params(dogs + 1), tmp_path / "more")
 
 
 def run_prepare(args: list[str], monkeypatch) -> int:

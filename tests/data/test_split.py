@@ -51,6 +51,22 @@ def test_folds_need_rows_per_class():
     check_folds(np.array([0] * 5 + [1] * 5), 5, stratified=True)
 
 
+def test_folds_refusal_names_classes_by_label_and_advises_what_helps():
+    y = np.array([0] * 10 + [1] * 3 + [2] * 4)
+    with pytest.raises(DataError) as info:
+        check_folds(y, 5, stratified=True, classes=["low", "mid", "high"])
+    assert str(info.value) == (
+        "cv.folds: stratified 5-fold CV needs 5 training rows per class, the training split "
+        "holds fewer of classes 'mid' (3), 'high' (4); lower cv.folds to at most 3 or collect "
+        "more rows of those classes"
+    )
+    # a class with a single training row: no number of folds stratifies it
+    with pytest.raises(DataError) as info:
+        check_folds(np.array([0] * 10 + [1]), 2, stratified=True, classes=["no", "yes"])
+    assert str(info.value).endswith("holds fewer of class 'yes' (1); collect more rows of "
+                                    "that class")
+
+
 @pytest.mark.parametrize(("n_train", "folds"), [(100, 5), (103, 5), (7, 3), (3200, 5)])
 def test_full_batch_warning_at_the_smallest_training_part_of_a_fold(n_train, folds):
     # the rows the smallest training part of a KFold split holds (sklearn's own folds)

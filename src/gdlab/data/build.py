@@ -51,7 +51,7 @@ def prepare_dataset(params: Params, directory: str | Path = "data/prepared") -> 
     train, test = split_indices(
         len(y), y, test_size=params.data.test_size, seed=params.seed, stratify=classification
     )
-    check_folds(y[train], params.cv.folds, stratified=classification)
+    check_folds(y[train], params.cv.folds, stratified=classification, classes=checked.classes)
     if classification:
         check_split_classes(checked.table, y[train], y[test], test, checked.classes)
     table = checked.table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -45,8 +46,11 @@ def split_indices(
     return np.sort(train), np.sort(test)
 
 
-def check_folds(y_train: np.ndarray, folds: int, *, stratified: bool) -> None:
-    """Refuse training rows too few for ``cv.folds`` folds (per class when stratified)."""
+def check_folds(
+    y_train: np.ndarray, folds: int, *, stratified: bool, classes: list[Any] | None = None
+) -> None:
+    """Refuse training rows too few for ``cv.folds`` folds (per class when stratified).
+    ``classes[i]``: the label of class code ``i``, by which the message names a class."""
     if len(y_train) < folds:
         raise DataError(
             f"cv.folds: {folds} folds need at least {folds} training rows, "
@@ -56,12 +60,24 @@ def check_folds(y_train: np.ndarray, folds: int, *, stratified: bool) -> None:
         labels, counts = np.unique(y_train, return_counts=True)
         few = [(int(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < folds]
         if few:
-            shown = ", ".join(f"class code {lab}: {c}" for lab, c in few)
-            raise DataError(
-                f"cv.folds: stratified {folds}-fold CV needs {folds} training rows "
-                f"per class ({shown}); lower cv.folds or raise "
-                "data.min_rows_per_class"
+            shown = ", ".join(
+                f"{classes[lab] if classes else lab!r} ({c})" for lab, c in few[:_SHOWN_CLASSES]
             )
+            if len(few) > _SHOWN_CLASSES:
+                shown += f" and {len(few) - _SHOWN_CLASSES} more"
+            which = f"class {shown}" if len(few) == 1 else f"classes {shown}"
+            those = "that class" if len(few) == 1 else "those classes"
+            fewest = int(counts.min())  # the rarest class's training rows: the most folds
+            lower = f"lower cv.folds to at most {fewest} or " if fewest >= 2 else ""
+            raise DataError(
+                f"cv.folds: stratified {folds}-fold CV needs {folds} training rows per class, "
+                f"the training split holds fewer of {which}; {lower}collect more rows of "
+                f"{those}"
+            )
+
+
+_SHOWN_CLASSES = 10
+"""Classes a message lists by label (the same bound as the data checks')."""
 
 
 def full_batch_warning(batch_size: int | None, n_train: int, folds: int) -> str | None:
