@@ -3,8 +3,8 @@
 In a terminal Ctrl-C reaches the foreground process group: the train stage and its fold
 workers alike (``test_interrupt.py`` sends SIGTERM to train.py alone, then checks that the
 next ``dvc repro`` gives what an uninterrupted run gives). Afterwards the run and its fold runs
-are KILLED with the reason, the stage exits 130 without a traceback, nothing is written or
-registered and no worker is left: the state that rerun starts from.
+are KILLED with the reason, the stage exits 130 with one line saying so and no traceback,
+nothing is written or registered and no worker is left: the state that rerun starts from.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def test_ctrl_c_mid_epoch_ends_the_run_killed_and_leaves_nothing(tmp_path):
     assert workers, "expected joblib fold workers under train.py"
     assert proc.returncode == 128 + signal.SIGINT, output
     assert "Traceback" not in output, output
+    # one line says the stage was interrupted and what that left (checked below)
+    assert ("train: interrupted (SIGINT); its MLflow run ended KILLED, nothing registered; "
+            "rerun `dvc repro` to continue\n") in output, output
 
     client = project.client()
     run = client.get_run(run_id)

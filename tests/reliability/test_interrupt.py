@@ -67,6 +67,9 @@ def test_sigterm_mid_epoch_leaves_a_clean_state_and_the_rerun_matches(repo, monk
     assert folds_running, "expected joblib fold workers under train.py"
     assert proc.returncode != 0
     assert "failed to reproduce 'train'" in output, output
+    assert ("train: interrupted (SIGTERM); its MLflow run ended KILLED, nothing registered; "
+            "rerun `dvc repro` to continue\n") in output, output
+    assert "Traceback" not in output, output
 
     client = store(root)
     run = client.get_run(run_id)

@@ -1,7 +1,14 @@
-"""A stage's warnings are one line each: no file path, no source line."""
+"""A stage's warnings are one line each: no file path, no source line; an interrupted stage
+says so in one line."""
 
+import os
+import signal
 import subprocess
 import sys
+import textwrap
+import time
+
+import pytest
 
 SCRIPT = """
 import warnings
@@ -37,3 +44,54 @@ def test_the_one_line_format_ends_with_the_stage():
     before = warnings.formatwarning
     assert stage_exit("train", lambda: 0) == 0
     assert warnings.formatwarning is before
+
+
+INTERRUPTED = textwrap.dedent(
+    """
+    import sys, time
+    from gdlab.tracking import open_session, pipeline_run
+    from gdlab.tracking.safety import stage_exit
+
+    def main():
+        s = open_session({uri!r}, "tests")
+        if sys.argv[1] == "before":  # loading, before the stage's MLflow run starts
+            print("ready", flush=True)
+            time.sleep(60)
+        with pipeline_run(experiment_id=s.experiment_id, run_name="stopped") as run:
+            print(run.info.run_id, flush=True)
+            time.sleep(60)
+        return 0
+
+    sys.exit(stage_exit(sys.argv[2], main))
+    """
+)
+
+
+@pytest.mark.parametrize(("stage", "where", "sig"), [
+    ("train", "in", signal.SIGINT), ("register", "in", signal.SIGTERM),
+    ("train", "before", signal.SIGINT),
+])
+def test_an_interrupted_stage_says_so_in_one_line(session, tmp_path, sig, stage, where):
+    """Ctrl-C or SIGTERM stopped a stage with exit 130/143 and not a word (or, before its
+    MLflow run, a KeyboardInterrupt traceback): the output just stopped. One line now names
+    the signal and what it leaves: the run ended KILLED (as the store shows), nothing
+    registered outside the register stage, and how to go on."""
+    script = INTERRUPTED.format(uri=session.uri)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", script, where, stage], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline().strip()
+    assert first, proc.communicate()[1]
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert "Traceback" not in err, err
+    name = signal.Signals(sig).name
+    state = ""
+    if where == "in":
+        assert session.client.get_run(first).info.status == "KILLED"
+        state = "; its MLflow run ended KILLED" + (", nothing registered"
+                                                    if stage != "register" else "")
+    assert err.splitlines()[-1] == (
+        f"{stage}: interrupted ({name}){state}; rerun `dvc repro` to continue")

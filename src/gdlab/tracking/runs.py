@@ -117,7 +117,9 @@ def _failure_reason(exc: BaseException, uri: str | None) -> str:
 
 
 @contextmanager
-def _ending_on_signals() -> Iterator[None]:
+def ending_on_signals() -> Iterator[None]:
+    """Inside the block (main thread only), SIGINT and SIGTERM raise :class:`RunInterrupted`."""
+
     def handler(signum: int, _frame: Any) -> None:
         raise RunInterrupted(signum)
 
@@ -163,7 +165,7 @@ def pipeline_run(
     )
     run_id = run.info.run_id
     try:
-        with _ending_on_signals():
+        with ending_on_signals():
             yield run
     except RunInterrupted as exc:
         _tag_failure(run_id, exc, "interrupted", uri)

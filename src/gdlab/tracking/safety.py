@@ -175,18 +175,43 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     """Run a stage's ``main``; a diverged training, an unreachable tracking store or Dask
     cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback;
     warnings print as one line each (:func:`one_line_warnings`). The MLflow run has been
-    ended FAILED by ``pipeline_run`` already; SIGINT/SIGTERM (exit 128 + signal) pass
-    through."""
+    ended FAILED by ``pipeline_run`` already.
+
+    SIGINT/SIGTERM exit 128 + signal with one line naming the signal and the state it leaves
+    (:func:`interrupted_line`): inside the stage's MLflow run ``pipeline_run`` has ended it
+    KILLED; before or after it there is no run to end."""
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
+    from gdlab.tracking.runs import RunInterrupted, ending_on_signals
 
-    with one_line_warnings(stage):
+    with one_line_warnings(stage), ending_on_signals():
         try:
             return main()
         except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
                 ParallelUnavailable) as exc:
             print(f"{stage}: {exc}", file=sys.stderr)
             return 1
+        except RunInterrupted as exc:  # outside the stage's MLflow run
+            print(interrupted_line(stage, exc.signum, in_run=False), file=sys.stderr)
+            return 128 + exc.signum
+        except SystemExit as exc:
+            cause = exc.__cause__
+            if isinstance(cause, RunInterrupted):  # pipeline_run ended the run KILLED
+                print(interrupted_line(stage, cause.signum, in_run=True), file=sys.stderr)
+            raise
+
+
+def interrupted_line(stage: str, signum: int, *, in_run: bool) -> str:
+    """``train: interrupted (SIGINT); its MLflow run ended KILLED, nothing registered; rerun
+    `dvc repro` to continue``: only the register stage registers, so only it may have."""
+    import signal
+
+    text = f"{stage}: interrupted ({signal.Signals(signum).name})"
+    if in_run:
+        text += "; its MLflow run ended KILLED"
+        if stage != "register":
+            text += ", nothing registered"
+    return f"{text}; rerun `dvc repro` to continue"
 
 
 def _sqlite_path(uri: str) -> Path | None:
