@@ -38,6 +38,14 @@ from gdlab.data import (
 )
 
 
+def _pruner_warning(params) -> str | None:
+    if not (params.tune.enabled and params.tune.pruner == "wilcoxon"):
+        return None
+    from gdlab.tuning.study import pruner_warning  # imports optuna: only then
+
+    return pruner_warning(params.tune.pruner, params.cv.folds)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Validate the parameters; exit status 0 when valid, 1 when not."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings = [
         untracked_source(params, Path.cwd()),  # relative paths are read from here too
         full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
+        _pruner_warning(params),
     ]
     for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)

@@ -82,3 +82,28 @@ def test_the_synthetic_target_under_pii_is_named_as_a_pii_problem(
     err = capsys.readouterr().err
     assert code == 1
     assert shown in err and "data.target" not in err
+
+
+@pytest.mark.parametrize(("folds", "pruner", "warned"), [
+    (4, "wilcoxon", True), (5, "wilcoxon", False), (4, "median", False),
+])
+def test_a_wilcoxon_pruner_that_cannot_prune_early_is_warned_about(
+    tmp_path, capsys, monkeypatch, folds, pruner, warned
+):
+    """tune.pruner: wilcoxon with cv.folds <= 4 never stops a trial before its last fold; the
+    parameters are valid, so validate passes, with a one-line warning naming the key."""
+    monkeypatch.chdir(tmp_path)
+    params = {
+        "data": {"synthetic": {"n_samples": 200, "n_features": 4, "n_informative": 2}},
+        "cv": {"folds": folds},
+        "tune": {"enabled": True, "pruner": pruner},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "tune.pruner" in line]
+    assert len(lines) == int(warned), err
+    if warned:
+        assert lines[0].startswith("validate: warning: tune.pruner: wilcoxon can prune")
+        assert f"cv.folds: {folds} it never stops a trial early" in lines[0]

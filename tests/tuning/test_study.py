@@ -7,7 +7,14 @@ import itertools
 import optuna
 import pytest
 
-from gdlab.tuning.study import INTERRUPTED, RETRY_OF, recover_interrupted
+from gdlab.tuning.study import (
+    INTERRUPTED,
+    RETRY_OF,
+    StudySpec,
+    pruner_warning,
+    recover_interrupted,
+    wilcoxon_min_folds,
+)
 
 GRID = {"lr": [0.1, 0.01, 0.001], "batch": [16, 64]}
 
@@ -113,3 +120,45 @@ def test_a_database_studys_lock_is_in_a_directory_of_this_user_only(tmp_path, mo
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with study_lock(spec):
         assert [p.name for p in (tmp_path / "home/.cache/gdlab/locks").iterdir()] == [lock.name]
+
+
+def _first_pruned_step(fold_scores_best: list[float], fold_scores_worse: list[float]) -> int | None:
+    """The number of folds scored when Optuna's own WilcoxonPruner (as gdlab builds it) first
+    prunes a trial whose every fold is worse than the best trial's."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    spec = StudySpec(storage="", name="s", direction="minimize", strategy="bayes", seed=0,
+                     n_startup_trials=0, pruner="wilcoxon")
+    study = optuna.create_study(direction="minimize", pruner=spec.make_pruner())
+    best = study.ask()
+    for step, value in enumerate(fold_scores_best):
+        best.report(value, step)
+    study.tell(best, sum(fold_scores_best) / len(fold_scores_best))
+    trial = study.ask()
+    for step, value in enumerate(fold_scores_worse):
+        trial.report(value, step)
+        if trial.should_prune():
+            return step + 1
+    return None
+
+
+def test_wilcoxon_min_folds_is_where_optunas_pruner_first_prunes():
+    """Independent reference: Optuna's WilcoxonPruner itself, fed a trial worse than the best
+    on every fold, prunes first after exactly wilcoxon_min_folds() folds (4 at p < 0.1)."""
+    best = [0.30, 0.32, 0.31, 0.29, 0.33, 0.30, 0.31]
+    worse = [v + 0.05 + 0.01 * i for i, v in enumerate(best)]
+    assert _first_pruned_step(best, worse) == wilcoxon_min_folds() == 4
+
+
+@pytest.mark.parametrize(("pruner", "folds", "warned"), [
+    ("wilcoxon", 3, True), ("wilcoxon", 4, True), ("wilcoxon", 5, False),
+    ("median", 3, False), ("none", 3, False),
+])
+def test_pruner_warning_when_wilcoxon_cannot_stop_a_trial_early(pruner, folds, warned):
+    """With cv.folds <= 4 the Wilcoxon pruner can prune at best after the last fold (it saves
+    nothing); the warning names the key, why, and what to change."""
+    message = pruner_warning(pruner, folds)
+    assert (message is not None) == warned
+    if warned:
+        assert message.startswith("tune.pruner: wilcoxon can prune a trial only once 4 folds")
+        assert f"cv.folds: {folds} it never stops a trial early" in message
+        assert "tune.pruner: median" in message and "cv.folds: 5 or more" in message

@@ -176,8 +176,38 @@ class StudySpec:
         if self.pruner == "wilcoxon":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+                return optuna.pruners.WilcoxonPruner(p_threshold=WILCOXON_P, n_startup_steps=2)
         return optuna.pruners.NopPruner()
+
+
+WILCOXON_P = 0.1
+"""``tune.pruner: wilcoxon`` prunes a trial when a one-sided signed-rank test of its fold
+scores against the best trial's on the same folds gives p below this."""
+
+
+def wilcoxon_min_folds(p_threshold: float = WILCOXON_P) -> int:
+    """Fewest scored folds at which the Wilcoxon pruner can prune at all: the smallest p-value
+    an exact one-sided signed-rank test of n pairs can give is 0.5**n (every difference on the
+    same side), so n must make 0.5**n < ``p_threshold`` (4 at 0.1)."""
+    folds = 1
+    while 0.5**folds >= p_threshold:
+        folds += 1
+    return folds
+
+
+def pruner_warning(pruner: str, folds: int) -> str | None:
+    """A warning when ``tune.pruner`` cannot stop any trial early with ``cv.folds`` folds: the
+    Wilcoxon pruner can first prune once :func:`wilcoxon_min_folds` folds are scored, which
+    saves a fold only when there are more."""
+    need = wilcoxon_min_folds()
+    if pruner != "wilcoxon" or folds > need:
+        return None
+    return (
+        f"tune.pruner: wilcoxon can prune a trial only once {need} folds are scored (a "
+        f"signed-rank test at p < {WILCOXON_P:g} needs {need} paired folds), so with "
+        f"cv.folds: {folds} it never stops a trial early; use tune.pruner: median, or "
+        f"cv.folds: {need + 1} or more"
+    )
 
 
 def user_lock_dir() -> Path:
