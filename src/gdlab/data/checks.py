@@ -16,7 +16,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.utils.multiclass import type_of_target
 
-from gdlab.data.errors import DataError
+from gdlab.data.errors import SHOWN_CLASSES, DataError, listed
 from gdlab.data.table import RawTable
 
 RESERVED = ("target", "sensitive")
@@ -165,9 +165,7 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
     counts = np.bincount(codes, minlength=len(labels))
     few = [(_plain(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < min_rows]
     if few:
-        shown = ", ".join(f"{lab!r}: {c}" for lab, c in few[:_SHOWN_CLASSES])
-        if len(few) > _SHOWN_CLASSES:
-            shown += f" and {len(few) - _SHOWN_CLASSES} more"
+        shown = listed([f"{lab!r}: {c}" for lab, c in few], SHOWN_CLASSES)
         hint = ""
         if _numeric(y) and 2 * len(few) > len(labels):
             # mostly rare numbers: a whole-number quantity (a price, a count) left at
@@ -184,10 +182,6 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
     names = table.label_names or {}
     classes = [_plain(names.get(_plain(lab), lab)) for lab in labels]
     return pd.Series(codes.astype(np.int64), name=table.target), classes
-
-
-_SHOWN_CLASSES = 10
-"""Classes a message lists by name (a target with hundreds of rare labels gave kilobytes)."""
 
 
 def _numeric(y: pd.Series) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from gdlab.data.errors import DataError
+from gdlab.data.errors import SHOWN_CLASSES, DataError, listed
 
 
 def split_indices(
@@ -60,11 +60,9 @@ def check_folds(
         labels, counts = np.unique(y_train, return_counts=True)
         few = [(int(lab), int(c)) for lab, c in zip(labels, counts, strict=True) if c < folds]
         if few:
-            shown = ", ".join(
-                f"{classes[lab] if classes else lab!r} ({c})" for lab, c in few[:_SHOWN_CLASSES]
+            shown = listed(
+                [f"{classes[lab] if classes else lab!r} ({c})" for lab, c in few], SHOWN_CLASSES
             )
-            if len(few) > _SHOWN_CLASSES:
-                shown += f" and {len(few) - _SHOWN_CLASSES} more"
             which = f"class {shown}" if len(few) == 1 else f"classes {shown}"
             those = "that class" if len(few) == 1 else "those classes"
             fewest = int(counts.min())  # the rarest class's training rows: the most folds
@@ -74,10 +72,6 @@ def check_folds(
                 f"the training split holds fewer of {which}; {lower}collect more rows of "
                 f"{those}"
             )
-
-
-_SHOWN_CLASSES = 10
-"""Classes a message lists by label (the same bound as the data checks')."""
 
 
 def full_batch_warning(batch_size: int | None, n_train: int, folds: int) -> str | None:

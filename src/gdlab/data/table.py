@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from gdlab.data.errors import listed
+
 
 @dataclass
 class RawTable:
@@ -27,9 +29,7 @@ class RawTable:
     def where(self, rows: Sequence[int], limit: int = 5) -> str:
         """``"rows 3, 17 (file lines 5, 19)"`` for the first ``limit`` of ``rows`` (0-based)."""
         rows = list(rows)
-        shown = ", ".join(str(r) for r in rows[:limit])
-        more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-        text = f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+        text = f"row{'s' if len(rows) > 1 else ''} {listed([str(r) for r in rows], limit)}"
         if self.first_line is not None:
             lines = ", ".join(str(r + self.first_line) for r in rows[:limit])
             text += f" (file line{'s' if len(rows) > 1 else ''} {lines})"
