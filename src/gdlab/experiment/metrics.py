@@ -66,13 +66,11 @@ def score_rows(
     for start in range(0, len(rows), chunk):
         idx = rows[start : start + chunk]
         block = X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-        pred = method(block)
-        regression = task == "regression"
-        parts.append(np.asarray(pred, dtype=float) if regression else _as_float64_proba(pred))
+        parts.append(np.asarray(method(block)))
     out = np.concatenate(parts)
     if task == "regression":
-        return _regression_scores(y, out)
-    return _classification_scores(model, y, out)
+        return _regression_scores(y, np.asarray(out, dtype=float))
+    return _classification_scores(model, y, _as_float64_proba(out))
 
 
 def _as_float64_proba(proba: Any) -> np.ndarray:
