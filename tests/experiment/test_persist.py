@@ -94,3 +94,25 @@ def test_canonical_bytes_keep_shared_references_and_every_member():
     np.testing.assert_array_equal(loaded["c"], np.ones(4))
     assert loaded["raw"] == b"\x00\x01"
     assert canonical_bytes(data) == data  # already canonical
+
+
+def test_skops_is_imported_only_by_a_save_or_load():
+    # importing skops walks every scikit-learn module (and torch, when installed): the stages
+    # that never save or load a model (register, compare) and fold workers must not pay it
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, runpy\n"
+        "for stage in ('register', 'compare', 'train', 'evaluate'):\n"
+        "    source = open(f'pipeline/{stage}.py').read().split('\\ndef main')[0]\n"
+        "    exec(compile(source, stage, 'exec'), {'__name__': stage})\n"
+        "import gdlab.experiment, gdlab.tracking, gdlab.experiment.persist as persist\n"
+        "assert 'skops' not in sys.modules, 'skops imported before any save or load'\n"
+        "persist.trusted_types({'a': 1})\n"
+        "assert 'skops.io' in sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=repo, env=env)

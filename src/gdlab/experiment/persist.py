@@ -14,11 +14,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from gdlab.atomic import write_bytes_atomic
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
+
+
+def _skops() -> Any:
+    """``skops.io``, imported on first use. Its import walks every scikit-learn module (to list
+    the estimators it trusts), and that walk imports torch when torch is installed: ~0.5 s, or
+    ~2.5 s with torch, that a process which never saves or loads a model (the register and
+    compare stages, joblib's fold workers) should not pay."""
+    import skops.io
+
+    return skops.io
+
 
 TRUSTED_PREFIXES = ("gdlab.core.", "gdlab.estimators.")
 """Modules whose classes a model may hold (the engine's models, schedules and loop state; the
@@ -76,6 +85,7 @@ def trusted_types(
     ``TRUSTED_NAMES``, or defined by the module of a plug-in the user named (``plugins``, and
     those ``model`` names: e.g. a schedule function in ``my_schedules``, not a name that module
     imported); anything else raises ``ValueError`` naming it."""
+    sio = _skops()
     payload = data if data is not None else sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=payload)
     named = [*plugins, *(import_paths(model) if model is not None else [])]
@@ -181,7 +191,7 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     members, :func:`canonical_bytes`). Returns the extra trusted types it needs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = canonical_bytes(sio.dumps(without_wall_clock(model)))
+    data = canonical_bytes(_skops().dumps(without_wall_clock(model)))
     types = trusted_types(data=data, plugins=import_paths(model))
     local = [t for t in types if "<" in t]  # '<lambda>', '<locals>': no name to load it by
     if local:
@@ -217,4 +227,4 @@ def load_model(path: str | Path, plugins: Sequence[str] = ()) -> Any:
     file raises ``ValueError`` naming it."""
     data = Path(path).read_bytes()
     _check_archive(Path(path), data)
-    return sio.loads(data, trusted=trusted_types(data=data, plugins=plugins))
+    return _skops().loads(data, trusted=trusted_types(data=data, plugins=plugins))
