@@ -4,8 +4,11 @@ of dvc.yaml lands, and a section "When things go wrong" with a row for each fail
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import yaml
@@ -109,3 +112,27 @@ def test_readme_says_what_each_failure_does():
         matches = [cells for cells in rows if needle in cells[0]]
         assert matches, f"no row for {failure} ({needle!r}) in {firsts}"
         assert matches[0][1].strip(), f"the row for {failure} does not say what happens"
+
+
+def test_the_parallel_snippet_runs_as_written_without_a_warning():
+    # the Dask paragraph's Python block, with this repository's params.yaml (backend: joblib,
+    # so no cluster is started here; tests/scale/test_dask.py covers the Dask backend); a
+    # ConvergenceWarning there would tell the reader the example's model is not fitted
+    text = section(readme(), "Scaling out: a Dask cluster, a shared server, data beyond memory")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+                if "parallel_backend" in b]
+    code = (
+        "import warnings\n"
+        "from sklearn.exceptions import ConvergenceWarning\n"
+        "warnings.simplefilter('error', ConvergenceWarning)\n"
+        + textwrap.dedent(block)
+        + "    assert scores['test_score'].mean() > 0.9, scores\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Warning" not in proc.stderr, proc.stderr[-3000:]
+    assert "joblib" in proc.stdout, proc.stdout
