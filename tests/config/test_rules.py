@@ -282,13 +282,15 @@ RULES = [
         "warmup-then-warmup",
         {"schedule.name": "warmup", "schedule.params": {"then": "warmup"}},
         "schedule.params.then",
-        "unknown schedule",
+        # was "unknown schedule 'warmup'", though warmup is one
+        "warmup cannot follow itself (one warm-up phase per schedule) (allowed: constant | "
+        "step | multistep | exponential | cosine | invscaling | 'package.module:factory')",
     ),
     (
         "warmup-then-plateau",
         {"schedule.name": "warmup", "schedule.params": {"then": "plateau"}},
         "schedule.params.then",
-        "unknown schedule",
+        "plateau cannot follow warmup (it reacts to the loss",
     ),
     (
         "warmup-then-params",

@@ -22,7 +22,12 @@ from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
 
 _GAMMA = "multiplicative factor of learning-rate decay"
-_NOT_AFTER_WARMUP = ("warmup", "plateau")  # the engine chains epoch schedules only
+_NOT_AFTER_WARMUP = {
+    "warmup": "warmup cannot follow itself (one warm-up phase per schedule)",
+    "plateau": "plateau cannot follow warmup (it reacts to the loss, not to the epoch; the "
+    "warm-up chains epoch schedules only)",
+}
+"""Known schedules that ``warmup.then`` refuses -> why."""
 
 
 class ConstantParams(StrictModel):
@@ -125,8 +130,11 @@ class WarmupParams(StrictModel):
                 raise_problems([Problem("", problem, "a callable 'package.module:factory'")])
         elif name not in SCHEDULE_PARAMS or name in _NOT_AFTER_WARMUP:
             names = [n for n in SCHEDULE_PARAMS if n not in _NOT_AFTER_WARMUP]
-            hint = did_you_mean(name, names)
-            raise_problems([Problem("", f"unknown schedule {name!r}{hint}", " | ".join(names))])
+            allowed = " | ".join(names) + " | 'package.module:factory'"
+            why = _NOT_AFTER_WARMUP.get(name)
+            if why is None:
+                why = f"unknown schedule {name!r}{did_you_mean(name, names)}"
+            raise_problems([Problem("", why, allowed)])
         return name
 
     @field_validator("then_params")
