@@ -655,3 +655,34 @@ def test_a_value_close_to_nothing_gets_no_suggestion():
     err = config_error({"schedule.name": "zzz", "data.source": "qqq"})
     assert "did you mean" not in str(err)
     assert_problem(err, "schedule.name", "unknown schedule 'zzz' (allowed: constant | step")
+
+
+SCHEMES = [
+    ("tracking.uri", "sqlte:///mlflow.db", "sqlite", {}),
+    ("tracking.uri", "htp://127.0.0.1:5000", "http", {}),
+    ("tracking.uri", "postgresq+psycopg2://u@db.example.org/mlflow", "postgresql", {}),
+    ("parallel.scheduler", "tsl://10.0.0.5:8786", "tls", {"parallel.backend": "dask"}),
+    ("parallel.scheduler", "tpc://127.0.0.1:8786", "tcp", {"parallel.backend": "dask"}),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "scheme", "extra"), SCHEMES,
+                         ids=[v for _, v, _, _ in SCHEMES])
+def test_a_misspelt_uri_scheme_gets_a_suggestion_and_the_accepted_schemes(
+    path, value, scheme, extra
+):
+    # 'sqlte:///mlflow.db' was refused without naming the scheme or suggesting 'sqlite'
+    err = config_error({**extra, path: value})
+    wrong = value.split(":", 1)[0].split("+", 1)[0]
+    assert_problem(err, path, f"scheme {wrong!r}; did you mean {scheme!r}? (allowed: ")
+    assert_problem(err, path, f"{scheme}{'://host:port' if 'scheduler' in path else ''} | ")
+
+
+def test_a_path_or_an_unrelated_scheme_gets_no_scheme_suggestion():
+    for uri in ("mlruns", "file:///tmp/mlruns", "C:\\mlruns"):
+        err = config_error({"tracking.uri": uri})
+        assert "did you mean" not in str(err)
+        assert_problem(err, "tracking.uri", "file store is deprecated")
+    err = config_error({"tracking.uri": "s3://bucket/mlruns"})
+    assert "did you mean" not in str(err)
+    assert_problem(err, "tracking.uri", "unknown tracking URI scheme 's3' (allowed: null or a URI")

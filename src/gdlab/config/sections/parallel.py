@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from gdlab.config.base import Section
-from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.urls import is_loopback
 
 SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
@@ -81,11 +81,16 @@ class ParallelConfig(Section):
             return value
         match = _ADDRESS.match(value)
         if match is None or match["scheme"] not in SCHEDULER_SCHEMES:
+            scheme = value.split("://", 1)[0] if "://" in value else ""
+            why = ""
+            if scheme and scheme not in SCHEDULER_SCHEMES:
+                hint = did_you_mean(scheme.lower(), SCHEDULER_SCHEMES)
+                why = f": unknown scheme {scheme!r}{hint}"
             raise_problems(
                 [
                     Problem(
                         "",
-                        f"{value!r} is not a Dask scheduler address",
+                        f"{value!r} is not a Dask scheduler address{why}",
                         " | ".join(f"{s}://host:port" for s in SCHEDULER_SCHEMES),
                     )
                 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
 from gdlab.config.base import Section
-from gdlab.config.errors import Problem, raise_problems
+from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.urls import has_credentials
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ MODEL_NAME_ALLOWED = (
 
 URI_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks")
 """Tracking stores accepted: databases and servers (the file store is deprecated in MLflow 3)."""
+_SCHEME = re.compile(r"[a-z][a-z0-9.\-]+")
+"""A URI scheme (RFC 3986, lower-cased, without the '+driver' part) of two letters or more."""
 
 
 def refuse_credentials(uri: str | None, instead: str) -> None:
@@ -67,17 +70,23 @@ class TrackingConfig(Section):
         if uri is not None:
             scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
             if scheme not in URI_SCHEMES:
-                raise_problems(
-                    [
-                        Problem(
-                            "",
-                            f"{uri!r} is not a database or server URI (MLflow's file store is "
-                            "deprecated and cannot hold the model registry)",
-                            "null or a URI with scheme " + " | ".join(URI_SCHEMES),
-                        )
-                    ]
-                )
+                raise_problems([_unknown_scheme(uri, scheme)])
         return uri
+
+
+def _unknown_scheme(uri: str, scheme: str) -> Problem:
+    """The problem of a tracking URI whose scheme is none of :data:`URI_SCHEMES`: a path or
+    ``file:`` (the file store), else an unknown, perhaps misspelt scheme (with a suggestion)."""
+    allowed = "null or a URI with scheme " + " | ".join(URI_SCHEMES)
+    if scheme == "file" or not _SCHEME.fullmatch(scheme):  # 'mlruns', 'C:\\mlruns': paths
+        return Problem(
+            "",
+            f"{uri!r} is not a database or server URI (MLflow's file store is "
+            "deprecated and cannot hold the model registry)",
+            allowed,
+        )
+    hint = did_you_mean(scheme, URI_SCHEMES)
+    return Problem("", f"{uri!r}: unknown tracking URI scheme {scheme!r}{hint}", allowed)
 
 
 class RegisterConfig(Section):
