@@ -39,19 +39,43 @@ def test_nan_in_yaml_is_refused(tmp_path):
         load_params(write(tmp_path, "optimizer:\n  learning_rate: .nan\n"))
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="file not found"):
-        load_params(tmp_path / "nope.yaml")
+def test_missing_file_names_the_path_looked_at(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_params("conf/nope.yaml")
+    assert str(info.value) == (
+        "conf/nope.yaml: 1 problem in the parameters:\n"
+        f"  (top level): file not found (looked for {tmp_path / 'conf' / 'nope.yaml'}) "
+        "(allowed: an existing params file; a relative path is read from the current directory)"
+    )
 
 
-def test_yaml_syntax_error(tmp_path):
-    with pytest.raises(ConfigError, match="not valid YAML"):
+def test_yaml_syntax_error_names_its_line_and_column_and_what_is_expected(tmp_path):
+    # PyYAML's own text ("mapping values are not allowed here\n  in "<unicode string>", ...")
+    # was passed on as is, across several lines, without saying what the file should hold
+    path = write(tmp_path, "optimizer:\n  name: sgd\n learning_rate: 0.1\n")
+    with pytest.raises(ConfigError) as info:
+        load_params(path)
+    assert [str(p) for p in info.value.problems] == [
+        "(top level): not valid YAML at line 3, column 2 (' learning_rate: 0.1'): expected "
+        "<block end>, but found '<block mapping start>' (while parsing a block mapping from "
+        "line 1, column 1 ('optimizer:')) (allowed: a YAML mapping of sections such as data:, "
+        "model:, optimizer:, train:, each with its keys indented below it)"
+    ]
+    with pytest.raises(ConfigError, match=r"not valid YAML at line 2, column 1 \(end of file\)"):
         load_params(write(tmp_path, "optimizer: [\n"))
 
 
 def test_top_level_must_be_a_mapping(tmp_path):
-    with pytest.raises(ConfigError, match=r"\(top level\): must be a mapping"):
+    with pytest.raises(ConfigError) as info:
         load_params(write(tmp_path, "- 1\n- 2\n"))
+    assert str(info.value.problems[0]).startswith(
+        "(top level): must be a mapping of sections (e.g. 'data:', 'model:', 'optimizer:' at "
+        "the start of a line, each with its keys indented below it), got a list (allowed: "
+        "top-level keys seed, data, "
+    )
+    with pytest.raises(ConfigError, match=r"\(top level\): must be a .*, got a string"):
+        load_params(write(tmp_path, "optimizer\n"))
 
 
 def test_empty_file_means_all_defaults(tmp_path):

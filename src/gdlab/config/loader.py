@@ -61,22 +61,67 @@ def _duplicate_keys(node: yaml.Node, path: str = "") -> list[Problem]:
     return problems
 
 
+EXPECTED = (
+    "a YAML mapping of sections such as data:, model:, optimizer:, train:, each with its keys "
+    "indented below it"
+)
+"""What a params file holds, for the messages about the file as a whole."""
+
+
+def _where(mark: yaml.Mark | None, lines: list[str]) -> str:
+    """``" at line 3, column 7 ('  name: [adam')"`` for a PyYAML mark, or ``""``."""
+    if mark is None:
+        return ""
+    shown = f" ({lines[mark.line].rstrip()!r})" if mark.line < len(lines) else " (end of file)"
+    return f" at line {mark.line + 1}, column {mark.column + 1}{shown}"
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    """The parse error with where it is: PyYAML's own text spans several lines, with marks."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem("", f"not valid YAML: {exc}", EXPECTED)
+    lines = text.splitlines()
+    what = exc.problem or exc.context or "syntax error"
+    message = f"not valid YAML{_where(exc.problem_mark, lines)}: {what}"
+    same = exc.context_mark is not None and exc.problem_mark is not None and (
+        (exc.context_mark.line, exc.context_mark.column)
+        == (exc.problem_mark.line, exc.problem_mark.column)
+    )
+    if exc.context and exc.problem and same:
+        message += f" ({exc.context})"
+    elif exc.context and exc.problem:
+        message += f" ({exc.context}{_where(exc.context_mark, lines).replace(' at', ' from', 1)})"
+    return Problem("", message, EXPECTED)
+
+
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file (ConfigError when missing, unreadable or not valid YAML)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem("", "file not found")], str(path)) from None
+        problem = Problem(
+            "",
+            f"file not found (looked for {path.absolute()})",
+            "an existing params file; a relative path is read from the current directory",
+        )
+        raise ConfigError([problem], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem("", f"cannot read the file: {exc}")], str(path)) from None
+        problem = Problem(
+            "", f"cannot read the file {path.absolute()}: {exc}", f"a UTF-8 text file: {EXPECTED}"
+        )
+        raise ConfigError([problem], str(path)) from None
     try:
         duplicates = _duplicate_keys(yaml.compose(text, Loader=_Loader))
         if duplicates:
             raise ConfigError(duplicates, str(path))
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem("", f"not valid YAML: {exc}")], str(path)) from None
+        raise ConfigError([_yaml_problem(exc, text)], str(path)) from None
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+"""YAML's words for what a document can be instead of a mapping."""
 
 
 def validate_params(data: Any, source: str | None = None) -> Params:
@@ -88,8 +133,10 @@ def validate_params(data: Any, source: str | None = None) -> Params:
             [
                 Problem(
                     "",
-                    f"must be a mapping of sections, got {type(data).__name__}",
-                    ", ".join(Params.model_fields),
+                    f"must be a mapping of sections (e.g. 'data:', 'model:', 'optimizer:' at the "
+                    f"start of a line, each with its keys indented below it), got "
+                    f"{_KINDS.get(type(data), type(data).__name__)}",
+                    "top-level keys " + ", ".join(Params.model_fields),
                 )
             ],
             source,
