@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
-from gdlab.config import ConfigError, load_params
+from gdlab.config import ConfigError, empty_params_warning, load_params
 from gdlab.data import (
     DataError,
     check_source_available,
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     warnings = [
+        empty_params_warning(args.params),
         untracked_source(params, Path.cwd()),  # relative paths are read from here too
         full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
         _pruner_warning(params),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gdlab.config import ConfigError, load_params, read_yaml
+from gdlab.config import ConfigError, empty_params_warning, load_params, read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,6 +97,27 @@ def test_validate_stage_writes_normalised_params(tmp_path, monkeypatch, capsys):
     written = json.loads(out.read_text())
     assert written["optimizer"]["name"] == "sgd" and written["cv"]["folds"] == 5
     assert "is valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["", "# tuned later\n\n# optimizer:\n#   name: sgd\n"])
+def test_validate_stage_warns_that_an_empty_params_file_means_every_default(
+    tmp_path, monkeypatch, capsys, text
+):
+    # an empty (or all-comment) params.yaml validated silently with every default
+    params = write(tmp_path, text)
+    out = tmp_path / "validated.json"
+    assert run_stage("validate.py", ["--params", str(params), "--out", str(out)], monkeypatch) == 0
+    captured = capsys.readouterr()
+    assert (
+        f"validate: warning: {params} holds no parameters (it is empty or only comments): every "
+        "value is the default" in captured.err
+    )
+    assert "is valid" in captured.out and json.loads(out.read_text())["seed"] == 42
+
+
+def test_a_params_file_with_parameters_gets_no_empty_file_warning(tmp_path):
+    assert empty_params_warning(write(tmp_path, "seed: 42\n")) is None
+    assert empty_params_warning(write(tmp_path, "")) is not None
 
 
 def test_validate_stage_fails_with_every_problem_on_stderr(tmp_path, monkeypatch, capsys):

@@ -10,7 +10,13 @@ from gdlab.config.base import Section, StrictModel, section_field
 from gdlab.config.docs import iter_fields, json_schema, parameter_table_markdown
 from gdlab.config.errors import ConfigError, Problem
 from gdlab.config.export import estimator_kwargs, flatten_params, resolved_dump
-from gdlab.config.loader import load_params, read_yaml, validate_params, with_overrides
+from gdlab.config.loader import (
+    empty_params_warning,
+    load_params,
+    read_yaml,
+    validate_params,
+    with_overrides,
+)
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
 from gdlab.config.schedules import SCHEDULE_PARAMS
 from gdlab.config.schema import Params
@@ -30,6 +36,7 @@ __all__ = [
     "Problem",
     "Section",
     "StrictModel",
+    "empty_params_warning",
     "estimator_kwargs",
     "flatten_params",
     "iter_fields",

@@ -152,6 +152,19 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return validate_params(read_yaml(path), str(path))
 
 
+def empty_params_warning(path: str | Path = "params.yaml") -> str | None:
+    """A warning when the params file holds no parameters at all (empty, or only comments):
+    it validates, every value being the schema's default, which a truncated or wrong file would
+    do silently too. ``None`` otherwise."""
+    if read_yaml(path) is not None:
+        return None
+    return (
+        f"{path} holds no parameters (it is empty or only comments): every value is the "
+        "default (the README's parameter table lists them); add sections such as data:, "
+        "model:, optimizer: to change them"
+    )
+
+
 def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
     """A new, validated :class:`Params` with dotted keys replaced, e.g.
     ``{"optimizer.learning_rate": 3e-3, "optimizer.name": "sgd"}``.
