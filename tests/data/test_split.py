@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
 
 from gdlab.data import DataError, split_indices
+from gdlab.data.guards import check_split_classes
 from gdlab.data.split import check_folds, full_batch_warning
+from gdlab.data.table import RawTable
 
 Y = np.array([0] * 80 + [1] * 20)
 
@@ -65,6 +68,36 @@ def test_folds_refusal_names_classes_by_label_and_advises_what_helps():
         check_folds(np.array([0] * 10 + [1]), 2, stratified=True, classes=["no", "yes"])
     assert str(info.value).endswith("holds fewer of class 'yes' (1); collect more rows of "
                                     "that class")
+
+
+def test_a_test_class_the_training_split_never_saw_is_named_with_its_rows_and_what_helps():
+    # the advice was "raise data.min_rows_per_class", which refuses such classes instead of
+    # splitting them; the split is stratified, so only a smaller test share or more rows help
+    y = np.array([0] * 19 + [1] * 19 + [2, 2])
+    train, test = split_indices(40, y, test_size=0.9, seed=42, stratify=True)
+    assert 2 not in y[train]  # the stratified split leaves class 2 no training row
+    table = RawTable(pd.DataFrame({"x": np.arange(40), "y": y}), "y", "csv", first_line=2)
+    with pytest.raises(DataError) as info:
+        check_split_classes(table, y[train], y[test], test, ["a", "b", "c"])
+    assert str(info.value) == (
+        "data.test_size: the test split holds every row of class 'c' (2 rows) of 'y', so the "
+        "training split never saw it (rows 38, 39 (file lines 40, 41)): the split is stratified "
+        "and trains on 4 of 40 rows (about 10% of each class), less than one row of that class; "
+        "lower data.test_size, add rows of that class, or drop its rows from the data"
+    )
+    assert "min_rows_per_class" not in str(info.value)
+    # at a smaller test share the same rows split with every class in training
+    train, test = split_indices(40, y, test_size=0.4, seed=42, stratify=True)
+    check_split_classes(table, y[train], y[test], test, ["a", "b", "c"])
+
+
+def test_several_unseen_classes_are_each_named_with_their_row_counts():
+    y_train, y_test = np.array([0, 0, 1]), np.array([0, 1, 2, 3, 3, 3])
+    table = RawTable(pd.DataFrame({"y": np.r_[y_train, y_test]}), "y", "csv")
+    with pytest.raises(DataError, match=r"every row of classes 2 \(1 row\), 3 \(3 rows\) of 'y', "
+                       r"so the training split never saw them \(rows 5, 6, 7, 8\).*add rows of "
+                       r"those classes, or drop their rows"):
+        check_split_classes(table, y_train, y_test, np.arange(3, 9), None)
 
 
 @pytest.mark.parametrize(("n_train", "folds"), [(100, 5), (103, 5), (7, 3), (3200, 5)])

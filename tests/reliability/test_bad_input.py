@@ -168,7 +168,8 @@ def test_data_class_in_test_never_seen_in_train(untouched):
     body = [r for r in rows(38)] + ["5.0,1,1,a,2", "5.1,2,2,b,2"]
     changes = write_csv(untouched, [HEADER, *body])
     changes["data"].update(test_size=0.9, min_rows_per_class=2)
-    refused(untouched, changes, "data.test_size", "class(es) 2", "never saw", "rows 38, 39")
+    refused(untouched, changes, "data.test_size", "class 2 (2 rows)", "never saw", "rows 38, 39",
+            "lower data.test_size")
 
 
 # ---------------------------------------------------------------- served model

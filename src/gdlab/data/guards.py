@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdlab.data.errors import DataError
+from gdlab.data.errors import SHOWN_CLASSES, DataError, listed
 from gdlab.data.table import RawTable
 
 MAX_ABS_VALUE = 1e150
@@ -47,14 +47,31 @@ def check_split_classes(
     classes: list[Any] | None,
 ) -> None:
     """Refuse a split whose test rows hold a class code absent from the training rows: the
-    model could never predict it and test metrics would be undefined."""
-    unseen = np.setdiff1d(np.unique(y_test), np.unique(y_train))
+    model could never predict it and test metrics would be undefined.
+
+    The split is stratified, so this happens only when ``data.test_size`` leaves a class fewer
+    than one training row; the message names those classes with their row counts and advises
+    what helps (raising ``data.min_rows_per_class`` would refuse the classes, not split them).
+    """
+    unseen, counts = np.unique(y_test[~np.isin(y_test, y_train)], return_counts=True)
     if len(unseen) == 0:
         return
-    names = [classes[int(c)] if classes else c for c in unseen]
+    one = len(unseen) == 1
+    shown = listed(
+        [
+            f"{classes[int(c)] if classes else c!r} ({n} row{'s' if n > 1 else ''})"
+            for c, n in zip(unseen.tolist(), counts.tolist(), strict=True)
+        ],
+        SHOWN_CLASSES,
+    )
+    those = "that class" if one else "those classes"
     rows = [int(test_rows[i]) for i in np.flatnonzero(np.isin(y_test, unseen))]
+    n_rows = len(y_train) + len(y_test)
     raise DataError(
-        f"data.test_size: the test split holds class(es) {', '.join(map(repr, names))} of "
-        f"{table.target!r} that the training split never saw ({table.where(rows)}); lower "
-        "data.test_size, raise data.min_rows_per_class or add rows of those classes"
+        f"data.test_size: the test split holds every row of {'class' if one else 'classes'} "
+        f"{shown} of {table.target!r}, so the training split never saw "
+        f"{'it' if one else 'them'} ({table.where(rows)}): the split is stratified and trains "
+        f"on {len(y_train)} of {n_rows} rows (about {len(y_train) / n_rows:.0%} of each class), "
+        f"less than one row of {those}; lower data.test_size, add rows of {those}, or drop "
+        f"{'its' if one else 'their'} rows from the data"
     )
