@@ -686,3 +686,13 @@ def test_a_path_or_an_unrelated_scheme_gets_no_scheme_suggestion():
     err = config_error({"tracking.uri": "s3://bucket/mlruns"})
     assert "did you mean" not in str(err)
     assert_problem(err, "tracking.uri", "unknown tracking URI scheme 's3' (allowed: null or a URI")
+
+
+@pytest.mark.parametrize("uri", ["databricks", "databricks://my-profile"])
+def test_a_databricks_uri_is_accepted_as_mlflow_accepts_it(uri):
+    # URI_SCHEMES lists databricks, but the bare 'databricks' (the default profile, as MLflow
+    # reads it) was refused as a file-store path
+    from mlflow.utils.uri import is_databricks_uri
+
+    assert is_databricks_uri(uri)
+    assert Params.model_validate(params_dict({"tracking.uri": uri})).tracking.uri == uri

@@ -69,6 +69,8 @@ class TrackingConfig(Section):
         )
         if uri is not None:
             scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
+            if uri == "databricks":  # MLflow's URI of the default Databricks profile
+                scheme = uri
             if scheme not in URI_SCHEMES:
                 raise_problems([_unknown_scheme(uri, scheme)])
         return uri
