@@ -2,7 +2,8 @@
 
 Writes ``reports/compare/summary.json`` (DVC metrics: per variant final loss, epochs and time
 to the target loss, diverged), ``summary.md`` (the same as a table), ``curves/<variant>.csv``
-(DVC plots) and ``reports/figures/compare/`` (``overlay.png``, ``trajectories.png``).
+(DVC plots) and ``reports/figures/compare/`` (``overlay.png``, ``trajectories.png``); with
+``compare.enabled: false``, ``compare_disabled.svg`` in both directories instead.
 MLflow: a parent run ``compare-<key>`` with the figures and summary, one child run per variant.
 
     python pipeline/compare.py [--params params.yaml] [--data data/prepared]
@@ -21,18 +22,15 @@ gc.set_threshold(50_000, 20, 20)
 atexit.register(gc.freeze)
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
-from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import decode_target
 from gdlab.experiment.compare import compare_variants, plan_variants
 from gdlab.parallel import parallel_backend
-from gdlab.reporting import write_json
-from gdlab.reporting.compare import write_comparison
+from gdlab.reporting.compare import write_comparison, write_disabled
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
 from gdlab.tracking.safety import stage_exit
@@ -55,12 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     spec = params.compare
     if not spec.enabled:
-        for path in (reports, figures):
-            shutil.rmtree(path, ignore_errors=True)
-            path.mkdir(parents=True)
-        write_json(reports / "summary.json", {"enabled": False})
-        write_text_atomic(reports / "summary.md", "Comparison disabled (compare.enabled: false).\n")
-        (reports / "curves").mkdir()
+        write_disabled(reports, figures)
         print("compare: compare.enabled is false, nothing compared")
         return 0
 

@@ -68,10 +68,12 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(ran):
         assert [m.value for m in history] == pytest.approx(drawn)
 
 
-def test_disabled_comparison_writes_empty_outputs(default_problem, monkeypatch):
+def test_disabled_comparison_writes_a_notice_in_each_directory(default_problem, monkeypatch):
     _, _, root = default_problem
     monkeypatch.chdir(root)
     (root / "off.yaml").write_text("compare:\n  enabled: false\n")
     assert _stage().main(["--params", "off.yaml", "--reports", "off", "--figures", "off_f"]) == 0
     assert json.loads((root / "off/summary.json").read_text()) == {"enabled": False}
-    assert list((root / "off_f").iterdir()) == [] and (root / "off/curves").is_dir()
+    for directory in (root / "off_f", root / "off/curves"):  # no directory left empty
+        assert [p.name for p in directory.iterdir()] == ["compare_disabled.svg"]
+        assert "compare.enabled: false" in (directory / "compare_disabled.svg").read_text()

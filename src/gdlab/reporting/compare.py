@@ -1,5 +1,6 @@
 """Outputs of a comparison: the overlay chart, the trajectories side by side, the summary
-(JSON for ``dvc metrics``, a markdown table for people) and one curve file per variant."""
+(JSON for ``dvc metrics``, a markdown table for people) and one curve file per variant; with
+``compare.enabled: false``, the same set of outputs saying so (:func:`write_disabled`)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,11 @@ from gdlab.reporting.canvas import (
     loss_notes,
     positive,
 )
-from gdlab.reporting.files import write_json
+from gdlab.reporting.files import write_json, write_notice_svg
 from gdlab.reporting.landscape import trajectories_figure
 
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")
+DISABLED_FIGURE = "compare_disabled.svg"
 
 
 def _limits(groups: list[np.ndarray], log: bool) -> tuple[float, float] | None:
@@ -238,3 +240,24 @@ def write_comparison(
     }
     write_text_atomic(reports / "summary.md", summary_markdown(summary))
     return {"summary": summary, "figures": drawn, "files": written}
+
+
+def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
+    """The outputs of a stage with ``compare.enabled: false``, replacing a previous run's:
+    ``summary.json`` (``{"enabled": false}``), ``summary.md`` saying so, and
+    ``compare_disabled.svg`` in ``curves/`` and in ``figures`` (no variant curves or figures).
+    No output directory is left empty: git drops an empty directory from an experiment's
+    commit, so ``dvc exp apply`` of it kept the files of the run before and ``dvc status``
+    reported the stage changed; ``dvc plots show`` draws each notice as an image."""
+    reports, figures = Path(reports), Path(figures)
+    for path in (reports, figures):
+        shutil.rmtree(path, ignore_errors=True)
+    note = "compare.enabled: false: no variants compared"
+    return {
+        "summary": write_json(reports / "summary.json", {"enabled": False}),
+        "table": write_text_atomic(
+            reports / "summary.md", "Comparison disabled (compare.enabled: false).\n"
+        ),
+        "curves": write_notice_svg(reports / "curves" / DISABLED_FIGURE, f"{note}, so no curves"),
+        "figures": write_notice_svg(figures / DISABLED_FIGURE, f"{note}, so no figures"),
+    }

@@ -1,10 +1,12 @@
-"""JSON documents DVC can read (sorted keys, non-finite numbers as null), written atomically
+"""JSON documents DVC can read (sorted keys, non-finite numbers as null) and one-line SVG
+notices standing in for figures a disabled stage did not draw, written atomically
 (:mod:`gdlab.atomic`)."""
 
 from __future__ import annotations
 
 import json
 import math
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +34,18 @@ def write_json(path: str | Path, document: Any) -> Path:
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def write_notice_svg(path: str | Path, message: str) -> Path:
+    """An SVG image of the one line ``message`` at ``path`` (parents created), for an output
+    directory a disabled stage leaves without figures or curves: git keeps a directory only
+    with a file in it (so ``dvc exp apply`` restores it), and DVC renders an SVG in a
+    ``plots:`` directory as an image, where a ``.gitkeep`` fails to load and a header-only CSV
+    is an empty chart."""
+    width = 20 + 9 * len(message)  # ~9 px per character of 16 px sans-serif
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60">'
+        '<text x="10" y="35" font-family="sans-serif" font-size="16">'
+        f"{escape(message, quote=False)}</text></svg>\n"
+    )
+    return write_text_atomic(path, svg)

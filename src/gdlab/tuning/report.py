@@ -22,6 +22,7 @@ from typing import Any
 
 from gdlab.atomic import atomic_path
 from gdlab.reporting import write_json
+from gdlab.reporting.files import write_notice_svg
 from gdlab.tuning.figures import HeatCell
 
 BEST_PARAMS = "best_params.json"
@@ -30,11 +31,7 @@ HEATMAP = "heatmap.csv"
 GUIDANCE = "guidance.json"
 FIGURES = "figures"
 DISABLED_FIGURE = "tuning_disabled.svg"
-_DISABLED_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="480" height="60">'
-    '<text x="10" y="35" font-family="sans-serif" font-size="16">'
-    "tune.enabled: false: no search ran, so no tuning figures</text></svg>\n"
-)
+DISABLED_NOTE = "tune.enabled: false: no search ran, so no tuning figures"
 HEATMAP_COLUMNS = ("learning_rate", "batch_size", "value", "wall_time_s", "state")
 TRIAL_COLUMNS = ("number", "state", "value")
 
@@ -54,7 +51,7 @@ def write_disabled(out: str | Path) -> Path:
     write_rows(out / TRIALS, [], TRIAL_COLUMNS)
     write_rows(out / HEATMAP, [], HEATMAP_COLUMNS)
     write_json(out / GUIDANCE, {})
-    (out / FIGURES / DISABLED_FIGURE).write_text(_DISABLED_SVG, encoding="utf-8")
+    write_notice_svg(out / FIGURES / DISABLED_FIGURE, DISABLED_NOTE)
     return out / BEST_PARAMS
 
 
