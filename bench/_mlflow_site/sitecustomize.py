@@ -6,7 +6,8 @@ start-up. It then
 
 * times the import of MLflow's modules (the outermost ``mlflow*`` import only), and
 * wraps MLflow's entry points — the fluent API (``mlflow.*``, ``mlflow.tracking.fluent``),
-  ``MlflowClient``'s constructor (it opens the store) and public methods, ``mlflow.sklearn``,
+  ``MlflowClient``'s constructor (it opens the store) and public methods, ``Model``'s public
+  methods and classmethods (``Model.log``: every log_model goes through it), ``mlflow.sklearn``,
   ``mlflow.models``, ``mlflow.data`` and the registry — so the wall time spent inside them is
   summed (outermost call only, so nested MLflow calls are not counted twice; MLflow modules
   a call imports lazily count as import time),
@@ -42,7 +43,12 @@ PATCH_FUNCTIONS = (
     "mlflow.models",
     "mlflow.data",
 )
-PATCH_CLASSES = {"mlflow.tracking.client": ("MlflowClient",)}
+PATCH_CLASSES = {
+    "mlflow.tracking.client": ("MlflowClient",),
+    # Model.log is what every flavour's log_model calls (and what a model logged through a
+    # flavour module of its own calls directly); a classmethod, wrapped as one
+    "mlflow.models.model": ("Model",),
+}
 
 
 class _Acct:
@@ -115,7 +121,12 @@ def _patch(acct: _Acct, module) -> None:
         if cls is None:
             continue
         for attr, obj in list(vars(cls).items()):  # public methods, and the constructor
-            if (not attr.startswith("_") or attr == "__init__") and inspect.isfunction(obj):
+            if attr.startswith("_") and attr != "__init__":
+                continue
+            if isinstance(obj, (classmethod, staticmethod)) and inspect.isfunction(obj.__func__):
+                wrapped = type(obj)(_wrap(acct, obj.__func__, f"{cls_name}.{attr}"))
+                setattr(cls, attr, wrapped)
+            elif inspect.isfunction(obj):
                 setattr(cls, attr, _wrap(acct, obj, f"{cls_name}.{attr}"))
 
 

@@ -73,3 +73,27 @@ def test_hidden_module_is_not_importable_in_the_measured_processes():
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines() == ["hidden csv", "fractions ok"]
+
+
+def test_model_log_and_other_classmethods_of_model_are_counted(tmp_path):
+    # Model.log is what every log_model calls; a model logged through a flavour module of its
+    # own calls it directly, and then its time (most of the stage's MLflow time) went uncounted
+    out = tmp_path / "times"
+    out.mkdir()
+    env = dict(os.environ, GDLAB_BENCH_MLFLOW_OUT=str(out), PYTHONPATH=str(SITE))
+    script = (
+        "from mlflow.models import Model\n"
+        "assert Model.log.__func__.__gdlab_bench_wrapped__\n"
+        "try:\n"
+        f"    Model.load({str(tmp_path / 'no-such-model')!r})\n"
+        "except Exception:\n"
+        "    pass\n"
+        "Model().get_input_schema()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    names = {entry["name"]: entry for entry in record["top"]}
+    assert names["Model.load"]["calls"] == 1
+    assert names["Model.get_input_schema"]["calls"] == 1
