@@ -31,6 +31,7 @@ from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.schedules import make_schedule
+from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_message
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "optimizer",
@@ -476,8 +477,25 @@ class BaseGD(BaseEstimator):
     def _publish_linear(self, W, b) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _checked_X(self, X) -> np.ndarray:
+        """X for prediction, by scikit-learn's checks; one holding NaN or infinity is refused
+        naming the columns (``feature_names_in_`` when fitted with names, else numbers) and
+        rows (the check runs again, locating, only then)."""
+        try:
+            return validate_data(self, X, reset=False, dtype=DTYPES[self.dtype])
+        except ValueError as exc:
+            if not kinds_named(str(exc)):
+                raise
+            values = validate_data(
+                self, X, reset=False, dtype=DTYPES[self.dtype], ensure_all_finite=False
+            )
+            cells = nonfinite_cells(values, getattr(self, "feature_names_in_", None))
+            if not cells:
+                raise
+            raise ValueError(nonfinite_message(type(self).__name__, cells)) from exc
+
     def _raw(self, X) -> np.ndarray:
         check_is_fitted(self, "params_")
-        X = validate_data(self, X, reset=False, dtype=DTYPES[self.dtype])
+        X = self._checked_X(X)
         Z, _ = self.model_.forward(self.params_, X)
         return Z
