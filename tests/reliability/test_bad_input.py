@@ -273,15 +273,17 @@ def post_raw(url: str, body: str) -> tuple[int, dict]:
 def test_request_with_a_missing_or_infinite_value_is_refused_and_serving_goes_on(
     server, untouched, value
 ):
-    """README, When things go wrong: NaN, ±Infinity or null get HTTP 400 (MLflow's generic
-    message) and the server keeps serving."""
+    """README, When things go wrong: NaN, ±Infinity or null get HTTP 400 naming the column
+    and row, and the server keeps serving."""
     columns = ["x0", "x1", "x2", "x3"]
     body = json.dumps({"dataframe_split": {"columns": columns, "data": GOOD}})
     broken = body.replace("0.2", value, 1)
     assert broken != body
     status, answer = post_raw(server, broken)
     assert status == 400, answer
-    assert "Encountered an unexpected error" in answer["message"]
+    kind = "infinity" if "Infinity" in value else "NaN"
+    assert f"column 'x1' holds {kind} in row 0 (rows count from 0" in answer["message"]
+    assert "Encountered an unexpected error" not in answer["message"]
     status, answer = post(server, columns, GOOD)
     assert status == 200 and len(answer["predictions"]) == len(GOOD)
 

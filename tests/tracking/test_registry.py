@@ -254,3 +254,17 @@ def test_the_same_model_trained_again_keeps_its_version(session, fitted):
                                   tags={**lineage, **changed}, **_logged(session, fitted, name))
         assert other.version != "1", changed
     assert len(client.search_model_versions(f"name = '{name}'")) == 5
+
+
+def test_the_logged_model_names_the_cells_of_a_request_it_refuses(session, fitted):
+    """Logged as train logs it, the model's pyfunc (what ``mlflow models serve`` runs) answers
+    NaN with an HTTP 400 naming the column and row, not MLflow's "unexpected error"."""
+    from mlflow.exceptions import MlflowException
+
+    loaded = mlflow.pyfunc.load_model(_logged(session, fitted, "unused")["model_uri"])
+    assert loaded.loader_module == "gdlab.tracking.served"
+    request = fitted[1].head(3).reset_index(drop=True)
+    request.loc[1, "b"] = np.nan
+    with pytest.raises(MlflowException, match="column 'b' holds NaN in row 1 ") as info:
+        loaded.predict(request)
+    assert info.value.get_http_status_code() == 400

@@ -1,0 +1,124 @@
+"""The served model's answer to a request it cannot predict on: HTTP 400 naming the columns
+and request rows (MLflow's scoring server otherwise says only "Encountered an unexpected
+error"). Requests go through ``scoring_server.invocations``, what ``mlflow models serve``
+runs per request, in this process; the status is the one its app answers with."""
+
+import json
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import scoring_server
+from sklearn.pipeline import Pipeline
+
+from gdlab import GDClassifier
+from gdlab.data.preprocessing import build_preprocessor
+from gdlab.experiment.persist import trusted_types
+from gdlab.tracking import served
+from gdlab.tracking.model import model_signature
+
+COLUMNS = ["x0", "x1", "x2", "x3"]
+GOOD = [[0.1, 0.2, 0.3, 0.4], [2.0, 0.0, -2.0, 0.0], [-2.0, 0.0, 2.0, 0.0]]
+
+
+def saved(tmp_path_factory, missing: str) -> tuple[mlflow.pyfunc.PyFuncModel, str]:
+    """A preprocessing + GDClassifier pipeline saved as gdlab logs it, loaded as a server
+    does, and its directory."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((60, 4)), columns=COLUMNS)
+    y = (X["x0"] > X["x2"]).to_numpy()
+    model = Pipeline([
+        ("preprocess", build_preprocessor(missing=missing)),
+        ("model", GDClassifier(max_epochs=5, tol=None, random_state=0)),
+    ]).fit(X, y)
+    path = str(tmp_path_factory.mktemp("served") / "model")
+    served.save_model(
+        model, path, signature=model_signature(model, X.head(3)), serialization_format="skops",
+        skops_trusted_types=trusted_types(model), pip_requirements=["mlflow"],
+    )
+    return mlflow.pyfunc.load_model(path), path
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory):
+    return saved(tmp_path_factory, "refuse")[0]
+
+
+@pytest.fixture(scope="module")
+def imputing(tmp_path_factory):
+    return saved(tmp_path_factory, "mean")[0]
+
+
+def invoke(model, body: str) -> tuple[int, dict]:
+    """Status and JSON body of the scoring app's answer to a JSON request."""
+    schema = model.metadata.get_input_schema()
+    try:
+        answer = scoring_server.invocations(body, "application/json", model, schema)
+    except MlflowException as exc:  # what the app's handler turns into the response
+        return exc.get_http_status_code(), json.loads(exc.serialize_as_json())
+    return answer.status, json.loads(answer.response)
+
+
+def body_with(value: str, *, row: int = 1, column: int = 2) -> str:
+    """The GOOD request with the JSON literal ``value`` at (row, column)."""
+    rows = [[json.dumps(v) for v in r] for r in GOOD]
+    rows[row][column] = value
+    data = "[" + ", ".join("[" + ", ".join(r) + "]" for r in rows) + "]"
+    return json.dumps({"dataframe_split": {"columns": COLUMNS, "data": []}}).replace("[]", data)
+
+
+@pytest.mark.parametrize(
+    "value, kind", [("NaN", "NaN"), ("null", "NaN"), ("Infinity", "infinity"),
+                    ("-Infinity", "infinity")]
+)
+def test_a_missing_or_infinite_value_is_refused_naming_column_and_row(refusing, value, kind):
+    status, answer = invoke(refusing, body_with(value))
+    assert status == 400, answer
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    message = answer["message"]
+    assert f"column 'x2' holds {kind} in row 1 (rows count from 0" in message
+    assert "send finite numbers in every column" in message
+    assert "unexpected error" not in message
+    status, answer = invoke(refusing, body_with("0.5"))  # and the model goes on answering
+    assert status == 200 and len(answer["predictions"]) == len(GOOD)
+
+
+def test_every_bad_column_and_row_is_named(refusing):
+    body = json.dumps({"dataframe_records": [
+        {"x0": 1.0, "x1": None, "x2": 0.0, "x3": 0.0},
+        {"x0": 1.0, "x1": 2.0, "x2": 0.0, "x3": 0.0},
+        {"x0": 1.0, "x1": None, "x2": 0.0, "x3": 0.0},
+    ]}).replace('"x3": 0.0}]', '"x3": Infinity}]')
+    status, answer = invoke(refusing, body)
+    assert status == 400
+    assert "column 'x1' holds NaN in rows 0, 2" in answer["message"]
+    assert "column 'x3' holds infinity in row 2" in answer["message"]
+    assert "'x0'" not in answer["message"].split("Error: ")[-1]
+
+
+def test_a_model_that_imputes_answers_null_and_names_infinity(imputing):
+    status, answer = invoke(imputing, body_with("null"))
+    assert status == 200 and len(answer["predictions"]) == len(GOOD)
+    status, answer = invoke(imputing, body_with("-Infinity", row=0, column=3))
+    assert status == 400
+    assert "column 'x3' holds infinity in row 0" in answer["message"]
+    assert "send finite numbers in every column" in answer["message"]
+    both = body_with("-Infinity", row=0, column=3).replace("2.0", "null", 1)
+    status, answer = invoke(imputing, both)  # the null it takes is not blamed
+    assert status == 400 and "NaN" not in answer["message"].split("Error: ")[-1]
+    assert "column 'x3' holds infinity in row 0" in answer["message"]
+    assert "send finite numbers or null in every column" in answer["message"]
+
+
+def test_the_scikit_learn_flavour_is_the_pipeline_itself(tmp_path_factory):
+    """Only the pyfunc flavour loads through gdlab; mlflow.sklearn.load_model is unchanged."""
+    import mlflow.sklearn
+
+    refusing, path = saved(tmp_path_factory, "refuse")
+    assert refusing.loader_module == "gdlab.tracking.served"
+    pipeline = mlflow.sklearn.load_model(path)
+    assert isinstance(pipeline, Pipeline)
+    frame = pd.DataFrame(GOOD, columns=COLUMNS)
+    np.testing.assert_array_equal(refusing.predict(frame), pipeline.predict(frame))
