@@ -262,7 +262,7 @@ def test_the_logged_model_names_the_cells_of_a_request_it_refuses(session, fitte
     from mlflow.exceptions import MlflowException
 
     loaded = mlflow.pyfunc.load_model(_logged(session, fitted, "unused")["model_uri"])
-    assert loaded.loader_module == "gdlab.tracking.served"
+    assert loaded.loader_module == "gdlab.served"
     request = fitted[1].head(3).reset_index(drop=True)
     request.loc[1, "b"] = np.nan
     with pytest.raises(MlflowException, match="column 'b' holds NaN in row 1 ") as info:

@@ -2,7 +2,7 @@
 
 scikit-learn's own check says only "Input X contains NaN"; a caller with a thousand-row batch
 needs the column and the rows. :func:`nonfinite_cells` lists them; the estimators' predict
-check and the served model's answer (:mod:`gdlab.tracking.served`) phrase them.
+check and the served model's answer (:mod:`gdlab.served`) phrase them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Log the refitted pipeline as an MLflow model: skops format, signature, input example,
 pinned requirements, and gdlab's source (plus the project's plug-in modules the model names)
 as ``code_paths`` so the model loads anywhere; served, it names what a refused request got
-wrong (:mod:`gdlab.tracking.served`)."""
+wrong (:mod:`gdlab.served`)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import pandas as pd
 from mlflow.models import Model, ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 
+from gdlab import served
 from gdlab.config.plugin_path import import_paths, plugin_sources
 from gdlab.experiment.persist import trusted_types
-from gdlab.tracking import served
 
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
 
@@ -75,7 +75,7 @@ def log_sklearn_model(
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
     with _import_path_kept():  # MLflow loads the model back to validate its input example
-        # mlflow.sklearn.log_model, but through gdlab.tracking.served so that the served model
+        # mlflow.sklearn.log_model, but through gdlab.served so that the served model
         # answers a request it refuses with a message naming the columns and rows
         info = Model.log(
             artifact_path=None,

@@ -31,7 +31,7 @@ FLAVOR_NAME = "sklearn"
 
 def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kwargs: Any) -> None:
     """``mlflow.sklearn.save_model`` (same arguments), with the pyfunc flavour loading through
-    this module; ``Model.log(flavor=gdlab.tracking.served, ...)`` calls it."""
+    this module; ``Model.log(flavor=gdlab.served, ...)`` calls it."""
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     model = Model.load(path) if mlflow_model is None else mlflow_model
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__

@@ -13,10 +13,9 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 from sklearn.pipeline import Pipeline
 
-from gdlab import GDClassifier
+from gdlab import GDClassifier, served
 from gdlab.data.preprocessing import build_preprocessor
 from gdlab.experiment.persist import trusted_types
-from gdlab.tracking import served
 from gdlab.tracking.model import model_signature
 
 COLUMNS = ["x0", "x1", "x2", "x3"]
@@ -117,8 +116,38 @@ def test_the_scikit_learn_flavour_is_the_pipeline_itself(tmp_path_factory):
     import mlflow.sklearn
 
     refusing, path = saved(tmp_path_factory, "refuse")
-    assert refusing.loader_module == "gdlab.tracking.served"
+    assert refusing.loader_module == "gdlab.served"
     pipeline = mlflow.sklearn.load_model(path)
     assert isinstance(pipeline, Pipeline)
     frame = pd.DataFrame(GOOD, columns=COLUMNS)
     np.testing.assert_array_equal(refusing.predict(frame), pipeline.predict(frame))
+
+
+def test_the_loader_module_imports_only_what_the_model_requires():
+    # MLflow imports the pyfunc loader module wherever the model is served, in an environment
+    # built from the model's pip requirements (mlflow, numpy, pandas, scikit-learn, scipy,
+    # skops) plus gdlab's source: as gdlab.tracking.served it imported the whole tracking
+    # package, and with it dask, skops and the params schema
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import gdlab
+    from gdlab.tracking.model import pip_requirements
+
+    assert [r.split("==")[0] for r in pip_requirements()] == [
+        "mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops"]
+    code = (
+        "import sys\n"
+        "import gdlab.served\n"
+        "tops = {m.split('.')[0] for m in sys.modules}\n"
+        "gd = sorted(m for m in sys.modules if m.startswith('gdlab.'))\n"
+        "print(sorted(tops & {'dask', 'distributed', 'optuna', 'matplotlib', 'dvc', 'skops',"
+        " 'fairlearn', 'numba'}))\n"
+        "print([m for m in gd if m.split('.')[1] not in ('core', 'estimators', 'served')])\n"
+    )
+    src = str(Path(gdlab.__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": src}, timeout=120, check=True)
+    assert proc.stdout.splitlines() == ["[]", "[]"], proc.stdout
