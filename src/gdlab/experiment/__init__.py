@@ -5,6 +5,7 @@ Returns plain dataclasses (histories and scores); logging and file output live i
 """
 
 from gdlab.experiment.cv import CVResult, FoldResult, cross_validate
+from gdlab.experiment.example import input_example
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.metrics import is_better, metric_names, resolve_metric, score, score_rows
 from gdlab.experiment.model import (
@@ -19,7 +20,6 @@ from gdlab.experiment.training import (
     TrainingResult,
     as_frame,
     decode_target,
-    input_example,
     run_training,
 )
 

@@ -30,29 +30,6 @@ def as_frame(X: np.ndarray, feature_names: list[str] | None) -> Any:
     return pd.DataFrame(X, columns=list(feature_names))
 
 
-EXAMPLE_QUANTILES = (0.25, 0.5, 0.75)
-"""The rows of :func:`input_example`: each feature's quartiles and median."""
-EXAMPLE_SAMPLE = 10_000
-"""Training rows the example's quantiles are taken over (a memory map is not read whole)."""
-
-
-def input_example(X: np.ndarray, feature_names: list[str] | None) -> Any:
-    """An input example for the logged model that is no training row: row k holds every
-    feature's ``EXAMPLE_QUANTILES[k]`` over the first ``EXAMPLE_SAMPLE`` rows of ``X`` (the
-    nearest value the column holds, so a one-hot or integer feature keeps valid values; missing
-    values left out; 0.0 for a column with none). MLflow stores the example with the model
-    (``input_example.json``, ``serving_input_example.json``) wherever it is registered or
-    served, so real rows there would copy people's records beyond the training data."""
-    sample = np.asarray(X[:EXAMPLE_SAMPLE], dtype=np.float64)
-    rows = np.zeros((len(EXAMPLE_QUANTILES), sample.shape[1]))
-    present = ~np.isnan(sample).all(axis=0)
-    if present.any():
-        rows[:, present] = np.nanquantile(
-            sample[:, present], EXAMPLE_QUANTILES, axis=0, method="nearest"
-        )
-    return as_frame(rows.astype(np.asarray(X[:0]).dtype), feature_names)
-
-
 def decode_target(y: np.ndarray, classes: list[Any] | None) -> np.ndarray:
     """Class codes ``0..K-1`` (as prepared) back to the original labels, so the fitted
     classifier's ``classes_`` and predictions are the user's labels; regression ``y`` as is."""
