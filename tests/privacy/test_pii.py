@@ -141,6 +141,98 @@ def test_dates_in_other_formats_and_ip_addresses_are_not_phone_numbers():
     ]
 
 
+def test_isbns_and_zip4_codes_are_not_phone_numbers():
+    """Hyphenated or spaced ISBNs (978-3-16-148410-0, 0-306-40615-2) and US ZIP+4 codes
+    (12345-6789) have a phone number's digits and separators: such a column was refused as
+    "phone numbers". ISBNs are told apart by their check digit, ZIP+4 by its 5-4 shape."""
+    frame = pd.DataFrame(
+        {
+            # published ISBNs (the ISBN standard's and Wikipedia's worked examples)
+            "isbn13": ["978-3-16-148410-0", "978-0-306-40615-7", "978 1 86197 876 9"],
+            "isbn13_amazon": ["978-0306406157", "9783161484100", "978-1861978769"],
+            "isbn10": ["0-306-40615-2", "3-16-148410-X", "0 8044 2957 X"],
+            "isbn10_plain": ["0306406152", "316148410X", "080442957X"],
+            "zip4": ["12345-6789", "02134-1234", "90210-3456"],
+        }
+    )
+    assert find_personal_data(frame, set()) == []
+    # narrowly: a wrong check digit, another prefix (977, check digit right), another shape
+    # are still phone-like
+    lookalikes = pd.DataFrame(
+        {
+            "bad_check13": ["978-3-16-148410-1", "978-0-306-40615-2", "978 1 86197 876 0"],
+            "prefix_977": ["977-3-16-148410-1", "977-0-306-40615-8", "977 1 86197 876 0"],
+            "bad_check10": ["0-306-40615-3", "3-16-148410-1", "0 8044 2957 2"],
+            "zip_5_5": ["12345-67890", "02134-12345", "90210-34567"],
+            "zip_4_5": ["1234-56789", "0213-41234", "9021-03456"],
+        }
+    )
+    assert find_personal_data(lookalikes, set()) == [
+        (name, "phone numbers", 0) for name in lookalikes.columns
+    ]
+
+
+PHONES = [
+    "+44 20 7946 0958",
+    "(555) 123-4567",
+    "06 12 34 56 78",
+    "+1-202-555-0143",
+    "030 12345678",
+    "+49 30 12345678",
+    "03-1234-5678",
+    "+91 98765 43210",
+    "(02) 9876 5432",
+    "+55 11 91234-5678",
+    "0049 30 1234567",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_numbers_in_national_formats_are_still_refused(phone):
+    frame = pd.DataFrame({"contact": [phone, phone, None], "x": [1, 2, 3]})
+    assert find_personal_data(frame, set()) == [("contact", "phone numbers", 0)]
+
+
+def isbn10_ok(digits: str) -> bool:
+    """The ISBN-10 rule as ISO 2108 states it: sum of digit x weight 10..1 divisible by 11."""
+    return sum(int(d) * w for d, w in zip(digits, range(10, 0, -1), strict=True)) % 11 == 0
+
+
+def isbn13_ok(digits: str) -> bool:
+    """The ISBN-13 (EAN-13) rule: digits weighted 1, 3, 1, 3, ...; total divisible by 10."""
+    return digits[:3] in ("978", "979") and sum(
+        int(d) * (1, 3)[i % 2] for i, d in enumerate(digits)
+    ) % 10 == 0
+
+
+@pytest.mark.parametrize(
+    ("shape", "passes"),
+    [
+        ("{0}{1}{2}-{3}{4}{5}-{6}{7}{8}{9}", isbn10_ok),  # US 555-123-4567
+        ("0{1} {2}{3} {4}{5} {6}{7} {8}{9}", isbn10_ok),  # French 06 12 34 56 78
+        ("{0}{1}{2}{3}{4}{5}{6}{7}{8}{9}", isbn10_ok),  # 10 digits, no separator
+        ("978 {0}{1}{2}{3} {4}{5}{6}{7}{8}{9}", isbn13_ok),  # worst case: 13 digits from 978
+    ],
+)
+def test_a_column_of_random_phone_numbers_stays_refused_despite_chance_isbns(shape, passes):
+    """A phone number of 10 digits passes the ISBN-10 check by chance about 1 time in 11 (the
+    sum mod 11 must be 0; the last digit can reach 10 of the 11 residues), one of 13 digits
+    starting 978 the ISBN-13 check 1 time in 10: those values are not counted as phones, but
+    the other ~90 % are, far above PHONE_SHARE, so the column is still refused."""
+    rng = np.random.default_rng(20240105)
+    phones = [shape.format(*map(str, rng.integers(0, 10, 10))) for _ in range(200)]
+    chance = [p for p in phones if passes("".join(ch for ch in p if ch.isdigit()))]
+    assert 5 <= len(chance) <= 40  # the collision is real (expected ~18 or 20 of 200)
+    from gdlab.data.privacy import PHONE_SHARE, _looks_like_phone
+
+    assert not [p for p in chance if _looks_like_phone(p)]
+    assert all(_looks_like_phone(p) for p in phones if p not in chance)
+    assert (len(phones) - len(chance)) / len(phones) >= PHONE_SHARE + 0.3
+    first = next(i for i, p in enumerate(phones) if p not in chance)
+    frame = pd.DataFrame({"phone": phones})
+    assert find_personal_data(frame, set()) == [("phone", "phone numbers", first)]
+
+
 def test_missing_key_is_a_clear_error_naming_the_variable(project):
     p = project(PII)
     result = p.stage("validate", env={"GDLAB_PII_KEY": ""})
