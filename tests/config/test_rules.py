@@ -696,3 +696,28 @@ def test_a_databricks_uri_is_accepted_as_mlflow_accepts_it(uri):
 
     assert is_databricks_uri(uri)
     assert Params.model_validate(params_dict({"tracking.uri": uri})).tracking.uri == uri
+
+
+@pytest.mark.parametrize(
+    ("pii", "path", "fragment"),
+    [
+        ({"keep": ["sku"], "drop": ["sku"]}, "data.pii.keep",
+         "'sku' also listed under drop: a column kept as it is cannot be dropped (allowed: a "
+         "column under keep, or under drop or pseudonymise, not both)"),
+        ({"keep": ["b", "a"], "pseudonymise": ["a", "b"]}, "data.pii.keep",
+         "'a', 'b' also listed under pseudonymise: a column kept as it is cannot be "
+         "pseudonymised"),
+        ({"keep": ["sku", "sku"]}, "data.pii.keep", "lists 'sku' twice"),
+        ({"keep": ["sku", " "]}, "data.pii.keep[1]", "is empty (allowed: a column name)"),
+    ],
+)
+def test_pii_keep_rules(pii, path, fragment):
+    assert_problem(config_error({"data.pii": pii}), path, fragment)
+
+
+def test_pii_keep_is_accepted_and_not_declared_personal_data():
+    pii = validate_params(
+        params_dict({"data.pii": {"keep": ["sku"], "drop": ["email"]}})
+    ).data.pii
+    assert pii.keep == ["sku"] and pii.declared == {"email"}
+    assert pii.not_scanned == {"sku", "email"}

@@ -78,6 +78,8 @@ def test_undeclared_email_column_is_refused_without_echoing_it(project):
     assert result.code == 1
     assert "data.pii: column 'email'" in result.err and "e-mail addresses" in result.err
     assert "row 0 (file line 2)" in result.err and "data.pii.drop" in result.err
+    assert "if it is not personal data (product codes, ticket numbers), list it under " \
+        "data.pii.keep" in result.err
     assert "@example.com" not in result.err
 
 
@@ -231,6 +233,44 @@ def test_a_column_of_random_phone_numbers_stays_refused_despite_chance_isbns(sha
     first = next(i for i, p in enumerate(phones) if p not in chance)
     frame = pd.DataFrame({"phone": phones})
     assert find_personal_data(frame, set()) == [("phone", "phone numbers", first)]
+
+
+def tickets_table() -> RawTable:
+    frame = pd.DataFrame(
+        {
+            "ticket": ["555-123-4567", "555-987-6543", "555-000-1111"],  # phone-shaped codes
+            "sku": ["ab@x.io", "cd@y.io", None],  # e-mail-shaped product codes
+            "x": [1.0, 2.0, 3.0],
+            "y": [0, 1, 0],
+        }
+    )
+    return RawTable(frame, "y", "csv", path="f.csv", first_line=2)
+
+
+def test_a_column_listed_under_keep_is_not_refused_and_kept_unchanged():
+    """A column that only looks like personal data (ticket numbers, product codes) could only
+    be dropped or pseudonymised (which needs a secret key); data.pii.keep keeps it as it is."""
+    table = tickets_table()
+    with pytest.raises(DataError, match=r"column 'ticket' .* looks like phone numbers"):
+        protect_personal_data(table, PiiConfig(keep=["sku"]), {})
+    with pytest.raises(DataError, match=r"column 'sku' .* looks like e-mail addresses"):
+        protect_personal_data(table, PiiConfig(keep=["ticket"]), {})
+    cfg = validate_params(
+        {"data": {**csv_params({"keep": ["ticket", "sku"]})["data"], "sensitive": None}}
+    ).data.pii
+    out = protect_personal_data(table, cfg, {})  # no key needed
+    pd.testing.assert_frame_equal(out.frame, table.frame)
+    out = protect_personal_data(table, PiiConfig(keep=["ticket"], drop=["sku"]), {})
+    assert list(out.frame.columns) == ["ticket", "x", "y"]
+    assert out.frame["ticket"].tolist() == table.frame["ticket"].tolist()
+
+
+def test_a_kept_column_missing_from_the_data_is_named_like_a_declared_one():
+    with pytest.raises(DataError) as info:
+        protect_personal_data(tickets_table(), PiiConfig(keep=["ticket", "skus"]), {})
+    assert str(info.value) == (
+        "data.pii.keep[1]: column 'skus' not found in file 'f.csv'; did you mean 'sku'?"
+    )
 
 
 def test_missing_key_is_a_clear_error_naming_the_variable(project):

@@ -5,7 +5,8 @@ columns are replaced by HMAC-SHA256 tokens (keyed hashing: without the key nobod
 a token from a guessed value, unlike a plain hash). The key is read from the environment
 variable named by ``data.pii.key_env`` and is never written anywhere. Columns that were not
 declared but look like e-mail addresses or phone numbers are refused, naming the column and
-the first row, without echoing the value.
+the first row, without echoing the value; ``data.pii.keep`` columns only look like it (product
+codes, ticket numbers) and are kept as they are.
 """
 
 from __future__ import annotations
@@ -217,14 +218,16 @@ def find_personal_data(frame: pd.DataFrame, skip: set[str]) -> list[tuple[str, s
 def refuse_personal_data(table: RawTable, cfg: PiiConfig) -> None:
     """DataError for the first undeclared column that looks like personal data (named with
     its first row, the value itself never shown)."""
-    found = find_personal_data(table.frame, cfg.declared)
+    found = find_personal_data(table.frame, cfg.not_scanned)
     if found:
         name, kind, row = found[0]
         others = "".join(f"; column {n!r} looks like {k} too" for n, k, _ in found[1:4])
         raise DataError(
             f"data.pii: column {name!r} of {_where(table)} looks like {kind} "
             f"({table.where([row], 1)}){others}; declare it under data.pii.drop (or "
-            "data.pii.pseudonymise to keep it as a keyed-hash token) or remove it from the data"
+            "data.pii.pseudonymise to keep it as a keyed-hash token) or remove it from the data, "
+            "or, if it is not personal data (product codes, ticket numbers), list it under "
+            "data.pii.keep"
         )
 
 
@@ -232,9 +235,10 @@ def protect_personal_data(
     table: RawTable, cfg: PiiConfig, environ: Mapping[str, str] | None = None
 ) -> RawTable:
     """Refuse undeclared personal data, then drop / pseudonymise the declared columns (a
-    declared column missing from the data is reported first: it is usually a typo)."""
+    declared or kept column missing from the data is reported first: it is usually a typo)."""
     _refuse_roles(table, cfg)
     _missing(table, cfg.drop, "drop")
     _missing(table, cfg.pseudonymise, "pseudonymise")
+    _missing(table, cfg.keep, "keep")
     refuse_personal_data(table, cfg)
     return apply_pii(table, cfg, environ)

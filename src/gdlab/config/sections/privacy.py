@@ -1,4 +1,5 @@
-"""``data.pii:`` — columns holding personal data: dropped, or pseudonymised with a keyed hash.
+"""``data.pii:`` — columns holding personal data: dropped, or pseudonymised with a keyed hash;
+and columns that only look like it, kept as they are.
 
 The key of the hash (HMAC-SHA256) is read from the environment variable named by ``key_env``;
 it never appears in params.yaml, the prepared data, MLflow or the repository. Hashed
@@ -21,7 +22,8 @@ MIN_KEY_BYTES = 16
 
 
 class PiiConfig(StrictModel):
-    """Columns with personal data: dropped, or replaced by HMAC-SHA256 tokens (keyed hashing)."""
+    """Columns with personal data: dropped, or replaced by HMAC-SHA256 tokens (keyed hashing);
+    columns that only look like it: kept."""
 
     drop: list[str] = Field(
         default_factory=list,
@@ -34,6 +36,13 @@ class PiiConfig(StrictModel):
         "(e.g. the sensitive attribute); the key comes from the environment variable key_env",
         json_schema_extra={"x-allowed": "feature or sensitive columns (not the target)"},
     )
+    keep: list[str] = Field(
+        default_factory=list,
+        description="columns that only look like personal data (product codes, ticket numbers): "
+        "not refused by the scan for e-mail addresses and phone numbers, kept unchanged as "
+        "features",
+        json_schema_extra={"x-allowed": "columns not under drop or pseudonymise"},
+    )
     key_env: str = Field(
         "GDLAB_PII_KEY",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
@@ -45,7 +54,7 @@ class PiiConfig(StrictModel):
     @model_validator(mode="after")
     def _each_column_once(self) -> PiiConfig:
         problems = []
-        for key in ("drop", "pseudonymise"):
+        for key in ("drop", "pseudonymise", "keep"):
             names = getattr(self, key)
             twice = sorted(n for n, c in Counter(names).items() if c > 1)
             if twice:
@@ -64,6 +73,17 @@ class PiiConfig(StrictModel):
                     "a column either dropped or pseudonymised",
                 )
             )
+        for key in ("drop", "pseudonymise"):
+            both = sorted(set(self.keep) & set(getattr(self, key)))
+            if both:
+                problems.append(
+                    Problem(
+                        "keep",
+                        f"{', '.join(map(repr, both))} also listed under {key}: a column kept "
+                        f"as it is cannot be {'dropped' if key == 'drop' else 'pseudonymised'}",
+                        "a column under keep, or under drop or pseudonymise, not both",
+                    )
+                )
         raise_problems(problems)
         return self
 
@@ -71,3 +91,8 @@ class PiiConfig(StrictModel):
     def declared(self) -> set[str]:
         """Every column declared as personal data."""
         return set(self.drop) | set(self.pseudonymise)
+
+    @property
+    def not_scanned(self) -> set[str]:
+        """Columns the scan for undeclared personal data skips: declared, or kept as they are."""
+        return self.declared | set(self.keep)
