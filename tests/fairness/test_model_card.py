@@ -70,8 +70,8 @@ def test_card_has_the_nine_sections_filled_from_the_run(baseline):
     assert logged == text
 
 
-def make_inputs(fairness, **card):
-    params = validate_params({"model_card": card})
+def make_inputs(fairness, pii=None, **card):
+    params = validate_params({"model_card": card, "data": {"pii": pii or {}}})
     metrics = {"test": {"accuracy": 0.9}, "cv": {"accuracy": {"mean": 0.88, "std": 0.01}}}
     meta = {
         "source": "csv",
@@ -136,3 +136,14 @@ def test_card_describes_the_tuned_training_and_dates_it_by_the_run(tmp_path):
     start = dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC)
     assert started == start.date().isoformat()
     assert f"**Date:** {started} (training run started)" in card
+
+
+def test_card_names_the_columns_kept_as_not_personal_data():
+    # data.pii.keep columns look like personal data and were let through on the user's word:
+    # the card says so beside the dropped and pseudonymised ones
+    fairness = disabled("classification", "no sensitive column")
+    details = sections(model_card(make_inputs(fairness, {"keep": ["sku", "ticket"]})))
+    assert ("**Kept as they are, declared not personal data** (they look like e-mail "
+            "addresses or phone numbers): `sku`, `ticket`.") in details["Training Data"]
+    plain = sections(model_card(make_inputs(fairness)))["Training Data"]
+    assert "Kept as they are" not in plain

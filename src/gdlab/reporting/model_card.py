@@ -203,6 +203,11 @@ def _training_data(c: CardInputs) -> str:
             f"HMAC-SHA256 (key outside the repository): "
             f"{', '.join(f'`{n}`' for n in pii.pseudonymise) or 'none'}."
         )
+    if pii.keep:
+        lines.append(
+            "- **Kept as they are, declared not personal data** (they look like e-mail "
+            f"addresses or phone numbers): {', '.join(f'`{n}`' for n in pii.keep)}."
+        )
     return "\n".join(lines)
 
 
