@@ -42,21 +42,27 @@ def test_import_made_inside_a_call_counts_as_import_not_call():
     assert acct.n_calls == 1 and acct.by_name["fake.call"][0] == 1
 
 
-def test_client_constructor_and_methods_are_counted(tmp_path):
+def _accounted(script: str, tmp_path: Path) -> tuple[dict, dict]:
+    """The record the accounting writes for a Python process running ``script``, and its
+    entry points by name."""
     out = tmp_path / "times"
     out.mkdir()
     env = dict(os.environ, GDLAB_BENCH_MLFLOW_OUT=str(out), PYTHONPATH=str(SITE))
     env.pop("MLFLOW_TRACKING_URI", None)
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    return record, {entry["name"]: entry for entry in record["top"]}
+
+
+def test_client_constructor_and_methods_are_counted(tmp_path):
     script = (
         "from mlflow import MlflowClient\n"
         f"client = MlflowClient({'sqlite:///' + str(tmp_path / 'mlflow.db')!r})\n"
         "client.search_experiments()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
-    names = {entry["name"]: entry for entry in record["top"]}
+    record, names = _accounted(script, tmp_path)
     assert names["MlflowClient.__init__"]["calls"] == 1
     assert names["MlflowClient.search_experiments"]["calls"] == 1
     assert 0 < record["mlflow_calls_s"] < record["wall_s"]
@@ -78,9 +84,6 @@ def test_hidden_module_is_not_importable_in_the_measured_processes():
 def test_model_log_and_other_classmethods_of_model_are_counted(tmp_path):
     # Model.log is what every log_model calls; a model logged through a flavour module of its
     # own calls it directly, and then its time (most of the stage's MLflow time) went uncounted
-    out = tmp_path / "times"
-    out.mkdir()
-    env = dict(os.environ, GDLAB_BENCH_MLFLOW_OUT=str(out), PYTHONPATH=str(SITE))
     script = (
         "from mlflow.models import Model\n"
         "assert Model.log.__func__.__gdlab_bench_wrapped__\n"
@@ -90,10 +93,6 @@ def test_model_log_and_other_classmethods_of_model_are_counted(tmp_path):
         "    pass\n"
         "Model().get_input_schema()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    (record,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
-    names = {entry["name"]: entry for entry in record["top"]}
+    _, names = _accounted(script, tmp_path)
     assert names["Model.load"]["calls"] == 1
     assert names["Model.get_input_schema"]["calls"] == 1
