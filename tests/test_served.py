@@ -151,3 +151,12 @@ def test_the_loader_module_imports_only_what_the_model_requires():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": src}, timeout=120, check=True)
     assert proc.stdout.splitlines() == ["[]", "[]"], proc.stdout
+
+
+def test_only_predict_is_served(tmp_path):
+    # RequestChecked answers for predict; pyfunc_predict_fn="predict_proba" would reach the
+    # model past it and a NaN would get MLflow's generic error again
+    model = GDClassifier(max_epochs=2, tol=None).fit(np.eye(4), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="pyfunc_predict_fn='predict_proba': gdlab's served"):
+        served.save_model(model, str(tmp_path / "m"), pyfunc_predict_fn="predict_proba")
+    assert not (tmp_path / "m").exists()

@@ -23,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.models.model import MLMODEL_FILE_NAME
 
-from gdlab.estimators.nonfinite import KINDS, SHOWN, kinds_named, nonfinite_cells
+from gdlab.estimators.nonfinite import KINDS, kinds_named, listed, nonfinite_cells
 
 FLAVOR_NAME = "sklearn"
 """What MLflow records as the logged model's flavour (``Model.log(flavor_name=...)``)."""
@@ -31,7 +31,14 @@ FLAVOR_NAME = "sklearn"
 
 def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kwargs: Any) -> None:
     """``mlflow.sklearn.save_model`` (same arguments), with the pyfunc flavour loading through
-    this module; ``Model.log(flavor=gdlab.served, ...)`` calls it."""
+    this module; ``Model.log(flavor=gdlab.served, ...)`` calls it. Only ``predict`` is
+    served: :class:`RequestChecked` answers for it (``pyfunc_predict_fn="predict_proba"`` would
+    reach the model past it)."""
+    if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
+        raise ValueError(
+            f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
+            "'predict' only (its refusals name the request's bad cells)"
+        )
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     model = Model.load(path) if mlflow_model is None else mlflow_model
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__
@@ -66,8 +73,7 @@ def refusal(data: Any, error: ValueError, predict: Callable[[pd.DataFrame], Any]
             kinds, takes_nan = (KINDS if refuses else kinds), refuses is False
         cells = nonfinite_cells(frame, list(frame.columns), KINDS if "NaN" in kinds else kinds)
         if cells:
-            more = len(cells) - SHOWN
-            shown = "; ".join(cells[:SHOWN]) + (f"; and {more} more columns" if more > 0 else "")
+            shown = listed(cells, sep="; ")
             allowed = "finite numbers or null" if takes_nan else "finite numbers"
             return (
                 f"the request holds values this model does not take: {shown} (rows count "

@@ -51,3 +51,15 @@ def test_predict_numbers_the_columns_without_feature_names_and_bounds_the_rows(f
         )):
             method(bad)
 
+
+
+def test_a_feature_name_holding_the_word_nan_is_no_refusal_of_nan(frame):
+    # the kinds were read from any mention of "NaN" in an error: a feature-name mismatch
+    # naming a column 'x_NaN' was taken for a NaN refusal and checked again inside the handler
+    X, y = frame
+    model = GDRegressor(max_epochs=3, tol=None).fit(X, y)
+    renamed = X.rename(columns={"age": "x_NaN"})
+    with pytest.raises(ValueError, match="x_NaN") as info:
+        model.predict(renamed)
+    assert info.value.__context__ is None  # raised once, not re-raised while handling another
+    assert "needs finite numbers" not in str(info.value)

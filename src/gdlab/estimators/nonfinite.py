@@ -7,6 +7,7 @@ check and the served model's answer (:mod:`gdlab.served`) phrase them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,19 +16,28 @@ import numpy as np
 KINDS = ("NaN", "infinity")
 """The non-finite kinds, as scikit-learn's messages spell them ("contains NaN", "contains
 infinity"): :func:`kinds_named` reads them back from such a message."""
+_NAMING = re.compile(r"\b(?:contains|holds) (NaN|infinity)\b")
+"""How a refusal names a kind: scikit-learn's "Input X contains NaN" and "contains infinity or a
+value too large", and :func:`nonfinite_cells`' "holds NaN" (a column or feature name that merely
+holds the word, e.g. 'x_NaN' in a feature-name mismatch, is no such refusal)."""
 
 SHOWN = 5
 """Columns, and rows per column, a message lists before 'and k more'."""
 
 
-def _listed(parts: Sequence[str], limit: int = SHOWN) -> str:
-    more = f" and {len(parts) - limit} more" if len(parts) > limit else ""
-    return ", ".join(parts[:limit]) + more
+def listed(parts: Sequence[str], limit: int = SHOWN, sep: str = ", ") -> str:
+    """The first ``limit`` of ``parts`` joined by ``sep``, then "and k more" ("a, b and 2
+    more"; after any other separator, "a; b; and 2 more")."""
+    text = sep.join(parts[:limit])
+    if len(parts) > limit:
+        text += (" " if sep == ", " else sep) + f"and {len(parts) - limit} more"
+    return text
 
 
 def kinds_named(message: str) -> tuple[str, ...]:
-    """The kinds of :data:`KINDS` that an error message (scikit-learn's or ours) names."""
-    return tuple(kind for kind in KINDS if kind in message)
+    """The kinds of :data:`KINDS` that a refusal (scikit-learn's or ours) names."""
+    named = set(_NAMING.findall(message))
+    return tuple(kind for kind in KINDS if kind in named)
 
 
 def nonfinite_cells(
@@ -45,7 +55,7 @@ def nonfinite_cells(
         for j in np.flatnonzero(bad.any(axis=0)):
             rows = np.flatnonzero(bad[:, j])
             name = repr(str(columns[j])) if columns is not None else str(j)
-            where = _listed([str(r) for r in rows])
+            where = listed([str(r) for r in rows])
             parts.append(f"column {name} holds {kind} in row{'s' if len(rows) > 1 else ''} {where}")
     return parts
 
@@ -53,7 +63,7 @@ def nonfinite_cells(
 def nonfinite_message(owner: str, cells: Sequence[str]) -> str:
     """The estimators' refusal of an X holding the ``cells`` of :func:`nonfinite_cells`."""
     return (
-        f"{owner} needs finite numbers in X: {_listed(list(cells))} (rows count from 0). "
+        f"{owner} needs finite numbers in X: {listed(list(cells))} (rows count from 0). "
         "Impute or drop missing values first (e.g. sklearn.impute.SimpleImputer); "
         "NaN, None and ±infinity cannot be predicted on"
     )
