@@ -114,13 +114,17 @@ def test_readme_says_what_each_failure_does():
         assert matches[0][1].strip(), f"the row for {failure} does not say what happens"
 
 
-def test_the_parallel_snippet_runs_as_written_without_a_warning():
-    # the Dask paragraph's Python block, with this repository's params.yaml (backend: joblib,
-    # so no cluster is started here; tests/scale/test_dask.py covers the Dask backend); a
-    # ConvergenceWarning there would tell the reader the example's model is not fitted
+def test_the_parallel_snippet_runs_as_written_without_a_warning(tmp_path):
+    # the Dask paragraph's Python block, run where params.yaml is this repository's with
+    # parallel.backend: joblib (no cluster is started; tests/scale/test_dask.py covers the Dask
+    # backend); a ConvergenceWarning there would tell the reader the example's model is not
+    # fitted
     text = section(readme(), "Scaling out: a Dask cluster, a shared server, data beyond memory")
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
                 if "parallel_backend" in b]
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["parallel"] = {**params.get("parallel", {}), "backend": "joblib"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     code = (
         "import warnings\n"
         "from sklearn.exceptions import ConvergenceWarning\n"
@@ -130,7 +134,7 @@ def test_the_parallel_snippet_runs_as_written_without_a_warning():
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
