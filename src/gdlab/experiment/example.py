@@ -18,7 +18,9 @@ ONE_HOT_SEPARATOR = "="
 
 def one_hot_groups(sample: np.ndarray, feature_names: list[str] | None) -> list[list[int]]:
     """Column indices of each one-hot group: two or more columns named ``<column>=<level>``
-    for one column, holding only 0 and 1 (or missing), at most one 1 per row."""
+    for one column, holding only 0 and 1 (or missing), at most one 1 per row. Told from the
+    names and values alone: columns of such names that fail the test (a user's own ``a=b``
+    counts beside prepare's dummies) are no group, and keep their quartiles."""
     groups: dict[str, list[int]] = {}
     for j, name in enumerate(feature_names or []):
         column, separator, _ = str(name).partition(ONE_HOT_SEPARATOR)
