@@ -721,3 +721,18 @@ def test_pii_keep_is_accepted_and_not_declared_personal_data():
     ).data.pii
     assert pii.keep == ["sku"] and pii.declared == {"email"}
     assert pii.not_scanned == {"sku", "email"}
+
+
+@pytest.mark.parametrize(("address", "why"), [
+    ("10.0.0.5:8786", "no scheme, e.g. 'tls://10.0.0.5:8786'"),
+    ("10.0.0.5", "no scheme, e.g. 'tls://10.0.0.5:8786'"),
+    ("tls://10.0.0.5", "no port (a scheduler listens on 8786 unless told otherwise: "
+                       "'tls://10.0.0.5:8786')"),
+    ("tcp://[::1]", "no port"),
+])
+def test_a_scheduler_address_without_scheme_or_port_says_which_is_missing(address, why):
+    # these got only "is not a Dask scheduler address", with the allowed forms
+    err = config_error({"parallel.backend": "dask", "parallel.scheduler": address})
+    assert_problem(err, "parallel.scheduler",
+                   f"{address!r} is not a Dask scheduler address: {why}")
+    assert_problem(err, "parallel.scheduler", "(allowed: tcp://host:port | tls://host:port")

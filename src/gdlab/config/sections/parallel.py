@@ -33,6 +33,25 @@ PLAIN_SCHEMES = ("tcp", "ucx", "ws")
 _ADDRESS = re.compile(r"^(?P<scheme>[a-z]+)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):\d{1,5}$")
 
 
+DEFAULT_PORT = 8786
+"""The port a Dask scheduler listens on unless told otherwise."""
+
+
+def _why_not(value: str) -> str:
+    """What keeps ``value`` from being a ``scheme://host:port`` address, when it can be told: a
+    misspelt scheme, no scheme, no port ("" otherwise)."""
+    scheme, separator, rest = value.partition("://")
+    if not separator:  # '10.0.0.5:8786': the scheme is missing
+        port = "" if re.search(r":\d{1,5}$", value) else f":{DEFAULT_PORT}"
+        return f": no scheme, e.g. 'tls://{value}{port}' (or tcp:// for one on this machine)"
+    if scheme not in SCHEDULER_SCHEMES:
+        return f": unknown scheme {scheme!r}{did_you_mean(scheme.lower(), SCHEDULER_SCHEMES)}"
+    if rest and not re.search(r":\d{1,5}$", rest):
+        return f": no port (a scheduler listens on {DEFAULT_PORT} unless told otherwise: " \
+            f"'{value}:{DEFAULT_PORT}')"
+    return ""
+
+
 class ParallelConfig(Section):
     """Parallel backend for CV folds, tuning trials and comparisons: joblib or a Dask cluster."""
 
@@ -81,16 +100,11 @@ class ParallelConfig(Section):
             return value
         match = _ADDRESS.match(value)
         if match is None or match["scheme"] not in SCHEDULER_SCHEMES:
-            scheme = value.split("://", 1)[0] if "://" in value else ""
-            why = ""
-            if scheme and scheme not in SCHEDULER_SCHEMES:
-                hint = did_you_mean(scheme.lower(), SCHEDULER_SCHEMES)
-                why = f": unknown scheme {scheme!r}{hint}"
             raise_problems(
                 [
                     Problem(
                         "",
-                        f"{value!r} is not a Dask scheduler address{why}",
+                        f"{value!r} is not a Dask scheduler address{_why_not(value)}",
                         " | ".join(f"{s}://host:port" for s in SCHEDULER_SCHEMES),
                     )
                 ]
