@@ -12,6 +12,15 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Test files with an end-to-end (``slow``) test run first, each file's tests kept
+    together and in their order. ``--dist loadfile`` hands files to the two workers in
+    collection order, so a 60-90 s pipeline file collected last ran alone on one worker while
+    the other had finished: started first, the fast files fill in around them."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: files stay in order
+
+
 @pytest.fixture(autouse=True)
 def _no_progress_settings_of_the_caller(monkeypatch):
     """Each test starts without the caller's ``CI`` and ``GDLAB_PROGRESS``: they decide whether

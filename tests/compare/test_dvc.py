@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.pipeline.conftest import Project
+
+pytestmark = pytest.mark.slow
 
 COMPARE_OUTPUTS = ("reports/compare", "reports/figures/compare")
 TINY = {
