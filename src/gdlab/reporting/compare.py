@@ -246,9 +246,8 @@ def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
     """The outputs of a stage with ``compare.enabled: false``, replacing a previous run's:
     ``summary.json`` (``{"enabled": false}``), ``summary.md`` saying so, and
     ``compare_disabled.svg`` in ``curves/`` and in ``figures`` (no variant curves or figures).
-    No output directory is left empty: git drops an empty directory from an experiment's
-    commit, so ``dvc exp apply`` of it kept the files of the run before and ``dvc status``
-    reported the stage changed; ``dvc plots show`` draws each notice as an image."""
+    No output directory is left empty (DVC warns about an empty output, and an empty directory
+    is in no git commit); ``dvc plots show`` draws each notice as an image."""
     reports, figures = Path(reports), Path(figures)
     for path in (reports, figures):
         shutil.rmtree(path, ignore_errors=True)

@@ -38,10 +38,9 @@ def read_json(path: str | Path) -> Any:
 
 def write_notice_svg(path: str | Path, message: str) -> Path:
     """An SVG image of the one line ``message`` at ``path`` (parents created), for an output
-    directory a disabled stage leaves without figures or curves: git keeps a directory only
-    with a file in it (so ``dvc exp apply`` restores it), and DVC renders an SVG in a
-    ``plots:`` directory as an image, where a ``.gitkeep`` fails to load and a header-only CSV
-    is an empty chart."""
+    directory a disabled stage leaves without figures or curves, so that it is not empty: DVC
+    renders an SVG in a ``plots:`` directory as an image, where a ``.gitkeep`` fails to load
+    and a header-only CSV is an empty chart."""
     width = 20 + 9 * len(message)  # ~9 px per character of 16 px sans-serif
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60">'
