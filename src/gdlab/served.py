@@ -23,7 +23,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.models.model import MLMODEL_FILE_NAME
 
-from gdlab.estimators.nonfinite import KINDS, kinds_named, listed, nonfinite_cells
+from gdlab.estimators.nonfinite import KINDS, SHOWN, kinds_named, nonfinite_cells
+from gdlab.text import listed
 
 FLAVOR_NAME = "sklearn"
 """What MLflow records as the logged model's flavour (``Model.log(flavor_name=...)``)."""
@@ -73,7 +74,7 @@ def refusal(data: Any, error: ValueError, predict: Callable[[pd.DataFrame], Any]
             kinds, takes_nan = (KINDS if refuses else kinds), refuses is False
         cells = nonfinite_cells(frame, list(frame.columns), KINDS if "NaN" in kinds else kinds)
         if cells:
-            shown = listed(cells, sep="; ")
+            shown = listed(cells, SHOWN, sep="; ")
             allowed = "finite numbers or null" if takes_nan else "finite numbers"
             return (
                 f"the request holds values this model does not take: {shown} (rows count "

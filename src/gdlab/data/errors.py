@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from gdlab.text import listed
+
+__all__ = ["SHOWN_CLASSES", "DataError", "listed"]
 
 SHOWN_CLASSES = 10
 """Classes a message lists by name (a target with hundreds of rare labels gave kilobytes)."""
-
-
-def listed(parts: Sequence[str], limit: int) -> str:
-    """``"a, b, c and 7 more"``: the first ``limit`` of ``parts``, then how many are left."""
-    more = f" and {len(parts) - limit} more" if len(parts) > limit else ""
-    return ", ".join(parts[:limit]) + more
 
 
 class DataError(ValueError):

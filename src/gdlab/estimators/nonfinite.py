@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.text import listed
+
 KINDS = ("NaN", "infinity")
 """The non-finite kinds, as scikit-learn's messages spell them ("contains NaN", "contains
 infinity"): :func:`kinds_named` reads them back from such a message."""
@@ -23,15 +25,6 @@ holds the word, e.g. 'x_NaN' in a feature-name mismatch, is no such refusal)."""
 
 SHOWN = 5
 """Columns, and rows per column, a message lists before 'and k more'."""
-
-
-def listed(parts: Sequence[str], limit: int = SHOWN, sep: str = ", ") -> str:
-    """The first ``limit`` of ``parts`` joined by ``sep``, then "and k more" ("a, b and 2
-    more"; after any other separator, "a; b; and 2 more")."""
-    text = sep.join(parts[:limit])
-    if len(parts) > limit:
-        text += (" " if sep == ", " else sep) + f"and {len(parts) - limit} more"
-    return text
 
 
 def kinds_named(message: str) -> tuple[str, ...]:
@@ -55,7 +48,7 @@ def nonfinite_cells(
         for j in np.flatnonzero(bad.any(axis=0)):
             rows = np.flatnonzero(bad[:, j])
             name = repr(str(columns[j])) if columns is not None else str(j)
-            where = listed([str(r) for r in rows])
+            where = listed([str(r) for r in rows], SHOWN)
             parts.append(f"column {name} holds {kind} in row{'s' if len(rows) > 1 else ''} {where}")
     return parts
 
@@ -63,7 +56,7 @@ def nonfinite_cells(
 def nonfinite_message(owner: str, cells: Sequence[str]) -> str:
     """The estimators' refusal of an X holding the ``cells`` of :func:`nonfinite_cells`."""
     return (
-        f"{owner} needs finite numbers in X: {listed(list(cells))} (rows count from 0). "
+        f"{owner} needs finite numbers in X: {listed(list(cells), SHOWN)} (rows count from 0). "
         "Impute or drop missing values first (e.g. sklearn.impute.SimpleImputer); "
         "NaN, None and ±infinity cannot be predicted on"
     )
