@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
-from gdlab.config import ConfigError, empty_params_warning, load_params
+from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
 from gdlab.data import (
     DataError,
     check_source_available,
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        params = load_params(args.params)
+        document = read_yaml(args.params)  # read once: validated, and checked for emptiness
+        params = validate_params(document, args.params)
         check_source_available(params)
         with tempfile.TemporaryDirectory() as scratch:
             meta = prepare_dataset(params, scratch)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     warnings = [
-        empty_params_warning(args.params),
+        empty_params_warning(document, args.params),
         untracked_source(params, Path.cwd()),  # relative paths are read from here too
         full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
         _pruner_warning(params),

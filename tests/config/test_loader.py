@@ -116,8 +116,10 @@ def test_validate_stage_warns_that_an_empty_params_file_means_every_default(
 
 
 def test_a_params_file_with_parameters_gets_no_empty_file_warning(tmp_path):
-    assert empty_params_warning(write(tmp_path, "seed: 42\n")) is None
-    assert empty_params_warning(write(tmp_path, "")) is not None
+    full = write(tmp_path, "seed: 42\n")
+    assert empty_params_warning(read_yaml(full), full) is None
+    empty = write(tmp_path, "")
+    assert empty_params_warning(read_yaml(empty), empty) is not None
 
 
 def test_validate_stage_fails_with_every_problem_on_stderr(tmp_path, monkeypatch, capsys):

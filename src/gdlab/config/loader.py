@@ -152,11 +152,12 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return validate_params(read_yaml(path), str(path))
 
 
-def empty_params_warning(path: str | Path = "params.yaml") -> str | None:
-    """A warning when the params file holds no parameters at all (empty, or only comments):
-    it validates, every value being the schema's default, which a truncated or wrong file would
-    do silently too. ``None`` otherwise."""
-    if read_yaml(path) is not None:
+def empty_params_warning(document: Any, path: str | Path = "params.yaml") -> str | None:
+    """A warning when the params file at ``path``, parsed as ``document`` (:func:`read_yaml`),
+    holds no parameters at all (empty, or only comments): it validates, every value being the
+    schema's default, which a truncated or wrong file would do silently too. ``None``
+    otherwise."""
+    if document is not None:
         return None
     return (
         f"{path} holds no parameters (it is empty or only comments): every value is the "
