@@ -118,6 +118,15 @@ def test_infinite_target():
     refused(table(REG.assign(y=[1.0, np.inf, 2.0, 3.0])), "target column 'y' has infinite")
 
 
+def test_infinite_class_label_names_the_row_not_mixed_types():
+    msg = refused(
+        table(REG.assign(y=[0.0, 1.0, -np.inf, 1.0])),
+        r"target column 'y' has infinite values at row 2\b",
+        task="classification",
+    )
+    assert "mixes value types" not in msg
+
+
 def test_text_target_for_regression():
     refused(table(REG.assign(y=["a", "b", "a", "b"])), "model.task: regression needs a numeric")
 

@@ -105,11 +105,19 @@ def _rows(mask: pd.Series | np.ndarray) -> list[int]:
 
 
 def _check_target_values(table: RawTable, y: pd.Series) -> None:
+    """Refuse missing and (in a numeric target) infinite values, naming their rows."""
     if y.isna().any():
         raise DataError(
             f"data.target: target column {table.target!r} has missing values at "
             f"{table.where(_rows(y.isna()))}; drop those rows"
         )
+    if _numeric(y):
+        bad = np.isinf(y.to_numpy(dtype="float64"))
+        if bad.any():
+            raise DataError(
+                f"data.target: target column {table.target!r} has infinite values at "
+                f"{table.where(_rows(bad))}; drop or correct those rows"
+            )
 
 
 def _regression_target(table: RawTable) -> pd.Series:
@@ -123,12 +131,6 @@ def _regression_target(table: RawTable) -> pd.Series:
             f"(e.g. {y[numeric.isna()].iloc[0]!r}); is the task classification?"
         )
     y = y.astype("float64")
-    bad = ~np.isfinite(y.to_numpy())
-    if bad.any():
-        raise DataError(
-            f"data.target: target column {table.target!r} has infinite values at "
-            f"{table.where(_rows(bad))}"
-        )
     if y.nunique() == 1:
         raise DataError(
             f"data.target: target column {table.target!r} is constant "
