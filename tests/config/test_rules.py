@@ -45,6 +45,12 @@ RULES = [
     ("delimiter-empty", {"data.delimiter": ""}, "data.delimiter", "must have at least 1 character"),
     ("encoding-unknown", {"data.encoding": "utf-9"}, "data.encoding", "unknown text encoding"),
     ("sensitive-is-target", {**CSV, "data.sensitive": "y"}, "data.sensitive", "differ"),
+    (
+        "sensitive-is-bundled-target",
+        {"data.source": "wine", "data.sensitive": "target"},
+        "data.sensitive",
+        "'target' is the target column of wine",
+    ),
     ("synthetic-sensitive-name", {"data.sensitive": "sex"}, "data.sensitive", "'group'"),
     ("synthetic-group-off", {"data.sensitive": "group"}, "data.synthetic.sensitive_group", "true"),
     ("n-samples", {"data.synthetic.n_samples": 5}, "data.synthetic.n_samples", ">= 10"),

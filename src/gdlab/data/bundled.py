@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sklearn import datasets
 
-from gdlab.config.sections.data import BUNDLED_TASKS
+from gdlab.config.sections.data import BUNDLED_TARGET, BUNDLED_TASKS
 from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
 
-TARGET = "target"
+TARGET = BUNDLED_TARGET
 
 
 def load_bundled(name: str, sensitive: str | None = None) -> RawTable:

@@ -24,6 +24,9 @@ BUNDLED_TASKS: dict[str, str] = {
 }
 """scikit-learn's bundled data sets and the task each one is made for."""
 
+BUNDLED_TARGET = "target"
+"""The target column's name in a bundled data set (its features keep scikit-learn's names)."""
+
 FILE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "csv": (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"),
     "parquet": (".parquet", ".pq"),
@@ -190,6 +193,15 @@ class DataConfig(Section):
                     "sensitive",
                     "must differ from data.target",
                     "a feature column other than the target",
+                )
+            )
+        if self.source in BUNDLED_TASKS and self.sensitive == BUNDLED_TARGET:
+            problems.append(
+                Problem(
+                    "sensitive",
+                    f"{BUNDLED_TARGET!r} is the target column of {self.source}; fairness "
+                    "is measured across the groups of a feature",
+                    f"a feature column of {self.source}, other than {BUNDLED_TARGET!r}",
                 )
             )
         if self.source == "synthetic" and self.sensitive not in (None, SYNTHETIC_GROUP):
