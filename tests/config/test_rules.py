@@ -373,6 +373,12 @@ RULES = [
     ("uri-file-scheme", {"tracking.uri": "file:///tmp/mlruns"}, "tracking.uri", "file store"),
     ("experiment-empty", {"tracking.experiment": ""}, "tracking.experiment", "non-empty"),
     ("model-name-empty", {"register.model_name": ""}, "register.model_name", "non-empty"),
+    (
+        "model-name-both-quotes",
+        {"register.model_name": """Bob's "best" model"""},
+        "register.model_name",
+        "holds both ' and \"",
+    ),
     ("metric-unknown", {"register.metric": "auc"}, "register.metric", "auto | rmse"),
     ("metric-vs-task", {"register.metric": "rmse"}, "register.metric", "auto | log_loss"),
     # tune ('' was taken as null: the default journal)

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 import gdlab
 from gdlab import GDRegressor
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
+from gdlab.tracking.registry import filter_literal
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +92,14 @@ def _logged(session, fitted, name: str) -> dict:
     return dict(model_name=name, model_uri=info.model_uri, run_id=run.info.run_id)
 
 
-def test_registering_the_same_model_again_keeps_its_version(session, fitted):
-    name = "rerun-test"
+@pytest.mark.parametrize("name", ["rerun-test", "Bob's rerun-test"])
+def test_registering_the_same_model_again_keeps_its_version(session, fitted, name):
     client, args = session.client, _logged(session, fitted, name)
     first = register_and_gate(client, metric="rmse", value=1.0, **args)
     again = register_and_gate(client, metric="rmse", value=0.9, **args)  # dvc repro -f register
     assert first.version == again.version == "1"
     assert again.promoted and again.reason == "already champion"
-    versions = client.search_model_versions(f"name = '{name}'")
+    versions = client.search_model_versions(f"name = {filter_literal(name)}")
     assert [str(v.version) for v in versions] == ["1"]
     assert versions[0].tags["test_rmse"] == repr(0.9)
 
@@ -229,14 +230,14 @@ def test_reviewing_a_champion_whose_run_is_gone_says_not_measured(session, fitte
                              "equalized_odds_difference not measured")
 
 
-def test_the_same_model_trained_again_keeps_its_version(session, fitted):
+@pytest.mark.parametrize("name", ["identical-test", "Bob's identical-test"])
+def test_the_same_model_trained_again_keeps_its_version(session, fitted, name):
     """Back to earlier params after experiments, train ran again and wrote the same
     model.skops (same bytes, same commit, same data; params.yaml and dvc.lock differ from the
     commit, the code not): register made v3, v4 ... of the very model. It reuses that
     version unless the code may differ (uncommitted changes to anything else)."""
     from gdlab.tracking.registry import MODEL_DIGEST_TAG
 
-    name = "identical-test"
     client = session.client
     lineage = {MODEL_DIGEST_TAG: "ab" * 32, "mlflow.source.git.commit": "c0ffee",
                "gdlab.git_dirty": "true", "gdlab.code_dirty": "false", "gdlab.data_digest": "d1"}
@@ -246,14 +247,15 @@ def test_the_same_model_trained_again_keeps_its_version(session, fitted):
                               description="again", **_logged(session, fitted, name))
     assert again.version == first.version == "1" and again.promoted
     assert again.reason == "already champion (v1 is this very model)"
-    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    found = client.search_model_versions(f"name = {filter_literal(name)}")
+    assert [str(v.version) for v in found] == ["1"]
     assert client.get_model_version(name, "1").description == "first"
     for changed in ({"gdlab.code_dirty": "true"}, {MODEL_DIGEST_TAG: "cd" * 32},
                     {"mlflow.source.git.commit": "beef"}, {"gdlab.data_digest": "d2"}):
         other = register_and_gate(client, metric="rmse", value=1.0,
                                   tags={**lineage, **changed}, **_logged(session, fitted, name))
         assert other.version != "1", changed
-    assert len(client.search_model_versions(f"name = '{name}'")) == 5
+    assert len(client.search_model_versions(f"name = {filter_literal(name)}")) == 5
 
 
 def test_the_logged_model_names_the_cells_of_a_request_it_refuses(session, fitted):

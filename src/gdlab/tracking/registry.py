@@ -113,6 +113,14 @@ def current_champion(client: MlflowClient, name: str) -> Any | None:
         raise
 
 
+def filter_literal(value: str) -> str:
+    """``value`` as a string literal in an MLflow search filter. The filter has no escape: a
+    value holding a single quote (``Bob's model``) goes in double quotes, else the search
+    fails and a rerun would take the name for a new one (the config refuses a model name
+    holding both kinds of quote)."""
+    return f'"{value}"' if "'" in value else f"'{value}'"
+
+
 def _registered_version(
     client: MlflowClient, name: str, model_uri: str, run_id: str | None
 ) -> Any | None:
@@ -121,7 +129,9 @@ def _registered_version(
     if run_id is None:
         return None
     try:
-        found = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        found = client.search_model_versions(
+            f"name = {filter_literal(name)} and run_id = '{run_id}'"
+        )
     except MlflowException:  # no registered model of that name yet
         return None
     same = [v for v in found if v.source == model_uri]
@@ -143,7 +153,7 @@ def _identical_version(
         return None
     try:
         found = client.search_model_versions(
-            f"name = '{name}' and tags.`{MODEL_DIGEST_TAG}` = '{digest}'"
+            f"name = {filter_literal(name)} and tags.`{MODEL_DIGEST_TAG}` = '{digest}'"
         )
     except MlflowException:  # no registered model of that name yet
         return None

@@ -115,6 +115,11 @@ class RegisterConfig(Section):
                 [Problem("", f"{name!r} is refused by MLflow's model registry",
                          MODEL_NAME_ALLOWED)]
             )
+        if "'" in name and '"' in name:  # a search filter quotes a value with one or the other
+            raise_problems(
+                [Problem("", f"{name!r} holds both ' and \", which a registry search "
+                         "cannot quote", "a name with only one kind of quote, or none")]
+            )
         return name
 
     def resolved_metric(self, task: str) -> str:
