@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print("register: register.enabled is false, nothing registered")
         return 0
 
+    if not (reports / "metrics.json").exists():
+        print(f"register: {reports / 'metrics.json'} is missing: run evaluate first "
+              "(dvc repro runs it)", file=sys.stderr)
+        return 1
     metrics = read_json(reports / "metrics.json")
     metric = params.register.resolved_metric(params.model.task)
     value = metrics["test"].get(metric)
@@ -79,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     fairness = read_json(reports / "fairness.json")
     gate_status, blocked = fairness_gate(fairness)
-    handle = RunHandle.read(models / "run.json")
     try:
+        handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
         check_resumable(session.client, handle.run_id, str(models / "run.json"))
         model_uri = check_own_model_uri(session.client, handle.model_uri, run_id=handle.run_id)
-    except (TrackingUnavailable, UntrustedModelSource) as exc:
+    except (TrackingUnavailable, UntrustedModelSource, ValueError) as exc:
         print(f"register: {exc}", file=sys.stderr)
         return 1
     lineage = run_lineage(session.client, handle.run_id)

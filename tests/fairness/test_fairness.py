@@ -347,9 +347,17 @@ def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(t
     assert version.tags["gdlab.fairness_gate"] == "not measured"  # it read 'True'
     # register run by hand without evaluate's fairness.json fails closed (it took the gate as
     # passed) and registers nothing
+    fairness = (project.root / "reports/fairness.json").read_text()
     (project.root / "reports/fairness.json").unlink()
     result = project.stage("register")
     assert result.code == 1 and "fairness.json is missing: run evaluate first" in result.err
+    assert len(client.search_model_versions("name='plain'")) == 1
+    # ... and so does it without train's run.json, with a message, not a traceback
+    (project.root / "reports/fairness.json").write_text(fairness)
+    (project.root / "models/run.json").unlink()
+    result = project.stage("register")
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert "run.json is missing: run the train stage first" in result.err
     assert len(client.search_model_versions("name='plain'")) == 1
     card = (project.root / "reports/model_card.md").read_text()
     assert "was **not** evaluated" in card

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from mlflow.tracking import MlflowClient
 
@@ -60,5 +59,17 @@ class RunHandle:
 
     @classmethod
     def read(cls, path: str | Path) -> RunHandle:
-        data: dict[str, Any] = json.loads(Path(path).read_text())
+        """The handle train wrote at ``path``. Raises ValueError naming the file when it is
+        missing, is not JSON or names no run (a stage run by hand before train)."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{path} is missing: run the train stage first "
+                             "(dvc repro runs it)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} cannot be read ({exc}); run the train stage "
+                             "again") from None
+        if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
+            raise ValueError(f"{path} names no MLflow run (no run_id); run the train stage "
+                             "again")
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
