@@ -216,6 +216,17 @@ def test_non_numeric_refused():
     )
 
 
+def test_a_missing_text_value_is_no_level_when_imputing():
+    """As data.missing documents: a text column's missing value is not imputed, its row
+    holds no level (every one-hot column 0), and the levels stay those seen."""
+    checked = check_table(
+        table(REG.assign(c=["x", None, "y", "x"])), task="regression", missing="most_frequent"
+    )
+    dummies = checked.features[["c=x", "c=y"]].to_numpy()
+    assert dummies.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    assert not any("nan" in c.lower() or "none" in c.lower() for c in checked.features.columns)
+
+
 def test_non_numeric_one_hot():
     checked = check_table(table(REG.assign(c=["x", "y", "x", "z"])), task="regression")
     assert [c for c in checked.features.columns if c.startswith("c=")] == ["c=x", "c=y", "c=z"]

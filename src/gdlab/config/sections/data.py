@@ -112,7 +112,8 @@ class DataConfig(Section):
     missing: Literal["refuse", "mean", "median", "most_frequent"] = Field(
         "refuse",
         description="missing feature values: refuse, or impute in the model pipeline "
-        "(fitted on training rows only)",
+        "(fitted on training rows only); a missing value in a text column one-hot encoded "
+        "is no level (all its one-hot columns 0)",
     )
     categorical: Literal["onehot", "refuse"] = Field(
         "onehot", description="non-numeric feature columns: one-hot encode, or refuse"
