@@ -8,6 +8,7 @@ its trajectory figure; the parent carries the summary, the table and the compari
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from gdlab.experiment.compare import Comparison
 from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, log_tags, scalar_metrics
+from gdlab.tracking.children import stopped_status
 
 CHILD_CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm", "time_s")
 
@@ -79,8 +81,9 @@ def log_comparison(
             figure = (variant_figures or {}).get(v.label)
             if figure is not None and Path(figure).exists():
                 client.log_artifact(run_id, str(figure), "figures")
-        except BaseException:
-            client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+        except BaseException as exc:  # KILLED on an interrupt, as the parent run
+            with contextlib.suppress(Exception):  # the store may be what failed
+                client.set_terminated(run_id, stopped_status(exc))
             raise
         client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
         run_ids[v.label] = run_id

@@ -24,6 +24,7 @@ from gdlab.tracking.batching import (
     log_run_data,
     scalar_metrics,
 )
+from gdlab.tracking.children import stopped_status
 
 
 def fold_metrics(fold: FoldResult) -> dict[str, float]:
@@ -105,11 +106,10 @@ def log_fold_runs(
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
             finished.append(run_id)
     except BaseException as exc:  # the fold being logged and those not logged yet end too
-        status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
         pending = [r for r in (run_id, *(run_ids or {}).values()) if r and r not in finished]
         for stopped in dict.fromkeys(pending):
             with contextlib.suppress(Exception):  # the store may be what failed
-                client.set_terminated(stopped, RunStatus.to_string(status))
+                client.set_terminated(stopped, stopped_status(exc))
         raise
     return finished
 

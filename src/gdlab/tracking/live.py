@@ -18,6 +18,7 @@ its curves are logged at the end, as without live logging.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -30,12 +31,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, RunStatus
+from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.progress import set_printer
 from gdlab.experiment.progress_bar import ProgressBoard
 from gdlab.tracking.batching import log_metrics
+from gdlab.tracking.children import stopped_status
 
 RECORD_CURVES = {
     "loss": "train_loss",
@@ -256,7 +258,11 @@ def live_fold_runs(
 ) -> Iterator[LiveTraining]:
     """Create the fold runs (RUNNING, children of ``parent_run_id``) before training, stream
     the folds' and the refit's epochs into them and the parent while inside the block; the
-    fold runs are ended FAILED (KILLED on interrupt) if the block raises."""
+    fold runs are ended FAILED (KILLED on interrupt) if the block raises.
+
+    After the block they stay RUNNING until :func:`~gdlab.tracking.cv.log_fold_runs` finishes
+    them; if the stage stops before (saving the model fails, SIGTERM), the enclosing
+    :func:`~gdlab.tracking.runs.pipeline_run` ends them with the parent's status."""
     from gdlab.tracking.cv import start_fold_runs
 
     run_ids = start_fold_runs(client, experiment_id, parent_run_id, folds)
@@ -265,9 +271,9 @@ def live_fold_runs(
         with live.curves if live.curves is not None else _nothing():
             yield live
     except BaseException as exc:
-        status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
         for run_id in run_ids.values():
-            client.set_terminated(run_id, RunStatus.to_string(status))
+            with contextlib.suppress(Exception):  # the store may be what failed
+                client.set_terminated(run_id, stopped_status(exc))
         raise
 
 

@@ -5,7 +5,10 @@ tagged with the process that holds it (:data:`PROCESS_TAG`: host, pid and the pr
 time, so a reused pid is not taken for the same process); when a stage starts a new run,
 :func:`end_orphans` ends the RUNNING runs of the experiment whose process on this host is gone,
 and their RUNNING nested runs, as KILLED with the reason tagged. Runs of live processes, of
-other hosts and without the tag are left alone.
+other hosts and without the tag are left alone. Nested runs still RUNNING under a parent that
+has ended (which ``pipeline_run`` ends with it, unless the store failed or a second signal came
+at that moment) are ended too, with the parent's status
+(:func:`~gdlab.tracking.children.end_abandoned_children`).
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ def is_gone(tag: str) -> bool:
 
 def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
     """End the RUNNING runs of ``experiment_id`` whose process (:data:`PROCESS_TAG`) is gone,
-    and their RUNNING nested runs, KILLED with ``gdlab.failure_kind: lost``; their ids."""
+    and their RUNNING nested runs, KILLED with ``gdlab.failure_kind: lost``; then the RUNNING
+    nested runs whose parent has ended, with the parent's status; their ids."""
+    from gdlab.tracking.children import end_abandoned_children
     from gdlab.tracking.runs import FAILURE_KIND_TAG, FAILURE_TAG
 
     running = client.search_runs(
@@ -81,4 +86,4 @@ def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
             client.set_tag(found.info.run_id, FAILURE_KIND_TAG, LOST)
             client.set_terminated(found.info.run_id, RunStatus.to_string(RunStatus.KILLED))
             ended.append(found.info.run_id)
-    return ended
+    return ended + end_abandoned_children(client, experiment_id)

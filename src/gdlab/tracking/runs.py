@@ -2,7 +2,8 @@
 
 ``pipeline_run`` starts (or resumes, in a later stage) the parent run and ends it FINISHED,
 FAILED (reason in the ``gdlab.failure`` tag) or KILLED (on SIGINT/SIGTERM, after which the
-process exits non-zero). Without a handler a killed process would leave the run RUNNING.
+process exits non-zero). Without a handler a killed process would leave the run RUNNING. A
+failed or killed parent ends the nested runs it left RUNNING with the same status.
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ def pipeline_run(
 ) -> Iterator[mlflow.ActiveRun]:
     """Start a new parent run in ``experiment_id`` or resume ``run_id``; end it with the right
     status. A resumed run that ends well loses the failure tags an earlier failed attempt
-    left. ``uri`` is only used to redact it from the failure reason.
+    left. ``uri`` is only used to redact it from the failure reason. When the block raises,
+    the nested runs still RUNNING (e.g. fold runs made before training that the stage had not
+    finished yet) end first, with the parent's status and failure tags.
 
     The run is tagged with this process (``gdlab.process``); a new run first ends the runs of
     the experiment left RUNNING by a process that died (:func:`~gdlab.tracking.orphans.
@@ -168,20 +171,19 @@ def pipeline_run(
         with ending_on_signals():
             yield run
     except RunInterrupted as exc:
-        _tag_failure(run_id, exc, "interrupted", uri)
-        mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
+        _end_stopped(run, exc, "interrupted", uri)
         raise SystemExit(128 + exc.signum) from exc
-    except KeyboardInterrupt:
-        mlflow.end_run(status=RunStatus.to_string(RunStatus.KILLED))
+    except KeyboardInterrupt as exc:
+        _end_stopped(run, exc, None, uri)
         raise
     except SystemExit as exc:
         if exc.code in (None, 0):
             mlflow.end_run()
         else:
-            _end_failed(run_id, exc, uri)
+            _end_failed(run, exc, uri)
         raise
     except BaseException as exc:
-        _end_failed(run_id, exc, uri)
+        _end_failed(run, exc, uri)
         raise
     else:
         stale = [t for t in (FAILURE_TAG, FAILURE_KIND_TAG) if t in run.data.tags]
@@ -198,11 +200,36 @@ def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) ->
         pass
 
 
-def _end_failed(run_id: str, exc: BaseException, uri: str | None) -> None:
+def _end_failed(run: mlflow.ActiveRun, exc: BaseException, uri: str | None) -> None:
     from gdlab.core.loop import DivergenceError
 
     kind = "divergence" if isinstance(exc, DivergenceError) else "error"
+    _end_stopped(run, exc, kind, uri, status=RunStatus.to_string(RunStatus.FAILED))
+
+
+def _end_stopped(
+    run: mlflow.ActiveRun,
+    exc: BaseException,
+    kind: str | None,
+    uri: str | None,
+    *,
+    status: str | None = None,
+) -> None:
+    """End the parent run that ``exc`` stopped (``status``: :func:`~gdlab.tracking.children.
+    stopped_status` by default), its reason tagged when ``kind`` is given, and first the nested
+    runs it left RUNNING (fold runs made before training and not yet finished, a trial or
+    variant run being logged) with the same status and tags."""
+    from gdlab.tracking.children import end_running_children, stopped_status
+
+    run_id = run.info.run_id
+    status = status or stopped_status(exc)
+    tags = {}
+    if kind is not None:
+        tags = {FAILURE_TAG: _failure_reason(exc, uri), FAILURE_KIND_TAG: kind}
     try:
-        _tag_failure(run_id, exc, kind, uri)
+        if kind is not None:
+            _tag_failure(run_id, exc, kind, uri)
+        with contextlib.suppress(Exception):  # the store itself may be what failed
+            end_running_children(MlflowClient(), run.info.experiment_id, run_id, status, tags)
     finally:
-        mlflow.end_run(status=RunStatus.to_string(RunStatus.FAILED))
+        mlflow.end_run(status=status)

@@ -10,6 +10,7 @@ FAIL. Trials finished by an earlier, killed run of the stage are logged on the n
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from gdlab.tracking import curve_metrics, log_metrics, log_params, log_tags
 from gdlab.tracking.batching import scalar_metrics
+from gdlab.tracking.children import stopped_status
 from gdlab.tuning.objective import TrialRecord, record_from_trial
 
 STUDY_TAG = "gdlab.study"
@@ -88,8 +90,9 @@ class TrialLogger:
             metrics = curve_metrics(record.curves, end) + scalar_metrics(values, 0, end)
             metrics += curve_metrics({f"fold_{self.metric}": record.fold_scores}, end)
             log_metrics(self.client, run_id, metrics)
-        except BaseException:
-            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+        except BaseException as exc:  # KILLED on an interrupt, as the parent run
+            with contextlib.suppress(Exception):  # the store may be what failed
+                self.client.set_terminated(run_id, stopped_status(exc))
             raise
         self.client.set_terminated(run_id, RunStatus.to_string(status), end_time=end)
         self.run_ids[record.number] = run_id
