@@ -3,6 +3,9 @@ LR range test, and the other pruner."""
 
 from __future__ import annotations
 
+import warnings
+
+import optuna
 import pytest
 
 from gdlab.config import ConfigError, Params, validate_params
@@ -143,6 +146,101 @@ def test_grid_values_of_ranges_and_choices():
     assert grid_values(SearchDimension(low=20, high=100, step=20), 10) == [20, 40, 60, 80, 100]
     assert grid_values(SearchDimension(low=20, high=100, step=20), 3) == [20, 60, 100]
     assert grid_values(SearchDimension(choices=["sgd", "adam"]), 7) == ["sgd", "adam"]
+
+
+@pytest.mark.parametrize(
+    ("key", "dimension", "line"),
+    [
+        # the grid ran max_epochs 8, outside the range; TPE got a range Optuna cut to [2, 5]
+        (
+            "train.max_epochs",
+            {"low": 2, "high": 7, "step": 3},
+            "7 is not on the lattice of low and step (2, 5, 8, ...): the search would stop at 5 "
+            "(allowed: low plus a whole number of steps, e.g. high: 5 or 8)",
+        ),
+        # the grid tried 0.1, 0.5 and 1.0: 1.0 is not 0.1 plus a multiple of 0.4
+        (
+            "model.alpha",
+            {"low": 0.1, "high": 1.0, "step": 0.4},
+            "1.0 is not on the lattice of low and step (0.1, 0.5, 0.9, ...): the search would "
+            "stop at 0.9 (allowed: low plus a whole number of steps, e.g. high: 0.9 or 1.3)",
+        ),
+        (
+            "train.max_epochs",
+            {"low": 2, "high": 3, "step": 5},
+            "3 is not on the lattice of low and step (2, 7, ...): the search would stop at 2 "
+            "(allowed: low plus a whole number of steps, e.g. high: 2 or 7)",
+        ),
+    ],
+)
+def test_a_high_off_the_step_lattice_is_refused_with_the_nearest_valid_highs(key, dimension, line):
+    assert problems({"space": {key: dimension}}) == [f"tune.space.{key}.high: {line}"]
+
+
+@pytest.mark.parametrize(
+    "dimension",
+    [
+        {"low": 0.1, "high": 1.0, "step": 0.1},  # 0.1 + 9 * 0.1 is 0.9999999999999999 in floats
+        {"low": 0.3, "high": 0.9, "step": 0.2},
+        {"low": 0.0, "high": 1.0, "step": 0.25},
+    ],
+)
+def test_a_high_on_the_lattice_in_decimal_is_accepted(dimension):
+    data = Params().model_dump(mode="json")
+    data["tune"] = {"enabled": True, "space": {"model.alpha": dimension}}
+    assert validate_params(data).tune.space["model.alpha"].high == dimension["high"]
+
+
+@pytest.mark.parametrize(
+    "dimension",
+    [
+        {"low": 2, "high": 8, "step": 3},
+        {"low": 20, "high": 100, "step": 20},
+        {"low": 0.1, "high": 0.9, "step": 0.4},
+        {"low": 0.1, "high": 1.0, "step": 0.1},
+        {"low": 0.3, "high": 0.9, "step": 0.2},
+        {"low": 16, "high": 128, "step": 0.5, "type": "float"},
+    ],
+)
+@pytest.mark.parametrize("points", [2, 3, 4, 100])
+def test_grid_values_are_points_of_the_distribution_optuna_builds(dimension, points):
+    """Optuna's own distribution is the reference: it would warn and lower high if it were off
+    the lattice, and it contains every grid value (inside [low, high], on the lattice)."""
+    dim = SearchDimension(**dimension)
+    kind = optuna.distributions.IntDistribution if dim.kind == "int" else (
+        optuna.distributions.FloatDistribution
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        distribution = kind(dim.low, dim.high, step=dim.step)
+    assert distribution.high == dim.high
+    values = grid_values(dim, points)
+    assert values[0] == dim.low and values[-1] == dim.high
+    assert values == sorted(set(values)) and len(values) == min(points, len(values))
+    for value in values:
+        assert distribution._contains(distribution.to_internal_repr(value)), value
+        assert isinstance(value, int if dim.kind == "int" else float)
+
+
+def test_a_grid_search_over_a_stepped_range_runs_only_values_of_the_range(
+    tmp_path, classification_data
+):
+    X, y = classification_data
+    params = make_params(
+        train={"max_epochs": 3},
+        tune={
+            "strategy": "grid",
+            "n_trials": None,
+            "pruner": "none",
+            "space": {"train.max_epochs": {"low": 2, "high": 8, "step": 3}},
+        },
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was: UserWarning: The value 8 is out of range
+        outcome = run_search(plan_search(params, X, y, storage=str(tmp_path / "g.journal")))
+    assert sorted(t.params["train.max_epochs"] for t in outcome.trials()) == [2, 5, 8]
+    with pytest.raises(ConfigError, match=r"tune.space.train.max_epochs.high: 7 is not on"):
+        make_params(tune={"space": {"train.max_epochs": {"low": 2, "high": 7, "step": 3}}})
 
 
 def test_dimensions_named_in_a_condition_come_first():

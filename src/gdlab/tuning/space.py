@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.config.sections.tune import SearchDimension, conditions_met, dimension_order
+from gdlab.config.sections.tune import (
+    SearchDimension,
+    conditions_met,
+    dimension_order,
+    lattice_point,
+    lattice_size,
+)
 
 LEARNING_RATE = "optimizer.learning_rate"
 
@@ -101,15 +107,21 @@ def _suggest(trial: Any, key: str, dim: SearchDimension) -> Any:
 
 
 def grid_values(dim: SearchDimension, points: int) -> list[Any]:
-    """The grid of one dimension (see :meth:`Space.grid`)."""
+    """The grid of one dimension (see :meth:`Space.grid`). With ``step``, up to ``points``
+    values of the lattice ``low + k·step`` spread from ``low`` to ``high`` (which the schema
+    keeps on it), computed as Optuna checks them, so every one is a value the dimension's
+    distribution contains; never a value outside ``[low, high]``."""
     if dim.choices is not None:
         return list(dim.choices)
     low, high = float(dim.low), float(dim.high)  # type: ignore[arg-type]
     if dim.step is not None:
-        lattice = np.arange(low, high + dim.step / 2, dim.step)
-        idx = np.unique(np.round(np.linspace(0, len(lattice) - 1, min(points, len(lattice)))))
-        values = lattice[idx.astype(int)]
-    elif dim.log:
+        size = lattice_size(dim.low, dim.high, dim.step)  # type: ignore[arg-type]
+        idx = np.unique(np.round(np.linspace(0, size - 1, min(points, size))))
+        lattice = [lattice_point(dim.low, dim.step, int(k)) for k in idx]  # type: ignore[arg-type]
+        if dim.kind == "int":
+            return [int(v) for v in lattice]
+        return [float(v) for v in lattice]
+    if dim.log:
         values = np.geomspace(low, high, points)
     else:
         values = np.linspace(low, high, points)

@@ -11,6 +11,7 @@ configuration the schema would refuse.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,9 +47,18 @@ class SearchDimension(StrictModel):
         description="auto = categorical with choices, int when low/high are integers, else float",
     )
     low: int | float | None = Field(None, description="lower end of the range (inclusive)")
-    high: int | float | None = Field(None, description="upper end of the range (inclusive)")
+    high: int | float | None = Field(
+        None,
+        description="upper end of the range (inclusive); with step, low plus a whole number of "
+        "steps",
+    )
     log: bool = Field(False, description="sample the range uniformly in log space")
-    step: int | float | None = Field(None, gt=0, description="spacing of the range's values")
+    step: int | float | None = Field(
+        None,
+        gt=0,
+        description="spacing of the range's values: low, low + step, ... up to high, which must "
+        "be on that lattice (not with log)",
+    )
     choices: list[Choice] | None = Field(None, min_length=1, description="values to choose from")
     when: dict[str, list[Choice]] = Field(
         default_factory=dict,
@@ -93,6 +103,8 @@ class SearchDimension(StrictModel):
                         "integer low, high and step, or type: float",
                     )
                 )
+            elif self.step is not None and not self.log and self.low <= self.high:
+                problems += _off_lattice(self.low, self.high, self.step, integer=kind == "int")
         if self.choices is not None and len({json.dumps(c) for c in self.choices}) < len(
             self.choices
         ):
@@ -119,6 +131,43 @@ class SearchDimension(StrictModel):
             return list(self.choices)
         cast = int if self.kind == "int" else float
         return [cast(self.low), cast(self.high)]  # type: ignore[arg-type]
+
+
+def lattice_size(low: float, high: float, step: float) -> int:
+    """How many values ``low + k·step`` (k = 0, 1, ...) are not above ``high``, in exact decimal
+    arithmetic on the numbers as written (``0.1 + 2·0.4`` is 0.9, not 0.9000000000000001): the
+    rule Optuna's distributions use to tell whether ``high`` is on the lattice."""
+    span = Decimal(str(high)) - Decimal(str(low))
+    return max(int(span // Decimal(str(step))) + 1, 0)
+
+
+def lattice_point(low: float, step: float, k: int) -> Decimal:
+    """``low + k·step`` in exact decimal arithmetic (see :func:`lattice_size`)."""
+    return Decimal(str(low)) + k * Decimal(str(step))
+
+
+def _off_lattice(low: float, high: float, step: float, *, integer: bool) -> list[Problem]:
+    """A problem when ``high`` is not ``low`` plus a whole number of ``step``: Optuna would
+    lower it to the last lattice point below (with a warning lost in the stage's output), so
+    the range the user wrote would not be the one searched; the two nearest valid highs are
+    suggested."""
+    last = lattice_size(low, high, step) - 1
+    below, above = lattice_point(low, step, last), lattice_point(low, step, last + 1)
+    if below == Decimal(str(high)):
+        return []
+
+    def shown(value: Decimal) -> str:
+        return str(int(value)) if integer else repr(float(value))
+
+    first = ", ".join(shown(lattice_point(low, step, k)) for k in range(min(last + 2, 3)))
+    return [
+        Problem(
+            "high",
+            f"{shown(Decimal(str(high)))} is not on the lattice of low and step ({first}, ...): "
+            f"the search would stop at {shown(below)}",
+            f"low plus a whole number of steps, e.g. high: {shown(below)} or {shown(above)}",
+        )
+    ]
 
 
 def _default_space() -> dict[str, Any]:
