@@ -73,6 +73,7 @@ def search(params, data, out_dir: str) -> int:
     )
     from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
+    from gdlab.tuning.fingerprint import code_fingerprint
     from gdlab.tuning.guidance import lr_guidance
     from gdlab.tuning.study import UID as STUDY_UID
     from gdlab.tuning.study import DamagedJournal, check_journal
@@ -80,6 +81,7 @@ def search(params, data, out_dir: str) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tune, task = params.tune, data.task
+    code = code_fingerprint(params, extra=[__file__])  # changed code: a new study
     y = decode_target(data.y_train, data.classes)
     storage = resolve_storage(tune.storage, project_root())
     if "://" not in storage:  # a damaged journal fails before any output or run changes
@@ -118,6 +120,7 @@ def search(params, data, out_dir: str) -> int:
             storage=storage,
             data_digest=data.digest,
             lr_suggestion=guidance.suggestion,
+            code_digest=code,
         )
         uid = plan.spec.create().user_attrs[STUDY_UID]
         logger = TrialLogger(
@@ -133,6 +136,9 @@ def search(params, data, out_dir: str) -> int:
             say(f"tune: parallel work on {backend.describe()}")
             outcome = run_search(plan, logger.log, progress="tune")  # a line per trial
         logger.log_missing(outcome.trials())
+        note = outcome.budget_note()
+        if note:
+            print(f"tune: {note}")
         best = outcome.best_trial
         if best is None:  # every trial pruned or failed: nothing to hand to train
             first = next((t.reason for t in outcome.records if t.reason), "")
@@ -144,7 +150,10 @@ def search(params, data, out_dir: str) -> int:
         if tune.heatmap.enabled:
             with parallel_backend(params.parallel):
                 heat = run_search(
-                    plan_heatmap(params, data.X_train, y, storage=storage, data_digest=data.digest),
+                    plan_heatmap(
+                        params, data.X_train, y, storage=storage, data_digest=data.digest,
+                        code_digest=code,
+                    ),
                     progress="tune: heat map",
                 )
             heat_cells = heatmap_cells(heat.trials())

@@ -1,5 +1,6 @@
 """The tune stage under the real ``dvc repro`` in a copy of the repository: train runs with the
-parameters of best_params.json, and a changed search space reruns tune and then train."""
+parameters of best_params.json, a changed search space reruns tune and then train, and a code
+change reruns tune in a new study."""
 
 from __future__ import annotations
 
@@ -122,3 +123,24 @@ def test_a_tune_rerun_with_the_same_best_params_leaves_train_up_to_date(repo):
     assert "Running stage 'train'" not in again.stdout, again.stdout
     assert "Running stage 'evaluate'" not in again.stdout, again.stdout
     assert len(train_runs(root)) == n_train
+    # the study resumed with its budget spent: the stage says why it ran no trial
+    assert f"tune: study {before['study']} has spent its budget" in again.stdout, again.stdout
+    assert "(0 run now" in again.stdout
+
+
+def test_a_code_change_reruns_tune_in_a_new_study_that_runs_its_trials(repo):
+    """dvc repro reran tune after a code change, but the stage found the same study (named by
+    params and data only) with its budget spent, ran no trial and wrote best_params.json again
+    from trials the old code had scored."""
+    root, run = repo
+    dvc = os.path.join(VENV_BIN, "dvc")
+    run(dvc, "repro", "train")
+    before = json.loads((root / "reports/tuning/best_params.json").read_text())
+    objective = root / "src" / "gdlab" / "tuning" / "objective.py"
+    objective.write_text(objective.read_text() + "\n# a change to the code a trial runs\n")
+    again = run(dvc, "repro", "train")
+    assert "Running stage 'tune'" in again.stdout
+    after = json.loads((root / "reports/tuning/best_params.json").read_text())
+    assert after["study"] != before["study"]
+    assert sum(after["trials"].values()) == 4  # the whole budget, run by the new code
+    assert "(4 run now" in again.stdout and "has spent its budget" not in again.stdout

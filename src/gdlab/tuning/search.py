@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from gdlab.experiment import Fold, make_folds
 from gdlab.experiment.progress import say
+from gdlab.tuning.fingerprint import code_fingerprint
 from gdlab.tuning.objective import CVObjective, TrialRecord
 from gdlab.tuning.progress import TrialProgress
 from gdlab.tuning.space import LEARNING_RATE, Space
@@ -70,6 +71,7 @@ class SearchOutcome:
     records: list[TrialRecord] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     elapsed: float = 0.0
+    spent: bool = False  # the budget was used up by earlier runs: this run had nothing to do
 
     def trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False)
@@ -91,6 +93,27 @@ class SearchOutcome:
         best = self.best_trial
         return self.plan.space.active(best.params) if best is not None else {}
 
+    def budget_note(self) -> str | None:
+        """What to tell the user when the study's budget was spent before this run, so no trial
+        ran now and the result is the earlier runs' (None otherwise)."""
+        if not self.spent:
+            return None
+        plan = self.plan
+        done = sum(counted(t) for t in self.trials())
+        grid = plan.grid_size
+        if grid is not None and (plan.n_trials is None or plan.n_trials >= grid):
+            budget = f"all {grid} points of its grid"
+        else:
+            budget = f"tune.n_trials: {plan.n_trials}"
+        named = getattr(plan.params.tune, "study_name", None)  # then kept whatever changes
+        same = " (tune.study_name)" if named else " with the same params, data and code"
+        return (
+            f"study {plan.spec.name} has spent its budget ({budget}; {done} trials counted) in "
+            f"earlier runs{same}: no trial ran now, the best of those earlier trials is "
+            "reported; raise tune.n_trials to run more, or set tune.study_name to a new name to "
+            "start a study over"
+        )
+
 
 _NOT_IN_IDENTITY: dict[str, Any] = {
     **dict.fromkeys(
@@ -111,11 +134,15 @@ def plan_search(
     storage: str,
     data_digest: str = "",
     lr_suggestion: float | None = None,
+    code_digest: str | None = None,
 ) -> SearchPlan:
     """The search that ``params.tune`` describes on ``(X, y)`` (``y`` as train sees it).
 
     ``lr_suggestion`` (the LR range test's) centres the learning-rate range when
-    ``tune.center_learning_rate`` is on."""
+    ``tune.center_learning_rate`` is on. The study is named by what its trials compute: the
+    params but the budget, the space, ``data_digest`` and ``code_digest`` (default:
+    :func:`~gdlab.tuning.fingerprint.code_fingerprint` of gdlab and the plug-ins ``params``
+    names), so changed code starts a new study and an unchanged rerun resumes."""
     tune, task = params.tune, params.model.task
     space = Space.from_config(tune.space)
     if tune.center_learning_rate and lr_suggestion and LEARNING_RATE in space.dims:
@@ -127,6 +154,7 @@ def plan_search(
         "tune": tune.model_dump(mode="json", exclude=set(BUDGET_FIELDS)),
         "space": space.dump(),
         "data": data_digest,
+        "code": code_fingerprint(params) if code_digest is None else code_digest,
     }
     spec = StudySpec(
         storage=storage,
@@ -146,7 +174,13 @@ def plan_search(
 
 
 def plan_heatmap(
-    params: Any, X: np.ndarray, y: np.ndarray, *, storage: str, data_digest: str = ""
+    params: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    storage: str,
+    data_digest: str = "",
+    code_digest: str | None = None,
 ) -> SearchPlan:
     """The learning rate × batch size grid of ``tune.heatmap``: every cell a full CV (no
     pruning), run as a grid study of its own (so it resumes too)."""
@@ -170,7 +204,9 @@ def plan_heatmap(
             )
         }
     )
-    plan = plan_search(grid_params, X, y, storage=storage, data_digest=data_digest)
+    plan = plan_search(
+        grid_params, X, y, storage=storage, data_digest=data_digest, code_digest=code_digest
+    )
     name = study_name("gdlab-heatmap", plan.spec.name)
     plan.spec = StudySpec(**{**plan.spec.__dict__, "name": name})
     plan.warm_up = True  # its wall-time panel compares the cells' times
@@ -192,6 +228,7 @@ def run_search(
         study = plan.spec.create()
         outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner))
         todo = remaining_trials(study, plan.n_trials, plan.grid_size)
+        outcome.spent = todo == 0
         deadline = None if plan.timeout is None else time.time() + plan.timeout
         # the slot (sampler seed) of the next trial is the number of trials using the budget:
         # an interrupted trial and its retry share one, so a resumed search samples what an

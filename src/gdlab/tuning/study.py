@@ -3,8 +3,9 @@ pruner, and how a study interrupted by a kill is put back in order before it res
 
 Storage: a journal file (``JournalStorage`` + ``JournalFileBackend``, safe for several
 processes on one machine) or an RDB URL. The study name is derived from everything that defines
-the objective (params except the budget, data digest), so a changed search space starts a new
-study in the same file while rerunning an interrupted stage continues the old one.
+the objective (params except the budget, data digest, and the code the trials run: see
+:mod:`gdlab.tuning.fingerprint`), so a changed search space or changed code starts a new study in
+the same file while rerunning an interrupted stage continues the old one.
 """
 
 from __future__ import annotations

@@ -267,8 +267,9 @@ class TuneConfig(Section):
     study_name: str | None = Field(
         None,
         min_length=1,
-        description="null = derived from the params and data, so a changed search starts a "
-        "new study and an interrupted one resumes",
+        description="null = derived from the params, data and code (gdlab's sources the tune "
+        "stage depends on, the plug-ins named), so a changed search or changed code starts a new "
+        "study and an interrupted one resumes; a name of your own is kept whatever changes",
     )
     center_learning_rate: bool = Field(
         False,
