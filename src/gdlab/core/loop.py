@@ -7,12 +7,21 @@ path); a mini-batch is gathered with ``np.take(..., out=buffer)`` into one reusa
 so the data are never copied per epoch. The last partial batch is
 used, not dropped.
 
+Sample weights: the objective is the weighted mean loss Σ wᵢ ℓᵢ / Σ wᵢ (plus the penalty).
+A mini-batch B steps on Σ_{i∈B} wᵢ ∇ℓᵢ / (|B|·w̄), w̄ = Σ w / n the mean weight of the n
+training rows: an unbiased estimate of the objective's gradient, so a row's weight counts
+against the other batches' rows too (a batch normalised by its own weight total would drop
+every weight at ``batch_size=1``). With unit weights it is the batch's mean gradient; with
+full batch, the exact gradient. A batch of zero total weight still steps (on the penalty
+alone). Integer weights k equal rows repeated k times exactly for full batch, and in
+expectation for mini-batches.
+
 Row views: a :class:`Problem` may train on a subset of the rows of ``X`` (``rows``) and see
 them standardised on the fly (``center``/``scale``), so that cross-validation folds share
 one ``X`` without copying their rows (see :class:`Problem`).
 
-After every epoch the loop records the mean training loss (weighted by the batches'
-sample weights; it includes the penalty), the validation loss (data loss, no penalty)
+After every epoch the loop records the mean training loss (the sample-weighted mean of the
+epoch's batch losses; it includes the penalty), the validation loss (data loss, no penalty)
 when a validation set is given, the learning rate used, the mean gradient norm (before
 clipping) and the elapsed time, steps the schedule, calls the callbacks and applies the
 stopping rules:
@@ -29,6 +38,10 @@ stopping rules:
   ``early_stopping`` those after the epoch of the lowest validation loss; the diverged
   epoch's start when there is no best yet. A ``warm_start`` fit keeps the first fit's first
   loss as the scale of "exploding".
+  ``partial_fit`` (``LoopConfig.incremental``): every call brings other rows, so losses of
+  different calls are not compared (a drifting stream's rising loss is no divergence): the
+  "exploding" rule looks only within the call, and a non-finite loss or parameter restores
+  the parameters the call started from.
 """
 
 from __future__ import annotations
@@ -80,6 +93,9 @@ class LoopConfig:
     l1_ratio: float = 0.0
     callbacks: Sequence[Callable[[dict], None]] = ()
     verbose: int = 0
+    incremental: bool = False
+    """A ``partial_fit`` call: its rows differ from the other calls', so the divergence
+    guard compares losses only within the call and restores the call's starting parameters."""
 
 
 @dataclass
@@ -273,6 +289,7 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
         order = np.take(rows, order, out=order) if cfg.shuffle else rows
     xbuf, ybuf = buffers
     total_w = float(sw.sum()) if rows is None else float(sw[rows].sum())
+    mean_w = total_w / n  # w̄: a batch's weights are divided by its row count times w̄
     epoch_loss, norm_sum, n_steps = 0.0, 0.0, 0
     for start in range(0, n, bs):
         idx = order[start : start + bs]
@@ -280,17 +297,14 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
         Xb = problem.gather(X, idx, out=xbuf)
         yb = np.take(y, idx, axis=0, out=ybuf[:m])
         wb = sw[idx]
-        wsum = float(wb.sum())
-        if wsum <= 0.0:
-            continue
-        wb /= wsum
+        wb /= m * mean_w
         loss = objective(
             problem.model, problem.loss, state.params, Xb, yb, wb, cfg.alpha, cfg.l1_ratio, grads
         )
         gnorm = _global_norm(grads)
         if not math.isfinite(loss) or not math.isfinite(gnorm):
             return loss, gnorm, opt_state
-        epoch_loss += loss * (wsum / total_w)
+        epoch_loss += loss * (m / n)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w
         norm_sum += gnorm
         n_steps += 1
         updates, opt_state = opt.update(grads, opt_state, state.params, lr)
@@ -335,6 +349,14 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     monitor_val = cfg.early_stopping and has_val
     hist = state.history
     t_start = time.perf_counter() - state.elapsed
+    # the "exploding loss" rule's memory: the whole fit's, or only this call's for partial_fit
+    # (another call's loss was measured on other rows: a drifting stream is no divergence)
+    local = cfg.incremental
+    first_loss = None if local else state.first_loss
+    lowest_loss = math.inf if local else state.lowest_loss
+    rising = 0 if local else state.rising
+    prev = hist["loss"][-1] if hist["loss"] and not local else math.inf
+    call_start = None  # partial_fit's fallback: the parameters this call started from
     for _ in range(n_epochs):
         e = state.epoch
         lr = float(state.schedule.learning_rate)
@@ -346,6 +368,11 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         # the parameters the epoch starts from: its training loss is measured at them (full
         # batch: before the step), and they are finite (the last epoch's check passed)
         start = _copy(state.params)
+        if call_start is None:
+            call_start = start
+        fallback = call_start if local else (
+            state.best_params if state.best_params is not None else start
+        )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if isinstance(state.opt_state, FastOptState):
                 loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch)
@@ -363,17 +390,18 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 val_loss = problem.validation_loss(state.params)
                 finite = math.isfinite(val_loss)
         if not finite:
-            _restore(state, state.best_params if state.best_params is not None else start)
+            _restore(state, fallback)
             raise DivergenceError(e + 1, lr, loss)
-        if state.first_loss is None:
-            state.first_loss = loss
-        prev = hist["loss"][-1] if hist["loss"] else math.inf
-        state.rising = state.rising + 1 if loss > prev else 0
-        if state.rising >= 3 and loss > 10.0 * state.lowest_loss and loss > state.first_loss:
-            _restore(state, state.best_params if state.best_params is not None else start)
+        if first_loss is None:
+            first_loss = loss
+        rising = rising + 1 if loss > prev else 0
+        if rising >= 3 and loss > 10.0 * lowest_loss and loss > first_loss:
+            _restore(state, fallback)
             raise DivergenceError(e + 1, lr, loss)
+        lowest_loss, prev = min(lowest_loss, loss), loss
+        if not local:
+            state.first_loss, state.lowest_loss, state.rising = first_loss, lowest_loss, rising
 
-        state.lowest_loss = min(state.lowest_loss, loss)
         state.epoch += 1
         state.elapsed = time.perf_counter() - t_start
         for key, value in zip(

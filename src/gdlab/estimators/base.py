@@ -437,6 +437,7 @@ class BaseGD(BaseEstimator):
             l1_ratio=float(self.l1_ratio),
             callbacks=tuple(self.callbacks or ()),
             verbose=self.verbose,
+            incremental=incremental,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
         self._state = state

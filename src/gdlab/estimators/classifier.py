@@ -17,6 +17,10 @@ class GDClassifier(ClassifierMixin, BaseGD):
         """Logistic (two classes, one logit), softmax (multinomial) or MLP classification.
 
     The objective is the (sample-weighted) mean log-loss plus the elastic-net penalty.
+    Sample weights count in every batch mode: a mini-batch B steps on
+    Σ_B wᵢ ∇ℓᵢ / (|B|·w̄), w̄ the mean weight of the training rows, an unbiased estimate
+    of the objective's gradient (with ``optimizer="sgd"`` and ``batch_size=1`` a row of
+    weight 3 takes a step three times as long as one of weight 1).
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"log_loss"`` (the default): log(1 + eᶻ) − y z for two classes, '
@@ -85,7 +89,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
     ) -> GDClassifier:
         """Run one epoch; ``classes`` (all labels) is required on the first call and, when
         given again, must be the same set. As for GDRegressor, the parameters the carried
-        state was built from (``STATE_PARAMS``) must not change between calls."""
+        state was built from (``STATE_PARAMS``) must not change between calls, and losses
+        of different calls are not compared by the divergence guard (a non-finite loss
+        raises ``DivergenceError``, restoring the parameters the call started from)."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)

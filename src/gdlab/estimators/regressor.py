@@ -16,6 +16,10 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     The objective is the (sample-weighted) mean loss plus the elastic-net penalty,
     minimised with any gdlab optimiser, schedule and batch mode.
+    Sample weights count in every batch mode: a mini-batch B steps on
+    Σ_B wᵢ ∇ℓᵢ / (|B|·w̄), w̄ the mean weight of the training rows, an unbiased estimate
+    of the objective's gradient (with ``optimizer="sgd"`` and ``batch_size=1`` a row of
+    weight 3 takes a step three times as long as one of weight 1).
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"squared_error"`` (½(ŷ − y)², the default) or ``"huber"``.'
@@ -63,7 +67,10 @@ class GDRegressor(RegressorMixin, BaseGD):
         """Run one epoch on (X, y), carrying parameters, optimiser and schedule state. The
         parameters that state was built from (``STATE_PARAMS``: model, optimiser, learning
         rate, schedule, dtype...) must not change between calls; the others (alpha,
-        batch_size, ...) are read on every call."""
+        batch_size, ...) are read on every call. Each call's rows differ, so the divergence
+        guard never compares losses of different calls (a drifting stream is no
+        divergence); a non-finite loss raises ``DivergenceError`` with the parameters
+        restored to those the call started from."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -50,7 +50,8 @@ def objective(
 ) -> float:
     """Weighted mean loss plus penalty at ``params``; fills ``grads`` when given.
 
-    ``w`` are sample weights normalised to sum to one.
+    ``w`` are the sample weights scaled to sum to one over the full batch (a mini-batch's
+    sum to one in expectation: wᵢ / (|B|·w̄), see :mod:`gdlab.core.loop`).
     """
     Z, cache = model.forward(params, X)
     value, dZ = loss.value_grad(Z, y, w, grad=grads is not None)
