@@ -238,9 +238,9 @@ RULES = [
     ),
     (
         "milestones-positive",
-        {"schedule.name": "multistep", "schedule.params": {"milestones": [0]}},
+        {"schedule.name": "multistep", "schedule.params": {"milestones": [-1]}},
         "schedule.params.milestones[0]",
-        "> 0",
+        ">= 0",
     ),
     (
         "milestones-empty",

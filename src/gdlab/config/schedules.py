@@ -2,7 +2,8 @@
 
 Names and defaults follow ``torch.optim.lr_scheduler`` (StepLR, MultiStepLR, ExponentialLR,
 CosineAnnealingLR, LinearLR warm-up, ReduceLROnPlateau) and scikit-learn's ``invscaling``.
-Schedules are stepped once per epoch.
+Schedules are stepped once per epoch. The allowed values are the engine's rules
+(:data:`gdlab.core.rules.SCHEDULE_RULES`), so ``validate`` refuses exactly what a fit would.
 """
 
 from __future__ import annotations
@@ -20,8 +21,17 @@ from gdlab.config.base import (
 )
 from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
+from gdlab.core.rules import SCHEDULE_RULES
 
 _GAMMA = "multiplicative factor of learning-rate decay"
+
+
+def _ruled(schedule: str, key: str, default: Any, description: str) -> Any:
+    """The ``Field`` of the schedule's ``key``, bounded by the engine's rule for it."""
+    return Field(default, description=description, **SCHEDULE_RULES[schedule][key].bounds())
+
+
+_MILESTONES = SCHEDULE_RULES["multistep"]["milestones"]
 _NOT_AFTER_WARMUP = {
     "warmup": "warmup cannot follow itself (one warm-up phase per schedule)",
     "plateau": "plateau cannot follow warmup (it reacts to the loss, not to the epoch; the "
@@ -37,19 +47,21 @@ class ConstantParams(StrictModel):
 class StepParams(StrictModel):
     """step: multiply by gamma every step_size epochs (StepLR)."""
 
-    step_size: int = Field(30, gt=0, description="period of learning-rate decay, in epochs")
-    gamma: float = Field(0.1, gt=0, le=1, description=_GAMMA)
+    step_size: int = _ruled("step", "step_size", 30, "period of learning-rate decay, in epochs")
+    gamma: float = _ruled("step", "gamma", 0.1, _GAMMA)
 
 
 class MultiStepParams(StrictModel):
     """multistep: multiply by gamma at each milestone epoch (MultiStepLR)."""
 
-    milestones: Annotated[list[Annotated[int, Field(gt=0)]], TupleAsList] = Field(
+    milestones: Annotated[
+        list[Annotated[int, Field(**_MILESTONES.item.bounds())]], TupleAsList
+    ] = Field(
         default_factory=lambda: [30, 80],
-        min_length=1,
+        min_length=_MILESTONES.min_length,
         description="epochs at which the learning rate is multiplied by gamma (increasing)",
     )
-    gamma: float = Field(0.1, gt=0, le=1, description=_GAMMA)
+    gamma: float = _ruled("multistep", "gamma", 0.1, _GAMMA)
 
     @model_validator(mode="after")
     def _increasing(self) -> MultiStepParams:
@@ -57,7 +69,7 @@ class MultiStepParams(StrictModel):
             Problem(
                 f"milestones[{i + 1}]",
                 f"must be greater than {a} (the milestone before it)",
-                "strictly increasing epochs > 0",
+                "strictly increasing epochs >= 0",
             )
             for i, (a, b) in enumerate(zip(self.milestones, self.milestones[1:], strict=False))
             if b <= a
@@ -68,44 +80,46 @@ class MultiStepParams(StrictModel):
 class ExponentialParams(StrictModel):
     """exponential: multiply by gamma every epoch (ExponentialLR)."""
 
-    gamma: float = Field(0.95, gt=0, le=1, description=_GAMMA)
+    gamma: float = _ruled("exponential", "gamma", 0.95, _GAMMA)
 
 
 class CosineParams(StrictModel):
     """cosine: cosine annealing from the learning rate to eta_min over T_max epochs."""
 
-    T_max: int | None = Field(
-        None, gt=0, description="epochs of one half cosine period; null = train.max_epochs"
+    T_max: int | None = _ruled(
+        "cosine", "T_max", None, "epochs of one half cosine period; null = train.max_epochs"
     )
-    eta_min: float = Field(
-        0.0, ge=0, description="minimum learning rate (below optimizer.learning_rate)"
+    eta_min: float = _ruled(
+        "cosine", "eta_min", 0.0, "minimum learning rate (below optimizer.learning_rate)"
     )
 
 
 class InvScalingParams(StrictModel):
     """invscaling: η = η₀ / t^power_t (scikit-learn's invscaling)."""
 
-    power_t: float = Field(0.25, ge=0, description="exponent of the inverse scaling")
+    power_t: float = _ruled("invscaling", "power_t", 0.25, "exponent of the inverse scaling")
 
 
 class PlateauParams(StrictModel):
     """plateau: multiply by factor when the loss stops improving (ReduceLROnPlateau, mode min)."""
 
-    factor: float = Field(0.1, gt=0, lt=1, description="factor by which the learning rate shrinks")
-    patience: int = Field(10, ge=0, description="epochs without improvement before shrinking")
-    threshold: float = Field(1e-4, ge=0, description="relative improvement that counts")
-    cooldown: int = Field(0, ge=0, description="epochs to wait after a reduction")
-    min_lr: float = Field(0.0, ge=0, description="lower bound on the learning rate")
+    factor: float = _ruled("plateau", "factor", 0.1, "factor by which the learning rate shrinks")
+    patience: int = _ruled(
+        "plateau", "patience", 10, "epochs without improvement before shrinking"
+    )
+    threshold: float = _ruled("plateau", "threshold", 1e-4, "relative improvement that counts")
+    cooldown: int = _ruled("plateau", "cooldown", 0, "epochs to wait after a reduction")
+    min_lr: float = _ruled("plateau", "min_lr", 0.0, "lower bound on the learning rate")
 
 
 class WarmupParams(StrictModel):
     """warmup: linear warm-up (LinearLR from start_factor to 1), then another schedule."""
 
-    warmup_epochs: int = Field(
-        5, ge=1, description="epochs of linear warm-up (fewer than train.max_epochs)"
+    warmup_epochs: int = _ruled(
+        "warmup", "warmup_epochs", 5, "epochs of linear warm-up (fewer than train.max_epochs)"
     )
-    start_factor: float = Field(
-        1 / 3, gt=0, le=1, description="fraction of the learning rate in the first epoch"
+    start_factor: float = _ruled(
+        "warmup", "start_factor", 1 / 3, "fraction of the learning rate in the first epoch"
     )
     then: str = Field(
         "constant",

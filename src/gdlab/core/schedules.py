@@ -24,12 +24,14 @@ plateau        γ ← max(γ · factor, min_lr) after ``patience`` epochs withou
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from gdlab.core.plugins import build, is_import_path
+from gdlab.core.rules import LEARNING_RATE, SCHEDULE_RULES, check_schedule_params
 
 
 class EpochSchedule:
@@ -90,31 +92,32 @@ def constant(base_lr: float) -> EpochSchedule:
 
 def step(base_lr: float, step_size: int, gamma: float = 0.1) -> EpochSchedule:
     """StepLR: γ₀ · gamma^⌊e / step_size⌋."""
-    if int(step_size) < 1:
-        raise ValueError(f"schedule 'step': step_size must be >= 1, got {step_size!r}")
+    check_schedule_params("step", {"step_size": step_size, "gamma": gamma})
     return EpochSchedule(base_lr, partial(_step_lr, base_lr, int(step_size), gamma))
 
 
 def multistep(base_lr: float, milestones: Sequence[int], gamma: float = 0.1) -> EpochSchedule:
     """MultiStepLR: γ₀ · gamma^(number of milestones reached)."""
+    check_schedule_params("multistep", {"milestones": milestones, "gamma": gamma})
     ms = tuple(sorted(int(m) for m in milestones))
     return EpochSchedule(base_lr, partial(_multistep_lr, base_lr, ms, gamma))
 
 
 def exponential(base_lr: float, gamma: float) -> EpochSchedule:
     """ExponentialLR: γ₀ · gamma^e."""
+    check_schedule_params("exponential", {"gamma": gamma})
     return EpochSchedule(base_lr, partial(_exponential_lr, base_lr, gamma))
 
 
 def cosine(base_lr: float, T_max: int, eta_min: float = 0.0) -> EpochSchedule:  # noqa: N803
     """CosineAnnealingLR: η_min + ½(γ₀ − η_min)(1 + cos(π e / T_max))."""
-    if int(T_max) < 1:
-        raise ValueError(f"schedule 'cosine': T_max must be >= 1, got {T_max!r}")
+    check_schedule_params("cosine", {"T_max": T_max, "eta_min": eta_min})
     return EpochSchedule(base_lr, partial(_cosine_lr, base_lr, int(T_max), eta_min))
 
 
 def invscaling(base_lr: float, power_t: float = 0.25) -> EpochSchedule:
     """scikit-learn's invscaling, per epoch: γ₀ / (e + 1)^power_t."""
+    check_schedule_params("invscaling", {"power_t": power_t})
     return EpochSchedule(base_lr, partial(_invscaling_lr, base_lr, power_t))
 
 
@@ -128,8 +131,9 @@ def warmup(
     """Linear warm-up (LinearLR) for ``warmup_epochs``, then ``then`` from its epoch 0:
     γ₀ · (start_factor + (1 − start_factor) · e / warmup_epochs) for e < warmup_epochs, then
     the ``then`` schedule's rate of epoch e − warmup_epochs (SequentialLR)."""
-    if int(warmup_epochs) < 1:
-        raise ValueError(f"schedule 'warmup': warmup_epochs must be >= 1, got {warmup_epochs!r}")
+    check_schedule_params("warmup", {"warmup_epochs": warmup_epochs,
+                                     "start_factor": start_factor, "then": then,
+                                     "then_params": then_params})
     if then in ("warmup", "plateau"):
         raise ValueError(f"schedule 'warmup': then={then!r} is not allowed")
     after = make_schedule(then, base_lr, then_params)
@@ -161,8 +165,9 @@ class Plateau:
         min_lr: float = 0.0,
         eps: float = 1e-8,
     ):
-        if not 0.0 < factor < 1.0:
-            raise ValueError(f"schedule 'plateau': factor must be in (0, 1), got {factor!r}")
+        check_schedule_params("plateau", {"factor": factor, "patience": patience,
+                                          "threshold": threshold, "cooldown": cooldown,
+                                          "min_lr": min_lr, "eps": eps})
         self.learning_rate = float(base_lr)
         self.factor, self.patience, self.threshold = factor, int(patience), threshold
         self.cooldown, self.min_lr, self.eps = int(cooldown), min_lr, eps
@@ -209,6 +214,7 @@ def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = 
     object (``learning_rate`` attribute and ``step(metric)``) or a function ``epoch -> lr``.
     """
     params = dict(params or {})
+    LEARNING_RATE.check("learning_rate", base_lr)
     if is_import_path(name):
         obj = build(name, "schedule", base_lr, **params)
         if callable(obj) and not hasattr(obj, "step"):
@@ -224,7 +230,24 @@ def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = 
     except KeyError:
         allowed = ", ".join(SCHEDULES)
         raise ValueError(f"schedule {name!r} is unknown; use one of {allowed}") from None
-    try:
-        return factory(base_lr, **params)
-    except TypeError as exc:
-        raise ValueError(f"schedule {name!r}: bad parameters {params!r} ({exc})") from exc
+    check_schedule_params(name, params)
+    _check_names(name, factory, params)
+    return factory(base_lr, **params)
+
+
+def _check_names(name: str, factory: Callable[..., Any], params: Mapping[str, Any]) -> None:
+    """Refuse a key the schedule does not take, or a missing one it needs, naming them."""
+    signature = dict(inspect.signature(factory).parameters)
+    signature.pop(next(iter(signature)))  # base_lr
+    unknown = sorted(set(params) - set(signature))
+    if unknown:
+        raise ValueError(
+            f"schedule {name!r} has no parameter {', '.join(map(repr, unknown))} in "
+            f"schedule_params; allowed: {', '.join(signature) or 'none'}"
+        )
+    rules = SCHEDULE_RULES[name]
+    for key, p in signature.items():
+        if p.default is inspect.Parameter.empty and key not in params:
+            raise ValueError(
+                f"schedule {name!r} needs schedule_params[{key!r}] ({rules[key].allowed()})"
+            )

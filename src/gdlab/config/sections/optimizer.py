@@ -17,6 +17,7 @@ from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
 from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params
+from gdlab.core.rules import LEARNING_RATE
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -57,7 +58,9 @@ class OptimizerConfig(Section):
         description="optimiser, or a plug-in factory 'package.module:factory'",
         json_schema_extra={"x-allowed": " | ".join([*OPTIMIZER_PARAMS, _PLUGIN])},
     )
-    learning_rate: float = Field(0.01, gt=0, description="step size γ (the schedule's start)")
+    learning_rate: float = Field(
+        0.01, description="step size γ (the schedule's start)", **LEARNING_RATE.bounds()
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="the optimiser's own hyper-parameters (see optimizer.params.* below)",

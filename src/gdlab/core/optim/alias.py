@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from gdlab.core.optim import transform as T
 from gdlab.core.optim.base import GradientTransformation, chain
+from gdlab.core.rules import OPTIMIZER_RULES
 
 
 def _betas(betas) -> tuple[float, float]:
-    b1, b2 = (float(b) for b in betas)
-    if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-        raise ValueError(f"betas must lie in [0, 1), got {tuple(betas)!r}")
+    b1, b2 = (float(b) for b in OPTIMIZER_RULES["adam"]["betas"].check("betas", betas))
     return b1, b2
 
 

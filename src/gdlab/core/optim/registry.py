@@ -9,6 +9,7 @@ from typing import Any
 from gdlab.core.optim.alias import OPTIMIZERS
 from gdlab.core.optim.base import GradientTransformation
 from gdlab.core.plugins import accepts_positional, build, is_import_path, resolve
+from gdlab.core.rules import check_optimizer_params
 
 
 def optimizer_factory(name: str):
@@ -25,9 +26,11 @@ def optimizer_factory(name: str):
 
 
 def make_optimizer(name: str, params: Mapping[str, Any] | None = None) -> GradientTransformation:
-    """Build the named optimiser; unknown parameters are refused with the allowed names. A
-    plug-in's transformation is checked against the contract (init, update with four
-    arguments) and its updates are checked at every step (see :func:`checked`)."""
+    """Build the named optimiser; unknown parameters are refused with the allowed names, and
+    values outside their rule (:data:`gdlab.core.rules.OPTIMIZER_RULES`: ``eps`` > 0, ...)
+    with the key and its allowed values. A plug-in's transformation is checked against the
+    contract (init, update with four arguments) and its updates are checked at every step
+    (see :func:`checked`)."""
     params = dict(params or {})
     if is_import_path(name):
         return checked(name, build(name, "optimizer", **params))
@@ -39,6 +42,7 @@ def make_optimizer(name: str, params: Mapping[str, Any] | None = None) -> Gradie
             f"optimizer {name!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
+    check_optimizer_params(name, params)
     return factory(**params)
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from gdlab.core.optim.base import GradientTransformation, Params, Updates, zeros_like
+from gdlab.core.rules import nesterov_problem
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
@@ -90,8 +91,9 @@ def trace(momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False)
         b_t ← μ b_{t−1} + (1 − τ) g_t                 (t > 1)
         g   ← g + μ b_t   if nesterov   else   b_t
     """
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError("nesterov momentum requires momentum > 0 and dampening = 0")
+    problem = nesterov_problem(nesterov, momentum, dampening)
+    if problem:
+        raise ValueError(problem)
 
     def init(params: Params):
         return {"t": 0, "buf": zeros_like(params) if momentum else []}
