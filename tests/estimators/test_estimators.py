@@ -143,8 +143,8 @@ def test_user_optimizer_by_import_path(regression):
 
 
 @pytest.mark.parametrize("param,value,match", [
-    ("learning_rate", -0.1, "learning_rate must be > 0"),
-    ("learning_rate", float("nan"), "learning_rate must be finite"),
+    ("learning_rate", -0.1, "learning_rate must be a finite real number > 0, got -0.1"),
+    ("learning_rate", float("nan"), "learning_rate must be a finite real number > 0, got nan"),
     ("batch_size", 0, "batch_size must be >= 1"),
     ("max_epochs", 0, "max_epochs must be >= 1"),
     ("tol", -1.0, "tol must be >= 0"),
@@ -152,7 +152,7 @@ def test_user_optimizer_by_import_path(regression):
     ("l1_ratio", 1.5, "l1_ratio must be <= 1"),
     ("validation_fraction", 1.0, "validation_fraction must be < 1"),
     ("clip_norm", 0.0, "clip_norm must be > 0"),
-    ("dtype", "float16", "dtype must be one of"),
+    ("dtype", "float16", "dtype must be 'float32' or 'float64'"),
     ("optimizer", "adamm", "optimizer 'adamm' is unknown"),
     ("optimizer", "nope.module:thing", "cannot import module 'nope.module'"),
     ("optimizer_params", {"betas": (0.9, 0.999), "momentum": 0.9}, "has no parameter 'momentum'"),

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -30,10 +31,13 @@ from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epoc
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
+from gdlab.core.rules import LEARNING_RATE
 from gdlab.core.schedules import make_schedule
 from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_message
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
+"""The floating-point types an estimator trains in (``dtype``: a name, a numpy type or a
+numpy dtype of one of these)."""
 STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "optimizer",
                 "optimizer_params", "learning_rate", "schedule", "schedule_params", "clip_norm",
                 "dtype")
@@ -57,6 +61,67 @@ def _check_number(name, value, *, low=None, high=None, low_open=False, integer=F
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value!r}")
+
+
+def dtype_name(value: Any) -> str | None:
+    """``"float32"``/``"float64"`` for ``dtype`` given as that name, ``np.float32`` or
+    ``np.dtype("float32")`` (likewise float64); None for anything else."""
+    if isinstance(value, str):
+        return value if value in DTYPES else None
+    if value is None or isinstance(value, bool):
+        return None  # np.dtype(None) would be float64
+    try:
+        name = np.dtype(value).name
+    except TypeError:
+        return None
+    return name if name in DTYPES else None
+
+
+def _check_flag(name: str, value: Any) -> None:
+    """Refuse a flag that is not a bool: ``shuffle="no"`` is truthy and was taken as True."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def hidden_sizes(value: Any) -> tuple[int, ...]:
+    """``hidden_layer_sizes`` as a tuple of layer widths: an int is one layer (as
+    MLPRegressor takes it); every width must be an integer >= 1 (``10.5`` and ``"10"`` are
+    refused, not truncated or converted)."""
+    sizes = (value,) if isinstance(value, numbers.Integral | str) else value
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    allowed = "an integer >= 1 or a non-empty tuple of them"
+    if not sizes:
+        raise ValueError(f"hidden_layer_sizes must be {allowed}, got {value!r}")
+    for i, size in enumerate(sizes):
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(
+                f"hidden_layer_sizes[{i}] must be an integer >= 1, got {size!r} "
+                f"({type(size).__name__}) in {value!r}"
+            )
+    return tuple(int(h) for h in sizes)
+
+
+def callback_list(value: Any) -> tuple[Callable[[dict], None], ...]:
+    """``callbacks`` as a tuple: None, one callable, or a list/tuple of callables."""
+    if value is None:
+        return ()
+    if callable(value):
+        return (value,)
+    if isinstance(value, list | tuple):
+        for i, cb in enumerate(value):
+            if not callable(cb):
+                raise ValueError(
+                    f"callbacks[{i}] must be callable (called with a dict after every epoch), "
+                    f"got {cb!r} ({type(cb).__name__})"
+                )
+        return tuple(value)
+    raise ValueError(
+        "callbacks must be None, a callable or a list of callables (each called with a dict "
+        f"after every epoch), got {value!r} ({type(value).__name__})"
+    )
 
 
 def _as_rows(rows, n: int, name: str) -> np.ndarray:
@@ -185,7 +250,7 @@ class BaseGD(BaseEstimator):
 
     # ----------------------------------------------------------------- validation
     def _validate_hyperparameters(self) -> None:
-        _check_number("learning_rate", self.learning_rate, low=0, low_open=True)
+        LEARNING_RATE.check("learning_rate", self.learning_rate)
         _check_number("batch_size", self.batch_size, low=1, integer=True, allow_none=True)
         _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("tol", self.tol, low=0, allow_none=True)
@@ -200,8 +265,18 @@ class BaseGD(BaseEstimator):
         _check_number("l1_ratio", self.l1_ratio, low=0, high=1)
         _check_number("epsilon", self.epsilon, low=0, low_open=True)
         _check_number("clip_norm", self.clip_norm, low=0, low_open=True, allow_none=True)
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        if dtype_name(self.dtype) is None:
+            raise ValueError(
+                f"dtype must be 'float32' or 'float64' (a name, np.float32/np.float64 or a "
+                f"numpy dtype of one), got {self.dtype!r}"
+            )
+        for flag in ("shuffle", "early_stopping", "warm_start"):
+            _check_flag(flag, getattr(self, flag))
+        if not isinstance(self.verbose, bool | np.bool_):
+            _check_number("verbose", self.verbose, integer=True)
+        callback_list(self.callbacks)
+        if self.model == "mlp":
+            hidden_sizes(self.hidden_layer_sizes)
         loss = self._loss_name()
         if loss not in self._allowed_losses:
             raise ValueError(
@@ -212,6 +287,17 @@ class BaseGD(BaseEstimator):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
+        if self.model_params and not (isinstance(self.model, str)
+                                      and is_import_path(self.model)):
+            raise ValueError(
+                f"model_params are the keyword arguments of a plug-in model factory "
+                f"('package.module:factory'); model={self.model!r} takes none, got "
+                f"{dict(self.model_params)!r}"
+            )
+
+    def _dtype(self) -> type:
+        """The numpy floating type of ``dtype`` (validated)."""
+        return DTYPES[dtype_name(self.dtype)]
 
     def _trains_compiled(self) -> bool:
         """True when this configuration runs its epochs in compiled code without the GIL."""
@@ -225,7 +311,7 @@ class BaseGD(BaseEstimator):
         if self.model == "linear":
             return LinearModel()
         if self.model == "mlp":
-            return MLP(self.hidden_layer_sizes, self.activation)
+            return MLP(hidden_sizes(self.hidden_layer_sizes), self.activation)
         if is_import_path(self.model):
             return make_model(self.model, self.model_params)
         raise ValueError(
@@ -262,7 +348,7 @@ class BaseGD(BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
-        dtype = DTYPES[self.dtype]
+        dtype = self._dtype()
         # rows contiguous (as scikit-learn's SGD takes them): a mini-batch gathers whole rows,
         # and a column-major X (what StandardScaler returns for a DataFrame) made every
         # gather strided (~4x slower) and full-batch sums depend on the layout
@@ -282,7 +368,7 @@ class BaseGD(BaseEstimator):
             self._check_state_config()
         X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
         y_enc = self._prepare_targets(y, fitting=first, classes=classes)
-        dtype = DTYPES[self.dtype]
+        dtype = self._dtype()
         val = None
         if eval_set is not None:
             Xv, yv = eval_set
@@ -300,7 +386,9 @@ class BaseGD(BaseEstimator):
     def _state_config(self) -> dict[str, str]:
         """The parameters the carried training state (parameters' shapes, optimiser state,
         schedule) was built from, as text."""
-        return {name: repr(getattr(self, name)) for name in STATE_PARAMS}
+        values = {name: getattr(self, name) for name in STATE_PARAMS}
+        values["dtype"] = dtype_name(self.dtype)  # np.float32 and "float32" are one dtype
+        return {name: repr(value) for name, value in values.items()}
 
     def _check_state_config(self) -> None:
         """``partial_fit`` continues the state the first call built: a parameter it was
@@ -331,10 +419,10 @@ class BaseGD(BaseEstimator):
         :mod:`gdlab.experiment`; ``fit`` is unchanged.
         """
         self._validate_hyperparameters()
-        dtype = DTYPES[self.dtype]
+        dtype = self._dtype()
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == dtype):
             raise TypeError(
-                f"_fit_view needs X as a 2-D ndarray of dtype {self.dtype}, got "
+                f"_fit_view needs X as a 2-D ndarray of dtype {dtype_name(self.dtype)}, got "
                 f"{type(X).__name__} {getattr(X, 'dtype', '')}"
             )
         n = X.shape[0]
@@ -377,7 +465,7 @@ class BaseGD(BaseEstimator):
         """Build model, loss, optimiser and state, then run the epochs. ``val``:
         ``(X_val, y_val, w_val, val_rows)`` or None; ``rows``/``center``/``scale``: a row
         view of X (see :class:`gdlab.core.loop.Problem`)."""
-        dtype = DTYPES[self.dtype]
+        dtype = self._dtype()
         n_outputs = self._n_outputs()
         model = self._build_model()
         loss = make_loss(self._loss_name(), n_outputs, self.epsilon)
@@ -425,6 +513,7 @@ class BaseGD(BaseEstimator):
         else:
             state = self._state
 
+        self._warn_batch_size(X.shape[0] if rows is None else rows.shape[0])
         problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val, rows=rows,
                           val_rows=val_rows, center=center, scale=scale)
         cfg = LoopConfig(
@@ -435,8 +524,8 @@ class BaseGD(BaseEstimator):
             early_stopping=self.early_stopping and X_val is not None,
             alpha=float(self.alpha),
             l1_ratio=float(self.l1_ratio),
-            callbacks=tuple(self.callbacks or ()),
-            verbose=self.verbose,
+            callbacks=callback_list(self.callbacks),
+            verbose=int(self.verbose > 0),  # "when > 0": verbose=-1 is silent
             incremental=incremental,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
@@ -458,6 +547,18 @@ class BaseGD(BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _warn_batch_size(self, n_train: int) -> None:
+        """Warn (as MLPRegressor does) when ``batch_size`` exceeds the training rows: each
+        epoch is then one full-batch step, not the mini-batches asked for."""
+        if self.batch_size is not None and self.batch_size > n_train:
+            warnings.warn(
+                f"{type(self).__name__}: Got batch_size={self.batch_size} > "
+                f"n_samples={n_train} (the training rows); clipping: every epoch is one "
+                "full-batch step",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def _publish(self, state: LoopState, model) -> None:
         """Expose the learned state under scikit-learn's attribute names."""
@@ -483,12 +584,12 @@ class BaseGD(BaseEstimator):
         naming the columns (``feature_names_in_`` when fitted with names, else numbers) and
         rows (the check runs again, locating, only then)."""
         try:
-            return validate_data(self, X, reset=False, dtype=DTYPES[self.dtype])
+            return validate_data(self, X, reset=False, dtype=self._dtype())
         except ValueError as exc:
             if not kinds_named(str(exc)):
                 raise
             values = validate_data(
-                self, X, reset=False, dtype=DTYPES[self.dtype], ensure_all_finite=False
+                self, X, reset=False, dtype=self._dtype(), ensure_all_finite=False
             )
             cells = nonfinite_cells(values, getattr(self, "feature_names_in_", None))
             if not cells:

@@ -40,10 +40,15 @@ class GDClassifier(ClassifierMixin, BaseGD):
         if fitting:
             check_classification_targets(y)
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if labels.shape[0] < 2 and classes is not None:
+                raise ValueError(
+                    f"classes must hold every label (at least 2), got {labels.tolist()!r}: "
+                    "pass all the classes y can hold on the first call to partial_fit"
+                )
             if labels.shape[0] < 2:
                 raise ValueError(
                     "GDClassifier needs at least 2 classes, but only one class is present "
-                    f"in y: {labels[0]!r}"
+                    f"in y: {labels.tolist()[0]!r}"
                 )
             self.classes_ = labels
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
@@ -53,10 +58,23 @@ class GDClassifier(ClassifierMixin, BaseGD):
             )
         unseen = ~np.isin(y, self.classes_)
         if unseen.any():
-            raise ValueError(
-                f"y contains labels not seen in training: {np.unique(np.asarray(y)[unseen])!r}"
-            )
+            raise ValueError(self._unseen_message(np.asarray(y), unseen, classes is not None))
         return np.searchsorted(self.classes_, y).astype(np.intp)
+
+    def _unseen_message(self, y: np.ndarray, unseen: np.ndarray, given: bool) -> str:
+        """Name the labels of ``y`` outside ``classes_`` and where ``classes_`` came from;
+        a label type differing from the classes' (int y, str classes) is said too."""
+        labels = np.unique(y[unseen]).tolist()
+        known = self.classes_.tolist()
+        if given:
+            text = f"y holds labels that are not in classes={known!r}: {labels!r}"
+        else:
+            text = f"y contains labels not seen in training (classes_={known!r}): {labels!r}"
+        if y.dtype.kind != self.classes_.dtype.kind and {y.dtype.kind, self.classes_.dtype.kind
+                                                         } & {"U", "S", "O"}:
+            text += (f" (y's labels are {y.dtype}, the classes are {self.classes_.dtype}: "
+                     "pass classes of the same type as y)")
+        return text
 
     def _n_outputs(self) -> int:
         k = self.classes_.shape[0]

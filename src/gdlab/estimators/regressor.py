@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 
 from gdlab.estimators._docs import PARAMETERS
-from gdlab.estimators.base import DTYPES, BaseGD
+from gdlab.estimators.base import BaseGD
 
 
 class GDRegressor(RegressorMixin, BaseGD):
@@ -38,7 +38,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         y = np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-        return y.astype(DTYPES[self.dtype], copy=False)
+        return y.astype(self._dtype(), copy=False)
 
     def _n_outputs(self) -> int:
         return 1

@@ -162,13 +162,13 @@ def warm_up_rows(
 
 def _views_fit(estimator: Any, X: Any, y: Any) -> bool:
     """True when ``estimator`` can train on row views of ``X`` as they are (no conversion)."""
-    from gdlab.estimators.base import DTYPES, BaseGD
+    from gdlab.estimators.base import DTYPES, BaseGD, dtype_name
 
     return (
         isinstance(estimator, BaseGD)
         and isinstance(X, np.ndarray)
         and X.ndim == 2
-        and X.dtype == DTYPES.get(estimator.dtype)
+        and X.dtype == DTYPES.get(dtype_name(estimator.dtype))
         and isinstance(y, np.ndarray)
         and y.ndim == 1
         and y.shape[0] == X.shape[0]
