@@ -46,7 +46,8 @@ def test_fitted_attributes_are_documented(estimator, extra):
     attributes = set()
     for name in _entries(_section(estimator.__doc__, "Attributes")):
         attributes.update(name.split(", "))
-    assert {"n_features_in_", "n_iter_", "loss_curve_", "history_", *extra} <= attributes
+    assert {"n_features_in_", "feature_names_in_", "model_", "n_iter_", "loss_curve_",
+            "history_", *extra} <= attributes
 
 
 @pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])

@@ -159,3 +159,17 @@ def test_labels_unseen_by_fit_name_the_classes(data):
     est = GDClassifier(max_epochs=2, tol=None).fit(X, (y > 0).astype(int))
     with pytest.raises(ValueError, match=r"not seen in training \(classes_=\[0, 1\]\): \[5\]"):
         est.partial_fit(X, np.full(len(y), 5))
+
+
+def test_plateau_monitors_eval_set_without_early_stopping(data):
+    # what the docs now say: an eval_set is the plateau schedule's metric even when
+    # early_stopping is off (a validation loss that never improves halves the rate; the
+    # falling training loss alone would not)
+    X, y = data
+    X_val, y_val = X[:40], -y[:40]  # learning y makes this loss worse every epoch
+    params = {"schedule": "plateau", "schedule_params": {"factor": 0.5, "patience": 0},
+              "optimizer": "sgd", "learning_rate": 0.05, "max_epochs": 10}
+    own = _reg(**params).fit(X, y)
+    assert own.history_["learning_rate"][-1] == 0.05  # the training loss keeps falling
+    watched = _reg(**params).fit(X, y, eval_set=(X_val, y_val))
+    assert watched.history_["learning_rate"][-1] < 0.05

@@ -22,7 +22,11 @@ PARAMETERS = r"""
         The optimiser's own hyper-parameters, named as torch names them: ``momentum``,
         ``dampening``, ``nesterov``, ``weight_decay`` (g ← g + λθ; decoupled for adamw:
         θ ← θ − γλθ), ``lr_decay``, ``initial_accumulator_value``, ``eps``, ``alpha``,
-        ``centered``, ``betas``, ``amsgrad``, ``momentum_decay``.
+        ``centered``, ``betas``, ``amsgrad``, ``momentum_decay``. Values are checked at
+        ``fit`` (:data:`gdlab.core.rules.OPTIMIZER_RULES`, at least torch's own checks):
+        real numbers (not bools or strings), finite, ``eps`` > 0, ``weight_decay``,
+        ``lr_decay``, ``initial_accumulator_value`` and ``momentum_decay`` ≥ 0, ``betas``,
+        ``alpha`` and ``momentum`` in [0, 1), ``dampening`` in [0, 1]; the flags are bools.
     learning_rate : float, default=0.01
         Base step size γ₀ > 0; the schedule scales it per epoch.
     schedule : str, default="constant"
@@ -34,10 +38,15 @@ PARAMETERS = r"""
         ``milestones``, ``T_max``, ``eta_min``, ``warmup_epochs``, ``start_factor``,
         ``then``, ``then_params``, ``power_t``, ``factor``, ``patience``, ``threshold``,
         ``cooldown``, ``min_lr``, ``eps`` (plateau: a reduction smaller than ``eps``
-        is skipped).
+        is skipped). Types and ranges are checked at ``fit``, before the first epoch
+        (:data:`gdlab.core.rules.SCHEDULE_RULES`): epoch counts are integers, ``gamma``
+        in (0, 1], ``milestones`` a list of integers ≥ 0. ``plateau`` monitors the
+        validation loss whenever there is a validation set (``eval_set``, or the
+        ``early_stopping`` split), else the training loss.
     batch_size : int or None, default=None
         ``None``: full batch (one step per epoch); ``k``: mini-batches of k rows (the last
-        partial batch is used); ``1``: stochastic gradient descent.
+        partial batch is used); ``1``: stochastic gradient descent. A ``k`` above the
+        number of training rows is clipped to it (full batch) with a warning.
     max_epochs : int, default=200
         Maximum number of passes over the training data.
     tol : float or None, default=1e-4
@@ -50,22 +59,29 @@ PARAMETERS = r"""
     early_stopping : bool, default=False
         Monitor the validation loss instead of the training loss, and restore the best
         weights. The validation set is ``eval_set`` when given to ``fit``, else a held-out
-        ``validation_fraction`` of the training data.
+        ``validation_fraction`` of the training data. ``partial_fit`` ignores it (no
+        split, no stopping, no restore: each call runs one epoch).
     validation_fraction : float, default=0.1
         Share of the training data held out for ``early_stopping``; in (0, 1).
     alpha : float, default=1e-4
         Penalty strength α ≥ 0: α (ρ‖w‖₁ + ½(1 − ρ)‖w‖²) on weights, never intercepts.
     l1_ratio : float, default=0.0
-        Elastic-net mixing ρ in [0, 1]: 0 is ridge (L2), 1 is lasso (L1).
+        Elastic-net mixing ρ in [0, 1]: 0 is ridge (L2), 1 is lasso (L1). The L1 part is
+        applied as a subgradient (α ρ sign(w) added to the gradient): weights shrink toward
+        zero but are not set exactly to zero, unlike scikit-learn's ``Lasso`` or
+        ``SGDRegressor(penalty="l1")`` (a proximal / truncated step); threshold small
+        coefficients yourself if you need a sparse model.
     clip_norm : float or None, default=None
         Global-norm gradient clipping (torch's ``clip_grad_norm_``):
         g ← g · min(1, c / (‖g‖ + 1e-6)), after the penalty gradient, before the optimiser.
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Units per hidden layer of the MLP (``model="mlp"``).
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Units per hidden layer of the MLP (``model="mlp"``); an int is one layer. Each
+        must be an integer ≥ 1.
     activation : {"relu", "tanh", "logistic"}, default="relu"
         Hidden activation of the MLP.
     model_params : dict, default=None
-        Keyword arguments of a plug-in model factory.
+        Keyword arguments of a plug-in model factory; refused (when not empty) with
+        ``"linear"`` or ``"mlp"``, which take none.
     shuffle : bool, default=True
         Visit rows in a new random order every epoch (mini-batch modes).
     random_state : int, RandomState or None, default=None
@@ -73,11 +89,11 @@ PARAMETERS = r"""
         gives bit-identical results.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution (the optimiser and schedule restart).
-    dtype : {"float64", "float32"}, default="float64"
+    dtype : {"float64", "float32"}, np.float64, np.float32 or a numpy dtype, default="float64"
         Floating-point type of the data and parameters, end to end.
     verbose : int, default=0
-        Print one line per epoch when > 0.
-    callbacks : list of callables, default=None
+        Print one line per epoch when > 0 (0 or a negative value: silent).
+    callbacks : callable or list of callables, default=None
         Each is called after every epoch with a dict ``{epoch, loss, val_loss,
         learning_rate, grad_norm, time, params}`` (``params``: the live parameter
         arrays — copy them to keep a trajectory); raising aborts training.
@@ -85,18 +101,26 @@ PARAMETERS = r"""
     Attributes
     ----------
     n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of ``X`` when it was fitted with string column names (a DataFrame);
+        absent otherwise.
     n_iter_ : int
         Number of epochs run.
     loss_curve_ : list of float
         Mean training loss (with penalty) per epoch.
     history_ : dict of lists
-        Per epoch: ``loss``, ``val_loss`` (None without a validation set),
+        Per epoch: ``loss``, ``val_loss`` (None without a validation set: ``eval_set`` or
+        the ``early_stopping`` split),
         ``learning_rate``, ``grad_norm`` (mean over steps, before clipping), ``time``
         (seconds since the start of training).
     best_loss_ : float
         Best monitored loss.
     params_ : list of ndarray
         Raw parameter tensors ([W, b] for linear models; [W₁, b₁, …] for the MLP).
+    model_ : object
+        The model object that maps ``params_`` to outputs (``LinearModel``, ``MLP`` or
+        the plug-in model), with ``forward(params, X)``.
     coefs_, intercepts_ : lists of ndarray
         MLP weights and biases per layer (``model="mlp"``).
 """

@@ -27,6 +27,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
             "logsumexp(z) − z_y for more."
         )
         + """    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted (``np.unique`` of ``y``, or of ``classes`` given to the
+        first ``partial_fit``); column k of ``predict_proba`` is the probability of
+        ``classes_[k]``.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         Weights (linear model), shaped as LogisticRegression's.
     intercept_ : ndarray of shape (1,) or (n_classes,)
@@ -93,8 +96,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
     ) -> GDClassifier:
         """Train from scratch (or from the last solution with ``warm_start``); return self.
 
-        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
-        monitored by ``early_stopping``.
+        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
+        monitored by ``early_stopping`` and, whether or not early stopping is on, by
+        ``schedule="plateau"``.
         """
         return self._fit(X, y, sample_weight, eval_set)
 
@@ -106,10 +110,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
         classes: ArrayLike | None = None,
     ) -> GDClassifier:
         """Run one epoch; ``classes`` (all labels) is required on the first call and, when
-        given again, must be the same set. As for GDRegressor, the parameters the carried
-        state was built from (``STATE_PARAMS``) must not change between calls, and losses
-        of different calls are not compared by the divergence guard (a non-finite loss
-        raises ``DivergenceError``, restoring the parameters the call started from)."""
+        given again, must be the same set. ``early_stopping`` is ignored here. As for
+        GDRegressor, the parameters the carried state was built from (``STATE_PARAMS``) must
+        not change between calls, and losses of different calls are not compared by the
+        divergence guard (a non-finite loss raises ``DivergenceError``, restoring the
+        parameters the call started from)."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)

@@ -56,8 +56,9 @@ class GDRegressor(RegressorMixin, BaseGD):
     ) -> GDRegressor:
         """Train from scratch (or from the last solution with ``warm_start``); return self.
 
-        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss and is the set
-        monitored by ``early_stopping``.
+        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
+        monitored by ``early_stopping`` and, whether or not early stopping is on, by
+        ``schedule="plateau"``.
         """
         return self._fit(X, y, sample_weight, eval_set)
 
@@ -67,9 +68,10 @@ class GDRegressor(RegressorMixin, BaseGD):
         """Run one epoch on (X, y), carrying parameters, optimiser and schedule state. The
         parameters that state was built from (``STATE_PARAMS``: model, optimiser, learning
         rate, schedule, dtype...) must not change between calls; the others (alpha,
-        batch_size, ...) are read on every call. Each call's rows differ, so the divergence
-        guard never compares losses of different calls (a drifting stream is no
-        divergence); a non-finite loss raises ``DivergenceError`` with the parameters
+        batch_size, ...) are read on every call. ``early_stopping`` is ignored (no
+        held-out split, no stopping, no restore of the best weights). Each call's rows differ,
+        so the divergence guard never compares losses of different calls (a drifting stream
+        is no divergence); a non-finite loss raises ``DivergenceError`` with the parameters
         restored to those the call started from."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
