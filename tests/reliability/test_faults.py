@@ -72,7 +72,9 @@ def test_divergence_ends_run_failed_with_reason_and_registers_nothing(project, s
     assert train.stage == "train" and train.code == 1
     assert "Traceback" not in train.err
     assert "Training diverged at epoch" in train.err and "learning_rate=50" in train.err
-    assert "Largest feature: 'x" in train.err  # names the column to look at
+    # names the column to look at, as the model saw it, and no advice to do what is done
+    assert "Largest standardised feature: 'x" in train.err
+    assert "scale the features" not in train.err and "already" in train.err
     assert "scale_target" not in train.err  # the target was standardised
     (run,) = new_runs(project, state)
     assert run.info.status == "FAILED"

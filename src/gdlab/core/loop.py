@@ -68,11 +68,14 @@ class DivergenceError(ValueError):
 
     def __init__(self, epoch: int, learning_rate: float, loss: float):
         self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
+        self.advice = (
+            f"Try a smaller learning rate (e.g. {learning_rate / 10:.3g}), gradient clipping "
+            "(clip_norm), or scale the features (standardize)."
+        )
+        """The message's last sentence: what to try (a caller that knows more may replace it)."""
         super().__init__(
             f"Training diverged at epoch {epoch} (loss={loss:.4g}) with "
-            f"learning_rate={learning_rate:.4g}. Try a smaller learning rate "
-            f"(e.g. {learning_rate / 10:.3g}), gradient clipping (clip_norm), or scale the "
-            "features (standardize)."
+            f"learning_rate={learning_rate:.4g}. {self.advice}"
         )
 
     def __reduce__(self):

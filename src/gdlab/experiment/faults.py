@@ -34,21 +34,37 @@ def explain_divergence(
     *,
     raw_target: np.ndarray | None = None,
 ) -> DivergenceError:
-    """Add to ``exc``'s message the feature column with the largest magnitude (the usual
-    culprit) and whether standardisation was off; ``raw_target``: the regression target when
-    it was trained on unscaled (``preprocess.scale_target: false``), whose magnitude is named
-    too. Returns ``exc`` for ``raise``."""
+    """Add to ``exc``'s message the feature column with the largest magnitude as the model
+    sees it (the usual culprit: raw values, or standardised ones with
+    ``preprocess.standardize``, where the advice to scale the features is dropped), and
+    whether standardisation was off; ``raw_target``: the regression target when it was
+    trained on unscaled (``preprocess.scale_target: false``), whose magnitude is named too.
+    Returns ``exc`` for ``raise``."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.size == 0 or not exc.args:
         return exc
-    with np.errstate(invalid="ignore"):
+    message = str(exc.args[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if standardize:  # what the model saw: a raw peak says nothing once scaled
+            spread = np.nanstd(X, axis=0)
+            X = (X - np.nanmean(X, axis=0)) / np.where(spread > 0, spread, 1.0)
         peaks = np.nanmax(np.abs(X), axis=0)
     j = int(np.nanargmax(peaks)) if np.isfinite(peaks).any() else 0
     name = feature_names[j] if feature_names else f"column {j}"
-    hint = f" Largest feature: {name!r} (|x| up to {peaks[j]:.3g})"
-    hint += "; preprocess.standardize is false." if not standardize else "."
+    if standardize:
+        advice = getattr(exc, "advice", "")
+        if advice and advice in message:
+            message = message.replace(advice, (
+                f"Try a smaller learning rate (e.g. {exc.learning_rate / 10:.3g}) or gradient "
+                "clipping (optimizer.clip_norm); the features are standardised already "
+                "(preprocess.standardize)."
+            ))
+        hint = f" Largest standardised feature: {name!r} (|z| up to {peaks[j]:.3g})."
+    else:
+        hint = f" Largest feature: {name!r} (|x| up to {peaks[j]:.3g}); "
+        hint += "preprocess.standardize is false."
     if raw_target is not None and np.size(raw_target):
         peak = float(np.nanmax(np.abs(np.asarray(raw_target, dtype=float))))
         hint += f" Target: |y| up to {peak:.3g}; preprocess.scale_target is false."
-    exc.args = (str(exc.args[0]) + hint, *exc.args[1:])
+    exc.args = (message + hint, *exc.args[1:])
     return exc

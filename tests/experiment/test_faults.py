@@ -1,0 +1,38 @@
+"""A fold's divergence crosses the worker boundary, and its message names what to look at."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from gdlab.core.loop import DivergenceError
+from gdlab.experiment.faults import FoldDivergence, explain_divergence
+
+# one heavy-tailed column (an outlier far out once standardised) beside the raw-largest one
+RNG = np.random.default_rng(0)
+X = np.column_stack([RNG.normal(0, 100, 500), RNG.normal(0, 0.1, 500)])
+X[7, 1] = 5.0  # column b: small in raw units, 50 standard deviations out
+
+
+def test_a_fold_divergence_pickles_with_its_message_and_advice():
+    exc = pickle.loads(pickle.dumps(FoldDivergence("fold 2/5", 4, 5.0, 1e46)))
+    assert str(exc).startswith("fold 2/5: Training diverged at epoch 4")
+    assert exc.advice in str(exc) and (exc.epoch, exc.learning_rate) == (4, 5.0)
+
+
+def test_unscaled_features_name_the_raw_largest_and_say_standardize_is_off():
+    msg = str(explain_divergence(DivergenceError(4, 5.0, 1e46), X, ["a", "b"], False))
+    assert "Largest feature: 'a'" in msg and "preprocess.standardize is false" in msg
+    assert "scale the features (standardize)" in msg
+
+
+def test_standardised_features_name_the_largest_as_the_model_saw_it_and_drop_that_advice():
+    """With preprocess.standardize on, the message told the user to scale the features and
+    named the column largest in raw units, which the model never saw."""
+    msg = str(explain_divergence(FoldDivergence("fold 1/3", 4, 5.0, 1e46), X, ["a", "b"], True))
+    assert msg.startswith("fold 1/3: Training diverged at epoch 4")
+    assert "scale the features" not in msg and "standardised already" in msg
+    z = np.abs((X[:, 1] - X[:, 1].mean()) / X[:, 1].std()).max()
+    assert f"Largest standardised feature: 'b' (|z| up to {z:.3g})" in msg
+    assert "e.g. 0.5" in msg and "optimizer.clip_norm" in msg
