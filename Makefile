@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.gdlab-installed
 
-.PHONY: install run test lint ui bench lr-find server ci ci-pipeline clean-venv
+.PHONY: install run test lint ui exps bench lr-find server ci ci-pipeline clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: install  ## ruff
 
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
+
+exps: install  ## the experiments side by side: test metrics and the params.yaml keys that differ
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
+		--drop '^(?!params\.yaml:)' --keep '^(Experiment|Created|test\.)'
 
 server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
 	$(BIN)/python -m gdlab.server

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.stage_env import exp_show_metrics, serve_and_invoke
 
-from .conftest import VENV_BIN, Project, deep_update
+from .conftest import REPO, VENV_BIN, Project, deep_update
 
 pytestmark = pytest.mark.slow
 
@@ -255,6 +255,16 @@ def test_bad_params_fail_in_validate_and_keep_outputs(project):
         (project.root / "params.yaml").write_text(good)
 
 
+def exps_command_output(project, *extra: str) -> str:
+    """What the Makefile's ``exps`` target prints in ``project`` (its recipe as written, with
+    ``extra`` arguments)."""
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\nexps:", 1)[1].split("\n\n", 1)[0].split("\n", 1)[1]
+    command = recipe.replace("\\\n", " ").strip().replace("$$", "$")
+    command = command.replace("$(CURDIR)/$(BIN)", str(VENV_BIN)).replace("$(BIN)", str(VENV_BIN))
+    return project.run("bash", "-c", f"{command} {' '.join(extra)}").stdout
+
+
 def test_exp_run_lands_in_same_experiment(project):
     """``--temp`` executes in a copy under .dvc/tmp/exps (as ``--queue`` does): the run must
     still reach the project's store through DVC_ROOT."""
@@ -274,6 +284,11 @@ def test_exp_run_lands_in_same_experiment(project):
         run.data.metrics["test_log_loss"]
     )
     assert set(listed["reports/cv.json"]["mean"]) >= {"log_loss", "accuracy"}
+    # make exps: a table a terminal can show, the changed param beside the test metrics
+    header = exps_command_output(project, "--csv").splitlines()[0].split(",")
+    assert header[:2] == ["Experiment", "Created"]
+    assert set(header[2:]) == {"test.log_loss", "test.accuracy", "test.f1", "test.roc_auc",
+                               "params.yaml:optimizer.name"}, header
     # dvc plots diff renders the per-fold loss curves of both revisions
     diff = json.loads(project.dvc("plots", "diff", "sgd-exp", "--json").stdout)
     folds = sorted(k for k in diff["data"] if k.startswith("reports/plots/folds/"))
