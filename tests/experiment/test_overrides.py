@@ -75,3 +75,19 @@ def test_a_tuned_key_params_yaml_does_not_set_is_not_shown_as_none(tmp_path):
     assert "optimizer.params.momentum=0.93 (not set in params.yaml)" in line
     assert "train.batch_size=32 (params.yaml: null)" in line
     assert "None" not in line
+
+
+def test_the_line_rounds_floats_and_does_not_list_an_unchanged_key_as_replaced(tmp_path):
+    """train printed optimizer.learning_rate=0.00370575842360287 and listed a tuned
+    train.batch_size equal to params.yaml's among the values it replaces."""
+    params_yaml = tmp_path / "params.yaml"
+    params_yaml.write_text("optimizer: {learning_rate: 0.1}\ntrain: {batch_size: 64}\n")
+    tuned = tmp_path / "best_params.json"
+    tuned.write_text(json.dumps({"params": {"optimizer.learning_rate": 0.00370575842360287,
+                                            "train.batch_size": 64}}))
+    params, replaced = trained_params(params_yaml, tuned)
+    assert params.optimizer.learning_rate == 0.00370575842360287  # trained with it whole
+    line = describe_tuned(replaced)
+    assert "optimizer.learning_rate=0.003706 (params.yaml: 0.1)" in line
+    assert line.endswith("; tuned to params.yaml's own value: train.batch_size")
+    assert "batch_size=64" not in line

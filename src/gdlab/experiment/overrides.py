@@ -63,10 +63,20 @@ def _written(old: Any) -> str:
     return f" (params.yaml: {'null' if old is None else repr(old)})"
 
 
+def _shown(value: Any) -> str:
+    """A tuned value for the terminal: floats to 4 significant digits (best_params.json and
+    the MLflow run keep them whole), anything else as Python spells it."""
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
 def describe_tuned(replaced: dict[str, tuple[Any, Any]]) -> str:
-    """One line saying which params.yaml values the tuned ones replace."""
-    shown = ", ".join(
-        f"{key}={new!r}" + ("" if old == new else _written(old))
-        for key, (old, new) in replaced.items()
-    )
-    return f"tuned values replace params.yaml's (tune.enabled: false keeps them): {shown}"
+    """One line saying which params.yaml values the tuned ones replace; a tuned value equal to
+    params.yaml's is said to be so, not listed as replacing it."""
+    changed = [(k, old, new) for k, (old, new) in replaced.items() if old != new]
+    same = [k for k, (old, new) in replaced.items() if old == new]
+    shown = ", ".join(f"{key}={_shown(new)}{_written(old)}" for key, old, new in changed)
+    line = "tuned values replace params.yaml's (tune.enabled: false keeps them): "
+    line += shown or "none differs"
+    if same:
+        line += f"; tuned to params.yaml's own value: {', '.join(same)}"
+    return line
