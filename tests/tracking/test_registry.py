@@ -246,7 +246,7 @@ def test_the_same_model_trained_again_keeps_its_version(session, fitted, name):
     again = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
                               description="again", **_logged(session, fitted, name))
     assert again.version == first.version == "1" and again.promoted
-    assert again.reason == "already champion (v1 is this very model)"
+    assert again.reason == "already champion: v1 is this very model"  # no nested (...)
     found = client.search_model_versions(f"name = {filter_literal(name)}")
     assert [str(v.version) for v in found] == ["1"]
     assert client.get_model_version(name, "1").description == "first"

@@ -220,7 +220,7 @@ def register_and_gate(
     elif str(champion.version) == str(version.version):
         promoted, reason = True, "already champion"
         if identical is not None:
-            reason = f"already champion (v{version.version} is this very model)"
+            reason = f"already champion: v{version.version} is this very model"
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
     elif is_better(value, previous_value, metric):
