@@ -122,7 +122,7 @@ def test_progress_line_shows_epoch_loss_and_learning_rate(monkeypatch):
     line = board.line(columns=200)  # a finished fit leaves the bars for a short note
     eta, line = line.split(" │ ", 1)  # led by the time left for the fits still running
     assert eta.startswith("ETA ~")
-    assert line.startswith("fold 2 ") and line.endswith("done: fold 1 (42)")
+    assert line.startswith("fold 2 ") and line.endswith("done: fold 1 (42 epochs)")
 
 
 def test_ci_log_lines_are_bounded_and_give_the_time_left(monkeypatch, fake_clock):
@@ -212,8 +212,9 @@ def test_fits_cut_short_by_an_interrupt_are_not_shown_as_done(client):
         for epoch in range(4):
             second({"epoch": epoch, "loss": 1.0, "learning_rate": 0.1})
         raise KeyboardInterrupt
-    assert board.stream.getvalue().splitlines()[-1] == "stopped: fold 2 (4)"
-    assert board.line(200) == "done: fold 1 (10) │ stopped: fold 2 (4)"  # a terminal's
+    assert board.stream.getvalue().splitlines()[-1] == "stopped: fold 2 (4 epochs)"
+    # the line a terminal shows
+    assert board.line(200) == "done: fold 1 (10 epochs) │ stopped: fold 2 (4 epochs)"
 
 
 def test_log_lines_are_whole_and_leave_out_the_finished_fits(monkeypatch):

@@ -31,6 +31,11 @@ class _Fit:
     stopped: bool = False  # cut short (an interrupt, a failure): not "done"
 
 
+def _epochs(n: int) -> str:
+    """``1 epoch``, ``40 epochs``: how far a finished or stopped fit got."""
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def bar(fraction: float, width: int = 12) -> str:
     """``███████░░░░░`` for ``fraction`` in [0, 1]."""
     fraction = min(max(fraction, 0.0), 1.0)
@@ -124,7 +129,8 @@ class ProgressBoard:
         parts += [describe(f, width) for f in running]
         for note, group in (("done", finished), ("stopped", stopped)):
             if group:  # compact: label and epochs run
-                parts.append(f"{note}: " + ", ".join(f"{f.label} ({f.epoch})" for f in group))
+                listed = ", ".join(f"{f.label} ({_epochs(f.epoch)})" for f in group)
+                parts.append(f"{note}: {listed}")
         text = " │ ".join(parts)
         if plain:
             return f"{text}; {eta}" if text and eta else text
