@@ -314,3 +314,21 @@ def test_sample_weight_equals_repetition_for_classifiers_and_the_mlp(monkeypatch
     for p, q in zip(a.params_, b.params_, strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_predict_log_proba_is_scipys_log_softmax_of_the_logits_and_finite(n_classes):
+    """It was np.log(predict_proba): -inf wherever a probability rounded to 0."""
+    from scipy.special import log_expit, log_softmax
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(200, 4, n_informative=3, n_redundant=0, n_classes=n_classes,
+                               n_clusters_per_class=1, random_state=0)
+    est = GDClassifier(max_epochs=20, random_state=0).fit(X, y)
+    far = np.vstack([X, 1e3 * X[:5]])  # logits in the hundreds: probabilities round to 0 / 1
+    logp, z = est.predict_log_proba(far), est.decision_function(far)
+    expected = (np.column_stack([log_expit(-z), log_expit(z)]) if n_classes == 2
+                else log_softmax(z, axis=1))
+    assert np.isfinite(logp).all()
+    np.testing.assert_allclose(logp, expected, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(np.exp(logp[:200]), est.predict_proba(X), rtol=1e-12)

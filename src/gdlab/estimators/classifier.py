@@ -147,9 +147,14 @@ class GDClassifier(ClassifierMixin, BaseGD):
         return softmax(Z)
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+        """Logarithm of :meth:`predict_proba`, computed from the logits (a log-sigmoid or
+        log-softmax), so it stays finite where a probability rounds to 0 or 1."""
+        Z = self._raw(X)
+        if Z.shape[1] == 1:  # log σ(z) = -log(1 + e^-z); log(1 - σ(z)) = -log(1 + e^z)
+            z = Z[:, 0]
+            return np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
