@@ -332,3 +332,29 @@ def test_predict_log_proba_is_scipys_log_softmax_of_the_logits_and_finite(n_clas
     assert np.isfinite(logp).all()
     np.testing.assert_allclose(logp, expected, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(np.exp(logp[:200]), est.predict_proba(X), rtol=1e-12)
+
+
+def test_cosine_without_t_max_anneals_over_max_epochs_as_params_yaml_does():
+    """GDRegressor(schedule="cosine") failed with 'needs schedule_params['T_max']', which
+    params.yaml fills with train.max_epochs; so does a warm-up's cosine, over what is left."""
+    import math
+
+    from sklearn.datasets import make_regression
+
+    from gdlab.config.schedules import resolve_schedule_params
+
+    X, y = make_regression(60, 3, noise=1.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    lr, epochs = 0.05, 10
+    cosine = GDRegressor(schedule="cosine", learning_rate=lr, max_epochs=epochs, tol=None,
+                         random_state=0).fit(X, y)
+    expected = [0.5 * lr * (1 + math.cos(math.pi * e / epochs)) for e in range(epochs)]
+    np.testing.assert_allclose(cosine.history_["learning_rate"], expected, rtol=1e-12)
+    warm = {"warmup_epochs": 4, "start_factor": 0.5, "then": "cosine"}
+    fitted = GDRegressor(schedule="warmup", schedule_params=warm, learning_rate=lr,
+                         max_epochs=epochs, tol=None, random_state=0).fit(X, y)
+    after = [0.5 * lr * (1 + math.cos(math.pi * e / (epochs - 4))) for e in range(epochs - 4)]
+    np.testing.assert_allclose(fitted.history_["learning_rate"][4:], after, rtol=1e-12)
+    # ... as params.yaml's resolution gives it
+    assert resolve_schedule_params("warmup", warm, epochs)["then_params"]["T_max"] == 6
+    assert resolve_schedule_params("cosine", {}, epochs)["T_max"] == epochs

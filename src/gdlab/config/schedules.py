@@ -22,6 +22,7 @@ from gdlab.config.base import (
 from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.core.rules import SCHEDULE_RULES
+from gdlab.core.schedules import epoch_defaults, epochs_after_warmup
 
 _GAMMA = "multiplicative factor of learning-rate decay"
 
@@ -187,10 +188,8 @@ def resolve_schedule_params(name: str, params: dict[str, Any], max_epochs: int) 
     if model is None:
         return dict(params)
     full = model.model_validate(params).model_dump()
-    if name == "cosine" and full["T_max"] is None:
-        full["T_max"] = max_epochs
     if name == "warmup":
-        full["then_params"] = resolve_schedule_params(
-            full["then"], full["then_params"], max(1, max_epochs - full["warmup_epochs"])
-        )
-    return full
+        remaining = epochs_after_warmup(full["warmup_epochs"], max_epochs)
+        full["then_params"] = resolve_schedule_params(full["then"], full["then_params"], remaining)
+        return full
+    return epoch_defaults(name, full, max_epochs)

@@ -207,6 +207,31 @@ SCHEDULES: dict[str, Callable[..., Any]] = {
 }
 
 
+def epochs_after_warmup(warmup_epochs: int, max_epochs: int) -> int:
+    """The epochs a warm-up's ``then`` schedule runs for (at least 1)."""
+    return max(1, max_epochs - warmup_epochs)
+
+
+def epoch_defaults(
+    name: str, params: Mapping[str, Any] | None, max_epochs: int
+) -> dict[str, Any]:
+    """``params`` with the defaults that depend on the training's length filled in, as
+    params.yaml's ``T_max: null`` is: cosine's ``T_max`` (left out or None) is ``max_epochs``,
+    and a warm-up's ``then`` schedule gets the epochs left after the warm-up."""
+    full = dict(params or {})
+    if name == "cosine" and full.get("T_max") is None:
+        full["T_max"] = max_epochs
+    if name == "warmup":
+        warm = full.get("warmup_epochs", inspect.signature(warmup).parameters[
+            "warmup_epochs"].default)
+        if isinstance(warm, int) and not isinstance(warm, bool):  # else make_schedule says why
+            then = full.get("then", "constant")
+            full["then_params"] = epoch_defaults(
+                then, full.get("then_params"), epochs_after_warmup(warm, max_epochs)
+            )
+    return full
+
+
 def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = None):
     """Build a schedule by name (or ``"module:factory"``) with its torch-named parameters.
 

@@ -40,7 +40,9 @@ PARAMETERS = r"""
         ``cooldown``, ``min_lr``, ``eps`` (plateau: a reduction smaller than ``eps``
         is skipped). Types and ranges are checked at ``fit``, before the first epoch
         (:data:`gdlab.core.rules.SCHEDULE_RULES`): epoch counts are integers, ``gamma``
-        in (0, 1], ``milestones`` a list of integers ≥ 0. ``plateau`` monitors the
+        in (0, 1], ``milestones`` a list of integers ≥ 0. ``cosine`` without ``T_max``
+        anneals over ``max_epochs`` (a warm-up's ``then`` over the epochs after it), as
+        params.yaml's ``T_max: null`` does. ``plateau`` monitors the
         validation loss whenever there is a validation set (``eval_set``, or the
         ``early_stopping`` split), else the training loss.
     batch_size : int or None, default=None

@@ -32,7 +32,7 @@ from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
-from gdlab.core.schedules import make_schedule
+from gdlab.core.schedules import epoch_defaults, make_schedule
 from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_message
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -505,7 +505,11 @@ class BaseGD(BaseEstimator):
             state = LoopState(
                 params=params,
                 opt_state=fast if fast is not None else opt.init(params),
-                schedule=make_schedule(self.schedule, self.learning_rate, self.schedule_params),
+                schedule=make_schedule(
+                    self.schedule,
+                    self.learning_rate,
+                    epoch_defaults(self.schedule, self.schedule_params, self.max_epochs),
+                ),
                 rng=rng,
                 first_loss=first_loss,
             )
