@@ -358,3 +358,17 @@ def test_cosine_without_t_max_anneals_over_max_epochs_as_params_yaml_does():
     # ... as params.yaml's resolution gives it
     assert resolve_schedule_params("warmup", warm, epochs)["then_params"]["T_max"] == 6
     assert resolve_schedule_params("cosine", {}, epochs)["T_max"] == epochs
+
+
+def test_the_documented_target_scaling_fixes_an_unscaled_target():
+    """The docstring's advice, as written, against scikit-learn's least squares."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.datasets import make_regression
+    from sklearn.linear_model import LinearRegression
+
+    X, y = make_regression(300, 5, noise=1.0, random_state=0)  # |y| in the hundreds
+    assert "TransformedTargetRegressor(GDRegressor()," in GDRegressor.__doc__
+    scaled = TransformedTargetRegressor(GDRegressor(random_state=0),
+                                        transformer=StandardScaler()).fit(X, y)
+    best = LinearRegression().fit(X, y).score(X, y)
+    assert scaled.score(X, y) > best - 1e-3

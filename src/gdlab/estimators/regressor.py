@@ -20,6 +20,13 @@ class GDRegressor(RegressorMixin, BaseGD):
     Σ_B wᵢ ∇ℓᵢ / (|B|·w̄), w̄ the mean weight of the training rows, an unbiased estimate
     of the objective's gradient (with ``optimizer="sgd"`` and ``batch_size=1`` a row of
     weight 3 takes a step three times as long as one of weight 1).
+
+    Scale the target as you scale the features: the weights start at zero and Adam moves
+    each by about ``learning_rate`` per step, so on a target in the hundreds the defaults
+    stop far from the fit (R² near 0 with a ConvergenceWarning), as scikit-learn's
+    ``MLPRegressor`` does. ``TransformedTargetRegressor(GDRegressor(),
+    transformer=StandardScaler())`` does it, as the pipeline's ``preprocess.scale_target``
+    does.
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"squared_error"`` (½(ŷ − y)², the default) or ``"huber"``.'
