@@ -2,7 +2,11 @@
 
 Fits stop at different epochs (the ``tol`` rule). A fit that stopped keeps its last value
 from then on (it *is* that model), so the mean's last point is the mean of the final values;
-a fit that diverged is not held (NaN after its last finite epoch).
+a fit that diverged is not held (NaN after its last finite epoch). Every mean over folds goes
+through :func:`stack_curves` (train's bands, compare's variant curves, tune's trial curves):
+a plain NaN-aware mean of unpadded curves would, once the shorter folds stopped, be the
+longest fold alone. The learning rate and gradient norm bands pass ``hold=False`` on purpose
+(a stopped fit has no learning rate or gradient any more).
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ def band(stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with warnings.catch_warnings():  # an epoch no curve reached: NaN, silently
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0), counts
+
+
+def fold_mean(curves: Sequence[Sequence[float | None]]) -> list[float | None]:
+    """Per epoch, the mean over ``curves`` with each stopped curve held at its last value;
+    ``None`` at an epoch no curve has a value for. Its length is the longest curve's and its
+    last point the mean of the curves' last values."""
+    mean = band(stack_curves(curves))[0]
+    return [float(v) if np.isfinite(v) else None for v in mean]
 
 
 def first_at_or_below(curve: np.ndarray, target: float) -> int | None:

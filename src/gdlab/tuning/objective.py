@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
+from gdlab.experiment.curves import fold_mean
 from gdlab.experiment.model import warm_up_rows
 from gdlab.experiment.progress import EpochProgress
 from gdlab.experiment.target import final_estimator
@@ -117,10 +118,9 @@ class CVObjective:
         # ConfigError: the trial fails. The trial's params need no search space of their own.
         params = with_overrides(self.params, {**values, "tune.enabled": False})
         pipeline = build_pipeline(params)
-        sums: dict[str, list[float]] = {name: [] for name in CURVES}
-        counts: dict[str, list[int]] = {name: [] for name in CURVES}
+        fold_curves: dict[str, list[list[float | None]]] = {name: [] for name in CURVES}
         for step, fold in enumerate(self.folds):
-            value = self._fold(trial, record, pipeline, fold, sums, counts)
+            value = self._fold(trial, record, pipeline, fold, fold_curves)
             trial.report(value, step)
             if trial.should_prune():
                 record.stopped_by = "pruner"
@@ -135,8 +135,7 @@ class CVObjective:
         record: TrialRecord,
         pipeline: Any,
         fold: Fold,
-        sums: dict[str, list[float]],
-        counts: dict[str, list[int]],
+        fold_curves: dict[str, list[list[float | None]]],
     ) -> float:
         X, y = self.X, self.y
         try:
@@ -157,18 +156,11 @@ class CVObjective:
         record.fit_time += outcome.fit_time
         record.n_iter.append(outcome.n_iter)
         for name in CURVES:
-            for epoch, point in enumerate(outcome.curves.get(name, [])):
-                if point is None:
-                    continue
-                if epoch == len(sums[name]):
-                    sums[name].append(0.0)
-                    counts[name].append(0)
-                sums[name][epoch] += point
-                counts[name][epoch] += 1
+            fold_curves[name].append(outcome.curves.get(name, []))
+        # the mean over the folds so far, a fold that stopped held at its last value (no fold
+        # here diverged: divergence stops the trial)
         record.curves = {
-            name: [s / c for s, c in zip(sums[name], counts[name], strict=True)]
-            for name in CURVES
-            if sums[name]
+            name: fold_mean(curves) for name, curves in fold_curves.items() if any(curves)
         }
         return float(value)
 

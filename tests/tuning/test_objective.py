@@ -1,0 +1,46 @@
+"""A trial's per-epoch curves: the mean over its folds, epoch by epoch, a fold that stopped
+early held at its last value (as the train stage's bands and compare's variant curves)."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from gdlab.experiment import build_pipeline, cross_validate, make_folds
+from gdlab.tuning.objective import CVObjective
+from gdlab.tuning.space import Space
+
+from .conftest import make_params
+
+
+def test_trial_curves_hold_folds_that_stopped_early(classification_data):
+    # tol stops the folds at different epochs; the trial's curve must keep every fold in the
+    # mean to the end, so its last val_loss is the mean of the folds' last val_loss
+    params = make_params(
+        optimizer={"name": "adam", "learning_rate": 0.05},
+        train={"max_epochs": 60, "tol": 1e-3, "n_iter_no_change": 3},
+        tune={"space": {"optimizer.learning_rate": {"choices": [0.05]}}},
+    )
+    X, y = classification_data
+    folds = make_folds(y, params.cv.folds, task="classification", seed=params.seed)
+    space = Space.from_config(params.tune.space)
+    objective = CVObjective(params, X, y, folds, space, "log_loss", False)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study().optimize(objective, n_trials=1)
+    record = objective.last
+    assert record.state == "COMPLETE"
+
+    # by hand, from the same folds fitted on their own
+    cv = cross_validate(build_pipeline(params), X, y, folds, task="classification",
+                        progress=False)
+    lengths = [len(f.curves["val_loss"]) for f in cv.folds]
+    assert record.n_iter == [f.n_iter for f in cv.folds]
+    assert len(set(lengths)) > 1, lengths  # the case at hand: folds stopped apart
+    for key in ("train_loss", "val_loss"):
+        curves = [f.curves[key] for f in cv.folds]
+        longest = max(lengths)
+        held = [[*c, *[c[-1]] * (longest - len(c))] for c in curves]
+        expected = [sum(col) / len(col) for col in zip(*held, strict=True)]
+        assert record.curves[key] == pytest.approx(expected, rel=1e-12)
+        assert record.curves[key][-1] == pytest.approx(np.mean([c[-1] for c in curves]))
