@@ -90,3 +90,81 @@ def test_flatten_params_gives_dotted_scalars():
     from gdlab.tracking.batching import MAX_PARAMS
 
     assert len(flat) <= 2 * MAX_PARAMS
+
+
+_PLUGINS = '''
+import numpy as np
+
+
+def halving(base_lr, every=10, factor=0.5, floor=None):
+    return lambda epoch: max(base_lr * factor ** (epoch // every), floor or 0.0)
+
+
+class Linear:
+    def __init__(self, bias=True, init_scale=(0.0, 0.1), on=print):
+        self.bias = bias
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return [np.zeros((n_features, n_outputs), dtype), np.zeros(n_outputs, dtype)]
+
+    def forward(self, params, X):
+        return X @ params[0] + params[1], X
+
+    def backward(self, params, cache, dZ, grads):
+        grads[0][...] = cache.T @ dZ
+        grads[1][...] = dZ.sum(axis=0)
+
+    def penalized(self, params):
+        return [True, False]
+'''
+
+
+@pytest.fixture
+def export_plugins(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "export_plugins.py").write_text(_PLUGINS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "export_plugins", raising=False)
+
+
+def test_plugin_factories_defaults_are_logged_under_the_users_values(export_plugins):
+    # Lion runs with b1=0.9, b2=0.99 (examples/lion.py) when params.yaml names neither: the
+    # MLflow params say so, as they give adam's betas and eps; the user's values win
+    params = validate_params(params_dict({
+        "optimizer.name": "examples.lion:lion",
+        "optimizer.params": {"b2": 0.98},
+        "schedule.name": "export_plugins:halving",
+        "schedule.params": {"every": 5},
+        "model.kind": "export_plugins:Linear",
+        "model.params": {"bias": False},
+    }))
+    flat = flatten_params(params)
+    assert {k: v for k, v in flat.items() if ".params." in k} == {
+        "optimizer.params.b1": 0.9,
+        "optimizer.params.b2": 0.98,
+        "optimizer.params.weight_decay": 0.0,
+        # a schedule is called as factory(base_lr, **params): base_lr is not one of them
+        "schedule.params.every": 5,
+        "schedule.params.factor": 0.5,
+        "schedule.params.floor": None,
+        # a tuple default is a list, as adam's betas; a callable default is not a parameter
+        "model.params.bias": False,
+        "model.params.init_scale": "[0.0, 0.1]",
+    }
+    # as written: only what the user gave
+    written = flatten_params(params, resolved=False)
+    assert "optimizer.params.b1" not in written and written["optimizer.params.b2"] == 0.98
+    # the estimator gets the user's params only (the factory fills in its own defaults)
+    assert estimator_kwargs(params)["optimizer_params"] == {"b2": 0.98}
+
+
+def test_a_plugin_schedule_after_a_warmup_has_its_defaults_logged(export_plugins):
+    params = validate_params(params_dict({
+        "schedule.name": "warmup",
+        "schedule.params": {"warmup_epochs": 3, "then": "export_plugins:halving",
+                            "then_params": {"factor": 0.8}},
+    }))
+    flat = flatten_params(params)
+    assert flat["schedule.params.then_params.every"] == 10
+    assert flat["schedule.params.then_params.factor"] == 0.8

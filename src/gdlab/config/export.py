@@ -16,13 +16,44 @@ PLACEMENT_SECTIONS = ("parallel",)
 
 def resolved_dump(params: Params) -> dict[str, Any]:
     """``params`` as plain data with every ``auto`` and default resolved: the loss, the
-    registry metric, and the full optimiser and schedule parameters."""
+    registry metric, and the full optimiser, schedule and plug-in model parameters (a
+    plug-in factory's keyword defaults merged under the user's values, as it runs)."""
     data = params.model_dump(mode="json")
     data["model"]["loss"] = params.model.resolved_loss
     data["register"]["metric"] = params.register.resolved_metric(params.model.task)
-    data["optimizer"]["params"] = _jsonable(params.optimizer.resolved_params())
-    data["schedule"]["params"] = _jsonable(params.schedule.resolved_params(params.train.max_epochs))
+    optimizer = params.optimizer.resolved_params()
+    schedule = params.schedule.resolved_params(params.train.max_epochs)
+    data["optimizer"]["params"] = _jsonable(
+        _with_plugin_defaults(params.optimizer.name, "optimizer", optimizer)
+    )
+    schedule = _with_plugin_defaults(params.schedule.name, "schedule", schedule, skip=1)
+    if params.schedule.name == "warmup" and isinstance(schedule.get("then_params"), dict):
+        then = schedule.get("then", "")
+        schedule["then_params"] = _with_plugin_defaults(
+            then, "schedule", schedule["then_params"], skip=1
+        )
+    data["schedule"]["params"] = _jsonable(schedule)
+    data["model"]["params"] = _jsonable(
+        _with_plugin_defaults(params.model.kind, "model", dict(params.model.params))
+    )
     return data
+
+
+def _with_plugin_defaults(
+    name: str, what: str, given: dict[str, Any], skip: int = 0
+) -> dict[str, Any]:
+    """``given`` over the keyword defaults of the plug-in factory ``name`` (``given`` itself
+    for a built-in name, whose defaults the schema already filled in). The plug-in was
+    imported when params were validated; a factory that cannot be resolved adds nothing."""
+    from gdlab.core.plugins import factory_defaults, is_import_path
+
+    if not is_import_path(name):
+        return given
+    try:
+        defaults = factory_defaults(name, what, skip)
+    except ValueError:
+        return given
+    return {**defaults, **given}
 
 
 def flatten_params(params: Params, resolved: bool = True) -> dict[str, Scalar]:

@@ -52,6 +52,34 @@ def build(path: str, what: str, *args: Any, **kwargs: Any) -> Any:
         ) from exc
 
 
+def factory_defaults(path: str, what: str, skip: int = 0) -> dict[str, Any]:
+    """The keyword defaults of the factory ``path`` (its signature's parameters with a
+    default, after the first ``skip`` positional ones, e.g. a schedule's ``base_lr``): what it
+    runs with for every key the user leaves out. Only plain values are kept (numbers,
+    strings, booleans, None, and lists or tuples of those, tuples as lists), since they are
+    recorded as parameters; an unknowable signature gives ``{}``."""
+    factory = resolve(path, what)
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    defaults: dict[str, Any] = {}
+    for parameter in parameters[skip:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        value = parameter.default
+        if value is parameter.empty or not _plain(value):
+            continue
+        defaults[parameter.name] = list(value) if isinstance(value, tuple) else value
+    return defaults
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_plain(v) and not isinstance(v, list | tuple) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)
+
+
 def accepts_positional(fn: Callable[..., Any], n: int) -> bool:
     """Whether ``fn`` can be called with ``n`` positional arguments (True when unknowable)."""
     try:
