@@ -33,6 +33,7 @@ from gdlab.parallel import parallel_backend
 from gdlab.reporting.compare import write_comparison, write_disabled
 from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
+from gdlab.tracking.notes import NOTE_TAG, compare_note
 from gdlab.tracking.safety import stage_exit
 
 
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     written = write_comparison(comparison, reports, figures)
 
     tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}
+    tags[NOTE_TAG] = compare_note(params, rows=len(data.y_train),
+                                  n_features=len(data.feature_names),
+                                  ranking=written["summary"]["ranking"])
     with pipeline_run(
         experiment_id=session.experiment_id,
         run_name=f"compare-{spec.vary}",

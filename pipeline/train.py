@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -67,6 +68,7 @@ from gdlab.tracking import (
     pipeline_run,
 )
 from gdlab.tracking.live import live_fold_runs
+from gdlab.tracking.notes import NOTE_TAG, train_note
 from gdlab.tracking.safety import stage_exit
 
 
@@ -103,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         record = json.loads(Path(args.tuned).read_text())  # written by pipeline/tune.py
         tags["gdlab.tuning_run_id"] = record.get("tuning_run_id")
         tags["gdlab.tuning_study"] = record.get("study")
+    describe = partial(  # the run's description; the CV score joins it with the final metrics
+        train_note, params, rows=len(y), n_features=len(data.feature_names), tuned=tuned,
+        study=tags.get("gdlab.tuning_study"), tuning_run_id=tags.get("gdlab.tuning_run_id"),
+    )
+    tags[NOTE_TAG] = describe()
     with pipeline_run(
         experiment_id=session.experiment_id, run_name=run_name, tags=tags, uri=session.uri
     ) as run:
@@ -152,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             client, session.experiment_id, run_id, result.cv, flat,
             run_ids=live.fold_run_ids, logged=streamed,
         )
-        log_training(client, run_id, result.cv, result.refit, logged=streamed.get(run_id, 0))
+        log_training(client, run_id, result.cv, result.refit, logged=streamed.get(run_id, 0),
+                     tags={NOTE_TAG: describe(cv=result.cv)})
 
         write_json(reports / "cv.json", cv_document(result.cv))
         write_fold_curves(result.cv, reports / "plots" / "folds")

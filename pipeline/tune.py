@@ -24,6 +24,7 @@ atexit.register(gc.freeze)
 
 import argparse
 import sys
+from functools import partial
 
 from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
@@ -71,6 +72,7 @@ def search(params, data, out_dir: str) -> int:
         project_root,
         redact_uri,
     )
+    from gdlab.tracking.notes import NOTE_TAG, tune_note
     from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
     from gdlab.tuning.fingerprint import code_fingerprint
@@ -96,6 +98,11 @@ def search(params, data, out_dir: str) -> int:
 
     tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
     tags["gdlab.parallel"] = params.parallel.backend
+    describe = partial(  # the run's description; the best trial joins it at the end
+        tune_note, params, rows=len(y), n_features=len(data.feature_names),
+        metric=tune.resolved_metric(task),
+    )
+    tags[NOTE_TAG] = describe()
     with pipeline_run(
         experiment_id=session.experiment_id,
         run_name=f"tune-{tune.strategy}",
@@ -204,6 +211,8 @@ def search(params, data, out_dir: str) -> int:
                 "gdlab.best_trial_number": best.number,
                 "gdlab.best_trial_run_id": best_run,
                 "gdlab.storage": redact_uri(storage),
+                NOTE_TAG: describe(best=(best.number, best.value, document["params"]),
+                                   counts=outcome.counts()),
             },
         )
         for path in sorted(out.glob("*.csv")) + sorted(out.glob("*.json")):

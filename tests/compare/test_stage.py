@@ -48,6 +48,10 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(ran):
     assert parent.info.run_name == "compare-optimizer.name"
     assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.stage"] == "compare"
     assert parent.data.metrics["target_loss"] == pytest.approx(summary["target_loss"])
+    note = parent.data.tags["mlflow.note.content"]  # its description, set at creation
+    assert note.startswith("gdlab compare run: optimizer.name varied over 4 values, each a "
+                           "3-fold CV of a linear classification model")
+    assert f"Ranking by final mean training loss: {' > '.join(summary['ranking'])}." in note
     artifacts = {f.path for d in ("figures", "compare")
                  for f in client.list_artifacts(parent.info.run_id, d)}
     assert artifacts == {"figures/overlay.png", "figures/trajectories.png",

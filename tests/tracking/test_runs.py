@@ -271,3 +271,41 @@ def test_fold_runs_not_yet_logged_are_ended_when_the_final_logging_stops(
     assert client.get_run(run.info.run_id).info.status == status
     statuses = [client.get_run(run_ids[k]).info.status for k in (1, 2, 3)]
     assert statuses == ["FINISHED", status, status]  # fold 1 was logged before the stop
+
+
+class _CountingClient:
+    """The store's client, counting its ``log_batch`` calls."""
+
+    def __init__(self, client):
+        self._client, self.batches = client, 0
+
+    def log_batch(self, *args, **kwargs):
+        self.batches += 1
+        return self._client.log_batch(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_the_train_runs_description_takes_no_call_of_its_own(session):
+    # the description is a tag of start_run, and its final form (with the CV score) travels
+    # in the log_batch that logs the final metrics: the train stage's MLflow calls stay as many
+    from gdlab.config import Params
+    from gdlab.tracking.notes import NOTE_TAG, train_note
+
+    cv = _cv()
+    refit = FitOutcome(model=None, n_iter=7, curves=cv.folds[0].curves, fit_time=0.2)
+    params = Params.model_validate({"model": {"task": "regression"}, "cv": {"folds": 3}})
+    first = train_note(params, rows=100, n_features=3)
+    counts = []
+    for tags in (None, {NOTE_TAG: train_note(params, rows=100, n_features=3, cv=cv)}):
+        client = _CountingClient(session.client)
+        with pipeline_run(experiment_id=session.experiment_id, tags={NOTE_TAG: first}) as run:
+            assert client.get_run(run.info.run_id).data.tags[NOTE_TAG] == first
+            log_training(client, run.info.run_id, cv, refit, tags=tags)
+        counts.append(client.batches)
+    assert counts[0] == counts[1] == 1
+    note = session.client.get_run(run.info.run_id).data.tags[NOTE_TAG]
+    # rmse of the folds: 1.5, 2.5, 3.5 -> mean 2.5, std (ddof 0) 0.8165
+    assert "\n\nCV score (mean ± std over 3 folds): rmse 2.5 ± 0.82, mae 0.4 ± " in note
+    assert note.startswith(first)

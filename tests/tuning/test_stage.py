@@ -108,6 +108,12 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
     assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.stage"] == "tune"
     assert parent.data.metrics["best_cv_log_loss"] == pytest.approx(best["score"])
     assert parent.data.metrics["n_trials"] == 6
+    # its description: what it searched, on what, and (set with the final tags) its best trial
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("gdlab tune run: bayes search (6 trials) of optimizer.learning_rate, "
+                           "train.batch_size, each trial a 3-fold CV scored by log_loss")
+    assert f"{len(y)} training rows × {data.X_train.shape[1]} features of synthetic data" in note
+    assert f"Best: trial {best['best_trial']}, CV log_loss {best['score']:.4g} with " in note
     artifacts = {f.path for f in client.list_artifacts(parent.info.run_id, "figures")}
     assert (
         "figures/lr_batch_heatmap.png" in artifacts and "figures/param_importances.png" in artifacts
@@ -136,6 +142,12 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
     _, all_runs = runs(store_root, "stage")
     (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
     assert train.data.tags["gdlab.tuning_run_id"] == best["tuning_run_id"]
+    note = train.data.tags["mlflow.note.content"]
+    assert note.startswith("gdlab train run: 3-fold cross-validation, then a refit")
+    assert f"Tuned values from study {best['study']} (tune run {best['tuning_run_id']}): " in note
+    assert f"optimizer.learning_rate={best['params']['optimizer.learning_rate']:.4g}" in note
+    cv_doc = json.loads((root / "reports" / "cv.json").read_text())
+    assert f"log_loss {cv_doc['mean']['log_loss']:.4g} ± " in note  # set with the final metrics
     for key, value in best["params"].items():
         assert train.data.params[key] == str(value)
     tuned = with_overrides(load_params(root / "params.yaml"), best["params"])
@@ -174,6 +186,7 @@ def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkey
     _, all_runs = runs(store_root, "off")
     (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
     assert "gdlab.tuning_run_id" not in train.data.tags
+    assert "params.yaml as written (no tuned values)" in train.data.tags["mlflow.note.content"]
     assert train.data.params["optimizer.learning_rate"] == "0.01"
 
 

@@ -20,7 +20,6 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from gdlab.experiment import CVResult, FitOutcome, FoldResult
 from gdlab.tracking.batching import (
     curve_metrics,
-    log_metrics,
     log_run_data,
     scalar_metrics,
 )
@@ -121,13 +120,16 @@ def log_training(
     refit: FitOutcome,
     *,
     logged: int = 0,
+    tags: Mapping[str, Any] | None = None,
 ) -> None:
     """Parent run: CV summaries, and the refit's curves (same keys as the folds) and epochs;
-    the first ``logged`` epochs of the curves already reached MLflow (live)."""
+    the first ``logged`` epochs of the curves already reached MLflow (live). ``tags`` (e.g. the
+    run's description with the CV score) go in the same ``log_batch`` calls."""
     now = int(time.time() * 1000)
     finals = {**cv_summary_metrics(cv), "n_iter": refit.n_iter, "fit_time_s": refit.fit_time}
-    log_metrics(
+    log_run_data(
         client,
         parent_run_id,
-        curve_metrics(_from(refit.curves, logged), now) + scalar_metrics(finals, 0, now),
+        tags=tags,
+        metrics=curve_metrics(_from(refit.curves, logged), now) + scalar_metrics(finals, 0, now),
     )
