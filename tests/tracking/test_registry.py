@@ -270,3 +270,23 @@ def test_the_logged_model_names_the_cells_of_a_request_it_refuses(session, fitte
     with pytest.raises(MlflowException, match="column 'b' holds NaN in row 1 ") as info:
         loaded.predict(request)
     assert info.value.get_http_status_code() == 400
+
+
+def test_register_creates_the_name_with_a_description_and_keeps_an_edited_one(session, fitted):
+    from gdlab.tracking.registry import registered_model_description
+
+    name = "described-test"
+    client, args = session.client, _logged(session, fitted, name)
+    register_and_gate(client, metric="rmse", value=1.0, task="regression", **args)
+    described = client.get_registered_model(name).description
+    assert described == registered_model_description("regression", "rmse")
+    assert "regression models" in described and "test rmse" in described
+    assert "'champion'" in described and "'challenger'" in described
+    # a name that exists keeps its description (edited in the UI, say): only creation sets it
+    client.update_registered_model(name, description="ours")
+    client.delete_registered_model_alias(name, "champion")  # so register tries to create it
+    register_and_gate(client, metric="rmse", value=0.5, task="regression",
+                      **_logged(session, fitted, name))
+    assert client.get_registered_model(name).description == "ours"
+    versions = client.search_model_versions(f"name = '{name}'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2"]

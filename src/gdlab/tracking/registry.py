@@ -81,6 +81,29 @@ def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
     )
 
 
+def registered_model_description(task: str | None, metric: str) -> str:
+    """The registered model's description, set when register creates the name: what its
+    versions are and what the aliases mean."""
+    kind = f"{task} models" if task else "models"
+    return (
+        f"gdlab {kind}: each version is the refit of a train run of the gdlab pipeline "
+        f"(a scikit-learn pipeline, also saved as models/model.skops), registered by its "
+        f"register stage. Alias {CHAMPION!r}: the version with the best test {metric} that "
+        f"passed the fairness gate; {CHALLENGER!r}: the latest version registered. A version's "
+        "description names its train run, git commit, prepared data and model card."
+    )
+
+
+def _create_registered_model(client: MlflowClient, name: str, description: str) -> None:
+    """Create registered model ``name`` with ``description`` unless it exists (then its
+    description, perhaps edited in the UI, is left as it is)."""
+    try:
+        client.create_registered_model(name, description=description)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
 def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | None:
     tagged = (version.tags or {}).get(metric_tag(metric))
     if tagged is not None:
@@ -209,6 +232,10 @@ def register_and_gate(
         client.set_model_version_tag(model_name, version.version, metric_tag(metric),
                                      repr(float(value)))
     elif version is None:
+        if champion is None:  # perhaps a new name: created with a description
+            _create_registered_model(
+                client, model_name, registered_model_description(task, metric)
+            )
         version = mlflow.register_model(model_uri, model_name, tags=version_tags)
     else:
         for key, tag in version_tags.items():
