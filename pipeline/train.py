@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             client, session.experiment_id, run_id, result.cv, flat,
             run_ids=live.fold_run_ids, logged=streamed,
         )
-        log_training(client, run_id, result.cv, result.refit, logged=streamed.get(run_id, 0),
-                     tags={NOTE_TAG: describe(cv=result.cv)})
+        step = log_training(client, run_id, result.cv, result.refit,
+                            logged=streamed.get(run_id, 0), tags={NOTE_TAG: describe(cv=result.cv)})
 
         write_json(reports / "cv.json", cv_document(result.cv))
         write_fold_curves(result.cv, reports / "plots" / "folds")
@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         for extra in drawn.values():
             client.log_artifact(run_id, str(extra.path), "figures")
         example = input_example(data.X_train, data.feature_names)  # no real training row
-        info = log_sklearn_model(result.refit.model, example, name="model")
+        # at the refit's last epoch: MLflow links that step's metrics to the model
+        info = log_sklearn_model(result.refit.model, example, name="model", step=step)
         mlflow.set_tag("gdlab.model_id", info.model_id)
         RunHandle(
             run_id=run_id,

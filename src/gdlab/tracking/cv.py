@@ -121,15 +121,27 @@ def log_training(
     *,
     logged: int = 0,
     tags: Mapping[str, Any] | None = None,
-) -> None:
+) -> int:
     """Parent run: CV summaries, and the refit's curves (same keys as the folds) and epochs;
     the first ``logged`` epochs of the curves already reached MLflow (live). ``tags`` (e.g. the
-    run's description with the CV score) go in the same ``log_batch`` calls."""
+    run's description with the CV score) go in the same ``log_batch`` calls.
+
+    The summaries are logged at the refit's last epoch, which is returned: the step to log the
+    refit's model at (:func:`~gdlab.tracking.model.log_sklearn_model`), so that MLflow links
+    to the model the final point of each curve and the summaries, not the first epoch's."""
     now = int(time.time() * 1000)
+    step = final_step(refit)
     finals = {**cv_summary_metrics(cv), "n_iter": refit.n_iter, "fit_time_s": refit.fit_time}
     log_run_data(
         client,
         parent_run_id,
         tags=tags,
-        metrics=curve_metrics(_from(refit.curves, logged), now) + scalar_metrics(finals, 0, now),
+        metrics=curve_metrics(_from(refit.curves, logged), now)
+        + scalar_metrics(finals, step, now),
     )
+    return step
+
+
+def final_step(refit: FitOutcome) -> int:
+    """The refit's last epoch as an MLflow step (epochs count from 0)."""
+    return max(refit.n_iter - 1, 0)

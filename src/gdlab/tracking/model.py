@@ -68,9 +68,14 @@ def log_sklearn_model(
     name: str = "model",
     include_code: bool = True,
     verify: bool = True,
+    step: int = 0,
 ) -> ModelInfo:
     """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
-    explicitly trusted) and, when ``verify``, load it back and compare predictions."""
+    explicitly trusted) and, when ``verify``, load it back and compare predictions.
+
+    ``step``: the model is the run's output at that step, and MLflow links to it (the Models
+    tab) the run's metrics logged at that step; the train stage passes the refit's last epoch
+    (:func:`gdlab.tracking.cv.log_training` returns it), where it also logs its summaries."""
     code_paths = None
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
@@ -89,6 +94,7 @@ def log_sklearn_model(
             skops_trusted_types=trusted_types(model),
             pip_requirements=pip_requirements(),
             code_paths=code_paths,
+            step=step,
         )
         if verify:
             loaded = mlflow.sklearn.load_model(info.model_uri)
