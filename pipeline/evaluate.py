@@ -44,9 +44,11 @@ from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
     RunHandle,
     TrackingUnavailable,
-    log_dataset,
+    log_metrics,
+    log_prepared_split,
     open_session,
     pipeline_run,
+    scalar_metrics,
 )
 from gdlab.tracking.safety import check_resumable, stage_exit
 
@@ -96,10 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir)
 
     with pipeline_run(run_id=handle.run_id, uri=session.uri) as active:
-        mlflow.log_metrics(
-            {f"test_{k}": v for k, v in test_scores.items()}, model_id=handle.model_id
-        )
-        mlflow.log_metrics(fairness.mlflow_metrics(), model_id=handle.model_id)
+        # the test split first: the test and fairness metrics name it (and the model)
+        test_set = log_prepared_split(session.client, handle.run_id, data, "test", args.data)
+        scores = {**{f"test_{k}": v for k, v in test_scores.items()}, **fairness.mlflow_metrics()}
+        log_metrics(session.client, handle.run_id,
+                    scalar_metrics(scores, model_id=handle.model_id, dataset=test_set))
         mlflow.set_tags(fairness.tags())
         mlflow.log_dict(fairness.document(), "fairness.json")
         mlflow.log_artifact(str(figure), "figures")
@@ -109,16 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         card = model_card(CardInputs(params, data.meta, document, fairness, run, FIGURE))
         write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
-        log_dataset(
-            session.client,
-            handle.run_id,
-            data.frame("test"),
-            digest=data.digest,
-            name="prepared-test",
-            source=Path(args.data).resolve() / "test.parquet",
-            context="testing",
-            target="target",
-        )
     write_json(reports / "fairness.json", fairness.document())
     shown = ", ".join(f"{k} {v:.4g}" for k, v in test_scores.items())
     print(f"evaluate: test {shown} ({len(y_test)} rows) -> {reports / 'metrics.json'}")

@@ -59,9 +59,9 @@ from gdlab.reporting.figure_sets import training_figures
 from gdlab.tracking import (
     RunHandle,
     lineage_tags,
-    log_dataset,
     log_fold_runs,
     log_params,
+    log_prepared_split,
     log_sklearn_model,
     log_training,
     open_session,
@@ -116,16 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id, client = run.info.run_id, session.client
         flat = flatten_params(params)
         log_params(client, run_id, flat)
-        log_dataset(
-            client,
-            run_id,
-            data.frame("train"),
-            digest=data.digest,
-            name="prepared-train",
-            source=Path(args.data).resolve() / "train.parquet",
-            context="training",
-            target="target",
-        )
+        log_prepared_split(client, run_id, data, "train", args.data)
         try:  # parallel.backend: folds on local processes or a Dask cluster; this process logs
             with parallel_backend(params.parallel) as backend, live_fold_runs(
                 client,

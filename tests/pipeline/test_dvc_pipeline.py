@@ -106,7 +106,10 @@ def test_mlflow_holds_parent_with_fold_runs_and_curves(project):
         for d in parent.inputs.dataset_inputs
     }
     assert set(contexts) == {"training", "testing"}
-    assert tags["gdlab.data_digest"].startswith(contexts["training"])
+    # each split by its own file's SHA-256 (meta.json's), the directory's in gdlab.data_digest
+    sha256 = json.loads((project.root / "data/prepared/meta.json").read_text())["sha256"]
+    assert contexts["training"] == sha256["train.parquet"][:36]
+    assert contexts["testing"] == sha256["test.parquet"][:36]
 
     children = c.search_runs(
         [parent.info.experiment_id],

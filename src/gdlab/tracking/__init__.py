@@ -1,9 +1,15 @@
 """MLflow adapter: store resolution, parent/fold runs, batched curves, dataset inputs, lineage
 tags, model logging and the registry alias gate. Nothing below this layer imports MLflow."""
 
-from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, log_tags
+from gdlab.tracking.batching import (
+    curve_metrics,
+    log_metrics,
+    log_params,
+    log_tags,
+    scalar_metrics,
+)
 from gdlab.tracking.cv import cv_summary_metrics, log_fold_runs, log_training
-from gdlab.tracking.dataset import log_dataset
+from gdlab.tracking.dataset import log_dataset, log_prepared_split
 from gdlab.tracking.lineage import lineage_tags
 from gdlab.tracking.model import log_sklearn_model
 from gdlab.tracking.registry import RegistryDecision, register_and_gate
@@ -36,6 +42,7 @@ __all__ = [
     "log_fold_runs",
     "log_metrics",
     "log_params",
+    "log_prepared_split",
     "log_sklearn_model",
     "log_tags",
     "log_training",
@@ -45,4 +52,5 @@ __all__ = [
     "redact_uri",
     "register_and_gate",
     "resolve_tracking_uri",
+    "scalar_metrics",
 ]

@@ -34,11 +34,24 @@ def curve_metrics(
 
 
 def scalar_metrics(
-    values: Mapping[str, float], step: int = 0, timestamp_ms: int | None = None
+    values: Mapping[str, float],
+    step: int = 0,
+    timestamp_ms: int | None = None,
+    *,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> list[Metric]:
-    """Final (scalar) metrics as ``Metric`` entities at ``step``."""
+    """Final (scalar) metrics as ``Metric`` entities at ``step``; linked to the logged model
+    ``model_id`` and measured on ``dataset`` (an MLflow dataset: its name and digest) when
+    given, as ``mlflow.log_metrics(model_id=..., dataset=...)`` links them."""
     ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
-    return [Metric(key=k, value=float(v), timestamp=ts, step=step) for k, v in values.items()]
+    name = getattr(dataset, "name", None) if dataset is not None else None
+    digest = getattr(dataset, "digest", None) if dataset is not None else None
+    return [
+        Metric(key=k, value=float(v), timestamp=ts, step=step, model_id=model_id,
+               dataset_name=name, dataset_digest=digest)
+        for k, v in values.items()
+    ]
 
 
 def log_metrics(client: MlflowClient, run_id: str, metrics: Sequence[Metric]) -> int:
