@@ -2,7 +2,7 @@
 
 import subprocess
 
-from gdlab.tracking.lineage import code_dirty, git_dirty, lineage_tags
+from gdlab.tracking.lineage import code_dirty, git_dirty, lineage_tags, params_dirty
 
 
 def _git(repo, *args):
@@ -19,6 +19,9 @@ def test_params_and_dvc_lock_changes_leave_the_code_clean(tmp_path):
     _git(tmp_path, "add", "-A")
     _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base")
     assert git_dirty(tmp_path) is False and code_dirty(tmp_path) is False
+    assert lineage_tags("d1", cwd=tmp_path)["gdlab.params_dirty"] == "false"
+    (tmp_path / "dvc.lock").write_text("{stages: {}}\n")  # each stage rewrites it
+    assert params_dirty(tmp_path) is False and git_dirty(tmp_path) is True
     (tmp_path / "params.yaml").write_text("seed: 2\n")  # dvc exp run -S seed=2
     (tmp_path / "dvc.lock").write_text("{stages: {}}\n")  # each stage rewrites it
     (tmp_path / "reports/cv.json").write_text('{"a": 1}\n')  # a metrics file git tracks
@@ -26,6 +29,7 @@ def test_params_and_dvc_lock_changes_leave_the_code_clean(tmp_path):
     assert git_dirty(tmp_path) is True and code_dirty(tmp_path) is False
     tags = lineage_tags("d1", cwd=tmp_path)
     assert tags["gdlab.git_dirty"] == "true" and tags["gdlab.code_dirty"] == "false"
+    assert tags["gdlab.params_dirty"] == "true"
     for edited in ("src/gdlab/model.py", "my_opts.py", "dvc.yaml"):
         (tmp_path / edited).write_text((tmp_path / edited).read_text() + "# edit\n")
         assert code_dirty(tmp_path) is True, edited

@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 import gdlab
 from gdlab import GDRegressor
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
-from gdlab.tracking.registry import filter_literal
+from gdlab.tracking.registry import filter_literal, version_description
 
 
 @pytest.fixture(scope="module")
@@ -290,3 +290,24 @@ def test_register_creates_the_name_with_a_description_and_keeps_an_edited_one(se
     assert client.get_registered_model(name).description == "ours"
     versions = client.search_model_versions(f"name = '{name}'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        ({"gdlab.code_dirty": "true", "gdlab.params_dirty": "true"},
+         "git commit c0ffee with uncommitted code changes;"),
+        ({"gdlab.params_dirty": "true"},
+         "git commit c0ffee with params.yaml changed since, code as committed;"),
+        ({}, "git commit c0ffee;"),
+    ],
+)
+def test_the_description_says_uncommitted_changes_only_when_the_code_differs(changed, said):
+    """Every run rewrites dvc.lock and the reports git tracks: ``gdlab.git_dirty`` is always
+    true, and every version said "with uncommitted changes"."""
+    lineage = {"mlflow.source.git.commit": "c0ffee", "gdlab.git_dirty": "true",
+               "gdlab.code_dirty": "false", "gdlab.params_dirty": "false",
+               "gdlab.data_digest": "d1", **changed}
+    text = version_description("r1", lineage, "runs:/r1/model_card.md")
+    assert said in text
+    assert "uncommitted" not in text or lineage["gdlab.code_dirty"] == "true"

@@ -11,6 +11,7 @@ LINEAGE_TAGS = (
     GIT_COMMIT_TAG,
     "gdlab.git_dirty",
     "gdlab.code_dirty",
+    "gdlab.params_dirty",
     "gdlab.data_digest",
     "dvc.exp_name",
     "dvc.exp_baseline_rev",
@@ -54,15 +55,28 @@ def code_dirty(cwd: str | Path = ".") -> bool | None:
     return None if status is None else bool(status)
 
 
+PARAMS = ("params.yaml",)
+"""Git pathspecs of the parameters a stage reads (``dvc exp run -S`` rewrites them)."""
+
+
+def params_dirty(cwd: str | Path = ".") -> bool | None:
+    """True when tracked :data:`PARAMS` files differ from HEAD: the run's params are not the
+    commit's (they are the run's MLflow params either way)."""
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", *PARAMS], cwd)
+    return None if status is None else bool(status)
+
+
 def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[str, str]:
-    """Tags for a parent run: git commit (+ dirty flag), DVC experiment name/baseline when DVC
-    sets them, and the prepared-data digest."""
+    """Tags for a parent run: git commit (+ whether the tree, the code and the params differ
+    from it: ``gdlab.git_dirty`` counts any tracked file, dvc.lock and reports too), DVC
+    experiment name/baseline when DVC sets them, and the prepared-data digest."""
     tags: dict[str, str] = {}
     commit = git_commit(cwd)
     if commit:
         tags[GIT_COMMIT_TAG] = commit
         tags["gdlab.git_dirty"] = str(git_dirty(cwd)).lower()
         tags["gdlab.code_dirty"] = str(code_dirty(cwd)).lower()
+        tags["gdlab.params_dirty"] = str(params_dirty(cwd)).lower()
     for env, tag in (
         ("DVC_EXP_NAME", "dvc.exp_name"),
         ("DVC_EXP_BASELINE_REV", "dvc.exp_baseline_rev"),

@@ -72,9 +72,7 @@ def run_lineage(client: MlflowClient, run_id: str) -> dict[str, str]:
 
 def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
     """The model version's description: where it comes from and where its model card is."""
-    commit = lineage.get(GIT_COMMIT_TAG, "unknown (not a git repository)")
-    if lineage.get("gdlab.git_dirty") == "true":
-        commit += " with uncommitted changes"
+    commit = lineage.get(GIT_COMMIT_TAG, "unknown (not a git repository)") + _changes(lineage)
     return (
         f"Trained by gdlab's train run {run_id} (git commit {commit}; prepared data sha256 "
         f"{lineage.get('gdlab.data_digest', 'unknown')}). Model card: {card}"
@@ -102,6 +100,18 @@ def _create_registered_model(client: MlflowClient, name: str, description: str) 
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
+
+
+def _changes(lineage: dict[str, str]) -> str:
+    """What differed from the commit when the model was trained, for the description: the
+    code (``gdlab.code_dirty``) or only params.yaml (``gdlab.params_dirty``). Not
+    ``gdlab.git_dirty``: every run rewrites dvc.lock and reports git tracks, so it is always
+    true."""
+    if lineage.get("gdlab.code_dirty") == "true":
+        return " with uncommitted code changes"
+    if lineage.get("gdlab.params_dirty") == "true":
+        return " with params.yaml changed since, code as committed"
+    return ""
 
 
 def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | None:
