@@ -1,6 +1,8 @@
 """Cross-validation: per-fold curves of n_iter_ points, validation loss from eval_set,
 preprocessing fitted inside the fold, same result with one or two workers."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,9 @@ from .conftest import make_pipeline
 def test_cross_validate_returns_curves_and_scores(task, regression_data, classification_data):
     X, y = regression_data if task == "regression" else classification_data
     folds = make_folds(y, 3, task=task, seed=0)
+    started = time.time()
     result = cross_validate(make_pipeline(task), X, y, folds, task=task, n_jobs=1)
+    finished = time.time()
     assert [f.fold for f in result.folds] == [1, 2, 3]
     for fold in result.folds:
         assert fold.n_iter == 15
@@ -22,6 +26,11 @@ def test_cross_validate_returns_curves_and_scores(task, regression_data, classif
             assert all(v is not None and np.isfinite(v) for v in fold.curves[key])
         assert set(fold.scores) == set(result.metric_names)
         assert fold.n_train + fold.n_val == len(y)
+        # when each epoch ended (the MLflow timestamps of its points): within the fold's fit,
+        # in order, as far apart as the estimator's per-epoch clock says
+        ends = fold.epoch_ends
+        assert len(ends) == fold.n_iter and started <= ends[0] and ends[-1] <= finished
+        assert all(b >= a for a, b in zip(ends, ends[1:], strict=False))
     assert set(result.mean()) == set(result.metric_names)
     assert all(v >= 0 for v in result.std().values())
 

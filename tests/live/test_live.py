@@ -64,6 +64,11 @@ def test_curve_is_readable_from_mlflow_while_the_fit_runs(client, monkeypatch, t
     assert [m.step for m in final] == list(range(80))  # every epoch once, no duplicates
     assert [m.value for m in final] == pytest.approx(est.history_["loss"])
     assert [m.value for m in _history(client, run_id, "learning_rate")] == [0.05] * 80
+    # each point stamped when its epoch ended, not when its batch was sent (a batch's points
+    # shared one instant: MLflow's time axes drew a curve as a few vertical lines)
+    stamps = np.array([m.timestamp for m in final]) / 1000
+    assert np.all(np.diff(stamps) >= 0) and len(set(stamps)) > 60
+    np.testing.assert_allclose(np.diff(stamps), np.diff(est.history_["time"]), atol=0.02)
     assert live.logged() == {run_id: 80}
     assert 3 <= live.batches < 80  # batched, not one call per epoch
     assert "fit" in board.stream.getvalue()

@@ -69,6 +69,33 @@ def test_parent_with_nested_fold_runs(session):
     assert len(client.get_metric_history(parent, "train_loss")) == 7
 
 
+def test_each_point_of_a_curve_is_stamped_when_its_epoch_ended(session):
+    """MLflow's wall-time and relative-time axes: every point of a curve had the logging
+    time, so a curve collapsed to one instant."""
+    client = session.client
+    cv = _cv(n_folds=2, n_iter=5)
+    t0 = time.time() - 100.0
+    for k, fold in enumerate(cv.folds):
+        fold.epoch_ends = [t0 + 10 * k + 0.25 * e for e in range(5)]
+        fold.fit_time = 1.2  # the epochs span 1 s of it
+    refit = FitOutcome(model=None, n_iter=5, curves=cv.folds[0].curves, fit_time=1.0,
+                       epoch_ends=[t0 + 50 + 0.5 * e for e in range(5)])
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        parent = run.info.run_id
+        fold_ids = log_fold_runs(client, session.experiment_id, parent, cv, {"seed": 1},
+                                 logged={})
+        log_training(client, parent, cv, refit, logged=2)  # epochs 0, 1 were streamed live
+    for run_id, fold in zip(fold_ids, cv.folds, strict=True):
+        for key in ("train_loss", "grad_norm"):
+            history = sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)
+            assert [m.timestamp for m in history] == [int(t * 1000) for t in fold.epoch_ends]
+        # the run starts when its fit did, before its first point
+        assert client.get_run(run_id).info.start_time <= int(fold.epoch_ends[0] * 1000)
+    history = sorted(client.get_metric_history(parent, "train_loss"), key=lambda m: m.step)
+    assert [m.step for m in history] == [2, 3, 4]
+    assert [m.timestamp for m in history] == [int(t * 1000) for t in refit.epoch_ends[2:]]
+
+
 def test_exception_marks_run_failed_with_reason(session):
     with pytest.raises(ZeroDivisionError):
         with pipeline_run(experiment_id=session.experiment_id, run_name="boom") as run:

@@ -48,6 +48,7 @@ class FoldResult:
     scores: dict[str, float]
     fit_time: float
     warning: str | None = None  # the fold's ConvergenceWarning (it stopped at max_epochs)
+    epoch_ends: list[float] = field(default_factory=list)  # Unix seconds, see FitOutcome
 
 
 @dataclass
@@ -133,6 +134,7 @@ def _run_fold(
         scores=score_rows(outcome.model, X, y, fold.val_idx, task),
         fit_time=outcome.fit_time,
         warning=notes[0] if notes else None,
+        epoch_ends=outcome.epoch_ends,
     )
 
 

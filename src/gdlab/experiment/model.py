@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,12 +63,16 @@ def build_pipeline(params: Any) -> Pipeline:
 
 @dataclass
 class FitOutcome:
-    """A fitted pipeline with its per-epoch curves (lists of length ``n_iter``)."""
+    """A fitted pipeline with its per-epoch curves (lists of length ``n_iter``).
+
+    ``epoch_ends``: the wall-clock time (Unix seconds) at the end of each epoch, from the
+    estimator's ``history_["time"]``; empty when the estimator keeps no per-epoch times."""
 
     model: Pipeline
     n_iter: int
     curves: dict[str, list[float | None]]
     fit_time: float
+    epoch_ends: list[float] = field(default_factory=list)
 
 
 def fit_pipeline(
@@ -194,9 +198,22 @@ def _callbacks(estimator: Any, callbacks: list[Any] | None) -> Iterator[None]:
 
 
 def _outcome(model: Pipeline, estimator: Any, start: float) -> FitOutcome:
-    fit_time = time.perf_counter() - start
+    fit_time, finished = time.perf_counter() - start, time.time()
     n_iter, curves = estimator_curves(estimator)
-    return FitOutcome(model=model, n_iter=n_iter, curves=curves, fit_time=fit_time)
+    return FitOutcome(model=model, n_iter=n_iter, curves=curves, fit_time=fit_time,
+                      epoch_ends=epoch_ends(estimator, n_iter, finished))
+
+
+def epoch_ends(estimator: Any, n_iter: int, finished: float) -> list[float]:
+    """Wall-clock time (Unix seconds) at the end of each of the first ``n_iter`` epochs of a
+    fit that returned at ``finished``: its ``history_["time"]`` (seconds since the fit's
+    start, per epoch) placed so that the last epoch ends at ``finished``. Empty without
+    per-epoch times (e.g. a scikit-learn estimator)."""
+    times = list((getattr(estimator, "history_", None) or {}).get("time") or [])[:n_iter]
+    if not times or any(t is None for t in times):
+        return []
+    last = float(times[-1])
+    return [finished - (last - float(t)) for t in times]
 
 
 def estimator_curves(estimator: Any) -> tuple[int, dict[str, list[float | None]]]:

@@ -21,12 +21,21 @@ MAX_ENTITIES = 1000
 
 
 def curve_metrics(
-    curves: Mapping[str, Sequence[float | None]], timestamp_ms: int | None = None
+    curves: Mapping[str, Sequence[float | None]],
+    timestamp_ms: int | None = None,
+    epoch_ends: Sequence[float] | None = None,
 ) -> list[Metric]:
-    """One ``Metric`` per (curve, epoch) with ``step=epoch`` (0-based); ``None`` points skipped."""
+    """One ``Metric`` per (curve, epoch) with ``step=epoch`` (0-based); ``None`` points skipped.
+
+    Epoch ``e``'s points are stamped ``epoch_ends[e]`` (Unix seconds: when that epoch ended,
+    as :class:`gdlab.experiment.FitOutcome` records it), so MLflow's wall-time and
+    relative-time axes spread the curve over the fit; epochs beyond ``epoch_ends`` (or all,
+    without it) get ``timestamp_ms`` (default now)."""
     ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    ends = [int(t * 1000) for t in (epoch_ends or ())]
     return [
-        Metric(key=name, value=float(value), timestamp=ts, step=epoch)
+        Metric(key=name, value=float(value), timestamp=ends[epoch] if epoch < len(ends) else ts,
+               step=epoch)
         for name, values in curves.items()
         for epoch, value in enumerate(values)
         if value is not None

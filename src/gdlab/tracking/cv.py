@@ -2,8 +2,8 @@
 
 Workers never log (SQLite does not like several writers); the parent process logs everything
 here after the folds return. Every run carries its curves under the same keys
-(``train_loss``, ``val_loss``, ``learning_rate``, ``grad_norm``, ``step=epoch``) so the MLflow
-UI overlays them.
+(``train_loss``, ``val_loss``, ``learning_rate``, ``grad_norm``, ``step=epoch`` counted from 0,
+each point stamped with the time its epoch ended) so the MLflow UI overlays them.
 """
 
 from __future__ import annotations
@@ -88,9 +88,10 @@ def log_fold_runs(
             if run_ids and fold.fold in run_ids:
                 run_id = run_ids[fold.fold]
             else:
+                fit_end = int(fold.epoch_ends[-1] * 1000) if fold.epoch_ends else end
                 run_id = client.create_run(
                     experiment_id,
-                    start_time=end - int(fold.fit_time * 1000),
+                    start_time=min(fit_end, end) - int(fold.fit_time * 1000),
                     tags=fold_run_tags(parent_run_id, fold.fold),
                 ).info.run_id
             curves = _from(fold.curves, (logged or {}).get(run_id, 0))
@@ -100,7 +101,8 @@ def log_fold_runs(
                 run_id,
                 tags=dict(tags or {}),
                 params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
-                metrics=curve_metrics(curves, end) + scalar_metrics(fold_metrics(fold), 0, end),
+                metrics=curve_metrics(curves, end, fold.epoch_ends)
+                + scalar_metrics(fold_metrics(fold), 0, end),
             )
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
             finished.append(run_id)
@@ -136,7 +138,7 @@ def log_training(
         client,
         parent_run_id,
         tags=tags,
-        metrics=curve_metrics(_from(refit.curves, logged), now)
+        metrics=curve_metrics(_from(refit.curves, logged), now, refit.epoch_ends)
         + scalar_metrics(finals, step, now),
     )
     return step

@@ -6,7 +6,8 @@ appends the record as one JSON line to a spool file named after its MLflow run; 
 background thread of :class:`LiveCurves`, in the stage process, tails the spool files four
 times a second, draws the terminal progress bar, and every ``interval`` seconds sends the new
 points of every run with one ``log_batch`` per run (``step=epoch``, the train stage's curve
-names). Only the stage process writes to the tracking store (SQLite takes one writer).
+names, each point stamped with the time its epoch ended). Only the stage process writes to
+the tracking store (SQLite takes one writer).
 
 ``logged()`` tells the final logging which epochs already reached MLflow, so no point is
 logged twice. With ``flush_on_close=False`` (the train stage) the points still pending when
@@ -48,6 +49,16 @@ RECORD_CURVES = {
 """Callback record key -> MLflow metric key (the names of ``gdlab.experiment.CURVE_KEYS``)."""
 
 
+WALL = "wall"
+"""Spool record key: wall-clock time (Unix seconds) at which the callback saw the epoch."""
+
+
+def _stamp(record: Mapping[str, Any], now: int) -> int:
+    """A spooled record's MLflow timestamp (ms): when its epoch ended, else ``now``."""
+    wall = record.get(WALL)
+    return int(wall * 1000) if isinstance(wall, (int, float)) else now
+
+
 class SpoolCallback:
     """Estimator callback appending each epoch's record to ``path`` (picklable: the file is
     opened in the process that trains)."""
@@ -66,8 +77,9 @@ class SpoolCallback:
             except OSError:  # e.g. a remote worker: nothing streams, the end logs it all
                 self._handle = False
         if self._handle:
-            self._handle.write(json.dumps({k: record.get(k) for k in (*RECORD_CURVES, "epoch")})
-                               + "\n")
+            line = {k: record.get(k) for k in (*RECORD_CURVES, "epoch")}
+            line[WALL] = time.time()  # when the epoch ended: the points' MLflow timestamp
+            self._handle.write(json.dumps(line) + "\n")
             self._handle.flush()
 
     def __del__(self) -> None:
@@ -192,7 +204,8 @@ class LiveCurves:
             with self._lock:
                 records, stream.pending = stream.pending, []
             metrics = [
-                Metric(key=name, value=float(r[key]), timestamp=now, step=int(r["epoch"]))
+                Metric(key=name, value=float(r[key]), timestamp=_stamp(r, now),
+                       step=int(r["epoch"]))
                 for r in records
                 for key, name in RECORD_CURVES.items()
                 if r.get(key) is not None and math.isfinite(float(r[key]))
