@@ -31,7 +31,7 @@ from gdlab.experiment import decode_target
 from gdlab.experiment.compare import compare_variants, plan_variants
 from gdlab.parallel import parallel_backend
 from gdlab.reporting.compare import write_comparison, write_disabled
-from gdlab.tracking import lineage_tags, log_params, open_session, pipeline_run
+from gdlab.tracking import child_tags, lineage_tags, log_params, open_session, pipeline_run
 from gdlab.tracking.compare import log_comparison
 from gdlab.tracking.notes import NOTE_TAG, compare_note
 from gdlab.tracking.safety import stage_exit
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             run_id,
             comparison,
             flat_params={v.label: flatten_params(v.params) for v in comparison.variants},
-            tags={"gdlab.data_digest": data.digest} if data.digest else None,
+            tags=child_tags(tags),
         )
         for figure in written["figures"].values():
             session.client.log_artifact(run_id, str(figure.path), "figures")

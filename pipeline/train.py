@@ -58,6 +58,7 @@ from gdlab.reporting import (
 from gdlab.reporting.figure_sets import training_figures
 from gdlab.tracking import (
     RunHandle,
+    child_tags,
     lineage_tags,
     log_fold_runs,
     log_params,
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 range(1, params.cv.folds + 1),
                 interval=params.live.interval,  # curves reach MLflow while training
                 max_epochs=params.train.max_epochs,
+                tags=child_tags(tags),  # the fold runs' lineage: commit, data, stage
             ) as live:
                 say(f"train: parallel work on {backend.describe()}")
                 result = run_training(

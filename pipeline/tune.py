@@ -64,6 +64,7 @@ def search(params, data, out_dir: str) -> int:
     from gdlab.parallel import parallel_backend
     from gdlab.reporting import write_json
     from gdlab.tracking import (
+        child_tags,
         lineage_tags,
         log_params,
         log_tags,
@@ -131,7 +132,8 @@ def search(params, data, out_dir: str) -> int:
         )
         uid = plan.spec.create().user_attrs[STUDY_UID]
         logger = TrialLogger(
-            client, session.experiment_id, run_id, plan.spec.name, uid, plan.metric
+            client, session.experiment_id, run_id, plan.spec.name, uid, plan.metric,
+            tags=child_tags(tags),
         )
         log_tags(client, run_id, {"gdlab.study": plan.spec.name, "gdlab.study_uid": uid})
         where = redact_uri(storage)

@@ -10,7 +10,7 @@ from gdlab.tracking.batching import (
 )
 from gdlab.tracking.cv import cv_summary_metrics, log_fold_runs, log_training
 from gdlab.tracking.dataset import log_dataset, log_prepared_split
-from gdlab.tracking.lineage import lineage_tags
+from gdlab.tracking.lineage import child_tags, lineage_tags
 from gdlab.tracking.model import log_sklearn_model
 from gdlab.tracking.registry import RegistryDecision, register_and_gate
 from gdlab.tracking.runs import (
@@ -34,6 +34,7 @@ __all__ = [
     "TrackingUnavailable",
     "UntrustedModelSource",
     "check_own_model_uri",
+    "child_tags",
     "curve_metrics",
     "cv_summary_metrics",
     "ensure_experiment",

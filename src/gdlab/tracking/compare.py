@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from gdlab.experiment.compare import Comparison
-from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, log_tags, scalar_metrics
+from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, scalar_metrics
 from gdlab.tracking.children import stopped_status
 
 CHILD_CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm", "time_s")
@@ -61,6 +61,7 @@ def log_comparison(
             experiment_id,
             start_time=now,
             tags={
+                **(tags or {}),
                 MLFLOW_PARENT_RUN_ID: parent_run_id,
                 MLFLOW_RUN_NAME: v.label,
                 "gdlab.stage": "compare",
@@ -70,7 +71,6 @@ def log_comparison(
         )
         run_id = run.info.run_id
         try:
-            log_tags(client, run_id, dict(tags or {}))
             log_params(client, run_id, dict(flat_params[v.label]))
             curves = {name: list(v.curve(name)) for name in CHILD_CURVES}
             curves = {k: [None if c != c else c for c in vals] for k, vals in curves.items()}

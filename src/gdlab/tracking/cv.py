@@ -43,19 +43,26 @@ def cv_summary_metrics(cv: CVResult) -> dict[str, float]:
     return values
 
 
-def fold_run_tags(parent_run_id: str, fold: int) -> dict[str, str]:
-    """Tags of fold ``fold``'s child run."""
-    return {MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"fold-{fold}",
+def fold_run_tags(
+    parent_run_id: str, fold: int, tags: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Tags of fold ``fold``'s child run: ``tags`` (the parent's lineage,
+    :func:`~gdlab.tracking.lineage.child_tags`), its parent, name and fold number."""
+    return {**(tags or {}), MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"fold-{fold}",
             "gdlab.fold": str(fold)}
 
 
 def start_fold_runs(
-    client: MlflowClient, experiment_id: str, parent_run_id: str, folds: Sequence[int]
+    client: MlflowClient,
+    experiment_id: str,
+    parent_run_id: str,
+    folds: Sequence[int],
+    tags: Mapping[str, str] | None = None,
 ) -> dict[int, str]:
-    """Create the fold runs before training (RUNNING, for live curves); ``{fold: run_id}``
-    to pass to :func:`log_fold_runs` as ``run_ids``."""
+    """Create the fold runs before training (RUNNING, for live curves), tagged with ``tags``
+    too; ``{fold: run_id}`` to pass to :func:`log_fold_runs` as ``run_ids``."""
     return {
-        k: client.create_run(experiment_id, tags=fold_run_tags(parent_run_id, k)).info.run_id
+        k: client.create_run(experiment_id, tags=fold_run_tags(parent_run_id, k, tags)).info.run_id
         for k in folds
     }
 
@@ -76,30 +83,33 @@ def log_fold_runs(
     run_ids: Mapping[int, str] | None = None,
     logged: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """Create one finished child run per fold under ``parent_run_id`` (or finish the runs
-    ``run_ids[fold]`` made by :func:`start_fold_runs`); returns their ids. ``logged[run_id]``
-    epochs of a run's curves already reached MLflow (live) and are not logged again."""
+    """Create one finished child run per fold under ``parent_run_id``, tagged with ``tags``
+    (or finish the runs ``run_ids[fold]`` made by :func:`start_fold_runs`, with ``tags`` in
+    their final batch); returns their ids. ``logged[run_id]`` epochs of a run's curves
+    already reached MLflow (live) and are not logged again."""
     finished: list[str] = []
     run_id: str | None = None
     try:
         for fold in cv.folds:
             end = int(time.time() * 1000)
             run_id = None
+            late_tags = dict(tags or {})  # in create_run when the run is made here
             if run_ids and fold.fold in run_ids:
                 run_id = run_ids[fold.fold]
             else:
+                late_tags = {}
                 fit_end = int(fold.epoch_ends[-1] * 1000) if fold.epoch_ends else end
                 run_id = client.create_run(
                     experiment_id,
                     start_time=min(fit_end, end) - int(fold.fit_time * 1000),
-                    tags=fold_run_tags(parent_run_id, fold.fold),
+                    tags=fold_run_tags(parent_run_id, fold.fold, tags),
                 ).info.run_id
             curves = _from(fold.curves, (logged or {}).get(run_id, 0))
             # one log_batch for the fold's tags, params and metrics (unless beyond limits)
             log_run_data(
                 client,
                 run_id,
-                tags=dict(tags or {}),
+                tags=late_tags,
                 params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
                 metrics=curve_metrics(curves, end, fold.epoch_ends)
                 + scalar_metrics(fold_metrics(fold), 0, end),

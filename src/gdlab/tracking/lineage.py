@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # shown by the MLflow UI
 LINEAGE_TAGS = (
@@ -19,6 +21,22 @@ LINEAGE_TAGS = (
 )
 """The tags of a train run that say what produced its model; register copies them onto the
 model version."""
+CHILD_TAGS = (
+    GIT_COMMIT_TAG,
+    "gdlab.code_dirty",
+    "gdlab.data_digest",
+    "gdlab.stage",
+    "dvc.exp_name",
+    "dvc.exp_baseline_rev",
+)
+"""The parent run's tags its child runs (folds, trials, compared variants) carry too, so a
+child found by a search says which code, data and stage made it."""
+
+
+def child_tags(parent_tags: Mapping[str, Any]) -> dict[str, str]:
+    """The :data:`CHILD_TAGS` of ``parent_tags`` that are set, for a child run's
+    ``create_run``."""
+    return {k: str(parent_tags[k]) for k in CHILD_TAGS if parent_tags.get(k) is not None}
 
 
 def _git(args: list[str], cwd: str | Path) -> str | None:

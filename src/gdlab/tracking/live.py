@@ -268,9 +268,11 @@ def live_fold_runs(
     *,
     interval: float | None,
     max_epochs: int | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Iterator[LiveTraining]:
     """Create the fold runs (RUNNING, children of ``parent_run_id``) before training, stream
-    the folds' and the refit's epochs into them and the parent while inside the block; the
+    the folds' and the refit's epochs into them and the parent while inside the block (the
+    fold runs are created with ``tags`` too: the parent's lineage); the
     fold runs are ended FAILED (KILLED on interrupt) if the block raises.
 
     After the block they stay RUNNING until :func:`~gdlab.tracking.cv.log_fold_runs` finishes
@@ -278,7 +280,7 @@ def live_fold_runs(
     :func:`~gdlab.tracking.runs.pipeline_run` ends them with the parent's status."""
     from gdlab.tracking.cv import start_fold_runs
 
-    run_ids = start_fold_runs(client, experiment_id, parent_run_id, folds)
+    run_ids = start_fold_runs(client, experiment_id, parent_run_id, folds, tags)
     live = LiveTraining(client, parent_run_id, run_ids, interval, max_epochs)
     try:
         with live.curves if live.curves is not None else _nothing():

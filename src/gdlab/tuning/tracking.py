@@ -38,7 +38,8 @@ RUN_STATUS = {
 
 class TrialLogger:
     """Logs trials of one study (``study_name``, told apart from an older study of the same
-    name by ``study_uid``) as children of ``parent_run_id``, each trial once."""
+    name by ``study_uid``) as children of ``parent_run_id``, each trial once, tagged with
+    ``tags`` too (the parent's lineage, :func:`gdlab.tracking.lineage.child_tags`)."""
 
     def __init__(
         self,
@@ -48,8 +49,10 @@ class TrialLogger:
         study_name: str,
         study_uid: str,
         metric: str,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.client, self.experiment_id = client, experiment_id
+        self.tags = dict(tags or {})  # the parent's lineage, on every trial run
         self.parent_run_id, self.study_name, self.metric = parent_run_id, study_name, metric
         self.study_uid = study_uid
         self.run_ids: dict[int, str] = logged_trials(client, experiment_id, study_uid)
@@ -60,6 +63,7 @@ class TrialLogger:
             return self.run_ids[record.number]
         end = int(time.time() * 1000)
         tags = {
+            **self.tags,
             MLFLOW_PARENT_RUN_ID: self.parent_run_id,
             MLFLOW_RUN_NAME: f"trial-{record.number}",
             STUDY_TAG: self.study_name,
