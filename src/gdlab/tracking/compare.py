@@ -2,8 +2,10 @@
 
 Every child carries the variant's flattened params, its mean curves per epoch (``train_loss``,
 ``val_loss``, ``time_s`` with ``step=epoch``: the same keys as the train stage's runs, so the
-UI overlays them), its summary row as metrics (``final_loss``, ``epochs_to_target``...) and
-its trajectory figure; the parent carries the summary, the table and the comparison figures.
+UI overlays them) and its summary row as metrics (``final_loss``, ``epochs_to_target``...);
+the parent carries the summary, the table and the comparison figures (the variants'
+trajectories are one figure, ``trajectories.png``, on the parent: the compare stage passes
+no ``variant_figures``).
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ def log_comparison(
 ) -> dict[str, str]:
     """Create one finished child run per variant; returns ``{label: run_id}``.
 
-    ``flat_params[label]`` are the variant's flattened params; ``variant_figures[label]`` an
-    image logged under the child's ``figures/``.
+    ``flat_params[label]`` are the variant's flattened params; ``variant_figures[label]``, if
+    given, an image logged under the child's ``figures/`` (the compare stage gives none);
+    ``tags`` (the parent's lineage) are set on every child as it is created.
     """
     summary = comparison.summary()
     log_metrics(client, parent_run_id, scalar_metrics(
