@@ -49,6 +49,14 @@ def test_make_run_creates_the_venv_installs_and_runs_dvc_repro():
     assert not (REPO / venv).exists()
 
 
+def test_readme_says_how_mlflow_steps_count():
+    """Steps count epochs (and a trial's folds) from 0, while ``n_iter`` counts from 1."""
+    text = readme()
+    assert "`step = epoch`" not in text and "(step = fold)" not in text
+    assert "counting epochs\nfrom 0" in text or "counting epochs from 0" in text
+    assert "step counts folds from 0" in text
+
+
 def test_readme_documents_the_two_commands_and_how_to_switch_and_compare():
     text = readme()
     commands = section(text, "The two commands")
@@ -81,6 +89,8 @@ def test_readme_says_where_every_dvc_output_lands():
         if not any(path == p or path.startswith(p + "/") for p in listed)
     ]
     assert not missing, missing
+    # outside dvc.yaml: MLflow's store and its artifacts (the models and figures)
+    assert {"mlflow.db", "mlruns"} <= set(listed)
 
 
 # one row per failure issue 6 names: a needle from the row's first cell
