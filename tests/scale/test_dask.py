@@ -289,7 +289,8 @@ def test_tune_stage_sends_its_trials_to_the_configured_cluster(cluster, tmp_path
     client = MlflowClient(tracking_uri=store)
     experiment = client.get_experiment_by_name("gdlab")
     runs = client.search_runs([experiment.experiment_id])
-    (parent,) = [r for r in runs if r.data.tags.get("gdlab.stage") == "tune"]
+    (parent,) = [r for r in runs if r.data.tags.get("gdlab.stage") == "tune"
+                 and "mlflow.parentRunId" not in r.data.tags]
     assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.parallel"] == "dask"
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert sorted(c.info.status for c in children) == ["FINISHED", "FINISHED"]  # one per trial

@@ -140,7 +140,8 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
         == 0
     )
     _, all_runs = runs(store_root, "stage")
-    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
+    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"
+                and "mlflow.parentRunId" not in r.data.tags]  # fold runs carry it too
     assert train.data.tags["gdlab.tuning_run_id"] == best["tuning_run_id"]
     note = train.data.tags["mlflow.note.content"]
     assert note.startswith("gdlab train run: 3-fold cross-validation, then a refit")
@@ -184,7 +185,8 @@ def test_disabled_stage_leaves_params_yaml_as_it_is(tmp_path, store_root, monkey
         == 0
     )
     _, all_runs = runs(store_root, "off")
-    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"]
+    (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"
+                and "mlflow.parentRunId" not in r.data.tags]  # fold runs carry it too
     assert "gdlab.tuning_run_id" not in train.data.tags
     assert "params.yaml as written (no tuned values)" in train.data.tags["mlflow.note.content"]
     assert train.data.params["optimizer.learning_rate"] == "0.01"
@@ -301,7 +303,8 @@ def test_killed_search_resumes_when_the_stage_runs_again(tmp_path, store_root):
     trial_runs = [r for r in all_runs if "gdlab.trial_number" in r.data.tags]
     numbers = [int(r.data.tags["gdlab.trial_number"]) for r in trial_runs]
     assert sorted(numbers) == [t.number for t in trials]  # every trial once, none lost
-    parents = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "tune"]
+    parents = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "tune"
+               and "mlflow.parentRunId" not in r.data.tags]  # trial runs carry it too
     # SIGKILL: no handler ran; the second search ended the dead process's run as lost
     assert sorted(r.info.status for r in parents) == ["FINISHED", "KILLED"]
     killed = next(r for r in parents if r.info.status == "KILLED")
