@@ -116,18 +116,34 @@ def test_mlflow_holds_parent_with_fold_runs_and_curves(project):
         filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
     )
     assert len(children) == 3
+    lineage = ("mlflow.source.git.commit", "gdlab.data_digest", "gdlab.code_dirty")
     for child in children:
         n_iter = int(child.data.metrics["n_iter"])
         assert n_iter > 1
         for key in CURVES:
             history = c.get_metric_history(child.info.run_id, key)
             assert sorted(m.step for m in history) == list(range(n_iter)), key
-    assert len(c.get_metric_history(parent.info.run_id, "train_loss")) == int(
-        parent.data.metrics["n_iter"]
-    )
+        # each point at the time its epoch ended, not one instant per batch
+        stamps = [m.timestamp for m in sorted(history, key=lambda m: m.step)]
+        assert stamps == sorted(stamps) and len(set(stamps)) > 1
+        # the parent's lineage
+        assert {k: child.data.tags.get(k) for k in lineage} == {k: tags[k] for k in lineage}
+        assert child.data.tags["gdlab.stage"] == "train"
+    curve = sorted(c.get_metric_history(parent.info.run_id, "train_loss"), key=lambda m: m.step)
+    n_iter = int(parent.data.metrics["n_iter"])
+    assert len(curve) == n_iter
+    # the Models tab: the refit's final loss (its last step) and the test metrics, measured on
+    # the test split
+    linked = {m.key: m for m in c.get_logged_model(tags["gdlab.model_id"]).metrics}
+    assert linked["train_loss"].step == n_iter - 1
+    assert linked["train_loss"].value == pytest.approx(curve[-1].value)
+    assert "cv_log_loss_mean" in linked
+    assert linked["test_log_loss"].dataset_name == "prepared-test"
+    assert linked["test_log_loss"].dataset_digest == contexts["testing"]
 
     version = c.get_model_version_by_alias(MODEL, "champion")
     assert str(version.version) == "1"
+    assert "uncommitted" not in (version.description or "")  # the copy's code is committed
     assert str(c.get_model_version_by_alias(MODEL, "challenger").version) == "1"
     registry = json.loads((project.root / "reports/registry.json").read_text())
     assert registry["promoted"] and registry["metric"] == "log_loss"
