@@ -58,3 +58,8 @@ def test_tune_and_compare_notes():
     note = compare_note(params, rows=800, n_features=20, ranking=["adam", "sgd"])
     assert note.startswith("gdlab compare run: optimizer.name varied over 2 values")
     assert note.endswith("Ranking by final mean training loss: adam > sgd.")
+
+
+def test_a_full_batch_training_says_so_not_batch_size_none():
+    note = train_note(_params(train={"batch_size": None}), rows=10, n_features=2)
+    assert "; full batch, up to" in note and "None" not in note

@@ -45,6 +45,11 @@ def model_line(params: Any) -> str:
     )
 
 
+def batches(batch_size: int | None) -> str:
+    """``batch size 64``, or ``full batch`` for ``train.batch_size: null``."""
+    return "full batch" if batch_size is None else f"batch size {batch_size}"
+
+
 def _value(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
@@ -63,7 +68,7 @@ def train_note(
     the CV score (mean ± std over the folds of each metric)."""
     lines = [
         f"gdlab train run: {params.cv.folds}-fold cross-validation, then a refit on every "
-        f"training row, of a {model_line(params)}; batch size {params.train.batch_size}, "
+        f"training row, of a {model_line(params)}; {batches(params.train.batch_size)}, "
         f"up to {params.train.max_epochs} epochs.",
         f"Data: {data_line(params, rows, n_features)}.",
     ]
