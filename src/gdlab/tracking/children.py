@@ -11,9 +11,9 @@ RUNNING under a parent that has ended are found by :func:`end_abandoned_children
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from mlflow.entities import RunStatus
+from mlflow.entities import Run, RunStatus
 from mlflow.tracking import MlflowClient
 
 from gdlab.tracking.batching import log_tags
@@ -58,21 +58,28 @@ def end_running_children(
     return ended
 
 
-def end_abandoned_children(client: MlflowClient, experiment_id: str) -> list[str]:
+def end_abandoned_children(
+    client: MlflowClient, experiment_id: str, *, running: Sequence[Run] | None = None
+) -> list[str]:
     """End the RUNNING nested runs of ``experiment_id`` whose parent run has ended: with the
     parent's status when it failed or was killed, KILLED when it finished (a nested run still
     RUNNING then was never finished), tagged ``gdlab.failure_kind: lost`` with the reason;
     their ids. Nested runs of a parent still RUNNING, or of one the store no longer holds, are
-    left alone."""
+    left alone. ``running``: the experiment's RUNNING runs when the caller has searched them
+    already (:func:`~gdlab.tracking.orphans.end_orphans`); a parent among them is running,
+    and only the parent of a nested run outside them is read."""
     from gdlab.tracking.orphans import LOST
     from gdlab.tracking.runs import FAILURE_KIND_TAG, FAILURE_TAG
 
-    nested = client.search_runs(
-        [experiment_id],
-        f"attributes.status = 'RUNNING' and tags.`{PARENT_TAG}` != ''",
-        max_results=1000,
+    if running is None:
+        running = client.search_runs(
+            [experiment_id], "attributes.status = 'RUNNING'", max_results=1000
+        )
+    running_status = RunStatus.to_string(RunStatus.RUNNING)
+    parents: dict[str, str | None] = dict.fromkeys(
+        (r.info.run_id for r in running), running_status
     )
-    parents: dict[str, str | None] = {}
+    nested = [r for r in running if r.data.tags.get(PARENT_TAG)]
     ended = []
     for run in nested:
         parent_id = run.data.tags[PARENT_TAG]
