@@ -336,3 +336,42 @@ def test_the_train_runs_description_takes_no_call_of_its_own(session):
     # rmse of the folds: 1.5, 2.5, 3.5 -> mean 2.5, std (ddof 0) 0.8165
     assert "\n\nCV score (mean ± std over 3 folds): rmse 2.5 ± 0.82, mae 0.4 ± " in note
     assert note.startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("raised", "leaves"),
+    [(lambda: ValueError("disk on fire"), ValueError),
+     (lambda: RunInterrupted(signal.SIGTERM), SystemExit)],
+)
+def test_a_store_that_dies_mid_run_neither_hides_the_failure_nor_waits_on_it(
+    session, monkeypatch, raised, leaves
+):
+    """The store stopped answering while the stage ran: ending the run tried it again and
+    again (the nested-run search, their tags and statuses: a timeout each on a server), and
+    the status write at the end raised an MLflow error in place of the stage's own (an
+    interrupt's exit 143 became exit 1 with a traceback)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    tried = []
+
+    def dead(name):
+        def call(self, *args, **kwargs):
+            tried.append(name)
+            raise MlflowException("API request failed: connection refused")
+        return call
+
+    with pytest.raises(leaves) as stopped:
+        with pipeline_run(experiment_id=session.experiment_id, run_name="dead",
+                          uri=session.uri) as run:
+            for name in ("set_tag", "search_runs", "set_terminated", "log_batch"):
+                monkeypatch.setattr(MlflowClient, name, dead(name))
+            raise raised()
+    if leaves is SystemExit:
+        assert stopped.value.code == 128 + signal.SIGTERM
+    assert "search_runs" not in tried  # nothing asked of the store once it failed to answer
+    assert tried.count("set_terminated") == 1  # the status, once
+    assert mlflow.active_run() is None  # the run left the active stack all the same
+    monkeypatch.undo()
+    left = session.client.get_run(run.info.run_id)
+    assert left.info.status == "RUNNING"  # for the next stage's orphan pass

@@ -192,12 +192,14 @@ def pipeline_run(
         mlflow.end_run()
 
 
-def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) -> None:
+def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) -> bool:
+    """Tag the failure's reason and kind on ``run_id``; False when the store did not answer."""
     try:
         MlflowClient().set_tag(run_id, FAILURE_TAG, _failure_reason(exc, uri))
         MlflowClient().set_tag(run_id, FAILURE_KIND_TAG, kind)
     except Exception:  # the store itself may be what failed; the status still gets set
-        pass
+        return False
+    return True
 
 
 def _end_failed(run: mlflow.ActiveRun, exc: BaseException, uri: str | None) -> None:
@@ -227,9 +229,15 @@ def _end_stopped(
     if kind is not None:
         tags = {FAILURE_TAG: _failure_reason(exc, uri), FAILURE_KIND_TAG: kind}
     try:
-        if kind is not None:
-            _tag_failure(run_id, exc, kind, uri)
-        with contextlib.suppress(Exception):  # the store itself may be what failed
-            end_running_children(MlflowClient(), run.info.experiment_id, run_id, status, tags)
+        answered = _tag_failure(run_id, exc, kind, uri) if kind is not None else True
+        if answered:  # a store that did not answer would cost its timeouts again here
+            with contextlib.suppress(Exception):
+                end_running_children(
+                    MlflowClient(), run.info.experiment_id, run_id, status, tags
+                )
     finally:
-        mlflow.end_run(status=status)
+        # the run leaves the active stack first; a store that fails to take the status must
+        # not replace ``exc`` (nor turn an interrupt's exit 130/143 into an MLflow
+        # traceback): the next stage's orphan pass ends the run (its process is gone)
+        with contextlib.suppress(Exception):
+            mlflow.end_run(status=status)
