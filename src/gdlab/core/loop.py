@@ -40,8 +40,9 @@ stopping rules:
   loss as the scale of "exploding".
   ``partial_fit`` (``LoopConfig.incremental``): every call brings other rows, so losses of
   different calls are not compared (a drifting stream's rising loss is no divergence): the
-  "exploding" rule looks only within the call, and a non-finite loss or parameter restores
-  the parameters the call started from.
+  "exploding" rule looks only within the call, which for ``partial_fit``'s one epoch per
+  call means it never fires; only a non-finite loss or parameter stops the call, restoring
+  the parameters it started from.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class LoopConfig:
     verbose: int = 0
     incremental: bool = False
     """A ``partial_fit`` call: its rows differ from the other calls', so the divergence
-    guard compares losses only within the call and restores the call's starting parameters."""
+    guard compares losses only within the call (one epoch: only a non-finite loss or
+    parameter counts) and restores the call's starting parameters."""
 
 
 @dataclass

@@ -113,8 +113,8 @@ class GDClassifier(ClassifierMixin, BaseGD):
         given again, must be the same set. ``early_stopping`` is ignored here. As for
         GDRegressor, the parameters the carried state was built from (``STATE_PARAMS``) must
         not change between calls, and losses of different calls are not compared by the
-        divergence guard (a non-finite loss raises ``DivergenceError``, restoring the
-        parameters the call started from)."""
+        divergence guard: only a non-finite loss or parameter raises ``DivergenceError``,
+        restoring the parameters the call started from."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)

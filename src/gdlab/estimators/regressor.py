@@ -78,8 +78,8 @@ class GDRegressor(RegressorMixin, BaseGD):
         batch_size, ...) are read on every call. ``early_stopping`` is ignored (no
         held-out split, no stopping, no restore of the best weights). Each call's rows differ,
         so the divergence guard never compares losses of different calls (a drifting stream
-        is no divergence); a non-finite loss raises ``DivergenceError`` with the parameters
-        restored to those the call started from."""
+        is no divergence): only a non-finite loss or parameter raises ``DivergenceError``,
+        with the parameters restored to those the call started from."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:
