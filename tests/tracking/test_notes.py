@@ -63,3 +63,17 @@ def test_tune_and_compare_notes():
 def test_a_full_batch_training_says_so_not_batch_size_none():
     note = train_note(_params(train={"batch_size": None}), rows=10, n_features=2)
     assert "; full batch, up to" in note and "None" not in note
+
+
+def test_the_tune_note_states_the_budget_the_search_has():
+    """A bayes search with n_trials: null and a timeout was described as 'a full grid'."""
+    from gdlab.tracking.notes import search_budget
+
+    timed = _params(tune={"strategy": "bayes", "n_trials": None, "timeout": 600})
+    assert search_budget(timed.tune) == "trials until 600 s"
+    assert "bayes search (trials until 600 s)" in tune_note(timed, rows=8, n_features=2,
+                                                             metric="log_loss")
+    grid = _params(tune={"strategy": "grid", "n_trials": None})
+    assert search_budget(grid.tune) == "the whole grid"
+    both = _params(tune={"n_trials": 12, "timeout": 60})
+    assert search_budget(both.tune) == "12 trials, at most 60 s"

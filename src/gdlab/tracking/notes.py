@@ -87,6 +87,20 @@ def train_note(
     return "\n\n".join(lines)
 
 
+def search_budget(tune: Any) -> str:
+    """``12 trials``, ``the whole grid`` or ``trials until 600 s``, with the time limit too."""
+    if tune.n_trials:
+        budget = f"{tune.n_trials} trials"
+    elif tune.strategy == "grid":
+        budget = "the whole grid"
+    else:
+        budget = "trials"
+    if tune.timeout:
+        budget += f" until {tune.timeout:g} s" if budget == "trials" else (
+            f", at most {tune.timeout:g} s")
+    return budget
+
+
 def tune_note(
     params: Any,
     *,
@@ -99,7 +113,7 @@ def tune_note(
     """The tune run's description; with ``best`` (trial number, CV score, its values) and
     the trials' ``counts`` per state it ends with the outcome."""
     tune = params.tune
-    budget = f"{tune.n_trials} trials" if tune.n_trials else "a full grid"
+    budget = search_budget(tune)
     lines = [
         f"gdlab tune run: {tune.strategy} search ({budget}) of {', '.join(tune.space)}, "
         f"each trial a {params.cv.folds}-fold CV scored by {metric}, around a "
