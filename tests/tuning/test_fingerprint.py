@@ -34,6 +34,30 @@ def test_the_sources_mirror_the_tune_stage_deps_of_dvc_yaml():
         assert (PACKAGE_DIR / source).exists(), source
 
 
+def test_a_plug_in_of_a_package_counts_the_helpers_it_imports(tmp_path, monkeypatch):
+    """dvc.yaml reruns tune for any change under examples/, but only the plug-in's own file
+    was hashed: an edited helper it imports left the old study, budget spent, in place."""
+    package = tmp_path / "my_gdlab_pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "opt.py").write_text("from my_gdlab_pkg.sub.helpers import K\n"
+                                    "def lion(**kwargs):\n    return K\n")
+    (package / "sub" / "helpers.py").write_text("K = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    params = {"optimizer": {"name": "my_gdlab_pkg.opt:lion"}, "model": {"kind": "linear"}}
+    assert [name for name, _ in plugin_files(params)] == [
+        "my_gdlab_pkg.opt", "my_gdlab_pkg/__init__.py", "my_gdlab_pkg/opt.py",
+        "my_gdlab_pkg/sub/helpers.py",
+    ]
+    before = code_fingerprint(params)
+    (package / "sub" / "helpers.py").write_text("K = 2\n")
+    assert code_fingerprint(params) != before
+    # an installed package's plug-in: its module alone (not the whole distribution)
+    assert [name for name, _ in plugin_files({"optimizer": {"name": "optuna.study:x"}})] == [
+        "optuna.study"
+    ]
+
+
 def test_a_changed_source_changes_the_digest_and_a_copy_touch_or_cache_does_not(tmp_path):
     package = copy_package(tmp_path / "gdlab")
     before = code_fingerprint(package_dir=package)

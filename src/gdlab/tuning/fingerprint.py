@@ -4,8 +4,10 @@ resuming one whose trials the old code scored, while an unchanged rerun resumes.
 
 What is hashed: the gdlab sources the tune stage depends on (:data:`STAGE_SOURCES`, the tune
 stage's ``deps`` under ``src/gdlab`` in dvc.yaml; tests/tuning/test_fingerprint.py keeps the two
-in step), the source file of every plug-in the params name (``"package.module:factory"``, see
-:func:`gdlab.config.plugin_path.import_paths`) and any ``extra`` file (the stage script). Only
+in step), the code of every plug-in the params name (``"package.module:factory"``, see
+:func:`gdlab.config.plugin_path.import_paths`: its module, and every file of its package when
+the package is the project's own, as ``examples/``; :func:`plugin_files`) and any ``extra``
+file (the stage script: a study planned from Python without it is not the stage's). Only
 ``*.py`` files, by their path relative to the package and their bytes: a copy of the project
 elsewhere, a touched file or a fresh bytecode cache gives the same digest. About 0.5 MB is
 read: milliseconds.
@@ -67,22 +69,46 @@ def _package_files(root: Path) -> list[tuple[str, Path]]:
 
 
 def plugin_files(params: Any) -> list[tuple[str, Path]]:
-    """``(module, source file)`` of each plug-in ``params`` names (the module itself, not what
-    it imports); a plug-in whose module cannot be found is left out (validation names it)."""
+    """``(name, source file)`` of the code of each plug-in ``params`` names: its module and,
+    for a module of a package that is not installed (``examples.lion``: the project's
+    ``examples/``), every ``*.py`` file of that package, so an edited helper the plug-in
+    imports counts too (what ``dvc repro`` reruns tune for). A module on its own counts
+    alone; a plug-in whose module cannot be found is left out (validation names it)."""
     if params is None:
         return []
     make_project_importable()  # where the stages import plug-ins from
     found: dict[str, Path] = {}
     for import_path in import_paths(params):
         module = import_path.partition(":")[0]
-        try:
-            spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
+        origin = _origin(module)
+        if origin is None:
             continue
-        origin = getattr(spec, "origin", None)
-        if origin and Path(origin).is_file():
-            found[module] = Path(origin)
+        found[module] = origin
+        top = module.partition(".")[0]
+        for directory in _package_dirs(top) if top != module else []:
+            for file in sorted(directory.rglob("*.py")):
+                found[f"{top}/{file.relative_to(directory).as_posix()}"] = file
     return sorted(found.items())
+
+
+def _origin(module: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(spec, "origin", None)
+    return Path(origin) if origin and Path(origin).is_file() else None
+
+
+def _package_dirs(package: str) -> list[Path]:
+    """The directories of ``package`` when it is the project's own (not installed)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    locations = [Path(d) for d in (getattr(spec, "submodule_search_locations", None) or [])]
+    installed = ("site-packages", "dist-packages")
+    return [d for d in locations if d.is_dir() and not set(installed) & set(d.parts)]
 
 
 def _add(digest: Any, name: str, path: Path) -> None:

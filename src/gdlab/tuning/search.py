@@ -142,7 +142,9 @@ def plan_search(
     ``tune.center_learning_rate`` is on. The study is named by what its trials compute: the
     params but the budget, the space, ``data_digest`` and ``code_digest`` (default:
     :func:`~gdlab.tuning.fingerprint.code_fingerprint` of gdlab and the plug-ins ``params``
-    names), so changed code starts a new study and an unchanged rerun resumes."""
+    names), so changed code starts a new study and an unchanged rerun resumes. The tune stage
+    hashes its script too (``extra``), so this default names another study than the stage's:
+    pass the stage's digest to resume its study from Python."""
     tune, task = params.tune, params.model.task
     space = Space.from_config(tune.space)
     if tune.center_learning_rate and lr_suggestion and LEARNING_RATE in space.dims:
