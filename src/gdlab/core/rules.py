@@ -4,7 +4,9 @@ The engine checks them when it builds an optimiser or a schedule by name
 (:func:`gdlab.core.optim.make_optimizer`, :func:`gdlab.core.schedules.make_schedule`), so a
 fit with ``optimizer_params={"eps": -1.0}`` fails at once naming the key and the range
 instead of training on garbage; the params schema (:mod:`gdlab.config`) turns the same rules
-into its bounds (``rule.bounds()``), so ``validate`` and ``fit`` allow exactly the same values.
+into its bounds (``rule.bounds()``), so ``validate`` and ``fit`` apply the same ranges (the
+schema adds checks of its own on top, e.g. strictly increasing ``milestones``, which the
+engine's torch-like ``multistep`` sorts).
 
 The ranges are at least torch.optim's own checks (``if not 0.0 <= eps: raise ValueError``),
 tightened where a value torch accepts cannot train: ``eps > 0`` (a zero denominator), moving
