@@ -67,19 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         print("register: register.enabled is false, nothing registered")
         return 0
 
-    if not (reports / "metrics.json").exists():
-        print(f"register: {reports / 'metrics.json'} is missing: run evaluate first "
-              "(dvc repro runs it)", file=sys.stderr)
-        return 1
+    for needed in ("metrics.json", "fairness.json"):  # evaluate's; the gate fails closed
+        if not (reports / needed).exists():
+            print(f"register: {reports / needed} is missing: run evaluate first "
+                  "(dvc repro runs it)", file=sys.stderr)
+            return 1
     metrics = read_json(reports / "metrics.json")
     metric = params.register.resolved_metric(params.model.task)
     value = metrics["test"].get(metric)
     if value is None:
         print(f"register: test {metric} is not finite, refusing to register", file=sys.stderr)
-        return 1
-    if not (reports / "fairness.json").exists():  # the gate fails closed
-        print(f"register: {reports / 'fairness.json'} is missing: run evaluate first "
-              "(dvc repro runs it)", file=sys.stderr)
         return 1
     fairness = read_json(reports / "fairness.json")
     gate_status, blocked = fairness_gate(fairness)
