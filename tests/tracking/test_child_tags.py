@@ -17,10 +17,10 @@ from gdlab.tuning.tracking import TrialLogger
 from .test_runs import _cv
 
 PARENT = {"mlflow.source.git.commit": "c0ffee", "gdlab.code_dirty": "false",
-          "gdlab.git_dirty": "true", "gdlab.data_digest": "d" * 64, "gdlab.task": "regression",
-          "gdlab.parallel": "loky", "dvc.exp_name": None}
+          "gdlab.params_dirty": "true", "gdlab.git_dirty": "true", "gdlab.data_digest": "d" * 64,
+          "gdlab.task": "regression", "gdlab.parallel": "loky", "dvc.exp_name": None}
 LINEAGE = {"mlflow.source.git.commit": "c0ffee", "gdlab.code_dirty": "false",
-           "gdlab.data_digest": "d" * 64}
+           "gdlab.params_dirty": "true", "gdlab.data_digest": "d" * 64}
 
 
 class _Counting:

@@ -24,6 +24,7 @@ model version."""
 CHILD_TAGS = (
     GIT_COMMIT_TAG,
     "gdlab.code_dirty",
+    "gdlab.params_dirty",
     "gdlab.data_digest",
     "gdlab.stage",
     "dvc.exp_name",
