@@ -134,6 +134,13 @@ def test_batch_size_above_the_rows_warns_once_and_clips(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _reg(batch_size=120).fit(X, y)
+    # partial_fit on chunks smaller than batch_size: said once, on the first call
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stream = _reg(batch_size=50)
+        for start in range(0, 120, 30):
+            stream.partial_fit(X[start:start + 30], y[start:start + 30])
+    assert sum("batch_size=50" in str(w.message) for w in caught) == 1
 
 
 def test_partial_fit_classes_with_one_label_is_named(data):

@@ -514,10 +514,11 @@ class BaseGD(BaseEstimator):
                 first_loss=first_loss,
             )
             self._built_with = self._state_config()
+            # once per training state: partial_fit's later calls would repeat it per chunk
+            self._warn_batch_size(X.shape[0] if rows is None else rows.shape[0])
         else:
             state = self._state
 
-        self._warn_batch_size(X.shape[0] if rows is None else rows.shape[0])
         problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val, rows=rows,
                           val_rows=val_rows, center=center, scale=scale)
         cfg = LoopConfig(
