@@ -71,12 +71,18 @@ TORCH_REFUSES = [
 
 @pytest.mark.parametrize(("torch_name", "name", "params"), TORCH_REFUSES)
 def test_every_value_torch_refuses_is_refused(torch_name, name, params):
-    torch = pytest.importorskip("torch")
-    weight = torch.zeros(2, requires_grad=True)
-    with pytest.raises(ValueError):
-        getattr(torch.optim, torch_name)([weight], lr=0.1, **params)
     with pytest.raises(ValueError, match=f"optimizer_params\\['{next(iter(params))}'\\]"):
         make_optimizer(name, params)
+
+
+def test_torch_refuses_every_value_of_the_list():
+    """The list above is torch's own refusals (checked where torch is installed: a bench-only
+    dependency, not CI's; the engine half runs everywhere)."""
+    torch = pytest.importorskip("torch")
+    weight = torch.zeros(2, requires_grad=True)
+    for torch_name, _, params in TORCH_REFUSES:
+        with pytest.raises(ValueError):
+            getattr(torch.optim, torch_name)([weight], lr=0.1, **params)
 
 
 def test_good_values_of_other_numeric_types_are_accepted():
