@@ -107,10 +107,16 @@ def plugin_sources(paths: list[str], root: str | None = None) -> list[str]:
         locations = list(spec.submodule_search_locations or [])
         source = locations[0] if locations else spec.origin
         source = os.path.abspath(source) if source else ""
-        installed = source.startswith(tuple(os.path.abspath(p) + os.sep for p in _installed()))
-        if source.startswith(root_path + os.sep) and not installed:
+        if source.startswith(root_path + os.sep) and not is_installed(source):
             sources.add(source)
     return sorted(sources)
+
+
+def is_installed(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies in an installation directory (site-packages, the interpreter's
+    prefix): a package installed there is a requirement, not the project's own code."""
+    path = os.path.abspath(path)
+    return path.startswith(tuple(os.path.abspath(p) + os.sep for p in _installed()))
 
 
 def _installed() -> set[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import gdlab
-from gdlab.config.plugin_path import import_paths, make_project_importable
+from gdlab.config.plugin_path import import_paths, is_installed, make_project_importable
 
 STAGE_SOURCES = (
     "core",
@@ -91,24 +91,22 @@ def plugin_files(params: Any) -> list[tuple[str, Path]]:
     return sorted(found.items())
 
 
-def _origin(module: str) -> Path | None:
+def _spec(name: str) -> Any:
     try:
-        spec = importlib.util.find_spec(module)
+        return importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
-    origin = getattr(spec, "origin", None)
+
+
+def _origin(module: str) -> Path | None:
+    origin = getattr(_spec(module), "origin", None)
     return Path(origin) if origin and Path(origin).is_file() else None
 
 
 def _package_dirs(package: str) -> list[Path]:
     """The directories of ``package`` when it is the project's own (not installed)."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return []
-    locations = [Path(d) for d in (getattr(spec, "submodule_search_locations", None) or [])]
-    installed = ("site-packages", "dist-packages")
-    return [d for d in locations if d.is_dir() and not set(installed) & set(d.parts)]
+    locations = getattr(_spec(package), "submodule_search_locations", None) or []
+    return [Path(d) for d in locations if Path(d).is_dir() and not is_installed(d)]
 
 
 def _add(digest: Any, name: str, path: Path) -> None:
