@@ -10,7 +10,7 @@ import pytest
 
 from gdlab import GDRegressor
 from gdlab.cli import main as gdlab
-from gdlab.core.diagnostics import lr_range_test, smoothness_constant
+from gdlab.core.diagnostics import LRRangeResult, lr_range_test, smoothness_constant
 from gdlab.tuning.guidance import lr_guidance
 
 from .conftest import make_params, write_project
@@ -185,3 +185,25 @@ def lr_range_test_from_losses(rates, losses):
 
     suggestion, valley, smoothed = _steepest_descent(rates, losses, 0.7, 5)
     return LRRangeResult(rates, losses, smoothed, suggestion, True, valley)
+
+
+def _sweep(after_valley: list[float]) -> LRRangeResult:
+    """A sweep on 1e-7 … 10: flat at 0.68 (noise 0.01) for 60 steps, falling steadily to 0.40
+    at step 85 (the valley), then ``after_valley``: the shape an MLP's SGD sweep has."""
+    rng = np.random.default_rng(0)
+    flat = 0.68 + 0.01 * rng.standard_normal(60)
+    fall = np.linspace(0.66, 0.40, 26) + 0.01 * rng.standard_normal(26)
+    losses = np.concatenate([flat, fall, after_valley])
+    smoothed = np.concatenate([np.full(60, 0.68), np.linspace(0.66, 0.40, 26),
+                               np.asarray(after_valley) + 1.0])
+    rates = np.geomspace(1e-7, 10.0, losses.size)
+    return LRRangeResult(rates, losses, smoothed, float(rates[70]), True, float(rates[85]))
+
+
+def test_a_descent_that_blows_up_right_after_its_valley_is_still_a_descent():
+    # the loss fell 40% below its start; the blow-up past the valley is not part of the descent
+    assert _sweep([0.6, 0.9, 1.2, 1.5, 1.8, 2.1]).descended
+    # a sweep that never fell below its start is still called flat, with or without a blow-up
+    flat = _sweep([0.6, 0.9, 1.2, 1.5, 1.8, 2.1])
+    flat.losses[60:86] = 0.68 + 0.01 * np.random.default_rng(1).standard_normal(26)
+    assert not flat.descended

@@ -229,10 +229,12 @@ class LRRangeResult:
 
     @property
     def descended(self) -> bool:
-        """Whether the loss around the valley is below the loss at the sweep's start (its first
+        """Whether the loss just before the valley (the last tenth of the sweep's points up
+        to the smoothed loss's minimum) is below the loss at the sweep's start (its first
         tenth, where the rate is too small to move anything) by at least ``MIN_DESCENT`` (5%)
         and by three standard errors of those two means (mini-batch losses are noisy); if not,
-        the suggestion reads a slope in noise and means little."""
+        the suggestion reads a slope in noise and means little. The window ends at the valley:
+        past it the loss blows up, and a window reaching there would hide the descent."""
         raw = np.asarray(self.losses, dtype=np.float64)
         ok = np.isfinite(self.smoothed) & np.isfinite(raw)
         if ok.sum() < 4:
@@ -240,7 +242,7 @@ class LRRangeResult:
         k = max(2, int(ok.sum()) // 10)
         early = raw[ok][:k]
         centre = int(np.nanargmin(np.where(ok, self.smoothed, np.nan)))
-        late = raw[max(0, centre - k // 2): centre + k // 2 + 1]
+        late = raw[max(0, centre - k + 1): centre + 1]
         late = late[np.isfinite(late)]
         drop = float(early.mean() - late.mean())
         noise = float(np.sqrt(early.var() / early.size + late.var() / late.size))
