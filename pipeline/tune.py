@@ -118,7 +118,7 @@ def search(params, data, out_dir: str) -> int:
         if guidance.range_test is not None:
             lr_find_figure(
                 guidance.range_test, figures / "lr_find.png", smoothness=guidance.smoothness,
-                target_scaled=guidance.target_scaled,
+                target_scaled=guidance.target_scaled, setting=guidance.setting,
             )
 
         plan = plan_search(

@@ -107,7 +107,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     guidance = lr_guidance(params, data.X_train, y, num_steps=args.steps)
     if args.plot and guidance.range_test is not None:
         lr_find_figure(guidance.range_test, args.plot, smoothness=guidance.smoothness,
-                       target_scaled=guidance.target_scaled)
+                       target_scaled=guidance.target_scaled, setting=guidance.setting)
     if args.json:
         print(json.dumps(guidance.as_dict(), indent=2, sort_keys=True))
     else:

@@ -33,6 +33,32 @@ def test_history_title_counts_the_trials_it_does_not_draw(tmp_path):
     assert drawn["optimization_history"].read_bytes()[:4] == b"\x89PNG"
 
 
+def test_importances_title_counts_the_trials_they_rest_on(tmp_path, kept):
+    """Optuna's importances use the complete trials only: 3 of 6 here, too few to rely on."""
+    study_figures(_study(), tmp_path, metric="loss")
+    titles = [f.axes[0].get_title() for f in kept]
+    assert ("Hyperparameter importances from 3 complete trials (3 others left out)\n"
+            "fewer than 10: indicative only") in titles
+
+
+def test_lr_find_title_names_the_setting_and_says_when_the_sweep_never_descended(tmp_path,
+                                                                                 kept):
+    from gdlab.core.diagnostics import LRRangeResult
+    from gdlab.tuning.figures import lr_find_figure
+
+    rates = np.logspace(-6, 0, 40)
+    falling = 1.0 / (1.0 + 50 * rates)
+    flat = np.full(40, 0.7) + 0.01 * np.sin(np.arange(40))
+    for losses in (falling, flat):
+        lr_find_figure(LRRangeResult(rates, losses, losses, 0.003, False, 0.2),
+                       tmp_path / "lr.png", setting="mlp, log_loss, sgd, batch 64")
+    assert [f.axes[0].get_title() for f in kept] == [
+        "LR range test: mlp, log_loss, sgd, batch 64 (end of sweep)",
+        "LR range test: mlp, log_loss, sgd, batch 64 (end of sweep)\n"
+        "no clear descent below the start loss: the suggestion is unreliable",
+    ]
+
+
 def test_heat_map_wall_times_keep_their_significant_digits(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 

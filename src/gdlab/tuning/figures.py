@@ -160,10 +160,13 @@ def lr_find_figure(
     smoothness: float | None = None,
     title: str | None = None,
     target_scaled: bool = False,
+    setting: str | None = None,
 ) -> Path:
     """The LR range test: raw and smoothed loss against the learning rate (log x), the
     suggestion and the valley, and 1/L and 2/L when L is known (``target_scaled``: the loss
-    is on the standardised target, as the axis says)."""
+    is on the standardised target, as the axis says). The title names the ``setting`` swept
+    (model, loss, optimiser, batch: :attr:`gdlab.tuning.guidance.LRGuidance.setting`) and
+    says when the sweep never descended, so its suggestion is unreliable."""
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,7 +204,10 @@ def lr_find_figure(
         ax.set_xlabel("learning rate")
         ax.set_ylabel(f"training loss{loss_units(target_scaled)}")
         stop = "stopped on divergence" if result.diverged else "end of sweep"
-        ax.set_title(title or f"LR range test ({stop})")
+        default = f"LR range test: {setting} ({stop})" if setting else f"LR range test ({stop})"
+        if not result.descended:
+            default += "\nno clear descent below the start loss: the suggestion is unreliable"
+        ax.set_title(title or default, fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -220,6 +226,25 @@ def _history_title(study: Any) -> str:
                        if state != "COMPLETE" and n)
     shown = f"Optimization history: {states.get('COMPLETE', 0)} complete trials"
     return shown + (f" (not drawn: {hidden})" if hidden else "")
+
+
+MIN_TRIALS_FOR_IMPORTANCE = 10
+"""Below this many complete trials the importances title calls them indicative only."""
+
+
+def _importances_title(study: Any) -> str:
+    """Optuna's importances rest on the complete trials only: the title says how many, how
+    many it left out, and that a handful of trials is too few to rely on."""
+    from collections import Counter
+
+    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
+    complete = states.get("COMPLETE", 0)
+    left = sum(n for state, n in states.items() if state != "COMPLETE")
+    title = f"Hyperparameter importances from {complete} complete trials"
+    title += f" ({left} others left out)" if left else ""
+    if complete < MIN_TRIALS_FOR_IMPORTANCE:
+        title += f"\nfewer than {MIN_TRIALS_FOR_IMPORTANCE}: indicative only"
+    return title
 
 
 def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str, Path]:
@@ -251,6 +276,8 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
             if name == "optimization_history":
                 ax.set_title(_history_title(study))
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no trial 0.5
+            else:
+                ax.set_title(_importances_title(study), fontsize=10)
             fig = ax.figure
             try:
                 fig.set_size_inches(8, 4.8)

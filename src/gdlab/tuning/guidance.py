@@ -38,6 +38,12 @@ class LRGuidance:
     target_scaled: bool = False  # the range test's losses are on the standardised target
 
     @property
+    def setting(self) -> str:
+        """What the range test swept, in a few words: model, loss, optimiser, batch."""
+        batch = "full batch" if self.batch_size is None else f"batch {self.batch_size}"
+        return f"{self.model}, {self.loss}, {self.optimizer}, {batch}"
+
+    @property
     def step(self) -> float | None:
         """1/L: the step with the classic O(1/k) guarantee of gradient descent."""
         return None if not self.smoothness else 1.0 / self.smoothness
