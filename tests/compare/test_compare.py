@@ -58,6 +58,9 @@ def test_four_optimisers_on_the_default_problem(default_problem, tmp_path):
         assert row["epochs"] == len(drawn)
         e = row["epochs_to_target"]
         assert e is not None and drawn[e - 1] <= target and (e == 1 or drawn[e - 2] > target)
+        # the chart counts epochs from 1 as the table does: its ● sits at epoch e, on the curve
+        assert overlay[label]["train"][0, 0] == 1
+        assert overlay[label]["at_target"] == (e, drawn[e - 1])
         clock = overlay[label]["time"]  # training loss against time: the same curve
         np.testing.assert_allclose(clock[:, 1], drawn)
         assert row["time_to_target_s"] == pytest.approx(clock[e - 1, 0])
@@ -73,6 +76,7 @@ def test_four_optimisers_on_the_default_problem(default_problem, tmp_path):
     assert [r.split(" | ")[1] for r in rows] == summary["ranking"]
     csv = (tmp_path / "compare" / "curves" / "sgd.csv").read_text().splitlines()
     assert csv[0] == "epoch,train_loss,val_loss,time_s,variant"
+    assert csv[1].split(",")[0] == "1"  # epochs count from 1, as the table's
     assert float(csv[-1].split(",")[1]) == pytest.approx(finals["sgd"])
     trajectories = written["figures"]["trajectories"].data
     assert set(trajectories) == set(summary["variants"])
@@ -148,7 +152,8 @@ def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem
     table = (tmp_path / "c" / "summary.md").read_text()
     assert "| learning_rate=20.0 |" in table and "no, but unstable" in table
     legend = written["figures"]["overlay"].data["legend"]  # the chart says so too
-    assert "learning_rate=20.0 (#2, unstable)" in legend and "learning_rate=0.1 (#1)" in legend
+    assert ("learning_rate=20.0 (rank 2, unstable)" in legend
+            and "learning_rate=0.1 (rank 1)" in legend)
 
 
 def test_the_warm_up_runs_the_timed_fits_path_on_the_folds_rows(default_problem, monkeypatch):

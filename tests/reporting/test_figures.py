@@ -40,7 +40,7 @@ def test_loss_band_is_the_fold_mean_with_stopped_folds_held(cv, tmp_path):
     expected = (fold1 + fold2) / 2
     for scale in ("linear", "log"):
         drawn = figure.data[f"{scale}_train"]
-        np.testing.assert_allclose(drawn[:, 0], np.arange(6))
+        np.testing.assert_allclose(drawn[:, 0], np.arange(1, 7))  # epochs from 1
         np.testing.assert_allclose(drawn[:, 1], expected)
         np.testing.assert_allclose(figure.data[f"{scale}_val"][:, 1], 1.2 * expected)
     np.testing.assert_allclose(figure.data["train"]["std"], np.abs(fold1 - fold2) / 2)
@@ -279,16 +279,16 @@ def test_drawn_bands_span_mean_minus_to_mean_plus_std(cv, tmp_path, kept):
         train, val = ax.collections
         for fill, scale in ((train, 1.0), (val, 1.2)):
             edges = _band_edges(fill)
-            assert sorted(edges) == list(range(6))
+            assert sorted(edges) == list(range(1, 7))  # epochs count from 1
             for epoch, (low, high) in edges.items():
-                e = int(epoch)
+                e = int(epoch) - 1
                 assert low == pytest.approx(scale * (mean[e] - std[e]))
                 assert high == pytest.approx(scale * (mean[e] + std[e]))
     # gradient norm: over the folds still training (fold 2 stops after 4 epochs)
     g1, g2 = 0.9 ** np.arange(6), 2.0 * 0.9 ** np.arange(4)
     (fill,) = grad.axes[1].collections
     for epoch, (low, high) in _band_edges(fill).items():
-        e = int(epoch)
+        e = int(epoch) - 1
         values = [g1[e], g2[e]] if e < 4 else [g1[e]]
         assert (low, high) == pytest.approx((np.mean(values) - np.std(values),
                                              np.mean(values) + np.std(values)))

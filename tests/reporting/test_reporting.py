@@ -63,7 +63,7 @@ def test_fold_curves_one_file_per_fold(tmp_path):
     rows = list(csv.DictReader(paths[1].open()))
     assert len(rows) == 5
     assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "fold"]
-    assert rows[4]["epoch"] == "4" and rows[4]["fold"] == "2"
+    assert rows[4]["epoch"] == "5" and rows[4]["fold"] == "2"  # epochs count from 1
     assert float(rows[1]["val_loss"]) == 0.75
 
 
@@ -81,7 +81,7 @@ def test_figure_draws_every_folds_training_and_validation_curve(tmp_path, monkey
     for fold in cv.folds:
         for key, style in (("train_loss", "-"), ("val_loss", "--")):
             line = drawn[f"fold {fold.fold} {key.split('_')[0]}"]
-            assert list(line.get_xdata()) == list(range(fold.n_iter))
+            assert list(line.get_xdata()) == list(range(1, fold.n_iter + 1))  # from 1
             assert list(line.get_ydata()) == fold.curves[key]
             assert line.get_linestyle() == style
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"

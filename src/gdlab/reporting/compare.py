@@ -65,11 +65,12 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
             colour = f"C{k % 10}"
             row = rows[v.label]
             tag = ("diverged" if row["diverged"]
-                   else f"#{row['rank']}, unstable" if row.get("unstable") else f"#{row['rank']}")
+                   else f"rank {row['rank']}, unstable" if row.get("unstable")
+                   else f"rank {row['rank']}")
             label = f"{v.label} ({tag})"
             train, spread = v.curve("train_loss"), v.std("train_loss")
             val, clock = v.curve("val_loss"), v.curve("time_s")
-            epochs = np.arange(train.size)
+            epochs = np.arange(1, train.size + 1)  # epoch 1 first, as the table counts
             ok = np.isfinite(train)
             (t_line,) = ax_train.plot(epochs[ok], train[ok], "-", color=colour, linewidth=1.6,
                                       label=label)
@@ -78,9 +79,10 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
                                       color=colour, alpha=0.15, linewidth=0)
             entry = {"train": line_data(t_line)}
             if row["epochs_to_target"] is not None:
-                e = row["epochs_to_target"] - 1
-                ax_train.plot([e], [train[e]], "o", color=colour, markersize=6,
+                e = row["epochs_to_target"]
+                ax_train.plot([e], [train[e - 1]], "o", color=colour, markersize=6,
                               markeredgecolor="k")
+                entry["at_target"] = (e, float(train[e - 1]))
             ok_val = np.isfinite(val)
             if ok_val.any():
                 (v_line,) = ax_val.plot(epochs[ok_val], val[ok_val], "--", color=colour,
@@ -198,7 +200,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 
 def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[Path]:
-    """Replace ``directory`` with ``<variant>.csv`` files (epoch, mean curves, variant)."""
+    """Replace ``directory`` with ``<variant>.csv`` files (epoch counted from 1, mean curves,
+    variant)."""
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
@@ -211,7 +214,7 @@ def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[
             writer = csv.writer(handle)
             writer.writerow(CURVE_COLUMNS)
             for e in range(train.size):
-                writer.writerow([e, _num(train, e), _num(val, e), _num(clock, e), v.label])
+                writer.writerow([e + 1, _num(train, e), _num(val, e), _num(clock, e), v.label])
         paths.append(path)
     return paths
 

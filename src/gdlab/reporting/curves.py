@@ -26,12 +26,13 @@ from gdlab.reporting.canvas import (
 
 
 def cv_band(cv: CVResult, key: str, hold: bool = True) -> dict[str, np.ndarray]:
-    """``epoch``, ``mean``, ``std`` and ``count`` of curve ``key`` over the folds (folds that
-    stopped held at their last value when ``hold``, else left out)."""
+    """``epoch`` (counted from 1, as the console and ``n_iter`` count), ``mean``, ``std`` and
+    ``count`` of curve ``key`` over the folds (folds that stopped held at their last value
+    when ``hold``, else left out)."""
     curves = [f.curves.get(key, []) for f in cv.folds]
     stacked = stack_curves(curves, hold=[hold] * len(curves))
     mean, std, count = band(stacked)
-    return {"epoch": np.arange(mean.size), "mean": mean, "std": std, "count": count}
+    return {"epoch": np.arange(1, mean.size + 1), "mean": mean, "std": std, "count": count}
 
 
 def _draw_band(ax, data, label, colour, style="-"):

@@ -23,7 +23,8 @@ def loss_curves_figure(cv: CVResult, path: str | Path, title: str | None = None)
         for fold in cv.folds:
             colour = f"C{(fold.fold - 1) % 10}"
             for key, style in (("train_loss", "-"), ("val_loss", "--")):
-                points = [(e, v) for e, v in enumerate(fold.curves.get(key, [])) if v is not None]
+                points = [(e, v) for e, v in enumerate(fold.curves.get(key, []), start=1)
+                          if v is not None]
                 if points:
                     epochs, values = zip(*points, strict=True)
                     label = f"fold {fold.fold} {key.split('_')[0]}"

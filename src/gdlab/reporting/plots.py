@@ -17,7 +17,7 @@ COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
 
 
 def write_fold_curves(cv: CVResult, directory: str | Path) -> list[Path]:
-    """Replace ``directory`` with ``fold_<k>.csv`` files, one row per epoch (0-based)."""
+    """Replace ``directory`` with ``fold_<k>.csv`` files, one row per epoch (counted from 1)."""
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
@@ -31,7 +31,7 @@ def write_fold_curves(cv: CVResult, directory: str | Path) -> list[Path]:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
             for epoch in range(fold.n_iter):
-                writer.writerow([epoch, _cell(train, epoch), _cell(val, epoch), fold.fold])
+                writer.writerow([epoch + 1, _cell(train, epoch), _cell(val, epoch), fold.fold])
         paths.append(path)
     return paths
 
