@@ -13,7 +13,9 @@ as the optimiser sees it in full batch) on a grid over a plane:
 * more: the plane through the start θ₀ and the end θ_T, spanned by e₁ = (θ_T − θ₀)/‖θ_T − θ₀‖
   and e₂ = the main direction (first principal component) of the trajectory's deviation
   from the line start → end. The path is drawn as its projection on that plane;
-  ``in_plane`` says how much of its squared displacement the plane holds.
+  ``in_plane`` says how much of that deviation the plane holds (:func:`deviation_in_plane`:
+  the start → end direction is in the plane by construction, so a share of the whole
+  displacement would read ~100% for any path).
 """
 
 from __future__ import annotations
@@ -326,6 +328,18 @@ def plane_basis(points: np.ndarray) -> np.ndarray:
     return np.vstack([e1, e2 / np.linalg.norm(e2)])
 
 
+def deviation_in_plane(points: np.ndarray, basis: np.ndarray) -> float:
+    """The share of the path's squared deviation from the straight line start → end that lies
+    in the plane of ``basis`` (its first row the start → end direction): 1.0 for a path in
+    the plane, or a straight one; the rest of the deviation is out of the drawing."""
+    d = points - points[0]
+    residual = d - np.outer(d @ basis[0], basis[0])
+    total = float(np.sum(residual**2))
+    if total <= 1e-18 * max(float(np.sum(d**2)), 1e-300):
+        return 1.0
+    return min(float(np.sum((residual @ basis[1]) ** 2)) / total, 1.0)
+
+
 def loss_surface(
     trajectory: Trajectory, *, resolution: int = 41, margin: float = 0.3
 ) -> LossSurface:
@@ -342,9 +356,7 @@ def loss_surface(
         labels = ("direction start → end", "main orthogonal direction of the path (PCA)")
     d = points - origin
     path = d @ basis.T
-    total = float(np.sum(d**2))
-    in_plane = 1.0 if total == 0 else float(np.sum(path**2) / total)
-    in_plane = 1.0 if n_params == 2 else min(in_plane, 1.0)
+    in_plane = 1.0 if n_params == 2 else deviation_in_plane(points, basis)
     a = _axis(path[:, 0], margin, None)
     b = _axis(path[:, 1], margin, float(np.ptp(path[:, 0])) if n_params > 2 else None)
     a_grid, b_grid = np.linspace(*a, resolution), np.linspace(*b, resolution)

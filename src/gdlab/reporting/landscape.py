@@ -99,7 +99,8 @@ def draw_surface(
     how = (
         "exact: the whole parameter plane"
         if surface.exact
-        else (f"plane holds {surface.in_plane:.1%} of the path's squared displacement")
+        else (f"plane holds {surface.in_plane:.0%} of the path's deviation from a straight "
+              "line")
     )
     ax.set_title(f"{title}\n({how})", fontsize=10)
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
