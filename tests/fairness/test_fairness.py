@@ -361,3 +361,26 @@ def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(t
     assert len(client.search_model_versions("name='plain'")) == 1
     card = (project.root / "reports/model_card.md").read_text()
     assert "was **not** evaluated" in card
+
+
+def test_fairness_figure_draws_every_rate_on_one_zero_to_one_scale(kept, tmp_path):
+    """Accuracy and TPR panels ran to ~1.2 (headroom for a legend) and each rate had its own
+    range, so an FPR gap of 0.05 looked as large as a selection-rate gap of 0.3."""
+    from gdlab.reporting.fairness import CLASSIFICATION_METRICS, fairness_figure
+
+    rng = np.random.default_rng(0)
+    group = rng.choice(["a", "b"], 600)
+    y = rng.integers(0, 2, 600)
+    y_pred = np.where(rng.random(600) < 0.8, y, 1 - y)
+    report = classification_fairness(y, y_pred, group, classes=[0, 1], positive_label=None)
+    fairness_figure(report, tmp_path / "f.png")
+    (fig,) = kept
+    assert [ax.get_title() for ax in fig.axes] == [m.replace("_", " ")
+                                                   for m in CLASSIFICATION_METRICS]
+    for ax in fig.axes:
+        assert ax.get_ylim() == (0.0, 1.0) and ax.get_legend() is None
+    title = fig._suptitle.get_text()
+    assert "(dashed line: overall)" in title
+    shown = {k.replace("_", " "): v for k, v in report.differences.items()}
+    for name, value in shown.items():  # every difference with three decimals
+        assert f"{name} {value:.3f}" in title

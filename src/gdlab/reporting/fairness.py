@@ -416,20 +416,26 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             values = [report.by_group[metric].get(g, float("nan")) for g in groups]
             ax.bar(range(len(groups)), values, color=[f"C{i % 10}" for i in range(len(groups))])
             overall = report.overall.get(metric)
+            rate = metric in CLASSIFICATION_METRICS
             if overall is not None and math.isfinite(overall):
                 ax.axhline(overall, linestyle="--", color="black", linewidth=1, label="overall")
-                low, high = ax.get_ylim()  # headroom above the bars for the legend
-                ax.set_ylim(low, high + 0.25 * (high - low))
-                ax.legend(fontsize=7, loc="upper right")
+                if not rate:  # the rates' key is in the title: their axis stays 0 to 1
+                    low, high = ax.get_ylim()  # headroom above the bars for the legend
+                    ax.set_ylim(low, high + 0.25 * (high - low))
+                    ax.legend(fontsize=7, loc="upper right")
+            if rate:  # one 0-1 scale for every rate: equal gaps look equal across panels
+                ax.set_ylim(0.0, 1.0)
             ax.set_xticks(range(len(groups)), labels, fontsize=8)
             ax.set_title(metric.replace("_", " "), fontsize=9)
             ax.set_xlabel(str(report.sensitive), fontsize=8)
             ax.grid(axis="y", alpha=0.3)
         shown = ", ".join(
-            f"{k.replace('_', ' ')} {v:.3g}"
+            f"{k.replace('_', ' ')} {v:.3f}" if abs(v) < 1 else f"{k.replace('_', ' ')} {v:.4g}"
             for k, v in report.differences.items()
             if v is not None and math.isfinite(v)
         )
+        if any(m in CLASSIFICATION_METRICS for m in metrics):
+            shown += "\n(dashed line: overall)"
         verdict = (
             ""
             if not report.thresholds
