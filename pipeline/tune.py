@@ -177,7 +177,8 @@ def search(params, data, out_dir: str) -> int:
                 title=f"learning rate × batch size with {params.optimizer.name} (params.yaml's "
                 "optimiser; red box: best; grey: diverged or failed)",
             )
-        study_figures(outcome.study, figures, metric=plan.metric)
+        covered = outcome.budget_study()  # without trials past n_trials from earlier runs
+        study_figures(covered, figures, metric=plan.metric)
 
         document = {
             "enabled": True,
@@ -195,7 +196,7 @@ def search(params, data, out_dir: str) -> int:
         write_json(out / files.BEST_PARAMS, document)
         files.write_rows(
             out / files.TRIALS,
-            trials_table(outcome.study, plan.space, len(plan.folds)),
+            trials_table(covered, plan.space, len(plan.folds)),
             files.TRIAL_COLUMNS,
         )
         files.write_rows(out / files.HEATMAP, files.heatmap_rows(heat_cells), files.HEATMAP_COLUMNS)

@@ -533,3 +533,37 @@ def test_the_heat_map_times_each_cell_after_a_warm_up_epoch(tmp_path, classifica
     run_search(plan_search(make_params(tune={"n_trials": 2}, train={"max_epochs": 3}), X, y,
                            storage=str(tmp_path / "tune.journal")))
     assert warmed == []
+
+
+def test_a_smaller_budget_on_a_study_run_further_gives_what_a_new_study_gives(
+    tmp_path, classification_data
+):
+    """A study an earlier run took to 5 trials, now asked for 2 (tune.n_trials lowered, the
+    journal kept): the best trial was Optuna's best of all 5, so the tuned params (and the
+    model) depended on a git-ignored journal rather than on the params."""
+    from gdlab.tuning.study import counted
+
+    X, y = classification_data
+    tune = {"n_trials": 5, "pruner": "none", "seed": 2,  # its best trial is trial 2
+            "space": {"optimizer.learning_rate": {"low": 1e-4, "high": 1.0, "log": True}}}
+    shared = str(tmp_path / "shared.journal")
+    run_search(plan_search(make_params(tune=tune), X, y, storage=shared))
+    small = {**tune, "n_trials": 2}
+    resumed = run_search(plan_search(make_params(tune=small), X, y, storage=shared))
+    fresh = run_search(plan_search(make_params(tune=small), X, y,
+                                   storage=str(tmp_path / "fresh.journal")))
+    assert resumed.spent and resumed.records == [] and len(resumed.trials()) == 5
+    everything = min((t for t in resumed.trials() if t.value is not None),
+                     key=lambda t: t.value)
+    assert everything.number >= 2, "pick learning rates whose best comes late"
+    assert [(t.params, t.value) for t in resumed.budget_trials()] == [
+        (t.params, t.value) for t in fresh.trials()]
+    assert resumed.best_trial.number == fresh.best_trial.number
+    assert resumed.best_params() == fresh.best_params()
+    assert resumed.counts() == fresh.counts() == {"COMPLETE": 2}
+    assert resumed.beyond_budget() == 3 and sum(counted(t) for t in resumed.trials()) == 5
+    shown = resumed.budget_study()
+    assert [t.number for t in shown.get_trials()] == [0, 1]
+    assert (trials_table(shown, resumed.plan.space, 3)
+            == trials_table(resumed.study, resumed.plan.space, 3)[:2])
+    assert "3 more from a larger tune.n_trials: left out" in resumed.budget_note()

@@ -76,17 +76,56 @@ class SearchOutcome:
     def trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False)
 
+    def budget_trials(self) -> list[FrozenTrial]:
+        """The trials the budget covers: in trial order up to the ``tune.n_trials``-th that
+        counts (:func:`gdlab.tuning.study.counted`; interrupted ones before it included),
+        every trial without a trial budget (a grid, a timeout). A study an earlier run took
+        further, with a larger ``tune.n_trials``, holds more: they are left out, so the
+        result is the one a new study with this budget gives (trials are seeded by their
+        place in that order)."""
+        trials = sorted(self.trials(), key=lambda t: t.number)
+        if self.plan.n_trials is None:
+            return trials
+        covered, used = [], 0
+        for trial in trials:
+            if used >= self.plan.n_trials:
+                break
+            covered.append(trial)
+            used += counted(trial)
+        return covered
+
+    def budget_study(self) -> optuna.Study:
+        """The study as the budget covers it: itself, or an in-memory copy holding only
+        :meth:`budget_trials` (a prefix in trial order, so the numbers stay), for the trial
+        table and the figures."""
+        covered = self.budget_trials()
+        if len(covered) == len(self.trials()):
+            return self.study
+        copy = optuna.create_study(study_name=self.study.study_name,
+                                   direction=self.study.direction)
+        copy.add_trials(covered)
+        return copy
+
+    def beyond_budget(self) -> int:
+        """Counted trials of the study past the budget (an earlier run's larger n_trials)."""
+        covered = {t.number for t in self.budget_trials()}
+        return sum(counted(t) for t in self.trials() if t.number not in covered)
+
     def counts(self) -> dict[str, int]:
-        """Trials of the whole study per state (``COMPLETE``, ``PRUNED``, ``FAIL``...)."""
+        """Trials the budget covers per state (``COMPLETE``, ``PRUNED``, ``FAIL``...)."""
         out: dict[str, int] = {}
-        for trial in self.trials():
+        for trial in self.budget_trials():
             out[trial.state.name] = out.get(trial.state.name, 0) + 1
         return out
 
     @property
     def best_trial(self) -> FrozenTrial | None:
-        complete = [t for t in self.trials() if t.state == TrialState.COMPLETE]
-        return self.study.best_trial if complete else None
+        """The best complete trial the budget covers (the first of equals, as Optuna's)."""
+        complete = [t for t in self.budget_trials() if t.state == TrialState.COMPLETE]
+        if not complete:
+            return None
+        pick = max if self.study.direction == optuna.study.StudyDirection.MAXIMIZE else min
+        return pick(complete, key=lambda t: t.value)
 
     def best_params(self) -> dict[str, Any]:
         """The best trial's active values as dotted overrides (``{}`` without a result)."""
@@ -99,7 +138,7 @@ class SearchOutcome:
         if not self.spent:
             return None
         plan = self.plan
-        done = sum(counted(t) for t in self.trials())
+        done = sum(counted(t) for t in self.budget_trials())
         grid = plan.grid_size
         if grid is not None and (plan.n_trials is None or plan.n_trials >= grid):
             budget = f"all {grid} points of its grid"
@@ -107,11 +146,14 @@ class SearchOutcome:
             budget = f"tune.n_trials: {plan.n_trials}"
         named = getattr(plan.params.tune, "study_name", None)  # then kept whatever changes
         same = " (tune.study_name)" if named else " with the same params, data and code"
+        beyond = self.beyond_budget()
+        past = (f" (the study holds {beyond} more from a larger tune.n_trials: left out, as a "
+                "new study with this budget would not run them)" if beyond else "")
         return (
             f"study {plan.spec.name} has spent its budget ({budget}; {done} trials counted) in "
             f"earlier runs{same}: no trial ran now, the best of those earlier trials is "
-            "reported; raise tune.n_trials to run more, or set tune.study_name to a new name to "
-            "start a study over"
+            f"reported{past}; raise tune.n_trials to run more, or set tune.study_name to a new "
+            "name to start a study over"
         )
 
 
