@@ -201,6 +201,33 @@ def test_credentials_are_redacted_from_logs_and_tracebacks(tmp_path):
     assert "ConnectionError: API request to https://bob:***@" in proc.stderr
 
 
+@pytest.mark.parametrize("redacted", [True, False])
+def test_mlflow_prints_no_run_link_holding_the_password(tmp_path, redacted):
+    """MLflow writes "View run <name> at: <tracking uri>/#/..." to stdout as a run ends on a
+    tracking server: a password in MLFLOW_TRACKING_URI appeared in clear in every stage's
+    output and in the DVC queue's log files. Without the redaction (the control) it does."""
+    script = textwrap.dedent(
+        f"""
+        from types import SimpleNamespace
+        from mlflow.tracking._tracking_service.client import TrackingServiceClient
+        from gdlab.tracking.safety import install_redaction
+        uri = "http://bob:{SECRET}@127.0.0.1:5999"
+        if {redacted}:
+            install_redaction(uri)
+        client = TrackingServiceClient(uri)
+        run = SimpleNamespace(info=SimpleNamespace(experiment_id="1", run_name="train"),
+                              data=SimpleNamespace(tags={{}}))
+        client.store.get_run = lambda run_id: run
+        client._log_url("abc")  # what set_terminated calls as a run ends
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, env={**env, "PYTHONPATH": str(REPO / "src")})
+    assert proc.returncode == 0, proc.stderr
+    assert (SECRET in proc.stdout) is not redacted, proc.stdout
+
+
 def test_register_refuses_a_logged_model_of_another_run(untouched):
     client = untouched.client()
     handle_path = untouched.root / "models" / "run.json"

@@ -83,10 +83,13 @@ _installed: set[str] = set()
 
 def install_redaction(uri: str) -> None:
     """When ``uri`` carries a secret, redact it from uncaught tracebacks and from every log
-    record of the handlers that exist now (root, mlflow, urllib3, ...)."""
+    record of the handlers that exist now (root, mlflow, urllib3, ...), and stop MLflow's own
+    "View run at <uri>" lines (``sys.stdout.write`` as each run ends against a server: the
+    secret in clear on the terminal and in the DVC queue's log files)."""
     if redact_uri(uri) == uri or uri in _installed:
         return
     _installed.add(uri)
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     log_filter = _RedactingFilter(uri)
     loggers = [logging.getLogger()] + [
         logger
