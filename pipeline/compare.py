@@ -29,6 +29,7 @@ from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import decode_target
 from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.experiment.progress import say
 from gdlab.parallel import parallel_backend
 from gdlab.reporting.compare import write_comparison, write_disabled
 from gdlab.tracking import child_tags, lineage_tags, log_params, open_session, pipeline_run
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     variants = plan_variants(params)
-    with parallel_backend(params.parallel):  # local processes or a Dask cluster
+    with parallel_backend(params.parallel) as backend:  # local processes or a Dask cluster
+        say(f"compare: parallel work on {backend.describe()}")
         comparison = compare_variants(
             variants,
             data.X_train,

@@ -49,12 +49,24 @@ class BackendInfo:
     scheduler: str | None = None  # the scheduler's address (dask)
     n_workers: int | None = None  # workers connected when the block started (dask)
     local_cluster: bool = False  # True when this block started its own LocalCluster
+    n_threads: int | None = None  # their threads in all: joblib's n_jobs on the cluster
 
     def describe(self) -> str:
         if self.backend != "dask":
             return "joblib (local worker processes)"
         where = "local cluster " if self.local_cluster else ""
-        return f"dask {where}{self.scheduler} ({self.n_workers} workers)"
+        size = f"{_count(self.n_workers, 'worker')}"
+        if self.n_threads is not None:
+            size += f", {_count(self.n_threads, 'thread')}"
+            if self.n_threads < 2:  # joblib then takes its sequential backend: nothing goes out
+                size += (": joblib runs the work here in the stage's process, one task at a "
+                         "time; give the workers more threads (dask worker --nthreads) or "
+                         "start more workers")
+        return f"dask {where}{self.scheduler} ({size})"
+
+
+def _count(n: int | None, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _setting(config: Any, name: str, default: Any) -> Any:
@@ -171,6 +183,7 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
             scheduler=scheduler,
             n_workers=len(client.nthreads()),
             local_cluster=cluster is not None,
+            n_threads=sum(client.nthreads().values()),
         )
         stack.enter_context(
             joblib.parallel_config(

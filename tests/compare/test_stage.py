@@ -33,7 +33,9 @@ def ran(default_problem, monkeypatch):
     return root
 
 
-def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(ran):
+def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(capsys, ran):
+    # where the variants run, as train and tune say it (compare said nothing)
+    assert "compare: parallel work on joblib (local worker processes)" in capsys.readouterr().err
     summary = json.loads((ran / "reports/compare/summary.json").read_text())
     labels = ["sgd", "momentum", "nesterov", "adam"]
     assert sorted(summary["variants"]) == sorted(labels)

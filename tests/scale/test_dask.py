@@ -11,6 +11,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import joblib
 import numpy as np
 import pytest
 from dask import distributed
@@ -96,7 +97,8 @@ def test_cv_on_dask_matches_local_joblib(cluster, data):
     _, client = cluster
     with distributed.get_task_stream(client=client) as stream:
         with parallel_backend(dask_config(cluster)) as info:
-            assert info.backend == "dask" and info.n_workers == 2
+            assert info.backend == "dask" and info.n_workers == 2 and info.n_threads == 2
+            assert info.describe().endswith("(2 workers, 2 threads)")
             remote = run_training(params, X, y, progress=False)
     ran = task_names(stream.data)
     assert any("_run_fold" in name for name in ran), ran  # the folds ran on the Dask workers
@@ -362,6 +364,13 @@ def test_the_throw_away_local_cluster_takes_no_stranger(data):
                          parallel={"backend": "dask", "scheduler": None, "n_workers": 1})
     with parallel_backend(params.parallel) as info:
         assert info.local_cluster and info.scheduler.startswith("tls://127.0.0.1:")
+        # one thread in all: joblib's dask backend offers n_jobs=1, so joblib runs the work
+        # sequentially here; the stage's "parallel work on ..." line says so
+        assert joblib.effective_n_jobs(-1) == 1 and info.n_threads == 1
+        assert info.describe().endswith(
+            "(1 worker, 1 thread: joblib runs the work here in the stage's process, one task at "
+            "a time; give the workers more threads (dask worker --nthreads) or start more "
+            "workers)")
         result = run_training(params, X, y, progress=False)
         # the scheduler itself refuses a client whose certificate it did not issue (a client
         # without TLS fails on its own side, "TLS expects a `ssl_context`": that proves nothing);
