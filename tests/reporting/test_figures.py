@@ -141,6 +141,19 @@ def test_log_axes_within_a_decade_read_as_plain_numbers(kept, tmp_path):
         assert "0.4" in labels and "0.3" in labels, (name, labels)
 
 
+def test_a_log_axis_over_less_than_a_factor_of_two_still_has_several_labels(kept, tmp_path):
+    """A loss from 0.38 to 0.55 (the sgd run's loss band) showed two labels, 0.4 and 0.5."""
+    epochs = np.arange(30)
+    loss = list(0.38 + 0.17 * np.exp(-epochs / 5))
+    fold = FoldResult(fold=1, n_train=90, n_val=10, n_iter=30,
+                      curves={"train_loss": loss, "val_loss": loss},
+                      scores={"log_loss": 0.38}, fit_time=0.1)
+    loss_band_figure(CVResult(task="classification", folds=[fold]), tmp_path / "band.png")
+    labels = _log_labels(kept[0].axes[1])
+    assert {"0.4", "0.45", "0.5"} <= set(labels), labels
+    assert all(float(label) == pytest.approx(round(float(label) * 20) / 20) for label in labels)
+
+
 def test_log_axes_over_many_decades_keep_powers_of_ten(kept, tmp_path):
     epochs = np.arange(40)
     fold = FoldResult(

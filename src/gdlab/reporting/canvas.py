@@ -96,7 +96,7 @@ def log_scale(ax: Any, axis: str = "y") -> None:
     (0.3, 0.4, 0.6, 1, 2000) while the view stays within 1e-3 .. 1e5; matplotlib's default
     labels the ticks between decades 3×10⁻¹, 4×10⁻¹, 6×10⁻¹ when a curve spans less than a
     decade or two. Wider views keep matplotlib's labels (10⁻⁷, 10⁻⁶, ...)."""
-    from matplotlib.ticker import LogFormatterSciNotation
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
     class PlainLogFormatter(LogFormatterSciNotation):
         def __call__(self, x: float, pos: int | None = None) -> str:
@@ -106,9 +106,21 @@ def log_scale(ax: Any, axis: str = "y") -> None:
             low, high = sorted(abs(v) for v in self.axis.get_view_interval())
             return f"{x:g}" if 1e-3 <= low and high <= 1e5 else label
 
+    class FineLogLocator(LogLocator):
+        """Matplotlib's minor log ticks (1..9 × 10^k), plus the halves (4.5, 5.5 × 10^k …)
+        when the view spans less than a factor of 2.5: a curve from 0.38 to 0.55 had two
+        labelled ticks, 0.4 and 0.5."""
+
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            low, high = sorted((vmin, vmax))
+            narrow = low > 0 and high / low < 2.5
+            self._subs = np.arange(1.0, 10.0, 0.5) if narrow else np.arange(2.0, 10.0)
+            return super().tick_values(vmin, vmax)
+
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     target.set_major_formatter(PlainLogFormatter())
+    target.set_minor_locator(FineLogLocator(base=10.0, subs=np.arange(2.0, 10.0)))
     # minor ticks labelled up to two decades (matplotlib: one), every one below a decade
     # (matplotlib: 0.4): a view from 7500 to 19000 showed one label, 10000
     target.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
