@@ -11,7 +11,7 @@ import pandas as pd
 
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline
+from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline, warm_once
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds
 
 
@@ -70,7 +70,9 @@ def run_training(
     show = progress and epoch_lines
     lines = [EpochProgress("refit", params.train.max_epochs)] if show else []
     callbacks = [*lines, *(refit_callbacks or [])] or None
-    refit = fit_pipeline(pipeline, as_frame(X, feature_names), y, callbacks=callbacks)
+    frame = as_frame(X, feature_names)
+    warm_once(pipeline, frame, y)  # the refit's time is its own, as the folds' are
+    refit = fit_pipeline(pipeline, frame, y, callbacks=callbacks)
     if progress:
         say(f"refit done: {refit.n_iter} epochs, {seconds(refit.fit_time)}")
     return TrainingResult(cv=cv, refit=refit)
