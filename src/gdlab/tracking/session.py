@@ -10,6 +10,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from gdlab.atomic import write_text_atomic
+from gdlab.dbprobe import needs_probe, probe_database
 from gdlab.tracking.runs import connect, ensure_experiment
 from gdlab.tracking.safety import connect_or_explain, install_redaction, store_lock
 from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
@@ -33,11 +34,14 @@ class Session:
 def open_session(configured_uri: str | None, experiment: str) -> Session:
     """Resolve the store (params ``tracking.uri`` / ``MLFLOW_TRACKING_URI`` / project SQLite),
     connect, and make sure ``experiment`` exists. An unreachable store raises
-    :class:`~gdlab.tracking.safety.TrackingUnavailable` (bounded retries: seconds, not minutes);
+    :class:`~gdlab.tracking.safety.TrackingUnavailable` (bounded retries: seconds, not minutes;
+    a database server is probed once first, as MLflow would try it 10 times over ~100 s);
     a password in the URI is redacted from tracebacks and logs from here on."""
     root = project_root()
     uri = resolve_tracking_uri(configured_uri, root)
     install_redaction(uri)
+    if needs_probe(uri):  # not for SQLite: no server, no cost
+        connect_or_explain(uri, lambda: probe_database(uri))
     with store_lock(uri):  # first use of a fresh SQLite store creates its tables
         client = connect_or_explain(uri, lambda: connect(uri))
         experiment_id = connect_or_explain(uri, lambda: ensure_experiment(client, experiment, root))
