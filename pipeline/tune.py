@@ -79,7 +79,7 @@ def search(params, data, out_dir: str) -> int:
     from gdlab.tuning.fingerprint import code_fingerprint
     from gdlab.tuning.guidance import lr_guidance
     from gdlab.tuning.study import UID as STUDY_UID
-    from gdlab.tuning.study import DamagedJournal, check_journal
+    from gdlab.tuning.study import DamagedJournal, StorageUnavailable, check_storage
     from gdlab.tuning.tracking import TrialLogger, log_search_summary
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -87,12 +87,11 @@ def search(params, data, out_dir: str) -> int:
     code = code_fingerprint(params, extra=[__file__])  # changed code: a new study
     y = decode_target(data.y_train, data.classes)
     storage = resolve_storage(tune.storage, project_root())
-    if "://" not in storage:  # a damaged journal fails before any output or run changes
-        try:
-            check_journal(storage)
-        except DamagedJournal as exc:
-            print(f"tune: {exc}", file=sys.stderr)
-            return 1
+    try:  # a damaged journal or an unreachable database fails before any output or run
+        check_storage(storage)
+    except (DamagedJournal, StorageUnavailable) as exc:
+        print(f"tune: {exc}", file=sys.stderr)
+        return 1
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES

@@ -224,3 +224,16 @@ def test_optuna_study_on_postgres_shared_by_two_processes(postgres):
     resumed = run_search(plan)  # the budget is spent: nothing more runs
     assert resumed.records == [] and resumed.counts() == {"COMPLETE": 5}
 
+
+
+def test_the_database_probe_connects_to_a_live_server_and_names_a_missing_database(postgres):
+    """The connection tried before MLflow or Optuna open a database (a short connect timeout)
+    works against a real server; one it cannot use is named in one line."""
+    from gdlab.dbprobe import probe_database
+    from gdlab.tuning.study import StorageUnavailable, check_storage
+
+    probe_database(postgres.url("postgres"))
+    check_storage(postgres.url("postgres"))
+    missing = postgres.url("no_such_db")
+    with pytest.raises(StorageUnavailable, match=r'database "no_such_db" does not exist\); start'):
+        check_storage(missing)

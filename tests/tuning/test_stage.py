@@ -15,6 +15,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from gdlab.config import load_params, with_overrides
@@ -360,3 +361,66 @@ def test_a_damaged_journal_is_named_with_what_to_do_and_changes_nothing(
     monkeypatch.setattr(study_module, "_STORAGES", {})  # this process cached the old file
     assert stage("tune")([*args(root), "--out", str(out)]) == 0
     assert len(finished(journal)) == 2
+
+
+# nothing listens on port 1 of 127.0.0.1: a connection there is refused at once, no server needed
+REFUSING = "127.0.0.1:1"
+
+
+def tune_process(root: Path, **env_extra: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``python pipeline/tune.py`` in ``root`` (a stage process as DVC starts it) and its time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_", "PG"))}
+    env.update(CI="1", PYTHONPATH=str(REPO / "src"), **env_extra)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "pipeline" / "tune.py"), *args(root),
+         "--out", str(root / "reports" / "tuning")],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return proc, time.monotonic() - start
+
+
+def test_an_unreachable_database_tracking_store_fails_in_seconds_with_one_redacted_line(
+    tmp_path,
+):
+    # MLflow builds its SQLAlchemy engine with 10 attempts: the stage printed nine "SQLAlchemy
+    # engine could not be created ... Operation will be retried" warnings and failed after
+    # ~100 s; the database is now tried once, with a connect timeout
+    root = tmp_path / "pg-tracking"
+    write_project(root)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["tracking"]["uri"] = None  # a password is only allowed from the environment
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    uri = f"postgresql://pgadmin:S3cretPW@{REFUSING}/mlflow"
+    proc, elapsed = tune_process(root, MLFLOW_TRACKING_URI=uri)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert elapsed < 20, f"took {elapsed:.1f}s:\n{output}"  # a failure-path bound (was ~100 s)
+    assert "S3cretPW" not in output
+    assert "retried" not in output and "Traceback" not in output
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(
+        f"tune: tracking.uri: cannot reach the MLflow tracking store "
+        f"postgresql://pgadmin:***@{REFUSING}/mlflow ("
+    ), line
+    assert "Connection refused" in line
+    assert not (root / "reports").exists()
+
+
+def test_an_unreachable_database_storage_is_named_before_anything_is_written(tmp_path):
+    # the LR range test ran, lr_find.png was written and a tune run opened (left FAILED) before
+    # Optuna failed with a ~40-line SQLAlchemy traceback that never named tune.storage
+    root = tmp_path / "pg-storage"
+    storage = f"postgresql://pgadmin@{REFUSING}/optuna"
+    write_project(root, tune={"storage": storage})
+    proc, elapsed = tune_process(root, PGPASSWORD="S3cretPW")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert elapsed < 20, f"took {elapsed:.1f}s:\n{output}"
+    assert "Traceback" not in output and "S3cretPW" not in output
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"tune: tune.storage {storage}: cannot connect ("), line
+    assert "Connection refused" in line
+    assert line.endswith("); start it, or fix tune.storage or PGPASSWORD/~/.pgpass"), line
+    assert not (root / "reports").exists()  # no lr_find.png, nothing emptied
+    assert not (root / "mlflow.db").exists()  # no MLflow run (the store not even opened)

@@ -162,3 +162,16 @@ def test_pruner_warning_when_wilcoxon_cannot_stop_a_trial_early(pruner, folds, w
         assert message.startswith("tune.pruner: wilcoxon can prune a trial only once 4 folds")
         assert f"cv.folds: {folds} it never stops a trial early" in message
         assert "tune.pruner: median" in message and "cv.folds: 5 or more" in message
+
+
+def test_an_unreachable_database_storage_is_one_line_naming_tune_storage_without_its_password():
+    from gdlab.tuning.study import StorageUnavailable, check_storage
+
+    with pytest.raises(StorageUnavailable) as caught:
+        check_storage("postgresql://pgadmin:S3cretPW@127.0.0.1:1/optuna")  # port 1 refuses
+    message = str(caught.value)
+    assert message.startswith("tune.storage postgresql://pgadmin:***@127.0.0.1:1/optuna: "
+                              "cannot connect (")
+    assert "Connection refused" in message and "S3cretPW" not in message
+    assert "\n" not in message
+    assert message.endswith("; start it, or fix tune.storage or PGPASSWORD/~/.pgpass")

@@ -90,6 +90,37 @@ def check_journal(path: str | Path) -> None:
             )
 
 
+class StorageUnavailable(ValueError):
+    """``tune.storage`` names a database that cannot be connected to (message safe to print:
+    the password is redacted)."""
+
+
+def check_storage(spec: str) -> None:
+    """Fail before the stage writes anything or opens an MLflow run: a damaged journal file
+    raises :class:`DamagedJournal` (:func:`check_journal`); a database server that refuses,
+    does not answer within seconds, rejects the login or lacks the database raises
+    :class:`StorageUnavailable` naming ``tune.storage`` (one connection with a short timeout;
+    a SQLite file needs none)."""
+    if "://" not in spec:
+        check_journal(spec)
+        return
+    from gdlab.dbprobe import probe_database
+    from gdlab.urls import redact_text, redact_uri
+
+    try:
+        probe_database(spec)
+    except Exception as exc:
+        cause = getattr(exc, "orig", None) or exc  # the driver's words, without SQLAlchemy's
+        lines = str(cause).strip().splitlines()
+        reason = redact_text(lines[0] if lines else type(cause).__name__, spec)
+        todo = "start it, or fix tune.storage"
+        if spec.lower().startswith("postgres"):
+            todo += " or PGPASSWORD/~/.pgpass"
+        raise StorageUnavailable(
+            f"tune.storage {redact_uri(spec)}: cannot connect ({reason}); {todo}"
+        ) from None
+
+
 def open_storage(spec: str) -> optuna.storages.BaseStorage:
     """The storage for ``spec`` (one object per process: a journal replays its log once). A
     damaged journal file raises :class:`DamagedJournal`."""
