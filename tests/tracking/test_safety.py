@@ -95,3 +95,17 @@ def test_an_interrupted_stage_says_so_in_one_line(session, tmp_path, sig, stage,
                                                     if stage != "register" else "")
     assert err.splitlines()[-1] == (
         f"{stage}: interrupted ({name}){state}; rerun `dvc repro` to continue")
+
+
+def test_a_sqlite_store_in_a_directory_that_cannot_be_made_names_tracking_uri(tmp_path):
+    """``tracking.uri: sqlite:////proc/gdlab/mlflow.db``: the store's directory cannot be
+    created; TrackingUnavailable (one line from stage_exit), not a FileNotFoundError."""
+    from gdlab.tracking.safety import TrackingUnavailable, store_lock
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where the store's directory would be: mkdir cannot
+    for uri in ("sqlite:////proc/gdlab/mlflow.db", f"sqlite:///{blocker}/sub/mlflow.db"):
+        with pytest.raises(TrackingUnavailable, match=r"^tracking\.uri: cannot reach") as caught:
+            with store_lock(uri):
+                pass
+        assert uri in str(caught.value)

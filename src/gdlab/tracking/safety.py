@@ -237,8 +237,12 @@ def store_lock(uri: str) -> Iterator[None]:
     import fcntl
 
     directory = path.resolve().parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory, os.O_RDONLY)
+
+    def opened() -> int:  # a directory that cannot be made (/proc/..., read-only) names the URI
+        directory.mkdir(parents=True, exist_ok=True)
+        return os.open(directory, os.O_RDONLY)
+
+    fd = connect_or_explain(uri, opened)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
