@@ -28,11 +28,13 @@ import argparse
 import json
 import os
 import sys
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
 import mlflow
 
+from gdlab.atomic import atomic_path
 from gdlab.config import ConfigError, flatten_params
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         study=tags.get("gdlab.tuning_study"), tuning_run_id=tags.get("gdlab.tuning_run_id"),
     )
     tags[NOTE_TAG] = describe()
-    with pipeline_run(
+    # models/ is renamed into place as ``publish`` closes: after the run has ended FINISHED
+    with ExitStack() as publish, pipeline_run(
         experiment_id=session.experiment_id, run_name=run_name, tags=tags, uri=session.uri
     ) as run:
         run_id, client = run.info.run_id, session.client
@@ -145,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
             raise explain_divergence(exc, data.X_train, data.feature_names, standardize,
                                      raw_target=y if raw else None) from None
         # the model first: a model that cannot be saved fails the stage before any report of
-        # it is written
-        save_model(result.refit.model, models / "model.skops")
+        # it is written. It is saved to a temporary file that becomes models/model.skops (with
+        # models/run.json) only once MLflow holds everything and the run has ended; a failed or
+        # interrupted train removes it: no model without its run.json, none of a failed run
+        handle_file = publish.enter_context(atomic_path(models / "run.json"))
+        model_file = publish.enter_context(atomic_path(models / "model.skops"))
+        save_model(result.refit.model, model_file)
         streamed = live.logged()  # epochs already in MLflow are not logged twice
         log_fold_runs(
             client, session.experiment_id, run_id, result.cv, flat,
@@ -155,8 +162,6 @@ def main(argv: list[str] | None = None) -> int:
         step = log_training(client, run_id, result.cv, result.refit,
                             logged=streamed.get(run_id, 0), tags={NOTE_TAG: describe(cv=result.cv)})
 
-        write_json(reports / "cv.json", cv_document(result.cv))
-        write_fold_curves(result.cv, reports / "plots" / "folds")
         figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
         client.log_artifact(run_id, str(figure), "figures")
         say(f"train: figures and the model to MLflow (the loss-surface trajectory refits "
@@ -177,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             experiment_name=session.experiment_name,
             model_uri=info.model_uri,
             model_id=info.model_id,
-        ).write(models / "run.json")
+        ).write(handle_file)
+        # the reports MLflow does not take, once it has taken everything else
+        write_json(reports / "cv.json", cv_document(result.cv))
+        write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
     print(
         f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; refit {refit.n_iter} "

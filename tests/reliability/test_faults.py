@@ -271,3 +271,94 @@ def test_a_server_that_accepts_but_never_answers_fails_the_stage_within_30s(proj
     )
     assert_nothing_registered_or_written(project, state)
     assert project.snapshot().runs == state.runs
+
+
+TRAIN_OUTPUTS = ("models", "reports/cv.json", "reports/plots/folds")
+
+
+@pytest.fixture
+def cleared(project, state):
+    """train's outputs moved aside, as ``dvc repro`` removes a stage's outputs before running
+    it (put back afterwards); the test checks what the failed train left."""
+    import shutil
+
+    aside = project.root.parent / f"{project.root.name}-aside"
+    for name in TRAIN_OUTPUTS:
+        (aside / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(project.root / name, aside / name)
+    yield state
+    for name in TRAIN_OUTPUTS:
+        target = project.root / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+        shutil.move(aside / name, target)
+
+
+def assert_failed_train_left_no_model(project, before, result, code=1) -> None:
+    assert result.code == code, result.text
+    assert "Traceback" not in result.err, result.err
+    models = project.root / "models"
+    assert not models.exists() or not list(models.iterdir()), list(models.iterdir())
+    assert not (project.root / "reports/cv.json").exists()
+    assert not (project.root / "reports/plots/folds").exists()
+    (run,) = new_runs(project, before)
+    assert run.info.status == ("KILLED" if code == 130 else "FAILED")
+
+
+def test_an_artifact_location_that_cannot_be_written_fails_train_in_one_line(project, cleared):
+    """``mlruns`` (the project store's artifact location) is a file: the first artifact train
+    logs fails; one line names the artifact location, and no model is left without its run."""
+    mlruns = project.root / "mlruns"
+    aside = project.root / "mlruns.bak"
+    mlruns.rename(aside)
+    mlruns.touch()
+    try:
+        result = project.stage("train")
+    finally:
+        mlruns.unlink()
+        aside.rename(mlruns)
+    assert_failed_train_left_no_model(project, cleared, result)
+    line = result.err.strip().splitlines()[-1]
+    assert line.startswith("train: tracking.uri: cannot write to the MLflow artifact location")
+    assert f"({type(NotADirectoryError()).__name__}: " in line and str(mlruns) in line
+
+
+def test_a_tracking_server_lost_mid_stage_fails_train_in_one_line(project, cleared, monkeypatch):
+    """The store stops answering after training (a real MLflow request to a closed port, as
+    when the server is stopped): one line naming tracking.uri, exit 1, no model written."""
+    from mlflow.tracking import MlflowClient
+
+    train = stage_module("train")
+    lost = MlflowClient(f"http://127.0.0.1:{free_port()}")
+
+    def log_training(client, run_id, *args, **kwargs):
+        lost.set_tag(run_id, "gdlab.probe", "1")  # the server is gone: MlflowException
+
+    monkeypatch.setattr(train, "log_training", log_training)
+    result = project.stage("train", env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+    assert_failed_train_left_no_model(project, cleared, result)
+    line = result.err.strip().splitlines()[-1]
+    assert line.startswith("train: tracking.uri: cannot reach the MLflow tracking store "), line
+    assert "Connection refused" in line or "Max retries exceeded" in line
+
+
+def test_sigint_while_logging_the_figures_leaves_no_model_and_no_cv_report(
+    project, cleared, monkeypatch
+):
+    """Ctrl-C during "figures and the model to MLflow": exit 130, the run KILLED, and neither
+    models/ nor reports/cv.json written (a model without its run.json before)."""
+    import signal
+
+    train = stage_module("train")
+    drawn = train.training_figures
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the stage's handler raises at the next bytecode
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(train, "training_figures", interrupted)
+    result = project.stage("train")
+    assert_failed_train_left_no_model(project, cleared, result, code=130)
+    assert "train: interrupted (SIGINT)" in result.err

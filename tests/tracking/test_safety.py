@@ -109,3 +109,25 @@ def test_a_sqlite_store_in_a_directory_that_cannot_be_made_names_tracking_uri(tm
             with store_lock(uri):
                 pass
         assert uri in str(caught.value)
+
+
+def test_a_server_lost_mid_stage_is_one_line_with_the_password_redacted(monkeypatch):
+    """What MLflow raises when the server went away during a stage (a real request to a
+    closed port) becomes one 'tracking.uri: ...' line without the password."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from gdlab.tracking.safety import tracking_failure
+    from tests.reliability.harness import free_port
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    uri = f"http://alice:s3cret@127.0.0.1:{free_port()}"
+    with pytest.raises(MlflowException) as caught:
+        MlflowClient(uri).set_tag("0" * 32, "k", "v")
+    explained = tracking_failure(caught.value, uri)
+    assert explained is not None
+    text = str(explained)
+    assert "\n" not in text and "s3cret" not in text
+    assert text.startswith(f"tracking.uri: cannot reach the MLflow tracking server "
+                           f"{uri.replace('s3cret', '***')} (MlflowException: ")
+    assert tracking_failure(RuntimeError("disk on fire"), uri) is None

@@ -174,9 +174,71 @@ def one_line_warnings(stage: str) -> Iterator[None]:
         warnings.formatwarning = previous
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def _raised_in_mlflow(exc: BaseException) -> bool:
+    """Whether a frame of ``exc``'s traceback is MLflow's own code (its artifact stores)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("mlflow."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnavailable | None:
+    """The one-line :class:`TrackingUnavailable` for an error the tracking store raised in the
+    middle of a stage (``uri``: MLflow's current tracking URI by default), else ``None``:
+
+    - the server stopped answering, or the database could not be used: MLflow raises
+      ``MlflowException`` from a requests / urllib3 / SQLAlchemy error;
+    - the artifact location cannot be written (an ``OSError`` raised inside MLflow's artifact
+      store: ``mlruns`` a file, read-only, the disk full).
+    """
+    import mlflow
+    import requests
+    import urllib3
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, TrackingUnavailable):
+        return exc
+    uri = uri if uri is not None else mlflow.get_tracking_uri()
+    links = list(_chain(exc))
+    store = (requests.RequestException, urllib3.exceptions.HTTPError, SQLAlchemyError)
+    if isinstance(exc, MlflowException) and any(isinstance(e, store) for e in links):
+        try:
+            connect_or_explain(uri, lambda: _reraise(exc))
+        except TrackingUnavailable as explained:
+            return explained
+    for link in links:
+        if isinstance(link, OSError) and not isinstance(link, store) and _raised_in_mlflow(link):
+            cause = redact_text(_first_line(f"{type(link).__name__}: {link}"), uri)
+            where = " (a local store's: mlruns/ next to its database)" if _sqlite_path(uri) else ""
+            return TrackingUnavailable(
+                f"tracking.uri: cannot write to the MLflow artifact location of the tracking "
+                f"store {redact_uri(uri)} ({cause}); make that location{where} a writable "
+                "directory, or point tracking.uri / MLFLOW_TRACKING_URI at another store"
+            )
+    return None
+
+
+def _reraise(exc: BaseException) -> Any:
+    raise exc
+
+
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
     """Run a stage's ``main``; a diverged training, an unreachable tracking store or Dask
-    cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback;
+    cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback; so
+    does a tracking store lost mid-stage or an artifact location that cannot be written
+    (:func:`tracking_failure`);
     warnings print as one line each (:func:`one_line_warnings`). The MLflow run has been
     ended FAILED by ``pipeline_run`` already.
 
@@ -193,6 +255,12 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
         except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
                 ParallelUnavailable) as exc:
             print(f"{stage}: {exc}", file=sys.stderr)
+            return 1
+        except Exception as exc:
+            explained = tracking_failure(exc)
+            if explained is None:
+                raise
+            print(f"{stage}: {explained}", file=sys.stderr)
             return 1
         except RunInterrupted as exc:  # outside the stage's MLflow run
             print(interrupted_line(stage, exc.signum, in_run=False), file=sys.stderr)
