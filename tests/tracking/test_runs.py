@@ -202,6 +202,8 @@ def test_runs_of_a_process_killed_for_good_are_ended_by_the_next_run(session, tm
             assert run.info.status == "KILLED" and run.info.end_time is not None
             assert run.data.tags[FAILURE_KIND_TAG] == "lost"
             assert f"pid {killed.pid}" in run.data.tags[FAILURE_TAG]
+            # also what a stage that lost its store leaves (it could not end its runs)
+            assert "or the tracking store was unreachable" in run.data.tags[FAILURE_TAG]
         assert {client.get_run(r).info.status for r in live_ids} == {"RUNNING"}
     finally:
         alive.send_signal(signal.SIGTERM)

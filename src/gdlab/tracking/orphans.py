@@ -75,7 +75,8 @@ def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
         pid = holder.split(":")[1]
         reason = (
             f"its process (pid {pid}) ended without closing the run: killed (SIGKILL, out of "
-            "memory) or crashed; nothing it had not finished was kept"
+            "memory), crashed, or the tracking store was unreachable when it tried; nothing "
+            "it had not finished was kept"
         )
         nested = [r for r in running if r.data.tags.get(PARENT_TAG) == run.info.run_id]
         for found in [*nested, run]:
