@@ -250,6 +250,14 @@ def test_the_same_model_trained_again_keeps_its_version(session, fitted, name):
     found = client.search_model_versions(f"name = {filter_literal(name)}")
     assert [str(v.version) for v in found] == ["1"]
     assert client.get_model_version(name, "1").description == "first"
+    # the gate tightened since: the same model fails it; its gate tag says so, as its reason
+    gated = register_and_gate(client, metric="rmse", value=1.0,
+                              tags={**lineage, "gdlab.fairness_gate": "failed"},
+                              blocked="fairness gate failed on 'g'",
+                              **_logged(session, fitted, name))
+    tags = client.get_model_version(name, "1").tags
+    assert gated.version == "1" and tags["gdlab.fairness_gate"] == "failed"
+    assert tags["gdlab.promotion_reason"] == "fairness gate failed on 'g'"
     for changed in ({"gdlab.code_dirty": "true"}, {MODEL_DIGEST_TAG: "cd" * 32},
                     {"mlflow.source.git.commit": "beef"}, {"gdlab.data_digest": "d2"}):
         other = register_and_gate(client, metric="rmse", value=1.0,

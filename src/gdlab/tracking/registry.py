@@ -79,6 +79,11 @@ def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
     )
 
 
+DECIDED_TAGS = ("gdlab.fairness_gate",)
+"""Version tags a registration decides (not lineage): refreshed when the same model is
+registered again, so they agree with its ``gdlab.promotion_reason`` (a tightened gate)."""
+
+
 def registered_model_description(task: str | None, metric: str) -> str:
     """The registered model's description, set when register creates the name: what its
     versions are and what the aliases mean."""
@@ -237,10 +242,11 @@ def register_and_gate(
     identical = None if version is not None else _identical_version(
         client, model_name, version_tags
     )
-    if identical is not None:  # the same model again: no new version; its tags stay its own
-        version = identical
-        client.set_model_version_tag(model_name, version.version, metric_tag(metric),
-                                     repr(float(value)))
+    if identical is not None:  # the same model again: no new version; its lineage stays its
+        version = identical    # own, what this registration measured and decided is refreshed
+        for key in (metric_tag(metric), *DECIDED_TAGS):
+            if key in version_tags:
+                client.set_model_version_tag(model_name, version.version, key, version_tags[key])
     elif version is None:
         if champion is None:  # perhaps a new name: created with a description
             _create_registered_model(
