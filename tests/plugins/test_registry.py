@@ -90,8 +90,10 @@ def test_saved_model_trusts_only_the_plugins_params_names(project):
     assert {"my_plugins.Quadratic", "my_plugins._halving"} <= set(types)
     loaded = load_model(project / "model.skops", plugins=import_paths(params))
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
-    with pytest.raises(ValueError, match="refusing to trust: .*my_plugins"):
+    with pytest.raises(ValueError, match="refusing to trust: .*my_plugins") as refused:
         load_model(project / "model.skops")  # not named: not trusted
+    assert str(refused.value).endswith(  # and what to do about it
+        "name every plug-in the params name: load_model(path, plugins=['module:factory', ...])")
 
 
 def test_logged_model_carries_the_plugin_module(project):

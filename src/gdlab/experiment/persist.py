@@ -97,7 +97,8 @@ def trusted_types(
     if foreign:
         raise ValueError(
             "the model uses types outside gdlab's model classes and skops' defaults, refusing "
-            "to trust: " + ", ".join(foreign)
+            "to trust: " + ", ".join(foreign) + "; if they are your plug-ins, name every plug-in "
+            "the params name: load_model(path, plugins=['module:factory', ...])"
         )
     return list(untrusted)
 
