@@ -176,7 +176,7 @@ def test_nan_input_is_refused(regression):
     X, y = regression
     X = X.copy()
     X[3, 1] = np.nan
-    with pytest.raises(ValueError, match="Input X contains NaN"):
+    with pytest.raises(ValueError, match="needs finite numbers in X: column 1 holds NaN in row 3"):
         GDRegressor().fit(X, y)
 
 

@@ -20,6 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _get_feature_names,
+    check_array,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -38,6 +40,9 @@ from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_m
 DTYPES = {"float64": np.float64, "float32": np.float32}
 """The floating-point types an estimator trains in (``dtype``: a name, a numpy type or a
 numpy dtype of one of these)."""
+_VALIDATED_ATTRS = ("n_features_in_", "feature_names_in_", "classes_")
+"""What validating ``fit``'s inputs sets before all of them are checked (scikit-learn's
+``validate_data(reset=True)``, the classes): restored when a later input is refused."""
 STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "optimizer",
                 "optimizer_params", "learning_rate", "schedule", "schedule_params", "clip_norm",
                 "dtype")
@@ -157,6 +162,62 @@ def _check_split_weights(train: np.ndarray, validation: np.ndarray, fraction: fl
                 f"(validation_fraction={fraction}) are all zero; give those rows weight, "
                 "change validation_fraction or random_state, or pass eval_set"
             )
+
+
+def _feature_names(X) -> np.ndarray | None:
+    """``X``'s string column names (a DataFrame's), as scikit-learn reads them; else None."""
+    try:
+        return _get_feature_names(X)
+    except (TypeError, ValueError):  # mixed-type column names: scikit-learn refuses them
+        return None
+
+
+def nonfinite_refusal(owner: str, exc: Exception, X, dtype, columns=None, *,
+                      action: str, name: str = "X", n_features: int | None = None) -> str | None:
+    """The message refusing ``X`` naming its cells that hold NaN, infinity or (``dtype``
+    float32) a finite value too large for float32, when ``exc`` is scikit-learn's refusal of
+    such a value; else None (the caller re-raises ``exc``).
+
+    The cells are located in ``X`` read as float64, not in the array cast to ``dtype``: the
+    cast turns a finite 1e39 into infinity. ``columns`` names the columns (else numbers);
+    ``n_features``: the width the caller expects (another width is refused as
+    scikit-learn words it)."""
+    if not kinds_named(str(exc)):
+        return None
+    try:
+        values = check_array(X, accept_sparse=True, dtype=np.float64, ensure_all_finite=False,
+                             input_name=name)
+    except (TypeError, ValueError):
+        return None
+    if n_features is not None and values.shape[1] != n_features:
+        # scikit-learn checks the values before the width: say the width first, as
+        # fixing the missing values would only lead to this refusal
+        return (f"X has {values.shape[1]} features, but {owner} is expecting {n_features} "
+                "features as input.")
+    if columns is not None and len(columns) != values.shape[1]:
+        columns = None
+    cells = nonfinite_cells(values, columns, dtype=dtype)
+    return nonfinite_message(owner, cells, action=action, name=name) if cells else None
+
+
+def eval_pair(eval_set) -> tuple[Any, Any]:
+    """``eval_set`` as its (X_val, y_val): the pair itself, or XGBoost's and LightGBM's
+    list holding one pair, ``[(X_val, y_val)]``; anything else is refused naming it."""
+    if (isinstance(eval_set, list) and eval_set
+            and all(isinstance(e, tuple) and len(e) == 2 for e in eval_set)):
+        if len(eval_set) != 1:
+            raise ValueError(
+                f"eval_set: a single (X_val, y_val) pair is expected, got a list of "
+                f"{len(eval_set)} pairs (one validation set is monitored)"
+            )
+        eval_set = eval_set[0]
+    if not isinstance(eval_set, tuple | list) or len(eval_set) != 2:
+        size = f" of length {len(eval_set)}" if hasattr(eval_set, "__len__") else ""
+        raise ValueError(
+            "eval_set: a single (X_val, y_val) pair is expected (or a list holding one, "
+            f"[(X_val, y_val)]), got {type(eval_set).__name__}{size}"
+        )
+    return eval_set[0], eval_set[1]
 
 
 def _checked_targets(y: np.ndarray) -> np.ndarray:
@@ -352,13 +413,42 @@ class BaseGD(BaseEstimator):
         # rows contiguous (as scikit-learn's SGD takes them): a mini-batch gathers whole rows,
         # and a column-major X (what StandardScaler returns for a DataFrame) made every
         # gather strided (~4x slower) and full-batch sums depend on the layout
-        X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False, order="C")
+        given = X
+        try:
+            X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False,
+                                 order="C")
+        except ValueError as exc:
+            message = nonfinite_refusal(type(self).__name__, exc, given, dtype,
+                                        _feature_names(given), action="fitted on")
+            if message is None:
+                raise
+            raise ValueError(message) from exc
         sw = _check_sample_weight(sample_weight, X, dtype=dtype)
         if np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
-        if not sw.sum() > 0:
-            raise ValueError("sample_weight must not sum to zero")
         return X, y, sw
+
+    def _class_weights(self, y_enc: np.ndarray, *, incremental: bool) -> np.ndarray | None:
+        """Weight per class (indexed by the encoded targets), or None: GDClassifier's
+        ``class_weight``; a regressor has none."""
+        return None
+
+    def _scaled_weights(self, sw: np.ndarray, y_enc: np.ndarray, *, incremental: bool,
+                        rows: np.ndarray | None = None) -> np.ndarray:
+        """``sw`` times the class weights, divided by its largest value (over ``rows``).
+
+        The objective divides by the weights' sum, so their scale is no part of it; dividing
+        by the maximum (exact for unit weights, which stay bit-identical) keeps the sums of
+        weights like 1e308 from overflowing to inf (coefficients of zero, or a
+        DivergenceError blaming the learning rate)."""
+        cw = self._class_weights(y_enc if rows is None else y_enc[rows], incremental=incremental)
+        if cw is not None:
+            sw = (sw * cw[y_enc]).astype(sw.dtype, copy=False)
+        top = (sw if rows is None else sw[rows]).max()
+        if not top > 0:
+            times = " times class_weight" if cw is not None else ""
+            raise ValueError(f"sample_weight{times} must not sum to zero")
+        return sw if top == 1 else sw / top
 
     def _fit(self, X, y, sample_weight=None, eval_set=None, *, incremental=False,
              n_epochs=None, classes=None):
@@ -366,22 +456,67 @@ class BaseGD(BaseEstimator):
         first = not (incremental and hasattr(self, "_state"))
         if not first:
             self._check_state_config()
-        X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
-        y_enc = self._prepare_targets(y, fitting=first, classes=classes)
-        dtype = self._dtype()
-        val = None
-        if eval_set is not None:
-            Xv, yv = eval_set
-            Xv = validate_data(self, Xv, reset=False, dtype=dtype)
-            yv = _checked_targets(np.asarray(yv))
-            if yv.shape[0] != Xv.shape[0]:
-                raise ValueError(
-                    f"eval_set: y has {yv.shape[0]} rows, X has {Xv.shape[0]}"
-                )
-            yv = self._prepare_targets(yv, fitting=False)
-            val = (Xv, yv, np.full(Xv.shape[0], 1.0 / Xv.shape[0], dtype=dtype), None)
+        # a refused call leaves a fitted estimator as it was: validate_data(reset=True) and
+        # the classes are set before the later inputs (eval_set, ...) are checked
+        saved = {k: self.__dict__[k] for k in _VALIDATED_ATTRS if k in self.__dict__}
+        try:
+            X, y_enc, sw, val = self._validated_inputs(
+                X, y, sample_weight, eval_set, first=first, incremental=incremental,
+                classes=classes, previous_width=saved.get("n_features_in_"),
+            )
+        except BaseException:
+            for k in _VALIDATED_ATTRS:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+            raise
         return self._train(X, y_enc, sw, val, first=first, incremental=incremental,
                            n_epochs=n_epochs)
+
+    def _validated_inputs(self, X, y, sample_weight, eval_set, *, first, incremental,
+                          classes, previous_width):
+        """``fit``/``partial_fit``'s inputs, checked: (X, encoded y, weights, validation
+        set or None)."""
+        X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
+        if (first and not incremental and self.warm_start and hasattr(self, "params_")
+                and previous_width is not None and X.shape[1] != previous_width):
+            # as SGDRegressor: warm_start continues the previous solution, which has
+            # another width (a silent fresh start hid the mistake)
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{previous_width} features as input."
+            )
+        y_enc = self._prepare_targets(y, fitting=first, classes=classes)
+        sw = self._scaled_weights(sw, y_enc, incremental=incremental)
+        val = None if eval_set is None else self._validated_eval_set(eval_set)
+        return X, y_enc, sw, val
+
+    def _validated_eval_set(self, eval_set):
+        """``(X_val, y_val, w_val, None)`` from ``eval_set``; every refusal starts with
+        "eval_set: " (the training X may be clean)."""
+        dtype = self._dtype()
+        Xv, yv = eval_pair(eval_set)
+        try:
+            try:
+                Xv_checked = validate_data(self, Xv, reset=False, dtype=dtype)
+            except ValueError as exc:
+                message = nonfinite_refusal(
+                    type(self).__name__, exc, Xv, dtype, _feature_names(Xv), action="fitted on",
+                    name="X_val", n_features=self.n_features_in_,
+                )
+                if message is None:
+                    raise
+                raise ValueError(message) from exc
+            yv = _checked_targets(np.asarray(yv))
+            if yv.shape[0] != Xv_checked.shape[0]:
+                raise ValueError(f"y has {yv.shape[0]} rows, X has "
+                                 f"{Xv_checked.shape[0]}")
+            yv = self._prepare_targets(yv, fitting=False)
+        except ValueError as exc:
+            if str(exc).startswith("eval_set: "):
+                raise
+            raise ValueError(f"eval_set: {exc}") from exc
+        m = Xv_checked.shape[0]
+        return (Xv_checked, yv, np.full(m, 1.0 / m, dtype=dtype), None)
 
     def _state_config(self) -> dict[str, str]:
         """The parameters the carried training state (parameters' shapes, optimiser state,
@@ -446,12 +581,9 @@ class BaseGD(BaseEstimator):
         y_enc[rows] = y_train
         del y_train  # fold-length temporaries are not kept during training
         sw = _check_sample_weight(sample_weight, X, dtype=dtype)
-        sw_train = sw[rows]
-        if np.any(sw_train < 0):
+        if np.any(sw[rows] < 0):
             raise ValueError("sample_weight must be non-negative")
-        if not sw_train.sum() > 0:
-            raise ValueError("sample_weight must not sum to zero")
-        del sw_train
+        sw = self._scaled_weights(sw, y_enc, incremental=False, rows=rows)
         val = None
         if eval_rows is not None:
             yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False)
@@ -591,15 +723,15 @@ class BaseGD(BaseEstimator):
         try:
             return validate_data(self, X, reset=False, dtype=self._dtype())
         except ValueError as exc:
-            if not kinds_named(str(exc)):
-                raise
-            values = validate_data(
-                self, X, reset=False, dtype=self._dtype(), ensure_all_finite=False
+            columns = getattr(self, "feature_names_in_", None)
+            message = nonfinite_refusal(
+                type(self).__name__, exc, X, self._dtype(),
+                columns if columns is not None else _feature_names(X),
+                action="predicted on", n_features=getattr(self, "n_features_in_", None),
             )
-            cells = nonfinite_cells(values, getattr(self, "feature_names_in_", None))
-            if not cells:
+            if message is None:
                 raise
-            raise ValueError(nonfinite_message(type(self).__name__, cells)) from exc
+            raise ValueError(message) from exc
 
     def _raw(self, X) -> np.ndarray:
         check_is_fitted(self, "params_")

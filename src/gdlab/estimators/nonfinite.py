@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from gdlab.text import listed
 
@@ -33,30 +34,74 @@ def kinds_named(message: str) -> tuple[str, ...]:
     return tuple(kind for kind in KINDS if kind in named)
 
 
+TOO_LARGE = "a value too large for float32"
+"""How :func:`nonfinite_cells` names a finite value that a float32 model cannot hold (it
+becomes infinity when cast): ``1e39`` is no infinity, and saying so sent users hunting for one."""
+
+
+def _bad_cells(values: Any, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the cells of the float64 ``values`` (dense or sparse) of ``kind``."""
+    if sparse.issparse(values):
+        coo = values.tocoo()
+        data, rows, cols = coo.data, coo.row, coo.col
+    else:
+        data = values
+    with np.errstate(over="ignore"):
+        if kind == "NaN":
+            bad = np.isnan(data)
+        elif kind == TOO_LARGE:
+            bad = np.isfinite(data) & np.isinf(data.astype(np.float32))
+        else:
+            bad = np.isinf(data)
+    if sparse.issparse(values):
+        return rows[bad], cols[bad]
+    return np.nonzero(bad)
+
+
 def nonfinite_cells(
-    X: Any, columns: Sequence[Any] | None = None, kinds: Sequence[str] = KINDS
+    X: Any, columns: Sequence[Any] | None = None, kinds: Sequence[str] = KINDS, *,
+    dtype: Any = np.float64,
 ) -> list[str]:
     """One phrase per column of the 2-D numeric ``X`` holding a value of ``kinds``, e.g.
     ``"column 'x1' holds NaN in rows 0, 3"`` (``columns`` names the columns, else their
-    numbers; rows are positions counted from 0). Empty when ``X`` holds none."""
-    values = np.asarray(X, dtype=np.float64)
-    if values.ndim != 2:
-        values = values.reshape(len(values), -1)
+    numbers; rows are positions counted from 0). Empty when ``X`` holds none.
+
+    ``X`` is read as float64 (pass the values before any cast to float32: a cast turns a
+    finite 1e39 into infinity); with ``dtype`` float32 a finite value that overflows it is
+    named too (:data:`TOO_LARGE`). ``X`` may be a scipy sparse matrix."""
+    if sparse.issparse(X):
+        values = X.astype(np.float64)
+    else:
+        values = np.asarray(X, dtype=np.float64)
+        if values.ndim != 2:
+            values = values.reshape(len(values), -1)
+    if np.dtype(dtype) == np.float32 and "infinity" in kinds:
+        kinds = (*kinds, TOO_LARGE)
     parts = []
     for kind in kinds:
-        bad = np.isnan(values) if kind == "NaN" else np.isinf(values)
-        for j in np.flatnonzero(bad.any(axis=0)):
-            rows = np.flatnonzero(bad[:, j])
+        rows, cols = _bad_cells(values, kind)
+        for j in np.unique(cols):
+            at = np.unique(rows[cols == j])
             name = repr(str(columns[j])) if columns is not None else str(j)
-            where = listed([str(r) for r in rows], SHOWN)
-            parts.append(f"column {name} holds {kind} in row{'s' if len(rows) > 1 else ''} {where}")
+            where = listed([str(r) for r in at], SHOWN)
+            parts.append(f"column {name} holds {kind} in row{'s' if len(at) > 1 else ''} {where}")
     return parts
 
 
-def nonfinite_message(owner: str, cells: Sequence[str]) -> str:
-    """The estimators' refusal of an X holding the ``cells`` of :func:`nonfinite_cells`."""
-    return (
-        f"{owner} needs finite numbers in X: {listed(list(cells), SHOWN)} (rows count from 0). "
-        "Impute or drop missing values first (e.g. sklearn.impute.SimpleImputer); "
-        "NaN, None and ±infinity cannot be predicted on"
+def nonfinite_message(owner: str, cells: Sequence[str], *, action: str = "predicted on",
+                      name: str = "X") -> str:
+    """The estimators' refusal of an X holding the ``cells`` of :func:`nonfinite_cells`;
+    ``action`` is what cannot be done with them ("predicted on", "fitted on")."""
+    text = (
+        f"{owner} needs finite numbers in {name}: {listed(list(cells), SHOWN)} (rows count "
+        "from 0). "
     )
+    if any(TOO_LARGE not in cell for cell in cells):
+        text += ("Impute or drop missing values first (e.g. sklearn.impute.SimpleImputer); "
+                 f"NaN, None and ±infinity cannot be {action}")
+    if any(TOO_LARGE in cell for cell in cells):
+        text += ("; values" if text.endswith(action) else "Values") + (
+            f" beyond ±{float(np.finfo(np.float32).max):.4g} do not fit dtype float32: "
+            "rescale them or use dtype='float64'"
+        )
+    return text
