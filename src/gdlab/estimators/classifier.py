@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab.core.models.losses import sigmoid, softmax
@@ -21,11 +25,27 @@ class GDClassifier(ClassifierMixin, BaseGD):
     Σ_B wᵢ ∇ℓᵢ / (|B|·w̄), w̄ the mean weight of the training rows, an unbiased estimate
     of the objective's gradient (with ``optimizer="sgd"`` and ``batch_size=1`` a row of
     weight 3 takes a step three times as long as one of weight 1).
+
+    ``class_weight`` multiplies each row's sample weight by its class's weight, as
+    LogisticRegression and SGDClassifier do.
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"log_loss"`` (the default): log(1 + eᶻ) − y z for two classes, '
             "logsumexp(z) − z_y for more."
         )
+        .replace("\n    Attributes\n", """    class_weight : dict, "balanced" or None, default=None
+        Weight of each class, multiplied into ``sample_weight``: None (every class 1), a
+        dict ``{label: weight}`` (weights ≥ 0; a class not named weighs 1) or
+        ``"balanced"``: ``n_samples / (n_classes * np.bincount(y))``, from the rows of
+        ``y`` (not weighted by ``sample_weight``), as
+        ``sklearn.utils.class_weight.compute_sample_weight`` and SGDClassifier compute it.
+        ``partial_fit`` refuses ``"balanced"`` (as SGDClassifier does: one chunk's class
+        frequencies are not the data's); compute the weights with
+        ``compute_class_weight("balanced", classes=classes, y=y)`` on a sample and pass
+        them as a dict.
+
+    Attributes
+""", 1)
         + """    classes_ : ndarray of shape (n_classes,)
         The class labels, sorted (``np.unique`` of ``y``, or of ``classes`` given to the
         first ``partial_fit``); column k of ``predict_proba`` is the probability of
@@ -38,6 +58,82 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     _default_loss = "log_loss"
     _allowed_losses = ("log_loss",)
+
+    def __init__(
+        self,
+        *,
+        model="linear",
+        loss=None,
+        epsilon=1.0,
+        optimizer="adam",
+        optimizer_params=None,
+        learning_rate=0.01,
+        schedule="constant",
+        schedule_params=None,
+        batch_size=None,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        alpha=1e-4,
+        l1_ratio=0.0,
+        clip_norm=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        model_params=None,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        dtype="float64",
+        verbose=0,
+        callbacks=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            model=model, loss=loss, epsilon=epsilon, optimizer=optimizer,
+            optimizer_params=optimizer_params, learning_rate=learning_rate,
+            schedule=schedule, schedule_params=schedule_params, batch_size=batch_size,
+            max_epochs=max_epochs, tol=tol, n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            alpha=alpha, l1_ratio=l1_ratio, clip_norm=clip_norm,
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            model_params=model_params, shuffle=shuffle, random_state=random_state,
+            warm_start=warm_start, dtype=dtype, verbose=verbose, callbacks=callbacks,
+        )
+        self.class_weight = class_weight
+
+    def _validate_hyperparameters(self) -> None:
+        super()._validate_hyperparameters()
+        cw = self.class_weight
+        if not (cw is None or (isinstance(cw, str) and cw == "balanced")
+                or isinstance(cw, Mapping)):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {cw!r}"
+            )
+        if isinstance(cw, Mapping):
+            for label, weight in cw.items():
+                if (isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+                        or not np.isfinite(weight) or weight < 0):
+                    raise ValueError(
+                        f"class_weight[{label!r}] must be a finite number >= 0, got {weight!r}"
+                    )
+
+    def _class_weights(self, y_enc: np.ndarray, *, incremental: bool) -> np.ndarray | None:
+        """``class_weight`` as one weight per class of ``classes_`` (None: no weighting)."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if incremental and isinstance(cw, str):
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit (one call's class "
+                "frequencies are not the data's). In order to use 'balanced' weights, use "
+                "compute_class_weight('balanced', classes=classes, y=y). In place of y you "
+                "can use a large enough sample of the full training set target to properly "
+                "estimate the class frequency distributions. Pass the resulting weights as "
+                "the class_weight parameter."
+            )
+        return compute_class_weight(cw, classes=self.classes_, y=self.classes_[y_enc])
 
     def _prepare_targets(self, y, *, fitting: bool, classes=None):
         if fitting:
