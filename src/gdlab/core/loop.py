@@ -59,6 +59,7 @@ from gdlab.core.history import pack_history, unpack_history
 from gdlab.core.models.base import objective
 from gdlab.core.optim.base import GradientTransformation, apply_updates
 from gdlab.core.sampling import epoch_order
+from gdlab.core.sparse import issparse
 
 HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
 
@@ -196,7 +197,9 @@ class Problem:
     def gather(self, X: np.ndarray, idx, out: np.ndarray | None = None) -> np.ndarray:
         """Rows ``idx`` of ``X`` (row numbers or a slice), standardised when the problem
         has ``center``/``scale``; written into ``out`` (a buffer of at least that many rows)
-        when given."""
+        when given. A scipy.sparse ``X`` (CSR, never a view) gives its rows as CSR."""
+        if issparse(X):
+            return X[idx]
         if isinstance(idx, slice):
             block = X[idx]
             if out is not None:
@@ -347,7 +350,8 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     if not full_batch and not isinstance(state.opt_state, FastOptState):
         bs = cfg.batch_size
         buffers = (
-            np.empty((bs, *problem.X.shape[1:]), dtype=problem.X.dtype),
+            None if issparse(problem.X) else np.empty((bs, *problem.X.shape[1:]),
+                                                      dtype=problem.X.dtype),
             np.empty((bs, *problem.y.shape[1:]), dtype=problem.y.dtype),
         )
     has_val = problem.X_val is not None

@@ -35,6 +35,7 @@ from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
 from gdlab.core.schedules import epoch_defaults, make_schedule
+from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_sparse
 from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_message
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -309,6 +310,12 @@ class BaseGD(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    def __sklearn_tags__(self):
+        """scipy.sparse X is taken by the built-in models (see :mod:`gdlab.core.sparse`)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = supports_sparse(self.model)
+        return tags
+
     # ----------------------------------------------------------------- validation
     def _validate_hyperparameters(self) -> None:
         LEARNING_RATE.check("learning_rate", self.learning_rate)
@@ -416,7 +423,7 @@ class BaseGD(BaseEstimator):
         given = X
         try:
             X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False,
-                                 order="C")
+                                 order="C", accept_sparse=accept_sparse(self.model, X))
         except ValueError as exc:
             message = nonfinite_refusal(type(self).__name__, exc, given, dtype,
                                         _feature_names(given), action="fitted on")
@@ -497,7 +504,8 @@ class BaseGD(BaseEstimator):
         Xv, yv = eval_pair(eval_set)
         try:
             try:
-                Xv_checked = validate_data(self, Xv, reset=False, dtype=dtype)
+                Xv_checked = validate_data(self, Xv, reset=False, dtype=dtype,
+                                           accept_sparse=accept_sparse(self.model, Xv))
             except ValueError as exc:
                 message = nonfinite_refusal(
                     type(self).__name__, exc, Xv, dtype, _feature_names(Xv), action="fitted on",
@@ -631,7 +639,7 @@ class BaseGD(BaseEstimator):
                 first_loss = None if previous is None else previous.first_loss
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
-            fast = make_fast_state(
+            fast = None if issparse(X) else make_fast_state(  # the kernels read dense rows
                 model, loss, self.optimizer, self.optimizer_params, self.clip_norm, params
             )
             state = LoopState(
@@ -650,6 +658,7 @@ class BaseGD(BaseEstimator):
             self._warn_batch_size(X.shape[0] if rows is None else rows.shape[0])
         else:
             state = self._state
+            check_state(type(self).__name__, state.opt_state, X)
 
         problem = Problem(model, loss, X, y_enc, sw, X_val, y_val, w_val, rows=rows,
                           val_rows=val_rows, center=center, scale=scale)
@@ -720,8 +729,9 @@ class BaseGD(BaseEstimator):
         """X for prediction, by scikit-learn's checks; one holding NaN or infinity is refused
         naming the columns (``feature_names_in_`` when fitted with names, else numbers) and
         rows (the check runs again, locating, only then)."""
+        sparse = accept_sparse(self.model_, X)
         try:
-            return validate_data(self, X, reset=False, dtype=self._dtype())
+            return validate_data(self, X, reset=False, dtype=self._dtype(), accept_sparse=sparse)
         except ValueError as exc:
             columns = getattr(self, "feature_names_in_", None)
             message = nonfinite_refusal(

@@ -1,5 +1,7 @@
 """Linear models: Z = X W + b (linear regression, logistic and softmax regression).
 
+``X`` may be a scipy.sparse CSR matrix (see :mod:`gdlab.core.sparse`).
+
 Parameters are ``[W, b]`` with ``W`` of shape (n_features, n_outputs), initialised to zero.
 
     ∂L/∂W = Xᵀ ∂L/∂Z        ∂L/∂b = 1ᵀ ∂L/∂Z
@@ -8,6 +10,8 @@ Parameters are ``[W, b]`` with ``W`` of shape (n_features, n_outputs), initialis
 from __future__ import annotations
 
 import numpy as np
+
+from gdlab.core.sparse import t_matmul_into
 
 
 class LinearModel:
@@ -24,7 +28,7 @@ class LinearModel:
 
     def backward(self, params, cache, dZ, grads):
         X = cache
-        np.matmul(X.T, dZ, out=grads[0])
+        t_matmul_into(X, dZ, grads[0])  # X may be scipy.sparse (CSR)
         np.sum(dZ, axis=0, out=grads[1])
 
     def penalized(self, params):

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gdlab.core.models.losses import sigmoid
+from gdlab.core.sparse import t_matmul_into
 
 ACTIVATIONS = ("relu", "tanh", "logistic")
 
@@ -76,7 +77,7 @@ class MLP:
         n_layers = len(params) // 2
         for layer in range(n_layers - 1, -1, -1):
             A_prev = activations[layer]
-            np.matmul(A_prev.T, dZ, out=grads[2 * layer])
+            t_matmul_into(A_prev, dZ, grads[2 * layer])  # A₀ = X may be scipy.sparse
             np.sum(dZ, axis=0, out=grads[2 * layer + 1])
             if layer > 0:
                 dA = dZ @ params[2 * layer].T
