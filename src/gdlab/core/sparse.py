@@ -47,8 +47,8 @@ def accept_sparse(model: Any, X: Any) -> list[str] | bool:
     if issparse(X):
         name = model if isinstance(model, str) else type(model).__name__
         raise TypeError(
-            f"sparse X ({type(X).__name__}) is supported for model='linear' or 'mlp', not the "
-            f"plug-in model {name!r} (its forward/backward get dense arrays): pass a dense X "
+            f"sparse X ({type(X).__name__}) is supported for model='linear' or 'mlp', not "
+            f"model={name!r} (a plug-in model's forward/backward get dense arrays): pass a dense X "
             "(X.toarray(), or OneHotEncoder(sparse_output=False) in a pipeline)"
         )
     return False
