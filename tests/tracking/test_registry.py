@@ -280,12 +280,19 @@ def test_the_logged_model_names_the_cells_of_a_request_it_refuses(session, fitte
     assert info.value.get_http_status_code() == 400
 
 
-def test_register_creates_the_name_with_a_description_and_keeps_an_edited_one(session, fitted):
+def test_register_creates_the_name_with_a_description_and_keeps_an_edited_one(session, fitted,
+                                                                              capfd):
     from gdlab.tracking.registry import registered_model_description
 
     name = "described-test"
     client, args = session.client, _logged(session, fitted, name)
+    capfd.readouterr()
     register_and_gate(client, metric="rmse", value=1.0, task="regression", **args)
+    # MLflow's own words on a first registration (it said "already exists. Creating a new
+    # version" when register had created the name just before)
+    said = capfd.readouterr().err
+    assert "Successfully registered model 'described-test'" in said
+    assert "already exists" not in said
     described = client.get_registered_model(name).description
     assert described == registered_model_description("regression", "rmse")
     assert "regression models" in described and "test rmse" in described

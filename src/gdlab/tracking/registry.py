@@ -97,14 +97,13 @@ def registered_model_description(task: str | None, metric: str) -> str:
     )
 
 
-def _create_registered_model(client: MlflowClient, name: str, description: str) -> None:
-    """Create registered model ``name`` with ``description`` unless it exists (then its
-    description, perhaps edited in the UI, is left as it is)."""
-    try:
-        client.create_registered_model(name, description=description)
-    except MlflowException as exc:
-        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-            raise
+def _describe_registered_model(client: MlflowClient, name: str, description: str) -> None:
+    """Give registered model ``name`` (``mlflow.register_model`` created it, or it existed)
+    ``description`` unless it has one (perhaps edited in the UI: left as it is). Creating the
+    name beforehand made MLflow print "Registered model ... already exists. Creating a new
+    version" on the very first registration."""
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=description)
 
 
 def _changes(lineage: dict[str, str]) -> str:
@@ -248,11 +247,11 @@ def register_and_gate(
             if key in version_tags:
                 client.set_model_version_tag(model_name, version.version, key, version_tags[key])
     elif version is None:
-        if champion is None:  # perhaps a new name: created with a description
-            _create_registered_model(
+        version = mlflow.register_model(model_uri, model_name, tags=version_tags)
+        if champion is None:  # perhaps a new name: it gets a description unless it has one
+            _describe_registered_model(
                 client, model_name, registered_model_description(task, metric)
             )
-        version = mlflow.register_model(model_uri, model_name, tags=version_tags)
     else:
         for key, tag in version_tags.items():
             client.set_model_version_tag(model_name, version.version, key, tag)
