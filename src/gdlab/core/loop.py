@@ -16,6 +16,14 @@ full batch, the exact gradient. A batch of zero total weight still steps (on the
 alone). Integer weights k equal rows repeated k times exactly for full batch, and in
 expectation for mini-batches.
 
+``partial_fit`` (``LoopConfig.incremental``): w̄ is the running mean weight of every row
+``partial_fit`` has trained on since the training state was built, this call's rows included
+(``LoopState.seen_weight / seen_rows``; ``fit`` starts a new state), not the call's own mean:
+otherwise a call's weights would only count relative to each other within the call, and a
+one-row call, or a chunk whose rows all weigh 100, would train exactly as unweighted. The
+full batch of a call is its one batch (|B| = its rows). The loss recorded for a call stays
+its rows' weighted mean (Σ wᵢ ℓᵢ / Σ wᵢ over the call, plus the penalty).
+
 Row views: a :class:`Problem` may train on a subset of the rows of ``X`` (``rows``) and see
 them standardised on the fly (``center``/``scale``), so that cross-validation folds share
 one ``X`` without copying their rows (see :class:`Problem`).
@@ -57,6 +65,7 @@ import numpy as np
 from gdlab.core.fast import FastOptState, run_fast_epoch
 from gdlab.core.history import pack_history, unpack_history
 from gdlab.core.models.base import objective
+from gdlab.core.models.penalty import add_penalty
 from gdlab.core.optim.base import GradientTransformation, apply_updates
 from gdlab.core.sampling import epoch_order
 from gdlab.core.sparse import issparse
@@ -121,6 +130,10 @@ class LoopState:
     best_params: list[np.ndarray] | None = None
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     elapsed: float = 0.0
+    seen_weight: float = 0.0
+    """Summed sample weight of the rows ``partial_fit`` calls have trained on (a call counts
+    once it has run an epoch); with ``seen_rows``, their running mean weight w̄."""
+    seen_rows: int = 0
 
     def __getstate__(self) -> dict:
         """Stored with the history as arrays (see :mod:`gdlab.core.history`)."""
@@ -273,21 +286,63 @@ def _restore(state: LoopState, source: list[np.ndarray] | None) -> None:
             np.copyto(p, s)
 
 
-def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads):
+@dataclass(frozen=True)
+class Weighting:
+    """How a ``partial_fit`` call normalises its weights (None for ``fit``: by its own rows).
+
+    ``mean_w``: w̄ of the step rule, the running mean weight of the rows seen so far;
+    ``loss_scale``: ``mean_w`` over the call's own mean weight, so that the recorded loss is
+    the call's weighted mean (its data part, normalised by ``mean_w``, times this)."""
+
+    mean_w: float
+    loss_scale: float
+
+
+def _training_weight(problem) -> float:
+    """Summed sample weight of the training rows."""
+    sw = problem.sample_weight
+    return float(sw.sum()) if problem.rows is None else float(sw[problem.rows].sum())
+
+
+def _weighting(problem, state) -> tuple[Weighting, float, int]:
+    """The weighting of a ``partial_fit`` call, and the running totals once it has run."""
+    n = problem.n_rows
+    call_w = _training_weight(problem)
+    seen_w, seen_n = state.seen_weight + call_w, state.seen_rows + n
+    # no weight seen at all: every data gradient is zero whatever w̄ (penalty steps only)
+    mean_w = seen_w / seen_n if seen_w > 0 else 1.0
+    call_mean = call_w / n
+    return Weighting(mean_w, mean_w / call_mean if call_mean > 0 else 1.0), seen_w, seen_n
+
+
+def _split_objective(problem, params, X, y, w, cfg, grads) -> tuple[float, float]:
+    """(data loss, penalty) of :func:`objective`, the same sums, kept apart."""
+    data = objective(problem.model, problem.loss, params, X, y, w, 0.0, 0.0, grads)
+    mask = problem.model.penalized(params)
+    return data, add_penalty(params, mask, cfg.alpha, cfg.l1_ratio, grads)
+
+
+def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, weighting=None):
     X, y, sw = problem.dense()
-    w = sw / sw.sum()
-    loss = objective(
-        problem.model, problem.loss, state.params, X, y, w, cfg.alpha, cfg.l1_ratio, grads,
-    )
+    if weighting is None:
+        w = sw / sw.sum()
+        loss = objective(
+            problem.model, problem.loss, state.params, X, y, w, cfg.alpha, cfg.l1_ratio, grads,
+        )
+        report = loss
+    else:  # the call's rows are its one batch: Σ wᵢ ∇ℓᵢ / (n·w̄), w̄ the running mean
+        w = sw / (X.shape[0] * weighting.mean_w)
+        data, pen = _split_objective(problem, state.params, X, y, w, cfg, grads)
+        loss, report = data + pen, data * weighting.loss_scale + pen
     gnorm = _global_norm(grads)
     if not math.isfinite(loss) or not math.isfinite(gnorm):
         return loss, gnorm, opt_state
     updates, opt_state = opt.update(grads, opt_state, state.params, lr)
     apply_updates(state.params, updates)
-    return loss, gnorm, opt_state
+    return report, gnorm, opt_state
 
 
-def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
+def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers, weighting=None):
     X, y, sw = problem.X, problem.y, problem.sample_weight
     rows = problem.rows
     n = problem.n_rows
@@ -296,8 +351,10 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
     if rows is not None:  # positions in the view -> row numbers of X (and of y, sw)
         order = np.take(rows, order, out=order) if cfg.shuffle else rows
     xbuf, ybuf = buffers
-    total_w = float(sw.sum()) if rows is None else float(sw[rows].sum())
-    mean_w = total_w / n  # w̄: a batch's weights are divided by its row count times w̄
+    if weighting is None:
+        mean_w = _training_weight(problem) / n  # w̄: a batch's weights are over |B|·w̄
+    else:
+        mean_w = weighting.mean_w
     epoch_loss, norm_sum, n_steps = 0.0, 0.0, 0
     for start in range(0, n, bs):
         idx = order[start : start + bs]
@@ -306,13 +363,19 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers):
         yb = np.take(y, idx, axis=0, out=ybuf[:m])
         wb = sw[idx]
         wb /= m * mean_w
-        loss = objective(
-            problem.model, problem.loss, state.params, Xb, yb, wb, cfg.alpha, cfg.l1_ratio, grads
-        )
+        if weighting is None:
+            loss = objective(
+                problem.model, problem.loss, state.params, Xb, yb, wb, cfg.alpha, cfg.l1_ratio,
+                grads,
+            )
+            report = loss
+        else:  # the recorded loss: the call's weighted mean, not over the running w̄
+            data, pen = _split_objective(problem, state.params, Xb, yb, wb, cfg, grads)
+            loss, report = data + pen, data * weighting.loss_scale + pen
         gnorm = _global_norm(grads)
         if not math.isfinite(loss) or not math.isfinite(gnorm):
             return loss, gnorm, opt_state
-        epoch_loss += loss * (m / n)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w
+        epoch_loss += report * (m / n)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w
         norm_sum += gnorm
         n_steps += 1
         updates, opt_state = opt.update(grads, opt_state, state.params, lr)
@@ -366,6 +429,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     rising = 0 if local else state.rising
     prev = hist["loss"][-1] if hist["loss"] and not local else math.inf
     call_start = None  # partial_fit's fallback: the parameters this call started from
+    weighting, seen = None, None
+    if local:  # w̄ over every row partial_fit has seen, this call's included
+        weighting, *seen = _weighting(problem, state)
     for _ in range(n_epochs):
         e = state.epoch
         lr = float(state.schedule.learning_rate)
@@ -384,14 +450,14 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if isinstance(state.opt_state, FastOptState):
-                loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch)
+                loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch, weighting)
             elif full_batch:
                 loss, gnorm, state.opt_state = _full_batch_epoch(
-                    problem, state, opt, state.opt_state, cfg, lr, grads
+                    problem, state, opt, state.opt_state, cfg, lr, grads, weighting
                 )
             else:
                 loss, gnorm, state.opt_state = _mini_batch_epoch(
-                    problem, state, opt, state.opt_state, cfg, lr, grads, buffers
+                    problem, state, opt, state.opt_state, cfg, lr, grads, buffers, weighting
                 )
             finite = math.isfinite(loss) and math.isfinite(gnorm) and _all_finite(state.params)
             val_loss = None
@@ -412,6 +478,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             state.first_loss, state.lowest_loss, state.rising = first_loss, lowest_loss, rising
 
         state.epoch += 1
+        if seen is not None:  # the call's rows count once, when it has trained on them
+            state.seen_weight, state.seen_rows = seen
+            seen = None
         state.elapsed = time.perf_counter() - t_start
         for key, value in zip(
             HISTORY_KEYS, (loss, val_loss, lr, gnorm, state.elapsed), strict=True

@@ -442,7 +442,8 @@ class BaseGD(BaseEstimator):
 
     def _scaled_weights(self, sw: np.ndarray, y_enc: np.ndarray, *, incremental: bool,
                         rows: np.ndarray | None = None) -> np.ndarray:
-        """``sw`` times the class weights, divided by its largest value (over ``rows``).
+        """``sw`` times the class weights, divided by its largest value (over ``rows``; not in
+        ``partial_fit``, where the scale counts across calls).
 
         The objective divides by the weights' sum, so their scale is no part of it; dividing
         by the maximum (exact for unit weights, which stay bit-identical) keeps the sums of
@@ -455,6 +456,15 @@ class BaseGD(BaseEstimator):
         if not top > 0:
             times = " times class_weight" if cw is not None else ""
             raise ValueError(f"sample_weight{times} must not sum to zero")
+        if incremental:  # their scale counts across calls (the running mean weight): as given
+            with np.errstate(over="ignore"):
+                total = float(np.sum(sw, dtype=np.float64))
+            if not np.isfinite(total):
+                raise ValueError(
+                    "sample_weight: their sum overflows; partial_fit counts their scale across "
+                    "calls, so divide every call's weights by one same factor"
+                )
+            return sw
         return sw if top == 1 else sw / top
 
     def _fit(self, X, y, sample_weight=None, eval_set=None, *, incremental=False,

@@ -210,7 +210,11 @@ class GDClassifier(ClassifierMixin, BaseGD):
         GDRegressor, the parameters the carried state was built from (``STATE_PARAMS``) must
         not change between calls, and losses of different calls are not compared by the
         divergence guard: only a non-finite loss or parameter raises ``DivergenceError``,
-        restoring the parameters the call started from."""
+        restoring the parameters the call started from. ``sample_weight`` counts across
+        calls as in ``GDRegressor.partial_fit``: w̄ in a batch's step Σ_B wᵢ ∇ℓᵢ / (|B|·w̄)
+        is the running mean weight of every row the calls have trained on (this call's
+        included; ``fit`` starts again), so a one-row call's weight, or a chunk weighing
+        100 instead of 1, changes the training."""
         if not hasattr(self, "_state") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1, classes=classes)

@@ -79,7 +79,16 @@ class GDRegressor(RegressorMixin, BaseGD):
         held-out split, no stopping, no restore of the best weights). Each call's rows differ,
         so the divergence guard never compares losses of different calls (a drifting stream
         is no divergence): only a non-finite loss or parameter raises ``DivergenceError``,
-        with the parameters restored to those the call started from."""
+        with the parameters restored to those the call started from.
+
+        ``sample_weight`` counts across calls, as the weights of one ``fit`` on all the rows
+        seen so far would: a batch steps on Σ_B wᵢ ∇ℓᵢ / (|B|·w̄) with w̄ the running mean
+        weight of every row the ``partial_fit`` calls have trained on (this call's
+        included; ``fit`` starts the count again; a call that diverged does not count), not
+        the call's own mean. So a one-row call's weight scales its step, and a chunk whose
+        rows weigh 100 pulls 100 times as hard as one weighing 1 (unit weights and no
+        weights train alike). The loss recorded for the call (``loss_curve_``) is its rows'
+        weighted mean."""
         return self._fit(X, y, sample_weight, incremental=True, n_epochs=1)
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -29,7 +29,7 @@ from gdlab.core.models.losses import BinaryLogLoss, Huber, MultinomialLogLoss, S
 from gdlab.core.optim.alias import OPTIMIZERS
 
 if TYPE_CHECKING:
-    from gdlab.core.loop import LoopConfig, LoopState, Problem
+    from gdlab.core.loop import LoopConfig, LoopState, Problem, Weighting
     from gdlab.core.models.base import Model
 
 _OPT_IDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3,
@@ -198,9 +198,12 @@ def _threads() -> int:
 
 
 def run_fast_epoch(
-    problem: Problem, state: LoopState, cfg: LoopConfig, lr: float, full_batch: bool
+    problem: Problem, state: LoopState, cfg: LoopConfig, lr: float, full_batch: bool,
+    weighting: Weighting | None = None,
 ) -> tuple[float, float, bool]:
-    """One epoch in compiled code; returns (loss, grad_norm, finite)."""
+    """One epoch in compiled code; returns (loss, grad_norm, finite). ``weighting``: a
+    ``partial_fit`` call's w̄ (the running mean weight) and loss scale, see
+    :class:`gdlab.core.loop.Weighting`; None: w̄ is the training rows' mean weight."""
     from gdlab.core.fast import kernels
 
     fs: FastOptState = state.opt_state
@@ -225,9 +228,10 @@ def run_fast_epoch(
             kernels.full_value_grad_serial
         )
         value = _full_batch_sums(kernel, problem, X, y, sw, W, b, fs, gW, gb)
-        value /= total_w
-        gW /= total_w
-        gb /= total_w
+        value /= total_w  # recorded: the weighted mean loss of the rows
+        norm = total_w if weighting is None else n * weighting.mean_w
+        gW /= norm
+        gb /= norm
         value += kernels._penalty(W, gW, cfg.alpha, cfg.l1_ratio)
         gnorm = math.sqrt(kernels._sq_norm(gW) + kernels._sq_norm(gb))
         if not (math.isfinite(value) and math.isfinite(gnorm)):
@@ -239,8 +243,12 @@ def run_fast_epoch(
     block = min(n, batch_size * max(1, BLOCK_ROWS // batch_size))
     xbuf, ybuf, wbuf = _buffers(cache, X, y, sw, block)
     center, scale = _scaling(problem)
+    if weighting is None:
+        mean_w, loss_scale = total_w / n, 1.0
+    else:
+        mean_w, loss_scale = weighting.mean_w, weighting.loss_scale
     value, gnorm, _, finite = kernels.minibatch_epoch(
-        X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
+        X, y, sw, mean_w, loss_scale, order, batch_size, xbuf, ybuf, wbuf, center, scale,
         W, b, gW, gb, fs.loss_id,
         fs.epsilon, float(cfg.alpha), float(cfg.l1_ratio), fs.clip, fs.opt_id, fs.hp, lr, fs.S,
         fs.scal, _threads(),

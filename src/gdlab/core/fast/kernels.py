@@ -442,11 +442,13 @@ def _gather_claimed(X, y, sw, order, base, m, xbuf, ybuf, wbuf, center, scale, c
 
 
 @njit(cache=True, nogil=True)
-def _block_steps(xbuf, ybuf, wbuf, m, batch_size, mean_w, n_rows, W, b, gW, gb, z, dz, loss_id,
-                 eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc):
+def _block_steps(xbuf, ybuf, wbuf, m, batch_size, mean_w, loss_scale, n_rows, W, b, gW, gb, z,
+                 dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc):
     """The mini-batch steps over buffer rows 0:m (whole batches, the last one maybe partial).
     A batch B's data gradient is Σ_B wᵢ ∇ℓᵢ / (|B|·w̄), ``mean_w`` = w̄ the mean weight of the
-    epoch's ``n_rows`` rows (unbiased for the weighted-mean objective's gradient).
+    epoch's ``n_rows`` rows (unbiased for the weighted-mean objective's gradient), or in
+    ``partial_fit`` the running mean weight of all rows seen; the recorded loss's data part
+    is multiplied by ``loss_scale`` (w̄ over the epoch's own mean weight; 1 in ``fit``).
     Adds the epoch's weighted loss, the summed gradient norm and the steps into acc[0:3];
     at a non-finite loss or gradient stops, leaves them in acc[3:5] and returns False."""
     for lo in range(0, m, batch_size):
@@ -455,16 +457,17 @@ def _block_steps(xbuf, ybuf, wbuf, m, batch_size, mean_w, n_rows, W, b, gW, gb, 
         gb[:] = 0.0
         loss = _accumulate_rows(xbuf, ybuf, wbuf, None, lo, hi, W, b, loss_id, eps, gW, gb, z, dz)
         inv = 1.0 / ((hi - lo) * mean_w)
-        loss *= inv
+        data = loss * inv
         gW *= inv
         gb *= inv
-        loss += _penalty(W, gW, alpha, l1_ratio)
+        pen = _penalty(W, gW, alpha, l1_ratio)
+        loss = data + pen
         gnorm = math.sqrt(_sq_norm(gW) + _sq_norm(gb))
         if not (math.isfinite(loss) and math.isfinite(gnorm)):
             acc[3] = loss
             acc[4] = gnorm
             return False
-        acc[0] += loss * ((hi - lo) / n_rows)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w
+        acc[0] += (data * loss_scale + pen) * ((hi - lo) / n_rows)  # Σ_B wᵢ ℓᵢ / Σ_all w
         acc[1] += gnorm
         acc[2] += 1.0
         _step(W, b, gW, gb, S, scal, opt_id, hp, lr, clip)
@@ -473,9 +476,9 @@ def _block_steps(xbuf, ybuf, wbuf, m, batch_size, mean_w, n_rows, W, b, gW, gb, 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _steps_while_gathering(xbuf, ybuf, wbuf, cur, m, X, y, sw, order, base, m_next, center,
-                           scale, counter, slot, parts, batch_size, mean_w, n_rows, W, b, gW, gb,
-                           z, dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
-                           acc, finite):
+                           scale, counter, slot, parts, batch_size, mean_w, loss_scale, n_rows,
+                           W, b, gW, gb, z, dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp,
+                           lr, S, scal, acc, finite):
     """One thread runs the steps on the gathered block in buffer ``cur`` (m rows) and then
     helps the others, which meanwhile gather the next block (``m_next`` rows from ``base``
     in the order) into the other buffer. Both buffers are parts of xbuf/ybuf/wbuf."""
@@ -483,28 +486,29 @@ def _steps_while_gathering(xbuf, ybuf, wbuf, cur, m, X, y, sw, order, base, m_ne
     for p in prange(parts):
         if p == 0:
             finite[0] = _block_steps(
-                xbuf[cur], ybuf[cur], wbuf[cur], m, batch_size, mean_w, n_rows, W, b, gW, gb, z,
-                dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
+                xbuf[cur], ybuf[cur], wbuf[cur], m, batch_size, mean_w, loss_scale, n_rows, W,
+                b, gW, gb, z, dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
+                acc,
             )
         _gather_claimed(X, y, sw, order, base, m_next, xbuf[nxt], ybuf[nxt], wbuf[nxt],
                         center, scale, counter, slot)
 
 
 @njit(cache=True, nogil=True)
-def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, center, scale,
-                    W, b, gW, gb, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal,
-                    threads):
+def minibatch_epoch(X, y, sw, mean_w, loss_scale, order, batch_size, xbuf, ybuf, wbuf, center,
+                    scale, W, b, gW, gb, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S,
+                    scal, threads):
     """One epoch of mini-batch steps in the row order ``order`` (row numbers of X, y, sw).
 
     The rows are gathered, standardised by ``center``/``scale`` when they are not empty, a
     block of whole batches at a time into one of two buffers (xbuf/ybuf/wbuf: shape (2, block,
     ...)). With ``threads`` > 1 and large blocks, the steps on one block run while the other
     threads gather the next block, and the stepping thread then joins them (results do not
-    depend on who copied which row). ``total_w``: the summed weight of the epoch's rows;
-    each batch's gradient is scaled by 1 / (its rows · mean weight), see :func:`_block_steps`.
-    Returns (weighted mean loss, mean grad norm, steps, finite)."""
+    depend on who copied which row). ``mean_w``: w̄, the epoch's rows' mean weight (in
+    ``partial_fit`` the running mean of all rows seen); each batch's gradient is scaled by
+    1 / (its rows · w̄), the recorded loss's data part by ``loss_scale``, see
+    :func:`_block_steps`. Returns (weighted mean loss, mean grad norm, steps, finite)."""
     n = order.shape[0]
-    mean_w = total_w / n
     d, k = W.shape
     block = xbuf.shape[1]
     z = np.empty(k, dtype=W.dtype)
@@ -522,16 +526,16 @@ def minibatch_epoch(X, y, sw, total_w, order, batch_size, xbuf, ybuf, wbuf, cent
         if not pipelined:
             _gather_rows(X, y, sw, order, base, 0, m, xbuf[0], ybuf[0], wbuf[0], center, scale)
             finite[0] = _block_steps(
-                xbuf[0], ybuf[0], wbuf[0], m, batch_size, mean_w, n, W, b, gW, gb, z, dz,
-                loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
+                xbuf[0], ybuf[0], wbuf[0], m, batch_size, mean_w, loss_scale, n, W, b, gW, gb,
+                z, dz, loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc,
             )
         else:
             nbase = base + block
             m_next = max(0, min(n, nbase + block) - nbase)
             _steps_while_gathering(
                 xbuf, ybuf, wbuf, slot % 2, m, X, y, sw, order, nbase, m_next, center, scale,
-                counter, slot, threads, batch_size, mean_w, n, W, b, gW, gb, z, dz, loss_id,
-                eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc, finite,
+                counter, slot, threads, batch_size, mean_w, loss_scale, n, W, b, gW, gb, z, dz,
+                loss_id, eps, alpha, l1_ratio, clip, opt_id, hp, lr, S, scal, acc, finite,
             )
         if not finite[0]:
             return acc[3], acc[4], int(acc[2]), False
