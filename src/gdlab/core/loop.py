@@ -51,6 +51,8 @@ stopping rules:
   "exploding" rule looks only within the call, which for ``partial_fit``'s one epoch per
   call means it never fires; only a non-finite loss or parameter stops the call, restoring
   the parameters it started from.
+  When the loss was finite but the gradient (its norm) or the updated parameters were not,
+  the error says that this overflowed and to scale the features (``DivergenceError.overflow``).
 """
 
 from __future__ import annotations
@@ -75,23 +77,51 @@ HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
 
 class DivergenceError(ValueError):
     """Training diverged: the loss became non-finite or exploded. ``epoch`` counts from 1,
-    as the progress lines do (``history_`` and MLflow steps count from 0)."""
+    as the progress lines do (``history_`` and MLflow steps count from 0).
 
-    def __init__(self, epoch: int, learning_rate: float, loss: float):
+    ``overflow``: what overflowed while the loss was still finite, ``"gradient"`` (its norm)
+    or ``"parameters"`` (the update), else None. A gradient that overflows at a finite loss
+    is the mark of features too large for floating point (x ~ 1e300 gives a finite loss at
+    zero weights but an overflowing ∂ℓ/∂W = r·x): the message says so and to scale the
+    features first, instead of blaming the learning rate."""
+
+    def __init__(self, epoch: int, learning_rate: float, loss: float,
+                 overflow: str | None = None):
         self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
-        self.advice = (
-            f"Try a smaller learning rate (e.g. {learning_rate / 10:.3g}), gradient clipping "
-            "(clip_norm), or scale the features (standardize)."
-        )
-        """The message's last sentence: what to try (a caller that knows more may replace it)."""
-        super().__init__(
-            f"Training diverged at epoch {epoch} (loss={loss:.4g}) with "
-            f"learning_rate={learning_rate:.4g}. {self.advice}"
-        )
+        self.overflow = overflow
+        smaller = f"e.g. {learning_rate / 10:.3g}"
+        if overflow is None:
+            self.advice = (
+                f"Try a smaller learning rate ({smaller}), gradient clipping "
+                "(clip_norm), or scale the features (standardize)."
+            )
+            head = (f"Training diverged at epoch {epoch} (loss={loss:.4g}) with "
+                    f"learning_rate={learning_rate:.4g}.")
+        elif overflow == "gradient":
+            self.advice = (
+                "Scale the features (standardize): values this large overflow the gradient; "
+                f"if they are scaled already, try a smaller learning rate ({smaller})."
+            )
+            head = (f"Training diverged at epoch {epoch}: the gradient overflowed "
+                    f"(floating-point overflow: its norm is not finite) while the loss was "
+                    f"finite (loss={loss:.4g}), with learning_rate={learning_rate:.4g}.")
+        else:
+            self.advice = (
+                f"Try a smaller learning rate ({smaller}) or scale the features "
+                "(standardize): the step learning_rate × gradient is too large for "
+                "floating point."
+            )
+            head = (f"Training diverged at epoch {epoch}: the parameter update overflowed "
+                    f"(floating-point overflow: the parameters are not finite) while the "
+                    f"loss and the gradient were finite (loss={loss:.4g}), with "
+                    f"learning_rate={learning_rate:.4g}.")
+        # self.advice: the message's last sentence, what to try (a caller that knows more,
+        # gdlab.experiment.faults, may replace it)
+        super().__init__(f"{head} {self.advice}")
 
     def __reduce__(self):
         """Pickle by constructor arguments, so the error crosses process boundaries."""
-        return (type(self), (self.epoch, self.learning_rate, self.loss))
+        return (type(self), (self.epoch, self.learning_rate, self.loss, self.overflow))
 
 
 @dataclass
@@ -274,6 +304,16 @@ def _global_norm(grads: Sequence[np.ndarray]) -> float:
 
 def _all_finite(params: Sequence[np.ndarray]) -> bool:
     return all(np.isfinite(p).all() for p in params)
+
+
+def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray]) -> str | None:
+    """What overflowed while the loss was finite (see :class:`DivergenceError`): "gradient",
+    "parameters" (read before they are restored), or None (the loss itself)."""
+    if not math.isfinite(loss):
+        return None
+    if not math.isfinite(gnorm):
+        return "gradient"
+    return None if _all_finite(params) else "parameters"
 
 
 def _copy(params: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -465,8 +505,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 val_loss = problem.validation_loss(state.params)
                 finite = math.isfinite(val_loss)
         if not finite:
+            overflow = _overflow(loss, gnorm, state.params)  # before the restore
             _restore(state, fallback)
-            raise DivergenceError(e + 1, lr, loss)
+            raise DivergenceError(e + 1, lr, loss, overflow)
         if first_loss is None:
             first_loss = loss
         rising = rising + 1 if loss > prev else 0
