@@ -36,3 +36,26 @@ def test_standardised_features_name_the_largest_as_the_model_saw_it_and_drop_tha
     z = np.abs((X[:, 1] - X[:, 1].mean()) / X[:, 1].std()).max()
     assert f"Largest standardised feature: 'b' (|z| up to {z:.3g})" in msg
     assert "e.g. 0.5" in msg and "optimizer.clip_norm" in msg
+
+
+def test_a_fold_whose_gradient_overflowed_says_so_after_crossing_the_worker_boundary():
+    """cross_validate re-raised the engine's error without its ``overflow``: a CV fold on
+    features of ~1e300 said "Try a smaller learning rate" where a plain fit says to scale."""
+    from gdlab.experiment import cross_validate, make_folds
+
+    from .conftest import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X_big = rng.normal(size=(60, 2)) * 1e300
+    y = rng.normal(size=60)
+    pipeline = make_pipeline("regression")
+    pipeline.set_params(preprocess="passthrough")
+    folds = make_folds(y, 2, task="regression", seed=0)
+    try:
+        cross_validate(pipeline, X_big, y, folds, task="regression", n_jobs=2, progress=False)
+    except DivergenceError as exc:
+        raised = exc
+    assert isinstance(raised, FoldDivergence) and raised.overflow == "gradient"
+    assert "the gradient overflowed" in str(raised) and "Scale the features" in str(raised)
+    again = pickle.loads(pickle.dumps(raised))
+    assert again.overflow == "gradient" and str(again) == str(raised)

@@ -123,7 +123,8 @@ def _run_fold(
                 pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
             )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
-        raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss) from None
+        raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss,
+                             getattr(exc, "overflow", None)) from None
     finally:
         _fold_notes.notes = None
     return FoldResult(

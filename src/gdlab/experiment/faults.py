@@ -17,13 +17,15 @@ from gdlab.core.loop import DivergenceError
 class FoldDivergence(DivergenceError):
     """Training of one cross-validation fold diverged (``fold`` e.g. ``"fold 2/5"``)."""
 
-    def __init__(self, fold: str, epoch: int, learning_rate: float, loss: float):
-        super().__init__(epoch, learning_rate, loss)
+    def __init__(self, fold: str, epoch: int, learning_rate: float, loss: float,
+                 overflow: str | None = None):
+        super().__init__(epoch, learning_rate, loss, overflow)
         self.fold = fold
         self.args = (f"{fold}: {self.args[0]}",)
 
     def __reduce__(self):
-        return (type(self), (self.fold, self.epoch, self.learning_rate, self.loss))
+        return (type(self), (self.fold, self.epoch, self.learning_rate, self.loss,
+                             self.overflow))
 
 
 def explain_divergence(
