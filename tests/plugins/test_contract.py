@@ -133,8 +133,8 @@ def _fit(**kwargs):
          "schedule 'contract_plugins:number_schedule' returned float, expected a function epoch "
          "-> learning rate or an object with a learning_rate attribute and step(metric)"),
         ({"schedule": "contract_plugins:negative_schedule"},
-         "the schedule gave the learning rate -0.01 for epoch 3; a learning rate must be a "
-         "finite number >= 0"),
+         "the schedule 'contract_plugins:negative_schedule' gave the learning rate -0.01 for "
+         "epoch 3; a learning rate must be a finite number >= 0"),
         ({"model": "contract_plugins:no_penalized"},
          "model 'contract_plugins:no_penalized' returned _NoPenalized without penalized: a model "
          "needs init_params"),

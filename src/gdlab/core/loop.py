@@ -476,8 +476,10 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         e = state.epoch
         lr = float(state.schedule.learning_rate)
         if not (math.isfinite(lr) and lr >= 0.0):  # a plug-in schedule's; < 0 would ascend
+            plugin = getattr(state.schedule, "plugin", None)
+            which = f"the schedule {plugin!r}" if isinstance(plugin, str) else "the schedule"
             raise ValueError(
-                f"the schedule gave the learning rate {lr!r} for epoch {e + 1}; a learning "
+                f"{which} gave the learning rate {lr!r} for epoch {e + 1}; a learning "
                 "rate must be a finite number >= 0"
             )
         # the parameters the epoch starts from: its training loss is measured at them (full

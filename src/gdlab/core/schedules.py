@@ -24,6 +24,7 @@ plateau        γ ← max(γ · factor, min_lr) after ``patience`` epochs withou
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -243,12 +244,14 @@ def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = 
     if is_import_path(name):
         obj = build(name, "schedule", base_lr, **params)
         if callable(obj) and not hasattr(obj, "step"):
-            return EpochSchedule(base_lr, obj)
+            obj = EpochSchedule(base_lr, obj)
         if not (hasattr(obj, "learning_rate") and callable(getattr(obj, "step", None))):
             raise ValueError(
                 f"schedule {name!r} returned {type(obj).__name__}, expected a function epoch -> "
                 "learning rate or an object with a learning_rate attribute and step(metric)"
             )
+        with contextlib.suppress(AttributeError, TypeError):  # e.g. __slots__: not named then
+            obj.plugin = name  # the loop names it when it gives a learning rate it refuses
         return obj
     try:
         factory = SCHEDULES[name]
