@@ -150,3 +150,19 @@ def test_the_docs_examples_run_and_check_grad_catches_a_wrong_gradient(monkeypat
 
     bad = gdlab.check_grad(Wrong(), namespace["X"], namespace["y"], alpha=0.01)
     assert not bad.ok and bad.max_abs_error > 1e-3
+
+
+@pytest.mark.parametrize("optimizer", [
+    {"name": "examples.lion:lino"},
+    {"name": "my_opts:lion"},
+    {"name": "examples.lion:lion", "params": {"b3": 0.5}},
+])
+def test_the_validate_lines_docs_plugins_md_quotes_are_the_real_ones(optimizer, monkeypatch):
+    from gdlab.config import ConfigError, validate_params
+
+    monkeypatch.chdir(REPO)
+    with pytest.raises(ConfigError) as refused:
+        validate_params({"optimizer": optimizer, "tune": {"enabled": False}}, "params.yaml")
+    (line,) = [s for s in str(refused.value).splitlines() if s.startswith("  optimizer.")]
+    text = (REPO / "docs" / "plugins.md").read_text()
+    assert line.replace(str(REPO), "/path/to/project") in text.splitlines()
