@@ -26,6 +26,10 @@ from gdlab.config import ConfigError, load_params
 from gdlab.data import DataError, prepare_dataset
 
 
+def _warn(warning: str) -> None:
+    print(f"prepare: warning: {warning}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prepare the data; exit status 0 on success, 1 when the data or params are refused."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         params = load_params(args.params)
-        meta = prepare_dataset(params, args.out)
+        meta = prepare_dataset(params, args.out, warn=_warn)
     except (ConfigError, DataError) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1

@@ -35,6 +35,7 @@ from gdlab.data import (
     full_batch_warning,
     prepare_dataset,
     untracked_source,
+    unversioned_source,
 )
 
 
@@ -53,12 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="reports/validated_params.json", help="output file")
     args = parser.parse_args(argv)
 
+    checks: list[str] = []  # the data checks' warnings (an integer identifier as a feature)
     try:
         document = read_yaml(args.params)  # read once: validated, and checked for emptiness
         params = validate_params(document, args.params)
         check_source_available(params)
         with tempfile.TemporaryDirectory() as scratch:
-            meta = prepare_dataset(params, scratch)
+            meta = prepare_dataset(params, scratch, warn=checks.append)
         if meta["task"] == "classification" and meta.get("sensitive") is not None:
             from gdlab.reporting.fairness import check_positive_label  # fairlearn: only then
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings = [
         empty_params_warning(document, args.params),
         untracked_source(params, Path.cwd()),  # relative paths are read from here too
+        unversioned_source(params, Path.cwd()),
+        *checks,
         full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
         _pruner_warning(params),
     ]

@@ -257,3 +257,83 @@ def test_reserved_feature_name():
 
 def test_sensitive_missing_values():
     refused(table(REG.assign(g=[0, None, 1, 0]), sensitive="g"), "data.sensitive: .* missing")
+
+
+# --- dates and identifiers read from text files ----------------------------------------------
+
+
+def _churn_csv(write_csv, column: str, values: list) -> str:
+    rows = "".join(f"{v},{i % 3 * 0.5},{i % 2}\n" for i, v in enumerate(values))
+    return write_csv(f"{column},spend,churn\n{rows}")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [str(d.date()) for d in pd.date_range("2024-01-01", periods=90)],  # was one-hot: 90 days
+        [str(d.date()) for d in pd.date_range("2024-01-01", periods=150)],  # was "identifier?"
+        [f"2024-03-{d:02d}T10:{d:02d}:00Z" for d in range(1, 29)],
+        [d.strftime("%d/%m/%Y") for d in pd.date_range("2024-01-01", periods=40)],
+    ],
+)
+def test_dates_read_as_text_are_refused_as_dates(write_csv, values):
+    """pd.read_csv leaves ISO dates as text: a CSV's order_date was one-hot encoded (a
+    column per day, unseen days all zeros) or refused as an identifier, never as a date."""
+    tab = read_csv(_churn_csv(write_csv, "order_date", values), "churn")
+    message = refused(tab, "holds dates or times", task="classification", min_rows_per_class=2)
+    assert "column 'order_date'" in message and "days since a date" in message
+
+
+def test_a_few_malformed_dates_still_name_the_column_as_dates(write_csv):
+    values = [str(d.date()) for d in pd.date_range("2024-01-01", periods=40)]
+    values[3] = "unknown"
+    tab = read_csv(_churn_csv(write_csv, "order_date", values), "churn")
+    refused(tab, "column 'order_date' holds dates", task="classification", min_rows_per_class=2)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Mon", "Tue", "Wed"] * 10,  # weekdays are a category, not dates
+        ["1-2", "3-5", "6-10"] * 10,  # ranges
+        ["A12", "B7", "C3"] * 10,
+        ["1.2.10", "1.3.12", "2.0.1"] * 10,  # versions
+    ],
+)
+def test_text_that_only_resembles_dates_is_still_one_hot(write_csv, values):
+    tab = read_csv(_churn_csv(write_csv, "kind", values), "churn")
+    checked = check_table(tab, task="classification", min_rows_per_class=2)
+    assert sorted(c for c in checked.features.columns if c.startswith("kind=")) == sorted(
+        f"kind={v}" for v in set(values)
+    )
+
+
+def test_an_integer_identifier_is_kept_with_a_warning(write_csv):
+    """customer_id 1..n became a feature silently (the same ids as text are refused)."""
+    tab = read_csv(_churn_csv(write_csv, "customer_id", list(range(1, 31))), "churn")
+    checked = check_table(tab, task="classification", min_rows_per_class=2)
+    assert "customer_id" in checked.features.columns  # numeric: a warning, not a refusal
+    [warning] = checked.warnings
+    assert "column 'customer_id'" in warning and "distinct whole number on every row" in warning
+    assert "data.pii.drop" in warning and "\n" not in warning
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "warned"),
+    [
+        ("account", [f"{1000 + 7 * i}" for i in range(30)], True),  # unique integers, any name
+        ("id", [5, 3, 9, 1, 7, 2], True),  # named id: a few rows are enough
+        ("CustomerID", [5, 3, 9, 1, 7, 2], True),
+        ("paid", [5, 3, 9, 1, 7, 2], False),  # not *_id, too few rows to tell
+        ("spend2", [0.5 + i for i in range(30)], False),  # not whole numbers
+        ("visits", [i % 5 for i in range(30)], False),  # repeated values
+        ("customer_id", [*range(29), None], False),  # missing: not an identifier of every row
+    ],
+)
+def test_which_numeric_columns_are_warned_as_identifiers(write_csv, column, values, warned):
+    path = _churn_csv(write_csv, column, ["" if v is None else v for v in values])
+    checked = check_table(
+        read_csv(path, "churn"), task="classification", missing="mean", min_rows_per_class=2
+    )
+    named = [w for w in checked.warnings if f"column {column!r}" in w]
+    assert (len(named), len(checked.warnings)) == ((1, 1) if warned else (0, 0))

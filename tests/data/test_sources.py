@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from gdlab.config import SYNTHETIC_GROUP
 from gdlab.config.sections.data import SyntheticConfig
-from gdlab.data import check_data, load_source, untracked_source
+from gdlab.data import check_data, load_source, untracked_source, unversioned_source
 from gdlab.data.bundled import load_bundled
 from gdlab.data.synthetic import condition, make_synthetic
 from tests.data.conftest import make_params
@@ -150,3 +153,68 @@ def test_sources_without_a_file_are_never_flagged(tmp_path):
     assert untracked_source(make_params(data__source="diabetes", model__task="regression"),
                             tmp_path) is None
     assert untracked_source(make_params(), tmp_path) is None
+
+
+# --- a data file tracked by neither DVC nor git -------------------------------------------------
+
+RAW = "data/raw/churn.csv"
+
+
+def _git(root, *args) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A git repository holding an untracked data/raw/churn.csv."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / RAW).write_text("a,churn\n1,0\n2,1\n")
+    return tmp_path
+
+
+def csv_params(path: str = RAW):
+    return make_params(data__source="csv", data__path=path, data__target="churn")
+
+
+def test_an_untracked_data_file_is_flagged_with_dvc_add(repo):
+    """`dvc exp run -S data.path=data/raw/...` without `dvc add` committed the raw CSV into git
+    (DVC's experiment commit takes untracked files); validate said nothing."""
+    warning = unversioned_source(csv_params(), repo)
+    assert warning is not None and warning.startswith(f"data.path: {RAW} is tracked by neither")
+    assert f"`dvc add {RAW}`" in warning and "commit it into git" in warning
+
+
+def test_a_git_ignored_data_file_is_flagged_too(repo):
+    (repo / ".gitignore").write_text("*.csv\n")
+    warning = unversioned_source(csv_params(), repo)
+    assert warning is not None and "git ignores it" in warning and f"`dvc add {RAW}`" in warning
+
+
+@pytest.mark.parametrize(
+    "track",
+    [
+        lambda root: _git(root, "add", RAW),
+        lambda root: (root / f"{RAW}.dvc").write_text("outs:\n- path: churn.csv\n"),
+        lambda root: (root / "data/raw.dvc").write_text("outs:\n- path: raw\n"),
+        lambda root: (root / "dvc.yaml").write_text(
+            "stages:\n  fetch:\n    cmd: x\n    outs:\n      - data/raw\n"
+        ),
+    ],
+    ids=["git-add", "dvc-file", "dvc-dir", "stage-out"],
+)
+def test_a_data_file_tracked_by_git_or_dvc_is_not_flagged(repo, track):
+    track(repo)
+    assert unversioned_source(csv_params(), repo) is None
+
+
+def test_no_flag_without_git_or_outside_a_repository(repo, tmp_path_factory, monkeypatch):
+    assert unversioned_source(make_params(), repo) is None  # no file source
+    plain = tmp_path_factory.mktemp("plain")  # not a git repository
+    (plain / "data/raw").mkdir(parents=True)
+    (plain / RAW).write_text("a,churn\n1,0\n")
+    assert unversioned_source(csv_params(), plain) is None
+    monkeypatch.setenv("PATH", str(plain))  # git absent: no failure, no warning
+    assert unversioned_source(csv_params(), repo) is None

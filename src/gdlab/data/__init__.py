@@ -11,7 +11,13 @@ from gdlab.data.checks import CheckedData, check_table
 from gdlab.data.errors import DataError
 from gdlab.data.prepared import Prepared, dataset_digest, load_prepared, write_prepared
 from gdlab.data.preprocessing import build_preprocessor, make_preprocessor
-from gdlab.data.sources import RAW_DIR, check_source_available, load_source, untracked_source
+from gdlab.data.sources import (
+    RAW_DIR,
+    check_source_available,
+    load_source,
+    untracked_source,
+    unversioned_source,
+)
 from gdlab.data.split import full_batch_warning, split_indices
 from gdlab.data.table import RawTable
 
@@ -33,5 +39,6 @@ __all__ = [
     "prepare_dataset",
     "split_indices",
     "untracked_source",
+    "unversioned_source",
     "write_prepared",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,21 @@ def _rows(checked: CheckedData, index: Any) -> pd.DataFrame:
     return frame
 
 
-def prepare_dataset(params: Params, directory: str | Path = "data/prepared") -> dict[str, Any]:
+def prepare_dataset(
+    params: Params,
+    directory: str | Path = "data/prepared",
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Check, split (seeded; stratified for classification) and write the prepared data.
 
     Returns the ``meta.json`` content. Raises :class:`~gdlab.data.errors.DataError`.
+    ``warn`` receives each one-line warning of the checks (:attr:`CheckedData.warnings`, e.g.
+    an integer identifier kept as a feature); the stages print them.
     """
     checked = check_data(params)
+    for warning in checked.warnings if warn is not None else ():
+        warn(warning)
     classification = params.model.task == "classification"
     y = checked.target.to_numpy()
     train, test = split_indices(

@@ -8,7 +8,8 @@ pipeline's imputer (``data.missing``), which is fitted on training rows only.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,20 @@ RESERVED = ("target", "sensitive")
 """Column names of the prepared files that features may not take."""
 MAX_CATEGORIES = 100
 """A non-numeric column with more distinct values than this is refused (an identifier?)."""
+DATE_SAMPLE = 1000
+"""Distinct values of a text column tried as dates (the first ones): enough to tell, fast."""
+DATE_SHARE = 0.9
+"""A text column is taken for dates or times when at least this share of those values are."""
+DATE_FORMATS = (
+    "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y",
+    "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
+)  # fmt: skip
+"""Non-ISO date forms also recognised (ISO 8601 text, with or without a time, always is)."""
+ID_MIN_ROWS = 20
+"""An integer column unique on every row of more rows than this is taken for an identifier
+(a warning: a count can be unique too); one named ``id`` / ``*_id`` at any size."""
+_ID_NAME = re.compile(r"(?:^|[_\s.\-])(?i:id)$|[a-z0-9]I[dD]$")
+"""``id``, ``customer_id``, ``Customer ID``, ``customerId``, ``CustomerID`` (not ``paid``)."""
 
 
 @dataclass
@@ -35,6 +50,8 @@ class CheckedData:
     classes: list[Any] | None
     """Classification: ``classes[i]`` is the original label of code ``i``."""
     table: RawTable
+    warnings: list[str] = field(default_factory=list)
+    """One-line warnings about columns kept as features (an integer identifier)."""
 
 
 def check_table(
@@ -69,6 +86,7 @@ def check_table(
         None if sensitive is None else sensitive.reset_index(drop=True),
         classes,
         table,
+        warnings=_identifier_warnings(table, raw, features),
     )
 
 
@@ -241,6 +259,7 @@ def _encode(table: RawTable, raw: pd.DataFrame, categorical: str) -> pd.DataFram
             continue
         numbers = _as_numbers(table, name, col)
         if numbers is None:
+            _refuse_dates(table, name, col)
             text.append(name)
         else:
             columns[name] = numbers
@@ -268,6 +287,54 @@ def _encode(table: RawTable, raw: pd.DataFrame, categorical: str) -> pd.DataFram
                 )
             columns[dummy] = dummies[dummy].to_numpy()
     return pd.DataFrame(columns, index=raw.index)
+
+
+def _date_share(values: pd.Series) -> float:
+    """The largest share of ``values`` (text) read as dates by ISO 8601 or one of
+    ``DATE_FORMATS``."""
+    best = 0.0
+    for fmt in ("ISO8601", *DATE_FORMATS):
+        parsed = pd.to_datetime(values, errors="coerce", format=fmt, utc=True)
+        best = max(best, float(parsed.notna().mean()))
+        if best >= DATE_SHARE:
+            break
+    return best
+
+
+def _refuse_dates(table: RawTable, name: str, col: pd.Series) -> None:
+    """DataError when (nearly) every value of the text column ``col`` is a date or time, which
+    one-hot encoding would turn into one column per day (unseen days: all zeros)."""
+    values = pd.Series(col.dropna().unique()[:DATE_SAMPLE]).astype(str).str.strip()
+    if values.empty or values.str.contains(r"\d", regex=True).mean() < DATE_SHARE:
+        return
+    if _date_share(values) >= DATE_SHARE:
+        raise DataError(
+            f"{_name(table)}: column {name!r} holds dates or times (e.g. {values.iloc[0]!r}); "
+            "turn them into numbers (e.g. days since a date, or the month and weekday) or "
+            "drop the column"
+        )
+
+
+def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFrame) -> list[str]:
+    """A warning per numeric feature column that looks like a row identifier: integer values,
+    none missing, a distinct one on every row (more than ``ID_MIN_ROWS`` rows, or any number
+    when the column is named ``id`` / ``*_id``). Its numbers would be learned as a quantity."""
+    out = []
+    n = len(raw)
+    for name in raw.columns:
+        if name not in features.columns or ptypes.is_bool_dtype(raw[name]):
+            continue
+        values = features[name].to_numpy()
+        if np.isnan(values).any() or not np.array_equal(values, np.round(values)):
+            continue
+        named = bool(_ID_NAME.search(str(name)))
+        if (n > ID_MIN_ROWS or named) and len(np.unique(values)) == n:
+            out.append(
+                f"column {name!r} of {_name(table)} holds a distinct whole number on every row "
+                f"(an identifier?) and is used as a feature; remove it from the file, or list "
+                f"it under data.pii.drop, unless it is a real quantity"
+            )
+    return out
 
 
 def _as_numbers(table: RawTable, name: str, col: pd.Series) -> np.ndarray | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import yaml
 
 from gdlab.config import Params
 from gdlab.config.sections.data import BUNDLED_TASKS
@@ -56,4 +59,70 @@ def untracked_source(params: Params, root: str | Path) -> str | None:
         f"data.path: {data.path} is outside {RAW_DIR}/, so DVC will not rerun prepare when "
         f"the file changes; move it under {RAW_DIR}/ (`dvc add` it when large) or run "
         f"`dvc repro -f prepare` after editing it"
+    )
+
+
+def _dvc_tracked(file: Path, root: Path) -> bool:
+    """Whether DVC tracks ``file`` (resolved, inside ``root``): a ``.dvc`` file beside it or
+    beside a directory holding it, or an output of a stage in ``root/dvc.yaml``."""
+    for path in (file, *file.parents):
+        if path.with_name(path.name + ".dvc").is_file():
+            return True
+        if path == root:
+            break
+    try:
+        stages = (yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8")) or {}).get(
+            "stages"
+        )
+    except (OSError, yaml.YAMLError, AttributeError):
+        return False
+    for stage in (stages or {}).values():
+        for out in (stage or {}).get("outs", []) if isinstance(stage, dict) else []:
+            name = next(iter(out)) if isinstance(out, dict) else out
+            if isinstance(name, str) and file.is_relative_to((root / name).resolve()):
+                return True
+    return False
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.{0 if n >= 10 * scale else 1}f} {unit}"
+    return f"{n} bytes"
+
+
+def unversioned_source(params: Params, root: str | Path) -> str | None:
+    """A warning when ``data.path`` (csv/parquet, inside the git repository at ``root``) is
+    tracked by neither DVC nor git: ``dvc exp run`` commits the workspace's untracked files to
+    git, so the data file would land in ``.git`` (and a file git ignores is recorded nowhere).
+    None when it is tracked, outside ``root``, or git is absent or ``root`` no repository."""
+    data = params.data
+    if data.source not in ("csv", "parquet") or data.path is None:
+        return None
+    root = Path(root).resolve()
+    file = (root / data.path).resolve()
+    if not file.is_file() or not file.is_relative_to(root) or _dvc_tracked(file, root):
+        return None
+    try:  # one call: '??' untracked, '!!' ignored, nothing (or a change code) when tracked
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--", str(file.relative_to(root))],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    code = status.stdout[:2]
+    if status.returncode != 0 or code not in ("??", "!!"):
+        return None
+    why = (
+        f"`dvc exp run` would commit it into git ({_size(file.stat().st_size)} in .git)"
+        if code == "??"
+        else "git ignores it, so no commit records which data a run used"
+    )
+    return (
+        f"data.path: {data.path} is tracked by neither DVC nor git: {why}; run "
+        f"`dvc add {data.path}` (then `git add` the {Path(data.path).name}.dvc file it writes)"
     )
