@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         params, _ = trained_params(args.params, args.tuned)
-        data = load_prepared(args.data)
+        data = load_prepared(args.data, mmap=True)  # test rows mapped; train.parquet not decoded
         handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
         check_resumable(session.client, handle.run_id, str(models / "run.json"))
