@@ -15,7 +15,8 @@ import numpy as np
 from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison
-from gdlab.experiment.trajectory import loss_surface
+from gdlab.experiment.progress import say
+from gdlab.experiment.trajectory import loss_surface, surface_line
 from gdlab.reporting.canvas import (
     Figure,
     canvas,
@@ -146,15 +147,21 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
                                "ranking": summary["ranking"], "legend": legend})
 
 
+SURFACE_RESOLUTION = 31  # each variant's grid: SURFACE_RESOLUTION² loss evaluations
+
+
 def comparison_trajectories_figure(comparison: Comparison, path: str | Path) -> Figure | None:
     """Each variant's parameter trajectory on its loss surface, side by side (None when no
     variant recorded one)."""
     surfaces = {}
-    for v in comparison.variants:
+    count = len(comparison.variants)
+    for k, v in enumerate(comparison.variants, 1):
         traj = v.trajectory
         ok = traj is not None and traj.n_params >= 2 and len(traj.points) >= 2
+        if ok and (line := surface_line(traj, SURFACE_RESOLUTION)) is not None:
+            say(f"compare: variant {k}/{count} {v.label}: {line}")
         surfaces[v.label + (" (diverged)" if traj is not None and traj.diverged else "")] = (
-            loss_surface(traj, resolution=31) if ok else None
+            loss_surface(traj, resolution=SURFACE_RESOLUTION) if ok else None
         )
     if all(s is None for s in surfaces.values()):
         return None

@@ -11,13 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from gdlab.experiment import CVResult
-from gdlab.experiment.trajectory import Trajectory, loss_surface
+from gdlab.experiment.progress import say
+from gdlab.experiment.trajectory import Trajectory, loss_surface, surface_line
 from gdlab.reporting.canvas import Figure
 from gdlab.reporting.curves import loss_band_figure, lr_grad_figure
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.landscape import trajectory_figure
 
 TRAINING_FIGURES = ("loss_band", "lr_grad_norm", "trajectory")
+RESOLUTION = 41  # the trajectory figure's grid: RESOLUTION² loss evaluations
 
 __all__ = ["TRAINING_FIGURES", "evaluation_figures", "training_figures"]
 
@@ -32,8 +34,10 @@ def training_figures(
         "lr_grad_norm": lr_grad_figure(cv, directory / "lr_grad_norm.png"),
     }
     if trajectory is not None and trajectory.n_params >= 2:
+        if (line := surface_line(trajectory, RESOLUTION)) is not None:
+            say(f"train: {line}")
         figures["trajectory"] = trajectory_figure(
-            loss_surface(trajectory),
+            loss_surface(trajectory, resolution=RESOLUTION),
             directory / "trajectory.png",
             title=f"refit on the whole training split: {trajectory.n_iter} epochs"
             + (" (diverged)" if trajectory.diverged else ""),

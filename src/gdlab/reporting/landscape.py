@@ -31,6 +31,19 @@ def level_label(value: float) -> str:
     return f"{value:.0f}" if 1e3 <= abs(value) < 1e5 else f"{value:.3g}"
 
 
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def sample_note(surface: LossSurface) -> str:
+    """``loss on a 50 000-row sample of the 800 000 training rows`` for a surface evaluated
+    on a sample ("" when on all rows)."""
+    if surface.sample_rows is None:
+        return ""
+    of = f" of the {_count(surface.n_rows)} training rows" if surface.n_rows else ""
+    return f"loss on a {_count(surface.sample_rows)}-row sample{of}"
+
+
 def draw_surface(
     fig: Any,
     ax: Any,
@@ -102,7 +115,8 @@ def draw_surface(
         else (f"plane holds {surface.in_plane:.0%} of the path's deviation from a straight "
               "line")
     )
-    ax.set_title(f"{title}\n({how})", fontsize=10)
+    note = sample_note(surface)  # a line of its own: beside ``how`` it ran past a panel's edges
+    ax.set_title(f"{title}\n({how})" + (f"\n({note})" if note else ""), fontsize=10)
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
     return {
         "path": line_data(path_line),
@@ -114,6 +128,7 @@ def draw_surface(
         "contour_labels": [t.get_text() for t in labels],
         "legend": [t.get_text() for t in ax.get_legend().get_texts()],
         "path_loss": surface.path_loss,
+        "title": ax.get_title(),
     }
 
 
