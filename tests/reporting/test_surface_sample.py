@@ -11,6 +11,7 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 
 from gdlab import GDClassifier, GDRegressor
+from gdlab.core.optim import GradientTransformation, make_optimizer
 from gdlab.experiment import progress
 from gdlab.experiment import trajectory as trajectory_module
 from gdlab.experiment.trajectory import loss_surface, record_trajectory
@@ -141,3 +142,34 @@ def test_a_long_surface_says_so_first(data, monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(trajectory_module, "LONG_SURFACE", 10**7)  # a short one: no line
     training_figures(cv, tmp_path, trajectory)
     assert _lines(capsys) == []
+
+
+def test_the_epoch_path_takes_its_start_from_one_step_not_a_whole_epoch(data, monkeypatch):
+    """record_trajectory(every="epoch") reads θ₀ off the recording optimiser's first step;
+    the rest of that fit's first epoch (on a million rows, a third of the train stage's
+    extra refit) is not run."""
+    X, y = data
+    made = []
+
+    def counting(name, params=None):
+        opt = make_optimizer(name, params)
+        calls = [0]
+        made.append(calls)
+
+        def update(*args):
+            calls[0] += 1
+            return opt.update(*args)
+
+        return GradientTransformation(opt.init, update)
+
+    monkeypatch.setattr(trajectory_module, "make_optimizer", counting)
+    est = GDRegressor(optimizer="sgd", learning_rate=0.05, batch_size=50, max_epochs=3,
+                      tol=None, alpha=0.0, random_state=0)
+    trajectory = record_trajectory(_pipeline(est), X, y)
+    assert [calls[0] for calls in made] == [0]  # stopped before its first update
+    assert len(trajectory.points) == 4 and trajectory.steps.tolist() == [0, 8, 16, 24]
+    np.testing.assert_array_equal(trajectory.points[0], np.zeros(4))  # the linear model's θ₀
+    fitted = _pipeline(GDRegressor(**est.get_params())).fit(X, y).named_steps["model"]
+    np.testing.assert_allclose(
+        trajectory.points[-1], np.r_[fitted.params_[0].ravel(), fitted.params_[1]], rtol=1e-12
+    )
