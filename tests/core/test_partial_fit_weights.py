@@ -185,3 +185,20 @@ def test_row_by_row_partial_fit_approaches_the_weighted_least_squares_solution(
     assert errors[0] > errors[1] > errors[2], errors
     assert errors[2] < 0.05, errors
     assert np.abs(theta - unweighted).max() > 1.0
+
+
+@pytest.mark.parametrize(("dtype", "weight"), [("float64", 1e307), ("float32", 1e38)])
+def test_partial_fit_refuses_weights_whose_sums_would_overflow(dtype, weight):
+    """Weights of 1e307 (float64) trained one call, then the running sums overflowed into a
+    DivergenceError blaming the learning rate (or, compiled, the features)."""
+    from gdlab import GDRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    model = GDRegressor(optimizer="sgd", learning_rate=0.1, dtype=dtype, random_state=0)
+    with pytest.raises(ValueError, match=r"sample_weight: partial_fit takes weights up to"):
+        model.partial_fit(X, y, sample_weight=np.full(10, weight))
+    for _ in range(3):  # up to the bound it trains, call after call
+        model.partial_fit(X, y, sample_weight=np.full(10, 1e15))
+    assert np.isfinite(model.coef_).all()

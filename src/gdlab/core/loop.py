@@ -341,7 +341,9 @@ class Weighting:
 def _training_weight(problem) -> float:
     """Summed sample weight of the training rows."""
     sw = problem.sample_weight
-    return float(sw.sum()) if problem.rows is None else float(sw[problem.rows].sum())
+    if problem.rows is not None:
+        sw = sw[problem.rows]
+    return float(sw.sum(dtype=np.float64))
 
 
 def _weighting(problem, state) -> tuple[Weighting, float, int]:

@@ -229,6 +229,11 @@ def _checked_targets(y: np.ndarray) -> np.ndarray:
     return y
 
 
+PARTIAL_FIT_MAX_WEIGHT = {"float64": 1e100, "float32": 1e15}
+"""The largest sample weight ``partial_fit`` takes (its weights are not rescaled: their scale
+counts across calls), so that sums of weights times losses over a call stay finite."""
+
+
 class BaseGD(BaseEstimator):
     """Common parameters and fit logic (see GDRegressor / GDClassifier for the docs)."""
 
@@ -457,12 +462,13 @@ class BaseGD(BaseEstimator):
             times = " times class_weight" if cw is not None else ""
             raise ValueError(f"sample_weight{times} must not sum to zero")
         if incremental:  # their scale counts across calls (the running mean weight): as given
-            with np.errstate(over="ignore"):
-                total = float(np.sum(sw, dtype=np.float64))
-            if not np.isfinite(total):
+            limit = PARTIAL_FIT_MAX_WEIGHT[np.dtype(sw.dtype).name]
+            if not top <= limit:
                 raise ValueError(
-                    "sample_weight: their sum overflows; partial_fit counts their scale across "
-                    "calls, so divide every call's weights by one same factor"
+                    f"sample_weight: partial_fit takes weights up to {limit:g} for a "
+                    f"{np.dtype(sw.dtype).name} model (got {top:g}): it counts their scale "
+                    "across calls, and sums beyond that overflow; divide every call's weights "
+                    "by one same factor"
                 )
             return sw
         return sw if top == 1 else sw / top
