@@ -131,3 +131,24 @@ def test_a_server_lost_mid_stage_is_one_line_with_the_password_redacted(monkeypa
     assert text.startswith(f"tracking.uri: cannot reach the MLflow tracking server "
                            f"{uri.replace('s3cret', '***')} (MlflowException: ")
     assert tracking_failure(RuntimeError("disk on fire"), uri) is None
+
+
+def test_a_missing_file_the_stage_asked_to_log_keeps_its_traceback(tmp_path):
+    """An OSError raised inside MLflow was read as an unwritable artifact location; a figure
+    the stage never wrote (FileNotFoundError of the source) is the stage's own bug."""
+    import mlflow
+
+    from gdlab.tracking.safety import tracking_failure
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    mlflow.set_tracking_uri(uri)
+    try:
+        with mlflow.start_run():
+            try:
+                mlflow.log_artifact(str(tmp_path / "never_written.png"))
+            except OSError as exc:
+                raised = exc
+        assert isinstance(raised, FileNotFoundError)
+        assert tracking_failure(raised, uri) is None
+    finally:
+        mlflow.set_tracking_uri(None)

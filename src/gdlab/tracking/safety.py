@@ -219,7 +219,10 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
         except TrackingUnavailable as explained:
             return explained
     for link in links:
-        if isinstance(link, OSError) and not isinstance(link, store) and _raised_in_mlflow(link):
+        # not FileNotFoundError: a file the stage asked MLflow to log that does not exist is
+        # the stage's bug (its traceback is kept), not an unwritable artifact location
+        if (isinstance(link, OSError) and not isinstance(link, (*store, FileNotFoundError))
+                and _raised_in_mlflow(link)):
             cause = redact_text(_first_line(f"{type(link).__name__}: {link}"), uri)
             where = " (a local store's: mlruns/ next to its database)" if _sqlite_path(uri) else ""
             return TrackingUnavailable(
