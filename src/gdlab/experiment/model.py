@@ -158,13 +158,15 @@ def warm_up_rows(
     out the one-off compilation, cache loading and thread start-up of the engine's kernels in
     this process: where wall time is the result (compare, the heat map), the first fit of a
     worker took seconds against hundredths for the same work after it."""
-    small = with_estimator_params(pipeline, max_epochs=1, tol=None)
+    small = with_estimator_params(pipeline, max_epochs=1, tol=None, verbose=0)
     try:
         fit_pipeline_rows(small, X, y, train_idx, val_idx)
     except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
         pass
 
 
+WARM_UP_ROWS = 4096
+"""Rows of the refit's untimed warm-up epoch (:func:`warm_once` without ``train_idx``)."""
 _WARMING = threading.Lock()
 _WARMED: set[tuple[str, str]] = set()
 """The (path, configuration) pairs this process has fitted once already (:func:`warm_once`)."""
@@ -176,7 +178,8 @@ def warm_once(
 ) -> None:
     """The first time this process fits this configuration by this path, one untimed epoch
     first (:func:`warm_up_rows` on the fold's rows, or one epoch of :func:`fit_pipeline` on
-    all of ``X`` when ``train_idx`` is None): the fit timed after it is then the fit's own
+    the first :data:`WARM_UP_ROWS` rows of ``X`` when ``train_idx`` is None; quiet, whatever
+    ``verbose``): the fit timed after it is then the fit's own
     time. Without it, each worker's first fold and the refit counted the kernels' cache
     loading (~0.25 s against 0.015 s for the fit itself), and so did their ``fit_time_s``
     in MLflow. Later fits of the same configuration in this process skip it."""
@@ -190,9 +193,10 @@ def warm_once(
         if train_idx is not None:
             warm_up_rows(pipeline, X, y, train_idx, val_idx)
             return
-        small = with_estimator_params(pipeline, max_epochs=1, tol=None)
+        small = with_estimator_params(pipeline, max_epochs=1, tol=None, verbose=0)
+        rows = slice(0, WARM_UP_ROWS)  # the kernels, not the data: a few rows do
         try:
-            fit_pipeline(small, X, y)
+            fit_pipeline(small, X[rows] if not hasattr(X, "iloc") else X.iloc[rows], y[rows])
         except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
             pass
 
