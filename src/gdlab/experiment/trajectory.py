@@ -105,6 +105,12 @@ class TrainingObjective:
             name = params.get("loss") or "squared_error"
         self.loss = make_loss(name, n_outputs, params.get("epsilon", 1.0))
         self.w = np.full(self.X.shape[0], 1.0 / self.X.shape[0])
+        if is_classifier(estimator) and params.get("class_weight") is not None:
+            # the weighted mean the classifier minimised (class_weight times unit weights)
+            from sklearn.utils.class_weight import compute_sample_weight
+
+            cw = compute_sample_weight(params["class_weight"], np.asarray(y))
+            self.w = cw / cw.sum()
         self.alpha = float(params.get("alpha") or 0.0)
         self.l1_ratio = float(params.get("l1_ratio") or 0.0)
 
@@ -117,7 +123,8 @@ class TrainingObjective:
         sub = object.__new__(TrainingObjective)
         sub.__dict__.update(self.__dict__)
         sub.X, sub.y = self.X[rows], self.y[rows]
-        sub.w = np.full(sub.X.shape[0], 1.0 / sub.X.shape[0])
+        w = self.w[rows]  # uniform, or class-weighted: renormalised over the rows
+        sub.w = w / w.sum()
         return sub
 
     def unflatten(self, theta: np.ndarray) -> list[np.ndarray]:
