@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -199,6 +200,25 @@ def nonfinite_refusal(owner: str, exc: Exception, X, dtype, columns=None, *,
         columns = None
     cells = nonfinite_cells(values, columns, dtype=dtype)
     return nonfinite_message(owner, cells, action=action, name=name) if cells else None
+
+
+@contextmanager
+def nonfinite_located(owner: str, X, dtype, *, action: str, name: str = "X",
+                      n_features: int | None = None, columns=None) -> Iterator[None]:
+    """Around scikit-learn's check of ``X``: its refusal of a NaN, an infinity or a value too
+    large for float32 is raised again as :func:`nonfinite_refusal`'s message naming the cells
+    (``columns``, else ``X``'s own column names, looked up only then); any other error as
+    it was."""
+    try:
+        yield
+    except ValueError as exc:
+        if columns is None:
+            columns = _feature_names(X)
+        message = nonfinite_refusal(owner, exc, X, dtype, columns, action=action, name=name,
+                                    n_features=n_features)
+        if message is None:
+            raise
+        raise ValueError(message) from exc
 
 
 def eval_pair(eval_set) -> tuple[Any, Any]:
@@ -425,16 +445,9 @@ class BaseGD(BaseEstimator):
         # rows contiguous (as scikit-learn's SGD takes them): a mini-batch gathers whole rows,
         # and a column-major X (what StandardScaler returns for a DataFrame) made every
         # gather strided (~4x slower) and full-batch sums depend on the layout
-        given = X
-        try:
+        with nonfinite_located(type(self).__name__, X, dtype, action="fitted on"):
             X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False,
                                  order="C", accept_sparse=accept_sparse(self.model, X))
-        except ValueError as exc:
-            message = nonfinite_refusal(type(self).__name__, exc, given, dtype,
-                                        _feature_names(given), action="fitted on")
-            if message is None:
-                raise
-            raise ValueError(message) from exc
         sw = _check_sample_weight(sample_weight, X, dtype=dtype)
         if np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
@@ -519,17 +532,10 @@ class BaseGD(BaseEstimator):
         dtype = self._dtype()
         Xv, yv = eval_pair(eval_set)
         try:
-            try:
+            with nonfinite_located(type(self).__name__, Xv, dtype, action="fitted on",
+                                   name="X_val", n_features=self.n_features_in_):
                 Xv_checked = validate_data(self, Xv, reset=False, dtype=dtype,
                                            accept_sparse=accept_sparse(self.model, Xv))
-            except ValueError as exc:
-                message = nonfinite_refusal(
-                    type(self).__name__, exc, Xv, dtype, _feature_names(Xv), action="fitted on",
-                    name="X_val", n_features=self.n_features_in_,
-                )
-                if message is None:
-                    raise
-                raise ValueError(message) from exc
             yv = _checked_targets(np.asarray(yv))
             if yv.shape[0] != Xv_checked.shape[0]:
                 raise ValueError(f"y has {yv.shape[0]} rows, X has "
@@ -746,18 +752,10 @@ class BaseGD(BaseEstimator):
         naming the columns (``feature_names_in_`` when fitted with names, else numbers) and
         rows (the check runs again, locating, only then)."""
         sparse = accept_sparse(self.model_, X)
-        try:
+        with nonfinite_located(type(self).__name__, X, self._dtype(), action="predicted on",
+                               n_features=getattr(self, "n_features_in_", None),
+                               columns=getattr(self, "feature_names_in_", None)):
             return validate_data(self, X, reset=False, dtype=self._dtype(), accept_sparse=sparse)
-        except ValueError as exc:
-            columns = getattr(self, "feature_names_in_", None)
-            message = nonfinite_refusal(
-                type(self).__name__, exc, X, self._dtype(),
-                columns if columns is not None else _feature_names(X),
-                action="predicted on", n_features=getattr(self, "n_features_in_", None),
-            )
-            if message is None:
-                raise
-            raise ValueError(message) from exc
 
     def _raw(self, X) -> np.ndarray:
         check_is_fitted(self, "params_")
