@@ -47,22 +47,28 @@ def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
-        cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
-        where = "server" if uri.startswith(("http://", "https://")) else "store"
+        raise unreachable(uri, exc) from None
+
+
+def unreachable(uri: str, exc: BaseException) -> TrackingUnavailable:
+    """The one-line TrackingUnavailable for the store at ``uri`` failing with ``exc``: the
+    redacted URI, the first line of the cause and what to do."""
+    cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+    where = "server" if uri.startswith(("http://", "https://")) else "store"
+    todo = (
+        "start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both unset to use the "
+        "project's sqlite:///mlflow.db"
+    )
+    path = _sqlite_path(uri)
+    if path is not None and path.is_file():  # the file is there but SQLite cannot use it
         todo = (
-            "start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both unset to use the "
-            "project's sqlite:///mlflow.db"
+            f"if {path.name} is damaged, restore it from a backup or move it (with its "
+            f"-wal and -shm files) away to start a new store (README: Starting over)"
         )
-        path = _sqlite_path(uri)
-        if path is not None and path.is_file():  # the file is there but SQLite cannot use it
-            todo = (
-                f"if {path.name} is damaged, restore it from a backup or move it (with its "
-                f"-wal and -shm files) away to start a new store (README: Starting over)"
-            )
-        raise TrackingUnavailable(
-            f"tracking.uri: cannot reach the MLflow tracking {where} {redact_uri(uri)} "
-            f"({cause}); {todo}"
-        ) from None
+    return TrackingUnavailable(
+        f"tracking.uri: cannot reach the MLflow tracking {where} {redact_uri(uri)} "
+        f"({cause}); {todo}"
+    )
 
 
 class _RedactingFilter(logging.Filter):
@@ -214,10 +220,7 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
     links = list(_chain(exc))
     store = (requests.RequestException, urllib3.exceptions.HTTPError, SQLAlchemyError)
     if isinstance(exc, MlflowException) and any(isinstance(e, store) for e in links):
-        try:
-            connect_or_explain(uri, lambda: _reraise(exc))
-        except TrackingUnavailable as explained:
-            return explained
+        return unreachable(uri, exc)
     for link in links:
         # not FileNotFoundError: a file the stage asked MLflow to log that does not exist is
         # the stage's bug (its traceback is kept), not an unwritable artifact location
@@ -231,10 +234,6 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
                 "directory, or point tracking.uri / MLFLOW_TRACKING_URI at another store"
             )
     return None
-
-
-def _reraise(exc: BaseException) -> Any:
-    raise exc
 
 
 def stage_exit(stage: str, main: Callable[[], int]) -> int:
