@@ -222,11 +222,16 @@ def lr_find_figure(
     return path
 
 
-def _history_title(study: Any) -> str:
-    """Optuna draws complete trials only: the title counts the ones it leaves out."""
+def _state_counts(study: Any) -> dict[str, int]:
+    """The study's trials per state name (``COMPLETE``, ``PRUNED``, ...)."""
     from collections import Counter
 
-    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
+    return Counter(t.state.name for t in study.get_trials(deepcopy=False))
+
+
+def _history_title(study: Any) -> str:
+    """Optuna draws complete trials only: the title counts the ones it leaves out."""
+    states = _state_counts(study)
     hidden = ", ".join(f"{n} {state.lower()}" for state, n in sorted(states.items())
                        if state != "COMPLETE" and n)
     shown = f"Optimization history: {states.get('COMPLETE', 0)} complete trials"
@@ -240,9 +245,7 @@ MIN_TRIALS_FOR_IMPORTANCE = 10
 def _importances_title(study: Any) -> str:
     """Optuna's importances rest on the complete trials only: the title says how many, how
     many it left out, and that a handful of trials is too few to rely on."""
-    from collections import Counter
-
-    states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
+    states = _state_counts(study)
     complete = states.get("COMPLETE", 0)
     left = sum(n for state, n in states.items() if state != "COMPLETE")
     title = f"Hyperparameter importances from {complete} complete trials"
