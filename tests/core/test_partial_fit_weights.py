@@ -12,6 +12,8 @@ from gdlab import DivergenceError, GDClassifier, GDRegressor
 from gdlab.core.fast import FastOptState
 from gdlab.core.sampling import epoch_order
 
+from .weighted_sgd import weighted_step
+
 JIT = pytest.mark.parametrize("jit", ["1", "0"], ids=["compiled", "numpy"])
 
 # (rows, weight of every row or None for varied weights in 0.5..3) of the stream's calls:
@@ -57,19 +59,11 @@ def _reference(chunks, *, kind, batch_size, lr, alpha, random_state):
         call_loss = 0.0
         for start in range(0, n, bs):
             B = order[start:start + bs]
-            z = X[B] @ coef + intercept
-            if kind == "regression":
-                losses, r = 0.5 * (z - y[B]) ** 2, z - y[B]
-            else:
-                losses = np.logaddexp(0.0, z) - y[B] * z
-                r = 1.0 / (1.0 + np.exp(-z)) - y[B]
             penalty = 0.5 * alpha * coef @ coef
-            call_loss += w[B] @ losses / w.sum() + penalty * len(B) / n
             scale = w[B] / (len(B) * w_bar)
-            g_coef = X[B].T @ (scale * r) + alpha * coef
-            g_intercept = scale @ r
-            coef = coef - lr * g_coef
-            intercept = intercept - lr * g_intercept
+            losses, coef, intercept = weighted_step(X[B], y[B], coef, intercept, scale,
+                                                    kind=kind, alpha=alpha, lr=lr)
+            call_loss += w[B] @ losses / w.sum() + penalty * len(B) / n
         curve.append(call_loss)
     return coef, intercept, curve
 

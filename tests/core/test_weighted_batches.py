@@ -12,6 +12,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from gdlab import GDClassifier, GDRegressor
 from gdlab.core.sampling import epoch_order
 
+from .weighted_sgd import weighted_step
+
 JIT = pytest.mark.parametrize("jit", ["1", "0"], ids=["compiled", "numpy"])
 
 
@@ -34,19 +36,11 @@ def _reference_sgd(X, y, w, *, kind, batch_size, lr, alpha, epochs, random_state
         epoch_loss = 0.0
         for start in range(0, n, batch_size):
             B = order[start:start + batch_size]
-            z = X[B] @ coef + intercept
-            if kind == "regression":
-                losses, r = 0.5 * (z - y[B]) ** 2, z - y[B]
-            else:
-                losses = np.logaddexp(0.0, z) - y[B] * z
-                r = 1.0 / (1.0 + np.exp(-z)) - y[B]
             scale = w[B] / (len(B) * w_bar)
             penalty = 0.5 * alpha * coef @ coef
+            losses, coef, intercept = weighted_step(X[B], y[B], coef, intercept, scale,
+                                                    kind=kind, alpha=alpha, lr=lr)
             epoch_loss += (scale @ losses + penalty) * len(B) / n
-            g_coef = X[B].T @ (scale * r) + alpha * coef
-            g_intercept = scale @ r
-            coef = coef - lr * g_coef
-            intercept = intercept - lr * g_intercept
         curve.append(epoch_loss)
     return coef, intercept, curve
 
