@@ -1,7 +1,7 @@
 """DVC stage ``validate`` (the first stage): check params.yaml before anything else runs.
 
 A wrong key fails here with every problem listed, before DVC deletes the outputs of the later
-stages. The data is checked here too (a dry run of prepare into a scratch directory): bad rows,
+stages. The data is checked here too (every check of prepare, without writing its files): bad rows,
 undeclared personal data or a missing HMAC key also fail before any output is deleted.
 On success the validated, normalised parameters are written to
 ``reports/validated_params.json`` (defaults filled in for keys left out).
@@ -24,16 +24,15 @@ atexit.register(gc.freeze)
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
 from gdlab.data import (
     DataError,
+    check_dataset,
     check_source_available,
     full_batch_warning,
-    prepare_dataset,
     untracked_source,
     unversioned_source,
 )
@@ -59,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         document = read_yaml(args.params)  # read once: validated, and checked for emptiness
         params = validate_params(document, args.params)
         check_source_available(params)
-        with tempfile.TemporaryDirectory() as scratch:
-            meta = prepare_dataset(params, scratch, warn=checks.append)
+        meta = check_dataset(params, warn=checks.append)
         if meta["task"] == "classification" and meta.get("sensitive") is not None:
             from gdlab.reporting.fairness import check_positive_label  # fairlearn: only then
 

@@ -6,7 +6,7 @@ seeded split, the prepared-data files and the model pipeline's preprocessing.
     make_preprocessor(params)                         # imputer / polynomial / scaler
 """
 
-from gdlab.data.build import check_data, prepare_dataset
+from gdlab.data.build import check_data, check_dataset, prepare_dataset
 from gdlab.data.checks import CheckedData, check_table
 from gdlab.data.errors import DataError
 from gdlab.data.prepared import Prepared, dataset_digest, load_prepared, write_prepared
@@ -29,6 +29,7 @@ __all__ = [
     "RawTable",
     "build_preprocessor",
     "check_data",
+    "check_dataset",
     "check_source_available",
     "check_table",
     "dataset_digest",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from gdlab.config import Params
@@ -41,18 +43,20 @@ def _rows(checked: CheckedData, index: Any) -> pd.DataFrame:
     return frame
 
 
-def prepare_dataset(
-    params: Params,
-    directory: str | Path = "data/prepared",
-    *,
-    warn: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Check, split (seeded; stratified for classification) and write the prepared data.
+@dataclass
+class SplitData:
+    """Checked rows with their seeded split: what :func:`prepare_dataset` writes."""
 
-    Returns the ``meta.json`` content. Raises :class:`~gdlab.data.errors.DataError`.
-    ``warn`` receives each one-line warning of the checks (:attr:`CheckedData.warnings`, e.g.
-    an integer identifier kept as a feature); the stages print them.
-    """
+    checked: CheckedData
+    train: np.ndarray
+    test: np.ndarray
+    meta: dict[str, Any]
+    """``meta.json`` without the files' sizes and hashes."""
+
+
+def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> SplitData:
+    """Every check of :func:`prepare_dataset` (the data's, the split's, the folds'), writing
+    nothing. Raises :class:`~gdlab.data.errors.DataError`; ``warn`` as there."""
     checked = check_data(params)
     for warning in checked.warnings if warn is not None else ():
         warn(warning)
@@ -74,4 +78,31 @@ def prepare_dataset(
         "source": table.source,
         "path": table.path,
     }
-    return write_prepared(directory, _rows(checked, train), _rows(checked, test), meta)
+    return SplitData(checked, train, test, meta)
+
+
+def check_dataset(params: Params, *, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The checks of :func:`prepare_dataset` without writing the files (the validate stage):
+    its ``meta.json`` content less the ``sha256`` of files never written. Raises
+    :class:`~gdlab.data.errors.DataError`; ``warn`` as there."""
+    split = split_data(params, warn=warn)
+    return {**split.meta, "n_train": len(split.train), "n_test": len(split.test)}
+
+
+def prepare_dataset(
+    params: Params,
+    directory: str | Path = "data/prepared",
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Check, split (seeded; stratified for classification) and write the prepared data.
+
+    Returns the ``meta.json`` content. Raises :class:`~gdlab.data.errors.DataError`.
+    ``warn`` receives each one-line warning of the checks (:attr:`CheckedData.warnings`, e.g.
+    an integer identifier kept as a feature); the stages print them.
+    """
+    split = split_data(params, warn=warn)
+    checked = split.checked
+    return write_prepared(
+        directory, _rows(checked, split.train), _rows(checked, split.test), split.meta
+    )
