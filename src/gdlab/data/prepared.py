@@ -27,6 +27,7 @@ from gdlab.data.errors import DataError
 TRAIN_FILE, TEST_FILE, META_FILE = "train.parquet", "test.parquet", "meta.json"
 TARGET_COLUMN, SENSITIVE_COLUMN = "target", "sensitive"
 SPLITS = ("train", "test")
+SPLIT_FILES = (TRAIN_FILE, TEST_FILE)
 
 
 def array_files(split: str) -> tuple[str, str]:
@@ -43,11 +44,16 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def digest_of(hashes: dict[str, str]) -> str:
+    """The :func:`dataset_digest` of files whose SHA-256 are ``hashes`` (name -> hex)."""
+    lines = "".join(f"{name}:{hashes[name]}\n" for name in SPLIT_FILES)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def dataset_digest(directory: str | Path) -> str:
     """One hex SHA-256 for the prepared data: of the two Parquet files' own hashes."""
     directory = Path(directory)
-    lines = "".join(f"{name}:{file_sha256(directory / name)}\n" for name in (TRAIN_FILE, TEST_FILE))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return digest_of({name: file_sha256(directory / name) for name in SPLIT_FILES})
 
 
 def write_prepared(
@@ -126,10 +132,12 @@ def load_prepared(directory: str | Path = "data/prepared", *, mmap: bool = False
     if not meta_path.exists():
         raise DataError(f"{meta_path} not found; run the prepare stage first (dvc repro prepare)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    hashes: dict[str, str] = {}  # each file hashed once: checked here, digested below
     for name, expected in meta["sha256"].items():
         if not (directory / name).exists():
             raise DataError(f"{directory / name} not found; run the prepare stage again")
-        if file_sha256(directory / name) != expected:
+        hashes[name] = file_sha256(directory / name)
+        if hashes[name] != expected:
             raise DataError(
                 f"{directory / name} changed after it was prepared (SHA-256 differs "
                 "from meta.json); run the prepare stage again"
@@ -161,5 +169,5 @@ def load_prepared(directory: str | Path = "data/prepared", *, mmap: bool = False
         s_train,
         s_test,
         meta,
-        dataset_digest(directory),
+        digest_of({n: hashes.get(n) or file_sha256(directory / n) for n in SPLIT_FILES}),
     )
