@@ -207,3 +207,58 @@ def test_cv_on_a_read_only_memory_map(tmp_path):
     for mapped, memory in (runs[0:2], runs[2:4]):
         for a, b in zip(mapped.folds, memory.folds, strict=True):
             assert a.curves == b.curves and a.scores == b.scores
+
+
+class _Fitted:
+    """An estimator that keeps what it was fitted on and allocates nothing."""
+
+    def fit(self, X, y, eval_set=None):
+        self.X_, self.eval_X_ = X, eval_set[0] if eval_set is not None else None
+        self.history_ = {"loss": [0.0]}
+        return self
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
+def test_an_imputing_fold_overwrites_its_own_copy_of_the_rows_not_three():
+    """A fold with data.missing set copied its rows, then the imputer copied them and the
+    scaler once more: ~3.4 x the fold's bytes at once (1.3 GB more on a 1 000 000-row CSV's
+    folds). The imputer and scaler now work in place on the fold's own copy; the values are
+    the same, and the fitted model still copies what it is given."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20_000, 25))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X_before = X.copy()
+    y = (rng.random(len(X)) < 0.5).astype(np.float64)
+    train, val = np.arange(16_000), np.arange(16_000, 20_000)
+    pipeline = Pipeline([("preprocess", build_preprocessor(missing="mean")), ("model", _Fitted())])
+
+    fit_pipeline_rows(pipeline, X, y, train, val)  # imports and caches out of the count
+    tracemalloc.start()
+    try:
+        outcome = fit_pipeline_rows(pipeline, X, y, train, val)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    rows = X[train].nbytes + X[val].nbytes  # the fold's own copy: the least it can take
+    # + the one transient copy SimpleImputer's masked mean makes in fit: ~1.96 x; copying
+    # imputer and scaler (before): ~2.76 x
+    assert peak < 2.3 * rows, peak / rows
+
+    reference = build_preprocessor(missing="mean").fit(X[train])  # copying, as sklearn does
+    fitted = outcome.model.named_steps["model"]
+    np.testing.assert_array_equal(fitted.X_, reference.transform(X[train]))
+    np.testing.assert_array_equal(fitted.eval_X_, reference.transform(X[val]))
+    np.testing.assert_array_equal(X, X_before)  # the shared X untouched
+
+    steps = outcome.model.named_steps["preprocess"].named_steps
+    assert steps["impute"].copy is True and steps["scale"].copy is True
+    mine = X[:100].copy()
+    outcome.model.named_steps["preprocess"].transform(mine)
+    np.testing.assert_array_equal(mine, X_before[:100])  # a caller's data is never overwritten

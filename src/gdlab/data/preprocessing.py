@@ -11,6 +11,8 @@ on the fly by the estimator (:func:`standardisation`); see
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,28 @@ def make_preprocessor(params: Params) -> Pipeline:
         polynomial_degree=params.preprocess.polynomial_degree,
         standardize=params.preprocess.standardize,
     )
+
+
+@contextmanager
+def in_place(preprocess: Any) -> Iterator[None]:
+    """Within the block, the imputer and scaler steps of ``preprocess`` (a Pipeline of
+    :func:`build_preprocessor`'s steps, or one of them) overwrite the array they are given
+    instead of copying it (``copy=False``): for rows that are already a private copy (a fold's
+    ``X[rows]``), which a fit would otherwise copy once per step. Same values. Their ``copy``
+    is restored after it, so the fitted model never overwrites a caller's data."""
+    steps = preprocess.steps if type(preprocess) is Pipeline else [(None, preprocess)]
+    copying = [
+        step
+        for _, step in steps
+        if type(step) in (SimpleImputer, StandardScaler) and step.copy is True
+    ]
+    for step in copying:
+        step.copy = False
+    try:
+        yield
+    finally:
+        for step in copying:
+            step.copy = True
 
 
 _UNSUPPORTED = object()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,23 +83,31 @@ def fit_pipeline(
     *,
     eval_set: tuple[Any, np.ndarray] | None = None,
     callbacks: list[Any] | None = None,
+    private_rows: bool = False,
 ) -> FitOutcome:
     """Fit a clone of ``pipeline`` on ``(X, y)``; ``eval_set`` is transformed by the fitted
     preprocessing (and its targets by the target scaler fitted on ``y``) before the estimator
     sees it. Callbacks are removed again after the fit so the fitted model carries no progress
-    objects."""
+    objects. ``private_rows``: ``X`` and ``eval_set[0]`` are copies nobody else reads, which
+    the imputer and scaler may overwrite instead of copying (:func:`in_place`)."""
+    from gdlab.data.preprocessing import in_place
+
     model = clone(pipeline)
     preprocess = model.named_steps["preprocess"]
     step = model.named_steps["model"]
     start = time.perf_counter()
-    if preprocess is None or preprocess == "passthrough":
-        Xt, transform = X, (lambda data: data)
-    else:
-        Xt, transform = preprocess.fit_transform(X, y), preprocess.transform
     estimator, y_fit, target = split_target(step, y)
     fit_kwargs: dict[str, Any] = {}
-    if eval_set is not None:
-        fit_kwargs["eval_set"] = (transform(eval_set[0]), transform_target(target, eval_set[1]))
+    if preprocess is None or preprocess == "passthrough":
+        Xt = X
+        if eval_set is not None:
+            fit_kwargs["eval_set"] = (eval_set[0], transform_target(target, eval_set[1]))
+    else:
+        with in_place(preprocess) if private_rows else nullcontext():
+            Xt = preprocess.fit_transform(X, y)
+            if eval_set is not None:
+                Xv = preprocess.transform(eval_set[0])
+                fit_kwargs["eval_set"] = (Xv, transform_target(target, eval_set[1]))
     with _callbacks(estimator, callbacks):
         estimator.fit(Xt, y_fit, **fit_kwargs)
     join_target(step, estimator, target)
@@ -135,7 +143,7 @@ def fit_pipeline_rows(
         eval_set = None if val_idx is None else (_rows_of(X, val_idx), _rows_of(y, val_idx))
         return fit_pipeline(
             pipeline, _rows_of(X, train_idx), _rows_of(y, train_idx), eval_set=eval_set,
-            callbacks=callbacks,
+            callbacks=callbacks, private_rows=True,  # the rows just copied: theirs to overwrite
         )
     start = time.perf_counter()
     if scaler is not None:
