@@ -326,3 +326,73 @@ def test_the_description_says_uncommitted_changes_only_when_the_code_differs(cha
     text = version_description("r1", lineage, "runs:/r1/model_card.md")
     assert said in text
     assert "uncommitted" not in text or lineage["gdlab.code_dirty"] == "true"
+
+
+class _Deciding:
+    """The store's client; ``before`` and ``after`` run around its move of ``champion``."""
+
+    def __init__(self, client, before=lambda: None, after=lambda: None):
+        self._client, self._before, self._after = client, before, after
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def set_registered_model_alias(self, name, alias, version):
+        if alias == "champion":
+            self._before()
+        self._client.set_registered_model_alias(name, alias, version)
+        if alias == "champion":
+            self._after()
+
+
+def test_two_registrations_at_once_leave_the_best_model_champion(session, fitted, monkeypatch):
+    """``dvc queue start -j 2``: two register stages decide at once, both better than the
+    champion. The second must compare with the first's outcome: champion ends on the best
+    model (rmse 0.5), not on the one that moved the alias last (0.8, which read the old 1.0)."""
+    import threading
+
+    from gdlab.tracking import registry
+
+    name = "concurrent-test"
+    client = session.client
+    register_and_gate(client, metric="rmse", value=1.0, **_logged(session, fitted, name))
+    best_args, good_args = _logged(session, fitted, name), _logged(session, fitted, name)
+    first_read, best_moved = threading.Event(), threading.Event()
+    both_read = threading.Barrier(2, timeout=3)
+    read = registry.current_champion
+
+    def read_together(client, model_name):
+        champion = read(client, model_name)
+        first_read.set()
+        try:  # unlocked, both registrations hold the old champion past this point
+            both_read.wait()
+        except threading.BrokenBarrierError:  # locked: the other one waits for this decision
+            pass
+        return champion
+
+    monkeypatch.setattr(registry, "current_champion", read_together)
+    errors, decisions = [], {}
+
+    def decide(key, deciding, value, args):
+        try:
+            decisions[key] = register_and_gate(deciding, metric="rmse", value=value, **args)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
+
+    best = threading.Thread(
+        target=decide, args=("best", _Deciding(client, after=best_moved.set), 0.5, best_args)
+    )
+    good = threading.Thread(
+        target=decide,
+        args=("good", _Deciding(client, before=lambda: best_moved.wait(10)), 0.8, good_args),
+    )
+    best.start()
+    assert first_read.wait(10)
+    good.start()
+    best.join(30)
+    good.join(30)
+    assert not errors, errors
+    champion = client.get_model_version_by_alias(name, "champion")
+    assert str(champion.version) == decisions["best"].version
+    assert not decisions["good"].promoted
+    assert decisions["good"].reason == "test_rmse 0.8 does not beat 0.5"

@@ -13,6 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+from gdlab.tracking.decision_lock import decision_lock
 from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
 
 CHAMPION = "champion"
@@ -226,7 +227,31 @@ def register_and_gate(
     model file (``tags[MODEL_DIGEST_TAG]``) trained again from the same clean commit and data
     (:func:`_identical_version`): only its test metric tag is refreshed. With ``task``
     (tagged ``gdlab.task``), a name whose champion is of another task is refused (ValueError,
-    nothing registered): their scores cannot be compared."""
+    nothing registered): their scores cannot be compared.
+
+    The champion is read and the aliases moved under :func:`decision_lock`, so two register
+    stages at once (``dvc queue start -j 2``) decide one after the other: the second compares
+    with the first's outcome, not with the champion both would have read."""
+    with decision_lock(str(client.tracking_uri), model_name):
+        return _register_and_gate(
+            client, model_name=model_name, model_uri=model_uri, run_id=run_id, metric=metric,
+            value=value, tags=tags, blocked=blocked, task=task, description=description,
+        )
+
+
+def _register_and_gate(
+    client: MlflowClient,
+    *,
+    model_name: str,
+    model_uri: str,
+    run_id: str | None,
+    metric: str,
+    value: float,
+    tags: dict[str, str] | None,
+    blocked: str | None,
+    task: str | None,
+    description: str | None,
+) -> RegistryDecision:
     champion = current_champion(client, model_name)
     held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
     if task is not None and held is not None and held != task:
