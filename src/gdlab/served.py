@@ -7,6 +7,12 @@ nothing. So the model is saved by MLflow's scikit-learn flavour, unchanged, exce
 scikit-learn wrapper, whose ``ValueError`` (e.g. NaN in a feature) becomes HTTP 400 with a
 message naming the columns and rows of the request and what the model takes.
 ``mlflow.sklearn.load_model`` reads the scikit-learn flavour and is not affected.
+
+prepare's one-hot encoding is not inside the model: a request sends ``city=a``, ``city=b``, …
+itself. MLflow's signature check drops a column the signature lacks (a level the model never
+saw, ``city=d``) with a warning in the server's log only, and the model would score such a row
+as one of no level, or a row that sets two levels, as if it were valid. The groups the model
+was trained on are in its MLmodel metadata (:data:`ONE_HOT_KEY`); such rows are refused.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from gdlab.text import listed
 
 FLAVOR_NAME = "sklearn"
 """What MLflow records as the logged model's flavour (``Model.log(flavor_name=...)``)."""
+ONE_HOT_KEY = "gdlab_one_hot"
+"""The MLmodel metadata key of the model's one-hot groups: ``{"groups": {column: [its
+one-hot columns]}, "none_allowed": bool}`` (a row may set no level only when the model imputes
+missing values: prepare encodes a missing text value as no level)."""
 
 
 def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kwargs: Any) -> None:
@@ -83,12 +93,54 @@ def refusal(data: Any, error: ValueError, predict: Callable[[pd.DataFrame], Any]
     return f"the model refused the request: {error}"
 
 
-class RequestChecked:
-    """MLflow's scikit-learn pyfunc wrapper whose ``predict`` turns the model's ``ValueError``
-    into an ``MlflowException`` (HTTP 400) that says what is wrong; everything else as is."""
+def one_hot_refusal(data: Any, one_hot: dict[str, Any] | None) -> str | None:
+    """Why the request ``data`` cannot be scored as prepare would have encoded it: the rows
+    that set several levels of a one-hot group, a value other than 0 and 1, or no level (when
+    ``one_hot["none_allowed"]`` is false), by column and request row; None when there are none
+    (a missing value is left to the model: it refuses or imputes it)."""
+    if not one_hot or not isinstance(data, pd.DataFrame):
+        return None
+    found = []
+    for column, levels in one_hot.get("groups", {}).items():
+        if not set(levels) <= set(data.columns):
+            continue  # MLflow's signature check names the missing columns
+        values = data[levels].to_numpy(dtype=float)
+        known = ~np.isnan(values).any(axis=1)
+        problems = [
+            ("holds a value other than 0 and 1", known & ~np.isin(values, (0.0, 1.0)).all(axis=1)),
+            ("sets several levels", known & ((np.nan_to_num(values) == 1.0).sum(axis=1) > 1)),
+        ]
+        if not one_hot.get("none_allowed", False):
+            problems.append(("sets no level", known & (np.nan_to_num(values) == 0.0).all(axis=1)))
+        for what, rows in problems:
+            where = np.flatnonzero(rows)
+            if len(where):
+                shown = listed([str(r) for r in where], SHOWN)
+                found.append(f"column {column!r} {what} in row{'s' * (len(where) > 1)} {shown}")
+    if not found:
+        return None
+    groups = one_hot["groups"]
+    encodings = "; ".join(
+        f"{column!r} as {', '.join(map(repr, levels))}" for column, levels in groups.items()
+    )
+    return (
+        f"the request's one-hot columns are not an encoding the model was trained on: "
+        f"{listed(found, SHOWN, sep='; ')} (rows count from 0 in the request's data). The model "
+        f"takes {encodings}: exactly one of a column's levels 1, the others 0. A level it was "
+        "not trained on cannot be scored (sent as a column of its own, it is dropped as a "
+        "column the signature lacks)"
+    )
 
-    def __init__(self, wrapped: Any) -> None:
+
+class RequestChecked:
+    """MLflow's scikit-learn pyfunc wrapper whose ``predict`` refuses rows whose one-hot
+    columns are no encoding the model was trained on (:func:`one_hot_refusal`) and turns the
+    model's ``ValueError`` into an ``MlflowException`` (HTTP 400) that says what is wrong;
+    everything else as is."""
+
+    def __init__(self, wrapped: Any, one_hot: dict[str, Any] | None = None) -> None:
         self._wrapped = wrapped
+        self._one_hot = one_hot
 
     def __getattr__(self, name: str) -> Any:
         if name == "_wrapped":  # not set yet (copy, unpickling): no recursion
@@ -97,6 +149,8 @@ class RequestChecked:
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """The wrapped model's predictions; a ``ValueError`` becomes a named refusal."""
+        if answer := one_hot_refusal(data, self._one_hot):
+            raise MlflowException.invalid_parameter_value(answer)
         try:
             return self._wrapped.predict(data, params)
         except ValueError as exc:
@@ -105,5 +159,8 @@ class RequestChecked:
 
 
 def _load_pyfunc(path: str) -> RequestChecked:
-    """The pyfunc loader MLflow calls (``loader_module``): scikit-learn's, wrapped."""
-    return RequestChecked(mlflow.sklearn._load_pyfunc(path))
+    """The pyfunc loader MLflow calls (``loader_module``): scikit-learn's, wrapped, with the
+    one-hot groups of the model's metadata (none in a model logged before gdlab kept them)."""
+    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
+    metadata = Model.load(model_dir).metadata or {}
+    return RequestChecked(mlflow.sklearn._load_pyfunc(path), metadata.get(ONE_HOT_KEY))

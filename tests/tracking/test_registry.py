@@ -396,3 +396,32 @@ def test_two_registrations_at_once_leave_the_best_model_champion(session, fitted
     assert str(champion.version) == decisions["best"].version
     assert not decisions["good"].promoted
     assert decisions["good"].reason == "test_rmse 0.8 does not beat 0.5"
+
+
+def test_the_logged_model_refuses_a_city_level_it_was_not_trained_on(session):
+    """Logged as train logs it (input example from prepare's one-hot columns), the served model
+    refuses a row whose one-hot city sets no level (an unseen city=d, which MLflow's signature
+    check drops) instead of scoring it."""
+    from mlflow.exceptions import MlflowException
+
+    from gdlab import GDClassifier
+    from gdlab.experiment import input_example
+
+    rng = np.random.default_rng(0)
+    city = rng.integers(0, 3, 60)
+    names = ["x0", "city=a", "city=b", "city=c"]
+    X = np.column_stack([rng.normal(size=60), np.eye(3)[city]])
+    model = Pipeline([("preprocess", StandardScaler()),
+                      ("model", GDClassifier(max_epochs=3, random_state=0))])
+    model.fit(pd.DataFrame(X, columns=names), city == 1)
+    with pipeline_run(experiment_id=session.experiment_id):
+        info = log_sklearn_model(model, input_example(X, names), include_code=False,
+                                 verify=False)
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    request = pd.DataFrame([[0.3, 0, 1, 0], [0.3, 0, 0, 0]], columns=names)
+    with pytest.raises(MlflowException, match="column 'city' sets no level in row 1 ") as raised:
+        loaded.predict(pd.DataFrame({**request, "city=d": [0, 1]}))
+    assert raised.value.get_http_status_code() == 400
+    assert loaded.predict(request.head(1)).tolist() == model.predict(request.head(1)).tolist()
+    assert info.metadata["gdlab_one_hot"] == {
+        "groups": {"city": ["city=a", "city=b", "city=c"]}, "none_allowed": False}

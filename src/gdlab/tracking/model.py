@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 from mlflow.models import Model, ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
+from sklearn.impute import SimpleImputer
 
 from gdlab import served
 from gdlab.config.plugin_path import import_paths, plugin_sources
+from gdlab.experiment.example import one_hot_groups
 from gdlab.experiment.persist import trusted_types
 
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
@@ -40,6 +42,26 @@ def pip_requirements() -> list[str]:
 def model_signature(model: Any, example: pd.DataFrame) -> ModelSignature:
     """Signature from named input columns and the model's predictions on them."""
     return infer_signature(example, np.asarray(model.predict(example)))
+
+
+def _imputes(model: Any) -> bool:
+    """Whether ``model`` (a pipeline, possibly nested) imputes missing values."""
+    if isinstance(model, SimpleImputer):
+        return True
+    return any(_imputes(step) for _, step in getattr(model, "steps", []))
+
+
+def one_hot_metadata(model: Any, example: pd.DataFrame) -> dict[str, Any]:
+    """The served model's :data:`gdlab.served.ONE_HOT_KEY` metadata: the one-hot groups of
+    the input example's columns (prepare's ``<column>=<level>`` dummies, told as
+    :func:`gdlab.experiment.example.one_hot_groups` tells them) and whether a row may set no
+    level (a missing text value, when the model imputes)."""
+    names = [str(c) for c in example.columns]
+    groups = one_hot_groups(example.to_numpy(dtype=np.float64), names)
+    return {served.ONE_HOT_KEY: {
+        "groups": {names[g[0]].partition("=")[0]: [names[j] for j in g] for g in groups},
+        "none_allowed": _imputes(model),
+    }}
 
 
 def _package_source() -> Path:
@@ -90,6 +112,7 @@ def log_sklearn_model(
             sk_model=model,
             signature=model_signature(model, example),
             input_example=example,
+            metadata=one_hot_metadata(model, example),
             serialization_format="skops",
             skops_trusted_types=trusted_types(model),
             pip_requirements=pip_requirements(),
