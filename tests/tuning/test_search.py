@@ -365,6 +365,46 @@ def test_a_trial_another_host_starts_after_the_slot_was_planned_does_not_share_i
     assert record.params == proposed.params
 
 
+def test_a_trial_another_worker_finishes_while_this_one_decides_is_counted_once(
+    tmp_path, classification_data, monkeypatch
+):
+    """Two workers share a study (as two processes on one PostgreSQL study). The other
+    worker's running trial finishes just after this worker read the study to decide whether
+    the budget has room: the trial is counted once (running, in that reading), so this worker
+    runs the last trial of the budget instead of giving up with nothing to run."""
+    from gdlab.tuning.search import run_one_trial
+
+    plan = plan_search(
+        make_params(tune={"n_trials": 3, "pruner": "none"}),
+        *classification_data,
+        storage=str(tmp_path / "two-workers.journal"),
+    )
+    plan.spec.create()
+    assert run_one_trial(plan, slot=0, deadline=None) is not None  # this worker's first
+    other = plan.spec.load(1)  # the other worker, running the second trial
+    theirs = other.ask()
+    plan.space.suggest(theirs)
+
+    reading = optuna.Study.get_trials
+    finished = []
+
+    def read_then_theirs_finishes(self, *args, **kwargs):
+        trials = reading(self, *args, **kwargs)
+        if not finished:  # right after this worker's first reading
+            finished.append(theirs.number)
+            other.tell(theirs, 0.5)
+        return trials
+
+    monkeypatch.setattr(optuna.Study, "get_trials", read_then_theirs_finishes)
+    record = run_one_trial(plan, slot=2, deadline=None)  # 1 finished + 1 running < 3
+    monkeypatch.undo()
+    assert finished == [theirs.number]
+    assert record is not None and record.state == "COMPLETE"
+    trials = plan.spec.load(3).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3  # the budget, no more
+    assert run_one_trial(plan, slot=3, deadline=None) is None  # now it is spent
+
+
 def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
     tmp_path, classification_data, monkeypatch
 ):

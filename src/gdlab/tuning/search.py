@@ -271,13 +271,14 @@ def run_search(
     with study_lock(plan.spec):
         study = plan.spec.create()
         outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner))
-        todo = remaining_trials(study, plan.n_trials, plan.grid_size)
+        trials = study.get_trials(deepcopy=False)  # one reading for the budget and the slot
+        todo = remaining_trials(trials, plan.n_trials, plan.grid_size)
         outcome.spent = todo == 0
         deadline = None if plan.timeout is None else time.time() + plan.timeout
         # the slot (sampler seed) of the next trial is the number of trials using the budget:
         # an interrupted trial and its retry share one, so a resumed search samples what an
         # uninterrupted one would
-        first_slot = sum(counted(t) for t in study.get_trials(deepcopy=False))
+        first_slot = sum(counted(t) for t in trials)
         lines = None if progress is None else TrialProgress(plan, study, todo, progress)
         for record in _results(plan, todo, first_slot, deadline, progress):
             if record is None:
@@ -323,14 +324,17 @@ def run_one_trial(
     The budget and the sampler's seed count the trials running now too: searches on other
     hosts sharing the study (an RDB storage) then neither run more than ``n_trials`` together
     nor take the same seed as a running trial (which would propose its configuration again);
-    alone, nothing else runs and ``slot`` stays as given."""
+    alone, nothing else runs and ``slot`` stays as given. Finished and running trials are
+    counted in one reading of the study: read twice, a trial another worker finishes in
+    between would count as running and as finished, and the budget look spent while it still
+    has room for this trial."""
     if deadline is not None and time.time() >= deadline:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = plan.spec.load(slot)
     trials = study.get_trials(deepcopy=False)
     running = sum(t.state == TrialState.RUNNING for t in trials)
-    left = remaining_trials(study, plan.n_trials, plan.grid_size)
+    left = remaining_trials(trials, plan.n_trials, plan.grid_size)
     if left is not None and left <= running:
         return None
     taken = sum(counted(t) for t in trials) + running

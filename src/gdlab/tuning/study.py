@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -352,14 +352,16 @@ def _grid_point(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
 
 
 def remaining_trials(
-    study: optuna.Study, n_trials: int | None, grid_size: int | None
+    trials: Sequence[FrozenTrial], n_trials: int | None, grid_size: int | None
 ) -> int | None:
-    """Trials still to run: ``n_trials`` (capped at the grid) minus the counted ones; ``None``
-    when only a timeout limits the search."""
+    """Trials still to run: ``n_trials`` (capped at the grid) minus the counted ones among
+    ``trials`` (one reading of the study: whoever also counts its running trials must count
+    them in the same reading, see :func:`gdlab.tuning.search.run_one_trial`); ``None`` when
+    only a timeout limits the search."""
     limit = n_trials
     if grid_size is not None:
         limit = grid_size if limit is None else min(limit, grid_size)
     if limit is None:
         return None
-    done = sum(counted(t) for t in study.get_trials(deepcopy=False))
+    done = sum(counted(t) for t in trials)
     return max(limit - done, 0)
