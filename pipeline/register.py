@@ -1,12 +1,14 @@
 """DVC stage ``register``: register the refitted model and move the registry aliases.
 
 The new version gets the alias ``challenger``; ``champion`` moves to it only when it beats the
-current champion on ``register.metric`` (test split) and passes the fairness gate
+current champion on ``register.metric`` on the same test rows (a champion tested on other
+prepared data is scored on ``data/prepared``'s test split; one taking other input columns is
+not compared, and the new version stays challenger) and passes the fairness gate
 (``reports/fairness.json``, written by evaluate). The decision is written to
 ``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
 With ``register.enabled: false`` nothing is registered.
 
-    python pipeline/register.py [--params params.yaml]
+    python pipeline/register.py [--params params.yaml] [--data data/prepared]
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from pathlib import Path
 import mlflow
 
 from gdlab.config import ConfigError, load_params
+from gdlab.config.plugin_path import import_paths
+from gdlab.data import load_prepared
 from gdlab.data.prepared import file_sha256
+from gdlab.experiment import as_frame, decode_target
 from gdlab.reporting import read_json, write_json
 from gdlab.tracking import (
     RunHandle,
@@ -39,6 +44,7 @@ from gdlab.tracking import (
     pipeline_run,
     register_and_gate,
 )
+from gdlab.tracking.champion import ChampionNotComparable, TestSet
 from gdlab.tracking.registry import (
     MODEL_DIGEST_TAG,
     fairness_gate,
@@ -52,6 +58,7 @@ from gdlab.tracking.safety import check_resumable, stage_exit
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/prepared")
     parser.add_argument("--models", default="models")
     parser.add_argument("--reports", default="reports")
     args = parser.parse_args(argv)
@@ -81,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     fairness = read_json(reports / "fairness.json")
     gate_status, blocked = fairness_gate(fairness)
     try:
+        data = load_prepared(args.data, mmap=True)  # the rows evaluate scored the model on
+        test_set = TestSet(as_frame(data.X_test, data.feature_names),
+                           decode_target(data.y_test, data.classes), data.task, data.digest,
+                           tuple(import_paths(params)))
         handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
         check_resumable(session.client, handle.run_id, str(models / "run.json"))
@@ -109,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                 blocked=blocked,
                 task=params.model.task,
                 description=version_description(handle.run_id, lineage, card),
+                test_set=test_set,
             )
+        except ChampionNotComparable as exc:  # checked before anything is written
+            print(f"register: {exc}; nothing registered, no alias moved (repair the champion, "
+                  "or move or delete its alias by hand)", file=sys.stderr)
+            return 1
         except ValueError as exc:  # the name holds models of another task
             print(f"register: {exc}", file=sys.stderr)
             return 1

@@ -13,6 +13,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+from gdlab.tracking.champion import (
+    TestSet,
+    champion_score,
+    input_columns,
+    input_difference,
+    promote_by_hand,
+)
 from gdlab.tracking.decision_lock import decision_lock
 from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
 
@@ -40,6 +47,10 @@ class RegistryDecision:
     promoted: bool
     reason: str
     champion: str | None
+    champion_evaluation: str | None = None
+    """Where ``previous_value`` comes from: ``recorded`` (the champion's own test metric: the
+    same prepared data, or no test set given), ``re-evaluated on this test set``, or ``not
+    compared: inputs differ``; None without a champion to compare with."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +94,14 @@ def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
 DECIDED_TAGS = ("gdlab.fairness_gate",)
 """Version tags a registration decides (not lineage): refreshed when the same model is
 registered again, so they agree with its ``gdlab.promotion_reason`` (a tightened gate)."""
+COMPARED_TAG = "gdlab.compared_with"
+"""On the new version: the champion it was compared with and how (``v3, re-evaluated on this
+test set``); with ``gdlab.champion_test_<metric>``, that champion's value in the comparison.
+Set (or removed) by every decision, so they agree with its ``gdlab.promotion_reason``."""
+
+
+def champion_metric_tag(metric: str) -> str:
+    return f"gdlab.champion_test_{metric}"
 
 
 def registered_model_description(task: str | None, metric: str) -> str:
@@ -204,6 +223,76 @@ def _identical_version(
     return min(same, key=lambda v: int(v.version)) if same else None
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """The champion beside the new version: its value for the gate (None: nothing to
+    compare), where that value comes from, how the inputs differ (None: the same), and the
+    champion's own recorded test metric."""
+
+    value: float | None
+    source: str
+    differs: str | None
+    recorded: float | None
+
+
+def _compare_with_champion(
+    client: MlflowClient,
+    name: str,
+    champion: Any,
+    model_uri: str,
+    metric: str,
+    test_set: TestSet | None,
+) -> _Comparison:
+    """Compare ``champion`` with the model at ``model_uri`` before anything is written: their
+    signatures' inputs, then the champion's ``metric`` on ``test_set`` (its own recorded one
+    when it was tested on the same prepared data, ``gdlab.data_digest``, or when no test set
+    is given). Raises ``ChampionNotComparable`` when the champion cannot be read or scored."""
+    recorded = _champion_value(client, champion, metric)
+    differs = input_difference(
+        input_columns(f"models:/{name}/{champion.version}"), input_columns(model_uri)
+    )
+    if differs is not None:
+        return _Comparison(None, "not compared: inputs differ", differs, recorded)
+    digest = (champion.tags or {}).get("gdlab.data_digest")
+    same_data = test_set is None or (digest is not None and digest == test_set.digest)
+    if same_data and (recorded is not None or test_set is None):
+        return _Comparison(recorded, "recorded", None, recorded)
+    value = champion_score(name, str(champion.version), test_set, metric)
+    return _Comparison(value, "re-evaluated on this test set", None, recorded)
+
+
+def _compared(metric: str, value: float, comparison: _Comparison, champion: str) -> str:
+    """The reason of a decision on the metrics: the recorded values as before; a re-evaluated
+    champion says so, with what it had recorded on its own test data."""
+    previous = comparison.value
+    verb = "beats" if is_better(value, previous, metric) else "does not beat"
+    if comparison.source == "recorded":
+        return f"test_{metric} {value:.6g} {verb} {previous:.6g}"
+    own = ("" if comparison.recorded is None
+           else f"; it recorded {comparison.recorded:.6g} on its own test data")
+    return (f"test_{metric} {value:.6g} {verb} champion v{champion}'s {previous:.6g} on the "
+            f"same test rows (re-evaluated{own})")
+
+
+def _record_comparison(
+    client: MlflowClient, name: str, version: Any, metric: str,
+    champion: Any | None, comparison: _Comparison | None,
+) -> None:
+    """Tag the new version with the champion it was compared with and that champion's value
+    (:data:`COMPARED_TAG`); remove tags an earlier decision left when there is none now."""
+    wanted: dict[str, str] = {}
+    if comparison is not None:
+        wanted[COMPARED_TAG] = f"v{champion.version}, {comparison.source}"
+        if comparison.value is not None:
+            wanted[champion_metric_tag(metric)] = repr(float(comparison.value))
+    held = version.tags or {}
+    for key in (COMPARED_TAG, champion_metric_tag(metric)):
+        if key in wanted:
+            client.set_model_version_tag(name, version.version, key, wanted[key])
+        elif key in held:
+            client.delete_model_version_tag(name, version.version, key)
+
+
 def register_and_gate(
     client: MlflowClient,
     *,
@@ -216,10 +305,19 @@ def register_and_gate(
     blocked: str | None = None,
     task: str | None = None,
     description: str | None = None,
+    test_set: TestSet | None = None,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
     failed fairness gate) keeps it from becoming champion whatever its score, as the reason.
+
+    The champion and the new model are compared on the same rows: a champion whose signature
+    takes other inputs (names or types) is not compared, and the new version stays
+    ``challenger`` (the reason names the columns and how to promote it by hand); one tested on
+    other prepared data (``gdlab.data_digest``) is scored on ``test_set``, the rows ``value``
+    was measured on. Without ``test_set`` the recorded metrics are compared (the caller vouches
+    they were measured on the same rows). A champion that cannot be read or scored raises
+    ``ChampionNotComparable`` (a ValueError) before anything is registered or moved.
 
     A model registered under ``model_name`` before (register run again on the same train run)
     keeps its version: its tags (and ``description``) are updated and the decision is made
@@ -236,6 +334,7 @@ def register_and_gate(
         return _register_and_gate(
             client, model_name=model_name, model_uri=model_uri, run_id=run_id, metric=metric,
             value=value, tags=tags, blocked=blocked, task=task, description=description,
+            test_set=test_set,
         )
 
 
@@ -251,6 +350,7 @@ def _register_and_gate(
     blocked: str | None,
     task: str | None,
     description: str | None,
+    test_set: TestSet | None,
 ) -> RegistryDecision:
     champion = current_champion(client, model_name)
     held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
@@ -266,6 +366,12 @@ def _register_and_gate(
     identical = None if version is not None else _identical_version(
         client, model_name, version_tags
     )
+    known = version if version is not None else identical
+    comparison = None
+    if champion is not None and (known is None or str(known.version) != str(champion.version)):
+        comparison = _compare_with_champion(  # may refuse: nothing is written before it
+            client, model_name, champion, model_uri, metric, test_set
+        )
     if identical is not None:  # the same model again: no new version; its lineage stays its
         version = identical    # own, what this registration measured and decided is refreshed
         for key in (metric_tag(metric), *DECIDED_TAGS):
@@ -281,22 +387,28 @@ def _register_and_gate(
         for key, tag in version_tags.items():
             client.set_model_version_tag(model_name, version.version, key, tag)
     client.set_registered_model_alias(model_name, CHALLENGER, version.version)
-    previous_value = None if champion is None else _champion_value(client, champion, metric)
+    previous_value = None if comparison is None else comparison.value
     if champion is None:
         promoted, reason = True, "first version: no champion yet"
-    elif str(champion.version) == str(version.version):
+    elif comparison is None:
         promoted, reason = True, "already champion"
         if identical is not None:
             reason = f"already champion: v{version.version} is this very model"
+        previous_value = _champion_value(client, champion, metric)
+    elif comparison.differs is not None:
+        promoted, reason = False, (
+            f"not compared with champion v{champion.version}, whose inputs differ: "
+            f"{comparison.differs}; {promote_by_hand(model_name, str(version.version))}"
+        )
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
-    elif is_better(value, previous_value, metric):
-        promoted, reason = True, f"test_{metric} {value:.6g} beats {previous_value:.6g}"
     else:
-        promoted, reason = False, f"test_{metric} {value:.6g} does not beat {previous_value:.6g}"
+        promoted = is_better(value, previous_value, metric)
+        reason = _compared(metric, value, comparison, str(champion.version))
     if blocked:
         promoted, reason = False, blocked
     client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
+    _record_comparison(client, model_name, version, metric, champion, comparison)
     if description is not None and identical is None:
         client.update_model_version(model_name, version.version, description=description)
     if promoted:
@@ -314,6 +426,7 @@ def _register_and_gate(
         promoted=promoted,
         reason=reason,
         champion=str(version.version) if promoted else (champion and str(champion.version)),
+        champion_evaluation=None if comparison is None else comparison.source,
     )
 
 

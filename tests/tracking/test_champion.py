@@ -1,0 +1,184 @@
+"""The registry gate compares the champion and the new model on the same test rows: a champion
+tested on other data is scored again on the new model's test set; one taking other input
+columns is not compared (the new version stays challenger); a champion that cannot be scored
+leaves the registry as it was."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
+from gdlab.tracking.champion import ChampionNotComparable, TestSet, input_difference
+from gdlab.tracking.registry import COMPARED_TAG
+
+
+def _data(columns, coef, seed, noise=0.0, n=200):
+    """A train and a test split of ``y = X @ coef + noise`` (a different ``coef``: a data set
+    on which a model fitted to another one is poor)."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, len(columns))), columns=columns)
+    y = X.to_numpy() @ np.asarray(coef, dtype=float) + noise * rng.normal(size=n)
+    return (X[: n // 2], y[: n // 2]), (X[n // 2 :].reset_index(drop=True), y[n // 2 :])
+
+
+def _fit(train, estimator=None):
+    X, y = train
+    estimator = estimator or GDRegressor(max_epochs=30, random_state=0)
+    return Pipeline([("preprocess", StandardScaler()), ("model", estimator)]).fit(X, y)
+
+
+def _rmse(model, test) -> float:
+    X, y = test
+    return float(np.sqrt(mean_squared_error(y, model.predict(X))))
+
+
+def _register(session, name, model, test, digest, value, task="regression", metric="rmse"):
+    """Log ``model`` in a new run and register it as the pipeline's register stage does:
+    its test ``value`` measured on ``test``, that test set given to the gate."""
+    X, y = test
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+    return register_and_gate(
+        session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
+        metric=metric, value=value, task=task, tags={"gdlab.data_digest": digest},
+        test_set=TestSet(X, np.asarray(y), task, digest),
+    )
+
+
+def _alias(client, name, alias):
+    return str(client.get_model_version_by_alias(name, alias).version)
+
+
+def test_a_champion_tested_on_other_data_is_scored_on_this_test_set(session):
+    """Champion fitted and tested on data A (a low rmse there); the new model on data B with the
+    same columns. On A's rows the champion looked unbeatable; on B's it is poor, and the new
+    model beats it there. The gate's champion value is sklearn's RMSE of the champion's
+    predictions on B's test rows."""
+    name, columns = "rescored", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    champion, challenger = _fit(train_a), _fit(train_b)
+    first = _register(session, name, champion, test_a, "digest-a", _rmse(champion, test_a))
+    assert first.promoted
+
+    value = _rmse(challenger, test_b)
+    decision = _register(session, name, challenger, test_b, "digest-b", value)
+
+    on_b = _rmse(champion, test_b)  # independent: sklearn on the champion's own predictions
+    assert _rmse(champion, test_a) < value < on_b
+    assert decision.champion_evaluation == "re-evaluated on this test set"
+    assert decision.previous_value == pytest.approx(on_b, rel=1e-12)
+    assert decision.promoted and _alias(session.client, name, "champion") == decision.version
+    assert decision.reason.startswith(
+        f"test_rmse {value:.6g} beats champion v1's {on_b:.6g} on the same test rows "
+        f"(re-evaluated; it recorded {_rmse(champion, test_a):.6g} on its own test data)"
+    )
+    tags = session.client.get_model_version(name, decision.version).tags
+    assert float(tags["gdlab.champion_test_rmse"]) == pytest.approx(on_b, rel=1e-12)
+    assert tags[COMPARED_TAG] == "v1, re-evaluated on this test set"
+    assert tags["gdlab.promotion_reason"] == decision.reason
+
+
+def test_a_classifier_champion_is_scored_with_the_same_log_loss(session):
+    """The same for classification: the champion's log loss on the new test rows, as
+    scikit-learn computes it from the champion's probabilities, decides (string labels)."""
+    name, columns = "rescored-clf", ["a", "b"]
+    (Xa, ya), test_a = _data(columns, [2.0, -1.0], seed=2)
+    (Xb, yb), (Xtb, ytb) = _data(columns, [-2.0, -1.0], seed=3)
+    labels = np.array(["no", "yes"])
+    train_a, test_a = (Xa, labels[(ya > 0).astype(int)]), (test_a[0], labels[(test_a[1] > 0) * 1])
+    train_b, test_b = (Xb, labels[(yb > 0).astype(int)]), (Xtb, labels[(ytb > 0).astype(int)])
+    fit = lambda train: _fit(train, GDClassifier(max_epochs=30, random_state=0))  # noqa: E731
+    champion, challenger = fit(train_a), fit(train_b)
+    loss = lambda model, test: log_loss(test[1], model.predict_proba(test[0]),  # noqa: E731
+                                        labels=model.classes_)
+    _register(session, name, champion, test_a, "digest-a", loss(champion, test_a),
+              task="classification", metric="log_loss")
+    value = loss(challenger, test_b)
+    decision = _register(session, name, challenger, test_b, "digest-b", value,
+                         task="classification", metric="log_loss")
+    assert decision.previous_value == pytest.approx(loss(champion, test_b), rel=1e-9)
+    assert decision.promoted and loss(champion, test_a) < value < decision.previous_value
+
+
+def test_a_champion_taking_other_columns_is_not_compared(session):
+    """The new model takes columns the champion does not: however its score, it stays
+    challenger (promoted, models:/<name>@champion consumers sending the champion's columns
+    would break), and the reason names the columns and how to promote it by hand."""
+    name = "other-columns"
+    train_a, test_a = _data(["a", "b", "c"], [1.0, -2.0, 0.5], seed=0, noise=3.0)
+    train_b, test_b = _data(["a", "b", "d", "e"], [1.0, -2.0, 0.5, 1.0], seed=1)
+    champion, challenger = _fit(train_a), _fit(train_b)
+    _register(session, name, champion, test_a, "digest-a", _rmse(champion, test_a))
+    value = _rmse(challenger, test_b)
+    assert value < _rmse(champion, test_a)  # "better" on its own rows
+    decision = _register(session, name, challenger, test_b, "digest-b", value)
+
+    assert not decision.promoted and decision.champion == "1" and decision.version == "2"
+    assert decision.champion_evaluation == "not compared: inputs differ"
+    assert decision.previous_value is None
+    assert ("whose inputs differ: champion takes 3 features, this model 4: added d, e; "
+            "removed c; ") in decision.reason
+    assert "set_registered_model_alias('other-columns', 'champion', '2')" in decision.reason
+    client = session.client
+    assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
+    assert client.get_model_version(name, "2").tags["gdlab.promotion_reason"] == decision.reason
+
+
+def test_the_same_data_compares_the_recorded_metrics_as_before(session):
+    """Champion and new model from the same prepared data (same digest): the champion's
+    recorded test metric is the one compared (not scored again), and the reason reads as it
+    always did."""
+    name, columns = "same-data", ["a", "b", "c"]
+    train, test = _data(columns, [1.0, -2.0, 0.5], seed=0, noise=0.5)
+    champion = _fit(train)
+    _register(session, name, champion, test, "digest-a", 0.75)  # recorded: not its real rmse
+    worse = _register(session, name, _fit(train), test, "digest-a", 0.8)
+    assert not worse.promoted and worse.previous_value == 0.75
+    assert worse.reason == "test_rmse 0.8 does not beat 0.75"
+    assert worse.champion_evaluation == "recorded"
+    better = _register(session, name, _fit(train), test, "digest-a", 0.5)
+    assert better.promoted and better.reason == "test_rmse 0.5 beats 0.75"
+    assert _alias(session.client, name, "champion") == better.version == "3"
+
+
+def test_a_champion_that_cannot_be_scored_leaves_the_registry_as_it_was(session):
+    """The champion's model file is gone from the artifact store: nothing is registered, no
+    alias moves, and the error says in one line which champion could not be scored."""
+    name, columns = "unloadable", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    _register(session, name, _fit(train_a), test_a, "digest-a", 0.01)
+    client = session.client
+    source = client.get_model_version(name, "1").source  # models:/m-...
+    logged = client.get_logged_model(source.removeprefix("models:/"))
+    Path(logged.artifact_location.removeprefix("file://"), "model.skops").unlink()
+
+    with pytest.raises(ChampionNotComparable) as error:
+        _register(session, name, _fit(train_b), test_b, "digest-b", 0.5)
+    message = str(error.value)
+    assert message.startswith(
+        "champion v1 of 'unloadable' could not be re-evaluated on this test set: "
+    )
+    assert "\n" not in message
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
+    assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "1"
+
+
+def test_input_difference_names_added_removed_and_retyped_columns():
+    champion = {"a": "double", "b": "double", "c": "long"}
+    assert input_difference(champion, dict(reversed(champion.items()))) is None  # by name
+    assert input_difference(champion, {"a": "double", "b": "long", "d": "double"}) == (
+        "champion takes 3 features, this model 3: added d; removed c; "
+        "type changed: b double → long"
+    )
+    assert input_difference(champion, {**champion, "x": "double"}) == (
+        "champion takes 3 features, this model 4: added x; removed —"
+    )
+    assert input_difference(None, champion) == "the champion was logged without an input signature"
