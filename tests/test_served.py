@@ -234,3 +234,137 @@ def test_a_model_that_imputes_takes_a_row_of_no_level_as_a_missing_text_value(
     assert answer["predictions"] == expected.tolist()
     status, answer = invoke(loaded, city_request([[0.5, 1.0, 0, 1, 1]]))
     assert status == 400 and "column 'city' sets several levels in row 0" in answer["message"]
+
+
+# ---------------------------------------------------------------- class probabilities
+# the champion is chosen on log loss, a score of the probabilities: a request asks for them
+# with "params": {"predict_method": "predict_proba"} (MLflow ignored params the signature
+# did not declare, and answered labels with HTTP 200)
+
+def request_for(rows: list[list[float]], columns: list[str] = COLUMNS, **params: str) -> str:
+    body: dict = {"dataframe_split": {"columns": columns, "data": rows}}
+    if params:
+        body["params"] = params
+    return json.dumps(body)
+
+
+def probabilities_of(pipeline, rows: list[list[float]], columns: list[str] = COLUMNS) -> dict:
+    """The pipeline's own predict_proba, keyed as the served model names its columns."""
+    proba = pipeline.predict_proba(pd.DataFrame(rows, columns=columns, dtype=float))
+    return {str(c): proba[:, k].tolist() for k, c in enumerate(pipeline.classes_)}
+
+
+def served_classifier(tmp_path_factory, y_of, missing: str = "refuse"):
+    """A pipeline fitted on labels ``y_of(X)``, saved as gdlab logs it; it and its pyfunc."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.standard_normal((90, 4)), columns=COLUMNS)
+    model = Pipeline([
+        ("preprocess", build_preprocessor(missing=missing)),
+        ("model", GDClassifier(max_epochs=5, tol=None, random_state=0)),
+    ]).fit(X, y_of(X))
+    path = str(tmp_path_factory.mktemp("proba") / "model")
+    served.save_model(
+        model, path, signature=model_signature(model, X.head(3)), serialization_format="skops",
+        skops_trusted_types=trusted_types(model), pip_requirements=["mlflow"],
+    )
+    return model, mlflow.pyfunc.load_model(path)
+
+
+def three_cities(X: pd.DataFrame) -> np.ndarray:
+    """String labels in no sorted order: classes_ sorts them (lima, oslo, pune)."""
+    return np.where(X["x0"] > 0.5, "pune", np.where(X["x2"] > 0.0, "lima", "oslo"))
+
+
+@pytest.mark.parametrize("labels", ["boolean", "three strings"])
+def test_a_classifier_answers_its_class_probabilities_when_asked(tmp_path_factory, labels):
+    y_of = (lambda X: (X["x0"] > X["x2"]).to_numpy()) if labels == "boolean" else three_cities
+    pipeline, loaded = served_classifier(tmp_path_factory, y_of)
+    status, answer = invoke(loaded, request_for(GOOD, predict_method="predict_proba"))
+    assert status == 200, answer
+    expected = probabilities_of(pipeline, GOOD)
+    names = [str(c) for c in pipeline.classes_]
+    assert names == (["False", "True"] if labels == "boolean" else ["lima", "oslo", "pune"])
+    # one record per request row, keyed by the class labels in the order of classes_
+    assert [list(record) for record in answer["predictions"]] == [names] * len(GOOD)
+    for name in names:
+        got = [record[name] for record in answer["predictions"]]
+        np.testing.assert_allclose(got, expected[name], rtol=0, atol=1e-12)
+    totals = [sum(record.values()) for record in answer["predictions"]]
+    np.testing.assert_allclose(totals, 1.0, rtol=0, atol=1e-12)
+    # the default, and "predict" asked for, stay the labels
+    labels_expected = pipeline.predict(pd.DataFrame(GOOD, columns=COLUMNS)).tolist()
+    for body in (request_for(GOOD), request_for(GOOD, predict_method="predict")):
+        status, answer = invoke(loaded, body)
+        assert status == 200 and answer["predictions"] == labels_expected
+    # in Python, the same through the loaded pyfunc
+    frame = pd.DataFrame(GOOD, columns=COLUMNS)
+    proba = loaded.predict(frame, params={"predict_method": "predict_proba"})
+    assert list(proba.columns) == names
+    np.testing.assert_allclose(proba.to_numpy(), pipeline.predict_proba(frame), rtol=0,
+                               atol=1e-12)
+
+
+def test_a_predict_method_the_model_does_not_answer_is_refused_naming_it(refusing):
+    for method in ("decision_function", "predict_log_proba", "PREDICT_PROBA", ""):
+        status, answer = invoke(refusing, request_for(GOOD, predict_method=method))
+        assert status == 400, answer
+        assert answer["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert (f"params: predict_method={method!r} is not a method this model answers: "
+                "send 'predict' (the class labels, the default) or 'predict_proba'"
+                in answer["message"])
+    with pytest.raises(MlflowException, match="predict_method='score'") as raised:
+        refusing.predict(pd.DataFrame(GOOD, columns=COLUMNS), params={"predict_method": "score"})
+    assert raised.value.get_http_status_code() == 400
+
+
+def test_the_probabilities_are_refused_on_the_cells_labels_are_refused_on(refusing, imputing):
+    status, answer = invoke(refusing, body_with("NaN").replace(
+        "}}", '}, "params": {"predict_method": "predict_proba"}}'))
+    assert status == 400, answer
+    assert "column 'x2' holds NaN in row 1 (rows count from 0" in answer["message"]
+    assert "send finite numbers in every column" in answer["message"]
+    # a model that imputes answers null, and names infinity, for probabilities too
+    proba = '}, "params": {"predict_method": "predict_proba"}}'
+    status, answer = invoke(imputing, body_with("null").replace("}}", proba))
+    assert status == 200
+    assert [list(record) for record in answer["predictions"]] == [["False", "True"]] * len(GOOD)
+    # the probe of whether the model takes the null rows asks for probabilities too
+    both = body_with("-Infinity", row=0, column=3).replace("2.0", "null", 1)
+    status, answer = invoke(imputing, both.replace("}}", proba))
+    assert status == 400 and "NaN" not in answer["message"].split("Error: ")[-1]
+    assert "column 'x3' holds infinity in row 0" in answer["message"]
+    assert "send finite numbers or null in every column" in answer["message"]
+
+
+def test_the_probabilities_are_refused_on_a_city_level_the_model_was_not_trained_on(
+        tmp_path_factory):
+    pipeline, loaded = city_model(tmp_path_factory, "refuse")
+    unseen = [[0.5, 1.0, 0, 1, 0, 0], [0.5, 1.0, 0, 0, 0, 1]]
+    body = request_for(unseen, [*CITY, "city=d"], predict_method="predict_proba")
+    status, answer = invoke(loaded, body)
+    assert status == 400, answer
+    assert "column 'city' sets no level in row 1 (rows count from 0" in answer["message"]
+    good = [[0.5, 1.0, 0, 1, 0]]
+    status, answer = invoke(loaded, request_for(good, CITY, predict_method="predict_proba"))
+    assert status == 200
+    assert answer["predictions"] == [
+        {name: column[0] for name, column in probabilities_of(pipeline, good, CITY).items()}]
+
+
+def test_a_regressor_answers_predict_only(tmp_path):
+    from gdlab import GDRegressor
+
+    X = pd.DataFrame(np.random.default_rng(3).standard_normal((40, 4)), columns=COLUMNS)
+    model = GDRegressor(max_epochs=3, tol=None, random_state=0).fit(X, X["x0"] - X["x1"])
+    served.save_model(model, str(tmp_path / "m"), signature=model_signature(model, X.head(3)),
+                      serialization_format="skops", skops_trusted_types=trusted_types(model),
+                      pip_requirements=["mlflow"])
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "m"))
+    status, answer = invoke(loaded, request_for(GOOD, predict_method="predict_proba"))
+    assert status == 400, answer
+    assert ("params: predict_method='predict_proba' is not a method this model answers: send "
+            "'predict' (the default: this model gives no class probabilities)" in answer["message"])
+    status, answer = invoke(loaded, request_for(GOOD))
+    assert status == 200
+    np.testing.assert_allclose(answer["predictions"],
+                               model.predict(pd.DataFrame(GOOD, columns=COLUMNS)))

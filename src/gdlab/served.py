@@ -13,6 +13,13 @@ itself. MLflow's signature check drops a column the signature lacks (a level the
 saw, ``city=d``) with a warning in the server's log only, and the model would score such a row
 as one of no level, or a row that sets two levels, as if it were valid. The groups the model
 was trained on are in its MLmodel metadata (:data:`ONE_HOT_KEY`); such rows are refused.
+
+A request chooses what the model answers with the inference param :data:`PREDICT_METHOD`
+(``"params": {"predict_method": "predict_proba"}``): ``predict`` (the default: class labels,
+a regressor's predictions) or, for a classifier, ``predict_proba``, a table of one column per
+class (``classes_`` order) named by its label as a string. The signature declares the param
+(:func:`params_schema`): MLflow drops, with a warning in the server's log only, a param the
+signature lacks. Both answers go through the same refusals.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from mlflow import pyfunc
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.models.model import MLMODEL_FILE_NAME
+from mlflow.types import DataType, ParamSchema, ParamSpec
 
 from gdlab.estimators.nonfinite import KINDS, SHOWN, kinds_named, nonfinite_cells
 from gdlab.text import listed
@@ -38,17 +46,31 @@ ONE_HOT_KEY = "gdlab_one_hot"
 """The MLmodel metadata key of the model's one-hot groups: ``{"groups": {column: [its
 one-hot columns]}, "none_allowed": bool}`` (a row may set no level only when the model imputes
 missing values: prepare encodes a missing text value as no level)."""
+PREDICT_METHOD = "predict_method"
+"""The inference param that chooses what the served model answers: ``"predict"`` (default) or
+:data:`PROBABILITIES`."""
+PROBABILITIES = "predict_proba"
+"""The :data:`PREDICT_METHOD` of a classifier's class probabilities."""
+
+
+def params_schema() -> ParamSchema:
+    """The inference params the served model's signature declares: :data:`PREDICT_METHOD`, a
+    string defaulting to ``"predict"``. Regressors declare it too, so that a request for
+    probabilities is refused (HTTP 400) instead of answered with predictions."""
+    return ParamSchema([ParamSpec(PREDICT_METHOD, DataType.string, "predict")])
 
 
 def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kwargs: Any) -> None:
     """``mlflow.sklearn.save_model`` (same arguments), with the pyfunc flavour loading through
-    this module; ``Model.log(flavor=gdlab.served, ...)`` calls it. Only ``predict`` is
-    served: :class:`RequestChecked` answers for it (``pyfunc_predict_fn="predict_proba"`` would
-    reach the model past it)."""
+    this module; ``Model.log(flavor=gdlab.served, ...)`` calls it. The pyfunc's method is
+    ``predict``: :class:`RequestChecked` answers for it, and a request chooses probabilities
+    with the param :data:`PREDICT_METHOD` (``pyfunc_predict_fn="predict_proba"`` would reach
+    the model past it)."""
     if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
         raise ValueError(
             f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
-            "'predict' only (its refusals name the request's bad cells)"
+            f"'predict' (its refusals name the request's bad cells); a request asks for "
+            f"probabilities with the param {PREDICT_METHOD}={PROBABILITIES!r}"
         )
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     model = Model.load(path) if mlflow_model is None else mlflow_model
@@ -132,11 +154,20 @@ def one_hot_refusal(data: Any, one_hot: dict[str, Any] | None) -> str | None:
     )
 
 
+def _probability_table(model: Any, rows: Any) -> pd.DataFrame:
+    """``model.predict_proba(rows)`` as a table: one column per class, in ``classes_`` order,
+    named by the class label as a string (``"0"``, ``"True"``, ``"lima"``)."""
+    proba = model.predict_proba(rows)
+    index = rows.index if isinstance(rows, pd.DataFrame) else None
+    return pd.DataFrame(proba, columns=[str(c) for c in model.classes_], index=index)
+
+
 class RequestChecked:
-    """MLflow's scikit-learn pyfunc wrapper whose ``predict`` refuses rows whose one-hot
-    columns are no encoding the model was trained on (:func:`one_hot_refusal`) and turns the
-    model's ``ValueError`` into an ``MlflowException`` (HTTP 400) that says what is wrong;
-    everything else as is."""
+    """MLflow's scikit-learn pyfunc wrapper whose ``predict`` answers the request's
+    :data:`PREDICT_METHOD` (labels by default, a classifier's probabilities when asked),
+    refuses rows whose one-hot columns are no encoding the model was trained on
+    (:func:`one_hot_refusal`) and turns the model's ``ValueError`` into an ``MlflowException``
+    (HTTP 400) that says what is wrong; everything else as is."""
 
     def __init__(self, wrapped: Any, one_hot: dict[str, Any] | None = None) -> None:
         self._wrapped = wrapped
@@ -147,15 +178,37 @@ class RequestChecked:
             raise AttributeError(name)
         return getattr(self._wrapped, name)
 
+    def _method(self, params: dict[str, Any] | None) -> Callable[[Any], Any]:
+        """What answers the request whose inference params are ``params``: the wrapped
+        model's ``predict`` or its probability table; an ``MlflowException`` (HTTP 400)
+        naming :data:`PREDICT_METHOD` and the values this model takes for any other."""
+        method = (params or {}).get(PREDICT_METHOD, "predict")
+        model = self._wrapped.get_raw_model()
+        classifies = hasattr(model, PROBABILITIES) and hasattr(model, "classes_")
+        if method == "predict":
+            return lambda rows: self._wrapped.predict(rows, params)
+        if method == PROBABILITIES and classifies:
+            return lambda rows: _probability_table(model, rows)
+        allowed = (
+            f"'predict' (the class labels, the default) or {PROBABILITIES!r} (one column of "
+            "probabilities per class, named by its label)"
+            if classifies else "'predict' (the default: this model gives no class probabilities)"
+        )
+        raise MlflowException.invalid_parameter_value(
+            f"params: {PREDICT_METHOD}={method!r} is not a method this model answers: send "
+            f"{allowed}"
+        )
+
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
-        """The wrapped model's predictions; a ``ValueError`` becomes a named refusal."""
+        """The answer of the request's :data:`PREDICT_METHOD` (labels by default); a
+        ``ValueError`` becomes a named refusal."""
+        method = self._method(params)
         if answer := one_hot_refusal(data, self._one_hot):
             raise MlflowException.invalid_parameter_value(answer)
         try:
-            return self._wrapped.predict(data, params)
+            return method(data)
         except ValueError as exc:
-            answer = refusal(data, exc, lambda rows: self._wrapped.predict(rows, params))
-            raise MlflowException.invalid_parameter_value(answer) from exc
+            raise MlflowException.invalid_parameter_value(refusal(data, exc, method)) from exc
 
 
 def _load_pyfunc(path: str) -> RequestChecked:

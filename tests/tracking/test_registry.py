@@ -425,3 +425,45 @@ def test_the_logged_model_refuses_a_city_level_it_was_not_trained_on(session):
     assert loaded.predict(request.head(1)).tolist() == model.predict(request.head(1)).tolist()
     assert info.metadata["gdlab_one_hot"] == {
         "groups": {"city": ["city=a", "city=b", "city=c"]}, "none_allowed": False}
+
+
+def test_the_logged_classifier_serves_its_probabilities_when_asked(session):
+    """Logged as train logs it, the signature declares the inference param predict_method (so
+    MLflow passes it on instead of ignoring it) and the pyfunc answers the pipeline's own
+    predict_proba, one column per class named by its label; labels stay the default."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.types import ParamSchema, ParamSpec
+
+    from gdlab import GDClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    y = np.where(X["a"] > 0.4, 2, np.where(X["b"] > 0, 0, 1))
+    model = Pipeline([("preprocess", StandardScaler()),
+                      ("model", GDClassifier(max_epochs=5, random_state=0))]).fit(X, y)
+    with pipeline_run(experiment_id=session.experiment_id):
+        info = log_sklearn_model(model, X.head(3), include_code=False)
+    assert info.signature.params == ParamSchema([ParamSpec("predict_method", "string",
+                                                           "predict")])
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    request = X.iloc[10:16]
+    proba = loaded.predict(request, params={"predict_method": "predict_proba"})
+    assert list(proba.columns) == ["0", "1", "2"]
+    np.testing.assert_allclose(proba.to_numpy(), model.predict_proba(request), rtol=0,
+                               atol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert loaded.predict(request).tolist() == model.predict(request).tolist()
+    with pytest.raises(MlflowException, match="predict_method='proba' is not a method") as bad:
+        loaded.predict(request, params={"predict_method": "proba"})
+    assert bad.value.get_http_status_code() == 400
+
+
+def test_the_logged_regressor_declares_predict_only(session, fitted):
+    from mlflow.exceptions import MlflowException
+
+    model, X = fitted
+    loaded = mlflow.pyfunc.load_model(_logged(session, fitted, "unused")["model_uri"])
+    assert [p.name for p in loaded.metadata.signature.params] == ["predict_method"]
+    np.testing.assert_allclose(loaded.predict(X.head(4)), model.predict(X.head(4)))
+    with pytest.raises(MlflowException, match="predict_method='predict_proba' is not a method"):
+        loaded.predict(X.head(4), params={"predict_method": "predict_proba"})

@@ -40,8 +40,11 @@ def pip_requirements() -> list[str]:
 
 
 def model_signature(model: Any, example: pd.DataFrame) -> ModelSignature:
-    """Signature from named input columns and the model's predictions on them."""
-    return infer_signature(example, np.asarray(model.predict(example)))
+    """Signature from named input columns and the model's predictions on them (the default
+    answer; MLflow checks inputs and params only), with the inference param that asks a
+    classifier for its probabilities instead (:func:`gdlab.served.params_schema`)."""
+    inferred = infer_signature(example, np.asarray(model.predict(example)))
+    return ModelSignature(inferred.inputs, inferred.outputs, params=served.params_schema())
 
 
 def _imputes(model: Any) -> bool:
