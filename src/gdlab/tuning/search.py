@@ -322,9 +322,13 @@ def run_one_trial(
     trials running side by side, see :class:`gdlab.experiment.progress.EpochProgress`).
 
     The budget and the sampler's seed count the trials running now too: searches on other
-    hosts sharing the study (an RDB storage) then neither run more than ``n_trials`` together
-    nor take the same seed as a running trial (which would propose its configuration again);
-    alone, nothing else runs and ``slot`` stays as given. Finished and running trials are
+    hosts sharing the study (an RDB storage) do not take the same seed as a running trial
+    (which would propose its configuration again), and stop once ``n_trials`` are finished or
+    running. Checking the budget and creating the trial are two steps, so workers that find
+    room for the last trial at the same moment each run one: at most one trial per worker
+    past ``n_trials``, which the result leaves out (:meth:`SearchOutcome.budget_trials`:
+    the first ``n_trials`` in trial order). Alone, nothing else runs and ``slot`` stays as
+    given. Finished and running trials are
     counted in one reading of the study: read twice, a trial another worker finishes in
     between would count as running and as finished, and the budget look spent while it still
     has room for this trial."""
