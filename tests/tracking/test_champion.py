@@ -3,6 +3,11 @@ tested on other data is scored again on the new model's test set; one taking oth
 columns is not compared (the new version stays challenger); a champion that cannot be scored
 leaves the registry as it was."""
 
+import ast
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,12 @@ from sklearn.preprocessing import StandardScaler
 
 from gdlab import GDClassifier, GDRegressor
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
-from gdlab.tracking.champion import ChampionNotComparable, TestSet, input_difference
+from gdlab.tracking.champion import (
+    ChampionNotComparable,
+    TestSet,
+    input_difference,
+    promote_by_hand,
+)
 from gdlab.tracking.registry import COMPARED_TAG
 
 
@@ -125,10 +135,35 @@ def test_a_champion_taking_other_columns_is_not_compared(session):
     assert decision.previous_value is None
     assert ("whose inputs differ: champion takes 3 features, this model 4: added d, e; "
             "removed c; ") in decision.reason
-    assert "set_registered_model_alias('other-columns', 'champion', '2')" in decision.reason
     client = session.client
     assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
     assert client.get_model_version(name, "2").tags["gdlab.promotion_reason"] == decision.reason
+
+    # the hand-promotion command the reason gives does it, run as given in the project's root
+    argv = _promotion_command(decision.reason)
+    done = subprocess.run([sys.executable, *argv[1:]], cwd=Path.cwd(), capture_output=True,
+                          text=True, env={k: v for k, v in os.environ.items()
+                                          if k != "MLFLOW_TRACKING_URI"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert argv[0] == "python" and _alias(client, name, "champion") == "2"
+
+
+def _promotion_command(reason: str) -> list[str]:
+    """The ``python -c ...`` command of a reason's "to promote it anyway: ..." as a shell
+    would split it."""
+    command = reason.split("to promote it anyway: ", 1)[1].split(" (models:/", 1)[0]
+    return shlex.split(command)
+
+
+@pytest.mark.parametrize("name", ["plain", "it's", 'say "hi"', "back\\slash $HOME `x`"])
+def test_the_hand_promotion_command_survives_any_model_name(name):
+    """The shell reads the command to the Python call that names the model as it is (quotes,
+    backslashes and shell characters in the name included)."""
+    argv = _promotion_command(promote_by_hand(name, "7") + " (models:/<name>@champion ...)")
+    assert argv[:2] == ["python", "-c"] and len(argv) == 3
+    call = ast.parse(argv[2]).body[1].value
+    assert call.func.attr == "set_registered_model_alias"
+    assert [ast.literal_eval(a) for a in call.args] == [name, "champion", "7"]
 
 
 def test_the_same_data_compares_the_recorded_metrics_as_before(session):

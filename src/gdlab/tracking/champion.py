@@ -8,6 +8,8 @@ nothing else), never through a pickle."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,9 +153,11 @@ def champion_score(name: str, version: str, test_set: TestSet, metric: str) -> f
 
 def promote_by_hand(name: str, version: str) -> str:
     """How to make ``version`` the champion anyway: the MLflow client call (with
-    ``MLFLOW_TRACKING_URI`` set to the project's store when it is not ``./mlflow.db``)."""
+    ``MLFLOW_TRACKING_URI`` set to the project's store when it is not ``./mlflow.db``), quoted
+    for a POSIX shell whatever the model name holds."""
+    call = (f"from mlflow import MlflowClient; MlflowClient().set_registered_model_alias("
+            f"{json.dumps(name)}, \"champion\", \"{version}\")")
     return (
-        "to promote it anyway: python -c \"from mlflow import MlflowClient; "
-        f"MlflowClient().set_registered_model_alias({name!r}, 'champion', '{version}')\" "
+        f"to promote it anyway: python -c {shlex.quote(call)} "
         "(models:/<name>@champion consumers must then send its columns)"
     )
