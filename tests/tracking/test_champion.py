@@ -148,6 +148,36 @@ def test_a_champion_taking_other_columns_is_not_compared(session):
     assert argv[0] == "python" and _alias(client, name, "champion") == "2"
 
 
+def test_a_champion_that_never_predicts_a_test_class_is_not_compared(session):
+    """A class added to the data since the champion was trained (it predicts no, yes; the
+    test rows hold maybe too): its log loss there is undefined (scikit-learn refuses it), so
+    the new version is registered as challenger, not compared, and the reason names the
+    class; before, register failed and registered nothing."""
+    name, columns = "new-class", ["a", "b"]
+    (Xa, ya), test_a = _data(columns, [2.0, -1.0], seed=4)
+    (Xb, yb), (Xtb, ytb) = _data(columns, [2.0, -1.0], seed=5)
+    two, three = np.array(["no", "yes"]), np.array(["maybe", "no", "yes"])
+    bins = lambda y: np.digitize(y, [-0.5, 0.5])  # noqa: E731
+    champion = _fit((Xa, two[(ya > 0).astype(int)]), GDClassifier(max_epochs=30, random_state=0))
+    challenger = _fit((Xb, three[bins(yb)]), GDClassifier(max_epochs=30, random_state=0))
+    test_b = (Xtb, three[bins(ytb)])
+    with pytest.raises(ValueError):  # the reference: log loss of the champion on these rows
+        log_loss(test_b[1], champion.predict_proba(Xtb), labels=champion.classes_)
+    _register(session, name, champion, (test_a[0], two[(test_a[1] > 0) * 1]), "digest-a",
+              0.3, task="classification", metric="log_loss")
+    value = log_loss(test_b[1], challenger.predict_proba(Xtb), labels=challenger.classes_)
+    decision = _register(session, name, challenger, test_b, "digest-b", value,
+                         task="classification", metric="log_loss")
+
+    assert not decision.promoted and decision.version == "2"
+    assert decision.reason.startswith(
+        "not compared with champion v1, which never predicts the test rows' class maybe "
+        "(it predicts no, yes); to promote it anyway: ")
+    assert decision.champion_evaluation == "not compared: classes differ"
+    client = session.client
+    assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
+
+
 def _promotion_command(reason: str) -> list[str]:
     """The ``python -c ...`` command of a reason's "to promote it anyway: ..." as a shell
     would split it."""

@@ -45,6 +45,12 @@ class ChampionNotComparable(ValueError):
     predict on the rows): nothing is registered and no alias moves."""
 
 
+class ClassesDiffer(Exception):
+    """The test rows hold classes the champion never predicts (a class added to the data since
+    it was trained): its log-loss on them is undefined, so the two are not compared; the
+    message says which classes."""
+
+
 def _version_uri(name: str, version: str) -> str:
     return f"models:/{name}/{version}"
 
@@ -141,14 +147,29 @@ def champion_score(name: str, version: str, test_set: TestSet, metric: str) -> f
     with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
         try:
             model = _load_registered(name, version, directory, test_set.plugins)
+            if test_set.task != "regression":
+                _check_classes(model, test_set.y)
             columns = list(getattr(model, "feature_names_in_", test_set.X.columns))
             value = score(model, test_set.X[columns], test_set.y, test_set.task)[metric]
+        except ClassesDiffer:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure: the gate decides nothing
             raise ChampionNotComparable(
                 f"champion v{version} of {name!r} could not be re-evaluated on this test set: "
                 f"{_one_line(exc)}"
             ) from exc
     return float(value)
+
+
+def _check_classes(model: Any, y: np.ndarray) -> None:
+    """Raise :class:`ClassesDiffer` when ``y`` holds a class ``model`` does not predict."""
+    known = list(getattr(model, "classes_", ()))
+    unknown = sorted({str(label) for label in np.unique(y)} - {str(c) for c in known})
+    if unknown:
+        raise ClassesDiffer(
+            f"which never predicts the test rows' class{'es' if len(unknown) > 1 else ''} "
+            f"{_names(unknown)} (it predicts {_names([str(c) for c in known])})"
+        )
 
 
 def promote_by_hand(name: str, version: str) -> str:

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
 from gdlab.tracking.champion import (
+    ClassesDiffer,
     TestSet,
     champion_score,
     input_columns,
@@ -226,8 +227,9 @@ def _identical_version(
 @dataclass(frozen=True)
 class _Comparison:
     """The champion beside the new version: its value for the gate (None: nothing to
-    compare), where that value comes from, how the inputs differ (None: the same), and the
-    champion's own recorded test metric."""
+    compare), where that value comes from, why the two cannot be compared (None: they can;
+    a clause after "not compared with champion vN, ": other inputs, or test classes it never
+    predicts), and the champion's own recorded test metric."""
 
     value: float | None
     source: str
@@ -252,12 +254,16 @@ def _compare_with_champion(
         input_columns(f"models:/{name}/{champion.version}"), input_columns(model_uri)
     )
     if differs is not None:
-        return _Comparison(None, "not compared: inputs differ", differs, recorded)
+        return _Comparison(None, "not compared: inputs differ",
+                           f"whose inputs differ: {differs}", recorded)
     digest = (champion.tags or {}).get("gdlab.data_digest")
     same_data = test_set is None or (digest is not None and digest == test_set.digest)
     if same_data and (recorded is not None or test_set is None):
         return _Comparison(recorded, "recorded", None, recorded)
-    value = champion_score(name, str(champion.version), test_set, metric)
+    try:
+        value = champion_score(name, str(champion.version), test_set, metric)
+    except ClassesDiffer as exc:
+        return _Comparison(None, "not compared: classes differ", str(exc), recorded)
     return _Comparison(value, "re-evaluated on this test set", None, recorded)
 
 
@@ -397,8 +403,8 @@ def _register_and_gate(
         previous_value = _champion_value(client, champion, metric)
     elif comparison.differs is not None:
         promoted, reason = False, (
-            f"not compared with champion v{champion.version}, whose inputs differ: "
-            f"{comparison.differs}; {promote_by_hand(model_name, str(version.version))}"
+            f"not compared with champion v{champion.version}, {comparison.differs}; "
+            f"{promote_by_hand(model_name, str(version.version))}"
         )
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
