@@ -28,7 +28,7 @@ from pathlib import Path
 from gdlab.config import ConfigError, flatten_params, load_params
 from gdlab.data import DataError, load_prepared
 from gdlab.experiment import decode_target
-from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
 from gdlab.experiment.progress import say
 from gdlab.parallel import parallel_backend
 from gdlab.reporting.compare import write_comparison, write_disabled
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}
     tags[NOTE_TAG] = compare_note(params, rows=len(data.y_train),
                                   n_features=len(data.feature_names),
-                                  ranking=written["summary"]["ranking"])
+                                  ranking=written["summary"]["ranking"],
+                                  verdict=verdict_text(written["summary"]))
     with pipeline_run(
         experiment_id=session.experiment_id,
         run_name=f"compare-{spec.vary}",
@@ -102,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("summary.json", "summary.md"):
             session.client.log_artifact(run_id, str(reports / name), "compare")
     ranking = " > ".join(written["summary"]["ranking"])
-    print(f"compare: {spec.vary}: {ranking} -> {reports / 'summary.md'}; run {run_id}")
+    verdict = verdict_text(written["summary"])
+    print(f"compare: {spec.vary}: {ranking}; {verdict} -> {reports / 'summary.md'}; run {run_id}")
     return 0
 
 

@@ -54,6 +54,7 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(capsys,
     assert note.startswith("gdlab compare run: optimizer.name varied over 4 values, each a "
                            "3-fold CV of a linear classification model")
     assert f"Ranking by final mean training loss: {' > '.join(summary['ranking'])}." in note
+    assert " Verdict: winner " in note or " Verdict: no clear winner: " in note
     artifacts = {f.path for d in ("figures", "compare")
                  for f in client.list_artifacts(parent.info.run_id, d)}
     assert artifacts == {"figures/overlay.png", "figures/trajectories.png",

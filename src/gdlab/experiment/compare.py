@@ -5,9 +5,18 @@ A variant is ``params`` with one key changed (``optimizer.name: sgd``, ``optimiz
 its curve is the mean over folds per epoch (a fold that stopped holds its last value, see
 :mod:`gdlab.experiment.curves`). The summary reports, per variant: the final mean training
 loss, epochs and wall time until the mean curve first reaches the target loss, whether
-any fold diverged, and whether the curve ends above its first epoch (unstable). The
-ranking orders the variants that did not diverge by final training loss (the last point of
-the drawn curve), then the diverged ones.
+any fold diverged (at which epoch, with which learning rate), and whether the curve ends
+above its first epoch (unstable). The ranking orders the variants that did not diverge by
+final training loss (the last point of the drawn curve), then the diverged ones.
+
+The ranking is an order, not a verdict: the folds train on different rows, so each
+variant's final loss has a spread over the folds (their standard deviation, reported with
+it). A *winner* is declared only when the best variant's mean final loss is below every
+other's by more than the larger of the two spreads (:meth:`Comparison.verdict`); otherwise
+the summary names the variants it cannot be told apart from. The budget is the same number
+of epochs for every variant (``train.max_epochs``), not the same time; with ``train.tol`` a
+fold stops earlier when its loss stalls, so final losses can come from different epochs
+(the summary's ``budget`` says so).
 
 Workers fit and *return* curves (no logging here): tracking and files are the callers' job.
 """
@@ -55,6 +64,8 @@ class VariantFold:
     curves: dict[str, list[float | None]]
     diverged: bool
     fit_time: float
+    divergence: dict[str, float] | None = None
+    """When it diverged: ``{"epoch": ..., "learning_rate": ...}`` from the DivergenceError."""
 
     @property
     def n_iter(self) -> int:
@@ -83,6 +94,14 @@ class Variant:
     def std(self, name: str) -> np.ndarray:
         return band(self.stacked(name))[1]
 
+    def final_spread(self) -> float | None:
+        """Standard deviation over the folds (ddof 0) of their final training losses; None
+        when the variant diverged."""
+        if self.diverged or not self.folds:
+            return None
+        spread = self.std("train_loss")
+        return float(spread[-1]) if spread.size and np.isfinite(spread[-1]) else None
+
     def stacked(self, name: str) -> np.ndarray:
         return stack_curves(
             [f.curves.get(name, []) for f in self.folds], hold=[not f.diverged for f in self.folds]
@@ -110,9 +129,47 @@ class Comparison:
 
         return [v.label for _, v in sorted(enumerate(self.variants), key=key)]
 
+    def verdict(self) -> tuple[str | None, list[str]]:
+        """``(winner, tied)``: the best variant when its mean final training loss is below
+        every other variant's by more than the larger of the two folds' spreads (standard
+        deviations of the folds' final losses), else None; ``tied`` lists the variants that
+        did not diverge whose gap to the best is within that spread (the best first when
+        there is no winner). Diverged variants always lose; a single variant wins nothing."""
+        ranking = self.ranking()
+        alive = [self.variant(label) for label in ranking if not self.variant(label).diverged]
+        alive = [v for v in alive if _final(v.curve("train_loss")) is not None]
+        if len(self.variants) < 2 or not alive:
+            return None, [v.label for v in alive]
+        best = alive[0]
+        best_final, best_spread = _final(best.curve("train_loss")), best.final_spread() or 0.0
+        tied = [
+            v.label for v in alive[1:]
+            if _final(v.curve("train_loss")) - best_final
+            <= max(best_spread, v.final_spread() or 0.0)
+        ]
+        return (None, [best.label, *tied]) if tied else (best.label, [])
+
+    def budget(self) -> str:
+        """What every variant was given: the same epochs (not the same time), and whether a
+        stopping rule could end a fold earlier."""
+        trains = [v.params.train for v in self.variants if hasattr(v.params, "train")]
+        if not trains:
+            return "unknown: the variants carry no train parameters"
+        epochs = sorted({t.max_epochs for t in trains})
+        text = (f"same epoch budget: train.max_epochs {epochs[0]} for every variant"
+                if len(epochs) == 1 else
+                "epoch budgets differ: train.max_epochs " + ", ".join(map(str, epochs)))
+        text += " (not the same time: compare time to target and total time)"
+        if any(t.tol is not None for t in trains):
+            text += ("; with train.tol a fold stops earlier when its monitored loss stalls "
+                     "(n_iter_no_change epochs without improving by tol), so final losses "
+                     "can come from different epochs (column epochs)")
+        return text
+
     def summary(self) -> dict[str, Any]:
         """The summary document (``reports/compare/summary.json``)."""
         ranking = self.ranking()
+        winner, tied = self.verdict()
         rows: dict[str, Any] = {}
         for v in self.variants:
             train, clock = v.curve("train_loss"), v.curve("time_s")
@@ -123,6 +180,7 @@ class Comparison:
                 "value": v.value,
                 "rank": ranking.index(v.label) + 1,
                 "final_loss": None if v.diverged else _final(train),
+                "final_loss_std": v.final_spread(),
                 "final_val_loss": None if v.diverged else _final(v.curve("val_loss")),
                 "epochs": max((f.n_iter for f in v.folds), default=0),
                 "epochs_to_target": None if hit is None else hit + 1,
@@ -130,6 +188,8 @@ class Comparison:
                 "total_time_s": _final(clock),
                 "diverged": v.diverged,
                 "diverged_folds": [f.fold for f in v.folds if f.diverged],
+                "divergence": [{"fold": f.fold, **f.divergence} for f in v.folds
+                               if f.diverged and f.divergence is not None],
                 "unstable": not v.diverged and _ends_above_start(train),
             }
         return {
@@ -141,8 +201,34 @@ class Comparison:
                 v.target_scaled for v in self.variants) else "") + "), per epoch",
             "folds": len(self.variants[0].folds) if self.variants else 0,
             "ranking": ranking,
+            "winner": winner,
+            "tied_with_best": tied,
+            "winner_rule": "winner only when its mean final training loss is below every "
+            "other variant's by more than the larger of the two standard deviations over "
+            "the folds (final_loss_std)",
+            "budget": self.budget(),
             "variants": rows,
         }
+
+
+def diverged_text(v: Variant) -> str:
+    """``"diverged (fold 2: epoch 4, learning_rate=1)"``: where each diverged fold stopped."""
+    where = [f"fold {f.fold}: epoch {f.divergence['epoch']}, learning_rate="
+             f"{f.divergence['learning_rate']:.4g}" for f in v.folds
+             if f.diverged and f.divergence is not None]
+    return "diverged" + (f" ({'; '.join(where)})" if where else "")
+
+
+def verdict_text(summary: dict[str, Any]) -> str:
+    """One sentence on the summary's winner, or why there is none."""
+    winner, tied = summary.get("winner"), summary.get("tied_with_best") or []
+    if winner is not None:
+        return (f"winner {winner} (ahead of every other variant by more than the spread "
+                "over the folds)")
+    if len(tied) > 1:
+        return (f"no clear winner: {', '.join(tied)} are within the spread over the folds "
+                "of the best (their order is not significant)")
+    return "no winner (fewer than two variants to compare)"
 
 
 def plan_variants(params: Any) -> list[Variant]:
@@ -173,7 +259,7 @@ def _fit_fold(
 ) -> VariantFold:
     recorder = HistoryRecorder()
     callbacks = [recorder] if lines is None else [recorder, lines]
-    diverged = False
+    diverged, divergence = False, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warm_up_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
@@ -182,14 +268,15 @@ def _fit_fold(
             fit_pipeline_rows(
                 pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
             )
-        except DivergenceError:
+        except DivergenceError as exc:
             diverged = True
+            divergence = {"epoch": int(exc.epoch), "learning_rate": float(exc.learning_rate)}
     curves: dict[str, list[float | None]] = {name: [] for name in CURVE_NAMES.values()}
     for record in recorder.records:
         for key, name in CURVE_NAMES.items():
             value = record.get(key)
             curves[name].append(None if value is None else float(value))
-    return VariantFold(fold.index, curves, diverged, time.perf_counter() - start)
+    return VariantFold(fold.index, curves, diverged, time.perf_counter() - start, divergence)
 
 
 def _trajectory(pipeline: Any, X: np.ndarray, y: np.ndarray, names: list[str] | None):
@@ -250,7 +337,7 @@ def compare_variants(
     for v in variants:
         v.folds.sort(key=lambda f: f.fold)
         final = _final(v.curve("train_loss"))
-        state = "diverged" if v.diverged else f"final training loss {final:.4g}"
+        state = diverged_text(v) if v.diverged else f"final training loss {final:.4g}"
         say(f"compare: {v.label}: {state}")
     comparison = Comparison(vary, variants)
     if target_loss is not None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
-from gdlab.experiment.compare import Comparison
+from gdlab.experiment.compare import Comparison, verdict_text
 from gdlab.experiment.progress import say
 from gdlab.experiment.trajectory import loss_surface, surface_line
 from gdlab.reporting.canvas import (
@@ -45,6 +45,38 @@ def _limits(groups: list[np.ndarray], log: bool) -> tuple[float, float] | None:
         return low / 1.15, high * 1.15
     pad = 0.05 * (high - low) or 0.05 * abs(high) or 1.0
     return low - pad, high + pad
+
+
+SETTINGS = (
+    ("optimizer.name", "optimizer {}"),
+    ("optimizer.learning_rate", "learning rate {:g}"),
+    ("train.batch_size", "batch size {}"),
+    ("schedule.name", "schedule {}"),
+)
+"""The settings a loss curve depends on most, named in the overlay when the variants share
+them (the legend names the varied one)."""
+
+
+def _setting(params: Any, key: str) -> Any:
+    value = params
+    for part in key.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def shared_settings(comparison: Comparison) -> str:
+    """``"optimizer sgd, learning rate 0.01, batch size 64, schedule constant"``: the
+    :data:`SETTINGS` every variant shares, the varied key left out (its legend names it)."""
+    parts = []
+    for key, text in SETTINGS:
+        if key == comparison.vary or not comparison.variants:
+            continue
+        values = {_setting(v.params, key) for v in comparison.variants}
+        if len(values) == 1 and (value := values.pop()) is not None:
+            parts.append(text.format(value))
+        elif key == "train.batch_size" and values == {None}:
+            parts.append("full batch")
+    return ", ".join(parts)
 
 
 def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
@@ -138,13 +170,17 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)
         folds = summary["folds"]
-        fig.suptitle(f"comparison of {comparison.vary} on the same {folds} "
-                     + ("fold" if folds == 1 else "folds")
-                     + (" (✕: diverged, off the scale)" if diverged_marks else ""))
+        settings = shared_settings(comparison)
+        title = (f"comparison of {comparison.vary} on the same {folds} "
+                 + ("fold" if folds == 1 else "folds")
+                 + (" (✕: diverged, off the scale)" if diverged_marks else "")
+                 + (f"\nevery variant: {settings}" if settings else ""))
+        fig.suptitle(title)
         fig.tight_layout()
         legend = [text.get_text() for text in ax_train.get_legend().get_texts()]
     return Figure(Path(path), {"variants": drawn, "target_loss": target,
-                               "ranking": summary["ranking"], "legend": legend})
+                               "ranking": summary["ranking"], "legend": legend,
+                               "title": title})
 
 
 SURFACE_RESOLUTION = 31  # each variant's grid: SURFACE_RESOLUTION² loss evaluations
@@ -180,8 +216,22 @@ def _cell(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _diverged_cell(row: dict[str, Any]) -> str:
+    """``no``, or ``yes (fold 1: epoch 4, learning_rate=0.1)`` naming where each fold
+    diverged."""
+    where = [f"fold {d['fold']}: epoch {d['epoch']}, learning_rate={d['learning_rate']:.4g}"
+             for d in row.get("divergence") or []]
+    return _cell(row["diverged"]) + (f" ({'; '.join(where)})" if row["diverged"] and where
+                                     else "")
+
+
+def _mean_std(mean: Any, std: Any) -> str:
+    """``0.3176 ± 0.0123`` (``—`` without a mean)."""
+    return _cell(mean) if mean is None or std is None else f"{_cell(mean)} ± {_cell(std, 2)}"
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
-    """The summary as a markdown table, best first."""
+    """The summary as a markdown table, best first, with the budget and the verdict."""
     target = summary["target_loss"]
     lines = [
         f"# Comparison of `{summary['vary']}`",
@@ -189,19 +239,24 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"Same {summary['folds']} CV folds and data for every variant. Ranked by final "
         f"{summary['metric']}; target loss {_cell(target)} ({summary['target_rule']}).",
         "",
-        "| rank | variant | final training loss | final validation loss | epochs | "
+        f"Budget: {summary['budget']}.",
+        "",
+        f"Verdict: {verdict_text(summary)}. The final training loss is the mean ± standard "
+        f"deviation over the folds; a {summary['winner_rule']}.",
+        "",
+        "| rank | variant | final training loss (mean ± std) | final validation loss | epochs | "
         "epochs to target | time to target (s) | total time (s) | diverged |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label in summary["ranking"]:
         row = summary["variants"][label]
         lines.append(
-            f"| {row['rank']} | {label} | {_cell(row['final_loss'])} | "
+            f"| {row['rank']} | {label} | {_mean_std(row['final_loss'], row['final_loss_std'])} | "
             f"{_cell(row['final_val_loss'])} | {row['epochs']} | "
             f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "
             f"{_cell(row['total_time_s'], 3)} | "
             + ("no, but unstable (ends above its first epoch's loss)"
-               if row.get("unstable") else _cell(row["diverged"])) + " |"
+               if row.get("unstable") else _diverged_cell(row)) + " |"
         )
     return "\n".join(lines) + "\n"
 

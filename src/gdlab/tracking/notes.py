@@ -132,13 +132,16 @@ def tune_note(
 
 
 def compare_note(
-    params: Any, *, rows: int, n_features: int, ranking: Sequence[str]
+    params: Any, *, rows: int, n_features: int, ranking: Sequence[str],
+    verdict: str | None = None,
 ) -> str:
-    """The compare run's description: what varied, over which values, and the ranking."""
+    """The compare run's description: what varied, over which values, the ranking and the
+    verdict (a winner, or the variants the spread over the folds cannot tell apart)."""
     spec = params.compare
     return "\n\n".join([
         f"gdlab compare run: {spec.vary} varied over {len(ranking)} values, each a "
         f"{params.cv.folds}-fold CV of a {model_line(params)} (one child run per variant).",
         f"Data: {data_line(params, rows, n_features)}.",
-        f"Ranking by final mean training loss: {' > '.join(ranking)}.",
+        f"Ranking by final mean training loss: {' > '.join(ranking)}."
+        + (f" Verdict: {verdict}." if verdict else ""),
     ])
