@@ -108,3 +108,42 @@ def test_logged_model_carries_the_plugin_module(project):
     assert "lion.py" not in code  # examples/ is outside this project (and Lion is a name)
     loaded = mlflow.sklearn.load_model(info.model_uri)
     np.testing.assert_allclose(loaded.predict(X.head(5)), model.predict(X.head(5)))
+
+
+def test_a_champion_using_a_plugin_params_no_longer_names_is_not_compared(project):
+    """The champion trained with a plug-in schedule; params.yaml has since dropped it, and the
+    data changed (so register would score the champion again). gdlab loads no code it is not
+    told to trust: the new version is registered as challenger, not compared, and the reason
+    names the type and what to do. Before, register refused and registered nothing, on every
+    run, with a remedy (``load_model(path, plugins=...)``) a pipeline user cannot apply."""
+    from mlflow import MlflowClient
+
+    from gdlab.tracking import pipeline_run, register_and_gate
+    from gdlab.tracking.champion import TestSet
+
+    params, champion, X = _fitted(project)
+    plain = validate_params({"model": {"task": "regression"}, "train": {"max_epochs": 20}})
+    y = X["a"].to_numpy() ** 2 - X["b"].to_numpy()
+    challenger = build_pipeline(plain).fit(X, y)
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    client = MlflowClient()
+    experiment = client.create_experiment("gate", (project / "mlruns").as_uri())
+
+    def register(model, digest, plugins):
+        with pipeline_run(experiment_id=experiment) as run:
+            info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+        return register_and_gate(
+            client, model_name="plugged", model_uri=info.model_uri, run_id=run.info.run_id,
+            metric="rmse", value=0.5, task="regression", tags={"gdlab.data_digest": digest},
+            test_set=TestSet(X, y, "regression", digest, plugins=tuple(plugins)))
+
+    register(champion, "digest-a", import_paths(params))
+    decision = register(challenger, "digest-b", [])  # other data, no plug-in named now
+
+    assert not decision.promoted and decision.version == "2"
+    assert decision.champion_evaluation == "not compared: untrusted plug-in"
+    assert decision.reason.startswith("not compared with champion v1, whose model uses ")
+    assert "my_plugins._halving" in decision.reason
+    assert "name that plug-in in params.yaml again to compare them" in decision.reason
+    assert str(client.get_model_version_by_alias("plugged", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("plugged", "challenger").version) == "2"

@@ -95,12 +95,21 @@ def trusted_types(
         if t not in TRUSTED_NAMES and not _defined_in(t, modules) and not _gdlab_class(t)
     ]
     if foreign:
-        raise ValueError(
-            "the model uses types outside gdlab's model classes and skops' defaults, refusing "
-            "to trust: " + ", ".join(foreign) + "; if they are your plug-ins, name every plug-in "
-            "the params name: load_model(path, plugins=['module:factory', ...])"
-        )
+        raise UntrustedTypes(foreign)
     return list(untrusted)
+
+
+class UntrustedTypes(ValueError):
+    """A model file using ``types`` that are neither gdlab's, skops' defaults nor defined by
+    a plug-in module the caller named: it is not loaded."""
+
+    def __init__(self, types: Sequence[str]):
+        self.types = list(types)
+        super().__init__(
+            "the model uses types outside gdlab's model classes and skops' defaults, refusing "
+            "to trust: " + ", ".join(self.types) + "; if they are your plug-ins, name every "
+            "plug-in the params name: load_model(path, plugins=['module:factory', ...])"
+        )
 
 
 _SCHEMA = "schema.json"

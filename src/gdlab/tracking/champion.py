@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.experiment.metrics import score
+from gdlab.experiment.persist import UntrustedTypes
 from gdlab.text import listed
 
 SHOWN_COLUMNS = 8
@@ -45,10 +46,16 @@ class ChampionNotComparable(ValueError):
     predict on the rows): nothing is registered and no alias moves."""
 
 
-class ClassesDiffer(Exception):
-    """The test rows hold classes the champion never predicts (a class added to the data since
-    it was trained): its log-loss on them is undefined, so the two are not compared; the
-    message says which classes."""
+class NotCompared(Exception):
+    """The champion and the new model cannot be compared, though nothing is broken: the test
+    rows hold classes the champion never predicts (a class added to the data since it was
+    trained: its log loss there is undefined), or the champion's file uses a plug-in
+    params.yaml no longer names (gdlab loads no code it is not told to trust). The message is
+    a clause after "not compared with champion vN, "; ``kind`` names the case."""
+
+    def __init__(self, kind: str, clause: str):
+        super().__init__(clause)
+        self.kind = kind
 
 
 def _version_uri(name: str, version: str) -> str:
@@ -146,12 +153,20 @@ def champion_score(name: str, version: str, test_set: TestSet, metric: str) -> f
     :class:`ChampionNotComparable` with one line saying why."""
     with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
         try:
-            model = _load_registered(name, version, directory, test_set.plugins)
+            try:
+                model = _load_registered(name, version, directory, test_set.plugins)
+            except UntrustedTypes as exc:
+                raise NotCompared(
+                    "untrusted plug-in",
+                    f"whose model uses {listed(exc.types, SHOWN_COLUMNS)}, which no plug-in "
+                    "params.yaml names defines (gdlab loads no code it is not told to trust; "
+                    "name that plug-in in params.yaml again to compare them)",
+                ) from exc
             if test_set.task != "regression":
                 _check_classes(model, test_set.y)
             columns = list(getattr(model, "feature_names_in_", test_set.X.columns))
             value = score(model, test_set.X[columns], test_set.y, test_set.task)[metric]
-        except ClassesDiffer:
+        except NotCompared:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure: the gate decides nothing
             raise ChampionNotComparable(
@@ -162,11 +177,12 @@ def champion_score(name: str, version: str, test_set: TestSet, metric: str) -> f
 
 
 def _check_classes(model: Any, y: np.ndarray) -> None:
-    """Raise :class:`ClassesDiffer` when ``y`` holds a class ``model`` does not predict."""
+    """Raise :class:`NotCompared` when ``y`` holds a class ``model`` does not predict."""
     known = list(getattr(model, "classes_", ()))
     unknown = sorted({str(label) for label in np.unique(y)} - {str(c) for c in known})
     if unknown:
-        raise ClassesDiffer(
+        raise NotCompared(
+            "classes differ",
             f"which never predicts the test rows' class{'es' if len(unknown) > 1 else ''} "
             f"{_names(unknown)} (it predicts {_names([str(c) for c in known])})"
         )

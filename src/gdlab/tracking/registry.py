@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
 from gdlab.tracking.champion import (
-    ClassesDiffer,
+    NotCompared,
     TestSet,
     champion_score,
     input_columns,
@@ -228,8 +228,9 @@ def _identical_version(
 class _Comparison:
     """The champion beside the new version: its value for the gate (None: nothing to
     compare), where that value comes from, why the two cannot be compared (None: they can;
-    a clause after "not compared with champion vN, ": other inputs, or test classes it never
-    predicts), and the champion's own recorded test metric."""
+    a clause after "not compared with champion vN, ": other inputs, test classes it never
+    predicts, a plug-in params.yaml no longer names), and the champion's own recorded test
+    metric."""
 
     value: float | None
     source: str
@@ -262,8 +263,8 @@ def _compare_with_champion(
         return _Comparison(recorded, "recorded", None, recorded)
     try:
         value = champion_score(name, str(champion.version), test_set, metric)
-    except ClassesDiffer as exc:
-        return _Comparison(None, "not compared: classes differ", str(exc), recorded)
+    except NotCompared as exc:
+        return _Comparison(None, f"not compared: {exc.kind}", str(exc), recorded)
     return _Comparison(value, "re-evaluated on this test set", None, recorded)
 
 
