@@ -69,6 +69,15 @@ def in_place(preprocess: Any) -> Iterator[None]:
             step.copy = True
 
 
+def transforms(preprocess: Any) -> bool:
+    """Whether ``preprocess`` has a step other than passthrough (it makes new arrays)."""
+    if preprocess is None or (isinstance(preprocess, str) and preprocess == "passthrough"):
+        return False
+    if type(preprocess) is Pipeline:
+        return any(transforms(step) for _, step in preprocess.steps)
+    return True
+
+
 _UNSUPPORTED = object()
 
 

@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 from gdlab.core.loop import DivergenceError
 from gdlab.core.models import LinearModel, add_penalty, make_loss, objective
 from gdlab.core.optim import GradientTransformation, make_optimizer
+from gdlab.data.preprocessing import in_place
 from gdlab.experiment.target import scales_target, split_target
 
 RECORDING = "gdlab.experiment.trajectory:recording"
@@ -265,6 +266,7 @@ def record_trajectory(
     every: str = "epoch",
     max_points: int = 2000,
     n_iter: int | None = None,
+    private_rows: bool = False,
 ) -> Trajectory:
     """Fit a clone of ``pipeline`` (``preprocess`` + ``model`` steps) on ``(X, y)`` and record
     its parameters, starting with the initial ones and ending with the fitted ``params_``.
@@ -280,6 +282,9 @@ def record_trajectory(
     ``n_iter`` (epoch mode): the number of epochs when it is known (the fit was already run,
     e.g. the train stage's refit), which saves running it once more.
 
+    ``private_rows``: ``X`` is a copy nobody else reads, which the imputer and scaler may
+    overwrite instead of copying it (:func:`gdlab.data.preprocessing.in_place`).
+
     A diverging fit is recorded up to the divergence (``diverged=True``).
     """
     if every not in ("epoch", "step"):
@@ -291,7 +296,8 @@ def record_trajectory(
     if preprocess is None or preprocess == "passthrough":
         Xt = np.asarray(X, dtype=np.float64)
     else:
-        Xt = np.asarray(preprocess.fit_transform(X, y), dtype=np.float64)
+        with in_place(preprocess) if private_rows else nullcontext():
+            Xt = np.asarray(preprocess.fit_transform(X, y), dtype=np.float64)
     settings = estimator.get_params()
     n = Xt.shape[0]
     batch = settings.get("batch_size")
@@ -515,11 +521,13 @@ def refit_trajectory(
     n_iter: int | None = None,
 ) -> Trajectory:
     """The trajectory of the train stage's refit (``n_iter`` epochs): the configured pipeline
-    on all of ``(X, y)``, same seed, so it ends at the refitted model's parameters."""
+    on all of ``(X, y)``, same seed, so it ends at the refitted model's parameters. Like
+    the refit, it copies ``X`` once at most (:func:`gdlab.experiment.training.rows_to_fit`)."""
     from gdlab.experiment.model import build_pipeline
-    from gdlab.experiment.training import as_frame
+    from gdlab.experiment.training import rows_to_fit
 
+    pipeline = build_pipeline(params)
+    rows, private = rows_to_fit(X, feature_names, pipeline.named_steps["preprocess"])
     return record_trajectory(
-        build_pipeline(params), as_frame(X, feature_names), y, feature_names=feature_names,
-        n_iter=n_iter,
+        pipeline, rows, y, feature_names=feature_names, n_iter=n_iter, private_rows=private
     )
