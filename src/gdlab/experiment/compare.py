@@ -35,7 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
-from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows
+from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import scales_target
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
@@ -262,11 +262,12 @@ def _fit_fold(
     diverged, divergence = False, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        warm_up_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
+        watched = watched_rows(pipeline, fold.val_idx)  # early stopping: on its own split
+        warm_up_rows(pipeline, X, y, fold.train_idx, watched)
         start = time.perf_counter()
         try:
             fit_pipeline_rows(
-                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
+                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks
             )
         except DivergenceError as exc:
             diverged = True

@@ -31,7 +31,7 @@ from gdlab.core.loop import DivergenceError
 from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.metrics import metric_names, score_rows
-from gdlab.experiment.model import fit_pipeline_rows, warm_once
+from gdlab.experiment.model import fit_pipeline_rows, warm_once, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import final_estimator, scales_target
 
@@ -118,9 +118,10 @@ def _run_fold(
     _fold_notes.notes = notes = []
     try:
         with nullcontext() if in_thread else _holding_convergence_warnings():
-            warm_once(pipeline, X, y, fold.train_idx, fold.val_idx)  # untimed, once a process
+            watched = watched_rows(pipeline, fold.val_idx)  # early stopping: not the scored rows
+            warm_once(pipeline, X, y, fold.train_idx, watched)  # untimed, once a process
             outcome = fit_pipeline_rows(
-                pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=callbacks
+                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks
             )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss,

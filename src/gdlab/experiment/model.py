@@ -157,6 +157,18 @@ def fit_pipeline_rows(
     return _outcome(model, estimator, start)
 
 
+def watched_rows(pipeline: Pipeline, val_idx: np.ndarray | None) -> np.ndarray | None:
+    """The held-out rows to give a fold's estimator as its validation set: ``val_idx``,
+    unless the estimator stops early (``early_stopping``), which stops on its validation set
+    and restores the weights of its lowest loss there. Then None: it holds out
+    ``validation_fraction`` of the fold's training rows itself (as the refit does), so the
+    held-out rows, scored afterwards, chose neither the epoch nor the weights (stopping on
+    them made the CV score optimistic: the fold's best epoch on the very rows it is scored
+    on). Its ``val_loss`` curve is then the loss on that inner split."""
+    stops = bool(final_estimator(pipeline).get_params().get("early_stopping", False))
+    return None if stops else val_idx
+
+
 def warm_up_rows(
     pipeline: Pipeline, X: Any, y: np.ndarray, train_idx: np.ndarray,
     val_idx: np.ndarray | None = None,

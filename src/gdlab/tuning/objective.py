@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
+from gdlab.experiment.model import watched_rows
 from gdlab.experiment.curves import fold_mean
 from gdlab.experiment.model import warm_up_rows
 from gdlab.experiment.progress import EpochProgress
@@ -142,10 +143,11 @@ class CVObjective:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ConvergenceWarning: the score tells
                 lines = self._lines(trial, pipeline, fold)
+                watched = watched_rows(pipeline, fold.val_idx)  # never stop on scored rows
                 if self.warm_up and not record.fold_scores:  # its first fold: warm up first
-                    warm_up_rows(pipeline, X, y, fold.train_idx, fold.val_idx)
+                    warm_up_rows(pipeline, X, y, fold.train_idx, watched)
                 outcome = fit_pipeline_rows(
-                    pipeline, X, y, fold.train_idx, fold.val_idx, callbacks=lines
+                    pipeline, X, y, fold.train_idx, watched, callbacks=lines
                 )
                 value = score_rows(outcome.model, X, y, fold.val_idx, self.task)[self.metric]
         except DivergenceError as exc:
