@@ -46,6 +46,7 @@ from gdlab.experiment import (
     trained_params,
 )
 from gdlab.experiment.faults import explain_divergence
+from gdlab.experiment.fitcheck import diagnose_fit, refit_line
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say, seconds
 from gdlab.experiment.trajectory import refit_trajectory
@@ -159,10 +160,13 @@ def main(argv: list[str] | None = None) -> int:
             client, session.experiment_id, run_id, result.cv, flat,
             run_ids=live.fold_run_ids, logged=streamed,
         )
+        fit = diagnose_fit(result.cv)  # over- or under-fitting, from the folds
         step = log_training(client, run_id, result.cv, result.refit,
-                            logged=streamed.get(run_id, 0), tags={NOTE_TAG: describe(cv=result.cv)})
+                            logged=streamed.get(run_id, 0),
+                            tags={NOTE_TAG: describe(cv=result.cv), "gdlab.fit": fit.line()})
 
-        figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png")
+        figure = loss_curves_figure(result.cv, reports / "figures" / "cv_loss_curves.png",
+                                    diagnosis=fit)
         client.log_artifact(run_id, str(figure), "figures")
         say(f"train: figures and the model to MLflow (the loss-surface trajectory refits "
             f"{result.refit.n_iter} epochs once more)")
@@ -187,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         write_json(reports / "cv.json", cv_document(result.cv))
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
+    print(f"train: fit: {fit.line()}")
     print(
-        f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; refit {refit.n_iter} "
-        f"epochs in {seconds(refit.fit_time)} -> {models / 'model.skops'}, "
-        f"{reports / 'cv.json'}; run {run_id}"
+        f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; "
+        f"{refit_line(result.cv, refit.n_iter)} in {seconds(refit.fit_time)} -> "
+        f"{models / 'model.skops'}, {reports / 'cv.json'}; run {run_id}"
     )
     return 0
 

@@ -49,6 +49,14 @@ class FoldResult:
     fit_time: float
     warning: str | None = None  # the fold's ConvergenceWarning (it stopped at max_epochs)
     epoch_ends: list[float] = field(default_factory=list)  # Unix seconds, see FitOutcome
+    train_scores: dict[str, float] = field(default_factory=dict)
+    """The fold's model scored on its own training rows (scikit-learn's
+    ``cross_validate(return_train_score=True)``): with ``scores``, the generalisation gap."""
+    baseline_scores: dict[str, float] = field(default_factory=dict)
+    """A constant prediction fitted on the training rows (the class prior, the mean target:
+    scikit-learn's DummyClassifier / DummyRegressor) scored on the training rows, under
+    ``train_<metric>`` keys, and on the held-out rows, under ``<metric>``: what "learned
+    nothing" scores."""
 
 
 @dataclass
@@ -60,6 +68,8 @@ class CVResult:
     task: str
     folds: list[FoldResult] = field(default_factory=list)
     target_scaled: bool = False
+    early_stopping: bool = False  # the folds' weights are those of their lowest val_loss
+    max_epochs: int | None = None
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -138,7 +148,23 @@ def _run_fold(
         fit_time=outcome.fit_time,
         warning=notes[0] if notes else None,
         epoch_ends=outcome.epoch_ends,
+        train_scores=score_rows(outcome.model, X, y, fold.train_idx, task),
+        baseline_scores=_baseline_scores(X, y, fold, task),
     )
+
+
+def _baseline_scores(X: Any, y: np.ndarray, fold: Fold, task: str) -> dict[str, float]:
+    """A constant prediction fitted on the fold's training targets, scored on its training
+    rows (``train_<metric>``) and held-out rows (``<metric>``)."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
+    dummy.fit(np.zeros((len(fold.train_idx), 1)), np.asarray(y)[fold.train_idx])
+    with warnings.catch_warnings():  # r2 of a constant on its own rows: 0 (no warning)
+        warnings.simplefilter("ignore")
+        trained = score_rows(dummy, X, y, fold.train_idx, task)
+        held_out = score_rows(dummy, X, y, fold.val_idx, task)
+    return {**{f"train_{k}": v for k, v in trained.items()}, **held_out}
 
 
 def _one_core_per_thread() -> None:
@@ -250,4 +276,9 @@ def cross_validate(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return CVResult(task=task, folds=results, target_scaled=scales_target(pipeline))
+    settings = final_estimator(pipeline).get_params()
+    return CVResult(
+        task=task, folds=results, target_scaled=scales_target(pipeline),
+        early_stopping=bool(settings.get("early_stopping", False)),
+        max_epochs=_max_epochs(pipeline),
+    )

@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from gdlab.experiment import CVResult, FitOutcome, FoldResult
+from gdlab.experiment.fitcheck import diagnose_fit, fold_fit
 from gdlab.tracking.batching import (
     curve_metrics,
     log_run_data,
@@ -26,10 +27,18 @@ from gdlab.tracking.batching import (
 from gdlab.tracking.children import stopped_status
 
 
-def fold_metrics(fold: FoldResult) -> dict[str, float]:
-    """Final values of a fold run: validation scores (``val_<metric>``), epochs, fit time."""
+def fold_metrics(
+    fold: FoldResult, task: str = "", early_stopping: bool = False
+) -> dict[str, float]:
+    """Final values of a fold run: validation scores (``val_<metric>``), scores on its own
+    training rows (``train_<metric>``), epochs, fit time and, given the ``task``, the epoch
+    of its lowest validation loss (``best_epoch``, counted from 1)."""
     values = {f"val_{name}": value for name, value in fold.scores.items()}
+    values.update({f"train_{name}": value for name, value in fold.train_scores.items()})
     values.update({"n_iter": fold.n_iter, "fit_time_s": fold.fit_time})
+    best = fold_fit(fold, task, early_stopping).best_epoch if task else None
+    if best is not None:
+        values["best_epoch"] = best
     return values
 
 
@@ -40,6 +49,13 @@ def cv_summary_metrics(cv: CVResult) -> dict[str, float]:
         values[f"cv_{name}_mean"] = mean
         values[f"cv_{name}_std"] = cv.std()[name]
     values["cv_n_iter_mean"] = sum(f.n_iter for f in cv.folds) / max(len(cv.folds), 1)
+    if any(f.train_scores for f in cv.folds):  # the over-/under-fitting diagnosis's numbers
+        diagnosis = diagnose_fit(cv)
+        for name, spread in diagnosis.gap().items():
+            values[f"cv_gap_{name}_mean"] = spread["mean"]
+            values[f"cv_gap_{name}_std"] = spread["std"]
+        best = diagnosis.best_epoch()
+        values["cv_best_epoch_mean"], values["cv_best_epoch_std"] = best["mean"], best["std"]
     return values
 
 
@@ -112,7 +128,7 @@ def log_fold_runs(
                 tags=late_tags,
                 params={**params, "cv.fold": fold.fold, "cv.n_train": fold.n_train},
                 metrics=curve_metrics(curves, end, fold.epoch_ends)
-                + scalar_metrics(fold_metrics(fold), 0, end),
+                + scalar_metrics(fold_metrics(fold, cv.task, cv.early_stopping), 0, end),
             )
             client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=end)
             finished.append(run_id)

@@ -22,9 +22,8 @@ from optuna.trial import TrialState
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
-from gdlab.experiment.model import watched_rows
 from gdlab.experiment.curves import fold_mean
-from gdlab.experiment.model import warm_up_rows
+from gdlab.experiment.model import warm_up_rows, watched_rows
 from gdlab.experiment.progress import EpochProgress
 from gdlab.experiment.target import final_estimator
 from gdlab.tuning.space import Space, config_key
