@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gdlab.data import DataError, check_dataset, prepare_dataset
@@ -27,3 +29,24 @@ def test_check_dataset_refuses_what_prepare_refuses(tmp_path, write_csv):
         prepare_dataset(params, tmp_path / "prepared")
     assert str(checked.value) == str(prepared.value)
     assert "column 'b': 1 missing at row 4 (file line 6)" in str(checked.value)
+
+
+@pytest.mark.parametrize("missing", ["refuse", "median"])
+def test_prepare_records_the_text_columns_it_one_hot_encoded(tmp_path, write_csv, missing):
+    # the served model checks exactly these groups; 0/1 columns the file holds itself are none
+    # of them, whatever their names (a=1, a=2 both 1 on a row; a drop-first colour=b, colour=c)
+    rows = [f"{i % 5},{'abc'[i % 3]},{i % 2},{i % 3 // 2},{i % 2},{int(i % 4 == 1)},{i % 2}"
+            for i in range(60)]
+    if missing != "refuse":  # a missing city: a row of no level, kept only when imputing
+        rows[7] = "2,,1,0,1,0,1"
+    path = write_csv("x,city,a=1,a=2,colour=b,colour=c,y\n" + "\n".join(rows) + "\n")
+    params = make_params(data__source="csv", data__path=str(path), data__target="y",
+                         data__missing=missing)
+    meta = prepare_dataset(params, tmp_path / "prepared")
+    assert meta["one_hot"] == {
+        "groups": {"city": ["city=a", "city=b", "city=c"]}, "none_allowed": missing != "refuse"}
+    assert meta["feature_names"] == ["x", "a=1", "a=2", "colour=b", "colour=c", "city=a",
+                                     "city=b", "city=c"]
+    written = json.loads((tmp_path / "prepared" / "meta.json").read_text())
+    assert written["one_hot"] == meta["one_hot"]
+    assert check_dataset(params)["one_hot"] == meta["one_hot"]

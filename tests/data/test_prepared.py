@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 META_KEYS = {
     "task",
     "feature_names",
+    "one_hot",
     "target",
     "classes",
     "sensitive",
@@ -33,6 +34,7 @@ META_KEYS = {
 def test_prepared_format(tmp_path, small):
     meta = prepare_dataset(small, tmp_path)
     assert set(meta) == META_KEYS
+    assert meta["one_hot"] == {"groups": {}, "none_allowed": False}  # no text column
     assert json.loads((tmp_path / "meta.json").read_text()) == meta
     train = pd.read_parquet(tmp_path / "train.parquet")
     test = pd.read_parquet(tmp_path / "test.parquet")

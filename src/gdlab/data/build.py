@@ -43,6 +43,16 @@ def _rows(checked: CheckedData, index: Any) -> pd.DataFrame:
     return frame
 
 
+def one_hot_encoding(checked: CheckedData, missing: str) -> dict[str, Any]:
+    """``meta.json``'s ``one_hot``: the text columns prepare one-hot encoded, ``{"groups":
+    {column: [its <column>=<level> features]}, "none_allowed": bool}``. A missing text value
+    sets no level of its column: such rows are kept when ``data.missing`` imputes (``missing``
+    other than ``refuse``), refused otherwise, so a row of no level is one prepare makes only
+    then. Columns the source already held as numbers (a user's own 0/1 columns, whatever
+    their names) are in no group."""
+    return {"groups": dict(checked.one_hot), "none_allowed": missing != "refuse"}
+
+
 @dataclass
 class SplitData:
     """Checked rows with their seeded split: what :func:`prepare_dataset` writes."""
@@ -72,6 +82,7 @@ def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> 
     meta = {
         "task": params.model.task,
         "feature_names": [str(c) for c in checked.features.columns],
+        "one_hot": one_hot_encoding(checked, params.data.missing),
         "target": table.target,
         "classes": checked.classes,
         "sensitive": table.sensitive,

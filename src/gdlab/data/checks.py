@@ -52,6 +52,10 @@ class CheckedData:
     table: RawTable
     warnings: list[str] = field(default_factory=list)
     """One-line warnings about columns kept as features (an integer identifier)."""
+    one_hot: dict[str, list[str]] = field(default_factory=dict)
+    """The text columns one-hot encoded here: column -> its ``<column>=<level>`` feature
+    columns (a missing value sets none of them; a numeric column is never in it, whatever its
+    name)."""
 
 
 def check_table(
@@ -77,7 +81,7 @@ def check_table(
             f"{_name(table)} has no feature columns besides the target {table.target!r}"
         )
     _check_missing(table, raw, missing)
-    features = _encode(table, raw, categorical)
+    features, one_hot = _encode(table, raw, categorical)
     _check_infinite(table, features)
     _check_names(table, features)
     return CheckedData(
@@ -87,6 +91,7 @@ def check_table(
         classes,
         table,
         warnings=_identifier_warnings(table, raw, features),
+        one_hot=one_hot,
     )
 
 
@@ -244,9 +249,14 @@ def _check_missing(table: RawTable, raw: pd.DataFrame, missing: str) -> None:
         )
 
 
-def _encode(table: RawTable, raw: pd.DataFrame, categorical: str) -> pd.DataFrame:
+def _encode(
+    table: RawTable, raw: pd.DataFrame, categorical: str
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The float64 features and the one-hot groups of the text columns encoded here (column
+    -> its dummies' names, in the features' order)."""
     columns: dict[str, Any] = {}
     text: list[str] = []
+    groups: dict[str, list[str]] = {}
     for name in raw.columns:
         col = raw[name]
         if ptypes.is_datetime64_any_dtype(col) or ptypes.is_timedelta64_dtype(col):
@@ -286,7 +296,8 @@ def _encode(table: RawTable, raw: pd.DataFrame, categorical: str) -> pd.DataFram
                     "existing column of that name; rename one of them"
                 )
             columns[dummy] = dummies[dummy].to_numpy()
-    return pd.DataFrame(columns, index=raw.index)
+        groups[str(name)] = [str(dummy) for dummy in dummies.columns]
+    return pd.DataFrame(columns, index=raw.index), groups
 
 
 def _date_share(values: pd.Series) -> float:

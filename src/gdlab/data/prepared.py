@@ -3,7 +3,9 @@
 Both Parquet files hold the feature columns (float64, named as in ``meta["feature_names"]``),
 the column ``target`` (float64 for regression; int64 class codes 0..K-1 for classification,
 ``meta["classes"][k]`` being the original label of code k) and, when configured, the column
-``sensitive``. ``meta.json`` records the task, names, sizes, source and the files' SHA-256.
+``sensitive``. ``meta.json`` records the task, names, sizes, source and the files' SHA-256, and
+the text columns prepare one-hot encoded (``meta["one_hot"]``,
+:func:`gdlab.data.build.one_hot_encoding`; absent from data prepared before it was kept).
 
 The same rows are also stored as ``.npy`` arrays (``X_train.npy``, ``y_train.npy``,
 ``X_test.npy``, ``y_test.npy``; float64, the values of the Parquet columns): numpy files that
