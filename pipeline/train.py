@@ -177,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         for extra in drawn.values():
             client.log_artifact(run_id, str(extra.path), "figures")
         example = input_example(data.X_train, data.feature_names)  # no real training row
-        # at the refit's last epoch: MLflow links that step's metrics to the model
-        info = log_sklearn_model(result.refit.model, example, name="model", step=step)
+        # at the refit's last epoch: MLflow links that step's metrics to the model; served, it
+        # refuses rows that are no encoding of the text columns prepare one-hot encoded
+        info = log_sklearn_model(result.refit.model, example, name="model", step=step,
+                                 one_hot=data.meta.get("one_hot"))
         mlflow.set_tag("gdlab.model_id", info.model_id)
         RunHandle(
             run_id=run_id,

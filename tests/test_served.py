@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from gdlab import GDClassifier, served
 from gdlab.data.preprocessing import build_preprocessor
 from gdlab.experiment.persist import trusted_types
-from gdlab.tracking.model import model_signature
+from gdlab.tracking.model import model_signature, one_hot_metadata
 
 COLUMNS = ["x0", "x1", "x2", "x3"]
 GOOD = [[0.1, 0.2, 0.3, 0.4], [2.0, 0.0, -2.0, 0.0], [-2.0, 0.0, 2.0, 0.0]]
@@ -171,27 +171,40 @@ def test_only_predict_is_served(tmp_path):
 CITY = ["x0", "x1", "city=a", "city=b", "city=c"]
 
 
-def city_model(tmp_path_factory, missing: str):
-    """A pipeline on two numbers and a one-hot city, saved as train logs it; the pipeline and
-    the loaded pyfunc."""
-    from gdlab.tracking.model import one_hot_metadata
+def prepared_model(tmp_path_factory, raw: pd.DataFrame, y, missing: str):
+    """A pipeline fitted on what prepare makes of ``raw`` (its checks and encoding; text
+    columns one-hot encoded), saved as train logs it with the one-hot groups prepare recorded;
+    the pipeline, the prepared features and the loaded pyfunc."""
+    from gdlab.data.build import one_hot_encoding
+    from gdlab.data.checks import check_table
+    from gdlab.data.table import RawTable
 
-    rng = np.random.default_rng(1)
-    city = rng.integers(0, 3, 90)
-    X = pd.DataFrame(np.column_stack([rng.standard_normal((90, 2)), np.eye(3)[city]]),
-                     columns=CITY)
-    y = (X["x0"] + city > 1.5).to_numpy()
+    checked = check_table(RawTable(raw.assign(y=y), "y", "test"), task="classification",
+                          missing=missing)
+    X = checked.features
     model = Pipeline([
         ("preprocess", build_preprocessor(missing=missing)),
         ("model", GDClassifier(max_epochs=5, tol=None, random_state=0)),
-    ]).fit(X, y)
-    path = str(tmp_path_factory.mktemp("city") / "model")
+    ]).fit(X, checked.target)
+    path = str(tmp_path_factory.mktemp("prepared") / "model")
     served.save_model(
         model, path, signature=model_signature(model, X.head(3)), serialization_format="skops",
         skops_trusted_types=trusted_types(model), pip_requirements=["mlflow"],
-        metadata=one_hot_metadata(model, X.head(3)),
+        metadata=one_hot_metadata(one_hot_encoding(checked, missing), X.head(3)),
     )
-    return model, mlflow.pyfunc.load_model(path)
+    return model, X, mlflow.pyfunc.load_model(path)
+
+
+def city_model(tmp_path_factory, missing: str):
+    """A pipeline on two numbers and a text column city that prepare one-hot encodes, saved
+    as train logs it; the pipeline and the loaded pyfunc."""
+    rng = np.random.default_rng(1)
+    city = rng.integers(0, 3, 90)
+    raw = pd.DataFrame(rng.standard_normal((90, 2)), columns=["x0", "x1"])
+    raw["city"] = np.array(["a", "b", "c"])[city]
+    pipeline, X, loaded = prepared_model(tmp_path_factory, raw, raw["x0"] + city > 1.5, missing)
+    assert list(X.columns) == CITY
+    return pipeline, loaded
 
 
 def city_request(rows: list[list[float]], columns: list[str] = CITY) -> str:
@@ -234,6 +247,51 @@ def test_a_model_that_imputes_takes_a_row_of_no_level_as_a_missing_text_value(
     assert answer["predictions"] == expected.tolist()
     status, answer = invoke(loaded, city_request([[0.5, 1.0, 0, 1, 1]]))
     assert status == 400 and "column 'city' sets several levels in row 0" in answer["message"]
+
+
+def test_a_users_own_multi_hot_columns_are_no_one_hot_group(tmp_path_factory):
+    # 0/1 columns named a=1, a=2 in the data itself (both 1 in some rows): prepare encodes no
+    # text column, so they are no group; they were taken for one by their names, and training
+    # rows were refused ("column 'a' sets several levels", "sets no level")
+    rng = np.random.default_rng(3)
+    raw = pd.DataFrame({"x0": rng.standard_normal(120), "a=1": (rng.random(120) < 0.6) * 1.0,
+                        "a=2": (rng.random(120) < 0.3) * 1.0})
+    pipeline, X, loaded = prepared_model(tmp_path_factory, raw, raw["x0"] + raw["a=1"] > 0.7,
+                                         "refuse")
+    assert loaded.metadata.metadata is None  # nothing prepare one-hot encoded
+    both, neither = X[(X["a=1"] == 1) & (X["a=2"] == 1)], X[(X["a=1"] == 0) & (X["a=2"] == 0)]
+    rows = pd.concat([both.head(2), neither.head(2)]).to_numpy().tolist()
+    status, answer = invoke(loaded, city_request(rows, list(X.columns)))
+    assert status == 200, answer
+    expected = pipeline.predict(pd.DataFrame(rows, columns=X.columns))
+    assert answer["predictions"] == expected.tolist()
+
+
+def test_a_users_own_drop_first_encoding_is_not_checked_beside_prepares_groups(
+        tmp_path_factory):
+    # the data holds city=b, city=c (city a: both 0) as numbers, and a text column shop that
+    # prepare one-hot encodes: every city-a row was refused ("column 'city' sets no level");
+    # now only shop's levels are checked
+    rng = np.random.default_rng(4)
+    city = rng.integers(0, 3, 120)
+    raw = pd.DataFrame({"x0": rng.standard_normal(120), "city=b": (city == 1) * 1.0,
+                        "city=c": (city == 2) * 1.0,
+                        "shop": np.array(["north", "south"])[rng.integers(0, 2, 120)]})
+    pipeline, X, loaded = prepared_model(tmp_path_factory, raw, raw["x0"] + city > 1.0,
+                                         "refuse")
+    assert loaded.metadata.metadata[served.ONE_HOT_KEY] == {
+        "groups": {"shop": ["shop=north", "shop=south"]}, "none_allowed": False}
+    rows = X[city == 0].head(3).to_numpy().tolist()  # city a, as the data holds it
+    status, answer = invoke(loaded, city_request(rows, list(X.columns)))
+    assert status == 200, answer
+    expected = pipeline.predict(pd.DataFrame(rows, columns=X.columns))
+    assert answer["predictions"] == expected.tolist()
+    # a shop the model was not trained on (shop=east, dropped by MLflow): refused
+    unseen = [[*rows[0][:3], 0.0, 0.0, 1.0]]
+    status, answer = invoke(loaded, city_request(unseen, [*X.columns, "shop=east"]))
+    assert status == 400
+    assert "column 'shop' sets no level in row 0 " in answer["message"]
+    assert "column 'city'" not in answer["message"]
 
 
 # ---------------------------------------------------------------- class probabilities

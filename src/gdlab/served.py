@@ -11,8 +11,10 @@ message naming the columns and rows of the request and what the model takes.
 prepare's one-hot encoding is not inside the model: a request sends ``city=a``, ``city=b``, …
 itself. MLflow's signature check drops a column the signature lacks (a level the model never
 saw, ``city=d``) with a warning in the server's log only, and the model would score such a row
-as one of no level, or a row that sets two levels, as if it were valid. The groups the model
-was trained on are in its MLmodel metadata (:data:`ONE_HOT_KEY`); such rows are refused.
+as one of no level, or a row that sets two levels, as if it were valid. The groups prepare
+one-hot encoded for the model are in its MLmodel metadata (:data:`ONE_HOT_KEY`); such rows are
+refused. Columns the data already held as numbers are never checked, whatever their names (a
+user's own ``a=1``, ``a=2`` that may both be 1, or drop-first ``city=b``, ``city=c``).
 
 A request chooses what the model answers with the inference param :data:`PREDICT_METHOD`
 (``"params": {"predict_method": "predict_proba"}``): ``predict`` (the default: class labels,
@@ -44,8 +46,11 @@ FLAVOR_NAME = "sklearn"
 """What MLflow records as the logged model's flavour (``Model.log(flavor_name=...)``)."""
 ONE_HOT_KEY = "gdlab_one_hot"
 """The MLmodel metadata key of the model's one-hot groups: ``{"groups": {column: [its
-one-hot columns]}, "none_allowed": bool}`` (a row may set no level only when the model imputes
-missing values: prepare encodes a missing text value as no level)."""
+one-hot columns]}, "none_allowed": bool}``, as prepare recorded them (``meta.json``'s
+``one_hot``; a row may set no level only when ``data.missing`` imputes: prepare then encodes a
+missing text value as no level, and refuses it otherwise). A model logged before the groups
+came from prepare holds groups told from its input example's column names; they are read the
+same way (served, such a model runs the copy of gdlab logged with it anyway)."""
 PREDICT_METHOD = "predict_method"
 """The inference param that chooses what the served model answers: ``"predict"`` (default) or
 :data:`PROBABILITIES`."""

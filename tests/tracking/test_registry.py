@@ -399,9 +399,9 @@ def test_two_registrations_at_once_leave_the_best_model_champion(session, fitted
 
 
 def test_the_logged_model_refuses_a_city_level_it_was_not_trained_on(session):
-    """Logged as train logs it (input example from prepare's one-hot columns), the served model
-    refuses a row whose one-hot city sets no level (an unseen city=d, which MLflow's signature
-    check drops) instead of scoring it."""
+    """Logged as train logs it (input example from prepare's one-hot columns, the groups prepare
+    recorded in meta.json), the served model refuses a row whose one-hot city sets no level (an
+    unseen city=d, which MLflow's signature check drops) instead of scoring it."""
     from mlflow.exceptions import MlflowException
 
     from gdlab import GDClassifier
@@ -414,9 +414,10 @@ def test_the_logged_model_refuses_a_city_level_it_was_not_trained_on(session):
     model = Pipeline([("preprocess", StandardScaler()),
                       ("model", GDClassifier(max_epochs=3, random_state=0))])
     model.fit(pd.DataFrame(X, columns=names), city == 1)
+    prepared = {"groups": {"city": names[1:]}, "none_allowed": False}  # meta.json's one_hot
     with pipeline_run(experiment_id=session.experiment_id):
         info = log_sklearn_model(model, input_example(X, names), include_code=False,
-                                 verify=False)
+                                 verify=False, one_hot=prepared)
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     request = pd.DataFrame([[0.3, 0, 1, 0], [0.3, 0, 0, 0]], columns=names)
     with pytest.raises(MlflowException, match="column 'city' sets no level in row 1 ") as raised:
@@ -425,6 +426,40 @@ def test_the_logged_model_refuses_a_city_level_it_was_not_trained_on(session):
     assert loaded.predict(request.head(1)).tolist() == model.predict(request.head(1)).tolist()
     assert info.metadata["gdlab_one_hot"] == {
         "groups": {"city": ["city=a", "city=b", "city=c"]}, "none_allowed": False}
+
+
+@pytest.mark.parametrize("kind", ["multi-hot", "drop-first"])
+def test_a_users_own_encoded_columns_are_not_checked_by_the_logged_model(session, kind):
+    """0/1 columns the data held itself, named like prepare's dummies (a=1, a=2 that can both
+    be 1; a drop-first city=b, city=c whose city a is both 0), are no group prepare made: the
+    logged model answers their training rows as the pipeline does, and its own serving input
+    example (they were taken for a group by their names: HTTP 400 on those rows, and MLflow
+    warned that the model refused its serving_input_example.json)."""
+    from gdlab import GDClassifier
+    from gdlab.experiment import input_example
+
+    rng = np.random.default_rng(0)
+    if kind == "multi-hot":
+        names = ["x0", "a=1", "a=2"]
+        levels = np.column_stack([rng.random(200) < 0.6, rng.random(200) < 0.3]) * 1.0
+    else:
+        names = ["x0", "city=b", "city=c"]
+        levels = np.eye(3)[rng.integers(0, 3, 200)][:, 1:]
+    X = np.column_stack([rng.normal(size=200), levels])
+    model = Pipeline([("preprocess", StandardScaler()),
+                      ("model", GDClassifier(max_epochs=3, random_state=0))])
+    model.fit(pd.DataFrame(X, columns=names), X[:, 0] + X[:, 1] > 0.7)
+    example = input_example(X, names)
+    prepared = {"groups": {}, "none_allowed": False}  # meta.json's one_hot: no text column
+    with pipeline_run(experiment_id=session.experiment_id):
+        info = log_sklearn_model(model, example, include_code=False, verify=False,
+                                 one_hot=prepared)
+    assert not (info.metadata or {}).get("gdlab_one_hot")
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    odd = X[(X[:, 1:] == 1).all(axis=1) | (X[:, 1:] == 0).all(axis=1)][:4]
+    assert len(odd) == 4  # rows setting both or neither column
+    for rows in (pd.DataFrame(odd, columns=names), example):
+        assert loaded.predict(rows).tolist() == model.predict(rows).tolist()
 
 
 def test_the_logged_classifier_serves_its_probabilities_when_asked(session):

@@ -18,11 +18,9 @@ import numpy as np
 import pandas as pd
 from mlflow.models import Model, ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
-from sklearn.impute import SimpleImputer
 
 from gdlab import served
 from gdlab.config.plugin_path import import_paths, plugin_sources
-from gdlab.experiment.example import one_hot_groups
 from gdlab.experiment.persist import trusted_types
 
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
@@ -47,23 +45,27 @@ def model_signature(model: Any, example: pd.DataFrame) -> ModelSignature:
     return ModelSignature(inferred.inputs, inferred.outputs, params=served.params_schema())
 
 
-def _imputes(model: Any) -> bool:
-    """Whether ``model`` (a pipeline, possibly nested) imputes missing values."""
-    if isinstance(model, SimpleImputer):
-        return True
-    return any(_imputes(step) for _, step in getattr(model, "steps", []))
-
-
-def one_hot_metadata(model: Any, example: pd.DataFrame) -> dict[str, Any]:
-    """The served model's :data:`gdlab.served.ONE_HOT_KEY` metadata: the one-hot groups of
-    the input example's columns (prepare's ``<column>=<level>`` dummies, told as
-    :func:`gdlab.experiment.example.one_hot_groups` tells them) and whether a row may set no
-    level (a missing text value, when the model imputes)."""
-    names = [str(c) for c in example.columns]
-    groups = one_hot_groups(example.to_numpy(dtype=np.float64), names)
+def one_hot_metadata(
+    one_hot: dict[str, Any] | None, example: pd.DataFrame
+) -> dict[str, Any] | None:
+    """The served model's :data:`gdlab.served.ONE_HOT_KEY` metadata: the one-hot groups prepare
+    made (``meta.json``'s ``one_hot``, :func:`gdlab.data.build.one_hot_encoding`) as they are,
+    never told from column names (a user's own ``a=1``, ``a=2`` or drop-first ``city=b``,
+    ``city=c`` columns are no group and are not checked); None when prepare encoded no text
+    column (or ``one_hot`` is None: data prepared before prepare kept it). ValueError when a
+    group names a column the model does not take."""
+    if not one_hot or not one_hot.get("groups"):
+        return None
+    groups = {str(c): [str(level) for level in levels] for c, levels in one_hot["groups"].items()}
+    taken = {str(c) for c in example.columns}
+    for column, levels in groups.items():
+        if absent := [level for level in levels if level not in taken]:
+            raise ValueError(
+                f"one_hot: the one-hot group of column {column!r} names "
+                f"{', '.join(map(repr, absent))}, which the model's input does not hold"
+            )
     return {served.ONE_HOT_KEY: {
-        "groups": {names[g[0]].partition("=")[0]: [names[j] for j in g] for g in groups},
-        "none_allowed": _imputes(model),
+        "groups": groups, "none_allowed": bool(one_hot.get("none_allowed", False)),
     }}
 
 
@@ -94,13 +96,19 @@ def log_sklearn_model(
     include_code: bool = True,
     verify: bool = True,
     step: int = 0,
+    one_hot: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
     explicitly trusted) and, when ``verify``, load it back and compare predictions.
 
     ``step``: the model is the run's output at that step, and MLflow links to it (the Models
     tab) the run's metrics logged at that step; the train stage passes the refit's last epoch
-    (:func:`gdlab.tracking.cv.log_training` returns it), where it also logs its summaries."""
+    (:func:`gdlab.tracking.cv.log_training` returns it), where it also logs its summaries.
+
+    ``one_hot``: the text columns prepare one-hot encoded (``Prepared.meta["one_hot"]``); the
+    served model refuses a request whose columns of those groups are no encoding prepare makes
+    (:func:`one_hot_metadata`, :func:`gdlab.served.one_hot_refusal`). None: no column is
+    checked."""
     code_paths = None
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
@@ -115,7 +123,7 @@ def log_sklearn_model(
             sk_model=model,
             signature=model_signature(model, example),
             input_example=example,
-            metadata=one_hot_metadata(model, example),
+            metadata=one_hot_metadata(one_hot, example),
             serialization_format="skops",
             skops_trusted_types=trusted_types(model),
             pip_requirements=pip_requirements(),
