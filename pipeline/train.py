@@ -38,6 +38,7 @@ from gdlab.atomic import atomic_path
 from gdlab.config import ConfigError, flatten_params
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
+from gdlab.data.fingerprint import fingerprint
 from gdlab.experiment import (
     decode_target,
     describe_tuned,
@@ -178,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             client.log_artifact(run_id, str(extra.path), "figures")
         example = input_example(data.X_train, data.feature_names)  # no real training row
         # at the refit's last epoch: MLflow links that step's metrics to the model; served, it
-        # refuses rows that are no encoding of the text columns prepare one-hot encoded
+        # refuses rows that are no encoding of the text columns prepare one-hot encoded; with
+        # the hashes of its training rows, which register leaves out of a champion comparison
+        rows = fingerprint(data.X_train, y, data.feature_names)
         info = log_sklearn_model(result.refit.model, example, name="model", step=step,
-                                 one_hot=data.meta.get("one_hot"))
+                                 one_hot=data.meta.get("one_hot"), training_rows=rows)
         mlflow.set_tag("gdlab.model_id", info.model_id)
         RunHandle(
             run_id=run_id,

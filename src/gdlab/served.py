@@ -51,6 +51,11 @@ one-hot columns]}, "none_allowed": bool}``, as prepare recorded them (``meta.jso
 missing text value as no level, and refuses it otherwise). A model logged before the groups
 came from prepare holds groups told from its input example's column names; they are read the
 same way (served, such a model runs the copy of gdlab logged with it anyway)."""
+TRAINING_ROWS_KEY = "gdlab_training_rows"
+"""The MLmodel metadata key of the fingerprint of the rows the model was trained on, saved
+beside it (:mod:`gdlab.data.fingerprint`): ``{"file": "training_rows.npy", "hashes": n,
+"scheme": "gdlab-rows-1"}``. The registry leaves those rows out when it compares the model,
+as champion, with a model tested on other data."""
 PREDICT_METHOD = "predict_method"
 """The inference param that chooses what the served model answers: ``"predict"`` (default) or
 :data:`PROBABILITIES`."""
@@ -65,12 +70,20 @@ def params_schema() -> ParamSchema:
     return ParamSchema([ParamSpec(PREDICT_METHOD, DataType.string, "predict")])
 
 
-def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kwargs: Any) -> None:
+def save_model(
+    sk_model: Any,
+    path: str,
+    mlflow_model: Model | None = None,
+    training_rows: np.ndarray | None = None,
+    **kwargs: Any,
+) -> None:
     """``mlflow.sklearn.save_model`` (same arguments), with the pyfunc flavour loading through
     this module; ``Model.log(flavor=gdlab.served, ...)`` calls it. The pyfunc's method is
     ``predict``: :class:`RequestChecked` answers for it, and a request chooses probabilities
     with the param :data:`PREDICT_METHOD` (``pyfunc_predict_fn="predict_proba"`` would reach
-    the model past it)."""
+    the model past it). ``training_rows``: the fingerprint of the rows the model was trained on
+    (:func:`gdlab.data.fingerprint.fingerprint`), saved beside it and named in its metadata
+    (:data:`TRAINING_ROWS_KEY`)."""
     if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
         raise ValueError(
             f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
@@ -80,6 +93,11 @@ def save_model(sk_model: Any, path: str, mlflow_model: Model | None = None, **kw
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     model = Model.load(path) if mlflow_model is None else mlflow_model
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__
+    if training_rows is not None:
+        from gdlab.data.fingerprint import save_fingerprint
+
+        model.metadata = {**(model.metadata or {}),
+                          TRAINING_ROWS_KEY: save_fingerprint(path, training_rows)}
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
 

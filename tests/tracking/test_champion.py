@@ -1,5 +1,7 @@
 """The registry gate compares the champion and the new model on the same test rows: a champion
-tested on other data is scored again on the new model's test set; one taking other input
+tested on other data is scored again, with the new model, on the new model's test rows that
+neither trained on (too few: not compared); one logged without the fingerprint of its
+training rows on every test row, the reason saying they are unknown; one taking other input
 columns is not compared (the new version stays challenger); a champion that cannot be scored
 leaves the registry as it was."""
 
@@ -13,11 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.datasets import make_classification
 from sklearn.metrics import log_loss, mean_squared_error
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from gdlab import GDClassifier, GDRegressor
+from gdlab.data.fingerprint import fingerprint
+from gdlab.data.split import split_indices
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
 from gdlab.tracking.champion import (
     ChampionNotComparable,
@@ -25,7 +30,7 @@ from gdlab.tracking.champion import (
     input_difference,
     promote_by_hand,
 )
-from gdlab.tracking.registry import COMPARED_TAG
+from gdlab.tracking.registry import COMPARED_TAG, TOO_FEW_ROWS, UNSEEN_ROWS
 
 
 def _data(columns, coef, seed, noise=0.0, n=200):
@@ -48,12 +53,16 @@ def _rmse(model, test) -> float:
     return float(np.sqrt(mean_squared_error(y, model.predict(X))))
 
 
-def _register(session, name, model, test, digest, value, task="regression", metric="rmse"):
+def _register(session, name, model, test, digest, value, task="regression", metric="rmse",
+              train=None):
     """Log ``model`` in a new run and register it as the pipeline's register stage does:
-    its test ``value`` measured on ``test``, that test set given to the gate."""
+    its test ``value`` measured on ``test``, that test set given to the gate; with ``train``
+    (its training rows, ``(X, y)``), their fingerprint logged with it as train does."""
     X, y = test
+    rows = None if train is None else fingerprint(train[0], np.asarray(train[1]))
     with pipeline_run(experiment_id=session.experiment_id) as run:
-        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False,
+                                 training_rows=rows)
     return register_and_gate(
         session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
         metric=metric, value=value, task=task, tags={"gdlab.data_digest": digest},
@@ -65,11 +74,13 @@ def _alias(client, name, alias):
     return str(client.get_model_version_by_alias(name, alias).version)
 
 
-def test_a_champion_tested_on_other_data_is_scored_on_this_test_set(session):
-    """Champion fitted and tested on data A (a low rmse there); the new model on data B with the
-    same columns. On A's rows the champion looked unbeatable; on B's it is poor, and the new
+def test_a_champion_without_a_fingerprint_is_scored_on_every_test_row(session):
+    """Champion fitted and tested on data A (a low rmse there), logged without the fingerprint
+    of its training rows (as before gdlab kept it); the new model on data B with the same
+    columns. On A's rows the champion looked unbeatable; on B's it is poor, and the new
     model beats it there. The gate's champion value is sklearn's RMSE of the champion's
-    predictions on B's test rows."""
+    predictions on all of B's test rows, and the reason says its training rows are unknown
+    and may include them."""
     name, columns = "rescored", ["a", "b", "c"]
     train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
     train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
@@ -85,13 +96,18 @@ def test_a_champion_tested_on_other_data_is_scored_on_this_test_set(session):
     assert decision.champion_evaluation == "re-evaluated on this test set"
     assert decision.previous_value == pytest.approx(on_b, rel=1e-12)
     assert decision.promoted and _alias(session.client, name, "champion") == decision.version
-    assert decision.reason.startswith(
+    assert decision.reason == (
         f"test_rmse {value:.6g} beats champion v1's {on_b:.6g} on the same test rows "
-        f"(re-evaluated; it recorded {_rmse(champion, test_a):.6g} on its own test data)"
+        f"(re-evaluated; it recorded {_rmse(champion, test_a):.6g} on its own test data; its "
+        "training rows are unknown (it was logged without the fingerprint of its training "
+        "rows) and may include these test rows)"
     )
+    assert (decision.test_rows, decision.compared_rows) == (100, 100)
+    assert decision.champion_training_rows is None and decision.compared_value == value
     tags = session.client.get_model_version(name, decision.version).tags
     assert float(tags["gdlab.champion_test_rmse"]) == pytest.approx(on_b, rel=1e-12)
     assert tags[COMPARED_TAG] == "v1, re-evaluated on this test set"
+    assert tags["gdlab.compared_rows"] == "100"
     assert tags["gdlab.promotion_reason"] == decision.reason
 
 
@@ -247,3 +263,111 @@ def test_input_difference_names_added_removed_and_retyped_columns():
         "champion takes 3 features, this model 4: added x; removed —"
     )
     assert input_difference(None, champion) == "the champion was logged without an input signature"
+
+
+def _mlp(X, y):
+    """A classifier that memorises its training rows (no penalty, 300 epochs): scored on them,
+    its log loss is near 0; on rows it never saw, far higher."""
+    model = GDClassifier(model="mlp", hidden_layer_sizes=(64,), max_epochs=300, tol=None,
+                         alpha=0.0, random_state=0)
+    return Pipeline([("preprocess", StandardScaler()), ("model", model)]).fit(X, y)
+
+
+def test_a_champion_is_not_scored_on_the_rows_it_was_trained_on(session):
+    """The reviewer's case: the same 700 rows split with data.seed 42 (the champion) and then
+    43 (the new model). Most of seed 43's test rows were seed 42's training rows: on all of
+    them the memorising champion's log loss beats the new model's recorded one (the gate
+    used to keep the champion). The gate now scores both on the test rows the champion never
+    saw (the new model never trained on its test rows), exactly those numpy finds by row
+    identity, with scikit-learn's log loss there, and the new model wins."""
+    name = "split-changed"
+    X, y = make_classification(700, 20, n_informative=5, flip_y=0.2, random_state=0)
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(20)])
+    tr42, te42 = split_indices(len(y), y, test_size=0.25, seed=42, stratify=True)
+    tr43, te43 = split_indices(len(y), y, test_size=0.25, seed=43, stratify=True)
+    part = lambda rows: (X.iloc[rows].reset_index(drop=True), y[rows])  # noqa: E731
+    loss = lambda model, rows: log_loss(y[rows], model.predict_proba(X.iloc[rows]))  # noqa: E731
+    champion, challenger = _mlp(*part(tr42)), _mlp(*part(tr43))
+    _register(session, name, champion, part(te42), "seed-42", loss(champion, te42),
+              task="classification", metric="log_loss", train=part(tr42))
+    value = loss(challenger, te43)
+    assert loss(champion, te43) < value  # the leak: scored on its training rows, it wins
+
+    decision = _register(session, name, challenger, part(te43), "seed-43", value,
+                         task="classification", metric="log_loss", train=part(tr43))
+
+    unseen = te43[~np.isin(te43, tr42)]  # independent: the rows' identities, not hashes
+    values = np.column_stack([X.to_numpy(), y])  # and by value: rows as bytes
+    as_bytes = lambda a: np.ascontiguousarray(a).view(f"V{a.shape[1] * 8}").ravel()  # noqa: E731
+    assert np.array_equal(~np.isin(as_bytes(values[te43]), as_bytes(values[tr42])),
+                          ~np.isin(te43, tr42))
+    champion_there, challenger_there = loss(champion, unseen), loss(challenger, unseen)
+    assert challenger_there < champion_there  # on rows neither saw, the new model is better
+    assert decision.promoted and _alias(session.client, name, "champion") == decision.version
+    assert decision.champion_evaluation == UNSEEN_ROWS
+    assert (decision.test_rows, decision.compared_rows) == (len(te43), len(unseen))
+    assert decision.champion_training_rows == len(te43) - len(unseen) > len(te43) // 2
+    assert decision.previous_value == pytest.approx(champion_there, rel=1e-9)
+    assert decision.compared_value == pytest.approx(challenger_there, rel=1e-9)
+    assert decision.value == value  # its recorded metric, on all its test rows, is kept
+    assert decision.reason == (
+        f"test_log_loss {decision.compared_value:.6g} beats champion v1's "
+        f"{decision.previous_value:.6g} on the {len(unseen)} test rows neither trained on "
+        f"(of {len(te43)}; {len(te43) - len(unseen)} were champion training rows; on all "
+        f"{len(te43)} this model has {value:.6g})"
+    )
+    tags = session.client.get_model_version(name, decision.version).tags
+    assert float(tags["gdlab.champion_test_log_loss"]) == decision.previous_value
+    assert float(tags["gdlab.compared_test_log_loss"]) == decision.compared_value
+    assert tags["gdlab.compared_rows"] == str(len(unseen))
+    assert tags[COMPARED_TAG] == f"v1, {UNSEEN_ROWS}"
+
+
+def test_a_champion_from_disjoint_data_is_compared_on_every_test_row(session):
+    """Champion and new model from two data sets sharing no row: no test row is left out,
+    and both values are scikit-learn's RMSE on all of the new test rows."""
+    name, columns = "disjoint", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    champion, challenger = _fit(train_a), _fit(train_b)
+    _register(session, name, champion, test_a, "digest-a", _rmse(champion, test_a),
+              train=train_a)
+    value = _rmse(challenger, test_b)
+    decision = _register(session, name, challenger, test_b, "digest-b", value, train=train_b)
+
+    assert (decision.test_rows, decision.compared_rows, decision.champion_training_rows) == (
+        100, 100, 0)
+    assert decision.previous_value == pytest.approx(_rmse(champion, test_b), rel=1e-12)
+    assert decision.compared_value == pytest.approx(value, rel=1e-12)
+    assert decision.promoted and decision.reason == (
+        f"test_rmse {decision.compared_value:.6g} beats champion v1's "
+        f"{decision.previous_value:.6g} on the 100 test rows neither trained on (of 100; "
+        "none was a champion training row)"
+    )
+
+
+def test_too_few_test_rows_neither_trained_on_are_not_compared(session):
+    """The champion was trained on 90 of the new model's 100 test rows: the 10 left are too
+    few to compare the two on, so the new version stays challenger, whatever its score, and
+    the reason gives the counts and how to promote it by hand."""
+    name, columns = "too-few", ["a", "b", "c"]
+    (X, y), (Xt, yt) = _data(columns, [1.0, -2.0, 0.5], seed=0, noise=0.5)
+    seen_rows = (pd.concat([X, Xt[:90]], ignore_index=True), np.concatenate([y, yt[:90]]))
+    champion = _fit(seen_rows)
+    _register(session, name, champion, (Xt[90:].reset_index(drop=True), yt[90:]), "digest-a",
+              0.01, train=seen_rows)
+    challenger = _fit((X, y))
+    decision = _register(session, name, challenger, (Xt, yt), "digest-b", 0.001,
+                         train=(X, y))
+
+    assert not decision.promoted and decision.version == "2"
+    assert decision.champion_evaluation == TOO_FEW_ROWS and decision.previous_value is None
+    assert (decision.test_rows, decision.compared_rows, decision.champion_training_rows) == (
+        100, 10, 90)
+    assert decision.reason.startswith(
+        "not compared with champion v1, whose training rows hold 90 of the 100 test rows: "
+        "10 are in neither model's training data, fewer than the 30 a comparison needs; "
+        "to promote it anyway: python -c ")
+    client = session.client
+    assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
+    assert "gdlab.compared_rows" not in client.get_model_version(name, "2").tags

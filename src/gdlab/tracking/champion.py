@@ -1,6 +1,13 @@
 """The champion beside a challenger, for the registry gate: whether the two take the same
-inputs (their MLflow signatures), and the champion's test metric on the challenger's test rows,
-so that the gate compares two models on the same data with the same metric.
+inputs (their MLflow signatures), and both models' test metric on the challenger's test rows
+that neither trained on, so that the gate compares two models on the same unseen data with the
+same metric.
+
+A model logged by train carries the fingerprint of its training rows
+(:data:`gdlab.served.TRAINING_ROWS_KEY`): when the split changes over the same rows (another
+``data.seed`` or ``test_size``, rows appended to the CSV), most of today's test rows may be
+rows the champion was trained on, and scored on them it would win by memory. Those rows are
+left out, and both models are scored on the rest (:func:`champion_scores`).
 
 The champion is loaded from its registered skops file with gdlab's own loader
 (:func:`gdlab.experiment.persist.load_model`: gdlab's classes and the named plug-ins trusted,
@@ -11,19 +18,28 @@ from __future__ import annotations
 import json
 import shlex
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gdlab.data.fingerprint import SCHEME, load_fingerprint, row_hashes, seen
 from gdlab.experiment.metrics import score
 from gdlab.experiment.persist import UntrustedTypes
 from gdlab.text import listed
 
 SHOWN_COLUMNS = 8
 """Columns named in a reason before it says "and N more"."""
+MIN_COMPARED_ROWS = 30
+"""The fewest test rows neither model trained on that the gate compares the two on (or all
+the test rows, when there are fewer and none was a training row). On fewer, a test metric is
+mostly noise: its standard error grows as 1/sqrt(rows), and one row moves an accuracy by more
+than 3 points. No share of the test set is asked for: 30 clean rows of 100 000 test rows that
+were mostly the champion's training rows are few but honest, and thousands are plenty."""
 
 
 @dataclass(frozen=True)
@@ -127,53 +143,151 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _load_registered(name: str, version: str, directory: str, plugins: tuple[str, ...]) -> Any:
-    """The fitted pipeline of version ``version`` of ``name``: its skops file, loaded with
-    gdlab's loader. A model saved otherwise (pickle, cloudpickle) is refused, never loaded."""
+def _download(uri: str, path: str, directory: str) -> str:
+    """The file ``path`` of the model at ``uri`` (``models:/...``), downloaded to
+    ``directory``."""
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
+    return ModelsArtifactRepository(uri).download_artifacts(path, directory)
+
+
+def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
+    """The fitted pipeline of the model at ``uri`` (``models:/<name>/<version>``, or the logged
+    model's ``models:/<model id>``): its skops file, loaded with gdlab's loader. A model saved
+    otherwise (pickle, cloudpickle) is refused, never loaded."""
     from gdlab.experiment.persist import load_model
 
-    uri = _version_uri(name, version)
     flavor = _model_info(uri).flavors.get("sklearn") or {}
     if flavor.get("serialization_format") != "skops" or not flavor.get("pickled_model"):
         raise ValueError(
             f"its model is not a skops file (serialization_format "
             f"{flavor.get('serialization_format')!r}); gdlab loads no pickle"
         )
-    local = ModelsArtifactRepository(uri).download_artifacts(flavor["pickled_model"], directory)
+    local = _download(uri, flavor["pickled_model"], directory)
     return load_model(Path(local), plugins=plugins)
 
 
-def champion_score(name: str, version: str, test_set: TestSet, metric: str) -> float:
-    """Version ``version`` of ``name`` (the champion) scored on ``test_set`` with ``metric``,
-    as evaluate scores the challenger (:func:`gdlab.experiment.metrics.score`, the columns
-    given in the order the champion was fitted on). Any failure (the artifact is gone or
-    damaged, a type the loader does not trust, the rows do not fit the model) raises
-    :class:`ChampionNotComparable` with one line saying why."""
+def _load_champion(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
+    """:func:`_load_registered` for the champion, whose file may use a plug-in params.yaml no
+    longer names: :class:`NotCompared` then (gdlab loads no code it is not told to trust)."""
+    try:
+        return _load_registered(uri, directory, plugins)
+    except UntrustedTypes as exc:
+        raise NotCompared(
+            "untrusted plug-in",
+            f"whose model uses {listed(exc.types, SHOWN_COLUMNS)}, which no plug-in "
+            "params.yaml names defines (gdlab loads no code it is not told to trust; "
+            "name that plug-in in params.yaml again to compare them)",
+        ) from exc
+
+
+def _training_rows(uri: str, directory: str) -> tuple[np.ndarray | None, str | None]:
+    """``(fingerprint, None)`` of the rows the model at ``uri`` was trained on, or ``(None,
+    why they are unknown)`` for a model logged without one (before gdlab kept it, or not by
+    train) or hashed by another scheme. A fingerprint that is named but cannot be read raises
+    (ValueError, MLflow's error)."""
+    from gdlab.served import TRAINING_ROWS_KEY
+
+    entry = (_model_info(uri).metadata or {}).get(TRAINING_ROWS_KEY)
+    if not entry:
+        return None, "it was logged without the fingerprint of its training rows"
+    if entry.get("scheme") != SCHEME:
+        return None, (f"its training rows were hashed by scheme {entry.get('scheme')!r}, "
+                      f"not {SCHEME!r}")
+    return load_fingerprint(_download(uri, entry["file"], directory)), None
+
+
+@dataclass(frozen=True)
+class ChampionScores:
+    """The champion and the new model on the test rows neither trained on: their ``metric``
+    there (None: too few such rows, :data:`MIN_COMPARED_ROWS`, and neither is scored) and
+    how many test rows there are, were compared, were training rows of each. A champion whose
+    training rows are unknown (``unknown`` says why) is scored on every test row and the new
+    model's own recorded value stands (``challenger`` None)."""
+
+    champion: float | None
+    challenger: float | None
+    test_rows: int
+    compared_rows: int
+    champion_trained: int | None
+    """Test rows the champion was trained on; None: unknown."""
+    challenger_trained: int = 0
+    """Test rows the new model was trained on too (the same row twice in the data)."""
+    unknown: str | None = None
+
+    @property
+    def enough(self) -> bool:
+        """Whether the two are compared on as many rows as :data:`MIN_COMPARED_ROWS` asks."""
+        return self.compared_rows >= min(MIN_COMPARED_ROWS, self.test_rows)
+
+
+def _score_on(
+    model: Any, test_set: TestSet, rows: np.ndarray, metric: str, champion: bool = True
+) -> float:
+    """``model``'s ``metric`` on the test rows ``rows`` (a mask), as evaluate scores the
+    challenger (:func:`gdlab.experiment.metrics.score`, the columns in the order the model was
+    fitted on); a ``champion`` that never predicts a class of those rows raises
+    :class:`NotCompared`."""
+    X, y = test_set.X[rows], np.asarray(test_set.y)[rows]
+    if champion and test_set.task != "regression":
+        _check_classes(model, y)
+    columns = list(getattr(model, "feature_names_in_", X.columns))
+    return float(score(model, X[columns], y, test_set.task)[metric])
+
+
+@contextmanager
+def _failing_as(what: str) -> Iterator[None]:
+    """Any failure inside (but :class:`NotCompared`) as :class:`ChampionNotComparable`:
+    ``what`` and the error in one line."""
+    try:
+        yield
+    except NotCompared:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure: the gate decides nothing
+        raise ChampionNotComparable(f"{what}: {_one_line(exc)}") from exc
+
+
+def champion_scores(
+    name: str, version: str, challenger_uri: str, test_set: TestSet, metric: str
+) -> ChampionScores:
+    """Version ``version`` of ``name`` (the champion) and the model at ``challenger_uri``
+    scored with ``metric`` on the rows of ``test_set`` that neither was trained on (their
+    fingerprints, :mod:`gdlab.data.fingerprint`); neither is scored when fewer than
+    :data:`MIN_COMPARED_ROWS` remain. A champion logged without a fingerprint is scored on
+    every test row. Any failure (an artifact gone or damaged, a type the loader does not
+    trust, the rows do not fit a model) raises :class:`ChampionNotComparable` with one line
+    saying why; a test class the champion never predicts, :class:`NotCompared`."""
+    uri, n = _version_uri(name, version), len(test_set.y)
+    champion_failed = f"champion v{version} of {name!r} could not be re-evaluated on this test set"
     with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
-        try:
-            try:
-                model = _load_registered(name, version, directory, test_set.plugins)
-            except UntrustedTypes as exc:
-                raise NotCompared(
-                    "untrusted plug-in",
-                    f"whose model uses {listed(exc.types, SHOWN_COLUMNS)}, which no plug-in "
-                    "params.yaml names defines (gdlab loads no code it is not told to trust; "
-                    "name that plug-in in params.yaml again to compare them)",
-                ) from exc
-            if test_set.task != "regression":
-                _check_classes(model, test_set.y)
-            columns = list(getattr(model, "feature_names_in_", test_set.X.columns))
-            value = score(model, test_set.X[columns], test_set.y, test_set.task)[metric]
-        except NotCompared:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure: the gate decides nothing
-            raise ChampionNotComparable(
-                f"champion v{version} of {name!r} could not be re-evaluated on this test set: "
-                f"{_one_line(exc)}"
-            ) from exc
-    return float(value)
+        theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
+        Path(theirs).mkdir()
+        Path(ours).mkdir()
+        with _failing_as(champion_failed):
+            known, unknown = _training_rows(uri, theirs)
+            if known is None:  # today's rows, whatever it was trained on
+                model = _load_champion(uri, theirs, test_set.plugins)
+                value = _score_on(model, test_set, np.ones(n, dtype=bool), metric)
+                return ChampionScores(value, None, n, n, None, unknown=unknown)
+            hashes = row_hashes(test_set.X, test_set.y)
+            trained = seen(hashes, known)
+        with _failing_as(f"the fingerprint of this model's training rows ({challenger_uri}) "
+                         "could not be read"):
+            own, _ = _training_rows(challenger_uri, ours)
+        twice = np.zeros(n, dtype=bool) if own is None else seen(hashes, own)
+        clean = ~trained & ~twice
+        counts = ChampionScores(None, None, n, int(clean.sum()), int(trained.sum()),
+                                int(twice.sum()))
+        if not counts.enough:
+            return counts
+        with _failing_as(champion_failed):
+            model = _load_champion(uri, theirs, test_set.plugins)
+            champion = _score_on(model, test_set, clean, metric)
+        with _failing_as(f"this model ({challenger_uri}) could not be scored on the test rows "
+                         "neither model trained on"):
+            model = _load_registered(challenger_uri, ours, test_set.plugins)
+            challenger = _score_on(model, test_set, clean, metric, champion=False)
+    return replace(counts, champion=champion, challenger=challenger)
 
 
 def _check_classes(model: Any, y: np.ndarray) -> None:

@@ -97,6 +97,7 @@ def log_sklearn_model(
     verify: bool = True,
     step: int = 0,
     one_hot: dict[str, Any] | None = None,
+    training_rows: np.ndarray | None = None,
 ) -> ModelInfo:
     """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
     explicitly trusted) and, when ``verify``, load it back and compare predictions.
@@ -108,7 +109,12 @@ def log_sklearn_model(
     ``one_hot``: the text columns prepare one-hot encoded (``Prepared.meta["one_hot"]``); the
     served model refuses a request whose columns of those groups are no encoding prepare makes
     (:func:`one_hot_metadata`, :func:`gdlab.served.one_hot_refusal`). None: no column is
-    checked."""
+    checked.
+
+    ``training_rows``: the fingerprint of the rows ``model`` was fitted on
+    (:func:`gdlab.data.fingerprint.fingerprint`), saved in the model's directory and uploaded
+    with it (no MLflow call of its own), so that the registry can leave them out of a
+    comparison (:data:`gdlab.served.TRAINING_ROWS_KEY`)."""
     code_paths = None
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
@@ -129,6 +135,7 @@ def log_sklearn_model(
             pip_requirements=pip_requirements(),
             code_paths=code_paths,
             step=step,
+            training_rows=training_rows,
         )
         if verify:
             loaded = mlflow.sklearn.load_model(info.model_uri)

@@ -14,9 +14,11 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
 from gdlab.tracking.champion import (
+    MIN_COMPARED_ROWS,
+    ChampionScores,
     NotCompared,
     TestSet,
-    champion_score,
+    champion_scores,
     input_columns,
     input_difference,
     promote_by_hand,
@@ -50,8 +52,20 @@ class RegistryDecision:
     champion: str | None
     champion_evaluation: str | None = None
     """Where ``previous_value`` comes from: ``recorded`` (the champion's own test metric: the
-    same prepared data, or no test set given), ``re-evaluated on this test set``, or ``not
-    compared: inputs differ``; None without a champion to compare with."""
+    same prepared data, or no test set given), :data:`UNSEEN_ROWS` (both models scored on the
+    test rows neither trained on), :data:`ALL_ROWS` (a champion whose training rows are
+    unknown, scored on every test row), or not compared: ``not compared: inputs differ``,
+    ``not compared: classes differ``, :data:`TOO_FEW_ROWS`; None without a champion to
+    compare with."""
+    compared_value: float | None = None
+    """The new version's value in the comparison: ``value`` (its recorded test metric) unless
+    both were scored on the test rows neither trained on; None when not compared."""
+    test_rows: int | None = None
+    """Rows of the test set the champion was scored on (None: recorded metrics compared)."""
+    compared_rows: int | None = None
+    """Of them, the rows the two were compared on (or would have been: too few)."""
+    champion_training_rows: int | None = None
+    """Of them, the rows the champion was trained on (None: unknown or not asked)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,17 +106,29 @@ def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
     )
 
 
+UNSEEN_ROWS = "re-evaluated on the test rows neither trained on"
+ALL_ROWS = "re-evaluated on this test set"
+TOO_FEW_ROWS = "not compared: too few test rows neither trained on"
+
 DECIDED_TAGS = ("gdlab.fairness_gate",)
 """Version tags a registration decides (not lineage): refreshed when the same model is
 registered again, so they agree with its ``gdlab.promotion_reason`` (a tightened gate)."""
 COMPARED_TAG = "gdlab.compared_with"
-"""On the new version: the champion it was compared with and how (``v3, re-evaluated on this
-test set``); with ``gdlab.champion_test_<metric>``, that champion's value in the comparison.
-Set (or removed) by every decision, so they agree with its ``gdlab.promotion_reason``."""
+"""On the new version: the champion it was compared with and how (``v3, re-evaluated on the
+test rows neither trained on``); with ``gdlab.champion_test_<metric>``, that champion's value
+in the comparison, ``gdlab.compared_test_<metric>``, this version's, and
+:data:`COMPARED_ROWS_TAG`. Set (or removed) by every decision, so they agree with its
+``gdlab.promotion_reason``."""
+COMPARED_ROWS_TAG = "gdlab.compared_rows"
+"""On the new version: how many test rows the champion comparison used (``22``)."""
 
 
 def champion_metric_tag(metric: str) -> str:
     return f"gdlab.champion_test_{metric}"
+
+
+def compared_metric_tag(metric: str) -> str:
+    return f"gdlab.compared_test_{metric}"
 
 
 def registered_model_description(task: str | None, metric: str) -> str:
@@ -229,13 +255,17 @@ class _Comparison:
     """The champion beside the new version: its value for the gate (None: nothing to
     compare), where that value comes from, why the two cannot be compared (None: they can;
     a clause after "not compared with champion vN, ": other inputs, test classes it never
-    predicts, a plug-in params.yaml no longer names), and the champion's own recorded test
-    metric."""
+    predicts, a plug-in params.yaml no longer names, too few test rows neither trained on),
+    the champion's own recorded test metric, the new version's value when it was scored
+    again (None: its recorded one stands) and the test rows the two were scored on (None:
+    recorded metrics)."""
 
     value: float | None
     source: str
     differs: str | None
     recorded: float | None
+    challenger: float | None = None
+    rows: ChampionScores | None = None
 
 
 def _compare_with_champion(
@@ -247,9 +277,11 @@ def _compare_with_champion(
     test_set: TestSet | None,
 ) -> _Comparison:
     """Compare ``champion`` with the model at ``model_uri`` before anything is written: their
-    signatures' inputs, then the champion's ``metric`` on ``test_set`` (its own recorded one
-    when it was tested on the same prepared data, ``gdlab.data_digest``, or when no test set
-    is given). Raises ``ChampionNotComparable`` when the champion cannot be read or scored."""
+    signatures' inputs, then both models' ``metric`` on the rows of ``test_set`` neither
+    trained on (the champion's own recorded one when it was tested on the same prepared data,
+    ``gdlab.data_digest``, or when no test set is given; a champion whose training rows are
+    unknown, on every test row). Raises ``ChampionNotComparable`` when a model cannot be read
+    or scored."""
     recorded = _champion_value(client, champion, metric)
     differs = input_difference(
         input_columns(f"models:/{name}/{champion.version}"), input_columns(model_uri)
@@ -262,23 +294,62 @@ def _compare_with_champion(
     if same_data and (recorded is not None or test_set is None):
         return _Comparison(recorded, "recorded", None, recorded)
     try:
-        value = champion_score(name, str(champion.version), test_set, metric)
+        scores = champion_scores(name, str(champion.version), model_uri, test_set, metric)
     except NotCompared as exc:
         return _Comparison(None, f"not compared: {exc.kind}", str(exc), recorded)
-    return _Comparison(value, "re-evaluated on this test set", None, recorded)
+    if scores.unknown is not None:
+        return _Comparison(scores.champion, ALL_ROWS, None, recorded, rows=scores)
+    if not scores.enough:
+        return _Comparison(None, TOO_FEW_ROWS, _too_few(scores), recorded, rows=scores)
+    return _Comparison(scores.champion, UNSEEN_ROWS, None, recorded, scores.challenger, scores)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _trained_on(rows: ChampionScores) -> str:
+    """How many test rows were training rows: ``78 were champion training rows, 2 this
+    model's``."""
+    k = rows.champion_trained or 0
+    text = ("none was a champion training row" if k == 0 else
+            f"{k} {'was a champion training row' if k == 1 else 'were champion training rows'}")
+    if rows.challenger_trained:
+        text += f", {rows.challenger_trained} this model's"
+    return text
+
+
+def _too_few(rows: ChampionScores) -> str:
+    """The clause of a comparison refused for want of test rows neither model trained on."""
+    ours = f" (and this model's {rows.challenger_trained})" if rows.challenger_trained else ""
+    need = min(MIN_COMPARED_ROWS, rows.test_rows)
+    return (f"whose training rows hold {rows.champion_trained} of the {rows.test_rows} test "
+            f"rows{ours}: {_plural(rows.compared_rows, 'is', 'are')} in neither model's "
+            f"training data, fewer than the {need} a comparison needs")
 
 
 def _compared(metric: str, value: float, comparison: _Comparison, champion: str) -> str:
-    """The reason of a decision on the metrics: the recorded values as before; a re-evaluated
-    champion says so, with what it had recorded on its own test data."""
-    previous = comparison.value
-    verb = "beats" if is_better(value, previous, metric) else "does not beat"
+    """The reason of a decision on the metrics: the recorded values as before; champion and
+    new model scored again on the test rows neither trained on say how many of how many; a
+    champion whose training rows are unknown says so, with what it had recorded on its own
+    test data."""
+    previous, rows = comparison.value, comparison.rows
+    ours = value if comparison.challenger is None else comparison.challenger
+    verb = "beats" if is_better(ours, previous, metric) else "does not beat"
     if comparison.source == "recorded":
         return f"test_{metric} {value:.6g} {verb} {previous:.6g}"
+    if comparison.source == UNSEEN_ROWS:
+        everything = ("" if rows.compared_rows == rows.test_rows
+                      else f"; on all {rows.test_rows} this model has {value:.6g}")
+        return (f"test_{metric} {ours:.6g} {verb} champion v{champion}'s {previous:.6g} on "
+                f"the {rows.compared_rows} test rows neither trained on (of {rows.test_rows}; "
+                f"{_trained_on(rows)}{everything})")
     own = ("" if comparison.recorded is None
            else f"; it recorded {comparison.recorded:.6g} on its own test data")
+    unknown = "" if rows is None else (
+        f"; its training rows are unknown ({rows.unknown}) and may include these test rows")
     return (f"test_{metric} {value:.6g} {verb} champion v{champion}'s {previous:.6g} on the "
-            f"same test rows (re-evaluated{own})")
+            f"same test rows (re-evaluated{own}{unknown})")
 
 
 def _record_comparison(
@@ -292,8 +363,13 @@ def _record_comparison(
         wanted[COMPARED_TAG] = f"v{champion.version}, {comparison.source}"
         if comparison.value is not None:
             wanted[champion_metric_tag(metric)] = repr(float(comparison.value))
+        if comparison.challenger is not None:
+            wanted[compared_metric_tag(metric)] = repr(float(comparison.challenger))
+        if comparison.rows is not None and comparison.value is not None:
+            wanted[COMPARED_ROWS_TAG] = str(comparison.rows.compared_rows)
     held = version.tags or {}
-    for key in (COMPARED_TAG, champion_metric_tag(metric)):
+    for key in (COMPARED_TAG, champion_metric_tag(metric), compared_metric_tag(metric),
+                COMPARED_ROWS_TAG):
         if key in wanted:
             client.set_model_version_tag(name, version.version, key, wanted[key])
         elif key in held:
@@ -410,7 +486,8 @@ def _register_and_gate(
     elif previous_value is None:
         promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
     else:
-        promoted = is_better(value, previous_value, metric)
+        ours = value if comparison.challenger is None else comparison.challenger
+        promoted = is_better(ours, previous_value, metric)
         reason = _compared(metric, value, comparison, str(champion.version))
     if blocked:
         promoted, reason = False, blocked
@@ -433,8 +510,25 @@ def _register_and_gate(
         promoted=promoted,
         reason=reason,
         champion=str(version.version) if promoted else (champion and str(champion.version)),
-        champion_evaluation=None if comparison is None else comparison.source,
+        **_comparison_fields(value, comparison),
     )
+
+
+def _comparison_fields(value: float, comparison: _Comparison | None) -> dict[str, Any]:
+    """The decision's fields saying how the champion was compared (None: it was not)."""
+    if comparison is None:
+        return {}
+    rows = comparison.rows
+    compared = comparison.challenger
+    if compared is None and comparison.value is not None:
+        compared = value
+    return {
+        "champion_evaluation": comparison.source,
+        "compared_value": compared,
+        "test_rows": None if rows is None else rows.test_rows,
+        "compared_rows": None if rows is None else rows.compared_rows,
+        "champion_training_rows": None if rows is None else rows.champion_trained,
+    }
 
 
 def review_champion(
