@@ -2,8 +2,9 @@
 
 The new version gets the alias ``challenger``; ``champion`` moves to it only when it beats the
 current champion on ``register.metric`` on the same test rows (a champion tested on other
-prepared data is scored on ``data/prepared``'s test split; one taking other input columns is
-not compared, and the new version stays challenger) and passes the fairness gate
+prepared data is scored, with the new model, on the rows of ``data/prepared``'s test split
+that neither trained on; with too few such rows, or other input columns, the two are not
+compared, and the new version stays challenger) and passes the fairness gate
 (``reports/fairness.json``, written by evaluate). The decision is written to
 ``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
 With ``register.enabled: false`` nothing is registered.
