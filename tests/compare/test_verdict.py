@@ -16,6 +16,7 @@ from gdlab.experiment.compare import (
     VariantFold,
     compare_variants,
     plan_variants,
+    verdict_text,
 )
 from gdlab.experiment.folds import make_folds
 from gdlab.reporting.compare import summary_markdown, write_comparison
@@ -26,6 +27,32 @@ def _variant(label: str, finals: list[float]) -> Variant:
     folds = [VariantFold(k, {"train_loss": [2.0, 1.5, final], "time_s": [0.1, 0.2, 0.3]},
                          False, 0.3) for k, final in enumerate(finals, 1)]
     return Variant(label, label, None, folds)
+
+
+def _diverged(label: str) -> Variant:
+    """A variant whose folds all diverged at their second epoch."""
+    folds = [VariantFold(k, {"train_loss": [2.0, np.inf], "time_s": [0.1, 0.2]}, True, 0.2)
+             for k in (1, 2)]
+    return Variant(label, label, None, folds)
+
+
+def test_the_verdict_says_when_the_others_or_all_diverged():
+    """A learning-rate sweep that blew up everywhere read "fewer than two variants to
+    compare"; one survivor was "ahead of every other variant by more than the spread", which
+    the others, diverged, have none of."""
+    everything = Comparison("optimizer.learning_rate",
+                            [_diverged("lr=10"), _diverged("lr=100")]).summary()
+    assert verdict_text(everything) == (
+        "no winner: every variant diverged (see the diverged column)")
+    survivor = Comparison("optimizer.learning_rate",
+                          [_variant("lr=0.1", [0.30, 0.31]), _diverged("lr=10")]).summary()
+    assert survivor["winner"] == "lr=0.1"
+    assert verdict_text(survivor) == "winner lr=0.1 (every other variant diverged)"
+    mixed = Comparison("optimizer.learning_rate",
+                       [_variant("a", [1.0, 1.01]), _variant("b", [2.0, 2.02]),
+                        _diverged("c")]).summary()
+    assert verdict_text(mixed) == ("winner a (ahead of every other variant by more than the "
+                                   "spread over the folds; c diverged)")
 
 
 def _run(params, data, **kw):

@@ -222,12 +222,19 @@ def diverged_text(v: Variant) -> str:
 def verdict_text(summary: dict[str, Any]) -> str:
     """One sentence on the summary's winner, or why there is none."""
     winner, tied = summary.get("winner"), summary.get("tied_with_best") or []
+    rows = summary.get("variants") or {}
+    diverged = [label for label, row in rows.items() if row.get("diverged")]
     if winner is not None:
+        if len(diverged) == len(rows) - 1:
+            return f"winner {winner} (every other variant diverged)"
         return (f"winner {winner} (ahead of every other variant by more than the spread "
-                "over the folds)")
+                "over the folds" + (f"; {', '.join(diverged)} diverged" if diverged else "")
+                + ")")
     if len(tied) > 1:
         return (f"no clear winner: {', '.join(tied)} are within the spread over the folds "
                 "of the best (their order is not significant)")
+    if rows and len(diverged) == len(rows):
+        return "no winner: every variant diverged (see the diverged column)"
     return "no winner (fewer than two variants to compare)"
 
 
