@@ -397,8 +397,10 @@ def register_and_gate(
     The champion and the new model are compared on the same rows: a champion whose signature
     takes other inputs (names or types) is not compared, and the new version stays
     ``challenger`` (the reason names the columns and how to promote it by hand); one tested on
-    other prepared data (``gdlab.data_digest``) is scored on ``test_set``, the rows ``value``
-    was measured on. Without ``test_set`` the recorded metrics are compared (the caller vouches
+    other prepared data (``gdlab.data_digest``) is scored, with the new model, on the rows of
+    ``test_set`` (those ``value`` was measured on) that neither was trained on (their
+    fingerprints; too few such rows: not compared; a champion without one: every row, said in
+    the reason). Without ``test_set`` the recorded metrics are compared (the caller vouches
     they were measured on the same rows). A champion that cannot be read or scored raises
     ``ChampionNotComparable`` (a ValueError) before anything is registered or moved.
 
@@ -414,104 +416,85 @@ def register_and_gate(
     stages at once (``dvc queue start -j 2``) decide one after the other: the second compares
     with the first's outcome, not with the champion both would have read."""
     with decision_lock(str(client.tracking_uri), model_name):
-        return _register_and_gate(
-            client, model_name=model_name, model_uri=model_uri, run_id=run_id, metric=metric,
-            value=value, tags=tags, blocked=blocked, task=task, description=description,
-            test_set=test_set,
-        )
-
-
-def _register_and_gate(
-    client: MlflowClient,
-    *,
-    model_name: str,
-    model_uri: str,
-    run_id: str | None,
-    metric: str,
-    value: float,
-    tags: dict[str, str] | None,
-    blocked: str | None,
-    task: str | None,
-    description: str | None,
-    test_set: TestSet | None,
-) -> RegistryDecision:
-    champion = current_champion(client, model_name)
-    held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
-    if task is not None and held is not None and held != task:
-        raise ValueError(
-            f"register.model_name: {model_name!r} holds {held} models (champion "
-            f"v{champion.version}); register this {task} model under another name"
-        )
-    version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
-    if task is not None:
-        version_tags[TASK_TAG] = task
-    version = _registered_version(client, model_name, model_uri, run_id)
-    identical = None if version is not None else _identical_version(
-        client, model_name, version_tags
-    )
-    known = version if version is not None else identical
-    comparison = None
-    if champion is not None and (known is None or str(known.version) != str(champion.version)):
-        comparison = _compare_with_champion(  # may refuse: nothing is written before it
-            client, model_name, champion, model_uri, metric, test_set
-        )
-    if identical is not None:  # the same model again: no new version; its lineage stays its
-        version = identical    # own, what this registration measured and decided is refreshed
-        for key in (metric_tag(metric), *DECIDED_TAGS):
-            if key in version_tags:
-                client.set_model_version_tag(model_name, version.version, key, version_tags[key])
-    elif version is None:
-        version = mlflow.register_model(model_uri, model_name, tags=version_tags)
-        if champion is None:  # perhaps a new name: it gets a description unless it has one
-            _describe_registered_model(
-                client, model_name, registered_model_description(task, metric)
+        champion = current_champion(client, model_name)
+        held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
+        if task is not None and held is not None and held != task:
+            raise ValueError(
+                f"register.model_name: {model_name!r} holds {held} models (champion "
+                f"v{champion.version}); register this {task} model under another name"
             )
-    else:
-        for key, tag in version_tags.items():
-            client.set_model_version_tag(model_name, version.version, key, tag)
-    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
-    previous_value = None if comparison is None else comparison.value
-    if champion is None:
-        promoted, reason = True, "first version: no champion yet"
-    elif comparison is None:
-        promoted, reason = True, "already champion"
-        if identical is not None:
-            reason = f"already champion: v{version.version} is this very model"
-        previous_value = _champion_value(client, champion, metric)
-    elif comparison.differs is not None:
-        promoted, reason = False, (
-            f"not compared with champion v{champion.version}, {comparison.differs}; "
-            f"{promote_by_hand(model_name, str(version.version))}"
+        version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
+        if task is not None:
+            version_tags[TASK_TAG] = task
+        version = _registered_version(client, model_name, model_uri, run_id)
+        identical = None if version is not None else _identical_version(
+            client, model_name, version_tags
         )
-    elif previous_value is None:
-        promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
-    else:
-        ours = value if comparison.challenger is None else comparison.challenger
-        promoted = is_better(ours, previous_value, metric)
-        reason = _compared(metric, value, comparison, str(champion.version))
-    if blocked:
-        promoted, reason = False, blocked
-    client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
-    _record_comparison(client, model_name, version, metric, champion, comparison)
-    if description is not None and identical is None:
-        client.update_model_version(model_name, version.version, description=description)
-    if promoted:
-        client.set_registered_model_alias(model_name, CHAMPION, version.version)
-    return RegistryDecision(
-        model_name=model_name,
-        version=str(version.version),
-        model_uri=model_uri,
-        run_id=run_id,
-        metric=metric,
-        greater_is_better=GREATER_IS_BETTER[metric],
-        value=float(value),
-        previous_champion=None if champion is None else str(champion.version),
-        previous_value=previous_value,
-        promoted=promoted,
-        reason=reason,
-        champion=str(version.version) if promoted else (champion and str(champion.version)),
-        **_comparison_fields(value, comparison),
-    )
+        known = version if version is not None else identical
+        comparison = None
+        if champion is not None and (known is None or str(known.version) != str(champion.version)):
+            comparison = _compare_with_champion(  # may refuse: nothing is written before it
+                client, model_name, champion, model_uri, metric, test_set
+            )
+        if identical is not None:  # the same model again: no new version; its lineage stays its
+            version = identical    # own, what this registration measured and decided is refreshed
+            for key in (metric_tag(metric), *DECIDED_TAGS):
+                if key in version_tags:
+                    client.set_model_version_tag(
+                        model_name, version.version, key, version_tags[key]
+                    )
+        elif version is None:
+            version = mlflow.register_model(model_uri, model_name, tags=version_tags)
+            if champion is None:  # perhaps a new name: it gets a description unless it has one
+                _describe_registered_model(
+                    client, model_name, registered_model_description(task, metric)
+                )
+        else:
+            for key, tag in version_tags.items():
+                client.set_model_version_tag(model_name, version.version, key, tag)
+        client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+        previous_value = None if comparison is None else comparison.value
+        if champion is None:
+            promoted, reason = True, "first version: no champion yet"
+        elif comparison is None:
+            promoted, reason = True, "already champion"
+            if identical is not None:
+                reason = f"already champion: v{version.version} is this very model"
+            previous_value = _champion_value(client, champion, metric)
+        elif comparison.differs is not None:
+            promoted, reason = False, (
+                f"not compared with champion v{champion.version}, {comparison.differs}; "
+                f"{promote_by_hand(model_name, str(version.version))}"
+            )
+        elif previous_value is None:
+            promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
+        else:
+            ours = value if comparison.challenger is None else comparison.challenger
+            promoted = is_better(ours, previous_value, metric)
+            reason = _compared(metric, value, comparison, str(champion.version))
+        if blocked:
+            promoted, reason = False, blocked
+        client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
+        _record_comparison(client, model_name, version, metric, champion, comparison)
+        if description is not None and identical is None:
+            client.update_model_version(model_name, version.version, description=description)
+        if promoted:
+            client.set_registered_model_alias(model_name, CHAMPION, version.version)
+        return RegistryDecision(
+            model_name=model_name,
+            version=str(version.version),
+            model_uri=model_uri,
+            run_id=run_id,
+            metric=metric,
+            greater_is_better=GREATER_IS_BETTER[metric],
+            value=float(value),
+            previous_champion=None if champion is None else str(champion.version),
+            previous_value=previous_value,
+            promoted=promoted,
+            reason=reason,
+            champion=str(version.version) if promoted else (champion and str(champion.version)),
+            **_comparison_fields(value, comparison),
+        )
 
 
 def _comparison_fields(value: float, comparison: _Comparison | None) -> dict[str, Any]:
