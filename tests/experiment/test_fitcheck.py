@@ -124,3 +124,39 @@ def test_stopped_while_still_improving_is_called_under_trained(classification_da
     for fold in result.folds:  # the validation loss fell through the last epochs
         val = fold.curves["val_loss"]
         assert val[-1] == min(val) and val[-1] < 0.99 * val[-3]
+
+
+def test_a_large_fold_is_scored_on_a_seeded_sample_of_its_training_rows(
+        classification_data, monkeypatch):
+    """Above TRAIN_SCORE_ROWS training rows the fold's training scores come from a sample of
+    that many (scoring every row of a million-row fold cost an epoch and ~60 MB a worker): the
+    sample is drawn from the fold's own training rows, is the same on every run, and the
+    scores are scikit-learn's metrics of the fold's model on exactly those rows."""
+    from sklearn.metrics import accuracy_score, log_loss
+
+    from gdlab.experiment import cv as cv_module
+    from gdlab.experiment.cv import train_score_rows
+
+    X, y = classification_data
+    monkeypatch.setattr(cv_module, "TRAIN_SCORE_ROWS", 50)
+    folds = make_folds(y, 3, task="classification", seed=0)
+    result = cross_validate(make_pipeline("classification"), X, y, folds,
+                            task="classification", progress=False)
+    for fold, outcome in zip(folds, result.folds, strict=True):
+        rows = train_score_rows(fold)
+        assert len(rows) == 50 and len(np.unique(rows)) == 50
+        assert set(rows) <= set(fold.train_idx) and np.all(np.diff(rows) > 0)
+        np.testing.assert_array_equal(rows, train_score_rows(fold))  # reproducible
+        model = make_pipeline("classification").fit(X[fold.train_idx], y[fold.train_idx])
+        proba = model.predict_proba(X[rows])
+        assert outcome.train_scores["log_loss"] == pytest.approx(
+            log_loss(y[rows], proba, labels=model.classes_), rel=1e-9)
+        assert outcome.train_scores["accuracy"] == pytest.approx(
+            accuracy_score(y[rows], model.predict(X[rows])))
+        labels, counts = np.unique(y[fold.train_idx], return_counts=True)
+        prior = counts / counts.sum()
+        assert outcome.baseline_scores["train_log_loss"] == pytest.approx(
+            log_loss(y[rows], np.tile(prior, (len(rows), 1)), labels=labels), rel=1e-9)
+    small = folds[0]
+    monkeypatch.setattr(cv_module, "TRAIN_SCORE_ROWS", len(small.train_idx))
+    np.testing.assert_array_equal(train_score_rows(small), small.train_idx)  # all, below it
