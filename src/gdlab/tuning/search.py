@@ -328,10 +328,9 @@ def run_one_trial(
     room for the last trial at the same moment each run one: at most one trial per worker
     past ``n_trials``, which the result leaves out (:meth:`SearchOutcome.budget_trials`:
     the first ``n_trials`` in trial order). Alone, nothing else runs and ``slot`` stays as
-    given. Finished and running trials are
-    counted in one reading of the study: read twice, a trial another worker finishes in
-    between would count as running and as finished, and the budget look spent while it still
-    has room for this trial."""
+    given. Finished and running trials are counted in one reading of the study: read twice,
+    a trial another worker finishes in between would count as running and as finished, and
+    the budget look spent while it still has room for this trial."""
     if deadline is not None and time.time() >= deadline:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
