@@ -9,33 +9,20 @@ import numpy as np
 import pytest
 
 from gdlab.config import with_overrides
+from gdlab.core.loop import DivergenceError
 from gdlab.experiment import build_pipeline, decode_target
-from gdlab.experiment.compare import compare_variants, plan_variants
+from gdlab.experiment.compare import plan_variants
+from gdlab.experiment.folds import make_folds
 from gdlab.experiment.model import fit_pipeline
 from gdlab.experiment.target import final_estimator
 from gdlab.reporting.compare import write_comparison
-
-
-def _run(params, data, **kw):
-    return compare_variants(
-        plan_variants(params),
-        data.X_train,
-        decode_target(data.y_train, data.classes),
-        vary=params.compare.vary,
-        task=params.model.task,
-        folds=params.cv.folds,
-        seed=params.seed,
-        n_jobs=1,
-        target_loss=params.compare.target_loss,
-        feature_names=data.feature_names,
-        **kw,
-    )
+from tests.compare.helpers import run_comparison
 
 
 def test_four_optimisers_on_the_default_problem(default_problem, tmp_path):
     params, data, _ = default_problem
     assert params.compare.values == ["sgd", "momentum", "nesterov", "adam"]
-    comparison = _run(params, data)
+    comparison = run_comparison(params, data)
     written = write_comparison(comparison, tmp_path / "compare", tmp_path / "figures")
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
         "overlay.png", "trajectories.png"
@@ -104,7 +91,7 @@ def test_variants_share_folds_and_data(default_problem):
         {"compare.vary": "model.epsilon", "compare.values": [1.0, 2.0], "cv.folds": 3,
          "train.max_epochs": 5},
     )
-    comparison = _run(same, data, trajectories=False)
+    comparison = run_comparison(same, data, trajectories=False)
     a, b = comparison.variants
     assert [f.fold for f in a.folds] == [1, 2, 3]
     for fa, fb in zip(a.folds, b.folds, strict=True):
@@ -119,7 +106,7 @@ def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_pa
         {"optimizer.name": "sgd", "compare.vary": "optimizer.learning_rate",
          "compare.values": [0.1, 1.0e6], "cv.folds": 2, "train.max_epochs": 10},
     )
-    comparison = _run(rates, data)
+    comparison = run_comparison(rates, data)
     written = write_comparison(comparison, tmp_path / "c", tmp_path / "f")
     summary = written["summary"]
     assert summary["ranking"] == ["learning_rate=0.1", "learning_rate=1000000.0"]
@@ -132,6 +119,23 @@ def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_pa
     overlay = written["figures"]["overlay"].data["variants"]
     assert overlay["learning_rate=0.1"]["train"][-1, 1] == pytest.approx(
         summary["variants"]["learning_rate=0.1"]["final_loss"])
+    # the estimator's own error on the same fold's rows gives the epoch
+    variant = plan_variants(rates)[1]
+    X, y = np.asarray(data.X_train), decode_target(data.y_train, data.classes)
+    expected = []
+    for fold in make_folds(y, 2, task="classification", seed=rates.seed):
+        pipe = build_pipeline(variant.params)
+        with pytest.raises(DivergenceError) as err:
+            pipe.fit(X[fold.train_idx], y[fold.train_idx])
+        expected.append({"fold": fold.index, "epoch": err.value.epoch,
+                         "learning_rate": 1.0e6})
+    assert bad["divergence"] == expected
+    where = "; ".join(f"fold {d['fold']}: epoch {d['epoch']}, learning_rate=1e+06"
+                      for d in expected)
+    assert f"| yes ({where}) |" in table
+    # the shared settings the legend does not name are on the overlay
+    title = written["figures"]["overlay"].data["title"]
+    assert "every variant: optimizer sgd, batch size 64, schedule constant" in title
 
 
 def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem, tmp_path):
@@ -141,7 +145,7 @@ def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem
         {"optimizer.name": "sgd", "compare.vary": "optimizer.learning_rate",
          "compare.values": [0.1, 20.0], "cv.folds": 2, "train.max_epochs": 10},
     )
-    written = write_comparison(_run(rates, data), tmp_path / "c", tmp_path / "f")
+    written = write_comparison(run_comparison(rates, data), tmp_path / "c", tmp_path / "f")
     rows = written["summary"]["variants"]
     curves = written["figures"]["overlay"].data["variants"]
     for label, row in rows.items():
@@ -193,7 +197,7 @@ def test_progress_line_per_finished_fit(default_problem, monkeypatch, capsys):
     params = with_overrides(
         params, {"compare.values": ["sgd", "adam"], "cv.folds": 2, "train.max_epochs": 4}
     )
-    _run(params, data)
+    run_comparison(params, data)
     lines = [line for line in capsys.readouterr().err.splitlines() if "/6 " in line]
     assert [line.split(" ")[1] for line in lines] == [f"{n}/6" for n in range(1, 7)]
     assert lines[0].startswith("compare: 1/6 sgd fold 1: 4 epochs, ")

@@ -1,6 +1,6 @@
 """The comparison's verdict: final losses with their spread over the folds, a winner only when
-the gap exceeds that spread, the budget said, where a variant diverged, and what every
-variant shares named on the overlay."""
+the gap exceeds that spread, the budget said, and what every variant shares named on the
+overlay (where a variant diverged: tests/compare/test_compare.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,14 @@ import numpy as np
 import pytest
 
 from gdlab.config import with_overrides
-from gdlab.core.loop import DivergenceError
-from gdlab.experiment import build_pipeline, decode_target
 from gdlab.experiment.compare import (
     Comparison,
     Variant,
     VariantFold,
-    compare_variants,
-    plan_variants,
     verdict_text,
 )
-from gdlab.experiment.folds import make_folds
 from gdlab.reporting.compare import summary_markdown, write_comparison
+from tests.compare.helpers import run_comparison
 
 
 def _variant(label: str, finals: list[float]) -> Variant:
@@ -55,14 +51,6 @@ def test_the_verdict_says_when_the_others_or_all_diverged():
                                    "spread over the folds; c diverged)")
 
 
-def _run(params, data, **kw):
-    return compare_variants(
-        plan_variants(params), data.X_train, decode_target(data.y_train, data.classes),
-        vary=params.compare.vary, task=params.model.task, folds=params.cv.folds,
-        seed=params.seed, n_jobs=1, target_loss=params.compare.target_loss, **kw,
-    )
-
-
 def test_no_winner_when_the_gap_is_within_the_spread_over_the_folds():
     a, b = [1.0, 1.2, 0.8], [1.05, 1.25, 0.85]  # b is 0.05 worse; the folds spread ±0.16
     summary = Comparison("optimizer.name", [_variant("b", b), _variant("a", a)]).summary()
@@ -90,7 +78,7 @@ def test_the_default_optimisers_are_not_told_apart_beyond_their_fold_spread(defa
     """params.yaml's comparison printed ``momentum > nesterov > sgd > adam`` on final losses
     0.3176, 0.3177, 0.3191, 0.3193: gaps far below the folds' spread."""
     params, data, _ = default_problem
-    comparison = _run(params, data, trajectories=False)
+    comparison = run_comparison(params, data, trajectories=False)
     summary = comparison.summary()
     rows = summary["variants"]
     for v in comparison.variants:  # the spread is the folds' own final losses' std
@@ -112,40 +100,11 @@ def test_the_default_optimisers_are_not_told_apart_beyond_their_fold_spread(defa
     assert {rows[label]["epochs"] for label in rows} != {100}  # ... which it did here
 
 
-def test_a_diverged_variant_names_the_epoch_and_learning_rate(default_problem, tmp_path):
-    params, data, _ = default_problem
-    rates = with_overrides(
-        params,
-        {"optimizer.name": "sgd", "compare.vary": "optimizer.learning_rate",
-         "compare.values": [0.1, 1.0e6], "cv.folds": 2, "train.max_epochs": 10},
-    )
-    written = write_comparison(_run(rates, data), tmp_path / "c", tmp_path / "f")
-    row = written["summary"]["variants"]["learning_rate=1000000.0"]
-    # the estimator's own error on the same fold's rows gives the epoch
-    variant = plan_variants(rates)[1]
-    X, y = np.asarray(data.X_train), decode_target(data.y_train, data.classes)
-    expected = []
-    for fold in make_folds(y, 2, task="classification", seed=rates.seed):
-        pipe = build_pipeline(variant.params)
-        with pytest.raises(DivergenceError) as err:
-            pipe.fit(X[fold.train_idx], y[fold.train_idx])
-        expected.append({"fold": fold.index, "epoch": err.value.epoch,
-                         "learning_rate": 1.0e6})
-    assert row["divergence"] == expected
-    table = (tmp_path / "c" / "summary.md").read_text()
-    where = "; ".join(f"fold {d['fold']}: epoch {d['epoch']}, learning_rate=1e+06"
-                      for d in expected)
-    assert f"| yes ({where}) |" in table
-    # the shared settings the legend does not name are on the overlay
-    title = written["figures"]["overlay"].data["title"]
-    assert "every variant: optimizer sgd, batch size 64, schedule constant" in title
-
-
 def test_the_overlay_names_the_learning_rate_the_optimisers_share(default_problem, tmp_path):
     params, data, _ = default_problem
     two = with_overrides(params, {"compare.values": ["sgd", "adam"], "cv.folds": 2,
                                   "train.max_epochs": 3})
-    written = write_comparison(_run(two, data, trajectories=False), tmp_path / "c",
+    written = write_comparison(run_comparison(two, data, trajectories=False), tmp_path / "c",
                                tmp_path / "f")
     title = written["figures"]["overlay"].data["title"]
     assert "every variant: learning rate 0.01, batch size 64, schedule constant" in title
