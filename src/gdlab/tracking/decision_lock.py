@@ -25,15 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gdlab.tracking.safety import _sqlite_path
+
 __all__ = ["decision_lock", "lock_path"]
-
-
-def _sqlite_file(registry_uri: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URI, or None (another store, in memory)."""
-    if not registry_uri.startswith("sqlite:///"):
-        return None
-    path = registry_uri[len("sqlite:///"):].split("?", 1)[0]
-    return None if not path or path == ":memory:" else Path(path)
 
 
 def _cache_dir() -> Path:
@@ -44,7 +38,7 @@ def _cache_dir() -> Path:
 def lock_path(registry_uri: str, model_name: str) -> Path:
     """The lock file of ``model_name`` in the registry at ``registry_uri``."""
     digest = hashlib.sha256(f"{registry_uri}\0{model_name}".encode()).hexdigest()[:24]
-    database = _sqlite_file(registry_uri)
+    database = _sqlite_path(registry_uri)
     if database is not None:
         return database.resolve().parent / f".{database.name}.gdlab-registry-{digest}.lock"
     return _cache_dir() / f"registry-{digest}.lock"
