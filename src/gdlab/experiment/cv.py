@@ -139,6 +139,7 @@ def _run_fold(
                              getattr(exc, "overflow", None)) from None
     finally:
         _fold_notes.notes = None
+    scored = train_score_rows(fold)  # the training rows both training scores are on
     return FoldResult(
         fold=fold.index,
         n_train=len(fold.train_idx),
@@ -149,8 +150,8 @@ def _run_fold(
         fit_time=outcome.fit_time,
         warning=notes[0] if notes else None,
         epoch_ends=outcome.epoch_ends,
-        train_scores=score_rows(outcome.model, X, y, train_score_rows(fold), task),
-        baseline_scores=_baseline_scores(X, y, fold, task),
+        train_scores=score_rows(outcome.model, X, y, scored, task),
+        baseline_scores=_baseline_scores(X, y, fold, scored, task),
     )
 
 
@@ -173,16 +174,19 @@ def train_score_rows(fold: Fold) -> np.ndarray:
     return rows[np.sort(chosen)]
 
 
-def _baseline_scores(X: Any, y: np.ndarray, fold: Fold, task: str) -> dict[str, float]:
+def _baseline_scores(
+    X: Any, y: np.ndarray, fold: Fold, rows: np.ndarray, task: str
+) -> dict[str, float]:
     """A constant prediction fitted on the fold's training targets (the class prior, the
-    mean), scored on the rows its model's training scores come from, as ``train_<metric>``."""
+    mean), scored on ``rows`` (those its model's training scores come from, see
+    :func:`train_score_rows`), as ``train_<metric>``."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
     dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
     dummy.fit(np.zeros((len(fold.train_idx), 1)), np.asarray(y)[fold.train_idx])
     with warnings.catch_warnings():  # r2 of a constant on its own rows: 0 (no warning)
         warnings.simplefilter("ignore")
-        trained = score_rows(dummy, X, y, train_score_rows(fold), task)
+        trained = score_rows(dummy, X, y, rows, task)
     return {f"train_{k}": v for k, v in trained.items()}
 
 
