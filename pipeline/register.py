@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 test_set=test_set,
             )
         except ChampionNotComparable as exc:  # checked before anything is written
-            print(f"register: {exc}; nothing registered, no alias moved (repair the champion, "
-                  "or move or delete its alias by hand)", file=sys.stderr)
+            print(f"register: {exc}; nothing registered, no alias moved ({exc.remedy})",
+                  file=sys.stderr)
             return 1
         except ValueError as exc:  # the name holds models of another task
             print(f"register: {exc}", file=sys.stderr)

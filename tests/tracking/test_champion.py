@@ -25,6 +25,8 @@ from gdlab.data.fingerprint import fingerprint
 from gdlab.data.split import split_indices
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
 from gdlab.tracking.champion import (
+    CHALLENGER_REMEDY,
+    CHAMPION_REMEDY,
     ChampionNotComparable,
     TestSet,
     input_difference,
@@ -247,9 +249,39 @@ def test_a_champion_that_cannot_be_scored_leaves_the_registry_as_it_was(session)
     assert message.startswith(
         "champion v1 of 'unloadable' could not be re-evaluated on this test set: "
     )
-    assert "\n" not in message
+    assert "\n" not in message and error.value.remedy == CHAMPION_REMEDY
     assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
     assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "1"
+
+
+def test_a_new_model_whose_fingerprint_is_damaged_is_blamed_not_the_champion(session):
+    """The champion is sound; the new model's own fingerprint file in the artifact store is
+    damaged: the error names the new model and says to run train again, not to repair the
+    champion; nothing is registered and no alias moves."""
+    name, columns = "damaged-challenger", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    _register(session, name, _fit(train_a), test_a, "digest-a", 0.01, train=train_a)
+    X, y = test_b
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        info = log_sklearn_model(_fit(train_b), X.head(3), include_code=False, verify=False,
+                                 training_rows=fingerprint(train_b[0], np.asarray(train_b[1])))
+    logged = session.client.get_logged_model(info.model_id)
+    Path(logged.artifact_location.removeprefix("file://"), "training_rows.npy").write_bytes(
+        b"not a fingerprint")
+
+    with pytest.raises(ChampionNotComparable) as error:
+        register_and_gate(
+            session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
+            metric="rmse", value=0.5, task="regression", tags={"gdlab.data_digest": "digest-b"},
+            test_set=TestSet(X, np.asarray(y), "regression", "digest-b"),
+        )
+    assert str(error.value).startswith(
+        f"the fingerprint of this model's training rows ({info.model_uri}) could not be read: ")
+    assert error.value.remedy == CHALLENGER_REMEDY and "train again" in CHALLENGER_REMEDY
+    versions = session.client.search_model_versions(f"name = '{name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+    assert _alias(session.client, name, "champion") == "1"
 
 
 def test_input_difference_names_added_removed_and_retyped_columns():

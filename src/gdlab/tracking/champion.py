@@ -57,9 +57,23 @@ class TestSet:
     """The plug-in import paths whose modules the champion's file may use (params.yaml's)."""
 
 
+CHAMPION_REMEDY = "repair the champion, or move or delete its alias by hand"
+"""What to do when the champion could not be scored."""
+CHALLENGER_REMEDY = ("this run's logged model is damaged or does not fit the test rows: train "
+                     "again and rerun the stages after it: dvc repro --force --single-item "
+                     "train && dvc repro")
+"""What to do when the new model (the challenger) could not be read or scored."""
+
+
 class ChampionNotComparable(ValueError):
-    """The champion could not be scored on the test set (its model cannot be read, loaded or
-    predict on the rows): nothing is registered and no alias moves."""
+    """The champion and the new model could not both be scored on the test set (a model
+    cannot be read, loaded or predict on the rows): nothing is registered and no alias moves.
+    ``remedy`` says what to do: :data:`CHAMPION_REMEDY` when the champion failed,
+    :data:`CHALLENGER_REMEDY` when the new model did."""
+
+    def __init__(self, message: str, remedy: str = CHAMPION_REMEDY):
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class NotCompared(Exception):
@@ -96,14 +110,15 @@ def _columns(signature: Any) -> dict[str, str] | None:
     }
 
 
-def input_columns(model_uri: str) -> dict[str, str] | None:
+def input_columns(model_uri: str, remedy: str = CHAMPION_REMEDY) -> dict[str, str] | None:
     """``{column: type}`` of the inputs ``model_uri``'s signature declares, or None without a
-    signature. Raises :class:`ChampionNotComparable` when its ``MLmodel`` cannot be read."""
+    signature. Raises :class:`ChampionNotComparable` (with ``remedy``) when its ``MLmodel``
+    cannot be read."""
     try:
         return _columns(_model_info(model_uri).signature)
     except Exception as exc:  # noqa: BLE001 - any store or format error: named, one line
         raise ChampionNotComparable(
-            f"cannot read the signature of {model_uri}: {_one_line(exc)}"
+            f"cannot read the signature of {model_uri}: {_one_line(exc)}", remedy
         ) from exc
 
 
@@ -236,15 +251,15 @@ def _score_on(
 
 
 @contextmanager
-def _failing_as(what: str) -> Iterator[None]:
+def _failing_as(what: str, remedy: str = CHAMPION_REMEDY) -> Iterator[None]:
     """Any failure inside (but :class:`NotCompared`) as :class:`ChampionNotComparable`:
-    ``what`` and the error in one line."""
+    ``what`` and the error in one line, and what to do about it."""
     try:
         yield
     except NotCompared:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure: the gate decides nothing
-        raise ChampionNotComparable(f"{what}: {_one_line(exc)}") from exc
+        raise ChampionNotComparable(f"{what}: {_one_line(exc)}", remedy) from exc
 
 
 def champion_scores(
@@ -272,7 +287,7 @@ def champion_scores(
             hashes = row_hashes(test_set.X, test_set.y)
             trained = seen(hashes, known)
         with _failing_as(f"the fingerprint of this model's training rows ({challenger_uri}) "
-                         "could not be read"):
+                         "could not be read", CHALLENGER_REMEDY):
             own, _ = _training_rows(challenger_uri, ours)
         twice = np.zeros(n, dtype=bool) if own is None else seen(hashes, own)
         clean = ~trained & ~twice
@@ -284,7 +299,7 @@ def champion_scores(
             model = _load_champion(uri, theirs, test_set.plugins)
             champion = _score_on(model, test_set, clean, metric)
         with _failing_as(f"this model ({challenger_uri}) could not be scored on the test rows "
-                         "neither model trained on"):
+                         "neither model trained on", CHALLENGER_REMEDY):
             model = _load_registered(challenger_uri, ours, test_set.plugins)
             challenger = _score_on(model, test_set, clean, metric, champion=False)
     return replace(counts, champion=champion, challenger=challenger)

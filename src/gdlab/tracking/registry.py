@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
 from gdlab.tracking.champion import (
+    CHALLENGER_REMEDY,
     MIN_COMPARED_ROWS,
     ChampionScores,
     NotCompared,
@@ -284,7 +285,8 @@ def _compare_with_champion(
     or scored."""
     recorded = _champion_value(client, champion, metric)
     differs = input_difference(
-        input_columns(f"models:/{name}/{champion.version}"), input_columns(model_uri)
+        input_columns(f"models:/{name}/{champion.version}"),
+        input_columns(model_uri, CHALLENGER_REMEDY),
     )
     if differs is not None:
         return _Comparison(None, "not compared: inputs differ",
