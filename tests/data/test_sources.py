@@ -9,9 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gdlab.config import SYNTHETIC_GROUP
+from gdlab.config import SYNTHETIC_GROUP, ConfigError
 from gdlab.config.sections.data import SyntheticConfig
-from gdlab.data import check_data, load_source, untracked_source, unversioned_source
+from gdlab.data import (
+    DataError,
+    check_data,
+    load_source,
+    untracked_source,
+    unversioned_source,
+)
 from gdlab.data.bundled import load_bundled
 from gdlab.data.synthetic import condition, make_synthetic
 from tests.data.conftest import make_params
@@ -150,8 +156,10 @@ def test_a_file_outside_data_raw_is_flagged_as_invisible_to_dvc(tmp_path, path, 
 
 
 def test_sources_without_a_file_are_never_flagged(tmp_path):
-    assert untracked_source(make_params(data__source="diabetes", model__task="regression"),
-                            tmp_path) is None
+    assert (
+        untracked_source(make_params(data__source="diabetes", model__task="regression"), tmp_path)
+        is None
+    )
     assert untracked_source(make_params(), tmp_path) is None
 
 
@@ -218,3 +226,87 @@ def test_no_flag_without_git_or_outside_a_repository(repo, tmp_path_factory, mon
     assert unversioned_source(csv_params(), plain) is None
     monkeypatch.setenv("PATH", str(plain))  # git absent: no failure, no warning
     assert unversioned_source(csv_params(), repo) is None
+
+
+# --- spreadsheet exports: decimal commas, missing markers, columns left out -----------------
+
+
+def _csv_params(path, target: str, **kw):
+    return make_params(data__source="csv", data__path=str(path), data__target=target, **kw)
+
+
+def test_a_european_excel_export_reads_its_decimal_commas(tmp_path):
+    """BOM, ';' fields, decimal commas, CRLF line ends and trailing empty lines: with
+    data.decimal ',' every number is the number pandas reads from the same frame written
+    with '.' (before, data.decimal did not exist and the columns could only be text)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"âge": rng.integers(20, 80, 40).astype(float), "IMC": rng.normal(25, 4, 40).round(2)}
+    )
+    frame["progression"] = (3 * frame["IMC"] + rng.normal(0, 1, 40)).round(1)
+    path = tmp_path / "export.csv"
+    text = frame.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+    path.write_text(text + "\r\n\r\n", encoding="utf-8-sig", newline="")
+    checked = check_data(
+        _csv_params(
+            path, "progression", data__delimiter=";", data__decimal=",", model__task="regression"
+        )
+    )
+    assert list(checked.features.columns) == ["âge", "IMC"]
+    np.testing.assert_array_equal(checked.features.to_numpy(), frame[["âge", "IMC"]].to_numpy())
+    np.testing.assert_array_equal(checked.target.to_numpy(), frame["progression"].to_numpy())
+
+
+def test_decimal_commas_read_as_text_are_refused_naming_data_decimal(write_csv):
+    """Before: a ';' file's decimal-comma features were one-hot encoded as categories, one
+    column per distinct number, without a word (a class target passed every check)."""
+    rows = "".join(f"{i % 7},{i % 3};{i};{'yes' if i % 2 else 'no'}\n" for i in range(30))
+    path = write_csv("dose;visits;outcome\n" + rows)
+    with pytest.raises(DataError) as info:
+        check_data(_csv_params(path, "outcome", data__delimiter=";"))
+    message = str(info.value)
+    assert "column 'dose' holds numbers written with a decimal comma" in message
+    assert "'0,0' at row 0 (file line 2)" in message and "data.decimal: ','" in message
+    checked = check_data(_csv_params(path, "outcome", data__delimiter=";", data__decimal=","))
+    assert list(checked.features.columns) == ["dose", "visits"]
+    assert checked.features["dose"].tolist()[:4] == [0.0, 1.1, 2.2, 3.0]
+
+
+def test_a_decimal_comma_regression_target_names_data_decimal_not_the_task(write_csv):
+    """Before: 'regression needs a numeric target ... is the task classification?'."""
+    path = write_csv("x;y\n" + "".join(f"{i};{i},5\n" for i in range(10)))
+    with pytest.raises(DataError, match=r"column 'y' holds numbers written with a decimal comma"):
+        check_data(_csv_params(path, "y", data__delimiter=";", model__task="regression"))
+
+
+def test_the_decimal_mark_cannot_be_the_delimiter():
+    with pytest.raises(ConfigError, match=r"data.decimal: ',' is also data.delimiter"):
+        _csv_params("d.csv", "y", data__decimal=",")
+
+
+def test_na_values_are_read_as_missing_cells(write_csv):
+    """'?' marking a missing number was refused, with no way to declare it but editing the
+    file; data.na_values reads it as missing, which data.missing then imputes or refuses."""
+    rows = "".join(f"{'?' if i in (2, 5) else i * 0.5},{i % 2}\n" for i in range(12))
+    path = write_csv("a,y\n" + rows)
+    with pytest.raises(
+        DataError, match=r"column 'a' is numeric except at rows 2, 5 .*data\.na_values"
+    ):
+        check_data(_csv_params(path, "y", data__missing="median"))
+    checked = check_data(_csv_params(path, "y", data__missing="median", data__na_values=["?"]))
+    assert np.flatnonzero(checked.features["a"].isna()).tolist() == [2, 5]
+    with pytest.raises(DataError, match=r"data.missing: .*column 'a': 2 missing at rows 2, 5"):
+        check_data(_csv_params(path, "y", data__na_values=["?"]))
+
+
+def test_a_refused_column_names_the_key_that_leaves_it_out(write_csv):
+    """A date or free-text column is refused with 'drop the column': the message names the
+    key that drops it without editing the export (data.pii.drop), and that key works."""
+    rows = "".join(f"2024-01-{i + 1:02d},note {i} said hi,{i * 0.5},{i % 2}\n" for i in range(30))
+    path = write_csv("day,comment,a,y\n" + rows)
+    with pytest.raises(DataError, match=r"column 'day' holds dates.*list it under data.pii.drop"):
+        check_data(_csv_params(path, "y"))
+    with pytest.raises(DataError, match=r"column 'comment' has 30 distinct.*data.pii.drop"):
+        check_data(_csv_params(path, "y", data__pii__drop=["day"]))
+    checked = check_data(_csv_params(path, "y", data__pii__drop=["day", "comment"]))
+    assert list(checked.features.columns) == ["a"]

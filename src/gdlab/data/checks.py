@@ -36,6 +36,10 @@ DATE_FORMATS = (
 ID_MIN_ROWS = 20
 """An integer column unique on every row of more rows than this is taken for an identifier
 (a warning: a count can be unique too); one named ``id`` / ``*_id`` at any size."""
+DROP_HOW = "to drop a column without editing the file, list it under data.pii.drop"
+"""How a column the checks refuse is left out: data.pii.drop removes columns as they are read."""
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+"""A number written with a decimal comma (``59,5``, ``-0,25``), as European spreadsheets save."""
 _ID_NAME = re.compile(r"(?:^|[_\s.\-])(?i:id)$|[a-z0-9]I[dD]$")
 """``id``, ``customer_id``, ``Customer ID``, ``customerId``, ``CustomerID`` (not ``paid``)."""
 
@@ -147,6 +151,7 @@ def _regression_target(table: RawTable) -> pd.Series:
     y = table.frame[table.target]
     _check_target_values(table, y)
     if not (ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y)):
+        _refuse_decimal_comma(table, table.target, y)
         numeric = pd.to_numeric(y, errors="coerce")
         raise DataError(
             f"model.task: regression needs a numeric target, but column "
@@ -234,7 +239,7 @@ def _check_missing(table: RawTable, raw: pd.DataFrame, missing: str) -> None:
     if empty:
         raise DataError(
             f"{_name(table)}: column(s) {', '.join(map(repr, empty))} have no "
-            "values at all; drop them"
+            f"values at all; drop them ({DROP_HOW})"
         )
     if missing != "refuse":
         return
@@ -262,7 +267,7 @@ def _encode(
         if ptypes.is_datetime64_any_dtype(col) or ptypes.is_timedelta64_dtype(col):
             raise DataError(
                 f"{_name(table)}: column {name!r} holds dates or times; turn them "
-                "into numbers (e.g. days since a date) or drop the column"
+                f"into numbers (e.g. days since a date) or drop the column ({DROP_HOW})"
             )
         if ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
             columns[name] = col.to_numpy(dtype="float64", na_value=np.nan)
@@ -277,14 +282,15 @@ def _encode(
         raise DataError(
             f"data.categorical: non-numeric feature column(s) "
             f"{', '.join(map(repr, text))} are refused; set data.categorical: "
-            "onehot or drop them"
+            f"onehot or drop them ({DROP_HOW})"
         )
     for name in text:
         levels = raw[name].dropna().unique()
         if len(levels) > MAX_CATEGORIES or (len(levels) == len(raw) and len(raw) > 20):
             raise DataError(
                 f"data.categorical: column {name!r} has {len(levels)} distinct "
-                "values (an identifier or free text?); drop it or encode it yourself"
+                "values (an identifier or free text?); drop it or encode it yourself "
+                f"({DROP_HOW})"
             )
         dummies = pd.get_dummies(
             raw[name].astype("string"), prefix=name, prefix_sep="=", dtype="float64"
@@ -322,7 +328,7 @@ def _refuse_dates(table: RawTable, name: str, col: pd.Series) -> None:
         raise DataError(
             f"{_name(table)}: column {name!r} holds dates or times (e.g. {values.iloc[0]!r}); "
             "turn them into numbers (e.g. days since a date, or the month and weekday) or "
-            "drop the column"
+            f"drop the column ({DROP_HOW})"
         )
 
 
@@ -355,14 +361,41 @@ def _as_numbers(table: RawTable, name: str, col: pd.Series) -> np.ndarray | None
     present = int(col.notna().sum())
     if not bad.any():
         return coerced.to_numpy(dtype="float64", na_value=np.nan)
+    _refuse_decimal_comma(table, name, col)
     if present and 1 - bad.sum() / present >= 0.5:
         examples = ", ".join(repr(v) for v in col[bad].unique()[:3])
+        markers = (
+            " or, if they mark missing cells, list them under data.na_values"
+            if table.source == "csv"
+            else ""
+        )
         raise DataError(
             f"{_name(table)}: column {name!r} is numeric except at "
-            f"{table.where(_rows(bad))} ({examples}); fix those values or leave "
-            "the cells empty (missing)"
+            f"{table.where(_rows(bad))} ({examples}); fix those values, leave "
+            f"the cells empty (missing){markers}"
         )
     return None
+
+
+def _refuse_decimal_comma(table: RawTable, name: str, col: pd.Series) -> None:
+    """DataError when every value of the text column ``col`` that is not a number is one
+    written with a decimal comma: read as text, its numbers would be one-hot encoded as
+    categories (or refused as an identifier, or as a non-numeric target)."""
+    text = col.dropna().astype(str).str.strip()
+    rest = text[pd.to_numeric(text, errors="coerce").isna()]
+    if rest.empty or not rest.str.fullmatch(_DECIMAL_COMMA).all():
+        return
+    row = int(np.flatnonzero(col.index == rest.index[0])[0])
+    fix = (
+        "set data.decimal: ',' (such files usually separate fields with ';': data.delimiter: ';')"
+        if table.source == "csv"
+        else "store the column as numbers"
+    )
+    raise DataError(
+        f"{_name(table)}: column {name!r} holds numbers written with a decimal comma (e.g. "
+        f"{rest.iloc[0]!r} at {table.where([row])}), which would be read as text; {fix}; if "
+        "the comma separates thousands instead, remove it from the numbers"
+    )
 
 
 def _check_infinite(table: RawTable, features: pd.DataFrame) -> None:

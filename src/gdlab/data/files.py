@@ -3,7 +3,9 @@
 Problems a file can have are reported before pandas sees it or hides them: a missing or empty
 file, text that is not in the configured encoding (line named), duplicated or unnamed header
 columns (pandas would silently rename them), a wrong delimiter (everything in one column),
-rows with the wrong number of fields.
+rows with the wrong number of fields. Numbers written with a decimal comma and markers of
+missing cells such as ``?`` are read as the configuration says (``data.decimal``,
+``data.na_values``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import codecs
 import csv
 import gzip
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -102,14 +105,24 @@ def read_csv(
     *,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    decimal: str = ".",
+    na_values: Sequence[str] = (),
     sensitive: str | None = None,
 ) -> RawTable:
-    """Read a CSV file with a header line (``.gz`` too)."""
+    """Read a CSV file with a header line (``.gz`` too). ``decimal`` is the numbers' decimal
+    mark; ``na_values`` are cells read as missing besides empty ones and pandas' own markers."""
     path = check_file(path)
     header = _check_encoding(path, encoding)
     _check_header(path, header, delimiter)
     try:
-        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, skipinitialspace=True)
+        frame = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding=encoding,
+            decimal=decimal,
+            na_values=list(na_values),
+            skipinitialspace=True,
+        )
     except pd.errors.ParserError as exc:
         raise DataError(
             f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: {exc}"

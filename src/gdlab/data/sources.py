@@ -33,6 +33,8 @@ def load_source(params: Params) -> RawTable:
             data.target,
             delimiter=data.delimiter,
             encoding=data.encoding,
+            decimal=data.decimal,
+            na_values=data.na_values,
             sensitive=data.sensitive,
         )
     return read_parquet(data.path, data.target, sensitive=data.sensitive)

@@ -108,6 +108,16 @@ class DataConfig(Section):
     encoding: str = Field(
         "utf-8", min_length=1, description="CSV text encoding (a Python codec name)"
     )
+    decimal: Literal[".", ","] = Field(
+        ".",
+        description="CSV decimal mark: ',' for European exports (59,5; with delimiter ';')",
+    )
+    na_values: list[str] = Field(
+        default_factory=list,
+        description="CSV cells read as missing besides empty ones and pandas' NA, n/a, "
+        "NaN, null, ... (e.g. '?', '-', 'unknown'); data.missing says what happens to them",
+        json_schema_extra={"x-allowed": "a list of texts, e.g. ['?', '-']"},
+    )
     test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out for test")
     missing: Literal["refuse", "mean", "median", "most_frequent"] = Field(
         "refuse",
@@ -188,6 +198,15 @@ class DataConfig(Section):
                             "null",
                         )
                     )
+        if self.decimal == self.delimiter:
+            problems.append(
+                Problem(
+                    "decimal",
+                    f"{self.decimal!r} is also data.delimiter: a number would split into two "
+                    "fields",
+                    "a decimal mark other than data.delimiter (decimal ',' with delimiter ';')",
+                )
+            )
         if self.sensitive is not None and self.sensitive == self.target:
             problems.append(
                 Problem(
