@@ -337,3 +337,56 @@ def test_which_numeric_columns_are_warned_as_identifiers(write_csv, column, valu
     )
     named = [w for w in checked.warnings if f"column {column!r}" in w]
     assert (len(named), len(checked.warnings)) == ((1, 1) if warned else (0, 0))
+
+
+# --- a column that restates the target --------------------------------------------------------
+
+
+def _leaky(n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, n)
+    return pd.DataFrame(
+        {
+            "dose": rng.normal(size=n) + 0.5 * y,  # informative, not a copy
+            "refund": 2.0 * y + rng.normal(0, 0.01, n),  # recorded after the outcome
+            "outcome": np.array(["stay", "leave", "call"])[y],
+        }
+    )
+
+
+def test_a_feature_that_restates_the_class_is_warned_as_a_leak():
+    """A column nearly constant within each class passed silently: CV and test scores of 1
+    and the model promoted as champion. The correlation ratio, computed independently with
+    pandas' groupby, is the number the warning quotes."""
+    frame = _leaky()
+    checked = check_table(table(frame, "outcome"), task="classification")
+    [warning] = checked.warnings
+    by_class = frame.groupby("outcome")["refund"]
+    eta = np.sqrt(
+        (by_class.count() * (by_class.mean() - frame["refund"].mean()) ** 2).sum()
+        / ((frame["refund"] - frame["refund"].mean()) ** 2).sum()
+    )
+    assert "column 'refund'" in warning and f"({eta:.3f})" in warning
+    assert "leak" in warning and "data.pii.drop" in warning
+
+
+def test_a_feature_that_restates_a_regression_target_is_warned_and_others_are_not():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=80)
+    frame = pd.DataFrame(
+        {"x": y + rng.normal(size=80), "copy": 3 * y + 1 + rng.normal(0, 0.01, 80), "y": y}
+    )
+    frame.loc[5, "copy"] = np.nan  # missing values count as the column's mean
+    [warning] = check_table(table(frame), task="regression", missing="mean").warnings
+    r = frame["copy"].fillna(frame["copy"].mean()).corr(frame["y"])
+    assert "column 'copy'" in warning and f"({r:.3f})" in warning
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits", "diabetes"])
+def test_real_data_sets_raise_no_leak_warning(name):
+    """scikit-learn's bundled sets: informative features, none a copy of the target."""
+    import sklearn.datasets
+
+    data = getattr(sklearn.datasets, f"load_{name}")(as_frame=True).frame
+    task = "regression" if name == "diabetes" else "classification"
+    assert check_table(table(data, "target"), task=task).warnings == []

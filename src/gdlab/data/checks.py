@@ -33,6 +33,10 @@ DATE_FORMATS = (
     "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
 )  # fmt: skip
 """Non-ISO date forms also recognised (ISO 8601 text, with or without a time, always is)."""
+LEAK_SCORE = 0.99
+"""A feature whose correlation with the target (regression) or correlation ratio with the
+class (classification: the share of its spread between the classes, square-rooted) reaches
+this is warned about as a possible leak. scikit-learn's bundled sets stay below 0.98."""
 ID_MIN_ROWS = 20
 """An integer column unique on every row of more rows than this is taken for an identifier
 (a warning: a count can be unique too); one named ``id`` / ``*_id`` at any size."""
@@ -55,7 +59,8 @@ class CheckedData:
     """Classification: ``classes[i]`` is the original label of code ``i``."""
     table: RawTable
     warnings: list[str] = field(default_factory=list)
-    """One-line warnings about columns kept as features (an integer identifier)."""
+    """One-line warnings about columns kept as features (an integer identifier, a column that
+    restates the target)."""
     one_hot: dict[str, list[str]] = field(default_factory=dict)
     """The text columns one-hot encoded here: column -> its ``<column>=<level>`` feature
     columns (a missing value sets none of them; a numeric column is never in it, whatever its
@@ -94,7 +99,10 @@ def check_table(
         None if sensitive is None else sensitive.reset_index(drop=True),
         classes,
         table,
-        warnings=_identifier_warnings(table, raw, features),
+        warnings=[
+            *_identifier_warnings(table, raw, features),
+            *_leak_warnings(table, features, target, classification=classes is not None),
+        ],
         one_hot=one_hot,
     )
 
@@ -350,6 +358,47 @@ def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFr
                 f"column {name!r} of {_name(table)} holds a distinct whole number on every row "
                 f"(an identifier?) and is used as a feature; remove it from the file, or list "
                 f"it under data.pii.drop, unless it is a real quantity"
+            )
+    return out
+
+
+def _leak_warnings(
+    table: RawTable, features: pd.DataFrame, target: pd.Series, *, classification: bool
+) -> list[str]:
+    """A warning per feature column that (nearly) restates the target: correlation (regression)
+    or correlation ratio (classification: the feature nearly constant within each class) of
+    ``LEAK_SCORE`` or more. Such a column is usually recorded after the outcome (a refund for
+    a churn, a diagnosis code): the model's scores look perfect and it is useless in use.
+    Missing values count as the column's mean. One column at a time: no copy of the table."""
+    y = target.to_numpy()
+    if classification:
+        codes = y.astype(np.int64)
+        counts = np.bincount(codes)
+        what = "is nearly constant within each class of"
+    else:
+        yc = y.astype(np.float64) - y.mean()
+        what = "is almost perfectly correlated with"
+    out = []
+    for name in features.columns:
+        x = features[name].to_numpy(dtype=np.float64)
+        present = ~np.isnan(x)
+        if not present.any():
+            continue
+        x = np.where(present, x - x[present].mean(), 0.0)
+        total = float(x @ x)
+        if total <= 0:
+            continue
+        if classification:
+            means = np.bincount(codes, weights=x, minlength=len(counts)) / np.maximum(counts, 1)
+            score = float(np.sqrt((counts * means**2).sum() / total))
+        else:
+            score = abs(float(x @ yc)) / np.sqrt(total * float(yc @ yc))
+        if score >= LEAK_SCORE:
+            out.append(
+                f"column {str(name)!r} of {_name(table)} {what} the target "
+                f"{table.target!r} ({score:.3f}): if it is known only after the outcome (a "
+                f"leak), the scores will look perfect and the model fail in use; drop it "
+                f"({DROP_HOW})"
             )
     return out
 
