@@ -41,6 +41,17 @@ def test_importances_title_counts_the_trials_they_rest_on(tmp_path, kept):
             "fewer than 10: indicative only") in titles
 
 
+def test_study_figures_have_one_title_each(tmp_path, kept):
+    """Optuna titles its importances chart on the left ("Hyperparameter Importances"): gdlab's
+    title replaces it rather than being printed over it."""
+    study_figures(_study(), tmp_path, metric="loss")
+    assert len(kept) == 2
+    for fig in kept:
+        ax = fig.axes[0]
+        titles = [ax.get_title(loc=loc) for loc in ("left", "center", "right")]
+        assert [t for t in titles if t] == [titles[1]], titles
+
+
 def test_lr_find_title_names_the_setting_and_says_when_the_sweep_never_descended(tmp_path,
                                                                                  kept):
     from gdlab.core.diagnostics import LRRangeResult

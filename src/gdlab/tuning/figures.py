@@ -284,7 +284,8 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
             if name == "optimization_history":
                 ax.set_title(_history_title(study))
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no trial 0.5
-            else:
+            else:  # optuna titles it on the left: ours was printed over it
+                ax.set_title("", loc="left")
                 ax.set_title(_importances_title(study), fontsize=10)
             fig = ax.figure
             try:
