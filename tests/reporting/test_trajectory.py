@@ -223,10 +223,32 @@ def test_drawn_contours_are_the_true_loss_where_they_are_drawn(line_data, tmp_pa
     assert drawn > 1000
 
 
+def test_a_diverged_panel_with_losses_to_1e300_is_drawn_and_does_not_set_the_scale(tmp_path):
+    """A compare of learning rates with one that diverged: its surface reaches 1e300, past
+    the ±1e250 matplotlib extends the filled contours to, and the compare stage failed with
+    "upper_level must be larger than lower_level". Now it is drawn, and the colour scale is
+    the settled panel's alone (the diverged one's losses took half the levels)."""
+    from gdlab.reporting.landscape import contour_levels
+
+    a = b = np.linspace(-1.0, 1.0, 21)
+    path = np.column_stack([np.linspace(-1.0, 1.0, 5), np.zeros(5)])
+    settled = _bowl(1.0, 0.5)
+    diverged = LossSurface(np.zeros(2), np.eye(2), a, b,
+                           0.5 + 10.0 ** (150 * (a[None, :] + 1)) + b[:, None] ** 2, path,
+                           10.0 ** np.linspace(0, 300, 5), ("w0", "w1"), True, 1.0)
+    figure = trajectories_figure({"lr 0.01": settled, "lr 1000 (diverged)": diverged},
+                                 tmp_path / "t.png")
+    ours = contour_levels(settled.values)
+    for label in ("lr 0.01", "lr 1000 (diverged)"):
+        np.testing.assert_array_equal(figure.data[label]["levels"], ours)
+        assert figure.data[label]["colour_range"] == (ours[0], ours[-1])
+
+
 def test_an_overflowing_region_beside_losses_near_the_float_limit_is_painted_finite():
     """Next to a region where the loss overflows to +inf the finite loss can be ~1e308; the
-    stand-in for +inf must stay finite (2·1e308 + 1 is inf again, which contourf cannot
-    place in a band)."""
+    stand-in for +inf, and any loss past matplotlib's top band (which ends at 1e250), is a
+    finite value in that band (2·1e308 + 1 is inf again, which contourf cannot place in a
+    band; 1.5e308 is above the band and was left unpainted)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -260,8 +282,10 @@ def test_an_overflowing_region_beside_losses_near_the_float_limit_is_painted_fin
         plt.close(fig)
     (painted,) = seen
     assert np.isfinite(painted).all()
-    assert (painted[:, -2:] >= 1.5e308).all()  # in the top band, above every finite loss
-    np.testing.assert_array_equal(painted[:, :-2], values[:, :-2])  # the rest untouched
+    top = painted[:, -3:]  # in the top band: above every level, within matplotlib's 1e250
+    assert ((top > 2.0) & (top < 1e250)).all()
+    assert (top >= painted[:, :-3].max()).all()  # above every loss the band holds as it is
+    np.testing.assert_array_equal(painted[:, :-3], values[:, :-3])  # the rest untouched
 
 
 def test_the_objective_of_a_class_weighted_classifier_is_the_one_it_minimised():

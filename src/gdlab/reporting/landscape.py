@@ -14,14 +14,22 @@ from gdlab.experiment.target import STANDARDISED
 from gdlab.experiment.trajectory import LossSurface
 from gdlab.reporting.canvas import Figure, canvas, line_data
 
+CONTOUR_LIMIT = 1e249
+"""The largest loss a filled contour places as it is. Matplotlib's filled contours extend
+below the first and above the last level to ±1e250 only: a level beyond that (a diverged
+variant's surface reaches 1e300) made ``contourf`` fail ("upper_level must be larger than
+lower_level"), and a value beyond it was left unpainted. Levels stay within ±2e249; losses
+above this one are painted as this one, in the top band."""
+
 
 def contour_levels(values: np.ndarray, n: int = 14) -> np.ndarray:
-    """Contour levels spread by quantile of the grid values (dense where the valley is)."""
-    finite = values[np.isfinite(values)]
+    """Contour levels spread by quantile of the grid values (dense where the valley is),
+    the values taken within ±:data:`CONTOUR_LIMIT`."""
+    finite = np.clip(values[np.isfinite(values)], -CONTOUR_LIMIT, CONTOUR_LIMIT)
     levels = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n + 2)[1:-1]))
     if levels.size < 2:
         low, high = float(finite.min()), float(finite.max())
-        levels = np.linspace(low, high if high > low else low + 1.0, 3)
+        levels = np.linspace(low, high if high > low else low + max(1.0, abs(low)), 3)
     return levels
 
 
@@ -62,14 +70,14 @@ def draw_surface(
     drawn with the same levels share one colour scale."""
     if levels is None:
         levels = contour_levels(surface.values)
-    # an infinite loss (an overflowing region) as a finite value above every other: painted
-    # in the top band's colour. Finite values stay as they are: clipping them just above the
-    # top level moved the edge of the band below it (interpolated towards the clipped value)
-    # away from where the true loss crosses that level.
-    finite = surface.values[np.isfinite(surface.values)]
-    ceiling = max(float(finite.max()) if finite.size else 0.0, float(levels[-1]))
-    top = min(2.0 * abs(ceiling) + 1.0, float(np.finfo(np.float64).max))  # finite beside 1e308
-    bounded = np.where(np.isposinf(surface.values), top, surface.values)
+    # an infinite loss (an overflowing region), or one beyond CONTOUR_LIMIT, as a finite value
+    # above every level and within matplotlib's top band (which ends at 1e250): painted in
+    # the top band's colour. Other values stay as they are: clipping them just above the top
+    # level moved the edge of the band below it (interpolated towards the clipped value) away
+    # from where the true loss crosses that level; clipped at >= 1e249 the move is < 1e-200.
+    top = max(CONTOUR_LIMIT, float(levels[-1]))
+    values = surface.values
+    bounded = np.where(np.isposinf(values) | (values > top), top, values)
     filled = ax.contourf(
         surface.a, surface.b, bounded, levels=levels, cmap="viridis_r", extend="both", alpha=0.85
     )
@@ -155,9 +163,13 @@ def trajectories_figure(
 ) -> Figure:
     """One panel per labelled trajectory, side by side (``None``: no trajectory, e.g. a
     variant that diverged at once), on one colour scale: the contour levels are spread over
-    every panel's loss values, so a colour means the same loss in every panel."""
+    the panels' loss values, so a colour means the same loss in every panel. A trajectory
+    that ended above its start (it diverged) does not set the scale when another panel can:
+    its losses (up to 1e300) took half the levels, and the other panels were one colour."""
     labels = list(surfaces)
-    drawn = [s.values.ravel() for s in surfaces.values() if s is not None]
+    present = [s for s in surfaces.values() if s is not None]
+    settled = [s for s in present if s.path_loss[-1] <= s.path_loss[0]]
+    drawn = [s.values.ravel() for s in (settled or present)]
     levels = contour_levels(np.concatenate(drawn)) if drawn else None
     ncols = min(per_row, max(1, len(labels)))
     nrows = max(1, math.ceil(len(labels) / ncols))
