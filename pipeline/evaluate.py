@@ -1,7 +1,10 @@
 """DVC stage ``evaluate``: score the refitted model on the held-out test split.
 
-Writes ``reports/metrics.json`` (``test.<metric>`` and ``cv.<metric>.mean/std``, a DVC metrics
-file) and logs the test metrics and the test dataset to the parent MLflow run made by train.
+Writes ``reports/metrics.json`` (``test.<metric>``, its 95% interval ``test_ci95.<metric>.low/high``
+and ``cv.<metric>.mean/std``, a DVC metrics file) and logs the test metrics, their intervals and
+the test dataset to the parent MLflow run made by train. A test split too small to rank models
+(:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
+``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag.
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
 ``reports/fairness.json`` (DVC metrics) and MLflow, ``reports/figures/fairness_by_group.png``,
 and the model card ``reports/model_card.md`` (also logged to the run). Figures of the test
@@ -37,9 +40,11 @@ from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target, score, trained_params
 from gdlab.experiment.persist import load_model
+from gdlab.experiment.uncertainty import metric_intervals, too_few_rows
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
+from gdlab.reporting.metrics import interval_document, interval_metrics, test_line
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
     RunHandle,
@@ -78,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
     test_scores = score(model, X_test, y_test, data.task)
-    document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test))
+    intervals = metric_intervals(model, X_test, y_test, data.task, seed=params.seed)
+    caution = too_few_rows(len(y_test), params.data.test_size)
+    document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
+                                test_ci95=interval_document(intervals),
+                                **({"test_warning": caution} if caution else {}))
     try:
         fairness = fairness_report(
             model,
@@ -100,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     with pipeline_run(run_id=handle.run_id, uri=session.uri) as active:
         # the test split first: the test and fairness metrics name it (and the model)
         test_set = log_prepared_split(session.client, handle.run_id, data, "test", args.data)
-        scores = {**{f"test_{k}": v for k, v in test_scores.items()}, **fairness.mlflow_metrics()}
+        scores = {**{f"test_{k}": v for k, v in test_scores.items()},
+                  **interval_metrics(intervals), **fairness.mlflow_metrics()}
         log_metrics(session.client, handle.run_id,
                     scalar_metrics(scores, model_id=handle.model_id, dataset=test_set))
-        mlflow.set_tags(fairness.tags())
+        mlflow.set_tags({**fairness.tags(), **({"gdlab.test_warning": caution} if caution else {})})
         mlflow.log_dict(fairness.document(), "fairness.json")
         mlflow.log_artifact(str(figure), "figures")
         for drawn in test_figures.values():
@@ -113,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
     write_json(reports / "fairness.json", fairness.document())
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in test_scores.items())
-    print(f"evaluate: test {shown} ({len(y_test)} rows) -> {reports / 'metrics.json'}")
+    print(f"evaluate: test {test_line(test_scores, intervals)} ({len(y_test)} rows) -> "
+          f"{reports / 'metrics.json'}")
+    if caution:
+        print(f"evaluate: warning: {caution}", file=sys.stderr)
     print(f"evaluate: fairness {fairness.gate_status} -> {reports / 'fairness.json'}")
     return 0
 

@@ -96,3 +96,14 @@ def test_the_cv_line_gives_each_metric_with_its_spread_over_the_folds():
     from gdlab.reporting import cv_line
 
     assert cv_line(_cv()) == "rmse 1.5 ± 0.5, mae 0.5 ± 0, r2 nan"
+
+
+def test_the_test_line_and_metrics_carry_each_metric_s_95_percent_interval():
+    from gdlab.reporting.metrics import interval_document, interval_metrics, test_line
+
+    scores = {"accuracy": 1.0, "roc_auc": float("nan")}
+    intervals = {"accuracy": (0.5101, 1.0), "roc_auc": (float("nan"), float("nan"))}
+    assert test_line(scores, intervals) == "accuracy 1 [95% CI 0.51, 1], roc_auc nan"
+    assert interval_document(intervals)["accuracy"] == {"low": 0.5101, "high": 1.0}
+    assert interval_metrics(intervals) == {"test_accuracy_ci95_low": 0.5101,
+                                           "test_accuracy_ci95_high": 1.0}

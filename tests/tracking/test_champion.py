@@ -32,7 +32,7 @@ from gdlab.tracking.champion import (
     input_difference,
     promote_by_hand,
 )
-from gdlab.tracking.registry import COMPARED_TAG, TOO_FEW_ROWS, UNSEEN_ROWS
+from gdlab.tracking.registry import COMPARED_TAG, TOO_FEW_ROWS, TOO_SMALL_TEST, UNSEEN_ROWS
 
 
 def _data(columns, coef, seed, noise=0.0, n=200):
@@ -403,3 +403,29 @@ def test_too_few_test_rows_neither_trained_on_are_not_compared(session):
     client = session.client
     assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
     assert "gdlab.compared_rows" not in client.get_model_version(name, "2").tags
+
+
+def test_a_tiny_test_set_does_not_decide_the_champion(session):
+    """A 20-row CSV with data.test_size 0.2 tests on 4 rows: a perfect score there is mostly
+    luck (accuracy 4/4 has a 95% Wilson interval from 0.51 to 1). The first version still
+    becomes champion, its reason saying how few rows tested it; a later one tested on 4 rows
+    is not compared with the champion, stays challenger, and the reason names the count and
+    how to promote it by hand."""
+    name, columns = "tiny-test", ["a", "b", "c"]
+    (X, y), (Xt, yt) = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    tiny = (Xt[:4].reset_index(drop=True), yt[:4])
+    first = _register(session, name, _fit((X, y)), tiny, "digest-a", 0.5, train=(X, y))
+    assert first.promoted
+    assert first.reason == ("first version: no champion yet (tested on only 4 rows: too few to "
+                            "rank it against a later version)")
+
+    (X2, y2), _ = _data(columns, [1.0, -2.0, 0.5], seed=5)
+    decision = _register(session, name, _fit((X2, y2)), tiny, "digest-b", 0.0001, train=(X2, y2))
+    assert not decision.promoted and decision.version == "2"
+    assert decision.champion_evaluation == TOO_SMALL_TEST and decision.previous_value is None
+    assert decision.reason.startswith(
+        "not compared with champion v1, as this model was tested on only 4 rows, fewer than "
+        "the 30 a comparison needs (its test metric is mostly noise: use more rows or raise "
+        "data.test_size); to promote it anyway: python -c ")
+    client = session.client
+    assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"

@@ -54,3 +54,35 @@ def metrics_document(
     ``fit`` verdict (when the cv document has one)."""
     fit = {"fit": dict(cv_doc["fit"])} if "fit" in cv_doc else {}
     return {"test": dict(test_scores), "cv": cv_summary(cv_doc), **fit, **extra}
+
+
+def interval_document(intervals: Mapping[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """``{metric: {"low": ., "high": .}}``: the 95% intervals of the test metrics
+    (:func:`gdlab.experiment.uncertainty.metric_intervals`), as ``reports/metrics.json``'s
+    ``test_ci95`` (``dvc metrics show``: ``test_ci95.accuracy.low``, ...)."""
+    return {name: {"low": low, "high": high} for name, (low, high) in intervals.items()}
+
+
+def interval_metrics(intervals: Mapping[str, tuple[float, float]]) -> dict[str, float]:
+    """``{"test_<metric>_ci95_low": ., "test_<metric>_ci95_high": .}`` for MLflow (finite
+    bounds only: MLflow stores no NaN the UI can show)."""
+    out = {}
+    for name, (low, high) in intervals.items():
+        if math.isfinite(low) and math.isfinite(high):
+            out[f"test_{name}_ci95_low"] = low
+            out[f"test_{name}_ci95_high"] = high
+    return out
+
+
+def test_line(
+    scores: Mapping[str, float], intervals: Mapping[str, tuple[float, float]]
+) -> str:
+    """``accuracy 0.9 [95% CI 0.83, 0.94], f1 ...``: each test metric with its interval
+    (the evaluate stage's summary line)."""
+    shown = []
+    for name, value in scores.items():
+        low, high = intervals.get(name, (math.nan, math.nan))
+        known = math.isfinite(low) and math.isfinite(high)
+        ci = f" [95% CI {low:.3g}, {high:.3g}]" if known else ""
+        shown.append(f"{name} {value:.4g}{ci}")
+    return ", ".join(shown)

@@ -211,16 +211,25 @@ def _training_data(c: CardInputs) -> str:
     return "\n".join(lines)
 
 
+def _interval(bounds: dict[str, Any] | None) -> str:
+    """``0.51 – 1`` (a test metric's 95% interval), or n/a."""
+    if not bounds or bounds.get("low") is None or bounds.get("high") is None:
+        return "n/a"
+    return f"{_fmt(bounds['low'])} – {_fmt(bounds['high'])}"
+
+
 def _quantitative(c: CardInputs) -> str:
     test = c.metrics.get("test", {})
     cv = c.metrics.get("cv", {})
+    ci = c.metrics.get("test_ci95", {})
     rows = [
-        [name, test.get(name), (cv.get(name) or {}).get("mean"), (cv.get(name) or {}).get("std")]
+        [name, test.get(name), _interval(ci.get(name)), (cv.get(name) or {}).get("mean"),
+         (cv.get(name) or {}).get("std")]
         for name in test
     ]
     parts = [
         "Overall:\n\n",
-        _table(["metric", "test", "CV mean", "CV std"], rows),
+        _table(["metric", "test", "test 95% CI", "CV mean", "CV std"], rows),
     ]
     f = c.fairness
     if f.enabled:
@@ -293,6 +302,8 @@ def _caveats(c: CardInputs) -> str:
         )
     if f.enabled and not f.passed:
         lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")
+    if c.metrics.get("test_warning"):
+        lines.append(f"- Too small a test split: {c.metrics['test_warning']}.")
     if p.data.source == "synthetic":
         lines.append(
             "- Synthetic data: the metrics say how well the optimiser fits this generator, "

@@ -30,16 +30,18 @@ import pandas as pd
 from gdlab.data.fingerprint import SCHEME, load_fingerprint, row_hashes, seen
 from gdlab.experiment.metrics import score
 from gdlab.experiment.persist import UntrustedTypes
+from gdlab.experiment.uncertainty import MIN_RANKED_ROWS
 from gdlab.text import listed
 
 SHOWN_COLUMNS = 8
 """Columns named in a reason before it says "and N more"."""
-MIN_COMPARED_ROWS = 30
-"""The fewest test rows neither model trained on that the gate compares the two on (or all
-the test rows, when there are fewer and none was a training row). On fewer, a test metric is
+MIN_COMPARED_ROWS = MIN_RANKED_ROWS
+"""The fewest test rows the gate compares two models on: the test rows neither model trained
+on, and the test set itself (a smaller one is not compared at all). On fewer, a test metric is
 mostly noise: its standard error grows as 1/sqrt(rows), and one row moves an accuracy by more
-than 3 points. No share of the test set is asked for: 30 clean rows of 100 000 test rows that
-were mostly the champion's training rows are few but honest, and thousands are plenty."""
+than 3 points (:mod:`gdlab.experiment.uncertainty`, whose intervals evaluate reports). No share
+of the test set is asked for: 30 clean rows of 100 000 test rows that were mostly the
+champion's training rows are few but honest, and thousands are plenty."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ class ChampionScores:
     @property
     def enough(self) -> bool:
         """Whether the two are compared on as many rows as :data:`MIN_COMPARED_ROWS` asks."""
-        return self.compared_rows >= min(MIN_COMPARED_ROWS, self.test_rows)
+        return self.compared_rows >= MIN_COMPARED_ROWS
 
 
 def _score_on(

@@ -110,6 +110,7 @@ def version_description(run_id: str, lineage: dict[str, str], card: str) -> str:
 UNSEEN_ROWS = "re-evaluated on the test rows neither trained on"
 ALL_ROWS = "re-evaluated on this test set"
 TOO_FEW_ROWS = "not compared: too few test rows neither trained on"
+TOO_SMALL_TEST = "not compared: too few test rows"
 
 DECIDED_TAGS = ("gdlab.fairness_gate",)
 """Version tags a registration decides (not lineage): refreshed when the same model is
@@ -284,6 +285,8 @@ def _compare_with_champion(
     unknown, on every test row). Raises ``ChampionNotComparable`` when a model cannot be read
     or scored."""
     recorded = _champion_value(client, champion, metric)
+    if test_set is not None and len(test_set.y) < MIN_COMPARED_ROWS:
+        return _Comparison(None, TOO_SMALL_TEST, _too_small(len(test_set.y)), recorded)
     differs = input_difference(
         input_columns(f"models:/{name}/{champion.version}"),
         input_columns(model_uri, CHALLENGER_REMEDY),
@@ -324,10 +327,16 @@ def _trained_on(rows: ChampionScores) -> str:
 def _too_few(rows: ChampionScores) -> str:
     """The clause of a comparison refused for want of test rows neither model trained on."""
     ours = f" (and this model's {rows.challenger_trained})" if rows.challenger_trained else ""
-    need = min(MIN_COMPARED_ROWS, rows.test_rows)
     return (f"whose training rows hold {rows.champion_trained} of the {rows.test_rows} test "
             f"rows{ours}: {_plural(rows.compared_rows, 'is', 'are')} in neither model's "
-            f"training data, fewer than the {need} a comparison needs")
+            f"training data, fewer than the {MIN_COMPARED_ROWS} a comparison needs")
+
+
+def _too_small(test_rows: int) -> str:
+    """The clause of a comparison refused because the test set itself is too small."""
+    return (f"as this model was tested on only {_plural(test_rows, 'row', 'rows')}, fewer "
+            f"than the {MIN_COMPARED_ROWS} a comparison needs (its test metric is mostly "
+            "noise: use more rows or raise data.test_size)")
 
 
 def _compared(metric: str, value: float, comparison: _Comparison, champion: str) -> str:
@@ -402,9 +411,12 @@ def register_and_gate(
     other prepared data (``gdlab.data_digest``) is scored, with the new model, on the rows of
     ``test_set`` (those ``value`` was measured on) that neither was trained on (their
     fingerprints; too few such rows: not compared; a champion without one: every row, said in
-    the reason). Without ``test_set`` the recorded metrics are compared (the caller vouches
-    they were measured on the same rows). A champion that cannot be read or scored raises
-    ``ChampionNotComparable`` (a ValueError) before anything is registered or moved.
+    the reason). A ``test_set`` of fewer than :data:`MIN_COMPARED_ROWS` rows is not compared
+    with the champion at all: the new version stays ``challenger``, the reason naming the
+    count and how to promote it by hand. Without ``test_set`` the recorded metrics are
+    compared (the caller vouches they were measured on the same rows). A champion that
+    cannot be read or scored raises ``ChampionNotComparable`` (a ValueError) before anything
+    is registered or moved.
 
     A model registered under ``model_name`` before (register run again on the same train run)
     keeps its version: its tags (and ``description``) are updated and the decision is made
@@ -458,6 +470,9 @@ def register_and_gate(
         previous_value = None if comparison is None else comparison.value
         if champion is None:
             promoted, reason = True, "first version: no champion yet"
+            if test_set is not None and len(test_set.y) < MIN_COMPARED_ROWS:
+                reason += (f" (tested on only {_plural(len(test_set.y), 'row', 'rows')}: too "
+                           "few to rank it against a later version)")
         elif comparison is None:
             promoted, reason = True, "already champion"
             if identical is not None:

@@ -1,0 +1,158 @@
+"""How uncertain a test metric is: a 95 % confidence interval for each of
+:func:`gdlab.experiment.metrics.score`'s metrics on a held-out split.
+
+Accuracy (a proportion of rows predicted right) gets Wilson's score interval, the standard
+interval for a binomial proportion: it stays honest at the edges (4 of 4 right gives
+[0.51, 1], where a bootstrap collapses to [1, 1]). Every other metric gets a seeded
+percentile bootstrap over the test rows: :data:`N_RESAMPLES` resamples of the rows with
+replacement, each scored again from the model's predictions (made once), and the 2.5th and
+97.5th percentiles of the resampled metric. A resample is a row-count vector (how often each
+row is drawn), so each metric is computed with those counts as row weights, as
+scikit-learn's ``sample_weight`` would.
+
+On fewer than :data:`MIN_RANKED_ROWS` test rows a metric is mostly noise (its standard error
+grows as 1/sqrt(rows): one row moves an accuracy by more than 3 points) and the intervals of
+two models overlap whatever they are: such a test set cannot rank models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.stats import binomtest
+
+CONFIDENCE = 0.95
+N_RESAMPLES = 1000
+MIN_RANKED_ROWS = 30
+"""The fewest test rows on which gdlab ranks two models by a test metric (the registry gate's
+:data:`gdlab.tracking.champion.MIN_COMPARED_ROWS`)."""
+
+
+def wilson_interval(
+    correct: int, total: int, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Wilson's score interval of the proportion ``correct / total``."""
+    ci = binomtest(int(correct), int(total)).proportion_ci(confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _weighted_regression(w: np.ndarray, y: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """rmse, mae, r2 for each row-weight vector in ``w`` (resamples × rows)."""
+    total = w.sum(axis=1)
+    err = y - pred
+    mse = w @ err**2 / total
+    mean_y = w @ y / total
+    sst = w @ y**2 - total * mean_y**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1.0 - mse * total / np.where(sst > 0, sst, 1.0), np.nan)
+    return {"rmse": np.sqrt(mse), "mae": w @ np.abs(err) / total, "r2": r2}
+
+
+def _weighted_auc(w: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """ROC AUC of ``score`` for ``positive`` rows, per weight vector (ties count one half);
+    NaN for a resample without both kinds of row."""
+    order = np.argsort(score, kind="stable")
+    s, pos, ws = score[order], positive[order], w[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    pos_w = np.add.reduceat(ws * pos, starts, axis=1)
+    neg_w = np.add.reduceat(ws * ~pos, starts, axis=1)
+    below = np.cumsum(neg_w, axis=1) - neg_w
+    n_pos, n_neg = pos_w.sum(axis=1), neg_w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n_pos * n_neg > 0,
+                        (pos_w * (below + 0.5 * neg_w)).sum(axis=1) / (n_pos * n_neg), np.nan)
+
+
+def _weighted_classification(
+    w: np.ndarray, y: np.ndarray, proba: np.ndarray, classes: np.ndarray
+) -> dict[str, np.ndarray]:
+    """f1, roc_auc, log_loss per weight vector, as :mod:`gdlab.experiment.metrics` defines
+    them (binary: f1 of the second class; more classes: macro f1 and one-vs-rest AUC)."""
+    total = w.sum(axis=1)
+    pred = classes[np.argmax(proba, axis=1)]
+    index = {c: k for k, c in enumerate(classes.tolist())}
+    y_idx = np.array([index.get(v, -1) for v in y.tolist()])
+    eps = np.finfo(proba.dtype).eps
+    clipped = np.clip(proba / proba.sum(axis=1, keepdims=True), eps, 1 - eps)
+    own = np.where(y_idx >= 0, clipped[np.arange(len(y)), np.maximum(y_idx, 0)], eps)
+    log_loss = w @ -np.log(own) / total
+
+    def f1_of(c: Any) -> np.ndarray:
+        tp = w @ ((pred == c) & (y == c))
+        fp_fn = w @ ((pred == c) != (y == c))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(2 * tp + fp_fn > 0, 2 * tp / (2 * tp + fp_fn), 0.0)
+
+    if len(classes) == 2:
+        f1 = f1_of(classes[1])
+        auc = _weighted_auc(w, y == classes[1], proba[:, 1])
+    else:
+        f1 = np.mean([f1_of(c) for c in classes], axis=0)
+        auc = np.mean([_weighted_auc(w, y == c, proba[:, k]) for k, c in enumerate(classes)],
+                      axis=0)
+    return {"f1": f1, "roc_auc": auc, "log_loss": log_loss}
+
+
+def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of ``n_resamples`` bootstrap resamples."""
+    counts = np.empty((n_resamples, n))
+    for b in range(n_resamples):
+        counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+    return counts
+
+
+def metric_intervals(
+    model: Any, X: Any, y: Any, task: str, *, seed: int, n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> dict[str, tuple[float, float]]:
+    """``{metric: (low, high)}``: the ``confidence`` interval of each test metric of ``model``
+    on ``(X, y)`` (Wilson's for accuracy, a percentile bootstrap seeded with ``seed`` for the
+    others; NaN bounds when a metric is undefined on most resamples)."""
+    y = np.asarray(y)
+    n = len(y)
+    chunk = max(1, min(n_resamples, 4_000_000 // max(n, 1)))  # resamples × rows held at once
+    if task == "regression":
+        pred = np.asarray(model.predict(X), dtype=float)
+        y = y.astype(float)
+
+        def scored(w: np.ndarray) -> dict[str, np.ndarray]:
+            return _weighted_regression(w, y, pred)
+    else:
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        classes = np.asarray(model.classes_)
+
+        def scored(w: np.ndarray) -> dict[str, np.ndarray]:
+            return _weighted_classification(w, y, proba, classes)
+
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, n_resamples, chunk):
+        counts = _resample_counts(n, min(chunk, n_resamples - start), rng)
+        for name, values in scored(counts).items():
+            parts.setdefault(name, []).append(values)
+    tail = 100 * (1 - confidence) / 2
+    out: dict[str, tuple[float, float]] = {}
+    if task != "regression":
+        correct = int(np.sum(np.asarray(model.classes_)[np.argmax(proba, axis=1)] == y))
+        out["accuracy"] = wilson_interval(correct, n, confidence)
+    for name, chunks in parts.items():
+        values = np.concatenate(chunks)
+        finite = values[np.isfinite(values)]
+        if len(finite) < len(values) / 2:
+            out[name] = (float("nan"), float("nan"))
+        else:
+            low, high = np.percentile(finite, [tail, 100 - tail])
+            out[name] = (float(low), float(high))
+    return out
+
+
+def too_few_rows(n_rows: int, test_size: float) -> str | None:
+    """The warning for a test split of ``n_rows`` too small to rank models (None: enough)."""
+    if n_rows >= MIN_RANKED_ROWS:
+        return None
+    return (
+        f"the test split has only {n_rows} rows (data.test_size={test_size:g}), fewer than the "
+        f"{MIN_RANKED_ROWS} needed to rank models: its metrics are mostly noise (see their "
+        "95% intervals) and the registry will not let it replace a champion; use more rows "
+        "or raise data.test_size"
+    )

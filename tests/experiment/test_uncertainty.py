@@ -1,0 +1,101 @@
+"""Confidence intervals of the test metrics: the row-weighted metrics a bootstrap resample
+scores equal scikit-learn's with ``sample_weight``; accuracy's Wilson interval matches its
+closed form and stays wide on a tiny test set (where a bootstrap would collapse to a point);
+the intervals are seeded and hold the point estimate; a test split too small to rank models
+is named with its row count and ``data.test_size``."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from sklearn import metrics as skm
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from gdlab.experiment.metrics import score
+from gdlab.experiment.uncertainty import (
+    MIN_RANKED_ROWS,
+    _weighted_classification,
+    _weighted_regression,
+    metric_intervals,
+    too_few_rows,
+    wilson_interval,
+)
+from gdlab.tracking.champion import MIN_COMPARED_ROWS
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_weighted_classification_metrics_equal_sklearn_with_sample_weight(n_classes):
+    X, y = make_classification(300, 5, n_informative=3, n_classes=n_classes, random_state=0)
+    y = np.array(["a", "b", "c"])[y]
+    model = LogisticRegression().fit(X, y)
+    proba, pred, classes = model.predict_proba(X), model.predict(X), model.classes_
+    weights = np.random.default_rng(0).integers(0, 3, (3, len(y))).astype(float)
+    got = _weighted_classification(weights, y, proba, classes)
+    for k, w in enumerate(weights):
+        if n_classes == 2:
+            f1 = skm.f1_score(y, pred, pos_label=classes[1], sample_weight=w)
+            auc = skm.roc_auc_score(y == classes[1], proba[:, 1], sample_weight=w)
+        else:
+            f1 = skm.f1_score(y, pred, average="macro", labels=classes, sample_weight=w)
+            auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes, sample_weight=w)
+        assert got["f1"][k] == pytest.approx(f1, rel=1e-12)
+        assert got["roc_auc"][k] == pytest.approx(auc, rel=1e-12)
+        assert got["log_loss"][k] == pytest.approx(
+            skm.log_loss(y, proba, labels=classes, sample_weight=w), rel=1e-12)
+
+
+def test_weighted_regression_metrics_equal_sklearn_with_sample_weight():
+    X, y = make_regression(200, 4, noise=5.0, random_state=0)
+    pred = LinearRegression().fit(X, y).predict(X)
+    weights = np.random.default_rng(1).integers(0, 3, (3, len(y))).astype(float)
+    got = _weighted_regression(weights, y, pred)
+    for k, w in enumerate(weights):
+        assert got["rmse"][k] == pytest.approx(
+            np.sqrt(skm.mean_squared_error(y, pred, sample_weight=w)), rel=1e-12)
+        assert got["mae"][k] == pytest.approx(
+            skm.mean_absolute_error(y, pred, sample_weight=w), rel=1e-12)
+        assert got["r2"][k] == pytest.approx(skm.r2_score(y, pred, sample_weight=w), rel=1e-10)
+
+
+def test_a_perfect_score_on_four_rows_has_a_wide_accuracy_interval():
+    """4 of 4 right: Wilson's lower bound is n / (n + z^2) = 0.51 (theory), not 1."""
+    X, y = make_classification(200, 4, n_informative=3, n_redundant=0, class_sep=3.0,
+                               random_state=0)
+    model = LogisticRegression().fit(X, y)
+    right = np.flatnonzero(model.predict(X) == y)[:4]
+    intervals = metric_intervals(model, X[right], y[right], "classification", seed=0)
+    z = norm.ppf(0.975)
+    assert intervals["accuracy"] == pytest.approx((4 / (4 + z**2), 1.0), rel=1e-9)
+    assert wilson_interval(45, 50) == pytest.approx(
+        ((0.9 + z**2 / 100 - z * np.sqrt(0.9 * 0.1 / 50 + z**2 / 10000)) / (1 + z**2 / 50),
+         (0.9 + z**2 / 100 + z * np.sqrt(0.9 * 0.1 / 50 + z**2 / 10000)) / (1 + z**2 / 50)),
+        rel=1e-9)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_intervals_are_seeded_and_hold_the_test_metric(task):
+    if task == "regression":
+        X, y = make_regression(400, 4, noise=20.0, random_state=0)
+        model = LinearRegression().fit(X[:200], y[:200])
+    else:
+        X, y = make_classification(400, 5, flip_y=0.2, random_state=0)
+        model = LogisticRegression().fit(X[:200], y[:200])
+    Xt, yt = X[200:], y[200:]
+    first = metric_intervals(model, Xt, yt, task, seed=3)
+    assert first == metric_intervals(model, Xt, yt, task, seed=3)
+    assert first != metric_intervals(model, Xt, yt, task, seed=4)
+    scores = score(model, Xt, yt, task)
+    assert list(first) == list(scores)
+    for name, value in scores.items():
+        low, high = first[name]
+        assert low < value < high, name
+        # a 95% interval of 200 rows: roughly +-2 standard errors, neither a point nor the range
+        assert 0 < high - low < abs(value) + 1, name
+
+
+def test_a_test_split_too_small_to_rank_models_is_named():
+    assert MIN_RANKED_ROWS == MIN_COMPARED_ROWS == 30
+    warning = too_few_rows(4, 0.2)
+    assert warning.startswith("the test split has only 4 rows (data.test_size=0.2), fewer than "
+                              "the 30 needed to rank models")
+    assert too_few_rows(30, 0.2) is None
