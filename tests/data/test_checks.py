@@ -315,7 +315,7 @@ def test_an_integer_identifier_is_kept_with_a_warning(write_csv):
     assert "customer_id" in checked.features.columns  # numeric: a warning, not a refusal
     [warning] = checked.warnings
     assert "column 'customer_id'" in warning and "distinct whole number on every row" in warning
-    assert "data.pii.drop" in warning and "\n" not in warning
+    assert "data.drop" in warning and "\n" not in warning
 
 
 @pytest.mark.parametrize(
@@ -367,7 +367,7 @@ def test_a_feature_that_restates_the_class_is_warned_as_a_leak():
         / ((frame["refund"] - frame["refund"].mean()) ** 2).sum()
     )
     assert "column 'refund'" in warning and f"({eta:.3f})" in warning
-    assert "leak" in warning and "data.pii.drop" in warning
+    assert "leak" in warning and "data.drop" in warning
 
 
 def test_a_feature_that_restates_a_regression_target_is_warned_and_others_are_not():

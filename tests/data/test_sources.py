@@ -301,12 +301,64 @@ def test_na_values_are_read_as_missing_cells(write_csv):
 
 def test_a_refused_column_names_the_key_that_leaves_it_out(write_csv):
     """A date or free-text column is refused with 'drop the column': the message names the
-    key that drops it without editing the export (data.pii.drop), and that key works."""
+    key that drops it without editing the export, data.drop (it named data.pii.drop, the key
+    for personal data, whose name the model card reads as "dropped personal data"), and that
+    key works: the columns are never read, never features."""
     rows = "".join(f"2024-01-{i + 1:02d},note {i} said hi,{i * 0.5},{i % 2}\n" for i in range(30))
     path = write_csv("day,comment,a,y\n" + rows)
-    with pytest.raises(DataError, match=r"column 'day' holds dates.*list it under data.pii.drop"):
+    with pytest.raises(DataError, match=r"column 'day' holds dates.*list it under data\.drop\)$"):
         check_data(_csv_params(path, "y"))
-    with pytest.raises(DataError, match=r"column 'comment' has 30 distinct.*data.pii.drop"):
-        check_data(_csv_params(path, "y", data__pii__drop=["day"]))
-    checked = check_data(_csv_params(path, "y", data__pii__drop=["day", "comment"]))
+    with pytest.raises(DataError, match=r"column 'comment' has 30 distinct.*under data\.drop\)"):
+        check_data(_csv_params(path, "y", data__drop=["day"]))
+    checked = check_data(_csv_params(path, "y", data__drop=["day", "comment"]))
     assert list(checked.features.columns) == ["a"]
+    assert list(checked.table.frame.columns) == ["a", "y"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_data_drop_leaves_columns_out_of_a_file_as_it_is_read(tmp_path, suffix):
+    """The file's other columns are read as they are (the same values as pandas reads
+    without the dropped one); a misspelt name is refused naming the key, the column and a
+    close match; the target cannot be dropped."""
+    frame = pd.DataFrame({"note": [f"free text {i}" for i in range(20)],
+                          "a": np.arange(20) * 0.5, "y": np.arange(20) % 2})
+    path = tmp_path / f"d.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path, index=False)
+    params = make_params(data__source=suffix, data__path=str(path), data__target="y",
+                         data__drop=["note"])
+    table = load_source(params)
+    pd.testing.assert_frame_equal(table.frame, frame[["a", "y"]], check_dtype=False)
+    with pytest.raises(DataError, match=(rf"^data\.drop\[0\]: column 'nte' not found in file "
+                                         rf"'{path}'; did you mean 'note'\?$")):
+        load_source(make_params(data__source=suffix, data__path=str(path), data__target="y",
+                                data__drop=["nte"]))
+
+
+def test_data_drop_works_on_generated_and_bundled_data():
+    table = load_source(make_params(data__drop=["x1"], data__synthetic__n_features=3,
+                                    data__synthetic__n_informative=2))
+    assert list(table.frame.columns) == ["x0", "x2", "y"]
+    table = load_source(make_params(data__source="diabetes", model__task="regression",
+                                    data__drop=["sex"]))
+    assert "sex" not in table.frame.columns and "bmi" in table.frame.columns
+    with pytest.raises(DataError, match=r"^data\.drop\[0\]: 'y' is the target column of data "
+                                        r"set 'synthetic': it cannot be dropped"):
+        load_source(make_params(data__drop=["y"]))
+    with pytest.raises(DataError, match=r"data\.drop\[0\]: column 'bim' not found in data set "
+                                        r"'diabetes'; did you mean 'bmi'\?"):
+        load_source(make_params(data__source="diabetes", model__task="regression",
+                                data__drop=["bim"]))
+
+
+@pytest.mark.parametrize(
+    ("drop", "pii", "expected"),
+    [
+        (["a", "a"], {}, "data.drop: lists 'a' twice"),
+        (["y"], {}, "data.drop: lists the target column 'y': it cannot be dropped"),
+        (["a"], {"pseudonymise": ["a"]}, "data.drop: 'a' also listed under data.pii.pseudonymise"),
+    ],
+)
+def test_data_drop_is_validated_with_the_params(tmp_path, drop, pii, expected):
+    with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
+        make_params(data__source="csv", data__path=str(tmp_path / "d.csv"), data__target="y",
+                    data__drop=drop, **{f"data__pii__{k}": v for k, v in pii.items()})

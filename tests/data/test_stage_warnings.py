@@ -49,7 +49,7 @@ def test_validate_and_prepare_warn_of_an_identifier_and_an_untracked_file(projec
     assert _stage("validate")(["--out", "validated.json"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert any(
-        line.startswith("validate: warning: column 'customer_id'") and "data.pii.drop" in line
+        line.startswith("validate: warning: column 'customer_id'") and "data.drop" in line
         for line in err
     ), err
     assert f"validate: warning: data.path: {RAW} is tracked by neither DVC nor git" in "\n".join(

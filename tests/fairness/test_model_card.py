@@ -147,3 +147,30 @@ def test_card_names_the_columns_kept_as_not_personal_data():
             "addresses or phone numbers): `sku`, `ticket`.") in details["Training Data"]
     plain = sections(model_card(make_inputs(fairness)))["Training Data"]
     assert "Kept as they are" not in plain
+
+
+def test_card_calls_data_drop_columns_left_out_not_personal_data():
+    """A date and a note left out with data.drop are named as columns left out; only
+    data.pii.drop columns are reported as dropped personal data."""
+    fairness = disabled("classification", "no sensitive column")
+    params = validate_params({"data": {"drop": ["signup_date", "note"],
+                                       "pii": {"drop": ["email"]}}})
+    inputs = make_inputs(fairness)
+    inputs.params = params
+    training = sections(model_card(inputs))["Training Data"]
+    assert "- **Columns left out** (data.drop, not read): `signup_date`, `note`." in training
+    assert "dropped on load: `email`;" in training
+    personal = next(line for line in training.splitlines() if "Personal data" in line)
+    assert "signup_date" not in personal and "note" not in personal
+
+
+def test_card_gives_each_test_metric_its_interval_and_warns_of_a_tiny_test_split():
+    fairness = disabled("classification", "no sensitive column")
+    inputs = make_inputs(fairness)
+    inputs.metrics = {**inputs.metrics, "test": {"accuracy": 1.0},
+                      "test_ci95": {"accuracy": {"low": 0.51, "high": 1.0}},
+                      "test_warning": "the test split has only 4 rows (data.test_size=0.2)"}
+    card = sections(model_card(inputs))
+    assert "| accuracy | 1 | 0.51 – 1 | 0.88 | 0.01 |" in card["Quantitative Analyses"]
+    assert ("- Too small a test split: the test split has only 4 rows (data.test_size=0.2)."
+            in card["Caveats and Recommendations"])

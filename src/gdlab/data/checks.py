@@ -40,8 +40,9 @@ this is warned about as a possible leak. scikit-learn's bundled sets stay below 
 ID_MIN_ROWS = 20
 """An integer column unique on every row of more rows than this is taken for an identifier
 (a warning: a count can be unique too); one named ``id`` / ``*_id`` at any size."""
-DROP_HOW = "to drop a column without editing the file, list it under data.pii.drop"
-"""How a column the checks refuse is left out: data.pii.drop removes columns as they are read."""
+DROP_HOW = "to drop a column without editing the file, list it under data.drop"
+"""How a column the checks refuse is left out: data.drop removes columns as they are read
+(personal data goes under data.pii.drop)."""
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 """A number written with a decimal comma (``59,5``, ``-0,25``), as European spreadsheets save."""
 _ID_NAME = re.compile(r"(?:^|[_\s.\-])(?i:id)$|[a-z0-9]I[dD]$")
@@ -357,7 +358,7 @@ def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFr
             out.append(
                 f"column {name!r} of {_name(table)} holds a distinct whole number on every row "
                 f"(an identifier?) and is used as a feature; remove it from the file, or list "
-                f"it under data.pii.drop, unless it is a real quantity"
+                f"it under data.drop, unless it is a real quantity"
             )
     return out
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gdlab.data.dropping import kept_columns
 from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
 
@@ -108,12 +109,18 @@ def read_csv(
     decimal: str = ".",
     na_values: Sequence[str] = (),
     sensitive: str | None = None,
+    drop: Sequence[str] = (),
 ) -> RawTable:
     """Read a CSV file with a header line (``.gz`` too). ``decimal`` is the numbers' decimal
-    mark; ``na_values`` are cells read as missing besides empty ones and pandas' own markers."""
+    mark; ``na_values`` are cells read as missing besides empty ones and pandas' own markers;
+    the ``drop`` columns (``data.drop``) are never read."""
     path = check_file(path)
     header = _check_encoding(path, encoding)
-    _check_header(path, header, delimiter)
+    names = _check_header(path, header, delimiter)
+    usecols = None
+    if drop:
+        kept = set(kept_columns(drop, names, target, sensitive, f"file {str(path)!r}"))
+        usecols = lambda name: str(name).strip() in kept  # noqa: E731 - header as pandas reads it
     try:
         frame = pd.read_csv(
             path,
@@ -122,6 +129,7 @@ def read_csv(
             decimal=decimal,
             na_values=list(na_values),
             skipinitialspace=True,
+            usecols=usecols,
         )
     except pd.errors.ParserError as exc:
         raise DataError(
@@ -133,8 +141,10 @@ def read_csv(
     )
 
 
-def read_parquet(path: str | Path, target: str, *, sensitive: str | None = None) -> RawTable:
-    """Read a Parquet file."""
+def read_parquet(
+    path: str | Path, target: str, *, sensitive: str | None = None, drop: Sequence[str] = ()
+) -> RawTable:
+    """Read a Parquet file, but its ``drop`` columns (``data.drop``)."""
     path = check_file(path)
     try:
         names = pq.read_schema(path).names
@@ -144,7 +154,10 @@ def read_parquet(path: str | Path, target: str, *, sensitive: str | None = None)
                 f"data.path: file {str(path)!r} has duplicated column names: "
                 f"{', '.join(map(repr, dups))}"
             )
-        frame = pd.read_parquet(path)
+        columns = None
+        if drop:
+            columns = kept_columns(drop, names, target, sensitive, f"file {str(path)!r}")
+        frame = pd.read_parquet(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"data.path: {str(path)!r} is not a readable Parquet file: {exc}") from None
     frame.columns = [str(c) for c in frame.columns]

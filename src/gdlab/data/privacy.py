@@ -11,7 +11,6 @@ codes, ticket numbers) and are kept as they are.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import hmac
 import ipaddress
@@ -26,6 +25,7 @@ from pandas.api import types as ptypes
 
 from gdlab.config.sections.data import PII_ALLOWED, PII_DONE
 from gdlab.config.sections.privacy import MIN_KEY_BYTES, PiiConfig
+from gdlab.data.dropping import refuse_unknown
 from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
 
@@ -87,14 +87,7 @@ def pseudonymise_column(column: pd.Series, key: bytes) -> pd.Series:
 
 
 def _missing(table: RawTable, names: list[str], key: str) -> None:
-    columns = [str(c) for c in table.frame.columns]
-    for i, name in enumerate(names):
-        if name not in columns:
-            guess = difflib.get_close_matches(name, columns, n=1)
-            hint = f"; did you mean {guess[0]!r}?" if guess else ""
-            raise DataError(
-                f"data.pii.{key}[{i}]: column {name!r} not found in {_where(table)}{hint}"
-            )
+    refuse_unknown(f"pii.{key}", names, list(table.frame.columns), _where(table))
 
 
 def _refuse_roles(table: RawTable, cfg: PiiConfig) -> None:

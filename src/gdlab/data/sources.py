@@ -10,6 +10,7 @@ import yaml
 from gdlab.config import Params
 from gdlab.config.sections.data import BUNDLED_TASKS
 from gdlab.data.bundled import load_bundled
+from gdlab.data.dropping import drop_columns
 from gdlab.data.files import check_file, read_csv, read_parquet
 from gdlab.data.synthetic import make_synthetic
 from gdlab.data.table import RawTable
@@ -20,12 +21,14 @@ so DVC reruns it when a file in it changes."""
 
 
 def load_source(params: Params) -> RawTable:
-    """The raw rows of ``params.data.source`` (synthetic rows are seeded by ``params.seed``)."""
+    """The raw rows of ``params.data.source`` (synthetic rows are seeded by ``params.seed``),
+    without the ``data.drop`` columns."""
     data = params.data
     if data.source == "synthetic":
-        return make_synthetic(data.synthetic, params.model.task, params.seed)
+        return drop_columns(make_synthetic(data.synthetic, params.model.task, params.seed),
+                            data.drop)
     if data.source in BUNDLED_TASKS:
-        return load_bundled(data.source, sensitive=data.sensitive)
+        return drop_columns(load_bundled(data.source, sensitive=data.sensitive), data.drop)
     assert data.path is not None and data.target is not None  # guaranteed by the schema
     if data.source == "csv":
         return read_csv(
@@ -36,8 +39,9 @@ def load_source(params: Params) -> RawTable:
             decimal=data.decimal,
             na_values=data.na_values,
             sensitive=data.sensitive,
+            drop=data.drop,
         )
-    return read_parquet(data.path, data.target, sensitive=data.sensitive)
+    return read_parquet(data.path, data.target, sensitive=data.sensitive, drop=data.drop)
 
 
 def check_source_available(params: Params) -> None:

@@ -188,7 +188,7 @@ def _training_data(c: CardInputs) -> str:
     p, m = c.params, c.meta
     names = m.get("feature_names") or []
     shown = ", ".join(f"`{n}`" for n in names[:12]) + (" …" if len(names) > 12 else "")
-    pii = p.data.pii
+    pii, left_out = p.data.pii, getattr(p.data, "drop", [])
     lines = [
         f"- **Source:** {_source(c)}, target `{m.get('target', 'n/a')}`; "
         f"{m.get('n_train', 'n/a')} training rows.",
@@ -196,6 +196,11 @@ def _training_data(c: CardInputs) -> str:
     ]
     if m.get("classes"):
         lines.append(f"- **Classes:** {', '.join(f'`{k}`' for k in m['classes'])}.")
+    if left_out:
+        lines.append(
+            "- **Columns left out** (data.drop, not read): "
+            f"{', '.join(f'`{n}`' for n in left_out)}."
+        )
     if pii.drop or pii.pseudonymise:
         lines.append(
             "- **Personal data:** dropped on load: "

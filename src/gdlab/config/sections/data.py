@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import math
+from collections import Counter
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Literal
 
@@ -137,6 +138,13 @@ class DataConfig(Section):
         description="column kept out of the features, used by evaluation only "
         f"(synthetic: {SYNTHETIC_GROUP!r})",
     )
+    drop: list[str] = Field(
+        default_factory=list,
+        description="columns left out as the data is read, whatever they hold (a date, free "
+        "text, an identifier, a column that gives the answer away): never read from a file, "
+        "never features, never stored; personal data goes under data.pii.drop",
+        json_schema_extra={"x-allowed": "feature columns (not the target or sensitive column)"},
+    )
     synthetic: SyntheticConfig = Field(
         default_factory=SyntheticConfig, description=SyntheticConfig.__doc__
     )
@@ -245,8 +253,34 @@ class DataConfig(Section):
                 )
             )
         problems += self._pii_roles()
+        problems += self._drop_problems()
         raise_problems(problems)
         return self
+
+    def _drop_problems(self) -> list[Problem]:
+        """data.drop naming a column twice, an empty name, the target or the sensitive column,
+        or a column data.pii already says what to do with."""
+        problems = []
+        twice = sorted(n for n, c in Counter(self.drop).items() if c > 1)
+        if twice:
+            problems.append(
+                Problem("drop", f"lists {', '.join(map(repr, twice))} twice", "each column once")
+            )
+        empty = [i for i, n in enumerate(self.drop) if not n.strip()]
+        if empty:
+            problems.append(Problem(f"drop[{empty[0]}]", "is empty", "a column name"))
+        allowed = "feature columns (not the target or sensitive column)"
+        for role, name in (("target", self.target), ("sensitive", self.sensitive_column)):
+            if name is not None and name in self.drop:
+                problems.append(Problem(
+                    "drop", f"lists the {role} column {name!r}: it cannot be dropped", allowed))
+        for key in ("drop", "pseudonymise", "keep"):
+            both = sorted(set(self.drop) & set(getattr(self.pii, key)))
+            if both:
+                problems.append(Problem(
+                    "drop", f"{', '.join(map(repr, both))} also listed under data.pii.{key}",
+                    "a column under data.drop or data.pii, not both (personal data: data.pii)"))
+        return problems
 
     def _pii_roles(self) -> list[Problem]:
         """The target (csv/parquet) or the sensitive column (synthetic: 'group') under
