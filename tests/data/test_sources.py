@@ -279,6 +279,24 @@ def test_a_decimal_comma_regression_target_names_data_decimal_not_the_task(write
         check_data(_csv_params(path, "y", data__delimiter=";", model__task="regression"))
 
 
+def test_a_decimal_comma_target_under_classification_names_data_decimal(write_csv):
+    """params.yaml's model.task is classification: a target '151,0', '87,5', ... was refused
+    only as many rare classes; the message now says the labels are numbers with a decimal
+    comma and names data.decimal (and model.task: regression), and with both it is read."""
+    rows = "".join(f"{i};{100 + i},{i % 10}\n" for i in range(30))
+    path = write_csv("x;price\n" + rows)
+    with pytest.raises(DataError) as info:
+        check_data(_csv_params(path, "price", data__delimiter=";"))
+    message = str(info.value)
+    assert message.startswith("data.min_rows_per_class: 30 of the 30 classes of 'price'")
+    assert ("'price' holds numbers written with a decimal comma (e.g. '100,0' at row 0 (file "
+            "line 2)), read as text labels: set data.decimal: ','") in message
+    assert message.endswith("set model.task: regression")
+    checked = check_data(_csv_params(path, "price", data__delimiter=";", data__decimal=",",
+                                     model__task="regression"))
+    assert checked.target.tolist()[:3] == [100.0, 101.1, 102.2]
+
+
 def test_the_decimal_mark_cannot_be_the_delimiter():
     with pytest.raises(ConfigError, match=r"data.decimal: ',' is also data.delimiter"):
         _csv_params("d.csv", "y", data__decimal=",")

@@ -213,6 +213,14 @@ def _class_target(table: RawTable, min_rows: int) -> tuple[pd.Series, list[Any]]
                 f"; if {table.target!r} is a quantity, not a class label ({len(labels)} "
                 f"distinct numbers in {len(y)} rows), set model.task: regression"
             )
+        elif not _numeric(y) and (example := _decimal_comma_example(y)) is not None:
+            # '151,0': numbers with a decimal comma read as text labels
+            hint = (
+                f"; {table.target!r} holds numbers written with a decimal comma (e.g. "
+                f"{example[0]!r} at {table.where([example[1]])}), read as text labels: "
+                f"{_decimal_fix(table)}, and if it is a quantity, not a class label, set "
+                "model.task: regression"
+            )
         raise DataError(
             f"data.min_rows_per_class: {len(few)} of the {len(labels)} classes of "
             f"{table.target!r} have fewer than {min_rows} rows: {shown}; collect more rows, "
@@ -431,21 +439,33 @@ def _refuse_decimal_comma(table: RawTable, name: str, col: pd.Series) -> None:
     """DataError when every value of the text column ``col`` that is not a number is one
     written with a decimal comma: read as text, its numbers would be one-hot encoded as
     categories (or refused as an identifier, or as a non-numeric target)."""
+    example = _decimal_comma_example(col)
+    if example is None:
+        return
+    raise DataError(
+        f"{_name(table)}: column {name!r} holds numbers written with a decimal comma (e.g. "
+        f"{example[0]!r} at {table.where([example[1]])}), which would be read as text; "
+        f"{_decimal_fix(table)}; if the comma separates thousands instead, remove it from the "
+        "numbers"
+    )
+
+
+def _decimal_comma_example(col: pd.Series) -> tuple[str, int] | None:
+    """``(value, row)`` of the first value of the text column ``col`` that is not a number,
+    when every such value is a number written with a decimal comma; else None."""
     text = col.dropna().astype(str).str.strip()
     rest = text[pd.to_numeric(text, errors="coerce").isna()]
     if rest.empty or not rest.str.fullmatch(_DECIMAL_COMMA).all():
-        return
-    row = int(np.flatnonzero(col.index == rest.index[0])[0])
-    fix = (
-        "set data.decimal: ',' (such files usually separate fields with ';': data.delimiter: ';')"
-        if table.source == "csv"
-        else "store the column as numbers"
-    )
-    raise DataError(
-        f"{_name(table)}: column {name!r} holds numbers written with a decimal comma (e.g. "
-        f"{rest.iloc[0]!r} at {table.where([row])}), which would be read as text; {fix}; if "
-        "the comma separates thousands instead, remove it from the numbers"
-    )
+        return None
+    return str(rest.iloc[0]), int(np.flatnonzero(col.index == rest.index[0])[0])
+
+
+def _decimal_fix(table: RawTable) -> str:
+    """How to read numbers written with a decimal comma from ``table``'s source."""
+    if table.source == "csv":
+        return ("set data.decimal: ',' (such files usually separate fields with ';': "
+                "data.delimiter: ';')")
+    return "store the column as numbers"
 
 
 def _check_infinite(table: RawTable, features: pd.DataFrame) -> None:
