@@ -99,3 +99,50 @@ def test_a_test_split_too_small_to_rank_models_is_named():
     assert warning.startswith("the test split has only 4 rows (data.test_size=0.2), fewer than "
                               "the 30 needed to rank models")
     assert too_few_rows(30, 0.2) is None
+
+
+class _Fixed:
+    """A model whose predictions are given (probabilities for a classifier)."""
+
+    def __init__(self, answers, classes=None):
+        self.answers, self.classes_ = answers, classes
+
+    def predict(self, X):
+        return self.answers
+
+    def predict_proba(self, X):
+        return self.answers
+
+
+def test_a_large_test_split_is_bootstrapped_from_a_sample_with_the_theoretical_width(
+        monkeypatch):
+    """40 000 rows (above BOOTSTRAP_ROWS): the resamples hold at most BOOTSTRAP_ROWS rows, and
+    the scaled interval of a mean-type metric (mae, log_loss) matches the normal theory's
+    2 × 1.96 × sd(per-row value) / sqrt(rows) and holds the metric on every row."""
+    import gdlab.experiment.uncertainty as uncertainty
+
+    widths = []
+    real = uncertainty._resample_counts
+    monkeypatch.setattr(uncertainty, "_resample_counts",
+                        lambda n, k, rng: widths.append(n) or real(n, k, rng))
+    n, z = 40_000, norm.ppf(0.975)
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=n)
+    residual = rng.normal(size=n)
+    got = metric_intervals(_Fixed(y + residual), None, y, "regression", seed=0)
+    assert widths and max(widths) == uncertainty.BOOTSTRAP_ROWS
+    mae = np.abs(residual)
+    low, high = got["mae"]
+    assert low < mae.mean() < high
+    assert high - low == pytest.approx(2 * z * mae.std() / np.sqrt(n), rel=0.15)
+
+    labels = rng.integers(0, 2, n)
+    p1 = np.clip(0.3 + 0.4 * labels + 0.2 * rng.random(n), 0.01, 0.99)
+    proba = np.c_[1 - p1, p1]
+    got = metric_intervals(_Fixed(proba, np.array([0, 1])), None, labels, "classification",
+                           seed=0)
+    per_row = -np.log(proba[np.arange(n), labels])
+    low, high = got["log_loss"]
+    assert low < skm.log_loss(labels, proba) < high
+    assert high - low == pytest.approx(2 * z * per_row.std() / np.sqrt(n), rel=0.15)
+    assert 0.0 <= got["roc_auc"][0] <= got["roc_auc"][1] <= 1.0
