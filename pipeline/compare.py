@@ -1,9 +1,11 @@
 """DVC stage ``compare``: train every variant of ``compare.vary`` on the same folds and data.
 
 Writes ``reports/compare/summary.json`` (DVC metrics: per variant final loss, epochs and time
-to the target loss, diverged), ``summary.md`` (the same as a table), ``curves/<variant>.csv``
-(DVC plots) and ``reports/figures/compare/`` (``overlay.png``, ``trajectories.png``); with
-``compare.enabled: false``, ``compare_disabled.svg`` in both directories instead.
+to the target loss, diverged), ``summary.md`` (the same as a table), ``overlay.csv`` (every
+variant's curves in one file: dvc.yaml's overlaid plots), ``curves/<variant>.csv`` and
+``reports/figures/compare/`` (``overlay.png``, ``trajectories.png``); with ``compare.enabled:
+false``, ``overlay.csv`` with its header only and ``compare_disabled.svg`` in both
+directories.
 MLflow: a parent run ``compare-<key>`` with the figures and summary, one child run per variant.
 
     python pipeline/compare.py [--params params.yaml] [--data data/prepared]

@@ -155,9 +155,9 @@ def test_a_variant_that_ends_above_its_start_is_flagged_unstable(default_problem
     assert rows["learning_rate=20.0"]["unstable"] and not rows["learning_rate=0.1"]["unstable"]
     table = (tmp_path / "c" / "summary.md").read_text()
     assert "| learning_rate=20.0 |" in table and "no, but unstable" in table
-    legend = written["figures"]["overlay"].data["legend"]  # the chart says so too
-    assert ("learning_rate=20.0 (rank 2, unstable)" in legend
-            and "learning_rate=0.1 (rank 1)" in legend)
+    legend = written["figures"]["overlay"].data["legend"]  # the chart says so too, best first
+    assert legend[0].startswith("learning_rate=0.1 (rank 1): ")
+    assert legend[1].startswith("learning_rate=20.0 (rank 2, unstable): ")
 
 
 def test_the_warm_up_runs_the_timed_fits_path_on_the_folds_rows(default_problem, monkeypatch):

@@ -81,6 +81,9 @@ def test_disabled_comparison_writes_a_notice_in_each_directory(default_problem, 
     (root / "off.yaml").write_text("compare:\n  enabled: false\n")
     assert _stage().main(["--params", "off.yaml", "--reports", "off", "--figures", "off_f"]) == 0
     assert json.loads((root / "off/summary.json").read_text()) == {"enabled": False}
+    with (root / "off/overlay.csv").open() as handle:  # DVC's overlaid charts: no variant
+        assert list(csv.reader(handle)) == [
+            ["epoch", "train_loss", "val_loss", "time_s", "variant", "rank"]]
     for directory in (root / "off_f", root / "off/curves"):  # no directory left empty
         assert [p.name for p in directory.iterdir()] == ["compare_disabled.svg"]
         assert "compare.enabled: false" in (directory / "compare_disabled.svg").read_text()

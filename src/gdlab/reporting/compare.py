@@ -1,5 +1,6 @@
 """Outputs of a comparison: the overlay chart, the trajectories side by side, the summary
-(JSON for ``dvc metrics``, a markdown table for people) and one curve file per variant; with
+(JSON for ``dvc metrics``, a markdown table for people), every variant's curves in one
+long-format file (DVC's overlaid plots) and one curve file per variant; with
 ``compare.enabled: false``, the same set of outputs saying so (:func:`write_disabled`)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import csv
 import math
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from gdlab.atomic import atomic_path, write_text_atomic
 from gdlab.config.sections.compare import safe_name
-from gdlab.experiment.compare import Comparison, verdict_text
+from gdlab.experiment.compare import Comparison, Variant, verdict_text
 from gdlab.experiment.progress import say
 from gdlab.experiment.trajectory import loss_surface, surface_line
 from gdlab.reporting.canvas import (
@@ -31,6 +33,7 @@ from gdlab.reporting.landscape import trajectories_figure
 
 CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")
 DISABLED_FIGURE = "compare_disabled.svg"
+OVERLAY_CURVES = "overlay.csv"  # every variant's curves in one file, for DVC's overlaid plots
 
 
 def _limits(groups: list[np.ndarray], log: bool) -> tuple[float, float] | None:
@@ -79,61 +82,114 @@ def shared_settings(comparison: Comparison) -> str:
     return ", ".join(parts)
 
 
-def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
-    """Every variant's mean training loss per epoch (± std band, target line, ● where it first
-    reaches the target), validation loss per epoch, and training loss against wall time.
+MARKERS = ("o", "s", "^", "D", "v", "P", "*", "<", ">")
+LINESTYLES = ("-", "--", "-.", (0, (3, 1, 1, 1, 1, 1)))
+"""Marker and line style cycles of the overlay: with the ten colours, no two of the first 180
+variants share (colour, marker, line style). Dotted is left to the target line."""
+MARKS_PER_CURVE = 8  # markers on a curve, staggered between the variants
 
-    The loss axes are scaled to the variants that did not diverge; a diverged variant's curve
-    runs off the top and is marked ✕ at its last epoch."""
+
+def variant_style(index: int) -> dict[str, Any]:
+    """``color``, ``marker`` and ``linestyle`` of the ``index``-th variant (as listed): its
+    style in every panel of the overlay."""
+    return {"color": f"C{index % 10}", "marker": MARKERS[index % len(MARKERS)],
+            "linestyle": LINESTYLES[index % len(LINESTYLES)]}
+
+
+def _last(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)] if values.size else values
+    return float(finite[-1]) if finite.size else None
+
+
+def legend_label(label: str, row: dict[str, Any], final: float | None,
+                 spread: float | None) -> str:
+    """``"momentum (rank 1): 0.3176 ± 0.0042"``: the variant, its rank (or diverged,
+    unstable) and its final loss, mean ± std over the folds."""
+    tag = ("diverged" if row["diverged"]
+           else f"rank {row['rank']}, unstable" if row.get("unstable")
+           else f"rank {row['rank']}")
+    if row["diverged"] or final is None:
+        return f"{label} ({tag})"
+    return f"{label} ({tag}): {_mean_std(final, spread)}"
+
+
+def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
+    """Every variant's mean training loss per epoch, validation loss per epoch (both with a
+    mean ± std band over the folds, the training panel with the target line and ● where a
+    variant first reaches it), and training loss against wall time.
+
+    Each variant has its own colour, marker and line style in every panel, the markers
+    staggered between the variants so that coinciding curves still show each one's; the
+    best-ranked is drawn on top, the legends list the variants in ranking order with their
+    final loss (mean ± std over the folds), and the verdict is under the title. The loss axes
+    are scaled to the variants that did not diverge; a diverged variant's curve runs off the
+    top and is marked ✕ at its last epoch."""
     summary = comparison.summary()
     rows = summary["variants"]
+    ranking = summary["ranking"]
     target = comparison.target_loss
-    drawn: dict[str, dict[str, np.ndarray]] = {}
+    count = len(comparison.variants)
+    drawn: dict[str, dict[str, Any]] = {}
     kept: dict[str, list[np.ndarray]] = {"train": [], "val": []}
     everything: dict[str, list[np.ndarray]] = {"train": [], "val": []}
-    with canvas(path, ncols=3, size=(5.4, 4.6)) as (fig, axes):
+    longest = max((v.curve("train_loss").size for v in comparison.variants), default=0)
+    step = max(1, round(longest / MARKS_PER_CURVE))
+    with canvas(path, ncols=3, size=(5.4, 4.9)) as (fig, axes):
         ax_train, ax_val, ax_time = axes[0]
+        handles: dict[str, dict[str, Any]] = {"train": {}, "val": {}, "time": {}}
         diverged_marks = []
         for k, v in enumerate(comparison.variants):
-            colour = f"C{k % 10}"
+            style = variant_style(k)
             row = rows[v.label]
-            tag = ("diverged" if row["diverged"]
-                   else f"rank {row['rank']}, unstable" if row.get("unstable")
-                   else f"rank {row['rank']}")
-            label = f"{v.label} ({tag})"
+            on_top = 3 + count - row["rank"]  # the best-ranked above every other variant
+            line_kw = {**style, "linewidth": 1.6, "markersize": 5, "zorder": on_top,
+                       "markevery": ((k * step) // max(count, 1), step)}
             train, spread = v.curve("train_loss"), v.std("train_loss")
-            val, clock = v.curve("val_loss"), v.curve("time_s")
+            val, val_spread = v.curve("val_loss"), v.std("val_loss")
+            clock = v.curve("time_s")
             epochs = np.arange(1, train.size + 1)  # epoch 1 first, as the table counts
+            train_label = legend_label(v.label, row, row["final_loss"], row["final_loss_std"])
             ok = np.isfinite(train)
-            (t_line,) = ax_train.plot(epochs[ok], train[ok], "-", color=colour, linewidth=1.6,
-                                      label=label)
+            (t_line,) = ax_train.plot(epochs[ok], train[ok], label=train_label, **line_kw)
             if not row["diverged"]:
                 ax_train.fill_between(epochs[ok], (train - spread)[ok], (train + spread)[ok],
-                                      color=colour, alpha=0.15, linewidth=0)
-            entry = {"train": line_data(t_line)}
+                                      color=style["color"], alpha=0.12, linewidth=0, zorder=1)
+            handles["train"][v.label] = t_line
+            entry: dict[str, Any] = {"train": line_data(t_line), "style": _style_of(t_line)}
             if row["epochs_to_target"] is not None:
                 e = row["epochs_to_target"]
-                ax_train.plot([e], [train[e - 1]], "o", color=colour, markersize=6,
-                              markeredgecolor="k")
+                ax_train.plot([e], [train[e - 1]], "o", color=style["color"], markersize=7,
+                              markeredgecolor="k", zorder=4 + count)
                 entry["at_target"] = (e, float(train[e - 1]))
             ok_val = np.isfinite(val)
             if ok_val.any():
-                (v_line,) = ax_val.plot(epochs[ok_val], val[ok_val], "--", color=colour,
-                                        linewidth=1.6, label=label)
+                val_epochs = np.arange(1, val.size + 1)
+                final_val = None if row["diverged"] else _last(val)
+                final_val_std = None if row["diverged"] else _last(val_spread)
+                (v_line,) = ax_val.plot(
+                    val_epochs[ok_val], val[ok_val],
+                    label=legend_label(v.label, row, final_val, final_val_std), **line_kw)
+                if not row["diverged"]:
+                    ax_val.fill_between(val_epochs[ok_val], (val - val_spread)[ok_val],
+                                        (val + val_spread)[ok_val], color=style["color"],
+                                        alpha=0.12, linewidth=0, zorder=1)
+                handles["val"][v.label] = v_line
                 entry["val"] = line_data(v_line)
             ok_time = ok & np.isfinite(clock[: train.size])
-            (c_line,) = ax_time.plot(clock[ok_time], train[ok_time], "-", color=colour,
-                                     linewidth=1.6, label=label)
+            (c_line,) = ax_time.plot(clock[ok_time], train[ok_time], label=train_label,
+                                     **line_kw)
+            handles["time"][v.label] = c_line
             entry["time"] = line_data(c_line)
+            entry["zorder"] = t_line.get_zorder()
             drawn[v.label] = entry
             for key, values in (("train", train[ok]), ("val", val[ok_val])):
                 everything[key].append(values)
                 if not row["diverged"]:
                     kept[key].append(values)
             if row["diverged"] and ok.any():
-                diverged_marks.append((ax_train, int(epochs[ok][-1]), colour))
+                diverged_marks.append((ax_train, int(epochs[ok][-1]), style["color"]))
                 diverged_marks.append((ax_time, float(clock[ok_time][-1]) if ok_time.any()
-                                       else 0.0, colour))
+                                       else 0.0, style["color"]))
         log = positive(*everything["train"], *everything["val"])
         for ax, key in ((ax_train, "train"), (ax_val, "val"), (ax_time, "train")):
             if log:
@@ -144,23 +200,31 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         for ax, x, colour in diverged_marks:
             top = ax.get_ylim()[1]
             ax.plot([x], [top], "X", color=colour, markersize=11, markeredgecolor="k",
-                    clip_on=False, zorder=5)
-        for ax in (ax_train, ax_time):
+                    clip_on=False, zorder=5 + count)
+        extra: dict[str, list[Any]] = {"train": [], "val": [], "time": []}
+        for ax, panel in ((ax_train, "train"), (ax_time, "time")):
             if target is not None:
-                ax.axhline(target, color="k", linestyle=":", linewidth=1,
-                           label=f"target {target:.4g}")
+                extra[panel].append(ax.axhline(target, color="k", linestyle=":", linewidth=1,
+                                               label=f"target {target:.4g}"))
         titles = (
             ("epoch", "training loss (mean over folds ± std)", "training loss; ● first epoch at "
              "the target"),
-            ("epoch", "validation loss (mean over folds)", "validation loss"),
+            ("epoch", "validation loss (mean over folds ± std)", "validation loss"),
             ("wall time since fit start (s, mean over folds)", "training loss (mean over folds)",
              "training loss against time"),
         )
+        legend_titles = ("final training loss, mean ± std over the folds",
+                         "final validation loss, mean ± std over the folds",
+                         "final training loss, mean ± std over the folds")
         scaled = bool(comparison.variants) and all(v.target_scaled for v in comparison.variants)
         # scale and units on a line of their own: on one line with the mean's description,
         # the label ran past the figure's edges (cut at both ends on a standardised target)
         notes = loss_notes(log=log, scaled=scaled)
-        for ax, (xlabel, ylabel, title) in zip((ax_train, ax_val, ax_time), titles, strict=True):
+        legends = {}
+        for ax, panel, (xlabel, ylabel, title), heading in zip(
+            (ax_train, ax_val, ax_time), ("train", "val", "time"), titles, legend_titles,
+            strict=True,
+        ):
             if xlabel == "epoch":
                 epoch_axis(ax)
             else:
@@ -168,19 +232,35 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
             ax.set_ylabel(f"{ylabel}\n({notes})" if notes else ylabel)
             ax.set_title(title, fontsize=10)
             ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=8)
+            ordered = [handles[panel][label] for label in ranking if label in handles[panel]]
+            ordered += extra[panel]
+            if ordered:
+                legend = ax.legend(handles=ordered, fontsize=8, title=heading,
+                                   title_fontsize=8)
+                legend.set_zorder(6 + count)
+                legends[panel] = [text.get_text() for text in legend.get_texts()]
         folds = summary["folds"]
         settings = shared_settings(comparison)
+        verdict = verdict_text(summary)
         title = (f"comparison of {comparison.vary} on the same {folds} "
                  + ("fold" if folds == 1 else "folds")
                  + (" (✕: diverged, off the scale)" if diverged_marks else "")
+                 + "\n" + textwrap.fill(verdict, 160)
                  + (f"\nevery variant: {settings}" if settings else ""))
         fig.suptitle(title)
         fig.tight_layout()
-        legend = [text.get_text() for text in ax_train.get_legend().get_texts()]
+        shown_title = fig.get_suptitle()
     return Figure(Path(path), {"variants": drawn, "target_loss": target,
-                               "ranking": summary["ranking"], "legend": legend,
-                               "title": title})
+                               "ranking": ranking, "legend": legends.get("train", []),
+                               "legends": legends, "title": shown_title, "verdict": verdict})
+
+
+def _style_of(line: Any) -> dict[str, Any]:
+    """The drawn line's colour (RGBA), marker and dash pattern."""
+    from matplotlib.colors import to_rgba
+
+    return {"color": to_rgba(line.get_color()), "marker": line.get_marker(),
+            "linestyle": line.get_linestyle()}
 
 
 SURFACE_RESOLUTION = 31  # each variant's grid: SURFACE_RESOLUTION² loss evaluations
@@ -261,6 +341,14 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _curve_rows(v: Variant) -> list[list[Any]]:
+    """``[epoch (from 1), train_loss, val_loss, time_s, variant]`` per epoch of ``v``'s mean
+    curves ("" where a value is missing or not finite)."""
+    train, val, clock = v.curve("train_loss"), v.curve("val_loss"), v.curve("time_s")
+    return [[e + 1, _num(train, e), _num(val, e), _num(clock, e), v.label]
+            for e in range(train.size)]
+
+
 def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[Path]:
     """Replace ``directory`` with ``<variant>.csv`` files (epoch counted from 1, mean curves,
     variant)."""
@@ -270,15 +358,28 @@ def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[
     directory.mkdir(parents=True)
     paths = []
     for v in comparison.variants:
-        train, val, clock = v.curve("train_loss"), v.curve("val_loss"), v.curve("time_s")
         path = directory / f"{safe_name(v.label)}.csv"
         with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(CURVE_COLUMNS)
-            for e in range(train.size):
-                writer.writerow([e + 1, _num(train, e), _num(val, e), _num(clock, e), v.label])
+            writer.writerows(_curve_rows(v))
         paths.append(path)
     return paths
+
+
+def write_overlay_curves(comparison: Comparison | None, path: str | Path) -> Path:
+    """Every variant's mean curves in one long-format CSV (``CURVE_COLUMNS`` plus ``rank``),
+    the variants in ranking order: the data of dvc.yaml's overlaid compare plots, whose
+    template (``.dvc/plots/compare_variants.json``) draws one line per ``variant`` in one
+    chart, whatever ``compare.values`` holds. Without a comparison (``compare.enabled:
+    false``), the header only."""
+    summary = comparison.summary() if comparison is not None else {"ranking": []}
+    with atomic_path(Path(path)) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow((*CURVE_COLUMNS, "rank"))
+        for rank, label in enumerate(summary["ranking"], 1):
+            writer.writerows([*r, rank] for r in _curve_rows(comparison.variant(label)))
+    return Path(path)
 
 
 def _num(values: np.ndarray, i: int) -> str:
@@ -302,6 +403,7 @@ def write_comparison(
         "summary": write_json(reports / "summary.json", summary),
         "table": reports / "summary.md",
         "curves": write_variant_curves(comparison, reports / "curves"),
+        "overlay": write_overlay_curves(comparison, reports / OVERLAY_CURVES),
     }
     write_text_atomic(reports / "summary.md", summary_markdown(summary))
     return {"summary": summary, "figures": drawn, "files": written}
@@ -309,8 +411,9 @@ def write_comparison(
 
 def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
     """The outputs of a stage with ``compare.enabled: false``, replacing a previous run's:
-    ``summary.json`` (``{"enabled": false}``), ``summary.md`` saying so, and
-    ``compare_disabled.svg`` in ``curves/`` and in ``figures`` (no variant curves or figures).
+    ``summary.json`` (``{"enabled": false}``), ``summary.md`` saying so, ``overlay.csv``
+    with its header only, and ``compare_disabled.svg`` in ``curves/`` and in ``figures`` (no
+    variant curves or figures).
     No output directory is left empty (DVC warns about an empty output, and an empty directory
     is in no git commit); ``dvc plots show`` draws each notice as an image."""
     reports, figures = Path(reports), Path(figures)
@@ -323,5 +426,6 @@ def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
             reports / "summary.md", "Comparison disabled (compare.enabled: false).\n"
         ),
         "curves": write_notice_svg(reports / "curves" / DISABLED_FIGURE, f"{note}, so no curves"),
+        "overlay": write_overlay_curves(None, reports / OVERLAY_CURVES),
         "figures": write_notice_svg(figures / DISABLED_FIGURE, f"{note}, so no figures"),
     }
