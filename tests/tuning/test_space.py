@@ -134,6 +134,51 @@ def test_budget_rules():
     assert any("space" in p for p in problems({"space": {}}))
 
 
+def test_a_grid_too_large_to_list_is_refused_naming_each_dimensions_share():
+    """A 200-million-point grid passed validation, then tune died of a MemoryError (or took
+    the machine's memory) while Optuna's GridSampler listed every combination."""
+    space = {
+        "optimizer.learning_rate": {"low": 1e-4, "high": 0.3, "log": True},
+        "optimizer.params.amsgrad": {"choices": [True, False]},
+        "train.max_epochs": {"low": 1, "high": 100},
+        "train.tol": {"low": 1e-6, "high": 1e-2, "log": True},
+        "model.alpha": {"low": 1e-6, "high": 1e-2, "log": True},
+    }
+    found = problems({"strategy": "grid", "grid_points": 100, "n_trials": 5, "space": space})
+    assert found == [
+        "tune.space: the grid has 200,000,000 points (100 (optimizer.learning_rate) x 2 "
+        "(optimizer.params.amsgrad) x 100 (train.max_epochs) x 100 (train.tol) x 100 "
+        "(model.alpha), grid_points: 100): more than a grid search can list (100,000) "
+        "(allowed: at most 100,000 points: a lower grid_points, fewer choices or dimensions, "
+        "or strategy: bayes (which samples the ranges))"
+    ]
+    # the same space sampled by TPE, or as a grid of 4 points per range, is accepted
+    make_params(tune={"strategy": "bayes", "grid_points": 100, "space": space})
+    make_params(tune={"strategy": "grid", "grid_points": 4, "space": space})
+
+
+@pytest.mark.parametrize(
+    "dimension",
+    [
+        {"low": 1e-4, "high": 1.0, "log": True},
+        {"low": 0.5, "high": 0.5},
+        {"low": 1, "high": 3},
+        {"low": 1, "high": 1000, "log": True},
+        {"low": 20, "high": 100, "step": 20},
+        {"low": 0.1, "high": 0.9, "step": 0.4},
+        {"choices": ["sgd", "adam", "momentum"]},
+    ],
+)
+@pytest.mark.parametrize("points", [2, 4, 50])
+def test_the_grid_size_checked_is_never_below_the_grid_searched(dimension, points):
+    from gdlab.config.sections.tune import grid_point_count
+
+    dim = SearchDimension.model_validate(dimension)
+    assert len(grid_values(dim, points)) <= grid_point_count(dim, points) <= points or (
+        dim.choices is not None and grid_point_count(dim, points) == len(dim.choices)
+    )
+
+
 def test_grid_values_of_ranges_and_choices():
     assert grid_values(SearchDimension(low=1e-4, high=1.0, log=True), 5) == [
         1e-4,

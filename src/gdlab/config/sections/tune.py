@@ -170,6 +170,30 @@ def _off_lattice(low: float, high: float, step: float, *, integer: bool) -> list
     ]
 
 
+MAX_GRID_POINTS = 100_000
+"""Largest grid ``strategy: grid`` accepts: Optuna's ``GridSampler`` lists and shuffles every
+combination in every process that opens the study (before each trial), so a grid of millions
+of points takes seconds and gigabytes each time, and hundreds of millions exhaust the memory."""
+
+
+def grid_point_count(dim: SearchDimension, points: int) -> int:
+    """How many grid values ``dim`` has with ``grid_points: points``: its choices, the lattice
+    points of a stepped range (at most ``points``), the integers of an int range (at most
+    ``points``), else ``points`` (one for a range whose ends are equal). The grid itself is
+    :func:`gdlab.tuning.space.grid_values`; this count is never below its length."""
+    if dim.choices is not None:
+        return len(dim.choices)
+    if dim.low is None or dim.high is None or dim.low > dim.high:
+        return 1
+    if dim.low == dim.high:
+        return 1
+    if dim.step is not None and not dim.log:
+        return min(points, lattice_size(dim.low, dim.high, dim.step))
+    if dim.kind == "int":
+        return min(points, int(dim.high) - int(dim.low) + 1)
+    return points
+
+
 def _default_space() -> dict[str, Any]:
     # plain data (validated as the default): the generated docs print it as JSON
     return {
@@ -326,8 +350,30 @@ class TuneConfig(Section):
             )
         if self.enabled and not self.space:
             problems.append(Problem("space", "is empty", "at least one dimension"))
+        if self.enabled and self.strategy == "grid" and self.space:
+            problems += self._grid_too_large()
         raise_problems(problems)
         return self
+
+    def _grid_too_large(self) -> list[Problem]:
+        """A problem naming the grid's size per dimension when it exceeds
+        :data:`MAX_GRID_POINTS` (Optuna would list every point before the first trial)."""
+        counts = {k: grid_point_count(d, self.grid_points) for k, d in self.space.items()}
+        total = 1
+        for n in counts.values():
+            total *= n
+        if total <= MAX_GRID_POINTS:
+            return []
+        sizes = " x ".join(f"{n} ({k})" for k, n in counts.items())
+        return [
+            Problem(
+                "space",
+                f"the grid has {total:,} points ({sizes}, grid_points: {self.grid_points}): "
+                f"more than a grid search can list ({MAX_GRID_POINTS:,})",
+                f"at most {MAX_GRID_POINTS:,} points: a lower grid_points, fewer choices or "
+                "dimensions, or strategy: bayes (which samples the ranges)",
+            )
+        ]
 
     def seed_for(self, params: Params) -> int:
         """The sampler seed (``tune.seed``, else the top-level ``seed``)."""
