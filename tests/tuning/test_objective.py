@@ -44,3 +44,39 @@ def test_trial_curves_hold_folds_that_stopped_early(classification_data):
         expected = [sum(col) / len(col) for col in zip(*held, strict=True)]
         assert record.curves[key] == pytest.approx(expected, rel=1e-12)
         assert record.curves[key][-1] == pytest.approx(np.mean([c[-1] for c in curves]))
+
+
+class _PrunesAtStep(optuna.pruners.BasePruner):
+    """Prunes every trial once it has reported ``step`` (a stand-in for a median pruner whose
+    comparison at that fold goes against the trial)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return trial.last_step == self.step
+
+
+@pytest.mark.parametrize(("prune_at", "state", "folds_run"), [(0, "PRUNED", 1), (2, "COMPLETE", 3)])
+def test_a_trial_that_scored_every_fold_completes_whatever_the_pruner_says(
+    classification_data, prune_at, state, folds_run
+):
+    """The median pruner, asked after the last fold, pruned trials that had run their whole
+    CV (in a real search, 2 of 19 trials, with CV scores within 1e-4 of the best): the scores
+    were thrown away and such a trial could never be the best."""
+    params = make_params(
+        train={"max_epochs": 5},
+        tune={"space": {"optimizer.learning_rate": {"choices": [0.05]}}},
+    )
+    X, y = classification_data
+    folds = make_folds(y, params.cv.folds, task="classification", seed=params.seed)
+    assert len(folds) == 3
+    objective = CVObjective(params, X, y, folds, Space.from_config(params.tune.space),
+                            "log_loss", False)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(pruner=_PrunesAtStep(prune_at))
+    study.optimize(objective, n_trials=1)
+    record, trial = objective.last, study.trials[0]
+    assert (record.state, trial.state.name, len(record.fold_scores)) == (state, state, folds_run)
+    if state == "COMPLETE":
+        assert trial.value == pytest.approx(np.mean(record.fold_scores), rel=1e-12)

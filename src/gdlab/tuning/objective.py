@@ -119,10 +119,14 @@ class CVObjective:
         params = with_overrides(self.params, {**values, "tune.enabled": False})
         pipeline = build_pipeline(params)
         fold_curves: dict[str, list[list[float | None]]] = {name: [] for name in CURVES}
+        last = len(self.folds) - 1
         for step, fold in enumerate(self.folds):
             value = self._fold(trial, record, pipeline, fold, fold_curves)
             trial.report(value, step)
-            if trial.should_prune():
+            # after the last fold there is nothing left to save: the trial has its CV score
+            # (a pruner asked there threw away full CVs as good as the best, compared on one
+            # fold's score)
+            if step < last and trial.should_prune():
                 record.stopped_by = "pruner"
                 trial.set_user_attr(STOPPED_BY, "pruner")
                 raise optuna.TrialPruned(self._pruned_why(record, fold))

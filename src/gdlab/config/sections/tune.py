@@ -276,7 +276,8 @@ class TuneConfig(Section):
         "median",
         description="stop poor trials from their per-fold scores: median (MedianPruner), "
         "wilcoxon (WilcoxonPruner, p < 0.1 against the best trial's folds: it can prune only "
-        "once 4 folds are scored, so it stops trials early only with cv.folds >= 5) or none",
+        "once 4 folds are scored, so it stops trials early only with cv.folds >= 5) or none; never "
+        "after the last fold (a trial that has scored every fold completes)",
     )
     grid_points: int = Field(
         4, ge=2, le=100, description="grid: values per low/high range (log-spaced with log)"
