@@ -459,8 +459,11 @@ def test_a_problem_of_the_params_is_not_repeated_for_every_search_candidate_and_
         ({"tune.enabled": True,
           "tune.space": {"optimizer.learning_rate": {"low": math.nan, "high": 0.1}}},
          "tune.space.optimizer.learning_rate.low", "must be a finite number, got nan"),
-        ({"tune.enabled": True, "tune.space": {"model.alpha": {"choices": [[1]]}}},
-         "tune.space.model.alpha.choices[0]", "must be a string, integer, float, boolean or null"),
+        # a list is a choice for a list-valued key (optimizer.params.betas); a list of lists
+        # is no choice at all
+        ({"tune.enabled": True, "tune.space": {"model.alpha": {"choices": [[[1]]]}}},
+         "tune.space.model.alpha.choices[0]",
+         "must be a single value (string, number, boolean or null) or a list of single values"),
     ],
 )
 def test_a_value_no_type_of_its_union_accepts_is_one_problem_at_its_key(overrides, path, fragment):

@@ -324,3 +324,60 @@ def test_wilcoxon_pruner_runs(tmp_path, classification_data):
     outcome = run_search(plan_search(params, X, y, storage=str(tmp_path / "w.journal")))
     assert outcome.counts().get("COMPLETE", 0) >= 1
     assert sum(outcome.counts().values()) == 5
+
+
+@pytest.mark.parametrize("strategy", ["grid", "bayes"])
+def test_a_list_valued_key_is_searched_over_list_choices(tmp_path, classification_data, strategy):
+    """optimizer.params.betas could not be searched ("must be a string, integer, float,
+    boolean or null, got [0.9, 0.999]"): each choice is now applied as the list, Optuna keeps
+    its JSON text, and the best one reaches train as a list."""
+    from gdlab.config import with_overrides
+    from gdlab.experiment import build_pipeline, cross_validate
+
+    betas = [[0.9, 0.999], [0.5, 0.9]]
+    params = make_params(
+        train={"max_epochs": 5},
+        tune={
+            "strategy": strategy,
+            "n_trials": 4 if strategy == "bayes" else None,
+            "pruner": "none",
+            "space": {
+                "optimizer.name": {"choices": ["adam", "sgd"]},
+                "optimizer.params.betas": {"choices": betas, "when": {"optimizer.name": ["adam"]}},
+            },
+        },
+    )
+    X, y = classification_data
+    outcome = run_search(plan_search(params, X, y, storage=str(tmp_path / "s.journal")))
+    adam = [r for r in outcome.records if r.params["optimizer.name"] == "adam"]
+    assert adam and all(r.state == "COMPLETE" for r in outcome.records)
+    if strategy == "grid":
+        assert sorted(r.params["optimizer.params.betas"] for r in adam) == sorted(betas)
+    for record in adam:
+        chosen = record.params["optimizer.params.betas"]
+        assert chosen in betas
+        # the score is the one a CV with that list in params gives, computed on its own
+        alone = with_overrides(params, {"optimizer.name": "adam",
+                                        "optimizer.params.betas": chosen,
+                                        "tune.enabled": False})
+        cv = cross_validate(build_pipeline(alone), X, y, outcome.plan.folds,
+                            task="classification", progress=False)
+        assert record.value == pytest.approx(cv.mean()["log_loss"], rel=1e-12)
+    stored = {t.params.get("optimizer.params.betas") for t in outcome.trials()} - {None}
+    assert stored <= {"[0.9, 0.999]", "[0.5, 0.9]"}
+    best = outcome.best_params()
+    if best["optimizer.name"] == "adam":
+        assert best["optimizer.params.betas"] in betas
+
+
+def test_a_list_choice_the_schema_refuses_names_the_dimension_and_the_value():
+    found = problems({"space": {
+        "optimizer.name": {"choices": ["adam"]},
+        "optimizer.params.betas": {"choices": [[0.9, 0.999], [1.5, 0.99]],
+                                   "when": {"optimizer.name": ["adam"]}},
+    }})
+    assert found == [
+        "tune.space.optimizer.params.betas: the value [1.5, 0.99], optimizer.name = 'adam' "
+        "gives optimizer.params.betas[0]: must be less than 1, got 1.5 "
+        "(allowed: finite number >= 0 and < 1)"
+    ]

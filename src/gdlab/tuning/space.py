@@ -55,17 +55,22 @@ class Space:
         return chosen
 
     def active(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The values of dimensions active under ``values`` (in suggestion order)."""
+        """The values of dimensions active under ``values`` (a trial's params, as Optuna
+        stores them: list choices as their JSON text), in suggestion order, as params take
+        them (list choices as lists)."""
         chosen: dict[str, Any] = {}
         for key, dim in self.dims.items():
             if key in values and conditions_met(dim.when, chosen):
-                chosen[key] = values[key]
+                chosen[key] = from_optuna(dim, values[key])
         return chosen
 
     def grid(self, points: int) -> dict[str, list[Any]]:
-        """Candidate values per dimension for ``GridSampler``: the choices, or ``points``
-        values spread over a range (log-spaced with ``log``, on the ``step`` lattice)."""
-        return {key: grid_values(dim, points) for key, dim in self.dims.items()}
+        """Candidate values per dimension for ``GridSampler`` (as Optuna stores them): the
+        choices, or ``points`` values spread over a range (log-spaced with ``log``, on the
+        ``step`` lattice)."""
+        return {
+            key: [to_optuna(v) for v in grid_values(dim, points)] for key, dim in self.dims.items()
+        }
 
     def grid_size(self, points: int) -> int:
         """Number of grid points (the product over dimensions, conditional ones included)."""
@@ -95,10 +100,27 @@ def config_key(values: Mapping[str, Any]) -> str:
     return json.dumps(dict(sorted(values.items())), sort_keys=True)
 
 
+def to_optuna(value: Any) -> Any:
+    """A choice as Optuna stores it: a list (a choice for a list-valued key such as
+    ``optimizer.params.betas``) as its JSON text, which Optuna's categorical distributions
+    and storages keep; any other value as it is."""
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def from_optuna(dim: SearchDimension, value: Any) -> Any:
+    """The inverse of :func:`to_optuna` for a value of ``dim``: the list choice whose JSON
+    text ``value`` is, else ``value``."""
+    for choice in dim.choices or ():
+        if isinstance(choice, list) and value == json.dumps(choice):
+            return list(choice)
+    return value
+
+
 def _suggest(trial: Any, key: str, dim: SearchDimension) -> Any:
     kind = dim.kind
     if kind == "categorical":
-        return trial.suggest_categorical(key, list(dim.choices or []))
+        stored = [to_optuna(c) for c in dim.choices or []]
+        return from_optuna(dim, trial.suggest_categorical(key, stored))
     if kind == "int":
         return trial.suggest_int(
             key, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log

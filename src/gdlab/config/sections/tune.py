@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 Choice = str | int | float | bool | None
 """A categorical value (what Optuna can store)."""
 
+ListChoice = list[Choice]
+"""A choice for a list-valued key (``optimizer.params.betas: {choices: [[0.9, 0.999], ...]}``):
+Optuna stores its JSON text (:mod:`gdlab.tuning.space`)."""
+
 TUNABLE_SECTIONS = ("model", "optimizer", "schedule", "train", "preprocess")
 """Top-level sections a search may change (data, cv and seed define the objective itself)."""
 
@@ -59,11 +63,40 @@ class SearchDimension(StrictModel):
         description="spacing of the range's values: low, low + step, ... up to high, which must "
         "be on that lattice (not with log)",
     )
-    choices: list[Choice] | None = Field(None, min_length=1, description="values to choose from")
+    choices: list[Choice | ListChoice] | None = Field(
+        None,
+        min_length=1,
+        description="values to choose from (lists for a list-valued key such as "
+        "optimizer.params.betas)",
+        json_schema_extra={
+            "x-allowed": "a list of single values (string, number, boolean or null) or of lists "
+            "of them; at least 1 item or null"
+        },
+    )
     when: dict[str, list[Choice]] = Field(
         default_factory=dict,
         description="search this only when each named dimension takes one of the listed values",
     )
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _single_values_or_lists(cls, choices: Any) -> Any:
+        """One problem per choice that is neither a single value nor a list of them (instead
+        of one per member of the type union)."""
+        if isinstance(choices, list):
+            raise_problems(
+                Problem(
+                    f"[{i}]",
+                    f"must be a single value (string, number, boolean or null) or a list of "
+                    f"single values, got {choice!r}",
+                    "a single value, or a list of single values for a list-valued key such as "
+                    "optimizer.params.betas",
+                )
+                for i, choice in enumerate(choices)
+                if not _is_single(choice)
+                and not (isinstance(choice, list) and all(_is_single(v) for v in choice))
+            )
+        return choices
 
     @model_validator(mode="after")
     def _range_or_choices(self) -> SearchDimension:
@@ -124,13 +157,18 @@ class SearchDimension(StrictModel):
         )
         return "int" if ints else "float"
 
-    def extremes(self) -> list[Choice]:
+    def extremes(self) -> list[Choice | ListChoice]:
         """The values checked against the schema: both ends of a range as the sampler gives
         them (a float range yields floats even from integer ends), or every choice."""
         if self.choices is not None:
             return list(self.choices)
         cast = int if self.kind == "int" else float
         return [cast(self.low), cast(self.high)]  # type: ignore[arg-type]
+
+
+def _is_single(value: Any) -> bool:
+    """A value a :data:`Choice` holds."""
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 def lattice_size(low: float, high: float, step: float) -> int:
@@ -513,7 +551,7 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
         for context in _contexts(key, dim, space):
             # one line per problem, naming every value that gives it: a misspelt key is
             # refused for low and for high alike, and is one mistake
-            giving: dict[str, list[Choice]] = {}
+            giving: dict[str, list[Choice | ListChoice]] = {}
             for value in dim.extremes():
                 try:
                     _validate_with(base, {**context, key: value}, validate_params)
