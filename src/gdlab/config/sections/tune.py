@@ -118,7 +118,16 @@ class SearchDimension(StrictModel):
             assert self.low is not None and self.high is not None
             if self.low > self.high:
                 problems.append(
-                    Problem("low", f"{self.low} is above high ({self.high})", "low <= high")
+                    Problem("low", f"{self.low} is above high ({self.high})", "low < high")
+                )
+            elif self.low == self.high:  # nothing to search: most likely a typo
+                problems.append(
+                    Problem(
+                        "high",
+                        f"equals low ({self.low}): the range is empty, it holds that one value",
+                        "high above low; to fix the value, set it in params.yaml and leave "
+                        "the key out of tune.space",
+                    )
                 )
             if self.log and self.low <= 0:
                 problems.append(Problem("low", "must be > 0 with log: true", "low > 0"))
@@ -222,8 +231,6 @@ def grid_point_count(dim: SearchDimension, points: int) -> int:
     if dim.choices is not None:
         return len(dim.choices)
     if dim.low is None or dim.high is None or dim.low > dim.high:
-        return 1
-    if dim.low == dim.high:
         return 1
     if dim.step is not None and not dim.log:
         return min(points, lattice_size(dim.low, dim.high, dim.step))
