@@ -23,6 +23,7 @@ from gdlab.experiment.progress import say
 from gdlab.tuning.fingerprint import code_fingerprint
 from gdlab.tuning.objective import CVObjective, TrialRecord
 from gdlab.tuning.progress import TrialProgress
+from gdlab.tuning.quiet import quiet_interrupted_trials
 from gdlab.tuning.space import LEARNING_RATE, Space
 from gdlab.tuning.study import (
     BUDGET_FIELDS,
@@ -334,6 +335,7 @@ def run_one_trial(
     if deadline is not None and time.time() >= deadline:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet_interrupted_trials()  # Ctrl-C: no traceback per running trial
     study = plan.spec.load(slot)
     trials = study.get_trials(deepcopy=False)
     running = sum(t.state == TrialState.RUNNING for t in trials)
