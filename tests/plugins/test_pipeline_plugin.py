@@ -99,15 +99,16 @@ def test_dvc_plots_show_renders_the_curves_and_figures(project):
     shown = json.loads(project.dvc("plots", "show", "--json").stdout)
     data = shown["data"]
     ours = [k for k in data if "figures/train" in k or "figures/evaluate" in k
-            or "figures/compare" in k or "plots/folds" in k or "compare/curves" in k]
+            or "figures/compare" in k or "plots/folds" in k or k.startswith("compare_")]
     errors = [e for e in shown.get("errors", []) if any(o.startswith(e["name"]) for o in ours)]
     assert not errors, errors
     folds = [k for k in data if k.startswith("reports/plots/folds/")]
     assert folds and all(data[k][0]["type"] == "vega" for k in folds)
     first = data[folds[0]][0]["content"]["data"]["values"]
     assert {"epoch", "train_loss", "val_loss"} <= set(first[0])
-    curves = [k for k in data if k.startswith("reports/compare/curves/")]
-    assert len(curves) == 2 and all(data[k][0]["type"] == "vega" for k in curves)
+    (chart,) = data["compare_val_loss"]  # the variants overlaid in one chart
+    assert chart["type"] == "vega"
+    assert {v["variant"] for v in chart["content"]["data"]["values"]} == {"sgd", LION}
     images = {k.rsplit("/", 1)[1] for k in data if data[k] and data[k][0]["type"] == "image"}
     assert TRAIN_FIGURES | EVALUATE_FIGURES | COMPARE_FIGURES <= images
 
