@@ -68,7 +68,7 @@ from gdlab.core.fast import FastOptState, run_fast_epoch
 from gdlab.core.history import pack_history, unpack_history
 from gdlab.core.models.base import objective
 from gdlab.core.models.penalty import add_penalty
-from gdlab.core.optim.base import GradientTransformation, apply_updates
+from gdlab.core.optim.base import GradientTransformation, apply_updates, global_norm
 from gdlab.core.sampling import epoch_order
 from gdlab.core.sparse import issparse
 
@@ -298,10 +298,6 @@ class Problem:
         return total
 
 
-def _global_norm(grads: Sequence[np.ndarray]) -> float:
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-
-
 def _all_finite(params: Sequence[np.ndarray]) -> bool:
     return all(np.isfinite(p).all() for p in params)
 
@@ -376,7 +372,7 @@ def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, weighting=
         w = sw / (X.shape[0] * weighting.mean_w)
         data, pen = _split_objective(problem, state.params, X, y, w, cfg, grads)
         loss, report = data + pen, data * weighting.loss_scale + pen
-    gnorm = _global_norm(grads)
+    gnorm = global_norm(grads)
     if not math.isfinite(loss) or not math.isfinite(gnorm):
         return loss, gnorm, opt_state
     updates, opt_state = opt.update(grads, opt_state, state.params, lr)
@@ -414,7 +410,7 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers, w
         else:  # the recorded loss: the call's weighted mean, not over the running w̄
             data, pen = _split_objective(problem, state.params, Xb, yb, wb, cfg, grads)
             loss, report = data + pen, data * weighting.loss_scale + pen
-        gnorm = _global_norm(grads)
+        gnorm = global_norm(grads)
         if not math.isfinite(loss) or not math.isfinite(gnorm):
             return loss, gnorm, opt_state
         epoch_loss += report * (m / n)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w

@@ -282,9 +282,12 @@ def _penalty(W, gW, alpha, l1_ratio):
 
 @njit(cache=True, nogil=True)
 def _sq_norm(a):
+    """Σ aᵢ² summed in float64 (numba's ``float(v)`` keeps a float32 v in float32, whose
+    square overflows from 1.8e19 on)."""
     s = 0.0
     for v in a.reshape(-1):
-        s += float(v) * float(v)
+        x = np.float64(v)
+        s += x * x
     return s
 
 

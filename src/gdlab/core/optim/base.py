@@ -20,6 +20,7 @@ torch's optimisers read ``group['lr']``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -68,6 +69,18 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 def zeros_like(params: Sequence[np.ndarray]) -> list[np.ndarray]:
     """One zero buffer per parameter, same shape and dtype."""
     return [np.zeros_like(p) for p in params]
+
+
+def global_norm(arrays: Sequence[np.ndarray]) -> float:
+    """‖(a_1, …, a_k)‖₂ over every array, summed in float64 whatever their dtype (as torch's
+    CPU norms accumulate float32 in double): float32 squares overflow from 1.8e19 on, so a
+    float32 gradient of finite components ~1e20 would otherwise have an infinite norm."""
+    total = 0.0
+    for a in arrays:
+        if a.dtype != np.float64:
+            a = a.astype(np.float64)
+        total += float(np.vdot(a, a))
+    return math.sqrt(total)
 
 
 def apply_updates(params: Params, updates: Updates) -> None:

@@ -13,7 +13,13 @@ import math
 
 import numpy as np
 
-from gdlab.core.optim.base import GradientTransformation, Params, Updates, zeros_like
+from gdlab.core.optim.base import (
+    GradientTransformation,
+    Params,
+    Updates,
+    global_norm,
+    zeros_like,
+)
 from gdlab.core.rules import nesterov_problem
 
 
@@ -32,7 +38,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
         return ()
 
     def update(grads: Updates, state, params: Params, learning_rate: float):
-        total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+        total = global_norm(grads)  # in float64: a float32 one overflows from 1.8e19
         coef = min(1.0, max_norm / (total + 1e-6))
         for g in grads:
             g *= coef
