@@ -321,6 +321,10 @@ def _visits(random_state, shuffle=True, n=10, batch_size=3, epochs=3):
                 optimizer="sgd", learning_rate=1e-3, batch_size=batch_size, max_epochs=epochs,
                 tol=None, shuffle=shuffle, random_state=random_state).fit(X, y)
     per_epoch = -(-n // batch_size)
+    # the first forward pass measures the start loss (the exploded-loss guard's scale): every
+    # training row once, in order, before any step
+    assert log[0].astype(int).tolist() == list(range(n))
+    log = log[1:]
     assert len(log) == epochs * per_epoch
     return [[b.astype(int).tolist() for b in log[e * per_epoch:(e + 1) * per_epoch]]
             for e in range(epochs)]

@@ -40,8 +40,9 @@ stopping rules:
   ``tol=None`` disables the rule. With ``early_stopping`` the best weights are restored.
 * Divergence guard: a non-finite loss or parameter, or a training loss above both ten
   times the lowest training loss so far and the first epoch's that has risen three epochs
-  in a row (the validation loss is not compared: it may be on another scale), stops at
-  once with :class:`DivergenceError`; the parameters are restored to the best finite ones:
+  in a row (the validation loss is not compared: it may be on another scale), or an
+  *exploded* loss (below) stops at once with :class:`DivergenceError`; the parameters are
+  restored to the best finite ones:
   those the lowest training loss was measured at (an epoch's start), or with
   ``early_stopping`` those after the epoch of the lowest validation loss; the diverged
   epoch's start when there is no best yet. A ``warm_start`` fit keeps the first fit's first
@@ -53,6 +54,27 @@ stopping rules:
   the parameters it started from.
   When the loss was finite but the gradient (its norm) or the updated parameters were not,
   the error says that this overflowed and to scale the features (``DivergenceError.overflow``).
+* Exploded loss (``fit`` only): an epoch's training loss above :data:`EXPLODED` (10⁴) times
+  the *start loss*, the full training loss (with the penalty) at the parameters the fit
+  started from, counts as exploded; three such epochs in a row, or a fit that stops (the
+  ``tol`` rule, or its last epoch) on one, raise :class:`DivergenceError`. This catches the
+  runs the rules above miss: with bounded steps (adam, rmsprop, adagrad, ``clip_norm``)
+  an ill-scaled fit may blow the loss up to 1e35 inside its first mini-batch epoch and stay
+  there, finite, never rising three epochs in a row, until the ``tol`` rule stops it as if
+  it had converged; the first epoch's loss cannot be the scale then, as a mini-batch
+  epoch's loss is the mean over batches measured while training (already exploded).
+  The start loss is that epoch's loss for full batch (measured before the step); for
+  mini-batches one forward pass over the training rows before the first epoch (exact, so
+  no noisy single batch sets the scale). Why 10⁴ and three epochs: a legitimate fit's epoch
+  losses stay at or below the start loss apart from transients of a few times it (momentum
+  overshoot, large learning rates, noisy batches), while an exploded one sits 10⁶–10³⁵
+  above it; but rmsprop/adagrad can recover from a one- or two-epoch spike of 10⁵–10³⁷ on
+  unscaled features (their accumulator then damps the steps) and end at the optimum, so a
+  single exploded epoch mid-fit is tolerated, not three, nor the one a fit stops on.
+  A ``warm_start`` fit's start loss is the larger of its own and the first fit's (a
+  converged model's loss is tiny, and a fresh optimiser's first steps raise it). A start
+  loss of zero (a perfect fit already) disables the rule. scikit-learn's SGD only stops on
+  a non-finite value ("Floating-point under-/overflow occurred"); torch has no guard.
 """
 
 from __future__ import annotations
@@ -73,6 +95,12 @@ from gdlab.core.sampling import epoch_order
 from gdlab.core.sparse import issparse
 
 HISTORY_KEYS = ("loss", "val_loss", "learning_rate", "grad_norm", "time")
+
+EXPLODED = 1e4
+"""An epoch's training loss above this many times the start loss counts as exploded (see
+the module docstring's divergence guard)."""
+EXPLODED_EPOCHS = 3
+"""Exploded epochs in a row that raise :class:`DivergenceError` mid-fit."""
 
 
 class DivergenceError(ValueError):
@@ -155,6 +183,11 @@ class LoopState:
     best_loss: float = math.inf
     lowest_loss: float = math.inf  # lowest training loss, for the divergence guard
     first_loss: float | None = None
+    start_loss: float | None = None
+    """The training loss at the parameters the fit started from (a ``warm_start`` fit: the
+    larger of its own and the first fit's), the scale of an exploded loss; None: not
+    measured yet (or not usable: non-finite, zero)."""
+    exploded: int = 0  # exploded epochs in a row (loss > EXPLODED × start_loss)
     no_improvement_count: int = 0
     rising: int = 0
     best_params: list[np.ndarray] | None = None
@@ -300,6 +333,46 @@ class Problem:
 
 def _all_finite(params: Sequence[np.ndarray]) -> bool:
     return all(np.isfinite(p).all() for p in params)
+
+
+def _start_loss(problem: Problem, params: list[np.ndarray], cfg: LoopConfig) -> float:
+    """The training objective (weighted mean loss plus penalty) at ``params``, read in
+    chunks of rows (:func:`chunk_rows`; a view standardised while gathered): one forward
+    pass, no gradient. NaN when the rows weigh nothing."""
+    total_w = _training_weight(problem)
+    if not total_w > 0:
+        return math.nan
+    X, n = problem.X, problem.n_rows
+    step = min(n, chunk_rows(X)) if not issparse(X) else min(n, 4096)
+    buf = None if issparse(X) or not problem.is_view else np.empty(
+        (step, *X.shape[1:]), dtype=X.dtype)
+    value = 0.0
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        idx = slice(start, stop) if problem.rows is None else problem.rows[start:stop]
+        Xc = problem.gather(X, idx, out=buf) if problem.is_view or issparse(X) else X[idx]
+        w = problem.sample_weight[idx] / total_w
+        value += objective(problem.model, problem.loss, params, Xc, problem.y[idx], w)
+    mask = problem.model.penalized(params)
+    return value + add_penalty(params, mask, cfg.alpha, cfg.l1_ratio)
+
+
+def _note_start_loss(state: LoopState, measured: float) -> None:
+    """Keep ``measured`` as the start loss (a warm start's: the larger of it and the carried
+    one); a non-finite or zero value leaves the rule off (a non-finite loss stops anyway)."""
+    if math.isfinite(measured):
+        carried = state.start_loss
+        scale = measured if carried is None else max(carried, measured)
+        state.start_loss = scale if scale > 0 else None
+
+
+def _unexploded(state: LoopState, fallback, fit_start):
+    """What an exploded fit restores: ``fallback`` (the best parameters) unless the best
+    loss is itself exploded, then the parameters the fit started from (when this call
+    started it)."""
+    if fit_start is not None and not state.best_loss <= EXPLODED * state.start_loss:
+        return fit_start
+    return fallback
 
 
 def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray]) -> str | None:
@@ -470,7 +543,15 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
     weighting, seen = None, None
     if local:  # w̄ over every row partial_fit has seen, this call's included
         weighting, *seen = _weighting(problem, state)
-    for _ in range(n_epochs):
+    # the start loss of the exploded-loss rule (fit only): full batch measures it as its
+    # first epoch's loss; mini-batches with one forward pass before their first step
+    measure_start = not local and state.epoch == 0
+    fit_start = _copy(state.params) if measure_start else None  # restored if all exploded
+    if measure_start and not full_batch:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            _note_start_loss(state, _start_loss(problem, state.params, cfg))
+        measure_start = False
+    for i in range(n_epochs):
         e = state.epoch
         lr = float(state.schedule.learning_rate)
         if not (math.isfinite(lr) and lr >= 0.0):  # a plug-in schedule's; < 0 would ascend
@@ -510,10 +591,18 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             raise DivergenceError(e + 1, lr, loss, overflow)
         if first_loss is None:
             first_loss = loss
+        if measure_start:  # full batch: the first epoch's loss is at the start parameters
+            _note_start_loss(state, loss)
+            measure_start = False
         rising = rising + 1 if loss > prev else 0
         if rising >= 3 and loss > 10.0 * lowest_loss and loss > first_loss:
             _restore(state, fallback)
             raise DivergenceError(e + 1, lr, loss)
+        if not local and state.start_loss is not None:
+            state.exploded = state.exploded + 1 if loss > EXPLODED * state.start_loss else 0
+            if state.exploded >= EXPLODED_EPOCHS:
+                _restore(state, _unexploded(state, fallback, fit_start))
+                raise DivergenceError(e + 1, lr, loss)
         lowest_loss, prev = min(lowest_loss, loss), loss
         if not local:
             state.first_loss, state.lowest_loss, state.rising = first_loss, lowest_loss, rising
@@ -548,6 +637,11 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         }
         for callback in cfg.callbacks:
             callback(record)
+        last = i == n_epochs - 1 or (
+            cfg.tol is not None and state.no_improvement_count >= cfg.n_iter_no_change)
+        if last and state.exploded:  # a fit does not stop on an exploded loss
+            _restore(state, _unexploded(state, fallback, fit_start))
+            raise DivergenceError(e + 1, lr, loss)
         if cfg.tol is not None and state.no_improvement_count >= cfg.n_iter_no_change:
             if monitor_val:
                 _restore(state, state.best_params)

@@ -650,15 +650,18 @@ class BaseGD(BaseEstimator):
                     X_val, y_val = X, y_enc[val_rows]
                     w_val = sw[val_rows] / sw[val_rows].sum()
             reuse = self.warm_start and hasattr(self, "params_") and not incremental
-            first_loss = None
+            first_loss = start_loss = None
             if reuse and [p.shape for p in self.params_] == [
                 p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
             ]:
                 params = [p.astype(dtype, copy=True) for p in self.params_]
                 # the scale of "exploding" stays the first fit's: a converged model's loss is
-                # tiny, and a fresh optimiser's first steps raise it without diverging
+                # tiny, and a fresh optimiser's first steps raise it without diverging (the
+                # start loss: the larger of the first fit's and this one's, see the loop)
                 previous = getattr(self, "_state", None)
-                first_loss = None if previous is None else previous.first_loss
+                if previous is not None:
+                    first_loss = previous.first_loss
+                    start_loss = getattr(previous, "start_loss", None)  # older pickles: None
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
             fast = None if issparse(X) else make_fast_state(  # the kernels read dense rows
@@ -674,6 +677,7 @@ class BaseGD(BaseEstimator):
                 ),
                 rng=rng,
                 first_loss=first_loss,
+                start_loss=start_loss,
             )
             self._built_with = self._state_config()
             # once per training state: partial_fit's later calls would repeat it per chunk
