@@ -73,3 +73,31 @@ def test_optimizers_and_schedules_give_their_formula():
             continue
         # an update rule or a closed form (not merely "name=value" options)
         assert re.search(r"[←·γ]", doc), name
+
+
+@pytest.mark.parametrize("estimator", [GDRegressor, GDClassifier])
+def test_eval_set_in_a_pipeline_is_not_transformed_as_its_docstring_says(estimator):
+    """scikit-learn hands ``step__eval_set`` to the estimator as given: the docstring warns,
+    and its recipe (transform X_val with the fitted preprocessing) gives the validation
+    loss of the scaled features."""
+    import numpy as np
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = 100.0 + 50.0 * rng.normal(size=(80, 3))
+    y = X @ [0.01, 0.02, 0.03]
+    y = y if estimator is GDRegressor else (y > np.median(y)).astype(int)
+    Xv, yv = X[:20], y[:20]
+    kw = {"max_epochs": 3, "tol": None, "random_state": 0}
+    name = estimator.__name__.lower()
+    pipe = make_pipeline(StandardScaler(), estimator(**kw))
+    pipe.fit(X, y, **{f"{name}__eval_set": (Xv, yv)})
+    pre = pipe[:-1]
+    raw = estimator(**kw).fit(pre.transform(X), y, eval_set=(Xv, yv))  # Xv as given
+    recipe = estimator(**kw).fit(pre.transform(X), y, eval_set=(pre.transform(Xv), yv))
+    assert pipe[-1].history_["val_loss"] == raw.history_["val_loss"]
+    assert recipe.history_["val_loss"] != raw.history_["val_loss"]
+    doc = inspect.getdoc(estimator.fit)
+    assert f"{name}__eval_set" in doc and "untransformed" in doc
+    assert "pre.transform(X_val)" in doc and "validation_fraction" in doc

@@ -61,7 +61,9 @@ PARAMETERS = r"""
     early_stopping : bool, default=False
         Monitor the validation loss instead of the training loss, and restore the best
         weights. The validation set is ``eval_set`` when given to ``fit``, else a held-out
-        ``validation_fraction`` of the training data. ``partial_fit`` ignores it (no
+        ``validation_fraction`` of the training data. In a ``Pipeline`` an ``eval_set``
+        reaches the estimator untransformed (see ``fit``): transform it first, or use
+        ``validation_fraction``. ``partial_fit`` ignores it (no
         split, no stopping, no restore: each call runs one epoch).
     validation_fraction : float, default=0.1
         Share of the training data held out for ``early_stopping``; in (0, 1).

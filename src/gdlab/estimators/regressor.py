@@ -65,7 +65,14 @@ class GDRegressor(RegressorMixin, BaseGD):
 
         ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
         monitored by ``early_stopping`` and, whether or not early stopping is on, by
-        ``schedule="plateau"``.
+        ``schedule="plateau"``. In a scikit-learn ``Pipeline``,
+        ``pipe.fit(X, y, gdregressor__eval_set=(X_val, y_val))`` hands ``X_val`` to this
+        estimator *untransformed* (scikit-learn never transforms fit parameters): the
+        validation loss, the epoch ``early_stopping`` keeps and the plateau schedule then
+        read unscaled features. Transform it with the pipeline's preprocessing first
+        (``pre = pipe[:-1].fit(X, y)``, then ``pipe[-1].fit(pre.transform(X), y,
+        eval_set=(pre.transform(X_val), y_val))``), or use ``early_stopping`` with
+        ``validation_fraction``, whose rows are split from the transformed training data.
         """
         return self._fit(X, y, sample_weight, eval_set)
 
