@@ -6,7 +6,10 @@ gradient-descent engine (:mod:`gdlab.core`) whose optimisers follow torch.optim.
 
 from gdlab.core.diagnostics import check_grad
 from gdlab.core.loop import DivergenceError
-from gdlab.estimators import GDClassifier, GDRegressor
+from gdlab.estimators import BatchSizeWarning, GDClassifier, GDRegressor
 
 __version__ = "0.1.0"
-__all__ = ["DivergenceError", "check_grad", "GDClassifier", "GDRegressor", "__version__"]
+__all__ = [
+    "BatchSizeWarning", "DivergenceError", "check_grad", "GDClassifier", "GDRegressor",
+    "__version__",
+]

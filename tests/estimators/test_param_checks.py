@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_regression
 from sklearn.neural_network import MLPRegressor
 
-from gdlab import GDClassifier, GDRegressor
+from gdlab import BatchSizeWarning, GDClassifier, GDRegressor
 
 
 @pytest.fixture
@@ -126,9 +126,17 @@ def test_batch_size_above_the_rows_warns_once_and_clips(data):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est = _reg(batch_size=500).fit(X, y)
-    texts = [str(w.message) for w in caught if "batch_size" in str(w.message)]
-    assert texts == ["GDRegressor: Got batch_size=500 > n_samples=120 (the training rows); "
-                     "clipping: every epoch is one full-batch step"]
+    said = [w for w in caught if "batch_size" in str(w.message)]
+    assert [str(w.message) for w in said] == [
+        "GDRegressor: Got batch_size=500 > n_samples=120 (the training rows); clipping: every "
+        "epoch is one full-batch step"
+    ]
+    # a class of its own (to filter it), still a UserWarning to whoever filters those
+    assert said[0].category is BatchSizeWarning and issubclass(BatchSizeWarning, UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=BatchSizeWarning)
+        _reg(batch_size=500).fit(X, y)
     full = _reg().fit(X, y)
     np.testing.assert_array_equal(est.coef_, full.coef_)
     with warnings.catch_warnings():

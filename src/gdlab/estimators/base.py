@@ -52,6 +52,12 @@ STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "op
 schedule): these may not change between its calls."""
 
 
+class BatchSizeWarning(UserWarning):
+    """``batch_size`` exceeds the rows a fit trains on: every epoch is then one full-batch
+    step. Filter it as any warning (``warnings.filterwarnings("ignore",
+    category=BatchSizeWarning)``); the pipeline's stages say it once for all their fits."""
+
+
 def _check_number(name, value, *, low=None, high=None, low_open=False, integer=False,
                   allow_none=False):
     """Raise a ValueError naming ``name`` unless ``value`` is a finite number in range."""
@@ -430,7 +436,7 @@ class BaseGD(BaseEstimator):
 
     def _split_validation(self, n: int, y, rng):
         """Indices (train, validation) for early stopping's held-out fraction."""
-        n_val = max(1, int(math.ceil(self.validation_fraction * n)))
+        n_val = self._held_out(n)
         if n - n_val < 1:
             raise ValueError(
                 f"early_stopping needs at least 2 samples; got {n} "
@@ -438,6 +444,10 @@ class BaseGD(BaseEstimator):
             )
         perm = rng.permutation(n)
         return perm[n_val:], perm[:n_val]
+
+    def _held_out(self, n: int) -> int:
+        """Rows of ``n`` that early stopping holds out (its validation set) when it splits."""
+        return max(1, int(math.ceil(self.validation_fraction * n)))
 
     # ----------------------------------------------------------------- fitting
     def _validate_X_y(self, X, y, sample_weight, reset: bool):
@@ -728,7 +738,7 @@ class BaseGD(BaseEstimator):
                 f"{type(self).__name__}: Got batch_size={self.batch_size} > "
                 f"n_samples={n_train} (the training rows); clipping: every epoch is one "
                 "full-batch step",
-                UserWarning,
+                BatchSizeWarning,
                 stacklevel=5,
             )
 
