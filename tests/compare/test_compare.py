@@ -205,3 +205,36 @@ def test_progress_line_per_finished_fit(default_problem, monkeypatch, capsys):
     assert lines[0].startswith("compare: 1/6 sgd fold 1: 4 epochs, ")
     assert all("; ETA ~" in line for line in lines[:-1])  # the time left, once a fit is done
     assert lines[-1] == "compare: 6/6 adam trajectory"
+
+
+def test_a_batch_size_above_the_rows_is_said_once_for_all_variants(monkeypatch, capfd):
+    """On a small data set the estimator's warning came from every variant's folds, warm-ups
+    and trajectory, printed raw with its source line by each worker process; now one
+    BatchSizeWarning names train.batch_size, its values and the fits' fewest and most rows."""
+    import warnings
+
+    from gdlab import BatchSizeWarning
+    from gdlab.config import Params
+    from gdlab.experiment.compare import compare_variants
+
+    monkeypatch.setenv("GDLAB_JIT", "0")  # the fits in loky worker processes
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(46, 3))
+    y = (X[:, 0] > 0).astype(np.int64)
+    params = Params.model_validate({
+        "model": {"task": "classification"}, "train": {"max_epochs": 3, "tol": None},
+        "compare": {"vary": "train.batch_size", "values": [16, 40, 64]},
+    })
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every fit's warning would count
+        compare_variants(plan_variants(params), X, y, vary="train.batch_size",
+                         task="classification", folds=3, seed=0, n_jobs=2)
+    said = [str(w.message) for w in caught if issubclass(w.category, BatchSizeWarning)]
+    # folds train on 30 or 31 rows, the trajectories on 46: 40 is above the folds', 64 all
+    assert said == [
+        "train.batch_size: 40, 64 are above the training rows of the fits (30 to 46 rows): "
+        "every epoch is one full-batch step, not mini-batches; lower train.batch_size below "
+        "30, or set it to null for full batch"
+    ]
+    err = capfd.readouterr().err
+    assert "n_samples" not in err and "Warning" not in err  # no worker printed its own

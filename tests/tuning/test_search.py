@@ -607,3 +607,30 @@ def test_a_smaller_budget_on_a_study_run_further_gives_what_a_new_study_gives(
     assert (trials_table(shown, resumed.plan.space, 3)
             == trials_table(resumed.study, resumed.plan.space, 3)[:2])
     assert "3 more from a larger tune.n_trials: left out" in resumed.budget_note()
+
+
+def test_trials_whose_batch_size_exceeds_the_folds_rows_are_said_once(
+    tmp_path, classification_data
+):
+    """The trials' fits hid the estimator's warning: a search of batch sizes all above a small
+    data set's folds said nothing. Now one BatchSizeWarning after the search names the
+    searched key, the trials and the folds' training rows."""
+    import re
+    import warnings
+
+    from gdlab import BatchSizeWarning
+
+    X, y = (a[:45] for a in classification_data)  # 3 folds: 30 training rows each
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search(tmp_path, (X, y), "full-batch", tune={
+            "n_trials": 3, "n_startup_trials": 3,
+            "space": {"train.batch_size": {"choices": [16, 64, 128]}},
+        })
+    said = [str(w.message) for w in caught if issubclass(w.category, BatchSizeWarning)]
+    assert len(said) == 1, said
+    assert re.fullmatch(
+        r"train\.batch_size \(tune\.space\): (64|128|64, 128) (is|are) above the training rows "
+        r"of the fits of [1-3] of 3 trials \(30 rows\): every epoch is one full-batch step, "
+        r"not mini-batches; lower train\.batch_size \(tune\.space\) below 30, or set it to "
+        r"null for full batch", said[0]), said[0]

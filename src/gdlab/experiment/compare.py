@@ -35,6 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
+from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
 from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import scales_target
@@ -267,7 +268,8 @@ def _fit_fold(
     recorder = HistoryRecorder()
     callbacks = [recorder] if lines is None else [recorder, lines]
     diverged, divergence = False, None
-    with warnings.catch_warnings():
+    # compare_variants said the batch size once; a worker process takes no warning filters
+    with warnings.catch_warnings(), quiet_batch_size():
         warnings.simplefilter("ignore", ConvergenceWarning)
         watched = watched_rows(pipeline, fold.val_idx)  # early stopping: on its own split
         warm_up_rows(pipeline, X, y, fold.train_idx, watched)
@@ -307,7 +309,8 @@ def compare_variants(
     feature_names: list[str] | None = None,
 ) -> Comparison:
     """Cross-validate every variant on the same ``folds`` (and record each one's trajectory
-    on all of ``(X, y)``), all fits sharing one pool of ``n_jobs`` workers."""
+    on all of ``(X, y)``), all fits sharing one pool of ``n_jobs`` workers. A ``batch_size``
+    above the fits' training rows is said once (:mod:`gdlab.experiment.full_batch`)."""
     X = np.asarray(X)
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed)
@@ -315,6 +318,9 @@ def compare_variants(
     for v, pipe in zip(variants, pipelines, strict=True):
         v.target_scaled = scales_target(pipe)
     share = min(effective_n_jobs(n_jobs), len(variants) * len(splits))
+    # a batch size above the training rows of the folds (or the trajectories'): said once here
+    rows = [len(fold.train_idx) for fold in splits] + ([len(y)] if trajectories else [])
+    warn_full_batch(merge(full_batch_fits(pipe, rows) for pipe in pipelines))
 
     def lines(i: int, fold: Fold) -> EpochProgress:  # a long fit's epochs, now and then
         label = f"compare: {variants[i].label} fold {fold.index}/{fold.n_folds}"

@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
+from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_full_batch
 from gdlab.experiment.metrics import metric_names, score_rows
 from gdlab.experiment.model import fit_pipeline_rows, warm_once, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
@@ -128,7 +129,10 @@ def _run_fold(
     callbacks = [*lines, *(extra or [])] or None
     _fold_notes.notes = notes = []
     try:
-        with nullcontext() if in_thread else _holding_convergence_warnings():
+        # in a process of its own (joblib's workers take no filters): the batch size was said
+        # once by cross_validate; a fold thread has the main thread's filters
+        with nullcontext() if in_thread else _holding_convergence_warnings(), \
+                nullcontext() if in_thread else quiet_batch_size():
             watched = watched_rows(pipeline, fold.val_idx)  # early stopping: not the scored rows
             warm_once(pipeline, X, y, fold.train_idx, watched)  # untimed, once a process
             outcome = fit_pipeline_rows(
@@ -243,6 +247,7 @@ def cross_validate(
     epoch_lines: bool = True,
     on_fold_done: Callable[[FoldResult], None] | None = None,
     eta: Eta | None = None,
+    say_full_batch: bool = True,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
 
@@ -251,7 +256,11 @@ def cross_validate(
     shows them); ``on_fold_done(result)`` is called as each fold returns; ``eta`` (default:
     over the folds) is ticked by each and ends its 'fold k/K done' line. Folds that stop
     at ``max_epochs`` before converging give one ConvergenceWarning naming them, not one
-    each."""
+    each. A ``batch_size`` above a fold's training rows is said once, up front, by one
+    BatchSizeWarning (:mod:`gdlab.experiment.full_batch`), the folds' own silenced;
+    ``say_full_batch=False``: not at all (the caller says it for these and its other fits)."""
+    if say_full_batch:
+        warn_full_batch(full_batch_fits(pipeline, (len(f.train_idx) for f in folds)))
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
     workers = fold_workers(pipeline)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=workers)
@@ -270,7 +279,8 @@ def cross_validate(
         return extra or None
 
     try:
-        with _holding_convergence_warnings():  # and the warnings of folds running as threads
+        # and the warnings of folds running as threads
+        with _holding_convergence_warnings(), quiet_batch_size():
             outcomes = parallel(
                 delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold), share)
                 for fold in folds

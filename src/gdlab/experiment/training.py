@@ -12,6 +12,7 @@ import pandas as pd
 from gdlab.data.preprocessing import transforms
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
+from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_full_batch
 from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline, warm_once
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds
 
@@ -93,24 +94,28 @@ def run_training(
     """Cross-validate the configured pipeline (``cv.folds``, ``cv.n_jobs``, ``seed``) and refit
     it on all of ``(X, y)``. ``fold_callbacks(fold)`` / ``refit_callbacks``: extra estimator
     callbacks (e.g. live metrics); ``epoch_lines=False``: no per-epoch progress lines;
-    ``on_fold_done(fold_result)`` as each fold returns."""
+    ``on_fold_done(fold_result)`` as each fold returns. A ``batch_size`` above the folds' or
+    the refit's training rows is said once (:mod:`gdlab.experiment.full_batch`)."""
     task = params.model.task
     pipeline = build_pipeline(params)
     folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
     if progress:
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
     eta = Eta(len(folds) + 1)  # the folds and the refit: the last fold's line gives the refit's
+    # a batch size above the folds' or the refit's training rows: said once for all of them
+    warn_full_batch(full_batch_fits(pipeline, [*(len(f.train_idx) for f in folds), len(y)]))
     cv = cross_validate(
         pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
         fold_callbacks=fold_callbacks, epoch_lines=epoch_lines, on_fold_done=on_fold_done,
-        eta=eta,
+        eta=eta, say_full_batch=False,
     )
     if progress:
         say("refitting on the whole training split")
     show = progress and epoch_lines
     lines = [EpochProgress("refit", params.train.max_epochs)] if show else []
     callbacks = [*lines, *(refit_callbacks or [])] or None
-    fitted = refit(pipeline, X, y, feature_names=feature_names, callbacks=callbacks)
+    with quiet_batch_size():
+        fitted = refit(pipeline, X, y, feature_names=feature_names, callbacks=callbacks)
     if progress:
         say(f"refit done: {fitted.n_iter} epochs, {seconds(fitted.fit_time)}")
     return TrainingResult(cv=cv, refit=fitted)

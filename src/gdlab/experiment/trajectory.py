@@ -42,6 +42,7 @@ from gdlab.core.loop import DivergenceError
 from gdlab.core.models import LinearModel, add_penalty, make_loss, objective
 from gdlab.core.optim import GradientTransformation, make_optimizer
 from gdlab.data.preprocessing import in_place
+from gdlab.estimators.base import BatchSizeWarning
 from gdlab.experiment.target import scales_target, split_target
 
 RECORDING = "gdlab.experiment.trajectory:recording"
@@ -235,6 +236,7 @@ def _recorded_fit(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", BatchSizeWarning)  # the stage says it once
             estimator.fit(X, y)
     except DivergenceError:
         diverged = True
@@ -250,6 +252,7 @@ def _fit_quietly(estimator: Any, X: np.ndarray, y: np.ndarray) -> bool:
     """``fit``; returns whether it diverged."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", BatchSizeWarning)  # the stage says it once
         try:
             estimator.set_params(callbacks=None).fit(X, y)
         except DivergenceError:
@@ -285,7 +288,8 @@ def record_trajectory(
     ``private_rows``: ``X`` is a copy nobody else reads, which the imputer and scaler may
     overwrite instead of copying it (:func:`gdlab.data.preprocessing.in_place`).
 
-    A diverging fit is recorded up to the divergence (``diverged=True``).
+    A diverging fit is recorded up to the divergence (``diverged=True``). Its fits show no
+    ConvergenceWarning or BatchSizeWarning: they repeat a fit the caller has run or reported.
     """
     if every not in ("epoch", "step"):
         raise ValueError(f"every must be 'epoch' or 'step', got {every!r}")
@@ -323,15 +327,17 @@ def record_trajectory(
         replay = clone(estimator).set_params(callbacks=None)
         extra = {"classes": np.unique(y)} if is_classifier(estimator) else {}
         points, steps = start[:1], [0]
-        for epoch in range(n_iter):
-            try:
-                replay.partial_fit(Xt, y, **extra)
-            except DivergenceError:
-                diverged = True
-                break
-            extra = {}
-            points.append(_flat(replay.params_))
-            steps.append((epoch + 1) * steps_per_epoch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BatchSizeWarning)  # the stage says it once
+            for epoch in range(n_iter):
+                try:
+                    replay.partial_fit(Xt, y, **extra)
+                except DivergenceError:
+                    diverged = True
+                    break
+                extra = {}
+                points.append(_flat(replay.params_))
+                steps.append((epoch + 1) * steps_per_epoch)
         if hasattr(replay, "params_"):  # a diverged path ends at its last finite epoch
             estimator = replay
         history = getattr(estimator, "history_", {})

@@ -23,6 +23,7 @@ from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
 from gdlab.experiment.curves import fold_mean
+from gdlab.experiment.full_batch import FullBatch, full_batch_fits
 from gdlab.experiment.model import warm_up_rows, watched_rows
 from gdlab.experiment.progress import EpochProgress
 from gdlab.experiment.target import final_estimator
@@ -54,6 +55,9 @@ class TrialRecord:
     duplicate_of: int | None = None
     study: str = ""
     pid: int = field(default_factory=os.getpid)  # the process that ran the trial
+    full_batch: FullBatch | None = None
+    """Its batch size exceeded the training rows of these folds (its fits' own warnings are
+    not shown: :func:`~gdlab.tuning.search.run_search` says it once for all trials)."""
 
 
 class CVObjective:
@@ -118,6 +122,7 @@ class CVObjective:
         # ConfigError: the trial fails. The trial's params need no search space of their own.
         params = with_overrides(self.params, {**values, "tune.enabled": False})
         pipeline = build_pipeline(params)
+        record.full_batch = full_batch_fits(pipeline, (len(f.train_idx) for f in self.folds))
         fold_curves: dict[str, list[list[float | None]]] = {name: [] for name in CURVES}
         last = len(self.folds) - 1
         for step, fold in enumerate(self.folds):
@@ -144,7 +149,8 @@ class CVObjective:
         X, y = self.X, self.y
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # ConvergenceWarning: the score tells
+                # ConvergenceWarning: the score tells; BatchSizeWarning: record.full_batch
+                warnings.simplefilter("ignore")
                 lines = self._lines(trial, pipeline, fold)
                 watched = watched_rows(pipeline, fold.val_idx)  # never stop on scored rows
                 if self.warm_up and not record.fold_scores:  # its first fold: warm up first

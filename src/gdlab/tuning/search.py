@@ -19,6 +19,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from optuna.trial import FrozenTrial, TrialState
 
 from gdlab.experiment import Fold, make_folds
+from gdlab.experiment.full_batch import KEY, merge, warn_full_batch
 from gdlab.experiment.progress import say
 from gdlab.tuning.fingerprint import code_fingerprint
 from gdlab.tuning.objective import CVObjective, TrialRecord
@@ -54,6 +55,7 @@ class SearchPlan:
     n_jobs: int
     owner: str = field(default_factory=this_host)  # the host whose search runs the trials
     warm_up: bool = False  # each trial's first fit timed after a warm-up epoch (the heat map)
+    batch_key: str = KEY  # where the trials' batch sizes come from, for the warning naming it
 
     @property
     def grid_size(self) -> int | None:
@@ -255,6 +257,7 @@ def plan_heatmap(
     name = study_name("gdlab-heatmap", plan.spec.name)
     plan.spec = StudySpec(**{**plan.spec.__dict__, "name": name})
     plan.warm_up = True  # its wall-time panel compares the cells' times
+    plan.batch_key = "tune.heatmap.batch_sizes"
     return plan
 
 
@@ -290,7 +293,21 @@ def run_search(
             if lines is not None:
                 say(lines.line(record))
     outcome.elapsed = time.monotonic() - start
+    _say_full_batch(plan, outcome.records)
     return outcome
+
+
+def _say_full_batch(plan: SearchPlan, records: list[TrialRecord]) -> None:
+    """One BatchSizeWarning for the trials whose batch size exceeded their folds' training rows
+    (the trials' fits show none: :attr:`TrialRecord.full_batch`)."""
+    over = [r for r in records if r.full_batch is not None]
+    if not over:
+        return
+    key = plan.batch_key
+    if key == KEY and KEY in plan.space.dims:
+        key = f"{KEY} (tune.space)"
+    where = f" of {len(over)} of {len(records)} trials"
+    warn_full_batch(merge(r.full_batch for r in over), key=key, where=where)
 
 
 def _results(
