@@ -28,16 +28,7 @@ import sys
 from pathlib import Path
 
 from gdlab.config import ConfigError, flatten_params, load_params
-from gdlab.data import DataError, load_prepared
-from gdlab.experiment import decode_target
-from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
-from gdlab.experiment.progress import say
-from gdlab.parallel import parallel_backend
-from gdlab.reporting.compare import write_comparison, write_disabled
-from gdlab.tracking import child_tags, lineage_tags, log_params, open_session, pipeline_run
-from gdlab.tracking.compare import log_comparison
-from gdlab.tracking.notes import NOTE_TAG, compare_note
-from gdlab.tracking.safety import stage_exit
+from gdlab.reporting.compare_disabled import write_disabled  # light: all a disabled stage needs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,16 +42,37 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         params = load_params(args.params)
-        data = load_prepared(args.data)
-    except (ConfigError, DataError) as exc:
+    except ConfigError as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 1
-    spec = params.compare
-    if not spec.enabled:
+    if not params.compare.enabled:
         write_disabled(reports, figures)
         print("compare: compare.enabled is false, nothing compared")
         return 0
+    from gdlab.tracking.safety import stage_exit  # imports MLflow: only when comparing
 
+    return stage_exit("compare", lambda: compare(params, args.data, reports, figures))
+
+
+def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
+    """Train the variants, write the files, log the runs (their modules are imported here, so
+    a disabled stage does not import them)."""
+    from gdlab.data import DataError, load_prepared
+    from gdlab.experiment import decode_target
+    from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
+    from gdlab.experiment.progress import say
+    from gdlab.parallel import parallel_backend
+    from gdlab.reporting.compare import write_comparison
+    from gdlab.tracking import child_tags, lineage_tags, log_params, open_session, pipeline_run
+    from gdlab.tracking.compare import log_comparison
+    from gdlab.tracking.notes import NOTE_TAG, compare_note
+
+    try:
+        data = load_prepared(data_dir)
+    except DataError as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 1
+    spec = params.compare
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     variants = plan_variants(params)
     with parallel_backend(params.parallel) as backend:  # local processes or a Dask cluster
@@ -111,4 +123,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(stage_exit("compare", main))
+    sys.exit(main())

@@ -27,8 +27,7 @@ import sys
 from functools import partial
 
 from gdlab.config import ConfigError, flatten_params, load_params
-from gdlab.data import DataError, load_prepared
-from gdlab.tuning import report as files
+from gdlab.tuning import report as files  # light: a disabled stage imports no more than this
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         problems = params.tune.space_problems(params)
         if problems:
             raise ConfigError(problems, args.params)
+    except ConfigError as exc:
+        print(f"tune: {exc}", file=sys.stderr)
+        return 1
+    from gdlab.data import DataError, load_prepared  # pandas, scikit-learn: only when tuning is on
+
+    try:
         data = load_prepared(args.data)
-    except (ConfigError, DataError) as exc:
+    except DataError as exc:
         print(f"tune: {exc}", file=sys.stderr)
         return 1
     from gdlab.tracking.safety import stage_exit  # imports MLflow: only when tuning is on

@@ -1,17 +1,29 @@
 """Every stage script tunes the garbage collector before its heavy imports: a higher threshold
 (the ~600 000 objects MLflow, scikit-learn and pandas create are not rescanned ~1 s per stage)
 and a freeze at exit, registered first so that it runs after every other exit handler (the
-interpreter's final collection over those objects took ~1.6 s per stage)."""
+interpreter's final collection over those objects took ~1.6 s per stage).
+
+A stage that does little imports little: validate and a disabled tune or compare stage do not
+import what they do not run (the estimators and the engine, MLflow, Optuna, matplotlib; a disabled
+stage not even scikit-learn, scipy or pandas). Each took ~1-2 s of CPU per process importing them,
+and ``dvc repro`` / ``dvc exp run`` start every stage as a process."""
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-STAGES = sorted((Path(__file__).resolve().parents[2] / "pipeline").glob("*.py"))
+import gdlab
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = sorted((REPO / "pipeline").glob("*.py"))
 
 
 def _imported_modules(node: ast.stmt) -> list[str]:
@@ -45,3 +57,80 @@ def test_gc_is_tuned_before_the_first_third_party_import(script):
             break
     # nothing before the freeze registers an exit handler (it must run last)
     assert not any("atexit.register" in (c or "") for c in calls[:registered])
+
+
+HEAVY = ("sklearn", "scipy", "pandas", "numpy", "mlflow", "optuna", "matplotlib", "dask")
+# runs a stage's main as ``python pipeline/<stage>.py ...`` does, then lists what it imported
+_RUN_STAGE = f"""
+import json, runpy, sys
+script, args = sys.argv[1], sys.argv[2:]
+sys.argv = [script, *args]
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+tops = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+own = sorted(m for m in sys.modules if m.startswith("gdlab."))
+print(json.dumps({{"code": code, "heavy": tops, "gdlab": own}}))
+"""
+# the estimators, the engine's loop and models (the schema's rules are standard library only)
+MODEL_CODE = ("gdlab.estimators", "gdlab.core.loop", "gdlab.core.models", "gdlab.experiment",
+              "gdlab.tracking")
+
+
+def _run_stage(stage: str, *args: str, cwd: Path) -> dict:
+    src = str(Path(gdlab.__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN_STAGE, str(REPO / "pipeline" / f"{stage}.py"), *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+        env={**os.environ, "PYTHONPATH": src},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def _params(tmp_path: Path, **sections: dict) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    for section, values in sections.items():
+        params[section].update(values)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("stage, out", [
+    ("tune", ["--out", "reports/tuning"]),
+    ("compare", ["--reports", "reports/compare", "--figures", "reports/figures/compare"]),
+])
+def test_a_disabled_stage_imports_neither_the_data_nor_the_model_code(tmp_path, stage, out):
+    params = _params(tmp_path, **{stage: {"enabled": False}})
+    ran = _run_stage(stage, "--params", str(params), "--data", "data/prepared", *out,
+                     cwd=tmp_path)
+    assert ran["code"] == 0
+    assert ran["heavy"] == []  # was: every one of them (compare), all but MLflow (tune)
+    assert not [m for m in ran["gdlab"] if m.startswith((*MODEL_CODE, "gdlab.data"))]
+    assert any((tmp_path / "reports").rglob("*_disabled.svg"))  # it wrote its notice
+
+
+def test_the_params_schema_imports_no_numerical_library(tmp_path):
+    # validate's first step (and every stage's params): pydantic and YAML only
+    code = (
+        "import sys\n"
+        "from gdlab.config import read_yaml, validate_params\n"
+        f"validate_params(read_yaml({str(REPO / 'params.yaml')!r}))\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    src = str(Path(gdlab.__file__).resolve().parents[1])
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": src}, timeout=120, check=True)
+    assert proc.stdout.splitlines() == ["[]"], proc.stdout + proc.stderr
+
+
+def test_validate_imports_neither_the_engine_nor_mlflow(tmp_path):
+    # its data checks need pandas and scikit-learn (synthetic data, the split); the estimators,
+    # the engine, MLflow, Optuna and matplotlib it does not run
+    ran = _run_stage("validate", "--params", str(_params(tmp_path)), "--out", "valid.json",
+                     cwd=tmp_path)
+    assert ran["code"] == 0 and (tmp_path / "valid.json").exists()
+    assert not {"mlflow", "optuna", "matplotlib", "dask"} & set(ran["heavy"])
+    assert not [m for m in ran["gdlab"] if m.startswith(MODEL_CODE)]

@@ -1,7 +1,8 @@
 """Outputs of a comparison: the overlay chart, the trajectories side by side, the summary
 (JSON for ``dvc metrics``, a markdown table for people), every variant's curves in one
 long-format file (DVC's overlaid plots) and one curve file per variant; with
-``compare.enabled: false``, the same set of outputs saying so (:func:`write_disabled`)."""
+``compare.enabled: false``, the same set of outputs saying so (in
+:mod:`gdlab.reporting.compare_disabled`: the disabled stage imports that module alone)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,9 @@ from gdlab.reporting.canvas import (
     loss_notes,
     positive,
 )
-from gdlab.reporting.files import write_json, write_notice_svg
+from gdlab.reporting.compare_disabled import CURVE_COLUMNS, OVERLAY_COLUMNS, OVERLAY_CURVES
+from gdlab.reporting.files import write_json
 from gdlab.reporting.landscape import trajectories_figure
-
-CURVE_COLUMNS = ("epoch", "train_loss", "val_loss", "time_s", "variant")
-DISABLED_FIGURE = "compare_disabled.svg"
-OVERLAY_CURVES = "overlay.csv"  # every variant's curves in one file, for DVC's overlaid plots
 
 
 def _limits(groups: list[np.ndarray], log: bool) -> tuple[float, float] | None:
@@ -367,17 +365,16 @@ def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[
     return paths
 
 
-def write_overlay_curves(comparison: Comparison | None, path: str | Path) -> Path:
+def write_overlay_curves(comparison: Comparison, path: str | Path) -> Path:
     """Every variant's mean curves in one long-format CSV (``CURVE_COLUMNS`` plus ``rank``),
     the variants in ranking order: the data of dvc.yaml's overlaid compare plots, whose
     template (``.dvc/plots/compare_variants.json``) draws one line per ``variant`` in one
-    chart, whatever ``compare.values`` holds. Without a comparison (``compare.enabled:
-    false``), the header only."""
-    summary = comparison.summary() if comparison is not None else {"ranking": []}
+    chart, whatever ``compare.values`` holds (with ``compare.enabled: false`` the file holds
+    its header only: :func:`gdlab.reporting.compare_disabled.write_overlay_header`)."""
     with atomic_path(Path(path)) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow((*CURVE_COLUMNS, "rank"))
-        for rank, label in enumerate(summary["ranking"], 1):
+        writer.writerow(OVERLAY_COLUMNS)
+        for rank, label in enumerate(comparison.summary()["ranking"], 1):
             writer.writerows([*r, rank] for r in _curve_rows(comparison.variant(label)))
     return Path(path)
 
@@ -407,25 +404,3 @@ def write_comparison(
     }
     write_text_atomic(reports / "summary.md", summary_markdown(summary))
     return {"summary": summary, "figures": drawn, "files": written}
-
-
-def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
-    """The outputs of a stage with ``compare.enabled: false``, replacing a previous run's:
-    ``summary.json`` (``{"enabled": false}``), ``summary.md`` saying so, ``overlay.csv``
-    with its header only, and ``compare_disabled.svg`` in ``curves/`` and in ``figures`` (no
-    variant curves or figures).
-    No output directory is left empty (DVC warns about an empty output, and an empty directory
-    is in no git commit); ``dvc plots show`` draws each notice as an image."""
-    reports, figures = Path(reports), Path(figures)
-    for path in (reports, figures):
-        shutil.rmtree(path, ignore_errors=True)
-    note = "compare.enabled: false: no variants compared"
-    return {
-        "summary": write_json(reports / "summary.json", {"enabled": False}),
-        "table": write_text_atomic(
-            reports / "summary.md", "Comparison disabled (compare.enabled: false).\n"
-        ),
-        "curves": write_notice_svg(reports / "curves" / DISABLED_FIGURE, f"{note}, so no curves"),
-        "overlay": write_overlay_curves(None, reports / OVERLAY_CURVES),
-        "figures": write_notice_svg(figures / DISABLED_FIGURE, f"{note}, so no figures"),
-    }

@@ -18,12 +18,13 @@ import csv
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdlab.atomic import atomic_path
-from gdlab.reporting import write_json
-from gdlab.reporting.files import write_notice_svg
-from gdlab.tuning.figures import HeatCell
+from gdlab.reporting.files import write_json, write_notice_svg
+
+if TYPE_CHECKING:  # a disabled stage writes these files without the figures' imports
+    from gdlab.tuning.figures import HeatCell
 
 BEST_PARAMS = "best_params.json"
 TRIALS = "trials.csv"
