@@ -114,35 +114,42 @@ class _Fixed:
         return self.answers
 
 
-def test_a_large_test_split_is_bootstrapped_from_a_sample_with_the_theoretical_width(
+def test_a_large_test_split_with_a_rare_class_gets_the_theoretical_interval_width(
         monkeypatch):
-    """40 000 rows (above BOOTSTRAP_ROWS): the resamples hold at most BOOTSTRAP_ROWS rows, and
-    the scaled interval of a mean-type metric (mae, log_loss) matches the normal theory's
-    2 × 1.96 × sd(per-row value) / sqrt(rows) and holds the metric on every row."""
+    """40 000 test rows (above FULL_RESAMPLES_ROWS): fewer resamples, each of every row (a
+    sample of the rows lost the rare class: a roc_auc interval 45 times too narrow). The
+    width of roc_auc's interval with 80 positives matches DeLong's standard error, and
+    mae's the normal theory's 2 × 1.96 × sd(|residual|) / sqrt(rows); both hold the metric
+    on every row."""
     import gdlab.experiment.uncertainty as uncertainty
 
-    widths = []
+    drawn = []
     real = uncertainty._resample_counts
     monkeypatch.setattr(uncertainty, "_resample_counts",
-                        lambda n, k, rng: widths.append(n) or real(n, k, rng))
+                        lambda n, k, rng: drawn.append((n, k)) or real(n, k, rng))
     n, z = 40_000, norm.ppf(0.975)
     rng = np.random.default_rng(0)
-    y = rng.normal(size=n)
-    residual = rng.normal(size=n)
-    got = metric_intervals(_Fixed(y + residual), None, y, "regression", seed=0)
-    assert widths and max(widths) == uncertainty.BOOTSTRAP_ROWS
-    mae = np.abs(residual)
-    low, high = got["mae"]
-    assert low < mae.mean() < high
-    assert high - low == pytest.approx(2 * z * mae.std() / np.sqrt(n), rel=0.15)
-
-    labels = rng.integers(0, 2, n)
-    p1 = np.clip(0.3 + 0.4 * labels + 0.2 * rng.random(n), 0.01, 0.99)
+    labels = (np.arange(n) < 80).astype(int)  # 80 positives
+    score = np.where(labels == 1, rng.normal(1.5, 1.0, n), rng.normal(0.0, 1.0, n))
+    p1 = 1 / (1 + np.exp(-(score - 4)))
     proba = np.c_[1 - p1, p1]
     got = metric_intervals(_Fixed(proba, np.array([0, 1])), None, labels, "classification",
                            seed=0)
-    per_row = -np.log(proba[np.arange(n), labels])
-    low, high = got["log_loss"]
-    assert low < skm.log_loss(labels, proba) < high
-    assert high - low == pytest.approx(2 * z * per_row.std() / np.sqrt(n), rel=0.15)
-    assert 0.0 <= got["roc_auc"][0] <= got["roc_auc"][1] <= 1.0
+    assert {rows for rows, _ in drawn} == {n}
+    assert sum(k for _, k in drawn) == 1000 * 20_000 // n
+    pos, neg = p1[labels == 1], p1[labels == 0]  # DeLong's placement values
+    v10 = np.array([(neg < s).mean() for s in pos])
+    v01 = (pos[None, :] > neg[:, None]).mean(axis=1)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    low, high = got["roc_auc"]
+    assert low < skm.roc_auc_score(labels, p1) < high
+    assert high - low == pytest.approx(2 * z * se, rel=0.2)
+
+    drawn.clear()
+    y = rng.normal(size=n)
+    residual = rng.normal(size=n)
+    got = metric_intervals(_Fixed(y + residual), None, y, "regression", seed=0)
+    mae = np.abs(residual)
+    low, high = got["mae"]
+    assert low < mae.mean() < high
+    assert high - low == pytest.approx(2 * z * mae.std() / np.sqrt(n), rel=0.2)
