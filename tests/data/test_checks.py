@@ -382,6 +382,22 @@ def test_a_feature_that_restates_a_regression_target_is_warned_and_others_are_no
     assert "column 'copy'" in warning and f"({r:.3f})" in warning
 
 
+def test_a_text_column_that_restates_the_class_is_named_once_by_its_own_name():
+    """A text column recorded after the outcome was warned about once per one-hot column
+    ('refund_status=none', 'refund_status=refunded'), each saying to list that name under
+    data.drop, which refuses it. Now one warning names 'refund_status', which data.drop
+    takes, and its highest-scoring one-hot column."""
+    frame = _leaky()
+    frame["refund_status"] = np.where(frame["outcome"] == "leave", "refunded", "none")
+    frame = frame.drop(columns="refund")
+    checked = check_table(table(frame, "outcome"), task="classification")
+    [warning] = checked.warnings
+    assert warning.startswith("column 'refund_status' of data set 'test' (its one-hot column")
+    assert "'refund_status=" in warning and "data.drop" in warning
+    assert sorted(checked.one_hot["refund_status"]) == [
+        "refund_status=none", "refund_status=refunded"]
+
+
 @pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits", "diabetes"])
 def test_real_data_sets_raise_no_leak_warning(name):
     """scikit-learn's bundled sets: informative features, none a copy of the target."""

@@ -257,19 +257,65 @@ def test_a_european_excel_export_reads_its_decimal_commas(tmp_path):
     np.testing.assert_array_equal(checked.target.to_numpy(), frame["progression"].to_numpy())
 
 
-def test_decimal_commas_read_as_text_are_refused_naming_data_decimal(write_csv):
-    """Before: a ';' file's decimal-comma features were one-hot encoded as categories, one
-    column per distinct number, without a word (a class target passed every check)."""
-    rows = "".join(f"{i % 7},{i % 3};{i};{'yes' if i % 2 else 'no'}\n" for i in range(30))
+def test_decimal_commas_read_as_text_are_warned_naming_data_decimal(write_csv):
+    """Before today: a ';' file's decimal-comma features were one-hot encoded as categories,
+    one column per distinct number, without a word. They still are (text such as a
+    multi-select '1,2' is a real category), with a warning naming the column, the first row
+    and data.decimal; with data.decimal ',' they are numbers."""
+    rows = "".join(f"{i % 7},{i % 3};{i % 4};{'yes' if i % 2 else 'no'}\n" for i in range(30))
     path = write_csv("dose;visits;outcome\n" + rows)
-    with pytest.raises(DataError) as info:
-        check_data(_csv_params(path, "outcome", data__delimiter=";"))
-    message = str(info.value)
-    assert "column 'dose' holds numbers written with a decimal comma" in message
-    assert "'0,0' at row 0 (file line 2)" in message and "data.decimal: ','" in message
+    checked = check_data(_csv_params(path, "outcome", data__delimiter=";"))
+    [warning] = checked.warnings
+    assert "column 'dose'" in warning and "'0,0' (at row 0 (file line 2))" in warning
+    assert "data.decimal: ','" in warning
+    assert checked.one_hot["dose"][0] == "dose=0,0"
     checked = check_data(_csv_params(path, "outcome", data__delimiter=";", data__decimal=","))
     assert list(checked.features.columns) == ["dose", "visits"]
     assert checked.features["dose"].tolist()[:4] == [0.0, 1.1, 2.2, 3.0]
+
+
+def test_a_multi_select_text_feature_is_one_hot_encoded_with_a_warning(write_csv):
+    """A survey's multi-select answers '1', '1,2', '2,3' (quoted in a ',' file) were one-hot
+    encoded before today; today's decimal-comma check refused the column outright. Now it is
+    encoded as before (one column per answer, as pandas.get_dummies makes them) and a
+    one-line warning names the column, an example and its row, and data.decimal."""
+    answers = ["1", "1,2", "2,3", "1", "3", "2,3", "1,2", "2"] * 5
+    rows = "".join(f'{20 + i % 9},"{a}",{i % 2}\n' for i, a in enumerate(answers))
+    path = write_csv("age,channels,y\n" + rows)
+    checked = check_data(_csv_params(path, "y"))
+    expected = pd.get_dummies(pd.Series(answers, dtype="string"), prefix="channels",
+                              prefix_sep="=", dtype="float64")
+    pd.testing.assert_frame_equal(checked.features[list(expected.columns)], expected)
+    [warning] = checked.warnings
+    assert "\n" not in warning and "column 'channels'" in warning
+    assert "'1,2' (at row 1 (file line 3))" in warning and "data.decimal: ','" in warning
+
+
+def test_a_european_price_with_thousands_dots_is_read_with_data_decimal(write_csv):
+    """With data.decimal ',' pandas left '2.499,00' as text: the column was one-hot encoded
+    without a word (the hint's pattern missed it). Now it is 2499.0; a column of dates
+    '01.02.2024' stays text (refused as dates), not 1022024 as pandas' thousands='.' reads
+    it, and '3.14' is not 314."""
+    rows = "".join(f"{i + 1:02d}.02.2024;{i + 1}.{499 + i},00;3.14;{i % 2}\n" for i in range(20))
+    path = write_csv("day;price;version;y\n" + rows)
+    table = load_source(_csv_params(path, "y", data__delimiter=";", data__decimal=","))
+    assert table.frame["price"].tolist()[:3] == [1499.0, 2500.0, 3501.0]
+    assert table.frame["day"].tolist()[0] == "01.02.2024"
+    assert table.frame["version"].tolist()[0] == "3.14"
+    with pytest.raises(DataError, match=r"column 'day' holds dates"):
+        check_data(_csv_params(path, "y", data__delimiter=";", data__decimal=","))
+    checked = check_data(_csv_params(path, "y", data__delimiter=";", data__decimal=",",
+                                     data__drop=["day", "version"]))
+    assert checked.features["price"].dtype == np.float64 and checked.warnings == []
+
+
+def test_thousands_dots_without_data_decimal_name_data_decimal(write_csv):
+    """The hint's pattern now knows '1.299,00' (it missed it: a silent one-hot encoding)."""
+    rows = "".join(f"{i};{i + 1}.299,00;{i % 2}\n" for i in range(20))
+    path = write_csv("x;price;y\n" + rows)
+    [warning] = check_data(_csv_params(path, "y", data__delimiter=";")).warnings
+    assert "column 'price'" in warning and "'1.299,00'" in warning
+    assert "data.decimal: ','" in warning
 
 
 def test_a_decimal_comma_regression_target_names_data_decimal_not_the_task(write_csv):
@@ -315,6 +361,34 @@ def test_na_values_are_read_as_missing_cells(write_csv):
     assert np.flatnonzero(checked.features["a"].isna()).tolist() == [2, 5]
     with pytest.raises(DataError, match=r"data.missing: .*column 'a': 2 missing at rows 2, 5"):
         check_data(_csv_params(path, "y", data__na_values=["?"]))
+
+
+def test_too_many_decimal_comma_values_for_one_hot_are_refused_naming_data_decimal(write_csv):
+    """Where text cannot work (more levels than one-hot takes) the refusal names data.decimal,
+    not "an identifier or free text?"."""
+    rows = "".join(f"{i % 2};{i + 1}.{i:03d},50;{i % 2}\n" for i in range(150))
+    path = write_csv("x;price;y\n" + rows)
+    with pytest.raises(DataError, match=r"column 'price' holds numbers written with a decimal "
+                                        r"comma \(e\.g\. '1\.000,50' at row 0.*data\.decimal: ','"):
+        check_data(_csv_params(path, "y", data__delimiter=";"))
+    checked = check_data(_csv_params(path, "y", data__delimiter=";", data__decimal=","))
+    assert checked.features["price"].tolist()[:2] == [1000.5, 2001.5]
+
+
+def test_a_numeric_na_value_marks_missing_cells(write_csv):
+    """data.na_values: [-999] was refused ("must be a valid string, got -999"). A number is
+    read as its text: -999 and -999.0 cells of a numeric column both become missing; other
+    values are the values pandas reads."""
+    values = [-999, 1.5, -999.0, 4, 5.25, -999, 7, 8, 9, 10]
+    rows = "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
+    path = write_csv("a,y\n" + rows)
+    assert _csv_params(path, "y", data__na_values=[-999, 2.5, "?"]).data.na_values == [
+        "-999", "2.5", "?"]
+    checked = check_data(_csv_params(path, "y", data__missing="median", data__na_values=[-999]))
+    assert np.flatnonzero(checked.features["a"].isna()).tolist() == [0, 2, 5]
+    assert checked.features["a"].dropna().tolist() == [1.5, 4.0, 5.25, 7.0, 8.0, 9.0, 10.0]
+    with pytest.raises(ConfigError, match=r"data\.na_values"):
+        _csv_params(path, "y", data__na_values=[True])
 
 
 def test_a_refused_column_names_the_key_that_leaves_it_out(write_csv):

@@ -43,8 +43,9 @@ ID_MIN_ROWS = 20
 DROP_HOW = "to drop a column without editing the file, list it under data.drop"
 """How a column the checks refuse is left out: data.drop removes columns as they are read
 (personal data goes under data.pii.drop)."""
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
-"""A number written with a decimal comma (``59,5``, ``-0,25``), as European spreadsheets save."""
+_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
+"""A number written with a decimal comma (``59,5``, ``-0,25``, ``1.299,00`` with dots between
+thousands), as European spreadsheets save."""
 _ID_NAME = re.compile(r"(?:^|[_\s.\-])(?i:id)$|[a-z0-9]I[dD]$")
 """``id``, ``customer_id``, ``Customer ID``, ``customerId``, ``CustomerID`` (not ``paid``)."""
 
@@ -60,8 +61,8 @@ class CheckedData:
     """Classification: ``classes[i]`` is the original label of code ``i``."""
     table: RawTable
     warnings: list[str] = field(default_factory=list)
-    """One-line warnings about columns kept as features (an integer identifier, a column that
-    restates the target)."""
+    """One-line warnings about columns kept as features (text that may be numbers with a decimal
+    comma, an integer identifier, a column that restates the target)."""
     one_hot: dict[str, list[str]] = field(default_factory=dict)
     """The text columns one-hot encoded here: column -> its ``<column>=<level>`` feature
     columns (a missing value sets none of them; a numeric column is never in it, whatever its
@@ -91,7 +92,7 @@ def check_table(
             f"{_name(table)} has no feature columns besides the target {table.target!r}"
         )
     _check_missing(table, raw, missing)
-    features, one_hot = _encode(table, raw, categorical)
+    features, one_hot, comma_warnings = _encode(table, raw, categorical)
     _check_infinite(table, features)
     _check_names(table, features)
     return CheckedData(
@@ -101,8 +102,11 @@ def check_table(
         classes,
         table,
         warnings=[
+            *comma_warnings,
             *_identifier_warnings(table, raw, features),
-            *_leak_warnings(table, features, target, classification=classes is not None),
+            *_leak_warnings(
+                table, features, target, one_hot, classification=classes is not None
+            ),
         ],
         one_hot=one_hot,
     )
@@ -160,7 +164,8 @@ def _regression_target(table: RawTable) -> pd.Series:
     y = table.frame[table.target]
     _check_target_values(table, y)
     if not (ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y)):
-        _refuse_decimal_comma(table, table.target, y)
+        if (example := _decimal_comma_example(y)) is not None:
+            _refuse_decimal_comma(table, table.target, example)
         numeric = pd.to_numeric(y, errors="coerce")
         raise DataError(
             f"model.task: regression needs a numeric target, but column "
@@ -273,12 +278,15 @@ def _check_missing(table: RawTable, raw: pd.DataFrame, missing: str) -> None:
 
 def _encode(
     table: RawTable, raw: pd.DataFrame, categorical: str
-) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """The float64 features and the one-hot groups of the text columns encoded here (column
-    -> its dummies' names, in the features' order)."""
+) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
+    """The float64 features, the one-hot groups of the text columns encoded here (column
+    -> its dummies' names, in the features' order) and a warning per text column whose
+    non-numbers all look like numbers with a decimal comma (``1,2``: a multi-select answer
+    is text, a European export's number is not; both are one-hot encoded)."""
     columns: dict[str, Any] = {}
     text: list[str] = []
     groups: dict[str, list[str]] = {}
+    comma: dict[str, tuple[str, int]] = {}
     for name in raw.columns:
         col = raw[name]
         if ptypes.is_datetime64_any_dtype(col) or ptypes.is_timedelta64_dtype(col):
@@ -289,7 +297,10 @@ def _encode(
         if ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
             columns[name] = col.to_numpy(dtype="float64", na_value=np.nan)
             continue
-        numbers = _as_numbers(table, name, col)
+        example = _decimal_comma_example(col)
+        if example is not None:
+            comma[name] = example
+        numbers = None if example is not None else _as_numbers(table, name, col)
         if numbers is None:
             _refuse_dates(table, name, col)
             text.append(name)
@@ -304,6 +315,8 @@ def _encode(
     for name in text:
         levels = raw[name].dropna().unique()
         if len(levels) > MAX_CATEGORIES or (len(levels) == len(raw) and len(raw) > 20):
+            if name in comma:
+                _refuse_decimal_comma(table, name, comma[name])
             raise DataError(
                 f"data.categorical: column {name!r} has {len(levels)} distinct "
                 "values (an identifier or free text?); drop it or encode it yourself "
@@ -320,7 +333,8 @@ def _encode(
                 )
             columns[dummy] = dummies[dummy].to_numpy()
         groups[str(name)] = [str(dummy) for dummy in dummies.columns]
-    return pd.DataFrame(columns, index=raw.index), groups
+    warnings = [_decimal_comma_warning(table, name, example) for name, example in comma.items()]
+    return pd.DataFrame(columns, index=raw.index), groups, warnings
 
 
 def _date_share(values: pd.Series) -> float:
@@ -372,13 +386,20 @@ def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFr
 
 
 def _leak_warnings(
-    table: RawTable, features: pd.DataFrame, target: pd.Series, *, classification: bool
+    table: RawTable,
+    features: pd.DataFrame,
+    target: pd.Series,
+    one_hot: dict[str, list[str]],
+    *,
+    classification: bool,
 ) -> list[str]:
-    """A warning per feature column that (nearly) restates the target: correlation (regression)
-    or correlation ratio (classification: the feature nearly constant within each class) of
-    ``LEAK_SCORE`` or more. Such a column is usually recorded after the outcome (a refund for
-    a churn, a diagnosis code): the model's scores look perfect and it is useless in use.
-    Missing values count as the column's mean. One column at a time: no copy of the table."""
+    """A warning per column of the data whose feature(s) (nearly) restate the target:
+    correlation (regression) or correlation ratio (classification: the feature nearly constant
+    within each class) of ``LEAK_SCORE`` or more. Such a column is usually recorded after the
+    outcome (a refund for a churn, a diagnosis code): the model's scores look perfect and it is
+    useless in use. A text column is named once, by its own name (the one data.drop takes),
+    with its highest-scoring ``<column>=<level>`` one-hot column. Missing values count as the
+    column's mean. One column at a time: no copy of the table."""
     y = target.to_numpy()
     if classification:
         codes = y.astype(np.int64)
@@ -387,7 +408,8 @@ def _leak_warnings(
     else:
         yc = y.astype(np.float64) - y.mean()
         what = "is almost perfectly correlated with"
-    out = []
+    source = {dummy: column for column, dummies in one_hot.items() for dummy in dummies}
+    leaks: dict[str, tuple[float, str]] = {}  # column of the data -> (score, feature)
     for name in features.columns:
         x = features[name].to_numpy(dtype=np.float64)
         present = ~np.isnan(x)
@@ -402,13 +424,18 @@ def _leak_warnings(
             score = float(np.sqrt((counts * means**2).sum() / total))
         else:
             score = abs(float(x @ yc)) / np.sqrt(total * float(yc @ yc))
-        if score >= LEAK_SCORE:
-            out.append(
-                f"column {str(name)!r} of {_name(table)} {what} the target "
-                f"{table.target!r} ({score:.3f}): if it is known only after the outcome (a "
-                f"leak), the scores will look perfect and the model fail in use; drop it "
-                f"({DROP_HOW})"
-            )
+        column = source.get(str(name), str(name))
+        if score >= LEAK_SCORE and score > leaks.get(column, (-1.0, ""))[0]:
+            leaks[column] = (score, str(name))
+    out = []
+    for column, (score, feature) in leaks.items():
+        via = f" (its one-hot column {feature!r})" if feature != column else ""
+        out.append(
+            f"column {column!r} of {_name(table)}{via} {what} the target "
+            f"{table.target!r} ({score:.3f}): if it is known only after the outcome (a "
+            f"leak), the scores will look perfect and the model fail in use; drop it "
+            f"({DROP_HOW})"
+        )
     return out
 
 
@@ -419,7 +446,6 @@ def _as_numbers(table: RawTable, name: str, col: pd.Series) -> np.ndarray | None
     present = int(col.notna().sum())
     if not bad.any():
         return coerced.to_numpy(dtype="float64", na_value=np.nan)
-    _refuse_decimal_comma(table, name, col)
     if present and 1 - bad.sum() / present >= 0.5:
         examples = ", ".join(repr(v) for v in col[bad].unique()[:3])
         markers = (
@@ -435,13 +461,20 @@ def _as_numbers(table: RawTable, name: str, col: pd.Series) -> np.ndarray | None
     return None
 
 
-def _refuse_decimal_comma(table: RawTable, name: str, col: pd.Series) -> None:
-    """DataError when every value of the text column ``col`` that is not a number is one
-    written with a decimal comma: read as text, its numbers would be one-hot encoded as
-    categories (or refused as an identifier, or as a non-numeric target)."""
-    example = _decimal_comma_example(col)
-    if example is None:
-        return
+def _decimal_comma_warning(table: RawTable, name: str, example: tuple[str, int]) -> str:
+    """The warning for a feature column whose non-numbers all look like numbers with a decimal
+    comma (``example``: the first and its row): kept as text, one-hot encoded."""
+    return (
+        f"column {name!r} of {_name(table)} holds text such as {example[0]!r} (at "
+        f"{table.where([example[1]])}), one-hot encoded as categories; if these are numbers "
+        f"written with a decimal comma, {_decimal_fix(table)}"
+    )
+
+
+def _refuse_decimal_comma(table: RawTable, name: str, example: tuple[str, int]) -> None:
+    """DataError for a column whose non-numbers all look like numbers with a decimal comma
+    (``example``: the first and its row) where text cannot work: a regression target, or a
+    feature with too many distinct values to one-hot encode."""
     raise DataError(
         f"{_name(table)}: column {name!r} holds numbers written with a decimal comma (e.g. "
         f"{example[0]!r} at {table.where([example[1]])}), which would be read as text; "

@@ -3,9 +3,9 @@
 Problems a file can have are reported before pandas sees it or hides them: a missing or empty
 file, text that is not in the configured encoding (line named), duplicated or unnamed header
 columns (pandas would silently rename them), a wrong delimiter (everything in one column),
-rows with the wrong number of fields. Numbers written with a decimal comma and markers of
-missing cells such as ``?`` are read as the configuration says (``data.decimal``,
-``data.na_values``).
+rows with the wrong number of fields. Numbers written with a decimal comma (``59,5``, and
+``1.299,00`` with dots between thousands) and markers of missing cells such as ``?`` are read
+as the configuration says (``data.decimal``, ``data.na_values``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,10 @@ from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
 
 DELIMITERS = (",", ";", "\t", "|")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
+"""A number with dots between thousands and a decimal comma (``1.299,00``, ``12.500``)."""
+_PLAIN = re.compile(r"[+-]?\d+(?:,\d+)?")
+"""A number with a decimal comma and no thousands dots (``59,5``, ``7``)."""
 
 
 def check_file(path: str | Path) -> Path:
@@ -136,9 +141,32 @@ def read_csv(
             f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: {exc}"
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if decimal == ",":
+        frame = _read_grouped_numbers(frame)
     return RawTable(
         frame=frame, target=target, source="csv", sensitive=sensitive, path=str(path), first_line=2
     )
+
+
+def _read_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (read with decimal ',') with its text columns of numbers written with dots
+    between thousands (``1.299,00``) turned into floats. Only a column whose every value is
+    such a number, or a plain one, is: pandas' ``thousands='.'`` would also read the dates
+    ``01.02.2024`` as 1022024 and ``3.14`` as 314."""
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        text = col.dropna()
+        if not all(isinstance(v, str) for v in text):
+            continue
+        text = text.str.strip()
+        grouped = text.str.fullmatch(_GROUPED)
+        if text.empty or not grouped.any() or not (grouped | text.str.fullmatch(_PLAIN)).all():
+            continue
+        numbers = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        frame[name] = pd.to_numeric(numbers).reindex(frame.index).astype("float64")
+    return frame
 
 
 def read_parquet(

@@ -116,8 +116,9 @@ class DataConfig(Section):
     na_values: list[str] = Field(
         default_factory=list,
         description="CSV cells read as missing besides empty ones and pandas' NA, n/a, "
-        "NaN, null, ... (e.g. '?', '-', 'unknown'); data.missing says what happens to them",
-        json_schema_extra={"x-allowed": "a list of texts, e.g. ['?', '-']"},
+        "NaN, null, ... (e.g. '?', '-', 'unknown', or a number such as -999, which also "
+        "matches -999.0 in a numeric column); data.missing says what happens to them",
+        json_schema_extra={"x-allowed": "a list of texts or numbers, e.g. ['?', '-', -999]"},
     )
     test_size: float = Field(0.2, gt=0, lt=1, description="fraction of rows held out for test")
     missing: Literal["refuse", "mean", "median", "most_frequent"] = Field(
@@ -149,6 +150,18 @@ class DataConfig(Section):
         default_factory=SyntheticConfig, description=SyntheticConfig.__doc__
     )
     pii: PiiConfig = Field(default_factory=PiiConfig, description=PiiConfig.__doc__)
+
+    @field_validator("na_values", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, values: object) -> object:
+        """A numeric sentinel (``-999``, ``-1.5``) as the text pandas matches it by; booleans
+        stay as they are (refused: ``true`` is no marker a file holds)."""
+        if not isinstance(values, list):
+            return values
+        return [
+            str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for v in values
+        ]
 
     @field_validator("encoding")
     @classmethod
