@@ -235,3 +235,31 @@ def test_dvc_plots_show_draws_every_variant_in_one_chart(tmp_path):
         drawn = [(int(v["epoch"]), float(v["val_loss"])) for v in values
                  if v["variant"] == label]
         assert drawn == [(int(r["epoch"]), float(r["val_loss"])) for r in expected]
+
+
+def test_a_diverged_variants_losses_stop_where_they_leave_the_overlaid_chart(tmp_path):
+    """A diverged variant's losses (up to 1e108) would set the overlaid DVC chart's log axis
+    and squeeze the others into its bottom pixels: overlay.csv writes them only up to 10 x
+    the others' highest loss (the cells above are empty), while its own curve file keeps
+    every value."""
+    e = np.arange(EPOCHS)
+    exploding = list(0.5 * 10.0 ** (3 * e))  # 0.5, 500, 5e5, ... 5e116: diverged
+    folds = [VariantFold(k, {"train_loss": exploding[:40], "val_loss": exploding[:40],
+                             "time_s": list(0.01 * (e + 1))}, True, 0.4) for k in (1, 2)]
+    comparison = Comparison("optimizer.name", [
+        *(Variant(label, label, None, _folds(label)) for label in FINALS),
+        Variant("lr-huge", "lr-huge", None, folds),
+    ])
+    write_comparison(comparison, tmp_path / "reports", tmp_path / "figures")
+    rows = _rows(tmp_path / "reports" / "overlay.csv")
+    others = [float(r[k]) for r in rows if r["variant"] != "lr-huge"
+              for k in ("train_loss", "val_loss")]
+    ceiling = 10 * max(others)
+    mine = [r for r in rows if r["variant"] == "lr-huge"]
+    full = _rows(tmp_path / "reports" / "curves" / "lr-huge.csv")
+    assert len(mine) == len(full) and float(full[-1]["train_loss"]) > 1e100
+    for row, whole in zip(mine, full, strict=True):
+        for key in ("train_loss", "val_loss"):
+            value = float(whole[key])
+            assert row[key] == (whole[key] if value <= ceiling else "")
+    assert mine[0]["train_loss"] == full[0]["train_loss"]  # 0.5: on the chart

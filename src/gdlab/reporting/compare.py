@@ -339,12 +339,27 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _curve_rows(v: Variant) -> list[list[Any]]:
+def _curve_rows(v: Variant, ceiling: float = math.inf) -> list[list[Any]]:
     """``[epoch (from 1), train_loss, val_loss, time_s, variant]`` per epoch of ``v``'s mean
-    curves ("" where a value is missing or not finite)."""
+    curves ("" where a value is missing, not finite, or a loss above ``ceiling``)."""
     train, val, clock = v.curve("train_loss"), v.curve("val_loss"), v.curve("time_s")
+    train, val = (np.where(c > ceiling, np.nan, c) for c in (train, val))
     return [[e + 1, _num(train, e), _num(val, e), _num(clock, e), v.label]
             for e in range(train.size)]
+
+
+OFF_CHART = 10.0
+"""How far above the highest loss of the variants that did not diverge a diverged variant's
+loss is still written to the overlaid DVC chart's file (a decade on its log axis)."""
+
+
+def _overlay_ceiling(comparison: Comparison) -> float:
+    """The highest loss written for a diverged variant: :data:`OFF_CHART` × the highest
+    finite loss of the others (no limit when every variant diverged)."""
+    highest = [float(np.nanmax(c[np.isfinite(c)]))
+               for v in comparison.variants if not v.diverged
+               for c in (v.curve("train_loss"), v.curve("val_loss")) if np.isfinite(c).any()]
+    return OFF_CHART * max(highest) if highest else math.inf
 
 
 def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[Path]:
@@ -370,12 +385,18 @@ def write_overlay_curves(comparison: Comparison, path: str | Path) -> Path:
     the variants in ranking order: the data of dvc.yaml's overlaid compare plots, whose
     template (``.dvc/plots/compare_variants.json``) draws one line per ``variant`` in one
     chart, whatever ``compare.values`` holds (with ``compare.enabled: false`` the file holds
-    its header only: :func:`gdlab.reporting.compare_disabled.write_overlay_header`)."""
+    its header only: :func:`gdlab.reporting.compare_disabled.write_overlay_header`). A
+    diverged variant's losses stop where they leave the chart (:func:`_overlay_ceiling`):
+    written out, a loss of 1e108 would squeeze the other variants into the bottom pixels of
+    the log axis, as the PNG overlay avoids by scaling to them."""
+    ceiling = _overlay_ceiling(comparison)
     with atomic_path(Path(path)) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(OVERLAY_COLUMNS)
         for rank, label in enumerate(comparison.summary()["ranking"], 1):
-            writer.writerows([*r, rank] for r in _curve_rows(comparison.variant(label)))
+            v = comparison.variant(label)
+            rows = _curve_rows(v, ceiling if v.diverged else math.inf)
+            writer.writerows([*r, rank] for r in rows)
     return Path(path)
 
 
