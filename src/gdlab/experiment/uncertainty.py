@@ -188,5 +188,7 @@ def too_few_rows(n_rows: int, test_size: float) -> str | None:
         f"the test split has only {n_rows} rows (data.test_size={test_size:g}), fewer than the "
         f"{MIN_RANKED_ROWS} needed to rank models: its metrics are mostly noise (see their "
         "95% intervals) and the registry will not let it replace a champion; use more rows "
-        "or raise data.test_size"
+        "or raise data.test_size (before a first version becomes champion: only the rows a "
+        "champion was not trained on can compare a later version with it, so a champion "
+        "tested on fewer than 30 rows can only be replaced by hand)"
     )
