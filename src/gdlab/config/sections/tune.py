@@ -197,7 +197,7 @@ def _off_lattice(low: float, high: float, step: float, *, integer: bool) -> list
     """A problem when ``high`` is not ``low`` plus a whole number of ``step``: Optuna would
     lower it to the last lattice point below (with a warning lost in the stage's output), so
     the range the user wrote would not be the one searched; the two nearest valid highs are
-    suggested."""
+    suggested (only the one above when the one below is ``low``: an empty range)."""
     last = lattice_size(low, high, step) - 1
     below, above = lattice_point(low, step, last), lattice_point(low, step, last + 1)
     if below == Decimal(str(high)):
@@ -207,12 +207,14 @@ def _off_lattice(low: float, high: float, step: float, *, integer: bool) -> list
         return str(int(value)) if integer else repr(float(value))
 
     first = ", ".join(shown(lattice_point(low, step, k)) for k in range(min(last + 2, 3)))
+    # high: low would be an empty range, refused too: then only the next lattice point
+    nearest = f"{shown(below)} or {shown(above)}" if last > 0 else shown(above)
     return [
         Problem(
             "high",
             f"{shown(Decimal(str(high)))} is not on the lattice of low and step ({first}, ...): "
             f"the search would stop at {shown(below)}",
-            f"low plus a whole number of steps, e.g. high: {shown(below)} or {shown(above)}",
+            f"low plus a whole number of steps, e.g. high: {nearest}",
         )
     ]
 
