@@ -236,3 +236,60 @@ def test_evaluate_does_not_decode_the_training_split(classified, tmp_path, monke
     np.testing.assert_array_equal(loaded[0].X_test, decoded.X_test)
     np.testing.assert_array_equal(loaded[0].y_test, decoded.y_test)
     np.testing.assert_array_equal(loaded[0].sensitive_test, decoded.sensitive_test)
+
+
+def test_a_dataset_another_process_logged_at_once_is_linked_not_a_failure(
+        session, prepared, monkeypatch):
+    """Two queued experiments (dvc queue start -j 2) log the same prepared split at once: the
+    database store's look-up-then-insert lets one of them fail on the datasets table's unique
+    key (seen in CI: evaluate stopped with 'UNIQUE constraint failed: datasets.experiment_id,
+    datasets.name, datasets.digest'). The other process's row is then in the store: here it
+    is inserted by logging the split to another run first, and the failing call raises what
+    SQLite raised. Logging again links this run to the existing dataset, one row for both."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    directory, data = prepared
+    client = session.client
+    with pipeline_run(experiment_id=session.experiment_id) as other:
+        pass
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        pass
+    real = MlflowClient.log_inputs
+    calls = []
+
+    def racing(self, run_id, datasets=None, models=None):
+        calls.append(run_id)
+        if len(calls) == 1:  # the other process inserts the dataset between look-up and insert
+            real(self, other.info.run_id, datasets=datasets)
+            raise MlflowException(
+                "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, "
+                "datasets.name, datasets.digest")
+        return real(self, run_id, datasets=datasets, models=models)
+
+    monkeypatch.setattr(MlflowClient, "log_inputs", racing)
+    log_prepared_split(client, run.info.run_id, data, "test", directory)
+    assert calls == [run.info.run_id, run.info.run_id]
+    mine = client.get_run(run.info.run_id).inputs.dataset_inputs
+    theirs = client.get_run(other.info.run_id).inputs.dataset_inputs
+    assert [d.dataset.name for d in mine] == [d.dataset.name for d in theirs] == ["prepared-test"]
+    assert mine[0].dataset.digest == theirs[0].dataset.digest
+
+
+def test_another_store_error_while_logging_a_dataset_is_not_retried(
+        session, prepared, monkeypatch):
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    directory, data = prepared
+    calls = []
+
+    def failing(self, run_id, datasets=None, models=None):
+        calls.append(run_id)
+        raise MlflowException("(sqlite3.OperationalError) database is locked")
+
+    monkeypatch.setattr(MlflowClient, "log_inputs", failing)
+    with pipeline_run(experiment_id=session.experiment_id) as run:
+        with pytest.raises(MlflowException, match="database is locked"):
+            log_prepared_split(session.client, run.info.run_id, data, "test", directory)
+    assert len(calls) == 1

@@ -25,6 +25,7 @@ from mlflow.data.dataset_source import DatasetSource
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.pandas_dataset import PandasDataset
 from mlflow.entities import DatasetInput, InputTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.types.schema import ColSpec, Schema
 from mlflow.types.utils import _infer_schema
@@ -85,12 +86,30 @@ def _source(source: str | Path) -> DatasetSource:
         return resolve_dataset_source(str(source))
 
 
+RACE_ATTEMPTS = 3
+"""How often a dataset input is logged when another process logged the same dataset at once."""
+_DUPLICATE = ("UNIQUE constraint failed", "duplicate key value", "IntegrityError")
+"""How a database store says that a row it was about to insert exists (SQLite, PostgreSQL)."""
+
+
 def _log(client: MlflowClient, run_id: str, dataset: Dataset, digest: str, context: str) -> None:
+    """Log ``dataset`` as an input of the run. MLflow's database store looks the dataset up
+    (experiment, name, digest) and inserts it when absent, in one transaction: two processes
+    logging the same data at once (``dvc queue start -j 2`` runs two experiments on the same
+    prepared data) can both find it absent, and the second insert fails on the table's
+    unique key. The dataset is then in the store, and logging again links the run to it."""
     tags = [
         InputTag(key=MLFLOW_DATASET_CONTEXT, value=context),
         InputTag(key="gdlab.sha256", value=digest),
     ]
-    client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), tags)])
+    inputs = [DatasetInput(dataset._to_mlflow_entity(), tags)]
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            client.log_inputs(run_id, datasets=inputs)
+            return
+        except MlflowException as exc:
+            if attempt == RACE_ATTEMPTS or not any(m in str(exc) for m in _DUPLICATE):
+                raise
 
 
 def log_dataset(
