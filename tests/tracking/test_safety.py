@@ -152,3 +152,34 @@ def test_a_missing_file_the_stage_asked_to_log_keeps_its_traceback(tmp_path):
         assert tracking_failure(raised, uri) is None
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_a_write_the_database_refused_on_a_key_is_not_called_unreachable(tmp_path):
+    """An IntegrityError under MLflow's exception (two processes inserted the same row) was
+    reported as 'cannot reach the MLflow tracking store ... if mlflow.db is damaged, restore
+    it', sending the user to repair a sound database; it says the store refused a write."""
+    import sqlalchemy
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import IntegrityError
+
+    from gdlab.tracking.safety import tracking_failure
+
+    db = tmp_path / "m.db"
+    engine = sqlalchemy.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("create table datasets (name text primary key)"))
+        conn.execute(sqlalchemy.text("insert into datasets values ('prepared-test')"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text("insert into datasets values ('prepared-test')"))
+    except IntegrityError as exc:
+        try:
+            raise MlflowException(f"{exc}") from exc  # as MLflow's store wraps it
+        except MlflowException as wrapped:
+            raised = wrapped
+    text = str(tracking_failure(raised, f"sqlite:///{db}"))
+    assert text.startswith(f"tracking.uri: the MLflow tracking store sqlite:///{db} refused a "
+                           "write (MlflowException: (sqlite3.IntegrityError) UNIQUE constraint")
+    assert text.endswith("another process wrote the same record at the same moment; run the "
+                         "stage again")
+    assert "cannot reach" not in text and "damaged" not in text and "\n" not in text

@@ -206,19 +206,28 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
     - the server stopped answering, or the database could not be used: MLflow raises
       ``MlflowException`` from a requests / urllib3 / SQLAlchemy error;
     - the artifact location cannot be written (an ``OSError`` raised inside MLflow's artifact
-      store: ``mlruns`` a file, read-only, the disk full).
+      store: ``mlruns`` a file, read-only, the disk full);
+    - the database refused a write on one of its keys (``IntegrityError``): the store was
+      reached, but another process wrote the same record at the same moment.
     """
     import mlflow
     import requests
     import urllib3
     from mlflow.exceptions import MlflowException
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     if isinstance(exc, TrackingUnavailable):
         return exc
     uri = uri if uri is not None else mlflow.get_tracking_uri()
     links = list(_chain(exc))
     store = (requests.RequestException, urllib3.exceptions.HTTPError, SQLAlchemyError)
+    if isinstance(exc, MlflowException) and any(isinstance(e, IntegrityError) for e in links):
+        cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+        return TrackingUnavailable(
+            f"tracking.uri: the MLflow tracking store {redact_uri(uri)} refused a write "
+            f"({cause}): another process wrote the same record at the same moment; run the "
+            "stage again"
+        )
     if isinstance(exc, MlflowException) and any(isinstance(e, store) for e in links):
         return unreachable(uri, exc)
     for link in links:
