@@ -128,3 +128,19 @@ PARAMETERS = r"""
     coefs_, intercepts_ : lists of ndarray
         MLP weights and biases per layer (``model="mlp"``).
 """
+
+
+FIT = """Train from scratch (or from the last solution with ``warm_start``); return self.
+
+        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
+        monitored by ``early_stopping`` and, whether or not early stopping is on, by
+        ``schedule="plateau"``. In a scikit-learn ``Pipeline``,
+        ``pipe.fit(X, y, {step}__eval_set=(X_val, y_val))`` hands ``X_val`` to this
+        estimator *untransformed* (scikit-learn never transforms fit parameters): the
+        validation loss, the epoch ``early_stopping`` keeps and the plateau schedule then
+        read unscaled features. Transform it with the pipeline's preprocessing first
+        (``pre = pipe[:-1].fit(X, y)``, then ``pipe[-1].fit(pre.transform(X), y,
+        eval_set=(pre.transform(X_val), y_val))``), or use ``early_stopping`` with
+        ``validation_fraction``, whose rows are split from the transformed training data.
+        """
+"""``fit``'s docstring; ``{step}``: the estimator's step name in ``make_pipeline``."""

@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
 from gdlab.core.models.losses import sigmoid, softmax
-from gdlab.estimators._docs import PARAMETERS
+from gdlab.estimators._docs import FIT, PARAMETERS
 from gdlab.estimators.base import BaseGD
 
 
@@ -190,20 +190,9 @@ class GDClassifier(ClassifierMixin, BaseGD):
         sample_weight: ArrayLike | None = None,
         eval_set: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> GDClassifier:
-        """Train from scratch (or from the last solution with ``warm_start``); return self.
-
-        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
-        monitored by ``early_stopping`` and, whether or not early stopping is on, by
-        ``schedule="plateau"``. In a scikit-learn ``Pipeline``,
-        ``pipe.fit(X, y, gdclassifier__eval_set=(X_val, y_val))`` hands ``X_val`` to this
-        estimator *untransformed* (scikit-learn never transforms fit parameters): the
-        validation loss, the epoch ``early_stopping`` keeps and the plateau schedule then
-        read unscaled features. Transform it with the pipeline's preprocessing first
-        (``pre = pipe[:-1].fit(X, y)``, then ``pipe[-1].fit(pre.transform(X), y,
-        eval_set=(pre.transform(X_val), y_val))``), or use ``early_stopping`` with
-        ``validation_fraction``, whose rows are split from the transformed training data.
-        """
         return self._fit(X, y, sample_weight, eval_set)
+
+    fit.__doc__ = FIT.format(step="gdclassifier")
 
     def partial_fit(
         self,

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 
-from gdlab.estimators._docs import PARAMETERS
+from gdlab.estimators._docs import FIT, PARAMETERS
 from gdlab.estimators.base import BaseGD
 
 
@@ -61,20 +61,9 @@ class GDRegressor(RegressorMixin, BaseGD):
         sample_weight: ArrayLike | None = None,
         eval_set: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> GDRegressor:
-        """Train from scratch (or from the last solution with ``warm_start``); return self.
-
-        ``eval_set=(X_val, y_val)`` records a per-epoch validation loss; it is the set
-        monitored by ``early_stopping`` and, whether or not early stopping is on, by
-        ``schedule="plateau"``. In a scikit-learn ``Pipeline``,
-        ``pipe.fit(X, y, gdregressor__eval_set=(X_val, y_val))`` hands ``X_val`` to this
-        estimator *untransformed* (scikit-learn never transforms fit parameters): the
-        validation loss, the epoch ``early_stopping`` keeps and the plateau schedule then
-        read unscaled features. Transform it with the pipeline's preprocessing first
-        (``pre = pipe[:-1].fit(X, y)``, then ``pipe[-1].fit(pre.transform(X), y,
-        eval_set=(pre.transform(X_val), y_val))``), or use ``early_stopping`` with
-        ``validation_fraction``, whose rows are split from the transformed training data.
-        """
         return self._fit(X, y, sample_weight, eval_set)
+
+    fit.__doc__ = FIT.format(step="gdregressor")
 
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
