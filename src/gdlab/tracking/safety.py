@@ -39,6 +39,11 @@ def _first_line(text: str, limit: int = 400) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def _cause(exc: BaseException, uri: str) -> str:
+    """``exc`` as ``Type: first line of its message``, the URI's secrets redacted."""
+    return redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+
+
 def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
     """Run ``action`` (connect, find the experiment); any failure becomes TrackingUnavailable
     with the redacted URI and the first line of the cause."""
@@ -53,7 +58,7 @@ def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
 def unreachable(uri: str, exc: BaseException) -> TrackingUnavailable:
     """The one-line TrackingUnavailable for the store at ``uri`` failing with ``exc``: the
     redacted URI, the first line of the cause and what to do."""
-    cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+    cause = _cause(exc, uri)
     where = "server" if uri.startswith(("http://", "https://")) else "store"
     todo = (
         "start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both unset to use the "
@@ -222,7 +227,7 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
     links = list(_chain(exc))
     store = (requests.RequestException, urllib3.exceptions.HTTPError, SQLAlchemyError)
     if isinstance(exc, MlflowException) and any(isinstance(e, IntegrityError) for e in links):
-        cause = redact_text(_first_line(f"{type(exc).__name__}: {exc}"), uri)
+        cause = _cause(exc, uri)
         return TrackingUnavailable(
             f"tracking.uri: the MLflow tracking store {redact_uri(uri)} refused a write "
             f"({cause}): another process wrote the same record at the same moment; run the "
@@ -235,7 +240,7 @@ def tracking_failure(exc: BaseException, uri: str | None = None) -> TrackingUnav
         # the stage's bug (its traceback is kept), not an unwritable artifact location
         if (isinstance(link, OSError) and not isinstance(link, (*store, FileNotFoundError))
                 and _raised_in_mlflow(link)):
-            cause = redact_text(_first_line(f"{type(link).__name__}: {link}"), uri)
+            cause = _cause(link, uri)
             where = " (a local store's: mlruns/ next to its database)" if _sqlite_path(uri) else ""
             return TrackingUnavailable(
                 f"tracking.uri: cannot write to the MLflow artifact location of the tracking "
