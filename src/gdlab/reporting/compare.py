@@ -356,7 +356,7 @@ loss is still written to the overlaid DVC chart's file (a decade on its log axis
 def _overlay_ceiling(comparison: Comparison) -> float:
     """The highest loss written for a diverged variant: :data:`OFF_CHART` × the highest
     finite loss of the others (no limit when every variant diverged)."""
-    highest = [float(np.nanmax(c[np.isfinite(c)]))
+    highest = [float(c[np.isfinite(c)].max())
                for v in comparison.variants if not v.diverged
                for c in (v.curve("train_loss"), v.curve("val_loss")) if np.isfinite(c).any()]
     return OFF_CHART * max(highest) if highest else math.inf
