@@ -7,10 +7,10 @@ generated or bundled set has it removed from the frame it built."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import replace
 
+from gdlab.config.errors import did_you_mean
 from gdlab.data.errors import DataError
 from gdlab.data.table import RawTable
 
@@ -23,8 +23,7 @@ def refuse_unknown(key: str, names: Sequence[str], columns: Sequence[str], where
     columns = [str(c) for c in columns]
     for i, name in enumerate(names):
         if name not in columns:
-            guess = difflib.get_close_matches(name, columns, n=1)
-            hint = f"; did you mean {guess[0]!r}?" if guess else ""
+            hint = did_you_mean(name, columns)
             raise DataError(f"data.{key}[{i}]: column {name!r} not found in {where}{hint}")
 
 
