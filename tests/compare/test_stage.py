@@ -67,6 +67,9 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(capsys,
         assert child.data.params["optimizer.name"] == label
         assert child.data.metrics["final_loss"] == pytest.approx(row["final_loss"])
         assert child.data.metrics["rank"] == row["rank"]
+        if row["rank"] > 1 and not row["diverged"]:  # its paired gap to the best, by fold
+            assert child.data.metrics["gap_to_best"] == pytest.approx(row["gap_to_best"])
+            assert child.data.metrics["folds_behind_best"] == row["folds_behind_best"]
         history = sorted(client.get_metric_history(child.info.run_id, "train_loss"),
                          key=lambda m: m.step)
         with (ran / f"reports/compare/curves/{label}.csv").open() as handle:

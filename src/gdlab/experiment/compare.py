@@ -11,12 +11,17 @@ final training loss (the last point of the drawn curve), then the diverged ones.
 
 The ranking is an order, not a verdict: the folds train on different rows, so each
 variant's final loss has a spread over the folds (their standard deviation, reported with
-it). A *winner* is declared only when the best variant's mean final loss is below every
-other's by more than the larger of the two spreads (:meth:`Comparison.verdict`); otherwise
-the summary names the variants it cannot be told apart from. The budget is the same number
-of epochs for every variant (``train.max_epochs``), not the same time; with ``train.tol`` a
-fold stops earlier when its loss stalls, so final losses can come from different epochs
-(the summary's ``budget`` says so).
+it). That spread is mostly shared: a fold with harder rows is harder for every variant. So
+the verdict (:meth:`Comparison.verdict`) compares the best-ranked variant with each other one
+fold by fold (:mod:`gdlab.experiment.paired`): a *winner* is declared only when the best's
+final loss is lower than every other's on every fold and, for each, the mean of those paired
+gaps exceeds their standard deviation over the folds; otherwise the summary names the
+variants it cannot be told apart from. Each row carries its paired gap to the best
+(``gap_to_best``: mean over the folds of its final loss minus the best's, ``gap_to_best_std``,
+``folds_behind_best``). The budget is the same number of epochs for every variant
+(``train.max_epochs``), not the same time; with ``train.tol`` a fold stops earlier when its
+loss stalls, so final losses can come from different epochs (the summary's ``budget`` says
+so).
 
 Workers fit and *return* curves (no logging here): tracking and files are the callers' job.
 """
@@ -37,6 +42,7 @@ from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
 from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows, watched_rows
+from gdlab.experiment.paired import PairedGap, paired_gap
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import scales_target
 from gdlab.experiment.trajectory import Trajectory, record_trajectory
@@ -103,6 +109,15 @@ class Variant:
         spread = self.std("train_loss")
         return float(spread[-1]) if spread.size and np.isfinite(spread[-1]) else None
 
+    def fold_finals(self) -> dict[int, float]:
+        """``{fold: final training loss}``: each fold's last point on the variant's epoch axis
+        (a stopped fold holds its last value, see :func:`stack_curves`), the folds without a
+        finite one left out; empty when the variant diverged."""
+        if self.diverged or not self.folds:
+            return {}
+        last = self.stacked("train_loss")[:, -1]
+        return {f.fold: float(x) for f, x in zip(self.folds, last, strict=True) if np.isfinite(x)}
+
     def stacked(self, name: str) -> np.ndarray:
         return stack_curves(
             [f.curves.get(name, []) for f in self.folds], hold=[not f.diverged for f in self.folds]
@@ -131,24 +146,30 @@ class Comparison:
         return [v.label for _, v in sorted(enumerate(self.variants), key=key)]
 
     def verdict(self) -> tuple[str | None, list[str]]:
-        """``(winner, tied)``: the best variant when its mean final training loss is below
-        every other variant's by more than the larger of the two folds' spreads (standard
-        deviations of the folds' final losses), else None; ``tied`` lists the variants that
-        did not diverge whose gap to the best is within that spread (the best first when
-        there is no winner). Diverged variants always lose; a single variant wins nothing."""
-        ranking = self.ranking()
-        alive = [self.variant(label) for label in ranking if not self.variant(label).diverged]
-        alive = [v for v in alive if _final(v.curve("train_loss")) is not None]
+        """``(winner, tied)``: the best-ranked variant when it beats every other variant that
+        did not diverge fold by fold (:attr:`PairedGap.beaten`: lower on every fold, mean
+        paired gap above the gaps' standard deviation), else None; ``tied`` lists the
+        variants it does not beat (the best first when there is no winner). Diverged variants
+        (and any without a final loss) always lose; a single variant wins nothing."""
+        alive = self._alive()
         if len(self.variants) < 2 or not alive:
             return None, [v.label for v in alive]
         best = alive[0]
-        best_final, best_spread = _final(best.curve("train_loss")), best.final_spread() or 0.0
-        tied = [
-            v.label for v in alive[1:]
-            if _final(v.curve("train_loss")) - best_final
-            <= max(best_spread, v.final_spread() or 0.0)
-        ]
+        tied = [v.label for v in alive[1:] if not self.gap_to_best(v).beaten]
         return (None, [best.label, *tied]) if tied else (best.label, [])
+
+    def gap_to_best(self, v: Variant) -> PairedGap:
+        """``v``'s final training loss minus the best-ranked variant's, fold by fold, over
+        the folds either of them has (:func:`gdlab.experiment.paired.paired_gap`)."""
+        best = self._alive()[0]
+        folds = {f.fold for f in best.folds} | {f.fold for f in v.folds}
+        return paired_gap(best.fold_finals(), v.fold_finals(), len(folds))
+
+    def _alive(self) -> list[Variant]:
+        """The variants that did not diverge and have a final loss, best first."""
+        ranked = [self.variant(label) for label in self.ranking()]
+        return [v for v in ranked
+                if not v.diverged and _final(v.curve("train_loss")) is not None]
 
     def budget(self) -> str:
         """What every variant was given: the same epochs (not the same time), and whether a
@@ -171,17 +192,22 @@ class Comparison:
         """The summary document (``reports/compare/summary.json``)."""
         ranking = self.ranking()
         winner, tied = self.verdict()
+        others = {id(v) for v in self._alive()[1:]}  # compared with the best
         rows: dict[str, Any] = {}
         for v in self.variants:
             train, clock = v.curve("train_loss"), v.curve("time_s")
             hit = None
             if self.target_loss is not None and not v.diverged:
                 hit = first_at_or_below(train, self.target_loss)
+            gap = self.gap_to_best(v) if id(v) in others else None
             rows[v.label] = {
                 "value": v.value,
                 "rank": ranking.index(v.label) + 1,
                 "final_loss": None if v.diverged else _final(train),
                 "final_loss_std": v.final_spread(),
+                "gap_to_best": None if gap is None else gap.mean,
+                "gap_to_best_std": None if gap is None else gap.std,
+                "folds_behind_best": None if gap is None else gap.behind,
                 "final_val_loss": None if v.diverged else _final(v.curve("val_loss")),
                 "epochs": max((f.n_iter for f in v.folds), default=0),
                 "epochs_to_target": None if hit is None else hit + 1,
@@ -204,9 +230,11 @@ class Comparison:
             "ranking": ranking,
             "winner": winner,
             "tied_with_best": tied,
-            "winner_rule": "winner only when its mean final training loss is below every "
-            "other variant's by more than the larger of the two standard deviations over "
-            "the folds (final_loss_std)",
+            "winner_rule": "winner only when, compared fold by fold with every other "
+            "variant, its final training loss is lower on every fold (folds_behind_best "
+            "equals folds; a fold without a final loss for either does not count) and the "
+            "mean of the paired gaps exceeds their standard deviation over the folds "
+            "(gap_to_best > gap_to_best_std)",
             "budget": self.budget(),
             "variants": rows,
         }
@@ -228,12 +256,13 @@ def verdict_text(summary: dict[str, Any]) -> str:
     if winner is not None:
         if len(diverged) == len(rows) - 1:
             return f"winner {winner} (every other variant diverged)"
-        return (f"winner {winner} (ahead of every other variant by more than the spread "
-                "over the folds" + (f"; {', '.join(diverged)} diverged" if diverged else "")
-                + ")")
+        return (f"winner {winner} (lower than every other variant on every fold, by a mean "
+                "gap above the gaps' spread over the folds"
+                + (f"; {', '.join(diverged)} diverged" if diverged else "") + ")")
     if len(tied) > 1:
-        return (f"no clear winner: {', '.join(tied)} are within the spread over the folds "
-                "of the best (their order is not significant)")
+        return (f"no clear winner: {tied[0]} is not ahead of {', '.join(tied[1:])} on every "
+                "fold by more than the spread of the fold-by-fold gaps (their order is not "
+                "significant)")
     if rows and len(diverged) == len(rows):
         return "no winner: every variant diverged (see the diverged column)"
     return "no winner (fewer than two variants to compare)"

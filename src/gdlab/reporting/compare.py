@@ -308,6 +308,15 @@ def _mean_std(mean: Any, std: Any) -> str:
     return _cell(mean) if mean is None or std is None else f"{_cell(mean)} ± {_cell(std, 2)}"
 
 
+def _gap_cell(row: dict[str, Any], folds: int) -> str:
+    """``+0.0015 ± 0.00021 (5/5)``: the paired gap to the best and on how many folds the
+    variant is behind it (``—`` for the best and the variants not compared)."""
+    if row.get("gap_to_best") is None:
+        return "—"
+    return (f"{row['gap_to_best']:+.2g} ± {_cell(row['gap_to_best_std'], 2)} "
+            f"({row['folds_behind_best']}/{folds})")
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a markdown table, best first, with the budget and the verdict."""
     target = summary["target_loss"]
@@ -322,15 +331,17 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"Verdict: {verdict_text(summary)}. The final training loss is the mean ± standard "
         f"deviation over the folds; a {summary['winner_rule']}.",
         "",
-        "| rank | variant | final training loss (mean ± std) | final validation loss | epochs | "
-        "epochs to target | time to target (s) | total time (s) | diverged |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| rank | variant | final training loss (mean ± std) | gap to the best per fold "
+        "(mean ± std, folds behind) | final validation loss | epochs | epochs to target | "
+        "time to target (s) | total time (s) | diverged |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label in summary["ranking"]:
         row = summary["variants"][label]
         lines.append(
             f"| {row['rank']} | {label} | {_mean_std(row['final_loss'], row['final_loss_std'])} | "
-            f"{_cell(row['final_val_loss'])} | {row['epochs']} | "
+            f"{_gap_cell(row, summary['folds'])} | {_cell(row['final_val_loss'])} | "
+            f"{row['epochs']} | "
             f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "
             f"{_cell(row['total_time_s'], 3)} | "
             + ("no, but unstable (ends above its first epoch's loss)"

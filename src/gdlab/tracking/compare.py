@@ -30,7 +30,8 @@ CHILD_CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm", "time_s"
 def variant_metrics(row: Mapping[str, Any]) -> dict[str, float]:
     """The numeric entries of a summary row (``diverged`` as 0/1; missing values left out)."""
     out: dict[str, float] = {"diverged": float(bool(row["diverged"]))}
-    for key in ("rank", "final_loss", "final_loss_std", "final_val_loss", "epochs",
+    for key in ("rank", "final_loss", "final_loss_std", "gap_to_best", "gap_to_best_std",
+                "folds_behind_best", "final_val_loss", "epochs",
                 "epochs_to_target", "time_to_target_s", "total_time_s"):
         if row.get(key) is not None:
             out[key] = float(row[key])

@@ -136,7 +136,7 @@ def compare_note(
     verdict: str | None = None,
 ) -> str:
     """The compare run's description: what varied, over which values, the ranking and the
-    verdict (a winner, or the variants the spread over the folds cannot tell apart)."""
+    verdict (a winner, or the variants the fold-by-fold comparison cannot tell apart)."""
     spec = params.compare
     return "\n\n".join([
         f"gdlab compare run: {spec.vary} varied over {len(ranking)} values, each a "
