@@ -31,7 +31,8 @@ FINALS = {
 }
 RANKING = ["momentum", "adam", "nesterov", "sgd"]  # equal finals: the one listed first leads
 VERDICT = ("no clear winner: momentum is not ahead of adam, nesterov on every fold by more "
-           "than the spread of the fold-by-fold gaps (their order is not significant)")
+           "than the spread of the fold-by-fold gaps and train.tol (their order is not "
+           "significant)")
 
 
 def _folds(label: str) -> list[VariantFold]:

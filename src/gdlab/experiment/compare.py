@@ -15,7 +15,8 @@ it). That spread is mostly shared: a fold with harder rows is harder for every v
 the verdict (:meth:`Comparison.verdict`) compares the best-ranked variant with each other one
 fold by fold (:mod:`gdlab.experiment.paired`): a *winner* is declared only when the best's
 final loss is lower than every other's on every fold and, for each, the mean of those paired
-gaps exceeds their standard deviation over the folds; otherwise the summary names the
+gaps exceeds their standard deviation over the folds and ``train.tol`` (a smaller lead is, by
+the stopping rule's own measure, no improvement); otherwise the summary names the
 variants it cannot be told apart from. Each row carries its paired gap to the best
 (``gap_to_best``: mean over the folds of its final loss minus the best's, ``gap_to_best_std``,
 ``folds_behind_best``). The budget is the same number of epochs for every variant
@@ -163,7 +164,8 @@ class Comparison:
         the folds either of them has (:func:`gdlab.experiment.paired.paired_gap`)."""
         best = self._alive()[0]
         folds = {f.fold for f in best.folds} | {f.fold for f in v.folds}
-        return paired_gap(best.fold_finals(), v.fold_finals(), len(folds))
+        return paired_gap(best.fold_finals(), v.fold_finals(), len(folds),
+                          margin=max(_tol(best), _tol(v)))
 
     def _alive(self) -> list[Variant]:
         """The variants that did not diverge and have a final loss, best first."""
@@ -233,8 +235,8 @@ class Comparison:
             "winner_rule": "winner only when, compared fold by fold with every other "
             "variant, its final training loss is lower on every fold (folds_behind_best "
             "equals folds; a fold without a final loss for either does not count) and the "
-            "mean of the paired gaps exceeds their standard deviation over the folds "
-            "(gap_to_best > gap_to_best_std)",
+            "mean of the paired gaps exceeds their standard deviation over the folds and "
+            "train.tol (gap_to_best > gap_to_best_std and gap_to_best > train.tol)",
             "budget": self.budget(),
             "variants": rows,
         }
@@ -257,12 +259,12 @@ def verdict_text(summary: dict[str, Any]) -> str:
         if len(diverged) == len(rows) - 1:
             return f"winner {winner} (every other variant diverged)"
         return (f"winner {winner} (lower than every other variant on every fold, by a mean "
-                "gap above the gaps' spread over the folds"
+                "gap above the gaps' spread over the folds and train.tol"
                 + (f"; {', '.join(diverged)} diverged" if diverged else "") + ")")
     if len(tied) > 1:
         return (f"no clear winner: {tied[0]} is not ahead of {', '.join(tied[1:])} on every "
-                "fold by more than the spread of the fold-by-fold gaps (their order is not "
-                "significant)")
+                "fold by more than the spread of the fold-by-fold gaps and train.tol (their "
+                "order is not significant)")
     if rows and len(diverged) == len(rows):
         return "no winner: every variant diverged (see the diverged column)"
     return "no winner (fewer than two variants to compare)"
@@ -277,6 +279,13 @@ def plan_variants(params: Any) -> list[Variant]:
         Variant(variant_label(spec.vary, value), value, variant_params(params, spec.vary, value))
         for value in spec.values
     ]
+
+
+def _tol(v: Variant) -> float:
+    """``train.tol`` of the variant's parameters (0 when None or absent): a final loss lower
+    by less than that is no lead, as the stopping rule counts it no improvement."""
+    tol = getattr(getattr(v.params, "train", None), "tol", None)
+    return float(tol) if tol is not None else 0.0
 
 
 def _ends_above_start(curve: np.ndarray) -> bool:
