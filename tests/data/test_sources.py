@@ -343,9 +343,44 @@ def test_a_decimal_comma_target_under_classification_names_data_decimal(write_cs
     assert checked.target.tolist()[:3] == [100.0, 101.1, 102.2]
 
 
-def test_the_decimal_mark_cannot_be_the_delimiter():
-    with pytest.raises(ConfigError, match=r"data.decimal: ',' is also data.delimiter"):
-        _csv_params("d.csv", "y", data__decimal=",")
+def test_a_comma_delimited_export_with_quoted_decimal_commas_is_read(tmp_path):
+    """A Google Sheets export in a German locale: ',' between fields, numbers with a decimal
+    comma quoted ("2079,15"). data.decimal ',' with data.delimiter ',' was refused ("a number
+    would split into two fields"), leaving no setting that reads the file; now every number is
+    the one pandas writes into it, quoted, with decimal=','."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"id": np.arange(30), "price": rng.normal(500, 200, 30).round(2)})
+    frame["y"] = (frame["price"] / 100 + rng.normal(0, 0.1, 30)).round(3)
+    path = tmp_path / "sheets.csv"
+    path.write_text(frame.to_csv(index=False, decimal=","), encoding="utf-8")
+    assert '"' in path.read_text().splitlines()[1]  # the numbers are quoted
+    checked = check_data(_csv_params(path, "y", data__decimal=",", model__task="regression"))
+    np.testing.assert_array_equal(checked.features["price"].to_numpy(), frame["price"])
+    np.testing.assert_array_equal(checked.target.to_numpy(), frame["y"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [('1,59,5\n2,"3,5"\n', 2), ('1,"59,5"\n2,3,5\n', 3)],
+    ids=["first-row", "later-row"],
+)
+def test_an_unquoted_decimal_comma_in_a_comma_delimited_file_is_refused_naming_its_line(
+    write_csv, rows, line
+):
+    """An unquoted 59,5 in a ',' file is two fields. In the first row pandas took the extra
+    field for row labels and shifted every column left without a word (id 59, price 5); now
+    the row's file line is named with the reason, as it is for a later row."""
+    path = write_csv("id,price\n" + rows)
+    with pytest.raises(DataError) as info:
+        load_source(_csv_params(path, "price", data__decimal=","))
+    message = str(info.value)
+    assert f"line {line}" in message
+    assert 'must be quoted, "59,5"' in message
+
+
+def test_a_dot_decimal_mark_cannot_be_a_dot_delimiter():
+    with pytest.raises(ConfigError, match=r"data.decimal: '.' is also data.delimiter"):
+        _csv_params("d.csv", "y", data__delimiter=".")
 
 
 def test_na_values_are_read_as_missing_cells(write_csv):

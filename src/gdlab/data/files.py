@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -105,6 +106,38 @@ def _check_header(path: Path, header_line: str, delimiter: str) -> list[str]:
     return names
 
 
+def _check_first_row(
+    path: Path, encoding: str, delimiter: str, decimal: str, n_names: int
+) -> None:
+    """DataError naming the first data row when it has more fields than the header: pandas
+    would silently take its first field for the row labels and shift every column left (an
+    unquoted ``59,5`` in a file whose delimiter is also the decimal mark does this). A later
+    row with too many fields is refused by pandas, naming its line."""
+    with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
+        next(reader, None)  # the header
+        for fields in reader:
+            if not fields:
+                continue  # a blank line, which pandas skips too
+            if len(fields) > n_names:
+                raise DataError(
+                    f"data.path: file {str(path)!r} cannot be parsed with delimiter "
+                    f"{delimiter!r}: row 0 (file line {reader.line_num}) has {len(fields)} "
+                    f"fields, the header {n_names}{_unquoted_decimal_hint(delimiter, decimal)}"
+                )
+            return
+
+
+def _unquoted_decimal_hint(delimiter: str, decimal: str) -> str:
+    """Why a row of a file whose decimal mark is its delimiter has too many fields."""
+    if decimal != delimiter:
+        return ""
+    return (
+        f" (with data.decimal {decimal!r} the same as data.delimiter, a number with a decimal "
+        f"comma must be quoted, \"59,5\": an unquoted 59,5 is two fields)"
+    )
+
+
 def read_csv(
     path: str | Path,
     target: str,
@@ -122,6 +155,7 @@ def read_csv(
     path = check_file(path)
     header = _check_encoding(path, encoding)
     names = _check_header(path, header, delimiter)
+    _check_first_row(path, encoding, delimiter, decimal, len(names))
     usecols = None
     if drop:
         kept = set(kept_columns(drop, names, target, sensitive, f"file {str(path)!r}"))
@@ -138,7 +172,8 @@ def read_csv(
         )
     except pd.errors.ParserError as exc:
         raise DataError(
-            f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: {exc}"
+            f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: "
+            f"{str(exc).strip()}{_unquoted_decimal_hint(delimiter, decimal)}"
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if decimal == ",":

@@ -111,7 +111,8 @@ class DataConfig(Section):
     )
     decimal: Literal[".", ","] = Field(
         ".",
-        description="CSV decimal mark: ',' for European exports (59,5; with delimiter ';')",
+        description="CSV decimal mark: ',' for European exports (59,5; with delimiter ';', "
+        "or with delimiter ',' when every such number is quoted: \"59,5\")",
     )
     na_values: list[str] = Field(
         default_factory=list,
@@ -219,7 +220,7 @@ class DataConfig(Section):
                             "null",
                         )
                     )
-        if self.decimal == self.delimiter:
+        if self.decimal == self.delimiter != ",":
             problems.append(
                 Problem(
                     "decimal",
