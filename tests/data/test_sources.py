@@ -291,6 +291,24 @@ def test_a_multi_select_text_feature_is_one_hot_encoded_with_a_warning(write_csv
     assert "'1,2' (at row 1 (file line 3))" in warning and "data.decimal: ','" in warning
 
 
+def test_data_categorical_refuse_names_data_decimal_for_decimal_comma_text(write_csv):
+    """With data.categorical: refuse, a ';' file's decimal-comma column got only "non-numeric
+    feature column(s) 'dose' are refused" (the one-hot path's hint naming data.decimal was
+    lost); the refusal now carries it, with the column, an example and its row, and with
+    data.decimal ',' the column is read as numbers."""
+    rows = "".join(f"{i % 7},{i % 3};{'a' if i % 2 else 'b'};{i % 2}\n" for i in range(30))
+    path = write_csv("dose;kind;outcome\n" + rows)
+    with pytest.raises(DataError) as info:
+        check_data(_csv_params(path, "outcome", data__delimiter=";", data__categorical="refuse"))
+    message = str(info.value)
+    assert message.startswith("data.categorical: non-numeric feature column(s) 'dose', 'kind'")
+    assert "column 'dose' holds text such as '0,0' (at row 0 (file line 2))" in message
+    assert "data.decimal: ','" in message and "'kind' holds" not in message
+    checked = check_data(_csv_params(path, "outcome", data__delimiter=";", data__decimal=",",
+                                     data__categorical="refuse", data__drop=["kind"]))
+    assert checked.features["dose"].tolist()[:3] == [0.0, 1.1, 2.2]
+
+
 def test_a_european_price_with_thousands_dots_is_read_with_data_decimal(write_csv):
     """With data.decimal ',' pandas left '2.499,00' as text: the column was one-hot encoded
     without a word (the hint's pattern missed it). Now it is 2499.0; a column of dates

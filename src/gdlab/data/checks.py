@@ -307,10 +307,16 @@ def _encode(
         else:
             columns[name] = numbers
     if text and categorical == "refuse":
+        hints = "".join(
+            f"; column {name!r} holds text such as {example[0]!r} (at "
+            f"{table.where([example[1]])}): if these are numbers written with a decimal comma, "
+            f"{_decimal_fix(table)}"
+            for name, example in comma.items()
+        )
         raise DataError(
             f"data.categorical: non-numeric feature column(s) "
             f"{', '.join(map(repr, text))} are refused; set data.categorical: "
-            f"onehot or drop them ({DROP_HOW})"
+            f"onehot or drop them ({DROP_HOW}){hints}"
         )
     for name in text:
         levels = raw[name].dropna().unique()
