@@ -38,9 +38,9 @@ import mlflow
 from gdlab.atomic import write_text_atomic
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
-from gdlab.experiment import as_frame, decode_target, score, trained_params
+from gdlab.experiment import as_frame, decode_target, trained_params
 from gdlab.experiment.persist import load_model
-from gdlab.experiment.uncertainty import metric_intervals, too_few_rows
+from gdlab.experiment.uncertainty import scores_with_intervals, too_few_rows
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
-    test_scores = score(model, X_test, y_test, data.task)
-    intervals = metric_intervals(model, X_test, y_test, data.task, seed=params.seed)
+    test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
+                                                   seed=params.seed)
     caution = too_few_rows(len(y_test), params.data.test_size)
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
                                 test_ci95=interval_document(intervals),

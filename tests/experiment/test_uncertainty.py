@@ -17,6 +17,7 @@ from gdlab.experiment.uncertainty import (
     _weighted_classification,
     _weighted_regression,
     metric_intervals,
+    scores_with_intervals,
     too_few_rows,
     wilson_interval,
 )
@@ -153,3 +154,63 @@ def test_a_large_test_split_with_a_rare_class_gets_the_theoretical_interval_widt
     low, high = got["mae"]
     assert low < mae.mean() < high
     assert high - low == pytest.approx(2 * z * mae.std() / np.sqrt(n), rel=0.2)
+
+
+class _Counted:
+    """A fitted model whose ``predict`` / ``predict_proba`` calls are counted; ``dtype``: what
+    its probabilities come out as (float32 under ``train.dtype: float32``)."""
+
+    def __init__(self, model, dtype=np.float64):
+        self.model, self.dtype, self.calls = model, dtype, []
+        self.classes_ = getattr(model, "classes_", None)
+
+    def predict(self, X):
+        self.calls.append("predict")
+        return self.model.predict(X)
+
+    def predict_proba(self, X):
+        self.calls.append("predict_proba")
+        return self.model.predict_proba(X).astype(self.dtype)
+
+
+@pytest.mark.parametrize(
+    ("task", "n_classes", "dtype"),
+    [("regression", None, np.float64), ("classification", 2, np.float64),
+     ("classification", 3, np.float64), ("classification", 2, np.float32)],
+)
+def test_evaluate_predicts_the_test_rows_once_for_metrics_and_intervals(task, n_classes, dtype):
+    """evaluate predicted the test rows twice (score, then metric_intervals); now once. The
+    metrics are scikit-learn's on that one prediction, and the intervals those that
+    metric_intervals draws from its own prediction of the rows."""
+    if task == "regression":
+        X, y = make_regression(120, 4, noise=10.0, random_state=0)
+        fitted = LinearRegression().fit(X[:60], y[:60])
+    else:
+        X, y = make_classification(120, 5, n_informative=3, n_classes=n_classes,
+                                   random_state=0)
+        y = np.array(["a", "b", "c"])[y]
+        fitted = LogisticRegression().fit(X[:60], y[:60])
+    X, y = X[60:], y[60:]
+    model = _Counted(fitted, dtype)
+    scores, intervals = scores_with_intervals(model, X, y, task, seed=3)
+    assert model.calls == ["predict" if task == "regression" else "predict_proba"]
+    assert intervals == metric_intervals(_Counted(fitted, dtype), X, y, task, seed=3)
+    if task == "regression":
+        pred = fitted.predict(X)
+        expected = {"rmse": np.sqrt(skm.mean_squared_error(y, pred)),
+                    "mae": skm.mean_absolute_error(y, pred), "r2": skm.r2_score(y, pred)}
+    else:
+        proba = fitted.predict_proba(X).astype(dtype).astype(np.float64)
+        proba /= proba.sum(axis=1, keepdims=True)
+        classes = fitted.classes_
+        pred = classes[np.argmax(proba, axis=1)]
+        binary = n_classes == 2
+        expected = {
+            "accuracy": skm.accuracy_score(y, pred),
+            "f1": (skm.f1_score(y, pred, pos_label=classes[1]) if binary
+                   else skm.f1_score(y, pred, average="macro", labels=classes)),
+            "roc_auc": (skm.roc_auc_score(y == classes[1], proba[:, 1]) if binary
+                        else skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)),
+            "log_loss": skm.log_loss(y, proba, labels=classes),
+        }
+    assert scores == pytest.approx(expected, rel=1e-12)

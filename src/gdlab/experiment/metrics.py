@@ -43,12 +43,22 @@ def is_better(candidate: float, reference: float, metric: str) -> bool:
     return candidate > reference if GREATER_IS_BETTER[metric] else candidate < reference
 
 
-def score(model: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
-    """Score ``model`` (anything with ``predict`` and, for classifiers, ``predict_proba``)."""
+def predictions(model: Any, X: Any, task: str) -> np.ndarray:
+    """What the metrics of ``model`` on ``X`` are computed from, as the model returns it:
+    ``predict`` (regression) or ``predict_proba`` (classification)."""
+    return np.asarray(model.predict(X) if task == "regression" else model.predict_proba(X))
+
+
+def score(
+    model: Any, X: Any, y: np.ndarray, task: str, *, predicted: np.ndarray | None = None
+) -> dict[str, float]:
+    """Score ``model`` (anything with ``predict`` and, for classifiers, ``predict_proba``) on
+    ``(X, y)``; ``predicted``: its :func:`predictions` on ``X`` when already made."""
     y = np.asarray(y)
+    out = predictions(model, X, task) if predicted is None else predicted
     if task == "regression":
-        return _regression_scores(y, np.asarray(model.predict(X), dtype=float))
-    return _classification_scores(model, y, _as_float64_proba(model.predict_proba(X)))
+        return _regression_scores(y, np.asarray(out, dtype=float))
+    return _classification_scores(model, y, _as_float64_proba(out))
 
 
 def score_rows(

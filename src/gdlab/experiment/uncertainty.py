@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from gdlab.experiment.metrics import predictions, score
+
 CONFIDENCE = 0.95
 N_RESAMPLES = 1000
 FULL_RESAMPLES_ROWS = 20_000
@@ -130,26 +132,41 @@ def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.n
     return counts
 
 
+def scores_with_intervals(
+    model: Any, X: Any, y: Any, task: str, *, seed: int
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """:func:`gdlab.experiment.metrics.score` and :func:`metric_intervals` of ``model`` on
+    ``(X, y)``, from one prediction of the rows."""
+    predicted = predictions(model, X, task)
+    return (
+        score(model, X, y, task, predicted=predicted),
+        metric_intervals(model, X, y, task, seed=seed, predicted=predicted),
+    )
+
+
 def metric_intervals(
     model: Any, X: Any, y: Any, task: str, *, seed: int, n_resamples: int = N_RESAMPLES,
-    confidence: float = CONFIDENCE,
+    confidence: float = CONFIDENCE, predicted: np.ndarray | None = None,
 ) -> dict[str, tuple[float, float]]:
     """``{metric: (low, high)}``: the ``confidence`` interval of each test metric of ``model``
     on ``(X, y)`` (Wilson's for accuracy, a percentile bootstrap seeded with ``seed`` for the
     others, fewer resamples above :data:`FULL_RESAMPLES_ROWS` rows; NaN bounds when a metric
-    is undefined on most resamples)."""
+    is undefined on most resamples). ``predicted``: the model's
+    :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made."""
     y = np.asarray(y)
     n = len(y)
     if n > FULL_RESAMPLES_ROWS:
         n_resamples = min(n_resamples, max(MIN_RESAMPLES, n_resamples * FULL_RESAMPLES_ROWS // n))
+    if predicted is None:
+        predicted = predictions(model, X, task)
     if task == "regression":
-        pred = np.asarray(model.predict(X), dtype=float)
+        pred = np.asarray(predicted, dtype=float)
         y = y.astype(float)
 
         def scored(w: np.ndarray) -> dict[str, np.ndarray]:
             return _weighted_regression(w, y, pred)
     else:
-        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        proba = np.asarray(predicted, dtype=np.float64)
         classes = np.asarray(model.classes_)
         if len(classes) == 2:  # rows in the order of the score roc_auc ranks (resampling
             order = np.argsort(proba[:, 1], kind="stable")  # does not care about the order)
