@@ -28,32 +28,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import mlflow
-
 from gdlab.config import ConfigError, load_params
-from gdlab.config.plugin_path import import_paths
-from gdlab.data import load_prepared
-from gdlab.data.prepared import file_sha256
-from gdlab.experiment import as_frame, decode_target
-from gdlab.reporting import read_json, write_json
-from gdlab.tracking import (
-    RunHandle,
-    TrackingUnavailable,
-    UntrustedModelSource,
-    check_own_model_uri,
-    open_session,
-    pipeline_run,
-    register_and_gate,
-)
-from gdlab.tracking.champion import ChampionNotComparable, TestSet
-from gdlab.tracking.registry import (
-    MODEL_DIGEST_TAG,
-    fairness_gate,
-    review_champion,
-    run_lineage,
-    version_description,
-)
-from gdlab.tracking.safety import check_resumable, stage_exit
+from gdlab.reporting.files import read_json, write_json  # light: all a disabled stage needs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +50,38 @@ def main(argv: list[str] | None = None) -> int:
         write_json(reports / "registry.json", {"registered": False, "reason": "disabled"})
         print("register: register.enabled is false, nothing registered")
         return 0
+    from gdlab.tracking.safety import stage_exit  # imports MLflow: only when registering
+
+    return stage_exit("register", lambda: register(params, args.data, models, reports))
+
+
+def register(params, data_dir: str, models: Path, reports: Path) -> int:
+    """Register the model and move the aliases (their modules are imported here, so a disabled
+    stage does not import them)."""
+    import mlflow
+
+    from gdlab.config.plugin_path import import_paths
+    from gdlab.data import load_prepared
+    from gdlab.data.prepared import file_sha256
+    from gdlab.experiment import as_frame, decode_target
+    from gdlab.tracking import (
+        RunHandle,
+        TrackingUnavailable,
+        UntrustedModelSource,
+        check_own_model_uri,
+        open_session,
+        pipeline_run,
+        register_and_gate,
+    )
+    from gdlab.tracking.champion import ChampionNotComparable, TestSet
+    from gdlab.tracking.registry import (
+        MODEL_DIGEST_TAG,
+        fairness_gate,
+        review_champion,
+        run_lineage,
+        version_description,
+    )
+    from gdlab.tracking.safety import check_resumable
 
     for needed in ("metrics.json", "fairness.json"):  # evaluate's; the gate fails closed
         if not (reports / needed).exists():
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     fairness = read_json(reports / "fairness.json")
     gate_status, blocked = fairness_gate(fairness)
     try:
-        data = load_prepared(args.data, mmap=True)  # the rows evaluate scored the model on
+        data = load_prepared(data_dir, mmap=True)  # the rows evaluate scored the model on
         test_set = TestSet(as_frame(data.X_test, data.feature_names),
                            decode_target(data.y_test, data.classes), data.task, data.digest,
                            tuple(import_paths(params)))
@@ -154,4 +162,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(stage_exit("register", main))
+    sys.exit(main())

@@ -3,10 +3,11 @@
 and a freeze at exit, registered first so that it runs after every other exit handler (the
 interpreter's final collection over those objects took ~1.6 s per stage).
 
-A stage that does little imports little: validate and a disabled tune or compare stage do not
-import what they do not run (the estimators and the engine, MLflow, Optuna, matplotlib; a disabled
-stage not even scikit-learn, scipy or pandas). Each took ~1-2 s of CPU per process importing them,
-and ``dvc repro`` / ``dvc exp run`` start every stage as a process."""
+A stage that does little imports little: validate and a disabled tune, compare or register
+stage do not import what they do not run (the estimators and the engine, MLflow, Optuna,
+matplotlib; a disabled stage not even scikit-learn, scipy or pandas). Each took ~1-2 s of CPU
+per process importing them, and ``dvc repro`` / ``dvc exp run`` start every stage as a
+process."""
 
 from __future__ import annotations
 
@@ -98,18 +99,23 @@ def _params(tmp_path: Path, **sections: dict) -> Path:
     return path
 
 
-@pytest.mark.parametrize("stage, out", [
-    ("tune", ["--out", "reports/tuning"]),
-    ("compare", ["--reports", "reports/compare", "--figures", "reports/figures/compare"]),
+@pytest.mark.parametrize("stage, out, notice", [
+    ("tune", ["--out", "reports/tuning"], "*_disabled.svg"),
+    ("compare", ["--reports", "reports/compare", "--figures", "reports/figures/compare"],
+     "*_disabled.svg"),
+    ("register", ["--reports", "reports", "--models", "models"], "registry.json"),
 ])
-def test_a_disabled_stage_imports_neither_the_data_nor_the_model_code(tmp_path, stage, out):
+def test_a_disabled_stage_imports_neither_the_data_nor_the_model_code(
+    tmp_path, stage, out, notice
+):
     params = _params(tmp_path, **{stage: {"enabled": False}})
     ran = _run_stage(stage, "--params", str(params), "--data", "data/prepared", *out,
                      cwd=tmp_path)
     assert ran["code"] == 0
-    assert ran["heavy"] == []  # was: every one of them (compare), all but MLflow (tune)
+    # was: every one of them (compare, register), all but MLflow (tune)
+    assert ran["heavy"] == []
     assert not [m for m in ran["gdlab"] if m.startswith((*MODEL_CODE, "gdlab.data"))]
-    assert any((tmp_path / "reports").rglob("*_disabled.svg"))  # it wrote its notice
+    assert any((tmp_path / "reports").rglob(notice))  # it wrote its notice
 
 
 def test_the_params_schema_imports_no_numerical_library(tmp_path):
