@@ -377,6 +377,22 @@ def test_a_comma_delimited_export_with_quoted_decimal_commas_is_read(tmp_path):
     np.testing.assert_array_equal(checked.target.to_numpy(), frame["y"].to_numpy())
 
 
+def test_the_decimal_comma_hint_of_a_comma_delimited_file_does_not_send_it_to_semicolons(
+    write_csv
+):
+    """Read with the default data.decimal '.', a ',' file's quoted "59,5" prices were warned
+    about with "set data.decimal: ',' (such files usually separate fields with ';':
+    data.delimiter: ';')": with ';' the file is one column (refused, naming ','). The hint now
+    asks for ';' only where the file uses it; data.decimal ',' alone reads this file."""
+    path = write_csv("x,price,y\n" + "".join(f'{i},"{i},5",{i % 2}\n' for i in range(20)))
+    [warning] = check_data(_csv_params(path, "y")).warnings
+    assert warning.endswith(
+        "set data.decimal: ',' (with data.delimiter: ';' if the file separates its fields "
+        "with ';')")
+    checked = check_data(_csv_params(path, "y", data__decimal=","))
+    assert checked.features["price"].tolist()[:2] == [0.5, 1.5] and checked.warnings == []
+
+
 @pytest.mark.parametrize(
     ("rows", "line"),
     [('1,59,5\n2,"3,5"\n', 2), ('1,"59,5"\n2,3,5\n', 3)],

@@ -502,8 +502,8 @@ def _decimal_comma_example(col: pd.Series) -> tuple[str, int] | None:
 def _decimal_fix(table: RawTable) -> str:
     """How to read numbers written with a decimal comma from ``table``'s source."""
     if table.source == "csv":
-        return ("set data.decimal: ',' (such files usually separate fields with ';': "
-                "data.delimiter: ';')")
+        return ("set data.decimal: ',' (with data.delimiter: ';' if the file separates its "
+                "fields with ';')")
     return "store the column as numbers"
 
 
