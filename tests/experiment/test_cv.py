@@ -207,6 +207,49 @@ def test_folds_that_stop_at_max_epochs_warn_once(regression_data, monkeypatch, c
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
 
 
+def test_no_fold_thread_silences_convergence_warnings(regression_data, monkeypatch):
+    """Warnings filters are shared by every thread: a fold thread that silenced warnings
+    (``simplefilter("ignore")``, around the constant baseline's scoring) let another fold's
+    ConvergenceWarning fall through while it did, and "3 of 3 folds" read "2 of 3 folds (1,
+    3)" now and then. No filter a fold thread sets may cover ConvergenceWarning (scikit-learn's
+    own, ``error`` for ComplexWarning in check_array, does not)."""
+    import threading
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    monkeypatch.setenv("GDLAB_JIT", "1")  # folds as threads
+    set_in_threads: list[tuple[str, type]] = []
+    for name in ("simplefilter", "filterwarnings"):
+        original = getattr(warnings, name)
+
+        def recording(action, *args, _original=original, _name=name, **kwargs):
+            if threading.current_thread() is not threading.main_thread():
+                category = kwargs.get("category", Warning)
+                if args:
+                    category = args[0] if _name == "simplefilter" else (
+                        args[1] if len(args) > 1 else category)
+                set_in_threads.append((action, category))
+            return _original(action, *args, **kwargs)
+
+        monkeypatch.setattr(warnings, name, recording)
+    X, y = regression_data
+    folds = make_folds(y, 3, task="regression", seed=0)
+    pipeline = make_pipeline("regression", max_epochs=2)
+    fold_threads: set[str] = set()
+
+    def record_thread(fold):
+        return [lambda record: fold_threads.add(threading.current_thread().name)]
+
+    result = cross_validate(pipeline, X, y, folds, task="regression", n_jobs=2,
+                            fold_callbacks=record_thread)
+    assert fold_threads and threading.main_thread().name not in fold_threads  # as threads
+    covering = [(action, category) for action, category in set_in_threads
+                if issubclass(ConvergenceWarning, category) and action != "always"]
+    assert not covering, covering
+    assert all(f.baseline_scores["train_r2"] == 0.0 for f in result.folds)
+
+
 def test_each_process_warms_a_configuration_up_once_before_its_first_timed_fit(
     regression_data, monkeypatch
 ):

@@ -155,7 +155,6 @@ def _run_fold(
         warning=notes[0] if notes else None,
         epoch_ends=outcome.epoch_ends,
         train_scores=score_rows(outcome.model, X, y, scored, task),
-        baseline_scores=_baseline_scores(X, y, fold, scored, task),
     )
 
 
@@ -183,7 +182,8 @@ def _baseline_scores(
 ) -> dict[str, float]:
     """A constant prediction fitted on the fold's training targets (the class prior, the
     mean), scored on ``rows`` (those its model's training scores come from, see
-    :func:`train_score_rows`), as ``train_<metric>``."""
+    :func:`train_score_rows`), as ``train_<metric>``. In the main thread only: it silences
+    warnings with ``warnings.catch_warnings``, whose filters every thread shares."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
     dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
@@ -266,6 +266,7 @@ def cross_validate(
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", prefer=workers)
     in_threads = isinstance(get_active_backend(prefer=workers)[0], ThreadingBackend)
     results: list[FoldResult] = []
+    by_index = {fold.index: fold for fold in folds}
     lines = progress and epoch_lines
     eta = Eta(len(folds)) if eta is None else eta
     # fold processes print their epoch lines side by side (threads share this process's)
@@ -286,6 +287,11 @@ def cross_validate(
                 for fold in folds
             )
             for result in outcomes:
+                # here, not in the fold: its warnings filter is process-wide, and set in a
+                # fold thread it swallowed another fold's ConvergenceWarning
+                fold = by_index[result.fold]
+                result.baseline_scores = _baseline_scores(X, y, fold, train_score_rows(fold),
+                                                          task)
                 results.append(result)
                 eta.tick()
                 if on_fold_done is not None:
