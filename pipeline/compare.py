@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
     """Train the variants, write the files, log the runs (their modules are imported here, so
     a disabled stage does not import them)."""
+    from gdlab.config.plugin_path import import_paths
     from gdlab.data import DataError, load_prepared
     from gdlab.experiment import decode_target
     from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
@@ -75,7 +76,8 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
     spec = params.compare
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
     variants = plan_variants(params)
-    with parallel_backend(params.parallel) as backend:  # local processes or a Dask cluster
+    # local processes or a Dask cluster whose workers run this code and these plug-ins
+    with parallel_backend(params.parallel, import_paths(params)) as backend:
         say(f"compare: parallel work on {backend.describe()}")
         comparison = compare_variants(
             variants,

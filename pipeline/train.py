@@ -36,6 +36,7 @@ import mlflow
 
 from gdlab.atomic import atomic_path
 from gdlab.config import ConfigError, flatten_params
+from gdlab.config.plugin_path import import_paths
 from gdlab.core.loop import DivergenceError
 from gdlab.data import DataError, load_prepared
 from gdlab.data.fingerprint import fingerprint
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         log_params(client, run_id, flat)
         log_prepared_split(client, run_id, data, "train", args.data)
         try:  # parallel.backend: folds on local processes or a Dask cluster; this process logs
-            with parallel_backend(params.parallel) as backend, live_fold_runs(
+            with parallel_backend(params.parallel, import_paths(params)) as backend, live_fold_runs(
                 client,
                 session.experiment_id,
                 run_id,

@@ -25,8 +25,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = ["BackendInfo", "ParallelUnavailable", "check_workers", "parallel_backend"]
@@ -77,10 +78,13 @@ def _setting(config: Any, name: str, default: Any) -> Any:
     return getattr(config, name, default)
 
 
-def check_workers(versions: dict[str, Any]) -> None:
-    """Refuse a cluster whose workers lack this process's gdlab (``ParallelUnavailable``
-    naming them and what they have) and warn when their numpy, scikit-learn or scipy differ.
-    ``versions`` is ``dask.distributed.Client.get_versions(packages=CHECKED_PACKAGES)``."""
+def check_workers(versions: dict[str, Any], code: dict[str, Any] | None = None) -> None:
+    """Refuse a cluster whose workers lack this process's gdlab or run other gdlab code
+    (``ParallelUnavailable`` naming them and what is wrong) and warn when their numpy,
+    scikit-learn or scipy differ. ``versions`` is ``dask.distributed.Client.get_versions(
+    packages=CHECKED_PACKAGES)``; ``code`` is ``{"client": running_code(plugins), "workers":
+    {address: the worker's running_code(plugins), or the exception running it raised}}`` (see
+    :mod:`gdlab.running_code`): version strings cannot tell two checkouts apart."""
     ours = (versions.get("client") or {}).get("packages") or {}
     theirs = {
         address: (info or {}).get("packages") or {}
@@ -104,16 +108,61 @@ def check_workers(versions: dict[str, Any]) -> None:
             f"{listed}{more}; results may differ in the last bits from a local run",
             stacklevel=2,
         )
+    if code is not None:
+        _check_code(code.get("client") or {}, code.get("workers") or {})
+
+
+def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
+    """Refuse workers whose gdlab (or plug-in) code is not this process's."""
+    if ours.get("edited"):
+        raise ParallelUnavailable(
+            f"gdlab's code changed after this stage started ({_files(ours['edited'])}); "
+            "run the stage again"
+        )
+    problems = {}
+    for address, answer in sorted(answers.items()):
+        if not (isinstance(answer, dict) and isinstance(answer.get("code"), dict)):
+            why = f"{type(answer).__name__}: {answer}" if isinstance(answer, BaseException) \
+                else repr(answer)
+            problems[address] = f"cannot report its code, another gdlab ({why})"
+        elif answer["code"] != ours.get("code"):
+            mine = ours.get("code") or {}
+            other = sorted(k for k in mine if answer["code"].get(k) != mine[k])
+            missing = [k for k in other if answer["code"].get(k) is None]
+            other = [k for k in other if k not in missing] or ([] if missing else ["gdlab"])
+            problems[address] = " and ".join(
+                [f"runs other {' and '.join(other)} code"] * bool(other)
+                + [f"cannot import the plug-in {' and '.join(missing)}"] * bool(missing))
+        elif answer.get("edited"):
+            problems[address] = (f"imported gdlab before {_files(answer['edited'])} "
+                                 "changed and still runs the old code")
+    if not problems:
+        return
+    listed = "; ".join(f"{a} {why}" for a, why in list(problems.items())[:5])
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    raise ParallelUnavailable(
+        f"Dask workers must run this checkout's code: {listed}{more}; restart them with this "
+        "checkout's src on their PYTHONPATH (stop and start `dask worker`, or "
+        "`Client(scheduler).restart()` for workers under a nanny)"
+    )
+
+
+def _files(paths: list[str]) -> str:
+    names = [Path(p).as_posix().rpartition("/src/")[2] or p for p in paths[:3]]
+    return ", ".join(names) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 @contextlib.contextmanager
-def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
+def parallel_backend(config: Any = None, plugins: Sequence[str] = ()) -> Iterator[BackendInfo]:
     """Run the joblib work inside the block on the backend that ``config`` names.
 
     ``config`` is ``params.parallel`` (a :class:`~gdlab.config.sections.parallel.ParallelConfig`),
-    a dict with the same keys, or None (joblib). Yields a :class:`BackendInfo`. Raises
+    a dict with the same keys, or None (joblib); ``plugins`` the plug-in import paths the
+    work uses (:func:`gdlab.config.plugin_path.import_paths` of the params), whose code the
+    workers must share with this process like gdlab's. Yields a :class:`BackendInfo`. Raises
     :class:`ParallelUnavailable` when Dask is not installed, the scheduler does not answer
-    within ``parallel.timeout`` seconds, a worker lacks this gdlab (:func:`check_workers`) or
+    within ``parallel.timeout`` seconds, a worker lacks this gdlab or runs other gdlab or
+    plug-in code (:func:`check_workers`) or
     the scheduler is lost while the block's work runs; ValueError for an unauthenticated
     (tcp://, ws://, ucx://) scheduler on another machine without ``allow_insecure_remote``.
     """
@@ -177,7 +226,8 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
                 f"no Dask worker joined {scheduler} within {timeout:g}s; start one with "
                 f"`dask worker {scheduler}`"
             ) from exc
-        check_workers(client.get_versions(packages=list(CHECKED_PACKAGES)))
+        check_workers(client.get_versions(packages=list(CHECKED_PACKAGES)),
+                      _code_of(client, plugins))
         info = BackendInfo(
             "dask",
             scheduler=scheduler,
@@ -201,3 +251,14 @@ def parallel_backend(config: Any = None) -> Iterator[BackendInfo]:
                 "(it stopped or the network failed); nothing of the stage was written: restart "
                 "the scheduler and run the stage again, or set parallel.backend: joblib"
             ) from exc
+
+
+def _code_of(client: Any, plugins: Sequence[str]) -> dict[str, Any]:
+    """This process's and every worker's :func:`~gdlab.running_code.running_code`; a worker
+    that cannot import it (no gdlab, an older one) answers with the exception."""
+    from gdlab.running_code import running_code
+
+    return {
+        "client": running_code(plugins),
+        "workers": client.run(running_code, list(plugins), on_error="return"),
+    }

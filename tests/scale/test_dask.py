@@ -186,6 +186,52 @@ def test_workers_without_this_gdlab_are_refused_and_other_numpy_warned(cluster):
         check_workers(older)
 
 
+def test_workers_running_other_gdlab_code_are_refused(cluster):
+    """gdlab is 0.1.0 at every commit: equal versions say nothing of the code. Each worker
+    reports a digest of its gdlab (and plug-in) code; another checkout, a worker that cannot
+    report it (no gdlab, or one without gdlab.running_code) or one that imported gdlab
+    before its files changed is refused, named, with how to restart it."""
+    import copy
+
+    from gdlab.parallel import CHECKED_PACKAGES, _code_of, check_workers
+
+    _, client = cluster
+    versions = client.get_versions(packages=list(CHECKED_PACKAGES))
+    code = _code_of(client, ["examples.lion:lion"])
+    assert set(code["workers"]) == set(versions["workers"])
+    check_workers(versions, code)  # the test cluster runs this very checkout
+    address = sorted(code["workers"])[0]
+    restart = r"restart them with this checkout's src on their PYTHONPATH"
+
+    other = copy.deepcopy(code)
+    other["workers"][address]["code"]["gdlab"] = "0" * 16  # one line changed in cv.py
+    with pytest.raises(ParallelUnavailable, match=(
+            rf"run this checkout's code: {address} runs other gdlab code; {restart}")):
+        check_workers(versions, other)
+
+    older = copy.deepcopy(code)  # its gdlab lacks gdlab.running_code: Client.run's answer
+    older["workers"][address] = Exception('ModuleNotFoundError("No module named '
+                                          "'gdlab.running_code'\")")
+    with pytest.raises(ParallelUnavailable, match=(
+            rf"{address} cannot report its code, another gdlab \(Exception: "
+            r"ModuleNotFoundError.*{restart}".replace("{restart}", restart))):
+        check_workers(versions, older)
+
+    stale = copy.deepcopy(code)  # imported gdlab, then the checkout was edited
+    stale["workers"][address]["edited"] = ["/w/src/gdlab/experiment/cv.py"]
+    with pytest.raises(ParallelUnavailable, match=(
+            rf"{address} imported gdlab before gdlab/experiment/cv.py changed and still runs "
+            "the old code")):
+        check_workers(versions, stale)
+
+    assert code["client"]["code"]["examples.lion"] is not None  # the project's examples/
+    lacking = copy.deepcopy(code)  # a worker whose sys.path lacks the project
+    lacking["workers"][address]["code"]["examples.lion"] = None
+    with pytest.raises(ParallelUnavailable,
+                       match=f"{address} cannot import the plug-in examples.lion"):
+        check_workers(versions, lacking)
+
+
 def test_unreachable_scheduler_is_named(free_port):
     config = {"backend": "dask", "scheduler": f"tcp://127.0.0.1:{free_port}", "timeout": 1.0}
     with pytest.raises(ParallelUnavailable, match=f"127.0.0.1:{free_port}"):
