@@ -317,7 +317,7 @@ def test_another_hosts_running_trial_is_left_running_and_uses_the_budget(
     )
     assert plan.owner  # this host
     plan.spec.create()
-    other = plan.spec.load(0)  # the other host's search, its first trial seeded for slot 0
+    other = plan.spec.load()  # the other host's search, its first trial seeded for slot 0
     theirs = other.ask()
     plan.space.suggest(theirs)
     theirs.set_user_attr(OWNER, f"not-{plan.owner}")
@@ -348,15 +348,15 @@ def test_a_trial_another_host_starts_after_the_slot_was_planned_does_not_share_i
         storage=str(tmp_path / "stale.journal"),
     )
     plan.spec.create()
-    other = plan.spec.load(0)  # the other host, seeded for slot 0 as well
+    other = plan.spec.load()  # the other host, seeded for slot 0 as well
     theirs = other.ask()
     plan.space.suggest(theirs)
     theirs.set_user_attr(OWNER, f"not-{plan.owner}")
-    record = run_one_trial(plan, slot=0, deadline=None)  # planned before theirs began
+    record = run_one_trial(plan, deadline=None)  # planned before theirs began
     assert record is not None and record.number != theirs.number
     assert record.params and record.params != theirs.params
     # what the next slot's seed proposes (asked in a copy of the study, not in it)
-    replay = plan.spec.load(1)
+    replay = plan.spec.load()
     twin = optuna.create_study(sampler=replay.sampler, direction=replay.direction)
     for trial in replay.get_trials(deepcopy=True, states=(optuna.trial.TrialState.RUNNING,)):
         twin.add_trial(trial)
@@ -380,8 +380,8 @@ def test_a_trial_another_worker_finishes_while_this_one_decides_is_counted_once(
         storage=str(tmp_path / "two-workers.journal"),
     )
     plan.spec.create()
-    assert run_one_trial(plan, slot=0, deadline=None) is not None  # this worker's first
-    other = plan.spec.load(1)  # the other worker, running the second trial
+    assert run_one_trial(plan, deadline=None) is not None  # this worker's first
+    other = plan.spec.load()  # the other worker, running the second trial
     theirs = other.ask()
     plan.space.suggest(theirs)
 
@@ -396,13 +396,13 @@ def test_a_trial_another_worker_finishes_while_this_one_decides_is_counted_once(
         return trials
 
     monkeypatch.setattr(optuna.Study, "get_trials", read_then_theirs_finishes)
-    record = run_one_trial(plan, slot=2, deadline=None)  # 1 finished + 1 running < 3
+    record = run_one_trial(plan, deadline=None)  # 1 finished + 1 running < 3
     monkeypatch.undo()
     assert finished == [theirs.number]
     assert record is not None and record.state == "COMPLETE"
-    trials = plan.spec.load(3).get_trials()
+    trials = plan.spec.load().get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3  # the budget, no more
-    assert run_one_trial(plan, slot=3, deadline=None) is None  # now it is spent
+    assert run_one_trial(plan, deadline=None) is None  # now it is spent
 
 
 def test_a_resumed_search_proposes_what_the_uninterrupted_one_would(
@@ -634,3 +634,52 @@ def test_trials_whose_batch_size_exceeds_the_folds_rows_are_said_once(
         r"of the fits of [1-3] of 3 trials \(30 rows\): every epoch is one full-batch step, "
         r"not mini-batches; lower train\.batch_size \(tune\.space\) below 30, or set it to "
         r"null for full batch", said[0]), said[0]
+
+
+def test_two_hosts_starting_together_never_run_the_same_configuration(
+    tmp_path, classification_data, monkeypatch
+):
+    """Two hosts search one shared study and start at the same moment: both read the study
+    (no trial yet) before either asks for a trial. Each trial's sampler is seeded from the
+    trial's own number in the storage, so the two first trials (and all later ones) propose
+    different configurations; seeded from the count read before asking, both took slot 0
+    and ran the same configuration side by side (8 distinct configurations of 10)."""
+    import threading
+    from contextlib import nullcontext
+
+    import gdlab.tuning.search as search_module
+    from gdlab.tuning.objective import DUPLICATE_OF
+    from gdlab.tuning.study import OWNER
+
+    # each host holds its own machine's lock: here, none shared between the two
+    monkeypatch.setattr(search_module, "study_lock", lambda spec: nullcontext())
+    together, first = threading.Barrier(2, timeout=60), threading.local()
+    asking = optuna.Study.ask
+
+    def ask_together(self, *args, **kwargs):
+        if not getattr(first, "done", False):  # each host's first trial: both at once
+            first.done = True
+            together.wait()
+        return asking(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "ask", ask_together)
+    params = make_params(tune={"n_trials": 6, "pruner": "none", "n_startup_trials": 2})
+    storage = str(tmp_path / "shared.journal")
+    plans = [plan_search(params, *classification_data, storage=storage) for _ in range(2)]
+    for plan, host in zip(plans, ("hostA", "hostB"), strict=True):
+        plan.owner = host
+    plans[0].spec.create()
+    outcomes: list = []
+    hosts = [
+        threading.Thread(target=lambda p=plan: outcomes.append(run_search(p))) for plan in plans
+    ]
+    for host in hosts:
+        host.start()
+    for host in hosts:
+        host.join(120)
+    assert len(outcomes) == 2
+    trials = outcomes[0].study.get_trials()
+    assert {t.user_attrs[OWNER] for t in trials} == {"hostA", "hostB"}
+    configs = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(trials) >= 6 and len(set(configs)) == len(trials), configs
+    assert not any(DUPLICATE_OF in t.user_attrs for t in trials)

@@ -85,7 +85,7 @@ class SearchOutcome:
         every trial without a trial budget (a grid, a timeout). A study an earlier run took
         further, with a larger ``tune.n_trials``, holds more: they are left out, so the
         result is the one a new study with this budget gives (trials are seeded by their
-        place in that order)."""
+        place in that order: :func:`gdlab.tuning.study.trial_slot`)."""
         trials = sorted(self.trials(), key=lambda t: t.number)
         if self.plan.n_trials is None:
             return trials
@@ -279,12 +279,8 @@ def run_search(
         todo = remaining_trials(trials, plan.n_trials, plan.grid_size)
         outcome.spent = todo == 0
         deadline = None if plan.timeout is None else time.time() + plan.timeout
-        # the slot (sampler seed) of the next trial is the number of trials using the budget:
-        # an interrupted trial and its retry share one, so a resumed search samples what an
-        # uninterrupted one would
-        first_slot = sum(counted(t) for t in trials)
         lines = None if progress is None else TrialProgress(plan, study, todo, progress)
-        for record in _results(plan, todo, first_slot, deadline, progress):
+        for record in _results(plan, todo, deadline, progress):
             if record is None:
                 continue
             outcome.records.append(record)
@@ -311,57 +307,53 @@ def _say_full_batch(plan: SearchPlan, records: list[TrialRecord]) -> None:
 
 
 def _results(
-    plan: SearchPlan, todo: int | None, first_slot: int, deadline: float | None,
-    progress: str | None,
+    plan: SearchPlan, todo: int | None, deadline: float | None, progress: str | None,
 ) -> Iterator[TrialRecord | None]:
-    def slots() -> Iterator[int]:
+    def turns() -> Iterator[int]:
         i = 0
         while (todo is None or i < todo) and (deadline is None or time.time() < deadline):
-            yield first_slot + i
+            yield i
             i += 1
 
     if plan.n_jobs == 1:
-        for slot in slots():
-            yield run_one_trial(plan, slot, deadline, progress)
+        for _ in turns():
+            yield run_one_trial(plan, deadline, progress)
         return
     parallel = Parallel(n_jobs=plan.n_jobs, return_as="generator_unordered")
     share = effective_n_jobs(plan.n_jobs)
     yield from parallel(
-        delayed(run_one_trial)(plan, slot, deadline, progress, share) for slot in slots()
+        delayed(run_one_trial)(plan, deadline, progress, share) for _ in turns()
     )
 
 
 def run_one_trial(
-    plan: SearchPlan, slot: int, deadline: float | None, progress: str | None = None,
-    share: int = 1,
+    plan: SearchPlan, deadline: float | None, progress: str | None = None, share: int = 1,
 ) -> TrialRecord | None:
     """One trial of the study (in any process): ``None`` when nothing is left to do.
     ``progress``: the prefix of the epoch lines its fits print now and then (``share``:
     trials running side by side, see :class:`gdlab.experiment.progress.EpochProgress`).
 
-    The budget and the sampler's seed count the trials running now too: searches on other
-    hosts sharing the study (an RDB storage) do not take the same seed as a running trial
-    (which would propose its configuration again), and stop once ``n_trials`` are finished or
-    running. Checking the budget and creating the trial are two steps, so workers that find
-    room for the last trial at the same moment each run one: at most one trial per worker
-    past ``n_trials``, which the result leaves out (:meth:`SearchOutcome.budget_trials`:
-    the first ``n_trials`` in trial order). Alone, nothing else runs and ``slot`` stays as
-    given. Finished and running trials are counted in one reading of the study: read twice,
+    The sampler is seeded for the trial once it exists, from its number in the study
+    (:func:`gdlab.tuning.study.trial_slot`): searches on other hosts sharing the study (an RDB
+    storage), even starting at the same moment, never take a running trial's seed (which
+    would propose its configuration again). The budget counts the trials running now too:
+    the search stops once ``n_trials`` are finished or running. Checking the budget and
+    creating the trial are two steps, so workers that find room for the last trial at the
+    same moment each run one: at most one trial per worker past ``n_trials``, which the
+    result leaves out (:meth:`SearchOutcome.budget_trials`: the first ``n_trials`` in trial
+    order). Finished and running trials are counted in one reading of the study: read twice,
     a trial another worker finishes in between would count as running and as finished, and
     the budget look spent while it still has room for this trial."""
     if deadline is not None and time.time() >= deadline:
         return None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     quiet_interrupted_trials()  # Ctrl-C: no traceback per running trial
-    study = plan.spec.load(slot)
+    study = plan.spec.load()
     trials = study.get_trials(deepcopy=False)
     running = sum(t.state == TrialState.RUNNING for t in trials)
     left = remaining_trials(trials, plan.n_trials, plan.grid_size)
     if left is not None and left <= running:
         return None
-    taken = sum(counted(t) for t in trials) + running
-    if taken > slot:
-        study = plan.spec.load(taken)
     if plan.spec.strategy == "grid" and study.sampler.is_exhausted(study):  # type: ignore[attr-defined]
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         if not waiting:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 DEFAULT_JOURNAL = Path(".optuna") / "gdlab.journal"
@@ -167,39 +168,28 @@ class StudySpec:
             study_name=self.name,
             direction=self.direction,
             load_if_exists=True,
-            sampler=self.sampler(0),
+            sampler=self.sampler(),
             pruner=self.make_pruner(),
         )
         if UID not in study.user_attrs:
             study.set_user_attr(UID, uuid.uuid4().hex)
         return study
 
-    def load(self, slot: int) -> optuna.Study:
-        """The study with a sampler seeded for trial ``slot`` (see :meth:`sampler`)."""
+    def load(self) -> optuna.Study:
+        """The study with its sampler (see :meth:`sampler`) and pruner."""
         return optuna.load_study(
             study_name=self.name,
             storage=open_storage(self.storage),
-            sampler=self.sampler(slot),
+            sampler=self.sampler(),
             pruner=self.make_pruner(),
         )
 
-    def sampler(self, slot: int) -> optuna.samplers.BaseSampler:
+    def sampler(self) -> optuna.samplers.BaseSampler:
         """``GridSampler`` (same shuffled order in every process, so workers take distinct
-        grid points) or ``TPESampler`` seeded from (seed, slot), ``slot`` being the number of
-        trials that used the budget before this one: the same history gives the same proposal,
-        an interrupted trial does not shift the seeds of later ones, and parallel workers never
-        share a seed."""
+        grid points) or TPE seeded for each trial once it exists (:class:`SlotSeededTPE`)."""
         if self.strategy == "grid":
             return optuna.samplers.GridSampler(self.grid or {}, seed=self.seed)
-        seed = int(np.random.SeedSequence([self.seed, slot]).generate_state(1)[0])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(
-                seed=seed,
-                n_startup_trials=self.n_startup_trials,
-                multivariate=True,
-                group=self.conditional,
-            )
+        return SlotSeededTPE(self.seed, self.n_startup_trials, self.conditional)
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
         """Pruner fed with one intermediate value per fold (step = fold index)."""
@@ -210,6 +200,72 @@ class StudySpec:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.pruners.WilcoxonPruner(p_threshold=WILCOXON_P, n_startup_steps=2)
         return optuna.pruners.NopPruner()
+
+
+def trial_slot(study: optuna.Study, trial: FrozenTrial) -> int:
+    """The slot of ``trial``: the trials of ``study`` numbered before it that use or may use
+    the budget (every one but those cut short by an interrupt). Optuna numbers a study's
+    trials uniquely, also across processes and hosts sharing its storage, so two trials never
+    share a slot; an interrupted trial and its retry do (the retry is numbered after it and
+    the interrupted one is not counted), so a resumed search samples what an uninterrupted one
+    would; and a search alone gives the same slots in every run."""
+    return sum(
+        t.number < trial.number
+        and not (t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED))
+        for t in study.get_trials(deepcopy=False)
+    )
+
+
+class SlotSeededTPE(optuna.samplers.BaseSampler):
+    """Optuna's ``TPESampler`` (multivariate, ``group`` for conditional spaces) seeded from
+    (``seed``, :func:`trial_slot`) when each trial starts: the seed follows the trial's number
+    in the shared storage, not a count of trials read before asking for one, which two hosts
+    starting together read alike (they then proposed the same configuration)."""
+
+    def __init__(self, seed: int, n_startup_trials: int, conditional: bool) -> None:
+        self.seed, self.n_startup_trials, self.conditional = seed, n_startup_trials, conditional
+        self._tpe = self.tpe(0)
+
+    def tpe(self, slot: int) -> optuna.samplers.TPESampler:
+        """The TPE sampler of trial slot ``slot``."""
+        seed = int(np.random.SeedSequence([self.seed, slot]).generate_state(1)[0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed,
+                n_startup_trials=self.n_startup_trials,
+                multivariate=True,
+                group=self.conditional,
+            )
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._tpe = self.tpe(trial_slot(study, trial))
+        self._tpe.before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self._tpe.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self._tpe.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._tpe.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._tpe.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._tpe.reseed_rng()
 
 
 WILCOXON_P = 0.1
