@@ -148,7 +148,7 @@ def search(params, data, out_dir: str) -> int:
         with parallel_backend(params.parallel) as backend:
             say(f"tune: parallel work on {backend.describe()}")
             outcome = run_search(plan, logger.log, progress="tune")  # a line per trial
-        logger.log_missing(outcome.trials())
+        logger.log_missing(outcome.trials(), owner=plan.owner)  # other hosts log their own
         note = outcome.budget_note()
         if note:
             print(f"tune: {note}")

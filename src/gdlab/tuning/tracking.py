@@ -5,7 +5,8 @@ writes the SQLite store. A trial run carries its searched parameters, per-fold s
 (``fold_<metric>``, step = fold), mean per-epoch curves (``train_loss`` / ``val_loss``, step =
 epoch, one ``log_batch``), its CV score ``cv_<metric>``, and its state: status FINISHED
 (complete), KILLED (pruned) or FAILED, with the tag ``gdlab.trial_state`` = COMPLETE / PRUNED /
-FAIL. Trials finished by an earlier, killed run of the stage are logged on the next run.
+FAIL. Trials finished by an earlier, killed run of the stage are logged on the next run; a
+trial already logged by any search of the study (its uid and number tags) is not logged again.
 """
 
 from __future__ import annotations
@@ -102,23 +103,44 @@ class TrialLogger:
         self.run_ids[record.number] = run_id
         return run_id
 
-    def log_missing(self, trials: list[Any]) -> list[str]:
-        """Log finished trials no run holds yet (an earlier stage run was killed first)."""
+    def log_missing(self, trials: list[Any], owner: str | None = None) -> list[str]:
+        """Log finished trials no run holds yet (an earlier stage run was killed first).
+
+        MLflow is read again first: searches on other hosts sharing the study log their own
+        trials meanwhile, and those are not logged twice. With ``owner`` (this host), the
+        trials another host's search ran (user attribute ``gdlab.owner``) are left to it even
+        when not logged yet: it logs each as it finishes, or on its next run if it was
+        killed first; logged here, its run would hold no curves."""
+        from gdlab.tuning.study import OWNER
+
+        self.refresh()
         return [
             self.log(record_from_trial(t, self.study_name))
             for t in trials
-            if t.state.is_finished() and t.number not in self.run_ids
+            if t.state.is_finished()
+            and t.number not in self.run_ids
+            and (owner is None or t.user_attrs.get(OWNER, owner) == owner)
         ]
+
+    def refresh(self) -> None:
+        """Take in the trial runs logged since (by searches of the study on other hosts)."""
+        for number, run_id in logged_trials(
+            self.client, self.experiment_id, self.study_uid
+        ).items():
+            self.run_ids.setdefault(number, run_id)
 
     def mark_best(self, number: int | None) -> str | None:
         """Tag trial ``number``'s run ``gdlab.best_trial=true`` (the tag moves off any run of
-        the study that had it); returns that run's id."""
+        the study that had it); returns that run's id, wherever it is (under another host's
+        tuning run for its trials), or None when no run holds the trial yet."""
         found = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.{UID_TAG} = '{self.study_uid}' and tags.{BEST_TAG} = 'true'",
         )
         for run in found:
             self.client.set_tag(run.info.run_id, BEST_TAG, "false")
+        if number is not None and number not in self.run_ids:  # another host's trial
+            self.refresh()
         run_id = self.run_ids.get(number) if number is not None else None
         if run_id is not None:
             self.client.set_tag(run_id, BEST_TAG, "true")
