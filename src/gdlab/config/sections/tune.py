@@ -308,9 +308,11 @@ class TuneConfig(Section):
     n_jobs: int = Field(
         1,
         ge=-1,
-        description="trials run in parallel worker processes; -1 = all cores. With bayes, "
-        "more than 1 is not reproducible: which trials TPE has seen when it proposes the next "
-        "depends on timing (grid is)",
+        description="trials run in parallel worker processes; -1 = all cores. More than 1 is "
+        "not reproducible with bayes (which trials TPE has seen when it proposes the next "
+        "depends on timing) nor with a pruner (median, wilcoxon: whether and after which fold "
+        "a trial is pruned depends on which other trials finished first); grid with pruner: "
+        "none is (the same points and scores, in another order)",
         json_schema_extra={"x-allowed": "-1 or an integer >= 1"},
     )
     seed: int | None = Field(
