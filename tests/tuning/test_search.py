@@ -683,3 +683,40 @@ def test_two_hosts_starting_together_never_run_the_same_configuration(
     configs = [tuple(sorted(t.params.items())) for t in trials]
     assert len(trials) >= 6 and len(set(configs)) == len(trials), configs
     assert not any(DUPLICATE_OF in t.user_attrs for t in trials)
+
+
+def test_a_search_that_waited_for_another_on_this_machine_says_that_one_spent_the_budget(
+    tmp_path, classification_data
+):
+    """Two searches of one study on this machine (two tune.py runs at once): the second
+    waits on the study's lock while the first runs the budget, then runs nothing. It said
+    the budget was spent 'in earlier runs', though the first ran at the same time; it now
+    says which trials the search holding the lock ran while it waited."""
+    import threading
+
+    params = make_params(tune={"n_trials": 3, "pruner": "none"})
+    storage = str(tmp_path / "same-machine.journal")
+    plans = [plan_search(params, *classification_data, storage=storage) for _ in range(2)]
+    first_done, outcomes = threading.Event(), {}
+
+    def first_search():
+        outcomes["first"] = run_search(plans[0], lambda record: first_done.set())
+
+    first = threading.Thread(target=first_search)
+    first.start()
+    assert first_done.wait(120)  # its first trial is over; it holds the lock for two more
+    outcomes["second"] = run_search(plans[1])  # waits for the lock, then finds nothing to do
+    first.join(120)
+    assert len(outcomes["first"].records) == 3 and outcomes["second"].records == []
+    note = outcomes["second"].budget_note()
+    assert note.startswith(
+        f"study {plans[1].spec.name} has spent its budget (tune.n_trials: 3; 3 trials "
+        "counted), 1 before this run started with the same params, data and code and 2 by "
+        "another search on this machine that held the study's lock while this run waited for "
+        "it: no trial ran now"
+    ), note
+    assert "earlier runs" not in note
+    assert run_search(plans[1]).budget_note().startswith(  # run again later: all earlier
+        f"study {plans[1].spec.name} has spent its budget (tune.n_trials: 3; 3 trials "
+        "counted) in earlier runs with the same params"
+    )

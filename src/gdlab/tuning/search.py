@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from gdlab.tuning.quiet import quiet_interrupted_trials
 from gdlab.tuning.space import LEARNING_RATE, Space
 from gdlab.tuning.study import (
     BUDGET_FIELDS,
+    OWNER,
     StudySpec,
     counted,
     recover_interrupted,
@@ -74,7 +76,8 @@ class SearchOutcome:
     records: list[TrialRecord] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     elapsed: float = 0.0
-    spent: bool = False  # the budget was used up by earlier runs: this run had nothing to do
+    spent: bool = False  # the budget was used up before this run's turn: it had nothing to do
+    started: datetime = field(default_factory=datetime.now)  # before it waited for the lock
 
     def trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False)
@@ -136,8 +139,9 @@ class SearchOutcome:
         return self.plan.space.active(best.params) if best is not None else {}
 
     def budget_note(self) -> str | None:
-        """What to tell the user when the study's budget was spent before this run, so no trial
-        ran now and the result is the earlier runs' (None otherwise)."""
+        """What to tell the user when the study's budget was spent before this run's turn, so
+        no trial ran now and the result is that of the trials which spent it: earlier runs',
+        or a search that ran meanwhile (None otherwise)."""
         if not self.spent:
             return None
         plan = self.plan
@@ -153,11 +157,37 @@ class SearchOutcome:
         past = (f" (the study holds {beyond} more from a larger tune.n_trials: left out, as a "
                 "new study with this budget would not run them)" if beyond else "")
         return (
-            f"study {plan.spec.name} has spent its budget ({budget}; {done} trials counted) in "
-            f"earlier runs{same}: no trial ran now, the best of those earlier trials is "
+            f"study {plan.spec.name} has spent its budget ({budget}; {done} trials counted)"
+            f"{self._spent_by(same)}: no trial ran now, the best of those trials is "
             f"reported{past}; raise tune.n_trials to run more, or set tune.study_name to a new "
             "name to start a study over"
         )
+
+    def _spent_by(self, same: str) -> str:
+        """Who ran the counted trials: runs before this one, and those that finished since it
+        started, by a search on this machine (it held the study's lock while this run waited
+        for it: :func:`~gdlab.tuning.study.study_lock`) or on other hosts sharing the study
+        (user attribute ``gdlab.owner``)."""
+        mine = others = before = 0
+        for trial in self.budget_trials():
+            if not counted(trial):
+                continue
+            end = trial.datetime_complete
+            if end is None or end < self.started:
+                before += 1
+            elif trial.user_attrs.get(OWNER, self.plan.owner) == self.plan.owner:
+                mine += 1
+            else:
+                others += 1
+        if not mine and not others:
+            return f" in earlier runs{same}"
+        parts = [f"{before} before this run started{same}"] if before else []
+        if mine:
+            parts.append(f"{mine} by another search on this machine that held the study's "
+                         "lock while this run waited for it")
+        if others:
+            parts.append(f"{others} by searches on other hosts sharing the study meanwhile")
+        return ", " + " and ".join(parts)
 
 
 _NOT_IN_IDENTITY: dict[str, Any] = {
@@ -271,10 +301,11 @@ def run_search(
     record as its trial finishes (in this process). ``progress`` (a prefix: ``"tune"``):
     print a line as each trial ends and, now and then, a running trial's epochs
     (:mod:`gdlab.tuning.progress`)."""
-    start = time.monotonic()
+    start, started = time.monotonic(), datetime.now()  # trials' times are Optuna's: local
     with study_lock(plan.spec):
         study = plan.spec.create()
-        outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner))
+        outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner),
+                                started=started)
         trials = study.get_trials(deepcopy=False)  # one reading for the budget and the slot
         todo = remaining_trials(trials, plan.n_trials, plan.grid_size)
         outcome.spent = todo == 0
