@@ -64,6 +64,7 @@ def search(params, data, out_dir: str) -> int:
     """The search with everything around it (MLflow is imported only when tuning is on)."""
     import optuna
 
+    from gdlab.config.plugin_path import import_paths
     from gdlab.experiment import decode_target
     from gdlab.experiment.progress import say
     from gdlab.parallel import parallel_backend
@@ -89,6 +90,7 @@ def search(params, data, out_dir: str) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tune, task = params.tune, data.task
+    plugins = import_paths(params)  # Dask workers must run this code and these plug-ins
     code = code_fingerprint(params, extra=[__file__])  # changed code: a new study
     y = decode_target(data.y_train, data.classes)
     storage = resolve_storage(tune.storage, project_root())
@@ -145,7 +147,7 @@ def search(params, data, out_dir: str) -> int:
 
         # parallel.backend: trials (tune.n_jobs > 1) on local processes or a Dask cluster;
         # they return their records and this process alone logs them
-        with parallel_backend(params.parallel) as backend:
+        with parallel_backend(params.parallel, plugins) as backend:
             say(f"tune: parallel work on {backend.describe()}")
             outcome = run_search(plan, logger.log, progress="tune")  # a line per trial
         logger.log_missing(outcome.trials(), owner=plan.owner)  # other hosts log their own
@@ -161,7 +163,7 @@ def search(params, data, out_dir: str) -> int:
 
         heat_cells = []
         if tune.heatmap.enabled:
-            with parallel_backend(params.parallel):
+            with parallel_backend(params.parallel, plugins):
                 heat = run_search(
                     plan_heatmap(
                         params, data.X_train, y, storage=storage, data_digest=data.digest,

@@ -356,6 +356,30 @@ def test_tune_stage_sends_its_trials_to_the_configured_cluster(cluster, tmp_path
     ).spec.name == same
 
 
+def test_the_tune_stage_checks_the_workers_run_its_plug_ins(cluster, tmp_path, monkeypatch):
+    """Dask workers are checked for the plug-ins params.yaml names as for gdlab's code (a
+    worker running another examples/lion.py would tune another optimiser): the tune stage,
+    like train and compare, asks every worker for their code at both of its blocks."""
+    import gdlab.parallel
+
+    asked: list[list[str]] = []
+    code_of = gdlab.parallel._code_of
+
+    def recording(client, plugins):
+        asked.append(list(plugins))
+        return code_of(client, plugins)
+
+    monkeypatch.setattr(gdlab.parallel, "_code_of", recording)
+    tune = {
+        "enabled": True, "strategy": "grid", "pruner": "none", "n_trials": None, "n_jobs": 2,
+        "space": {"optimizer.learning_rate": {"choices": [0.003]}},
+        "heatmap": {"enabled": True, "learning_rates": [0.01], "batch_sizes": [16]},
+    }
+    run_stage_on(cluster, tmp_path, monkeypatch, "tune", tune=tune,
+                 optimizer={"name": "examples.lion:lion", "learning_rate": 0.001})
+    assert asked == [["examples.lion:lion"], ["examples.lion:lion"]]
+
+
 def test_losing_the_scheduler_mid_work_is_named(cluster):
     """Dask cancels every pending future with reason 'scheduler-connection-lost' when the
     client loses its scheduler (seen killing a `dask scheduler` under a running CV): the
