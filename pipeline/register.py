@@ -7,7 +7,9 @@ that neither trained on; with too few such rows, or other input columns, the two
 compared, and the new version stays challenger) and passes the fairness gate
 (``reports/fairness.json``, written by evaluate). The decision is written to
 ``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
-With ``register.enabled: false`` nothing is registered.
+Before anything is registered, the logged model's skops file in the MLflow store is checked to be
+byte for byte the ``models/model.skops`` evaluate tested. With ``register.enabled: false``
+nothing is registered.
 
     python pipeline/register.py [--params params.yaml] [--data data/prepared]
 """
@@ -62,7 +64,6 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
 
     from gdlab.config.plugin_path import import_paths
     from gdlab.data import load_prepared
-    from gdlab.data.prepared import file_sha256
     from gdlab.experiment import as_frame, decode_target
     from gdlab.tracking import (
         RunHandle,
@@ -74,6 +75,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         register_and_gate,
     )
     from gdlab.tracking.champion import ChampionNotComparable, TestSet
+    from gdlab.tracking.logged_model import check_logged_model
     from gdlab.tracking.registry import (
         MODEL_DIGEST_TAG,
         fairness_gate,
@@ -105,6 +107,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         session = open_session(params.tracking.uri, params.tracking.experiment)
         check_resumable(session.client, handle.run_id, str(models / "run.json"))
         model_uri = check_own_model_uri(session.client, handle.model_uri, run_id=handle.run_id)
+        # the logged file must be the models/model.skops evaluate tested (its sha256 is tagged)
+        model_digest = check_logged_model(model_uri, models / "model.skops")
     except (TrackingUnavailable, UntrustedModelSource, ValueError) as exc:
         print(f"register: {exc}", file=sys.stderr)
         return 1
@@ -120,7 +124,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                 metric=metric,
                 value=float(value),
                 tags={
-                    MODEL_DIGEST_TAG: file_sha256(models / "model.skops"),
+                    MODEL_DIGEST_TAG: model_digest,
                     "gdlab.run_id": handle.run_id,
                     "gdlab.fairness_gate": gate_status,
                     "gdlab.model_card": card,

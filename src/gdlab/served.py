@@ -83,7 +83,8 @@ def save_model(
     with the param :data:`PREDICT_METHOD` (``pyfunc_predict_fn="predict_proba"`` would reach
     the model past it). ``training_rows``: the fingerprint of the rows the model was trained on
     (:func:`gdlab.data.fingerprint.fingerprint`), saved beside it and named in its metadata
-    (:data:`TRAINING_ROWS_KEY`)."""
+    (:data:`TRAINING_ROWS_KEY`). A skops model file holds the bytes train writes to
+    ``models/model.skops`` (:func:`_write_pipeline_bytes`)."""
     if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
         raise ValueError(
             f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
@@ -92,6 +93,9 @@ def save_model(
         )
     mlflow.sklearn.save_model(sk_model, path, mlflow_model=mlflow_model, **kwargs)
     model = Model.load(path) if mlflow_model is None else mlflow_model
+    flavor = model.flavors.get(FLAVOR_NAME, {})
+    if flavor.get("serialization_format") == "skops":
+        _write_pipeline_bytes(sk_model, os.path.join(path, flavor["pickled_model"]))
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__
     if training_rows is not None:
         from gdlab.data.fingerprint import save_fingerprint
@@ -99,6 +103,20 @@ def save_model(
         model.metadata = {**(model.metadata or {}),
                           TRAINING_ROWS_KEY: save_fingerprint(path, training_rows)}
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
+
+
+def _write_pipeline_bytes(sk_model: Any, path: str) -> None:
+    """Replace the skops file MLflow wrote at ``path`` (object ids, random names and the time
+    in it: new bytes on every save) with gdlab's reproducible one
+    (:func:`gdlab.experiment.persist.model_bytes`): the logged model's file is then byte for
+    byte the ``models/model.skops`` evaluate tested, which register checks before it registers
+    it (:mod:`gdlab.tracking.logged_model`), and its sha256 is the version's
+    ``gdlab.model_sha256``. The same model, loaded the same way (MLflow's loader, its trusted
+    types)."""
+    from gdlab.atomic import write_bytes_atomic
+    from gdlab.experiment.persist import model_bytes
+
+    write_bytes_atomic(path, model_bytes(sk_model))
 
 
 def _refuses_nan(predict: Callable[[pd.DataFrame], Any], frame: pd.DataFrame) -> bool | None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 import mlflow
 import pytest
 import skops.io as sio
+from sklearn.preprocessing import StandardScaler
 
 from gdlab.experiment.persist import TRUSTED_NAMES, load_model, save_model
 from gdlab.tracking import FAILURE_TAG, log_params, log_tags, open_session, pipeline_run
@@ -46,6 +48,46 @@ def test_logged_model_is_skops_with_explicit_trusted_types(baseline):
     files = [p.name for p in local.rglob("*") if p.is_file()]
     assert any(name.endswith(".skops") for name in files)
     assert not [n for n in files if n.endswith((".pkl", ".pickle", ".joblib", ".cloudpickle"))]
+
+
+def _store_file(project, model_uri: str) -> Path:
+    """The skops file of the logged model ``models:/m-...`` in the project's artifact store."""
+    logged = project.client().get_logged_model(model_uri.removeprefix("models:/"))
+    return Path(logged.artifact_location.removeprefix("file://"), "model.skops")
+
+
+def test_the_registered_file_is_the_tested_one_and_its_tag_hashes_it(baseline):
+    """train logs the very bytes it writes to models/model.skops (the file evaluate tests),
+    and the version's gdlab.model_sha256 is the sha256 of the registered file."""
+    version = baseline.client().get_model_version_by_alias("gdlab-rel", "champion")
+    registered = _store_file(baseline, version.source).read_bytes()
+    assert registered == (baseline.root / "models" / "model.skops").read_bytes()
+    assert version.tags["gdlab.model_sha256"] == hashlib.sha256(registered).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another model"])
+def test_register_refuses_a_logged_model_that_is_not_the_tested_one(untouched, damage):
+    """The logged model in the MLflow store is cut short, or replaced by another sound skops
+    file: register (here re-registering its existing version) refuses in one line naming the
+    file in the store and saying to train again; nothing is registered, no alias or tag
+    moves (``untouched``)."""
+    handle = json.loads((untouched.root / "models" / "run.json").read_text())
+    stored = _store_file(untouched, handle["model_uri"])
+    good = stored.read_bytes()
+    bad = (good[:1000] if damage == "truncated"
+           else sio.dumps(StandardScaler().fit([[0.0], [1.0]])))
+    try:
+        stored.write_bytes(bad)
+        result = untouched.stage("register")
+    finally:
+        stored.write_bytes(good)
+    assert result.code == 1
+    [line] = result.err.strip().splitlines()
+    said = "is damaged" if damage == "truncated" else "differs from the models/model.skops"
+    assert f"the logged model {handle['model_uri']} in the MLflow store" in line
+    assert said in line and str(stored) in line
+    assert "nothing registered, no alias moved" in line
+    assert "dvc repro --force --single-item train && dvc repro" in line
 
 
 def test_loading_refuses_types_outside_the_trusted_list(tmp_path):

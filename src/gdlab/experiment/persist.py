@@ -195,13 +195,22 @@ def without_wall_clock(model: Any) -> Any:
     return model
 
 
+def model_bytes(model: Any) -> bytes:
+    """The skops file :func:`save_model` writes for ``model``: the same model gives the same
+    bytes (without wall-clock times, :func:`without_wall_clock`; with numbered members,
+    :func:`canonical_bytes`). The model logged to MLflow is saved with them too
+    (:func:`gdlab.served.save_model`), so that its file is byte for byte the one evaluate
+    tested."""
+    return canonical_bytes(_skops().dumps(without_wall_clock(model)))
+
+
 def save_model(model: Any, path: str | Path) -> list[str]:
     """Write ``model`` to ``path`` in skops format with reproducible bytes: the same training
     writes the same file (without wall-clock times, :func:`without_wall_clock`; with numbered
     members, :func:`canonical_bytes`). Returns the extra trusted types it needs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = canonical_bytes(_skops().dumps(without_wall_clock(model)))
+    data = model_bytes(model)
     types = trusted_types(data=data, plugins=import_paths(model))
     local = [t for t in types if "<" in t]  # '<lambda>', '<locals>': no name to load it by
     if local:
@@ -215,26 +224,45 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     return types
 
 
-def _check_archive(path: Path, data: bytes) -> None:
-    """``ValueError`` naming ``path`` when ``data`` is not a whole zip archive (a skops file
-    is one): cut short, overwritten or with a damaged member (CRC checked)."""
+WORKSPACE_REMEDY = ("restore the pipeline's copy with `dvc checkout models` or train again "
+                    "with `dvc repro -f -s train`")
+"""What to do about a damaged ``models/model.skops`` (the pipeline's own copy)."""
+
+
+class DamagedModelFile(ValueError):
+    """``path`` is not a readable skops model file (``problem`` says why: cut short,
+    overwritten, a damaged member). The message says what to do about the pipeline's own
+    ``models/model.skops``; a caller loading another copy (a registered model's artifact)
+    names it and its own remedy from ``problem``."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: not a readable skops model file ({problem}); "
+                         f"{WORKSPACE_REMEDY}")
+
+
+def archive_problem(data: bytes) -> str | None:
+    """Why ``data`` is not a whole zip archive (a skops file is one: cut short, overwritten or
+    with a damaged member, CRC checked), or None when it is."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             bad = archive.testzip()
-        problem = None if bad is None else f"its member {bad} is damaged"
+        return None if bad is None else f"its member {bad} is damaged"
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        problem = str(exc)
+        return str(exc)
+
+
+def _check_archive(path: Path, data: bytes) -> None:
+    """:class:`DamagedModelFile` naming ``path`` when ``data`` is not a whole zip archive."""
+    problem = archive_problem(data)
     if problem:
-        raise ValueError(
-            f"{path}: not a readable skops model file ({problem}); restore the pipeline's copy "
-            "with `dvc checkout models` or train again with `dvc repro -f -s train`"
-        )
+        raise DamagedModelFile(path, problem)
 
 
 def load_model(path: str | Path, plugins: Sequence[str] = ()) -> Any:
     """Load a skops file written by ``save_model``, trusting only gdlab's types beyond skops',
     and those of the modules of ``plugins`` (the import paths params.yaml names). A damaged
-    file raises ``ValueError`` naming it."""
+    file raises :class:`DamagedModelFile` (a ``ValueError``) naming it."""
     data = Path(path).read_bytes()
     _check_archive(Path(path), data)
     return _skops().loads(data, trusted=trusted_types(data=data, plugins=plugins))

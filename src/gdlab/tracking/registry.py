@@ -31,7 +31,10 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 TASK_TAG = "gdlab.task"
 MODEL_DIGEST_TAG = "gdlab.model_sha256"
-"""sha256 of the version's ``models/model.skops`` (the same training writes the same bytes)."""
+"""sha256 of the version's registered skops file, the logged model's in the MLflow store
+(register checks it is byte for byte ``models/model.skops``,
+:func:`gdlab.tracking.logged_model.check_logged_model`; the same training writes the same
+bytes)."""
 REVIEW_TAG = "gdlab.fairness_review"
 
 
