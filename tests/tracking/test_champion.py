@@ -26,7 +26,6 @@ from gdlab.data.split import split_indices
 from gdlab.tracking import log_sklearn_model, pipeline_run, register_and_gate
 from gdlab.tracking.champion import (
     CHALLENGER_REMEDY,
-    CHAMPION_REMEDY,
     ChampionNotComparable,
     TestSet,
     input_difference,
@@ -249,9 +248,45 @@ def test_a_champion_that_cannot_be_scored_leaves_the_registry_as_it_was(session)
     assert message.startswith(
         "champion v1 of 'unloadable' could not be re-evaluated on this test set: "
     )
-    assert "\n" not in message and error.value.remedy == CHAMPION_REMEDY
+    assert "\n" not in message and "registered champion in the MLflow store" in error.value.remedy
+    assert f'set_registered_model_alias("{name}", "champion"' in error.value.remedy
     assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
     assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "1"
+
+
+def test_a_damaged_champion_is_named_in_the_store_with_how_to_move_its_alias(session):
+    """The champion's model file in the MLflow store is cut short: the error names the
+    registered version and its file in the store, and the remedy moves or deletes the
+    champion alias (dvc checkout and training again restore only models/model.skops); the
+    commands it gives work: run, the alias goes where they say."""
+    name, columns = "damaged-champion", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    _register(session, name, _fit(train_a), test_a, "digest-a", 0.01, train=train_a)
+    _register(session, name, _fit(train_a), test_a, "digest-a", 0.02, train=train_a)
+    client = session.client
+    logged = client.get_logged_model(client.get_model_version(name, "1").source[len("models:/"):])
+    stored = Path(logged.artifact_location.removeprefix("file://"), "model.skops")
+    stored.write_bytes(stored.read_bytes()[:1000])
+
+    with pytest.raises(ChampionNotComparable) as error:
+        _register(session, name, _fit(train_b), test_b, "digest-b", 0.5, train=train_b)
+    message, remedy = str(error.value), error.value.remedy
+    assert message.startswith(
+        f"champion v1 of {name!r} could not be re-evaluated on this test set: its artifact in "
+        f"the MLflow store is damaged: models:/{name}/1 ({logged.artifact_location}/model.skops)"
+        " is not a readable skops model file (")
+    assert "dvc checkout" not in message and "dvc repro" not in message
+    assert "registered champion in the MLflow store" in remedy
+    assert "\n" not in message + remedy
+    assert _alias(client, name, "champion") == "1"
+    [move, delete] = [shlex.split(part)[0] for part in remedy.split("python -c ")[1:]]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": str(client.tracking_uri)}
+    subprocess.run([sys.executable, "-c", move.replace("<version>", "2")], env=env, check=True)
+    assert _alias(client, name, "champion") == "2"
+    subprocess.run([sys.executable, "-c", delete], env=env, check=True)
+    assert [a for v in client.search_model_versions(f"name = '{name}'")
+            for a in v.aliases if a == "champion"] == []
 
 
 def test_a_new_model_whose_fingerprint_is_damaged_is_blamed_not_the_champion(session):

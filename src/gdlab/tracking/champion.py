@@ -59,8 +59,27 @@ class TestSet:
     """The plug-in import paths whose modules the champion's file may use (params.yaml's)."""
 
 
-CHAMPION_REMEDY = "repair the champion, or move or delete its alias by hand"
-"""What to do when the champion could not be scored."""
+CHAMPION_REMEDY = ("the registered champion in the MLflow store cannot be used: move the "
+                   "champion alias to a sound version, or delete it, by hand")
+"""What to do when the champion could not be scored (:func:`champion_remedy` gives the
+commands for a model name)."""
+
+
+def champion_remedy(name: str) -> str:
+    """What to do when the champion of ``name`` could not be read or scored: its artifact in
+    the MLflow store is what failed, so neither ``dvc checkout`` nor training again (both
+    touch the workspace model only) repairs it; the champion alias goes to a sound version
+    (the MLflow client call, as :func:`promote_by_hand` gives it) or is deleted (the next
+    registration then becomes champion)."""
+    client = "from mlflow import MlflowClient; MlflowClient()"
+    move = f"{client}.set_registered_model_alias({json.dumps(name)}, \"champion\", \"<version>\")"
+    delete = f"{client}.delete_registered_model_alias({json.dumps(name)}, \"champion\")"
+    return (
+        "the registered champion in the MLflow store cannot be used (dvc checkout or training "
+        "again only restores models/model.skops): move the champion alias to a sound version "
+        f"with python -c {shlex.quote(move)} or delete it with python -c "
+        f"{shlex.quote(delete)} (the next registration then becomes champion)"
+    )
 CHALLENGER_REMEDY = ("this run's logged model is damaged or does not fit the test rows: train "
                      "again and rerun the stages after it: dvc repro --force --single-item "
                      "train && dvc repro")
@@ -172,7 +191,7 @@ def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
     """The fitted pipeline of the model at ``uri`` (``models:/<name>/<version>``, or the logged
     model's ``models:/<model id>``): its skops file, loaded with gdlab's loader. A model saved
     otherwise (pickle, cloudpickle) is refused, never loaded."""
-    from gdlab.experiment.persist import load_model
+    from gdlab.experiment.persist import DamagedModelFile, load_model
 
     flavor = _model_info(uri).flavors.get("sklearn") or {}
     if flavor.get("serialization_format") != "skops" or not flavor.get("pickled_model"):
@@ -181,7 +200,16 @@ def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
             f"{flavor.get('serialization_format')!r}); gdlab loads no pickle"
         )
     local = _download(uri, flavor["pickled_model"], directory)
-    return load_model(Path(local), plugins=plugins)
+    try:
+        return load_model(Path(local), plugins=plugins)
+    except DamagedModelFile as exc:  # the store's file, not the workspace's: say which
+        from gdlab.tracking.logged_model import store_location
+
+        file = f"{store_location(uri).rstrip('/')}/{flavor['pickled_model']}"
+        raise ValueError(
+            f"its artifact in the MLflow store is damaged: {uri} ({file}) is not a readable "
+            f"skops model file ({exc.problem})"
+        ) from exc
 
 
 def _load_champion(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
@@ -276,11 +304,12 @@ def champion_scores(
     saying why; a test class the champion never predicts, :class:`NotCompared`."""
     uri, n = _version_uri(name, version), len(test_set.y)
     champion_failed = f"champion v{version} of {name!r} could not be re-evaluated on this test set"
+    remedy = champion_remedy(name)
     with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
         theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
         Path(theirs).mkdir()
         Path(ours).mkdir()
-        with _failing_as(champion_failed):
+        with _failing_as(champion_failed, remedy):
             known, unknown = _training_rows(uri, theirs)
             if known is None:  # today's rows, whatever it was trained on
                 model = _load_champion(uri, theirs, test_set.plugins)
@@ -297,7 +326,7 @@ def champion_scores(
                                 int(twice.sum()))
         if not counts.enough:
             return counts
-        with _failing_as(champion_failed):
+        with _failing_as(champion_failed, remedy):
             model = _load_champion(uri, theirs, test_set.plugins)
             champion = _score_on(model, test_set, clean, metric)
         with _failing_as(f"this model ({challenger_uri}) could not be scored on the test rows "

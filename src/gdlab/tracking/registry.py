@@ -19,6 +19,7 @@ from gdlab.tracking.champion import (
     ChampionScores,
     NotCompared,
     TestSet,
+    champion_remedy,
     champion_scores,
     input_columns,
     input_difference,
@@ -291,7 +292,7 @@ def _compare_with_champion(
     if test_set is not None and len(test_set.y) < MIN_COMPARED_ROWS:
         return _Comparison(None, TOO_SMALL_TEST, _too_small(len(test_set.y)), recorded)
     differs = input_difference(
-        input_columns(f"models:/{name}/{champion.version}"),
+        input_columns(f"models:/{name}/{champion.version}", champion_remedy(name)),
         input_columns(model_uri, CHALLENGER_REMEDY),
     )
     if differs is not None:
