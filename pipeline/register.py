@@ -83,6 +83,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         run_lineage,
         version_description,
     )
+    from gdlab.tracking.registry_record import registry_record
     from gdlab.tracking.safety import check_resumable
 
     for needed in ("metrics.json", "fairness.json"):  # evaluate's; the gate fails closed
@@ -152,8 +153,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         thresholds = fairness.get("gate", {}).get("thresholds") or {}
         review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}
-    document = {"registered": True, **decision.to_dict(), "fairness_gate": gate,
-                "champion_review": review}
+    document = {"registered": True, **registry_record(session.client, decision),
+                "fairness_gate": gate, "champion_review": review}
     write_json(reports / "registry.json", document)
     alias = "champion" if decision.promoted else "challenger"
     print(
