@@ -35,3 +35,36 @@ def test_params_and_dvc_lock_changes_leave_the_code_clean(tmp_path):
         assert code_dirty(tmp_path) is True, edited
         _git(tmp_path, "checkout", "--", edited)
     assert code_dirty(tmp_path) is False
+
+
+def test_the_code_digest_changes_with_the_committed_code_only(tmp_path):
+    """Committing dvc.lock, reports or params.yaml makes a new commit of the same code."""
+    from gdlab.tracking.lineage import CODE_DIGEST_TAG, code_digest
+
+    for name, text in (("params.yaml", "seed: 1\n"), ("dvc.lock", "{}\n"),
+                       ("src/gdlab/model.py", "A = 1\n"), ("dvc.yaml", "stages: {}\n"),
+                       ("pyproject.toml", "[project]\n"), ("README.md", "x\n")):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    _git(tmp_path, "init", "-q")
+
+    def commit():
+        _git(tmp_path, "add", "-A")
+        _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+
+    commit()
+    base = code_digest(tmp_path)
+    assert len(base) == 64 and lineage_tags("d1", cwd=tmp_path)[CODE_DIGEST_TAG] == base
+    for name in ("params.yaml", "dvc.lock", "README.md"):
+        (tmp_path / name).write_text("changed\n")
+        commit()
+        assert code_digest(tmp_path) == base, name
+    (tmp_path / "src/gdlab/model.py").write_text("A = 1\n")  # uncommitted: the digest is HEAD's
+    for name in ("src/gdlab/model.py", "dvc.yaml", "pyproject.toml", "plugins/opt.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# edit\n")
+        assert code_digest(tmp_path) == base, name
+        commit()
+        assert code_digest(tmp_path) != base, name
+        base = code_digest(tmp_path)
+    assert code_digest(tmp_path / "missing") is None

@@ -502,3 +502,35 @@ def test_the_logged_regressor_declares_predict_only(session, fitted):
     np.testing.assert_allclose(loaded.predict(X.head(4)), model.predict(X.head(4)))
     with pytest.raises(MlflowException, match="predict_method='predict_proba' is not a method"):
         loaded.predict(X.head(4), params={"predict_method": "predict_proba"})
+
+
+def test_the_same_model_from_a_commit_that_changed_no_code_keeps_its_version(session, fitted):
+    """The README's workflow: a run, commit dvc.lock and reports, an experiment, back to the
+    original params, ``dvc repro``: the same model.skops from the same data and code, but
+    another commit, was registered as a new version. The code's digest decides now; versions
+    tagged without one keep the commit rule."""
+    from gdlab.tracking.lineage import CODE_DIGEST_TAG
+    from gdlab.tracking.registry import MODEL_DIGEST_TAG
+
+    name, client = "code-digest-test", session.client
+    lineage = {MODEL_DIGEST_TAG: "ab" * 32, "mlflow.source.git.commit": "c0ffee",
+               CODE_DIGEST_TAG: "c1", "gdlab.code_dirty": "false", "gdlab.data_digest": "d1"}
+    first = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
+                              **_logged(session, fitted, name))
+    committed = {**lineage, "mlflow.source.git.commit": "beef"}  # only dvc.lock etc. changed
+    again = register_and_gate(client, metric="rmse", value=1.0, tags=committed,
+                              **_logged(session, fitted, name))
+    assert first.version == again.version == "1"
+    assert client.get_model_version(name, "1").tags[CODE_DIGEST_TAG] == "c1"
+    other_code = {**committed, CODE_DIGEST_TAG: "c2"}
+    assert register_and_gate(client, metric="rmse", value=1.0, tags=other_code,
+                             **_logged(session, fitted, name)).version == "2"
+    # a version registered before gdlab kept the digest: the same commit only
+    legacy = "code-digest-legacy-test"
+    old = {k: v for k, v in lineage.items() if k != CODE_DIGEST_TAG}
+    register_and_gate(client, metric="rmse", value=1.0, tags=old,
+                      **_logged(session, fitted, legacy))
+    assert register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
+                             **_logged(session, fitted, legacy)).version == "1"
+    assert register_and_gate(client, metric="rmse", value=1.0, tags=committed,
+                             **_logged(session, fitted, legacy)).version == "2"

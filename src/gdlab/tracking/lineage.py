@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping
@@ -9,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # shown by the MLflow UI
+CODE_DIGEST_TAG = "gdlab.code_digest"
+"""sha256 of the committed code (:func:`code_digest`): two commits that changed only
+params.yaml, dvc.lock or reports have the same."""
 LINEAGE_TAGS = (
     GIT_COMMIT_TAG,
+    CODE_DIGEST_TAG,
     "gdlab.git_dirty",
     "gdlab.code_dirty",
     "gdlab.params_dirty",
@@ -74,6 +79,42 @@ def code_dirty(cwd: str | Path = ".") -> bool | None:
     return None if status is None else bool(status)
 
 
+def _is_code(path: str) -> bool:
+    """Whether ``path`` (relative to the project directory) is matched by :data:`CODE`: git's
+    ``*.py`` matches at any depth, ``dvc.yaml`` and ``pyproject.toml`` at the top."""
+    return path.endswith(".py") or path in ("dvc.yaml", "pyproject.toml")
+
+
+def code_digest(cwd: str | Path = ".") -> str | None:
+    """sha256 of the :data:`CODE` files committed at HEAD under ``cwd`` (a line ``<mode>
+    <blob hash> <path>`` each, sorted by path), or None outside git. Commits that changed only
+    params.yaml, dvc.lock, reports or docs share it; it says nothing of uncommitted changes
+    (:func:`code_dirty` does)."""
+    listing = _git(["ls-tree", "-r", "-z", "HEAD"], cwd)
+    if listing is None:
+        return None
+    lines = []
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        meta, path = entry.split("\t", 1)
+        mode, _, blob = meta.split(" ")
+        if _is_code(path):
+            lines.append(f"{mode} {blob} {path}\n")
+    return hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+
+
+def same_code(held: Mapping[str, str], tags: Mapping[str, str]) -> bool:
+    """Whether the lineage tags ``held`` (a registered version's) and ``tags`` (a new
+    model's) name the same committed code: the same :data:`CODE_DIGEST_TAG` when both have
+    one (commits that changed only params.yaml, dvc.lock or reports share it), else the same
+    git commit (a version tagged before gdlab kept the digest)."""
+    if held.get(CODE_DIGEST_TAG) and tags.get(CODE_DIGEST_TAG):
+        return held[CODE_DIGEST_TAG] == tags[CODE_DIGEST_TAG]
+    commit = tags.get(GIT_COMMIT_TAG)
+    return bool(commit) and held.get(GIT_COMMIT_TAG) == commit
+
+
 PARAMS = ("params.yaml",)
 """Git pathspecs of the parameters a stage reads (``dvc exp run -S`` rewrites them)."""
 
@@ -87,7 +128,8 @@ def params_dirty(cwd: str | Path = ".") -> bool | None:
 
 def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[str, str]:
     """Tags for a parent run: git commit (+ whether the tree, the code and the params differ
-    from it: ``gdlab.git_dirty`` counts any tracked file, dvc.lock and reports too), DVC
+    from it: ``gdlab.git_dirty`` counts any tracked file, dvc.lock and reports too; and the
+    digest of its code, :data:`CODE_DIGEST_TAG`), DVC
     experiment name/baseline when DVC sets them, and the prepared-data digest."""
     tags: dict[str, str] = {}
     commit = git_commit(cwd)
@@ -96,6 +138,9 @@ def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[
         tags["gdlab.git_dirty"] = str(git_dirty(cwd)).lower()
         tags["gdlab.code_dirty"] = str(code_dirty(cwd)).lower()
         tags["gdlab.params_dirty"] = str(params_dirty(cwd)).lower()
+        digest = code_digest(cwd)
+        if digest:
+            tags[CODE_DIGEST_TAG] = digest
     for env, tag in (
         ("DVC_EXP_NAME", "dvc.exp_name"),
         ("DVC_EXP_BASELINE_REV", "dvc.exp_baseline_rev"),

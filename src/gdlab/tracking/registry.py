@@ -26,7 +26,7 @@ from gdlab.tracking.champion import (
     promote_by_hand,
 )
 from gdlab.tracking.decision_lock import decision_lock
-from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS
+from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS, same_code
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -232,11 +232,13 @@ def _identical_version(
     client: MlflowClient, name: str, tags: dict[str, str]
 ) -> Any | None:
     """The earliest version of ``name`` with the same model file (``MODEL_DIGEST_TAG``), built
-    by the same code (the git commit, with no uncommitted change to its Python files, dvc.yaml
-    or pyproject.toml: ``gdlab.code_dirty`` false) from the same prepared data: the very
-    model, registered again only because train ran again (back to earlier params after
-    experiments), or None. Without a commit, with changed code or without a data digest
-    nothing is reused: the code behind the same bytes could differ."""
+    by the same code (:func:`same_code`: the committed code's digest, or the git commit for a
+    version tagged before gdlab kept it; with no uncommitted change to its Python files,
+    dvc.yaml or pyproject.toml: ``gdlab.code_dirty`` false) from the same prepared data: the
+    very model, registered again only because train ran again (back to earlier params after
+    experiments, perhaps after committing dvc.lock and reports), or None. Without a commit,
+    with changed code or without a data digest nothing is reused: the code behind the same
+    bytes could differ."""
     digest, commit = tags.get(MODEL_DIGEST_TAG), tags.get(GIT_COMMIT_TAG)
     data = tags.get("gdlab.data_digest")
     if not (digest and commit and data) or tags.get("gdlab.code_dirty") != "false":
@@ -249,7 +251,7 @@ def _identical_version(
         return None
     same = [
         v for v in found
-        if (v.tags or {}).get(GIT_COMMIT_TAG) == commit
+        if same_code(v.tags or {}, tags)
         and (v.tags or {}).get("gdlab.code_dirty") == "false"
         and (v.tags or {}).get("gdlab.data_digest") == data
     ]
