@@ -26,6 +26,13 @@ from gdlab.tracking.champion import (
     promote_by_hand,
 )
 from gdlab.tracking.decision_lock import decision_lock
+from gdlab.tracking.hand_moves import (
+    no_champion,
+    not_promoted_again,
+    note_hand_move,
+    remember_champion,
+    rolled_back,
+)
 from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS, same_code
 
 CHAMPION = "champion"
@@ -144,9 +151,13 @@ def registered_model_description(task: str | None, metric: str) -> str:
     return (
         f"gdlab {kind}: each version is the refit of a train run of the gdlab pipeline "
         f"(a scikit-learn pipeline, also saved as models/model.skops), registered by its "
-        f"register stage. Alias {CHAMPION!r}: the version with the best test {metric} that "
-        f"passed the fairness gate; {CHALLENGER!r}: the latest version registered. A version's "
-        "description names its train run, git commit, prepared data and model card."
+        f"register stage. Alias {CHAMPION!r}: the version register promoted (the best test "
+        f"{metric} that passed the fairness gate) or the one a person moved it to by hand "
+        "(register then never promotes the version it was moved away from again: its tag "
+        f"gdlab.rolled_back); {CHALLENGER!r}: the latest version registered. register records "
+        "its own decisions in each version's tag gdlab.promotion_reason and in the project's "
+        "reports/registry.json, which a move by hand does not change. A version's description "
+        "names its train run, git commit, prepared data and model card."
     )
 
 
@@ -443,6 +454,7 @@ def register_and_gate(
                 f"register.model_name: {model_name!r} holds {held} models (champion "
                 f"v{champion.version}); register this {task} model under another name"
             )
+        left = note_hand_move(client, model_name, champion)  # a rollback by hand sticks
         version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
         if task is not None:
             version_tags[TASK_TAG] = task
@@ -475,7 +487,7 @@ def register_and_gate(
         client.set_registered_model_alias(model_name, CHALLENGER, version.version)
         previous_value = None if comparison is None else comparison.value
         if champion is None:
-            promoted, reason = True, "first version: no champion yet"
+            promoted, reason = True, no_champion(client, model_name, str(version.version), left)
             if test_set is not None and len(test_set.y) < MIN_COMPARED_ROWS:
                 reason += (f" (tested on only {_plural(len(test_set.y), 'row', 'rows')}: too "
                            "few to rank it against a later version)")
@@ -497,12 +509,19 @@ def register_and_gate(
             reason = _compared(metric, value, comparison, str(champion.version))
         if blocked:
             promoted, reason = False, blocked
+        mark = rolled_back(client, model_name, str(version.version)) if promoted else None
+        if mark is not None and (champion is None or str(champion.version) != str(version.version)):
+            promoted, reason = False, not_promoted_again(
+                model_name, str(version.version), mark, reason
+            )
         client.set_model_version_tag(model_name, version.version, "gdlab.promotion_reason", reason)
         _record_comparison(client, model_name, version, metric, champion, comparison)
         if description is not None and identical is None:
             client.update_model_version(model_name, version.version, description=description)
         if promoted:
             client.set_registered_model_alias(model_name, CHAMPION, version.version)
+        remember_champion(client, model_name, str(version.version) if promoted else (
+            None if champion is None else str(champion.version)))
         return RegistryDecision(
             model_name=model_name,
             version=str(version.version),
