@@ -75,11 +75,22 @@ def test_a_deleted_champion_alias_is_not_called_a_first_version(session, fitted)
     client.delete_registered_model_alias(name, "champion")
     third = _register(session, fitted, name, 3.0, "c")
     assert third.promoted and third.version == "3" and _champion(client, name) == "3"
-    assert third.reason == ("no champion alias though 2 other versions exist (v1–v2: the alias "
-                            "was deleted; register had left v1 champion)")
+    assert third.reason == ("no champion alias though 2 other versions exist (v1–v2; register "
+                            "had left it on v1: deleted by hand)")
     # a deleted alias is no rollback: nothing is marked
     assert not any(ROLLED_BACK_TAG in v.tags for v in client.search_model_versions(
         f"name = '{name}'"))
+    # a first version kept from champion (a failed fairness gate): no alias, none deleted
+    kept = "gated-alias-test"
+    estimator, X = fitted
+    for blocked in ("fairness gate failed on 'g'", None):
+        with pipeline_run(experiment_id=session.experiment_id) as run:
+            info = log_sklearn_model(estimator, X.head(3), include_code=False, verify=False)
+        second = register_and_gate(client, model_name=kept, model_uri=info.model_uri,
+                                   run_id=run.info.run_id, metric="rmse", value=1.0,
+                                   blocked=blocked)
+    assert second.promoted
+    assert second.reason == "no champion alias though 1 other version exists (v1)"
 
 
 def test_the_registered_models_description_says_champion_may_be_moved_by_hand():

@@ -90,8 +90,9 @@ def remember_champion(client: MlflowClient, name: str, champion: str | None) -> 
 
 def no_champion(client: MlflowClient, name: str, version: str, left: str | None) -> str:
     """The reason ``version`` becomes champion when no version holds the alias: the first
-    version of ``name``, or versions exist but the alias was deleted (by hand: register never
-    deletes it)."""
+    version of ``name``, or how many others exist without it (none was promoted, a failed
+    fairness gate say, or the alias was deleted by hand: register never deletes it; ``left``,
+    the version register had left it on, says the latter)."""
     from gdlab.tracking.registry import filter_literal
 
     others = sorted(
@@ -102,7 +103,7 @@ def no_champion(client: MlflowClient, name: str, version: str, left: str | None)
     if not others:
         return "first version: no champion yet"
     listed = f"v{others[0]}" if len(others) == 1 else f"v{others[0]}–v{others[-1]}"
-    was = "" if left is None else f"; register had left v{left} champion"
+    was = "" if left is None else f"; register had left it on v{left}: deleted by hand"
     return (f"no champion alias though {len(others)} other "
             f"version{'s' if len(others) > 1 else ''} exist{'' if len(others) > 1 else 's'} "
-            f"({listed}: the alias was deleted{was})")
+            f"({listed}{was})")
