@@ -189,6 +189,8 @@ def parallel_backend(config: Any = None, plugins: Sequence[str] = ()) -> Iterato
         if insecure_remote(scheduler):  # a dict config is not validated by the schema
             raise ValueError(f"parallel.{insecure_problem(scheduler)}")
     with contextlib.ExitStack() as stack:
+        clients: list[Any] = []  # filled below; the filter outlives the client's closing
+        stack.enter_context(_quiet_once_lost(clients))
         cluster = None
         if scheduler is None:
             cluster = stack.enter_context(
@@ -219,6 +221,7 @@ def parallel_backend(config: Any = None, plugins: Sequence[str] = ()) -> Iterato
                 f"({type(exc).__name__}: {exc}); start it with `dask scheduler` and workers "
                 "with `dask worker <address>`, or set parallel.backend: joblib"
             ) from exc
+        clients.append(client)
         try:
             client.wait_for_workers(1, timeout=timeout)
         except Exception as exc:  # dask raises its own TimeoutError
@@ -235,10 +238,13 @@ def parallel_backend(config: Any = None, plugins: Sequence[str] = ()) -> Iterato
             local_cluster=cluster is not None,
             n_threads=sum(client.nthreads().values()),
         )
+        lost = (
+            f"lost the Dask scheduler {scheduler} while its workers ran this stage's work "
+            "(it stopped or the network failed); nothing of the stage was written: restart "
+            "the scheduler and run the stage again, or set parallel.backend: joblib"
+        )
         stack.enter_context(
-            joblib.parallel_config(
-                backend="dask", client=client, wait_for_workers_timeout=timeout
-            )
+            joblib.parallel_config(backend=_watched_backend(client, timeout, lost))
         )
         logging.getLogger("distributed").setLevel(logging.WARNING)
         try:
@@ -246,11 +252,80 @@ def parallel_backend(config: Any = None, plugins: Sequence[str] = ()) -> Iterato
         except FutureCancelledError as exc:
             if exc.reason != "scheduler-connection-lost":
                 raise
-            raise ParallelUnavailable(
-                f"lost the Dask scheduler {scheduler} while its workers ran this stage's work "
-                "(it stopped or the network failed); nothing of the stage was written: restart "
-                "the scheduler and run the stage again, or set parallel.backend: joblib"
-            ) from exc
+            raise ParallelUnavailable(lost) from exc
+        if _lost(client):  # the block's code swallowed the failure: its results are partial
+            raise ParallelUnavailable(lost)
+
+
+def _lost(client: Any) -> bool:
+    """The client no longer talks to its scheduler (reconnecting, or closed after failing
+    to)."""
+    return client.status != "running"
+
+
+def _watched_backend(client: Any, timeout: float, lost: str) -> Any:
+    """joblib's Dask backend on ``client``, refusing work once the client lost its
+    scheduler: ``ParallelUnavailable(lost)`` at the next ``Parallel`` call or batch.
+
+    joblib's own backend asks the client for the workers' cores before every call; once the
+    scheduler is gone that answer blocks until the client gives up reconnecting, then fails
+    with whatever distributed raises (``CommClosedError``, ``RuntimeError``, ...) or, with no
+    core left, has the call run in this process, one task at a time."""
+    from joblib._dask import DaskDistributedBackend
+
+    class WatchedDaskBackend(DaskDistributedBackend):
+        def _check(self) -> None:
+            if _lost(self.client):
+                raise ParallelUnavailable(lost)
+
+        def effective_n_jobs(self, n_jobs: int) -> int:
+            self._check()
+            try:
+                n = super().effective_n_jobs(n_jobs)
+            except Exception as exc:
+                if _lost(self.client):
+                    raise ParallelUnavailable(lost) from exc
+                raise
+            self._check()  # an answer given while losing it (0 or 1: run here)
+            return n
+
+        def submit(self, func: Any, callback: Any = None) -> Any:
+            self._check()
+            return super().submit(func, callback)
+
+        @contextlib.contextmanager
+        def retrieval_context(self) -> Iterator[None]:
+            self._check()
+            with super().retrieval_context():
+                yield
+
+    return WatchedDaskBackend(client=client, wait_for_workers_timeout=timeout)
+
+
+@contextlib.contextmanager
+def _quiet_once_lost(clients: list[Any]) -> Iterator[None]:
+    """Drop distributed's reconnection dumps (``distributed.client`` errors with their
+    tracebacks, tornado's report of a result the lost connection could not fetch) while the
+    block runs: the block ends with :class:`ParallelUnavailable` naming the scheduler
+    instead."""
+    from distributed.comm.core import CommClosedError
+
+    def keep_client(record: logging.LogRecord) -> bool:
+        return not any(_lost(client) for client in clients)
+
+    def keep_tornado(record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CommClosedError)
+
+    loggers = [(logging.getLogger("distributed.client"), keep_client),
+               (logging.getLogger("tornado.application"), keep_tornado)]
+    for logger, keep in loggers:
+        logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        for logger, keep in loggers:
+            logger.removeFilter(keep)
 
 
 def _code_of(client: Any, plugins: Sequence[str]) -> dict[str, Any]:
