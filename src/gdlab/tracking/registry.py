@@ -173,8 +173,8 @@ def _describe_registered_model(client: MlflowClient, name: str, description: str
 def _changes(lineage: dict[str, str]) -> str:
     """What differed from the commit when the model was trained, for the description: the
     code (``gdlab.code_dirty``) or only params.yaml (``gdlab.params_dirty``). Not
-    ``gdlab.git_dirty``: every run rewrites dvc.lock and reports git tracks, so it is always
-    true."""
+    ``gdlab.git_dirty``: every run rewrites dvc.lock and reports, so once git tracks them it
+    is true after nearly every run and tells nothing about the model."""
     if lineage.get("gdlab.code_dirty") == "true":
         return " with uncommitted code changes"
     if lineage.get("gdlab.params_dirty") == "true":
