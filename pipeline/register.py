@@ -75,7 +75,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         register_and_gate,
     )
     from gdlab.tracking.champion import ChampionNotComparable, TestSet
-    from gdlab.tracking.logged_model import check_logged_model
+    from gdlab.tracking.logged_model import check_logged_model, check_reused_version
     from gdlab.tracking.registry import (
         MODEL_DIGEST_TAG,
         fairness_gate,
@@ -135,6 +135,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                 task=params.model.task,
                 description=version_description(handle.run_id, lineage, card),
                 test_set=test_set,
+                verify_reused=lambda name, version: check_reused_version(
+                    name, version, models / "model.skops"),
             )
         except ChampionNotComparable as exc:  # checked before anything is written
             print(f"register: {exc}; nothing registered, no alias moved ({exc.remedy})",

@@ -534,3 +534,57 @@ def test_the_same_model_from_a_commit_that_changed_no_code_keeps_its_version(ses
                              **_logged(session, fitted, legacy)).version == "1"
     assert register_and_gate(client, metric="rmse", value=1.0, tags=committed,
                              **_logged(session, fitted, legacy)).version == "2"
+
+
+def test_a_reused_version_whose_file_is_damaged_is_not_made_champion(session, fitted, tmp_path):
+    """The same model trained again keeps its earlier version, and the aliases moved to that
+    version without its own file in the store ever being read: cut short, it became champion
+    again. Now its file is checked first; damaged, register refuses before anything is
+    written and says to delete that version (training again would reuse it again)."""
+    from pathlib import Path
+
+    from mlflow import MlflowClient
+
+    from gdlab.experiment.persist import model_bytes
+    from gdlab.tracking.lineage import CODE_DIGEST_TAG
+    from gdlab.tracking.logged_model import LoggedModelDiffers, check_reused_version
+    from gdlab.tracking.registry import MODEL_DIGEST_TAG
+
+    name, client = "reused-damaged-test", session.client
+    tested = tmp_path / "model.skops"  # what train writes to models/ and logs
+    tested.write_bytes(model_bytes(fitted[0]))
+    lineage = {MODEL_DIGEST_TAG: "cd" * 32, CODE_DIGEST_TAG: "c1", "gdlab.code_dirty": "false",
+               "gdlab.data_digest": "d1", "mlflow.source.git.commit": "c0ffee"}
+
+    def verify(model_name, version):
+        return check_reused_version(model_name, version, tested)
+
+    first = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
+                              verify_reused=verify, **_logged(session, fitted, name))
+    sound = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
+                              verify_reused=verify, **_logged(session, fitted, name))
+    assert first.version == sound.version == "1" and sound.promoted  # sound: reused
+    source = client.get_model_version(name, "1").source
+    logged = client.get_logged_model(source.removeprefix("models:/"))
+    stored = Path(logged.artifact_location.removeprefix("file://"), "model.skops")
+    assert stored.read_bytes() == tested.read_bytes()
+    stored.write_bytes(stored.read_bytes()[:500])
+    before = ([v.version for v in client.search_model_versions(f"name='{name}'")],
+              client.get_registered_model(name).aliases,
+              client.get_model_version(name, "1").tags)
+    with pytest.raises(LoggedModelDiffers) as refused:
+        register_and_gate(client, metric="rmse", value=0.5, tags=dict(lineage),
+                          verify_reused=verify, **_logged(session, fitted, name))
+    message = str(refused.value)
+    assert f"models:/{name}/1" in message and "is damaged" in message
+    assert "nothing registered, no alias moved" in message
+    assert f'delete_model_version("{name}", "1")' in message
+    after = ([v.version for v in client.search_model_versions(f"name='{name}'")],
+             client.get_registered_model(name).aliases,
+             client.get_model_version(name, "1").tags)
+    assert after == before
+    # the command the message gives, then register again: the model is registered anew
+    MlflowClient().delete_model_version(name, "1")
+    again = register_and_gate(client, metric="rmse", value=1.0, tags=dict(lineage),
+                              verify_reused=verify, **_logged(session, fitted, name))
+    assert again.version == "2" and again.promoted

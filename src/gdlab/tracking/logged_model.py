@@ -80,11 +80,11 @@ def _logged_bytes(model_uri: str, directory: str) -> tuple[str, bytes]:
     return name, Path(local).read_bytes()
 
 
-def check_logged_model(model_uri: str, tested: str | Path) -> str:
+def check_logged_model(model_uri: str, tested: str | Path, remedy: str = RETRAIN) -> str:
     """The sha256 of the skops file of the logged model at ``model_uri`` once it is checked to
     be byte for byte ``tested`` (``models/model.skops``, the file evaluate scored). Raises
-    :class:`LoggedModelDiffers`, naming the file in the store and saying to train again, when
-    it cannot be read, is damaged or differs."""
+    :class:`LoggedModelDiffers`, naming the file in the store and saying what to do
+    (``remedy``: train again), when it cannot be read, is damaged or differs."""
     tested = Path(tested)
     try:
         expected = file_sha256(tested)
@@ -100,7 +100,7 @@ def check_logged_model(model_uri: str, tested: str | Path) -> str:
             raise LoggedModelDiffers(
                 f"the logged model {model_uri} in the MLflow store ({where}) cannot be read, "
                 f"so it cannot be checked to be the {tested} evaluate tested: "
-                f"{_one_line(exc)}; nothing registered, no alias moved; {RETRAIN}"
+                f"{_one_line(exc)}; nothing registered, no alias moved; {remedy}"
             ) from exc
     file = f"{where.rstrip('/')}/{name}"
     problem = archive_problem(data)
@@ -108,12 +108,26 @@ def check_logged_model(model_uri: str, tested: str | Path) -> str:
         raise LoggedModelDiffers(
             f"the logged model {model_uri} in the MLflow store is damaged: {file} is not a "
             f"readable skops model file ({problem}), so it is not the {tested} evaluate "
-            f"tested; nothing registered, no alias moved; {RETRAIN}")
+            f"tested; nothing registered, no alias moved; {remedy}")
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise LoggedModelDiffers(
             f"the logged model {model_uri} in the MLflow store differs from the {tested} "
             f"evaluate tested: {file} has sha256 {digest[:12]}…, {tested} {expected[:12]}… "
             "(changed since train logged it, or logged by an older gdlab); nothing "
-            f"registered, no alias moved; {RETRAIN}")
+            f"registered, no alias moved; {remedy}")
     return digest
+
+
+def check_reused_version(model_name: str, version: str, tested: str | Path) -> str:
+    """:func:`check_logged_model` for an earlier registered version of the very model register
+    is about to reuse (same file, code and data: no new version): its own file in the store
+    must be ``tested`` too, or the aliases would move to a file nobody read. Training again
+    makes the same model, which would reuse the same version: the remedy is to delete it."""
+    delete = (f"python -c 'from mlflow import MlflowClient; MlflowClient()"
+              f".delete_model_version(\"{model_name}\", \"{version}\")'")
+    return check_logged_model(
+        f"models:/{model_name}/{version}", tested,
+        remedy=(f"this very model is registered as v{version}, the version whose file this is: "
+                f"delete that version ({delete}) and run register again (dvc repro), which "
+                "registers the model anew"))

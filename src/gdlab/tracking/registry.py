@@ -4,7 +4,7 @@ it only when it beats the current champion on the configured test metric."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -417,6 +417,7 @@ def register_and_gate(
     task: str | None = None,
     description: str | None = None,
     test_set: TestSet | None = None,
+    verify_reused: Callable[[str, str], Any] | None = None,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
@@ -441,7 +442,10 @@ def register_and_gate(
     model file (``tags[MODEL_DIGEST_TAG]``) trained again from the same clean commit and data
     (:func:`_identical_version`): only its test metric tag is refreshed. With ``task``
     (tagged ``gdlab.task``), a name whose champion is of another task is refused (ValueError,
-    nothing registered): their scores cannot be compared.
+    nothing registered): their scores cannot be compared. ``verify_reused(model_name,
+    version)`` checks such an earlier version's own file in the store before anything is
+    written (it raises, e.g. :class:`~gdlab.tracking.logged_model.LoggedModelDiffers`, to
+    refuse): the aliases would otherwise move to a file nobody read.
 
     The champion is read and the aliases moved under :func:`decision_lock`, so two register
     stages at once (``dvc queue start -j 2``) decide one after the other: the second compares
@@ -463,6 +467,8 @@ def register_and_gate(
             client, model_name, version_tags
         )
         known = version if version is not None else identical
+        if identical is not None and verify_reused is not None:  # before anything is written
+            verify_reused(model_name, str(identical.version))
         comparison = None
         if champion is not None and (known is None or str(known.version) != str(champion.version)):
             comparison = _compare_with_champion(  # may refuse: nothing is written before it
