@@ -312,10 +312,12 @@ def test_exp_run_lands_in_same_experiment(project):
         run.data.metrics["test_log_loss"]
     )
     assert set(listed["reports/cv.json"]["mean"]) >= {"log_loss", "accuracy"}
-    # make exps: a table a terminal can show, the changed param beside the test metrics
+    # make exps: a table a terminal can show, the changed param beside the CV means (what to
+    # choose by) and the test metrics
     header = exps_command_output(project, "--csv").splitlines()[0].split(",")
     assert header[:2] == ["Experiment", "Created"]
-    assert set(header[2:]) == {"test.log_loss", "test.accuracy", "test.f1", "test.roc_auc",
+    metrics = ("log_loss", "accuracy", "f1", "roc_auc")
+    assert set(header[2:]) == {*(f"mean.{m}" for m in metrics), *(f"test.{m}" for m in metrics),
                                "params.yaml:optimizer.name"}, header
     # dvc plots diff renders the per-fold loss curves of both revisions
     diff = json.loads(project.dvc("plots", "diff", "sgd-exp", "--json").stdout)
