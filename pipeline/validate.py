@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
+from gdlab.config.schedule_reach import plateau_stopping_warning
 from gdlab.data import (
     DataError,
     check_dataset,
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         *checks,
         full_batch_warning(params.train.batch_size, meta["n_train"], params.cv.folds),
         _pruner_warning(params),
+        plateau_stopping_warning(params),
     ]
     for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)

@@ -109,6 +109,28 @@ def test_a_wilcoxon_pruner_that_cannot_prune_early_is_warned_about(
         assert f"cv.folds: {folds} it never stops a trial early" in lines[0]
 
 
+@pytest.mark.parametrize(("patience", "warned"), [(10, True), (5, False)])
+def test_plateau_that_the_stopping_rule_ends_first_is_warned_about(
+    tmp_path, capsys, monkeypatch, patience, warned
+):
+    """schedule: plateau with patience 10 and train.n_iter_no_change 10 never lowered the rate
+    (the run equalled constant) and validate said nothing; now one warning names both keys."""
+    monkeypatch.chdir(tmp_path)
+    params = {
+        "data": {"synthetic": {"n_samples": 200, "n_features": 4, "n_informative": 2}},
+        "schedule": {"name": "plateau", "params": {"patience": patience}},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "schedule.params.patience" in line]
+    assert len(lines) == int(warned), err
+    if warned:
+        assert lines[0].startswith("validate: warning: schedule.params.patience (10) is not "
+                                   "below train.n_iter_no_change (10) - 1")
+
+
 def test_validate_checks_the_data_without_writing_prepared_files(tmp_path, capsys, monkeypatch):
     """validate ran prepare whole into a scratch directory: on 1 000 000 CSV rows it also
     wrote ~1 GB of Parquet and .npy files nobody read (+700 MB peak memory, a third of its

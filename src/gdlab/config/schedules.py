@@ -48,7 +48,11 @@ class ConstantParams(StrictModel):
 class StepParams(StrictModel):
     """step: multiply by gamma every step_size epochs (StepLR)."""
 
-    step_size: int = _ruled("step", "step_size", 30, "period of learning-rate decay, in epochs")
+    step_size: int = _ruled(
+        "step", "step_size", 30, "period of learning-rate decay, in epochs (below "
+        "train.max_epochs; train.tol may stop the fit first: train warns when no fold lowered "
+        "the rate)"
+    )
     gamma: float = _ruled("step", "gamma", 0.1, _GAMMA)
 
 
@@ -60,7 +64,9 @@ class MultiStepParams(StrictModel):
     ] = Field(
         default_factory=lambda: [30, 80],
         min_length=_MILESTONES.min_length,
-        description="epochs at which the learning rate is multiplied by gamma (increasing)",
+        description="epochs at which the learning rate is multiplied by gamma (increasing, "
+        "at least one below train.max_epochs; train.tol may stop the fit first: train warns "
+        "when no fold lowered the rate)",
     )
     gamma: float = _ruled("multistep", "gamma", 0.1, _GAMMA)
 
@@ -106,7 +112,10 @@ class PlateauParams(StrictModel):
 
     factor: float = _ruled("plateau", "factor", 0.1, "factor by which the learning rate shrinks")
     patience: int = _ruled(
-        "plateau", "patience", 10, "epochs without improvement before shrinking"
+        "plateau", "patience", 10, "epochs without improvement before shrinking; with "
+        "train.tol set keep it below train.n_iter_no_change - 1 (e.g. 5): the stopping rule "
+        "counts every epoch plateau counts (for a loss below tol / threshold) and would end "
+        "training first (validate warns)"
     )
     threshold: float = _ruled("plateau", "threshold", 1e-4, "relative improvement that counts")
     cooldown: int = _ruled("plateau", "cooldown", 0, "epochs to wait after a reduction")

@@ -183,6 +183,17 @@ def nesterov_problem(nesterov: Any, momentum: Any, dampening: Any) -> str | None
     return None
 
 
+DAMPENING = "dampening only scales the momentum buffer: with momentum 0 it does nothing"
+
+
+def dampening_problem(momentum: Any, dampening: Any) -> str | None:
+    """What is wrong with SGD's ``dampening`` given its momentum, or None: a dampening
+    other than 0 with momentum 0 can never act (torch ignores it; a forgotten momentum)."""
+    if dampening != 0 and momentum == 0:
+        return f"{DAMPENING} (got momentum={momentum!r}, dampening={dampening!r})"
+    return None
+
+
 def check_optimizer_params(name: str, params: Mapping[str, Any],
                            prefix: str = "optimizer_params") -> None:
     """Raise a ValueError naming ``{prefix}['key']`` and its allowed values when a value of
@@ -196,6 +207,11 @@ def check_optimizer_params(name: str, params: Mapping[str, Any],
                                    params.get("dampening", 0.0))
         if problem:
             raise ValueError(f"optimizer 'sgd': {prefix}['nesterov']: {problem}")
+    if name in ("sgd", "momentum"):
+        default = 0.0 if name == "sgd" else 0.9
+        problem = dampening_problem(params.get("momentum", default), params.get("dampening", 0.0))
+        if problem:
+            raise ValueError(f"optimizer {name!r}: {prefix}['dampening']: {problem}")
 
 
 # ------------------------------------------------------------------ schedules

@@ -16,6 +16,7 @@ from gdlab.config.base import (
 from gdlab.config.convert import normalised_part
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
+from gdlab.config.schedule_reach import schedule_reach_problems
 from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params
 from gdlab.core.rules import LEARNING_RATE
 
@@ -165,4 +166,5 @@ class ScheduleConfig(Section):
                     f"1 to {max_epochs - 1} (< train.max_epochs)",
                 )
             )
+        problems += schedule_reach_problems(params, full)
         return problems

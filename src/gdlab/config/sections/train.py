@@ -22,7 +22,8 @@ class TrainConfig(Section):
         ge=0,
         description="stop when the loss improves less than this for "
         "n_iter_no_change epochs (the loss on the standardised target with "
-        "preprocess.scale_target); null = run exactly max_epochs",
+        "preprocess.scale_target); null = run exactly max_epochs. A fit it stops early may "
+        "end before a schedule lowers the rate (step_size, milestones, plateau's patience)",
     )
     n_iter_no_change: int = Field(10, ge=1, description="epochs without improvement > tol")
     early_stopping: bool = Field(
