@@ -61,6 +61,7 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
     from gdlab.data import DataError, load_prepared
     from gdlab.experiment import decode_target
     from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
+    from gdlab.experiment.idle_schedule import warn_idle_schedule
     from gdlab.experiment.progress import say
     from gdlab.parallel import parallel_backend
     from gdlab.reporting.compare import write_comparison
@@ -91,6 +92,9 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
             target_loss=spec.target_loss,
             feature_names=data.feature_names,
         )
+    for variant in comparison.variants:  # a schedule that tol stopped before it acted
+        if not variant.diverged:
+            warn_idle_schedule(f"compare: {variant.label}", variant.params, variant.folds)
     written = write_comparison(comparison, reports, figures)
 
     tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}

@@ -49,6 +49,7 @@ from gdlab.experiment import (
 )
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.fitcheck import diagnose_fit, refit_line
+from gdlab.experiment.idle_schedule import warn_idle_schedule
 from gdlab.experiment.persist import save_model
 from gdlab.experiment.progress import say, seconds
 from gdlab.experiment.trajectory import refit_trajectory
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(reports / "cv.json", cv_document(result.cv))
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
+    warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted
     print(f"train: fit: {fit.line()}")
     print(
         f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; "
