@@ -3,7 +3,8 @@ the materialised, standardised rows (the experiment layer's fold path)."""
 
 import numpy as np
 import pytest
-from sklearn.base import is_regressor
+from sklearn.base import clone, is_regressor
+from sklearn.metrics import log_loss
 
 from gdlab import GDClassifier, GDRegressor
 
@@ -125,3 +126,31 @@ def test_fit_view_refuses_bad_input():
     y[val[0]] = "zebra"
     with pytest.raises(ValueError, match="not seen in training"):
         GDClassifier(max_epochs=1)._fit_view(X, y, rows, eval_rows=val)
+
+
+def test_fit_view_records_eval_rows_without_monitoring_them():
+    """``monitor_eval=False`` (the experiment layer's folds): the held-out rows' loss is
+    recorded every epoch, but plateau steps on the training loss, so the fit is the one
+    without them; by default (as ``fit``'s ``eval_set``) plateau watches them."""
+    X, z, _, rows, val = _data(seed=5)
+    y = _labels(z, 2)
+    y[val] = np.where(np.random.default_rng(0).random(len(val)) < 0.4, "ant", "bee")  # noise
+    est = GDClassifier(max_epochs=30, tol=None, learning_rate=0.5, schedule="plateau",
+                       schedule_params={"patience": 1, "factor": 0.5})
+    mu, sd = X[rows].mean(0), X[rows].std(0)
+    recorded = clone(est)._fit_view(X, y, rows, center=mu, scale=1.0 / sd, eval_rows=val,
+                                    monitor_eval=False)
+    alone = clone(est).fit((X[rows] - mu) / sd, y[rows])
+    assert recorded.history_["learning_rate"] == alone.history_["learning_rate"]
+    np.testing.assert_allclose(recorded.history_["loss"], alone.history_["loss"], rtol=1e-9)
+    proba = alone.predict_proba((X[val] - mu) / sd)
+    assert recorded.history_["val_loss"][-1] == pytest.approx(
+        log_loss(y[val], proba, labels=alone.classes_), rel=1e-9)
+    assert all(v is not None for v in recorded.history_["val_loss"])
+    watched = clone(est)._fit_view(X, y, rows, center=mu, scale=1.0 / sd, eval_rows=val)
+    dense = clone(est).fit((X[rows] - mu) / sd, y[rows], eval_set=((X[val] - mu) / sd, y[val]))
+    assert watched.history_["learning_rate"] == dense.history_["learning_rate"]
+    assert watched.history_["learning_rate"] != alone.history_["learning_rate"]
+    with pytest.raises(ValueError, match="early_stopping monitors its own"):
+        clone(est).set_params(early_stopping=True)._fit_view(X, y, rows, eval_rows=val,
+                                                             monitor_eval=False)

@@ -38,6 +38,11 @@ stopping rules:
   loss with ``early_stopping``, else training loss) counts as no improvement when it is
   above ``best − tol``; training stops after ``n_iter_no_change`` such epochs in a row.
   ``tol=None`` disables the rule. With ``early_stopping`` the best weights are restored.
+* The schedule steps on the validation loss when there is a validation set (what
+  ``plateau`` watches), else on the training loss. ``LoopConfig.monitor_eval=False``: the
+  validation set is only scored and recorded, never monitored (the schedule and the ``tol``
+  rule read the training loss), for held-out rows that are scored afterwards (a
+  cross-validation fold's: watching them would tune the fit to the rows it is judged on).
 * Divergence guard: a non-finite loss or parameter, or a training loss above both ten
   times the lowest training loss so far and the first epoch's that has risen three epochs
   in a row (the validation loss is not compared: it may be on another scale), or an
@@ -171,6 +176,10 @@ class LoopConfig:
     """A ``partial_fit`` call: its rows differ from the other calls', so the divergence
     guard compares losses only within the call (one epoch: only a non-finite loss or
     parameter counts) and restores the call's starting parameters."""
+    monitor_eval: bool = True
+    """The validation set steers the fit: ``plateau`` (any schedule's ``step``) reads its loss,
+    and so does ``early_stopping``. False: its loss is only recorded (``val_loss``); the
+    schedule and the ``tol`` rule monitor the training loss, as without a validation set."""
 
 
 @dataclass
@@ -544,7 +553,8 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             np.empty((bs, *problem.y.shape[1:]), dtype=problem.y.dtype),
         )
     has_val = problem.X_val is not None
-    monitor_val = cfg.early_stopping and has_val
+    watch_val = has_val and cfg.monitor_eval  # recorded only when not monitor_eval
+    monitor_val = cfg.early_stopping and watch_val
     hist = state.history
     t_start = time.perf_counter() - state.elapsed
     # the "exploding loss" rule's memory: the whole fit's, or only this call's for partial_fit
@@ -639,7 +649,7 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             state.best_loss = monitored
             state.best_params = _copy(state.params) if monitor_val else start
 
-        state.schedule.step(val_loss if has_val else loss)
+        state.schedule.step(val_loss if watch_val else loss)
         if cfg.verbose:
             val = f", val_loss={val_loss:.6g}" if val_loss is not None else ""
             print(f"epoch {e + 1}: loss={loss:.6g}{val}, lr={lr:.4g}", flush=True)

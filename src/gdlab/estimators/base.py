@@ -497,7 +497,10 @@ class BaseGD(BaseEstimator):
         return sw if top == 1 else sw / top
 
     def _fit(self, X, y, sample_weight=None, eval_set=None, *, incremental=False,
-             n_epochs=None, classes=None):
+             n_epochs=None, classes=None, monitor_eval=True):
+        """``fit``/``partial_fit``. ``monitor_eval=False`` (internal, for
+        :mod:`gdlab.experiment`): ``eval_set`` is scored and recorded every epoch but not
+        monitored (see :meth:`_fit_view`)."""
         self._validate_hyperparameters()
         first = not (incremental and hasattr(self, "_state"))
         if not first:
@@ -516,7 +519,7 @@ class BaseGD(BaseEstimator):
             self.__dict__.update(saved)
             raise
         return self._train(X, y_enc, sw, val, first=first, incremental=incremental,
-                           n_epochs=n_epochs)
+                           n_epochs=n_epochs, monitor_eval=monitor_eval)
 
     def _validated_inputs(self, X, y, sample_weight, eval_set, *, first, incremental,
                           classes, previous_width):
@@ -581,7 +584,7 @@ class BaseGD(BaseEstimator):
             )
 
     def _fit_view(self, X, y, rows, *, center=None, scale=None, eval_rows=None,
-                  sample_weight=None):
+                  sample_weight=None, monitor_eval=True):
         """Fit on rows ``rows`` of ``X`` standardised on the fly, without copying them.
 
         The same fit as ``fit((X[rows] - center) * scale, y[rows], sample_weight[rows],
@@ -592,6 +595,12 @@ class BaseGD(BaseEstimator):
         ``rows``/``eval_rows`` are row numbers; ``center``/``scale`` (float64, one per
         feature, or None) standardise every row the model sees. Internal API of
         :mod:`gdlab.experiment`; ``fit`` is unchanged.
+
+        ``monitor_eval=False``: the ``eval_rows`` are held-out rows scored afterwards (a
+        cross-validation fold's): their loss is recorded every epoch (``val_loss``) but
+        nothing reads it to decide: ``schedule="plateau"`` steps on the training loss, as in
+        a fit without them (refused with ``early_stopping``, which monitors its own
+        ``validation_fraction`` split: give no ``eval_rows`` then).
         """
         self._validate_hyperparameters()
         dtype = self._dtype()
@@ -630,13 +639,21 @@ class BaseGD(BaseEstimator):
             m = eval_rows.shape[0]
             val = (X, yv, np.full(m, 1.0 / m, dtype=dtype), eval_rows)
         return self._train(X, y_enc, sw, val, first=True, incremental=False, n_epochs=None,
-                           rows=rows, center=center, scale=scale)
+                           rows=rows, center=center, scale=scale, monitor_eval=monitor_eval)
 
     def _train(self, X, y_enc, sw, val, *, first, incremental, n_epochs, rows=None,
-               center=None, scale=None):
+               center=None, scale=None, monitor_eval=True):
         """Build model, loss, optimiser and state, then run the epochs. ``val``:
         ``(X_val, y_val, w_val, val_rows)`` or None; ``rows``/``center``/``scale``: a row
-        view of X (see :class:`gdlab.core.loop.Problem`)."""
+        view of X (see :class:`gdlab.core.loop.Problem`); ``monitor_eval=False``: ``val`` is
+        only recorded (:attr:`gdlab.core.loop.LoopConfig.monitor_eval`)."""
+        if not monitor_eval and val is not None and self.early_stopping:
+            raise ValueError(
+                "early_stopping monitors its own validation_fraction split; held-out rows "
+                "that are only recorded (monitor_eval=False) cannot be given with it: pass "
+                "no eval rows (gdlab.experiment.model.watched_rows)"
+            )
+        monitor_eval = monitor_eval or val is None  # early stopping's own split: monitored
         dtype = self._dtype()
         n_outputs = self._n_outputs()
         model = self._build_model()
@@ -709,6 +726,7 @@ class BaseGD(BaseEstimator):
             callbacks=callback_list(self.callbacks),
             verbose=int(self.verbose > 0),  # "when > 0": verbose=-1 is silent
             incremental=incremental,
+            monitor_eval=monitor_eval,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
         self._state = state
