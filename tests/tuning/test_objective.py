@@ -80,3 +80,47 @@ def test_a_trial_that_scored_every_fold_completes_whatever_the_pruner_says(
     assert (record.state, trial.state.name, len(record.fold_scores)) == (state, state, folds_run)
     if state == "COMPLETE":
         assert trial.value == pytest.approx(np.mean(record.fold_scores), rel=1e-12)
+
+
+def test_trial_folds_lower_a_plateau_rate_on_their_training_loss(classification_data):
+    """A trial's fold recorded its held-out rows' loss and plateau watched it: the trial's
+    rate fell on the very rows its fold score was measured on. Each fold's score is now that
+    of the pipeline fitted by scikit-learn on the fold's training rows alone (plateau on the
+    training loss, as the refit)."""
+    from sklearn.base import clone
+    from sklearn.metrics import log_loss
+
+    from gdlab.experiment.overrides import with_overrides
+
+    params = make_params(
+        optimizer={"name": "sgd", "learning_rate": 0.5},
+        schedule={"name": "plateau", "params": {"patience": 2, "factor": 0.5}},
+        train={"batch_size": None, "max_epochs": 40, "tol": None},
+        tune={"space": {"optimizer.learning_rate": {"choices": [0.5]}}},
+    )
+    X, y = classification_data
+    flip = np.random.default_rng(3).random(len(y)) < 0.25  # the held-out loss turns up
+    y = np.where(flip, 1 - y, y)
+    folds = make_folds(y, params.cv.folds, task="classification", seed=params.seed)
+    objective = CVObjective(params, X, y, folds, Space.from_config(params.tune.space),
+                            "log_loss", False)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study().optimize(objective, n_trials=1)
+    record = objective.last
+    assert record.state == "COMPLETE"
+    pipeline = build_pipeline(with_overrides(params, {"tune.enabled": False}))
+    watching = 0
+    for fold, score in zip(folds, record.fold_scores, strict=True):
+        alone = clone(pipeline).fit(X[fold.train_idx], y[fold.train_idx])
+        expected = log_loss(y[fold.val_idx], alone.predict_proba(X[fold.val_idx]),
+                            labels=alone.classes_)
+        assert score == pytest.approx(expected, rel=1e-9)
+        # the case at hand: watching the held-out rows scores otherwise
+        pre, estimator = alone.named_steps["preprocess"], alone.named_steps["model"]
+        monitored = clone(estimator).fit(
+            pre.transform(X[fold.train_idx]), y[fold.train_idx],
+            eval_set=(pre.transform(X[fold.val_idx]), y[fold.val_idx]),
+        )
+        watching += monitored.history_["learning_rate"] != estimator.history_["learning_rate"]
+    assert watching > 0
+    assert len(record.curves["val_loss"]) == 40  # the held-out loss is still recorded

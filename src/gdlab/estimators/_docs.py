@@ -44,7 +44,10 @@ PARAMETERS = r"""
         anneals over ``max_epochs`` (a warm-up's ``then`` over the epochs after it), as
         params.yaml's ``T_max: null`` does. ``plateau`` monitors the
         validation loss whenever there is a validation set (``eval_set``, or the
-        ``early_stopping`` split), else the training loss.
+        ``early_stopping`` split), else the training loss. gdlab's cross-validation folds
+        (the pipeline's CV, tune, compare) only record their held-out rows' loss: plateau
+        steps on the training loss there (the ``early_stopping`` split with it), as in the
+        refit, never on the rows a fold is scored on.
     batch_size : int or None, default=None
         ``None``: full batch (one step per epoch); ``k``: mini-batches of k rows (the last
         partial batch is used); ``1``: stochastic gradient descent. A ``k`` above the

@@ -313,8 +313,8 @@ def _fit_fold(
         warm_up_rows(pipeline, X, y, fold.train_idx, watched)
         start = time.perf_counter()
         try:
-            fit_pipeline_rows(
-                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks
+            fit_pipeline_rows(  # the held-out rows recorded, not monitored (plateau)
+                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks, monitor_eval=False
             )
         except DivergenceError as exc:
             diverged = True

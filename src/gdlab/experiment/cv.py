@@ -135,8 +135,8 @@ def _run_fold(
                 nullcontext() if in_thread else quiet_batch_size():
             watched = watched_rows(pipeline, fold.val_idx)  # early stopping: not the scored rows
             warm_once(pipeline, X, y, fold.train_idx, watched)  # untimed, once a process
-            outcome = fit_pipeline_rows(
-                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks
+            outcome = fit_pipeline_rows(  # plateau: on the training loss, as the refit
+                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks, monitor_eval=False
             )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss,

@@ -2,7 +2,10 @@
 
 The pipeline always has two steps, ``preprocess`` and ``model``. Fitting goes step by step so the
 validation rows reach the estimator as ``eval_set`` after the preprocessing fitted on the
-training rows only (``history_["val_loss"]`` is then the per-epoch validation loss). A
+training rows only (``history_["val_loss"]`` is then the per-epoch validation loss). Held-out
+rows that are scored afterwards (a fold's, ``monitor_eval=False``) are only recorded there:
+``schedule: plateau`` then steps on the training loss, as in the refit, not on the rows the
+fold is judged on. A
 regression ``model`` step with ``preprocess.scale_target`` is a ``TransformedTargetRegressor``
 around the gdlab estimator (:mod:`gdlab.experiment.target`): its target scaler is fitted on
 the training rows' targets, the validation targets are scaled by it, and the curves are the
@@ -22,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -84,12 +88,16 @@ def fit_pipeline(
     eval_set: tuple[Any, np.ndarray] | None = None,
     callbacks: list[Any] | None = None,
     private_rows: bool = False,
+    monitor_eval: bool = True,
 ) -> FitOutcome:
     """Fit a clone of ``pipeline`` on ``(X, y)``; ``eval_set`` is transformed by the fitted
     preprocessing (and its targets by the target scaler fitted on ``y``) before the estimator
     sees it. Callbacks are removed again after the fit so the fitted model carries no progress
     objects. ``private_rows``: ``X`` and ``eval_set[0]`` are copies nobody else reads, which
-    the imputer and scaler may overwrite instead of copying (:func:`in_place`)."""
+    the imputer and scaler may overwrite instead of copying (:func:`in_place`).
+    ``monitor_eval=False``: ``eval_set`` holds rows scored afterwards; a gdlab estimator
+    records its loss (``val_loss``) without monitoring it (plateau steps on the training
+    loss; see :func:`fit_pipeline_rows`)."""
     from gdlab.data.preprocessing import in_place
 
     model = clone(pipeline)
@@ -108,8 +116,11 @@ def fit_pipeline(
             if eval_set is not None:
                 Xv = preprocess.transform(eval_set[0])
                 fit_kwargs["eval_set"] = (Xv, transform_target(target, eval_set[1]))
+    fit = estimator.fit
+    if not monitor_eval and _is_gdlab(estimator):
+        fit = partial(estimator._fit, monitor_eval=False)
     with _callbacks(estimator, callbacks):
-        estimator.fit(Xt, y_fit, **fit_kwargs)
+        fit(Xt, y_fit, **fit_kwargs)
     join_target(step, estimator, target)
     return _outcome(model, estimator, start)
 
@@ -122,9 +133,17 @@ def fit_pipeline_rows(
     val_idx: np.ndarray | None = None,
     *,
     callbacks: list[Any] | None = None,
+    monitor_eval: bool = True,
 ) -> FitOutcome:
     """``fit_pipeline(pipeline, X[train_idx], y[train_idx], eval_set=(X[val_idx],
-    y[val_idx]))`` (to rounding) without copying the rows when the pipeline allows it.
+    y[val_idx]), monitor_eval=monitor_eval)`` (to rounding) without copying the rows when
+    the pipeline allows it.
+
+    ``monitor_eval=False`` for held-out rows that are scored afterwards (cross-validation,
+    tune, compare): their loss is recorded per epoch (the fold's ``val_loss`` curve) but
+    nothing reads it to decide, so ``schedule: plateau`` lowers the rate on the training loss
+    as the refit (which has no validation set) does, not on the rows the fold is scored on.
+    Early stopping gets no such rows at all (:func:`watched_rows`).
 
     Row views are used when ``X`` is an ndarray (memory maps included) of the estimator's
     dtype, the preprocessing is only a StandardScaler or passthrough and the model a gdlab
@@ -144,6 +163,7 @@ def fit_pipeline_rows(
         return fit_pipeline(
             pipeline, _rows_of(X, train_idx), _rows_of(y, train_idx), eval_set=eval_set,
             callbacks=callbacks, private_rows=True,  # the rows just copied: theirs to overwrite
+            monitor_eval=monitor_eval,
         )
     start = time.perf_counter()
     if scaler is not None:
@@ -152,13 +172,15 @@ def fit_pipeline_rows(
     estimator, _, target = split_target(step, y[train_idx] if scales_target(step) else y)
     y_fit = transform_target(target, y)  # scaled: a 1-d copy; only the fold's rows are read
     with _callbacks(estimator, callbacks):
-        estimator._fit_view(X, y_fit, train_idx, center=center, scale=scale, eval_rows=val_idx)
+        estimator._fit_view(X, y_fit, train_idx, center=center, scale=scale, eval_rows=val_idx,
+                            monitor_eval=monitor_eval)
     join_target(step, estimator, target)
     return _outcome(model, estimator, start)
 
 
 def watched_rows(pipeline: Pipeline, val_idx: np.ndarray | None) -> np.ndarray | None:
-    """The held-out rows to give a fold's estimator as its validation set: ``val_idx``,
+    """The held-out rows to give a fold's estimator as its validation set (recorded, not
+    monitored: ``fit_pipeline_rows(..., monitor_eval=False)``): ``val_idx``,
     unless the estimator stops early (``early_stopping``), which stops on its validation set
     and restores the weights of its lowest loss there. Then None: it holds out
     ``validation_fraction`` of the fold's training rows itself (as the refit does), so the
@@ -219,6 +241,13 @@ def warm_once(
             fit_pipeline(small, X[rows] if not hasattr(X, "iloc") else X.iloc[rows], y[rows])
         except Exception:  # noqa: BLE001 - a warm-up only; the real fit reports problems
             pass
+
+
+def _is_gdlab(estimator: Any) -> bool:
+    """True for a gdlab estimator (GDRegressor, GDClassifier)."""
+    from gdlab.estimators.base import BaseGD
+
+    return isinstance(estimator, BaseGD)
 
 
 def _views_fit(estimator: Any, X: Any, y: Any) -> bool:

@@ -155,8 +155,9 @@ class CVObjective:
                 watched = watched_rows(pipeline, fold.val_idx)  # never stop on scored rows
                 if self.warm_up and not record.fold_scores:  # its first fold: warm up first
                     warm_up_rows(pipeline, X, y, fold.train_idx, watched)
-                outcome = fit_pipeline_rows(
-                    pipeline, X, y, fold.train_idx, watched, callbacks=lines
+                outcome = fit_pipeline_rows(  # recorded, not monitored (plateau)
+                    pipeline, X, y, fold.train_idx, watched, callbacks=lines,
+                    monitor_eval=False,
                 )
                 value = score_rows(outcome.model, X, y, fold.val_idx, self.task)[self.metric]
         except DivergenceError as exc:
