@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import subprocess
 
@@ -410,6 +411,78 @@ def test_an_unquoted_decimal_comma_in_a_comma_delimited_file_is_refused_naming_i
     message = str(info.value)
     assert f"line {line}" in message
     assert 'must be quoted, "59,5"' in message
+
+
+def _rows_frame(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    return pd.DataFrame(
+        {"a": rng.normal(size=n).round(3), "b": rng.integers(0, 9, n), "y": np.arange(n) % 2}
+    )
+
+
+def test_an_r_write_table_file_reads_its_columns_and_warns_of_the_row_labels(write_csv):
+    """R's write.table(sep=",") writes a row name first on every row but no header for it.
+    pandas reads the row names as row labels and the columns right; today's first-row check
+    refused the file ("row 0 (file line 2) has 4 fields, the header 3"). Now it is read as
+    pandas reads it, the row labels left out with a warning naming the file."""
+    frame = _rows_frame()
+    rows = "".join(f'"r{i}",{a},{b},{y}\n' for i, (a, b, y) in enumerate(frame.to_numpy()))
+    path = write_csv('"a","b","y"\n' + rows)
+    params = _csv_params(path, "y", model__task="classification")
+    table = load_source(params)
+    reference = pd.read_csv(path)
+    assert reference.index[0] == "r0"  # pandas' own read: the first field is the row labels
+    pd.testing.assert_frame_equal(table.frame, reference.reset_index(drop=True))
+    np.testing.assert_array_equal(table.frame.to_numpy(), frame.to_numpy())
+    [warning] = check_data(params).warnings
+    assert str(path) in warning and "('r0', ...) was taken as row labels" in warning
+
+
+def test_a_trailing_delimiter_on_every_row_reads_the_columns_the_header_names(write_csv):
+    """Rows ending with a delimiter (1,2,0, under a,b,y): before today pandas took the first
+    field for row labels and shifted every column left (a=b, b=y, y all missing); today's
+    check refused the file as if its delimiter were wrong. Now it is read as pandas reads it
+    with index_col=False, its documented reading of such a file."""
+    frame = _rows_frame()
+    path = write_csv("a,b,y\n" + "".join(f"{a},{b},{y},\n" for a, b, y in frame.to_numpy()))
+    table = load_source(_csv_params(path, "y"))
+    pd.testing.assert_frame_equal(table.frame, pd.read_csv(path, index_col=False))
+    np.testing.assert_array_equal(table.frame.to_numpy(), frame.to_numpy())
+    assert table.warnings == []
+
+
+def test_a_first_row_field_longer_than_the_csv_module_reads_is_read(write_csv):
+    """A 200 000-character text field in the first row (the csv module's limit is 131072) made
+    today's check raise _csv.Error, a traceback from validate and prepare. Now the file is
+    read as pandas reads it, and the csv module's limit is left as it was."""
+    limit = csv.field_size_limit()
+    note = "x" * 200_000
+    path = write_csv(f"a,note,y\n1,{note},0\n2,short,1\n")
+    table = load_source(_csv_params(path, "y"))
+    pd.testing.assert_frame_equal(table.frame, pd.read_csv(path))
+    assert table.frame["note"][0] == note
+    assert csv.field_size_limit() == limit
+
+
+def test_a_first_row_with_two_fields_more_than_the_header_is_refused_saying_so(write_csv):
+    """Two extra fields are neither row labels nor a trailing delimiter: refused naming the
+    line and the counts, with the possible causes (the message blamed the delimiter only)."""
+    path = write_csv("a,b,y\n1,2,0,,\n3,4,1\n")
+    with pytest.raises(DataError) as info:
+        load_source(_csv_params(path, "y"))
+    message = str(info.value)
+    assert "row 0 (file line 2) has 5 fields, the header 3" in message
+    assert "the header may lack columns, or data.delimiter ','" in message
+
+
+@pytest.mark.parametrize("row", ["1,59,5", "1,59,"], ids=["row-labels-shape", "trailing-shape"])
+def test_with_a_decimal_comma_delimiter_an_extra_first_row_field_stays_refused(write_csv, row):
+    """data.decimal ',' with data.delimiter ',': an extra field in the first row is an unquoted
+    decimal comma, refused with the quoting hint, never read as row labels or a trailing
+    delimiter."""
+    path = write_csv(f"id,price\n{row}\n2,\"3,5\"\n")
+    with pytest.raises(DataError, match=r'line 2\) has 3 fields.*must be quoted, "59,5"'):
+        load_source(_csv_params(path, "price", data__decimal=","))
 
 
 def test_a_dot_decimal_mark_cannot_be_a_dot_delimiter():

@@ -61,8 +61,9 @@ class CheckedData:
     """Classification: ``classes[i]`` is the original label of code ``i``."""
     table: RawTable
     warnings: list[str] = field(default_factory=list)
-    """One-line warnings about columns kept as features (text that may be numbers with a decimal
-    comma, an integer identifier, a column that restates the target)."""
+    """One-line warnings from reading the source (:attr:`RawTable.warnings`) and about columns
+    kept as features (text that may be numbers with a decimal comma, an integer identifier, a
+    column that restates the target)."""
     one_hot: dict[str, list[str]] = field(default_factory=dict)
     """The text columns one-hot encoded here: column -> its ``<column>=<level>`` feature
     columns (a missing value sets none of them; a numeric column is never in it, whatever its
@@ -102,6 +103,7 @@ def check_table(
         classes,
         table,
         warnings=[
+            *table.warnings,
             *comma_warnings,
             *_identifier_warnings(table, raw, features),
             *_leak_warnings(

@@ -3,7 +3,9 @@
 Problems a file can have are reported before pandas sees it or hides them: a missing or empty
 file, text that is not in the configured encoding (line named), duplicated or unnamed header
 columns (pandas would silently rename them), a wrong delimiter (everything in one column),
-rows with the wrong number of fields. Numbers written with a decimal comma (``59,5``, and
+rows with the wrong number of fields. Data rows ending with a delimiter (``1,2,0,``) are read
+as their header says; a first field the header does not name (R's ``write.table``) is taken
+as row labels and left out, with a warning. Numbers written with a decimal comma (``59,5``, and
 ``1.299,00`` with dots between thousands) and markers of missing cells such as ``?`` are read
 as the configuration says (``data.decimal``, ``data.na_values``).
 """
@@ -18,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -106,26 +108,83 @@ def _check_header(path: Path, header_line: str, delimiter: str) -> list[str]:
     return names
 
 
-def _check_first_row(
-    path: Path, encoding: str, delimiter: str, decimal: str, n_names: int
-) -> None:
-    """DataError naming the first data row when it has more fields than the header: pandas
-    would silently take its first field for the row labels and shift every column left (an
-    unquoted ``59,5`` in a file whose delimiter is also the decimal mark does this). A later
-    row with too many fields is refused by pandas, naming its line."""
+FIELDS_FIT = "fit"
+"""The first data row has no more fields than the header: read as it is."""
+TRAILING_DELIMITER = "trailing"
+"""The data rows end with a delimiter (``1,2,0,`` under ``a,b,y``): read with pandas'
+``index_col=False``."""
+ROW_LABELS = "row labels"
+"""The data rows start with a field the header does not name (R's ``write.table(sep=",")``):
+pandas reads it as the row labels, which are left out."""
+_ROWS_SEEN = 100
+"""Data rows looked at to tell a trailing delimiter from row labels."""
+_FIELD_LIMIT = 2**31 - 1
+"""The csv module's field size limit while the first rows are looked at (its default, 131072
+characters, is less than pandas reads; a C long everywhere)."""
+
+
+class FirstRow(NamedTuple):
+    """How a CSV's first data row lines up with its header."""
+
+    layout: str
+    """:data:`FIELDS_FIT`, :data:`TRAILING_DELIMITER` or :data:`ROW_LABELS`."""
+    line: int
+    """The file line it starts on (0: no data row was read)."""
+
+
+def _first_row(path: Path, encoding: str, delimiter: str, decimal: str, n_names: int) -> FirstRow:
+    """How the first data row's fields line up with the header's ``n_names`` names: one of
+    :data:`FIELDS_FIT`, :data:`TRAILING_DELIMITER` (one extra field, empty on every row that has
+    it) or :data:`ROW_LABELS` (one extra field, not such). Any other extra field, and an extra
+    field when ``decimal`` is the delimiter (an unquoted ``59,5`` is two fields: pandas would
+    silently take the first field for row labels and shift every column left), is a DataError
+    naming the line. A later row with too many fields is refused by pandas, naming its line; a
+    row the csv module cannot read is left to pandas too."""
+    previous_limit = csv.field_size_limit(_FIELD_LIMIT)
+    try:
+        rows = _first_rows(path, encoding, delimiter)
+    except csv.Error:
+        return FirstRow(FIELDS_FIT, 0)
+    finally:
+        csv.field_size_limit(previous_limit)
+    if not rows:
+        return FirstRow(FIELDS_FIT, 0)
+    line, fields = rows[0]
+    if len(fields) <= n_names:
+        return FirstRow(FIELDS_FIT, line)
+    if decimal == delimiter:
+        raise DataError(
+            f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: row 0 "
+            f"(file line {line}) has {len(fields)} fields, the header {n_names}"
+            f"{_unquoted_decimal_hint(delimiter, decimal)}"
+        )
+    if len(fields) > n_names + 1:
+        raise DataError(
+            f"data.path: file {str(path)!r}: row 0 (file line {line}) has {len(fields)} fields, "
+            f"the header {n_names}: the header may lack columns, or data.delimiter "
+            f"{delimiter!r} is not the file's delimiter"
+        )
+    longer = [f for _, f in rows if len(f) == n_names + 1]
+    if all(not f[-1] for f in longer):
+        return FirstRow(TRAILING_DELIMITER, line)
+    return FirstRow(ROW_LABELS, line)
+
+
+def _first_rows(path: Path, encoding: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The first :data:`_ROWS_SEEN` non-blank data rows (as pandas splits them, blank lines
+    skipped) with the file line each starts on."""
+    rows: list[tuple[int, list[str]]] = []
     with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
         reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
         next(reader, None)  # the header
+        line = reader.line_num + 1
         for fields in reader:
-            if not fields:
-                continue  # a blank line, which pandas skips too
-            if len(fields) > n_names:
-                raise DataError(
-                    f"data.path: file {str(path)!r} cannot be parsed with delimiter "
-                    f"{delimiter!r}: row 0 (file line {reader.line_num}) has {len(fields)} "
-                    f"fields, the header {n_names}{_unquoted_decimal_hint(delimiter, decimal)}"
-                )
-            return
+            if fields:  # a blank line, which pandas skips too, has none
+                rows.append((line, fields))
+                if len(rows) == _ROWS_SEEN:
+                    break
+            line = reader.line_num + 1
+    return rows
 
 
 def _unquoted_decimal_hint(delimiter: str, decimal: str) -> str:
@@ -155,7 +214,7 @@ def read_csv(
     path = check_file(path)
     header = _check_encoding(path, encoding)
     names = _check_header(path, header, delimiter)
-    _check_first_row(path, encoding, delimiter, decimal, len(names))
+    first = _first_row(path, encoding, delimiter, decimal, len(names))
     usecols = None
     if drop:
         kept = set(kept_columns(drop, names, target, sensitive, f"file {str(path)!r}"))
@@ -169,6 +228,7 @@ def read_csv(
             na_values=list(na_values),
             skipinitialspace=True,
             usecols=usecols,
+            index_col=False if first.layout == TRAILING_DELIMITER else None,
         )
     except pd.errors.ParserError as exc:
         raise DataError(
@@ -176,10 +236,30 @@ def read_csv(
             f"{str(exc).strip()}{_unquoted_decimal_hint(delimiter, decimal)}"
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    warnings = []
+    if first.layout == ROW_LABELS:
+        warnings.append(_row_labels_warning(path, frame.index[0], first.line, len(names)))
+        frame = frame.reset_index(drop=True)
     if decimal == ",":
         frame = _read_grouped_numbers(frame)
     return RawTable(
-        frame=frame, target=target, source="csv", sensitive=sensitive, path=str(path), first_line=2
+        frame=frame,
+        target=target,
+        source="csv",
+        sensitive=sensitive,
+        path=str(path),
+        first_line=2,
+        warnings=warnings,
+    )
+
+
+def _row_labels_warning(path: Path, label: object, line: int, n_names: int) -> str:
+    """The warning for a file whose data rows have a first field the header does not name."""
+    return (
+        f"file {str(path)!r}: row 0 (file line {line}) has {n_names + 1} fields, the header "
+        f"{n_names}: the first field of each row ({label!r}, ...) was taken as row labels and "
+        "left out (R's write.table writes row names so; add a header name to read them as a "
+        "column)"
     )
 
 

@@ -25,6 +25,8 @@ class RawTable:
     first_line: int | None = None
     """File line of row 0 (CSV: 2, after the header), to name rows by line too."""
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """One-line warnings from reading the source (a CSV's row labels left out)."""
 
     def where(self, rows: Sequence[int], limit: int = 5) -> str:
         """``"rows 3, 17 (file lines 5, 19)"`` for the first ``limit`` of ``rows`` (0-based)."""
