@@ -177,3 +177,39 @@ def test_goldens_cover_everything():
         ("nadam", "momentum_decay"),
     ]:
         assert needed in params, needed
+
+
+@pytest.mark.parametrize("problem", sorted(PROBLEMS))
+def test_sgd_dampening_without_momentum_fits_as_torch(problem, engine_path):
+    """sgd with dampening 0.5 and momentum 0 (the momentum-0 point of a momentum sweep that
+    keeps its dampening) fits, as torch.optim.SGD accepts it: dampening only scales the
+    momentum buffer, so the trajectory is torch's plain SGD (the golden, dampening 0)."""
+    spec = next(s for s in SPECS if s["id"] == f"sgd-{problem}")
+    est = _fit({**spec, "optimizer_params": {"dampening": 0.5}})
+    np.testing.assert_allclose(np.asarray(est.loss_curve_, dtype=float),
+                               ARRAYS[f"loss__{spec['id']}"], rtol=RTOL, atol=ATOL)
+    plain = _fit(spec)
+    np.testing.assert_array_equal(est.coef_, plain.coef_)
+    np.testing.assert_array_equal(est.intercept_, plain.intercept_)
+
+
+def test_sgd_dampening_without_momentum_steps_as_torch_sgd():
+    """The engine's sgd(dampening=0.5), momentum 0, takes torch.optim.SGD's steps with the
+    same arguments (torch accepts and ignores the dampening)."""
+    torch = pytest.importorskip("torch")
+    from gdlab.core.optim import apply_updates, make_optimizer
+
+    rng = np.random.default_rng(0)
+    theta = rng.normal(size=(5, 2))
+    params = [theta.copy()]
+    transform = make_optimizer("sgd", {"dampening": 0.5})  # refused before: ValueError
+    state = transform.init(params)
+    ref = torch.tensor(theta.copy(), requires_grad=True)
+    opt = torch.optim.SGD([ref], lr=0.01, momentum=0.0, dampening=0.5)
+    for _ in range(20):
+        g = rng.normal(size=theta.shape)
+        updates, state = transform.update([g.copy()], state, params, 0.01)
+        apply_updates(params, updates)
+        ref.grad = torch.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(params[0], ref.detach().numpy(), rtol=1e-12, atol=1e-14)

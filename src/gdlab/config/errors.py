@@ -18,11 +18,19 @@ RULES_ERROR = "gdlab_rules"
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one key of the parameters."""
+    """One thing wrong with one key of the parameters.
+
+    ``inert``: the value is valid but does nothing (a schedule that never fires, dampening
+    without momentum). params.yaml's own inert values are refused (most likely a mistake); a
+    variant of them (a tune.space value, a compare value, tuned values) may be inert: it is a
+    point of a sweep, e.g. the constant end of a max_epochs range (see
+    :func:`gdlab.config.loader.validate_params`'s ``variant``).
+    """
 
     path: str
     message: str
     allowed: str | None = None
+    inert: bool = False
 
     def __str__(self) -> str:
         where = self.path or "(top level)"
@@ -36,7 +44,7 @@ class Problem:
         path = (
             prefix if not self.path else f"{prefix}{'' if self.path[0] == '[' else '.'}{self.path}"
         )
-        return Problem(path, self.message, self.allowed)
+        return Problem(path, self.message, self.allowed, self.inert)
 
 
 def did_you_mean(value: object, options: Iterable[object]) -> str:

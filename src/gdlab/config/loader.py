@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from gdlab.config.convert import problems_from
 from gdlab.config.errors import ConfigError, Problem
-from gdlab.config.schema import Params
+from gdlab.config.schema import VARIANT, Params
 
 _FLOAT = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -124,8 +124,12 @@ _KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", b
 """YAML's words for what a document can be instead of a mapping."""
 
 
-def validate_params(data: Any, source: str | None = None) -> Params:
-    """Validate a mapping (e.g. parsed YAML) into :class:`Params`, or raise :class:`ConfigError`."""
+def validate_params(data: Any, source: str | None = None, *, variant: bool = False) -> Params:
+    """Validate a mapping (e.g. parsed YAML) into :class:`Params`, or raise :class:`ConfigError`.
+
+    ``variant``: the mapping is params.yaml with other values applied (a tune.space value, a
+    compare value, tuned values): its inert problems (:attr:`Problem.inert`: a value that
+    does nothing) are accepted; params.yaml's own are refused."""
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -142,7 +146,7 @@ def validate_params(data: Any, source: str | None = None) -> Params:
             source,
         )
     try:
-        return Params.model_validate(dict(data))
+        return Params.model_validate(dict(data), context={VARIANT: variant})
     except ValidationError as exc:
         raise ConfigError(problems_from(exc, Params), source) from None
 
@@ -173,7 +177,8 @@ def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
     Changing ``optimizer.name`` or ``schedule.name`` to another name without giving the whole
     ``params`` mapping starts its params from ``{}`` (the old optimiser's parameters would not
     fit the new one); the same name keeps them. ``"optimizer.params.momentum"``-style keys are
-    then set on that mapping.
+    then set on that mapping. The result is a variant: values that merely do nothing are
+    accepted (``validate_params(..., variant=True)``).
     """
     data = copy.deepcopy(params.model_dump())
     for section in ("optimizer", "schedule"):
@@ -189,4 +194,4 @@ def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
                 child = node[part] = {}
             node = child
         node[leaf] = value
-    return validate_params(data, "overrides")
+    return validate_params(data, "overrides", variant=True)

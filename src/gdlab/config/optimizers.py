@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from gdlab.config.base import StrictModel, TupleAsList
 from gdlab.config.errors import Problem, raise_problems
-from gdlab.core.rules import OPTIMIZER_RULES, dampening_problem, nesterov_problem
+from gdlab.core.rules import OPTIMIZER_RULES, nesterov_problem
 
 _WD = "L2 weight decay λ added to the gradient (g ← g + λθ, every parameter)"
 _EPS = "term added to the denominator for numerical stability"
@@ -23,12 +23,6 @@ _BETAS = "coefficients (β₁, β₂) of the running averages of the gradient an
 _DAMPENING = "dampening τ of the momentum buffer (needs momentum > 0)"
 
 _BETAS_RULE = OPTIMIZER_RULES["adam"]["betas"]
-
-
-def _dampening_problems(momentum: float, dampening: float) -> list[Problem]:
-    problem = dampening_problem(momentum, dampening)
-    fix = "0, or set momentum > 0 (e.g. 0.9) for dampening to act"
-    return [Problem("dampening", problem, fix)] if problem else []
 
 
 def _ruled(optimizer: str, key: str, default: Any, description: str) -> Any:
@@ -66,7 +60,6 @@ class SGDParams(StrictModel):
             raise_problems(
                 [Problem("nesterov", problem, "nesterov: true with momentum > 0 and dampening: 0")]
             )
-        raise_problems(_dampening_problems(self.momentum, self.dampening))
         return self
 
 
@@ -76,11 +69,6 @@ class MomentumParams(StrictModel):
     momentum: float = _ruled("momentum", "momentum", 0.9, "momentum factor μ")
     dampening: float = _ruled("momentum", "dampening", 0.0, _DAMPENING)
     weight_decay: float = _ruled("momentum", "weight_decay", 0.0, _WD)
-
-    @model_validator(mode="after")
-    def _dampening_needs_momentum(self) -> MomentumParams:
-        raise_problems(_dampening_problems(self.momentum, self.dampening))
-        return self
 
 
 class NesterovParams(StrictModel):

@@ -10,7 +10,10 @@ epochs ``0 .. max_epochs - 1``:
 * after a warm-up, the ``then`` schedule counts its epochs from the end of the warm-up, so the
   same rules hold with ``max_epochs - warmup_epochs``.
 
-Those are refused (:func:`unreachable_problems`): nothing at run time could change them.
+Those are refused in params.yaml (:func:`unreachable_problems`): nothing at run time could
+change them. They are inert (:attr:`gdlab.config.errors.Problem.inert`), not broken: a
+tune.space value or a compare value that gives one (the max_epochs 20 end of a range with
+step_size 30) is a legitimate, constant point of the sweep and is accepted.
 
 ``plateau`` and the stopping rule (``train.tol``, ``train.n_iter_no_change``) count bad epochs
 of the same loss (the validation loss with ``early_stopping``, else the training loss).
@@ -49,6 +52,7 @@ def unreachable_problems(
                 f"first in epoch {size + 1}, which training never reaches (the schedule "
                 f"would be constant); use a step_size below {epochs} or schedule constant",
                 f"1 to {epochs - 1}" if epochs > 1 else "no value: use schedule constant",
+                inert=True,
             )
         ]
     if name == "multistep" and min(values["milestones"]) >= epochs:
@@ -60,6 +64,7 @@ def unreachable_problems(
                 f"reaches one and the learning rate never changes; put milestones below "
                 f"{epochs} (e.g. [{epochs // 3}, {2 * epochs // 3}]) or use schedule constant",
                 f"at least one milestone from 0 to {epochs - 1}",
+                inert=True,
             )
         ]
     return []

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import warnings
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from gdlab.config.base import Section, StrictModel, section_field
-from gdlab.config.errors import raise_problems
+from gdlab.config.errors import Problem, raise_problems
 from gdlab.config.sections import (
     CompareConfig,
     CVConfig,
@@ -33,6 +33,10 @@ from gdlab.config.sections.parallel import ParallelConfig
 
 # ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
 warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+
+VARIANT = "variant"
+"""Validation context key: True when the parameters are a variant of params.yaml, whose inert
+problems are accepted (:func:`gdlab.config.loader.validate_params`)."""
 
 
 class Params(StrictModel):
@@ -61,14 +65,24 @@ class Params(StrictModel):
     parallel: ParallelConfig = section_field(ParallelConfig)
 
     @model_validator(mode="after")
-    def _sections_agree(self) -> Params:
+    def _sections_agree(self, info: ValidationInfo) -> Params:
         sections = [v for v in (getattr(self, n) for n in type(self).model_fields)
                     if isinstance(v, Section)]
         problems = [p for section in sections for p in section.cross_checks(self)]
+        if info.context and info.context.get(VARIANT):
+            problems = [p for p in problems if not p.inert]
         if not problems:
             problems = [p for section in sections for p in section.variant_checks(self)]
         raise_problems(problems)
         return self
+
+    def inert_problems(self) -> list[Problem]:
+        """The inert problems of these parameters (:attr:`Problem.inert`: values that do
+        nothing, such as a step schedule that never fires): none for params.yaml itself (they
+        are refused), possibly some for a variant (a tuning trial, a compare value)."""
+        sections = [v for v in (getattr(self, n) for n in type(self).model_fields)
+                    if isinstance(v, Section)]
+        return [p for section in sections for p in section.cross_checks(self) if p.inert]
 
     @property
     def task(self) -> str:

@@ -188,7 +188,9 @@ DAMPENING = "dampening only scales the momentum buffer: with momentum 0 it does 
 
 def dampening_problem(momentum: Any, dampening: Any) -> str | None:
     """What is wrong with SGD's ``dampening`` given its momentum, or None: a dampening
-    other than 0 with momentum 0 can never act (torch ignores it; a forgotten momentum)."""
+    other than 0 with momentum 0 can never act (a forgotten momentum?). The engine accepts
+    it and ignores it, as torch.optim.SGD does (a momentum sweep's momentum-0 point keeps the
+    sweep's dampening); validation refuses it in params.yaml only."""
     if dampening != 0 and momentum == 0:
         return f"{DAMPENING} (got momentum={momentum!r}, dampening={dampening!r})"
     return None
@@ -207,11 +209,6 @@ def check_optimizer_params(name: str, params: Mapping[str, Any],
                                    params.get("dampening", 0.0))
         if problem:
             raise ValueError(f"optimizer 'sgd': {prefix}['nesterov']: {problem}")
-    if name in ("sgd", "momentum"):
-        default = 0.0 if name == "sgd" else 0.9
-        problem = dampening_problem(params.get("momentum", default), params.get("dampening", 0.0))
-        if problem:
-            raise ValueError(f"optimizer {name!r}: {prefix}['dampening']: {problem}")
 
 
 # ------------------------------------------------------------------ schedules

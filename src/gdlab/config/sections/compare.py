@@ -118,6 +118,28 @@ class CompareConfig(Section):
         return problems
 
 
+    def variant_notes(self, params: Params) -> list[Problem]:
+        """The inert problems (:attr:`Problem.inert`) of the variants, e.g. the max_epochs 20
+        variant of a step schedule with step_size 30, which trains at a constant rate:
+        accepted (a point of the comparison), listed for validate's warnings."""
+        if not self.enabled:
+            return []
+        untuned = params.model_copy(update={"tune": params.tune.model_copy(
+            update={"enabled": False})})
+        notes = []
+        for i, value in enumerate(self.values):
+            try:
+                variant = variant_params(untuned, self.vary, value)
+            except ConfigError:  # refused by variant_checks
+                continue
+            notes += [
+                Problem(f"compare.values[{i}]",
+                        f"{self.vary} = {value!r} gives {p.path}: {p.message}", None, True)
+                for p in variant.inert_problems()
+            ]
+        return notes
+
+
 def _is_key(data: Any, parts: list[str]) -> bool:
     """Whether the dotted ``parts`` name a leaf of ``data``, or a key inside a free-form
     ``params`` mapping (which the variant's validation then checks)."""

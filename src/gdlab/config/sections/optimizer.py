@@ -18,7 +18,7 @@ from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.config.optimizers import OPTIMIZER_PARAMS
 from gdlab.config.schedule_reach import schedule_reach_problems
 from gdlab.config.schedules import SCHEDULE_PARAMS, resolve_schedule_params
-from gdlab.core.rules import LEARNING_RATE
+from gdlab.core.rules import LEARNING_RATE, dampening_problem
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -96,6 +96,19 @@ class OptimizerConfig(Section):
         """``params`` with the optimiser's defaults filled in (plug-ins: as given)."""
         model = OPTIMIZER_PARAMS.get(self.name)
         return model.model_validate(self.params).model_dump() if model else dict(self.params)
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        """sgd / momentum's dampening with momentum 0: inert (torch and the engine ignore
+        it; in params.yaml most likely a forgotten momentum), so refused in params.yaml and
+        accepted in a variant, e.g. the momentum-0 baseline of a momentum sweep."""
+        if self.name not in ("sgd", "momentum"):
+            return []
+        full = self.resolved_params()
+        problem = dampening_problem(full["momentum"], full["dampening"])
+        if not problem:
+            return []
+        fix = "0, or set momentum > 0 (e.g. 0.9) for dampening to act"
+        return [Problem("optimizer.params.dampening", problem, fix, inert=True)]
 
 
 class ScheduleConfig(Section):

@@ -464,7 +464,22 @@ class TuneConfig(Section):
         base["compare"]["enabled"] = False  # the comparison's values are checked on their own
         space = {k: v.model_dump(mode="json") for k, v in self.space.items()}
         found = _space_problems(json.dumps(base, sort_keys=True), json.dumps(space))
-        return [Problem(path, message, allowed) for path, message, allowed in found]
+        return [Problem(path, message, allowed) for path, message, allowed, inert in found
+                if not inert]
+
+    def space_notes(self, params: Params) -> list[Problem]:
+        """The inert problems (:attr:`Problem.inert`) dimension values give, e.g. the
+        max_epochs 20 end of a range with step_size 30: accepted (a constant point of the
+        search), listed for validate's warnings. Empty when the space has problems."""
+        if not self.space:
+            return []
+        base = params.model_dump(mode="json", exclude={"tune"})
+        base["compare"]["enabled"] = False
+        space = {k: v.model_dump(mode="json") for k, v in self.space.items()}
+        found = _space_problems(json.dumps(base, sort_keys=True), json.dumps(space))
+        if any(not inert for *_, inert in found):
+            return []
+        return [Problem(path, message, allowed, True) for path, message, allowed, _ in found]
 
 
 def _split_names(key: Any, value: Any) -> list[str]:
@@ -505,9 +520,12 @@ def conditions_met(when: dict[str, list[Any]], chosen: dict[str, Any]) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, str | None], ...]:
+def _space_problems(
+    base_json: str, space_json: str
+) -> tuple[tuple[str, str, str | None, bool], ...]:
     """Check every dimension of a search space against the rest of the params (cached: the
-    same params are validated again whenever a trial applies its values)."""
+    same params are validated again whenever a trial applies its values): ``(path, message,
+    allowed, inert)``, inert for a value accepted although it does nothing there."""
     from gdlab.config.loader import validate_params
 
     base, space = json.loads(base_json), json.loads(space_json)
@@ -546,7 +564,7 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
                         )
                     )
     if found:
-        return tuple((p.path, p.message, p.allowed) for p in found)
+        return tuple((p.path, p.message, p.allowed, False) for p in found)
     order, complete = dimension_order(space)
     if not complete:
         found.append(
@@ -563,25 +581,30 @@ def _space_problems(base_json: str, space_json: str) -> tuple[tuple[str, str, st
             # one line per problem, naming every value that gives it: a misspelt key is
             # refused for low and for high alike, and is one mistake
             giving: dict[str, list[Choice | ListChoice]] = {}
+            idle: dict[str, list[Choice | ListChoice]] = {}  # accepted, but does nothing
             for value in dim.extremes():
                 try:
-                    _validate_with(base, {**context, key: value}, validate_params)
+                    variant = _validate_with(base, {**context, key: value}, validate_params)
                 except ConfigError as exc:
                     for problem in exc.problems:
                         giving.setdefault(str(problem), []).append(value)
+                    continue
+                for problem in variant.inert_problems():
+                    idle.setdefault(f"{problem.path}: {problem.message}", []).append(value)
             where = "".join(f", {k} = {v!r}" for k, v in context.items())
-            for problem_text, values in giving.items():
-                shown = ", ".join(repr(v) for v in values[:-1]) + " and " * (len(values) > 1)
-                shown += repr(values[-1])
-                plural = len(values) > 1
-                message = (
-                    f"the value{'s' if plural else ''} {shown}{where} "
-                    f"give{'' if plural else 's'} {problem_text}"
-                )
-                if message not in seen:
-                    seen.add(message)
-                    found.append(Problem(f"tune.space.{key}", message, None))
-    return tuple((p.path, p.message, p.allowed) for p in found)
+            for inert, gives in ((False, giving), (True, idle)):
+                for problem_text, values in gives.items():
+                    shown = ", ".join(repr(v) for v in values[:-1])
+                    shown += " and " * (len(values) > 1) + repr(values[-1])
+                    plural = len(values) > 1
+                    message = (
+                        f"the value{'s' if plural else ''} {shown}{where} "
+                        f"give{'' if plural else 's'} {problem_text}"
+                    )
+                    if message not in seen:
+                        seen.add(message)
+                        found.append(Problem(f"tune.space.{key}", message, None, inert))
+    return tuple((p.path, p.message, p.allowed, p.inert) for p in found)
 
 
 def _contexts(key: str, dim: SearchDimension, space: dict[str, Any]) -> list[dict[str, Any]]:
@@ -621,4 +644,4 @@ def _validate_with(base: dict[str, Any], overrides: dict[str, Any], validate: An
             node = child
         node[leaf] = value
     data["tune"] = {"enabled": False, "space": {}}
-    return validate(data, "tune.space")
+    return validate(data, "tune.space", variant=True)
