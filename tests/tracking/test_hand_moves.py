@@ -67,6 +67,23 @@ def test_a_rollback_by_hand_is_not_undone_by_the_next_register(session, fitted):
     assert client.get_model_version(name, "3").tags[ROLLED_BACK_TAG].startswith("by hand to v2")
 
 
+def test_a_hand_promotion_of_a_challenger_is_no_rollback(session, fitted):
+    """A reviewer's case: v2 stayed challenger, a person promoted it by hand (register's own
+    "promote it anyway" advice; or a register of an older gdlab, or another host's, moved the
+    alias forward), and the next register tagged v1 rolled back: the same model as v1 trained
+    again then beat the champion and was refused as 'rolled back by hand to v2'. Only a move
+    to an older version is a rollback."""
+    client, name = session.client, "hand-promotion-test"
+    assert _register(session, fitted, name, 0.5, "a").promoted
+    assert not _register(session, fitted, name, 0.7, "b").promoted
+    client.set_registered_model_alias(name, "champion", "2")  # promoted by hand
+    assert not _register(session, fitted, name, 0.9, "c").promoted
+    assert ROLLED_BACK_TAG not in client.get_model_version(name, "1").tags
+    again = _register(session, fitted, name, 0.5, "a")  # the same model as v1
+    assert again.version == "1" and again.promoted and _champion(client, name) == "1"
+    assert again.reason == "test_rmse 0.5 beats 0.7"
+
+
 def test_a_deleted_champion_alias_is_not_called_a_first_version(session, fitted):
     client, name = session.client, "deleted-alias-test"
     first = _register(session, fitted, name, 1.0, "a")

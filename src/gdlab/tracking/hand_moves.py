@@ -1,11 +1,14 @@
 """The champion alias moved by a person, for the registry gate.
 
 register remembers which version it left as champion (the registered-model tag
-:data:`LEFT_TAG`). When the alias is on another version at the next register, a person moved it
-(a rollback with ``set_registered_model_alias``): the version it was moved away from gets the
-version tag :data:`ROLLED_BACK_TAG` and register never promotes it again, whatever it scores
-(the same model trained again keeps that version, so a rollback is not undone by the next
-``dvc repro``). Moving the alias back onto it by hand lifts the mark. A deleted alias is no
+:data:`LEFT_TAG`). When the alias is on an *older* version at the next register, a person rolled
+it back (``set_registered_model_alias``): the version it was moved away from gets the version
+tag :data:`ROLLED_BACK_TAG` and register never promotes it again, whatever it scores (the same
+model trained again keeps that version, so a rollback is not undone by the next ``dvc
+repro``). Moving the alias back onto it by hand lifts the mark. A move to a *newer* version is
+no rollback and marks nothing: a person promoting a challenger by hand (as register's
+"promote it anyway" advice says), a register of an older gdlab that keeps no tag, or another
+host's register deciding at the same time. A deleted alias is no
 rollback: the next version registered becomes champion, and the reason says that versions
 exist without one."""
 
@@ -41,7 +44,7 @@ def _registered_tags(client: MlflowClient, name: str) -> dict[str, str]:
 
 def note_hand_move(client: MlflowClient, name: str, champion: Any | None) -> str | None:
     """Compare ``champion`` (the version holding the alias now, or None) with the one register
-    left there (:data:`LEFT_TAG`): when a person moved the alias to another version, tag the
+    left there (:data:`LEFT_TAG`): when a person moved the alias to an older version, tag the
     version they moved it from :data:`ROLLED_BACK_TAG`; when they moved it back onto a version
     so tagged, remove its tag. Returns the version register left as champion (None: none
     recorded)."""
@@ -51,8 +54,8 @@ def note_hand_move(client: MlflowClient, name: str, champion: Any | None) -> str
     here = str(champion.version)
     if ROLLED_BACK_TAG in (champion.tags or {}):  # put back by hand: a person wants it
         client.delete_model_version_tag(name, here, ROLLED_BACK_TAG)
-    if left is None or left == here:
-        return left
+    if left is None or left == here or not _older(here, left):
+        return left  # no move, or forward: a promotion, not a rollback
     try:
         demoted = client.get_model_version(name, left)
     except MlflowException as exc:  # that version was deleted: nothing to mark
@@ -64,6 +67,13 @@ def note_hand_move(client: MlflowClient, name: str, champion: Any | None) -> str
             name, left, ROLLED_BACK_TAG, f"by hand to v{here}, noticed by register on {_now()}"
         )
     return left
+
+
+def _older(version: str, than: str) -> bool:
+    try:
+        return int(version) < int(than)
+    except ValueError:  # not numbers (no store writes such versions): no rollback told
+        return False
 
 
 def rolled_back(client: MlflowClient, name: str, version: str) -> str | None:
