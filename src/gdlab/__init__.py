@@ -7,9 +7,9 @@ The names below are imported on first use (:mod:`gdlab.lazy`): ``import gdlab.co
 validate stage, a disabled stage) does not import scikit-learn, scipy or the engine with them.
 """
 
-import time
 from typing import TYPE_CHECKING
 
+import gdlab.running_code  # noqa: F401  reads gdlab's code now: what this process runs
 from gdlab.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
@@ -18,9 +18,6 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     from gdlab.estimators import BatchSizeWarning, GDClassifier, GDRegressor
 
 __version__ = "0.1.0"
-IMPORTED_NS = time.time_ns()
-"""When this process imported gdlab: a module file changed later may not be the code it runs
-(:mod:`gdlab.running_code`, which a Dask worker is checked with)."""
 __all__ = [
     "BatchSizeWarning", "DivergenceError", "check_grad", "GDClassifier", "GDRegressor",
     "__version__",

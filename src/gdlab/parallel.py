@@ -116,8 +116,8 @@ def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
     """Refuse workers whose gdlab (or plug-in) code is not this process's."""
     if ours.get("edited"):
         raise ParallelUnavailable(
-            f"gdlab's code changed after this stage started ({_files(ours['edited'])}); "
-            "run the stage again"
+            f"the code changed after this stage started: {_files(ours['edited'])} "
+            "differ from what it imported; run the stage again"
         )
     problems = {}
     for address, answer in sorted(answers.items()):
@@ -125,6 +125,9 @@ def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
             why = f"{type(answer).__name__}: {answer}" if isinstance(answer, BaseException) \
                 else repr(answer)
             problems[address] = f"cannot report its code, another gdlab ({why})"
+        elif answer.get("edited"):
+            problems[address] = (f"imported its code before {_files(answer['edited'])} "
+                                 "changed (a running process keeps the modules it imported)")
         elif answer["code"] != ours.get("code"):
             mine = ours.get("code") or {}
             other = sorted(k for k in mine if answer["code"].get(k) != mine[k])
@@ -133,9 +136,6 @@ def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
             problems[address] = " and ".join(
                 [f"runs other {' and '.join(other)} code"] * bool(other)
                 + [f"cannot import the plug-in {' and '.join(missing)}"] * bool(missing))
-        elif answer.get("edited"):
-            problems[address] = (f"imported gdlab before {_files(answer['edited'])} "
-                                 "changed and still runs the old code")
     if not problems:
         return
     listed = "; ".join(f"{a} {why}" for a, why in list(problems.items())[:5])

@@ -2,39 +2,102 @@
 
 Version strings cannot tell two checkouts apart (gdlab is 0.1.0 at every commit), and a
 long-running process keeps the modules it imported: after an edit of ``src/gdlab`` its files
-say one thing and its code does another. :func:`running_code` answers both:
+say one thing and its code does another. :func:`running_code` answers both, by content (a
+file's timestamps say nothing: ``touch``, an editor saving unchanged or a ``git checkout``
+there and back change them, not the code):
 
 - ``code``: a digest of gdlab's ``*.py`` files (by their path inside the package and their
-  bytes, so a copy of the same commit elsewhere gives the same digest), and one per plug-in
-  module the caller names (its file and, for the project's own package, every ``*.py`` file of
-  that package), read the first time this process is asked and kept for its lifetime: a
-  worker asked before an edit keeps answering with the code it ran then;
-- ``edited``: the files of the modules this process has loaded that changed after gdlab was
-  imported here (``gdlab.IMPORTED_NS``, taken at ``import gdlab``: one clock read), whose
-  code in memory may therefore be older than the files; this catches a process that
-  imported gdlab before it was first asked.
+  text, line endings normalised, so a copy of the same commit elsewhere, LF or CRLF, gives
+  the same digest), read when gdlab is imported (``import gdlab`` imports this module: ~5
+  milliseconds for ~1 MB) and kept for the process's lifetime; and one per plug-in module
+  the caller names (its file and, for the project's own package, every ``*.py`` file of that
+  package), read the first time this process is asked (plug-ins are imported later, when a
+  stage's tasks arrive) and kept too;
+- ``edited``: those files whose content now differs from what was read then (or that were
+  added or deleted since): this process may run, and its digest describes, the code as it
+  was, not the files.
 
 :func:`gdlab.parallel.check_workers` runs this on every Dask worker (``Client.run``) and
-refuses those whose answer differs from the stage's own. Reading ~1 MB costs a few
-milliseconds once per process; checking ``edited`` stats the loaded modules' files.
+refuses those whose answer differs from the stage's own, or that have ``edited`` files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import gdlab
+try:  # hashlib would load OpenSSL (~2 ms) at every ``import gdlab``: the built-in BLAKE2 is
+    from _blake2 import blake2b  # the same function, without it
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
-PACKAGE_DIR = Path(gdlab.__file__).resolve().parent
+PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
 
-_digests: dict[str, str | None] = {}
-"""This process's digests, by ``"gdlab"`` or plug-in module name: computed once."""
+Files = dict[str, str]
+"""A module's files (paths) by the name they are hashed under."""
+
+
+def file_digests(files: Files) -> dict[str, str | None]:
+    """Each file's BLAKE2b (16 hex digits) of its bytes with CRLF read as LF; None for a file
+    that cannot be read (deleted)."""
+    digests: dict[str, str | None] = {}
+    for name, path in sorted(files.items()):
+        try:
+            data = _contents(path)
+        except OSError:
+            digests[name] = None
+            continue
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        digests[name] = blake2b(data, digest_size=8).hexdigest()
+    return digests
+
+
+def _contents(path: str) -> bytes:
+    """The file's bytes (``os.read``: without ``open``'s buffered file object, which costs
+    a third of the time spent at ``import gdlab``)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def code_digest(digests: dict[str, str | None]) -> str:
+    """One digest of :func:`file_digests`' answer: the files' names and contents."""
+    text = "".join(f"{name}\0{digest}\n" for name, digest in sorted(digests.items()))
+    return blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def package_files(directory: str = PACKAGE_DIR) -> Files:
+    """The ``*.py`` files under the package ``directory``, by their path from its parent
+    (``gdlab/core/loop.py``)."""
+    top = os.path.basename(directory)
+    found = {}
+    for parent, subdirectories, names in os.walk(directory):
+        subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
+        relative = os.path.relpath(parent, directory).replace(os.sep, "/")
+        prefix = top if relative == "." else f"{top}/{relative}"
+        for name in names:
+            if name.endswith(".py"):
+                found[f"{prefix}/{name}"] = os.path.join(parent, name)
+    return found
+
+
+def _read_files(files: Files | None) -> tuple[str | None, dict[str, str | None]]:
+    digests = file_digests(files) if files is not None else {}
+    return (code_digest(digests) if files is not None else None), digests
+
+
+_read: dict[str, tuple[str | None, dict[str, str | None]]] = {
+    "gdlab": _read_files(package_files()),
+}
+"""This process's code by ``"gdlab"`` (read at import) or plug-in module name (read when
+first asked): its digest (None for a plug-in not found) and each file's digest."""
 
 
 def running_code(plugins: Sequence[str] = ()) -> dict[str, Any]:
@@ -43,79 +106,52 @@ def running_code(plugins: Sequence[str] = ()) -> dict[str, Any]:
     (``"package.module:factory"``) or module names; a module this process cannot find has
     digest None."""
     modules = sorted({p.partition(":")[0] for p in plugins} - {""})
-    code = {"gdlab": _digest("gdlab", _package_files)}
     for module in modules:
-        code[module] = _digest(module, lambda m=module: _plugin_files(m))
-    return {"code": code, "edited": edited_since_import(modules)}
+        if module not in _read:
+            _read[module] = _read_files(_plugin_files(module))
+    code = {key: _read[key][0] for key in ["gdlab", *modules]}
+    return {"code": code, "edited": edited(["gdlab", *modules])}
 
 
-def edited_since_import(plugin_modules: Sequence[str] = ()) -> list[str]:
-    """The files of loaded gdlab (and ``plugin_modules``) modules changed after ``import
-    gdlab`` in this process: their code in memory may be older than the files. Inode-change
-    time counts too, so a file replaced with an older modification time is seen."""
-    since = gdlab.IMPORTED_NS
-    tops = tuple(m.partition(".")[0] for m in plugin_modules)
-    edited = []
-    for name, module in list(sys.modules.items()):
-        top = name.partition(".")[0]
-        if top != "gdlab" and top not in tops:
+def edited(keys: Sequence[str] = ("gdlab",)) -> list[str]:
+    """The files of gdlab (and of the plug-in modules ``keys`` names, once asked about) whose
+    content differs from what this process read (at import, or when first asked), or that
+    were added or deleted since: its code may be the files' as they were."""
+    changed: set[str] = set()
+    for key in keys:
+        digest, then = _read.get(key, (None, {}))
+        if digest is None:
             continue
-        path = getattr(module, "__file__", None)
-        if not path or not path.endswith(".py"):
-            continue
-        try:
-            stat = os.stat(path)
-        except OSError:  # deleted since: the module in memory is what is left of it
-            edited.append(path)
-            continue
-        if max(stat.st_mtime_ns, stat.st_ctime_ns) > since:
-            edited.append(path)
-    return sorted(edited)
+        files = package_files() if key == "gdlab" else (_plugin_files(key) or {})
+        now = file_digests(files)
+        changed.update(name for name in then.keys() | now.keys()
+                       if then.get(name) != now.get(name))
+    return sorted(changed)
 
 
-def _digest(key: str, files: Any) -> str | None:
-    if key not in _digests:
-        found = files()
-        if found is None:
-            _digests[key] = None
-        else:
-            digest = hashlib.sha256()
-            for name, path in found:
-                data = path.read_bytes()
-                digest.update(f"{name}\0{len(data)}\0".encode())
-                digest.update(data)
-            _digests[key] = digest.hexdigest()[:16]
-    return _digests[key]
-
-
-def _package_files() -> list[tuple[str, Path]]:
-    return sorted(
-        (f"gdlab/{p.relative_to(PACKAGE_DIR).as_posix()}", p)
-        for p in PACKAGE_DIR.rglob("*.py")
-        if "__pycache__" not in p.parts
-    )
-
-
-def _plugin_files(module: str) -> list[tuple[str, Path]] | None:
+def _plugin_files(module: str) -> Files | None:
     """The plug-in module's file and, when its top package is not installed (the project's
     own, e.g. ``examples``), every ``*.py`` file of that package; None when not found."""
     from gdlab.config.plugin_path import is_installed
 
     spec = _spec(module)
     origin = getattr(spec, "origin", None)
-    if not origin or not Path(origin).is_file():
+    if not origin or not os.path.isfile(origin):
         return None
-    found = {module: Path(origin)}
+    own = "/".join(module.split("."))
+    own += "/__init__.py" if os.path.basename(origin) == "__init__.py" else ".py"
+    found = {own: origin}
     top = module.partition(".")[0]
     if top != module:
         for directory in getattr(_spec(top), "submodule_search_locations", None) or []:
-            if Path(directory).is_dir() and not is_installed(directory):
-                for file in Path(directory).rglob("*.py"):
-                    found[f"{top}/{file.relative_to(directory).as_posix()}"] = file
-    return sorted(found.items())
+            if os.path.isdir(directory) and not is_installed(directory):
+                found.update(package_files(os.path.realpath(directory)))
+    return found
 
 
 def _spec(name: str) -> Any:
+    import importlib.util
+
     try:
         return importlib.util.find_spec(name)
     except (ImportError, ValueError):
