@@ -37,6 +37,7 @@ from gdlab.core.schedules import epochs_after_warmup
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
 
+
 def unreachable_problems(
     name: str, values: dict[str, Any], epochs: int, prefix: str, span: str
 ) -> list[Problem]:
