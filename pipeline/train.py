@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         # the hashes of its training rows, which register leaves out of a champion comparison
         rows = fingerprint(data.X_train, y, data.feature_names)
         info = log_sklearn_model(result.refit.model, example, name="model", step=step,
-                                 one_hot=data.meta.get("one_hot"), training_rows=rows)
+                                 one_hot=data.meta.get("one_hot"), training_rows=rows,
+                                 skops_file=model_file)  # its bytes: no second serialisation
         mlflow.set_tag("gdlab.model_id", info.model_id)
         RunHandle(
             run_id=run_id,

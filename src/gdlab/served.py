@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import mlflow.sklearn
@@ -75,6 +76,7 @@ def save_model(
     path: str,
     mlflow_model: Model | None = None,
     training_rows: np.ndarray | None = None,
+    skops_file: str | None = None,
     **kwargs: Any,
 ) -> None:
     """``mlflow.sklearn.save_model`` (same arguments), with the pyfunc flavour loading through
@@ -84,7 +86,9 @@ def save_model(
     the model past it). ``training_rows``: the fingerprint of the rows the model was trained on
     (:func:`gdlab.data.fingerprint.fingerprint`), saved beside it and named in its metadata
     (:data:`TRAINING_ROWS_KEY`). A skops model file holds the bytes train writes to
-    ``models/model.skops`` (:func:`_write_pipeline_bytes`)."""
+    ``models/model.skops`` (:func:`_write_pipeline_bytes`): ``skops_file``'s, when given (the
+    file train wrote, so the model is not serialised once more), else
+    :func:`gdlab.experiment.persist.model_bytes` of ``sk_model``."""
     if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
         raise ValueError(
             f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
@@ -95,7 +99,8 @@ def save_model(
     model = Model.load(path) if mlflow_model is None else mlflow_model
     flavor = model.flavors.get(FLAVOR_NAME, {})
     if flavor.get("serialization_format") == "skops":
-        _write_pipeline_bytes(sk_model, os.path.join(path, flavor["pickled_model"]))
+        _write_pipeline_bytes(sk_model, os.path.join(path, flavor["pickled_model"]),
+                              skops_file)
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__
     if training_rows is not None:
         from gdlab.data.fingerprint import save_fingerprint
@@ -105,18 +110,19 @@ def save_model(
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
 
-def _write_pipeline_bytes(sk_model: Any, path: str) -> None:
+def _write_pipeline_bytes(sk_model: Any, path: str, skops_file: str | None = None) -> None:
     """Replace the skops file MLflow wrote at ``path`` (object ids, random names and the time
     in it: new bytes on every save) with gdlab's reproducible one
     (:func:`gdlab.experiment.persist.model_bytes`): the logged model's file is then byte for
     byte the ``models/model.skops`` evaluate tested, which register checks before it registers
     it (:mod:`gdlab.tracking.logged_model`), and its sha256 is the version's
     ``gdlab.model_sha256``. The same model, loaded the same way (MLflow's loader, its trusted
-    types)."""
+    types). ``skops_file``: a file holding those bytes already (train's)."""
     from gdlab.atomic import write_bytes_atomic
     from gdlab.experiment.persist import model_bytes
 
-    write_bytes_atomic(path, model_bytes(sk_model))
+    data = Path(skops_file).read_bytes() if skops_file else model_bytes(sk_model)
+    write_bytes_atomic(path, data)
 
 
 def _refuses_nan(predict: Callable[[pd.DataFrame], Any], frame: pd.DataFrame) -> bool | None:

@@ -98,6 +98,7 @@ def log_sklearn_model(
     step: int = 0,
     one_hot: dict[str, Any] | None = None,
     training_rows: np.ndarray | None = None,
+    skops_file: str | Path | None = None,
 ) -> ModelInfo:
     """Log ``model`` to the active run (``serialization_format="skops"`` with gdlab's types
     explicitly trusted) and, when ``verify``, load it back and compare predictions.
@@ -114,7 +115,11 @@ def log_sklearn_model(
     ``training_rows``: the fingerprint of the rows ``model`` was fitted on
     (:func:`gdlab.data.fingerprint.fingerprint`), saved in the model's directory and uploaded
     with it (no MLflow call of its own), so that the registry can leave them out of a
-    comparison (:data:`gdlab.served.TRAINING_ROWS_KEY`)."""
+    comparison (:data:`gdlab.served.TRAINING_ROWS_KEY`).
+
+    ``skops_file``: ``model`` already saved by :func:`gdlab.experiment.persist.save_model`
+    (train's ``models/model.skops``): the logged skops file is a copy of its bytes instead
+    of a second serialisation (the same bytes: :func:`gdlab.served.save_model`)."""
     code_paths = None
     if include_code:  # MLflow copies the directories without their __pycache__
         code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
@@ -136,6 +141,7 @@ def log_sklearn_model(
             code_paths=code_paths,
             step=step,
             training_rows=training_rows,
+            skops_file=None if skops_file is None else str(skops_file),
         )
         if verify:
             loaded = mlflow.sklearn.load_model(info.model_uri)
