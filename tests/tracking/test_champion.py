@@ -464,3 +464,22 @@ def test_a_tiny_test_set_does_not_decide_the_champion(session):
         "data.test_size); to promote it anyway: python -c ")
     client = session.client
     assert _alias(client, name, "champion") == "1" and _alias(client, name, "challenger") == "2"
+
+
+def test_scoring_the_champion_draws_no_download_progress_bar(session, capfd, monkeypatch):
+    """register reads the champion's model and fingerprint files between its own lines; MLflow
+    would draw a progress bar for each download ("Downloading artifacts: 100%|...")."""
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    name, columns = "quiet", ["a", "b"]
+    train_a, test_a = _data(columns, [1.0, -2.0], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0], seed=1, noise=0.5)
+    champion, challenger = _fit(train_a), _fit(train_b)
+    assert _register(session, name, champion, test_a, "digest-a", _rmse(champion, test_a),
+                     train=train_a).promoted
+    capfd.readouterr()
+    decision = _register(session, name, challenger, test_b, "digest-b",
+                         _rmse(challenger, test_b), train=train_b)
+    assert decision.champion_evaluation == "re-evaluated on the test rows neither trained on"
+    err = capfd.readouterr().err
+    assert "Downloading artifacts" not in err, err
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ

@@ -32,6 +32,7 @@ from gdlab.experiment.metrics import score
 from gdlab.experiment.persist import UntrustedTypes
 from gdlab.experiment.uncertainty import MIN_RANKED_ROWS
 from gdlab.text import listed
+from gdlab.tracking.downloads import download_model_file
 
 SHOWN_COLUMNS = 8
 """Columns named in a reason before it says "and N more"."""
@@ -179,14 +180,6 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _download(uri: str, path: str, directory: str) -> str:
-    """The file ``path`` of the model at ``uri`` (``models:/...``), downloaded to
-    ``directory``."""
-    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
-
-    return ModelsArtifactRepository(uri).download_artifacts(path, directory)
-
-
 def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
     """The fitted pipeline of the model at ``uri`` (``models:/<name>/<version>``, or the logged
     model's ``models:/<model id>``): its skops file, loaded with gdlab's loader. A model saved
@@ -199,7 +192,7 @@ def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
             f"its model is not a skops file (serialization_format "
             f"{flavor.get('serialization_format')!r}); gdlab loads no pickle"
         )
-    local = _download(uri, flavor["pickled_model"], directory)
+    local = download_model_file(uri, flavor["pickled_model"], directory)
     try:
         return load_model(Path(local), plugins=plugins)
     except DamagedModelFile as exc:  # the store's file, not the workspace's: say which
@@ -239,7 +232,7 @@ def _training_rows(uri: str, directory: str) -> tuple[np.ndarray | None, str | N
     if entry.get("scheme") != SCHEME:
         return None, (f"its training rows were hashed by scheme {entry.get('scheme')!r}, "
                       f"not {SCHEME!r}")
-    return load_fingerprint(_download(uri, entry["file"], directory)), None
+    return load_fingerprint(download_model_file(uri, entry["file"], directory)), None
 
 
 @dataclass(frozen=True)

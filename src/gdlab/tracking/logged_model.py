@@ -11,14 +11,12 @@ version's ``gdlab.model_sha256``."""
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from gdlab.data.prepared import file_sha256
 from gdlab.experiment.persist import archive_problem
+from gdlab.tracking.downloads import download_model_file
 from gdlab.urls import redact_uri
 
 RETRAIN = ("train again and rerun the stages after it: "
@@ -49,34 +47,17 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-@contextmanager
-def _no_progress_bar() -> Iterator[None]:
-    """MLflow draws no download progress bar inside (register's output stays its own lines)."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    saved = os.environ.get(key)
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = saved
-
-
 def _logged_bytes(model_uri: str, directory: str) -> tuple[str, bytes]:
     """``(file name, bytes)`` of the skops file of the logged model at ``model_uri``, as its
     ``MLmodel`` names it."""
     from mlflow.models import get_model_info
-    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
     flavor = get_model_info(model_uri).flavors.get("sklearn") or {}
     if flavor.get("serialization_format") != "skops" or not flavor.get("pickled_model"):
         raise ValueError(f"its model is not a skops file (serialization_format "
                          f"{flavor.get('serialization_format')!r})")
     name = flavor["pickled_model"]
-    with _no_progress_bar():
-        local = ModelsArtifactRepository(model_uri).download_artifacts(name, directory)
+    local = download_model_file(model_uri, name, directory)
     return name, Path(local).read_bytes()
 
 
