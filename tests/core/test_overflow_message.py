@@ -81,8 +81,35 @@ def test_a_loss_that_blows_up_keeps_the_learning_rate_advice(monkeypatch, jit):
     assert "overflowed" not in msg and "Try a smaller learning rate (e.g. 5)" in msg
 
 
+@JIT
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_an_outlier_in_the_validation_rows_is_named_not_the_learning_rate(monkeypatch, jit,
+                                                                          batch_size):
+    """Training rows fine, one eval_set row at 1e200: its squared error overflows. The fit said
+    "Training diverged at epoch 1 (loss=6.312) ... Try a smaller learning rate", quoting a
+    finite training loss; sklearn's own mean_squared_error on that row is inf too."""
+    from sklearn.metrics import mean_squared_error
+
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = _data()
+    X_val = X[:10].copy()
+    X_val[3, 0] = 1e200
+    est = GDRegressor(batch_size=batch_size, random_state=0)
+    with np.errstate(over="ignore"):
+        reference = mean_squared_error(y[:10], GDRegressor(max_epochs=1, random_state=0)
+                                       .fit(X, y).predict(X_val))
+    assert not np.isfinite(reference)
+    with pytest.raises(DivergenceError) as info:
+        est.fit(X, y, eval_set=(X_val, y[:10]))
+    msg = str(info.value)
+    assert info.value.overflow == "validation" and np.isfinite(info.value.loss)
+    assert msg.startswith("Training stopped at epoch 1: the loss on the validation rows"), msg
+    assert "the learning rate is not the cause" in msg and "Try a smaller" not in msg
+    assert _finite(est)
+
+
 def test_the_overflow_survives_pickling():
-    for overflow in (None, "gradient", "parameters"):
+    for overflow in (None, "gradient", "parameters", "validation"):
         err = DivergenceError(1, 0.01, 6.065, overflow)
         back = pickle.loads(pickle.dumps(err))
         assert (str(back), back.overflow, back.advice) == (str(err), overflow, err.advice)

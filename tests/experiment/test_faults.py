@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 
 from gdlab.core.loop import DivergenceError
 from gdlab.experiment.faults import FoldDivergence, explain_divergence
@@ -59,3 +60,25 @@ def test_a_fold_whose_gradient_overflowed_says_so_after_crossing_the_worker_boun
     assert "the gradient overflowed" in str(raised) and "Scale the features" in str(raised)
     again = pickle.loads(pickle.dumps(raised))
     assert again.overflow == "gradient" and str(again) == str(raised)
+
+
+def test_a_held_out_outlier_names_the_validation_rows_and_keeps_that_advice():
+    """A fold whose held-out rows hold an outlier (training rows fine): standardised, the
+    message replaced the advice with "Try a smaller learning rate ... standardised already";
+    now it names the validation rows, keeps their advice and the largest feature."""
+    from gdlab.experiment import cross_validate, make_folds
+
+    from .conftest import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X_out = rng.normal(size=(60, 2))
+    X_out[7, 1] = 1e200
+    y = rng.normal(size=60)
+    folds = make_folds(y, 3, task="regression", seed=0)
+    with pytest.raises(DivergenceError) as info:
+        cross_validate(make_pipeline("regression"), X_out, y, folds, task="regression",
+                       n_jobs=1, progress=False)
+    assert info.value.overflow == "validation"
+    msg = str(explain_divergence(info.value, X_out, ["a", "b"], True))
+    assert "the loss on the validation rows" in msg and "not the cause" in msg
+    assert "standardised already" not in msg and "Largest standardised feature: 'b'" in msg

@@ -114,11 +114,12 @@ class DivergenceError(ValueError):
     """Training diverged: the loss became non-finite or exploded. ``epoch`` counts from 1,
     as the progress lines do (``history_`` and MLflow steps count from 0).
 
-    ``overflow``: what overflowed while the loss was still finite, ``"gradient"`` (its norm)
-    or ``"parameters"`` (the update), else None. A gradient that overflows at a finite loss
-    is the mark of features too large for floating point (x ~ 1e300 gives a finite loss at
-    zero weights but an overflowing ∂ℓ/∂W = r·x): the message says so and to scale the
-    features first, instead of blaming the learning rate."""
+    ``overflow``: what overflowed while the loss was still finite, ``"gradient"`` (its norm),
+    ``"parameters"`` (the update) or ``"validation"`` (the loss on the validation rows, with
+    training finite: an outlier there, not a divergence), else None. A gradient that
+    overflows at a finite loss is the mark of features too large for floating point
+    (x ~ 1e300 gives a finite loss at zero weights but an overflowing ∂ℓ/∂W = r·x): the
+    message says so and to scale the features first, instead of blaming the learning rate."""
 
     def __init__(self, epoch: int, learning_rate: float, loss: float,
                  overflow: str | None = None):
@@ -132,6 +133,17 @@ class DivergenceError(ValueError):
             )
             head = (f"Training diverged at epoch {epoch} (loss={loss:.4g}) with "
                     f"learning_rate={learning_rate:.4g}.")
+        elif overflow == "validation":
+            self.advice = (
+                "A validation row has values far beyond the training rows' (an outlier: "
+                "scaling with the training rows' statistics leaves it huge): look for "
+                "extreme values in those rows, or clip or transform the feature (e.g. its "
+                "logarithm); the learning rate is not the cause."
+            )
+            head = (f"Training stopped at epoch {epoch}: the loss on the validation rows "
+                    f"(eval_set, the early-stopping split or a fold's held-out rows) is not "
+                    f"finite (floating-point overflow) while the training loss was finite "
+                    f"(loss={loss:.4g}, learning_rate={learning_rate:.4g}).")
         elif overflow == "gradient":
             self.advice = (
                 "Scale the features (standardize): values this large overflow the gradient; "
@@ -399,14 +411,18 @@ def _unexploded(state: LoopState, fallback, fit_start):
     return fallback
 
 
-def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray]) -> str | None:
+def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray],
+              val_loss: float | None = None) -> str | None:
     """What overflowed while the loss was finite (see :class:`DivergenceError`): "gradient",
-    "parameters" (read before they are restored), or None (the loss itself)."""
+    "parameters" (read before they are restored), "validation" (only the validation loss),
+    or None (the loss itself)."""
     if not math.isfinite(loss):
         return None
     if not math.isfinite(gnorm):
         return "gradient"
-    return None if _all_finite(params) else "parameters"
+    if not _all_finite(params):
+        return "parameters"
+    return "validation" if val_loss is not None and not math.isfinite(val_loss) else None
 
 
 def _copy(params: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -611,7 +627,7 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 val_loss = problem.validation_loss(state.params)
                 finite = math.isfinite(val_loss)
         if not finite:
-            overflow = _overflow(loss, gnorm, state.params)  # before the restore
+            overflow = _overflow(loss, gnorm, state.params, val_loss)  # before the restore
             _restore(state, fallback)
             raise DivergenceError(e + 1, lr, loss, overflow)
         if first_loss is None:

@@ -48,6 +48,10 @@ def explain_divergence(
     message = str(exc.args[0])
     with np.errstate(invalid="ignore", divide="ignore"):
         if standardize:  # what the model saw: a raw peak says nothing once scaled
+            # z is scale-free: divided by its peak first, a column holding 1e200 has a finite
+            # variance (its square, 1e400, overflowed to inf and made every z 0)
+            peak = np.nanmax(np.abs(X), axis=0)
+            X = X / np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
             spread = np.nanstd(X, axis=0)
             X = (X - np.nanmean(X, axis=0)) / np.where(spread > 0, spread, 1.0)
         peaks = np.nanmax(np.abs(X), axis=0)
@@ -55,7 +59,7 @@ def explain_divergence(
     name = feature_names[j] if feature_names else f"column {j}"
     if standardize:
         advice = getattr(exc, "advice", "")
-        if advice and advice in message:
+        if advice and advice in message and getattr(exc, "overflow", None) != "validation":
             message = message.replace(advice, (
                 f"Try a smaller learning rate (e.g. {exc.learning_rate / 10:.3g}) or gradient "
                 "clipping (optimizer.clip_norm); the features are standardised already "
