@@ -50,3 +50,27 @@ def test_prepare_records_the_text_columns_it_one_hot_encoded(tmp_path, write_csv
     written = json.loads((tmp_path / "prepared" / "meta.json").read_text())
     assert written["one_hot"] == meta["one_hot"]
     assert check_dataset(params)["one_hot"] == meta["one_hot"]
+
+
+def test_rows_after_blank_lines_and_quoted_line_breaks_are_named_by_their_own_line(
+        tmp_path, write_csv):
+    """The row's file line was its index + 2: after a blank line, a whitespace-only line
+    (pandas skips both) or a quoted field holding a line break, every later row was named
+    by a line too early. The line is checked against the file's own text."""
+    body = ["a,b,note,y"]
+    for i in range(40):
+        if i in (5, 12):
+            body.append("")
+        if i == 20:
+            body.append("   ")
+        note = '"two\nlines"' if i == 9 else "n"
+        body.append(f"{i},{'' if i == 30 else i % 7},{note},{i % 2}")
+    path = write_csv("\n".join(body) + "\n")
+    params = make_params(data__source="csv", data__path=str(path), data__target="y",
+                         data__drop=["note"])
+    with pytest.raises(DataError) as checked:
+        check_dataset(params)
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1)
+                if text.startswith("30,,"))
+    assert line == 36
+    assert f"column 'b': 1 missing at row 30 (file line {line})" in str(checked.value)

@@ -16,9 +16,10 @@ import codecs
 import csv
 import gzip
 import io
+import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -170,21 +171,42 @@ def _first_row(path: Path, encoding: str, delimiter: str, decimal: str, n_names:
     return FirstRow(ROW_LABELS, line)
 
 
-def _first_rows(path: Path, encoding: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The first :data:`_ROWS_SEEN` non-blank data rows (as pandas splits them, blank lines
-    skipped) with the file line each starts on."""
-    rows: list[tuple[int, list[str]]] = []
+def _data_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """The data rows as pandas splits them, with the file line each starts on: blank and
+    whitespace-only lines skipped as pandas skips them, a quoted line break kept in its row."""
     with _open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as text:
         reader = csv.reader(text, delimiter=delimiter, skipinitialspace=True)
         next(reader, None)  # the header
         line = reader.line_num + 1
         for fields in reader:
-            if fields:  # a blank line, which pandas skips too, has none
-                rows.append((line, fields))
-                if len(rows) == _ROWS_SEEN:
-                    break
+            if len(fields) > 1 or (fields and fields[0].strip()):
+                yield line, fields
             line = reader.line_num + 1
-    return rows
+
+
+def _first_rows(path: Path, encoding: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The first :data:`_ROWS_SEEN` data rows (:func:`_data_rows`)."""
+    return list(itertools.islice(_data_rows(path, encoding, delimiter), _ROWS_SEEN))
+
+
+class _RowLines:
+    """The file line of every data row of a CSV, read once when first asked (only messages
+    naming rows ask); empty when the csv module cannot read the file as pandas did."""
+
+    def __init__(self, path: Path, encoding: str, delimiter: str):
+        self.args = (path, encoding, delimiter)
+        self.lines: list[int] | None = None
+
+    def __call__(self) -> list[int]:
+        if self.lines is None:
+            previous_limit = csv.field_size_limit(_FIELD_LIMIT)
+            try:
+                self.lines = [line for line, _ in _data_rows(*self.args)]
+            except (csv.Error, UnicodeError, OSError):
+                self.lines = []
+            finally:
+                csv.field_size_limit(previous_limit)
+        return self.lines
 
 
 def _unquoted_decimal_hint(delimiter: str, decimal: str) -> str:
@@ -249,6 +271,7 @@ def read_csv(
         sensitive=sensitive,
         path=str(path),
         first_line=2,
+        row_lines=_RowLines(path, encoding, delimiter),
         warnings=warnings,
     )
 
