@@ -13,6 +13,7 @@ import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,9 +43,9 @@ from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_m
 DTYPES = {"float64": np.float64, "float32": np.float32}
 """The floating-point types an estimator trains in (``dtype``: a name, a numpy type or a
 numpy dtype of one of these)."""
-_VALIDATED_ATTRS = ("n_features_in_", "feature_names_in_", "classes_")
-"""What validating ``fit``'s inputs sets before all of them are checked (scikit-learn's
-``validate_data(reset=True)``, the classes): restored when a later input is refused."""
+_FITTED_PRIVATE = ("_state", "_built_with")
+"""The private fitted attributes (the carried training state and what it was built from);
+the public ones end in ``_`` (scikit-learn's rule)."""
 STATE_PARAMS = ("model", "hidden_layer_sizes", "activation", "model_params", "optimizer",
                 "optimizer_params", "learning_rate", "schedule", "schedule_params", "clip_norm",
                 "dtype")
@@ -260,6 +261,51 @@ PARTIAL_FIT_MAX_WEIGHT = {"float64": 1e100, "float32": 1e15}
 counts across calls), so that sums of weights times losses over a call stay finite."""
 
 
+@dataclass
+class _Parts:
+    """What :meth:`BaseGD._build_parts` builds from the parameters alone."""
+
+    model: Any
+    optimizer: Any
+    schedule: Any  # None: partial_fit's later calls carry their schedule in the state
+
+
+@dataclass
+class _Run:
+    """A training ready to run (:meth:`BaseGD._start`): nothing fitted is changed yet."""
+
+    problem: Problem
+    state: LoopState
+    optimizer: Any
+    config: LoopConfig
+    model: Any
+    epochs: int
+    incremental: bool
+
+
+def _fitted_attributes(est: BaseEstimator) -> dict[str, Any]:
+    """``est``'s fitted attributes: the public ones (ending in ``_``) and the private
+    training state (:data:`_FITTED_PRIVATE`)."""
+    return {k: v for k, v in vars(est).items()
+            if (k.endswith("_") and not k.startswith("__")) or k in _FITTED_PRIVATE}
+
+
+@contextmanager
+def kept_on_refusal(est: BaseEstimator) -> Iterator[dict[str, Any]]:
+    """Around the checks and set-up of a ``fit``/``partial_fit``: when they raise, every
+    fitted attribute is put back as it was (none set since is left); yields them as they
+    were. (``validate_data(reset=True)`` sets ``n_features_in_``/``feature_names_in_`` and
+    the classes are set before the later inputs and parameters are checked.)"""
+    saved = _fitted_attributes(est)
+    try:
+        yield dict(saved)
+    except BaseException:
+        for k in _fitted_attributes(est):
+            del est.__dict__[k]
+        est.__dict__.update(saved)
+        raise
+
+
 class BaseGD(BaseEstimator):
     """Common parameters and fit logic (see GDRegressor / GDClassifier for the docs)."""
 
@@ -423,6 +469,19 @@ class BaseGD(BaseEstimator):
             opt = chain(clip_by_global_norm(self.clip_norm), opt)
         return opt
 
+    def _build_parts(self, *, first: bool) -> _Parts:
+        """The model, optimiser and (for a new training state) schedule, built from their
+        names and parameters before the data is read: a misspelt optimiser or schedule
+        parameter is refused before anything fitted is touched (and before a large X is
+        checked)."""
+        schedule = None
+        if first:
+            schedule = make_schedule(
+                self.schedule, self.learning_rate,
+                epoch_defaults(self.schedule, self.schedule_params, self.max_epochs),
+            )
+        return _Parts(self._build_model(), self._build_optimizer(), schedule)
+
     def _rng(self) -> np.random.Generator:
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
@@ -505,28 +564,26 @@ class BaseGD(BaseEstimator):
         first = not (incremental and hasattr(self, "_state"))
         if not first:
             self._check_state_config()
+        parts = self._build_parts(first=first)
         # a refused call leaves a fitted estimator as it was: validate_data(reset=True) and
         # the classes are set before the later inputs (eval_set, ...) are checked
-        saved = {k: self.__dict__[k] for k in _VALIDATED_ATTRS if k in self.__dict__}
-        try:
+        with kept_on_refusal(self) as previous:
             X, y_enc, sw, val = self._validated_inputs(
                 X, y, sample_weight, eval_set, first=first, incremental=incremental,
-                classes=classes, previous_width=saved.get("n_features_in_"),
+                classes=classes, previous=previous,
             )
-        except BaseException:
-            for k in _VALIDATED_ATTRS:
-                self.__dict__.pop(k, None)
-            self.__dict__.update(saved)
-            raise
-        return self._train(X, y_enc, sw, val, first=first, incremental=incremental,
-                           n_epochs=n_epochs, monitor_eval=monitor_eval)
+            run = self._start(X, y_enc, sw, val, parts, previous, first=first,
+                              incremental=incremental, n_epochs=n_epochs,
+                              monitor_eval=monitor_eval)
+        return self._run(run)
 
     def _validated_inputs(self, X, y, sample_weight, eval_set, *, first, incremental,
-                          classes, previous_width):
+                          classes, previous):
         """``fit``/``partial_fit``'s inputs, checked: (X, encoded y, weights, validation
-        set or None)."""
+        set or None). ``previous``: the fitted attributes before this call."""
         X, y, sw = self._validate_X_y(X, y, sample_weight, reset=first)
-        if (first and not incremental and self.warm_start and hasattr(self, "params_")
+        previous_width = previous.get("n_features_in_")
+        if (first and not incremental and self.warm_start and "params_" in previous
                 and previous_width is not None and X.shape[1] != previous_width):
             # as SGDRegressor: warm_start continues the previous solution, which has
             # another width (a silent fresh start hid the mistake)
@@ -603,6 +660,16 @@ class BaseGD(BaseEstimator):
         ``validation_fraction`` split: give no ``eval_rows`` then).
         """
         self._validate_hyperparameters()
+        parts = self._build_parts(first=True)
+        with kept_on_refusal(self) as previous:
+            run = self._start_view(X, y, rows, parts, previous, center=center, scale=scale,
+                                   eval_rows=eval_rows, sample_weight=sample_weight,
+                                   monitor_eval=monitor_eval)
+        return self._run(run)
+
+    def _start_view(self, X, y, rows, parts, previous, *, center, scale, eval_rows,
+                    sample_weight, monitor_eval) -> _Run:
+        """:meth:`_fit_view`'s checks and set-up (nothing fitted is kept when they raise)."""
         dtype = self._dtype()
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == dtype):
             raise TypeError(
@@ -638,15 +705,20 @@ class BaseGD(BaseEstimator):
             yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False)
             m = eval_rows.shape[0]
             val = (X, yv, np.full(m, 1.0 / m, dtype=dtype), eval_rows)
-        return self._train(X, y_enc, sw, val, first=True, incremental=False, n_epochs=None,
-                           rows=rows, center=center, scale=scale, monitor_eval=monitor_eval)
+        return self._start(X, y_enc, sw, val, parts, previous, first=True, incremental=False,
+                           n_epochs=None, rows=rows, center=center, scale=scale,
+                           monitor_eval=monitor_eval)
 
-    def _train(self, X, y_enc, sw, val, *, first, incremental, n_epochs, rows=None,
-               center=None, scale=None, monitor_eval=True):
-        """Build model, loss, optimiser and state, then run the epochs. ``val``:
-        ``(X_val, y_val, w_val, val_rows)`` or None; ``rows``/``center``/``scale``: a row
-        view of X (see :class:`gdlab.core.loop.Problem`); ``monitor_eval=False``: ``val`` is
-        only recorded (:attr:`gdlab.core.loop.LoopConfig.monitor_eval`)."""
+    def _start(self, X, y_enc, sw, val, parts: _Parts, previous: dict[str, Any], *, first,
+               incremental, n_epochs, rows=None, center=None, scale=None,
+               monitor_eval=True) -> _Run:
+        """Build the loss and the training state (or take the carried one) for the checked
+        inputs; nothing fitted but ``_built_with`` is set (the caller restores it when this
+        raises). ``val``: ``(X_val, y_val, w_val, val_rows)`` or None;
+        ``rows``/``center``/``scale``: a row view of X (see
+        :class:`gdlab.core.loop.Problem`); ``monitor_eval=False``: ``val`` is only recorded
+        (:attr:`gdlab.core.loop.LoopConfig.monitor_eval`); ``previous``: the fitted
+        attributes before this call."""
         if not monitor_eval and val is not None and self.early_stopping:
             raise ValueError(
                 "early_stopping monitors its own validation_fraction split; held-out rows "
@@ -656,9 +728,8 @@ class BaseGD(BaseEstimator):
         monitor_eval = monitor_eval or val is None  # early stopping's own split: monitored
         dtype = self._dtype()
         n_outputs = self._n_outputs()
-        model = self._build_model()
+        model, opt = parts.model, parts.optimizer
         loss = make_loss(self._loss_name(), n_outputs, self.epsilon)
-        opt = self._build_optimizer()
         X_val, y_val, w_val, val_rows = val if val is not None else (None, None, None, None)
 
         if first:
@@ -676,19 +747,19 @@ class BaseGD(BaseEstimator):
                     _check_split_weights(sw[rows], sw[val_rows], self.validation_fraction)
                     X_val, y_val = X, y_enc[val_rows]
                     w_val = sw[val_rows] / sw[val_rows].sum()
-            reuse = self.warm_start and hasattr(self, "params_") and not incremental
+            reuse = self.warm_start and "params_" in previous and not incremental
             first_loss = start_loss = None
-            if reuse and [p.shape for p in self.params_] == [
+            if reuse and [p.shape for p in previous["params_"]] == [
                 p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
             ]:
-                params = [p.astype(dtype, copy=True) for p in self.params_]
+                params = [p.astype(dtype, copy=True) for p in previous["params_"]]
                 # the scale of "exploding" stays the first fit's: a converged model's loss is
                 # tiny, and a fresh optimiser's first steps raise it without diverging (the
                 # start loss: the larger of the first fit's and this one's, see the loop)
-                previous = getattr(self, "_state", None)
-                if previous is not None:
-                    first_loss = previous.first_loss
-                    start_loss = getattr(previous, "start_loss", None)  # older pickles: None
+                carried = previous.get("_state")
+                if carried is not None:
+                    first_loss = carried.first_loss
+                    start_loss = getattr(carried, "start_loss", None)  # older pickles: None
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
             fast = None if issparse(X) else make_fast_state(  # the kernels read dense rows
@@ -697,11 +768,7 @@ class BaseGD(BaseEstimator):
             state = LoopState(
                 params=params,
                 opt_state=fast if fast is not None else opt.init(params),
-                schedule=make_schedule(
-                    self.schedule,
-                    self.learning_rate,
-                    epoch_defaults(self.schedule, self.schedule_params, self.max_epochs),
-                ),
+                schedule=parts.schedule,
                 rng=rng,
                 first_loss=first_loss,
                 start_loss=start_loss,
@@ -729,16 +796,22 @@ class BaseGD(BaseEstimator):
             monitor_eval=monitor_eval,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
+        return _Run(problem, state, opt, cfg, model, epochs, incremental)
+
+    def _run(self, run: _Run):
+        """Run the epochs of :meth:`_start`'s training and publish what they learned (also
+        when they raise: a divergence restores finite parameters, a callback may abort)."""
+        state, cfg, model = run.state, run.config, run.model
         self._state = state
         try:
-            converged = run_epochs(problem, state, opt, cfg, epochs)
+            converged = run_epochs(run.problem, state, run.optimizer, cfg, run.epochs)
         finally:
             self._publish(state, model)
         if cfg.early_stopping and not converged and state.best_params is not None:
             for p, b in zip(state.params, state.best_params, strict=True):
                 np.copyto(p, b)
             self._publish(state, model)
-        if not incremental and self.tol is not None and not converged:
+        if not run.incremental and self.tol is not None and not converged:
             warnings.warn(
                 f"{type(self).__name__}: max_epochs={self.max_epochs} reached before the "
                 f"loss improved by less than tol={self.tol} for {self.n_iter_no_change} "
