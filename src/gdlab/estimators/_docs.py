@@ -95,7 +95,10 @@ PARAMETERS = r"""
         Seeds initialisation, shuffling and the early-stopping split; the same integer
         gives bit-identical results.
     warm_start : bool, default=False
-        Start ``fit`` from the previous solution (the optimiser and schedule restart).
+        Start ``fit`` from the previous solution (the optimiser and schedule restart). A
+        fit whose parameters would be shaped otherwise (another number of features, other
+        classes, another ``model`` or ``hidden_layer_sizes``) is refused with a ValueError
+        naming what changed (set ``warm_start=False`` to start afresh).
     dtype : {"float64", "float32"}, np.float64, np.float32 or a numpy dtype, default="float64"
         Floating-point type of the data and parameters, end to end.
     verbose : int, default=0

@@ -592,6 +592,17 @@ class BaseGD(BaseEstimator):
                 f"{previous_width} features as input."
             )
         y_enc = self._prepare_targets(y, fitting=first, classes=classes)
+        if (first and not incremental and self.warm_start and "params_" in previous
+                and "classes_" in previous
+                and not np.array_equal(previous["classes_"], self.classes_)):
+            # as MLPClassifier (SGDClassifier: "coef_init does not match"): the previous
+            # solution's outputs are its classes' (a silent fresh start hid the mistake)
+            raise ValueError(
+                f"warm_start=True continues the previous fit, whose classes were "
+                f"{previous['classes_'].tolist()!r}, but y has the classes "
+                f"{self.classes_.tolist()!r}: warm_start needs y holding the same classes; "
+                "set warm_start=False to start afresh on these"
+            )
         sw = self._scaled_weights(sw, y_enc, incremental=incremental)
         val = None if eval_set is None else self._validated_eval_set(eval_set)
         return X, y_enc, sw, val
@@ -749,9 +760,11 @@ class BaseGD(BaseEstimator):
                     w_val = sw[val_rows] / sw[val_rows].sum()
             reuse = self.warm_start and "params_" in previous and not incremental
             first_loss = start_loss = None
-            if reuse and [p.shape for p in previous["params_"]] == [
-                p.shape for p in model.init_params(X.shape[1], n_outputs, rng, dtype)
-            ]:
+            if reuse:
+                fresh = model.init_params(X.shape[1], n_outputs, rng, dtype)
+                then = [p.shape for p in previous["params_"]]
+                if then != [p.shape for p in fresh]:
+                    raise ValueError(self._warm_start_mismatch(previous, then, fresh))
                 params = [p.astype(dtype, copy=True) for p in previous["params_"]]
                 # the scale of "exploding" stays the first fit's: a converged model's loss is
                 # tiny, and a fresh optimiser's first steps raise it without diverging (the
@@ -797,6 +810,27 @@ class BaseGD(BaseEstimator):
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
         return _Run(problem, state, opt, cfg, model, epochs, incremental)
+
+    def _warm_start_mismatch(self, previous: dict[str, Any], then: list, fresh: list) -> str:
+        """Why ``warm_start`` cannot continue the previous solution (its parameters, shaped
+        ``then``, are not this fit's, ``fresh``): the parameters that changed, named."""
+        built = previous.get("_built_with") or {}
+        now = self._state_config()
+        changed = [k for k in ("model", "hidden_layer_sizes", "model_params")
+                   if k in built and built[k] != now[k]]
+        if built.get("model") == now["model"] and now["model"] != repr("mlp"):
+            changed = [k for k in changed if k != "hidden_layer_sizes"]  # unused: no cause
+        shown = ", ".join(f"{k} ({built[k]} -> {now[k]})" for k in changed)
+        width = previous.get("n_features_in_")
+        if width is not None and width != self.n_features_in_:  # _fit_view's X
+            shown = ", ".join(filter(None, [f"the features ({width} -> "
+                                            f"{self.n_features_in_})", shown]))
+        why = (f"{shown} changed since" if shown else
+               f"its parameters are shaped {[tuple(s) for s in then]}, this fit's "
+               f"{[p.shape for p in fresh]}")
+        return (f"warm_start=True continues the previous fit, but {why}: its parameters "
+                "cannot start this fit; set warm_start=False to start afresh with the new "
+                "values")
 
     def _run(self, run: _Run):
         """Run the epochs of :meth:`_start`'s training and publish what they learned (also
