@@ -156,3 +156,37 @@ def test_sample_weights_whose_sum_overflows_fit_as_their_scale_free_objective(da
     a = GDRegressor(max_epochs=20, tol=None).fit(X, yr, sample_weight=np.ones(50))
     b = GDRegressor(max_epochs=20, tol=None).fit(X, yr)
     np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_float32_names_a_target_weight_or_eval_target_too_large_for_it(data):
+    # X's 1e39 was named, y's became inf in the cast and was reported as a divergence
+    # ("Training diverged at epoch 1 (loss=inf) ... Try a smaller learning rate")
+    X, yr, _ = data
+    big_y = np.r_[yr[:-1], 1e39]
+    too_large = "holds a value too large for float32 in row 49 (rows count from 0)"
+    cases = [
+        ("fit", {"y": big_y}, "GDRegressor needs finite numbers in y: y " + too_large),
+        ("partial_fit", {"y": big_y}, "GDRegressor needs finite numbers in y: y " + too_large),
+        ("fit", {"y": yr, "sample_weight": np.r_[np.ones(49), 1e39]},
+         "GDRegressor needs finite numbers in sample_weight: sample_weight " + too_large),
+        ("fit", {"y": yr, "eval_set": (X, big_y)},
+         "eval_set: GDRegressor needs finite numbers in y_val: y_val " + too_large),
+    ]
+    for method, kwargs, said in cases:
+        est = GDRegressor(dtype="float32", **FAST)
+        with pytest.raises(ValueError) as info:
+            getattr(est, method)(X, **kwargs)
+        assert str(info.value).startswith(said)
+        assert "dtype='float64'" in str(info.value)
+        assert "learning rate" not in str(info.value)
+    # a fold's rows are named by their row in y, not their position in the fold
+    rows = np.arange(10, 50)
+    est = GDRegressor(dtype="float32", **FAST)
+    with pytest.raises(ValueError, match=re.escape("y holds a value too large for float32 in "
+                                                   "row 49 (rows count")):
+        est._fit_view(X.astype(np.float32), big_y, rows)
+    with pytest.raises(ValueError, match=re.escape("sample_weight holds NaN in rows 3, 7")):
+        GDRegressor(**FAST).fit(X, yr, sample_weight=np.where(np.isin(np.arange(50), [3, 7]),
+                                                               np.nan, 1.0))
+    # float64 takes them
+    assert np.isfinite(GDRegressor(learning_rate=1e-45, **FAST).fit(X, big_y).coef_).all()

@@ -38,7 +38,12 @@ from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
 from gdlab.core.schedules import epoch_defaults, make_schedule
 from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_sparse
-from gdlab.estimators.nonfinite import kinds_named, nonfinite_cells, nonfinite_message
+from gdlab.estimators.nonfinite import (
+    kinds_named,
+    nonfinite_cells,
+    nonfinite_message,
+    vector_refusal,
+)
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 """The floating-point types an estimator trains in (``dtype``: a name, a numpy type or a
@@ -487,7 +492,9 @@ class BaseGD(BaseEstimator):
         return np.random.default_rng(seed)
 
     # ----------------------------------------------------------------- data hooks
-    def _prepare_targets(self, y, *, fitting: bool):  # pragma: no cover - abstract
+    def _prepare_targets(self, y, *, fitting: bool, classes=None, name: str = "y",
+                         rows=None):  # pragma: no cover - abstract
+        """``y`` encoded for the model (``name``, ``rows``: how a refusal names it)."""
         raise NotImplementedError
 
     def _n_outputs(self) -> int:  # pragma: no cover - abstract
@@ -517,10 +524,24 @@ class BaseGD(BaseEstimator):
         with nonfinite_located(type(self).__name__, X, dtype, action="fitted on"):
             X, y = validate_data(self, X, y, dtype=dtype, reset=reset, y_numeric=False,
                                  order="C", accept_sparse=accept_sparse(self.model, X))
-        sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sw = self._checked_sample_weight(sample_weight, X, dtype)
         if np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
         return X, y, sw
+
+    def _checked_sample_weight(self, sample_weight, X, dtype) -> np.ndarray:
+        """scikit-learn's ``_check_sample_weight``; its refusal of a NaN, an infinity or a
+        value too large for float32 is raised again naming the rows of ``sample_weight``."""
+        try:
+            return _check_sample_weight(sample_weight, X, dtype=dtype)
+        except ValueError as exc:
+            message = None
+            if kinds_named(str(exc)) and np.ndim(sample_weight) == 1:
+                message = vector_refusal(type(self).__name__, sample_weight,
+                                         name="sample_weight", dtype=dtype)
+            if message is None:
+                raise
+            raise ValueError(message) from exc
 
     def _class_weights(self, y_enc: np.ndarray, *, incremental: bool) -> np.ndarray | None:
         """Weight per class (indexed by the encoded targets), or None: GDClassifier's
@@ -621,7 +642,7 @@ class BaseGD(BaseEstimator):
             if yv.shape[0] != Xv_checked.shape[0]:
                 raise ValueError(f"y has {yv.shape[0]} rows, X has "
                                  f"{Xv_checked.shape[0]}")
-            yv = self._prepare_targets(yv, fitting=False)
+            yv = self._prepare_targets(yv, fitting=False, name="y_val")
         except ValueError as exc:
             if str(exc).startswith("eval_set: "):
                 raise
@@ -703,17 +724,18 @@ class BaseGD(BaseEstimator):
         y = np.asarray(y)
         if y.shape[0] != n:
             raise ValueError(f"y has {y.shape[0]} rows, X has {n}")
-        y_train = self._prepare_targets(_checked_targets(y[rows]), fitting=True)
+        y_train = self._prepare_targets(_checked_targets(y[rows]), fitting=True, rows=rows)
         y_enc = np.zeros(n, dtype=y_train.dtype)  # only the training rows are ever read
         y_enc[rows] = y_train
         del y_train  # fold-length temporaries are not kept during training
-        sw = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sw = self._checked_sample_weight(sample_weight, X, dtype)
         if np.any(sw[rows] < 0):
             raise ValueError("sample_weight must be non-negative")
         sw = self._scaled_weights(sw, y_enc, incremental=False, rows=rows)
         val = None
         if eval_rows is not None:
-            yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False)
+            yv = self._prepare_targets(_checked_targets(y[eval_rows]), fitting=False,
+                                       rows=eval_rows)
             m = eval_rows.shape[0]
             val = (X, yv, np.full(m, 1.0 / m, dtype=dtype), eval_rows)
         return self._start(X, y_enc, sw, val, parts, previous, first=True, incremental=False,

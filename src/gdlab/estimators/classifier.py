@@ -135,7 +135,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             )
         return compute_class_weight(cw, classes=self.classes_, y=self.classes_[y_enc])
 
-    def _prepare_targets(self, y, *, fitting: bool, classes=None):
+    def _prepare_targets(self, y, *, fitting: bool, classes=None, name="y", rows=None):
         if fitting:
             check_classification_targets(y)
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))

@@ -105,3 +105,22 @@ def nonfinite_message(owner: str, cells: Sequence[str], *, action: str = "predic
             "rescale them or use dtype='float64'"
         )
     return text
+
+
+def vector_refusal(owner: str, values: Any, *, name: str, dtype: Any = np.float64,
+                   rows: Any = None, action: str = "fitted on") -> str | None:
+    """The refusal of the 1-D ``values`` (``y``, ``sample_weight``) holding NaN, infinity or
+    (``dtype`` float32) a finite value too large for float32, naming ``name`` and the rows,
+    e.g. "GDRegressor needs finite numbers in y: y holds a value too large for float32 in row
+    50 (rows count from 0). ..."; None when it holds none. ``values`` is read as float64 (the
+    values before any cast); ``rows``: the row numbers of its entries (else positions)."""
+    column = np.asarray(values, dtype=np.float64).reshape(-1, 1)
+    kinds = (*KINDS, TOO_LARGE) if np.dtype(dtype) == np.float32 else KINDS
+    parts = []
+    for kind in kinds:
+        at, _ = _bad_cells(column, kind)
+        if at.size:
+            at = np.unique(at if rows is None else np.asarray(rows)[at])
+            where = listed([str(r) for r in at], SHOWN)
+            parts.append(f"{name} holds {kind} in row{'s' if len(at) > 1 else ''} {where}")
+    return nonfinite_message(owner, parts, action=action, name=name) if parts else None

@@ -8,6 +8,7 @@ from sklearn.base import RegressorMixin
 
 from gdlab.estimators._docs import FIT, PARAMETERS
 from gdlab.estimators.base import BaseGD
+from gdlab.estimators.nonfinite import vector_refusal
 
 
 class GDRegressor(RegressorMixin, BaseGD):
@@ -41,11 +42,19 @@ class GDRegressor(RegressorMixin, BaseGD):
     _default_loss = "squared_error"
     _allowed_losses = ("squared_error", "huber")
 
-    def _prepare_targets(self, y, *, fitting: bool, classes=None):
+    def _prepare_targets(self, y, *, fitting: bool, classes=None, name="y", rows=None):
+        """``y`` in the model's dtype; a float32 model refuses a finite target beyond
+        float32's range (the cast makes it infinity, and the first loss inf was called a
+        divergence), naming ``name`` and the row (``rows``: the rows of ``y``'s entries)."""
         y = np.asarray(y)
         if y.ndim != 1:
             raise ValueError(f"y must be 1-dimensional, got shape {y.shape}")
-        return y.astype(self._dtype(), copy=False)
+        dtype = self._dtype()
+        if dtype is np.float32 and y.dtype.kind == "f" and y.dtype.itemsize > 4:
+            message = vector_refusal(type(self).__name__, y, name=name, dtype=dtype, rows=rows)
+            if message is not None:
+                raise ValueError(message)
+        return y.astype(dtype, copy=False)
 
     def _n_outputs(self) -> int:
         return 1
