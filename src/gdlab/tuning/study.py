@@ -28,6 +28,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from gdlab.tuning.pruners import WILCOXON_P, make_pruner
+
 DEFAULT_JOURNAL = Path(".optuna") / "gdlab.journal"
 INTERRUPTED = "gdlab.interrupted"
 UID = "gdlab.uid"
@@ -192,14 +194,10 @@ class StudySpec:
         return SlotSeededTPE(self.seed, self.n_startup_trials, self.conditional)
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
-        """Pruner fed with one intermediate value per fold (step = fold index)."""
-        if self.pruner == "median":
-            return optuna.pruners.MedianPruner(n_startup_trials=self.n_startup_trials)
-        if self.pruner == "wilcoxon":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.pruners.WilcoxonPruner(p_threshold=WILCOXON_P, n_startup_steps=2)
-        return optuna.pruners.NopPruner()
+        """Pruner fed with one intermediate value per fold (step = fold index), pruning nothing
+        before ``n_startup_trials`` trials of the study have completed
+        (:func:`gdlab.tuning.pruners.make_pruner`)."""
+        return make_pruner(self.pruner, self.n_startup_trials)
 
 
 def trial_slot(study: optuna.Study, trial: FrozenTrial) -> int:
@@ -266,11 +264,6 @@ class SlotSeededTPE(optuna.samplers.BaseSampler):
 
     def reseed_rng(self) -> None:
         self._tpe.reseed_rng()
-
-
-WILCOXON_P = 0.1
-"""``tune.pruner: wilcoxon`` prunes a trial when a one-sided signed-rank test of its fold
-scores against the best trial's on the same folds gives p below this."""
 
 
 def wilcoxon_min_folds(p_threshold: float = WILCOXON_P) -> int:

@@ -319,7 +319,11 @@ class TuneConfig(Section):
         None, ge=0, le=2**32 - 1, description="sampler seed; null = the top-level seed"
     )
     n_startup_trials: int = Field(
-        4, ge=0, description="trials before TPE models the space and before the pruner prunes"
+        4,
+        ge=0,
+        description="trials before TPE models the space (bayes) and before the pruner prunes: "
+        "no trial is pruned until this many trials of the study have completed (pruned and "
+        "failed ones do not count)",
     )
     pruner: Literal["median", "wilcoxon", "none"] = Field(
         "median",
