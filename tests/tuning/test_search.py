@@ -555,7 +555,8 @@ def test_the_heat_map_times_each_cell_after_a_warm_up_epoch(tmp_path, classifica
     """The wall-time panel compares the cells' CV times: a worker's first fit paid the
     kernels' compilation and cache loading (7 s against 0.02 s for the same work), so one
     cell looked slow. Each heat-map trial now warms up before its first timed fit; a tuning
-    search (scores only) does not spend the epoch."""
+    search (scores only) does not spend the epoch per trial (it warms up once: see
+    test_the_kernels_warm_up_before_the_first_trial_and_the_eta_clock)."""
     from gdlab.tuning import objective as objective_module
     from gdlab.tuning.search import plan_heatmap
 
@@ -720,3 +721,38 @@ def test_a_search_that_waited_for_another_on_this_machine_says_that_one_spent_th
         f"study {plans[1].spec.name} has spent its budget (tune.n_trials: 3; 3 trials "
         "counted) in earlier runs with the same params"
     )
+
+
+def test_the_kernels_warm_up_before_the_first_trial_and_the_eta_clock(
+    tmp_path, classification_data, monkeypatch
+):
+    """Trial 0's fit_time_s held the kernels' one-off compilation (27 s against 1 s for trial
+    1 on a first dvc repro) and its ETA line said ~5m for a 38 s search: only the heat map
+    warmed up. A search now runs one untimed epoch of params.yaml's configuration on the
+    first fold's rows before its progress clock starts and before any trial fits, once per
+    process (a second search in it does not warm up again)."""
+    from gdlab.experiment import model as model_module
+    from gdlab.tuning import objective as objective_module
+    from gdlab.tuning import search as search_module
+
+    events: list[tuple[str, int | None]] = []
+    monkeypatch.setattr(model_module, "_WARMED", set())  # this process has warmed nothing
+    monkeypatch.setattr(model_module, "warm_up_rows",
+                        lambda pipeline, X, y, train_idx, val_idx=None:
+                        events.append(("warm up", len(train_idx))))
+    fit = objective_module.fit_pipeline_rows
+    monkeypatch.setattr(objective_module, "fit_pipeline_rows",
+                        lambda *a, **k: events.append(("trial fit", None)) or fit(*a, **k))
+    progress = search_module.TrialProgress
+    monkeypatch.setattr(search_module, "TrialProgress",
+                        lambda *a, **k: events.append(("eta clock", None)) or progress(*a, **k))
+    X, y = classification_data
+    params = make_params(tune={"n_trials": 2}, train={"max_epochs": 3})
+    plan = plan_search(params, X, y, storage=str(tmp_path / "warm.journal"))
+    run_search(plan, progress="tune")
+    assert events[:3] == [("warm up", len(plan.folds[0].train_idx)), ("eta clock", None),
+                          ("trial fit", None)]
+    assert [e for e in events if e[0] == "warm up"] == [events[0]]  # once
+    events.clear()
+    run_search(plan_search(params, X, y, storage=str(tmp_path / "again.journal")))
+    assert events and ("warm up", len(plan.folds[0].train_idx)) not in events
