@@ -128,3 +128,26 @@ def test_the_refit_trajectory_of_imputed_rows_ends_at_the_refit_and_leaves_x_alo
     end = np.concatenate([np.ravel(p) for p in fitted.model.named_steps["model"].params_])
     np.testing.assert_array_equal(trajectory.points[-1], end)
     np.testing.assert_array_equal(X, X_before)
+
+
+def test_the_kernels_warm_up_before_the_eta_clock_starts(monkeypatch):
+    """The first fold's ETA line counted the kernels' one-off compilation (seconds on a first
+    run). The configuration's untimed epoch now runs on the first fold's rows before the
+    clock starts, and the folds find it done."""
+    from gdlab.experiment import model as model_module
+    from gdlab.experiment import training as training_module
+    from gdlab.experiment.folds import make_folds
+
+    X, y, _ = _data(n=600, d=4, nan=0.0)
+    params = _params()
+    events: list[tuple[str, int | None]] = []
+    monkeypatch.setattr(model_module, "_WARMED", set())  # this process has warmed nothing
+    monkeypatch.setattr(model_module, "warm_up_rows",
+                        lambda pipeline, X, y, train_idx, val_idx=None:
+                        events.append(("warm up", len(train_idx))))
+    eta = training_module.Eta
+    monkeypatch.setattr(training_module, "Eta",
+                        lambda *a, **k: events.append(("eta clock", None)) or eta(*a, **k))
+    run_training(params, X, y, progress=False)
+    first = make_folds(y, 2, task="classification", seed=params.seed)[0]
+    assert events == [("warm up", len(first.train_idx)), ("eta clock", None)]

@@ -42,7 +42,13 @@ from gdlab.core.loop import DivergenceError
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
-from gdlab.experiment.model import build_pipeline, fit_pipeline_rows, warm_up_rows, watched_rows
+from gdlab.experiment.model import (
+    build_pipeline,
+    fit_pipeline_rows,
+    warm_once,
+    warm_up_rows,
+    watched_rows,
+)
 from gdlab.experiment.paired import PairedGap, paired_gap
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import scales_target
@@ -375,6 +381,12 @@ def compare_variants(
             for i, pipe in enumerate(pipelines)
         ]
     say(f"compare: {len(variants)} variants of {vary} × {len(splits)} folds (n_jobs={n_jobs})")
+    # untimed, before the ETA's clock: the kernels' one-off compilation (seconds on a first
+    # run) made the first fits' ETA lines say minutes for a comparison of seconds
+    with warnings.catch_warnings(), quiet_batch_size():
+        warnings.simplefilter("ignore")
+        for pipe in pipelines:
+            warm_once(pipe, X, y, splits[0].train_idx, watched_rows(pipe, splits[0].val_idx))
     results = Parallel(n_jobs=n_jobs, return_as="generator")(job for _, _, job in jobs)
     eta = Eta(len(jobs))
     for n, ((i, kind, _), result) in enumerate(zip(jobs, results, strict=True), 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,13 @@ from gdlab.data.preprocessing import transforms
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_full_batch
-from gdlab.experiment.model import FitOutcome, build_pipeline, fit_pipeline, warm_once
+from gdlab.experiment.model import (
+    FitOutcome,
+    build_pipeline,
+    fit_pipeline,
+    warm_once,
+    watched_rows,
+)
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds
 
 
@@ -101,6 +108,11 @@ def run_training(
     folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
     if progress:
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
+    # untimed, before the ETA's clock: the kernels' one-off compilation (seconds on a first
+    # run) skewed the ETA of the first fold's line; fold threads then find it done
+    with warnings.catch_warnings(), quiet_batch_size():
+        warnings.simplefilter("ignore")
+        warm_once(pipeline, X, y, folds[0].train_idx, watched_rows(pipeline, folds[0].val_idx))
     eta = Eta(len(folds) + 1)  # the folds and the refit: the last fold's line gives the refit's
     # a batch size above the folds' or the refit's training rows: said once for all of them
     warn_full_batch(full_batch_fits(pipeline, [*(len(f.train_idx) for f in folds), len(y)]))
