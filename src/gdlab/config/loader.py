@@ -6,7 +6,6 @@ silently keeps the last one), and ``1e-4`` is a float (YAML 1.1 reads it as a st
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from gdlab.config.convert import problems_from
 from gdlab.config.errors import ConfigError, Problem
+from gdlab.config.overrides import apply_overrides
 from gdlab.config.schema import VARIANT, Params
 
 _FLOAT = re.compile(
@@ -176,22 +176,9 @@ def with_overrides(params: Params, overrides: Mapping[str, Any]) -> Params:
 
     Changing ``optimizer.name`` or ``schedule.name`` to another name without giving the whole
     ``params`` mapping starts its params from ``{}`` (the old optimiser's parameters would not
-    fit the new one); the same name keeps them. ``"optimizer.params.momentum"``-style keys are
-    then set on that mapping. The result is a variant: values that merely do nothing are
-    accepted (``validate_params(..., variant=True)``).
+    fit the new one); the same name keeps them (:func:`gdlab.config.overrides.apply_overrides`).
+    ``"optimizer.params.momentum"``-style keys are then set on that mapping. The result is a
+    variant: values that merely do nothing are accepted (``validate_params(..., variant=True)``).
     """
-    data = copy.deepcopy(params.model_dump())
-    for section in ("optimizer", "schedule"):
-        name = overrides.get(f"{section}.name", data[section]["name"])
-        if name != data[section]["name"] and f"{section}.params" not in overrides:
-            data[section]["params"] = {}
-    for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            child = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[leaf] = value
+    data = apply_overrides(params.model_dump(), overrides)
     return validate_params(data, "overrides", variant=True)

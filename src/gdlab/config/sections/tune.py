@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gdlab.config.base import Section, StrictModel
 from gdlab.config.errors import ConfigError, Problem, did_you_mean, raise_problems
+from gdlab.config.overrides import apply_overrides
 from gdlab.config.sections.tracking import METRICS, refuse_credentials
 
 if TYPE_CHECKING:
@@ -614,7 +615,8 @@ def _space_problems(
 def _contexts(key: str, dim: SearchDimension, space: dict[str, Any]) -> list[dict[str, Any]]:
     """The values of other dimensions a dimension is checked under: every combination its
     ``when`` allows, and for ``optimizer.params.*`` / ``schedule.params.*`` every name the
-    search may pick (a new name starts its params from ``{}``)."""
+    search may pick (a new name starts its params from ``{}``, the name of params.yaml keeps
+    its params: :func:`~gdlab.config.overrides.apply_overrides`)."""
     import itertools
 
     options = {name: list(values) for name, values in dim.when.items()}
@@ -629,23 +631,11 @@ def _contexts(key: str, dim: SearchDimension, space: dict[str, Any]) -> list[dic
 
 
 def _validate_with(base: dict[str, Any], overrides: dict[str, Any], validate: Any) -> Any:
-    """Validate ``base`` (params without ``tune``) with dotted ``overrides`` applied, the way
-    :func:`gdlab.config.with_overrides` applies them (it needs a validated ``Params``, which
-    would check this search space again)."""
-    import copy
-
-    data = copy.deepcopy(base)
-    for section in ("optimizer", "schedule"):
-        if f"{section}.name" in overrides and f"{section}.params" not in overrides:
-            data[section]["params"] = {}
-    for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            child = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[leaf] = value
+    """Validate ``base`` (params without ``tune``) with dotted ``overrides`` applied by
+    :func:`~gdlab.config.overrides.apply_overrides`, the function
+    :func:`gdlab.config.with_overrides` builds a trial with (a name the search keeps keeps
+    params.yaml's params; another name starts from ``{}``). ``with_overrides`` itself needs a
+    validated ``Params``, which would check this search space again."""
+    data = apply_overrides(base, overrides)
     data["tune"] = {"enabled": False, "space": {}}
     return validate(data, "tune.space", variant=True)
