@@ -27,6 +27,7 @@ import sys
 from functools import partial
 
 from gdlab.config import ConfigError, flatten_params, load_params
+from gdlab.config.inert_dimensions import inert_dimension_warnings
 from gdlab.tuning import report as files  # light: a disabled stage imports no more than this
 
 
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = params.tune.space_problems(params)
         if problems:
             raise ConfigError(problems, args.params)
+        for warning in inert_dimension_warnings(params):
+            print(f"tune: warning: {warning}", file=sys.stderr)
     except ConfigError as exc:
         print(f"tune: {exc}", file=sys.stderr)
         return 1

@@ -167,3 +167,28 @@ def test_validate_checks_the_data_without_writing_prepared_files(tmp_path, capsy
     assert "infinite values in column(s) 'a'; column 'a' at row 7 (file line 9)" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(("kind", "warned"), [("linear", True), ("mlp", False)])
+def test_a_searched_key_the_model_ignores_is_warned_about(tmp_path, capsys, monkeypatch, kind,
+                                                         warned):
+    """The README's model.hidden_layer_sizes search with the shipped linear model validated
+    without a word (every trial scores the same); now one warning names it and why."""
+    monkeypatch.chdir(tmp_path)
+    params = {
+        "data": {"synthetic": {"n_samples": 200, "n_features": 4, "n_informative": 2}},
+        "model": {"kind": kind},
+        "tune": {"enabled": True, "space": {
+            "model.hidden_layer_sizes": {"choices": [[32], [64, 64]]}}},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "tune.space.model.hidden_layer_sizes" in line]
+    assert len(lines) == int(warned), err
+    if warned:
+        assert lines[0].startswith(
+            "validate: warning: tune.space.model.hidden_layer_sizes: cannot change the result: "
+            "it acts only with model.kind: mlp, and every trial that searches it has "
+            "model.kind: linear")

@@ -424,3 +424,25 @@ def test_an_unreachable_database_storage_is_named_before_anything_is_written(tmp
     assert line.endswith("); start it, or fix tune.storage or PGPASSWORD/~/.pgpass"), line
     assert not (root / "reports").exists()  # no lr_find.png, nothing emptied
     assert not (root / "mlflow.db").exists()  # no MLflow run (the store not even opened)
+
+
+def test_a_searched_key_the_model_ignores_is_warned_about_and_its_trials_score_alike(
+    tmp_path, store_root, monkeypatch, capsys
+):
+    """model.activation searched with the linear model: every trial scored the same and
+    best_params.json named one activation as tuned, without a word; now tune warns once."""
+    root = tmp_path / "idle"
+    space = {"model.activation": {"choices": ["relu", "tanh", "logistic"]}}
+    write_project(root, store_root, tracking={"experiment": "idle"},
+                  tune={"strategy": "grid", "n_trials": None, "pruner": "none", "space": space})
+    monkeypatch.chdir(root)
+    out = root / "reports" / "tuning"
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "tune.space.model.activation" in line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tune: warning: tune.space.model.activation: cannot change the "
+                               "result: it acts only with model.kind: mlp")
+    with (out / "trials.csv").open() as handle:
+        scores = {row["value"] for row in csv.DictReader(handle)}
+    assert len(scores) == 1  # what the warning says: the three trials score alike
