@@ -87,6 +87,8 @@ def search(params, data, out_dir: str) -> int:
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
     from gdlab.tuning.fingerprint import code_fingerprint
     from gdlab.tuning.guidance import lr_guidance
+    from gdlab.tuning.search import check_study_space
+    from gdlab.tuning.stored_space import SpaceChanged
     from gdlab.tuning.study import UID as STUDY_UID
     from gdlab.tuning.study import DamagedJournal, StorageUnavailable, check_storage
     from gdlab.tuning.tracking import TrialLogger, log_search_summary
@@ -103,6 +105,21 @@ def search(params, data, out_dir: str) -> int:
         print(f"tune: {exc}", file=sys.stderr)
         return 1
     session = open_session(params.tracking.uri, params.tracking.experiment)  # fail first
+    guidance = lr_guidance(params, data.X_train, y)  # the space may be centred on it
+    plan = plan_search(
+        params,
+        data.X_train,
+        y,
+        storage=storage,
+        data_digest=data.digest,
+        lr_suggestion=guidance.suggestion,
+        code_digest=code,
+    )
+    try:  # a kept study whose trials searched another space fails before any output or run
+        check_study_space(plan)
+    except SpaceChanged as exc:
+        print(f"tune: {exc}", file=sys.stderr)
+        return 1
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
 
@@ -121,7 +138,6 @@ def search(params, data, out_dir: str) -> int:
     ) as run:
         run_id, client = run.info.run_id, session.client
         log_params(client, run_id, flatten_params(params))
-        guidance = lr_guidance(params, data.X_train, y)
         for line in guidance.lines():
             say(f"tune: {line}")
         if guidance.range_test is not None:
@@ -130,15 +146,6 @@ def search(params, data, out_dir: str) -> int:
                 target_scaled=guidance.target_scaled, setting=guidance.setting,
             )
 
-        plan = plan_search(
-            params,
-            data.X_train,
-            y,
-            storage=storage,
-            data_digest=data.digest,
-            lr_suggestion=guidance.suggestion,
-            code_digest=code,
-        )
         uid = plan.spec.create().user_attrs[STUDY_UID]
         logger = TrialLogger(
             client, session.experiment_id, run_id, plan.spec.name, uid, plan.metric,

@@ -756,3 +756,43 @@ def test_the_kernels_warm_up_before_the_first_trial_and_the_eta_clock(
     events.clear()
     run_search(plan_search(params, X, y, storage=str(tmp_path / "again.journal")))
     assert events and ("warm up", len(plan.folds[0].train_idx)) not in events
+
+
+def test_a_timeout_is_the_studys_budget_so_a_rerun_runs_nothing_and_a_larger_one_continues(
+    tmp_path, classification_data
+):
+    """n_trials: null, timeout: 6, run twice unchanged: the second run searched 6 s more
+    (33 trials) and handed train another learning rate. The time the study's runs used is
+    now kept in the study: a rerun finds the budget spent, as with n_trials."""
+    X, y = classification_data
+    storage = str(tmp_path / "timeout.journal")
+
+    def rerun(timeout):
+        params = make_params(train={"max_epochs": 3},
+                             tune={"n_trials": None, "timeout": timeout, "pruner": "none"})
+        return run_search(plan_search(params, X, y, storage=storage))
+
+    first = rerun(1.0)
+    assert first.records and not first.spent and first.budget_note() is None
+    ran = len(first.trials())
+    second = rerun(1.0)
+    assert second.records == [] and second.spent
+    assert len(second.trials()) == ran
+
+    from gdlab.tuning.study import seconds_used
+
+    used = seconds_used(first.study)
+    assert used >= 1.0
+    assert second.best_trial.number == first.best_trial.number
+    assert second.best_params() == first.best_params()
+    assert second.budget_note().startswith(
+        f"study {second.plan.spec.name} has spent its budget (tune.timeout: 1s; {used:.1f}s "
+        f"used, {ran} trials counted) in earlier runs with the same params, "
+        "data and code: no trial ran now, the best of those trials is reported; raise "
+        "tune.timeout to run more"
+    ), second.budget_note()
+    assert seconds_used(second.study) == used  # a spent run adds nothing
+    third = rerun(used + 1.0)
+    assert third.records and not third.spent
+    assert third.records[0].number == ran
+    assert seconds_used(third.study) >= used + 1.0

@@ -446,3 +446,38 @@ def test_a_searched_key_the_model_ignores_is_warned_about_and_its_trials_score_a
     with (out / "trials.csv").open() as handle:
         scores = {row["value"] for row in csv.DictReader(handle)}
     assert len(scores) == 1  # what the warning says: the three trials score alike
+
+
+def test_a_kept_study_name_with_another_space_fails_before_anything_is_written(
+    tmp_path, store_root, monkeypatch, capsys
+):
+    """tune.study_name kept, tune.space narrowed: the stage reused the old trials and wrote
+    a best learning rate 100x above the new range into best_params.json, exit 0. It now
+    exits 1 with one line naming the dimension then and now, before any output or run."""
+    root = tmp_path / "kept"
+    space = {"optimizer.learning_rate": {"low": 0.1, "high": 0.3, "log": True}}
+    params_path = write_project(root, store_root, tracking={"experiment": "kept"},
+                                tune={"n_trials": 1, "study_name": "mystudy", "space": space},
+                                train={"max_epochs": 3})
+    monkeypatch.chdir(root)
+    out = root / "reports" / "tuning"
+    assert stage("tune")([*args(root), "--out", str(out)]) == 0
+    journal = root / ".optuna" / "gdlab.journal"
+    before = {p: p.read_bytes() for p in [journal, *out.rglob("*")] if p.is_file()}
+    _, runs_before = runs(store_root, "kept")
+    data = yaml.safe_load(params_path.read_text())
+    data["tune"]["space"]["optimizer.learning_rate"] = {"low": 1e-4, "high": 1e-3, "log": True}
+    params_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    capsys.readouterr()
+
+    assert stage("tune")([*args(root), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "tune: study mystudy (tune.study_name) holds 1 trial searched over another "
+        "tune.space: optimizer.learning_rate was {low: 0.1, high: 0.3, log: true}, is now "
+        "{low: 0.0001, high: 0.001, log: true}."
+    ), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert {p: p.read_bytes() for p in [journal, *out.rglob("*")] if p.is_file()} == before
+    _, runs_after = runs(store_root, "kept")
+    assert len(runs_after) == len(runs_before)

@@ -28,7 +28,11 @@ STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
 class TrialProgress:
     """The finished-trial lines of one run of a search (``prefix``: ``tune``)."""
 
-    def __init__(self, plan: Any, study: Any, todo: int | None, prefix: str = "tune"):
+    def __init__(
+        self, plan: Any, study: Any, todo: int | None, prefix: str = "tune", *,
+        time_left: float | None = None,
+    ):
+        """``time_left``: what the study has left of ``tune.timeout`` (default: all of it)."""
         self.prefix = prefix
         self.metric = plan.metric
         self.up = plan.greater_is_better
@@ -37,7 +41,7 @@ class TrialProgress:
         if plan.grid_size is not None:
             limit = plan.grid_size if limit is None else min(limit, plan.grid_size)
         self.before = 0 if limit is None or todo is None else max(limit - todo, 0)
-        self.eta = Eta(todo, deadline=plan.timeout)
+        self.eta = Eta(todo, deadline=plan.timeout if time_left is None else time_left)
         self.best: tuple[float, int] | None = None
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             self._offer(trial.value, trial.number)

@@ -29,13 +29,17 @@ from gdlab.tuning.objective import CVObjective, TrialRecord
 from gdlab.tuning.progress import TrialProgress
 from gdlab.tuning.quiet import quiet_interrupted_trials
 from gdlab.tuning.space import LEARNING_RATE, Space
+from gdlab.tuning.stored_space import check_stored_space
 from gdlab.tuning.study import (
     BUDGET_FIELDS,
     OWNER,
+    SECONDS_USED,
     StudySpec,
     counted,
+    open_storage,
     recover_interrupted,
     remaining_trials,
+    seconds_used,
     study_lock,
     study_name,
     this_host,
@@ -79,6 +83,8 @@ class SearchOutcome:
     requeued: list[int] = field(default_factory=list)
     elapsed: float = 0.0
     spent: bool = False  # the budget was used up before this run's turn: it had nothing to do
+    out_of_time: bool = False  # ... its tune.timeout (with trials of tune.n_trials left)
+    seconds_before: float = 0.0  # of tune.timeout, what the study's earlier searches used
     started: datetime = field(default_factory=datetime.now)  # before it waited for the lock
 
     def trials(self) -> list[FrozenTrial]:
@@ -149,19 +155,26 @@ class SearchOutcome:
         plan = self.plan
         done = sum(counted(t) for t in self.budget_trials())
         grid = plan.grid_size
-        if grid is not None and (plan.n_trials is None or plan.n_trials >= grid):
-            budget = f"all {grid} points of its grid"
+        raise_key, past = "tune.n_trials", ""
+        if self.out_of_time:
+            raise_key = "tune.timeout"
+            budget = (f"tune.timeout: {plan.timeout:g}s; {self.seconds_before:.1f}s used, "
+                      f"{done} trials counted")
         else:
-            budget = f"tune.n_trials: {plan.n_trials}"
-        named = getattr(plan.params.tune, "study_name", None)  # then kept whatever changes
+            if grid is not None and (plan.n_trials is None or plan.n_trials >= grid):
+                budget = f"all {grid} points of its grid"
+            else:
+                budget = f"tune.n_trials: {plan.n_trials}"
+            budget += f"; {done} trials counted"
+            beyond = self.beyond_budget()
+            past = (f" (the study holds {beyond} more from a larger tune.n_trials: left out, "
+                    "as a new study with this budget would not run them)" if beyond else "")
+        named = getattr(plan.params.tune, "study_name", None)
         same = " (tune.study_name)" if named else " with the same params, data and code"
-        beyond = self.beyond_budget()
-        past = (f" (the study holds {beyond} more from a larger tune.n_trials: left out, as a "
-                "new study with this budget would not run them)" if beyond else "")
         return (
-            f"study {plan.spec.name} has spent its budget ({budget}; {done} trials counted)"
+            f"study {plan.spec.name} has spent its budget ({budget})"
             f"{self._spent_by(same)}: no trial ran now, the best of those trials is "
-            f"reported{past}; raise tune.n_trials to run more, or set tune.study_name to a new "
+            f"reported{past}; raise {raise_key} to run more, or set tune.study_name to a new "
             "name to start a study over"
         )
 
@@ -305,24 +318,40 @@ def run_search(
     (:mod:`gdlab.tuning.progress`)."""
     start, started = time.monotonic(), datetime.now()  # trials' times are Optuna's: local
     with study_lock(plan.spec):
+        check_study_space(plan)
         study = plan.spec.create()
         outcome = SearchOutcome(study, plan, requeued=recover_interrupted(study, plan.owner),
                                 started=started)
         trials = study.get_trials(deepcopy=False)  # one reading for the budget and the slot
         todo = remaining_trials(trials, plan.n_trials, plan.grid_size)
-        outcome.spent = todo == 0
-        deadline = None if plan.timeout is None else time.time() + plan.timeout
-        if todo != 0:
-            warm_up_search(plan)  # before the first trial and the ETA's clock
-        lines = None if progress is None else TrialProgress(plan, study, todo, progress)
-        for record in _results(plan, todo, deadline, progress):
-            if record is None:
-                continue
-            outcome.records.append(record)
-            if on_trial is not None:
-                on_trial(record)
-            if lines is not None:
-                say(lines.line(record))
+        used = outcome.seconds_before = seconds_used(study)
+        left = None if plan.timeout is None else plan.timeout - used
+        outcome.out_of_time = todo != 0 and left is not None and left <= 0
+        outcome.spent = todo == 0 or outcome.out_of_time
+        if not outcome.spent:
+            warm_up_search(plan)  # before the first trial, the ETA's clock and the budget's
+            begin = time.time()  # the clock of the deadline, which workers read too
+            deadline = None if left is None else begin + left
+
+            def spend() -> None:  # the study's time budget: what this run has used so far
+                now = time.time()
+                took = now - begin
+                if deadline is not None and now >= deadline:
+                    took = max(took, left)  # timed out: the whole budget, whatever the rounding
+                study.set_user_attr(SECONDS_USED, used + took)
+
+            lines = (None if progress is None
+                     else TrialProgress(plan, study, todo, progress, time_left=left))
+            for record in _results(plan, todo, deadline, progress):
+                spend()  # after each trial too: a killed run leaves what it used
+                if record is None:
+                    continue
+                outcome.records.append(record)
+                if on_trial is not None:
+                    on_trial(record)
+                if lines is not None:
+                    say(lines.line(record))
+            spend()
     outcome.elapsed = time.monotonic() - start
     _say_full_batch(plan, outcome.records)
     return outcome
@@ -343,6 +372,16 @@ def warm_up_search(plan: SearchPlan) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the trials' own warnings are said by them
         warm_once(pipeline, plan.X, plan.y, fold.train_idx, watched_rows(pipeline, fold.val_idx))
+
+
+def check_study_space(plan: SearchPlan) -> None:
+    """Refuse (:class:`~gdlab.tuning.stored_space.SpaceChanged`) to reuse a stored study of
+    the plan's name whose trials were searched over another space (a kept
+    ``tune.study_name``); reads the storage only."""
+    check_stored_space(
+        open_storage(plan.spec.storage), plan.spec.storage, plan.spec.name, plan.space,
+        named=bool(getattr(plan.params.tune, "study_name", None)),
+    )
 
 
 def _say_full_batch(plan: SearchPlan, records: list[TrialRecord]) -> None:

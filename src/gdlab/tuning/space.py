@@ -11,6 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from gdlab.config.sections.tune import (
     SearchDimension,
@@ -90,6 +96,11 @@ class Space:
         )
         return Space({k: (new if k == key else v) for k, v in self.dims.items()})
 
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Each dimension's Optuna distribution, as a trial asking for it records it (see
+        :func:`distribution`)."""
+        return {key: distribution(dim) for key, dim in self.dims.items()}
+
     def dump(self) -> dict[str, Any]:
         """Plain data (for hashing, logging and worker processes)."""
         return {k: v.model_dump(mode="json") for k, v in self.dims.items()}
@@ -114,6 +125,17 @@ def from_optuna(dim: SearchDimension, value: Any) -> Any:
         if isinstance(choice, list) and value == json.dumps(choice):
             return list(choice)
     return value
+
+
+def distribution(dim: SearchDimension) -> BaseDistribution:
+    """The Optuna distribution of ``dim``: the one :func:`_suggest`'s call records in the
+    trial (Optuna builds it from the same arguments)."""
+    kind = dim.kind
+    if kind == "categorical":
+        return CategoricalDistribution([to_optuna(c) for c in dim.choices or []])
+    if kind == "int":
+        return IntDistribution(int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
+    return FloatDistribution(float(dim.low), float(dim.high), step=dim.step, log=dim.log)
 
 
 def _suggest(trial: Any, key: str, dim: SearchDimension) -> Any:

@@ -36,6 +36,9 @@ UID = "gdlab.uid"
 RETRY_OF = "gdlab.retry_of"
 OWNER = "gdlab.owner"
 """Trial user attribute: the host whose search (holding :func:`study_lock` there) runs it."""
+SECONDS_USED = "gdlab.seconds_used"
+"""Study user attribute: seconds its searches have spent running trials, summed over runs (the
+study's share of ``tune.timeout``: see :func:`seconds_used`)."""
 OWNERLESS_GRACE = 60.0
 """Seconds a RUNNING trial without an owner is taken for one that is starting."""
 BUDGET_FIELDS = ("enabled", "n_trials", "timeout", "n_jobs", "storage", "study_name", "heatmap")
@@ -398,6 +401,13 @@ def _grid_point(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     if not isinstance(sampler, optuna.samplers.GridSampler) or grid_id is None:
         return {}
     return dict(zip(sampler._param_names, sampler._all_grids[grid_id], strict=True))
+
+
+def seconds_used(study: optuna.Study) -> float:
+    """Seconds the searches of ``study`` have spent so far (:data:`SECONDS_USED`; 0 for a new
+    study or one from before it was recorded). ``tune.timeout`` is the study's budget, as
+    ``tune.n_trials`` is: a rerun gets what earlier runs left of it."""
+    return float(study.user_attrs.get(SECONDS_USED, 0.0))
 
 
 def remaining_trials(

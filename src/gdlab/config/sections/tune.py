@@ -304,7 +304,11 @@ class TuneConfig(Section):
         "null = the whole grid / until timeout",
     )
     timeout: float | None = Field(
-        None, gt=0, description="seconds after which no new trial starts; null = no limit"
+        None,
+        gt=0,
+        description="the study's time budget: seconds of searching after which no new trial "
+        "starts, summed over the study's runs (a rerun whose study has used it runs no trial; "
+        "a larger timeout continues); null = no limit",
     )
     n_jobs: int = Field(
         1,
@@ -348,7 +352,9 @@ class TuneConfig(Section):
         min_length=1,
         description="null = derived from the params, data and code (gdlab's sources the tune "
         "stage depends on, the plug-ins named), so a changed search or changed code starts a new "
-        "study and an interrupted one resumes; a name of your own is kept whatever changes",
+        "study and an interrupted one resumes; a name of your own is kept when the params, data or "
+        "code change, but a study whose trials searched another tune.space is refused (before "
+        "any trial runs, naming the dimensions that differ): choose a new name or delete it",
     )
     center_learning_rate: bool = Field(
         False,
