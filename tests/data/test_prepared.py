@@ -57,6 +57,23 @@ def test_load_prepared_gives_float_arrays(tmp_path, small):
     assert list(data.frame("test").columns) == [*data.feature_names, "target"]
 
 
+@pytest.mark.parametrize("damage", ["cut short", "not an object", "no sha256"])
+def test_a_damaged_meta_json_is_named_with_how_to_restore_it(tmp_path, small, damage):
+    """A meta.json cut short gave train and evaluate the bare "Expecting value: line 8
+    column 10 (char 100)", naming no file."""
+    prepare_dataset(small, tmp_path)
+    meta = tmp_path / "meta.json"
+    text = meta.read_text()
+    meta.write_text({"cut short": text[:100], "not an object": "[1, 2]",
+                     "no sha256": json.dumps({k: v for k, v in json.loads(text).items()
+                                              if k != "sha256"})}[damage])
+    with pytest.raises(DataError) as refused:
+        load_prepared(tmp_path)
+    message = str(refused.value)
+    assert message.startswith(f"{meta} is not the meta.json prepare writes (")
+    assert f"`dvc checkout --force {tmp_path}`" in message and "dvc repro -f -s prepare" in message
+
+
 def test_sensitive_column_is_kept_apart(tmp_path):
     params = make_params(data__synthetic__n_samples=200, data__synthetic__sensitive_group=True)
     meta = prepare_dataset(params, tmp_path)

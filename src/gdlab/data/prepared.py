@@ -123,6 +123,30 @@ def open_arrays(directory: str | Path, split: str = "train") -> tuple[np.ndarray
     return X, y
 
 
+_META_KEYS = ("sha256", "feature_names", "task")
+"""What every ``meta.json`` prepare writes holds (read before anything else)."""
+
+
+def _read_meta(path: Path) -> dict:
+    """``meta.json`` as prepare wrote it; DataError naming the file when it is cut short,
+    damaged or lacks what prepare writes (instead of the bare JSON error, which names no
+    file)."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        problem = None if isinstance(meta, dict) else "not a JSON object"
+        if problem is None and (absent := [k for k in _META_KEYS if k not in meta]):
+            problem = f"no {', '.join(map(repr, absent))}"
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        problem = str(exc)
+    if problem is not None:
+        raise DataError(
+            f"{path} is not the meta.json prepare writes ({problem}); restore it with "
+            f"`dvc checkout --force {path.parent}` or run the prepare stage again "
+            f"(dvc repro -f -s prepare)"
+        )
+    return meta
+
+
 def load_prepared(directory: str | Path = "data/prepared", *, mmap: bool = False) -> Prepared:
     """Read a directory written by ``pipeline/prepare.py``; DataError when files are missing or
     changed since (their SHA-256 no longer matches ``meta.json``).
@@ -133,7 +157,7 @@ def load_prepared(directory: str | Path = "data/prepared", *, mmap: bool = False
     meta_path = directory / META_FILE
     if not meta_path.exists():
         raise DataError(f"{meta_path} not found; run the prepare stage first (dvc repro prepare)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _read_meta(meta_path)
     hashes: dict[str, str] = {}  # each file hashed once: checked here, digested below
     for name, expected in meta["sha256"].items():
         if not (directory / name).exists():
