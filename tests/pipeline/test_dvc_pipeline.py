@@ -247,6 +247,26 @@ def test_second_repro_runs_nothing_and_adds_no_run(project):
     assert len(all_runs(project)) == before
 
 
+def test_the_damaged_model_remedy_restores_the_pipelines_copy(project):
+    """The command a damaged models/model.skops names restores it: `dvc checkout models` was
+    refused ("Can't remove the following unsaved files without confirmation")."""
+    import re
+    import shlex
+
+    from gdlab.experiment.persist import WORKSPACE_REMEDY
+
+    path = project.root / "models" / "model.skops"
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])
+    try:
+        command = re.search(r"`(dvc checkout[^`]*)`", WORKSPACE_REMEDY).group(1)
+        project.dvc(*shlex.split(command)[1:])
+        assert path.read_bytes() == good
+    finally:
+        path.write_bytes(good)
+    assert "Running stage" not in project.dvc("repro").stdout
+
+
 BAD = [
     ({"optimizer": {"learning_rate": -0.1}}, "optimizer.learning_rate"),
     ({"optimizer": {"name": "adamx"}}, "optimizer.name"),

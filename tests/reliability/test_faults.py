@@ -174,7 +174,7 @@ def test_a_damaged_model_file_fails_evaluate_clearly(project, state, damage):
     assert result.code == 1
     assert "Traceback" not in result.err, result.err
     assert "evaluate: models/model.skops: not a readable skops model file" in result.err
-    assert "dvc checkout models" in result.err
+    assert "dvc checkout --force models" in result.err
     assert_nothing_registered_or_written(project, state)
     assert project.snapshot().runs == state.runs
 

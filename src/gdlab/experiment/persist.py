@@ -224,8 +224,8 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     return types
 
 
-WORKSPACE_REMEDY = ("restore the pipeline's copy with `dvc checkout models` or train again "
-                    "with `dvc repro -f -s train`")
+WORKSPACE_REMEDY = ("restore the pipeline's copy with `dvc checkout --force models` or train "
+                    "again with `dvc repro -f -s train`")
 """What to do about a damaged ``models/model.skops`` (the pipeline's own copy)."""
 
 
