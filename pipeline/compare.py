@@ -13,6 +13,11 @@ MLflow: a parent run ``compare-<key>`` with the figures and summary, one child r
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("compare")
+
 import atexit
 import gc
 

@@ -19,6 +19,11 @@ plus the tuned values of ``reports/tuning/best_params.json``.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("evaluate")
+
 import atexit
 import gc
 

@@ -9,6 +9,11 @@ features, scaling) is not done here: it is part of the model pipeline, fitted pe
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("prepare")
+
 import atexit
 import gc
 

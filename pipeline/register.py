@@ -16,6 +16,11 @@ nothing is registered.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("register")
+
 import atexit
 import gc
 

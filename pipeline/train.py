@@ -14,6 +14,11 @@ MLflow every ``live.interval`` seconds while training (a progress bar shows them
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("train")
+
 import atexit
 import gc
 

@@ -12,6 +12,11 @@ with one nested run per trial, the best one tagged, figures and LR guidance atta
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("tune")
+
 import atexit
 import gc
 

@@ -11,6 +11,11 @@ On success the validated, normalised parameters are written to
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # Ctrl-C while the imports below run: one line, exit 130
+    from gdlab.interrupts import quiet_interrupts
+
+    quiet_interrupts("validate")
+
 import atexit
 import gc
 
