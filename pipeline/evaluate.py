@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     shown_dir = reports / "figures" / "evaluate"
     test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir)
 
-    with pipeline_run(run_id=handle.run_id, uri=session.uri) as active:
+    with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="evaluate") as active:
         # the test split first: the test and fairness metrics name it (and the model)
         test_set = log_prepared_split(session.client, handle.run_id, data, "test", args.data)
         scores = {**{f"test_{k}": v for k, v in test_scores.items()},

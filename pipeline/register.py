@@ -120,7 +120,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         return 1
     lineage = run_lineage(session.client, handle.run_id)
     card = f"runs:/{handle.run_id}/model_card.md"  # logged by evaluate
-    with pipeline_run(run_id=handle.run_id, uri=session.uri):
+    with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="register"):
         try:
             decision = register_and_gate(
                 session.client,

@@ -4,10 +4,11 @@ No handler runs on SIGKILL, so such a run would stay RUNNING for ever. Every par
 tagged with the process that holds it (:data:`PROCESS_TAG`: host, pid and the process's start
 time, so a reused pid is not taken for the same process); when a stage starts a new run,
 :func:`end_orphans` ends the RUNNING runs of the experiment whose process on this host is gone,
-and their RUNNING nested runs, as KILLED with the reason tagged. Runs of live processes, of
-other hosts and without the tag are left alone. Nested runs still RUNNING under a parent that
-has ended (which ``pipeline_run`` ends with it, unless the store failed or a second signal came
-at that moment) are ended too, with the parent's status
+and their RUNNING nested runs, as KILLED with the reason tagged (a FINISHED run a later stage
+had reopened is put back FINISHED instead: :mod:`gdlab.tracking.reopen`). Runs of live
+processes, of other hosts and without the tag are left alone. Nested runs still RUNNING under
+a parent that has ended (which ``pipeline_run`` ends with it, unless the store failed or a
+second signal came at that moment) are ended too, with the parent's status
 (:func:`~gdlab.tracking.children.end_abandoned_children`).
 """
 
@@ -59,10 +60,13 @@ def is_gone(tag: str) -> bool:
 
 def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
     """End the RUNNING runs of ``experiment_id`` whose process (:data:`PROCESS_TAG`) is gone,
-    and their RUNNING nested runs, KILLED with ``gdlab.failure_kind: lost``; then the RUNNING
+    and their RUNNING nested runs, KILLED with ``gdlab.failure_kind: lost`` (a finished run
+    that process had reopened: FINISHED again, its end time as it was, tagged
+    ``gdlab.<stage>_lost``); then the RUNNING
     nested runs whose parent has ended, with the parent's status; their ids. One search of
     the experiment's RUNNING runs serves both (a stage starting a run pays one call)."""
     from gdlab.tracking.children import PARENT_TAG, end_abandoned_children
+    from gdlab.tracking.reopen import put_back, reopened
     from gdlab.tracking.runs import FAILURE_KIND_TAG, FAILURE_TAG
 
     running = client.search_runs([experiment_id], "attributes.status = 'RUNNING'",
@@ -79,10 +83,18 @@ def end_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
             "it had not finished was kept"
         )
         nested = [r for r in running if r.data.tags.get(PARENT_TAG) == run.info.run_id]
-        for found in [*nested, run]:
+        mark = reopened(run)
+        for found in nested if mark else [*nested, run]:
             client.set_tag(found.info.run_id, FAILURE_TAG, reason)
             client.set_tag(found.info.run_id, FAILURE_KIND_TAG, LOST)
             client.set_terminated(found.info.run_id, RunStatus.to_string(RunStatus.KILLED))
             ended.append(found.info.run_id)
+        if mark:  # a finished run a later stage reopened: finished it stays
+            put_back(client, run.info.run_id, mark, LOST, (
+                f"its process (pid {pid}) ended without closing the run (killed, crashed, or "
+                "the tracking store was unreachable); the run was put back FINISHED with its "
+                f"end time as {mark.stage} found it (what {mark.stage} logged before it "
+                "stopped is kept); rerun `dvc repro` to continue"))
+            ended.append(run.info.run_id)
     still = [r for r in running if r.info.run_id not in ended]
     return ended + end_abandoned_children(client, experiment_id, running=still)

@@ -145,6 +145,7 @@ def pipeline_run(
     run_name: str | None = None,
     tags: Mapping[str, Any] | None = None,
     uri: str | None = None,
+    stage: str = "resume",
 ) -> Iterator[mlflow.ActiveRun]:
     """Start a new parent run in ``experiment_id`` or resume ``run_id``; end it with the right
     status. A resumed run that ends well loses the failure tags an earlier failed attempt
@@ -152,44 +153,118 @@ def pipeline_run(
     the nested runs still RUNNING (e.g. fold runs made before training that the stage had not
     finished yet) end first, with the parent's status and failure tags.
 
+    A resumed run that was FINISHED (train's run, reopened by ``stage``: evaluate, register)
+    is put back FINISHED with its end time whatever stops the block, even an interrupt while
+    it is being reopened, the outcome tagged ``gdlab.<stage>_interrupted`` / ``_failed``
+    (:mod:`gdlab.tracking.reopen`); the exception then carries ``reopened_run`` (its id) and
+    ``kept_run`` (its id once put back, None when the store did not answer: the next orphan
+    sweep puts it back), and an interrupt exits as for any run.
+
     The run is tagged with this process (``gdlab.process``); a new run first ends the runs of
     the experiment left RUNNING by a process that died (:func:`~gdlab.tracking.orphans.
     end_orphans`)."""
     from gdlab.tracking.orphans import PROCESS_TAG, end_orphans, process_id
+    from gdlab.tracking.reopen import mark_reopened, stale_outcomes
 
     holder = {PROCESS_TAG: process_id()}
+    mark = None
     if run_id is None and experiment_id is not None:
         end_orphans(MlflowClient(), experiment_id)
-    run = mlflow.start_run(
-        run_id=run_id,
-        experiment_id=None if run_id else experiment_id,
-        run_name=None if run_id else run_name,
-        tags={k: str(v) for k, v in {**(tags or {}), **holder}.items() if v is not None},
-    )
+    elif run_id is not None:  # before it is RUNNING: the orphan sweep can tell it was FINISHED
+        mark = mark_reopened(MlflowClient(), run_id, stage, holder[PROCESS_TAG])
+    try:
+        run = mlflow.start_run(
+            run_id=run_id,
+            experiment_id=None if run_id else experiment_id,
+            run_name=None if run_id else run_name,
+            tags={k: str(v) for k, v in {**(tags or {}), **holder}.items() if v is not None},
+        )
+    except BaseException as exc:  # e.g. Ctrl-C once the store has made it RUNNING
+        if mark is None or run_id is None:
+            raise
+        _stopped_reopened(run_id, mark, exc, uri, active=False)
+        if isinstance(exc, RunInterrupted):  # as inside the run: stage_exit says it is intact
+            raise SystemExit(128 + exc.signum) from exc
+        raise
     run_id = run.info.run_id
     try:
         with ending_on_signals():
             yield run
-    except RunInterrupted as exc:
-        _end_stopped(run, exc, "interrupted", uri)
-        raise SystemExit(128 + exc.signum) from exc
-    except KeyboardInterrupt as exc:
-        _end_stopped(run, exc, None, uri)
-        raise
-    except SystemExit as exc:
-        if exc.code in (None, 0):
+    except BaseException as exc:
+        if mark is not None:
+            _stopped_reopened(run_id, mark, exc, uri, active=True)
+        elif isinstance(exc, RunInterrupted):
+            _end_stopped(run, exc, "interrupted", uri)
+        elif isinstance(exc, KeyboardInterrupt):
+            _end_stopped(run, exc, None, uri)
+        elif isinstance(exc, SystemExit) and exc.code in (None, 0):
             mlflow.end_run()
         else:
             _end_failed(run, exc, uri)
-        raise
-    except BaseException as exc:
-        _end_failed(run, exc, uri)
+        if isinstance(exc, RunInterrupted):
+            raise SystemExit(128 + exc.signum) from exc
         raise
     else:
         stale = [t for t in (FAILURE_TAG, FAILURE_KIND_TAG) if t in run.data.tags]
+        stale += stale_outcomes(run, stage) if mark is not None else []
         for tag in stale:  # an earlier attempt of this stage failed; this one did not
             MlflowClient().delete_tag(run_id, tag)
         mlflow.end_run()
+
+
+def _stopped_reopened(
+    run_id: str, mark: Any, exc: BaseException, uri: str | None, *, active: bool
+) -> None:
+    """Put back FINISHED (its end time as it was) the finished run that ``exc`` stopped
+    ``mark.stage`` in, the outcome tagged; a clean ``SystemExit`` just ends it so. Signals
+    wait meanwhile (a second Ctrl-C must not leave it half restored). When the store did not
+    answer, the run stays RUNNING and the next orphan sweep puts it back."""
+    from gdlab.tracking.reopen import put_back
+
+    finished = RunStatus.to_string(RunStatus.FINISHED)
+    clean = isinstance(exc, SystemExit) and exc.code in (None, 0)
+    outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    reason = (
+        f"{_failure_reason(exc, uri)}; the run was put back FINISHED with its end time as "
+        f"{mark.stage} found it (what {mark.stage} logged before it stopped is kept); rerun "
+        "`dvc repro` to continue"
+    )
+    current = mlflow.active_run()
+    active = active or (current is not None and current.info.run_id == run_id)
+    with _signals_deferred():
+        if active:  # leaves the active stack first, whatever the store does
+            with contextlib.suppress(Exception):
+                mlflow.end_run(status=finished)
+        if clean:
+            if not active:
+                with contextlib.suppress(Exception):
+                    MlflowClient().set_terminated(run_id, finished, end_time=mark.end_time)
+            return
+        try:
+            put_back(MlflowClient(), run_id, mark, outcome, reason)
+            kept = True
+        except Exception:  # the store may be what failed: the orphan sweep puts it back
+            kept = False
+    with contextlib.suppress(AttributeError):  # for stage_exit's line
+        exc.reopened_run = run_id  # type: ignore[attr-defined]
+        exc.kept_run = run_id if kept else None  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Inside the block (main thread only), SIGINT and SIGTERM are ignored: the process is
+    already stopping and the block puts a run back as it was."""
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, signal.SIG_IGN)
+        except ValueError:
+            pass
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) -> bool:

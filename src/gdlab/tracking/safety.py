@@ -260,7 +260,9 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
 
     SIGINT/SIGTERM exit 128 + signal with one line naming the signal and the state it leaves
     (:func:`interrupted_line`): inside the stage's MLflow run ``pipeline_run`` has ended it
-    KILLED; before or after it there is no run to end."""
+    KILLED; before or after it there is no run to end. A FINISHED run the stage reopened
+    (evaluate, register: train's) is FINISHED again, and the line says it is intact
+    (:func:`kept_text`); an error's line says so too."""
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
     from gdlab.tracking.runs import RunInterrupted, ending_on_signals
@@ -270,32 +272,52 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
             return main()
         except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
                 ParallelUnavailable) as exc:
-            print(f"{stage}: {exc}", file=sys.stderr)
+            print(f"{stage}: {exc}{kept_text(exc)}", file=sys.stderr)
             return 1
         except Exception as exc:
             explained = tracking_failure(exc)
             if explained is None:
+                if kept_text(exc):
+                    exc.add_note(f"{stage}:{kept_text(exc)[1:]}")
                 raise
-            print(f"{stage}: {explained}", file=sys.stderr)
+            print(f"{stage}: {explained}{kept_text(exc)}", file=sys.stderr)
             return 1
         except RunInterrupted as exc:  # outside the stage's MLflow run
             print(interrupted_line(stage, exc.signum, in_run=False), file=sys.stderr)
             return 128 + exc.signum
         except SystemExit as exc:
             cause = exc.__cause__
-            if isinstance(cause, RunInterrupted):  # pipeline_run ended the run KILLED
-                print(interrupted_line(stage, cause.signum, in_run=True), file=sys.stderr)
+            if isinstance(cause, RunInterrupted):  # pipeline_run ended or put back the run
+                print(interrupted_line(stage, cause.signum, in_run=True, stopped=cause),
+                      file=sys.stderr)
             raise
 
 
-def interrupted_line(stage: str, signum: int, *, in_run: bool) -> str:
-    """``train: interrupted (SIGINT); its MLflow run ended KILLED, nothing registered; rerun
-    `dvc repro` to continue``: only the register stage registers, so only it may have."""
-    import signal
+def kept_text(exc: BaseException) -> str:
+    """What became of the finished run that ``exc`` stopped the stage in, when the stage had
+    reopened one (``pipeline_run`` tags ``exc``), as ``; its MLflow run <id> is intact ...``;
+    else ``""``."""
+    run_id = getattr(exc, "reopened_run", None)
+    if not run_id:
+        return ""
+    if getattr(exc, "kept_run", None):
+        return f"; its MLflow run {run_id} is intact (FINISHED, as before this stage)"
+    return (f"; its MLflow run {run_id} could not be put back FINISHED yet (the store did not "
+            "answer): the next stage that opens a run does it")
 
-    text = f"{stage}: interrupted ({signal.Signals(signum).name})"
+
+def interrupted_line(stage: str, signum: int, *, in_run: bool,
+                     stopped: BaseException | None = None) -> str:
+    """``train: interrupted (SIGINT); its MLflow run ended KILLED, nothing registered; rerun
+    `dvc repro` to continue``: only the register stage registers, so only it may have.
+    ``stopped``: the interrupt, which says whether the run was a finished one the stage had
+    reopened, put back as it was (:func:`kept_text`)."""
+    from gdlab.interrupts import interrupted_text
+
+    text = interrupted_text(stage, signum)
     if in_run:
-        text += "; its MLflow run ended KILLED"
+        kept = kept_text(stopped) if stopped is not None else ""
+        text += kept or "; its MLflow run ended KILLED"
         if stage != "register":
             text += ", nothing registered"
     return f"{text}; rerun `dvc repro` to continue"
