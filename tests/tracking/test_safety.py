@@ -183,3 +183,78 @@ def test_a_write_the_database_refused_on_a_key_is_not_called_unreachable(tmp_pat
     assert text.endswith("another process wrote the same record at the same moment; run the "
                          "stage again")
     assert "cannot reach" not in text and "damaged" not in text and "\n" not in text
+
+
+STORE_WRITE_FAILS = textwrap.dedent(
+    """
+    import resource, sqlite3, sys
+    import mlflow
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from gdlab.tracking import open_session, pipeline_run
+    from gdlab.tracking.safety import stage_exit
+
+    def short_busy_timeout(conn, cursor, statement, parameters, context, executemany):
+        if statement.lower().startswith("pragma busy_timeout"):  # MLflow waits 20 s
+            statement = "PRAGMA busy_timeout = 50;"
+        return statement, parameters
+
+    event.listen(Engine, "before_cursor_execute", short_busy_timeout, retval=True)
+
+    def main():
+        s = open_session({uri!r}, "tests")
+        with pipeline_run(experiment_id=s.experiment_id, run_name="store fails") as run:
+            print(run.info.run_id, flush=True)
+            if sys.argv[1] == "locked":  # another process holds a write on mlflow.db
+                holder = sqlite3.connect({path!r}, isolation_level=None)
+                holder.execute("BEGIN EXCLUSIVE")
+            else:  # `ulimit -f`: the store's files cannot grow (SQLite: disk I/O error)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+            for step in range(200):
+                mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+                mlflow.set_tag(f"t{{step}}", "x" * 4000)
+        return 0
+
+    sys.exit(stage_exit(sys.argv[2], main))
+    """
+)
+
+
+@pytest.mark.parametrize("case", ["locked", "write refused"])
+def test_a_locked_or_unwritable_sqlite_store_says_so_without_mlflows_tracebacks(tmp_path, case):
+    """A store locked by another process (`make ui`, a second stage) was reported as 'cannot
+    reach ... (MlflowException: (raised as a result of Query-invoked autoflush ...)); if
+    mlflow.db is damaged, restore it from a backup or move it ... away', after MLflow's own
+    ERROR log with two chained tracebacks; a write the disk refused (`ulimit -f`) likewise.
+    One line now says the store is locked (run again when it is free) or that the write
+    failed (disk full, a size limit), from SQLite's own error, and never advises discarding
+    the store."""
+    path = tmp_path / "mlflow.db"
+    (tmp_path / ".dvc").mkdir()
+    script = STORE_WRITE_FAILS.format(uri=f"sqlite:///{path}", path=str(path))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    stage = "register" if case == "locked" else "train"
+    done = subprocess.run([sys.executable, "-c", script, case.split()[0], stage], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.strip(), done.stderr  # the run had started
+    store = f"sqlite:///{path}"
+    if case == "locked":
+        expected = (
+            f"{stage}: tracking.uri: the MLflow tracking store {store} is locked by another "
+            "process (sqlite3.OperationalError: database is locked (SQLITE_BUSY)): `make ui`, "
+            "`make server`, `mlflow models serve`, another stage or a sqlite3 shell holds a "
+            "write on mlflow.db; run the stage again when it is free (mlflow.db is not "
+            "damaged: keep it)")
+    else:
+        expected = (
+            f"{stage}: tracking.uri: the MLflow tracking store {store} could not be written "
+            "(sqlite3.OperationalError: disk I/O error (SQLITE_IOERR_WRITE)): the disk is "
+            "full, a file size limit (`ulimit -f`) was reached or the disk failed; free space "
+            f"on {tmp_path} (or lift the limit) and run the stage again")
+    kept, rest = [], []  # MLflow's other logging (the new store's tables) is not hidden
+    for line in done.stderr.splitlines():
+        (kept if " INFO mlflow.store.db.utils: " in line else rest).append(line)
+    assert kept and rest == [expected]  # no MLflow ERROR record, no traceback
+

@@ -57,14 +57,22 @@ def connect_or_explain(uri: str, action: Callable[[], T]) -> T:
 
 def unreachable(uri: str, exc: BaseException) -> TrackingUnavailable:
     """The one-line TrackingUnavailable for the store at ``uri`` failing with ``exc``: the
-    redacted URI, the first line of the cause and what to do."""
+    redacted URI, the first line of the cause and what to do. For a SQLite store, the SQLite
+    error in ``exc``'s chain decides what to do (:func:`~gdlab.tracking.store_errors.
+    sqlite_problem`): a lock or a full disk never advises moving the store away."""
+    from gdlab.tracking.store_errors import sqlite_problem
+
+    path = _sqlite_path(uri)
+    if path is not None:  # SQLite's own error says what happened: locked, disk full, damaged
+        problem = sqlite_problem(redact_uri(uri), path, exc)
+        if problem is not None:
+            return TrackingUnavailable(f"tracking.uri: {problem}")
     cause = _cause(exc, uri)
     where = "server" if uri.startswith(("http://", "https://")) else "store"
     todo = (
         "start it, fix tracking.uri / MLFLOW_TRACKING_URI, or leave both unset to use the "
         "project's sqlite:///mlflow.db"
     )
-    path = _sqlite_path(uri)
     if path is not None and path.is_file():  # the file is there but SQLite cannot use it
         todo = (
             f"if {path.name} is damaged, restore it from a backup or move it (with its "
@@ -254,7 +262,8 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     """Run a stage's ``main``; a diverged training, an unreachable tracking store or Dask
     cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback; so
     does a tracking store lost mid-stage or an artifact location that cannot be written
-    (:func:`tracking_failure`);
+    (:func:`tracking_failure`: a SQLite store locked by another process, or a write to it
+    the disk refused, is named so, MLflow's own logged tracebacks of it left out);
     warnings print as one line each (:func:`one_line_warnings`). The MLflow run has been
     ended FAILED by ``pipeline_run`` already.
 
@@ -266,12 +275,16 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
     from gdlab.tracking.runs import RunInterrupted, ending_on_signals
+    from gdlab.tracking.store_errors import held_store_errors
 
-    with one_line_warnings(stage), ending_on_signals():
+    with one_line_warnings(stage), ending_on_signals(), held_store_errors() as store_logs:
         try:
             return main()
-        except (DivergenceError, TrackingUnavailable, UntrustedModelSource,
-                ParallelUnavailable) as exc:
+        except TrackingUnavailable as exc:
+            store_logs.clear()  # MLflow's logged tracebacks of it: this line says it
+            print(f"{stage}: {exc}{kept_text(exc)}", file=sys.stderr)
+            return 1
+        except (DivergenceError, UntrustedModelSource, ParallelUnavailable) as exc:
             print(f"{stage}: {exc}{kept_text(exc)}", file=sys.stderr)
             return 1
         except Exception as exc:
@@ -280,6 +293,7 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
                 if kept_text(exc):
                     exc.add_note(f"{stage}:{kept_text(exc)[1:]}")
                 raise
+            store_logs.clear()
             print(f"{stage}: {explained}{kept_text(exc)}", file=sys.stderr)
             return 1
         except RunInterrupted as exc:  # outside the stage's MLflow run
