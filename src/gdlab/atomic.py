@@ -2,17 +2,75 @@
 over it (:func:`atomic_path`). A process killed or failing mid-write leaves the previous file
 whole (or none), never a half-written one that a later stage or DVC would take for valid.
 
+A write the file system refuses (permission denied, read-only, disk full, a file size limit)
+raises :class:`OutputNotWritten`, an ``OSError`` whose message names the output and the
+reason, which a stage prints as one line.
+
 Used by every layer that writes an output (models, run handles, reports, figures); it imports
 nothing of gdlab.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+_REFUSED = {  # errno of a write the file system refused -> (what it means, what to do)
+    errno.EACCES: ("permission denied", "make {dir} writable"),
+    errno.EPERM: ("not permitted", "make {dir} writable (`chmod u+w`, `chattr -i`)"),
+    errno.EROFS: ("read-only file system", "write the outputs to a writable file system"),
+    errno.ENOSPC: ("the disk is full", "free space on {dir}"),
+    errno.EDQUOT: ("disk quota exceeded", "free space on {dir} or raise the quota"),
+    errno.EFBIG: ("file too large", "lift the file size limit (`ulimit -f`)"),
+    errno.EIO: ("I/O error", "check the disk holding {dir}"),
+    errno.ENOTDIR: ("a file stands where a directory should", "move that file away"),
+    errno.EEXIST: ("a file stands where a directory should", "move that file away"),
+    errno.EISDIR: ("a directory stands where the file should", "move that directory away"),
+}
+
+
+class OutputNotWritten(OSError):
+    """The file system refused to write output ``path`` (its errno and strerror kept)."""
+
+    def __init__(self, path: Path, cause: OSError):
+        super().__init__(cause.errno, cause.strerror, cause.filename)
+        self.path = path
+        self.cause = cause
+
+    def __str__(self) -> str:
+        meaning, todo = _REFUSED[self.errno]
+        todo = todo.format(dir=self.path.parent)
+        said = f"[Errno {self.errno}] {self.strerror}"  # not the temporary file's name
+        return (f"cannot write {self.path}: {meaning} ({type(self.cause).__name__}: {said}); "
+                f"{todo} and run the stage again")
+
+
+def output_dir(directory: str | Path) -> Path:
+    """Create output directory ``directory`` (and its parents) if needed; the file system
+    refusing raises :class:`OutputNotWritten` naming it."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno not in _REFUSED:
+            raise
+        raise OutputNotWritten(directory, exc) from exc
+    return directory
+
+
+def _refused(path: Path, exc: OSError, tmp: Path) -> OutputNotWritten | None:
+    """``exc`` as OutputNotWritten when it is the file system refusing a write of ``path``
+    (through ``tmp``, or with no file named: ``write()`` on a full disk); else None."""
+    if isinstance(exc, OutputNotWritten) or exc.errno not in _REFUSED:
+        return None
+    named = {str(path), str(tmp)}
+    if exc.filename is not None and str(exc.filename) not in named:
+        return None
+    return OutputNotWritten(path, exc)
 
 
 @contextmanager
@@ -21,11 +79,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     when the block ends normally the file is synced to disk and renamed over ``path``, when it
     raises the file is removed and ``path`` is left as it was. The temporary name ends with
     ``path``'s suffix, so a writer that picks the format from it (matplotlib's ``savefig``)
-    still does; it is created empty, with the permissions a plain ``open`` would give."""
+    still does; it is created empty, with the permissions a plain ``open`` would give.
+
+    The file system refusing the directory, the file, a write to it (with no other file
+    named) or the rename raises :class:`OutputNotWritten`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix}")
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    output_dir(path.parent)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:  # only the output's own directory and file were touched
+        if exc.errno not in _REFUSED:
+            raise
+        raise OutputNotWritten(path, exc) from exc
     try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
@@ -34,6 +100,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        refused = _refused(path, exc, tmp)
+        if refused is None:
+            raise
+        raise refused from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -170,3 +170,67 @@ def test_a_temporary_file_left_by_a_kill_is_ignored_by_dvc_and_git(tmp_path):
     for kept in ("reports/figures/train/loss_curves.png", "reports/cv.json"):
         assert subprocess.run([str(dvc), "check-ignore", kept], cwd=repo,
                               capture_output=True).returncode == 1
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_a_refused_write_names_the_output_and_what_the_disk_said(name, tmp_path, disk_full):
+    """A full disk (or a read-only directory) surfaced as the writer's raw OSError naming the
+    temporary file ('.cv.302afe4678b2.tmp.json'); the error now names the output, what the
+    file system said and what to do, and is still an OSError."""
+    from gdlab.atomic import OutputNotWritten
+
+    path = tmp_path / "out" / name
+    disk_full()
+    with pytest.raises(OutputNotWritten) as refused:
+        WRITERS[name](path, 1.0)
+    assert isinstance(refused.value, OSError) and refused.value.errno == errno.ENOSPC
+    assert str(refused.value) == (
+        f"cannot write {path}: the disk is full (OSError: [Errno 28] No space left on device "
+        f"(simulated)); free space on {path.parent} and run the stage again")
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """``tmp_path / "reports"``, a directory no file can be created in (``chattr +i`` for
+    root, whom permissions do not stop; ``chmod 555`` for anyone else)."""
+    import subprocess
+
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    root = os.geteuid() == 0
+    if root:
+        subprocess.run(["chattr", "+i", str(directory)], check=True)
+    else:
+        directory.chmod(0o555)
+    yield directory
+    if root:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+    else:
+        directory.chmod(0o755)
+
+
+def test_a_directory_that_refuses_files_names_the_output_not_the_temporary_file(unwritable):
+    from gdlab.atomic import OutputNotWritten
+
+    path = unwritable / "cv.json"
+    with pytest.raises(OutputNotWritten) as refused:
+        write_json(path, {"rmse": 1.0})
+    text = str(refused.value)
+    assert text.startswith(f"cannot write {path}: ")
+    assert "PermissionError: [Errno " in text and ".tmp" not in text
+    assert text.endswith(f"make {unwritable} writable (`chmod u+w`, `chattr -i`) and run the "
+                         "stage again") or text.endswith(f"make {unwritable} writable and run "
+                                                         "the stage again")
+    assert list(unwritable.iterdir()) == []
+
+
+def test_a_file_where_the_output_directory_should_be_is_named(tmp_path):
+    """``reports`` a file: the figure's directory cannot be made (a raw NotADirectoryError
+    traceback from the figure code before)."""
+    from gdlab.atomic import OutputNotWritten
+
+    (tmp_path / "reports").write_text("not a directory")
+    for path in (tmp_path / "reports" / "figures" / "loss.png", tmp_path / "reports" / "cv.json"):
+        write = _figure if path.suffix == ".png" else lambda p, v: write_json(p, {"rmse": v})
+        with pytest.raises(OutputNotWritten, match=r"a file stands where a directory should \("):
+            write(path, 1.0)

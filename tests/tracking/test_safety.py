@@ -258,3 +258,35 @@ def test_a_locked_or_unwritable_sqlite_store_says_so_without_mlflows_tracebacks(
         (kept if " INFO mlflow.store.db.utils: " in line else rest).append(line)
     assert kept and rest == [expected]  # no MLflow ERROR record, no traceback
 
+
+def test_an_output_the_file_system_refuses_fails_the_stage_in_one_line(session, tmp_path):
+    """`chattr +i reports` (or a read-only reports/, a full disk): writing reports/cv.json
+    ended train in a 27-line traceback naming 'reports/.cv.302afe4678b2.tmp.json'. One line
+    now names the output and the error; the run still ends FAILED with the reason tagged."""
+    import contextlib
+    import io
+
+    from gdlab.reporting import write_json
+    from gdlab.tracking import FAILURE_TAG, pipeline_run
+    from gdlab.tracking.safety import stage_exit
+
+    reports = tmp_path / "reports"
+    reports.write_text("a file where the reports directory should be")
+    ran = []
+
+    def main():
+        with pipeline_run(experiment_id=session.experiment_id, run_name="refused") as run:
+            ran.append(run.info.run_id)
+            write_json(reports / "cv.json", {"rmse": 1.0})
+        return 0
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert stage_exit("train", main) == 1
+    assert err.getvalue() == (
+        f"train: cannot write {reports}: a file stands where a directory should "
+        f"(FileExistsError: [Errno 17] File exists); move that file away and run the stage "
+        "again\n")
+    run = session.client.get_run(ran[0])
+    assert run.info.status == "FAILED"
+    assert run.data.tags[FAILURE_TAG].startswith("OutputNotWritten: cannot write ")

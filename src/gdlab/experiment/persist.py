@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from gdlab.atomic import write_bytes_atomic
+from gdlab.atomic import output_dir, write_bytes_atomic
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
 
@@ -209,7 +209,7 @@ def save_model(model: Any, path: str | Path) -> list[str]:
     writes the same file (without wall-clock times, :func:`without_wall_clock`; with numbered
     members, :func:`canonical_bytes`). Returns the extra trusted types it needs."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     data = model_bytes(model)
     types = trusted_types(data=data, plugins=import_paths(model))
     local = [t for t in types if "<" in t]  # '<lambda>', '<locals>': no name to load it by

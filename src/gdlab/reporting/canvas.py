@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.atomic import atomic_path
+from gdlab.atomic import atomic_path, output_dir
 
 DPI = 110
 
@@ -50,7 +50,7 @@ def canvas(
     (parents created) and closed on exit."""
     plt = pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     fig, axes = plt.subplots(
         nrows,
         ncols,

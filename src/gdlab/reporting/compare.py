@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gdlab.atomic import atomic_path, write_text_atomic
+from gdlab.atomic import atomic_path, output_dir, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison, Variant, verdict_text
 from gdlab.experiment.progress import say
@@ -379,7 +379,7 @@ def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    output_dir(directory)
     paths = []
     for v in comparison.variants:
         path = directory / f"{safe_name(v.label)}.csv"

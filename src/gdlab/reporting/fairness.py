@@ -30,6 +30,7 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
+from gdlab.atomic import output_dir
 from gdlab.config import ConfigError, Problem
 from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
@@ -387,7 +388,7 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     if not report.enabled:
         fig, ax = plt.subplots(figsize=(6, 2), dpi=100)
         ax.axis("off")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gdlab.atomic import output_dir
 from gdlab.experiment import CVResult
 from gdlab.experiment.fitcheck import FitDiagnosis
 from gdlab.reporting.canvas import epoch_axis, log_scale, loss_notes, save_figure
@@ -22,7 +23,7 @@ def loss_curves_figure(
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     try:
         for fold in cv.folds:

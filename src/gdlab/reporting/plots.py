@@ -10,7 +10,7 @@ import csv
 import shutil
 from pathlib import Path
 
-from gdlab.atomic import atomic_path
+from gdlab.atomic import atomic_path, output_dir
 from gdlab.experiment import CVResult
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
@@ -21,7 +21,7 @@ def write_fold_curves(cv: CVResult, directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    output_dir(directory)
     paths = []
     for fold in cv.folds:
         train = fold.curves.get("train_loss", [])

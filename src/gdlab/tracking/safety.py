@@ -263,7 +263,8 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     cluster prints one clear line (``<stage>: ...``) and exits 1 instead of a traceback; so
     does a tracking store lost mid-stage or an artifact location that cannot be written
     (:func:`tracking_failure`: a SQLite store locked by another process, or a write to it
-    the disk refused, is named so, MLflow's own logged tracebacks of it left out);
+    the disk refused, is named so, MLflow's own logged tracebacks of it left out), and so does
+    an output file the file system refuses (:class:`~gdlab.atomic.OutputNotWritten`);
     warnings print as one line each (:func:`one_line_warnings`). The MLflow run has been
     ended FAILED by ``pipeline_run`` already.
 
@@ -272,6 +273,7 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
     KILLED; before or after it there is no run to end. A FINISHED run the stage reopened
     (evaluate, register: train's) is FINISHED again, and the line says it is intact
     (:func:`kept_text`); an error's line says so too."""
+    from gdlab.atomic import OutputNotWritten
     from gdlab.core.loop import DivergenceError
     from gdlab.parallel import ParallelUnavailable
     from gdlab.tracking.runs import RunInterrupted, ending_on_signals
@@ -284,7 +286,8 @@ def stage_exit(stage: str, main: Callable[[], int]) -> int:
             store_logs.clear()  # MLflow's logged tracebacks of it: this line says it
             print(f"{stage}: {exc}{kept_text(exc)}", file=sys.stderr)
             return 1
-        except (DivergenceError, UntrustedModelSource, ParallelUnavailable) as exc:
+        except (DivergenceError, UntrustedModelSource, ParallelUnavailable,
+                OutputNotWritten) as exc:
             print(f"{stage}: {exc}{kept_text(exc)}", file=sys.stderr)
             return 1
         except Exception as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gdlab.atomic import output_dir
 from gdlab.core.diagnostics import LRRangeResult
 from gdlab.experiment.progress import seconds
 from gdlab.experiment.target import loss_units
@@ -80,7 +81,7 @@ def heatmap_figure(
     from matplotlib.ticker import FormatStrFormatter
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     lrs = sorted(learning_rates)
     sizes = sorted(batch_sizes, key=lambda b: math.inf if b is None else b)
     value = np.full((len(lrs), len(sizes)), np.nan)
@@ -174,7 +175,7 @@ def lr_find_figure(
     says when the sweep never descended, so its suggestion is unreliable."""
     plt = _pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     try:
         lrs = result.learning_rates
@@ -264,7 +265,7 @@ def study_figures(study: Any, directory: str | Path, *, metric: str) -> dict[str
     from optuna.visualization import matplotlib as ovm
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    output_dir(directory)
     out: dict[str, Path] = {}
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     makers = {

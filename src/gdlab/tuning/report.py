@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdlab.atomic import atomic_path
+from gdlab.atomic import atomic_path, output_dir
 from gdlab.reporting.files import write_json, write_notice_svg
 
 if TYPE_CHECKING:  # a disabled stage writes these files without the figures' imports
@@ -41,7 +41,7 @@ def reset_outputs(out: str | Path) -> Path:
     """Empty ``out/figures`` (stale figures must not survive) and create ``out``."""
     out = Path(out)
     shutil.rmtree(out / FIGURES, ignore_errors=True)
-    (out / FIGURES).mkdir(parents=True, exist_ok=True)
+    output_dir(out / FIGURES)
     return out
 
 
@@ -59,7 +59,7 @@ def write_disabled(out: str | Path) -> Path:
 def write_rows(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Path:
     """CSV with ``columns`` first, then any other keys in first-seen order; None as empty."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    output_dir(path.parent)
     header = list(columns)
     for row in rows:
         header += [k for k in row if k not in header]
