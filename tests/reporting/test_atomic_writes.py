@@ -190,22 +190,43 @@ def test_a_refused_write_names_the_output_and_what_the_disk_said(name, tmp_path,
 
 
 @pytest.fixture
-def unwritable(tmp_path):
-    """``tmp_path / "reports"``, a directory no file can be created in (``chattr +i`` for
-    root, whom permissions do not stop; ``chmod 555`` for anyone else)."""
+def unwritable(tmp_path, monkeypatch):
+    """``tmp_path / "reports"``, a directory no file can be created in: ``chattr +i`` for
+    root, whom permissions do not stop, ``chmod 555`` for anyone else; where neither holds
+    (root on a file system without the immutable flag, e.g. a container's overlay), the
+    system's refusal is simulated at ``os.open`` for that directory (errno EPERM, as
+    ``chattr +i`` gives)."""
+    import errno
+    import shutil
     import subprocess
+
+    import gdlab.atomic
 
     directory = tmp_path / "reports"
     directory.mkdir()
     root = os.geteuid() == 0
-    if root:
-        subprocess.run(["chattr", "+i", str(directory)], check=True)
-    else:
+    immutable = root and shutil.which("chattr") is not None and subprocess.run(
+        ["chattr", "+i", str(directory)], capture_output=True).returncode == 0
+    if not root:
         directory.chmod(0o555)
-    yield directory
-    if root:
-        subprocess.run(["chattr", "-i", str(directory)], check=True)
+    try:
+        (directory / ".probe").touch()
+    except OSError:
+        pass  # refused for real
     else:
+        (directory / ".probe").unlink()
+        real_open = os.open
+
+        def refusing_open(path, flags, *args, **kwargs):
+            if Path(path).parent == directory and flags & os.O_CREAT:
+                raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(gdlab.atomic.os, "open", refusing_open)
+    yield directory
+    if immutable:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+    elif not root:
         directory.chmod(0o755)
 
 
