@@ -22,10 +22,11 @@ DECISION_CODE = (
     "src/gdlab/tracking/decision_lock.py",
 )
 # imported by that code without a say in the outcome: params (reached through
-# validated_params.json, a DVC param file of the stage), file writing, wording, a key's name
+# validated_params.json, a DVC param file of the stage), file writing, wording, a key's name,
+# the interrupt line while the stage imports
 NO_SAY = {
     "gdlab.config", "gdlab.config.plugin_path", "gdlab.reporting.files", "gdlab.text",
-    "gdlab.urls", "gdlab.served",
+    "gdlab.urls", "gdlab.served", "gdlab.interrupts",
 }
 
 
