@@ -118,12 +118,9 @@ def _failure_reason(exc: BaseException, uri: str | None) -> str:
 
 
 @contextmanager
-def ending_on_signals() -> Iterator[None]:
-    """Inside the block (main thread only), SIGINT and SIGTERM raise :class:`RunInterrupted`."""
-
-    def handler(signum: int, _frame: Any) -> None:
-        raise RunInterrupted(signum)
-
+def _on_stop_signals(handler: Any) -> Iterator[None]:
+    """Inside the block (main thread only), SIGINT and SIGTERM go to ``handler``; the previous
+    handlers come back after it."""
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -135,6 +132,17 @@ def ending_on_signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def ending_on_signals() -> Iterator[None]:
+    """Inside the block (main thread only), SIGINT and SIGTERM raise :class:`RunInterrupted`."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise RunInterrupted(signum)
+
+    with _on_stop_signals(handler):
+        yield
 
 
 @contextmanager
@@ -254,17 +262,8 @@ def _stopped_reopened(
 def _signals_deferred() -> Iterator[None]:
     """Inside the block (main thread only), SIGINT and SIGTERM are ignored: the process is
     already stopping and the block puts a run back as it was."""
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, signal.SIG_IGN)
-        except ValueError:
-            pass
-    try:
+    with _on_stop_signals(signal.SIG_IGN):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _tag_failure(run_id: str, exc: BaseException, kind: str, uri: str | None) -> bool:
