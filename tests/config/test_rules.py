@@ -41,6 +41,8 @@ RULES = [
     ("missing-unknown", {"data.missing": "drop"}, "data.missing", "refuse | mean"),
     ("categorical-unknown", {"data.categorical": "ordinal"}, "data.categorical", "onehot"),
     ("min-rows-per-class", {"data.min_rows_per_class": 1}, "data.min_rows_per_class", ">= 2"),
+    ("max-categories", {"data.max_categories": 1}, "data.max_categories", ">= 2"),
+    ("max-categories-int", {"data.max_categories": 150.5}, "data.max_categories", "integer"),
     ("delimiter-one-char", {"data.delimiter": ";;"}, "data.delimiter", "one character"),
     ("delimiter-empty", {"data.delimiter": ""}, "data.delimiter", "must have at least 1 character"),
     ("encoding-unknown", {"data.encoding": "utf-9"}, "data.encoding", "unknown text encoding"),

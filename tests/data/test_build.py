@@ -74,3 +74,14 @@ def test_rows_after_blank_lines_and_quoted_line_breaks_are_named_by_their_own_li
                 if text.startswith("30,,"))
     assert line == 36
     assert f"column 'b': 1 missing at row 30 (file line {line})" in str(checked.value)
+
+
+def test_data_max_categories_reaches_the_checks(tmp_path, write_csv):
+    """params.yaml's data.max_categories is what prepare's checks use (default 100)."""
+    rows = "".join(f"p{i % 150:03d},{i % 7},{i % 3}\n" for i in range(600))
+    path = write_csv("product,x,y\n" + rows)
+    csv = {"data__source": "csv", "data__path": str(path), "data__target": "y"}
+    with pytest.raises(DataError, match="data.max_categories: column 'product' has 150"):
+        check_dataset(make_params(**csv))
+    meta = check_dataset(make_params(**csv, data__max_categories=150))
+    assert len(meta["one_hot"]["groups"]["product"]) == 150

@@ -247,6 +247,41 @@ def test_identifier_column_refused():
     refused(table(frame), "30 distinct values")
 
 
+def _products(n_levels: int = 150, n_rows: int = 5000) -> pd.DataFrame:
+    """A text column of ``n_levels`` real categories, ~33 rows each (a product line)."""
+    rng = np.random.default_rng(0)
+    product = [f"p{i % n_levels:03d}" for i in range(n_rows)]
+    return pd.DataFrame({"product": product, "x": rng.normal(size=n_rows),
+                         "y": rng.normal(size=n_rows)})
+
+
+def test_many_levels_refused_naming_data_max_categories():
+    """A 150-level column of ~33 rows a level was refused with no setting to allow it
+    (MAX_CATEGORIES = 100 hard-coded, 'drop it or encode it yourself'); the refusal now names
+    data.max_categories and what raising it does."""
+    msg = refused(table(_products()), r"^data\.max_categories: column 'product' has 150")
+    assert "raise data.max_categories to one-hot encode it" in msg
+    assert "more than data.max_categories (100)" in msg
+
+
+def test_raised_max_categories_one_hot_encodes_every_level():
+    frame = _products()
+    checked = check_table(table(frame), task="regression", max_categories=150)
+    expected = pd.get_dummies(frame["product"], prefix="product", prefix_sep="=", dtype=float)
+    assert checked.one_hot["product"] == list(expected.columns)
+    assert len(expected.columns) == 150
+    pd.testing.assert_frame_equal(checked.features[list(expected.columns)], expected)
+    refused(table(frame), "has 150 distinct values, more than data.max_categories .149.",
+            max_categories=149)
+
+
+def test_a_value_on_every_row_is_refused_whatever_max_categories():
+    frame = pd.DataFrame({"id": [f"u{i}" for i in range(30)], "y": np.arange(30.0)})
+    msg = refused(table(frame), "^data.categorical: column 'id' has 30 distinct values, a "
+                  "different one on every row", max_categories=1000)
+    assert "max_categories" not in msg
+
+
 def test_dates_refused():
     refused(table(REG.assign(d=pd.date_range("2024-01-01", periods=4))), "dates or times")
 

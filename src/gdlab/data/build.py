@@ -29,6 +29,7 @@ def check_data(params: Params) -> CheckedData:
         missing=data.missing,
         categorical=data.categorical,
         min_rows_per_class=data.min_rows_per_class,
+        max_categories=data.max_categories,
     )
     regression = params.model.task == "regression"
     check_magnitude(checked.table, checked.features, checked.target if regression else None)

@@ -23,7 +23,8 @@ from gdlab.data.table import RawTable
 RESERVED = ("target", "sensitive")
 """Column names of the prepared files that features may not take."""
 MAX_CATEGORIES = 100
-"""A non-numeric column with more distinct values than this is refused (an identifier?)."""
+"""A non-numeric column with more distinct values than this is refused (an identifier?)
+unless ``data.max_categories`` raises the cap."""
 DATE_SAMPLE = 1000
 """Distinct values of a text column tried as dates (the first ones): enough to tell, fast."""
 DATE_SHARE = 0.9
@@ -77,6 +78,7 @@ def check_table(
     missing: str = "refuse",
     categorical: str = "onehot",
     min_rows_per_class: int = 2,
+    max_categories: int = MAX_CATEGORIES,
 ) -> CheckedData:
     """Check ``table`` and return its clean features and encoded target."""
     frame = table.frame
@@ -93,7 +95,7 @@ def check_table(
             f"{_name(table)} has no feature columns besides the target {table.target!r}"
         )
     _check_missing(table, raw, missing)
-    features, one_hot, comma_warnings = _encode(table, raw, categorical)
+    features, one_hot, comma_warnings = _encode(table, raw, categorical, max_categories)
     _check_infinite(table, features)
     _check_names(table, features)
     return CheckedData(
@@ -279,7 +281,7 @@ def _check_missing(table: RawTable, raw: pd.DataFrame, missing: str) -> None:
 
 
 def _encode(
-    table: RawTable, raw: pd.DataFrame, categorical: str
+    table: RawTable, raw: pd.DataFrame, categorical: str, max_categories: int = MAX_CATEGORIES
 ) -> tuple[pd.DataFrame, dict[str, list[str]], list[str]]:
     """The float64 features, the one-hot groups of the text columns encoded here (column
     -> its dummies' names, in the features' order) and a warning per text column whose
@@ -322,13 +324,22 @@ def _encode(
         )
     for name in text:
         levels = raw[name].dropna().unique()
-        if len(levels) > MAX_CATEGORIES or (len(levels) == len(raw) and len(raw) > 20):
+        unique = len(levels) == len(raw) and len(raw) > 20
+        if len(levels) > max_categories or unique:
             if name in comma:
                 _refuse_decimal_comma(table, name, comma[name])
+            if unique:
+                raise DataError(
+                    f"data.categorical: column {name!r} has {len(levels)} distinct values, "
+                    "a different one on every row (an identifier or free text?); drop it "
+                    f"or encode it yourself ({DROP_HOW})"
+                )
             raise DataError(
-                f"data.categorical: column {name!r} has {len(levels)} distinct "
-                "values (an identifier or free text?); drop it or encode it yourself "
-                f"({DROP_HOW})"
+                f"data.max_categories: column {name!r} has {len(levels)} distinct values, "
+                f"more than data.max_categories ({max_categories}) allows (an identifier or "
+                f"free text?); if they are real categories, raise data.max_categories to "
+                f"one-hot encode it ({len(levels)} columns), else drop it or encode it "
+                f"yourself ({DROP_HOW})"
             )
         dummies = pd.get_dummies(
             raw[name].astype("string"), prefix=name, prefix_sep="=", dtype="float64"

@@ -134,6 +134,14 @@ class DataConfig(Section):
     min_rows_per_class: int = Field(
         5, ge=2, description="classification: refuse classes with fewer rows than this"
     )
+    max_categories: int = Field(
+        100,
+        ge=2,
+        description="a text feature column with more distinct values than this is refused "
+        "as an identifier or free text; raise it to one-hot encode one with more levels (one "
+        "feature column per level). A column with a distinct value on every row is always "
+        "refused",
+    )
     sensitive: str | None = Field(
         None,
         min_length=1,

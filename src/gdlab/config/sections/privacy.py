@@ -40,7 +40,8 @@ class PiiConfig(StrictModel):
         default_factory=list,
         description="columns that only look like personal data (product codes, ticket numbers): "
         "not refused by the scan for e-mail addresses and phone numbers; then features like any "
-        "other column (text is one-hot encoded by data.categorical; one with over 100 levels or "
+        "other column (text is one-hot encoded by data.categorical; one with over "
+        "data.max_categories levels or "
         "a distinct value on every row is refused as an identifier)",
         json_schema_extra={"x-allowed": "columns not under drop or pseudonymise"},
     )
