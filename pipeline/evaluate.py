@@ -4,7 +4,10 @@ Writes ``reports/metrics.json`` (``test.<metric>``, its 95% interval ``test_ci95
 and ``cv.<metric>.mean/std``, a DVC metrics file) and logs the test metrics, their intervals and
 the test dataset to the parent MLflow run made by train. A test split too small to rank models
 (:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
-``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag.
+``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag. A classifier's
+``metrics.json`` also says how ``f1`` is averaged (``f1_average``: macro for more than two
+classes), each class's test recall (``per_class``) and the classes no test row is predicted as
+(``never_predicted``), warned about on the console and in the ``gdlab.never_predicted`` tag.
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
 ``reports/fairness.json`` (DVC metrics) and MLflow, ``reports/figures/fairness_by_group.png``,
 and the model card ``reports/model_card.md`` (also logged to the run). Figures of the test
@@ -44,12 +47,19 @@ from gdlab.atomic import write_text_atomic
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target, trained_params
+from gdlab.experiment.per_class import class_recalls
 from gdlab.experiment.persist import load_model
 from gdlab.experiment.uncertainty import scores_with_intervals, too_few_rows
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
-from gdlab.reporting.metrics import interval_document, interval_metrics, test_line
+from gdlab.reporting.metrics import (
+    class_document,
+    interval_document,
+    interval_metrics,
+    never_predicted_text,
+    test_line,
+)
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
 from gdlab.tracking import (
     RunHandle,
@@ -90,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
                                                    seed=params.seed)
     caution = too_few_rows(len(y_test), params.data.test_size)
+    by_class = ({} if data.task == "regression"
+                else class_document(class_recalls(model, X_test, y_test), list(model.classes_)))
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
                                 test_ci95=interval_document(intervals),
-                                **({"test_warning": caution} if caution else {}))
+                                **({"test_warning": caution} if caution else {}), **by_class)
+    missed = never_predicted_text(document)
     try:
         fairness = fairness_report(
             model,
@@ -118,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                   **interval_metrics(intervals), **fairness.mlflow_metrics()}
         log_metrics(session.client, handle.run_id,
                     scalar_metrics(scores, model_id=handle.model_id, dataset=test_set))
-        mlflow.set_tags({**fairness.tags(), **({"gdlab.test_warning": caution} if caution else {})})
+        mlflow.set_tags({**fairness.tags(), **({"gdlab.test_warning": caution} if caution else {}),
+                         **({"gdlab.never_predicted": missed} if missed else {})})
         mlflow.log_dict(fairness.document(), "fairness.json")
         mlflow.log_artifact(str(figure), "figures")
         for drawn in test_figures.values():
@@ -128,10 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
     write_json(reports / "fairness.json", fairness.document())
-    print(f"evaluate: test {test_line(test_scores, intervals)} ({len(y_test)} rows) -> "
-          f"{reports / 'metrics.json'}")
+    print(f"evaluate: test {test_line(test_scores, intervals, document)} ({len(y_test)} rows) "
+          f"-> {reports / 'metrics.json'}")
     if caution:
         print(f"evaluate: warning: {caution}", file=sys.stderr)
+    if missed:
+        print(f"evaluate: warning: {missed}", file=sys.stderr)
     print(f"evaluate: fairness {fairness.gate_status} -> {reports / 'fairness.json'}")
     return 0
 

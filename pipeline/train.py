@@ -206,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     refit = result.refit
     warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted
     print(f"train: fit: {fit.line()}")
+    scores = cv_line(result.cv, getattr(refit.model, "classes_", None))  # f1 (macro) ...
     print(
-        f"train: {len(result.cv.folds)}-fold CV {cv_line(result.cv)}; "
+        f"train: {len(result.cv.folds)}-fold CV {scores}; "
         f"{refit_line(result.cv, refit.n_iter)} in {seconds(refit.fit_time)} -> "
         f"{models / 'model.skops'}, {reports / 'cv.json'}; run {run_id}"
     )

@@ -1,6 +1,7 @@
 """Scores of a fitted pipeline on a labelled split, and which direction is better.
 
-Regression: rmse, mae, r2. Classification: accuracy, f1, roc_auc, log_loss.
+Regression: rmse, mae, r2. Classification: accuracy, f1 (of the second class for two classes,
+macro-averaged over the classes for more: :func:`f1_average`), roc_auc, log_loss.
 """
 
 from __future__ import annotations
@@ -103,10 +104,23 @@ def _regression_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def f1_average(n_classes: int) -> str:
+    """How ``f1`` is averaged, as scikit-learn's ``f1_score(average=...)`` names it:
+    ``"binary"`` (the F1 of the second class, ``classes_[1]``) for two classes, ``"macro"``
+    (the unweighted mean of every class's F1) for more."""
+    return "binary" if n_classes == 2 else "macro"
+
+
+def predicted_labels(model: Any, proba: np.ndarray) -> np.ndarray:
+    """The class each row is predicted as: the most probable one (what the metrics score)."""
+    classes = np.asarray(model.classes_)
+    return classes[np.argmax(np.asarray(proba), axis=1)]
+
+
 def _classification_scores(model: Any, y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     classes = np.asarray(model.classes_)
-    pred = classes[np.argmax(proba, axis=1)]
-    binary = len(classes) == 2
+    pred = predicted_labels(model, proba)
+    binary = f1_average(len(classes)) == "binary"
     f1 = (
         skm.f1_score(y, pred, pos_label=classes[1], average="binary")
         if binary

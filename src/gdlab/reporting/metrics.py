@@ -1,16 +1,22 @@
 """DVC metrics documents: ``reports/cv.json`` (per fold) and ``reports/metrics.json`` (test
 scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.rmse``,
 ``cv.rmse.mean``, ... Both carry ``fit``: the over-/under-fitting verdict, the
-validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`)."""
+validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`). A
+classifier's ``metrics.json`` also says how ``f1`` is averaged, each class's test recall and
+the classes it never predicts (:func:`class_document`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from gdlab.experiment import CVResult
 from gdlab.experiment.fitcheck import diagnose_fit
+from gdlab.experiment.metrics import f1_average
+from gdlab.experiment.per_class import ClassRecall
 
 
 def cv_document(cv: CVResult) -> dict[str, Any]:
@@ -29,12 +35,15 @@ def cv_document(cv: CVResult) -> dict[str, Any]:
     return doc
 
 
-def cv_line(cv: CVResult) -> str:
+def cv_line(cv: CVResult, classes: Sequence[Any] | None = None) -> str:
     """``rmse 0.512 ± 0.031, mae ...``: each metric's mean over the folds with its std (the
-    train stage's summary line)."""
+    train stage's summary line); ``classes``: a classifier's ``classes_``, to say how f1 is
+    averaged."""
     mean, std = cv.mean(), cv.std()
+    labels = f1_document(classes) if classes is not None and len(classes) else {}
     return ", ".join(
-        f"{name} {value:.4g}" + (f" ± {std[name]:.2g}" if math.isfinite(value) else "")
+        f"{metric_label(name, labels)} {value:.4g}"
+        + (f" ± {std[name]:.2g}" if math.isfinite(value) else "")
         for name, value in mean.items()
     )
 
@@ -74,15 +83,60 @@ def interval_metrics(intervals: Mapping[str, tuple[float, float]]) -> dict[str, 
     return out
 
 
+def class_document(recalls: ClassRecall, classes: Sequence[Any]) -> dict[str, Any]:
+    """What ``reports/metrics.json`` says of a classifier beside its scores: how ``f1`` is
+    averaged (``f1_average``, scikit-learn's name; ``f1_pos_label``, the class it scores, for
+    two classes), each test class's recall, rows and rows predicted as it (``per_class``) and
+    the classes no test row is predicted as (``never_predicted``, their recall 0)."""
+    return {**f1_document(classes), **recalls.document()}
+
+
+def f1_document(classes: Sequence[Any]) -> dict[str, Any]:
+    """``{"f1_average": "macro"}``, or ``{"f1_average": "binary", "f1_pos_label": <the
+    second class>}`` for two ``classes`` (the model's ``classes_``): how ``f1`` is computed."""
+    labels = np.asarray(classes).tolist()  # numpy scalars as JSON's
+    average = f1_average(len(labels))
+    return {"f1_average": average, **({"f1_pos_label": labels[1]} if average == "binary" else {})}
+
+
+def metric_label(name: str, document: Mapping[str, Any]) -> str:
+    """``name`` as shown to people: ``f1 (macro)`` or ``f1 (class 'yes')`` when the metrics
+    document says how f1 is averaged, else ``name``."""
+    if name != "f1" or "f1_average" not in document:
+        return name
+    if document["f1_average"] == "binary" and "f1_pos_label" in document:
+        return f"f1 (class {document['f1_pos_label']!r})"
+    return f"f1 ({document['f1_average']})"
+
+
+def never_predicted_text(document: Mapping[str, Any]) -> str | None:
+    """``the model predicts no test row as class 'platinum' (5 test rows, recall 0)``, or
+    None when it predicts every class of the test rows."""
+    missed = document.get("never_predicted") or []
+    if not missed:
+        return None
+    per_class = document.get("per_class", {})
+    rows = sum(int(per_class.get(str(label), {}).get("support", 0)) for label in missed)
+    named = ", ".join(repr(label) for label in missed)
+    word = "class" if len(missed) == 1 else "classes"
+    return (
+        f"the model predicts no test row as {word} {named} ({rows} test rows, recall 0); "
+        "accuracy and the averaged scores hide it"
+    )
+
+
 def test_line(
-    scores: Mapping[str, float], intervals: Mapping[str, tuple[float, float]]
+    scores: Mapping[str, float],
+    intervals: Mapping[str, tuple[float, float]],
+    document: Mapping[str, Any] | None = None,
 ) -> str:
-    """``accuracy 0.9 [95% CI 0.83, 0.94], f1 ...``: each test metric with its interval
-    (the evaluate stage's summary line)."""
+    """``accuracy 0.9 [95% CI 0.83, 0.94], f1 (macro) ...``: each test metric with its
+    interval (the evaluate stage's summary line); ``document``: the metrics document, which
+    says how f1 is averaged."""
     shown = []
     for name, value in scores.items():
         low, high = intervals.get(name, (math.nan, math.nan))
         known = math.isfinite(low) and math.isfinite(high)
         ci = f" [95% CI {low:.3g}, {high:.3g}]" if known else ""
-        shown.append(f"{name} {value:.4g}{ci}")
+        shown.append(f"{metric_label(name, document or {})} {value:.4g}{ci}")
     return ", ".join(shown)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.reporting.fairness import FairnessReport
+from gdlab.reporting.metrics import metric_label, never_predicted_text
 
 SECTIONS = (
     "Model Details",
@@ -37,7 +38,8 @@ class CardInputs:
     meta: dict[str, Any]
     """``data/prepared/meta.json``."""
     metrics: dict[str, Any]
-    """``reports/metrics.json``: ``test`` scores and ``cv`` mean/std."""
+    """``reports/metrics.json``: ``test`` scores and ``cv`` mean/std (a classifier's also
+    ``f1_average``, ``per_class`` recall and ``never_predicted``)."""
     fairness: FairnessReport
     run: dict[str, Any] = field(default_factory=dict)
     """``run_id``, ``experiment``, ``model_uri``, ``git_commit``, ``n_iter`` (see run_summary)."""
@@ -137,7 +139,7 @@ def _metrics(c: CardInputs) -> str:
     task = p.model.task
     chosen = p.register.resolved_metric(task)
     if task == "classification":
-        measured = "accuracy, F1, ROC AUC and log loss"
+        measured = f"accuracy, {_f1_words(c.metrics)}, ROC AUC and log loss"
         fairness = (
             "by group: accuracy, selection rate (share predicted "
             f"`{_fmt(c.fairness.positive_label)}`), true and false positive rate; demographic "
@@ -162,6 +164,17 @@ def _metrics(c: CardInputs) -> str:
             "(mean ± standard deviation over folds) next to the single held-out test split.",
         ]
     )
+
+
+def _f1_words(metrics: dict[str, Any]) -> str:
+    """How the card's F1 is computed (``metrics.json``'s ``f1_average``)."""
+    average = metrics.get("f1_average")
+    if average == "macro":
+        return ("F1 (macro: the unweighted mean of every class's F1, so a rare class counts "
+                "as much as a common one)")
+    if average == "binary" and "f1_pos_label" in metrics:
+        return f"F1 (of class `{_fmt(metrics['f1_pos_label'])}`)"
+    return "F1"
 
 
 def _source(c: CardInputs) -> str:
@@ -228,14 +241,27 @@ def _quantitative(c: CardInputs) -> str:
     cv = c.metrics.get("cv", {})
     ci = c.metrics.get("test_ci95", {})
     rows = [
-        [name, test.get(name), _interval(ci.get(name)), (cv.get(name) or {}).get("mean"),
-         (cv.get(name) or {}).get("std")]
+        [metric_label(name, c.metrics), test.get(name), _interval(ci.get(name)),
+         (cv.get(name) or {}).get("mean"), (cv.get(name) or {}).get("std")]
         for name in test
     ]
     parts = [
         "Overall:\n\n",
         _table(["metric", "test", "test 95% CI", "CV mean", "CV std"], rows),
     ]
+    per_class = c.metrics.get("per_class")
+    if per_class:
+        never = {str(label) for label in c.metrics.get("never_predicted") or []}
+        parts += [
+            "\n\nBy class (test split; recall: the share of the class's rows predicted as it):"
+            "\n\n",
+            _table(
+                ["class", "test rows", "predicted as it", "recall"],
+                [[f"`{label}`" + (" (never predicted)" if label in never else ""),
+                  row.get("support"), row.get("predicted"), row.get("recall")]
+                 for label, row in per_class.items()],
+            ),
+        ]
     f = c.fairness
     if f.enabled:
         groups = list(f.group_sizes)
@@ -309,6 +335,11 @@ def _caveats(c: CardInputs) -> str:
         lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")
     if c.metrics.get("test_warning"):
         lines.append(f"- Too small a test split: {c.metrics['test_warning']}.")
+    if missed := never_predicted_text(c.metrics):
+        lines.append(
+            f"- Classes never predicted: {missed}. Collect more rows of them, or do not use the "
+            "model where telling them apart matters."
+        )
     if p.data.source == "synthetic":
         lines.append(
             "- Synthetic data: the metrics say how well the optimiser fits this generator, "

@@ -1,0 +1,84 @@
+"""The evaluate stage, run in this process on a CSV whose rare class the model never predicts:
+the console, reports/metrics.json and the model card name the class (recall 0, as scikit-learn's
+recall_score finds) and say that f1 is macro-averaged."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn import metrics as skm
+
+from gdlab.data import load_prepared
+from gdlab.experiment import as_frame, decode_target
+from gdlab.experiment.persist import load_model
+from tests.pipeline.test_train_one_hot import stage
+
+
+@pytest.fixture
+def default_tracking_uri():
+    """The stages point MLflow at their store for the process: back to MLflow's default."""
+    yield
+    mlflow.set_tracking_uri(None)
+
+
+def test_evaluate_names_the_class_the_model_never_predicts(
+        tmp_path, monkeypatch, capsys, default_tracking_uri):
+    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # a model load prepends its code
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvc").mkdir()
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=(n, 3))
+    tier = np.where(x[:, 0] > 0.3, "gold", np.where(x[:, 1] > 0, "silver", "bronze"))
+    tier = tier.astype(object)
+    tier[rng.choice(n, 15, replace=False)] = "platinum"  # rare, and no feature tells it
+    rows = pd.DataFrame(x.round(3), columns=["a", "b", "c"]).assign(tier=tier)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    params = {
+        "data": {"source": "csv", "path": "rows.csv", "target": "tier"},
+        "train": {"max_epochs": 5, "tol": None},
+        "cv": {"folds": 2, "n_jobs": 1},
+        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "classes"},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+
+    assert stage("prepare").main(["--out", "data/prepared"]) == 0
+    assert stage("train").main(["--models", "models", "--reports", "reports"]) == 0
+    assert "f1 (macro) " in capsys.readouterr().out
+    assert stage("evaluate").main([]) == 0
+    out, err = capsys.readouterr()
+
+    data = load_prepared("data/prepared")
+    model = load_model(tmp_path / "models" / "model.skops")
+    y = decode_target(data.y_test, data.classes)
+    pred = model.predict(as_frame(data.X_test, data.feature_names))
+    labels = list(model.classes_)
+    recall = skm.recall_score(y, pred, labels=labels, average=None, zero_division=0)
+    missed = [c for c, r in zip(labels, recall, strict=True) if r == 0 and not (pred == c).any()]
+    assert missed == ["platinum"]  # the case under test: scikit-learn sees it too
+    n_rare = int((y == "platinum").sum())
+
+    metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert metrics["never_predicted"] == ["platinum"]
+    assert metrics["f1_average"] == "macro"
+    assert metrics["test"]["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert {c: row["recall"] for c, row in metrics["per_class"].items()} == pytest.approx(
+        dict(zip(labels, recall, strict=True)))
+    assert metrics["per_class"]["platinum"] == {"recall": 0.0, "support": n_rare, "predicted": 0}
+
+    assert "f1 (macro) " in out
+    assert (f"evaluate: warning: the model predicts no test row as class 'platinum' ({n_rare} "
+            "test rows, recall 0)") in err
+    card = (tmp_path / "reports" / "model_card.md").read_text()
+    assert f"| `platinum` (never predicted) | {n_rare} | 0 | 0 |" in card
+    assert "- Classes never predicted: the model predicts no test row as class 'platinum'" in card

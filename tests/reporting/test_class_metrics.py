@@ -1,0 +1,79 @@
+"""What evaluate says of a classifier beside its scores: how f1 is averaged, each class's
+recall and the classes it never predicts (console line, metrics.json, model card)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from sklearn import metrics as skm
+
+from gdlab.config import validate_params
+from gdlab.experiment.per_class import ClassRecall
+from gdlab.reporting import metrics as shown
+from gdlab.reporting.fairness import disabled
+from gdlab.reporting.metrics import class_document, never_predicted_text
+from gdlab.reporting.model_card import CardInputs, model_card
+
+CLASSES = ["bronze", "gold", "platinum", "silver"]
+
+
+def _recalls() -> ClassRecall:
+    """The reviewer's case: 'platinum' has 5 test rows and is never predicted."""
+    y = np.array(["bronze"] * 40 + ["gold"] * 30 + ["platinum"] * 5 + ["silver"] * 25)
+    pred = y.copy()
+    pred[70:75] = "gold"  # every platinum row predicted gold
+    pred[:4] = "silver"
+    recall = skm.recall_score(y, pred, labels=CLASSES, average=None, zero_division=0)
+    support = {c: int((y == c).sum()) for c in CLASSES}
+    made = {c: int((pred == c).sum()) for c in CLASSES}
+    return ClassRecall(support, made, dict(zip(CLASSES, map(float, recall), strict=True)))
+
+
+def test_metrics_json_names_the_class_never_predicted_and_how_f1_is_averaged():
+    document = class_document(_recalls(), np.array(CLASSES, dtype=object))
+    json.dumps(document)  # a DVC metrics file: plain JSON
+    assert document["f1_average"] == "macro" and "f1_pos_label" not in document
+    assert document["never_predicted"] == ["platinum"]
+    assert document["per_class"]["platinum"] == {"recall": 0.0, "support": 5, "predicted": 0}
+    assert document["per_class"]["bronze"]["recall"] == 0.9
+    binary = class_document(ClassRecall({0: 3, 1: 2}, {0: 3, 1: 2}, {0: 1.0, 1: 1.0}),
+                            np.array([0, 1]))
+    assert binary["f1_average"] == "binary" and binary["f1_pos_label"] == 1
+    assert type(binary["f1_pos_label"]) is int and binary["never_predicted"] == []
+
+
+def test_the_console_line_says_f1_is_macro_and_the_warning_names_the_class():
+    """The line said 'f1 0.604', leaving the reader to guess the average; nothing named a
+    class the model never predicts."""
+    document = class_document(_recalls(), CLASSES)
+    line = shown.test_line({"accuracy": 0.906, "f1": 0.604}, {}, document)
+    assert line == "accuracy 0.906, f1 (macro) 0.604"
+    binary = {"f1_average": "binary", "f1_pos_label": "yes"}
+    assert shown.test_line({"f1": 0.5}, {}, binary) == "f1 (class 'yes') 0.5"
+    assert shown.test_line({"rmse": 1.0}, {}) == "rmse 1"
+    assert never_predicted_text(document) == (
+        "the model predicts no test row as class 'platinum' (5 test rows, recall 0); "
+        "accuracy and the averaged scores hide it")
+    assert never_predicted_text({**document, "never_predicted": []}) is None
+
+
+def test_the_model_card_names_the_class_never_predicted_and_the_f1_average():
+    params = validate_params({})
+    metrics = {"test": {"accuracy": 0.906, "f1": 0.604},
+               "cv": {"accuracy": {"mean": 0.9, "std": 0.01}, "f1": {"mean": 0.6, "std": 0.02}},
+               **class_document(_recalls(), CLASSES)}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 400, "n_test": 100, "target": "tier",
+            "feature_names": ["a"], "classes": CLASSES}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    parts = re.split(r"^## \d\. (.+)$", card, flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    assert "F1 (macro: the unweighted mean of every class's F1" in sections["Metrics"]
+    quantitative = sections["Quantitative Analyses"]
+    assert "| f1 (macro) | 0.604 |" in quantitative
+    assert "| `platinum` (never predicted) | 5 | 0 | 0 |" in quantitative
+    assert "| `bronze` | 40 | 36 | 0.9 |" in quantitative
+    assert ("- Classes never predicted: the model predicts no test row as class 'platinum' "
+            "(5 test rows, recall 0)") in sections["Caveats and Recommendations"]
