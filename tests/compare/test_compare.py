@@ -259,3 +259,27 @@ def test_each_variant_warms_up_before_the_eta_clock_starts(default_problem, monk
                         lambda *a, **k: events.append("eta clock") or eta(*a, **k))
     run_comparison(params, data, trajectories=False)
     assert events == ["warm up sgd", "warm up adam", "eta clock"]
+
+
+def test_the_comparisons_folds_keep_a_rows_copies_on_its_side(monkeypatch):
+    """compare's folds held copies of a row on both sides of a fold."""
+    from gdlab.config import Params
+    from gdlab.experiment import compare
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(np.int64)
+    rows = rng.permutation(np.r_[np.arange(60), np.arange(30)])
+    made = []
+    monkeypatch.setattr(compare, "make_folds",
+                        lambda *a, **k: made.extend(make_folds(*a, **k)) or list(made))
+    params = Params.model_validate({
+        "model": {"task": "classification"}, "train": {"max_epochs": 2, "tol": None},
+        "compare": {"vary": "optimizer.learning_rate", "values": [0.01, 0.1]},
+    })
+    compare.compare_variants(plan_variants(params), X[rows], y[rows],
+                             vary="optimizer.learning_rate", task="classification", folds=3,
+                             seed=0, n_jobs=1, trajectories=False)
+    assert len(made) == 3
+    for fold in made:
+        assert not np.intersect1d(rows[fold.train_idx], rows[fold.val_idx]).size

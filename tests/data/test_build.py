@@ -85,3 +85,60 @@ def test_data_max_categories_reaches_the_checks(tmp_path, write_csv):
         check_dataset(make_params(**csv))
     meta = check_dataset(make_params(**csv, data__max_categories=150))
     assert len(meta["one_hot"]["groups"]["product"]) == 150
+
+
+def _reviewers_data(path, *, copies=200, n=1000):
+    """A customer table whose first ``copies`` rows appear twice (the reviewer's repro)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"customer_id": np.arange(1, n + 1), "a": rng.normal(size=n),
+                       "b": rng.normal(size=n)})
+    df["y"] = 3 * df.a + rng.normal(size=n)
+    pd.concat([df, df.iloc[:copies]], ignore_index=True).to_csv(path, index=False)
+
+
+def test_copied_rows_are_warned_and_none_is_on_both_sides_of_the_split(tmp_path):
+    """66 of 240 test rows were exact copies of training rows, with no warning, and the model
+    card said the test rows were never trained on."""
+    import numpy as np
+
+    from gdlab.data import load_prepared
+    from gdlab.data.fingerprint import row_hashes
+
+    _reviewers_data(tmp_path / "t.csv")
+    params = make_params(data__source="csv", data__path=str(tmp_path / "t.csv"),
+                         data__target="y", model__task="regression")
+    checked: list[str] = []
+    check_dataset(params, warn=checked.append)
+    warned: list[str] = []
+    meta = prepare_dataset(params, tmp_path / "prepared", warn=warned.append)
+    assert checked == warned
+    copies = [w for w in warned if "exact cop" in w]
+    assert copies == [
+        f"file {str(tmp_path / 't.csv')!r} holds 200 rows that are exact copies of another row "
+        "(features and target) at rows 1000, 1001, 1002, 1003, 1004 and 195 more (file lines "
+        "1002, 1003, 1004, 1005, 1006), the first repeating row 0 (file line 2): a row and its "
+        "copies are kept on one side of the train/test split and of every CV fold, so no test "
+        "or validation row is a copy of a row trained on; remove the copies from the file if "
+        "they are accidental"]
+    assert any(w.startswith("column 'customer_id' ") for w in warned)
+    assert meta["copied_rows"] == 200 and meta["n_train"] + meta["n_test"] == 1200
+    data = load_prepared(tmp_path / "prepared")
+    train, test = row_hashes(data.X_train, data.y_train), row_hashes(data.X_test, data.y_test)
+    assert not np.isin(test, train).any()  # no test row is a copy of a training row
+    # data.test_size of the 1000 distinct rows are tested, with their copies
+    assert len(np.unique(test)) == 200
+
+
+def test_columns_data_drop_leaves_out_do_not_tell_rows_apart(tmp_path, write_csv):
+    """Rows equal but for a dropped column are copies of one another."""
+    rows = [f"{i},{i % 10},{i % 10 * 2}" for i in range(40)]
+    path = write_csv("note,a,y\n" + "\n".join(rows) + "\n")
+    warned: list[str] = []
+    params = make_params(data__source="csv", data__path=str(path), data__target="y",
+                         model__task="regression", data__drop=["note"], cv__folds=3)
+    meta = check_dataset(params, warn=warned.append)
+    assert meta["copied_rows"] == 30
+    assert any("holds 30 rows that are exact copies" in w for w in warned)

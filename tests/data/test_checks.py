@@ -435,9 +435,32 @@ def test_a_text_column_that_restates_the_class_is_named_once_by_its_own_name():
 
 @pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer", "digits", "diabetes"])
 def test_real_data_sets_raise_no_leak_warning(name):
-    """scikit-learn's bundled sets: informative features, none a copy of the target."""
+    """scikit-learn's bundled sets: informative features, none a copy of the target (iris
+    repeats one row: row 142 is row 101, the warning about copies says so)."""
     import sklearn.datasets
 
     data = getattr(sklearn.datasets, f"load_{name}")(as_frame=True).frame
     task = "regression" if name == "diabetes" else "classification"
-    assert check_table(table(data, "target"), task=task).warnings == []
+    warnings = check_table(table(data, "target"), task=task).warnings
+    copies = ["data set 'test' holds 1 row that is an exact copy of another row (features and "
+              "target) at row 142, the first repeating row 101: "]
+    assert [w[: len(copies[0])] for w in warnings] == (copies if name == "iris" else [])
+
+
+def test_an_identifier_is_warned_about_when_rows_are_repeated():
+    """One repeated row defeated both rules (a distinct value on every row): an ID column of a
+    file with copied rows was used as a feature without a warning."""
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({"customer_id": np.arange(1, n + 1), "a": rng.normal(size=n),
+                          "y": rng.normal(size=n)})
+    frame = pd.concat([frame, frame.iloc[:5]], ignore_index=True)
+    warnings = check_table(table(frame, "y"), task="regression").warnings
+    assert [w for w in warnings if "identifier" in w] == [
+        "column 'customer_id' of data set 'test' holds a distinct whole number on every row bar "
+        "the 5 copies (an identifier?) and is used as a feature; remove it from the file, or "
+        "list it under data.drop, unless it is a real quantity"]
+    # a count repeated by rows that are not copies of one another is still no identifier
+    frame["visits"] = np.r_[np.arange(n - 1), 0, np.arange(5)]
+    warnings = check_table(table(frame, "y"), task="regression").warnings
+    assert not [w for w in warnings if "'visits'" in w]

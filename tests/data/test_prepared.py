@@ -27,6 +27,7 @@ META_KEYS = {
     "n_test",
     "source",
     "path",
+    "copied_rows",
     "sha256",
 }
 
@@ -35,6 +36,7 @@ def test_prepared_format(tmp_path, small):
     meta = prepare_dataset(small, tmp_path)
     assert set(meta) == META_KEYS
     assert meta["one_hot"] == {"groups": {}, "none_allowed": False}  # no text column
+    assert meta["copied_rows"] == 0
     assert json.loads((tmp_path / "meta.json").read_text()) == meta
     train = pd.read_parquet(tmp_path / "train.parquet")
     test = pd.read_parquet(tmp_path / "test.parquet")

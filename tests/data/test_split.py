@@ -120,3 +120,67 @@ def test_validate_warns_of_a_batch_size_that_is_a_full_batch(tmp_path):
     assert "validate: warning: train.batch_size: 10000 is not below the" in result.err
     quiet = make_project(tmp_path / "q").stage("validate")
     assert quiet.code == 0 and "warning" not in quiet.err
+
+
+def _split_before_copies(n_rows, y, *, test_size, seed, stratify):
+    """split_indices as it was before copies were kept together (its checks left out)."""
+    from sklearn.model_selection import train_test_split
+
+    n_test = int(np.ceil(test_size * n_rows))
+    labels = np.asarray(y) if stratify else None
+    train, test = train_test_split(
+        np.arange(n_rows), test_size=n_test, random_state=seed, stratify=labels
+    )
+    return np.sort(train), np.sort(test)
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+@pytest.mark.parametrize("n_rows,test_size", [(37, 0.2), (100, 0.25), (503, 0.33)])
+def test_without_copies_the_split_is_the_one_before_index_for_index(n_rows, test_size, stratify):
+    """Users' results, tests and benchmarks depend on the split of data without copies."""
+    from gdlab.data.copies import copy_groups
+
+    rng = np.random.default_rng(n_rows)
+    X = rng.normal(size=(n_rows, 3))
+    y = np.arange(n_rows) % 3 if stratify else X[:, 0] + rng.normal(size=n_rows)
+    for seed in range(6):
+        before = _split_before_copies(n_rows, y, test_size=test_size, seed=seed, stratify=stratify)
+        for groups in (None, np.arange(n_rows), copy_groups(X, y)):
+            train, test = split_indices(n_rows, y, test_size=test_size, seed=seed,
+                                        stratify=stratify, groups=groups)
+            assert train.dtype == before[0].dtype and test.dtype == before[1].dtype
+            assert np.array_equal(train, before[0]) and np.array_equal(test, before[1])
+
+
+@pytest.mark.parametrize("stratify", [False, True])
+def test_every_copy_of_a_row_lands_on_its_rows_side_of_the_split(stratify):
+    rng = np.random.default_rng(5)
+    n_distinct = 300
+    y_distinct = rng.integers(0, 3, n_distinct) if stratify else rng.normal(size=n_distinct)
+    repeats = rng.integers(1, 5, n_distinct)  # each distinct row 1-4 times, shuffled
+    rows = rng.permutation(np.repeat(np.arange(n_distinct), repeats))
+    y = y_distinct[rows]
+    train, test = split_indices(len(rows), y, test_size=0.2, seed=1, stratify=stratify,
+                                groups=rows)
+    assert np.array_equal(np.sort(np.r_[train, test]), np.arange(len(rows)))
+    assert not np.intersect1d(rows[train], rows[test]).size  # no row on both sides
+    # the split is the one of the distinct rows (in the order of their first rows) alone
+    order = rows[np.sort(np.unique(rows, return_index=True)[1])]
+    _, test_of_distinct = split_indices(n_distinct, y_distinct[order], test_size=0.2, seed=1,
+                                        stratify=stratify)
+    assert set(rows[test]) == set(order[test_of_distinct])
+    if stratify:  # 20% of each class's distinct rows in the test split, as without copies
+        in_test = np.unique(rows[test])
+        share = np.bincount(y_distinct[in_test], minlength=3) / np.bincount(y_distinct)
+        assert np.allclose(share, 0.2, atol=0.02)
+
+
+def test_folds_count_a_rows_copies_once():
+    y = np.repeat([0, 1], [8, 8])
+    groups = np.r_[np.arange(8), np.repeat(8, 5), np.arange(9, 12)]  # class 1: 4 distinct rows
+    check_folds(y, 4, stratified=True, groups=groups)
+    with pytest.raises(DataError, match=r"fewer of class 1 \(4\) \(counting a row's 4 copies "
+                                        r"once\); lower cv.folds to at most 4"):
+        check_folds(y, 5, stratified=True, groups=groups)
+    with pytest.raises(DataError, match="the split leaves 3 .counting a row's 5 copies once"):
+        check_folds(np.zeros(8), 4, stratified=False, groups=np.repeat([0, 1, 2], [6, 1, 1]))

@@ -151,3 +151,16 @@ def test_the_kernels_warm_up_before_the_eta_clock_starts(monkeypatch):
     run_training(params, X, y, progress=False)
     first = make_folds(y, 2, task="classification", seed=params.seed)[0]
     assert events == [("warm up", len(first.train_idx)), ("eta clock", None)]
+
+
+def test_the_train_stages_folds_keep_a_rows_copies_on_its_side():
+    """The CV folds of train held copies of a row on both sides of a fold."""
+    rng = np.random.default_rng(1)
+    X, y, _ = _data(n=150, d=3, nan=0.0)
+    rows = rng.permutation(np.r_[np.arange(150), rng.integers(0, 150, 60)])
+    folds = []
+    run_training(_params(), X[rows], y[rows], progress=False,
+                 fold_callbacks=lambda fold: folds.append(fold) or [])
+    assert len(folds) == 2
+    for fold in folds:
+        assert not np.intersect1d(rows[fold.train_idx], rows[fold.val_idx]).size

@@ -174,3 +174,17 @@ def test_card_gives_each_test_metric_its_interval_and_warns_of_a_tiny_test_split
     assert "| accuracy | 1 | 0.51 – 1 | 0.88 | 0.01 |" in card["Quantitative Analyses"]
     assert ("- Too small a test split: the test split has only 4 rows (data.test_size=0.2)."
             in card["Caveats and Recommendations"])
+
+
+def test_card_says_how_many_rows_were_copies_kept_on_one_side():
+    """The card said the test rows were never used for training while copies of training rows
+    sat among them; copies are now kept on one side and the card says how many there were."""
+    fairness = disabled("classification", "no sensitive column")
+    inputs = make_inputs(fairness)
+    inputs.meta = {**inputs.meta, "copied_rows": 200}
+    evaluation = sections(model_card(inputs))["Evaluation Data"]
+    assert ("The data held 200 rows that are exact copies of another row (features and "
+            "target): each row and its copies were kept on one side of the split (and of every "
+            "CV fold), so no test row is a copy of a training row.") in evaluation
+    plain = sections(model_card(make_inputs(fairness)))["Evaluation Data"]
+    assert "cop" not in plain

@@ -796,3 +796,13 @@ def test_a_timeout_is_the_studys_budget_so_a_rerun_runs_nothing_and_a_larger_one
     assert third.records and not third.spent
     assert third.records[0].number == ran
     assert seconds_used(third.study) >= used + 1.0
+
+
+def test_the_searchs_folds_keep_a_rows_copies_on_its_side(tmp_path, classification_data):
+    """The tune stage's folds held copies of a row on both sides of a fold."""
+    X, y = classification_data
+    rows = np.random.default_rng(0).permutation(np.r_[np.arange(len(y)), np.arange(90)])
+    plan = plan_search(make_params(), X[rows], y[rows], storage=str(tmp_path / "c.journal"))
+    assert len(plan.folds) == plan.params.cv.folds
+    for fold in plan.folds:
+        assert not np.intersect1d(rows[fold.train_idx], rows[fold.val_idx]).size

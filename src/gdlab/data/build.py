@@ -12,6 +12,7 @@ import pandas as pd
 
 from gdlab.config import Params
 from gdlab.data.checks import CheckedData, check_table
+from gdlab.data.copies import copied_rows
 from gdlab.data.guards import check_magnitude, check_split_classes
 from gdlab.data.prepared import SENSITIVE_COLUMN, TARGET_COLUMN, write_prepared
 from gdlab.data.privacy import protect_personal_data
@@ -73,10 +74,15 @@ def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> 
         warn(warning)
     classification = params.model.task == "classification"
     y = checked.target.to_numpy()
+    groups = checked.groups()  # a row's exact copies stay on its side of the split
     train, test = split_indices(
-        len(y), y, test_size=params.data.test_size, seed=params.seed, stratify=classification
+        len(y), y, test_size=params.data.test_size, seed=params.seed, stratify=classification,
+        groups=groups,
     )
-    check_folds(y[train], params.cv.folds, stratified=classification, classes=checked.classes)
+    check_folds(
+        y[train], params.cv.folds, stratified=classification, classes=checked.classes,
+        groups=groups[train],
+    )
     if classification:
         check_split_classes(checked.table, y[train], y[test], test, checked.classes)
     table = checked.table
@@ -89,6 +95,7 @@ def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> 
         "sensitive": table.sensitive,
         "source": table.source,
         "path": table.path,
+        "copied_rows": len(copied_rows(groups)),
     }
     return SplitData(checked, train, test, meta)
 

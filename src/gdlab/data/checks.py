@@ -17,6 +17,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.utils.multiclass import type_of_target
 
+from gdlab.data.copies import copied_rows, copy_groups, distinct_rows
 from gdlab.data.errors import SHOWN_CLASSES, DataError, listed
 from gdlab.data.table import RawTable
 
@@ -69,6 +70,16 @@ class CheckedData:
     """The text columns one-hot encoded here: column -> its ``<column>=<level>`` feature
     columns (a missing value sets none of them; a numeric column is never in it, whatever its
     name)."""
+    copy_groups: np.ndarray | None = None
+    """A group number per row, shared by the rows that are exact copies of one another
+    (features and target; :func:`gdlab.data.copies.copy_groups`): the split keeps each group on
+    one side. None: computed from the rows when needed."""
+
+    def groups(self) -> np.ndarray:
+        """:attr:`copy_groups`, computed from the features and target when not given."""
+        if self.copy_groups is None:
+            self.copy_groups = copy_groups(self.features, self.target.to_numpy())
+        return self.copy_groups
 
 
 def check_table(
@@ -98,6 +109,8 @@ def check_table(
     features, one_hot, comma_warnings = _encode(table, raw, categorical, max_categories)
     _check_infinite(table, features)
     _check_names(table, features)
+    groups = copy_groups(features, target.to_numpy())
+    n_distinct = len(distinct_rows(groups)[0])
     return CheckedData(
         features.reset_index(drop=True),
         target.reset_index(drop=True),
@@ -107,12 +120,14 @@ def check_table(
         warnings=[
             *table.warnings,
             *comma_warnings,
-            *_identifier_warnings(table, raw, features),
+            *_copy_warnings(table, groups),
+            *_identifier_warnings(table, raw, features, n_distinct),
             *_leak_warnings(
                 table, features, target, one_hot, classification=classes is not None
             ),
         ],
         one_hot=one_hot,
+        copy_groups=groups,
     )
 
 
@@ -382,12 +397,37 @@ def _refuse_dates(table: RawTable, name: str, col: pd.Series) -> None:
         )
 
 
-def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFrame) -> list[str]:
+def _copy_warnings(table: RawTable, groups: np.ndarray) -> list[str]:
+    """A warning when rows are exact copies of another row (features and target, after the
+    columns data.drop leaves out), naming the first copies and the row the first one repeats:
+    the split and the CV folds keep a row and its copies on one side."""
+    copies = copied_rows(groups)
+    if len(copies) == 0:
+        return []
+    first, member = distinct_rows(groups)
+    original = int(first[member[copies[0]]])
+    many = len(copies) > 1
+    return [
+        f"{_name(table)} holds {len(copies)} row{'s' if many else ''} that "
+        f"{'are exact copies' if many else 'is an exact copy'} of another row (features and "
+        f"target) at {table.where([int(r) for r in copies])}, the first repeating "
+        f"{table.where([original])}: a row and its copies are kept on one side of the "
+        "train/test split and of every CV fold, so no test or validation row is a copy of a "
+        "row trained on; remove the copies from the file if they are accidental"
+    ]
+
+
+def _identifier_warnings(
+    table: RawTable, raw: pd.DataFrame, features: pd.DataFrame, n_distinct: int | None = None
+) -> list[str]:
     """A warning per numeric feature column that looks like a row identifier: integer values,
     none missing, a distinct one on every row (more than ``ID_MIN_ROWS`` rows, or any number
-    when the column is named ``id`` / ``*_id``). Its numbers would be learned as a quantity."""
+    when the column is named ``id`` / ``*_id``). Its numbers would be learned as a quantity.
+
+    Rows that are exact copies of another row count once (``n_distinct``: the rows less their
+    copies): a copy repeats its row's identifier too."""
     out = []
-    n = len(raw)
+    n = len(raw) if n_distinct is None else n_distinct
     for name in raw.columns:
         if name not in features.columns or ptypes.is_bool_dtype(raw[name]):
             continue
@@ -396,8 +436,9 @@ def _identifier_warnings(table: RawTable, raw: pd.DataFrame, features: pd.DataFr
             continue
         named = bool(_ID_NAME.search(str(name)))
         if (n > ID_MIN_ROWS or named) and len(np.unique(values)) == n:
+            every = "every row" if n == len(raw) else f"every row bar the {len(raw) - n} copies"
             out.append(
-                f"column {name!r} of {_name(table)} holds a distinct whole number on every row "
+                f"column {name!r} of {_name(table)} holds a distinct whole number on {every} "
                 f"(an identifier?) and is used as a feature; remove it from the file, or list "
                 f"it under data.drop, unless it is a real quantity"
             )

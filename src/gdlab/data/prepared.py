@@ -5,7 +5,9 @@ the column ``target`` (float64 for regression; int64 class codes 0..K-1 for clas
 ``meta["classes"][k]`` being the original label of code k) and, when configured, the column
 ``sensitive``. ``meta.json`` records the task, names, sizes, source and the files' SHA-256, and
 the text columns prepare one-hot encoded (``meta["one_hot"]``,
-:func:`gdlab.data.build.one_hot_encoding`; absent from data prepared before it was kept).
+:func:`gdlab.data.build.one_hot_encoding`; absent from data prepared before it was kept) and
+how many rows were exact copies of another row (``meta["copied_rows"]``, kept on their row's
+side of the split, :mod:`gdlab.data.copies`; absent from data prepared before it was counted).
 
 The same rows are also stored as ``.npy`` arrays (``X_train.npy``, ``y_train.npy``,
 ``X_test.npy``, ``y_test.npy``; float64, the values of the Parquet columns): numpy files that

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from gdlab.data.copies import distinct_rows, rows_of
 from gdlab.data.errors import SHOWN_CLASSES, DataError, listed
+
+
+def _counted(n_distinct: int, n_rows: int, what: str = "rows") -> str:
+    """``"40 rows"``, or with copies ``"40 distinct rows (of 50: a row's copies count once)"``."""
+    if n_distinct == n_rows:
+        return f"{n_rows} {what}"
+    return f"{n_distinct} distinct {what} (of {n_rows}: a row's copies count once)"
 
 
 def split_indices(
@@ -18,43 +26,70 @@ def split_indices(
     test_size: float,
     seed: int,
     stratify: bool = False,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices ``(train, test)``, each sorted; stratified on ``y`` when ``stratify``."""
-    n_test = math.ceil(test_size * n_rows)
-    n_train = n_rows - n_test
+    """Row indices ``(train, test)``, each sorted; stratified on ``y`` when ``stratify``.
+
+    ``groups`` (a label per row, e.g. :func:`gdlab.data.copies.copy_groups`): rows of one
+    group land on the same side. The split is then drawn over the groups' first rows
+    (``data.test_size`` of them in the test split) and every other row follows its group's;
+    without repeated labels it is the split of the rows themselves, index for index."""
+    if groups is None:
+        first = member = np.arange(n_rows)
+    else:
+        first, member = distinct_rows(groups)
+    n_distinct = len(first)
+    n_test = math.ceil(test_size * n_distinct)
+    n_train = n_distinct - n_test
+    rows = _counted(n_distinct, n_rows)
     if n_train < 1 or n_test < 1:
         raise DataError(
-            f"data.test_size: {test_size} of {n_rows} rows leaves {n_train} "
+            f"data.test_size: {test_size} of {rows} leaves {n_train} "
             f"training and {n_test} test rows; both need at least one"
         )
     labels = None
     if stratify:
-        labels = np.asarray(y)
+        labels = np.asarray(y)[first]
         n_classes = len(np.unique(labels))
         if min(n_train, n_test) < n_classes:
             raise DataError(
-                f"data.test_size: a stratified split of {n_rows} rows into "
+                f"data.test_size: a stratified split of {rows} into "
                 f"{n_train} training and {n_test} test rows cannot hold all "
                 f"{n_classes} classes in both; change data.test_size or add rows"
             )
     try:
-        train, test = train_test_split(
-            np.arange(n_rows), test_size=n_test, random_state=seed, stratify=labels
+        _, test = train_test_split(
+            np.arange(n_distinct), test_size=n_test, random_state=seed, stratify=labels
         )
     except ValueError as exc:
-        raise DataError(f"data.test_size: cannot split {n_rows} rows: {exc}") from None
-    return np.sort(train), np.sort(test)
+        raise DataError(f"data.test_size: cannot split {rows}: {exc}") from None
+    test_rows, train_rows = rows_of(test, member)
+    return train_rows, test_rows
 
 
 def check_folds(
-    y_train: np.ndarray, folds: int, *, stratified: bool, classes: list[Any] | None = None
+    y_train: np.ndarray,
+    folds: int,
+    *,
+    stratified: bool,
+    classes: list[Any] | None = None,
+    groups: np.ndarray | None = None,
 ) -> None:
     """Refuse training rows too few for ``cv.folds`` folds (per class when stratified).
-    ``classes[i]``: the label of class code ``i``, by which the message names a class."""
+    ``classes[i]``: the label of class code ``i``, by which the message names a class.
+    ``groups``: a label per training row (its copies share it); the folds keep a group
+    together, so only distinct rows count."""
+    y_train = np.asarray(y_train)
+    copies = ""
+    if groups is not None:
+        first, _ = distinct_rows(groups)
+        if len(first) < len(y_train):
+            copies = f" (counting a row's {len(y_train) - len(first)} copies once)"
+            y_train = y_train[first]
     if len(y_train) < folds:
         raise DataError(
             f"cv.folds: {folds} folds need at least {folds} training rows, "
-            f"the split leaves {len(y_train)}"
+            f"the split leaves {len(y_train)}{copies}"
         )
     if stratified:
         labels, counts = np.unique(y_train, return_counts=True)
@@ -69,7 +104,7 @@ def check_folds(
             lower = f"lower cv.folds to at most {fewest} or " if fewest >= 2 else ""
             raise DataError(
                 f"cv.folds: stratified {folds}-fold CV needs {folds} training rows per class, "
-                f"the training split holds fewer of {which}; {lower}collect more rows of "
+                f"the training split holds fewer of {which}{copies}; {lower}collect more rows of "
                 f"{those}"
             )
 

@@ -39,6 +39,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.exceptions import ConvergenceWarning
 
 from gdlab.core.loop import DivergenceError
+from gdlab.data.copies import copy_groups
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
@@ -357,7 +358,7 @@ def compare_variants(
     above the fits' training rows is said once (:mod:`gdlab.experiment.full_batch`)."""
     X = np.asarray(X)
     y = np.asarray(y)
-    splits = make_folds(y, folds, task=task, seed=seed)
+    splits = make_folds(y, folds, task=task, seed=seed, groups=copy_groups(X, y))
     pipelines = [build_pipeline(v.params) for v in variants]
     for v, pipe in zip(variants, pipelines, strict=True):
         v.target_scaled = scales_target(pipe)

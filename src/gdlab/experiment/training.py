@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdlab.data.copies import copy_groups
 from gdlab.data.preprocessing import transforms
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
@@ -105,7 +106,8 @@ def run_training(
     the refit's training rows is said once (:mod:`gdlab.experiment.full_batch`)."""
     task = params.model.task
     pipeline = build_pipeline(params)
-    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
+    # a row's exact copies stay on one side of every fold
+    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed, groups=copy_groups(X, y))
     if progress:
         say(f"cross-validating {len(folds)} folds on {len(y)} rows (n_jobs={params.cv.n_jobs})")
     # untimed, before the ETA's clock: the kernels' one-off compilation (seconds on a first

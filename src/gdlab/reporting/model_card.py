@@ -193,7 +193,21 @@ def _evaluation_data(c: CardInputs) -> str:
         f"The held-out test split of {_source(c)}: {m.get('n_test', 'n/a')} rows "
         f"({p.data.test_size:g} of the data, seeded split with seed {p.seed}{stratified}), "
         f"never used for training or model selection."
+        + _copies_note(m)
         + (f" File SHA-256 `{sha[:16]}…`." if sha else "")
+    )
+
+
+def _copies_note(meta: dict[str, Any]) -> str:
+    """What the split did with rows that are exact copies of another row (none: nothing)."""
+    copies = int(meta.get("copied_rows") or 0)
+    if copies == 0:
+        return ""
+    return (
+        f" The data held {copies} row{'s' if copies > 1 else ''} that "
+        f"{'are exact copies' if copies > 1 else 'is an exact copy'} of another row (features "
+        "and target): each row and its copies were kept on one side of the split (and of "
+        "every CV fold), so no test row is a copy of a training row."
     )
 
 

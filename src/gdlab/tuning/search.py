@@ -20,6 +20,7 @@ import optuna
 from joblib import Parallel, delayed, effective_n_jobs
 from optuna.trial import FrozenTrial, TrialState
 
+from gdlab.data.copies import copy_groups
 from gdlab.experiment import Fold, build_pipeline, make_folds
 from gdlab.experiment.full_batch import KEY, merge, warn_full_batch
 from gdlab.experiment.model import warm_once, watched_rows
@@ -259,7 +260,7 @@ def plan_search(
         grid=space.grid(tune.grid_points) if tune.strategy == "grid" else None,
         conditional=space.conditional,
     )
-    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed)
+    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed, groups=copy_groups(X, y))
     return SearchPlan(
         params, X, y, folds, space, spec, metric, up, tune.n_trials, tune.timeout, tune.n_jobs
     )
