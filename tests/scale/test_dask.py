@@ -348,7 +348,7 @@ def test_tune_stage_sends_its_trials_to_the_configured_cluster(cluster, tmp_path
     raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
     raw["parallel"] = {"backend": "joblib"}
     params = validate_params(raw, "params.yaml")
-    X, y = np.zeros((4, 5)), np.zeros(4, dtype=np.int64)
+    X, y = np.arange(20.0).reshape(4, 5), np.zeros(4, dtype=np.int64)  # 4 distinct rows
     same = plan_search(params, X, y, storage="unused", data_digest="d").spec.name
     raw["parallel"] = {"backend": "dask", "scheduler": "tcp://127.0.0.1:1"}
     assert plan_search(
