@@ -108,6 +108,33 @@ def test_an_outlier_in_the_validation_rows_is_named_not_the_learning_rate(monkey
     assert _finite(est)
 
 
+@JIT
+@pytest.mark.parametrize("case", ["sgd eval_set", "nesterov eval_set", "nesterov early stop"])
+def test_a_divergence_that_overflows_the_validation_loss_first_is_a_divergence(monkeypatch,
+                                                                               jit, case):
+    """Clean data, a learning rate far too large: the training loss grows 1e70, 1e148, ...
+    and the validation loss (measured after the step) overflows first. That was called an
+    outlier in the validation rows ("the learning rate is not the cause")."""
+    from sklearn.datasets import load_diabetes
+
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = load_diabetes(return_X_y=True)
+    Xs = (X - X.mean(0)) / X.std(0)
+    fit = {
+        "sgd eval_set": (Xs, dict(optimizer="sgd", learning_rate=31622.78), True),
+        "nesterov eval_set": (Xs, dict(optimizer="nesterov", learning_rate=1000.0), True),
+        "nesterov early stop": (X * 1000, dict(optimizer="nesterov", learning_rate=31.62,
+                                               early_stopping=True), False),
+    }
+    XX, kw, eval_set = fit[case]
+    est = GDRegressor(max_epochs=100, tol=None, random_state=0, batch_size=32, **kw)
+    with pytest.raises(DivergenceError) as info:
+        est.fit(XX[:300], y[:300], **({"eval_set": (XX[300:], y[300:])} if eval_set else {}))
+    assert info.value.overflow is None, str(info.value)
+    assert "Try a smaller learning rate" in str(info.value)
+    assert "not the cause" not in str(info.value)
+
+
 def test_the_overflow_survives_pickling():
     for overflow in (None, "gradient", "parameters", "validation"):
         err = DivergenceError(1, 0.01, 6.065, overflow)

@@ -110,3 +110,41 @@ def test_a_geometric_divergence_stops_at_the_first_runaway_epoch(monkeypatch, ji
     A = np.c_[X, np.ones(len(X))]
     restored = 0.5 * np.mean((A @ np.r_[est.coef_, est.intercept_] - y) ** 2)
     assert restored == pytest.approx(losses.min(), rel=1e-9)
+
+
+def _diabetes_lipschitz():
+    X, y = load_diabetes(return_X_y=True)
+    X, y = (X - X.mean(0)) / X.std(0), (y - y.mean()) / y.std()
+    A = np.c_[X, np.ones(len(X))]
+    return X, y, float(np.linalg.eigvalsh(A.T @ A / len(A)).max())
+
+
+@JIT
+@pytest.mark.parametrize("multiple", [2.2, 2.5, 3.0])
+def test_the_tol_rule_does_not_end_a_runaway_fit_as_converged(monkeypatch, jit, multiple):
+    """Gradient descent above 2/L on the default tol: with the runaway rule at 10⁶ the tol
+    rule ran out of patience first and fit returned, no error, no warning, a model of
+    R² -2310 (lr 2.5/L). A fit the tol rule would end on a loss above 10× its lowest and
+    its first diverged: DivergenceError, the lowest-loss parameters restored."""
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y, L = _diabetes_lipschitz()
+    est = GDRegressor(optimizer="sgd", learning_rate=multiple / L, alpha=0.0, max_epochs=200)
+    with pytest.raises(DivergenceError, match="Try a smaller learning rate"):
+        est.fit(X, y)
+    curve = est.history_["loss"]
+    assert len(curve) < 200 and curve[-1] > 10 * min(curve)
+    # the kept parameters are those of the lowest loss: the model is no worse than that
+    best = 0.5 * np.mean((X @ est.coef_ + est.intercept_ - y) ** 2)
+    assert best == pytest.approx(min(curve), rel=1e-9)
+
+
+@JIT
+def test_a_spike_the_tol_rule_would_end_on_is_reported_and_tol_none_lets_it_recover(
+        monkeypatch, jit):
+    """rmsprop on raw breast-cancer data with the default tol: the tol rule ended the fit at
+    epoch 11 in the middle of its spike (loss 7.6, accuracy 0.41), silently; now it says
+    so. With tol=None the same fit recovers to torch's result (the test above)."""
+    monkeypatch.setenv("GDLAB_JIT", jit)
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(DivergenceError):
+        GDClassifier(optimizer="rmsprop").fit(X, y)

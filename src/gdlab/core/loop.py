@@ -51,7 +51,10 @@ stopping rules:
   those the lowest training loss was measured at (an epoch's start), or with
   ``early_stopping`` those after the epoch of the lowest validation loss; the diverged
   epoch's start when there is no best yet. A ``warm_start`` fit keeps the first fit's first
-  loss as the scale of "exploding".
+  loss as the scale of "exploding". The ``tol`` rule does not end a fit as converged on a
+  training loss above :data:`STALLED_HIGH` (10) times the lowest and above the first: a
+  divergence too slow for the runaway rule, or the middle of a spike (``tol=None`` lets a
+  spike run on), raises :class:`DivergenceError` with the lowest-loss parameters restored.
   ``partial_fit`` (``LoopConfig.incremental``): every call brings other rows, so losses of
   different calls are not compared (a drifting stream's rising loss is no divergence): the
   "exploding" rule looks only within the call, which for ``partial_fit``'s one epoch per
@@ -134,6 +137,10 @@ RUNAWAY = 1e6
 """A training loss that has risen three epochs in a row to above this many times the lowest
 so far (and above the first epoch's) stops the fit mid-way (see the module docstring's
 divergence guard for why 10⁶, measured)."""
+STALLED_HIGH = 10.0
+"""The ``tol`` rule does not end a fit as converged on a training loss above this many times
+the lowest so far (and above the first epoch's): that fit diverged (:class:`DivergenceError`),
+although no rule stopped it mid-way; ``tol=None`` lets a spike that recovers run on."""
 
 
 class DivergenceError(ValueError):
@@ -451,6 +458,23 @@ def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray],
     return "validation" if val_loss is not None and not math.isfinite(val_loss) else None
 
 
+def _training_ran_away(problem: Problem, state: LoopState, cfg: LoopConfig, loss: float,
+                       lowest_loss: float) -> bool:
+    """Whether the training itself was blowing up when only the validation loss overflowed:
+    the epoch's loss above :data:`STALLED_HIGH` times the lowest before it (or the start
+    loss), or the training loss at the updated parameters not finite or above that many
+    times the epoch's (the validation loss is measured after the step, the full-batch
+    training loss before it). Then the validation rows are no outliers: the fit diverged.
+    Measured on the error path only (one forward pass over at most :data:`START_ROWS`
+    rows)."""
+    before = [v for v in (lowest_loss, state.start_loss) if v is not None and math.isfinite(v)]
+    if before and loss > STALLED_HIGH * min(before):
+        return True
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        after = _start_loss(problem, state.params, cfg)
+    return not math.isfinite(after) or after > STALLED_HIGH * loss
+
+
 def _copy(params: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [p.copy() for p in params]
 
@@ -654,6 +678,9 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 finite = math.isfinite(val_loss)
         if not finite:
             overflow = _overflow(loss, gnorm, state.params, val_loss)  # before the restore
+            if overflow == "validation" and _training_ran_away(problem, state, cfg, loss,
+                                                               lowest_loss):
+                overflow = None  # a divergence whose training loss was still finite
             _restore(state, fallback)
             raise DivergenceError(e + 1, lr, loss, overflow)
         if first_loss is None:
@@ -709,5 +736,10 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         if cfg.tol is not None and state.no_improvement_count >= cfg.n_iter_no_change:
             if monitor_val:
                 _restore(state, state.best_params)
+            elif loss > STALLED_HIGH * lowest_loss and loss > first_loss:
+                # not converged: the loss ran away and the tol rule ran out of patience
+                # before the runaway rule's 10⁶ (a fit on the default tol returned R² -2310)
+                _restore(state, fallback)
+                raise DivergenceError(e + 1, lr, loss)
             return True
     return False
