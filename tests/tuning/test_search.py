@@ -806,3 +806,34 @@ def test_the_searchs_folds_keep_a_rows_copies_on_its_side(tmp_path, classificati
     assert len(plan.folds) == plan.params.cv.folds
     for fold in plan.folds:
         assert not np.intersect1d(rows[fold.train_idx], rows[fold.val_idx]).size
+
+
+def test_with_n_trials_a_timeout_caps_each_run_and_is_not_the_studys_budget(
+    tmp_path, classification_data
+):
+    """n_trials 20 without a timeout, then n_trials 40 with timeout 1 s on the same study: the
+    second ran no trial ('has spent its budget (tune.timeout: 1s; 1.9s used ...)'), the first
+    run's seconds counted against a timeout it never had. With n_trials set, n_trials is the
+    study's budget (raising it extends the study) and the timeout caps each run; the seconds
+    are kept for a timeout-only search alone."""
+    from gdlab.tuning.study import SECONDS_USED
+
+    X, y = classification_data
+    storage = str(tmp_path / "budget.journal")
+
+    def run(n_trials, timeout):
+        params = make_params(train={"max_epochs": 3},
+                             tune={"n_trials": n_trials, "timeout": timeout, "pruner": "none"})
+        return run_search(plan_search(params, X, y, storage=storage))
+
+    first = run(4, None)
+    assert len(first.records) == 4
+    assert SECONDS_USED not in first.study.user_attrs  # no timeout: no time budget to count
+    second = run(40, 1.0)
+    assert not second.spent and not second.out_of_time and second.budget_note() is None
+    assert second.records and second.records[0].number == 4
+    assert len(second.records) < 36  # the timeout capped this run
+    assert SECONDS_USED not in second.study.user_attrs
+    third = run(8, 1.0)  # the study holds more than 8: n_trials, not the timeout, is spent
+    assert third.spent and not third.out_of_time and third.records == []
+    assert "(tune.n_trials: 8; 8 trials counted)" in third.budget_note()

@@ -67,6 +67,13 @@ class SearchPlan:
     batch_key: str = KEY  # where the trials' batch sizes come from, for the warning naming it
 
     @property
+    def study_timed(self) -> bool:
+        """``tune.timeout`` is the study's budget, summed over its runs (a timeout-only
+        search, ``n_trials: null``); with ``n_trials`` set, ``n_trials`` is the study's
+        budget and the timeout caps each run (raising ``n_trials`` extends the study)."""
+        return self.timeout is not None and self.n_trials is None
+
+    @property
     def grid_size(self) -> int | None:
         """Points of the grid (grid strategy), else None."""
         if not self.spec.grid:
@@ -84,7 +91,7 @@ class SearchOutcome:
     requeued: list[int] = field(default_factory=list)
     elapsed: float = 0.0
     spent: bool = False  # the budget was used up before this run's turn: it had nothing to do
-    out_of_time: bool = False  # ... its tune.timeout (with trials of tune.n_trials left)
+    out_of_time: bool = False  # ... its tune.timeout (a timeout-only search: n_trials null)
     seconds_before: float = 0.0  # of tune.timeout, what the study's earlier searches used
     started: datetime = field(default_factory=datetime.now)  # before it waited for the lock
 
@@ -325,9 +332,10 @@ def run_search(
                                 started=started)
         trials = study.get_trials(deepcopy=False)  # one reading for the budget and the slot
         todo = remaining_trials(trials, plan.n_trials, plan.grid_size)
-        used = outcome.seconds_before = seconds_used(study)
+        timed = plan.study_timed  # the timeout is the study's budget, else this run's cap
+        used = outcome.seconds_before = seconds_used(study) if timed else 0.0
         left = None if plan.timeout is None else plan.timeout - used
-        outcome.out_of_time = todo != 0 and left is not None and left <= 0
+        outcome.out_of_time = timed and todo != 0 and left is not None and left <= 0
         outcome.spent = todo == 0 or outcome.out_of_time
         if not outcome.spent:
             warm_up_search(plan)  # before the first trial, the ETA's clock and the budget's
@@ -335,6 +343,8 @@ def run_search(
             deadline = None if left is None else begin + left
 
             def spend() -> None:  # the study's time budget: what this run has used so far
+                if not timed:
+                    return
                 now = time.time()
                 took = now - begin
                 if deadline is not None and now >= deadline:

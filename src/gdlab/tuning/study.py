@@ -38,7 +38,8 @@ OWNER = "gdlab.owner"
 """Trial user attribute: the host whose search (holding :func:`study_lock` there) runs it."""
 SECONDS_USED = "gdlab.seconds_used"
 """Study user attribute: seconds its searches have spent running trials, summed over runs (the
-study's share of ``tune.timeout``: see :func:`seconds_used`)."""
+study's share of ``tune.timeout``, kept for a timeout-only search, ``n_trials: null``: see
+:func:`seconds_used`)."""
 OWNERLESS_GRACE = 60.0
 """Seconds a RUNNING trial without an owner is taken for one that is starting."""
 BUDGET_FIELDS = ("enabled", "n_trials", "timeout", "n_jobs", "storage", "study_name", "heatmap")

@@ -306,9 +306,11 @@ class TuneConfig(Section):
     timeout: float | None = Field(
         None,
         gt=0,
-        description="the study's time budget: seconds of searching after which no new trial "
-        "starts, summed over the study's runs (a rerun whose study has used it runs no trial; "
-        "a larger timeout continues); null = no limit",
+        description="seconds of searching after which no new trial starts. With n_trials "
+        "null it is the study's budget, summed over the study's runs (a rerun whose study has "
+        "used it runs no trial; a larger timeout continues); with n_trials set it caps each "
+        "run (n_trials is the study's budget: a rerun continues until n_trials are counted); "
+        "null = no limit",
     )
     n_jobs: int = Field(
         1,
