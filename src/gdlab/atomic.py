@@ -4,7 +4,8 @@ whole (or none), never a half-written one that a later stage or DVC would take f
 
 A write the file system refuses (permission denied, read-only, disk full, a file size limit)
 raises :class:`OutputNotWritten`, an ``OSError`` whose message names the output and the
-reason, which a stage prints as one line.
+reason, which a stage prints as one line; so does refusing to create, empty or clean up an
+output directory (:func:`output_dir`, :func:`cleared_dir`, :func:`discarded`).
 
 Used by every layer that writes an output (models, run handles, reports, figures); it imports
 nothing of gdlab.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,13 +55,45 @@ def output_dir(directory: str | Path) -> Path:
     """Create output directory ``directory`` (and its parents) if needed; the file system
     refusing raises :class:`OutputNotWritten` naming it."""
     directory = Path(directory)
-    try:
+    with _refusals(directory):
         directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@contextmanager
+def _refusals(path: Path) -> Iterator[None]:
+    """The file system refusing what the block does to output ``path`` raises
+    :class:`OutputNotWritten` naming it; other errors pass."""
+    try:
+        yield
+    except OutputNotWritten:
+        raise
     except OSError as exc:
         if exc.errno not in _REFUSED:
             raise
-        raise OutputNotWritten(directory, exc) from exc
-    return directory
+        raise OutputNotWritten(path, exc) from exc
+
+
+def cleared_dir(directory: str | Path) -> Path:
+    """Empty output directory ``directory``: a previous run's directory is removed with what it
+    holds (stale files must not survive), then it is created (with its parents). The file
+    system refusing either (a file where the directory should be, a directory or parent that
+    refuses changes) raises :class:`OutputNotWritten` naming ``directory``; a file standing
+    there is left as it is."""
+    directory = Path(directory)
+    with _refusals(directory):
+        if directory.is_dir() and not directory.is_symlink():
+            shutil.rmtree(directory)
+    return output_dir(directory)
+
+
+def discarded(path: str | Path) -> Path:
+    """Remove output file ``path`` if it is there (a previous run's output this run does not
+    write); the file system refusing raises :class:`OutputNotWritten` naming it."""
+    path = Path(path)
+    with _refusals(path):
+        path.unlink(missing_ok=True)
+    return path
 
 
 def _refused(path: Path, exc: OSError, tmp: Path) -> OutputNotWritten | None:

@@ -255,3 +255,118 @@ def test_a_file_where_the_output_directory_should_be_is_named(tmp_path):
         write = _figure if path.suffix == ".png" else lambda p, v: write_json(p, {"rmse": v})
         with pytest.raises(OutputNotWritten, match=r"a file stands where a directory should \("):
             write(path, 1.0)
+
+
+def _clearing_writers(tmp_path):
+    """Every writer that empties or cleans up an output directory of gdlab's before writing:
+    (the directory it clears, a call writing there)."""
+    from types import SimpleNamespace
+
+    from gdlab.reporting.compare import write_comparison, write_variant_curves
+    from gdlab.reporting.compare_disabled import write_disabled
+    from gdlab.reporting.plots import write_fold_curves
+    from gdlab.tuning.report import FIGURES, reset_outputs
+
+    from .test_compare import _comparison
+
+    reports = tmp_path / "reports"
+    return {
+        "fold curves": (reports / "plots" / "folds",
+                        lambda d: write_fold_curves(SimpleNamespace(folds=[]), d)),
+        "variant curves": (reports / "compare" / "curves",
+                           lambda d: write_variant_curves(SimpleNamespace(variants=[]), d)),
+        "compare figures": (reports / "figures" / "compare",
+                            lambda d: write_comparison(_comparison(), reports / "compare", d)),
+        "compare disabled": (reports / "compare",
+                             lambda d: write_disabled(d, reports / "figures" / "compare")),
+        "tuning figures": (reports / "tuning" / FIGURES,
+                           lambda d: reset_outputs(d.parent)),
+    }
+
+
+CLEARING = ("fold curves", "variant curves", "compare figures", "compare disabled",
+            "tuning figures")
+
+
+@pytest.mark.parametrize("name", CLEARING)
+def test_a_file_where_a_cleared_output_directory_should_be_is_named_and_kept(name, tmp_path):
+    """``echo x > reports/plots/folds`` then train: a ~30-line NotADirectoryError traceback
+    from shutil.rmtree (the figures' and curves' directories are emptied before they are
+    written). Now the one-line refusal naming the directory, and the file is left as it was."""
+    from gdlab.atomic import OutputNotWritten
+
+    directory, write = _clearing_writers(tmp_path)[name]
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.write_text("x\n")
+    with pytest.raises(OutputNotWritten) as refused:
+        write(directory)
+    assert str(refused.value).startswith(
+        f"cannot write {directory}: a file stands where a directory should (")
+    assert directory.read_text() == "x\n"
+
+
+@pytest.mark.parametrize("name", CLEARING)
+def test_a_cleared_output_directory_the_system_refuses_to_empty_is_named(
+    name, tmp_path, monkeypatch
+):
+    """``chattr +i reports/plots`` then train: a PermissionError traceback from shutil.rmtree
+    naming a file inside the directory. Now the one-line refusal naming the directory. The
+    refusal is simulated (root in a container cannot always set the immutable flag)."""
+    import shutil
+
+    from gdlab.atomic import OutputNotWritten
+
+    directory, write = _clearing_writers(tmp_path)[name]
+    directory.mkdir(parents=True)
+    (directory / "stale.csv").write_text("old\n")
+
+    def refusing_rmtree(path, *args, **kwargs):
+        raise PermissionError(errno.EPERM, os.strerror(errno.EPERM),
+                              str(Path(path) / "stale.csv"))
+
+    monkeypatch.setattr(shutil, "rmtree", refusing_rmtree)
+    with pytest.raises(OutputNotWritten) as refused:
+        write(directory)
+    assert str(refused.value) == (
+        f"cannot write {directory}: not permitted (PermissionError: [Errno {errno.EPERM}] "
+        f"{os.strerror(errno.EPERM)}); make {directory.parent} writable (`chmod u+w`, "
+        "`chattr -i`) and run the stage again")
+    assert (directory / "stale.csv").read_text() == "old\n"
+
+
+def test_a_stale_evaluation_figure_the_system_refuses_to_remove_is_named(tmp_path, monkeypatch):
+    """evaluate removes the other task's figures of an earlier run: a refusal there was a
+    raw traceback (unlink unguarded), now the one-line refusal naming the figure."""
+    import pathlib
+
+    from gdlab.atomic import OutputNotWritten
+    from gdlab.reporting.evaluation import evaluation_figures
+
+    figures = tmp_path / "figures"
+    (figures / "roc.png").mkdir(parents=True)  # a directory where the figure should be
+    with pytest.raises(OutputNotWritten, match=r"a directory stands where the file should"):
+        evaluation_figures(None, None, None, "regression", figures)
+    (figures / "roc.png").rmdir()
+    (figures / "roc.png").write_bytes(b"png")
+
+    def refusing_unlink(self, missing_ok=False):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(pathlib.Path, "unlink", refusing_unlink)
+    with pytest.raises(OutputNotWritten) as refused:
+        evaluation_figures(None, None, None, "regression", figures)
+    assert str(refused.value).startswith(f"cannot write {figures / 'roc.png'}: permission denied")
+
+
+def test_a_file_where_the_prepared_data_directory_should_be_is_named(tmp_path):
+    """prepare's bare mkdir: a FileExistsError traceback; now the one-line refusal."""
+    import pandas as pd
+
+    from gdlab.atomic import OutputNotWritten
+    from gdlab.data.prepared import write_prepared
+
+    directory = tmp_path / "prepared"
+    directory.write_text("x\n")
+    frame = pd.DataFrame({"x0": [1.0], "target": [0.0]})
+    with pytest.raises(OutputNotWritten, match=r"a file stands where a directory should \("):
+        write_prepared(directory, frame, frame, {"feature_names": ["x0"]})

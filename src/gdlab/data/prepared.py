@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gdlab.atomic import output_dir
 from gdlab.data.errors import DataError
 
 TRAIN_FILE, TEST_FILE, META_FILE = "train.parquet", "test.parquet", "meta.json"
@@ -64,8 +65,7 @@ def write_prepared(
     directory: str | Path, train: pd.DataFrame, test: pd.DataFrame, meta: dict[str, Any]
 ) -> dict[str, Any]:
     """Write both frames and ``meta.json`` (completed with sizes and hashes); return the meta."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = output_dir(directory)
     names = [TRAIN_FILE, TEST_FILE]
     for frame, name, split in ((train, TRAIN_FILE, "train"), (test, TEST_FILE, "test")):
         frame.reset_index(drop=True).to_parquet(directory / name, index=False, engine="pyarrow")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import csv
 import math
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gdlab.atomic import atomic_path, output_dir, write_text_atomic
+from gdlab.atomic import atomic_path, cleared_dir, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison, Variant, verdict_text
 from gdlab.experiment.progress import say
@@ -376,10 +375,7 @@ def _overlay_ceiling(comparison: Comparison) -> float:
 def write_variant_curves(comparison: Comparison, directory: str | Path) -> list[Path]:
     """Replace ``directory`` with ``<variant>.csv`` files (epoch counted from 1, mean curves,
     variant)."""
-    directory = Path(directory)
-    if directory.exists():
-        shutil.rmtree(directory)
-    output_dir(directory)
+    directory = cleared_dir(directory)
     paths = []
     for v in comparison.variants:
         path = directory / f"{safe_name(v.label)}.csv"
@@ -422,8 +418,7 @@ def write_comparison(
     (``overlay.png``, ``trajectories.png``) under ``figures``; returns what was written."""
     reports, figures = Path(reports), Path(figures)
     summary = comparison.summary()
-    if figures.exists():
-        shutil.rmtree(figures)
+    cleared_dir(figures)
     drawn = {"overlay": overlay_figure(comparison, figures / "overlay.png")}
     trajectories = comparison_trajectories_figure(comparison, figures / "trajectories.png")
     if trajectories is not None:

@@ -6,10 +6,9 @@ scikit-learn, matplotlib or MLflow."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
-from gdlab.atomic import atomic_path, write_text_atomic
+from gdlab.atomic import atomic_path, cleared_dir, write_text_atomic
 from gdlab.reporting.files import write_json, write_notice_svg
 
 DISABLED_FIGURE = "compare_disabled.svg"
@@ -37,7 +36,7 @@ def write_disabled(reports: str | Path, figures: str | Path) -> dict[str, Path]:
     is in no git commit); ``dvc plots show`` draws each notice as an image."""
     reports, figures = Path(reports), Path(figures)
     for path in (reports, figures):
-        shutil.rmtree(path, ignore_errors=True)
+        cleared_dir(path)
     note = "compare.enabled: false: no variants compared"
     return {
         "summary": write_json(reports / "summary.json", {"enabled": False}),

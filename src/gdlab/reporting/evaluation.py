@@ -15,6 +15,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from gdlab.atomic import discarded
 from gdlab.reporting.canvas import Figure, canvas, line_data
 
 
@@ -170,7 +171,7 @@ def evaluation_figures(
     other = ("roc", "precision_recall", "confusion_matrix") if task == "regression" else (
         "residuals",)
     for name in other:  # a figure of the other task, from an earlier run
-        (directory / f"{name}.png").unlink(missing_ok=True)
+        discarded(directory / f"{name}.png")
     if task == "regression":
         return {"residuals": residuals_figure(y, model.predict(X), directory / "residuals.png")}
     classes = model.classes_

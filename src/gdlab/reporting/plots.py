@@ -7,10 +7,9 @@ draws one chart per fold file and overlays revisions in ``dvc plots diff``.
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
-from gdlab.atomic import atomic_path, output_dir
+from gdlab.atomic import atomic_path, cleared_dir
 from gdlab.experiment import CVResult
 
 COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
@@ -18,10 +17,7 @@ COLUMNS = ("epoch", "train_loss", "val_loss", "fold")
 
 def write_fold_curves(cv: CVResult, directory: str | Path) -> list[Path]:
     """Replace ``directory`` with ``fold_<k>.csv`` files, one row per epoch (counted from 1)."""
-    directory = Path(directory)
-    if directory.exists():
-        shutil.rmtree(directory)
-    output_dir(directory)
+    directory = cleared_dir(directory)
     paths = []
     for fold in cv.folds:
         train = fold.curves.get("train_loss", [])

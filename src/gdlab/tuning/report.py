@@ -15,12 +15,11 @@ stay stable when tuning is off):
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdlab.atomic import atomic_path, output_dir
+from gdlab.atomic import atomic_path, cleared_dir, output_dir
 from gdlab.reporting.files import write_json, write_notice_svg
 
 if TYPE_CHECKING:  # a disabled stage writes these files without the figures' imports
@@ -40,8 +39,7 @@ TRIAL_COLUMNS = ("number", "state", "value")
 def reset_outputs(out: str | Path) -> Path:
     """Empty ``out/figures`` (stale figures must not survive) and create ``out``."""
     out = Path(out)
-    shutil.rmtree(out / FIGURES, ignore_errors=True)
-    output_dir(out / FIGURES)
+    cleared_dir(out / FIGURES)
     return out
 
 
