@@ -129,3 +129,40 @@ def test_the_delete_command_the_message_gives_deletes_the_study(tmp_path, classi
     again = tune(journal, classification_data, {"train.batch_size": {"choices": [16, 128]}})
     assert len(again.records) == 1
     assert json.dumps(again.best_params()["train.batch_size"]) in {"16", "128"}
+
+
+def test_a_centred_learning_rate_range_that_moved_is_refused_saying_it_is_centred(
+    tmp_path, classification_data
+):
+    """tune.center_learning_rate with a kept tune.study_name: changing only optimizer.name
+    moved the LR range test's suggestion, and the refusal named ranges the user never wrote
+    ('was {low: 0.007288, ...}, is now {low: 0.25, ...}') with no word of where they came
+    from. Still refused, saying the range is centred and moves with the params and data;
+    another dimension's change says nothing of it."""
+    journal = tmp_path / "tune.journal"
+    space = {LR: {"low": 1e-4, "high": 1.0, "log": True},
+             "train.batch_size": {"choices": [16, 32]}}
+
+    def run(suggestion, batch_sizes=(16, 32)):
+        params = make_params(**FAST, tune={
+            "study_name": "centred", "n_trials": 1, "pruner": "none",
+            "center_learning_rate": True, "center_decades": 1.0,
+            "space": {**space, "train.batch_size": {"choices": list(batch_sizes)}}})
+        plan = plan_search(params, *classification_data, storage=str(journal),
+                           lr_suggestion=suggestion)
+        return run_search(plan)
+
+    run(0.01)
+    with pytest.raises(ValueError) as caught:
+        run(0.5)
+    message = str(caught.value)
+    assert type(caught.value).__name__ == "SpaceChanged"
+    assert ("holds 1 trial searched over another tune.space: optimizer.learning_rate was "
+            "{low: 0.001, high: 0.1, log: true}, is now {low: 0.05, high: 5, log: true} "
+            "(centred on the LR range test's suggestion, tune.center_learning_rate: it moves "
+            "with the params and data). ") in message, message
+    with pytest.raises(ValueError) as caught:
+        run(0.01, batch_sizes=(16, 64))
+    message = str(caught.value)
+    assert "train.batch_size was {choices: [16, 32]}, is now {choices: [16, 64]}. " in message
+    assert "LR range test" not in message

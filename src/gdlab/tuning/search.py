@@ -389,9 +389,11 @@ def check_study_space(plan: SearchPlan) -> None:
     """Refuse (:class:`~gdlab.tuning.stored_space.SpaceChanged`) to reuse a stored study of
     the plan's name whose trials were searched over another space (a kept
     ``tune.study_name``); reads the storage only."""
+    tune = plan.params.tune
+    centred = (LEARNING_RATE,) if getattr(tune, "center_learning_rate", False) else ()
     check_stored_space(
         open_storage(plan.spec.storage), plan.spec.storage, plan.spec.name, plan.space,
-        named=bool(getattr(plan.params.tune, "study_name", None)),
+        named=bool(getattr(tune, "study_name", None)), centred=centred,
     )
 
 

@@ -101,13 +101,21 @@ def delete_command(storage: str, name: str) -> str:
     return f"optuna delete-study {where} --study-name {shlex.quote(name)}"
 
 
+CENTRED = ("centred on the LR range test's suggestion, tune.center_learning_rate: it moves "
+           "with the params and data")
+"""Said of a differing dimension whose range the search centres (not the one tune.space
+writes): a kept study is refused when only a base param or the data changed."""
+
+
 def check_stored_space(
     storage: optuna.storages.BaseStorage, spec_storage: str, name: str, space: Space, *,
-    named: bool,
+    named: bool, centred: Iterable[str] = (),
 ) -> None:
     """Raise :class:`SpaceChanged` when study ``name`` exists and its trials were searched
     over another space than ``space``: one line naming each dimension that differs (then and
-    now) and what to do (``named``: the name is ``tune.study_name``'s)."""
+    now) and what to do (``named``: the name is ``tune.study_name``'s). ``centred``: the
+    dimensions whose range is centred on the LR range test's suggestion
+    (``tune.center_learning_rate``), which the line says moves with the params and data."""
     trials = stored_trials(storage, name)
     changes = space_changes(space, trials)
     if not changes:
@@ -116,7 +124,8 @@ def check_stored_space(
     parts = []
     for key, thens in changes.items():
         then = " or ".join(describe(d) for d in thens)
-        parts.append(f"{key} was {then}, is now {describe(now.get(key))}")
+        why = f" ({CENTRED})" if key in centred else ""
+        parts.append(f"{key} was {then}, is now {describe(now.get(key))}{why}")
     source = " (tune.study_name)" if named else ""
     delete = delete_command(spec_storage, name)
     held = f"{len(trials)} trial{'s' * (len(trials) != 1)}"
