@@ -100,3 +100,20 @@ def test_an_early_stopping_split_refused_leaves_the_fitted_estimator(data):
         est.set_params(early_stopping=True).fit(
             X.to_numpy()[:, :2], y * 1.0, sample_weight=np.r_[1.0, np.zeros(89)])
     assert fitted(est) == before
+
+
+@pytest.mark.parametrize("rate", ["nan", "-0.1"])
+def test_a_plug_in_schedules_refused_first_rate_leaves_every_fitted_attribute(
+        tmp_path, monkeypatch, data, rate):
+    """A plug-in schedule giving NaN (or a negative rate) for epoch 1 was refused inside the
+    loop, after the new training state was published: the estimator was left with the new
+    classes and zero weights."""
+    (tmp_path / "bad_schedules.py").write_text(
+        f"def bad(base_lr):\n    return lambda epoch: float({rate!r})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    est, X, y = _fitted_pair("classifier", "linear", data)
+    before, predicted = fitted(est), est.predict(X)
+    with pytest.raises(ValueError, match="'bad_schedules:bad' gave the learning rate"):
+        est.set_params(schedule="bad_schedules:bad").fit(X, np.array(["cat", "dog", "eel"])[y])
+    assert fitted(est) == before
+    np.testing.assert_array_equal(est.predict(X), predicted)

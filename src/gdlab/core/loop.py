@@ -458,6 +458,21 @@ def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray],
     return "validation" if val_loss is not None and not math.isfinite(val_loss) else None
 
 
+def checked_learning_rate(schedule: object, epoch: int) -> float:
+    """The learning rate ``schedule`` gives for epoch ``epoch`` (from 0); ValueError naming
+    the schedule when it is not a finite number >= 0 (a plug-in schedule's: a negative rate
+    would ascend)."""
+    lr = float(schedule.learning_rate)
+    if not (math.isfinite(lr) and lr >= 0.0):
+        plugin = getattr(schedule, "plugin", None)
+        which = f"the schedule {plugin!r}" if isinstance(plugin, str) else "the schedule"
+        raise ValueError(
+            f"{which} gave the learning rate {lr!r} for epoch {epoch + 1}; a learning "
+            "rate must be a finite number >= 0"
+        )
+    return lr
+
+
 def _training_ran_away(problem: Problem, state: LoopState, cfg: LoopConfig, loss: float,
                        lowest_loss: float) -> bool:
     """Whether the training itself was blowing up when only the validation loss overflowed:
@@ -644,14 +659,7 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
         measure_start = False
     for i in range(n_epochs):
         e = state.epoch
-        lr = float(state.schedule.learning_rate)
-        if not (math.isfinite(lr) and lr >= 0.0):  # a plug-in schedule's; < 0 would ascend
-            plugin = getattr(state.schedule, "plugin", None)
-            which = f"the schedule {plugin!r}" if isinstance(plugin, str) else "the schedule"
-            raise ValueError(
-                f"{which} gave the learning rate {lr!r} for epoch {e + 1}; a learning "
-                "rate must be a finite number >= 0"
-            )
+        lr = checked_learning_rate(state.schedule, e)
         # the parameters the epoch starts from: its training loss is measured at them (full
         # batch: before the step), and they are finite (the last epoch's check passed)
         start = _copy(state.params)

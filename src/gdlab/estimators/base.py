@@ -31,7 +31,14 @@ from sklearn.utils.validation import (
 
 from gdlab.core.fast import make_fast_state, trains_compiled
 from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
-from gdlab.core.loop import LoopConfig, LoopState, Problem, chunk_rows, run_epochs
+from gdlab.core.loop import (
+    LoopConfig,
+    LoopState,
+    Problem,
+    checked_learning_rate,
+    chunk_rows,
+    run_epochs,
+)
 from gdlab.core.models import MLP, LinearModel, make_loss
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
@@ -800,6 +807,8 @@ class BaseGD(BaseEstimator):
             fast = None if issparse(X) else make_fast_state(  # the kernels read dense rows
                 model, loss, self.optimizer, self.optimizer_params, self.clip_norm, params
             )
+            # a plug-in schedule's first rate refused now, before anything fitted changes
+            checked_learning_rate(parts.schedule, 0)
             state = LoopState(
                 params=params,
                 opt_state=fast if fast is not None else opt.init(params),
