@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         write_disabled(reports, figures)
         print("compare: compare.enabled is false, nothing compared")
         return 0
+    from gdlab.config.inert_dimensions import inert_compare_warnings
+
+    for warning in inert_compare_warnings(params):
+        print(f"compare: warning: {warning}", file=sys.stderr)
     from gdlab.tracking.safety import stage_exit  # imports MLflow: only when comparing
 
     return stage_exit("compare", lambda: compare(params, args.data, reports, figures))

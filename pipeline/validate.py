@@ -33,7 +33,7 @@ from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
-from gdlab.config.inert_dimensions import inert_dimension_warnings
+from gdlab.config.inert_dimensions import inert_compare_warnings, inert_dimension_warnings
 from gdlab.config.schedule_reach import plateau_stopping_warning
 from gdlab.config.variant_notes import inert_variant_warnings
 from gdlab.data import (
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         plateau_stopping_warning(params),
         *inert_variant_warnings(params),
         *inert_dimension_warnings(params),
+        *inert_compare_warnings(params),
     ]
     for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)

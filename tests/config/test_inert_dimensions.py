@@ -135,3 +135,25 @@ def test_the_values_of_a_dimension_that_acts_fit_different_models(name):
     params = _search(changes, key, values)
     first, *rest = (_predictions(params, key, v) for v in values)
     assert any(not np.allclose(other, first) for other in rest)
+
+
+def test_a_compared_key_that_cannot_act_is_warned_about_and_its_variants_fit_alike():
+    """compare.vary model.activation with the linear model: every variant trained the same
+    model and the comparison found no winner, without a word (the same gap as tune.space's)."""
+    from gdlab.config.inert_dimensions import inert_compare_warnings
+
+    values = ["relu", "tanh", "logistic"]
+    compare = {"compare.enabled": True, "compare.vary": "model.activation",
+               "compare.values": values}
+    linear = validate_params(params_dict(compare))
+    (line,) = inert_compare_warnings(linear)
+    assert line.startswith("compare.vary model.activation: cannot change the result: it acts "
+                           "only with model.kind: mlp, and params.yaml has model.kind: linear")
+    first, *rest = (_predictions(linear, "model.activation", v) for v in values)
+    for other in rest:
+        np.testing.assert_array_equal(other, first)
+    assert inert_compare_warnings(validate_params(params_dict(
+        {**compare, "model.kind": "mlp"}))) == []
+    assert inert_compare_warnings(validate_params(params_dict(
+        {**compare, "compare.enabled": False}))) == []
+    assert inert_compare_warnings(validate_params(params_dict({"compare.enabled": True}))) == []

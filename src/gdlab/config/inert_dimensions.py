@@ -147,3 +147,20 @@ def inert_dimension_warnings(params: Params) -> list[str]:
                 f"remove it from tune.space, or give its trials {reach.needs})"
             )
     return lines
+
+
+def inert_compare_warnings(params: Params) -> list[str]:
+    """One line when ``compare.vary`` (compare.enabled) is a key that cannot act with
+    params.yaml's settings (every variant keeps them): its variants train the same model."""
+    key = params.compare.vary
+    reach = REACH.get(key)
+    if not params.compare.enabled or reach is None:
+        return []
+    idle = reach.idle(params)
+    if idle is None:
+        return []
+    return [
+        f"compare.vary {key}: cannot change the result: it acts only with {reach.needs}, and "
+        f"params.yaml has {idle}, so every variant trains the same model and the comparison "
+        f"finds no winner (accepted: compare another key, or set {reach.needs})"
+    ]
