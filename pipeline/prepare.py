@@ -27,6 +27,7 @@ atexit.register(gc.freeze)
 import argparse
 import sys
 
+from gdlab.atomic import OutputNotWritten
 from gdlab.config import ConfigError, load_params
 from gdlab.data import DataError, prepare_dataset
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         meta = prepare_dataset(params, args.out, warn=_warn)
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, OutputNotWritten) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1
 

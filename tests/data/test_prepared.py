@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 import warnings
@@ -251,3 +252,39 @@ def test_prepare_stage_reports_data_errors(tmp_path, monkeypatch, capsys, write_
     )
     assert run_prepare(["--params", str(params), "--out", str(tmp_path / "o")], monkeypatch) == 1
     assert "prepare: data.target: target column 'y' is constant" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("refusal", ["disk full", "directory in the way"])
+def test_a_refused_write_ends_prepare_in_one_line_and_leaves_no_file_cut_short(
+        tmp_path, monkeypatch, capsys, refusal):
+    """prepare wrote its files in place with bare np.save / write_text: a full disk ended it in
+    a traceback and could leave X_train.npy cut short. Each file is now written atomically and
+    a refusal is one line naming the file."""
+    import errno
+
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "data:\n  synthetic:\n    n_samples: 100\n    n_features: 4\n    n_informative: 2\n"
+    )
+    out = tmp_path / "prepared"
+    if refusal == "disk full":
+        real_save = np.save
+
+        def full(file, arr, *args, **kwargs):
+            real_save(file, arr[: len(arr) // 2], *args, **kwargs)  # half written, then full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(np, "save", full)
+        said = (f"prepare: cannot write {out / 'X_train.npy'}: the disk is full (OSError: "
+                f"[Errno {errno.ENOSPC}] No space left on device); free space on {out} and run "
+                "the stage again")
+    else:
+        (out / "X_train.npy").mkdir(parents=True)
+        said = f"prepare: cannot write {out / 'X_train.npy'}: a directory stands where the file"
+    assert run_prepare(["--params", str(params), "--out", str(out)], monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(said), err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert not (out / "meta.json").exists()  # no prepared data to load
+    if refusal == "disk full":
+        assert sorted(p.name for p in out.iterdir()) == ["train.parquet"]  # no cut-short .npy

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gdlab.atomic import output_dir
+from gdlab.atomic import atomic_path, output_dir, write_text_atomic
 from gdlab.data.errors import DataError
 
 TRAIN_FILE, TEST_FILE, META_FILE = "train.parquet", "test.parquet", "meta.json"
@@ -64,16 +64,24 @@ def dataset_digest(directory: str | Path) -> str:
 def write_prepared(
     directory: str | Path, train: pd.DataFrame, test: pd.DataFrame, meta: dict[str, Any]
 ) -> dict[str, Any]:
-    """Write both frames and ``meta.json`` (completed with sizes and hashes); return the meta."""
+    """Write both frames and ``meta.json`` (completed with sizes and hashes); return the meta.
+    Each file is written atomically (:func:`gdlab.atomic.atomic_path`): a write the file
+    system refuses (a full disk, permissions) raises :class:`~gdlab.atomic.OutputNotWritten`
+    naming the file, and leaves no file cut short."""
     directory = output_dir(directory)
     names = [TRAIN_FILE, TEST_FILE]
     for frame, name, split in ((train, TRAIN_FILE, "train"), (test, TEST_FILE, "test")):
-        frame.reset_index(drop=True).to_parquet(directory / name, index=False, engine="pyarrow")
+        with atomic_path(directory / name) as tmp:
+            frame.reset_index(drop=True).to_parquet(tmp, index=False, engine="pyarrow")
         x_name, y_name = array_files(split)
         extra = (TARGET_COLUMN, SENSITIVE_COLUMN)
         features = meta.get("feature_names") or [c for c in frame.columns if c not in extra]
-        np.save(directory / x_name, np.ascontiguousarray(frame[features].to_numpy(np.float64)))
-        np.save(directory / y_name, frame[TARGET_COLUMN].to_numpy(np.float64))
+        for array_name, values in (
+            (x_name, np.ascontiguousarray(frame[features].to_numpy(np.float64))),
+            (y_name, frame[TARGET_COLUMN].to_numpy(np.float64)),
+        ):
+            with atomic_path(directory / array_name) as tmp:
+                np.save(tmp, values)  # tmp ends with .npy: saved under that very name
         names += [x_name, y_name]
     meta = {
         **meta,
@@ -81,7 +89,7 @@ def write_prepared(
         "n_test": len(test),
         "sha256": {name: file_sha256(directory / name) for name in names},
     }
-    (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(directory / META_FILE, json.dumps(meta, indent=2) + "\n")
     return meta
 
 
