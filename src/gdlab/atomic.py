@@ -43,6 +43,10 @@ class OutputNotWritten(OSError):
         self.path = path
         self.cause = cause
 
+    def __reduce__(self):
+        """Pickle by constructor arguments (a worker process's refusal reaches the stage)."""
+        return (type(self), (self.path, self.cause))
+
     def __str__(self) -> str:
         meaning, todo = _REFUSED[self.errno]
         todo = todo.format(dir=self.path.parent)

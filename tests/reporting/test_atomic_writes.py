@@ -370,3 +370,18 @@ def test_a_file_where_the_prepared_data_directory_should_be_is_named(tmp_path):
     frame = pd.DataFrame({"x0": [1.0], "target": [0.0]})
     with pytest.raises(OutputNotWritten, match=r"a file stands where a directory should \("):
         write_prepared(directory, frame, frame, {"feature_names": ["x0"]})
+
+
+def test_a_refusal_survives_pickling():
+    """Raised in a worker process (joblib, Dask), the error must cross back: unpickling it
+    failed ('__init__() missing 1 required positional argument')."""
+    import errno
+    import pickle
+
+    from gdlab.atomic import OutputNotWritten
+
+    err = OutputNotWritten(Path("reports/cv.json"),
+                           PermissionError(errno.EACCES, "Permission denied", "x.tmp"))
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is OutputNotWritten and str(back) == str(err)
+    assert (back.path, back.errno, type(back.cause)) == (err.path, errno.EACCES, PermissionError)
