@@ -47,6 +47,7 @@ from gdlab.atomic import write_text_atomic
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target, trained_params
+from gdlab.experiment.metrics import predictions
 from gdlab.experiment.per_class import class_recalls
 from gdlab.experiment.persist import load_model
 from gdlab.experiment.uncertainty import scores_with_intervals, too_few_rows
@@ -97,11 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
+    predicted = predictions(model, X_test, data.task)  # once: scores, intervals, classes
     test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
-                                                   seed=params.seed)
+                                                   seed=params.seed, predicted=predicted)
     caution = too_few_rows(len(y_test), params.data.test_size)
-    by_class = ({} if data.task == "regression"
-                else class_document(class_recalls(model, X_test, y_test), list(model.classes_)))
+    by_class = ({} if data.task == "regression" else class_document(
+        class_recalls(model, X_test, y_test, predicted=predicted), list(model.classes_)))
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
                                 test_ci95=interval_document(intervals),
                                 **({"test_warning": caution} if caution else {}), **by_class)

@@ -133,11 +133,13 @@ def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.n
 
 
 def scores_with_intervals(
-    model: Any, X: Any, y: Any, task: str, *, seed: int
+    model: Any, X: Any, y: Any, task: str, *, seed: int, predicted: np.ndarray | None = None
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """:func:`gdlab.experiment.metrics.score` and :func:`metric_intervals` of ``model`` on
-    ``(X, y)``, from one prediction of the rows."""
-    predicted = predictions(model, X, task)
+    ``(X, y)``, from one prediction of the rows (``predicted``: the model's
+    :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made)."""
+    if predicted is None:
+        predicted = predictions(model, X, task)
     return (
         score(model, X, y, task, predicted=predicted),
         metric_intervals(model, X, y, task, seed=seed, predicted=predicted),
