@@ -182,7 +182,7 @@ def search(params, data, out_dir: str) -> int:
                 heat = run_search(
                     plan_heatmap(
                         params, data.X_train, y, storage=storage, data_digest=data.digest,
-                        code_digest=code,
+                        code_digest=code, folds=plan.folds,
                     ),
                     progress="tune: heat map",
                 )

@@ -576,6 +576,26 @@ def test_the_heat_map_times_each_cell_after_a_warm_up_epoch(tmp_path, classifica
     assert warmed == []
 
 
+def test_the_heat_map_folds_the_tune_stage_hands_over_are_the_ones_it_would_make(
+    tmp_path, classification_data
+):
+    """The tune stage gives the heat map the search's folds (not found again over all of X):
+    they are the folds the heat map makes itself, index for index."""
+    from gdlab.tuning.search import plan_heatmap
+
+    X, y = classification_data
+    X = np.vstack([X, X[:7]])  # copied rows: the folds keep them together
+    y = np.concatenate([y, y[:7]])
+    params = make_params()
+    search = plan_search(params, X, y, storage=str(tmp_path / "a.journal"))
+    own = plan_heatmap(params, X, y, storage=str(tmp_path / "b.journal"))
+    handed = plan_heatmap(params, X, y, storage=str(tmp_path / "b.journal"), folds=search.folds)
+    assert handed.folds is search.folds and handed.spec == own.spec
+    for mine, theirs in zip(own.folds, search.folds, strict=True):
+        np.testing.assert_array_equal(mine.train_idx, theirs.train_idx)
+        np.testing.assert_array_equal(mine.val_idx, theirs.val_idx)
+
+
 def test_a_smaller_budget_on_a_study_run_further_gives_what_a_new_study_gives(
     tmp_path, classification_data
 ):

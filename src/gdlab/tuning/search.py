@@ -233,8 +233,11 @@ def plan_search(
     data_digest: str = "",
     lr_suggestion: float | None = None,
     code_digest: str | None = None,
+    folds: list[Fold] | None = None,
 ) -> SearchPlan:
-    """The search that ``params.tune`` describes on ``(X, y)`` (``y`` as train sees it).
+    """The search that ``params.tune`` describes on ``(X, y)`` (``y`` as train sees it);
+    ``folds``: the CV folds of ``(X, y)`` when another plan of the same params made them
+    (finding the copied rows they keep together reads all of ``X``).
 
     ``lr_suggestion`` (the LR range test's) centres the learning-rate range when
     ``tune.center_learning_rate`` is on. The study is named by what its trials compute: the
@@ -267,7 +270,9 @@ def plan_search(
         grid=space.grid(tune.grid_points) if tune.strategy == "grid" else None,
         conditional=space.conditional,
     )
-    folds = make_folds(y, params.cv.folds, task=task, seed=params.seed, groups=copy_groups(X, y))
+    if folds is None:
+        folds = make_folds(y, params.cv.folds, task=task, seed=params.seed,
+                           groups=copy_groups(X, y))
     return SearchPlan(
         params, X, y, folds, space, spec, metric, up, tune.n_trials, tune.timeout, tune.n_jobs
     )
@@ -281,9 +286,11 @@ def plan_heatmap(
     storage: str,
     data_digest: str = "",
     code_digest: str | None = None,
+    folds: list[Fold] | None = None,
 ) -> SearchPlan:
     """The learning rate × batch size grid of ``tune.heatmap``: every cell a full CV (no
-    pruning), run as a grid study of its own (so it resumes too)."""
+    pruning), run as a grid study of its own (so it resumes too). ``folds``: the search's
+    (the same ``cv.folds`` and seed), when it made them."""
     heat = params.tune.heatmap
     space = {
         LEARNING_RATE: {"choices": list(heat.learning_rates)},
@@ -305,7 +312,8 @@ def plan_heatmap(
         }
     )
     plan = plan_search(
-        grid_params, X, y, storage=storage, data_digest=data_digest, code_digest=code_digest
+        grid_params, X, y, storage=storage, data_digest=data_digest, code_digest=code_digest,
+        folds=folds,
     )
     name = study_name("gdlab-heatmap", plan.spec.name)
     plan.spec = StudySpec(**{**plan.spec.__dict__, "name": name})
