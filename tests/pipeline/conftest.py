@@ -100,3 +100,45 @@ def project(tmp_path_factory) -> Project:
     project.write_params(params)
     project.commit_all()
     return project
+
+
+def stage(name: str):
+    """The stage script ``pipeline/<name>.py`` as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_stage", REPO / "pipeline" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def csv_train(tmp_path, monkeypatch):
+    """In ``tmp_path`` as the working directory: ``csv_train(rows, target, experiment)`` writes
+    ``rows`` to ``rows.csv`` and a params.yaml reading it (5 epochs, 2 folds, a SQLite store in
+    ``tmp_path``), then runs the prepare and train stage scripts in this process. MLflow's
+    tracking URI goes back to its default afterwards."""
+    import mlflow
+
+    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # a model load prepends its code
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvc").mkdir()
+
+    def train(rows, target: str, experiment: str) -> None:
+        rows.to_csv(tmp_path / "rows.csv", index=False)
+        params = {
+            "data": {"source": "csv", "path": "rows.csv", "target": target},
+            "train": {"max_epochs": 5, "tol": None},
+            "cv": {"folds": 2, "n_jobs": 1},
+            "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": experiment},
+        }
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        assert stage("prepare").main(["--out", "data/prepared"]) == 0
+        assert stage("train").main(["--models", "models", "--reports", "reports"]) == 0
+
+    yield train
+    mlflow.set_tracking_uri(None)

@@ -5,37 +5,19 @@ recall_score finds) and say that f1 is macro-averaged."""
 from __future__ import annotations
 
 import json
-import sys
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn import metrics as skm
 
 from gdlab.data import load_prepared
 from gdlab.experiment import as_frame, decode_target
 from gdlab.experiment.persist import load_model
-from tests.pipeline.test_train_one_hot import stage
+from tests.pipeline.conftest import stage
 
 
-@pytest.fixture
-def default_tracking_uri():
-    """The stages point MLflow at their store for the process: back to MLflow's default."""
-    yield
-    mlflow.set_tracking_uri(None)
-
-
-def test_evaluate_names_the_class_the_model_never_predicts(
-        tmp_path, monkeypatch, capsys, default_tracking_uri):
-    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("CI", "1")
-    monkeypatch.setenv("GDLAB_JIT", "0")
-    monkeypatch.setattr(sys, "path", list(sys.path))  # a model load prepends its code
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".dvc").mkdir()
+def test_evaluate_names_the_class_the_model_never_predicts(tmp_path, capsys, csv_train):
     rng = np.random.default_rng(0)
     n = 600
     x = rng.normal(size=(n, 3))
@@ -43,17 +25,7 @@ def test_evaluate_names_the_class_the_model_never_predicts(
     tier = tier.astype(object)
     tier[rng.choice(n, 15, replace=False)] = "platinum"  # rare, and no feature tells it
     rows = pd.DataFrame(x.round(3), columns=["a", "b", "c"]).assign(tier=tier)
-    rows.to_csv(tmp_path / "rows.csv", index=False)
-    params = {
-        "data": {"source": "csv", "path": "rows.csv", "target": "tier"},
-        "train": {"max_epochs": 5, "tol": None},
-        "cv": {"folds": 2, "n_jobs": 1},
-        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "classes"},
-    }
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-
-    assert stage("prepare").main(["--out", "data/prepared"]) == 0
-    assert stage("train").main(["--models", "models", "--reports", "reports"]) == 0
+    csv_train(rows, "tier", "classes")
     assert "f1 (macro) " in capsys.readouterr().out
     assert stage("evaluate").main([]) == 0
     out, err = capsys.readouterr()

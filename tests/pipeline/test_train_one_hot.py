@@ -4,47 +4,19 @@ named like them)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from mlflow.exceptions import MlflowException
 
 from gdlab.experiment.persist import load_model
 from gdlab.served import ONE_HOT_KEY
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def stage(name: str):
-    """The stage script ``pipeline/<name>.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(f"{name}_stage", REPO / "pipeline" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def default_tracking_uri():
-    """The stages point MLflow at their store for the process: back to MLflow's default."""
-    yield
-    mlflow.set_tracking_uri(None)
-
-
-def test_train_logs_the_one_hot_groups_prepare_made(tmp_path, monkeypatch, default_tracking_uri):
-    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("CI", "1")
-    monkeypatch.setenv("GDLAB_JIT", "0")
-    monkeypatch.setattr(sys, "path", list(sys.path))  # a model load prepends its code
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".dvc").mkdir()
+def test_train_logs_the_one_hot_groups_prepare_made(tmp_path, csv_train):
     rng = np.random.default_rng(0)
     n = 150
     city = rng.integers(0, 3, n)
@@ -57,17 +29,7 @@ def test_train_logs_the_one_hot_groups_prepare_made(tmp_path, monkeypatch, defau
         "size=l": (city == 2) * 1,
     })
     data["y"] = np.where(data["x0"] + city > 1.2, "yes", "no")
-    data.to_csv(tmp_path / "rows.csv", index=False)
-    params = {
-        "data": {"source": "csv", "path": "rows.csv", "target": "y"},
-        "train": {"max_epochs": 5, "tol": None},
-        "cv": {"folds": 2, "n_jobs": 1},
-        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": "one-hot"},
-    }
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-
-    assert stage("prepare").main(["--out", "data/prepared"]) == 0
-    assert stage("train").main(["--models", "models", "--reports", "reports"]) == 0
+    csv_train(data, "y", "one-hot")
 
     uri = json.loads((tmp_path / "models" / "run.json").read_text())["model_uri"]
     loaded = mlflow.pyfunc.load_model(uri)
