@@ -20,6 +20,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -141,13 +142,11 @@ def _first_row(path: Path, encoding: str, delimiter: str, decimal: str, n_names:
     silently take the first field for row labels and shift every column left), is a DataError
     naming the line. A later row with too many fields is refused by pandas, naming its line; a
     row the csv module cannot read is left to pandas too."""
-    previous_limit = csv.field_size_limit(_FIELD_LIMIT)
     try:
-        rows = _first_rows(path, encoding, delimiter)
+        with _wide_fields():
+            rows = _first_rows(path, encoding, delimiter)
     except csv.Error:
         return FirstRow(FIELDS_FIT, 0)
-    finally:
-        csv.field_size_limit(previous_limit)
     if not rows:
         return FirstRow(FIELDS_FIT, 0)
     line, fields = rows[0]
@@ -169,6 +168,17 @@ def _first_row(path: Path, encoding: str, delimiter: str, decimal: str, n_names:
     if all(not f[-1] for f in longer):
         return FirstRow(TRAILING_DELIMITER, line)
     return FirstRow(ROW_LABELS, line)
+
+
+@contextmanager
+def _wide_fields() -> Iterator[None]:
+    """The csv module reads fields up to :data:`_FIELD_LIMIT` characters inside the block (as
+    pandas does); its previous limit comes back after it."""
+    previous_limit = csv.field_size_limit(_FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous_limit)
 
 
 def _data_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -199,13 +209,11 @@ class _RowLines:
 
     def __call__(self) -> list[int]:
         if self.lines is None:
-            previous_limit = csv.field_size_limit(_FIELD_LIMIT)
             try:
-                self.lines = [line for line, _ in _data_rows(*self.args)]
+                with _wide_fields():
+                    self.lines = [line for line, _ in _data_rows(*self.args)]
             except (csv.Error, UnicodeError, OSError):
                 self.lines = []
-            finally:
-                csv.field_size_limit(previous_limit)
         return self.lines
 
 
