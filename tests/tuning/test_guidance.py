@@ -207,3 +207,41 @@ def test_a_descent_that_blows_up_right_after_its_valley_is_still_a_descent():
     flat = _sweep([0.6, 0.9, 1.2, 1.5, 1.8, 2.1])
     flat.losses[60:86] = 0.68 + 0.01 * np.random.default_rng(1).standard_normal(26)
     assert not flat.descended
+
+
+@pytest.mark.parametrize(
+    ("preprocess", "advised", "not_advised"),
+    [({}, [], ["scale the", "preprocess.standardize", "preprocess.scale_target"]),
+     ({"standardize": False}, ["scale the features (preprocess.standardize)"],
+      ["preprocess.scale_target"]),
+     ({"scale_target": False}, ["scale the target (preprocess.scale_target)"],
+      ["preprocess.standardize"]),
+     ({"standardize": False, "scale_target": False},
+      ["scale the features (preprocess.standardize) and the target (preprocess.scale_target)"],
+      [])],
+)
+def test_no_descent_advice_names_only_the_scaling_the_preprocessing_leaves_undone(
+    preprocess, advised, not_advised
+):
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=400)
+    X, y = rng.normal(size=(400, 5)), noise - noise.mean()  # nothing to learn
+    params = make_params(model={"task": "regression"}, optimizer={"name": "sgd"},
+                         preprocess=preprocess)
+    [line] = [ln for ln in lr_guidance(params, X, y).lines() if "no descent found" in ln]
+    assert "try another optimiser or batch size" in line
+    for text in advised:
+        assert text in line
+    for text in not_advised:
+        assert text not in line
+
+
+def test_no_descent_advice_never_asks_a_classifier_to_scale_its_labels():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(400, 5)), np.tile([0, 1], 200)  # labels unrelated to X
+    params = make_params(optimizer={"name": "sgd"}, preprocess={"standardize": False})
+    report = lr_guidance(params, X, y)
+    assert params.model.task == "classification" and not report.range_test.descended
+    [line] = [ln for ln in report.lines() if "no descent found" in ln]
+    assert "scale the features (preprocess.standardize), or" in line
+    assert "target" not in line

@@ -36,6 +36,8 @@ class LRGuidance:
     smoothness_note: str
     range_test: LRRangeResult | None
     target_scaled: bool = False  # the range test's losses are on the standardised target
+    features_scaled: bool = False  # preprocess.standardize scaled every feature
+    task: str = "regression"
 
     @property
     def setting(self) -> str:
@@ -110,10 +112,20 @@ class LRGuidance:
             if not rt.descended:
                 out.append(
                     "  no descent found: the loss never fell clearly (5%, beyond its noise) "
-                    "below its start, so the suggestion is unreliable (scale the features or "
-                    "the target, or try another optimiser or batch size)"
+                    f"below its start, so the suggestion is unreliable ({self._remedies()})"
                 )
         return out
+
+    def _remedies(self) -> str:
+        """What to try when the sweep found no descent: scaling only where the preprocessing
+        leaves it undone (the features, a regression's target), then the optimiser and batch."""
+        unscaled = []
+        if not self.features_scaled:
+            unscaled.append("the features (preprocess.standardize)")
+        if self.task == "regression" and not self.target_scaled:
+            unscaled.append("the target (preprocess.scale_target)")
+        scale = f"scale {' and '.join(unscaled)}, or " if unscaled else ""
+        return f"{scale}try another optimiser or batch size"
 
 
 def lr_guidance(
@@ -154,6 +166,8 @@ def lr_guidance(
         smoothness_note=note,
         range_test=result,
         target_scaled=target is not None,
+        features_scaled=bool(params.preprocess.standardize),
+        task=params.model.task,
     )
 
 
