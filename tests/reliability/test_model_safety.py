@@ -201,6 +201,27 @@ def test_every_server_recipe_binds_localhost(monkeypatch):
     assert command[command.index("--host") + 1] == "127.0.0.1"
 
 
+DASK_COMMAND = re.compile(r"`(dask[- ](?:scheduler|worker)[^`]*)`")
+
+
+def test_every_dask_recipe_binds_localhost_or_uses_tls():
+    """A bare `dask scheduler` listens on every interface, unauthenticated (Dask runs pickled
+    tasks): a recipe binds 127.0.0.1 or runs TLS with certificates, scheduler and workers."""
+    commands = []
+    for path in recipe_files():
+        commands += [(path.name, m.group(1)) for m in DASK_COMMAND.finditer(path.read_text())]
+    assert any("scheduler" in command for _, command in commands)  # the README has recipes
+    for name, command in commands:
+        tls = "--tls-cert" in command and "--tls-key" in command and "--tls-ca-file" in command
+        if command.split()[1] == "scheduler":
+            local = "--host 127.0.0.1" in command and "--dashboard-address 127.0.0.1:" in command
+            assert local or (tls and "--protocol tls" in command), f"{name}: {command}"
+        elif len(command.split()) > 2:  # a worker: of a scheduler on 127.0.0.1, or over TLS
+            address = command.split()[2]
+            assert address.startswith("tcp://127.0.0.1:") or (
+                address.startswith("tls://") and tls), f"{name}: {command}"
+
+
 def test_credentials_are_redacted_from_failure_tags_params_and_tags(baseline):
     uri = f"http://alice:{SECRET}@tracking.example:5000"
     with baseline.inside():
