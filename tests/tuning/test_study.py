@@ -175,3 +175,17 @@ def test_an_unreachable_database_storage_is_one_line_naming_tune_storage_without
     assert "Connection refused" in message and "S3cretPW" not in message
     assert "\n" not in message
     assert message.endswith("; start it, or fix tune.storage or PGPASSWORD/~/.pgpass")
+
+
+def test_a_directory_as_journal_storage_is_one_line_naming_tune_storage(tmp_path):
+    from gdlab.tuning.study import StorageUnavailable, check_storage
+
+    (tmp_path / "prepared").mkdir()
+    (tmp_path / "prepared" / "X.npy").write_bytes(b"kept")
+    with pytest.raises(StorageUnavailable) as caught:  # was IsADirectoryError's traceback
+        check_storage(str(tmp_path / "prepared"))
+    message = str(caught.value)
+    assert message == (f"tune.storage {tmp_path / 'prepared'} is a directory: name a journal "
+                       f"file (e.g. {tmp_path / 'prepared' / 'optuna.journal'}) or a database URL")
+    assert [p.name for p in (tmp_path / "prepared").iterdir()] == ["X.npy"]  # nothing written
+    assert (tmp_path / "prepared" / "X.npy").read_bytes() == b"kept"

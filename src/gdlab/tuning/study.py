@@ -104,11 +104,17 @@ class StorageUnavailable(ValueError):
 
 def check_storage(spec: str) -> None:
     """Fail before the stage writes anything or opens an MLflow run: a damaged journal file
-    raises :class:`DamagedJournal` (:func:`check_journal`); a database server that refuses,
+    raises :class:`DamagedJournal` (:func:`check_journal`), a directory in place of the
+    journal file :class:`StorageUnavailable`; a database server that refuses,
     does not answer within seconds, rejects the login or lacks the database raises
     :class:`StorageUnavailable` naming ``tune.storage`` (one connection with a short timeout;
     a SQLite file needs none)."""
     if "://" not in spec:
+        if Path(spec).is_dir():
+            raise StorageUnavailable(
+                f"tune.storage {spec} is a directory: name a journal file (e.g. "
+                f"{Path(spec) / 'optuna.journal'}) or a database URL"
+            )
         check_journal(spec)
         return
     from gdlab.dbprobe import probe_database
