@@ -37,7 +37,10 @@ import numpy as np
 from numba import njit, prange
 
 from gdlab.core.fast.atomic import fetch_add
+from gdlab.core.fast.compile_notice import announce_compilation
 from gdlab.core.fast.prefetch import prefetch, prefetch1
+
+announce_compilation()
 
 CHUNK = 4096
 PREFETCH_AHEAD = 16
