@@ -32,14 +32,15 @@ def test_every_exported_name_resolves_to_its_modules_object(name):
 
 
 def test_from_import_of_the_estimators_works_and_is_the_same_class():
-    from gdlab import DivergenceError, GDClassifier, GDRegressor, check_grad
+    from gdlab import DivergenceError, GDClassifier, GDRegressor, check_grad, lr_range_test
     from gdlab.core.diagnostics import check_grad as engine_check_grad
+    from gdlab.core.diagnostics import lr_range_test as engine_lr_range_test
     from gdlab.core.loop import DivergenceError as engine_error
     from gdlab.estimators import GDClassifier as classifier
     from gdlab.estimators import GDRegressor as regressor
 
-    assert (GDRegressor, GDClassifier, check_grad, DivergenceError) == (
-        regressor, classifier, engine_check_grad, engine_error)
+    assert (GDRegressor, GDClassifier, check_grad, DivergenceError, lr_range_test) == (
+        regressor, classifier, engine_check_grad, engine_error, engine_lr_range_test)
 
 
 def test_importing_a_package_imports_none_of_its_names():

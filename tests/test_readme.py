@@ -150,3 +150,17 @@ def test_the_parallel_snippet_runs_as_written_without_a_warning(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Warning" not in proc.stderr, proc.stderr[-3000:]
     assert "joblib" in proc.stdout, proc.stdout
+
+
+def test_the_lr_range_test_snippet_runs_as_written(tmp_path):
+    # the Python block of "Tuning and learning-rate guidance": a sweep of a pipeline, plotted
+    text = section(readme(), "Tuning and learning-rate guidance")
+    (block,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    proc = subprocess.run(
+        [sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    suggestion, valley, descended = proc.stdout.split()
+    assert 0 < float(suggestion) < float(valley) and descended in ("True", "False")
+    assert (tmp_path / "lr_find.png").stat().st_size > 0

@@ -280,6 +280,11 @@ def lr_range_test(
     On least squares with plain SGD (full or mini-batch) this lands within [0.1/L, 2/L]
     unless the problem is badly conditioned (the loss is then dominated by flat directions
     that still improve beyond 2/L: compare with :func:`smoothness_constant`).
+
+    ``estimator``: a ``GDRegressor`` or ``GDClassifier``, or a scikit-learn ``Pipeline`` whose
+    last step is one: its other steps are fitted on ``(X, y)`` and transform ``X``, as the
+    pipeline's ``fit`` does, and the sweep trains the last step on the result (as
+    ``gdlab lr-find`` sweeps the model on the preprocessed data). Neither is modified.
     """
     from sklearn.base import clone
 
@@ -288,7 +293,8 @@ def lr_range_test(
     from gdlab.core.optim import apply_updates
     from gdlab.core.schedules import constant
 
-    est = clone(estimator)
+    swept, X = _swept_estimator(estimator, X, y)
+    est = clone(swept)
     est._validate_hyperparameters()
     Xv, yv, sw = est._validate_X_y(X, y, None, reset=True)
     y_enc = est._prepare_targets(yv, fitting=True)
@@ -339,6 +345,38 @@ def lr_range_test(
     if not len(raw):
         suggestion = valley = start_lr
     return LRRangeResult(lr_used, raw, sm, suggestion, diverged, valley)
+
+
+_TRAINING_PARTS = ("_validate_hyperparameters", "_validate_X_y", "_build_model",
+                   "_build_optimizer")
+"""What :func:`lr_range_test` builds its sweep from: the methods of gdlab's estimators."""
+
+
+def _swept_estimator(estimator, X, y):
+    """The gdlab estimator the sweep trains and the ``X`` it trains on: ``estimator`` on ``X``,
+    or a Pipeline's last step on ``X`` transformed by clones of its other steps fitted on
+    ``(X, y)``. Anything else is a TypeError saying what is accepted."""
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    def trains_here(step) -> bool:
+        return all(callable(getattr(step, part, None)) for part in _TRAINING_PARTS)
+
+    if isinstance(estimator, Pipeline):
+        last = estimator.steps[-1][1]
+        if trains_here(last):
+            if len(estimator.steps) > 1:
+                X = clone(estimator[:-1]).fit_transform(X, y)
+            return last, X
+        got = f"a Pipeline whose last step is {type(last).__name__}"
+    elif trains_here(estimator):
+        return estimator, X
+    else:
+        got = type(estimator).__name__
+    raise TypeError(
+        "estimator: lr_range_test sweeps a gdlab estimator (GDRegressor or GDClassifier) or a "
+        f"scikit-learn Pipeline whose last step is one; got {got}"
+    )
 
 
 def _zero_lag_ema(values: np.ndarray, beta: float) -> np.ndarray:

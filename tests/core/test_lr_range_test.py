@@ -1,0 +1,71 @@
+"""The LR range test on a scikit-learn Pipeline (:func:`gdlab.core.diagnostics.lr_range_test`):
+the sweep of its last step on the data its other steps produce, or a TypeError saying what is
+accepted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.core.diagnostics import lr_range_test
+
+
+def _standardised_by_hand(X: np.ndarray) -> np.ndarray:
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _assert_same_sweep(got, expected) -> None:
+    assert len(got.learning_rates) == len(expected.learning_rates)
+    np.testing.assert_array_equal(got.learning_rates, expected.learning_rates)
+    np.testing.assert_allclose(got.losses, expected.losses, rtol=1e-9)
+    np.testing.assert_allclose(got.smoothed, expected.smoothed, rtol=1e-9)
+    assert got.suggestion == pytest.approx(expected.suggestion, rel=1e-9)
+    assert got.valley == pytest.approx(expected.valley, rel=1e-9)
+    assert got.diverged == expected.diverged
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_a_pipeline_sweeps_its_last_step_on_the_transformed_data(batch_size):
+    X, y = make_classification(n_samples=300, n_features=6, random_state=0)
+    X = X * np.array([1.0, 10.0, 100.0, 0.1, 5.0, 1000.0]) + 50.0  # far from standardised
+    pipeline = make_pipeline(StandardScaler(),
+                             GDClassifier(batch_size=batch_size, random_state=0))
+
+    got = lr_range_test(pipeline, X, y, num_steps=60)
+    expected = lr_range_test(GDClassifier(batch_size=batch_size, random_state=0),
+                             _standardised_by_hand(X), y, num_steps=60)
+
+    _assert_same_sweep(got, expected)
+    assert not hasattr(pipeline[0], "mean_")  # the user's pipeline is left unfitted
+    raw = lr_range_test(GDClassifier(batch_size=batch_size, random_state=0), X, y,
+                        num_steps=60)
+    assert len(raw.losses) != len(got.losses) or not np.allclose(raw.losses, got.losses)
+
+
+def test_a_regression_pipeline_sweeps_like_the_bare_regressor():
+    X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=1)
+    X = X * 100.0 - 7.0
+    got = lr_range_test(make_pipeline(StandardScaler(), GDRegressor(random_state=0)), X, y,
+                        num_steps=50)
+    expected = lr_range_test(GDRegressor(random_state=0), _standardised_by_hand(X), y,
+                             num_steps=50)
+    _assert_same_sweep(got, expected)
+
+
+@pytest.mark.parametrize("estimator, named", [
+    (make_pipeline(StandardScaler(), LogisticRegression()),
+     "a Pipeline whose last step is LogisticRegression"),
+    (LogisticRegression(), "got LogisticRegression"),
+])
+def test_anything_else_is_refused_naming_what_is_accepted(estimator, named):
+    X, y = make_classification(n_samples=50, n_features=3, n_informative=2, n_redundant=0,
+                               random_state=0)
+    with pytest.raises(TypeError, match="GDRegressor or GDClassifier") as error:
+        lr_range_test(estimator, X, y)
+    assert "scikit-learn Pipeline whose last step is one" in str(error.value)
+    assert named in str(error.value)
