@@ -15,12 +15,12 @@ from gdlab.lazy import lazy_exports
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
     from gdlab.core.diagnostics import check_grad, lr_range_test
     from gdlab.core.loop import DivergenceError
-    from gdlab.estimators import BatchSizeWarning, GDClassifier, GDRegressor
+    from gdlab.estimators import BatchSizeWarning, GDClassifier, GDRegressor, ScheduleReachWarning
 
 __version__ = "0.1.0"
 __all__ = [
     "BatchSizeWarning", "DivergenceError", "check_grad", "GDClassifier", "GDRegressor",
-    "lr_range_test", "__version__",
+    "lr_range_test", "ScheduleReachWarning", "__version__",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
@@ -29,5 +29,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "DivergenceError": "gdlab.core.loop",
     "GDClassifier": "gdlab.estimators",
     "GDRegressor": "gdlab.estimators",
+    "ScheduleReachWarning": "gdlab.estimators",
     "lr_range_test": "gdlab.core.diagnostics",
 })

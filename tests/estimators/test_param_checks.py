@@ -94,7 +94,8 @@ def test_negative_verbose_prints_nothing(data, capsys):
     _reg(verbose=-1).fit(X, y)
     assert capsys.readouterr().out == ""
     _reg(verbose=1, max_epochs=2).fit(X, y)
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("lowest training loss")  # 2 epochs, best
 
 
 def test_a_single_callable_is_a_callback(data):

@@ -10,7 +10,8 @@ epochs ``0 .. max_epochs - 1``:
 * after a warm-up, the ``then`` schedule counts its epochs from the end of the warm-up, so the
   same rules hold with ``max_epochs - warmup_epochs``.
 
-Those are refused in params.yaml (:func:`unreachable_problems`): nothing at run time could
+The rules themselves are :mod:`gdlab.core.schedule_reach`'s (the estimators warn by them at
+``fit``). Those are refused in params.yaml (:func:`unreachable_problems`): nothing at run time could
 change them. They are inert (:attr:`gdlab.config.errors.Problem.inert`), not broken: a
 tune.space value or a compare value that gives one (the max_epochs 20 end of a range with
 step_size 30) is a legitimate, constant point of the sweep and is accepted.
@@ -32,6 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gdlab.config.errors import Problem
+from gdlab.core.schedule_reach import plateau_outwaited, unreachable_parameter
 from gdlab.core.schedules import epochs_after_warmup
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ def unreachable_problems(
     """Problems of a ``step`` / ``multistep`` schedule (its resolved ``values``, at
     ``prefix``) whose first change comes at or after ``epochs``, the epochs it runs for
     (``span`` says what those are, e.g. ``train.max_epochs (100)``)."""
-    if name == "step" and values["step_size"] >= epochs:
+    which = unreachable_parameter(name, values, epochs)
+    if which == "step_size":
         size = values["step_size"]
         return [
             Problem(
@@ -56,7 +59,7 @@ def unreachable_problems(
                 inert=True,
             )
         ]
-    if name == "multistep" and min(values["milestones"]) >= epochs:
+    if which == "milestones":
         milestones = values["milestones"]
         return [
             Problem(
@@ -98,7 +101,7 @@ def plateau_stopping_warning(params: Params) -> str | None:
         return None
     full = params.schedule.resolved_params(params.train.max_epochs)
     patience, stop = full["patience"], params.train.n_iter_no_change
-    if patience < stop - 1:
+    if not plateau_outwaited(patience, stop):
         return None
     tol, threshold = params.train.tol, full["threshold"]
     below = f"below tol / threshold = {tol / threshold:.3g}" if threshold else "any loss"

@@ -247,6 +247,9 @@ class LoopState:
     no_improvement_count: int = 0
     rising: int = 0
     best_params: list[np.ndarray] | None = None
+    best_epoch: int = 0
+    """The epoch (from 1, as ``epoch`` counts) whose monitored loss is ``best_loss``; 0: none
+    yet. With ``early_stopping`` its weights are ``best_params``."""
     history: dict[str, list] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
     elapsed: float = 0.0
     seen_weight: float = 0.0
@@ -724,6 +727,7 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
                 state.no_improvement_count = 0
         if monitored < state.best_loss:  # the validation loss is measured after the epoch
             state.best_loss = monitored
+            state.best_epoch = state.epoch
             state.best_params = _copy(state.params) if monitor_val else start
 
         state.schedule.step(val_loss if watch_val else loss)

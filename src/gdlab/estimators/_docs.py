@@ -38,7 +38,10 @@ PARAMETERS = r"""
         ``milestones``, ``T_max``, ``eta_min``, ``warmup_epochs``, ``start_factor``,
         ``then``, ``then_params``, ``power_t``, ``factor``, ``patience``, ``threshold``,
         ``cooldown``, ``min_lr``, ``eps`` (plateau: a reduction smaller than ``eps``
-        is skipped). Types and ranges are checked at ``fit``, before the first epoch
+        is skipped). A schedule that can never change the rate before the fit stops
+        (``step_size`` or every milestone at or after ``max_epochs``, plateau's
+        ``patience`` not below ``n_iter_no_change - 1`` with ``tol`` set) warns at ``fit``
+        (``gdlab.ScheduleReachWarning``). Types and ranges are checked at ``fit``, before the first epoch
         (:data:`gdlab.core.rules.SCHEDULE_RULES`): epoch counts are integers, ``gamma``
         in (0, 1], ``milestones`` a list of integers ≥ 0. ``cosine`` without ``T_max``
         anneals over ``max_epochs`` (a warm-up's ``then`` over the epochs after it), as
@@ -58,7 +61,11 @@ PARAMETERS = r"""
         Stop when the monitored loss has not improved by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs (loss > best − tol counts as no
         improvement). ``None`` runs exactly ``max_epochs``; otherwise reaching
-        ``max_epochs`` first emits a ``ConvergenceWarning``.
+        ``max_epochs`` first emits a ``ConvergenceWarning`` (naming an unscaled target or
+        unscaled features when the data show one), and so does a fit the rule stops while
+        its training loss oscillates (it ends above its first epoch's, or above twice its
+        lowest having given back part of its descent: see
+        :mod:`gdlab.estimators.advice`); the weights returned are then the last epoch's.
     n_iter_no_change : int, default=10
         Number of epochs without improvement tolerated before stopping.
     early_stopping : bool, default=False
@@ -125,7 +132,14 @@ PARAMETERS = r"""
         ``learning_rate``, ``grad_norm`` (mean over steps, before clipping), ``time``
         (seconds since the start of training).
     best_loss_ : float
-        Best monitored loss.
+        Best monitored loss: the lowest validation loss with ``early_stopping``, else the
+        lowest training loss.
+    best_epoch_ : int
+        The epoch (counted from 1, as ``n_iter_`` and the verbose lines count) of
+        ``best_loss_``: ``history_["val_loss"][best_epoch_ - 1]`` with ``early_stopping``,
+        whose weights are the ones restored and returned (the fit may have run on to
+        ``n_iter_``); else ``loss_curve_[best_epoch_ - 1]``, while the weights returned are
+        the last epoch's. With ``verbose`` the last line names it.
     params_ : list of ndarray
         Raw parameter tensors ([W, b] for linear models; [W₁, b₁, …] for the MLP).
     model_ : object

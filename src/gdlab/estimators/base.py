@@ -45,6 +45,16 @@ from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
 from gdlab.core.schedules import epoch_defaults, make_schedule
 from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_sparse
+from gdlab.estimators.advice import (
+    ScheduleReachWarning,
+    feature_scale_cause,
+    oscillated,
+    oscillation_message,
+    oscillation_text,
+    schedule_reach_message,
+    target_scale_cause,
+    unconverged_message,
+)
 from gdlab.estimators.nonfinite import (
     kinds_named,
     nonfinite_cells,
@@ -323,6 +333,8 @@ class BaseGD(BaseEstimator):
 
     _default_loss = "squared_error"
     _allowed_losses: tuple[str, ...] = ()
+    _advises_target_scale = False
+    """Whether an unconverged fit's warning looks at the target's scale (a regressor's)."""
 
     def __getstate__(self) -> dict:
         """Stored (pickle, skops) with the per-epoch curves as arrays: compact and fast to
@@ -412,11 +424,11 @@ class BaseGD(BaseEstimator):
         _check_number("max_epochs", self.max_epochs, low=1, integer=True)
         _check_number("tol", self.tol, low=0, allow_none=True)
         _check_number("n_iter_no_change", self.n_iter_no_change, low=1, integer=True)
-        _check_number("validation_fraction", self.validation_fraction, low=0, low_open=True,
-                      high=1)
-        if self.validation_fraction >= 1:
+        _check_number("validation_fraction", self.validation_fraction)
+        if not 0 < self.validation_fraction < 1:
             raise ValueError(
-                f"validation_fraction must be < 1, got {self.validation_fraction!r}"
+                "validation_fraction must be > 0 and < 1 (in the open range (0, 1)), got "
+                f"{self.validation_fraction!r}"
             )
         _check_number("alpha", self.alpha, low=0)
         _check_number("l1_ratio", self.l1_ratio, low=0, high=1)
@@ -820,6 +832,8 @@ class BaseGD(BaseEstimator):
             self._built_with = self._state_config()
             # once per training state: partial_fit's later calls would repeat it per chunk
             self._warn_batch_size(X.shape[0] if rows is None else rows.shape[0])
+            if not incremental:
+                self._warn_schedule_reach()
         else:
             state = self._state
             check_state(type(self).__name__, state.opt_state, X)
@@ -872,19 +886,68 @@ class BaseGD(BaseEstimator):
             converged = run_epochs(run.problem, state, run.optimizer, cfg, run.epochs)
         finally:
             self._publish(state, model)
+        restored = cfg.early_stopping and (converged or state.best_params is not None)
         if cfg.early_stopping and not converged and state.best_params is not None:
             for p, b in zip(state.params, state.best_params, strict=True):
                 np.copyto(p, b)
             self._publish(state, model)
-        if not run.incremental and self.tol is not None and not converged:
-            warnings.warn(
-                f"{type(self).__name__}: max_epochs={self.max_epochs} reached before the "
-                f"loss improved by less than tol={self.tol} for {self.n_iter_no_change} "
-                "epochs; increase max_epochs or the learning rate.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        if cfg.verbose and not run.incremental:
+            self._say_best_epoch(restored)
+        if not run.incremental and self.tol is not None:
+            message = self._convergence_message(run, converged, restored)
+            if message is not None:
+                warnings.warn(message, ConvergenceWarning, stacklevel=4)
         return self
+
+    def _say_best_epoch(self, restored: bool) -> None:
+        """The verbose run's last line: the epoch of the best monitored loss and whether its
+        weights are the ones returned."""
+        if not self.best_epoch_:
+            return
+        if restored:
+            print(f"early stopping: restored the weights of epoch {self.best_epoch_} "
+                  f"(best val_loss={self.best_loss_:.6g}) of {self.n_iter_} epochs run",
+                  flush=True)
+        else:
+            print(f"lowest training loss {self.best_loss_:.6g} in epoch {self.best_epoch_} "
+                  f"of {self.n_iter_}; the weights returned are the last epoch's", flush=True)
+
+    def _scale_causes(self, problem: Problem) -> list[str]:
+        """Sentences naming unscaled data as a fit's likely trouble (see
+        :mod:`gdlab.estimators.advice`); none for a standardised row view (a CV fold's)."""
+        if problem.is_view:
+            return []
+        causes = [feature_scale_cause(problem.X, type(self).__name__)]
+        if self._advises_target_scale:
+            causes.insert(0, target_scale_cause(problem.y, self.optimizer,
+                                                float(self.learning_rate)))
+        return [c for c in causes if c]
+
+    def _convergence_message(self, run: _Run, converged: bool, restored: bool) -> str | None:
+        """The ConvergenceWarning of a finished ``fit``, or None: the ``tol`` rule never
+        stopped it, or it stopped on an oscillating training loss (unless early stopping
+        restored its best weights); with the likely cause when the data show one."""
+        losses = self.loss_curve_
+        oscillating = not restored and oscillated(losses)
+        if converged and not oscillating:
+            return None
+        causes = self._scale_causes(run.problem)
+        feature_cause = next((c for c in causes if c.startswith("The features")), None)
+        text = (oscillation_text(losses, float(self.learning_rate), feature_cause)
+                if oscillating else None)
+        owner = type(self).__name__
+        if converged:
+            return oscillation_message(owner, self.n_iter_no_change, self.tol, text, causes)
+        return unconverged_message(owner, self.max_epochs, self.tol, self.n_iter_no_change,
+                                   causes, text)
+
+    def _warn_schedule_reach(self) -> None:
+        """Warn when the schedule can never change the rate before the fit stops."""
+        message = schedule_reach_message(self.schedule, self.schedule_params,
+                                         self.max_epochs, self.tol, self.n_iter_no_change)
+        if message is not None:
+            warnings.warn(f"{type(self).__name__}: {message}", ScheduleReachWarning,
+                          stacklevel=5)
 
     def _warn_batch_size(self, n_train: int) -> None:
         """Warn (as MLPRegressor does) when ``batch_size`` exceeds the training rows: each
@@ -906,6 +969,7 @@ class BaseGD(BaseEstimator):
         self.history_ = {k: list(v) for k, v in state.history.items()}
         self.loss_curve_ = list(state.history["loss"])
         self.best_loss_ = state.best_loss
+        self.best_epoch_ = getattr(state, "best_epoch", 0)
         for stale in ("coef_", "intercept_", "coefs_", "intercepts_"):
             self.__dict__.pop(stale, None)  # a refit as another model family
         if isinstance(model, LinearModel):

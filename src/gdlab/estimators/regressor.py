@@ -41,6 +41,7 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     _default_loss = "squared_error"
     _allowed_losses = ("squared_error", "huber")
+    _advises_target_scale = True
 
     def _prepare_targets(self, y, *, fitting: bool, classes=None, name="y", rows=None):
         """``y`` in the model's dtype; a float32 model refuses a finite target beyond

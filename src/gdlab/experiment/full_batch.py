@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from gdlab.estimators.advice import ScheduleReachWarning
 from gdlab.estimators.base import BaseGD, BatchSizeWarning
 from gdlab.experiment.target import final_estimator
 
@@ -97,8 +98,12 @@ def warn_full_batch(found: FullBatch | None, *, key: str = KEY, where: str = "")
 @contextmanager
 def quiet_batch_size() -> Iterator[None]:
     """Inside the block the estimators' :class:`~gdlab.estimators.BatchSizeWarning` is not
-    shown (the stage said it once). ``warnings.catch_warnings`` is process-wide: enter it in
-    a process's main thread (threads started inside inherit it)."""
+    shown (the stage said it once), nor their
+    :class:`~gdlab.estimators.ScheduleReachWarning` (``validate`` says it for params.yaml;
+    a sweep's constant point, e.g. max_epochs 20 with step_size 30, is legitimate there).
+    ``warnings.catch_warnings`` is process-wide: enter it in a process's main thread
+    (threads started inside inherit it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BatchSizeWarning)
+        warnings.simplefilter("ignore", ScheduleReachWarning)
         yield

@@ -1,0 +1,131 @@
+"""The estimators' warnings about unscaled data, an oscillating loss and a schedule that
+cannot act, and the best epoch they report (:mod:`gdlab.estimators.advice`)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+from gdlab.estimators.advice import ScheduleReachWarning, oscillated
+
+
+def _convergence_messages(est, X, y) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_unscaled_target_is_named_as_the_cause_with_the_fix():
+    """Default GDRegressor on diabetes (y mean 152, std 77) ends at R² < 0: the warning said
+    'increase max_epochs or the learning rate', which does not help; it names the target's
+    scale and TransformedTargetRegressor, which brings the fit to LinearRegression's."""
+    X, y = load_diabetes(return_X_y=True)
+    messages = _convergence_messages(GDRegressor(random_state=0), X, y)
+    assert len(messages) == 1
+    assert "y mean 152.1, std 77.01" in messages[0]
+    assert "TransformedTargetRegressor(regressor=GDRegressor(...)" in messages[0]
+    assert "increase max_epochs" not in messages[0]
+    fixed = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), GDRegressor(random_state=0)),
+        transformer=StandardScaler(),
+    ).fit(X, y)
+    reference = LinearRegression().fit(X, y).score(X, y)
+    assert fixed.score(X, y) == pytest.approx(reference, abs=0.01)
+
+
+def test_scaled_target_unconverged_keeps_the_old_advice():
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    messages = _convergence_messages(GDRegressor(random_state=0, max_epochs=5), X, y)
+    assert len(messages) == 1 and "increase max_epochs" in messages[0]
+    assert "target" not in messages[0]
+
+
+def test_oscillating_loss_on_raw_features_is_not_called_converged():
+    """Raw breast-cancer: the loss swings 0.69, 5.1, 0.55, 5.8, ... and the tol rule stopped
+    the fit at epoch 13 silently, at a loss above the start (accuracy = the majority share)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    est = GDClassifier(random_state=0)
+    messages = _convergence_messages(est, X, y)
+    assert est.n_iter_ < est.max_epochs  # the tol rule stopped it
+    assert est.loss_curve_[-1] > est.loss_curve_[0]
+    assert len(messages) == 1 and "the training loss oscillates" in messages[0]
+    assert f"{est.loss_curve_[-1]:.4g}" in messages[0]
+    assert "Lower learning_rate" in messages[0]
+    assert "make_pipeline(StandardScaler(), GDClassifier(...))" in messages[0]
+
+
+def test_converging_fit_on_scaled_features_says_nothing():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    assert _convergence_messages(GDClassifier(random_state=0, max_epochs=2000), X, y) == []
+
+
+@pytest.mark.parametrize("curve,expected", [
+    ([0.69, 5.1, 0.55, 5.8, 2.1], True),  # ends above its start
+    ([1.0, 0.2, 0.1, 0.35], True),  # more than twice its lowest, a quarter of the descent back
+    ([1.0, 50.0, 400.0, 0.1, 0.1001], False),  # a spike that recovered
+    ([1.0, 0.001, 0.0025], False),  # 2.5x the lowest, but noise next to the descent
+    ([1.0], False),
+])
+def test_oscillated(curve, expected):
+    assert oscillated(curve) is expected
+
+
+def test_best_epoch_with_early_stopping_is_the_restored_one(capsys):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = GDClassifier(early_stopping=True, learning_rate=0.1, random_state=0, verbose=1)
+    est.fit(X, y)
+    val = est.history_["val_loss"]
+    assert est.best_epoch_ == int(np.argmin(val)) + 1 < est.n_iter_
+    assert est.best_loss_ == val[est.best_epoch_ - 1]
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"early stopping: restored the weights of epoch {est.best_epoch_} ")
+
+
+def test_best_epoch_without_early_stopping_is_the_lowest_training_loss():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = GDClassifier(random_state=0, max_epochs=30, tol=None).fit(X, y)
+    assert est.best_epoch_ == int(np.argmin(est.loss_curve_)) + 1
+    assert est.best_loss_ == min(est.loss_curve_)
+
+
+def _schedule_warnings(**params) -> tuple[list[str], list[float]]:
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = GDClassifier(random_state=0, batch_size=32, **params).fit(X, y)
+    return ([str(w.message) for w in caught if issubclass(w.category, ScheduleReachWarning)],
+            est.history_["learning_rate"])
+
+
+def test_plateau_outwaited_by_the_tol_rule_is_said():
+    messages, rates = _schedule_warnings(schedule="plateau")
+    assert len(set(rates)) == 1  # what the warning says: the rate never changed
+    assert len(messages) == 1
+    assert "patience (10) is not below n_iter_no_change (10) - 1" in messages[0]
+    messages, _ = _schedule_warnings(schedule="plateau", schedule_params={"patience": 3})
+    assert messages == []
+
+
+def test_step_beyond_max_epochs_is_said():
+    messages, rates = _schedule_warnings(schedule="step", schedule_params={"step_size": 300})
+    assert len(set(rates)) == 1
+    assert len(messages) == 1 and "schedule_params['step_size']=300" in messages[0]
+    assert "max_epochs=200" in messages[0]
+    messages, _ = _schedule_warnings(schedule="warmup", schedule_params={
+        "warmup_epochs": 50, "then": "multistep", "then_params": {"milestones": [160]}})
+    assert len(messages) == 1 and "the 150 epochs after the warm-up" in messages[0]
+    messages, _ = _schedule_warnings(schedule="step", schedule_params={"step_size": 5})
+    assert messages == []
