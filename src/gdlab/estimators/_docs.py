@@ -41,7 +41,8 @@ PARAMETERS = r"""
         is skipped). A schedule that can never change the rate before the fit stops
         (``step_size`` or every milestone at or after ``max_epochs``, plateau's
         ``patience`` not below ``n_iter_no_change - 1`` with ``tol`` set) warns at ``fit``
-        (``gdlab.ScheduleReachWarning``). Types and ranges are checked at ``fit``, before the first epoch
+        (``gdlab.ScheduleReachWarning``). Types and ranges are checked at ``fit``, before
+        the first epoch
         (:data:`gdlab.core.rules.SCHEDULE_RULES`): epoch counts are integers, ``gamma``
         in (0, 1], ``milestones`` a list of integers ≥ 0. ``cosine`` without ``T_max``
         anneals over ``max_epochs`` (a warm-up's ``then`` over the epochs after it), as
