@@ -15,6 +15,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,38 +61,43 @@ def stage_env(root: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def serve_and_invoke(
-    command: list[str], *, port: int, body: bytes, cwd: Path, env: dict[str, str], log: Path,
+def post_json(port: int, body: bytes, path: str = "invocations") -> tuple[int, Any]:
+    """Status and decoded JSON answer of ``http://127.0.0.1:<port>/<path>`` to ``body``;
+    OSError when nothing listens there."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/{path}", data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # it answered, with an error
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+@contextmanager
+def model_server(
+    command: list[str], *, port: int, cwd: Path, env: dict[str, str], log: Path,
     wait: float = 120.0,
-) -> Any:
-    """Start a model server (``command``, in a session of its own, output to ``log``), POST
-    ``body`` (JSON) to ``http://127.0.0.1:<port>/invocations`` until it answers, exits or
-    ``wait`` seconds pass, then stop the server's whole process group (SIGTERM, SIGKILL after
-    20 s). Returns the decoded answer, or None when none came (``log`` tells why); an HTTP
-    error answer fails at once with its body."""
+) -> Iterator[bool]:
+    """Start a model server (``command``, in a session of its own, output to ``log``) and
+    yield whether it answers ``GET /ping`` on ``http://127.0.0.1:<port>`` before it exits or
+    ``wait`` seconds pass (``log`` tells why not); then stop the server's whole process group
+    (SIGTERM, SIGKILL after 20 s)."""
     with Path(log).open("w") as out:
         server = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and server.poll() is None:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/invocations",
-                    data=body,
-                    headers={"Content-Type": "application/json"},
-                )
+            deadline, ready = time.monotonic() + wait, False
+            while not ready and time.monotonic() < deadline and server.poll() is None:
                 try:
-                    with urllib.request.urlopen(request, timeout=5) as response:
-                        return json.loads(response.read())
-                except urllib.error.HTTPError as exc:  # it answered: no point waiting more
-                    raise AssertionError(
-                        f"the server answered HTTP {exc.code}: {exc.read()[:2000]!r}"
-                    ) from exc
-                except OSError:  # not listening yet
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+                        ready = True
+                except OSError:  # not listening yet (or not ready: an HTTP error)
                     time.sleep(0.5)
-            return None
+            yield ready
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:
@@ -98,6 +105,23 @@ def serve_and_invoke(
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def serve_and_invoke(
+    command: list[str], *, port: int, body: bytes, cwd: Path, env: dict[str, str], log: Path,
+    wait: float = 120.0,
+) -> Any:
+    """Start a model server (:func:`model_server`), POST ``body`` (JSON) to its
+    ``/invocations`` once it answers, then stop it. Returns the decoded answer, or None when
+    the server never answered (``log`` tells why); an HTTP error answer fails at once with its
+    body."""
+    with model_server(command, port=port, cwd=cwd, env=env, log=log, wait=wait) as ready:
+        if not ready:
+            return None
+        status, answer = post_json(port, body)
+        if status != 200:
+            raise AssertionError(f"the server answered HTTP {status}: {answer!r}")
+        return answer
 
 
 def exp_show_metrics(shown: Any, name: str, _named: bool = False) -> dict[str, Any] | None:

@@ -3,6 +3,10 @@
 ``gdlab lr-find``  learning-rate guidance for the current params: the smoothness constant L
                    (linear models: 1/L step, 2/L divergence bound) and the LR range test's
                    suggestion, with an optional plot.
+``gdlab serve``    serve the registered champion (or ``--model-uri``) over HTTP on 127.0.0.1,
+                   loading only its skops file with gdlab's trusted types
+                   (:mod:`gdlab.serve`; ``mlflow models serve`` would run what its logger
+                   chose).
 
 Add a subcommand with a ``_add_<name>(subparsers)`` function registering ``func``.
 """
@@ -23,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gdlab", description="gdlab command-line tools")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_lr_find(subparsers)
+    _add_serve(subparsers)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
@@ -51,6 +56,40 @@ def _add_lr_find(subparsers: Any) -> None:
     parser.add_argument("--steps", type=int, default=100, help="steps of the sweep")
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
     parser.set_defaults(func=_lr_find)
+
+
+def _add_serve(subparsers: Any) -> None:
+    from gdlab.serve import DEFAULT_HOST, DEFAULT_PORT
+
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the registered champion over HTTP, loading only its skops file",
+        description="Resolve the model URI once, load its skops file with gdlab's trusted "
+        "types (a pickle or an untrusted type is refused, never run), save it locally with the "
+        "installed gdlab and serve it with mlflow models serve --env-manager local.",
+    )
+    parser.add_argument("--params", default="params.yaml",
+                        help="parameter file (register.model_name, tracking.uri, plug-ins)")
+    parser.add_argument("--model-uri", default=None,
+                        help="models:/<name>@<alias> or models:/<name>/<version> (default "
+                        "models:/<register.model_name>@champion)")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to bind (default {DEFAULT_HOST}; another than a "
+                        "loopback address needs --allow-remote)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a --host that is not a loopback address (the model server "
+                        "has no authentication)")
+    parser.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gdlab.serve import serve
+
+    return serve(args.model_uri, args.host, args.port, allow_remote=args.allow_remote,
+                 params_file=args.params, workers=args.workers)
 
 
 def _overrides(items: Sequence[str]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """MLflow adapter: store resolution, parent/fold runs, batched curves, dataset inputs, lineage
-tags, model logging and the registry alias gate. Nothing below this layer imports MLflow."""
+tags, model logging, the registry alias gate and loading a registered model safely
+(:func:`load_registered_model`). Nothing below this layer imports MLflow."""
 
 from gdlab.tracking.batching import (
     curve_metrics,
@@ -12,6 +13,7 @@ from gdlab.tracking.cv import cv_summary_metrics, log_fold_runs, log_training
 from gdlab.tracking.dataset import log_dataset, log_prepared_split
 from gdlab.tracking.lineage import child_tags, lineage_tags
 from gdlab.tracking.model import log_sklearn_model
+from gdlab.tracking.registered import RefusedModel, load_registered_model
 from gdlab.tracking.registry import RegistryDecision, register_and_gate
 from gdlab.tracking.runs import (
     FAILURE_KIND_TAG,
@@ -27,6 +29,7 @@ from gdlab.tracking.uri import project_root, redact_uri, resolve_tracking_uri
 __all__ = [
     "FAILURE_KIND_TAG",
     "FAILURE_TAG",
+    "RefusedModel",
     "RegistryDecision",
     "RunHandle",
     "RunInterrupted",
@@ -39,6 +42,7 @@ __all__ = [
     "cv_summary_metrics",
     "ensure_experiment",
     "lineage_tags",
+    "load_registered_model",
     "log_dataset",
     "log_fold_runs",
     "log_metrics",

@@ -1,0 +1,150 @@
+"""``gdlab serve``: serve a registered model (``models:/<name>@champion``) over HTTP without
+running code its logger chose.
+
+``mlflow models serve -m models:/…`` loads the model as its ``MLmodel`` says: a pickle runs as
+it loads, and the skops types, pyfunc ``loader_module`` and ``code_paths`` (a copy of any
+package, first on ``sys.path``) are the logger's choice. Here the alias is resolved once, the
+version's skops file alone is loaded with gdlab's loader
+(:func:`gdlab.tracking.registered.load_version`; anything else is refused, naming the
+version), and the pipeline is saved again, by the installed gdlab, in a local model directory
+(:func:`save_for_serving`: gdlab's pyfunc loader :mod:`gdlab.served`, no code paths, the
+registry's signature and one-hot groups checked as plain data). ``mlflow models serve`` then
+serves that directory with ``--env-manager local``; the directory is removed when it stops.
+
+The model server has no authentication: a host other than a loopback address is refused
+unless ``--allow-remote`` says it is meant."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gdlab.urls import is_loopback
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5001
+
+
+def check_host(host: str, allow_remote: bool) -> str:
+    """``host``, refused (ValueError naming ``--host``) when it is not a loopback address and
+    ``allow_remote`` is not set."""
+    if not is_loopback(host) and not allow_remote:
+        raise ValueError(
+            f"--host {host!r} is not a loopback address: the model server has no "
+            "authentication, so anyone reaching it could use the model. Bind "
+            f"{DEFAULT_HOST} (other machines reach it through an SSH tunnel or a proxy that "
+            "authenticates), or pass --allow-remote to expose it on purpose"
+        )
+    return host
+
+
+def save_for_serving(pipeline: Any, path: str | Path, signature: Any,
+                     metadata: dict | None, plugins: Sequence[str] = ()) -> None:
+    """Save ``pipeline`` as train logs a model (:func:`gdlab.served.save_model`: skops, gdlab's
+    pyfunc loader, the installed gdlab's trusted types) in the local directory ``path``, with
+    ``signature`` and ``metadata`` and no code paths: served with ``--env-manager local``, it
+    runs the installed gdlab."""
+    from gdlab import served
+    from gdlab.experiment.persist import trusted_types
+    from gdlab.tracking.model import pip_requirements
+
+    served.save_model(
+        pipeline, str(path), signature=signature, metadata=metadata,
+        serialization_format="skops", skops_trusted_types=trusted_types(pipeline,
+                                                                        plugins=plugins),
+        pip_requirements=pip_requirements(),
+    )
+
+
+def serve_command(model_dir: str | Path, host: str, port: int, workers: int = 1) -> list[str]:
+    """The ``mlflow models serve`` command line for the local model ``model_dir``."""
+    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir),
+            "--host", host, "--port", str(port), "--env-manager", "local",
+            "--workers", str(workers)]
+
+
+def serving_env() -> dict[str, str]:
+    """This process's environment with its Python's ``bin`` first on ``PATH``: MLflow starts
+    ``uvicorn`` by name (``uvicorn: not found`` otherwise)."""
+    return {**os.environ,
+            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def run_server(command: list[str]) -> int:
+    """Run ``command`` until it exits; a SIGTERM to this process is passed on to it."""
+    server = subprocess.Popen(command, env=serving_env())
+    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    try:
+        while True:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:  # the server got Ctrl-C too: wait for it to stop
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
+    """The model name params.yaml registers and its plug-in import paths (None and none
+    without a params file); the tracking URI of its ``tracking.uri`` (else
+    ``MLFLOW_TRACKING_URI``, else the project's ``mlflow.db``) set for MLflow."""
+    import mlflow
+
+    from gdlab.tracking.safety import install_redaction
+    from gdlab.tracking.uri import configure_client_env, resolve_tracking_uri
+
+    name, plugins, configured = None, [], None
+    if params_file is not None:
+        from gdlab.config import load_params
+        from gdlab.config.plugin_path import import_paths
+
+        params = load_params(params_file)
+        name, plugins, configured = (params.register.model_name, import_paths(params),
+                                     params.tracking.uri)
+    uri = resolve_tracking_uri(configured)
+    install_redaction(uri)
+    configure_client_env(uri)
+    mlflow.set_tracking_uri(uri)
+    return name, plugins
+
+
+def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = False,
+          params_file: str = "params.yaml", workers: int = 1) -> int:
+    """``gdlab serve``: check the host, resolve ``model_uri`` (default
+    ``models:/<register.model_name>@champion``) once, load its skops file with gdlab's loader,
+    save it locally and serve it; returns the exit status. Errors: one line, status 1."""
+    from gdlab.config import ConfigError
+    from gdlab.tracking.registered import load_version, resolve_version, serving_metadata
+    from gdlab.tracking.safety import TrackingUnavailable
+
+    try:
+        check_host(host, allow_remote)
+        has_params = Path(params_file).exists() or model_uri is None
+        name, plugins = tracking_setup(params_file if has_params else None)
+        model_uri = model_uri or f"models:/{name}@champion"
+        version = resolve_version(model_uri)
+        pipeline = load_version(version, plugins)
+        signature, metadata = serving_metadata(version, pipeline)
+    except (ConfigError, TrackingUnavailable, ValueError) as exc:
+        print(f"gdlab serve: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - MLflow's store errors: one line, named
+        import mlflow
+
+        from gdlab.tracking.uri import redact_text
+
+        text = redact_text(" ".join(str(exc).split()), mlflow.get_tracking_uri())
+        first = text[:300] or type(exc).__name__
+        print(f"gdlab serve: cannot read {model_uri}: {first}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="gdlab-serve-") as directory:
+        model_dir = Path(directory, "model")
+        save_for_serving(pipeline, model_dir, signature, metadata, plugins)
+        print(f"gdlab serve: serving {version} on http://{host}:{port}/invocations (the alias "
+              "was resolved now: restart after moving it)", flush=True)
+        return run_server(serve_command(model_dir, host, port, workers))

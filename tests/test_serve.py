@@ -1,0 +1,109 @@
+"""``gdlab serve`` (:mod:`gdlab.serve`): the registered champion served from its skops file
+alone, loaded with gdlab's trusted types and saved again by the installed gdlab. A pickle that
+anyone able to register a version put there is refused, never run (``mlflow models serve`` on
+the registry URI ran it); the genuine champion answers as the README documents (labels,
+``predict_method``, one-hot and NaN refusals naming columns and rows); the server binds
+127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from gdlab.serve import check_host, serve
+from gdlab.tracking import open_session
+from tests.registered_models import CITY, cloudpickle_champion, gdlab_champion
+from tests.reliability.harness import free_port
+from tests.stage_env import REPO, model_server, post_json, stage_env
+
+NAME = "gdlab-served"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project directory (params.yaml registering ``NAME``, its own ``mlflow.db``) whose
+    registry holds a genuine gdlab champion of ``NAME`` and a cloudpickle champion of
+    ``hostile`` that creates ``<root>/ran`` when loaded."""
+    root = tmp_path_factory.mktemp("serve")
+    (root / ".dvc").mkdir()
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["register"]["model_name"] = NAME
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.delenv("DVC_ROOT", raising=False)
+        session = open_session(None, "tests")
+        pipeline = gdlab_champion(session.client, NAME)
+        cloudpickle_champion(session.client, "hostile", root / "ran")
+        mlflow.set_tracking_uri(None)
+    return root, pipeline
+
+
+def gdlab_serve(root, *args: str) -> list[str]:
+    return [sys.executable, "-m", "gdlab.cli", "serve", *args]
+
+
+def test_a_cloudpickle_champion_is_refused_and_never_run(project):
+    root, _ = project
+    proc = subprocess.run(gdlab_serve(root, "--model-uri", "models:/hostile@champion"),
+                          cwd=root, env=stage_env(REPO), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "gdlab serve: 'hostile' v1 (models:/hostile@champion): not loaded: its model is not a "
+        "skops file (serialization_format 'cloudpickle'); gdlab loads no pickle"
+    )
+    assert "serving" not in proc.stdout
+    assert not (root / "ran").exists()
+
+
+def request(rows: list[list[float]], **params: str) -> bytes:
+    body: dict = {"dataframe_split": {"columns": CITY, "data": rows}}
+    if params:
+        body["params"] = params
+    return json.dumps(body).encode()
+
+
+def test_the_champion_is_served_and_answers_as_the_readme_says(project, tmp_path):
+    root, pipeline = project
+    port = free_port()
+    log = tmp_path / "serve.log"
+    good = [[0.5, 1.0, 0, 1, 0], [0.1, -1.0, 1, 0, 0]]
+    frame = pd.DataFrame(good, columns=CITY, dtype=float)
+    with model_server(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
+                      env=stage_env(REPO), log=log, wait=90) as ready:
+        assert ready, log.read_text()[-3000:]
+        assert post_json(port, request(good)) == (
+            200, {"predictions": pipeline.predict(frame).tolist()})
+        status, answer = post_json(port, request(good, predict_method="predict_proba"))
+        assert status == 200
+        expected = pipeline.predict_proba(frame)
+        served = [[row[str(c)] for c in pipeline.classes_] for row in answer["predictions"]]
+        np.testing.assert_allclose(served, expected)
+        status, answer = post_json(port, request([[0.5, 1.0, 1, 1, 0]]))
+        assert status == 400
+        assert "column 'city' sets several levels in row 0" in answer["message"]
+        status, answer = post_json(port, request([[0.5, float("nan"), 0, 1, 0]]))
+        assert status == 400 and "column 'x1' holds NaN in row 0" in answer["message"]
+    printed = log.read_text()
+    assert (f"gdlab serve: serving '{NAME}' v1 (models:/{NAME}@champion) on "
+            f"http://127.0.0.1:{port}/invocations") in printed
+
+
+def test_a_host_that_is_not_loopback_is_refused_without_opt_in(project, capsys):
+    root, _ = project
+    assert serve(None, "192.0.2.7", free_port(), params_file=str(root / "params.yaml")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gdlab serve: --host '192.0.2.7' is not a loopback address")
+    assert "--allow-remote" in err
+    assert check_host("192.0.2.7", allow_remote=True) == "192.0.2.7"
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert check_host(host, allow_remote=False) == host

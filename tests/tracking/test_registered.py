@@ -1,0 +1,51 @@
+"""Loading a registered champion safely (:mod:`gdlab.tracking.registered`): the skops file
+alone with gdlab's trusted types; a pickle that anyone able to register a version put there is
+refused, never run (``mlflow.sklearn.load_model`` runs it: the control)."""
+
+from __future__ import annotations
+
+import mlflow.sklearn
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+
+from gdlab.tracking.registered import (
+    RefusedModel,
+    load_registered_model,
+    resolve_version,
+    serving_metadata,
+)
+from tests.registered_models import ONE_HOT, city_rows, cloudpickle_champion, gdlab_champion
+
+
+def test_the_champion_loads_as_the_pipeline_it_was(session):
+    pipeline = gdlab_champion(session.client, "genuine")
+    loaded = load_registered_model("models:/genuine@champion")
+    assert isinstance(loaded, Pipeline)
+    X, _ = city_rows(seed=7)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipeline.predict_proba(X))
+    version = resolve_version("models:/genuine@champion")
+    assert (version.name, version.version, version.uri) == ("genuine", "1", "models:/genuine/1")
+    signature, metadata = serving_metadata(version, loaded)
+    assert [spec.name for spec in signature.inputs.inputs] == list(X.columns)
+    assert signature.params.params[0].name == "predict_method"
+    assert metadata == {"gdlab_one_hot": ONE_HOT}
+
+
+def test_a_cloudpickle_champion_is_refused_without_running_it(session, tmp_path):
+    marker = tmp_path / "ran"
+    version = cloudpickle_champion(session.client, "hostile", marker)
+    with pytest.raises(RefusedModel) as refused:
+        load_registered_model("models:/hostile@champion")
+    message = str(refused.value)
+    assert message.startswith(f"'hostile' v{version} (models:/hostile@champion): not loaded: ")
+    assert "not a skops file (serialization_format 'cloudpickle')" in message
+    assert "\n" not in message
+    assert not marker.exists()
+    mlflow.sklearn.load_model("models:/hostile@champion")  # the control: MLflow runs it
+    assert marker.exists()
+
+
+def test_a_uri_outside_the_registry_is_refused_naming_it():
+    with pytest.raises(ValueError, match="model URI 'runs:/abc/model' is not a registry URI"):
+        resolve_version("runs:/abc/model")
