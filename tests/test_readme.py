@@ -164,3 +164,29 @@ def test_the_lr_range_test_snippet_runs_as_written(tmp_path):
     suggestion, valley, descended = proc.stdout.split()
     assert 0 < float(suggestion) < float(valley) and descended in ("True", "False")
     assert (tmp_path / "lr_find.png").stat().st_size > 0
+
+
+def test_the_readme_serves_and_loads_the_champion_with_gdlab_not_mlflows_loaders():
+    """``mlflow models serve`` and ``mlflow.*.load_model`` on a registry URI run whatever code
+    the model's logger chose: no recipe of the README uses them, its serving recipe is a
+    ``gdlab serve`` command the real parser takes, on 127.0.0.1, and the README says why."""
+    import shlex
+
+    from gdlab.cli import build_parser
+    from gdlab.urls import is_loopback
+
+    text = readme()
+    blocks = re.findall(r"```(?:bash|python)\n(.*?)```", text, flags=re.S)
+    mlflow_loaders = re.compile(r"models serve|mlflow\.\w+\.load_model\(")
+    unsafe = [line for block in blocks for line in block.splitlines()
+              if mlflow_loaders.search(line) and "models:/" in line]
+    assert not unsafe, unsafe
+    commands = [line for block in blocks for line in block.splitlines()
+                if line.startswith(".venv/bin/gdlab serve")]
+    assert commands
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        assert args.func.__name__ == "_serve" and is_loopback(args.host), command
+    assert any("load_registered_model(\"models:/gdlab-model@champion\")" in block
+               for block in blocks)
+    assert "run whatever code\nthe model's logger put there" in text

@@ -22,13 +22,18 @@ from pathlib import Path
 from typing import Any
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gdlab`` script; returns the exit status."""
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gdlab`` command's parser, with every subcommand."""
     parser = argparse.ArgumentParser(prog="gdlab", description="gdlab command-line tools")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_lr_find(subparsers)
     _add_serve(subparsers)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gdlab`` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 
