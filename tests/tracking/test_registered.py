@@ -49,3 +49,24 @@ def test_a_cloudpickle_champion_is_refused_without_running_it(session, tmp_path)
 def test_a_uri_outside_the_registry_is_refused_naming_it():
     with pytest.raises(ValueError, match="model URI 'runs:/abc/model' is not a registry URI"):
         resolve_version("runs:/abc/model")
+
+
+def test_a_skops_champion_with_a_type_gdlab_does_not_trust_is_refused_naming_it(session):
+    # skops file, but its MLmodel lists a foreign function as trusted (MLflow's loader would
+    # trust it): gdlab's loader trusts its own list only
+    import mlflow
+    from sklearn.preprocessing import FunctionTransformer
+
+    from tests.registered_models import register_champion
+
+    X, y = city_rows()
+    model = FunctionTransformer(func=np.linalg.norm)
+    model.fit(X, y)
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", serialization_format="skops", pip_requirements=["mlflow"],
+            skops_trusted_types=["numpy.linalg.norm", "numpy.linalg._linalg.norm"])
+    version = register_champion(session.client, "foreign", info.model_uri)
+    with pytest.raises(RefusedModel, match=rf"^'foreign' v{version} \(models:/foreign@champion\): "
+                       r"not loaded: it uses numpy\.linalg.*norm"):
+        load_registered_model("models:/foreign@champion")
