@@ -483,3 +483,33 @@ def test_scoring_the_champion_draws_no_download_progress_bar(session, capfd, mon
     err = capfd.readouterr().err
     assert "Downloading artifacts" not in err, err
     assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
+
+
+@pytest.mark.parametrize("name", ["../../../etc/hostname", "/etc/hostname", "sub/model.skops",
+                                  "..", "C:\\model.skops"])
+def test_a_model_file_the_mlmodel_names_outside_the_model_directory_is_never_read(
+    monkeypatch, tmp_path, name
+):
+    from types import SimpleNamespace
+
+    from gdlab.served import TRAINING_ROWS_KEY
+    from gdlab.tracking import champion
+
+    asked = []
+    monkeypatch.setattr(champion, "download_model_file",
+                        lambda uri, path, directory: asked.append(path) or path)
+    flavors = {"sklearn": {"serialization_format": "skops", "pickled_model": name}}
+    metadata = {TRAINING_ROWS_KEY: {"file": name, "scheme": champion.SCHEME}}
+    monkeypatch.setattr(champion, "_model_info",
+                        lambda uri: SimpleNamespace(flavors=flavors, metadata=metadata))
+    with pytest.raises(ValueError, match="not a file of the model's own directory"):
+        champion._load_registered("models:/m/1", str(tmp_path), ())
+    with pytest.raises(ValueError, match="not a file of the model's own directory"):
+        champion._training_rows("models:/m/1", str(tmp_path))
+    assert asked == []  # nothing downloaded, nothing read
+
+
+def test_the_model_file_names_train_logs_are_plain_names():
+    from gdlab.tracking.champion import _plain_file_name
+
+    assert _plain_file_name("model.skops") and _plain_file_name("training_rows.npy")

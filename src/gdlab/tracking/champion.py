@@ -192,6 +192,11 @@ def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
             f"its model is not a skops file (serialization_format "
             f"{flavor.get('serialization_format')!r}); gdlab loads no pickle"
         )
+    if not _plain_file_name(flavor["pickled_model"]):  # the MLmodel is the logger's to write
+        raise ValueError(
+            f"its MLmodel names the model file {flavor['pickled_model']!r}, which is not a "
+            "file of the model's own directory; gdlab reads no file outside it"
+        )
     local = download_model_file(uri, flavor["pickled_model"], directory)
     try:
         return load_model(Path(local), plugins=plugins)
@@ -203,6 +208,13 @@ def _load_registered(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
             f"its artifact in the MLflow store is damaged: {uri} ({file}) is not a readable "
             f"skops model file ({exc.problem})"
         ) from exc
+
+
+def _plain_file_name(name: Any) -> bool:
+    """Whether ``name`` is a file name inside the model's directory: no directory part, no
+    ``..``, not absolute (on either kind of path)."""
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and "/" not in name and "\\" not in name and ":" not in name)
 
 
 def _load_champion(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
@@ -232,6 +244,9 @@ def _training_rows(uri: str, directory: str) -> tuple[np.ndarray | None, str | N
     if entry.get("scheme") != SCHEME:
         return None, (f"its training rows were hashed by scheme {entry.get('scheme')!r}, "
                       f"not {SCHEME!r}")
+    if not _plain_file_name(entry.get("file")):
+        raise ValueError(f"its MLmodel names the fingerprint file {entry.get('file')!r}, which is "
+                         "not a file of the model's own directory; gdlab reads no file outside it")
     return load_fingerprint(download_model_file(uri, entry["file"], directory)), None
 
 
