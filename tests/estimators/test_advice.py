@@ -129,3 +129,23 @@ def test_step_beyond_max_epochs_is_said():
     assert len(messages) == 1 and "the 150 epochs after the warm-up" in messages[0]
     messages, _ = _schedule_warnings(schedule="step", schedule_params={"step_size": 5})
     assert messages == []
+
+
+def test_the_feature_scale_advice_reads_a_sample_of_rows_not_a_float64_copy_of_x():
+    import tracemalloc
+
+    from gdlab.estimators.advice import feature_scale_cause
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200_000, 50), dtype=np.float32)
+    X[:, 0] *= 1000.0  # one column on a far larger scale: the advice names it
+    tracemalloc.start()
+    try:
+        cause = feature_scale_cause(X, "GDRegressor")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert cause is not None and "StandardScaler" in cause
+    assert peak < 0.25 * X.nbytes  # a float64 copy of X alone is 2 x X.nbytes (was 4 x)
+    high = float(cause.split(" to ")[1].split(")")[0])
+    assert high == pytest.approx(float(X[:, 0].std(dtype=np.float64)), rel=0.05)
