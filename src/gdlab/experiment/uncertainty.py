@@ -22,6 +22,7 @@ two models overlap whatever they are: such a test set cannot rank models."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,34 @@ def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.n
     return counts
 
 
+def resample_count(n_rows: int, n_resamples: int = N_RESAMPLES) -> int:
+    """How many bootstrap resamples of ``n_rows`` rows are drawn: ``n_resamples``, fewer above
+    :data:`FULL_RESAMPLES_ROWS` rows (resamples × rows kept at ``n_resamples`` × that), at
+    least :data:`MIN_RESAMPLES`."""
+    if n_rows > FULL_RESAMPLES_ROWS:
+        return min(n_resamples, max(MIN_RESAMPLES, n_resamples * FULL_RESAMPLES_ROWS // n_rows))
+    return n_resamples
+
+
+def bootstrap(
+    n_rows: int, scored: Callable[[np.ndarray], dict[str, np.ndarray]], *, seed: int,
+    n_resamples: int = N_RESAMPLES,
+) -> dict[str, np.ndarray]:
+    """``{name: value per resample}``: ``scored`` (row-count vectors, resamples × rows, to
+    ``{name: one value per vector}``) on :func:`resample_count` seeded bootstrap resamples of
+    ``n_rows`` rows, drawn a few million counts at a time. The same ``seed`` draws the same
+    resamples, whatever ``scored`` computes from them."""
+    n_resamples = resample_count(n_rows, n_resamples)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_resamples, 4_000_000 // max(n_rows, 1)))  # resamples × rows at once
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, n_resamples, chunk):
+        counts = _resample_counts(n_rows, min(chunk, n_resamples - start), rng)
+        for name, values in scored(counts).items():
+            parts.setdefault(name, []).append(values)
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+
 def scores_with_intervals(
     model: Any, X: Any, y: Any, task: str, *, seed: int, predicted: np.ndarray | None = None
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
@@ -157,8 +186,6 @@ def metric_intervals(
     :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made."""
     y = np.asarray(y)
     n = len(y)
-    if n > FULL_RESAMPLES_ROWS:
-        n_resamples = min(n_resamples, max(MIN_RESAMPLES, n_resamples * FULL_RESAMPLES_ROWS // n))
     if predicted is None:
         predicted = predictions(model, X, task)
     if task == "regression":
@@ -176,20 +203,13 @@ def metric_intervals(
 
         scored = _ClassificationRows(y, proba, classes).weighted
 
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_resamples, 4_000_000 // max(n, 1)))  # resamples × rows held at once
-    parts: dict[str, list[np.ndarray]] = {}
-    for start in range(0, n_resamples, chunk):
-        counts = _resample_counts(n, min(chunk, n_resamples - start), rng)
-        for name, values in scored(counts).items():
-            parts.setdefault(name, []).append(values)
+    resampled = bootstrap(n, scored, seed=seed, n_resamples=n_resamples)
     tail = 100 * (1 - confidence) / 2
     out: dict[str, tuple[float, float]] = {}
     if task != "regression":
         correct = int(np.sum(np.asarray(model.classes_)[np.argmax(proba, axis=1)] == y))
         out["accuracy"] = wilson_interval(correct, n, confidence)
-    for name, chunks in parts.items():
-        values = np.concatenate(chunks)
+    for name, values in resampled.items():
         finite = values[np.isfinite(values)]
         if len(finite) < len(values) / 2:
             out[name] = (float("nan"), float("nan"))
