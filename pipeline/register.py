@@ -4,7 +4,9 @@ The new version gets the alias ``challenger``; ``champion`` moves to it only whe
 current champion on ``register.metric`` on the same test rows (a champion tested on other
 prepared data is scored, with the new model, on the rows of ``data/prepared``'s test split
 that neither trained on; with too few such rows, or other input columns, the two are not
-compared, and the new version stays challenger) and passes the fairness gate
+compared, and the new version stays challenger), by more than the noise of those rows
+(``register.min_confidence``: a paired bootstrap of the two models on them, seeded with
+``seed``, must be that confident the new one is better), and passes the fairness gate
 (``reports/fairness.json``, written by evaluate). The decision is written to
 ``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
 Before anything is registered, the logged model's skops file in the MLflow store is checked to be
@@ -142,6 +144,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                 test_set=test_set,
                 verify_reused=lambda name, version: check_reused_version(
                     name, version, models / "model.skops"),
+                min_confidence=params.register.min_confidence,
+                seed=params.seed,
             )
         except ChampionNotComparable as exc:  # checked before anything is written
             print(f"register: {exc}; nothing registered, no alias moved ({exc.remedy})",

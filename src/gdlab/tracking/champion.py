@@ -20,7 +20,7 @@ import shlex
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.data.fingerprint import SCHEME, load_fingerprint, row_hashes, seen
-from gdlab.experiment.metrics import score
+from gdlab.experiment.metrics import predictions, score
 from gdlab.experiment.persist import UntrustedTypes
 from gdlab.experiment.uncertainty import MIN_RANKED_ROWS
 from gdlab.text import listed
@@ -251,6 +251,19 @@ def _training_rows(uri: str, directory: str) -> tuple[np.ndarray | None, str | N
 
 
 @dataclass(frozen=True)
+class PairedPredictions:
+    """The champion's and the new model's predictions on the same test rows (``predict``, or
+    ``predict_proba`` with each model's own ``classes``), for a paired test of the two
+    (:func:`gdlab.experiment.paired_bootstrap.paired_gain`)."""
+
+    y: np.ndarray
+    champion: np.ndarray
+    challenger: np.ndarray
+    champion_classes: np.ndarray | None = None
+    challenger_classes: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class ChampionScores:
     """The champion and the new model on the test rows neither trained on: their ``metric``
     there (None: too few such rows, :data:`MIN_COMPARED_ROWS`, and neither is scored) and
@@ -267,6 +280,8 @@ class ChampionScores:
     challenger_trained: int = 0
     """Test rows the new model was trained on too (the same row twice in the data)."""
     unknown: str | None = None
+    paired: PairedPredictions | None = field(default=None, repr=False, compare=False)
+    """Both models' predictions on the compared rows, when asked for (``paired=True``)."""
 
     @property
     def enough(self) -> bool:
@@ -274,18 +289,30 @@ class ChampionScores:
         return self.compared_rows >= MIN_COMPARED_ROWS
 
 
-def _score_on(
-    model: Any, test_set: TestSet, rows: np.ndarray, metric: str, champion: bool = True
-) -> float:
-    """``model``'s ``metric`` on the test rows ``rows`` (a mask), as evaluate scores the
-    challenger (:func:`gdlab.experiment.metrics.score`, the columns in the order the model was
-    fitted on); a ``champion`` that never predicts a class of those rows raises
-    :class:`NotCompared`."""
+def _predict_on(
+    model: Any, test_set: TestSet, rows: np.ndarray, champion: bool = True
+) -> np.ndarray:
+    """``model``'s :func:`~gdlab.experiment.metrics.predictions` on the test rows ``rows`` (a
+    mask), the columns in the order the model was fitted on; a ``champion`` that never
+    predicts a class of those rows raises :class:`NotCompared`."""
     X, y = test_set.X[rows], np.asarray(test_set.y)[rows]
     if champion and test_set.task != "regression":
         _check_classes(model, y)
     columns = list(getattr(model, "feature_names_in_", X.columns))
-    return float(score(model, X[columns], y, test_set.task)[metric])
+    return predictions(model, X[columns], test_set.task)
+
+
+def _score_of(model: Any, test_set: TestSet, rows: np.ndarray, predicted: np.ndarray,
+              metric: str) -> float:
+    """``metric`` of ``predicted`` on the test rows ``rows``, as evaluate scores the challenger
+    (:func:`gdlab.experiment.metrics.score`)."""
+    y = np.asarray(test_set.y)[rows]
+    return float(score(model, None, y, test_set.task, predicted=predicted)[metric])
+
+
+def _classes(model: Any) -> np.ndarray | None:
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else np.asarray(classes)
 
 
 @contextmanager
@@ -301,15 +328,18 @@ def _failing_as(what: str, remedy: str = CHAMPION_REMEDY) -> Iterator[None]:
 
 
 def champion_scores(
-    name: str, version: str, challenger_uri: str, test_set: TestSet, metric: str
+    name: str, version: str, challenger_uri: str, test_set: TestSet, metric: str,
+    *, paired: bool = False,
 ) -> ChampionScores:
     """Version ``version`` of ``name`` (the champion) and the model at ``challenger_uri``
     scored with ``metric`` on the rows of ``test_set`` that neither was trained on (their
     fingerprints, :mod:`gdlab.data.fingerprint`); neither is scored when fewer than
     :data:`MIN_COMPARED_ROWS` remain. A champion logged without a fingerprint is scored on
-    every test row. Any failure (an artifact gone or damaged, a type the loader does not
-    trust, the rows do not fit a model) raises :class:`ChampionNotComparable` with one line
-    saying why; a test class the champion never predicts, :class:`NotCompared`."""
+    every test row. With ``paired``, both models' predictions on the compared rows come with
+    the scores (:class:`PairedPredictions`; for a champion without a fingerprint the new model
+    predicts every test row too). Any failure (an artifact gone or damaged, a type the loader
+    does not trust, the rows do not fit a model) raises :class:`ChampionNotComparable` with
+    one line saying why; a test class the champion never predicts, :class:`NotCompared`."""
     uri, n = _version_uri(name, version), len(test_set.y)
     champion_failed = f"champion v{version} of {name!r} could not be re-evaluated on this test set"
     remedy = champion_remedy(name)
@@ -320,9 +350,20 @@ def champion_scores(
         with _failing_as(champion_failed, remedy):
             known, unknown = _training_rows(uri, theirs)
             if known is None:  # today's rows, whatever it was trained on
+                every = np.ones(n, dtype=bool)
                 model = _load_champion(uri, theirs, test_set.plugins)
-                value = _score_on(model, test_set, np.ones(n, dtype=bool), metric)
-                return ChampionScores(value, None, n, n, None, unknown=unknown)
+                predicted = _predict_on(model, test_set, every)
+                value = _score_of(model, test_set, every, predicted, metric)
+                scores = ChampionScores(value, None, n, n, None, unknown=unknown)
+        if known is None:
+            if not paired:
+                return scores
+            with _failing_as(f"this model ({challenger_uri}) could not be scored on the "
+                             "test rows", CHALLENGER_REMEDY):
+                ours_model = _load_registered(challenger_uri, ours, test_set.plugins)
+                both = _paired(test_set, every, model, predicted, ours_model)
+            return replace(scores, paired=both)
+        with _failing_as(champion_failed, remedy):
             hashes = row_hashes(test_set.X, test_set.y)
             trained = seen(hashes, known)
         with _failing_as(f"the fingerprint of this model's training rows ({challenger_uri}) "
@@ -336,12 +377,47 @@ def champion_scores(
             return counts
         with _failing_as(champion_failed, remedy):
             model = _load_champion(uri, theirs, test_set.plugins)
-            champion = _score_on(model, test_set, clean, metric)
+            predicted = _predict_on(model, test_set, clean)
+            champion = _score_of(model, test_set, clean, predicted, metric)
         with _failing_as(f"this model ({challenger_uri}) could not be scored on the test rows "
                          "neither model trained on", CHALLENGER_REMEDY):
-            model = _load_registered(challenger_uri, ours, test_set.plugins)
-            challenger = _score_on(model, test_set, clean, metric, champion=False)
-    return replace(counts, champion=champion, challenger=challenger)
+            ours_model = _load_registered(challenger_uri, ours, test_set.plugins)
+            both = _paired(test_set, clean, model, predicted, ours_model)
+            challenger = _score_of(ours_model, test_set, clean, both.challenger, metric)
+    return replace(counts, champion=champion, challenger=challenger,
+                   paired=both if paired else None)
+
+
+def same_rows_predictions(
+    name: str, version: str, challenger_uri: str, test_set: TestSet
+) -> PairedPredictions:
+    """Both models' predictions on every row of ``test_set``: version ``version`` of ``name``
+    (a champion trained and tested on the same prepared data, so that none of these rows was
+    a training row of either, bar a row that is in the data twice, as in its recorded test
+    metric) and the model at ``challenger_uri``. Fails as :func:`champion_scores` does."""
+    uri, every = _version_uri(name, version), np.ones(len(test_set.y), dtype=bool)
+    with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
+        theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
+        Path(theirs).mkdir()
+        Path(ours).mkdir()
+        with _failing_as(f"champion v{version} of {name!r} could not be re-evaluated on this "
+                         "test set", champion_remedy(name)):
+            model = _load_champion(uri, theirs, test_set.plugins)
+            predicted = _predict_on(model, test_set, every)
+        with _failing_as(f"this model ({challenger_uri}) could not be scored on the test rows",
+                         CHALLENGER_REMEDY):
+            return _paired(test_set, every, model, predicted,
+                           _load_registered(challenger_uri, ours, test_set.plugins))
+
+
+def _paired(test_set: TestSet, rows: np.ndarray, champion: Any, predicted: np.ndarray,
+            challenger: Any) -> PairedPredictions:
+    """The champion's ``predicted`` values and ``challenger``'s on the test rows ``rows``."""
+    return PairedPredictions(
+        np.asarray(test_set.y)[rows], predicted,
+        _predict_on(challenger, test_set, rows, champion=False),
+        _classes(champion), _classes(challenger),
+    )
 
 
 def _check_classes(model: Any, y: np.ndarray) -> None:

@@ -13,17 +13,20 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+from gdlab.experiment.paired_bootstrap import PairedGain, paired_gain
 from gdlab.tracking.champion import (
     CHALLENGER_REMEDY,
     MIN_COMPARED_ROWS,
     ChampionScores,
     NotCompared,
+    PairedPredictions,
     TestSet,
     champion_remedy,
     champion_scores,
     input_columns,
     input_difference,
     promote_by_hand,
+    same_rows_predictions,
 )
 from gdlab.tracking.decision_lock import decision_lock
 from gdlab.tracking.hand_moves import (
@@ -78,6 +81,13 @@ class RegistryDecision:
     """Of them, the rows the two were compared on (or would have been: too few)."""
     champion_training_rows: int | None = None
     """Of them, the rows the champion was trained on (None: unknown or not asked)."""
+    min_confidence: float | None = None
+    """The confidence the new version had to be better with (``register.min_confidence``;
+    None: any improvement promoted)."""
+    paired_test: dict[str, Any] | None = None
+    """The paired bootstrap of the two on the rows they were compared on
+    (:class:`~gdlab.experiment.paired_bootstrap.PairedGain`: gain, its 95% interval,
+    confidence, rows, resamples, seed); None when none was run."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,7 +162,9 @@ def registered_model_description(task: str | None, metric: str) -> str:
         f"gdlab {kind}: each version is the refit of a train run of the gdlab pipeline "
         f"(a scikit-learn pipeline, also saved as models/model.skops), registered by its "
         f"register stage. Alias {CHAMPION!r}: the version register promoted (the best test "
-        f"{metric} that passed the fairness gate) or the one a person moved it to by hand "
+        f"{metric}, better than the one before it beyond the noise of the test rows when "
+        "register.min_confidence is set, that passed the fairness gate) or the one a person "
+        "moved it to by hand "
         "(register then never promotes the version it was moved away from again: its tag "
         f"gdlab.rolled_back); {CHALLENGER!r}: the latest version registered. register records "
         "its own decisions in each version's tag gdlab.promotion_reason and in the project's "
@@ -285,6 +297,7 @@ class _Comparison:
     recorded: float | None
     challenger: float | None = None
     rows: ChampionScores | None = None
+    paired: PairedGain | None = None
 
 
 def _compare_with_champion(
@@ -294,13 +307,16 @@ def _compare_with_champion(
     model_uri: str,
     metric: str,
     test_set: TestSet | None,
+    seed: int | None = None,
 ) -> _Comparison:
     """Compare ``champion`` with the model at ``model_uri`` before anything is written: their
     signatures' inputs, then both models' ``metric`` on the rows of ``test_set`` neither
     trained on (the champion's own recorded one when it was tested on the same prepared data,
     ``gdlab.data_digest``, or when no test set is given; a champion whose training rows are
-    unknown, on every test row). Raises ``ChampionNotComparable`` when a model cannot be read
-    or scored."""
+    unknown, on every test row). With a ``seed`` (and a test set), both models also predict
+    those rows (every test row for the same prepared data) for the paired bootstrap of their
+    difference seeded with it (:func:`_paired_test`). Raises ``ChampionNotComparable`` when a
+    model cannot be read or scored."""
     recorded = _champion_value(client, champion, metric)
     if test_set is not None and len(test_set.y) < MIN_COMPARED_ROWS:
         return _Comparison(None, TOO_SMALL_TEST, _too_small(len(test_set.y)), recorded)
@@ -313,17 +329,34 @@ def _compare_with_champion(
                            f"whose inputs differ: {differs}", recorded)
     digest = (champion.tags or {}).get("gdlab.data_digest")
     same_data = test_set is None or (digest is not None and digest == test_set.digest)
-    if same_data and (recorded is not None or test_set is None):
-        return _Comparison(recorded, "recorded", None, recorded)
+    paired = seed is not None and test_set is not None
     try:
-        scores = champion_scores(name, str(champion.version), model_uri, test_set, metric)
+        if same_data and (recorded is not None or test_set is None):
+            if not paired:
+                return _Comparison(recorded, "recorded", None, recorded)
+            both = same_rows_predictions(name, str(champion.version), model_uri, test_set)
+            return _Comparison(recorded, "recorded", None, recorded,
+                               paired=_paired_test(both, test_set.task, metric, seed))
+        scores = champion_scores(name, str(champion.version), model_uri, test_set, metric,
+                                 paired=paired)
     except NotCompared as exc:
         return _Comparison(None, f"not compared: {exc.kind}", str(exc), recorded)
+    test = None if scores.paired is None else _paired_test(scores.paired, test_set.task,
+                                                           metric, seed)
     if scores.unknown is not None:
-        return _Comparison(scores.champion, ALL_ROWS, None, recorded, rows=scores)
+        return _Comparison(scores.champion, ALL_ROWS, None, recorded, rows=scores, paired=test)
     if not scores.enough:
         return _Comparison(None, TOO_FEW_ROWS, _too_few(scores), recorded, rows=scores)
-    return _Comparison(scores.champion, UNSEEN_ROWS, None, recorded, scores.challenger, scores)
+    return _Comparison(scores.champion, UNSEEN_ROWS, None, recorded, scores.challenger, scores,
+                       test)
+
+
+def _paired_test(both: PairedPredictions, task: str, metric: str, seed: int) -> PairedGain:
+    """The paired bootstrap of the new model's gain over the champion on the rows both
+    predicted (:func:`gdlab.experiment.paired_bootstrap.paired_gain`, seeded with ``seed``)."""
+    return paired_gain(both.y, both.champion, both.challenger, task, metric, seed=seed,
+                       champion_classes=both.champion_classes,
+                       challenger_classes=both.challenger_classes)
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -356,14 +389,14 @@ def _too_small(test_rows: int) -> str:
             "noise: use more rows or raise data.test_size)")
 
 
-def _compared(metric: str, value: float, comparison: _Comparison, champion: str) -> str:
-    """The reason of a decision on the metrics: the recorded values as before; champion and
-    new model scored again on the test rows neither trained on say how many of how many; a
-    champion whose training rows are unknown says so, with what it had recorded on its own
-    test data."""
+def _compared(metric: str, value: float, comparison: _Comparison, champion: str,
+              verb: str) -> str:
+    """The reason of a decision on the metrics (``verb``: ``beats``, ``does not beat``, ...):
+    the recorded values as before; champion and new model scored again on the test rows
+    neither trained on say how many of how many; a champion whose training rows are unknown
+    says so, with what it had recorded on its own test data."""
     previous, rows = comparison.value, comparison.rows
     ours = value if comparison.challenger is None else comparison.challenger
-    verb = "beats" if is_better(ours, previous, metric) else "does not beat"
     if comparison.source == "recorded":
         return f"test_{metric} {value:.6g} {verb} {previous:.6g}"
     if comparison.source == UNSEEN_ROWS:
@@ -378,6 +411,24 @@ def _compared(metric: str, value: float, comparison: _Comparison, champion: str)
         f"; its training rows are unknown ({rows.unknown}) and may include these test rows")
     return (f"test_{metric} {value:.6g} {verb} champion v{champion}'s {previous:.6g} on the "
             f"same test rows (re-evaluated{own}{unknown})")
+
+
+def _beyond_noise(test: PairedGain, min_confidence: float, better: bool) -> str:
+    """The clause a paired test adds to the reason: the gain, its interval, the confidence
+    against ``min_confidence`` and, for a challenger ahead by less than the noise of the test
+    rows, that this is why it stays challenger."""
+    how = (f"paired bootstrap, {test.resamples} resamples of the "
+           f"{_plural(test.rows, 'test row', 'test rows')} both were scored on")
+    if math.isnan(test.confidence):
+        return (f"; better by {test.gain:.3g}, with a confidence that cannot be measured "
+                f"(test_{test.metric} is undefined on most resamples; {how}): not promoted")
+    passed = test.confidence >= min_confidence
+    clause = (f"; better by {test.gain:.3g} [95% CI {test.low:.3g}, {test.high:.3g}], with "
+              f"confidence {test.confidence:.3g} {'>=' if passed else '<'} "
+              f"register.min_confidence {min_confidence:g} ({how})")
+    if better and not passed:
+        clause += ": within the noise of the test rows, not promoted"
+    return clause
 
 
 def _record_comparison(
@@ -418,6 +469,8 @@ def register_and_gate(
     description: str | None = None,
     test_set: TestSet | None = None,
     verify_reused: Callable[[str, str], Any] | None = None,
+    min_confidence: float | None = None,
+    seed: int = 0,
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
@@ -447,9 +500,21 @@ def register_and_gate(
     written (it raises, e.g. :class:`~gdlab.tracking.logged_model.LoggedModelDiffers`, to
     refuse): the aliases would otherwise move to a file nobody read.
 
+    With ``min_confidence`` (``register.min_confidence``, above 0), a better test metric is not
+    enough: the champion and the new model predict the rows they are compared on (every test
+    row of the same prepared data; else the rows neither trained on), and the new version is
+    promoted only when a paired bootstrap over those rows, seeded with ``seed``
+    (:func:`gdlab.experiment.paired_bootstrap.paired_gain`), is at least that confident that
+    it is better; the reason gives the gain, its 95% interval and the confidence. It needs
+    ``test_set`` (ValueError otherwise). None or 0: any improvement is promoted.
+
     The champion is read and the aliases moved under :func:`decision_lock`, so two register
     stages at once (``dvc queue start -j 2``) decide one after the other: the second compares
     with the first's outcome, not with the champion both would have read."""
+    paired = bool(min_confidence)
+    if paired and test_set is None:
+        raise ValueError("register.min_confidence needs the test set: the paired test scores "
+                         "the champion and the new model on its rows")
     with decision_lock(str(client.tracking_uri), model_name):
         champion = current_champion(client, model_name)
         held = None if champion is None else (champion.tags or {}).get(TASK_TAG)
@@ -472,7 +537,8 @@ def register_and_gate(
         comparison = None
         if champion is not None and (known is None or str(known.version) != str(champion.version)):
             comparison = _compare_with_champion(  # may refuse: nothing is written before it
-                client, model_name, champion, model_uri, metric, test_set
+                client, model_name, champion, model_uri, metric, test_set,
+                seed if paired else None,
             )
         if identical is not None:  # the same model again: no new version; its lineage stays its
             version = identical    # own, what this registration measured and decided is refreshed
@@ -511,8 +577,15 @@ def register_and_gate(
             promoted, reason = True, f"champion v{champion.version} has no test_{metric}"
         else:
             ours = value if comparison.challenger is None else comparison.challenger
-            promoted = is_better(ours, previous_value, metric)
-            reason = _compared(metric, value, comparison, str(champion.version))
+            promoted = better = is_better(ours, previous_value, metric)
+            test = comparison.paired
+            if test is not None:  # beyond the noise of the shared test rows
+                promoted = better and test.confidence >= min_confidence  # NaN: not
+            verb = ("beats" if promoted else "does not clearly beat" if better
+                    else "does not beat")
+            reason = _compared(metric, value, comparison, str(champion.version), verb)
+            if test is not None:
+                reason += _beyond_noise(test, min_confidence, better)
         if blocked:
             promoted, reason = False, blocked
         mark = rolled_back(client, model_name, str(version.version)) if promoted else None
@@ -542,6 +615,7 @@ def register_and_gate(
             reason=reason,
             champion=str(version.version) if promoted else (champion and str(champion.version)),
             **_comparison_fields(value, comparison),
+            min_confidence=min_confidence if paired else None,
         )
 
 
@@ -559,6 +633,7 @@ def _comparison_fields(value: float, comparison: _Comparison | None) -> dict[str
         "test_rows": None if rows is None else rows.test_rows,
         "compared_rows": None if rows is None else rows.compared_rows,
         "champion_training_rows": None if rows is None else rows.champion_trained,
+        "paired_test": None if comparison.paired is None else comparison.paired.to_dict(),
     }
 
 

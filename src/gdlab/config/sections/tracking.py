@@ -104,6 +104,16 @@ class RegisterConfig(Section):
     metric: Literal["auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc"] = Field(
         "auto", description="test metric that decides; auto = rmse (regression) / log_loss"
     )
+    min_confidence: float | None = Field(
+        0.95,
+        ge=0,
+        lt=1,
+        description=(
+            "promote only when a paired bootstrap of champion and new model on the shared test "
+            "rows (seeded with seed) is this confident the new one is better; null or 0 = any "
+            "improvement"
+        ),
+    )
 
     @field_validator("model_name")
     @classmethod
