@@ -266,3 +266,36 @@ def test_a_diverged_variants_losses_stop_where_they_leave_the_overlaid_chart(tmp
             value = float(whole[key])
             assert row[key] == (whole[key] if value <= ceiling else "")
     assert mine[0]["train_loss"] == full[0]["train_loss"]  # 0.5: on the chart
+
+
+def _strings(value, key: str = "") -> dict[str, str]:
+    """Every string of a JSON document by its dotted key."""
+    if isinstance(value, dict):
+        return {k: s for name, item in value.items()
+                for k, s in _strings(item, f"{key}.{name}" if key else name).items()}
+    if isinstance(value, list):
+        return {k: s for i, item in enumerate(value)
+                for k, s in _strings(item, f"{key}[{i}]").items()}
+    return {key: value} if isinstance(value, str) else {}
+
+
+def test_summary_json_holds_no_sentence_and_summary_md_keeps_them(tmp_path):
+    """``summary.json`` is a DVC metrics file: its ``budget`` (298 characters), ``winner_rule``
+    (354) and ``metric`` made ``dvc metrics diff`` and ``dvc exp show`` pad every row that
+    wide. The sentences are in ``summary.md``; the file keeps numbers, booleans and labels."""
+    from types import SimpleNamespace
+
+    budget = SimpleNamespace(train=SimpleNamespace(max_epochs=EPOCHS, tol=1e-4))
+    comparison = Comparison("optimizer.name", [Variant(label, label, budget, _folds(label))
+                                               for label in FINALS])
+    written = write_comparison(comparison, tmp_path / "reports", tmp_path / "figures")
+    document = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert {k: s for k, s in _strings(document).items() if len(s) > 40} == {}
+    assert document["ranking"] == RANKING and document["target_loss"] == pytest.approx(
+        written["summary"]["target_loss"])
+    assert document["variants"]["sgd"]["rank"] == 4
+    table = (tmp_path / "reports" / "summary.md").read_text()
+    full = comparison.summary()
+    for key in ("budget", "winner_rule", "metric", "target_rule"):
+        assert full[key] in table and key not in document  # the sentence is in the table
+    assert full["budget"].startswith(f"same epoch budget: train.max_epochs {EPOCHS} ")

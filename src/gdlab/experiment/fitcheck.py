@@ -94,9 +94,11 @@ class FitDiagnosis:
         return "; ".join(parts)
 
     def document(self) -> dict[str, Any]:
-        """The verdict, its reasons, the gap and best epoch (mean and std) for cv.json."""
-        return {"verdict": self.verdict, "reasons": "; ".join(self.reasons),
-                "gap": self.gap(), "best_epoch": self.best_epoch()}
+        """The verdict, the gap and best epoch (mean and std) for cv.json and metrics.json,
+        DVC metrics files. The reasons, sentences, are in :meth:`line` (train's output, its
+        MLflow run's ``gdlab.fit`` tag): ``dvc metrics diff`` pads every row to its widest
+        value."""
+        return {"verdict": self.verdict, "gap": self.gap(), "best_epoch": self.best_epoch()}
 
 
 def fold_fit(fold: FoldResult, task: str, early_stopping: bool) -> FoldFit:

@@ -1,5 +1,6 @@
 """Outputs of a comparison: the overlay chart, the trajectories side by side, the summary
-(JSON for ``dvc metrics``, a markdown table for people), every variant's curves in one
+(JSON of numbers and labels for ``dvc metrics``, a markdown table with the rules in words for
+people), every variant's curves in one
 long-format file (DVC's overlaid plots) and one curve file per variant; with
 ``compare.enabled: false``, the same set of outputs saying so (in
 :mod:`gdlab.reporting.compare_disabled`: the disabled stage imports that module alone)."""
@@ -411,11 +412,25 @@ def _num(values: np.ndarray, i: int) -> str:
     return repr(float(values[i])) if i < values.size and np.isfinite(values[i]) else ""
 
 
+PROSE_KEYS = ("metric", "target_rule", "winner_rule", "budget")
+"""The summary's sentences (what is ranked, how the target and the winner are chosen, each
+variant's budget): in ``summary.md``, not in ``summary.json``, a DVC metrics file, whose
+``dvc metrics diff`` and ``dvc exp show`` pad every row to the widest value."""
+
+
+def metrics_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` (:meth:`Comparison.summary`) without its :data:`PROSE_KEYS`: the numbers,
+    booleans and labels ``reports/compare/summary.json`` holds."""
+    return {k: v for k, v in summary.items() if k not in PROSE_KEYS}
+
+
 def write_comparison(
     comparison: Comparison, reports: str | Path, figures: str | Path
 ) -> dict[str, Any]:
-    """Write ``summary.json``, ``summary.md`` and ``curves/`` under ``reports`` and the figures
-    (``overlay.png``, ``trajectories.png``) under ``figures``; returns what was written."""
+    """Write ``summary.json`` (:func:`metrics_summary`), ``summary.md`` (all of it, with the
+    sentences) and ``curves/`` under ``reports`` and the figures (``overlay.png``,
+    ``trajectories.png``) under ``figures``; returns what was written (``summary``: the whole
+    summary)."""
     reports, figures = Path(reports), Path(figures)
     summary = comparison.summary()
     cleared_dir(figures)
@@ -424,7 +439,7 @@ def write_comparison(
     if trajectories is not None:
         drawn["trajectories"] = trajectories
     written = {
-        "summary": write_json(reports / "summary.json", summary),
+        "summary": write_json(reports / "summary.json", metrics_summary(summary)),
         "table": reports / "summary.md",
         "curves": write_variant_curves(comparison, reports / "curves"),
         "overlay": write_overlay_curves(comparison, reports / OVERLAY_CURVES),
