@@ -2,9 +2,10 @@
 
 Reads params.yaml (plus ``reports/tuning/best_params.json`` when a tune stage wrote it) and
 ``data/prepared``. Writes ``models/model.skops`` and ``models/run.json`` (the MLflow parent run
-that evaluate and register resume), ``reports/cv.json``, ``reports/plots/folds/fold_<k>.csv`` and
-``reports/figures/cv_loss_curves.png``, ``reports/figures/train/`` (loss bands, learning rate
-and gradient norm, the refit's trajectory on the loss surface).
+that evaluate and register resume), ``reports/cv.json`` (with the values it trained with),
+``reports/plots/folds/fold_<k>.csv`` and ``reports/figures/cv_loss_curves.png``,
+``reports/figures/train/`` (loss bands, learning rate and gradient norm, the refit's trajectory
+on the loss surface).
 MLflow: one parent run with params, lineage tags, the dataset, the refit's curves, figures and
 model, and one nested run per fold with its training and validation curves; the curves reach
 MLflow every ``live.interval`` seconds while training (a progress bar shows them on the terminal).
@@ -51,6 +52,7 @@ from gdlab.experiment import (
     input_example,
     run_training,
     trained_params,
+    trained_values,
 )
 from gdlab.experiment.faults import explain_divergence
 from gdlab.experiment.fitcheck import diagnose_fit, refit_line
@@ -201,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             model_id=info.model_id,
         ).write(handle_file)
         # the reports MLflow does not take, once it has taken everything else
-        write_json(reports / "cv.json", cv_document(result.cv))
+        write_json(reports / "cv.json",  # with what it trained with: tune may replace params.yaml's
+                   cv_document(result.cv, trained=trained_values(params, tuned)))
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
     warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted

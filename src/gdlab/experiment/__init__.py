@@ -15,7 +15,12 @@ from gdlab.experiment.model import (
     fit_pipeline,
     fit_pipeline_rows,
 )
-from gdlab.experiment.overrides import describe_tuned, load_overrides, trained_params
+from gdlab.experiment.overrides import (
+    describe_tuned,
+    load_overrides,
+    trained_params,
+    trained_values,
+)
 from gdlab.experiment.training import (
     TrainingResult,
     as_frame,
@@ -47,4 +52,5 @@ __all__ = [
     "score",
     "score_rows",
     "trained_params",
+    "trained_values",
 ]

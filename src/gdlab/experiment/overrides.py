@@ -3,16 +3,20 @@
 The file holds dotted parameter paths, either flat (``{"optimizer.learning_rate": 0.003}``) or
 under a ``"params"`` key (``{"params": {...}, "score": ...}``). Apply them with
 ``gdlab.config.with_overrides`` so a tuned value is held to the same rules as params.yaml;
-:func:`trained_params` does both, giving the parameters the model was trained with.
+:func:`trained_params` does both, giving the parameters the model was trained with, and
+:func:`trained_values` says what they were for ``reports/cv.json`` (``dvc exp show``'s params
+columns are params.yaml's, whatever tune replaced).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gdlab.config import ConfigError, Params, flatten_params, load_params, with_overrides
+from gdlab.config.export import Scalar
 
 NOT_SET = object()  # the "params.yaml's value" of a tuned key the file does not set
 
@@ -54,6 +58,24 @@ def trained_params(
     except ConfigError as exc:  # a hand-edited value: name the file, not "overrides"
         raise ConfigError(exc.problems, str(tuned_path)) from None
     return trained, {k: (written.get(k, NOT_SET), v) for k, v in tuned.items()}
+
+
+TRAINED_KEYS = ("optimizer.", "schedule.", "train.batch_size")
+"""The parameters ``reports/cv.json``'s ``trained`` always holds (a key, or a section's prefix):
+the optimiser with its resolved params, the schedule with its params, the batch size; the
+keys tune searched join them."""
+
+
+def trained_values(params: Params, tuned: Mapping[str, Any] = ()) -> dict[str, Scalar]:
+    """``{"optimizer.name": "momentum", "optimizer.learning_rate": 0.0037, ...}``: the values
+    ``params`` (params.yaml with the tuned values applied) trains with, for
+    :data:`TRAINED_KEYS` and every key of ``tuned``, resolved (the optimiser's and schedule's
+    defaults filled in). Numbers, booleans and short strings only, as DVC shows metrics:
+    ``null`` (full batch, no clipping) is the string ``"null"`` as params.yaml spells it, a
+    list its JSON text (``"[0.9, 0.999]"``)."""
+    flat = flatten_params(params)
+    wanted = [k for k in flat if k.startswith(TRAINED_KEYS) or k in tuned]
+    return {k: "null" if flat[k] is None else flat[k] for k in wanted}
 
 
 def _written(old: Any) -> str:
