@@ -29,9 +29,9 @@ lint: install  ## ruff
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
 
-exps: install  ## the experiments side by side: CV means, test metrics, the params.yaml keys that differ
+exps: install  ## the experiments side by side: CV mean and std, test metrics, the values trained with, the params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
-		--drop '^(?!params\.yaml:)' --keep '^(Experiment|Created|mean\.|test\.)'
+		--drop '^(?!params\.yaml:)' --keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.)'
 
 server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
 	$(BIN)/python -m gdlab.server

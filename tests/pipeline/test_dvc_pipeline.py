@@ -5,6 +5,8 @@ predict`` / ``serve`` on the champion, no-op second repro, bad params stopped by
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import socket
 import subprocess
@@ -334,11 +336,16 @@ def test_exp_run_lands_in_same_experiment(project):
     assert set(listed["reports/cv.json"]["mean"]) >= {"log_loss", "accuracy"}
     # make exps: a table a terminal can show, the changed param beside the CV means (what to
     # choose by) and the test metrics
-    header = exps_command_output(project, "--csv").splitlines()[0].split(",")
+    table = list(csv.DictReader(io.StringIO(exps_command_output(project, "--csv"))))
+    header = list(table[0])
     assert header[:2] == ["Experiment", "Created"]
     metrics = ("log_loss", "accuracy", "f1", "roc_auc")
-    assert set(header[2:]) == {*(f"mean.{m}" for m in metrics), *(f"test.{m}" for m in metrics),
-                               "params.yaml:optimizer.name"}, header
+    assert set(header[2:]) >= {*(f"{s}.{m}" for s in ("mean", "std", "test") for m in metrics),
+                               "params.yaml:optimizer.name", "trained.optimizer.name"}, header
+    shown = ("mean.", "std.", "test.", "trained.", "params.yaml:")  # the CV spread, what trained
+    assert [c for c in header[2:] if not c.startswith(shown)] == [], header
+    (row,) = [r for r in table if r["Experiment"] == "sgd-exp"]
+    assert row["trained.optimizer.name"] == row["params.yaml:optimizer.name"] == "sgd"
     # dvc plots diff renders the per-fold loss curves of both revisions
     diff = json.loads(project.dvc("plots", "diff", "sgd-exp", "--json").stdout)
     folds = sorted(k for k in diff["data"] if k.startswith("reports/plots/folds/"))
