@@ -31,7 +31,8 @@ ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 
 exps: install  ## the experiments side by side: CV mean and std, test metrics, the values trained with, the params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
-		--drop '^(?!params\.yaml:)' --keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.)'
+		--drop '^(?!params\.yaml:|trained\.)' \
+		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer\.(name|learning_rate)|train\.batch_size|schedule\.name)$$)'
 
 server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
 	$(BIN)/python -m gdlab.server
