@@ -857,3 +857,31 @@ def test_with_n_trials_a_timeout_caps_each_run_and_is_not_the_studys_budget(
     third = run(8, 1.0)  # the study holds more than 8: n_trials, not the timeout, is spent
     assert third.spent and not third.out_of_time and third.records == []
     assert "(tune.n_trials: 8; 8 trials counted)" in third.budget_note()
+
+
+@pytest.mark.parametrize(
+    "task,metric",
+    [("classification", "roc_auc"), ("regression", "r2")],
+)
+def test_a_maximised_metric_picks_the_trial_optuna_calls_best(
+    tmp_path, classification_data, task, metric
+):
+    X, y = classification_data
+    if task == "regression":  # a linear target the learning rates fit unequally well
+        y = X @ np.array([1.0, -0.4, 2.0, 0.0, 0.3, -1.0]) + np.random.default_rng(5).normal(
+            size=len(X))
+    # plain SGD over 1e-5 .. 0.3 in 15 epochs: trials from barely moved to well fitted
+    outcome = search(
+        tmp_path, (X, y), f"max-{metric}",
+        model={"task": task}, optimizer={"name": "sgd", "learning_rate": 0.01},
+        tune={"metric": metric, "n_trials": 6, "pruner": "none",
+              "space": {"optimizer.learning_rate": {"low": 1e-5, "high": 0.3, "log": True}}},
+    )
+    assert outcome.plan.greater_is_better
+    assert outcome.study.direction == optuna.study.StudyDirection.MAXIMIZE
+    values = [t.value for t in outcome.trials() if t.state.name == "COMPLETE"]
+    assert max(values) - min(values) > 1e-3, values  # the best and the worst differ
+    # Optuna's own choice is the reference
+    assert outcome.best_trial.number == outcome.study.best_trial.number
+    assert outcome.best_trial.value == outcome.study.best_value == max(values)
+    assert outcome.best_params() == outcome.plan.space.active(outcome.study.best_trial.params)
