@@ -1,5 +1,6 @@
 """Confidence intervals of the test metrics: the row-weighted metrics a bootstrap resample
-scores equal scikit-learn's with ``sample_weight``; accuracy's Wilson interval matches its
+scores equal scikit-learn's with ``sample_weight`` (tied scores too: a tie counts one half in
+the AUC); accuracy's Wilson interval matches its
 closed form and stays wide on a tiny test set (where a bootstrap would collapse to a point);
 the intervals are seeded and hold the point estimate; a test split too small to rank models
 is named with its row count and ``data.test_size``."""
@@ -43,6 +44,49 @@ def test_weighted_classification_metrics_equal_sklearn_with_sample_weight(n_clas
         assert got["roc_auc"][k] == pytest.approx(auc, rel=1e-12)
         assert got["log_loss"][k] == pytest.approx(
             skm.log_loss(y, proba, labels=classes, sample_weight=w), rel=1e-12)
+
+
+
+def tied_scores(n_classes: int, n: int = 400):
+    """Labels and probabilities rounded to a tenth (about 11 distinct values per column):
+    many rows share a score, as a model on a few binary features gives."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, n_classes, n)
+    raw = np.eye(n_classes)[y] * 0.5 + rng.uniform(0, 0.6, (n, n_classes))
+    proba = np.round(raw / raw.sum(axis=1, keepdims=True), 1)
+    proba[:, -1] = np.round(1 - proba[:, :-1].sum(axis=1), 1)  # rows still sum to one
+    return y, proba, np.arange(n_classes)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_tied_scores_count_one_half_in_the_weighted_auc_as_in_sklearn(n_classes):
+    y, proba, classes = tied_scores(n_classes)
+    assert len(np.unique(proba[:, 1])) <= 11 < len(y)
+    weights = np.vstack([np.ones(len(y)),
+                         np.random.default_rng(2).integers(0, 3, (2, len(y))).astype(float)])
+    got = _weighted_classification(weights, y, proba, classes)["roc_auc"]
+    for k, w in enumerate(weights):
+        if n_classes == 2:
+            auc = skm.roc_auc_score(y, proba[:, 1], sample_weight=w)
+        else:
+            auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes, sample_weight=w)
+        assert got[k] == pytest.approx(auc, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_bootstrap_auc_interval_of_tied_scores_holds_sklearns_auc(n_classes):
+    y, proba, classes = tied_scores(n_classes)
+
+    class Fixed:
+        classes_ = classes
+
+        def predict_proba(self, X):
+            return proba
+
+    low, high = metric_intervals(Fixed(), None, y, "classification", seed=0)["roc_auc"]
+    auc = (skm.roc_auc_score(y, proba[:, 1]) if n_classes == 2 else
+           skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+    assert low < auc < high
 
 
 def test_weighted_regression_metrics_equal_sklearn_with_sample_weight():
