@@ -59,6 +59,7 @@ def test_huber_paths_agree(monkeypatch, loss):
                            random_state=0)
 
     fast, slow = _pair(monkeypatch, make, X, y)
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=1e-9)
     np.testing.assert_allclose(fast.coef_, slow.coef_, rtol=1e-9)
 
 
