@@ -73,6 +73,29 @@ def test_minibatch_sgd_matches_a_hand_written_weighted_loop(monkeypatch, jit, ki
     np.testing.assert_allclose(fitted.loss_curve_, curve, rtol=1e-10)
 
 
+
+def test_the_default_compiled_path_steps_on_the_last_partial_batch(monkeypatch):
+    """10 rows in batches of 3, unshuffled: four steps an epoch, on rows [0:3] [3:6] [6:9]
+    and the lone row 9 (a kernel dropping the partial batch steps three times)."""
+    from gdlab.core.fast import FastOptState
+
+    monkeypatch.delenv("GDLAB_JIT", raising=False)  # the default path: compiled
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((10, 2))
+    y = X @ [2.0, -1.0] + 0.5
+    fitted = GDRegressor(optimizer="sgd", learning_rate=0.1, batch_size=3, alpha=0.0,
+                         shuffle=False, max_epochs=3, tol=None).fit(X, y)
+    assert isinstance(fitted._state.opt_state, FastOptState)
+    coef, intercept = np.zeros(2), 0.0
+    for _ in range(3):
+        for B in (slice(0, 3), slice(3, 6), slice(6, 9), slice(9, 10)):
+            size = len(y[B])
+            _, coef, intercept = weighted_step(X[B], y[B], coef, intercept, np.full(size, 1 / size),
+                                               kind="regression", alpha=0.0, lr=0.1)
+    np.testing.assert_allclose(fitted.coef_, coef, rtol=1e-12)
+    np.testing.assert_allclose(fitted.intercept_, [intercept], rtol=1e-12)
+
+
 def _weighted_data(seed=1, n=200):
     """Regression data whose weighted least-squares solution (integer weights 0..3) is far
     from the unweighted one: the slope of feature 0 and the intercept depend on the weight."""
