@@ -1,38 +1,65 @@
-"""Scores per task, metric resolution and direction."""
+"""Scores per task (equal to scikit-learn's metrics: f1 of the second class for two classes,
+macro f1 and one-vs-rest macro AUC for more), metric resolution and direction."""
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
 
 from gdlab.experiment import fit_pipeline, is_better, resolve_metric, score
 
 from .conftest import make_pipeline
 
 
-def test_regression_scores(regression_data):
+def test_regression_scores_are_sklearns(regression_data):
     X, y = regression_data
     model = fit_pipeline(make_pipeline("regression", 30, learning_rate=0.1), X, y).model
     scores = score(model, X, y, "regression")
-    assert set(scores) == {"rmse", "mae", "r2"}
     pred = model.predict(X)
+    assert scores == pytest.approx({
+        "rmse": np.sqrt(skm.mean_squared_error(y, pred)),
+        "mae": skm.mean_absolute_error(y, pred),
+        "r2": skm.r2_score(y, pred),
+    }, rel=1e-12)
     assert scores["rmse"] == pytest.approx(np.sqrt(np.mean((pred - y) ** 2)))
     assert scores["r2"] > 0.9
 
 
-def test_classification_scores_with_string_labels(classification_data):
+def test_binary_scores_with_string_labels_are_sklearns(classification_data):
     X, y = classification_data
     model = fit_pipeline(make_pipeline("classification"), X, y).model
     scores = score(model, X, y, "classification")
-    assert set(scores) == {"accuracy", "f1", "roc_auc", "log_loss"}
-    assert scores["accuracy"] > 0.8 and scores["roc_auc"] > 0.9 and scores["log_loss"] > 0
+    pred, proba = model.predict(X), model.predict_proba(X)
+    # the positive class: the second of the sorted labels, "yes" (README: "the F1 of the second
+    # class")
+    assert list(model.classes_) == ["no", "yes"]
+    f1_yes, f1_no = (skm.f1_score(y, pred, pos_label=c) for c in ("yes", "no"))
+    assert abs(f1_yes - f1_no) > 1e-3  # which class is positive shows
+    assert scores == pytest.approx({
+        "accuracy": skm.accuracy_score(y, pred),
+        "f1": f1_yes,
+        "roc_auc": skm.roc_auc_score(y == "yes", proba[:, 1]),
+        "log_loss": skm.log_loss(y, proba),
+    }, rel=1e-12)
+    assert scores["accuracy"] > 0.8 and scores["roc_auc"] > 0.9
 
 
-def test_multiclass_scores():
+def test_multiclass_scores_are_sklearns_macro_averages():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
-    y = np.argmax(X, axis=1)
+    y = np.argmax(X + [0.8, 0.0, -0.8], axis=1)  # unbalanced classes, unequal per-class AUCs
     model = fit_pipeline(make_pipeline("classification", 30), X, y).model
     scores = score(model, X, y, "classification")
-    assert scores["accuracy"] > 0.8 and 0.5 < scores["roc_auc"] <= 1
+    pred, proba = model.predict(X), model.predict_proba(X)
+    macro = skm.roc_auc_score(y, proba, multi_class="ovr")
+    weighted = skm.roc_auc_score(y, proba, multi_class="ovr", average="weighted")
+    assert abs(macro - weighted) > 1e-4  # which average is taken shows
+    assert scores == pytest.approx({
+        "accuracy": skm.accuracy_score(y, pred),
+        "f1": skm.f1_score(y, pred, average="macro"),
+        "roc_auc": macro,
+        "log_loss": skm.log_loss(y, proba),
+    }, rel=1e-12)
+    assert scores["accuracy"] > 0.8
 
 
 def test_resolve_metric_and_direction():
