@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import math
 
+import numpy as np
 import pytest
 
 from gdlab.config import OPTIMIZER_PARAMS, SCHEDULE_PARAMS
@@ -86,7 +87,6 @@ def test_torch_refuses_every_value_of_the_list():
 
 
 def test_good_values_of_other_numeric_types_are_accepted():
-    np = pytest.importorskip("numpy")
     make_optimizer("adam", {"eps": np.float32(1e-6), "betas": [0.5, np.float64(0.9)],
                             "amsgrad": np.bool_(True), "weight_decay": 0})
     make_optimizer("sgd", {"momentum": 0.9, "nesterov": True})
