@@ -256,12 +256,29 @@ def test_a_trial_the_schema_refuses_fails_and_the_search_goes_on(tmp_path, class
     assert all(t.params["optimizer.learning_rate"] <= 0.01 for t in failed)
 
 
-def test_timeout_stops_starting_trials(tmp_path, classification_data):
+def test_timeout_stops_starting_trials(tmp_path, classification_data, monkeypatch):
+    """The deadline's clock is the search module's ``time.time``: a fake one each trial moves
+    on by 0.3 s, so a 0.5 s timeout lets exactly two trials start (at 0 and 0.3 s) and the
+    third is never begun, however slow the machine."""
+    import types
+
+    import gdlab.tuning.search as search_module
+
+    clock = [1_000_000.0]
+    fake_time = types.SimpleNamespace(time=lambda: clock[0], monotonic=search_module.time.monotonic)
+    real_trial = search_module.run_one_trial
+
+    def trial_taking_300_ms(*args, **kwargs):
+        record = real_trial(*args, **kwargs)
+        clock[0] += 0.3
+        return record
+
+    monkeypatch.setattr(search_module, "time", fake_time)
+    monkeypatch.setattr(search_module, "run_one_trial", trial_taking_300_ms)
     outcome = search(
         tmp_path, classification_data, "timeout", tune={"n_trials": None, "timeout": 0.5}
     )
-    assert 1 <= len(outcome.trials()) < 50
-    assert outcome.elapsed < 15
+    assert len(outcome.trials()) == len(outcome.records) == 2
     assert optuna.trial.TrialState.RUNNING not in {t.state for t in outcome.trials()}
 
 
