@@ -119,7 +119,9 @@ def test_unreachable_server_fails_stage_clearly(project, state, stage):
     project.write_params({"tracking": {"uri": f"http://127.0.0.1:{port}"}})
     start = time.monotonic()
     result = project.stage(stage)
-    assert time.monotonic() - start < 30
+    # a bound on a failure path: MLflow's own retries of a refused request take minutes;
+    # 60 s leaves a loaded 2-core CI room for the stage itself
+    assert time.monotonic() - start < 60
     assert result.code == 1
     assert "Traceback" not in result.err
     assert f"tracking.uri: cannot reach the MLflow tracking server http://127.0.0.1:{port}" in (
@@ -150,7 +152,8 @@ def test_unreachable_server_stage_process_within_30s_and_secret_redacted(project
     elapsed = time.monotonic() - start
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
-    assert elapsed < 30, f"took {elapsed:.1f}s"
+    # MLflow's own retries take minutes; 60 s leaves a loaded CI the process's imports
+    assert elapsed < 60, f"took {elapsed:.1f}s"
     assert "s3cret" not in output
     assert f"cannot reach the MLflow tracking server http://alice:***@127.0.0.1:{port}" in output
     assert "Traceback" not in output
@@ -264,7 +267,8 @@ def test_a_server_that_accepts_but_never_answers_fails_the_stage_within_30s(proj
         result = project.stage("train")
         elapsed = time.monotonic() - start
     assert result.code == 1, result.text
-    assert elapsed < 30, f"took {elapsed:.1f}s"
+    # MLflow's 120 s timeout per attempt: a hang lasts minutes; 60 s cannot be reached otherwise
+    assert elapsed < 60, f"took {elapsed:.1f}s"
     assert "Traceback" not in result.err
     assert f"tracking.uri: cannot reach the MLflow tracking server http://127.0.0.1:{port}" in (
         result.err

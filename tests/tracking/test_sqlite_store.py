@@ -46,7 +46,8 @@ def test_a_damaged_store_fails_at_once_naming_it_and_what_to_do(tmp_path, monkey
     start = time.monotonic()
     with pytest.raises(TrackingUnavailable) as failed:
         open_session(None, "damaged")
-    assert time.monotonic() - start < 10
+    # MLflow alone retries for ~100 s; 60 s is out of reach of a slow CI's honest failure
+    assert time.monotonic() - start < 60
     message = str(failed.value)
     assert f"sqlite:///{path}" in message and "malformed" in message
     assert "restore it from a backup" in message and "Starting over" in message

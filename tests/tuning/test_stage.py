@@ -395,7 +395,9 @@ def test_an_unreachable_database_tracking_store_fails_in_seconds_with_one_redact
     proc, elapsed = tune_process(root, MLFLOW_TRACKING_URI=uri)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
-    assert elapsed < 20, f"took {elapsed:.1f}s:\n{output}"  # a failure-path bound (was ~100 s)
+    # a bound on a failure path: the ten engine attempts took ~100 s; 60 s leaves a loaded 2-core
+    # CI the process start (imports of MLflow, Optuna, scikit-learn: up to ~20 s there)
+    assert elapsed < 60, f"took {elapsed:.1f}s:\n{output}"
     assert "S3cretPW" not in output
     assert "retried" not in output and "Traceback" not in output
     (line,) = proc.stderr.strip().splitlines()
@@ -416,7 +418,8 @@ def test_an_unreachable_database_storage_is_named_before_anything_is_written(tmp
     proc, elapsed = tune_process(root, PGPASSWORD="S3cretPW")
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
-    assert elapsed < 20, f"took {elapsed:.1f}s:\n{output}"
+    # a failure-path bound, generous as above: Optuna's own engine retries took ~100 s
+    assert elapsed < 60, f"took {elapsed:.1f}s:\n{output}"
     assert "Traceback" not in output and "S3cretPW" not in output
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"tune: tune.storage {storage}: cannot connect ("), line
