@@ -42,6 +42,7 @@ from gdlab.core.loop import DivergenceError
 from gdlab.core.models import LinearModel, add_penalty, make_loss, objective
 from gdlab.core.optim import GradientTransformation, make_optimizer
 from gdlab.data.preprocessing import in_place
+from gdlab.estimators.advice import ScheduleReachWarning
 from gdlab.estimators.base import BatchSizeWarning
 from gdlab.experiment.target import scales_target, split_target
 
@@ -235,8 +236,7 @@ def _recorded_fit(
     diverged = False
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.simplefilter("ignore", BatchSizeWarning)  # the stage says it once
+            _quiet_fit_warnings()
             estimator.fit(X, y)
     except DivergenceError:
         diverged = True
@@ -248,11 +248,20 @@ def _recorded_fit(
     return recorded, diverged
 
 
+def _quiet_fit_warnings() -> None:
+    """Inside a ``warnings.catch_warnings`` block: no ConvergenceWarning, BatchSizeWarning or
+    ScheduleReachWarning from the fits here. They repeat a fit the caller ran and reported
+    (the stage says the batch size and the schedule once), and the start's one-epoch fit
+    would call any ``step`` schedule one that "never changes the rate before max_epochs=1"."""
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.simplefilter("ignore", BatchSizeWarning)
+    warnings.simplefilter("ignore", ScheduleReachWarning)
+
+
 def _fit_quietly(estimator: Any, X: np.ndarray, y: np.ndarray) -> bool:
     """``fit``; returns whether it diverged."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", BatchSizeWarning)  # the stage says it once
+        _quiet_fit_warnings()
         try:
             estimator.set_params(callbacks=None).fit(X, y)
         except DivergenceError:
@@ -289,7 +298,8 @@ def record_trajectory(
     overwrite instead of copying it (:func:`gdlab.data.preprocessing.in_place`).
 
     A diverging fit is recorded up to the divergence (``diverged=True``). Its fits show no
-    ConvergenceWarning or BatchSizeWarning: they repeat a fit the caller has run or reported.
+    ConvergenceWarning, BatchSizeWarning or ScheduleReachWarning: they repeat a fit the
+    caller has run or reported.
     """
     if every not in ("epoch", "step"):
         raise ValueError(f"every must be 'epoch' or 'step', got {every!r}")
