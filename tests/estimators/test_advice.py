@@ -63,6 +63,18 @@ def test_oscillating_loss_on_raw_features_is_not_called_converged():
     assert "make_pipeline(StandardScaler(), GDClassifier(...))" in messages[0]
 
 
+def test_oscillating_loss_on_standardised_features_does_not_say_scale_them():
+    """The remedy named scaling the features (StandardScaler in a Pipeline) for a fit that
+    was in one: only the learning rate can help there."""
+    X, y = load_breast_cancer(return_X_y=True)
+    model = make_pipeline(StandardScaler(), GDClassifier(learning_rate=3.0, batch_size=None,
+                                                         random_state=0))
+    messages = _convergence_messages(model, X, y)
+    assert len(messages) == 1 and "the training loss oscillates" in messages[0]
+    assert "Lower learning_rate (e.g. 0.3)" in messages[0]
+    assert "scale" not in messages[0] and "StandardScaler" not in messages[0]
+
+
 def test_converging_fit_on_scaled_features_says_nothing():
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)

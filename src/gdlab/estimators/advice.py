@@ -123,14 +123,16 @@ def unconverged_message(owner: str, max_epochs: int, tol: float, n_iter_no_chang
 
 
 def oscillation_text(losses: Sequence[float], learning_rate: float,
-                     feature_cause: str | None) -> str:
-    """What the oscillating curve ``losses`` did (its numbers) and the remedy."""
+                     suggest_scaling: bool) -> str:
+    """What the oscillating curve ``losses`` did (its numbers) and the remedy; scaling the
+    features among them when ``suggest_scaling`` (their scales are unknown: a sentence of
+    :func:`feature_scale_cause` names unscaled ones, standardised ones need none)."""
     first, final = losses[0], losses[-1]
     lowest = min(losses)
     at = int(np.argmin(losses)) + 1
     where = (f"above its first epoch's {first:.4g}" if final > first else
              f"{final / lowest:.3g} times its lowest")
-    scale = "" if feature_cause else " or scale the features (StandardScaler in a Pipeline)"
+    scale = " or scale the features (StandardScaler in a Pipeline)" if suggest_scaling else ""
     return (f"the training loss oscillates: it ended at {final:.4g} in epoch {len(losses)}, "
             f"{where} ({lowest:.4g} in epoch {at}); the weights returned are the last "
             f"epoch's, not a converged fit. Lower learning_rate (e.g. "

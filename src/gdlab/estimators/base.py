@@ -932,8 +932,10 @@ class BaseGD(BaseEstimator):
         if converged and not oscillating:
             return None
         causes = self._scale_causes(run.problem)
-        feature_cause = next((c for c in causes if c.startswith("The features")), None)
-        text = (oscillation_text(losses, float(self.learning_rate), feature_cause)
+        # the features' scales are unknown only for a row view not standardised on the fly
+        # (a checked X names unscaled ones in ``causes``; a standardised view needs nothing)
+        unknown = run.problem.is_view and run.problem.center is None
+        text = (oscillation_text(losses, float(self.learning_rate), unknown)
                 if oscillating else None)
         owner = type(self).__name__
         if converged:
