@@ -292,3 +292,53 @@ def test_each_process_warms_a_configuration_up_once_before_its_first_timed_fit(
     run_training(params, X, y, progress=False)
     run_training(params, X, y, progress=False)
     assert [e for e in events if e != "warm rows"] == ["warm-up 1", "refit 7", "refit 7"]
+
+
+def test_folds_stopped_on_an_oscillating_loss_warn_once_with_their_own_fold(monkeypatch):
+    """Folds the tol rule stopped while their loss oscillated (adam at learning rate 3 on
+    standardised breast-cancer rows) gave one warning that read as if all of them had fold
+    2's numbers, and told the user to scale features the pipeline had standardised."""
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from gdlab import GDClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    folds = make_folds(y, 5, task="classification", seed=0)
+    estimator = GDClassifier(learning_rate=3.0, batch_size=None, random_state=0)
+    pipeline = Pipeline([("preprocess", StandardScaler()), ("model", estimator)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cross_validate(pipeline, X, y, folds, task="classification", progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    stopped = [f for f in result.folds if f.warning]
+    assert len(stopped) >= 2 and len({f.warning for f in stopped}) > 1
+    assert all("the training loss oscillates" in f.warning for f in stopped)
+    numbers = ", ".join(str(f.fold) for f in stopped)
+    assert said == [f"{len(stopped)} of 5 folds ({numbers}); fold {stopped[0].fold}: "
+                    f"{stopped[0].warning}"]
+    assert "scale the features" not in said[0]
+
+
+def test_fold_warnings_of_two_kinds_are_said_apart():
+    """A fold that reached max_epochs and one the tol rule stopped on an oscillating loss
+    were said as one line in the first fold's words ('2 of 3 folds (1, 3): ... max_epochs=50
+    reached ...')."""
+    from gdlab.experiment.cv import FoldResult, fold_warnings
+
+    def fold(index, warning):
+        return FoldResult(fold=index, n_train=10, n_val=5, n_iter=50, curves={}, scores={},
+                          fit_time=0.0, warning=warning)
+
+    reached = ("GDRegressor: max_epochs=50 reached before the loss improved by less than "
+               "tol=0.0001 for 10 epochs; increase max_epochs or the learning rate.")
+    swinging = ("GDRegressor: the tol rule (tol=0.0001, n_iter_no_change=10) stopped the "
+                "fit, but the training loss oscillates: it ended at 2 in epoch 12, ...")
+    results = [fold(1, reached), fold(2, None), fold(3, swinging), fold(4, reached)]
+    assert fold_warnings(results, 4) == [f"2 of 4 folds (1, 4): {reached}",
+                                         f"1 of 4 folds (3): {swinging}"]
+    assert fold_warnings([fold(1, None), fold(2, None)], 2) == []

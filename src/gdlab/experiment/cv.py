@@ -48,7 +48,11 @@ class FoldResult:
     curves: dict[str, list[float | None]]
     scores: dict[str, float]
     fit_time: float
-    warning: str | None = None  # the fold's ConvergenceWarning (it stopped at max_epochs)
+    warning: str | None = None
+    """The fold's ConvergenceWarning, if its fit gave one: it reached ``max_epochs`` before
+    the ``tol`` rule stopped it, or the rule stopped it on an oscillating training loss
+    (:mod:`gdlab.estimators.advice`). :func:`cross_validate` says them once (one line per
+    kind, :func:`fold_warnings`)."""
     epoch_ends: list[float] = field(default_factory=list)  # Unix seconds, see FitOutcome
     train_scores: dict[str, float] = field(default_factory=dict)
     """The fold's model scored on its own training rows (scikit-learn's
@@ -229,6 +233,30 @@ def fold_workers(pipeline: Pipeline) -> str | None:
     return "threads" if callable(compiled) and compiled() else None
 
 
+def _warning_kind(message: str) -> str:
+    """``"max_epochs"`` for a fit that reached max_epochs unconverged, ``"oscillating"`` for
+    one the tol rule stopped on an oscillating loss (the estimators' two messages)."""
+    return "max_epochs" if " reached before " in message else "oscillating"
+
+
+def fold_warnings(results: Sequence[FoldResult], n_folds: int) -> list[str]:
+    """The folds' ConvergenceWarnings said once: one message per kind (max_epochs reached;
+    stopped while oscillating) naming its folds, with the first one's text, preceded by that
+    fold's number when the folds' texts differ (an oscillation's numbers are its fold's)."""
+    by_kind: dict[str, list[FoldResult]] = {}
+    for result in results:
+        if result.warning:
+            by_kind.setdefault(_warning_kind(result.warning), []).append(result)
+    said = []
+    for stopped in by_kind.values():
+        numbers = ", ".join(str(r.fold) for r in stopped)
+        first = stopped[0]
+        same = all(r.warning == first.warning for r in stopped)
+        whose = "" if same else f"; fold {first.fold}"
+        said.append(f"{len(stopped)} of {n_folds} folds ({numbers}){whose}: {first.warning}")
+    return said
+
+
 def _max_epochs(pipeline: Pipeline) -> int | None:
     params = final_estimator(pipeline).get_params()
     return params.get("max_epochs") or params.get("max_iter")
@@ -256,8 +284,9 @@ def cross_validate(
     shows them); ``on_fold_done(result)`` is called as each fold returns; ``eta`` (default:
     over the folds) is ticked by each and ends its 'fold k/K done' line. Folds that stop
     at ``max_epochs`` before converging give one ConvergenceWarning naming them, not one
-    each. A ``batch_size`` above a fold's training rows is said once, up front, by one
-    BatchSizeWarning (:mod:`gdlab.experiment.full_batch`), the folds' own silenced;
+    each, and so do folds the ``tol`` rule stopped on an oscillating loss
+    (:func:`fold_warnings`). A ``batch_size`` above a fold's training rows is said once, up
+    front, by one BatchSizeWarning (:mod:`gdlab.experiment.full_batch`), the folds' own silenced;
     ``say_full_batch=False``: not at all (the caller says it for these and its other fits)."""
     if say_full_batch:
         warn_full_batch(full_batch_fits(pipeline, (len(f.train_idx) for f in folds)))
@@ -307,14 +336,8 @@ def cross_validate(
         stop.set()
         raise
     results.sort(key=lambda r: r.fold)
-    stopped = [r for r in results if r.warning]
-    if stopped:
-        numbers = ", ".join(str(r.fold) for r in stopped)
-        warnings.warn(
-            f"{len(stopped)} of {len(folds)} folds ({numbers}): {stopped[0].warning}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+    for message in fold_warnings(results, len(folds)):
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
     settings = final_estimator(pipeline).get_params()
     return CVResult(
         task=task, folds=results, target_scaled=scales_target(pipeline),
