@@ -132,12 +132,14 @@ def test_plateau_outwaited_by_the_tol_rule_is_said():
 
 
 def test_step_beyond_max_epochs_is_said():
-    messages, rates = _schedule_warnings(schedule="step", schedule_params={"step_size": 300})
+    messages, rates = _schedule_warnings(schedule="step", schedule_params={"step_size": 300},
+                                         max_epochs=200)
     assert len(set(rates)) == 1
     assert len(messages) == 1 and "schedule_params['step_size']=300" in messages[0]
     assert "max_epochs=200" in messages[0]
     messages, _ = _schedule_warnings(schedule="warmup", schedule_params={
-        "warmup_epochs": 50, "then": "multistep", "then_params": {"milestones": [160]}})
+        "warmup_epochs": 50, "then": "multistep", "then_params": {"milestones": [160]}},
+        max_epochs=200)
     assert len(messages) == 1 and "the 150 epochs after the warm-up" in messages[0]
     messages, _ = _schedule_warnings(schedule="step", schedule_params={"step_size": 5})
     assert messages == []

@@ -56,7 +56,7 @@ PARAMETERS = r"""
         ``None``: full batch (one step per epoch); ``k``: mini-batches of k rows (the last
         partial batch is used); ``1``: stochastic gradient descent. A ``k`` above the
         number of training rows is clipped to it (full batch) with a warning.
-    max_epochs : int, default=200
+    max_epochs : int, default=1000
         Maximum number of passes over the training data.
     tol : float or None, default=1e-4
         Stop when the monitored loss has not improved by at least ``tol`` for

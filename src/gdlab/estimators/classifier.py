@@ -71,7 +71,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         schedule="constant",
         schedule_params=None,
         batch_size=None,
-        max_epochs=200,
+        max_epochs=1000,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
