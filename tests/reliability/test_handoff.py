@@ -64,7 +64,7 @@ def shell_env() -> dict[str, str]:
 
 def test_the_serve_command_as_written_answers_the_example(project, tmp_path):
     port = free_port()
-    serve = readme_line("mlflow models serve").replace("--port 5001", f"--port {port}")
+    serve = readme_line("gdlab serve --host").replace("--port 5001", f"--port {port}")
     download = readme_line("mlflow artifacts download").replace("/tmp/gdlab-example", str(tmp_path))
     env = shell_env()
     fetched = subprocess.run(
