@@ -163,3 +163,32 @@ def test_the_feature_scale_advice_reads_a_sample_of_rows_not_a_float64_copy_of_x
     assert peak < 0.25 * X.nbytes  # a float64 copy of X alone is 2 x X.nbytes (was 4 x)
     high = float(cause.split(" to ")[1].split(")")[0])
     assert high == pytest.approx(float(X[:, 0].std(dtype=np.float64)), rel=0.05)
+
+
+def test_the_feature_scale_advice_for_sparse_counts_is_a_recipe_that_fits():
+    """On a sparse count matrix the advice said ``make_pipeline(StandardScaler(),
+    GDRegressor(...))``, which refuses it ("Cannot center sparse matrices"); it names
+    ``StandardScaler(with_mean=False)``, and its recipe, followed literally, fits."""
+    import re
+
+    from scipy import sparse
+
+    from gdlab.estimators.advice import feature_scale_cause
+
+    rng = np.random.default_rng(0)
+    rates = np.geomspace(0.05, 500.0, 8)  # word counts: some rare, some frequent
+    dense = rng.poisson(rates, size=(300, 8)) * (rng.random((300, 8)) < 0.3)
+    X = sparse.csr_matrix(dense.astype(np.float64))
+    y = dense @ (1.0 / rates) + rng.normal(scale=0.1, size=300)
+    cause = feature_scale_cause(X, "GDRegressor")
+    assert cause is not None
+    (recipe,) = re.findall(r"make_pipeline\(.*\(\.\.\.\)\)", cause)
+    assert "StandardScaler(with_mean=False)" in recipe
+    model = eval(recipe.replace("(...)", "()"), {  # noqa: S307 - the advice's own text
+        "make_pipeline": make_pipeline, "StandardScaler": StandardScaler,
+        "GDRegressor": GDRegressor})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.score(X, y) > 0.9
+    assert "with_mean" not in feature_scale_cause(dense.astype(np.float64), "GDRegressor")

@@ -74,7 +74,9 @@ def _column_std(X) -> np.ndarray:
 
 
 def feature_scale_cause(X, estimator: str) -> str | None:
-    """The sentence naming features on large or far-apart scales (and the fix), or None."""
+    """The sentence naming features on large or far-apart scales (and the fix), or None. The
+    fix for a sparse ``X`` is ``StandardScaler(with_mean=False)``: the default one refuses it
+    ("Cannot center sparse matrices"), and centring would make it dense."""
     if X is None or X.shape[0] < 2:
         return None
     std = _column_std(X)
@@ -84,9 +86,11 @@ def feature_scale_cause(X, estimator: str) -> str | None:
     low, high = float(std.min()), float(std.max())
     if not (high > FEATURE_SPREAD or high > FEATURE_SPREAD * low):
         return None
+    scaler = ("StandardScaler(with_mean=False)" if issparse(X)  # scales, keeps it sparse
+              else "StandardScaler()")
     return (f"The features are unscaled (column standard deviations from {low:.3g} to "
             f"{high:.3g}): one learning rate cannot suit them all. Standardise them: "
-            f"make_pipeline(StandardScaler(), {estimator}(...)).")
+            f"make_pipeline({scaler}, {estimator}(...)).")
 
 
 def target_scale_cause(y, optimizer: Any, learning_rate: float) -> str | None:
