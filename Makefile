@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.gdlab-installed
 
-.PHONY: install run test lint ui exps bench lr-find server ci ci-pipeline clean-venv
+.PHONY: install run test lint ui exps exps-spread bench lr-find server ci ci-pipeline clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,15 @@ lint: install  ## ruff
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
 
-exps: install  ## the experiments side by side: CV mean and std, test metrics, the values trained with, the params.yaml keys that differ
+exps: install  ## the experiments side by side: CV means, test metrics, the values trained with, the params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
 		--drop '^(?!params\.yaml:|trained\.)' \
-		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer\.(name|learning_rate)|train\.batch_size|schedule\.name)$$)'
+		--keep '^(Experiment|mean\.|test\.|trained\.(optimizer|learning_rate|batch_size|schedule)$$)'
+
+exps-spread: install  ## make exps with the CV std beside each mean and the Created time (some 280 columns wide)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
+		--drop '^(?!params\.yaml:|trained\.)' \
+		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer|learning_rate|batch_size|schedule)$$)'
 
 server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
 	$(BIN)/python -m gdlab.server

@@ -2,8 +2,8 @@
 
 Reads params.yaml (plus ``reports/tuning/best_params.json`` when a tune stage wrote it) and
 ``data/prepared``. Writes ``models/model.skops`` and ``models/run.json`` (the MLflow parent run
-that evaluate and register resume), ``reports/cv.json`` (with the values it trained with),
-``reports/plots/folds/fold_<k>.csv`` and ``reports/figures/cv_loss_curves.png``,
+that evaluate and register resume), ``reports/cv.json``, ``reports/trained.json`` (the values
+it trained with), ``reports/plots/folds/fold_<k>.csv`` and ``reports/figures/cv_loss_curves.png``,
 ``reports/figures/train/`` (loss bands, learning rate and gradient norm, the refit's trajectory
 on the loss surface).
 MLflow: one parent run with params, lineage tags, the dataset, the refit's curves, figures and
@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
             model_id=info.model_id,
         ).write(handle_file)
         # the reports MLflow does not take, once it has taken everything else
-        write_json(reports / "cv.json",  # with what it trained with: tune may replace params.yaml's
-                   cv_document(result.cv, trained=trained_values(params, tuned)))
+        write_json(reports / "cv.json", cv_document(result.cv))
+        # what it trained with (tune may replace params.yaml's): a metrics file of its own, which
+        # dvc.yaml's top-level `metrics` lists after every stage's, so `dvc exp show` lays its
+        # columns out after metrics.json's test.* (cv.json's came before them)
+        write_json(reports / "trained.json", {"trained": trained_values(params, tuned)})
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
     warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted

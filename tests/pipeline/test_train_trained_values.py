@@ -1,6 +1,6 @@
 """The train stage, run in this process on a CSV with tuned values in
-``reports/tuning/best_params.json``: ``reports/cv.json`` (a DVC metrics file, so a column of
-``dvc exp show``) says what the model trained with, not what params.yaml says; the output
+``reports/tuning/best_params.json``: ``reports/trained.json`` (a DVC metrics file, so columns
+of ``dvc exp show``) says what the model trained with, not what params.yaml says; the output
 names every key the tuned values replace; no metrics value is a sentence."""
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ def _long_strings(value, key: str = "") -> list[str]:
     return [key] if isinstance(value, str) and len(value) > 40 else []
 
 
-def test_cv_json_holds_the_values_the_model_trained_with(tmp_path, csv_train, capsys):
+def test_trained_json_holds_the_values_the_model_trained_with(tmp_path, csv_train, capsys):
     """Tuned values replaced params.yaml's; ``make exps`` showed params.yaml's and nothing said
-    what trained. The stage's output names each replaced key; ``cv.json``'s ``trained`` holds
-    the values, and no value of it is a sentence: ``dvc metrics diff`` and ``dvc exp show``
-    pad every row to the widest value (the fit verdict's reasons, 149 characters, did)."""
+    what trained. The stage's output names each replaced key; ``trained.json``'s ``trained``
+    holds the values (the four ``make exps`` shows by short names), a value params.yaml sets
+    to null is left out (it was the string "null", a column of its own), and no value of it
+    is a sentence: ``dvc metrics diff`` and ``dvc exp show`` pad every row to the widest
+    value (the fit verdict's reasons, 149 characters, did)."""
     rng = np.random.default_rng(1)
     data = pd.DataFrame({"x0": rng.normal(size=160).round(3), "x1": rng.normal(size=160)})
     data["y"] = np.where(data["x0"] - data["x1"] > 0, "yes", "no")
@@ -50,16 +52,22 @@ def test_cv_json_holds_the_values_the_model_trained_with(tmp_path, csv_train, ca
     assert "train.batch_size=32 (params.yaml: 64)" in line
 
     cv = json.loads((tmp_path / "reports" / "cv.json").read_text())
-    trained = cv["trained"]
-    assert {k: trained[k] for k in TUNED} == TUNED
-    assert trained["schedule.name"] == "constant"  # not tuned: params.yaml's (the default)
+    trained = json.loads((tmp_path / "reports" / "trained.json").read_text())["trained"]
+    assert list(trained)[:3] == ["batch_size", "learning_rate", "optimizer"]  # DVC's order
+    assert (trained["optimizer"], trained["learning_rate"], trained["batch_size"]) == (
+        "momentum", 0.0037, 32)
+    assert trained["optimizer.params.momentum"] == 0.935
+    assert trained["schedule"] == "constant"  # not tuned: params.yaml's (the default)
     assert trained["optimizer.params.dampening"] == 0.0  # the optimiser's defaults, resolved
-    assert trained["optimizer.clip_norm"] == "null"  # a string DVC shows, as params.yaml spells it
+    assert "optimizer.clip_norm" not in trained  # params.yaml's null: no value, no column
+    assert "null" not in trained.values()
     # the model the stage saved trained with those values (not with params.yaml's adam)
     estimator = final_estimator(load_model(tmp_path / "models" / "model.skops"))
-    assert estimator.optimizer == trained["optimizer.name"]
-    assert estimator.learning_rate == trained["optimizer.learning_rate"]
-    assert estimator.batch_size == trained["train.batch_size"]
+    assert estimator.optimizer == trained["optimizer"]
+    assert estimator.learning_rate == trained["learning_rate"]
+    assert estimator.batch_size == trained["batch_size"]
+    assert estimator.clip_norm is None
     assert estimator.optimizer_params["momentum"] == trained["optimizer.params.momentum"]
 
-    assert cv["fit"]["verdict"] and _long_strings(cv) == []
+    assert "trained" not in cv  # its columns came before metrics.json's test.* (make exps)
+    assert cv["fit"]["verdict"] and _long_strings(cv) == [] and _long_strings(trained) == []

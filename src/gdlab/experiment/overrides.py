@@ -4,8 +4,8 @@ The file holds dotted parameter paths, either flat (``{"optimizer.learning_rate"
 under a ``"params"`` key (``{"params": {...}, "score": ...}``). Apply them with
 ``gdlab.config.with_overrides`` so a tuned value is held to the same rules as params.yaml;
 :func:`trained_params` does both, giving the parameters the model was trained with, and
-:func:`trained_values` says what they were for ``reports/cv.json`` (``dvc exp show``'s params
-columns are params.yaml's, whatever tune replaced).
+:func:`trained_values` says what they were for ``reports/trained.json`` (``dvc exp show``'s
+params columns are params.yaml's, whatever tune replaced).
 """
 
 from __future__ import annotations
@@ -61,21 +61,34 @@ def trained_params(
 
 
 TRAINED_KEYS = ("optimizer.", "schedule.", "train.batch_size")
-"""The parameters ``reports/cv.json``'s ``trained`` always holds (a key, or a section's prefix):
-the optimiser with its resolved params, the schedule with its params, the batch size; the
-keys tune searched join them."""
+"""The parameters ``reports/trained.json``'s ``trained`` always holds (a key, or a section's
+prefix): the optimiser with its resolved params, the schedule with its params, the batch size;
+the keys tune searched join them."""
+
+SHORT_KEYS = {
+    "optimizer.name": "optimizer",
+    "optimizer.learning_rate": "learning_rate",
+    "train.batch_size": "batch_size",
+    "schedule.name": "schedule",
+}
+"""The names ``trained`` gives the four values ``make exps`` always shows: ``dvc exp show``
+lays its columns out side by side, and with params.yaml's paths (``trained.optimizer.
+learning_rate``, ...) the four no longer fitted a 200-column terminal beside the CV means and
+the test metrics. Every other key is params.yaml's path."""
 
 
 def trained_values(params: Params, tuned: Mapping[str, Any] = ()) -> dict[str, Scalar]:
-    """``{"optimizer.name": "momentum", "optimizer.learning_rate": 0.0037, ...}``: the values
-    ``params`` (params.yaml with the tuned values applied) trains with, for
-    :data:`TRAINED_KEYS` and every key of ``tuned``, resolved (the optimiser's and schedule's
-    defaults filled in). Numbers, booleans and short strings only, as DVC shows metrics:
-    ``null`` (full batch, no clipping) is the string ``"null"`` as params.yaml spells it, a
-    list its JSON text (``"[0.9, 0.999]"``)."""
+    """``{"optimizer": "momentum", "learning_rate": 0.0037, "batch_size": 32, ...,
+    "optimizer.params.momentum": 0.9}``: the values ``params`` (params.yaml with the tuned
+    values applied) trains with, for :data:`TRAINED_KEYS` and every key of ``tuned``, resolved
+    (the optimiser's and schedule's defaults filled in), named as :data:`SHORT_KEYS` says or
+    by their params.yaml path. Numbers, booleans and short strings only, as DVC shows metrics:
+    a key whose value is ``null`` (full batch, no clipping) is left out, a list is its JSON
+    text (``"[0.9, 0.999]"``)."""
     flat = flatten_params(params)
-    wanted = [k for k in flat if k.startswith(TRAINED_KEYS) or k in tuned]
-    return {k: "null" if flat[k] is None else flat[k] for k in wanted}
+    wanted = [k for k in flat if (k.startswith(TRAINED_KEYS) or k in tuned)
+              and flat[k] is not None]
+    return {SHORT_KEYS.get(k, k): flat[k] for k in wanted}
 
 
 def _written(old: Any) -> str:

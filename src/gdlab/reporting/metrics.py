@@ -1,6 +1,6 @@
 """DVC metrics documents: ``reports/cv.json`` (per fold) and ``reports/metrics.json`` (test
 scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.rmse``,
-``cv.rmse.mean``, ...; ``cv.json`` also says what the model trained with (``trained``). Both
+``cv.rmse.mean``, ...; (what the model trained with is ``reports/trained.json``'s). Both
 carry ``fit``: the over-/under-fitting verdict, the
 validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`). A
 classifier's ``metrics.json`` also says how ``f1`` is averaged, each class's test recall and
@@ -20,12 +20,9 @@ from gdlab.experiment.metrics import f1_average
 from gdlab.experiment.per_class import ClassRecall
 
 
-def cv_document(cv: CVResult, trained: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def cv_document(cv: CVResult) -> dict[str, Any]:
     """Per-fold validation scores, epochs, the scores on the fold's training rows
-    (``train``) and the epoch of its lowest validation loss; their mean and std; ``fit``;
-    ``trained``: the parameters the model trained with, tuned or not
-    (:func:`gdlab.experiment.trained_values`; ``dvc exp show``: ``trained.optimizer.name``,
-    ...)."""
+    (``train``) and the epoch of its lowest validation loss; their mean and std; ``fit``."""
     diagnosis = diagnose_fit(cv)
     doc: dict[str, Any] = {
         f"fold_{f.fold}": {**f.scores, "n_iter": f.n_iter, "n_val": f.n_val,
@@ -36,8 +33,6 @@ def cv_document(cv: CVResult, trained: Mapping[str, Any] | None = None) -> dict[
     doc["std"] = cv.std()
     doc["folds"] = len(cv.folds)
     doc["fit"] = diagnosis.document()
-    if trained is not None:
-        doc["trained"] = dict(trained)
     return doc
 
 
