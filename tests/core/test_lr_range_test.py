@@ -69,3 +69,25 @@ def test_anything_else_is_refused_naming_what_is_accepted(estimator, named):
         lr_range_test(estimator, X, y)
     assert "scikit-learn Pipeline whose last step is one" in str(error.value)
     assert named in str(error.value)
+
+
+@pytest.mark.parametrize("regressor", [
+    GDRegressor(batch_size=16, random_state=0),
+    make_pipeline(StandardScaler(), GDRegressor(batch_size=16, random_state=0)),
+])
+def test_a_transformed_target_regressor_sweeps_its_regressor_on_the_transformed_target(
+        regressor):
+    """A TransformedTargetRegressor (what the unscaled-target advice recommends) was refused;
+    it is swept as its ``fit`` trains: the regressor on the standardised target."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    X, y = make_regression(n_samples=200, n_features=4, noise=1.0, random_state=1)
+    y = 300.0 + 40.0 * y
+    wrapped = TransformedTargetRegressor(regressor=regressor, transformer=StandardScaler())
+    got = lr_range_test(wrapped, X, y, num_steps=50)
+    by_hand = (y - y.mean()) / y.std()
+    expected = lr_range_test(regressor, X, by_hand, num_steps=50)
+    _assert_same_sweep(got, expected)
+    raw = lr_range_test(regressor, X, y, num_steps=50)
+    assert len(raw.losses) != len(got.losses) or not np.allclose(raw.losses, got.losses)
+    assert not hasattr(wrapped, "transformer_")  # left unfitted

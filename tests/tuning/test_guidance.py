@@ -245,3 +245,25 @@ def test_no_descent_advice_never_asks_a_classifier_to_scale_its_labels():
     [line] = [ln for ln in report.lines() if "no descent found" in ln]
     assert "scale the features (preprocess.standardize), or" in line
     assert "target" not in line
+
+
+def test_the_range_test_of_a_built_regression_pipeline_is_lr_finds():
+    """``lr_range_test(build_pipeline(params), X, y)`` refused the pipeline a regression's
+    ``preprocess.scale_target`` builds (its last step a TransformedTargetRegressor); it sweeps
+    it as ``gdlab lr-find`` does: the regressor on the standardised target."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    from gdlab.experiment import build_pipeline
+
+    params = make_params(model={"task": "regression"}, optimizer={"name": "sgd"},
+                         train={"batch_size": 32})
+    assert params.preprocess.scale_target
+    X, y = least_squares(0, n=400, d=5)
+    y = 50.0 + 30.0 * y  # far from unit scale: the transform matters
+    pipeline = build_pipeline(params)
+    assert isinstance(pipeline[-1], TransformedTargetRegressor)
+    got = lr_range_test(pipeline, X, y, num_steps=60)
+    expected = lr_guidance(params, X, y, num_steps=60).range_test
+    assert got.suggestion == expected.suggestion and got.valley == expected.valley
+    np.testing.assert_array_equal(got.learning_rates, expected.learning_rates)
+    np.testing.assert_array_equal(got.losses, expected.losses)

@@ -284,7 +284,10 @@ def lr_range_test(
     ``estimator``: a ``GDRegressor`` or ``GDClassifier``, or a scikit-learn ``Pipeline`` whose
     last step is one: its other steps are fitted on ``(X, y)`` and transform ``X``, as the
     pipeline's ``fit`` does, and the sweep trains the last step on the result (as
-    ``gdlab lr-find`` sweeps the model on the preprocessed data). Neither is modified.
+    ``gdlab lr-find`` sweeps the model on the preprocessed data). A
+    ``TransformedTargetRegressor`` of either (a Pipeline's last step, or ``estimator``) is
+    swept on the target its transformer, fitted on ``y``, gives its regressor. None is
+    modified.
     """
     from sklearn.base import clone
 
@@ -293,7 +296,7 @@ def lr_range_test(
     from gdlab.core.optim import apply_updates
     from gdlab.core.schedules import constant
 
-    swept, X = _swept_estimator(estimator, X, y)
+    swept, X, y = _swept_estimator(estimator, X, y)
     est = clone(swept)
     est._validate_hyperparameters()
     Xv, yv, sw = est._validate_X_y(X, y, None, reset=True)
@@ -353,9 +356,12 @@ _TRAINING_PARTS = ("_validate_hyperparameters", "_validate_X_y", "_build_model",
 
 
 def _swept_estimator(estimator, X, y):
-    """The gdlab estimator the sweep trains and the ``X`` it trains on: ``estimator`` on ``X``,
-    or a Pipeline's last step on ``X`` transformed by clones of its other steps fitted on
-    ``(X, y)``. Anything else is a TypeError saying what is accepted."""
+    """The gdlab estimator the sweep trains, the ``X`` and the ``y`` it trains on: ``estimator``
+    on ``(X, y)``, or a Pipeline's last step on ``X`` transformed by clones of its other steps
+    fitted on ``(X, y)``. A ``TransformedTargetRegressor`` (the Pipeline's last step or
+    ``estimator`` itself) is swept as its own ``fit`` trains it: its regressor on ``y``
+    transformed by a clone of its transformer fitted on ``y``. Anything else is a TypeError
+    saying what is accepted."""
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
 
@@ -363,20 +369,40 @@ def _swept_estimator(estimator, X, y):
         return all(callable(getattr(step, part, None)) for part in _TRAINING_PARTS)
 
     if isinstance(estimator, Pipeline):
-        last = estimator.steps[-1][1]
+        last, y = _unwrapped_target(estimator.steps[-1][1], y)
         if trains_here(last):
             if len(estimator.steps) > 1:
                 X = clone(estimator[:-1]).fit_transform(X, y)
-            return last, X
-        got = f"a Pipeline whose last step is {type(last).__name__}"
-    elif trains_here(estimator):
-        return estimator, X
+            return last, X, y
+        got = f"a Pipeline whose last step is {type(estimator.steps[-1][1]).__name__}"
     else:
+        inner, y = _unwrapped_target(estimator, y)
+        if isinstance(inner, Pipeline):  # TransformedTargetRegressor(regressor=a Pipeline)
+            return _swept_estimator(inner, X, y)
+        if trains_here(inner):
+            return inner, X, y
         got = type(estimator).__name__
     raise TypeError(
-        "estimator: lr_range_test sweeps a gdlab estimator (GDRegressor or GDClassifier) or a "
-        f"scikit-learn Pipeline whose last step is one; got {got}"
+        "estimator: lr_range_test sweeps a gdlab estimator (GDRegressor or GDClassifier), a "
+        "scikit-learn Pipeline whose last step is one, or a TransformedTargetRegressor of "
+        f"either; got {got}"
     )
+
+
+def _unwrapped_target(step, y):
+    """``(step's regressor, y transformed by a clone of its transformer fitted on y)`` for a
+    ``TransformedTargetRegressor`` (as its ``fit``, and ``gdlab.experiment.target.
+    split_target``, do); else ``(step, y)``."""
+    from sklearn.base import clone
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import FunctionTransformer
+
+    if not isinstance(step, TransformedTargetRegressor):
+        return step, y
+    transformer = (clone(step.transformer) if step.transformer is not None
+                   else FunctionTransformer(step.func, step.inverse_func, validate=True))
+    y_inner = transformer.fit_transform(np.asarray(y, dtype=np.float64).reshape(-1, 1))
+    return step.regressor, np.asarray(y_inner).reshape(-1)
 
 
 def _zero_lag_ema(values: np.ndarray, beta: float) -> np.ndarray:
