@@ -32,12 +32,12 @@ ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 exps: install  ## the experiments side by side: CV means, test metrics, the values trained with, the params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
 		--drop '^(?!params\.yaml:|trained\.)' \
-		--keep '^(Experiment|mean\.|test\.|trained\.(optimizer|learning_rate|batch_size|schedule)$$)'
+		--keep '^(Experiment|mean\.|test\.|trained\.(optimizer|lr|batch|schedule)$$)'
 
 exps-spread: install  ## make exps with the CV std beside each mean and the Created time (some 280 columns wide)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
 		--drop '^(?!params\.yaml:|trained\.)' \
-		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer|learning_rate|batch_size|schedule)$$)'
+		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer|lr|batch|schedule)$$)'
 
 server: install  ## shared MLflow server on 127.0.0.1 (GDLAB_SERVER_STORE=postgresql://..., else SQLite)
 	$(BIN)/python -m gdlab.server

@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         # what it trained with (tune may replace params.yaml's): a metrics file of its own, which
         # dvc.yaml's top-level `metrics` lists after every stage's, so `dvc exp show` lays its
         # columns out after metrics.json's test.* (cv.json's came before them)
-        write_json(reports / "trained.json", {"trained": trained_values(params, tuned)})
+        # (unsorted: make exps' columns first, the optimiser before what a terminal cuts)
+        write_json(reports / "trained.json", {"trained": trained_values(params, tuned)},
+                   sort_keys=False)
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
     warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted

@@ -51,9 +51,9 @@ CLASSIFIER_COLUMNS = {  # a sweep's columns by the file holding them, in the fil
                         "std.roc_auc", "fit.verdict"],
     "reports/metrics.json": ["test.accuracy", "test.f1", "test.log_loss", "test.roc_auc",
                              "cv.log_loss.std", "test_ci95.log_loss.low"],
-    "reports/trained.json": ["trained.batch_size", "trained.learning_rate", "trained.optimizer",
-                             "trained.optimizer.params.momentum", "trained.schedule",
-                             "trained.schedule.params.T_max"],  # sorted, as write_json writes
+    "reports/trained.json": ["trained.optimizer", "trained.lr", "trained.batch",
+                             "trained.schedule", "trained.optimizer.params.momentum",
+                             "trained.schedule.params.T_max"],  # as train writes it
 }
 
 
@@ -63,7 +63,7 @@ def test_make_exps_shows_the_cv_means_the_test_metrics_and_the_values_trained_wi
     ``make exps`` keeps the means, the test metrics and ``trained.``, ``make exps-spread``
     the std too."""
     kept = ["Experiment", "mean.log_loss", "test.log_loss", "trained.optimizer",
-            "trained.learning_rate", "trained.batch_size", "trained.schedule"]
+            "trained.lr", "trained.batch", "trained.schedule"]
     changed = ["trained.optimizer.params.momentum", "trained.schedule.params.T_max",
                "params.yaml:optimizer.name"]
     # the columns it leaves out: per fold, the fit, metrics.json's copy of the CV, ...
@@ -72,7 +72,7 @@ def test_make_exps_shows_the_cv_means_the_test_metrics_and_the_values_trained_wi
                 "reports/validated_params.json:optimizer.name"]
     assert shown(kept + changed + left_out) == (kept, changed)
     spread = ["Experiment", "Created", "mean.log_loss", "std.log_loss", "test.log_loss",
-              "trained.optimizer", "trained.learning_rate", "trained.batch_size",
+              "trained.optimizer", "trained.lr", "trained.batch",
               "trained.schedule"]
     assert shown(spread + changed + left_out[2:], "exps-spread") == (spread, changed)
 
@@ -80,11 +80,12 @@ def test_make_exps_shows_the_cv_means_the_test_metrics_and_the_values_trained_wi
 def render(columns: list[str], width: int) -> str:
     """The header line DVC's ``exp show`` table prints for ``columns`` (three rows of
     typical values) in a ``width``-column terminal."""
-    values = {"Experiment": "└── 1a2b3c4 [sworn-bulb]", "Created": "08:40 AM",
-              "trained.optimizer": "momentum", "trained.schedule": "constant"}
+    values = {"Experiment": r"└── 2e5217d \[tabby-orfe]",  # "\[": not rich markup
+              "Created": "08:40 AM", "trained.optimizer": "momentum", "trained.lr": "0.0037058",
+              "trained.batch": "64", "trained.schedule": "constant"}
     table = TabularData(columns)
     for _ in range(3):
-        table.append([values.get(c, "0.0037123") for c in columns])
+        table.append([values.get(c, "0.87813") for c in columns])
     styles = {c: {"no_wrap": True} if c == "Experiment" else
               {"justify": "right", "collapse": i > 1, "no_wrap": True}
               for i, c in enumerate(columns)}  # as dvc/commands/experiments/show.py styles them

@@ -342,7 +342,7 @@ def test_exp_run_lands_in_same_experiment(project):
     metrics = ("log_loss", "accuracy", "f1", "roc_auc")
     means, tests = [f"mean.{m}" for m in metrics], [f"test.{m}" for m in metrics]
     assert set(header[1:]) >= {*means, *tests, "params.yaml:optimizer.name",
-                               "trained.optimizer", "trained.learning_rate"}, header
+                               "trained.optimizer", "trained.lr"}, header
     # in the order a terminal shows them: the test metrics before what trained
     assert header.index("test.log_loss") < header.index("trained.optimizer"), header
     shown = ("mean.", "test.", "trained.", "params.yaml:")  # the CV means, what trained

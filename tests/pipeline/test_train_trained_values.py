@@ -53,8 +53,9 @@ def test_trained_json_holds_the_values_the_model_trained_with(tmp_path, csv_trai
 
     cv = json.loads((tmp_path / "reports" / "cv.json").read_text())
     trained = json.loads((tmp_path / "reports" / "trained.json").read_text())["trained"]
-    assert list(trained)[:3] == ["batch_size", "learning_rate", "optimizer"]  # DVC's order
-    assert (trained["optimizer"], trained["learning_rate"], trained["batch_size"]) == (
+    # first, in the order DVC lays their columns out (make exps: a terminal cuts the last)
+    assert list(trained)[:4] == ["optimizer", "lr", "batch", "schedule"]
+    assert (trained["optimizer"], trained["lr"], trained["batch"]) == (
         "momentum", 0.0037, 32)
     assert trained["optimizer.params.momentum"] == 0.935
     assert trained["schedule"] == "constant"  # not tuned: params.yaml's (the default)
@@ -64,8 +65,8 @@ def test_trained_json_holds_the_values_the_model_trained_with(tmp_path, csv_trai
     # the model the stage saved trained with those values (not with params.yaml's adam)
     estimator = final_estimator(load_model(tmp_path / "models" / "model.skops"))
     assert estimator.optimizer == trained["optimizer"]
-    assert estimator.learning_rate == trained["learning_rate"]
-    assert estimator.batch_size == trained["batch_size"]
+    assert estimator.learning_rate == trained["lr"]
+    assert estimator.batch_size == trained["batch"]
     assert estimator.clip_norm is None
     assert estimator.optimizer_params["momentum"] == trained["optimizer.params.momentum"]
 

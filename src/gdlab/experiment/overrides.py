@@ -67,28 +67,29 @@ the keys tune searched join them."""
 
 SHORT_KEYS = {
     "optimizer.name": "optimizer",
-    "optimizer.learning_rate": "learning_rate",
-    "train.batch_size": "batch_size",
+    "optimizer.learning_rate": "lr",
+    "train.batch_size": "batch",
     "schedule.name": "schedule",
 }
-"""The names ``trained`` gives the four values ``make exps`` always shows: ``dvc exp show``
-lays its columns out side by side, and with params.yaml's paths (``trained.optimizer.
-learning_rate``, ...) the four no longer fitted a 200-column terminal beside the CV means and
-the test metrics. Every other key is params.yaml's path."""
+"""The names ``trained`` gives the four values ``make exps`` always shows, first and in this
+order: ``dvc exp show`` lays its columns out side by side, and with params.yaml's paths
+(``trained.optimizer.learning_rate``, ...) they no longer fitted a 200-column terminal beside
+the CV means and the test metrics. Every other key is params.yaml's path."""
 
 
 def trained_values(params: Params, tuned: Mapping[str, Any] = ()) -> dict[str, Scalar]:
-    """``{"optimizer": "momentum", "learning_rate": 0.0037, "batch_size": 32, ...,
+    """``{"optimizer": "momentum", "lr": 0.0037, "batch": 32, "schedule": "constant", ...,
     "optimizer.params.momentum": 0.9}``: the values ``params`` (params.yaml with the tuned
     values applied) trains with, for :data:`TRAINED_KEYS` and every key of ``tuned``, resolved
     (the optimiser's and schedule's defaults filled in), named as :data:`SHORT_KEYS` says or
-    by their params.yaml path. Numbers, booleans and short strings only, as DVC shows metrics:
-    a key whose value is ``null`` (full batch, no clipping) is left out, a list is its JSON
-    text (``"[0.9, 0.999]"``)."""
+    by their params.yaml path, in that order. Numbers, booleans and short strings only, as DVC
+    shows metrics: a key whose value is ``null`` (full batch, no clipping) is left out, a list
+    is its JSON text (``"[0.9, 0.999]"``)."""
     flat = flatten_params(params)
     wanted = [k for k in flat if (k.startswith(TRAINED_KEYS) or k in tuned)
               and flat[k] is not None]
-    return {SHORT_KEYS.get(k, k): flat[k] for k in wanted}
+    first = [k for k in SHORT_KEYS if k in wanted]  # the columns make exps keeps, first
+    return {SHORT_KEYS.get(k, k): flat[k] for k in first + [k for k in wanted if k not in first]}
 
 
 def _written(old: Any) -> str:

@@ -26,9 +26,10 @@ def finite(value: Any) -> Any:
     return value
 
 
-def write_json(path: str | Path, document: Any) -> Path:
-    """Write ``document`` to ``path`` (parents created) atomically (:mod:`gdlab.atomic`)."""
-    text = json.dumps(finite(document), indent=2, sort_keys=True, allow_nan=False) + "\n"
+def write_json(path: str | Path, document: Any, sort_keys: bool = True) -> Path:
+    """Write ``document`` to ``path`` (parents created) atomically (:mod:`gdlab.atomic`), its
+    keys sorted unless ``sort_keys`` is false (the order DVC shows a metrics file's columns)."""
+    text = json.dumps(finite(document), indent=2, sort_keys=sort_keys, allow_nan=False) + "\n"
     return write_text_atomic(path, text)
 
 
