@@ -107,3 +107,14 @@ def test_a_host_that_is_not_loopback_is_refused_without_opt_in(project, capsys):
     assert check_host("192.0.2.7", allow_remote=True) == "192.0.2.7"
     for host in ("127.0.0.1", "localhost", "::1"):
         assert check_host(host, allow_remote=False) == host
+
+
+def test_a_params_file_that_does_not_exist_is_refused_naming_params(project):
+    root, _ = project
+    proc = subprocess.run(
+        gdlab_serve(root, "--params", "no-such-params.yaml", "--model-uri",
+                    "models:/no-such-model/1", "--port", str(free_port())),
+        cwd=root, env=stage_env(REPO), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr == "gdlab serve: --params 'no-such-params.yaml': no such file\n"
+    assert proc.stdout == ""

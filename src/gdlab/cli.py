@@ -73,8 +73,9 @@ def _add_serve(subparsers: Any) -> None:
         "types (a pickle or an untrusted type is refused, never run), save it locally with the "
         "installed gdlab and serve it with mlflow models serve --env-manager local.",
     )
-    parser.add_argument("--params", default="params.yaml",
-                        help="parameter file (register.model_name, tracking.uri, plug-ins)")
+    parser.add_argument("--params", default=None,
+                        help="parameter file (register.model_name, tracking.uri, plug-ins; "
+                        "default params.yaml, which may be absent with --model-uri)")
     parser.add_argument("--model-uri", default=None,
                         help="models:/<name>@<alias> or models:/<name>/<version> (default "
                         "models:/<register.model_name>@champion)")

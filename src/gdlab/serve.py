@@ -28,6 +28,7 @@ from typing import Any
 from gdlab.urls import is_loopback
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5001
+DEFAULT_PARAMS = "params.yaml"
 
 
 def check_host(host: str, allow_remote: bool) -> str:
@@ -114,8 +115,9 @@ def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
 
 
 def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = False,
-          params_file: str = "params.yaml", workers: int = 1) -> int:
-    """``gdlab serve``: check the host, resolve ``model_uri`` (default
+          params_file: str | None = None, workers: int = 1) -> int:
+    """``gdlab serve``: check the host, read ``params_file`` (default ``params.yaml``, which
+    alone may be absent when ``model_uri`` is given), resolve ``model_uri`` (default
     ``models:/<register.model_name>@champion``) once, load its skops file with gdlab's loader,
     save it locally and serve it; returns the exit status. Errors: one line, status 1."""
     from gdlab.config import ConfigError
@@ -124,8 +126,11 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
 
     try:
         check_host(host, allow_remote)
-        has_params = Path(params_file).exists() or model_uri is None
-        name, plugins = tracking_setup(params_file if has_params else None)
+        if params_file is not None and not Path(params_file).is_file():
+            raise ValueError(f"--params {params_file!r}: no such file")
+        if params_file is None and (Path(DEFAULT_PARAMS).exists() or model_uri is None):
+            params_file = DEFAULT_PARAMS
+        name, plugins = tracking_setup(params_file)
         model_uri = model_uri or f"models:/{name}@champion"
         version = resolve_version(model_uri)
         pipeline = load_version(version, plugins)
