@@ -8,6 +8,7 @@ the registry URI ran it); the genuine champion answers as the README documents (
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -94,7 +95,7 @@ def test_the_champion_is_served_and_answers_as_the_readme_says(project, tmp_path
         status, answer = post_json(port, request([[0.5, float("nan"), 0, 1, 0]]))
         assert status == 400 and "column 'x1' holds NaN in row 0" in answer["message"]
     printed = log.read_text()
-    assert (f"gdlab serve: serving '{NAME}' v1 (models:/{NAME}@champion) on "
+    assert (f"gdlab serve: starting '{NAME}' v1 (models:/{NAME}@champion) on "
             f"http://127.0.0.1:{port}/invocations") in printed
 
 
@@ -117,4 +118,20 @@ def test_a_params_file_that_does_not_exist_is_refused_naming_params(project):
         cwd=root, env=stage_env(REPO), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stderr == "gdlab serve: --params 'no-such-params.yaml': no such file\n"
+    assert proc.stdout == ""
+
+
+def test_a_port_in_use_is_refused_in_one_line_before_any_model_is_read(project):
+    root, _ = project
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            gdlab_serve(root, "--port", str(port), "--model-uri", "models:/no-such-model/1"),
+            cwd=root, env=stage_env(REPO), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr == (
+        f"gdlab serve: --port {port}: 127.0.0.1:{port} is already in use (another server "
+        "listens there): stop it or choose another --port\n")
     assert proc.stdout == ""

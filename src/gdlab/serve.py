@@ -10,14 +10,18 @@ version), and the pipeline is saved again, by the installed gdlab, in a local mo
 (:func:`save_for_serving`: gdlab's pyfunc loader :mod:`gdlab.served`, no code paths, the
 registry's signature and one-hot groups checked as plain data). ``mlflow models serve`` then
 serves that directory with ``--env-manager local``; the directory is removed when it stops.
+The port is checked before anything is loaded: a port in use is refused in one line naming
+``--port``.
 
 The model server has no authentication: a host other than a loopback address is refused
 unless ``--allow-remote`` says it is meant."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +46,29 @@ def check_host(host: str, allow_remote: bool) -> str:
             "authenticates), or pass --allow-remote to expose it on purpose"
         )
     return host
+
+
+def check_port(host: str, port: int) -> int:
+    """``port``, refused (ValueError naming ``--port``) when it cannot be listened on at
+    ``host`` now (another server holds it, a privileged port, not a port): checked before the
+    model is loaded, as the server will bind it (``SO_REUSEADDR``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OverflowError:
+            raise ValueError(f"--port {port}: not a TCP port (0 to 65535)") from None
+        except socket.gaierror as exc:
+            raise ValueError(f"--host {host!r}: cannot be resolved ({exc.strerror})") from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ValueError(
+                    f"--port {port}: {host}:{port} is already in use (another server listens "
+                    "there): stop it or choose another --port") from None
+            raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}): "
+                             "choose another --port") from None
+    return port
 
 
 def save_for_serving(pipeline: Any, path: str | Path, signature: Any,
@@ -116,16 +143,18 @@ def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
 
 def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = False,
           params_file: str | None = None, workers: int = 1) -> int:
-    """``gdlab serve``: check the host, read ``params_file`` (default ``params.yaml``, which
-    alone may be absent when ``model_uri`` is given), resolve ``model_uri`` (default
-    ``models:/<register.model_name>@champion``) once, load its skops file with gdlab's loader,
-    save it locally and serve it; returns the exit status. Errors: one line, status 1."""
+    """``gdlab serve``: check the host and the port, read ``params_file`` (default
+    ``params.yaml``, which alone may be absent when ``model_uri`` is given), resolve
+    ``model_uri`` (default ``models:/<register.model_name>@champion``) once, load its skops
+    file with gdlab's loader, save it locally and serve it; returns the exit status. Errors:
+    one line, status 1."""
     from gdlab.config import ConfigError
     from gdlab.tracking.registered import load_version, resolve_version, serving_metadata
     from gdlab.tracking.safety import TrackingUnavailable
 
     try:
         check_host(host, allow_remote)
+        check_port(host, port)
         if params_file is not None and not Path(params_file).is_file():
             raise ValueError(f"--params {params_file!r}: no such file")
         if params_file is None and (Path(DEFAULT_PARAMS).exists() or model_uri is None):
@@ -150,6 +179,6 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
     with tempfile.TemporaryDirectory(prefix="gdlab-serve-") as directory:
         model_dir = Path(directory, "model")
         save_for_serving(pipeline, model_dir, signature, metadata, plugins)
-        print(f"gdlab serve: serving {version} on http://{host}:{port}/invocations (the alias "
-              "was resolved now: restart after moving it)", flush=True)
+        print(f"gdlab serve: starting {version} on http://{host}:{port}/invocations (the "
+              "alias was resolved now: restart after moving it)", flush=True)
         return run_server(serve_command(model_dir, host, port, workers))
