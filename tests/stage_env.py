@@ -75,15 +75,24 @@ def post_json(port: int, body: bytes, path: str = "invocations") -> tuple[int, A
         return exc.code, json.loads(exc.read() or b"null")
 
 
+def answers_ping(port: int) -> bool:
+    """Whether something answers ``GET /ping`` on ``http://127.0.0.1:<port>`` with success."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
+            return True
+    except OSError:  # not listening (or not ready: an HTTP error)
+        return False
+
+
 @contextmanager
-def model_server(
+def model_server_process(
     command: list[str], *, port: int, cwd: Path, env: dict[str, str], log: Path,
     wait: float = 120.0,
-) -> Iterator[bool]:
+) -> Iterator[tuple[subprocess.Popen, bool]]:
     """Start a model server (``command``, in a session of its own, output to ``log``) and
-    yield whether it answers ``GET /ping`` on ``http://127.0.0.1:<port>`` before it exits or
-    ``wait`` seconds pass (``log`` tells why not); then stop the server's whole process group
-    (SIGTERM, SIGKILL after 20 s)."""
+    yield it with whether it answers ``GET /ping`` on ``http://127.0.0.1:<port>`` before it
+    exits or ``wait`` seconds pass (``log`` tells why not); then stop what is left of the
+    server's process group (SIGTERM, SIGKILL after 20 s)."""
     with Path(log).open("w") as out:
         server = subprocess.Popen(
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -92,19 +101,33 @@ def model_server(
         try:
             deadline, ready = time.monotonic() + wait, False
             while not ready and time.monotonic() < deadline and server.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5):
-                        ready = True
-                except OSError:  # not listening yet (or not ready: an HTTP error)
+                ready = answers_ping(port)
+                if not ready:
                     time.sleep(0.5)
-            yield ready
+            yield server, ready
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(server.pid, signum)
+                except ProcessLookupError:  # the whole group has exited
+                    break
+                try:
+                    server.wait(timeout=20)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            server.wait()
+
+
+@contextmanager
+def model_server(
+    command: list[str], *, port: int, cwd: Path, env: dict[str, str], log: Path,
+    wait: float = 120.0,
+) -> Iterator[bool]:
+    """:func:`model_server_process`, yielding only whether the server answered."""
+    with model_server_process(command, port=port, cwd=cwd, env=env, log=log,
+                              wait=wait) as (_, ready):
+        yield ready
 
 
 def serve_and_invoke(

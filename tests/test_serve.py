@@ -8,9 +8,12 @@ the registry URI ran it); the genuine champion answers as the README documents (
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import mlflow
 import numpy as np
@@ -22,7 +25,14 @@ from gdlab.serve import check_host, serve
 from gdlab.tracking import open_session
 from tests.registered_models import CITY, cloudpickle_champion, gdlab_champion
 from tests.reliability.harness import free_port
-from tests.stage_env import REPO, model_server, post_json, stage_env
+from tests.stage_env import (
+    REPO,
+    answers_ping,
+    model_server,
+    model_server_process,
+    post_json,
+    stage_env,
+)
 
 NAME = "gdlab-served"
 
@@ -135,3 +145,45 @@ def test_a_port_in_use_is_refused_in_one_line_before_any_model_is_read(project):
         f"gdlab serve: --port {port}: 127.0.0.1:{port} is already in use (another server "
         "listens there): stop it or choose another --port\n")
     assert proc.stdout == ""
+
+
+def stops_answering(port: int, within: float = 30.0) -> bool:
+    """Whether ``/ping`` on ``port`` stops answering within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not answers_ping(port):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(project, tmp_path):
+    root, _ = project
+    port, scratch = free_port(), tmp_path / "tmp"
+    scratch.mkdir()
+    log = tmp_path / "serve.log"
+    with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
+                              env=stage_env(REPO, TMPDIR=str(scratch)), log=log,
+                              wait=90) as (server, ready):
+        assert ready, log.read_text()[-3000:]
+        assert [p.name for p in scratch.iterdir()][0].startswith("gdlab-serve-")
+        os.kill(server.pid, signal.SIGINT)  # this process alone, not its group
+        try:
+            status = server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            pytest.fail("gdlab serve kept running after SIGINT: " + log.read_text()[-2000:])
+        assert status == 0, log.read_text()[-3000:]
+        assert stops_answering(port), log.read_text()[-3000:]
+        assert list(scratch.iterdir()) == []
+
+
+def test_the_server_stops_when_gdlab_serve_is_killed(project, tmp_path):
+    root, _ = project
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
+                              env=stage_env(REPO), log=log, wait=90) as (server, ready):
+        assert ready, log.read_text()[-3000:]
+        os.kill(server.pid, signal.SIGKILL)  # no handler runs: the kernel's death signal acts
+        server.wait()
+        assert stops_answering(port), "the server outlived gdlab serve: " + log.read_text()[-2000:]

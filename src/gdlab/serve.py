@@ -10,14 +10,18 @@ version), and the pipeline is saved again, by the installed gdlab, in a local mo
 (:func:`save_for_serving`: gdlab's pyfunc loader :mod:`gdlab.served`, no code paths, the
 registry's signature and one-hot groups checked as plain data). ``mlflow models serve`` then
 serves that directory with ``--env-manager local``; the directory is removed when it stops.
-The port is checked before anything is loaded: a port in use is refused in one line naming
-``--port``.
+
+SIGINT, SIGTERM and SIGHUP to ``gdlab serve`` stop the server (SIGTERM to it, killed after
+:data:`STOP_GRACE` seconds); on Linux the server also gets SIGTERM when ``gdlab serve`` dies
+otherwise (SIGKILL), so it never keeps the port alone. The port is checked before anything is
+loaded: a port in use is refused in one line naming ``--port``.
 
 The model server has no authentication: a host other than a loopback address is refused
 unless ``--allow-remote`` says it is meant."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import signal
@@ -25,7 +29,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,9 @@ from gdlab.urls import is_loopback
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5001
 DEFAULT_PARAMS = "params.yaml"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_GRACE = 20.0  # seconds a stopping server is given before it is killed
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def check_host(host: str, allow_remote: bool) -> str:
@@ -103,18 +111,51 @@ def serving_env() -> dict[str, str]:
             "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
+def stop_with_parent(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when ``parent`` dies (Linux
+    ``PR_SET_PDEATHSIG``; None elsewhere): a killed ``gdlab serve`` leaves no server behind."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):  # no prctl: the child outlives a killed parent
+        return None
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
 def run_server(command: list[str]) -> int:
-    """Run ``command`` until it exits; a SIGTERM to this process is passed on to it."""
-    server = subprocess.Popen(command, env=serving_env())
-    previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    """Run ``command`` until it exits; returns its exit status, 0 when it was stopped by a
+    SIGINT, SIGTERM or SIGHUP to this process. Such a signal sends it SIGTERM (not SIGINT,
+    which a child started in the background ignores: MLflow's CLI dies, its ``uvicorn`` stops
+    on the SIGTERM MLflow set for its parent's death); it is killed if it has not exited
+    ``STOP_GRACE`` seconds later. It gets SIGTERM too when this process dies (Linux)."""
+    server = subprocess.Popen(command, env=serving_env(),
+                              preexec_fn=stop_with_parent(os.getpid()))
+    stopping: list[float] = []
+
+    def stop(_signum: int, _frame: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic() + STOP_GRACE)
+        server.terminate()  # a no-op once it has exited
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         while True:
             try:
-                return server.wait()
-            except KeyboardInterrupt:  # the server got Ctrl-C too: wait for it to stop
-                continue
+                status = server.wait(timeout=0.5)
+                return 0 if stopping else status
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() > stopping[0]:
+                    server.kill()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
