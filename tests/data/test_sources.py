@@ -596,3 +596,30 @@ def test_data_drop_is_validated_with_the_params(tmp_path, drop, pii, expected):
     with pytest.raises(ConfigError, match=expected.replace(".", r"\.")):
         make_params(data__source="csv", data__path=str(tmp_path / "d.csv"), data__target="y",
                     data__drop=drop, **{f"data__pii__{k}": v for k, v in pii.items()})
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("phone,x,y\n+447700900123,1,0\n\n07700900123,2,1\n,3,0\n", {}),
+        # R's write.table row labels, a trailing delimiter, ';' with decimal commas
+        ('"phone","x","y"\n"r0",+447700900123,1,0\n"r1",07700900123,2,1\n"r2",,3,0\n', {}),
+        ("phone,x,y\n+447700900123,1,0,\n07700900123,2,1,\n,3,0,\n", {}),
+        ("phone;x;y\n+447700900123;1,5;0\n07700900123;2,5;1\n;3,5;0\n",
+         {"data__delimiter": ";", "data__decimal": ","}),
+    ],
+)
+def test_a_csv_table_gives_its_number_columns_as_the_file_wrote_them(write_csv, text, options):
+    """pandas reads +447700900123 and 07700900123 as whole numbers, losing the '+' and '0'
+    the personal-data scan needs: the table gives the first rows of the columns asked for as
+    the file wrote them, row for row with the frame (blank lines, row labels, a trailing
+    delimiter), and only as many rows as asked."""
+    table = load_source(_csv_params(write_csv(text), "y", **options))
+    assert table.frame["phone"].dropna().tolist() == [447700900123, 7700900123]
+    written = table.written(["phone"], 10)
+    assert list(written.columns) == ["phone"]
+    assert written["phone"].tolist()[:2] == ["+447700900123", "07700900123"]
+    assert pd.isna(written["phone"][2]) and len(written) == 3
+    assert table.written(["phone", "x"], 1).to_numpy().tolist() == [
+        ["+447700900123", "1,5" if options else "1"]
+    ]

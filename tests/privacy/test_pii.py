@@ -98,6 +98,80 @@ def test_prepare_refuses_it_too(project):
     assert not (p.root / "data" / "prepared").exists()
 
 
+DIGIT_PHONES = {
+    # phone numbers written as plain digits: pandas reads the column as whole numbers
+    "plus": (lambda i: f"+4477009{i:05d}", 0),
+    "zero": (lambda i: f"077009{i:05d}", 0),
+    "plus_shared": (lambda i: f"+4477009{i // 2:05d}", 0),  # two rows per number
+    "zero_shared": (lambda i: f"077009{i // 2:05d}", 0),
+    "zero_one_missing": (lambda i: f"077009{i:05d}" if i else "", 1),  # read as floats
+    "international_00": (lambda i: f"004477009{i:05d}", 0),
+}
+
+
+def digits_csv(columns: dict, n: int = 60) -> str:
+    """A file of ``columns`` (name -> value of row i) besides gender, x1, x2 and y."""
+    lines = [",".join([*columns, "gender", "x1", "x2", "y"])]
+    for i in range(n):
+        values = [value(i) for value in columns.values()]
+        lines.append(",".join([*values, "fm"[i % 2], f"{(i * 7) % 11 - 5}", f"{i % 5}",
+                               f"{(i // 2) % 2}"]))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def digits_project(tmp_path):
+    def make(columns: dict):
+        project = make_project(tmp_path / "p", csv_params({"pseudonymise": ["gender"]}))
+        (project.root / "raw").mkdir(exist_ok=True)
+        (project.root / "raw" / "people.csv").write_text(digits_csv(columns))
+        return project
+
+    return make
+
+
+@pytest.mark.parametrize("stage", ["validate", "prepare"])
+@pytest.mark.parametrize("form", list(DIGIT_PHONES))
+def test_phone_numbers_written_as_plain_digits_are_refused(digits_project, form, stage):
+    """+447700900123 and 07700900123 are read by pandas as whole numbers, which the scan did
+    not look at: validate/prepare only warned of "an identifier?" (or nothing when two rows
+    shared a number), the column became a feature and the logged model's input example held
+    a real number. Now the scan reads the file's text and refuses it like +44 7700 900123."""
+    phone_of, row = DIGIT_PHONES[form]
+    p = digits_project({"phone": phone_of})
+    result = p.stage(stage, env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 1, result.err
+    assert "data.pii: column 'phone' of file 'raw/people.csv' looks like phone numbers " \
+        f"(row {row} (file line {row + 2}))" in result.err
+    assert "7700" not in result.err  # the value is never echoed
+    assert not (p.root / "data" / "prepared").exists()
+
+
+NOT_PHONES = {
+    "customer_id": lambda i: f"{100001 + i}",  # distinct whole numbers: an identifier
+    "account": lambda i: f"{4000000000 + 7919 * i}",  # 10 digits, like a national number
+    "visits": lambda i: f"{i % 7}",
+    "signup_epoch": lambda i: f"{1700000000 + 3600 * i}",  # Unix seconds: 10 digits
+    "signup_ms": lambda i: f"{1700000000000 + 3600000 * i}",  # 13 digits
+    "amount": lambda i: f"{1234567.89 + i:.2f}",
+    "ratio": lambda i: f"0.{123456789 + i}",  # a leading 0, but a decimal
+    "delta": lambda i: f"-{77009000 + i}",
+}
+
+
+def test_ids_counts_timestamps_and_amounts_are_not_phone_numbers(digits_project):
+    """Numbers without a leading '+' or '0' (IDs, counts, epoch timestamps, amounts), and
+    decimals, are read as the numbers they are: validate passes."""
+    p = digits_project(NOT_PHONES)
+    result = p.stage("validate", env={"GDLAB_PII_KEY": KEY})
+    assert result.code == 0, result.err
+    assert "phone numbers" not in result.err + result.out
+    path = p.root / "raw" / "people.csv"
+    frame = pd.read_csv(path)
+    assert all(pd.api.types.is_numeric_dtype(frame[name]) for name in NOT_PHONES)
+    assert find_personal_data(frame, set(), pd.read_csv(path, dtype=str)) == []
+
+
 def test_dates_amounts_and_codes_are_not_personal_data():
     frame = pd.DataFrame(
         {

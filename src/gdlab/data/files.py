@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -217,6 +217,28 @@ class _RowLines:
         return self.lines
 
 
+class _WrittenText:
+    """The first rows of some columns of a CSV as text, as the file wrote them (read again with
+    the options the table was read with, so rows line up; only ``n`` rows, to keep memory
+    bounded for big files)."""
+
+    def __init__(self, path: Path, options: dict[str, Any]):
+        self.path = path
+        self.options = options
+
+    def __call__(self, names: Sequence[str], n: int) -> pd.DataFrame:
+        wanted = {str(name) for name in names}
+        frame = pd.read_csv(
+            self.path,
+            **self.options,
+            usecols=lambda name: str(name).strip() in wanted,
+            dtype=str,
+            nrows=n,
+        )
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame.reset_index(drop=True)
+
+
 def _unquoted_decimal_hint(delimiter: str, decimal: str) -> str:
     """Why a row of a file whose decimal mark is its delimiter has too many fields."""
     if decimal != delimiter:
@@ -249,17 +271,16 @@ def read_csv(
     if drop:
         kept = set(kept_columns(drop, names, target, sensitive, f"file {str(path)!r}"))
         usecols = lambda name: str(name).strip() in kept  # noqa: E731 - header as pandas reads it
+    options: dict[str, Any] = {
+        "sep": delimiter,
+        "encoding": encoding,
+        "decimal": decimal,
+        "na_values": list(na_values),
+        "skipinitialspace": True,
+        "index_col": False if first.layout == TRAILING_DELIMITER else None,
+    }
     try:
-        frame = pd.read_csv(
-            path,
-            sep=delimiter,
-            encoding=encoding,
-            decimal=decimal,
-            na_values=list(na_values),
-            skipinitialspace=True,
-            usecols=usecols,
-            index_col=False if first.layout == TRAILING_DELIMITER else None,
-        )
+        frame = pd.read_csv(path, **options, usecols=usecols)
     except pd.errors.ParserError as exc:
         raise DataError(
             f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: "
@@ -280,6 +301,7 @@ def read_csv(
         path=str(path),
         first_line=2,
         row_lines=_RowLines(path, encoding, delimiter),
+        written=_WrittenText(path, options),
         warnings=warnings,
     )
 

@@ -6,7 +6,10 @@ a token from a guessed value, unlike a plain hash). The key is read from the env
 variable named by ``data.pii.key_env`` and is never written anywhere. Columns that were not
 declared but look like e-mail addresses or phone numbers are refused, naming the column and
 the first row, without echoing the value; ``data.pii.keep`` columns only look like it (product
-codes, ticket numbers) and are kept as they are.
+codes, ticket numbers) and are kept as they are. A CSV column pandas reads as numbers is
+scanned as the file wrote it: phone numbers written as plain digits with a leading ``+`` or
+``0`` (``+447700900123``, ``07700900123``) are refused like ``+44 7700 900123``; IDs, counts,
+epoch timestamps and amounts (no leading ``+`` or ``0``) are not phone numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hmac
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -50,6 +53,10 @@ _ISBN = re.compile(r"\d(?:[- ]?\d){8}[- ]?[\dXx]|97[89](?:[- ]?\d){10}")
 brackets, dots or slashes); :func:`_is_isbn` also checks the check digit."""
 _ZIP4 = re.compile(r"\d{5}-\d{4}")
 """A US ZIP+4 code (12345-6789): nine digits like a phone number's, but no phone number."""
+_DIGITS_PHONE = re.compile(r"[+0]\d+")
+"""How a phone number is written in a column read as numbers: plain digits after a leading '+'
+or '0' (+447700900123, 07700900123, 0044...). Without them (IDs, counts, 10-digit epoch
+timestamps, amounts) the digits are a number, not a phone number."""
 
 
 def pii_key(cfg: PiiConfig, environ: Mapping[str, str] | None = None) -> bytes:
@@ -186,32 +193,76 @@ def _looks_like_phone(text: str) -> bool:
     return 8 <= digits <= 15
 
 
-def find_personal_data(frame: pd.DataFrame, skip: set[str]) -> list[tuple[str, str, int]]:
+def _written_phone(text: str) -> bool:
+    """A value of a column read as numbers, as the file wrote it, is a phone number: plain
+    digits after a leading '+' or '0', with a phone number's length."""
+    text = text.strip()
+    return bool(_DIGITS_PHONE.fullmatch(text)) and _looks_like_phone(text)
+
+
+def _is_number(column: pd.Series) -> bool:
+    return ptypes.is_numeric_dtype(column) and not ptypes.is_bool_dtype(column)
+
+
+def _texts(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """The rows (of the first ``SCAN_ROWS``) holding a value, and those values as text."""
+    values = column.iloc[:SCAN_ROWS].to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.notna(values))
+    return rows, [str(values[i]) for i in rows]
+
+
+def _phones(rows: np.ndarray, texts: list[str], is_phone: Callable[[str], bool]) -> list[int]:
+    """The rows whose text is a phone number, when they are at least ``PHONE_SHARE`` of the
+    values (else none)."""
+    phones = [int(r) for r, t in zip(rows, texts, strict=True) if is_phone(t)]
+    return phones if phones and len(phones) >= PHONE_SHARE * len(rows) else []
+
+
+def find_personal_data(
+    frame: pd.DataFrame, skip: set[str], written: pd.DataFrame | None = None
+) -> list[tuple[str, str, int]]:
     """``(column, "e-mail addresses" | "phone numbers", first row)`` for every text column not
-    in ``skip`` that holds e-mail addresses (any value) or phone numbers (most values)."""
+    in ``skip`` that holds e-mail addresses (any value) or phone numbers (most values), and
+    every number column whose text in ``written`` (its first rows as the file wrote them) is
+    mostly phone numbers written as digits (``+447700900123``, ``07700900123``)."""
     found = []
     for name in frame.columns:
-        if str(name) in skip or not _is_text(frame[name]):
+        if str(name) in skip:
             continue
-        values = frame[name].iloc[:SCAN_ROWS].to_numpy(dtype=object)
-        rows = np.flatnonzero(pd.notna(values))
+        if not _is_text(frame[name]):
+            if written is not None and str(name) in written.columns:
+                phones = _phones(*_texts(written[str(name)]), _written_phone)
+                if phones:
+                    found.append((str(name), "phone numbers", phones[0]))
+            continue
+        rows, texts = _texts(frame[name])
         if len(rows) == 0:
             continue
-        texts = [str(values[i]) for i in rows]
         emails = [int(r) for r, t in zip(rows, texts, strict=True) if EMAIL.search(t)]
         if emails:
             found.append((str(name), "e-mail addresses", emails[0]))
             continue
-        phones = [int(r) for r, t in zip(rows, texts, strict=True) if _looks_like_phone(t)]
-        if phones and len(phones) >= PHONE_SHARE * len(rows):
+        phones = _phones(rows, texts, _looks_like_phone)
+        if phones:
             found.append((str(name), "phone numbers", phones[0]))
     return found
+
+
+def written_numbers(table: RawTable, skip: set[str]) -> pd.DataFrame | None:
+    """The first ``SCAN_ROWS`` rows of ``table``'s number columns not in ``skip``, as the
+    source wrote them (None when it holds no text behind its numbers, or has no such column)."""
+    if table.written is None:
+        return None
+    frame = table.frame
+    names = [str(n) for n in frame.columns if str(n) not in skip and _is_number(frame[n])]
+    return table.written(names, SCAN_ROWS) if names else None
 
 
 def refuse_personal_data(table: RawTable, cfg: PiiConfig) -> None:
     """DataError for the first undeclared column that looks like personal data (named with
     its first row, the value itself never shown)."""
-    found = find_personal_data(table.frame, cfg.not_scanned)
+    skip = cfg.not_scanned
+    found = find_personal_data(table.frame, skip, written_numbers(table, skip))
     if found:
         name, kind, row = found[0]
         others = "".join(f"; column {n!r} looks like {k} too" for n, k, _ in found[1:4])

@@ -28,6 +28,10 @@ class RawTable:
     row_lines: Callable[[], Sequence[int]] | None = None
     """The file line each row starts on (a CSV: blank lines and quoted line breaks counted),
     computed when a message first names a row."""
+    written: Callable[[Sequence[str], int], pd.DataFrame] | None = None
+    """``written(names, n)``: the first ``n`` rows of the named columns as the file wrote them
+    (a CSV's text: ``+447700900123`` and ``07700900123``, which pandas reads as whole numbers),
+    for the personal-data scan; None when the source holds no text behind its numbers."""
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """One-line warnings from reading the source (a CSV's row labels left out)."""
