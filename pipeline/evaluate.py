@@ -9,7 +9,8 @@ the test dataset to the parent MLflow run made by train. A test split too small 
 classes), each class's test recall (``per_class``) and the classes no test row is predicted as
 (``never_predicted``), warned about on the console and in the ``gdlab.never_predicted`` tag.
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
-``reports/fairness.json`` (DVC metrics) and MLflow, ``reports/figures/fairness_by_group.png``,
+``reports/fairness.json`` (DVC metrics) and MLflow (a group of the training rows without a test
+row in ``groups_not_evaluated``), ``reports/figures/fairness_by_group.png``,
 and the model card ``reports/model_card.md`` (also logged to the run). Figures of the test
 split in ``reports/figures/evaluate/``: residuals (regression), or ROC, precision-recall and
 confusion matrix (classification), logged to the run's ``figures/``.
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             task=data.task,
             config=params.fairness,
             sensitive_name=data.meta.get("sensitive"),
+            train_sensitive=data.sensitive_train,
         )
     except ValueError as exc:  # e.g. fairness.positive_label is not a class
         print(f"evaluate: {exc}", file=sys.stderr)

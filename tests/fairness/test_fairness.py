@@ -13,12 +13,17 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
 from gdlab.config import ConfigError, validate_params
-from gdlab.reporting.fairness import classification_fairness, regression_fairness
+from gdlab.reporting.fairness import (
+    classification_fairness,
+    fairness_report,
+    regression_fairness,
+)
 from tests.reliability.harness import REPO, assert_succeeded, make_project
 
 
@@ -218,6 +223,88 @@ def test_an_undefined_difference_fails_the_gate():
     ]
 
 
+class Echo:
+    """A fitted classifier stand-in: predicts the first column (0/1) of X."""
+
+    classes_ = np.array([0, 1])
+
+    def predict(self, X):
+        return np.asarray(X)[:, 0].astype(int)
+
+
+def gender_split():
+    """Test rows of female/male (both classes in each), and training rows with one more group
+    no test row has: ``intersex``, one row."""
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    X = np.array([[0], [1], [1], [1], [0], [0], [0], [1]])
+    test = np.array(["female"] * 4 + ["male"] * 4, dtype=object)
+    train = np.array(["female"] * 30 + ["male"] * 28 + ["intersex"], dtype=object)
+    return X, y, test, train
+
+
+def test_a_training_group_without_test_rows_is_recorded_and_fails_the_gate():
+    """A group of the training rows that the test split lacks was silently left out: the
+    difference over the other groups passed the gate and the model became champion (while one
+    test row of that group failed it as undefined). Now the report names it with its training
+    rows and a configured gate fails as undefined, as for a group without positives."""
+    X, y, test, train = gender_split()
+    config = validate_params({"fairness": {"max_equalized_odds_difference": 1.0}}).fairness
+    report = fairness_report(Echo(), X, y, test, task="classification", config=config,
+                             sensitive_name="gender", train_sensitive=train)
+    assert report.differences["equalized_odds_difference"] <= 1.0  # the other groups pass
+    assert report.groups_not_evaluated == {"intersex": 1}
+    assert report.document()["groups_not_evaluated"] == {"intersex": 1}
+    assert report.document()["group_sizes"] == {"female": 4, "male": 4}
+    assert report.violations == [
+        "equalized_odds_difference is undefined (no test rows of training group 'intersex' "
+        "to measure it)"
+    ]
+    assert report.gate_status == "failed" and report.document()["gate"]["passed"] is False
+    # without a gate nothing fails, but the group is still named
+    loose = validate_params({"fairness": {"max_equalized_odds_difference": None}}).fairness
+    ungated = fairness_report(Echo(), X, y, test, task="classification", config=loose,
+                              sensitive_name="gender", train_sensitive=train)
+    assert ungated.gate_status == "not configured"
+    assert ungated.groups_not_evaluated == {"intersex": 1}
+    # regression: the same rule
+    target = np.linspace(0.0, 1.0, 8)
+    regression = regression_fairness(
+        target, target + 0.1, test, thresholds={"error_difference": 10.0},
+        not_evaluated={"intersex": 1},
+    )
+    assert regression.violations == [
+        "error_difference is undefined (no test rows of training group 'intersex' to measure it)"
+    ]
+
+
+def test_fairness_figure_names_the_groups_not_evaluated(tmp_path, monkeypatch):
+    from gdlab.reporting import fairness
+
+    titles = []
+    monkeypatch.setattr(fairness, "save_figure",
+                        lambda fig, path: titles.append(fig._suptitle.get_text()))
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    group = np.array(["female"] * 4 + ["male"] * 4)
+    for missing in ({"intersex": 1}, {}):
+        report = classification_fairness(y, y, group, classes=[0, 1], sensitive_name="gender",
+                                         not_evaluated=missing)
+        fairness.fairness_figure(report, tmp_path / "f.png")
+    assert "not evaluated, no test rows: intersex (1 training row)" in titles[0]
+    assert "not evaluated" not in titles[1]
+
+
+def test_every_training_group_in_the_test_split_leaves_the_report_unchanged():
+    X, y, test, train = gender_split()
+    train = train[train != "intersex"]
+    config = validate_params({"fairness": {"max_equalized_odds_difference": 1.0}}).fairness
+    args = (Echo(), X, y, test)
+    kwargs = {"task": "classification", "config": config, "sensitive_name": "gender"}
+    with_train = fairness_report(*args, **kwargs, train_sensitive=train)
+    assert with_train.groups_not_evaluated == {}
+    assert with_train.passed and with_train.gate_status == "passed"
+    assert with_train.document() == fairness_report(*args, **kwargs).document()
+
+
 def test_fairness_thresholds_in_the_schema():
     with pytest.raises(ConfigError, match=r"fairness\.max_demographic_parity_difference"):
         validate_params({"fairness": {"max_demographic_parity_difference": 1.5}})
@@ -327,6 +414,71 @@ def test_gate_keeps_the_model_from_champion_and_records_why(tmp_path):
     assert "> 0.01; it keeps the alias" in registry["champion_review"]
     review = client.get_model_version("gdlab-gate", "2").tags["gdlab.fairness_review"]
     assert review == registry["champion_review"]
+
+
+def people_csv(n: int = 200, seed: int = 3) -> str:
+    """``gender`` female/male, two features and a 0/1 target; row 1 is ``intersex``."""
+    rng = np.random.default_rng(seed)
+    lines = ["gender,x1,x2,y"]
+    for i in range(n):
+        x1, x2 = rng.normal(size=2)
+        y = int(x1 + 0.5 * rng.normal() > 0)
+        gender = "intersex" if i == 1 else ("female", "male")[i % 2]
+        lines.append(f"{gender},{x1:.6f},{x2:.6f},{y}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_group_only_in_the_training_split_fails_the_gate_in_the_pipeline(tmp_path):
+    """One ``intersex`` row that the split put in training: evaluate left the group out of
+    fairness.json, the gate passed and register promoted the model; the card said every metric
+    was reported for each group. Now fairness.json and MLflow name it, the gate fails and the
+    model is registered without becoming champion; a champion promoted without the gate is
+    flagged by the review."""
+    project = make_project(tmp_path / "people", {
+        "data": {"source": "csv", "path": "raw/people.csv", "target": "y", "sensitive": "gender",
+                 "pii": {"drop": [], "pseudonymise": []}},
+        "fairness": {"max_demographic_parity_difference": None,
+                     "max_equalized_odds_difference": None},
+        "register": {"model_name": "gdlab-people"},
+    })
+    (project.root / "raw").mkdir()
+    (project.root / "raw" / "people.csv").write_text(people_csv())
+    client = project.client()
+
+    # 1. no gate: promoted, but the group is named in fairness.json, MLflow and the card
+    assert_succeeded(project.repro())
+    train = pd.read_parquet(project.root / "data/prepared/train.parquet")
+    assert (train["sensitive"] == "intersex").sum() == 1  # the split put it in training
+    document = json.loads((project.root / "reports/fairness.json").read_text())
+    assert set(document["group_sizes"]) == {"female", "male"}
+    assert document["groups_not_evaluated"] == {"intersex": 1}
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["promoted"] and registry["fairness_gate"]["status"] == "not configured"
+    assert client.get_run(registry["run_id"]).data.metrics["fairness_groups_not_evaluated"] == 1
+    card = (project.root / "reports/model_card.md").read_text()
+    assert "**Groups not evaluated:** `intersex` (1 training row)" in card
+    assert "for each group of `gender` as well as overall" not in card
+
+    # 2. a gate the groups with test rows pass: undefined for the missing group, not champion
+    project.base["fairness"]["max_equalized_odds_difference"] = 1.0
+    project.write_params()
+    assert_succeeded(project.repro())
+    document = json.loads((project.root / "reports/fairness.json").read_text())
+    assert document["differences"]["equalized_odds_difference"] <= 1.0
+    assert document["gate"]["passed"] is False
+    assert document["gate"]["violations"] == [
+        "equalized_odds_difference is undefined (no test rows of training group 'intersex' "
+        "to measure it)"
+    ]
+    registry = json.loads((project.root / "reports/registry.json").read_text())
+    assert registry["version"] == "2" and not registry["promoted"]
+    assert registry["reason"].startswith("fairness gate failed on 'gender': ")
+    assert str(client.get_model_version_by_alias("gdlab-people", "champion").version) == "1"
+    assert registry["champion_review"] == (
+        "champion v1 fails today's fairness gate too: equalized_odds_difference undefined "
+        "(1 group of the training rows had no test rows); it keeps the alias until a version "
+        "passes"
+    )
 
 
 def test_without_a_sensitive_column_fairness_is_not_measured_and_does_not_gate(tmp_path):

@@ -188,3 +188,32 @@ def test_card_says_how_many_rows_were_copies_kept_on_one_side():
             "CV fold), so no test row is a copy of a training row.") in evaluation
     plain = sections(model_card(make_inputs(fairness)))["Evaluation Data"]
     assert "cop" not in plain
+
+
+def test_card_lists_the_groups_not_evaluated_and_does_not_claim_every_group_was():
+    """The card said every metric was reported for each group of the sensitive column while a
+    group of the training rows had no test row; now it names that group (with its training
+    rows) in the factors, the by-group table's heading and the caveats."""
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    group = np.array(["female"] * 4 + ["male"] * 4)
+    fairness = classification_fairness(
+        y, y, group, classes=[0, 1], thresholds={"equalized_odds_difference": 0.2},
+        sensitive_name="gender", not_evaluated={"intersex": 1},
+    )
+    card = sections(model_card(make_inputs(fairness)))
+    factors = card["Factors"]
+    assert "for each group of `gender` as well as overall" not in factors
+    assert "for each group of `gender` with test rows as well as overall" in factors
+    assert "**Groups not evaluated:** `intersex` (1 training row)" in factors
+    assert "not evaluated, no test rows: `intersex` (1 training row)" in (
+        card["Quantitative Analyses"])
+    assert "FAILED — equalized_odds_difference is undefined" in card["Quantitative Analyses"]
+    caveats = card["Caveats and Recommendations"]
+    assert "Group(s) `intersex` (1 training row) of `gender` have no test rows" in caveats
+    # every group present: the card reads as before
+    complete = sections(model_card(make_inputs(classification_fairness(
+        y, y, group, classes=[0, 1], sensitive_name="gender"))))
+    assert ("every metric below is reported for each group of `gender` as well as overall."
+            in complete["Factors"])
+    assert "not evaluated" not in complete["Factors"] + complete["Caveats and Recommendations"]
+

@@ -6,7 +6,9 @@ positive rate (the ``positive`` class is the favourable outcome), plus
 ``demographic_parity_difference`` and ``equalized_odds_difference``. Regression: MAE, RMSE and
 the mean prediction by group, and the largest between-group difference of MAE
 (``error_difference``) and RMSE. A difference above its configured threshold, or one that is
-undefined (a group without positives, say), fails the gate.
+undefined (a group without positives, say), fails the gate. So does a group of the training
+rows that no test row belongs to (``groups_not_evaluated``, with its training rows): nothing
+was measured for it, so no difference can say how the model treats it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from gdlab.reporting.files import finite
 
 CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate")
 REGRESSION_METRICS = ("mae", "rmse", "mean_prediction")
+NOT_EVALUATED_METRIC = "fairness_groups_not_evaluated"
+"""The MLflow metric: how many groups of the training rows had no test row (logged when any)."""
 
 
 @dataclass
@@ -50,6 +54,8 @@ class FairnessReport:
     overall: dict[str, float] = field(default_factory=dict)
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
     group_sizes: dict[str, int] = field(default_factory=dict)
+    groups_not_evaluated: dict[str, int] = field(default_factory=dict)
+    """Groups of the training rows without a test row -> their training rows."""
     differences: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
@@ -95,6 +101,7 @@ class FairnessReport:
             overall=self.overall,
             by_group=self.by_group,
             group_sizes=self.group_sizes,
+            groups_not_evaluated=self.groups_not_evaluated,
             differences=self.differences,
             gate={
                 "thresholds": self.thresholds,
@@ -106,8 +113,12 @@ class FairnessReport:
         return finite(doc)
 
     def mlflow_metrics(self) -> dict[str, float]:
-        """``fairness_<difference>`` and ``fairness_<metric>.<group>`` (finite values only)."""
+        """``fairness_<difference>`` and ``fairness_<metric>.<group>`` (finite values only), and
+        ``fairness_groups_not_evaluated`` (how many groups of the training rows had no test
+        row) when there is one."""
         values = {f"fairness_{k}": v for k, v in self.differences.items()}
+        if self.groups_not_evaluated:
+            values[NOT_EVALUATED_METRIC] = len(self.groups_not_evaluated)
         for metric, groups in self.by_group.items():
             for group, value in groups.items():
                 values[f"fairness_{metric}.{_key(group)}"] = value
@@ -176,11 +187,30 @@ def _sizes(frame: MetricFrame) -> dict[str, int]:
     return {str(_plain(g)): int(v) for g, v in frame.by_group["count"].items()}
 
 
-def _violations(differences: dict[str, float], thresholds: dict[str, float]) -> list[str]:
+def groups_not_evaluated(train_groups: np.ndarray | None, test_groups: Any) -> dict[str, int]:
+    """The groups of ``train_groups`` (one per training row) that no test row belongs to, with
+    their training rows; groups compared as text, as the report names them."""
+    if train_groups is None:
+        return {}
+    tested = {str(_plain(g)) for g in test_groups}
+    names, counts = np.unique([str(_plain(g)) for g in train_groups], return_counts=True)
+    return {str(g): int(n) for g, n in zip(names, counts, strict=True) if g not in tested}
+
+
+def _violations(
+    differences: dict[str, float],
+    thresholds: dict[str, float],
+    not_evaluated: dict[str, int] | None = None,
+) -> list[str]:
     out = []
+    missing = ", ".join(map(repr, not_evaluated or {}))
     for name, limit in thresholds.items():
         value = differences.get(name)
-        if value is None or not math.isfinite(value):
+        if missing:
+            groups = "group" if len(not_evaluated or {}) == 1 else "groups"
+            out.append(f"{name} is undefined (no test rows of training {groups} {missing} "
+                       "to measure it)")
+        elif value is None or not math.isfinite(value):
             out.append(f"{name} is undefined (a group lacks the rows to measure it)")
         elif value > limit:
             out.append(f"{name} {value:.4g} > {limit:.4g}")
@@ -196,9 +226,11 @@ def classification_fairness(
     positive_label: Any = None,
     thresholds: dict[str, float] | None = None,
     sensitive_name: str | None = None,
+    not_evaluated: dict[str, int] | None = None,
 ) -> FairnessReport:
     """By-group accuracy, selection rate, TPR and FPR (``positive`` vs the rest) and the two
-    fairlearn disparity differences."""
+    fairlearn disparity differences. ``not_evaluated``: groups of the training rows without a
+    test row (:func:`groups_not_evaluated`); any fails a configured gate."""
     positive = positive_class(list(classes), positive_label)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     t = (y_true == positive).astype(int)
@@ -242,9 +274,10 @@ def classification_fairness(
         overall=overall,
         by_group=by_group,
         group_sizes=_sizes(frame),
+        groups_not_evaluated=dict(not_evaluated or {}),
         differences=differences,
         thresholds=thresholds,
-        violations=_violations(differences, thresholds),
+        violations=_violations(differences, thresholds, not_evaluated),
     )
 
 
@@ -286,8 +319,10 @@ def regression_fairness(
     *,
     thresholds: dict[str, float] | None = None,
     sensitive_name: str | None = None,
+    not_evaluated: dict[str, int] | None = None,
 ) -> FairnessReport:
-    """By-group MAE, RMSE and mean prediction; ``error_difference`` is the MAE gap."""
+    """By-group MAE, RMSE and mean prediction; ``error_difference`` is the MAE gap.
+    ``not_evaluated`` as in :func:`classification_fairness`."""
     frame = MetricFrame(
         metrics={
             "mae": skm.mean_absolute_error,
@@ -313,9 +348,10 @@ def regression_fairness(
         overall={str(k): float(v) for k, v in frame.overall.items() if k != "count"},
         by_group=_by_group(frame),
         group_sizes=_sizes(frame),
+        groups_not_evaluated=dict(not_evaluated or {}),
         differences=differences,
         thresholds=thresholds,
-        violations=_violations(differences, thresholds),
+        violations=_violations(differences, thresholds, not_evaluated),
     )
 
 
@@ -328,9 +364,12 @@ def fairness_report(
     task: str,
     config: Any,
     sensitive_name: str | None = None,
+    train_sensitive: np.ndarray | None = None,
 ) -> FairnessReport:
     """Predict ``X_test`` with ``model`` and measure fairness over ``sensitive`` using the
-    ``fairness:`` section ``config``; a disabled report when there is no sensitive column."""
+    ``fairness:`` section ``config``; a disabled report when there is no sensitive column.
+    ``train_sensitive``: the training rows' values of the column; a group of them no test row
+    belongs to is recorded in ``groups_not_evaluated`` and fails a configured gate."""
     if sensitive is None:
         return disabled(
             task,
@@ -338,6 +377,7 @@ def fairness_report(
             "data.synthetic.sensitive_group for synthetic data)",
         )
     groups = np.asarray([str(_plain(v)) for v in sensitive], dtype=object)
+    not_evaluated = groups_not_evaluated(train_sensitive, groups)
     y_pred = np.asarray(model.predict(X_test))
     thresholds = config.thresholds(task)
     if task == "classification":
@@ -349,9 +389,11 @@ def fairness_report(
             positive_label=config.positive_label,
             thresholds=thresholds,
             sensitive_name=sensitive_name,
+            not_evaluated=not_evaluated,
         )
     return regression_fairness(
-        y_test, y_pred, groups, thresholds=thresholds, sensitive_name=sensitive_name
+        y_test, y_pred, groups, thresholds=thresholds, sensitive_name=sensitive_name,
+        not_evaluated=not_evaluated,
     )
 
 
@@ -437,6 +479,11 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
         )
         if any(m in CLASSIFICATION_METRICS for m in metrics):
             shown += "\n(dashed line: overall)"
+        if report.groups_not_evaluated:
+            shown += "\nnot evaluated, no test rows: " + ", ".join(
+                f"{g} ({n} training row{'s' if n != 1 else ''})"
+                for g, n in report.groups_not_evaluated.items()
+            )
         verdict = (
             ""
             if not report.thresholds

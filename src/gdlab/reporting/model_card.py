@@ -126,11 +126,28 @@ def _factors(c: CardInputs) -> str:
             "different groups of people was **not** evaluated."
         )
     groups = ", ".join(f"`{g}` ({n} test rows)" for g, n in f.group_sizes.items())
-    return (
+    text = (
         f"- **Relevant factor:** the sensitive attribute `{f.sensitive}` with groups {groups}. "
         "It is kept out of the model's features and used only to evaluate it.\n"
-        "- **Evaluation factors:** every metric below is reported for each group of "
-        f"`{f.sensitive}` as well as overall."
+    )
+    if not f.groups_not_evaluated:
+        return text + (
+            "- **Evaluation factors:** every metric below is reported for each group of "
+            f"`{f.sensitive}` as well as overall."
+        )
+    return text + (
+        f"- **Evaluation factors:** every metric below is reported for each group of "
+        f"`{f.sensitive}` with test rows as well as overall.\n"
+        f"- **Groups not evaluated:** {_not_evaluated(f)}: in the training data but without a "
+        "test row, so how the model performs for them was **not** measured."
+    )
+
+
+def _not_evaluated(f: FairnessReport) -> str:
+    """```intersex` (1 training row), ...``: the groups of the training rows no test row has."""
+    return ", ".join(
+        f"`{g}` ({n} training row{'s' if n != 1 else ''})"
+        for g, n in f.groups_not_evaluated.items()
     )
 
 
@@ -285,7 +302,10 @@ def _quantitative(c: CardInputs) -> str:
         ]
         by_group.append(["test rows", sum(f.group_sizes.values()), *f.group_sizes.values()])
         parts += [
-            f"\n\nBy group of `{f.sensitive}` (test split):\n\n",
+            f"\n\nBy group of `{f.sensitive}` (test split"
+            + (f"; not evaluated, no test rows: {_not_evaluated(f)}"
+               if f.groups_not_evaluated else "")
+            + "):\n\n",
             _table(["metric", "overall", *[f"`{g}`" for g in groups]], by_group),
             "\n\nDisparities:\n\n",
             _table(
@@ -344,6 +364,12 @@ def _caveats(c: CardInputs) -> str:
         lines.append(
             f"- Group(s) {', '.join(f'`{g}`' for g in small)} have fewer than "
             f"{p.fairness.min_group_size} test rows: their metrics are too noisy to trust."
+        )
+    if f.groups_not_evaluated:
+        lines.append(
+            f"- Group(s) {_not_evaluated(f)} of `{f.sensitive}` have no test rows: the model was "
+            "not evaluated for them. Do not use it for them until it is (more rows of them, "
+            "or a larger data.test_size)."
         )
     if f.enabled and not f.passed:
         lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")

@@ -643,9 +643,10 @@ def review_champion(
     """The champion ``decision`` kept, checked against today's fairness gate (``thresholds``,
     ``{"equalized_odds_difference": 0.1, ...}``): a version promoted under a looser gate, or
     none, may fail it. Reads the ``fairness_<difference>`` metrics evaluate logged on the
-    champion's run. A failure is returned and tagged :data:`REVIEW_TAG` on that version (the
-    tag goes once it passes). The alias stays where it is: moved or removed, it would leave
-    whoever serves ``models:/<name>@champion`` without a model."""
+    champion's run (a gate is undefined when ``fairness_groups_not_evaluated`` says a group
+    of the training rows had no test row). A failure is returned and tagged :data:`REVIEW_TAG`
+    on that version (the tag goes once it passes). The alias stays where it is: moved or
+    removed, it would leave whoever serves ``models:/<name>@champion`` without a model."""
     if decision.promoted or decision.champion is None or not thresholds:
         return None
     version = client.get_model_version(decision.model_name, decision.champion)
@@ -657,9 +658,14 @@ def review_champion(
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
     failed = []
+    # gdlab.reporting.fairness.NOT_EVALUATED_METRIC: training groups without a test row
+    missing = int(metrics.get("fairness_groups_not_evaluated", 0))
     for name, limit in thresholds.items():
         value = metrics.get(f"fairness_{name}")
-        if value is None or not math.isfinite(value):
+        if missing:
+            failed.append(f"{name} undefined ({missing} group{'s' if missing > 1 else ''} of "
+                          "the training rows had no test rows)")
+        elif value is None or not math.isfinite(value):
             failed.append(f"{name} not measured")
         elif value > limit:
             failed.append(f"{name} {value:.4g} > {limit:.4g}")
