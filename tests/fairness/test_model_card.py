@@ -217,3 +217,11 @@ def test_card_lists_the_groups_not_evaluated_and_does_not_claim_every_group_was(
             in complete["Factors"])
     assert "not evaluated" not in complete["Factors"] + complete["Caveats and Recommendations"]
 
+
+def test_card_says_register_chooses_the_champion_on_the_test_split():
+    """The card said the test split was never used for model selection while register picks
+    the champion on its metric."""
+    text = sections(model_card(make_inputs(disabled("classification", "none"))))
+    evaluation = text["Evaluation Data"]
+    assert "model selection" not in evaluation
+    assert "never used for training or tuning; register chooses the champion on it" in evaluation

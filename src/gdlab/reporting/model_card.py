@@ -209,7 +209,8 @@ def _evaluation_data(c: CardInputs) -> str:
     return (
         f"The held-out test split of {_source(c)}: {m.get('n_test', 'n/a')} rows "
         f"({p.data.test_size:g} of the data, seeded split with seed {p.seed}{stratified}), "
-        f"never used for training or model selection."
+        f"never used for training or tuning; register chooses the champion on it "
+        f"(test {p.register.resolved_metric(p.model.task)})."
         + _copies_note(m)
         + (f" File SHA-256 `{sha[:16]}…`." if sha else "")
     )
