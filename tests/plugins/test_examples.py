@@ -16,6 +16,7 @@ from examples.lion import lion, sign_sgd
 from gdlab import GDClassifier, GDRegressor
 from gdlab.core.optim import apply_updates
 from gdlab.experiment.persist import load_model, save_model
+from tests.plugins.test_optimizer_buffers import rprop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,6 +121,11 @@ def test_the_docs_torch_comparison_passes_the_built_ins_and_catches_a_wrong_one(
     slipped = chain(scale_by_adam(b2=0.99), scale_by_learning_rate())  # torch: 0.999
     with pytest.raises(AssertionError):
         check(slipped, torch.optim.Adam)
+    # it reuses one gradient buffer, as training does: an Rprop keeping grads fails it (the
+    # recipe handed a fresh copy each step, and passed it while training went wrong)
+    check(rprop(copy=True), torch.optim.Rprop)
+    with pytest.raises(AssertionError):
+        check(rprop(), torch.optim.Rprop)
 
 
 def test_the_docs_examples_run_and_check_grad_catches_a_wrong_gradient(monkeypatch):

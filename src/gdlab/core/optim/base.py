@@ -7,7 +7,9 @@ An optimiser is a :class:`GradientTransformation`, a pair of functions
 
 ``params`` and ``grads`` are lists of numpy arrays (one per parameter tensor).
 ``update`` may overwrite ``grads`` in place and return it as ``updates``: the
-training loop owns the gradient buffers and never reads them after the update.
+training loop owns the gradient buffers and never reads them after the update, but
+refills the same arrays at the next step (and updates ``params`` in place), so a state
+keeps copies of them, never the arrays themselves.
 The returned ``updates`` are *added* to the parameters (``params[i] += updates[i]``),
 so the final transformation of a chain is usually :func:`scale_by_learning_rate`,
 which multiplies by ``-learning_rate``.

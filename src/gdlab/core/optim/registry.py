@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from gdlab.core.optim.alias import OPTIMIZERS
 from gdlab.core.optim.base import GradientTransformation
@@ -30,7 +32,8 @@ def make_optimizer(name: str, params: Mapping[str, Any] | None = None) -> Gradie
     values outside their rule (:data:`gdlab.core.rules.OPTIMIZER_RULES`: ``eps`` > 0, ...)
     with the key and its allowed values. A plug-in's transformation is checked against the
     contract (init, update with four arguments) and its updates are checked at every step
-    (see :func:`checked`)."""
+    (see :func:`checked`); its state must not keep the gradient or parameter arrays gdlab
+    hands it (see :func:`refuse_kept_buffers`)."""
     params = dict(params or {})
     if is_import_path(name):
         return checked(name, build(name, "optimizer", **params))
@@ -47,6 +50,42 @@ def make_optimizer(name: str, params: Mapping[str, Any] | None = None) -> Gradie
 
 
 _CONTRACT = "an object with init(params) and update(grads, state, params, learning_rate)"
+
+WATCHED_STEPS = 2
+"""The first updates whose state is checked for kept gradient or parameter arrays (after
+these, a plug-in's update costs only the shape check)."""
+
+
+def _state_arrays(state: Any, path: str = "state") -> Iterator[tuple[str, np.ndarray]]:
+    """Every numpy array in ``state`` (nested tuples, lists and dicts), with where it is."""
+    if isinstance(state, np.ndarray):
+        yield path, state
+    elif isinstance(state, tuple | list):
+        for i, item in enumerate(state):
+            yield from _state_arrays(item, f"{path}[{i}]")
+    elif isinstance(state, dict):
+        for key, item in state.items():
+            yield from _state_arrays(item, f"{path}[{key!r}]")
+
+
+def refuse_kept_buffers(name: str, where: str, state: Any,
+                        buffers: Mapping[str, Sequence[np.ndarray]]) -> None:
+    """ValueError naming the plug-in optimiser ``name`` when an array of its ``state`` (as
+    ``where``, its init or update, returned it) shares memory with one of ``buffers``
+    (``{"grads": [...], "params": [...]}``): gdlab refills the one set of gradient arrays at
+    every step and updates the parameters in place, so a kept reference changes under the
+    optimiser, which trains wrongly without an error (an optax-style Rprop keeping ``g`` as
+    its previous gradient compares each gradient with itself)."""
+    for path, array in _state_arrays(state):
+        for label, arrays in buffers.items():
+            for i, buffer in enumerate(arrays):
+                if np.may_share_memory(array, buffer) and np.shares_memory(array, buffer):
+                    raise ValueError(
+                        f"optimizer {name!r}: the state its {where} returned keeps {label}[{i}] "
+                        f"({path} shares its memory); gdlab reuses the gradient arrays at every "
+                        "step and updates the parameters in place, so a kept one changes under "
+                        "the optimiser: keep a copy (g.copy(), p.copy())"
+                    )
 
 
 def checked(name: str, transform: Any) -> GradientTransformation:
@@ -69,7 +108,23 @@ def checked(name: str, transform: Any) -> GradientTransformation:
             "init(params)"
         )
 
+    def checked_init(params):
+        state = init(params)
+        refuse_kept_buffers(name, "init", state, {"params": params})
+        return state
+
+    watched = [WATCHED_STEPS]  # updates still to check for kept buffers
+
     def checked_update(grads, state, params, learning_rate):
+        if watched[0]:
+            watched[0] -= 1
+            given = list(grads)  # update may return new lists; the arrays are what it keeps
+            out = checked_update_shapes(given, state, params, learning_rate)
+            refuse_kept_buffers(name, "update", out[1], {"grads": given, "params": params})
+            return out
+        return checked_update_shapes(grads, state, params, learning_rate)
+
+    def checked_update_shapes(grads, state, params, learning_rate):
         try:
             out = update(grads, state, params, learning_rate)
         except Exception as exc:
@@ -90,4 +145,4 @@ def checked(name: str, transform: Any) -> GradientTransformation:
             )
         return out
 
-    return GradientTransformation(init, checked_update)
+    return GradientTransformation(checked_init, checked_update)
