@@ -2,17 +2,19 @@
 set of gradient arrays at every step and updates the parameters in place. An optax-style
 Rprop keeping ``g`` as its previous gradient trained silently to coef [7.47 -4.64 -3.72]
 (loss 66.9) where torch.optim.Rprop reaches [1.0013 1.9948 3.0010]; it is now refused,
-naming the plug-in."""
+naming the plug-in. A plug-in update that is NaN for finite gradients was reported as a
+learning-rate overflow ("Try a smaller learning rate"); the error now names the plug-in."""
 
 from __future__ import annotations
 
+import pickle
 import sys
 import types
 
 import numpy as np
 import pytest
 
-from gdlab import GDRegressor
+from gdlab import DivergenceError, GDRegressor
 from gdlab.core.optim import GradientTransformation, make_optimizer
 
 
@@ -49,6 +51,18 @@ def keeps_params() -> GradientTransformation:
     )
 
 
+def nan_at(step: int = 3) -> GradientTransformation:
+    """SGD whose ``step``-th update (from 1) divides by zero."""
+
+    def update(grads, state, params, learning_rate):
+        (count,) = state
+        count = count + 1
+        scale = 0.0 if int(count) == step else 1.0
+        return [-learning_rate * g / scale for g in grads], (count,)
+
+    return GradientTransformation(lambda params: (np.zeros((), np.int64),), update)
+
+
 CALLS: list[tuple] = []
 
 
@@ -62,10 +76,17 @@ def spy() -> GradientTransformation:
     return GradientTransformation(lambda params: (), update)
 
 
+def plain_sgd() -> GradientTransformation:
+    return GradientTransformation(
+        lambda params: (), lambda grads, state, params, lr: ([-lr * g for g in grads], state)
+    )
+
+
 @pytest.fixture(autouse=True)
 def buffer_plugins(monkeypatch):
     module = types.ModuleType("buffer_plugins")
-    module.__dict__.update(rprop=rprop, keeps_params=keeps_params, spy=spy)
+    module.__dict__.update(rprop=rprop, keeps_params=keeps_params, nan_at=nan_at,
+                           plain_sgd=plain_sgd, spy=spy)
     CALLS.clear()
     monkeypatch.setitem(sys.modules, "buffer_plugins", module)
     monkeypatch.setenv("GDLAB_JIT", "0")
@@ -157,6 +178,42 @@ def test_the_check_watches_only_the_first_steps():
     kept = [np.ones(3)]
     state = (kept, state[1])  # a kept array from now on goes unchecked
     opt.update(kept, state, params, 0.1)
+
+
+@pytest.mark.parametrize(("batch_size", "where"), [(None, "step 1 of epoch 3"),
+                                                   (50, "step 3 of epoch 1")])
+def test_a_nan_update_for_finite_gradients_names_the_plugin(batch_size, where):
+    X, y = _data()
+    est = GDRegressor(optimizer="buffer_plugins:nan_at", **{**FIT, "batch_size": batch_size})
+    with pytest.raises(DivergenceError) as caught:
+        est.fit(X, y)
+    msg = str(caught.value)
+    assert msg.startswith("Training diverged: optimizer 'buffer_plugins:nan_at' returned "
+                          f"non-finite updates for finite gradients ({where};"), msg
+    assert caught.value.overflow == "update" and caught.value.optimizer == "buffer_plugins:nan_at"
+    assert np.isfinite(est.coef_).all()
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert (str(back), back.optimizer, back.step) == (msg, "buffer_plugins:nan_at",
+                                                       caught.value.step)
+
+
+def test_a_plugin_diverging_through_its_loss_keeps_the_learning_rate_advice():
+    """Too large a learning rate: the loss overflows at finite parameters, not the update."""
+    X, y = _data()
+    with pytest.raises(DivergenceError) as caught:
+        GDRegressor(optimizer="buffer_plugins:plain_sgd", **{**FIT, "learning_rate": 50.0}
+                    ).fit(X, y)
+    assert caught.value.overflow is None and "Try a smaller learning rate" in str(caught.value)
+
+
+def test_a_fold_keeps_the_plugin_named():
+    from gdlab.experiment.faults import FoldDivergence, explain_divergence
+
+    err = FoldDivergence("fold 2/5", 3, 0.01, 1.5, "update", "buffer_plugins:nan_at", 4)
+    back = pickle.loads(pickle.dumps(err))
+    assert str(back) == str(err) and str(err).startswith(
+        "fold 2/5: Training diverged: optimizer 'buffer_plugins:nan_at' returned non-finite")
+    assert str(explain_divergence(back, np.ones((3, 2)), None, True)) == str(err)
 
 
 def test_update_gets_what_docs_plugins_md_says():

@@ -152,14 +152,27 @@ class DivergenceError(ValueError):
     training finite: an outlier there, not a divergence), else None. A gradient that
     overflows at a finite loss is the mark of features too large for floating point
     (x ~ 1e300 gives a finite loss at zero weights but an overflowing ∂ℓ/∂W = r·x): the
-    message says so and to scale the features first, instead of blaming the learning rate."""
+    message says so and to scale the features first, instead of blaming the learning rate.
+    ``"update"``: the plug-in optimiser ``optimizer`` (its import path) returned non-finite
+    updates for finite gradients, at update ``step`` of the epoch (None: not known)."""
 
     def __init__(self, epoch: int, learning_rate: float, loss: float,
-                 overflow: str | None = None):
+                 overflow: str | None = None, optimizer: str | None = None,
+                 step: int | None = None):
         self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
-        self.overflow = overflow
+        self.overflow, self.optimizer, self.step = overflow, optimizer, step
         smaller = f"e.g. {learning_rate / 10:.3g}"
-        if overflow is None:
+        if overflow == "update":
+            self.advice = (
+                "Check its update for a division by zero, a log or sqrt of a negative "
+                "number or an overflow; if the learning rate scales its step, try a smaller "
+                f"one ({smaller})."
+            )
+            where = f"step {step} of epoch {epoch}" if step is not None else f"epoch {epoch}"
+            head = (f"Training diverged: optimizer {optimizer!r} returned non-finite updates "
+                    f"for finite gradients ({where}; loss={loss:.4g}, "
+                    f"learning_rate={learning_rate:.4g}).")
+        elif overflow is None:
             self.advice = (
                 f"Try a smaller learning rate ({smaller}), gradient clipping "
                 "(clip_norm), or scale the features (standardize)."
@@ -201,7 +214,8 @@ class DivergenceError(ValueError):
 
     def __reduce__(self):
         """Pickle by constructor arguments, so the error crosses process boundaries."""
-        return (type(self), (self.epoch, self.learning_rate, self.loss, self.overflow))
+        return (type(self), (self.epoch, self.learning_rate, self.loss, self.overflow,
+                             self.optimizer, self.step))
 
 
 @dataclass
@@ -225,6 +239,10 @@ class LoopConfig:
     """The validation set steers the fit: ``plateau`` (any schedule's ``step``) reads its loss,
     and so does ``early_stopping``. False: its loss is only recorded (``val_loss``); the
     schedule and the ``tol`` rule monitor the training loss, as without a validation set."""
+    optimizer_plugin: str | None = None
+    """The plug-in optimiser's import path (None: a built-in): parameters made non-finite by
+    a step from finite gradients are then blamed on its update (``DivergenceError``'s
+    ``"update"``), not on the learning rate."""
 
 
 @dataclass
@@ -461,6 +479,21 @@ def _overflow(loss: float, gnorm: float, params: Sequence[np.ndarray],
     return "validation" if val_loss is not None and not math.isfinite(val_loss) else None
 
 
+def _blamed_update(cfg: LoopConfig, overflow: str | None, params: Sequence[np.ndarray],
+                   full_batch: bool, steps: int | None) -> int | None:
+    """For a plug-in optimiser whose step made the parameters non-finite: the number of that
+    step in the epoch (0: not known), else None. Every step ran on a finite gradient (the
+    epoch stops before stepping on another) from finite parameters, so non-finite ones come
+    from its update. Read on the failure path only: nothing is checked per step."""
+    if cfg.optimizer_plugin is None or overflow not in (None, "parameters") or not steps:
+        return None
+    if _all_finite(params):  # the loss overflowed at finite parameters: a divergence
+        return None
+    # mini-batch: a non-finite loss stopped the epoch right after the step that broke them;
+    # found at the epoch's end (a finite loss on non-finite parameters), the step is unknown
+    return steps if full_batch or overflow is None else 0
+
+
 def checked_learning_rate(schedule: object, epoch: int) -> float:
     """The learning rate ``schedule`` gives for epoch ``epoch`` (from 0); ValueError naming
     the schedule when it is not a finite number >= 0 (a plug-in schedule's: a negative rate
@@ -555,10 +588,10 @@ def _full_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, weighting=
         loss, report = data + pen, data * weighting.loss_scale + pen
     gnorm = global_norm(grads)
     if not math.isfinite(loss) or not math.isfinite(gnorm):
-        return loss, gnorm, opt_state
+        return loss, gnorm, opt_state, 0
     updates, opt_state = opt.update(grads, opt_state, state.params, lr)
     apply_updates(state.params, updates)
-    return report, gnorm, opt_state
+    return report, gnorm, opt_state, 1
 
 
 def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers, weighting=None):
@@ -593,13 +626,13 @@ def _mini_batch_epoch(problem, state, opt, opt_state, cfg, lr, grads, buffers, w
             loss, report = data + pen, data * weighting.loss_scale + pen
         gnorm = global_norm(grads)
         if not math.isfinite(loss) or not math.isfinite(gnorm):
-            return loss, gnorm, opt_state
+            return loss, gnorm, opt_state, n_steps
         epoch_loss += report * (m / n)  # data part: Σ_B wᵢ ℓᵢ / Σ_all w
         norm_sum += gnorm
         n_steps += 1
         updates, opt_state = opt.update(grads, opt_state, state.params, lr)
         apply_updates(state.params, updates)
-    return epoch_loss, norm_sum / max(n_steps, 1), opt_state
+    return epoch_loss, norm_sum / max(n_steps, 1), opt_state, n_steps
 
 
 def run_epochs(
@@ -672,14 +705,15 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             state.best_params if state.best_params is not None else start
         )
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            steps = None  # the updates the epoch applied (None: the compiled kernels')
             if isinstance(state.opt_state, FastOptState):
                 loss, gnorm, _ = run_fast_epoch(problem, state, cfg, lr, full_batch, weighting)
             elif full_batch:
-                loss, gnorm, state.opt_state = _full_batch_epoch(
+                loss, gnorm, state.opt_state, steps = _full_batch_epoch(
                     problem, state, opt, state.opt_state, cfg, lr, grads, weighting
                 )
             else:
-                loss, gnorm, state.opt_state = _mini_batch_epoch(
+                loss, gnorm, state.opt_state, steps = _mini_batch_epoch(
                     problem, state, opt, state.opt_state, cfg, lr, grads, buffers, weighting
                 )
             finite = math.isfinite(loss) and math.isfinite(gnorm) and _all_finite(state.params)
@@ -692,7 +726,11 @@ def _run_epochs(problem, state, opt, cfg, n_epochs) -> bool:
             if overflow == "validation" and _training_ran_away(problem, state, cfg, loss,
                                                                lowest_loss):
                 overflow = None  # a divergence whose training loss was still finite
+            blamed = _blamed_update(cfg, overflow, state.params, full_batch, steps)
             _restore(state, fallback)
+            if blamed is not None:
+                raise DivergenceError(e + 1, lr, loss, "update", cfg.optimizer_plugin,
+                                      blamed or None)
             raise DivergenceError(e + 1, lr, loss, overflow)
         if first_loss is None:
             first_loss = loss

@@ -852,6 +852,7 @@ class BaseGD(BaseEstimator):
             verbose=int(self.verbose > 0),  # "when > 0": verbose=-1 is silent
             incremental=incremental,
             monitor_eval=monitor_eval,
+            optimizer_plugin=self.optimizer if is_import_path(self.optimizer) else None,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
         return _Run(problem, state, opt, cfg, model, epochs, incremental)

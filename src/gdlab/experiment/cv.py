@@ -144,7 +144,8 @@ def _run_fold(
             )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss,
-                             getattr(exc, "overflow", None)) from None
+                             getattr(exc, "overflow", None), getattr(exc, "optimizer", None),
+                             getattr(exc, "step", None)) from None
     finally:
         _fold_notes.notes = None
     scored = train_score_rows(fold)  # the training rows both training scores are on

@@ -18,14 +18,15 @@ class FoldDivergence(DivergenceError):
     """Training of one cross-validation fold diverged (``fold`` e.g. ``"fold 2/5"``)."""
 
     def __init__(self, fold: str, epoch: int, learning_rate: float, loss: float,
-                 overflow: str | None = None):
-        super().__init__(epoch, learning_rate, loss, overflow)
+                 overflow: str | None = None, optimizer: str | None = None,
+                 step: int | None = None):
+        super().__init__(epoch, learning_rate, loss, overflow, optimizer, step)
         self.fold = fold
         self.args = (f"{fold}: {self.args[0]}",)
 
     def __reduce__(self):
         return (type(self), (self.fold, self.epoch, self.learning_rate, self.loss,
-                             self.overflow))
+                             self.overflow, self.optimizer, self.step))
 
 
 def explain_divergence(
@@ -41,7 +42,10 @@ def explain_divergence(
     ``preprocess.standardize``, where the advice to scale the features is dropped), and
     whether standardisation was off; ``raw_target``: the regression target when it was
     trained on unscaled (``preprocess.scale_target: false``), whose magnitude is named too.
+    A plug-in optimiser's non-finite update (``overflow == "update"``) is left as it is.
     Returns ``exc`` for ``raise``."""
+    if getattr(exc, "overflow", None) == "update":  # a plug-in's update, not the data
+        return exc
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.size == 0 or not exc.args:
         return exc
