@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             client.log_artifact(run_id, str(extra.path), "figures")
         example = input_example(data.X_train, data.feature_names)  # no real training row
         # at the refit's last epoch: MLflow links that step's metrics to the model; served, it
-        # refuses rows that are no encoding of the text columns prepare one-hot encoded; with
-        # the hashes of its training rows, which register leaves out of a champion comparison
+        # refuses rows that are no encoding of the text columns prepare one-hot encoded; the
+        # hashes of its training rows, which register leaves out of a champion comparison, go
+        # to this run (fingerprints/), never into the model handed to whoever serves it
         rows = fingerprint(data.X_train, y, data.feature_names)
         info = log_sklearn_model(result.refit.model, example, name="model", step=step,
                                  one_hot=data.meta.get("one_hot"), training_rows=rows,

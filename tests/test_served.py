@@ -427,25 +427,3 @@ def test_a_regressor_answers_predict_only(tmp_path):
     assert status == 200
     np.testing.assert_allclose(answer["predictions"],
                                model.predict(pd.DataFrame(GOOD, columns=COLUMNS)))
-
-
-def test_the_fingerprint_of_the_training_rows_is_saved_beside_the_model(tmp_path):
-    """``training_rows`` (train's fingerprint of the refit's rows) is saved in the model's
-    directory and named in its MLmodel metadata; a model saved without one names none."""
-    from mlflow.models import Model
-
-    from gdlab.data.fingerprint import fingerprint, load_fingerprint
-
-    X = pd.DataFrame(np.random.default_rng(0).standard_normal((40, 4)), columns=COLUMNS)
-    y = (X["x0"] > 0).to_numpy()
-    model = Pipeline([("model", GDClassifier(max_epochs=3, tol=None, random_state=0))]).fit(X, y)
-    rows = fingerprint(X, y)
-    for name, given in (("with", rows), ("without", None)):
-        served.save_model(model, str(tmp_path / name), serialization_format="skops",
-                          skops_trusted_types=trusted_types(model), pip_requirements=["mlflow"],
-                          training_rows=given)
-    entry = Model.load(str(tmp_path / "with")).metadata[served.TRAINING_ROWS_KEY]
-    assert entry == {"file": "training_rows.npy", "hashes": 40, "scheme": "gdlab-rows-1"}
-    assert np.array_equal(load_fingerprint(tmp_path / "with" / entry["file"]), rows)
-    assert served.TRAINING_ROWS_KEY not in (Model.load(str(tmp_path / "without")).metadata or {})
-    assert not (tmp_path / "without" / "training_rows.npy").exists()

@@ -53,10 +53,12 @@ missing text value as no level, and refuses it otherwise). A model logged before
 came from prepare holds groups told from its input example's column names; they are read the
 same way (served, such a model runs the copy of gdlab logged with it anyway)."""
 TRAINING_ROWS_KEY = "gdlab_training_rows"
-"""The MLmodel metadata key of the fingerprint of the rows the model was trained on, saved
-beside it (:mod:`gdlab.data.fingerprint`): ``{"file": "training_rows.npy", "hashes": n,
-"scheme": "gdlab-rows-1"}``. The registry leaves those rows out when it compares the model,
-as champion, with a model tested on other data."""
+"""The MLmodel metadata key that named, in a model logged by an earlier gdlab, the fingerprint
+of its training rows saved beside it (:mod:`gdlab.data.fingerprint`): ``{"file":
+"training_rows.npy", "hashes": n, "scheme": "gdlab-rows-1"}``. Read only, for such models:
+the fingerprint tells whoever holds it and a person's row whether that row was trained on,
+and its label, so a model's directory no longer holds it; train keeps it with its run
+(:mod:`gdlab.tracking.training_rows`)."""
 PREDICT_METHOD = "predict_method"
 """The inference param that chooses what the served model answers: ``"predict"`` (default) or
 :data:`PROBABILITIES`."""
@@ -75,7 +77,6 @@ def save_model(
     sk_model: Any,
     path: str,
     mlflow_model: Model | None = None,
-    training_rows: np.ndarray | None = None,
     skops_file: str | None = None,
     **kwargs: Any,
 ) -> None:
@@ -83,12 +84,11 @@ def save_model(
     this module; ``Model.log(flavor=gdlab.served, ...)`` calls it. The pyfunc's method is
     ``predict``: :class:`RequestChecked` answers for it, and a request chooses probabilities
     with the param :data:`PREDICT_METHOD` (``pyfunc_predict_fn="predict_proba"`` would reach
-    the model past it). ``training_rows``: the fingerprint of the rows the model was trained on
-    (:func:`gdlab.data.fingerprint.fingerprint`), saved beside it and named in its metadata
-    (:data:`TRAINING_ROWS_KEY`). A skops model file holds the bytes train writes to
-    ``models/model.skops`` (:func:`_write_pipeline_bytes`): ``skops_file``'s, when given (the
-    file train wrote, so the model is not serialised once more), else
-    :func:`gdlab.experiment.persist.model_bytes` of ``sk_model``."""
+    the model past it). Nothing of the training rows is saved with the model (their
+    fingerprint is the train run's, :mod:`gdlab.tracking.training_rows`). A skops model file
+    holds the bytes train writes to ``models/model.skops`` (:func:`_write_pipeline_bytes`):
+    ``skops_file``'s, when given (the file train wrote, so the model is not serialised once
+    more), else :func:`gdlab.experiment.persist.model_bytes` of ``sk_model``."""
     if kwargs.get("pyfunc_predict_fn", "predict") != "predict":
         raise ValueError(
             f"pyfunc_predict_fn={kwargs['pyfunc_predict_fn']!r}: gdlab's served model answers "
@@ -102,11 +102,6 @@ def save_model(
         _write_pipeline_bytes(sk_model, os.path.join(path, flavor["pickled_model"]),
                               skops_file)
     model.flavors[pyfunc.FLAVOR_NAME][pyfunc.MAIN] = __name__
-    if training_rows is not None:
-        from gdlab.data.fingerprint import save_fingerprint
-
-        model.metadata = {**(model.metadata or {}),
-                          TRAINING_ROWS_KEY: save_fingerprint(path, training_rows)}
     model.save(os.path.join(path, MLMODEL_FILE_NAME))
 
 

@@ -55,20 +55,38 @@ def _rmse(model, test) -> float:
 
 
 def _register(session, name, model, test, digest, value, task="regression", metric="rmse",
-              train=None):
+              train=None, old_layout=False):
     """Log ``model`` in a new run and register it as the pipeline's register stage does:
     its test ``value`` measured on ``test``, that test set given to the gate; with ``train``
-    (its training rows, ``(X, y)``), their fingerprint logged with it as train does."""
+    (its training rows, ``(X, y)``), their fingerprint logged with it as train does (with
+    ``old_layout``, as an earlier gdlab did: in the model's directory, named in its MLmodel)."""
     X, y = test
     rows = None if train is None else fingerprint(train[0], np.asarray(train[1]))
     with pipeline_run(experiment_id=session.experiment_id) as run:
         info = log_sklearn_model(model, X.head(3), include_code=False, verify=False,
-                                 training_rows=rows)
+                                 training_rows=None if old_layout else rows)
+    if old_layout and rows is not None:
+        _save_beside_model(session.client, info.model_id, rows)
     return register_and_gate(
         session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
         metric=metric, value=value, task=task, tags={"gdlab.data_digest": digest},
         test_set=TestSet(X, np.asarray(y), task, digest),
     )
+
+
+def _save_beside_model(client, model_id, rows):
+    """The layout of a model logged before the fingerprint moved to the run: the file in the
+    logged model's directory, named in its MLmodel metadata, and no run tag."""
+    from mlflow.models import Model
+
+    from gdlab.data.fingerprint import save_fingerprint
+    from gdlab.served import TRAINING_ROWS_KEY
+
+    directory = client.get_logged_model(model_id).artifact_location.removeprefix("file://")
+    mlmodel = Model.load(directory)
+    mlmodel.metadata = {**(mlmodel.metadata or {}),
+                        TRAINING_ROWS_KEY: save_fingerprint(directory, rows)}
+    mlmodel.save(str(Path(directory, "MLmodel")))
 
 
 def _alias(client, name, alias):
@@ -301,9 +319,8 @@ def test_a_new_model_whose_fingerprint_is_damaged_is_blamed_not_the_champion(ses
     with pipeline_run(experiment_id=session.experiment_id) as run:
         info = log_sklearn_model(_fit(train_b), X.head(3), include_code=False, verify=False,
                                  training_rows=fingerprint(train_b[0], np.asarray(train_b[1])))
-    logged = session.client.get_logged_model(info.model_id)
-    Path(logged.artifact_location.removeprefix("file://"), "training_rows.npy").write_bytes(
-        b"not a fingerprint")
+    kept = session.client.get_run(run.info.run_id).info.artifact_uri.removeprefix("file://")
+    Path(kept, "fingerprints", "training_rows.npy").write_bytes(b"not a fingerprint")
 
     with pytest.raises(ChampionNotComparable) as error:
         register_and_gate(
@@ -388,6 +405,27 @@ def test_a_champion_is_not_scored_on_the_rows_it_was_trained_on(session):
     assert float(tags["gdlab.compared_test_log_loss"]) == decision.compared_value
     assert tags["gdlab.compared_rows"] == str(len(unseen))
     assert tags[COMPARED_TAG] == f"v1, {UNSEEN_ROWS}"
+
+
+def test_a_champion_logged_with_its_fingerprint_in_the_model_is_still_read(session):
+    """A champion logged before the fingerprint moved to the run (the file beside the model,
+    named in its MLmodel metadata) still has its training rows left out: 40 of the new test
+    rows are its training rows, counted by their positions, and both are scored on the rest."""
+    name, columns = "old-layout", ["a", "b", "c"]
+    train_a, test_a = _data(columns, [1.0, -2.0, 0.5], seed=0)
+    train_b, test_b = _data(columns, [-1.0, 2.0, 3.0], seed=1, noise=0.5)
+    champion, challenger = _fit(train_a), _fit(train_b)
+    _register(session, name, champion, test_a, "digest-a", _rmse(champion, test_a),
+              train=train_a, old_layout=True)
+    mixed = (pd.concat([train_a[0][:40], test_b[0]], ignore_index=True),
+             np.concatenate([train_a[1][:40], test_b[1]]))
+    decision = _register(session, name, challenger, mixed, "digest-b", _rmse(challenger, mixed),
+                         train=train_b)
+
+    assert (decision.test_rows, decision.compared_rows, decision.champion_training_rows) == (
+        140, 100, 40)
+    assert decision.previous_value == pytest.approx(_rmse(champion, test_b), rel=1e-12)
+    assert decision.compared_value == pytest.approx(_rmse(challenger, test_b), rel=1e-12)
 
 
 def test_a_champion_from_disjoint_data_is_compared_on_every_test_row(session):
@@ -498,13 +536,21 @@ def test_a_model_file_the_mlmodel_names_outside_the_model_directory_is_never_rea
     asked = []
     monkeypatch.setattr(champion, "download_model_file",
                         lambda uri, path, directory: asked.append(path) or path)
+    monkeypatch.setattr(champion, "download_run_file",
+                        lambda run_id, path, directory: asked.append(path) or path)
     flavors = {"sklearn": {"serialization_format": "skops", "pickled_model": name}}
-    metadata = {TRAINING_ROWS_KEY: {"file": name, "scheme": champion.SCHEME}}
+    entry = {"file": name, "scheme": champion.SCHEME}
+    metadata = {TRAINING_ROWS_KEY: entry}
     monkeypatch.setattr(champion, "_model_info",
                         lambda uri: SimpleNamespace(flavors=flavors, metadata=metadata))
+    monkeypatch.setattr(champion, "_source_run", lambda uri: None)  # an old-layout model
     with pytest.raises(ValueError, match="not a file of the model's own directory"):
         champion._load_registered("models:/m/1", str(tmp_path), ())
     with pytest.raises(ValueError, match="not a file of the model's own directory"):
+        champion._training_rows("models:/m/1", str(tmp_path))
+    monkeypatch.setattr(champion, "_source_run", lambda uri: "run-1")  # the train run's tag
+    monkeypatch.setattr(champion, "_run_entry", lambda run_id: entry)
+    with pytest.raises(ValueError, match="not a file of the run's fingerprints directory"):
         champion._training_rows("models:/m/1", str(tmp_path))
     assert asked == []  # nothing downloaded, nothing read
 

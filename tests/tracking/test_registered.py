@@ -70,3 +70,32 @@ def test_a_skops_champion_with_a_type_gdlab_does_not_trust_is_refused_naming_it(
     with pytest.raises(RefusedModel, match=rf"^'foreign' v{version} \(models:/foreign@champion\): "
                        r"not loaded: it uses numpy\.linalg.*norm"):
         load_registered_model("models:/foreign@champion")
+
+
+def test_gdlab_serve_saves_no_fingerprint_even_of_an_old_layout_champion(session, tmp_path):
+    """A champion logged by an earlier gdlab holds the fingerprint of its training rows in its
+    directory (named in its MLmodel): ``gdlab serve``'s local copy of it holds neither."""
+    from mlflow.models import Model
+
+    from gdlab.data.fingerprint import fingerprint, save_fingerprint
+    from gdlab.serve import save_for_serving
+    from gdlab.served import TRAINING_ROWS_KEY
+
+    pipeline = gdlab_champion(session.client, "old-layout")
+    version = resolve_version("models:/old-layout@champion")
+    source = session.client.get_model_version("old-layout", version.version).source
+    logged = session.client.get_logged_model(source.removeprefix("models:/"))
+    directory = logged.artifact_location.removeprefix("file://")
+    X, y = city_rows()
+    mlmodel = Model.load(directory)
+    mlmodel.metadata = {**(mlmodel.metadata or {}),
+                        TRAINING_ROWS_KEY: save_fingerprint(directory, fingerprint(X, y))}
+    mlmodel.save(f"{directory}/MLmodel")
+    assert TRAINING_ROWS_KEY in mlflow.models.get_model_info(version.uri).metadata
+
+    loaded = load_registered_model("models:/old-layout@champion")
+    signature, metadata = serving_metadata(version, loaded)
+    save_for_serving(loaded, tmp_path / "served", signature, metadata)
+    assert sorted(p.name for p in (tmp_path / "served").rglob("*.npy")) == []
+    assert TRAINING_ROWS_KEY not in (Model.load(str(tmp_path / "served")).metadata or {})
+    np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))

@@ -1,6 +1,11 @@
-"""Which rows a model was trained on, kept as one 64-bit hash per row (no value of a row can be
-read back from it): the registry leaves out of a comparison the test rows a champion trained on
-(:mod:`gdlab.tracking.champion`).
+"""Which rows a model was trained on, kept as one 64-bit hash per row: the registry leaves out of
+a comparison the test rows a champion trained on (:mod:`gdlab.tracking.champion`).
+
+The hashes are not a secret: they are unkeyed, so a row's values are not listed in the
+fingerprint, but anyone who holds it and a person's row can tell whether that row was trained
+on, and, hashing the row with each label in turn, which label it had. The fingerprint is kept
+with the train run (:mod:`gdlab.tracking.training_rows`), never in the model that is handed
+to whoever serves it: only those who may read the training data's runs should hold it.
 
 A row's hash covers its prepared features, taken in the order of their names (a table whose
 columns moved hashes the same), and its target (the label as the user wrote it, or the
@@ -24,7 +29,8 @@ SCHEME = "gdlab-rows-1"
 """The hashing scheme's name, recorded with a fingerprint: a fingerprint of another scheme is
 not compared with today's hashes."""
 FILE = "training_rows.npy"
-"""The fingerprint's file name in a logged model's directory."""
+"""The fingerprint's file name (in the train run's ``fingerprints`` artifacts; in the
+directory of a model logged by an earlier gdlab)."""
 CHUNK_CELLS = 1 << 19
 """Values hashed at a time (4 MB of float64): a memory-mapped training set is never read at
 once."""

@@ -3,8 +3,9 @@ inputs (their MLflow signatures), and both models' test metric on the challenger
 that neither trained on, so that the gate compares two models on the same unseen data with the
 same metric.
 
-A model logged by train carries the fingerprint of its training rows
-(:data:`gdlab.served.TRAINING_ROWS_KEY`): when the split changes over the same rows (another
+train keeps the fingerprint of a model's training rows with its run, not in the model
+(:mod:`gdlab.tracking.training_rows`; a model logged before carries it,
+:data:`gdlab.served.TRAINING_ROWS_KEY`): when the split changes over the same rows (another
 ``data.seed`` or ``test_size``, rows appended to the CSV), most of today's test rows may be
 rows the champion was trained on, and scored on them it would win by memory. Those rows are
 left out, and both models are scored on the rest (:func:`champion_scores`).
@@ -32,7 +33,11 @@ from gdlab.experiment.metrics import predictions, score
 from gdlab.experiment.persist import UntrustedTypes
 from gdlab.experiment.uncertainty import MIN_RANKED_ROWS
 from gdlab.text import listed
-from gdlab.tracking.downloads import download_model_file
+from gdlab.tracking.downloads import download_model_file, download_run_file
+from gdlab.tracking.training_rows import DIRECTORY as FINGERPRINT_DIRECTORY
+from gdlab.tracking.training_rows import TAG as TRAINING_ROWS_TAG
+from gdlab.tracking.training_rows import run_entry as _run_entry
+from gdlab.tracking.training_rows import source_run as _source_run
 
 SHOWN_COLUMNS = 8
 """Columns named in a reason before it says "and N more"."""
@@ -234,20 +239,34 @@ def _load_champion(uri: str, directory: str, plugins: tuple[str, ...]) -> Any:
 def _training_rows(uri: str, directory: str) -> tuple[np.ndarray | None, str | None]:
     """``(fingerprint, None)`` of the rows the model at ``uri`` was trained on, or ``(None,
     why they are unknown)`` for a model logged without one (before gdlab kept it, or not by
-    train) or hashed by another scheme. A fingerprint that is named but cannot be read raises
-    (ValueError, MLflow's error)."""
+    train) or hashed by another scheme. The fingerprint is the artifact of the model's source
+    run that the run's tag names (:mod:`gdlab.tracking.training_rows`); a model logged before
+    holds it in its own directory, named in its MLmodel metadata
+    (:data:`gdlab.served.TRAINING_ROWS_KEY`). A fingerprint that is named but cannot be read
+    raises (ValueError, MLflow's error)."""
     from gdlab.served import TRAINING_ROWS_KEY
 
-    entry = (_model_info(uri).metadata or {}).get(TRAINING_ROWS_KEY)
+    run_id = _source_run(uri)
+    entry = None if run_id is None else _run_entry(run_id)
+    beside_model = entry is None  # the layout before: the file in the model's directory
+    if beside_model:
+        entry = (_model_info(uri).metadata or {}).get(TRAINING_ROWS_KEY)
     if not entry:
         return None, "it was logged without the fingerprint of its training rows"
     if entry.get("scheme") != SCHEME:
         return None, (f"its training rows were hashed by scheme {entry.get('scheme')!r}, "
                       f"not {SCHEME!r}")
-    if not _plain_file_name(entry.get("file")):
-        raise ValueError(f"its MLmodel names the fingerprint file {entry.get('file')!r}, which is "
-                         "not a file of the model's own directory; gdlab reads no file outside it")
-    return load_fingerprint(download_model_file(uri, entry["file"], directory)), None
+    name = entry.get("file")
+    if not _plain_file_name(name):
+        whose, where = (("its MLmodel", "the model's own directory") if beside_model else
+                        (f"its train run's tag {TRAINING_ROWS_TAG}",
+                         f"the run's {FINGERPRINT_DIRECTORY} directory"))
+        raise ValueError(f"{whose} names the fingerprint file {name!r}, which is not a file of "
+                         f"{where}; gdlab reads no file outside it")
+    if beside_model:
+        return load_fingerprint(download_model_file(uri, name, directory)), None
+    return load_fingerprint(
+        download_run_file(run_id, f"{FINGERPRINT_DIRECTORY}/{name}", directory)), None
 
 
 @dataclass(frozen=True)

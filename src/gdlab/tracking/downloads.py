@@ -1,6 +1,6 @@
-"""Download one file of a logged or registered model (``models:/...``) without MLflow's
-download progress bar: register reads the champion's and the new model's files in the middle
-of its own output lines, where a bar per file is noise."""
+"""Download one file of a logged or registered model (``models:/...``) or of a run without
+MLflow's download progress bar: register reads the champion's and the new model's files in
+the middle of its own output lines, where a bar per file is noise."""
 
 from __future__ import annotations
 
@@ -31,3 +31,12 @@ def download_model_file(model_uri: str, path: str, directory: str) -> str:
 
     with _no_progress_bar():
         return ModelsArtifactRepository(model_uri).download_artifacts(path, directory)
+
+
+def download_run_file(run_id: str, path: str, directory: str) -> str:
+    """The local path of the artifact ``path`` of the run ``run_id``, downloaded to
+    ``directory``."""
+    from mlflow.artifacts import download_artifacts
+
+    with _no_progress_bar():
+        return download_artifacts(run_id=run_id, artifact_path=path, dst_path=directory)

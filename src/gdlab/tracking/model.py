@@ -22,6 +22,7 @@ from mlflow.models.model import ModelInfo
 from gdlab import served
 from gdlab.config.plugin_path import import_paths, plugin_sources
 from gdlab.experiment.persist import trusted_types
+from gdlab.tracking.training_rows import log_training_rows
 
 _REQUIREMENTS = ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "skops")
 
@@ -113,9 +114,10 @@ def log_sklearn_model(
     checked.
 
     ``training_rows``: the fingerprint of the rows ``model`` was fitted on
-    (:func:`gdlab.data.fingerprint.fingerprint`), saved in the model's directory and uploaded
-    with it (no MLflow call of its own), so that the registry can leave them out of a
-    comparison (:data:`gdlab.served.TRAINING_ROWS_KEY`).
+    (:func:`gdlab.data.fingerprint.fingerprint`), logged as an artifact of the run, outside
+    the model's directory, and named by a run tag
+    (:func:`gdlab.tracking.training_rows.log_training_rows`), so that the registry can leave
+    them out of a comparison while whoever is handed the model cannot test rows against it.
 
     ``skops_file``: ``model`` already saved by :func:`gdlab.experiment.persist.save_model`
     (train's ``models/model.skops``): the logged skops file is a copy of its bytes instead
@@ -140,9 +142,13 @@ def log_sklearn_model(
             pip_requirements=pip_requirements(),
             code_paths=code_paths,
             step=step,
-            training_rows=training_rows,
             skops_file=None if skops_file is None else str(skops_file),
         )
+        if training_rows is not None:
+            if not info.run_id:
+                raise ValueError("training_rows: the model was logged outside a run, which "
+                                 "would keep its fingerprint; log it in train's run")
+            log_training_rows(mlflow.MlflowClient(), info.run_id, training_rows)
         if verify:
             loaded = mlflow.sklearn.load_model(info.model_uri)
             expected = np.asarray(model.predict(example))
