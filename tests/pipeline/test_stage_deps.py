@@ -81,3 +81,21 @@ def test_the_check_sees_a_function_level_import(tmp_path):
     script.write_text("def f():\n    from gdlab.experiment.persist import load_model\n")
     assert _gdlab_imports(script) == {("gdlab.experiment.persist", "load_model")}
     assert _defining_file("gdlab.experiment", "score") == "src/gdlab/experiment/metrics.py"
+
+
+def test_the_fitting_stages_declare_the_data_code_that_shapes_their_folds():
+    """train, tune and compare make their CV folds with gdlab.data.copies (copied rows on one
+    side of every fold) from data/prepared read by gdlab.data.prepared: a change there changes
+    their results, so DVC must rerun them; train also writes the fingerprint register reads."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    needed = {"train": {"copies", "prepared", "fingerprint"}, "tune": {"copies", "prepared"},
+              "compare": {"copies", "prepared"}}
+    for stage, modules in needed.items():
+        deps = [str(d) for d in stages[stage]["deps"]]
+        for module in modules:
+            path = f"src/gdlab/data/{module}.py"
+            assert any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps), (
+                stage, path)
+    imported = {m for m, _ in _gdlab_imports(REPO / "src/gdlab/experiment/folds.py")}
+    imported |= {m for m, _ in _gdlab_imports(REPO / "src/gdlab/experiment/training.py")}
+    assert "gdlab.data.copies" in imported  # what the test above guards: folds use it
