@@ -147,3 +147,58 @@ def test_a_champion_using_a_plugin_params_no_longer_names_is_not_compared(projec
     assert "name that plug-in in params.yaml again to compare them" in decision.reason
     assert str(client.get_model_version_by_alias("plugged", "champion").version) == "1"
     assert str(client.get_model_version_by_alias("plugged", "challenger").version) == "2"
+
+
+def test_a_logged_plugin_package_carries_only_its_python_source(project):
+    """A plug-in package holding a data file (a checkpoint) and notes: the logged model's
+    ``code/`` has the package's ``.py`` files in their structure and nothing else (before,
+    the whole folder was uploaded with every model), and the model still loads with MLflow
+    in a fresh process elsewhere, where the package is importable only from ``code/``."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import gdlab
+
+    package = project / "plugpkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "data").mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "shapes.py").write_text(MODULE)
+    (package / "model.py").write_text("from plugpkg.sub.shapes import Quadratic, quadratic\n")
+    (package / "data" / "checkpoint.bin").write_bytes(b"\0" * 4096)
+    (package / "notes_secret.txt").write_text("token=hunter2\n")
+    (package / "sub" / "__pycache__").mkdir()
+    (package / "sub" / "__pycache__" / "shapes.cpython-311.pyc").write_bytes(b"stale")
+    params = validate_params({"model": {"kind": "plugpkg.sub.shapes:quadratic",
+                                        "task": "regression"}, "train": {"max_epochs": 5}})
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
+    model = build_pipeline(params).fit(X, X["a"] ** 2)
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("plugins", (project / "mlruns").as_uri())
+    with mlflow.start_run(experiment_id=experiment):
+        info = log_sklearn_model(model, X.head(5), name="model")
+    local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(project / "dl"))
+    code = project / "dl" / "code" / "plugpkg"
+    assert local and code.is_dir()
+    carried = sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file())
+    assert carried == ["__init__.py", "model.py", "sub/__init__.py", "sub/shapes.py"]
+
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    script = (
+        "import mlflow.sklearn, numpy as np, pandas as pd, sys\n"
+        f"m = mlflow.sklearn.load_model({str(project / 'dl')!r})\n"
+        "X = pd.DataFrame(np.array([[1.0, 2.0], [-1.0, 0.5]]), columns=['a', 'b'])\n"
+        "print(sys.modules['plugpkg.sub.shapes'].__file__, *m.predict(X))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(gdlab.__file__).parents[1])}  # not the project
+    out = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported, *predicted = out.stdout.split()
+    assert imported == str(code / "sub" / "shapes.py")  # the model's copy: nothing else has it
+    X2 = pd.DataFrame(np.array([[1.0, 2.0], [-1.0, 0.5]]), columns=["a", "b"])
+    np.testing.assert_allclose([float(v) for v in predicted], model.predict(X2), rtol=1e-12)

@@ -89,7 +89,8 @@ def plugin_modules(paths: list[str]) -> list[str]:
 def plugin_sources(paths: list[str], root: str | None = None) -> list[str]:
     """The files or package directories of the plug-in modules that live in the project
     (under ``root``, default the working directory): what a logged model must carry to load
-    elsewhere. Installed packages are left out (they are requirements, not code)."""
+    elsewhere. Installed packages are left out (they are requirements, not code). A package
+    directory is given whole: log :func:`python_sources` of it, not the directory itself."""
     import importlib.util
 
     root_path = os.path.abspath(root or os.getcwd())
@@ -110,6 +111,31 @@ def plugin_sources(paths: list[str], root: str | None = None) -> list[str]:
         if source.startswith(root_path + os.sep) and not is_installed(source):
             sources.add(source)
     return sorted(sources)
+
+
+def python_sources(source: str, staging: str) -> str:
+    """What of the plug-in ``source`` (a :func:`plugin_sources` entry) a logged model carries:
+    a module file as it is; for a package directory, a copy under ``staging`` (same name)
+    holding only its Python source, ``*.py`` in the package's own structure (subpackages:
+    directories whose name is an identifier; no ``__pycache__``). A package's data files,
+    checkpoints or notes are no code the model needs, and were uploaded with every logged
+    model (a 30 MB checkpoint, a secrets file)."""
+    import shutil
+
+    if not os.path.isdir(source):
+        return source
+    target = os.path.join(staging, os.path.basename(os.path.normpath(source)))
+    os.makedirs(target, exist_ok=True)
+    for directory, subdirectories, files in os.walk(source):
+        subdirectories[:] = sorted(
+            d for d in subdirectories if d.isidentifier() and d != "__pycache__"
+        )
+        relative = os.path.relpath(directory, source)
+        for name in sorted(f for f in files if f.endswith(".py")):
+            destination = os.path.normpath(os.path.join(target, relative, name))
+            os.makedirs(os.path.dirname(destination), exist_ok=True)
+            shutil.copyfile(os.path.join(directory, name), destination)
+    return target
 
 
 def is_installed(path: str | os.PathLike[str]) -> bool:

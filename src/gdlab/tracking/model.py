@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from mlflow.models import Model, ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 
 from gdlab import served
-from gdlab.config.plugin_path import import_paths, plugin_sources
+from gdlab.config.plugin_path import import_paths, plugin_sources, python_sources
 from gdlab.experiment.persist import trusted_types
 from gdlab.tracking.training_rows import log_training_rows
 
@@ -122,10 +123,14 @@ def log_sklearn_model(
     ``skops_file``: ``model`` already saved by :func:`gdlab.experiment.persist.save_model`
     (train's ``models/model.skops``): the logged skops file is a copy of its bytes instead
     of a second serialisation (the same bytes: :func:`gdlab.served.save_model`)."""
-    code_paths = None
-    if include_code:  # MLflow copies the directories without their __pycache__
-        code_paths = [str(_package_source()), *plugin_sources(import_paths(model))]
-    with _import_path_kept():  # MLflow loads the model back to validate its input example
+    with tempfile.TemporaryDirectory(prefix="gdlab-plugin-code-") as staging, \
+            _import_path_kept():  # MLflow loads the model back to validate its input example
+        code_paths = None
+        if include_code:  # MLflow copies the directories without their __pycache__
+            code_paths = [str(_package_source()), *(
+                python_sources(source, staging)  # a plug-in package's .py files only
+                for source in plugin_sources(import_paths(model))
+            )]
         # mlflow.sklearn.log_model, but through gdlab.served so that the served model
         # answers a request it refuses with a message naming the columns and rows
         info = Model.log(
