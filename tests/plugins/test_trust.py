@@ -102,3 +102,32 @@ def test_a_fitted_warmup_names_its_then_plugin(project):
     X = rng.normal(size=(40, 2))
     model = build_pipeline(params).fit(X, X[:, 0])
     assert import_paths(model) == [PLUGIN]
+
+
+def _not_importable(monkeypatch, directory, module):
+    """``module`` (a file in ``directory``) no longer importable: off ``sys.path`` and out of
+    ``sys.modules``, as in another working directory without PYTHONPATH."""
+    here = os.path.abspath(directory)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if os.path.abspath(p or ".") != here])
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.chdir(directory.parent)
+
+
+def test_a_named_plugin_that_cannot_be_imported_is_said_so_not_untrusted(project, monkeypatch):
+    """Loading from another directory with the plug-in named: the error says its module
+    cannot be imported and what to do, not that its types are untrusted or the plug-in was
+    not named (advice that cannot help)."""
+    from gdlab import GDRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    model = GDRegressor(schedule=PLUGIN, max_epochs=3, random_state=0).fit(X, X[:, 0])
+    save_model(model, project / "model.skops")
+    _not_importable(monkeypatch, project, "trust_plugins")
+    with pytest.raises(ValueError) as refused:
+        load_model(project / "model.skops", plugins=[PLUGIN])
+    assert str(refused.value) == (
+        "cannot import module 'trust_plugins' (No module named 'trust_plugins'): run from the "
+        "project directory (where the plug-in's package lives) or put it on PYTHONPATH")
+    with pytest.raises(ValueError, match="refusing to trust: trust_plugins._halving"):
+        load_model(project / "model.skops")  # not named: untrusted, as before

@@ -99,3 +99,36 @@ def test_gdlab_serve_saves_no_fingerprint_even_of_an_old_layout_champion(session
     assert sorted(p.name for p in (tmp_path / "served").rglob("*.npy")) == []
     assert TRAINING_ROWS_KEY not in (Model.load(str(tmp_path / "served")).metadata or {})
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
+
+
+def test_a_champion_whose_named_plugin_cannot_be_imported_says_so(session, tmp_path,
+                                                                    monkeypatch):
+    """The plug-in is named but its module is not importable here: the refusal says so and
+    what to do, not that the plug-in's types are untrusted (it was named)."""
+    import sys
+
+    from gdlab import GDRegressor
+    from gdlab.tracking.model import log_sklearn_model
+    from tests.registered_models import register_champion
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "reg_plugins.py").write_text(
+        "from functools import partial\n\n\n"
+        "def _halve(base_lr, epoch):\n    return base_lr * 0.5 ** epoch\n\n\n"
+        "def halving(base_lr):\n    return partial(_halve, base_lr)\n")
+    monkeypatch.syspath_prepend(str(plugins))
+    X, y = city_rows()
+    model = GDRegressor(schedule="reg_plugins:halving", max_epochs=3, random_state=0)
+    model.fit(X, y.astype(float))
+    with mlflow.start_run():
+        info = log_sklearn_model(model, X.head(3), include_code=False, verify=False)
+    version = register_champion(session.client, "plugged", info.model_uri)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(plugins)])
+    monkeypatch.delitem(sys.modules, "reg_plugins")
+    with pytest.raises(RefusedModel) as refused:
+        load_registered_model("models:/plugged@champion", plugins=["reg_plugins:halving"])
+    assert str(refused.value) == (
+        f"'plugged' v{version} (models:/plugged@champion): not loaded: cannot import module "
+        "'reg_plugins' (No module named 'reg_plugins'): run from the project directory (where "
+        "the plug-in's package lives) or put it on PYTHONPATH")

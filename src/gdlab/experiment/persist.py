@@ -66,15 +66,34 @@ def _defined_in(name: str, modules: Sequence[str]) -> bool:
     import run``) is not the plug-in's, and trusting it would let a crafted file call it as it
     loads."""
     module, _, attr = name.rpartition(".")
-    if not any(module == m or module.startswith(f"{m}.") for m in modules):
+    named = [m for m in modules if module == m or module.startswith(f"{m}.")]
+    if not named:
         return False
     if "<" in name:  # '<lambda>', '<locals>': nothing to load by that name (save_model says so)
         return True
+    for plugin_module in named:  # the plug-in itself not importable: say so, not "untrusted"
+        try:
+            importlib.import_module(plugin_module)
+        except ImportError as exc:
+            raise PluginNotImportable(plugin_module, exc) from exc
     try:
         obj = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError):
         return False
     return getattr(obj, "__module__", None) == module
+
+
+class PluginNotImportable(ValueError):
+    """The module of a plug-in the caller named cannot be imported here (not on ``sys.path``:
+    another working directory, no ``PYTHONPATH``): a model using its types cannot load,
+    whether trusted or not."""
+
+    def __init__(self, module: str, error: ImportError):
+        self.module = module
+        super().__init__(
+            f"cannot import module {module!r} ({error}): run from the project directory "
+            "(where the plug-in's package lives) or put it on PYTHONPATH"
+        )
 
 
 def trusted_types(
@@ -84,7 +103,9 @@ def trusted_types(
     classes of gdlab's engine or estimators (``TRUSTED_PREFIXES``), listed in
     ``TRUSTED_NAMES``, or defined by the module of a plug-in the user named (``plugins``, and
     those ``model`` names: e.g. a schedule function in ``my_schedules``, not a name that module
-    imported); anything else raises ``ValueError`` naming it."""
+    imported); anything else raises ``ValueError`` naming it (:class:`UntrustedTypes`; or
+    :class:`PluginNotImportable` when the module of a named plug-in it uses cannot be
+    imported)."""
     sio = _skops()
     payload = data if data is not None else sio.dumps(model)
     untrusted = sio.get_untrusted_types(data=payload)
