@@ -91,15 +91,29 @@ def check_import_path(name: str, what: str) -> str | None:
     return None
 
 
-def plugin_build_problem(path: str, build: Any, *args: Any) -> Problem | None:
+def plugin_build_problem(
+    path: str, build: Any, *args: Any, origin: tuple[str, str, str] | None = None
+) -> Problem | None:
     """Build a plug-in as training will (``build(*args)``, e.g. ``make_optimizer(name,
     params)``) and return the problem at ``path``, or None: validate then catches a factory
-    that raises or returns what the contract does not allow before a stage deletes outputs."""
+    that raises or returns what the contract does not allow before a stage deletes outputs.
+
+    ``origin``: ``(import path, what, key)`` of the plug-in built: what it built must hold no
+    class or function of the project's code outside the plug-in's module (a saved model would
+    not trust it: :func:`gdlab.config.plugin_origin.origin_problem`), else the problem is at
+    ``key``, the parameter that names the plug-in."""
+    from gdlab.config.plugin_origin import origin_problem
+
     try:
-        build(*args)
+        built = build(*args)
     except Exception as exc:
         text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
         return Problem(path, text, "what the plug-in contract of docs/plugins.md allows")
+    if origin is not None:
+        plugin, what, key = origin
+        text = origin_problem(built, plugin, what)
+        if text:
+            return Problem(key, text, "'module:factory' of the module defining what it builds")
     return None
 
 

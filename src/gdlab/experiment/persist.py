@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gdlab.atomic import output_dir, write_bytes_atomic
+from gdlab.config.plugin_origin import untrusted_advice
 from gdlab.config.plugin_path import import_paths, plugin_modules
 from gdlab.estimators.base import BaseGD
 
@@ -116,7 +117,7 @@ def trusted_types(
         if t not in TRUSTED_NAMES and not _defined_in(t, modules) and not _gdlab_class(t)
     ]
     if foreign:
-        raise UntrustedTypes(foreign)
+        raise UntrustedTypes(foreign, untrusted_advice(foreign, named))
     return list(untrusted)
 
 
@@ -124,12 +125,16 @@ class UntrustedTypes(ValueError):
     """A model file using ``types`` that are neither gdlab's, skops' defaults nor defined by
     a plug-in module the caller named: it is not loaded."""
 
-    def __init__(self, types: Sequence[str]):
+    def __init__(self, types: Sequence[str], advice: str | None = None):
         self.types = list(types)
+        # what to name instead when a named plug-in's factory is re-exported from another
+        # module than the one defining them (gdlab.config.plugin_origin.untrusted_advice)
+        self.advice = advice
+        remedy = advice or ("if they are your plug-ins, name every plug-in the params name: "
+                            "load_model(path, plugins=['module:factory', ...])")
         super().__init__(
             "the model uses types outside gdlab's model classes and skops' defaults, refusing "
-            "to trust: " + ", ".join(self.types) + "; if they are your plug-ins, name every "
-            "plug-in the params name: load_model(path, plugins=['module:factory', ...])"
+            "to trust: " + ", ".join(self.types) + "; " + remedy
         )
 
 

@@ -87,10 +87,12 @@ def load_version(version: RegisteredVersion, plugins: Sequence[str] = ()) -> Any
         try:
             return _load_registered(version.uri, directory, tuple(plugins))
         except UntrustedTypes as exc:
+            why = (f": {exc.advice}" if exc.advice else
+                   ", which neither gdlab, skops' defaults nor a plug-in named here define "
+                   "(gdlab loads no code it is not told to trust; name the model's plug-ins: "
+                   "plugins=['module:factory'])")
             raise RefusedModel(
-                f"{version}: not loaded: it uses {', '.join(exc.types)}, which neither gdlab, "
-                "skops' defaults nor a plug-in named here define (gdlab loads no code it is "
-                "not told to trust; name the model's plug-ins: plugins=['module:factory'])"
+                f"{version}: not loaded: it uses {', '.join(exc.types)}{why}"
             ) from exc
         except ValueError as exc:
             raise RefusedModel(f"{version}: not loaded: {_one_line(exc)}") from exc

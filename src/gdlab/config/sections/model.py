@@ -109,13 +109,23 @@ class ModelConfig(Section):
             Problem(path, "must be a finite number", "finite numbers")
             for path in non_finite_paths(params)
         )
-        if kind and is_import_path(kind):
+        return params
+
+    @model_validator(mode="after")
+    def _plugin_builds(self) -> ModelConfig:
+        """Build a plug-in model as training will: a factory that raises or returns what
+        the contract does not allow is refused at ``params``; one that builds a class its
+        module does not define (re-exported from another module: a saved model would not
+        trust it) at ``kind``."""
+        if is_import_path(self.kind):
             from gdlab.core.plugins import make_model
 
-            problem = plugin_build_problem("", make_model, kind, params)
+            problem = plugin_build_problem(
+                "params", make_model, self.kind, self.params, origin=(self.kind, "model", "kind")
+            )
             if problem:
                 raise_problems([problem])
-        return params
+        return self
 
     @model_validator(mode="after")
     def _loss_fits_task(self) -> ModelConfig:

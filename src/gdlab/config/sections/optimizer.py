@@ -165,7 +165,10 @@ class ScheduleConfig(Section):
         if is_import_path(self.name) or is_import_path(str(full.get("then", ""))):
             from gdlab.core.schedules import make_schedule
 
-            problem = plugin_build_problem("schedule.params", make_schedule, self.name, lr, full)
+            plugin, key = ((self.name, "schedule.name") if is_import_path(self.name)
+                           else (str(full["then"]), "schedule.params.then"))
+            problem = plugin_build_problem("schedule.params", make_schedule, self.name, lr, full,
+                                           origin=(plugin, "schedule", key))
             if problem:
                 problems.append(problem)
         max_epochs = params.train.max_epochs
