@@ -120,14 +120,17 @@ def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
             "differ from what it imported; run the stage again"
         )
     problems = {}
+    involved: set[str] = set()  # "gdlab" and the plug-in modules the problems concern
     for address, answer in sorted(answers.items()):
         if not (isinstance(answer, dict) and isinstance(answer.get("code"), dict)):
             why = f"{type(answer).__name__}: {answer}" if isinstance(answer, BaseException) \
                 else repr(answer)
             problems[address] = f"cannot report its code, another gdlab ({why})"
+            involved.add("gdlab")
         elif answer.get("edited"):
             problems[address] = (f"imported its code before {_files(answer['edited'])} "
                                  "changed (a running process keeps the modules it imported)")
+            involved |= {_top_name(f) for f in answer["edited"]}
         elif answer["code"] != ours.get("code"):
             mine = ours.get("code") or {}
             other = sorted(k for k in mine if answer["code"].get(k) != mine[k])
@@ -136,15 +139,54 @@ def _check_code(ours: dict[str, Any], answers: dict[str, Any]) -> None:
             problems[address] = " and ".join(
                 [f"runs other {' and '.join(other)} code"] * bool(other)
                 + [f"cannot import the plug-in {' and '.join(missing)}"] * bool(missing))
+            involved |= {*other, *missing}
     if not problems:
         return
     listed = "; ".join(f"{a} {why}" for a, why in list(problems.items())[:5])
     more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
     raise ParallelUnavailable(
-        f"Dask workers must run this checkout's code: {listed}{more}; restart them with this "
-        "checkout's src on their PYTHONPATH (stop and start `dask worker`, or "
+        f"Dask workers must run this checkout's code: {listed}{more}; restart them with "
+        f"{_worker_path(involved)} on their PYTHONPATH (stop and start `dask worker`, or "
         "`Client(scheduler).restart()` for workers under a nanny)"
     )
+
+
+def _worker_path(involved: set[str]) -> str:
+    """What the workers' PYTHONPATH must hold for the code ``involved`` (``"gdlab"``, plug-in
+    modules or the top-level names of edited files): this checkout's src for gdlab, the
+    project directory, where this process found the plug-in's package, for a plug-in."""
+    parts = ["this checkout's src"] if "gdlab" in involved or not involved else []
+    homes: dict[str, list[str]] = {}
+    for top in sorted({m.split(".", 1)[0] for m in involved} - {"gdlab"}):
+        home = _package_home(top)
+        homes.setdefault(home or "", []).append(top)
+    for home, tops in sorted(homes.items()):
+        where = f"{home}, " if home else ""
+        parts.append(f"the project directory ({where}where the plug-in package "
+                     f"{' and '.join(tops)} lives)")
+    return " and ".join(parts)
+
+
+def _top_name(file: str) -> str:
+    """The top-level module an edited file (``gdlab/core/loop.py``, ``my_plugins.py``) is
+    code of."""
+    top = Path(file).as_posix().split("/", 1)[0]
+    return top.removesuffix(".py")
+
+
+def _package_home(top: str) -> str | None:
+    """The directory this process imports the top-level module or package ``top`` from."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    origin = locations[0] if locations else spec.origin
+    return str(Path(origin).resolve().parent) if origin and origin != "built-in" else None
 
 
 def _files(paths: list[str]) -> str:

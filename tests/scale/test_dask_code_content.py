@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,30 @@ def test_a_crlf_checkout_of_the_same_commit_has_the_same_digest(copy, process):
     assert crlf["code"]["gdlab"] == running_code()["code"]["gdlab"]  # this LF checkout
     _as_worker(crlf, client=before)
     assert lf.ask()["edited"] == []  # converting line endings is not an edit
+
+
+def test_a_worker_without_the_plugin_is_told_to_put_the_project_directory_on_its_path(
+    copy, monkeypatch
+):
+    """A worker that cannot import the plug-in (or runs an edited one) needs the directory
+    holding the plug-in's package on its PYTHONPATH, not gdlab's src (it has that)."""
+    project = copy.parent / "plug"
+    monkeypatch.syspath_prepend(str(project))
+    gdlab_code = running_code()["code"]["gdlab"]
+    stage = {"code": {"gdlab": gdlab_code, "labplug.opt": "0123456789abcdef"}, "edited": []}
+    lacking = {"code": {"gdlab": gdlab_code, "labplug.opt": None}, "edited": []}
+    remedy = (f"restart them with the project directory ({project.resolve()}, where the "
+              "plug-in package labplug lives) on their PYTHONPATH (")
+    with pytest.raises(ParallelUnavailable) as refused:
+        _as_worker(lacking, client=stage)
+    assert "tcp://w:1 cannot import the plug-in labplug.opt; " + remedy in str(refused.value)
+    assert "this checkout's src" not in str(refused.value)
+
+    edited = {**stage, "edited": ["labplug/opt.py"]}
+    with pytest.raises(ParallelUnavailable, match=re.escape(remedy)):
+        _as_worker(edited, client=stage)
+    other_gdlab = {"code": {"gdlab": "f" * 16, "labplug.opt": None}, "edited": []}
+    with pytest.raises(ParallelUnavailable, match=re.escape(
+            "restart them with this checkout's src and the project directory "
+            f"({project.resolve()}, where the plug-in package labplug lives) on their")):
+        _as_worker(other_gdlab, client=stage)
