@@ -29,6 +29,8 @@ STAGE_SOURCES = (
     "estimators",
     "config",
     "data/preprocessing.py",
+    "data/copies.py",
+    "data/prepared.py",
     "experiment",
     "tuning",
     "reporting/canvas.py",
