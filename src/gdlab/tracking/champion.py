@@ -346,6 +346,17 @@ def _failing_as(what: str, remedy: str = CHAMPION_REMEDY) -> Iterator[None]:
         raise ChampionNotComparable(f"{what}: {_one_line(exc)}", remedy) from exc
 
 
+@contextmanager
+def _model_directories() -> Iterator[tuple[str, str]]:
+    """Two empty temporary directories, ``(champion's, challenger's)``, for the files of the
+    two models compared; removed on leaving."""
+    with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
+        theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
+        Path(theirs).mkdir()
+        Path(ours).mkdir()
+        yield theirs, ours
+
+
 def champion_scores(
     name: str, version: str, challenger_uri: str, test_set: TestSet, metric: str,
     *, paired: bool = False,
@@ -362,10 +373,7 @@ def champion_scores(
     uri, n = _version_uri(name, version), len(test_set.y)
     champion_failed = f"champion v{version} of {name!r} could not be re-evaluated on this test set"
     remedy = champion_remedy(name)
-    with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
-        theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
-        Path(theirs).mkdir()
-        Path(ours).mkdir()
+    with _model_directories() as (theirs, ours):
         with _failing_as(champion_failed, remedy):
             known, unknown = _training_rows(uri, theirs)
             if known is None:  # today's rows, whatever it was trained on
@@ -415,10 +423,7 @@ def same_rows_predictions(
     a training row of either, bar a row that is in the data twice, as in its recorded test
     metric) and the model at ``challenger_uri``. Fails as :func:`champion_scores` does."""
     uri, every = _version_uri(name, version), np.ones(len(test_set.y), dtype=bool)
-    with tempfile.TemporaryDirectory(prefix="gdlab-champion-") as directory:
-        theirs, ours = str(Path(directory, "champion")), str(Path(directory, "challenger"))
-        Path(theirs).mkdir()
-        Path(ours).mkdir()
+    with _model_directories() as (theirs, ours):
         with _failing_as(f"champion v{version} of {name!r} could not be re-evaluated on this "
                          "test set", champion_remedy(name)):
             model = _load_champion(uri, theirs, test_set.plugins)
