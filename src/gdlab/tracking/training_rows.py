@@ -44,13 +44,13 @@ def source_run(model_uri: str) -> str | None:
     from the registry's version, ``models:/<model id>`` from the logged model), or None when
     the registry knows none."""
     from mlflow import MlflowClient
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
 
-    path = model_uri.removeprefix("models:/").strip("/")
     client = MlflowClient()
-    if "/" in path:
-        name, version = path.rsplit("/", 1)
-        return client.get_model_version(name, version).run_id or None
-    return client.get_logged_model(path).source_run_id or None
+    found = get_model_name_and_version(client, model_uri)  # as resolve_version reads it
+    if len(found) == 2:
+        return client.get_model_version(*found).run_id or None
+    return client.get_logged_model(found[0]).source_run_id or None
 
 
 def run_entry(run_id: str) -> dict[str, Any] | None:
