@@ -34,3 +34,23 @@ def test_every_directory_output_is_cached_and_every_report_file_is_not():
     assert [p for p in directories if not outputs[p]] == []
     reports = [p for p in outputs if Path(p).suffix and p.startswith("reports/")]
     assert reports and [p for p in reports if outputs[p]] == []
+
+
+def test_every_cached_output_is_ignored_by_the_committed_gitignore_files():
+    # DVC appends a cached output missing from them to a .gitignore: the root one (`/models`)
+    # was tracked, so a fresh clone's first `dvc repro` changed a tracked file and every later
+    # run was tagged gdlab.git_dirty=true. git itself says whether the committed files ignore
+    # each output (--no-index: whether or not it exists or is tracked)
+    import subprocess
+
+    cached = sorted(p for p, cache in _outputs().items() if cache)
+    assert "models" in cached and "data/prepared" in cached
+    listed = subprocess.run(["git", "ls-files", "--", "*.gitignore"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert {".gitignore", "data/.gitignore"} <= set(listed)
+    checked = subprocess.run(["git", "check-ignore", "--no-index", "--verbose", *cached],
+                             cwd=REPO, capture_output=True, text=True)
+    ignored = {line.split("\t", 1)[1] for line in checked.stdout.splitlines()}
+    assert [p for p in cached if p not in ignored] == []
+    sources = {line.split(":", 1)[0] for line in checked.stdout.splitlines()}
+    assert sources <= set(listed)  # by tracked files, not a local .git/info/exclude

@@ -64,6 +64,9 @@ def test_make_run_runs_every_stage_and_leaves_nothing_to_do(project):
         assert f"Running stage '{stage}'" in ran.stdout + ran.stderr, stage
     status = project.dvc("status")
     assert "up to date" in status.stdout
+    # DVC found every cached output in the committed .gitignore files: no tracked file changed
+    changed = project.run("git", "status", "--porcelain", "--untracked-files=no").stdout
+    assert changed == ""
     shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
     metrics = shown[""]["data"]["reports/metrics.json"]["data"]
     assert set(metrics["test"]) == {"accuracy", "f1", "roc_auc", "log_loss"}
