@@ -136,11 +136,13 @@ def test_pruning_stops_trials_in_the_poor_half_and_mlflow_shows_them_pruned(
         assert run.data.tags["gdlab.trial_state"] == "PRUNED"
         assert run.info.status == "KILLED"
         assert run.data.tags["gdlab.stopped_by"] in ("pruner", "divergence")
-        assert "cv_log_loss" not in run.data.metrics
+        assert not {"cv_log_loss_mean", "cv_log_loss_std"} & set(run.data.metrics)
     for trial in complete:
         run = state[trial.number]
         assert run.info.status == "FINISHED" and run.data.tags["gdlab.trial_state"] == "COMPLETE"
-        assert run.data.metrics["cv_log_loss"] == pytest.approx(trial.value)
+        assert run.data.metrics["cv_log_loss_mean"] == pytest.approx(trial.value)
+        folds_run = list(trial.intermediate_values.values())
+        assert run.data.metrics["cv_log_loss_std"] == pytest.approx(np.std(folds_run))
     # the best trial's run holds its per-epoch curves: the mean over the folds, epoch by epoch
     client = MlflowClient(session.uri)
     best_run = state[outcome.best_trial.number].info.run_id

@@ -6,11 +6,18 @@ from __future__ import annotations
 import uuid
 
 import optuna
+import pytest
 from mlflow.tracking import MlflowClient
 
+from gdlab.config import with_overrides
+from gdlab.experiment import FitOutcome, build_pipeline, cross_validate, make_folds
+from gdlab.tracking import log_training
+from gdlab.tuning import plan_search, run_search
 from gdlab.tuning.objective import TrialRecord
 from gdlab.tuning.study import OWNER
 from gdlab.tuning.tracking import TrialLogger
+
+from .conftest import make_params
 
 CURVE = [0.9, 0.6, 0.5, 0.45]
 
@@ -73,3 +80,48 @@ def test_only_this_hosts_unlogged_trials_are_logged_at_the_end(session):
     assert len(logged) == 1
     assert client.get_run(logged[0]).data.tags["gdlab.trial_number"] == "1"
     assert logger.mark_best(0) is None  # no run holds trial 0 yet
+
+
+def test_a_trial_run_logs_its_cv_score_under_the_train_runs_names(
+    tmp_path, classification_data, session
+):
+    """A trial run logged its CV score as ``cv_log_loss`` while the train run logs the same
+    quantity as ``cv_log_loss_mean`` / ``cv_log_loss_std``: selected together in the MLflow UI
+    (Compare, or the runs table sorted by the score) it sat in two columns. Now a trial run
+    logs the train run's keys, with the values the train stage's cross-validation gives for
+    the same parameters on the same folds, and one filter or sort over the metric finds both."""
+    params = make_params(tune={"n_trials": 2, "pruner": "none"})
+    X, y = classification_data
+    plan = plan_search(params, X, y, storage=str(tmp_path / "names.journal"))
+    client = session.client
+    tune = client.create_run(session.experiment_id, run_name="tune").info.run_id
+    uid = plan.spec.create().user_attrs["gdlab.uid"]
+    logger = TrialLogger(client, session.experiment_id, tune, plan.spec.name, uid, "log_loss")
+    outcome = run_search(plan, logger.log)
+    best = outcome.best_trial
+    trial_run = client.get_run(logger.run_ids[best.number])
+
+    # the train stage on the best trial's parameters: its CV and its parent run's metrics
+    settings = with_overrides(plan.params, {**best.params, "tune.enabled": False})
+    folds = make_folds(y, settings.cv.folds, task="classification", seed=settings.seed)
+    cv = cross_validate(build_pipeline(settings), X, y, folds, task="classification",
+                        progress=False)
+    train = client.create_run(session.experiment_id, run_name="train").info.run_id
+    log_training(client, train, cv, FitOutcome(None, 1, {"train_loss": [0.5]}, 0.0))
+    train_run = client.get_run(train)
+
+    def cv_score(metrics):
+        return {k: v for k, v in metrics.items() if k.startswith("cv_log_loss")}
+
+    trial_score, train_score = cv_score(trial_run.data.metrics), cv_score(train_run.data.metrics)
+    assert set(trial_score) == set(train_score) == {"cv_log_loss_mean", "cv_log_loss_std"}
+    assert trial_score == pytest.approx(train_score, rel=1e-9)
+    assert trial_score["cv_log_loss_mean"] == pytest.approx(best.value)
+
+    found = client.search_runs(
+        [session.experiment_id],
+        filter_string="metrics.cv_log_loss_mean > 0",
+        order_by=["metrics.cv_log_loss_mean ASC"],
+        max_results=1000,
+    )
+    assert {trial_run.info.run_id, train} <= {r.info.run_id for r in found}

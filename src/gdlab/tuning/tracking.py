@@ -3,7 +3,8 @@
 Only the parent process calls this (trials run in workers return records), so one process
 writes the SQLite store. A trial run carries its searched parameters, per-fold scores
 (``fold_<metric>``, step = fold), mean per-epoch curves (``train_loss`` / ``val_loss``, step =
-epoch, one ``log_batch``), its CV score ``cv_<metric>``, and its state: status FINISHED
+epoch, one ``log_batch``), its CV score under the train run's names (``cv_<metric>_mean`` and
+``cv_<metric>_std``, :func:`trial_cv_metrics`), and its state: status FINISHED
 (complete), KILLED (pruned) or FAILED, with the tag ``gdlab.trial_state`` = COMPLETE / PRUNED /
 FAIL. Trials finished by an earlier, killed run of the stage are logged on the next run; a
 trial already logged by any search of the study (its uid and number tags) is not logged again.
@@ -16,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -90,8 +92,7 @@ class TrialLogger:
                 "duration_s": record.duration,
                 "n_folds_run": len(record.fold_scores),
             }
-            if record.value is not None:
-                values[f"cv_{self.metric}"] = record.value
+            values.update(trial_cv_metrics(self.metric, record))
             metrics = curve_metrics(record.curves, end) + scalar_metrics(values, 0, end)
             metrics += curve_metrics({f"fold_{self.metric}": record.fold_scores}, end)
             log_metrics(self.client, run_id, metrics)
@@ -145,6 +146,20 @@ class TrialLogger:
         if run_id is not None:
             self.client.set_tag(run_id, BEST_TAG, "true")
         return run_id
+
+
+def trial_cv_metrics(metric: str, record: TrialRecord) -> dict[str, float]:
+    """A scored trial's CV score under the names the train run logs the same quantity
+    (:func:`gdlab.tracking.cv.cv_summary_metrics`): ``cv_<metric>_mean`` (the trial's value)
+    and, from its per-fold scores, ``cv_<metric>_std`` (ddof 0, as train's), so one MLflow
+    column or chart holds trials and train runs. Nothing for a trial with no value (pruned,
+    failed)."""
+    if record.value is None:
+        return {}
+    values = {f"cv_{metric}_mean": float(record.value)}
+    if record.fold_scores:
+        values[f"cv_{metric}_std"] = float(np.std(record.fold_scores))
+    return values
 
 
 def logged_trials(client: MlflowClient, experiment_id: str, study_uid: str) -> dict[int, str]:
