@@ -52,7 +52,8 @@ def test_a_bounded_step_mini_batch_fit_that_explodes_raises(monkeypatch, jit, op
     assert epoch > est.n_iter_no_change
     assert msg.startswith(f"Training diverged at epoch {epoch} (loss=")
     assert info.value.loss > 1e20 * start
-    assert "smaller learning rate" in msg and "scale the features" in msg
+    # the cause the data show: features at 1e20 (the column scales, and the fix, named)
+    assert "The features are unscaled" in msg and "make_pipeline(StandardScaler()" in msg
     # restored to the lowest-loss parameters, never exploded ones: adam and sgd to where the
     # fit started (zeros: every epoch exploded), rmsprop to those of its recovered epochs
     restored = 0.5 * np.mean((est.predict(X * 1e20) - y) ** 2)

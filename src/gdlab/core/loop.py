@@ -154,11 +154,16 @@ class DivergenceError(ValueError):
     (x ~ 1e300 gives a finite loss at zero weights but an overflowing ∂ℓ/∂W = r·x): the
     message says so and to scale the features first, instead of blaming the learning rate.
     ``"update"``: the plug-in optimiser ``optimizer`` (its import path) returned non-finite
-    updates for finite gradients, at update ``step`` of the epoch (None: not known)."""
+    updates for finite gradients, at update ``step`` of the epoch (None: not known).
+
+    ``advice``: the message's last sentences, what to try, from a caller that knows the
+    data (the estimators name unscaled features, a target far from unit scale or the
+    learning rate, :mod:`gdlab.estimators.advice`); None: the engine's own, which cannot
+    tell."""
 
     def __init__(self, epoch: int, learning_rate: float, loss: float,
                  overflow: str | None = None, optimizer: str | None = None,
-                 step: int | None = None):
+                 step: int | None = None, advice: str | None = None):
         self.epoch, self.learning_rate, self.loss = epoch, learning_rate, loss
         self.overflow, self.optimizer, self.step = overflow, optimizer, step
         smaller = f"e.g. {learning_rate / 10:.3g}"
@@ -208,6 +213,8 @@ class DivergenceError(ValueError):
                     f"(floating-point overflow: the parameters are not finite) while the "
                     f"loss and the gradient were finite (loss={loss:.4g}), with "
                     f"learning_rate={learning_rate:.4g}.")
+        if advice is not None:
+            self.advice = advice
         # self.advice: the message's last sentence, what to try (a caller that knows more,
         # gdlab.experiment.faults, may replace it)
         super().__init__(f"{head} {self.advice}")
@@ -215,7 +222,7 @@ class DivergenceError(ValueError):
     def __reduce__(self):
         """Pickle by constructor arguments, so the error crosses process boundaries."""
         return (type(self), (self.epoch, self.learning_rate, self.loss, self.overflow,
-                             self.optimizer, self.step))
+                             self.optimizer, self.step, self.advice))
 
 
 @dataclass

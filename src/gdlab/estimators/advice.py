@@ -6,6 +6,9 @@
   adagrad move each by about ``learning_rate`` per step, so more epochs or a larger rate
   barely help: scale it with ``TransformedTargetRegressor``), or features on large or
   far-apart scales (``StandardScaler`` in a Pipeline).
+* :func:`divergence_advice`: the advice of a fit's :class:`~gdlab.core.loop.DivergenceError`,
+  naming the likely cause from the data: unscaled features, a regression target far from
+  unit scale (an MLP's), else the learning rate.
 * :func:`oscillation_message`: the ConvergenceWarning of a fit the ``tol`` rule stopped
   while its training loss oscillated (:func:`oscillated`).
 * :func:`schedule_reach_message`: the :class:`ScheduleReachWarning` of a schedule that can
@@ -93,23 +96,73 @@ def feature_scale_cause(X, estimator: str) -> str | None:
             f"make_pipeline({scaler}, {estimator}(...)).")
 
 
-def target_scale_cause(y, optimizer: Any, learning_rate: float) -> str | None:
-    """The sentence naming a regression target far from unit scale (and the fix), or None."""
+def _target_moments(y) -> tuple[float, float] | None:
+    """``(mean, std)`` of a regression target far from unit scale (:data:`FAR_FROM_UNIT`),
+    else None."""
     y = np.asarray(y, dtype=np.float64)
     if y.size < 2:
         return None
     mean, std = float(y.mean()), float(y.std())
     if not (std > FAR_FROM_UNIT or abs(mean) > FAR_FROM_UNIT):
         return None
+    return mean, std
+
+
+_SCALE_TARGET = ("Scale the target: TransformedTargetRegressor(regressor=GDRegressor(...), "
+                 "transformer=StandardScaler()) (sklearn.compose)")
+
+
+def target_scale_cause(y, optimizer: Any, learning_rate: float) -> str | None:
+    """The sentence naming a regression target far from unit scale (and the fix), or None."""
+    moments = _target_moments(y)
+    if moments is None:
+        return None
+    mean, std = moments
     bounded = optimizer in ("adam", "adamw", "nadam", "rmsprop", "adagrad")
     why = (f"{optimizer} moves each weight by at most about learning_rate={learning_rate:g} "
            "per step, so they need many more steps than max_epochs allows"
            if bounded else "one learning rate cannot suit it and the features")
     return (f"The target is far from unit scale (y mean {mean:.4g}, std {std:.4g}): the "
-            f"weights start at 0 and {why}. Scale the target: "
-            "TransformedTargetRegressor(regressor=GDRegressor(...), "
-            "transformer=StandardScaler()) (sklearn.compose), as the pipeline's "
+            f"weights start at 0 and {why}. {_SCALE_TARGET}, as the pipeline's "
             "preprocess.scale_target does.")
+
+
+def target_divergence_cause(y) -> str | None:
+    """The sentence naming a regression target far from unit scale as the likely cause of a
+    divergence (and the fix), or None. Only for a model whose training is not scale-free in
+    the target (an MLP): a linear model's residuals, gradients and weights all scale with
+    the target, so whether it diverges does not depend on the target's scale."""
+    moments = _target_moments(y)
+    if moments is None:
+        return None
+    mean, std = moments
+    return (f"The target is far from unit scale (y mean {mean:.4g}, std {std:.4g}): the "
+            "gradients grow with it, so a learning rate that suits a unit-scale target takes "
+            f"steps far too large. {_SCALE_TARGET}.")
+
+
+def divergence_advice(overflow: str | None, learning_rate: float, causes: Sequence[str],
+                      checked: str) -> str | None:
+    """What to try after a divergence, from the data the estimator was given: ``causes``
+    (sentences of :func:`feature_scale_cause` and :func:`target_divergence_cause`) when the
+    data show one (then a smaller learning rate only if scaling is not enough), else the
+    learning rate (``checked``: what was found on moderate scales,
+    e.g. "the features"). None keeps the engine's advice: a plug-in's non-finite update
+    (``"update"``), an outlier in the validation rows (``"validation"``), and a gradient
+    overflow with no cause found (values too large for floating point that no column
+    standard deviation shows, e.g. a constant column of 1e300: the engine's advice covers
+    both)."""
+    if overflow in ("update", "validation"):
+        return None
+    if causes:
+        return (f"{' '.join(causes)} If it still diverges once scaled, try a smaller learning "
+                f"rate (e.g. {learning_rate / 10:.3g}).")
+    if overflow == "gradient":
+        return None
+    return (f"The learning rate is the likely cause: {checked} are on moderate, comparable "
+            f"scales already. Try a smaller learning rate (e.g. {learning_rate / 10:.3g}), "
+            "gradient clipping (clip_norm), or "
+            "gdlab.lr_range_test(estimator, X, y) to find one that trains.")
 
 
 def unconverged_message(owner: str, max_epochs: int, tol: float, n_iter_no_change: int,

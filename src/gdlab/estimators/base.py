@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 from gdlab.core.fast import make_fast_state, trains_compiled
 from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
 from gdlab.core.loop import (
+    DivergenceError,
     LoopConfig,
     LoopState,
     Problem,
@@ -47,11 +48,13 @@ from gdlab.core.schedules import epoch_defaults, make_schedule
 from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_sparse
 from gdlab.estimators.advice import (
     ScheduleReachWarning,
+    divergence_advice,
     feature_scale_cause,
     oscillated,
     oscillation_message,
     oscillation_text,
     schedule_reach_message,
+    target_divergence_cause,
     target_scale_cause,
     unconverged_message,
 )
@@ -885,6 +888,14 @@ class BaseGD(BaseEstimator):
         self._state = state
         try:
             converged = run_epochs(run.problem, state, run.optimizer, cfg, run.epochs)
+        except DivergenceError as exc:
+            better = self._divergence_advice(run, exc)
+            if better is None:
+                raise
+            raise DivergenceError(  # the same error, advising from the data it was given
+                exc.epoch, exc.learning_rate, exc.loss, exc.overflow, exc.optimizer, exc.step,
+                advice=better,
+            ).with_traceback(exc.__traceback__) from None
         finally:
             self._publish(state, model)
         restored = cfg.early_stopping and (converged or state.best_params is not None)
@@ -923,6 +934,23 @@ class BaseGD(BaseEstimator):
             causes.insert(0, target_scale_cause(problem.y, self.optimizer,
                                                 float(self.learning_rate)))
         return [c for c in causes if c]
+
+    def _divergence_advice(self, run: _Run, exc: DivergenceError) -> str | None:
+        """The advice of the engine's divergence ``exc`` from the data this fit was given
+        (:func:`gdlab.estimators.advice.divergence_advice`), or None to keep the engine's:
+        a row view's (gdlab.experiment's folds: the pipeline's
+        :func:`~gdlab.experiment.faults.explain_divergence` knows its preprocessing) or an
+        error that is not the engine's own (a callback's subclass)."""
+        if type(exc) is not DivergenceError or run.problem.is_view:
+            return None
+        causes = [feature_scale_cause(run.problem.X, type(self).__name__)]
+        checked = "the features"
+        # a linear model's divergence does not depend on the target's scale: not named
+        if self._advises_target_scale and not isinstance(run.model, LinearModel):
+            causes.insert(0, target_divergence_cause(run.problem.y))
+            checked = "the features and the target"
+        return divergence_advice(exc.overflow, exc.learning_rate,
+                                 [c for c in causes if c], checked)
 
     def _convergence_message(self, run: _Run, converged: bool, restored: bool) -> str | None:
         """The ConvergenceWarning of a finished ``fit``, or None: the ``tol`` rule never
