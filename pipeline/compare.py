@@ -100,6 +100,8 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
             n_jobs=params.cv.n_jobs,
             target_loss=spec.target_loss,
             feature_names=data.feature_names,
+            learning_rate=spec.learning_rate,
+            rank_by=spec.rank_by,
         )
     for variant in comparison.variants:  # a schedule that tol stopped before it acted
         if not variant.diverged:

@@ -116,7 +116,8 @@ def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_pa
     assert bad["diverged"] and bad["diverged_folds"] == [1, 2]
     assert bad["final_loss"] is None and bad["epochs_to_target"] is None
     table = (tmp_path / "c" / "summary.md").read_text()
-    assert "| 2 | learning_rate=1000000.0 | — | — | — | 3 | — | — |" in table  # no gap either
+    # its rate, then no final losses and no gap either
+    assert "| 2 | learning_rate=1000000.0 | 1e+06 | — | — | — | 3 | — | — |" in table
     assert "| yes (fold 1: epoch " in table.splitlines()[-1]  # where it diverged, named
     overlay = written["figures"]["overlay"].data["variants"]
     assert overlay["learning_rate=0.1"]["train"][-1, 1] == pytest.approx(

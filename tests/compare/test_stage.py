@@ -90,3 +90,39 @@ def test_disabled_comparison_writes_a_notice_in_each_directory(default_problem, 
     for directory in (root / "off_f", root / "off/curves"):  # no directory left empty
         assert [p.name for p in directory.iterdir()] == ["compare_disabled.svg"]
         assert "compare.enabled: false" in (directory / "compare_disabled.svg").read_text()
+
+
+def test_lr_find_rates_reach_the_variants_runs_and_rank_by_the_note(default_problem,
+                                                                   monkeypatch):
+    """Each variant's MLflow run carries the rate it trained at (its range test's), not
+    params.yaml's; the parent's description says by which loss the ranking goes."""
+    _, _, root = default_problem
+    monkeypatch.chdir(root)
+    (root / "lr_find.yaml").write_text(yaml.safe_dump(
+        {"cv": {"folds": 2, "n_jobs": 1}, "train": {"max_epochs": 5},
+         "tracking": {"experiment": "compare-lr-find"},
+         "compare": {"values": ["sgd", "adam"], "learning_rate": "lr_find",
+                     "rank_by": "val_loss"}}
+    ))
+    assert _stage().main(["--params", "lr_find.yaml", "--reports", "lr", "--figures",
+                          "lr_f"]) == 0
+    summary = json.loads((root / "lr/summary.json").read_text())
+    assert summary["rank_by"] == "val_loss"
+    table = (root / "lr/summary.md").read_text()
+    assert "Learning rate: each variant at the learning rate its own LR range test" in table
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("compare-lr-find")
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    note = parent.data.tags["mlflow.note.content"]
+    assert f"Ranking by final mean validation loss: {' > '.join(summary['ranking'])}." in note
+    children = {r.info.run_name: r for r in runs if r is not parent}
+    assert sorted(children) == ["adam", "sgd"]
+    for label, child in children.items():
+        row = summary["variants"][label]
+        assert row["learning_rate_source"] == "lr_find"
+        assert float(child.data.params["optimizer.learning_rate"]) == pytest.approx(
+            row["learning_rate"])
+        assert child.data.tags["gdlab.compare.learning_rate_source"] == "lr_find"
+    assert summary["variants"]["sgd"]["learning_rate"] != summary["variants"]["adam"][
+        "learning_rate"]

@@ -504,6 +504,32 @@ def test_compare_accepts_a_key_of_the_estimator_pipeline(vary, values):
     assert params.compare.vary == vary
 
 
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("compare.learning_rate", "auto", "shared | lr_find"),
+    ("compare.rank_by", "test_loss", "train_loss | val_loss"),
+])
+def test_compare_options_take_only_their_values(key, value, allowed):
+    err = config_error({key: value})
+    assert [p.path for p in err.problems] == [key], str(err)
+    assert_problem(err, key, allowed)
+
+
+def test_compare_options_default_to_one_shared_rate_ranked_by_training_loss():
+    params = validate_params(params_dict({}))
+    assert (params.compare.learning_rate, params.compare.rank_by) == ("shared", "train_loss")
+    tuned = validate_params(params_dict({"compare.learning_rate": "lr_find",
+                                         "compare.rank_by": "val_loss"}))
+    assert (tuned.compare.learning_rate, tuned.compare.rank_by) == ("lr_find", "val_loss")
+
+
+def test_lr_find_refuses_to_compare_learning_rates():
+    # every variant would train at its own range test's suggestion: the same rate for all
+    err = config_error({"compare.learning_rate": "lr_find",
+                        "compare.vary": "optimizer.learning_rate", "compare.values": [0.1, 0.01]})
+    assert [p.path for p in err.problems] == ["compare.learning_rate"], str(err)
+    assert_problem(err, "compare.learning_rate", "would give identical variants")
+
+
 def test_a_warm_up_as_long_as_the_training_is_refused():
     # with warmup_epochs >= max_epochs the learning rate never reached its value and the
     # schedule after the warm-up never ran, silently

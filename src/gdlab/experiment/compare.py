@@ -7,7 +7,10 @@ its curve is the mean over folds per epoch (a fold that stopped holds its last v
 loss, epochs and wall time until the mean curve first reaches the target loss, whether
 any fold diverged (at which epoch, with which learning rate), and whether the curve ends
 above its first epoch (unstable). The ranking orders the variants that did not diverge by
-final training loss (the last point of the drawn curve), then the diverged ones.
+their final loss (the last point of the drawn curve: ``compare.rank_by``, the training loss by
+default or the folds' validation loss), then the diverged ones. Every variant trains at
+params.yaml's learning rate unless ``compare.learning_rate: lr_find`` gives each its own
+(:mod:`gdlab.experiment.variant_rates`); the summary says which rule and which rates.
 
 The ranking is an order, not a verdict: the folds train on different rows, so each
 variant's final loss has a spread over the folds (their standard deviation, reported with
@@ -97,6 +100,16 @@ class Variant:
     folds: list[VariantFold] = field(default_factory=list)
     trajectory: Trajectory | None = None
     target_scaled: bool = False  # its losses are on the standardised target
+    rate_source: str = "shared"
+    """Where its learning rate comes from (:mod:`gdlab.experiment.variant_rates`)."""
+    rate_note: str | None = None
+    """Why: the range test's suggestion, or why params.yaml's rate was kept."""
+
+    @property
+    def learning_rate(self) -> float | None:
+        """``optimizer.learning_rate`` of its parameters (the rate it trained at)."""
+        rate = getattr(getattr(self.params, "optimizer", None), "learning_rate", None)
+        return None if rate is None else float(rate)
 
     @property
     def diverged(self) -> bool:
@@ -109,21 +122,21 @@ class Variant:
     def std(self, name: str) -> np.ndarray:
         return band(self.stacked(name))[1]
 
-    def final_spread(self) -> float | None:
-        """Standard deviation over the folds (ddof 0) of their final training losses; None
-        when the variant diverged."""
+    def final_spread(self, name: str = "train_loss") -> float | None:
+        """Standard deviation over the folds (ddof 0) of their final losses of curve ``name``;
+        None when the variant diverged."""
         if self.diverged or not self.folds:
             return None
-        spread = self.std("train_loss")
+        spread = self.std(name)
         return float(spread[-1]) if spread.size and np.isfinite(spread[-1]) else None
 
-    def fold_finals(self) -> dict[int, float]:
-        """``{fold: final training loss}``: each fold's last point on the variant's epoch axis
-        (a stopped fold holds its last value, see :func:`stack_curves`), the folds without a
-        finite one left out; empty when the variant diverged."""
+    def fold_finals(self, name: str = "train_loss") -> dict[int, float]:
+        """``{fold: final loss of curve name}``: each fold's last point on the variant's epoch
+        axis (a stopped fold holds its last value, see :func:`stack_curves`), the folds
+        without a finite one left out; empty when the variant diverged."""
         if self.diverged or not self.folds:
             return {}
-        last = self.stacked("train_loss")[:, -1]
+        last = self.stacked(name)[:, -1]
         return {f.fold: float(x) for f, x in zip(self.folds, last, strict=True) if np.isfinite(x)}
 
     def stacked(self, name: str) -> np.ndarray:
@@ -140,15 +153,20 @@ class Comparison:
     variants: list[Variant]
     target_loss: float | None = None
     target_rule: str = "compare.target_loss"
+    rank_by: str = "train_loss"
+    """The curve whose final value ranks the variants and decides the verdict."""
+    learning_rate_rule: str = ""
+    """How each variant's learning rate was chosen, in words."""
 
     def variant(self, label: str) -> Variant:
         return next(v for v in self.variants if v.label == label)
 
     def ranking(self) -> list[str]:
-        """Labels best first: not diverged by final training loss, then diverged."""
+        """Labels best first: not diverged by final loss (of :attr:`rank_by`), then
+        diverged (and those without one)."""
         def key(item: tuple[int, Variant]) -> tuple:
             index, v = item
-            final = _final(v.curve("train_loss"))
+            final = _final(v.curve(self.rank_by))
             return (v.diverged or final is None, final if final is not None else 0.0, index)
 
         return [v.label for _, v in sorted(enumerate(self.variants), key=key)]
@@ -167,18 +185,18 @@ class Comparison:
         return (None, [best.label, *tied]) if tied else (best.label, [])
 
     def gap_to_best(self, v: Variant) -> PairedGap:
-        """``v``'s final training loss minus the best-ranked variant's, fold by fold, over
-        the folds either of them has (:func:`gdlab.experiment.paired.paired_gap`)."""
+        """``v``'s final loss (of :attr:`rank_by`) minus the best-ranked variant's, fold by
+        fold, over the folds either of them has (:func:`gdlab.experiment.paired.paired_gap`)."""
         best = self._alive()[0]
         folds = {f.fold for f in best.folds} | {f.fold for f in v.folds}
-        return paired_gap(best.fold_finals(), v.fold_finals(), len(folds),
+        return paired_gap(best.fold_finals(self.rank_by), v.fold_finals(self.rank_by), len(folds),
                           margin=max(_tol(best), _tol(v)))
 
     def _alive(self) -> list[Variant]:
         """The variants that did not diverge and have a final loss, best first."""
         ranked = [self.variant(label) for label in self.ranking()]
         return [v for v in ranked
-                if not v.diverged and _final(v.curve("train_loss")) is not None]
+                if not v.diverged and _final(v.curve(self.rank_by)) is not None]
 
     def budget(self) -> str:
         """What every variant was given: the same epochs (not the same time), and whether a
@@ -218,6 +236,10 @@ class Comparison:
                 "gap_to_best_std": None if gap is None else gap.std,
                 "folds_behind_best": None if gap is None else gap.behind,
                 "final_val_loss": None if v.diverged else _final(v.curve("val_loss")),
+                "final_val_loss_std": v.final_spread("val_loss"),
+                "learning_rate": v.learning_rate,
+                "learning_rate_source": v.rate_source,
+                "learning_rate_note": v.rate_note,
                 "epochs": max((f.n_iter for f in v.folds), default=0),
                 "epochs_to_target": None if hit is None else hit + 1,
                 "time_to_target_s": None if hit is None else float(clock[hit]),
@@ -228,19 +250,32 @@ class Comparison:
                                if f.diverged and f.divergence is not None],
                 "unstable": not v.diverged and _ends_above_start(train),
             }
+        measured = ("validation loss over the CV folds (each fold's held-out rows, loss "
+                    "without penalty" if self.rank_by == "val_loss" else
+                    "training loss over the CV folds (loss + penalty")
+        if self.rank_by == "val_loss" and any(
+                getattr(getattr(v.params, "train", None), "early_stopping", False)
+                for v in self.variants):
+            measured = ("validation loss over the CV folds (with train.early_stopping: the "
+                        "validation_fraction of each fold's training rows it stopped on, not "
+                        "the held-out rows; loss without penalty")
+        ranked = "validation" if self.rank_by == "val_loss" else "training"
         return {
             "vary": self.vary,
+            "rank_by": self.rank_by,
             "target_loss": self.target_loss,
             "target_rule": self.target_rule,
-            "metric": "mean training loss over the CV folds (loss + penalty"
+            "metric": f"mean {measured}"
             + (", standardised target" if self.variants and all(
                 v.target_scaled for v in self.variants) else "") + "), per epoch",
+            "learning_rate_rule": self.learning_rate_rule or _rate_rule(self.variants, self.vary),
             "folds": len(self.variants[0].folds) if self.variants else 0,
             "ranking": ranking,
             "winner": winner,
             "tied_with_best": tied,
             "winner_rule": "winner only when, compared fold by fold with every other "
-            "variant, its final training loss is lower on every fold (folds_behind_best "
+            f"variant, its final {ranked} loss is lower on every fold (compare.rank_by: "
+            f"{self.rank_by}; folds_behind_best "
             "equals folds; a fold without a final loss for either does not count) and the "
             "mean of the paired gaps exceeds their standard deviation over the folds and "
             "train.tol (gap_to_best > gap_to_best_std and gap_to_best > train.tol)",
@@ -275,6 +310,30 @@ def verdict_text(summary: dict[str, Any]) -> str:
     if rows and len(diverged) == len(rows):
         return "no winner: every variant diverged (see the diverged column)"
     return "no winner (fewer than two variants to compare)"
+
+
+def _rate_rule(variants: list[Variant], vary: str = "") -> str:
+    """The learning-rate rule of variants that each keep their params' rate: one shared rate
+    (the summary warns what that means for optimisers), the varied key, or their own."""
+    rates = {v.learning_rate for v in variants}
+    if rates == {None}:
+        return "unknown: the variants carry no optimizer parameters"
+    if vary == "optimizer.learning_rate":
+        return "each variant at its own optimizer.learning_rate (the varied key)"
+    if len(rates) == 1 and (rate := rates.pop()) is not None:
+        return (f"every variant at the same optimizer.learning_rate {rate:g} from params.yaml "
+                "(compare.learning_rate: shared); optimisers differ in their good rates (plain "
+                "SGD often wants ten times Adam's), so the order also says how well this one "
+                "rate suits each; compare.learning_rate: lr_find gives each variant its own")
+    return "each variant at its own optimizer.learning_rate (column learning rate)"
+
+
+def lr_find_rule(rows: int) -> str:
+    """The learning-rate rule of ``compare.learning_rate: lr_find``."""
+    return ("each variant at the learning rate its own LR range test suggests (compare."
+            "learning_rate: lr_find; gdlab.lr_range_test, seeded, on the first fold's "
+            f"{rows} training rows), or params.yaml's optimizer.learning_rate where the test "
+            "found no usable suggestion (said in the learning rate column)")
 
 
 def plan_variants(params: Any) -> list[Variant]:
@@ -352,13 +411,29 @@ def compare_variants(
     target_gap: float = 0.05,
     trajectories: bool = True,
     feature_names: list[str] | None = None,
+    learning_rate: str = "shared",
+    rank_by: str = "train_loss",
 ) -> Comparison:
     """Cross-validate every variant on the same ``folds`` (and record each one's trajectory
     on all of ``(X, y)``), all fits sharing one pool of ``n_jobs`` workers. A ``batch_size``
-    above the fits' training rows is said once (:mod:`gdlab.experiment.full_batch`)."""
+    above the fits' training rows is said once (:mod:`gdlab.experiment.full_batch`).
+    ``learning_rate``: ``shared`` (each variant's params' rate) or ``lr_find`` (each
+    variant's LR range test suggestion on the first fold's training rows,
+    :func:`gdlab.experiment.variant_rates.find_variant_rates`); ``rank_by``: ``train_loss``
+    or ``val_loss``, the final loss that ranks them."""
     X = np.asarray(X)
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed, groups=copy_groups(X, y))
+    rate_rule = _rate_rule(variants, vary)
+    if learning_rate == "lr_find":
+        from gdlab.experiment.variant_rates import find_variant_rates
+
+        say(f"compare: LR range test of {len(variants)} variants on fold 1's "
+            f"{len(splits[0].train_idx)} training rows")
+        find_variant_rates(variants, X, y, splits[0].train_idx)
+        for v in variants:
+            say(f"compare: {v.label}: learning_rate {v.learning_rate:.4g} ({v.rate_note})")
+        rate_rule = lr_find_rule(len(splits[0].train_idx))
     pipelines = [build_pipeline(v.params) for v in variants]
     for v, pipe in zip(variants, pipelines, strict=True):
         v.target_scaled = scales_target(pipe)
@@ -404,7 +479,7 @@ def compare_variants(
         final = _final(v.curve("train_loss"))
         state = diverged_text(v) if v.diverged else f"final training loss {final:.4g}"
         say(f"compare: {v.label}: {state}")
-    comparison = Comparison(vary, variants)
+    comparison = Comparison(vary, variants, rank_by=rank_by, learning_rate_rule=rate_rule)
     if target_loss is not None:
         comparison.target_loss, comparison.target_rule = float(target_loss), "compare.target_loss"
     else:

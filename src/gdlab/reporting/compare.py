@@ -317,6 +317,22 @@ def _gap_cell(row: dict[str, Any], folds: int) -> str:
             f"({row['folds_behind_best']}/{folds})")
 
 
+def _ranked_loss(summary: dict[str, Any]) -> str:
+    """``"validation loss"`` or ``"training loss"``: what the ranking and the gaps compare."""
+    return ("validation loss" if summary.get("rank_by") == "val_loss" else "training loss")
+
+
+def _rate_cell(row: dict[str, Any]) -> str:
+    """``0.0123``, ``0.0123 (LR range test suggestion ...)`` or ``0.01 (params.yaml's 0.01:
+    the LR range test found no descent ...)``: the rate the variant trained at, and why."""
+    rate = _cell(row.get("learning_rate"))
+    if row.get("learning_rate_source") == "fallback":
+        return f"{rate} ({row.get('learning_rate_note')})"
+    if row.get("learning_rate_source") == "lr_find":
+        return f"{rate} (lr_find)"
+    return rate
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a markdown table, best first, with the budget and the verdict."""
     target = summary["target_loss"]
@@ -326,21 +342,26 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"Same {summary['folds']} CV folds and data for every variant. Ranked by final "
         f"{summary['metric']}; target loss {_cell(target)} ({summary['target_rule']}).",
         "",
+        f"Learning rate: {summary['learning_rate_rule']}.",
+        "",
         f"Budget: {summary['budget']}.",
         "",
-        f"Verdict: {verdict_text(summary)}. The final training loss is the mean ± standard "
+        f"Verdict: {verdict_text(summary)}. The final losses are the mean ± standard "
         f"deviation over the folds; a {summary['winner_rule']}.",
         "",
-        "| rank | variant | final training loss (mean ± std) | gap to the best per fold "
-        "(mean ± std, folds behind) | final validation loss | epochs | epochs to target | "
+        "| rank | variant | learning rate | final training loss (mean ± std) | final "
+        "validation loss (mean ± std) | gap to the best per fold "
+        f"({_ranked_loss(summary)}; mean ± std, folds behind) | epochs | epochs to target | "
         "time to target (s) | total time (s) | diverged |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label in summary["ranking"]:
         row = summary["variants"][label]
         lines.append(
-            f"| {row['rank']} | {label} | {_mean_std(row['final_loss'], row['final_loss_std'])} | "
-            f"{_gap_cell(row, summary['folds'])} | {_cell(row['final_val_loss'])} | "
+            f"| {row['rank']} | {label} | {_rate_cell(row)} | "
+            f"{_mean_std(row['final_loss'], row['final_loss_std'])} | "
+            f"{_mean_std(row['final_val_loss'], row['final_val_loss_std'])} | "
+            f"{_gap_cell(row, summary['folds'])} | "
             f"{row['epochs']} | "
             f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "
             f"{_cell(row['total_time_s'], 3)} | "
@@ -412,16 +433,22 @@ def _num(values: np.ndarray, i: int) -> str:
     return repr(float(values[i])) if i < values.size and np.isfinite(values[i]) else ""
 
 
-PROSE_KEYS = ("metric", "target_rule", "winner_rule", "budget")
+PROSE_KEYS = ("metric", "target_rule", "winner_rule", "budget", "learning_rate_rule")
+ROW_PROSE_KEYS = ("learning_rate_note",)
 """The summary's sentences (what is ranked, how the target and the winner are chosen, each
 variant's budget): in ``summary.md``, not in ``summary.json``, a DVC metrics file, whose
 ``dvc metrics diff`` and ``dvc exp show`` pad every row to the widest value."""
 
 
 def metrics_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """``summary`` (:meth:`Comparison.summary`) without its :data:`PROSE_KEYS`: the numbers,
-    booleans and labels ``reports/compare/summary.json`` holds."""
-    return {k: v for k, v in summary.items() if k not in PROSE_KEYS}
+    """``summary`` (:meth:`Comparison.summary`) without its :data:`PROSE_KEYS` (and the rows'
+    :data:`ROW_PROSE_KEYS`): the numbers, booleans and labels ``reports/compare/summary.json``
+    holds."""
+    out = {k: v for k, v in summary.items() if k not in PROSE_KEYS}
+    if isinstance(out.get("variants"), dict):
+        out["variants"] = {label: {k: v for k, v in row.items() if k not in ROW_PROSE_KEYS}
+                           for label, row in out["variants"].items()}
+    return out
 
 
 def write_comparison(

@@ -31,7 +31,7 @@ def variant_metrics(row: Mapping[str, Any]) -> dict[str, float]:
     """The numeric entries of a summary row (``diverged`` as 0/1; missing values left out)."""
     out: dict[str, float] = {"diverged": float(bool(row["diverged"]))}
     for key in ("rank", "final_loss", "final_loss_std", "gap_to_best", "gap_to_best_std",
-                "folds_behind_best", "final_val_loss", "epochs",
+                "folds_behind_best", "final_val_loss", "final_val_loss_std", "epochs",
                 "epochs_to_target", "time_to_target_s", "total_time_s"):
         if row.get(key) is not None:
             out[key] = float(row[key])
@@ -71,6 +71,7 @@ def log_comparison(
                 "gdlab.stage": "compare",
                 "gdlab.compare.vary": comparison.vary,
                 "gdlab.compare.value": str(v.value),
+                "gdlab.compare.learning_rate_source": v.rate_source,
             },
         )
         run_id = run.info.run_id

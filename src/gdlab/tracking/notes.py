@@ -142,6 +142,7 @@ def compare_note(
         f"gdlab compare run: {spec.vary} varied over {len(ranking)} values, each a "
         f"{params.cv.folds}-fold CV of a {model_line(params)} (one child run per variant).",
         f"Data: {data_line(params, rows, n_features)}.",
-        f"Ranking by final mean training loss: {' > '.join(ranking)}."
+        f"Ranking by final mean {'validation' if spec.rank_by == 'val_loss' else 'training'}"
+        f" loss: {' > '.join(ranking)}."
         + (f" Verdict: {verdict}." if verdict else ""),
     ])

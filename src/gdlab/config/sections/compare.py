@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -21,6 +21,9 @@ prepared data and the folds, so a key of data, cv, tracking... would give identi
 
 TARGET_GAP = 0.05
 """``target_loss: null`` aims at the best final training loss of the variants × (1 + this)."""
+
+RATE_KEYS = ("optimizer.learning_rate",)
+"""What ``learning_rate: lr_find`` overrides in every variant: a key it cannot vary."""
 
 Value = StrictStr | StrictBool | StrictInt | StrictFloat | None
 
@@ -51,6 +54,18 @@ class CompareConfig(Section):
         "standardised target with preprocess.scale_target); null = the best final loss of "
         "the variants + 5%",
     )
+    learning_rate: Literal["shared", "lr_find"] = Field(
+        "shared",
+        description="the learning rate each variant trains at: shared = params.yaml's "
+        "optimizer.learning_rate for all; lr_find = each variant's own LR range test "
+        "suggestion on the first fold's training rows (params.yaml's rate when the test finds "
+        "no descent)",
+    )
+    rank_by: Literal["train_loss", "val_loss"] = Field(
+        "train_loss",
+        description="the final loss (mean over the folds) that ranks the variants and decides "
+        "the winner fold by fold: train_loss or val_loss (the folds' held-out rows)",
+    )
 
     def cross_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
@@ -75,6 +90,13 @@ class CompareConfig(Section):
                 "would be identical"
             )
             return [Problem("compare.vary", why, "a key other than preprocess.scale_target")]
+        if self.learning_rate == "lr_find" and self.vary in RATE_KEYS:
+            return [Problem(
+                "compare.learning_rate",
+                f"lr_find sets every variant's learning rate, so varying {self.vary} would "
+                "give identical variants",
+                "shared (or vary another key)",
+            )]
         problems = []
         seen: dict[str, int] = {}
         for i, value in enumerate(self.values):
