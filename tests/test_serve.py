@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,3 +188,116 @@ def test_the_server_stops_when_gdlab_serve_is_killed(project, tmp_path):
         os.kill(server.pid, signal.SIGKILL)  # no handler runs: the kernel's death signal acts
         server.wait()
         assert stops_answering(port), "the server outlived gdlab serve: " + log.read_text()[-2000:]
+
+
+PATCHED_SERVE = """
+import os, signal, socket, sys, tempfile
+import gdlab.serve as serve
+from gdlab.cli import main
+{patch}
+sys.exit(main(sys.argv[1:]))
+"""
+
+# A stop signal gdlab serve sends itself right after making its model directory, or right
+# after saving the model in it: the two moments before the server exists.
+SIGNAL_AFTER_MKDTEMP = """
+made = tempfile.mkdtemp
+def mkdtemp(*args, **kwargs):
+    path = made(*args, **kwargs)
+    if os.path.basename(path).startswith("gdlab-serve-"):
+        os.kill(os.getpid(), signal.{signal})
+    return path
+tempfile.mkdtemp = mkdtemp
+"""
+SIGNAL_AFTER_SAVE = """
+saved = serve.save_for_serving
+def save_for_serving(*args, **kwargs):
+    saved(*args, **kwargs)
+    os.kill(os.getpid(), signal.{signal})
+serve.save_for_serving = save_for_serving
+"""
+def patched_serve(patch: str) -> list[str]:
+    """``gdlab serve`` with ``patch`` (Python run after importing :mod:`gdlab.serve`)."""
+    return [sys.executable, "-c", PATCHED_SERVE.format(patch=patch), "serve"]
+
+
+@pytest.mark.parametrize(("patch", "signame"), [
+    (SIGNAL_AFTER_MKDTEMP, "SIGTERM"),
+    (SIGNAL_AFTER_SAVE, "SIGTERM"),
+    (SIGNAL_AFTER_SAVE, "SIGHUP"),
+    (SIGNAL_AFTER_SAVE, "SIGINT"),
+], ids=["sigterm-after-mkdtemp", "sigterm-during-save", "sighup-during-save",
+        "sigint-during-save"])
+def test_a_stop_signal_while_the_model_is_saved_leaves_no_model_copy(project, tmp_path, patch,
+                                                                      signame):
+    root, _ = project
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run(
+        [*patched_serve(patch.format(signal=signame)), "--port", str(free_port())],
+        cwd=root, env=stage_env(REPO, TMPDIR=str(scratch)), capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"gdlab serve: stopped by {signame} before the server started")
+    assert "Traceback" not in proc.stderr
+    assert "starting" not in proc.stdout
+    assert list(scratch.iterdir()) == []
+
+
+def dead_pid() -> int:
+    """The process id of a process that has exited (and been reaped)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_the_next_gdlab_serve_removes_the_copy_a_killed_one_left(project, tmp_path):
+    root, _ = project
+    port, scratch = free_port(), tmp_path / "tmp"
+    scratch.mkdir()
+    env = stage_env(REPO, TMPDIR=str(scratch))
+    log = tmp_path / "serve.log"
+    with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
+                              env=env, log=log, wait=90) as (server, ready):
+        assert ready, log.read_text()[-3000:]
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait()
+        assert stops_answering(port), log.read_text()[-2000:]
+    [left] = list(scratch.iterdir())  # SIGKILL: nothing of gdlab serve could run
+    assert left.name.startswith(f"gdlab-serve-{server.pid}-")
+    # What the next gdlab serve must keep: a live process's copy, another user's copy, a file
+    # and a symbolic link named like a copy, and another program's directory.
+    live = scratch / f"gdlab-serve-{os.getpid()}-live"
+    others = scratch / f"gdlab-serve-{dead_pid()}-others"
+    named_file = scratch / f"gdlab-serve-{dead_pid()}-file"
+    target = tmp_path / "target"
+    link = scratch / f"gdlab-serve-{dead_pid()}-link"
+    foreign = scratch / f"other-{dead_pid()}-dir"
+    for directory in (live, others, target, foreign):
+        directory.mkdir()
+        (directory / "kept").write_text("kept")
+    named_file.write_text("kept")
+    link.symlink_to(target, target_is_directory=True)
+    if os.geteuid() == 0:
+        os.chown(others, 65534, 65534)
+    kept = {live.name, named_file.name, link.name, foreign.name}
+    if os.geteuid() == 0:
+        kept.add(others.name)
+    else:  # not root: no copy of another user to make
+        shutil.rmtree(others)
+
+    port = free_port()
+    with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
+                              env=env, log=log, wait=90) as (server, ready):
+        assert ready, log.read_text()[-3000:]
+        names = {p.name for p in scratch.iterdir()}
+        assert left.name not in names
+        [own] = names - kept
+        assert own.startswith(f"gdlab-serve-{server.pid}-")
+        assert kept <= names
+        os.kill(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=60) == 0, log.read_text()[-3000:]
+    assert {p.name for p in scratch.iterdir()} == kept
+    for directory in (live, target, foreign, *([others] if others.exists() else [])):
+        assert (directory / "kept").read_text() == "kept"

@@ -9,12 +9,16 @@ version's skops file alone is loaded with gdlab's loader
 version), and the pipeline is saved again, by the installed gdlab, in a local model directory
 (:func:`save_for_serving`: gdlab's pyfunc loader :mod:`gdlab.served`, no code paths, the
 registry's signature and one-hot groups checked as plain data). ``mlflow models serve`` then
-serves that directory with ``--env-manager local``; the directory is removed when it stops.
+serves that directory (``$TMPDIR/gdlab-serve-<pid>-*``, :mod:`gdlab.serve_copies`) with
+``--env-manager local``; the directory is removed when it stops, and one left by a killed
+``gdlab serve`` by the next one.
 
-SIGINT, SIGTERM and SIGHUP to ``gdlab serve`` stop the server (SIGTERM to it, killed after
-:data:`STOP_GRACE` seconds); on Linux the server also gets SIGTERM when ``gdlab serve`` dies
-otherwise (SIGKILL), so it never keeps the port alone. The port is checked before anything is
-loaded: a port in use is refused in one line naming ``--port``.
+SIGINT, SIGTERM and SIGHUP to ``gdlab serve`` stop it from the moment its model directory is
+made: before the server starts, the save is abandoned and the directory removed; then the
+server gets SIGTERM (killed after :data:`STOP_GRACE` seconds). On Linux the server also gets
+SIGTERM when ``gdlab serve`` dies otherwise (SIGKILL), so it never keeps the port alone. The
+port is checked before anything is loaded: a port in use is refused in one line naming
+``--port``.
 
 The model server has no authentication: a host other than a loopback address is refused
 unless ``--allow-remote`` says it is meant."""
@@ -24,16 +28,18 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from gdlab.serve_copies import make_copy_directory, remove_stale_copies
 from gdlab.urls import is_loopback
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5001
@@ -41,6 +47,21 @@ DEFAULT_PARAMS = "params.yaml"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE = 20.0  # seconds a stopping server is given before it is killed
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+class Stopped(BaseException):
+    """A stop signal before the server started (raised by :class:`StopSignals`; not an
+    :class:`Exception`, so that no handler of loading or saving errors takes it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def port_in_use(host: str, port: int) -> str:
+    """The one line refusing ``port``, held by another server at ``host``."""
+    return (f"--port {port}: {host}:{port} is already in use (another server listens "
+            "there): stop it or choose another --port")
 
 
 def check_host(host: str, allow_remote: bool) -> str:
@@ -71,9 +92,7 @@ def check_port(host: str, port: int) -> int:
             raise ValueError(f"--host {host!r}: cannot be resolved ({exc.strerror})") from None
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ValueError(
-                    f"--port {port}: {host}:{port} is already in use (another server listens "
-                    "there): stop it or choose another --port") from None
+                raise ValueError(port_in_use(host, port)) from None
             raise ValueError(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror}): "
                              "choose another --port") from None
     return port
@@ -129,33 +148,78 @@ def stop_with_parent(parent: int) -> Callable[[], None] | None:
     return arm
 
 
-def run_server(command: list[str]) -> int:
-    """Run ``command`` until it exits; returns its exit status, 0 when it was stopped by a
-    SIGINT, SIGTERM or SIGHUP to this process. Such a signal sends it SIGTERM (not SIGINT,
-    which a child started in the background ignores: MLflow's CLI dies, its ``uvicorn`` stops
-    on the SIGTERM MLflow set for its parent's death); it is killed if it has not exited
-    ``STOP_GRACE`` seconds later. It gets SIGTERM too when this process dies (Linux)."""
-    server = subprocess.Popen(command, env=serving_env(),
-                              preexec_fn=stop_with_parent(os.getpid()))
-    stopping: list[float] = []
+class StopSignals:
+    """What SIGINT, SIGTERM and SIGHUP do to ``gdlab serve`` (:func:`stop_signals`): the first
+    is recorded (:attr:`signum`); while the model is saved (:meth:`interruptible`) it raises
+    :class:`Stopped`, between such steps it is acted on at the next one, and once the server
+    runs (:attr:`server`) the server gets SIGTERM, and is killed if it has not exited
+    :data:`STOP_GRACE` seconds after the first."""
 
-    def stop(_signum: int, _frame: object) -> None:
-        if not stopping:
-            stopping.append(time.monotonic() + STOP_GRACE)
-        server.terminate()  # a no-op once it has exited
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deadline = float("inf")
+        self.server: subprocess.Popen | None = None
+        self._raising = False
 
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    def handle(self, signum: int, _frame: object) -> None:
+        """The signal handler."""
+        if self.signum is None:
+            self.signum, self.deadline = signum, time.monotonic() + STOP_GRACE
+        if self.server is not None:
+            self.server.terminate()  # a no-op once it has exited
+        elif self._raising:
+            raise Stopped(signum)
+
+    def check(self) -> None:
+        """Raise :class:`Stopped` if a stop signal came before the server started."""
+        if self.signum is not None and self.server is None:
+            raise Stopped(self.signum)
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A step a stop signal interrupts (:class:`Stopped`, also for one that came before)."""
+        self.check()
+        self._raising = True
+        try:
+            yield
+        finally:
+            self._raising = False
+
+
+@contextmanager
+def stop_signals() -> Iterator[StopSignals]:
+    """SIGINT, SIGTERM and SIGHUP handled by a :class:`StopSignals` inside the block; the
+    previous handlers restored after it."""
+    stop = StopSignals()
+    previous = {signum: signal.signal(signum, stop.handle) for signum in STOP_SIGNALS}
     try:
-        while True:
-            try:
-                status = server.wait(timeout=0.5)
-                return 0 if stopping else status
-            except subprocess.TimeoutExpired:
-                if stopping and time.monotonic() > stopping[0]:
-                    server.kill()
+        yield stop
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def run_server(command: list[str], stop: StopSignals) -> int:
+    """Run ``command`` until it exits, ``stop`` handling the stop signals; returns its exit
+    status, 0 when it was stopped by a SIGINT, SIGTERM or SIGHUP to this process (recorded
+    before it started, too). Such a signal sends it SIGTERM (not SIGINT, which a child started
+    in the background ignores: MLflow's CLI dies, its ``uvicorn`` stops on the SIGTERM MLflow
+    set for its parent's death); it is killed if it has not exited ``STOP_GRACE`` seconds
+    later. It gets SIGTERM too when this process dies (Linux)."""
+    stop.check()
+    server = subprocess.Popen(command, env=serving_env(),
+                              preexec_fn=stop_with_parent(os.getpid()))
+    stop.server = server
+    if stop.signum is not None:  # it came while the server was being started
+        server.terminate()
+    while True:
+        try:
+            status = server.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > stop.deadline:
+                server.kill()
+    return 0 if stop.signum is not None else status
 
 
 def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
@@ -217,9 +281,19 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
         first = text[:300] or type(exc).__name__
         print(f"gdlab serve: cannot read {model_uri}: {first}", file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory(prefix="gdlab-serve-") as directory:
-        model_dir = Path(directory, "model")
-        save_for_serving(pipeline, model_dir, signature, metadata, plugins)
-        print(f"gdlab serve: starting {version} on http://{host}:{port}/invocations (the "
-              "alias was resolved now: restart after moving it)", flush=True)
-        return run_server(serve_command(model_dir, host, port, workers))
+    with stop_signals() as stop:
+        remove_stale_copies()
+        directory = make_copy_directory()
+        try:
+            with stop.interruptible():
+                model_dir = directory / "model"
+                save_for_serving(pipeline, model_dir, signature, metadata, plugins)
+            print(f"gdlab serve: starting {version} on http://{host}:{port}/invocations (the "
+                  "alias was resolved now: restart after moving it)", flush=True)
+            return run_server(serve_command(model_dir, host, port, workers), stop)
+        except Stopped as stopped:
+            print(f"gdlab serve: stopped by {signal.Signals(stopped.signum).name} before the "
+                  "server started", file=sys.stderr)
+            return 0
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
