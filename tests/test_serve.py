@@ -216,6 +216,20 @@ def save_for_serving(*args, **kwargs):
     os.kill(os.getpid(), signal.{signal})
 serve.save_for_serving = save_for_serving
 """
+# The port taken by another listener right after gdlab serve found it free.
+PORT_TAKEN_AFTER_CHECK = """
+checked, held = serve.check_port, []
+def check_port(host, port):
+    checked(host, port)
+    taker = socket.socket()
+    taker.bind((host, port))
+    taker.listen()
+    held.append(taker)
+    return port
+serve.check_port = check_port
+"""
+
+
 def patched_serve(patch: str) -> list[str]:
     """``gdlab serve`` with ``patch`` (Python run after importing :mod:`gdlab.serve`)."""
     return [sys.executable, "-c", PATCHED_SERVE.format(patch=patch), "serve"]
@@ -242,6 +256,22 @@ def test_a_stop_signal_while_the_model_is_saved_leaves_no_model_copy(project, tm
         f"gdlab serve: stopped by {signame} before the server started")
     assert "Traceback" not in proc.stderr
     assert "starting" not in proc.stdout
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_port_taken_before_the_server_binds_it_is_refused_in_one_line(project, tmp_path):
+    root, _ = project
+    port, scratch = free_port(), tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run(
+        [*patched_serve(PORT_TAKEN_AFTER_CHECK), "--port", str(port)],
+        cwd=root, env=stage_env(REPO, TMPDIR=str(scratch)), capture_output=True, text=True,
+        timeout=180)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"gdlab serve: --port {port}: 127.0.0.1:{port} is already in use (another server "
+        "listens there): stop it or choose another --port")
+    assert "Traceback" not in proc.stderr and "Errno" not in proc.stderr, proc.stderr
     assert list(scratch.iterdir()) == []
 
 

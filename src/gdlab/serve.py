@@ -17,8 +17,8 @@ SIGINT, SIGTERM and SIGHUP to ``gdlab serve`` stop it from the moment its model 
 made: before the server starts, the save is abandoned and the directory removed; then the
 server gets SIGTERM (killed after :data:`STOP_GRACE` seconds). On Linux the server also gets
 SIGTERM when ``gdlab serve`` dies otherwise (SIGKILL), so it never keeps the port alone. The
-port is checked before anything is loaded: a port in use is refused in one line naming
-``--port``.
+port is checked before anything is loaded, and a server that exits because another process
+took the port since is reported the same way: one line naming ``--port``.
 
 The model server has no authentication: a host other than a loopback address is refused
 unless ``--allow-remote`` says it is meant."""
@@ -33,11 +33,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gdlab.serve_copies import make_copy_directory, remove_stale_copies
 from gdlab.urls import is_loopback
@@ -47,6 +48,8 @@ DEFAULT_PARAMS = "params.yaml"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE = 20.0  # seconds a stopping server is given before it is killed
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_ADDRESS_IN_USE = f"[Errno {errno.EADDRINUSE}]".encode()  # uvicorn's bind error line
+HELD_LINES = 200  # server error lines held back after an address-in-use line, at most
 
 
 class Stopped(BaseException):
@@ -56,6 +59,10 @@ class Stopped(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+class AddressInUse(Exception):
+    """The server exited because its address was in use when it bound it."""
 
 
 def port_in_use(host: str, port: int) -> str:
@@ -199,19 +206,64 @@ def stop_signals() -> Iterator[StopSignals]:
             signal.signal(signum, handler)
 
 
+class ServerErrors:
+    """Copies the server's error output (``stream``, its stderr) to this process's stderr as
+    it comes, in a thread, except from a line reporting its address in use on: those lines
+    (the bind error and MLflow's traceback of the server's exit) are held back, and printed
+    only if the server does not end on them (:meth:`finish`) or more than
+    :data:`HELD_LINES` follow."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.held: list[bytes] | None = None
+        self._stream = stream
+        self._thread = threading.Thread(target=self._copy, name="gdlab-serve-stderr",
+                                        daemon=True)
+        self._thread.start()
+
+    def _write(self, lines: list[bytes]) -> None:
+        sys.stderr.write(b"".join(lines).decode(errors="replace"))
+        sys.stderr.flush()
+
+    def _copy(self) -> None:
+        for line in iter(self._stream.readline, b""):
+            if self.held is None and _ADDRESS_IN_USE in line:
+                self.held = [line]
+            elif self.held is not None:
+                self.held.append(line)
+                if len(self.held) > HELD_LINES:  # it went on: no bind failure
+                    self._write(self.held)
+                    self.held = None
+            else:
+                self._write([line])
+        self._stream.close()
+
+    def finish(self, failed: bool) -> bool:
+        """After the server's exit (``failed``: with an error status, not stopped): whether it
+        failed on its address in use. Otherwise the lines held back are printed."""
+        self._thread.join(timeout=STOP_GRACE)
+        held, self.held = self.held, None
+        if failed and held:
+            return True
+        if held:
+            self._write(held)
+        return False
+
+
 def run_server(command: list[str], stop: StopSignals) -> int:
     """Run ``command`` until it exits, ``stop`` handling the stop signals; returns its exit
     status, 0 when it was stopped by a SIGINT, SIGTERM or SIGHUP to this process (recorded
     before it started, too). Such a signal sends it SIGTERM (not SIGINT, which a child started
     in the background ignores: MLflow's CLI dies, its ``uvicorn`` stops on the SIGTERM MLflow
     set for its parent's death); it is killed if it has not exited ``STOP_GRACE`` seconds
-    later. It gets SIGTERM too when this process dies (Linux)."""
+    later. It gets SIGTERM too when this process dies (Linux). Raises :class:`AddressInUse`
+    when it exited because its address was taken (after :func:`check_port` found it free)."""
     stop.check()
-    server = subprocess.Popen(command, env=serving_env(),
+    server = subprocess.Popen(command, env=serving_env(), stderr=subprocess.PIPE,
                               preexec_fn=stop_with_parent(os.getpid()))
     stop.server = server
     if stop.signum is not None:  # it came while the server was being started
         server.terminate()
+    errors = ServerErrors(server.stderr)
     while True:
         try:
             status = server.wait(timeout=0.5)
@@ -219,7 +271,10 @@ def run_server(command: list[str], stop: StopSignals) -> int:
         except subprocess.TimeoutExpired:
             if time.monotonic() > stop.deadline:
                 server.kill()
-    return 0 if stop.signum is not None else status
+    stopped = stop.signum is not None
+    if errors.finish(failed=status != 0 and not stopped):
+        raise AddressInUse(command)
+    return 0 if stopped else status
 
 
 def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
@@ -295,5 +350,8 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
             print(f"gdlab serve: stopped by {signal.Signals(stopped.signum).name} before the "
                   "server started", file=sys.stderr)
             return 0
+        except AddressInUse:
+            print(f"gdlab serve: {port_in_use(host, port)}", file=sys.stderr)
+            return 1
         finally:
             shutil.rmtree(directory, ignore_errors=True)
