@@ -103,9 +103,13 @@ def plugin_build_problem(
     not trust it: :func:`gdlab.config.plugin_origin.origin_problem`), else the problem is at
     ``key``, the parameter that names the plug-in."""
     from gdlab.config.plugin_origin import origin_problem
+    from gdlab.core.plugins import PluginContractError
 
     try:
         built = build(*args)
+    except PluginContractError as exc:  # the plug-in itself is wrong, not its params
+        where = path if origin is None else origin[2]
+        return Problem(where, str(exc), "what the plug-in contract of docs/plugins.md allows")
     except Exception as exc:
         text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
         return Problem(path, text, "what the plug-in contract of docs/plugins.md allows")

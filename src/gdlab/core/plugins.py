@@ -5,11 +5,31 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import traceback
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 MODEL_METHODS = ("init_params", "forward", "backward", "penalized")
 """What a plug-in model object must have (see gdlab/core/models/base.py)."""
+
+KEYS = {"model": "model.kind", "optimizer": "optimizer.name", "schedule": "schedule.name"}
+"""The params.yaml key that names a plug-in of each kind (errors name it)."""
+
+
+class PluginContractError(ValueError):
+    """A plug-in that breaks the contract of docs/plugins.md; ``key`` is the params.yaml key
+    naming it (``schedule.name``), where validate reports it."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def named(path: str, what: str, key: str | None = None) -> str:
+    """How errors name a plug-in: ``schedule 'my_schedules:halving' (schedule.name)``."""
+    return f"{what} {path!r} ({key or KEYS.get(what, what)})"
 
 
 def is_import_path(name: str) -> bool:
@@ -26,6 +46,12 @@ def resolve(path: str, what: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"{what} {path!r}: cannot import module {module_name!r} ({exc})") from exc
+    except Exception as exc:  # the module itself fails: a NameError, a SyntaxError...
+        raise ValueError(
+            f"{named(path, what)}: importing module {module_name!r} raised "
+            f"{type(exc).__name__}: {exc}{_where(exc)}; expected a module that imports "
+            "cleanly"
+        ) from exc
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -93,6 +119,57 @@ def accepts_positional(fn: Callable[..., Any], n: int) -> bool:
     return True
 
 
+def _where(exc: BaseException) -> str:
+    """`` (at file.py, line 3)``: where in the plug-in's module ``exc`` was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError) or not frames:
+        return ""  # a SyntaxError's text names its file and line
+    return f" (at {frames[-1].filename}, line {frames[-1].lineno})"
+
+
+def schedule_factory_problem(
+    factory: Callable[..., Any], path: str, key: str
+) -> PluginContractError | None:
+    """What is wrong with a schedule factory that cannot take the base learning rate as it is
+    called (``factory(base_lr, **schedule.params)``), or None: a first parameter with a
+    default (the rate binds to it whatever it was meant to be, and a parameter the author
+    meant for the rate keeps its default)."""
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return None  # unknowable: the call says what is wrong
+    first = parameters[0] if parameters else None
+    if first is None or first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
+        return None  # *args, or no positional parameter: the call says what is wrong
+    if first.default is first.empty:
+        return None
+    return PluginContractError(
+        f"{named(path, 'schedule', key)}: the factory's first parameter {first.name!r} has "
+        f"a default ({first.default!r}), but gdlab always passes the base learning rate "
+        f"as the first argument, so {first.name!r} receives the rate and its default is "
+        "never used; expected factory(base_lr, **schedule.params): a first parameter "
+        "without a default that receives the base learning rate", key)
+
+
+def check_epoch_function(fn: Callable[..., Any], path: str, key: str) -> None:
+    """Refuse what a schedule factory returned when it cannot be called as ``fn(epoch)``
+    (a function) or ``step(metric)`` (a schedule object)."""
+    stepper = getattr(fn, "step", None)
+    if callable(stepper):
+        if not accepts_positional(stepper, 1):
+            raise PluginContractError(
+                f"{named(path, 'schedule', key)}: the schedule it returned has a step method "
+                "that takes no metric argument; expected step(metric), called after every "
+                "epoch", key)
+        return
+    if not accepts_positional(fn, 1):
+        raise PluginContractError(
+            f"{named(path, 'schedule', key)}: the factory returned "
+            f"{getattr(fn, '__name__', type(fn).__name__)}, a function that takes no epoch "
+            "argument; expected a function epoch -> learning rate (called as fn(epoch), "
+            "epochs from 0)", key)
+
+
 def check_model(model: Any, path: str) -> Any:
     """``model`` when it has the four methods of a model, else a ValueError naming them."""
     missing = [m for m in MODEL_METHODS if not callable(getattr(model, m, None))]
@@ -123,10 +200,28 @@ class CheckedModel:
         self.model = model
         self.path = path
         self.n_outputs: int | None = None
+        self.backward_checked = False
 
     def init_params(self, n_features: int, n_outputs: int, rng: Any, dtype: Any) -> Any:
+        """The plug-in's parameters, refused unless a list of arrays of the dtype asked for
+        (a float64 array in a float32 fit trains in float64 and casts every step)."""
         self.n_outputs = n_outputs
-        return self.model.init_params(n_features, n_outputs, rng, dtype)
+        self.backward_checked = False  # a new fit checks its first backward again
+        params = self.model.init_params(n_features, n_outputs, rng, dtype)
+        if not isinstance(params, list | tuple):
+            raise PluginContractError(
+                f"{named(self.path, 'model')}: init_params returned {type(params).__name__}, "
+                "expected a list of numpy arrays (docs/plugins.md)", KEYS["model"])
+        want = np.dtype(dtype)
+        for i, p in enumerate(params):
+            got = getattr(p, "dtype", None)
+            if not isinstance(p, np.ndarray) or got != want:
+                what = f"of dtype {got}" if isinstance(p, np.ndarray) else type(p).__name__
+                raise PluginContractError(
+                    f"{named(self.path, 'model')}: init_params returned params[{i}] {what} "
+                    f"when asked for {want}; expected numpy arrays of the dtype it is given "
+                    "(np.zeros(shape, dtype))", KEYS["model"])
+        return params
 
     def forward(self, params: Any, X: Any) -> Any:
         out = self.model.forward(params, X)
@@ -148,13 +243,66 @@ class CheckedModel:
         return out
 
     def backward(self, params: Any, cache: Any, dZ: Any, grads: Any) -> Any:
-        return self.model.backward(params, cache, dZ, grads)
+        """The plug-in's backward; the first call of a fit checks what it wrote (not every
+        step: the check is the first step's only)."""
+        if getattr(self, "backward_checked", False):  # False: pickled before the check
+            return self.model.backward(params, cache, dZ, grads)
+        buffers = list(grads)
+        try:
+            out = self.model.backward(params, cache, dZ, grads)
+        except Exception as exc:
+            exc.add_note(f"raised in the backward of the plug-in {named(self.path, 'model')}")
+            raise
+        self._check_gradients(params, grads, buffers, out)
+        self.backward_checked = True
+        return out
+
+    def _check_gradients(self, params: Any, grads: Any, buffers: list[Any], out: Any) -> None:
+        """Refuse a backward that returned gradients instead of writing them into ``grads``
+        (gdlab reads ``grads`` only: the ones returned were lost and the step used whatever
+        the buffers held), or that left a gradient of another shape or dtype than its
+        parameter."""
+        label = named(self.path, "model")
+        if out is not None and out is not grads and not (
+            isinstance(out, list | tuple) and len(out) == len(buffers)
+            and all(o is b for o, b in zip(out, buffers, strict=True))
+        ):
+            raise PluginContractError(
+                f"{label}: backward returned {type(out).__name__} instead of writing the "
+                "gradients into grads, which is all gdlab reads; expected backward(params, "
+                "cache, dZ, grads) to fill grads[i][...] = ∂loss/∂params[i] and return None",
+                KEYS["model"])
+        for i, (p, g) in enumerate(zip(params, grads, strict=False)):
+            shape, dtype = getattr(g, "shape", None), getattr(g, "dtype", None)
+            if shape != p.shape or dtype != p.dtype:
+                raise PluginContractError(
+                    f"{label}: backward left grads[{i}] of shape {shape} and dtype {dtype} for "
+                    f"params[{i}] of shape {p.shape} and dtype {p.dtype}; expected the "
+                    "gradient of each parameter in its shape and dtype, written in place "
+                    "(grads[i][...] = ...)", KEYS["model"])
 
     def penalized(self, params: Any) -> Any:
         return self.model.penalized(params)
 
     def __getattr__(self, name: str) -> Any:
         """Anything else is the plug-in's (``est.model_.width`` reads the plug-in's width)."""
-        if name.startswith("__") or name in ("model", "path", "n_outputs"):
+        if name.startswith("__") or name in ("model", "path", "n_outputs",
+                                                  "backward_checked"):
             raise AttributeError(name)  # not set yet (a copy or a load in progress)
         return getattr(self.model, name)
+
+
+def probe_model(model: CheckedModel, dtype: Any, n_features: int = 3, n_rows: int = 4) -> None:
+    """Run the plug-in model once on a tiny made-up problem (``init_params``, ``forward``,
+    ``backward``) to find, before any data is read, the contract breaks its first fit would
+    refuse: a :class:`PluginContractError` propagates. Any other exception (a model that
+    needs its own number of features, say) is left to training, which names it."""
+    rng = np.random.default_rng(0)
+    try:
+        params = model.init_params(n_features, 1, rng, dtype)
+        Z, cache = model.forward(params, rng.normal(size=(n_rows, n_features)).astype(dtype))
+        model.backward(params, cache, np.ones_like(Z), [np.empty_like(p) for p in params])
+    except PluginContractError:
+        raise
+    except Exception:  # noqa: BLE001 - not a contract break this probe can tell
+        return

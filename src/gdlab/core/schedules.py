@@ -31,7 +31,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from gdlab.core.plugins import build, is_import_path
+from gdlab.core.plugins import (
+    build,
+    check_epoch_function,
+    is_import_path,
+    resolve,
+    schedule_factory_problem,
+)
 from gdlab.core.rules import LEARNING_RATE, SCHEDULE_RULES, check_schedule_params
 
 
@@ -137,7 +143,7 @@ def warmup(
                                      "then_params": then_params})
     if then in ("warmup", "plateau"):
         raise ValueError(f"schedule 'warmup': then={then!r} is not allowed")
-    after = make_schedule(then, base_lr, then_params)
+    after = make_schedule(then, base_lr, then_params, key="schedule.params.then")
     if not isinstance(after, EpochSchedule):
         raise ValueError(f"schedule 'warmup': then={then!r} must be an epoch schedule")
     return EpochSchedule(
@@ -233,26 +239,23 @@ def epoch_defaults(
     return full
 
 
-def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = None):
+def make_schedule(
+    name: str,
+    base_lr: float,
+    params: Mapping[str, Any] | None = None,
+    key: str = "schedule.name",
+):
     """Build a schedule by name (or ``"module:factory"``) with its torch-named parameters.
 
     A plug-in factory is called as ``factory(base_lr, **params)`` and may return a schedule
-    object (``learning_rate`` attribute and ``step(metric)``) or a function ``epoch -> lr``.
+    object (``learning_rate`` attribute and ``step(metric)``) or a function ``epoch -> lr``;
+    one that cannot be called so is refused naming it and ``key``, the parameter naming it
+    (a warm-up's ``then`` plug-in: ``schedule.params.then``).
     """
     params = dict(params or {})
     LEARNING_RATE.check("learning_rate", base_lr)
     if is_import_path(name):
-        obj = build(name, "schedule", base_lr, **params)
-        if callable(obj) and not hasattr(obj, "step"):
-            obj = EpochSchedule(base_lr, obj)
-        if not (hasattr(obj, "learning_rate") and callable(getattr(obj, "step", None))):
-            raise ValueError(
-                f"schedule {name!r} returned {type(obj).__name__}, expected a function epoch -> "
-                "learning rate or an object with a learning_rate attribute and step(metric)"
-            )
-        with contextlib.suppress(AttributeError, TypeError):  # e.g. __slots__: not named then
-            obj.plugin = name  # the loop names it when it gives a learning rate it refuses
-        return obj
+        return _plugin_schedule(name, base_lr, params, key)
     try:
         factory = SCHEDULES[name]
     except KeyError:
@@ -261,6 +264,34 @@ def make_schedule(name: str, base_lr: float, params: Mapping[str, Any] | None = 
     check_schedule_params(name, params)
     _check_names(name, factory, params)
     return factory(base_lr, **params)
+
+
+def _plugin_schedule(name: str, base_lr: float, params: dict[str, Any], key: str) -> Any:
+    """Build the plug-in schedule ``name`` as ``factory(base_lr, **params)`` and refuse what
+    breaks the contract, naming it: what is not a schedule, a factory whose first parameter
+    has a default (the rate binds to it: said when the call fails too, as it explains the
+    failure), a function that takes no epoch."""
+    misbound = schedule_factory_problem(resolve(name, "schedule"), name, key)
+    try:
+        obj = build(name, "schedule", base_lr, **params)
+    except ValueError as exc:
+        if misbound is not None:
+            raise misbound from exc
+        raise
+    is_schedule = hasattr(obj, "learning_rate") and callable(getattr(obj, "step", None))
+    if not (is_schedule or (callable(obj) and not hasattr(obj, "step"))):
+        raise ValueError(
+            f"schedule {name!r} returned {type(obj).__name__}, expected a function epoch -> "
+            "learning rate or an object with a learning_rate attribute and step(metric)"
+        )
+    if misbound is not None:
+        raise misbound
+    check_epoch_function(obj, name, key)
+    if not is_schedule:
+        obj = EpochSchedule(base_lr, obj)
+    with contextlib.suppress(AttributeError, TypeError):  # e.g. __slots__: not named then
+        obj.plugin = name  # the loop names it when it gives a learning rate it refuses
+    return obj
 
 
 def _check_names(name: str, factory: Callable[..., Any], params: Mapping[str, Any]) -> None:

@@ -3,7 +3,7 @@ preprocessing put in front of it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -16,6 +16,9 @@ from gdlab.config.base import (
     plugin_build_problem,
 )
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
+
+if TYPE_CHECKING:
+    from gdlab.config.schema import Params
 
 MODEL_KINDS = ("linear", "mlp")
 LOSSES: dict[str, tuple[str, ...]] = {
@@ -126,6 +129,24 @@ class ModelConfig(Section):
             if problem:
                 raise_problems([problem])
         return self
+
+    def cross_checks(self, params: Params) -> list[Problem]:
+        """A plug-in model run once on a made-up problem in ``train.dtype``: an
+        ``init_params`` ignoring the dtype, or a ``backward`` returning its gradients
+        instead of writing them into ``grads`` (or in another shape), is refused at
+        ``model.kind`` before any stage reads data."""
+        if not is_import_path(self.kind):
+            return []
+        from gdlab.core.plugins import PluginContractError, make_model, probe_model
+
+        try:
+            probe_model(make_model(self.kind, self.params), params.train.dtype)
+        except PluginContractError as exc:
+            return [Problem(exc.key, str(exc), "what the plug-in contract of docs/plugins.md "
+                            "allows")]
+        except Exception:  # noqa: BLE001 - a build problem: _plugin_builds reported it
+            return []
+        return []
 
     @model_validator(mode="after")
     def _loss_fits_task(self) -> ModelConfig:
