@@ -180,10 +180,12 @@ def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(proj
 
 def test_the_server_stops_when_gdlab_serve_is_killed(project, tmp_path):
     root, _ = project
-    port = free_port()
+    port, scratch = free_port(), tmp_path / "tmp"  # the copy it cannot remove stays in there
+    scratch.mkdir()
     log = tmp_path / "serve.log"
     with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
-                              env=stage_env(REPO), log=log, wait=90) as (server, ready):
+                              env=stage_env(REPO, TMPDIR=str(scratch)), log=log,
+                              wait=90) as (server, ready):
         assert ready, log.read_text()[-3000:]
         os.kill(server.pid, signal.SIGKILL)  # no handler runs: the kernel's death signal acts
         server.wait()
