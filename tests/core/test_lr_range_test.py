@@ -91,3 +91,38 @@ def test_a_transformed_target_regressor_sweeps_its_regressor_on_the_transformed_
     raw = lr_range_test(regressor, X, y, num_steps=50)
     assert len(raw.losses) != len(got.losses) or not np.allclose(raw.losses, got.losses)
     assert not hasattr(wrapped, "transformer_")  # left unfitted
+
+
+def _suggestion_and_valley(rates, losses):
+    """The suggestion rule of :func:`lr_range_test` on given batch losses."""
+    from gdlab.core.diagnostics import _steepest_descent
+
+    suggestion, valley, _ = _steepest_descent(rates, losses, 0.7, 5)
+    return suggestion, valley
+
+
+@pytest.mark.parametrize(
+    ("where", "factor"),
+    [(0.3, 0.4),  # one unusually easy batch on the low plateau before the loss climbs
+     (1e-3, 0.4),  # ... on the way down
+     (3e-7, 3.0),  # one hard batch among the first steps (a first mini-batch's spike)
+     (10.0, 0.4)],  # an easy last batch of the sweep
+)
+def test_one_outlying_batch_moves_neither_the_valley_nor_the_suggestion(where, factor):
+    """A sweep of 100 rates on 1e-7 … 10 whose loss falls steadily (against log lr) from 1 to
+    0.2 on 1e-4 … 1e-1, stays near 0.2 to lr 1 and then climbs: the suggestion and the valley
+    read from it are where they are without the one batch whose loss is ``factor`` times the
+    curve's at ``where`` (within one step of the sweep). Before, an easy batch was the valley
+    and the suggestion a quarter of it, and a hard first batch a steep descent."""
+    rates = np.geomspace(1e-7, 10.0, 100)
+    u = np.log10(rates)
+    log_loss = (np.log(0.2) * np.clip((u + 4) / 3, 0, 1)  # 1 -> 0.2 on 1e-4 ... 1e-1
+                + 3.0 * np.maximum(u, 0.0) ** 2)  # climbs past lr 1
+    noise = 0.02 * np.random.default_rng(0).standard_normal(rates.size)
+    clean = np.exp(log_loss + noise)
+    outlying = clean.copy()
+    outlying[np.argmin(np.abs(u - np.log10(where)))] *= factor
+    step = 10 ** (8 / 99)
+    for got, expected in zip(_suggestion_and_valley(rates, outlying),
+                             _suggestion_and_valley(rates, clean), strict=True):
+        assert expected / step <= got * (1 + 1e-12) and got <= expected * step * (1 + 1e-12)

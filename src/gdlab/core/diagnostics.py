@@ -5,7 +5,8 @@
 * :func:`smoothness_constant` estimates L = λ_max(X̃ᵀX̃)/n (X̃ with an intercept column)
   by power iteration, scaled for the loss (½ logistic bound ¼, softmax ½), plus α.
 * :func:`lr_range_test` is Smith's (2015) exponential sweep as fastai's ``lr_find``; the
-  suggestion is the steepest descent of a zero-lag smoothed log-loss before its valley.
+  suggestion is the steepest descent of a zero-lag smoothed log-loss before its valley, the
+  single-batch outliers of the sweep removed first by a running median.
 """
 
 from __future__ import annotations
@@ -203,6 +204,10 @@ def smoothness_constant(
     return factor * lam + alpha * (1.0 - l1_ratio)
 
 
+OUTLIER_WINDOW = 9
+"""Points of the running median that clears a range test's losses of single-batch outliers
+(runs of up to four unusually easy or hard mini-batches) before they are smoothed."""
+
 MIN_DESCENT = 0.05
 """The relative drop of the loss below its start that counts as a descent."""
 
@@ -211,7 +216,8 @@ MIN_DESCENT = 0.05
 class LRRangeResult:
     """Learning rates tried, raw and smoothed losses, and the suggestion.
 
-    ``smoothed`` is the zero-lag smoothed loss the suggestion is read from; ``valley`` the
+    ``smoothed`` is the smoothed loss the suggestion is read from (a running median, then a
+    zero-lag moving average); ``valley`` the
     learning rate at its minimum (the suggestion lies below it); ``stopped_at`` the last
     learning rate tried.
     """
@@ -271,11 +277,16 @@ def lr_range_test(
     ``diverge_factor`` × its minimum (or a loss is not finite).
 
     The suggestion is the learning rate at the steepest descent, against log(lr), of the
-    loss smoothed without lag (forward and backward EMA, β = ``suggestion_beta``, on
-    log(loss) when every loss is positive), searched between the ``skip_start``-th point and
-    the smoothed loss's minimum (the "valley"): the causal β = 0.98 average used for stopping
-    lags dozens of steps behind, so its slope points past the valley or into the noise of
-    the first steps. The suggestion is capped at a quarter of the valley: instability in the
+    loss smoothed without lag (on log(loss) when every loss is positive: a running median
+    of ``OUTLIER_WINDOW`` (9) points, then a forward and backward EMA, β =
+    ``suggestion_beta``), searched between the ``skip_start``-th point and the smoothed
+    loss's minimum (the "valley"): the causal β = 0.98 average used for stopping lags dozens
+    of steps behind, so its slope points past the valley or into the noise of the first
+    steps. The median comes first because each point is one mini-batch: a single unusually
+    easy batch past the descent would otherwise be the valley (the same batch for every
+    optimiser, as the sweep's batch order is seeded), and a hard one among the first steps
+    a false descent; the few points of the blow-up that stopped a diverged sweep are kept.
+    The suggestion is capped at a quarter of the valley: instability in the
     stiffest direction shows in the loss only some steps after the step size passed 2/L.
     On least squares with plain SGD (full or mini-batch) this lands within [0.1/L, 2/L]
     unless the problem is badly conditioned (the loss is then dominated by flat directions
@@ -344,7 +355,8 @@ def lr_range_test(
         apply_updates(state.params, updates)
     raw = np.asarray(losses, dtype=np.float64)
     lr_used = lrs[: len(raw)]
-    suggestion, valley, sm = _steepest_descent(lr_used, raw, suggestion_beta, skip_start)
+    suggestion, valley, sm = _steepest_descent(lr_used, raw, suggestion_beta, skip_start,
+                                               diverged=diverged)
     if not len(raw):
         suggestion = valley = start_lr
     return LRRangeResult(lr_used, raw, sm, suggestion, diverged, valley)
@@ -405,6 +417,21 @@ def _unwrapped_target(step, y):
     return step.regressor, np.asarray(y_inner).reshape(-1)
 
 
+def _running_median(values: np.ndarray, window: int, *, hold_end: bool = False) -> np.ndarray:
+    """Median of each point's ``window`` neighbours, centred: a run of fewer than
+    ``window // 2 + 1`` outliers leaves no trace, and a monotone stretch is left as it is.
+
+    The window is cut short at the start (a hard first batch is an outlier like any other),
+    and at the end unless ``hold_end``: then the last value continues past the end, so that
+    the few points of a blow-up that stopped the sweep are kept, not taken for outliers."""
+    half = window // 2
+    if half < 1 or len(values) < 3:
+        return values
+    end = np.full(half, values[-1] if hold_end else np.nan)
+    padded = np.concatenate([np.full(half, np.nan), values, end])
+    return np.nanmedian(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+
+
 def _zero_lag_ema(values: np.ndarray, beta: float) -> np.ndarray:
     """Mean of a bias-corrected EMA run forwards and one run backwards (no phase lag)."""
 
@@ -424,14 +451,18 @@ def _steepest_descent(
     beta: float,
     skip_start: int,
     valley_divisor: float = 4.0,
+    *,
+    diverged: bool = False,
 ) -> tuple[float, float, np.ndarray]:
-    """(suggestion, valley, smoothed losses) of a range test's raw losses."""
+    """(suggestion, valley, smoothed losses) of a range test's raw losses; ``diverged``: the
+    sweep stopped on its blow-up, which the outlier filter keeps."""
     m = len(losses)
     if m == 0:
         return float("nan"), float("nan"), losses
     log_scale = bool(np.all(losses > 0))
     curve = np.log(losses) if log_scale else losses
-    smooth = _zero_lag_ema(curve, beta) if m > 1 else curve
+    robust = _running_median(curve, OUTLIER_WINDOW, hold_end=diverged)
+    smooth = _zero_lag_ema(robust, beta) if m > 1 else curve
     end = int(np.argmin(smooth))
     valley = float(lrs[end])
     if end < 2:
