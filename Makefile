@@ -29,12 +29,12 @@ lint: install  ## ruff
 ui: install  ## MLflow UI on 127.0.0.1 against the project's store
 	$(BIN)/mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db"
 
-exps: install  ## the experiments side by side: CV means, test metrics, the values trained with, the params.yaml keys that differ
+exps: install  ## the experiments side by side (some 180 columns): CV means, the optimiser, learning rate, batch size and schedule trained with, the other params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
-		--drop '^(?!params\.yaml:|trained\.)' \
-		--keep '^(Experiment|mean\.|test\.|trained\.(optimizer|lr|batch|schedule)$$)'
+		--drop '^(?!params\.yaml:(?!(optimizer\.(name|learning_rate)|train\.batch_size|schedule\.name)$$))' \
+		--keep '^(Experiment|mean\.|trained\.(optimizer|lr|batch|schedule)$$)'
 
-exps-spread: install  ## make exps with the CV std beside each mean and the Created time (some 280 columns wide)
+exps-spread: install  ## make exps and every column it leaves out: Created, CV std, test metrics, the other trained values and params.yaml keys that differ
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp show --no-pager --only-changed \
 		--drop '^(?!params\.yaml:|trained\.)' \
 		--keep '^(Experiment|Created|mean\.|std\.|test\.|trained\.(optimizer|lr|batch|schedule)$$)'

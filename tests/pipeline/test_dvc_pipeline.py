@@ -308,11 +308,11 @@ def test_bad_params_fail_in_validate_and_keep_outputs(project):
         validated.write_text(validated_text)
 
 
-def exps_command_output(project, *extra: str) -> str:
-    """What the Makefile's ``exps`` target prints in ``project`` (its recipe as written, with
-    ``extra`` arguments)."""
+def exps_command_output(project, *extra: str, target: str = "exps") -> str:
+    """What the Makefile's ``target`` (``exps``, ``exps-spread``) prints in ``project`` (its
+    recipe as written, with ``extra`` arguments)."""
     makefile = (REPO / "Makefile").read_text()
-    recipe = makefile.split("\nexps:", 1)[1].split("\n\n", 1)[0].split("\n", 1)[1]
+    recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0].split("\n", 1)[1]
     command = recipe.replace("\\\n", " ").strip().replace("$$", "$")
     command = command.replace("$(CURDIR)/$(BIN)", str(VENV_BIN)).replace("$(BIN)", str(VENV_BIN))
     return project.run("bash", "-c", f"{command} {' '.join(extra)}").stdout
@@ -337,20 +337,23 @@ def test_exp_run_lands_in_same_experiment(project):
         run.data.metrics["test_log_loss"]
     )
     assert set(listed["reports/cv.json"]["mean"]) >= {"log_loss", "accuracy"}
-    # make exps: a table a terminal can show, the changed param beside the CV means (what to
-    # choose by) and the test metrics
+    # make exps: a table a terminal can show, the CV means (what to choose by) and the
+    # optimiser trained with (the changed param), nothing else
     table = list(csv.DictReader(io.StringIO(exps_command_output(project, "--csv"))))
     header = list(table[0])
     assert header[:1] == ["Experiment"]
     metrics = ("log_loss", "accuracy", "f1", "roc_auc")
     means, tests = [f"mean.{m}" for m in metrics], [f"test.{m}" for m in metrics]
-    assert set(header[1:]) >= {*means, *tests, "params.yaml:optimizer.name",
-                               "trained.optimizer", "trained.lr"}, header
-    # in the order a terminal shows them: the test metrics before what trained
-    assert header.index("test.log_loss") < header.index("trained.optimizer"), header
-    shown = ("mean.", "test.", "trained.", "params.yaml:")  # the CV means, what trained
+    assert set(header[1:]) >= {*means, "trained.optimizer", "trained.lr"}, header
+    shown = ("mean.", "trained.", "params.yaml:")  # the CV means, what trained
     assert [c for c in header[1:] if not c.startswith(shown)] == [], header
     (row,) = [r for r in table if r["Experiment"] == "sgd-exp"]
+    assert row["trained.optimizer"] == "sgd"
+    # make exps-spread: the test metrics and params.yaml's own value too
+    spread = list(csv.DictReader(io.StringIO(
+        exps_command_output(project, "--csv", target="exps-spread"))))
+    assert set(spread[0]) >= {*means, *tests, "params.yaml:optimizer.name"}, list(spread[0])
+    (row,) = [r for r in spread if r["Experiment"] == "sgd-exp"]
     assert row["trained.optimizer"] == row["params.yaml:optimizer.name"] == "sgd"
     # dvc plots diff renders the per-fold loss curves of both revisions
     diff = json.loads(project.dvc("plots", "diff", "sgd-exp", "--json").stdout)

@@ -74,7 +74,9 @@ SHORT_KEYS = {
 """The names ``trained`` gives the four values ``make exps`` always shows, first and in this
 order: ``dvc exp show`` lays its columns out side by side, and with params.yaml's paths
 (``trained.optimizer.learning_rate``, ...) they no longer fitted a 200-column terminal beside
-the CV means and the test metrics. Every other key is params.yaml's path."""
+the CV means. Every other key is params.yaml's path (``make exps`` leaves those columns to
+``make exps-spread``: with the optimiser's params, which differ between optimisers, it was
+450 characters wide)."""
 
 
 def trained_values(params: Params, tuned: Mapping[str, Any] = ()) -> dict[str, Scalar]:
