@@ -9,8 +9,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 MODEL_METHODS = ("init_params", "forward", "backward", "penalized")
 """What a plug-in model object must have (see gdlab/core/models/base.py)."""
 
@@ -212,6 +210,8 @@ class CheckedModel:
             raise PluginContractError(
                 f"{named(self.path, 'model')}: init_params returned {type(params).__name__}, "
                 "expected a list of numpy arrays (docs/plugins.md)", KEYS["model"])
+        import numpy as np  # here: the params schema imports this module, not numpy
+
         want = np.dtype(dtype)
         for i, p in enumerate(params):
             got = getattr(p, "dtype", None)
@@ -297,6 +297,8 @@ def probe_model(model: CheckedModel, dtype: Any, n_features: int = 3, n_rows: in
     ``backward``) to find, before any data is read, the contract breaks its first fit would
     refuse: a :class:`PluginContractError` propagates. Any other exception (a model that
     needs its own number of features, say) is left to training, which names it."""
+    import numpy as np
+
     rng = np.random.default_rng(0)
     try:
         params = model.init_params(n_features, 1, rng, dtype)
