@@ -2,6 +2,8 @@
 
 import os
 import sys
+import textwrap
+import uuid
 
 import pytest
 
@@ -86,3 +88,17 @@ def kept(monkeypatch):
     yield closed
     for fig in closed:
         fig.clf()
+
+@pytest.fixture
+def plugin(tmp_path, monkeypatch):
+    """Write ``source`` (e.g. :mod:`tests.broken_plugins`' ``MODELS``) as a fresh module in
+    ``tmp_path``, importable for the test, and return its name."""
+
+    def write(source: str) -> str:
+        name = f"plugin_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        return name
+
+    return write

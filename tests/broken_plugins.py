@@ -1,0 +1,93 @@
+"""Plug-in modules written out by the plug-in contract tests (tests/core/test_plugins.py through
+the engine, tests/config/test_plugin_contract.py through validate): a conforming linear model
+and schedule, and one of each fault docs/plugins.md's contract refuses. The ``plugin`` fixture
+(tests/conftest.py) writes one as a fresh module and returns its name."""
+
+MODELS = '''
+import numpy as np
+
+
+class Linear:
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return [np.zeros((n_features, n_outputs), dtype), np.zeros(n_outputs, dtype)]
+
+    def forward(self, params, X):
+        w, b = params
+        return X @ w + b, X
+
+    def backward(self, params, cache, dZ, grads):
+        grads[0][...] = cache.T @ dZ
+        grads[1][...] = dZ.sum(axis=0)
+
+    def penalized(self, params):
+        return [True, False]
+
+
+class FlatGradient(Linear):
+    def backward(self, params, cache, dZ, grads):
+        grads[0] = (cache.T @ dZ).ravel()  # (n_features,) for a (n_features, 1) weight
+        grads[1][...] = dZ.sum(axis=0)
+
+
+class ReturnsGradients(Linear):
+    def backward(self, params, cache, dZ, grads):
+        return [cache.T @ dZ, dZ.sum(axis=0)]  # grads left as they were
+
+
+class Float64Only(Linear):
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        return [np.zeros((n_features, n_outputs)), np.zeros(n_outputs)]
+
+
+class FixedWidth(Linear):
+    """Needs exactly 7 features: the made-up problem cannot run it, training will."""
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        if n_features != 7:
+            raise ValueError("fixed_width needs 7 features")
+        return super().init_params(n_features, n_outputs, rng, dtype)
+
+
+def linear():
+    return Linear()
+
+
+def flat_gradient():
+    return FlatGradient()
+
+
+def returns_gradients():
+    return ReturnsGradients()
+
+
+def float64_only():
+    return Float64Only()
+
+
+def fixed_width():
+    return FixedWidth()
+'''
+
+SCHEDULES = '''
+from functools import partial
+
+
+def _fixed_rate():
+    return 0.1
+
+
+def _halving(base_lr, every, epoch):
+    return base_lr * 0.5 ** (epoch // every)
+
+
+def no_epoch(base_lr):
+    return _fixed_rate
+
+
+def rate_second(every=10, base_lr=0.5):
+    return partial(_halving, base_lr, every)
+
+
+def halving(base_lr, every=10):
+    return partial(_halving, base_lr, every)
+'''
