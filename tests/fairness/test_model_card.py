@@ -225,3 +225,21 @@ def test_card_says_register_chooses_the_champion_on_the_test_split():
     evaluation = text["Evaluation Data"]
     assert "model selection" not in evaluation
     assert "never used for training or tuning; register chooses the champion on it" in evaluation
+
+
+def test_card_names_the_huber_threshold_the_mlp_layers_and_the_optimisers_params():
+    # "loss huber" alone could not tell epsilon 0.3 from 1.0, nor an mlp's layers or the
+    # optimiser's momentum: the card named neither, so it could not say which model it was
+    params = validate_params({
+        "model": {"task": "regression", "loss": "huber", "epsilon": 0.3, "kind": "mlp",
+                  "hidden_layer_sizes": [16, 8], "activation": "tanh"},
+        "optimizer": {"name": "sgd", "params": {"momentum": 0.9}},
+    })
+    inputs = make_inputs(disabled("regression", "no sensitive column"))
+    inputs = CardInputs(params, inputs.meta, {"test": {"rmse": 1.0}, "cv": {}}, inputs.fairness,
+                        inputs.run, inputs.figure)
+    details = sections(model_card(inputs))["Model Details"]
+    assert "(mlp [16, 8] tanh model, loss huber (epsilon 0.3), regression)" in details
+    assert "**Training algorithm:** sgd {'momentum': 0.9}, learning rate" in details
+    linear = sections(model_card(make_inputs(disabled("classification", "none"))))
+    assert "(linear model, loss log_loss, classification)" in linear["Model Details"]

@@ -80,17 +80,22 @@ def _details(c: CardInputs) -> str:
     p = c.params
     estimator = "GDClassifier" if p.model.task == "classification" else "GDRegressor"
     schedule = p.schedule.name + (f" {p.schedule.params}" if p.schedule.params else "")
+    optimizer = p.optimizer.name + (f" {p.optimizer.params}" if p.optimizer.params else "")
+    loss = p.model.resolved_loss + (f" (epsilon {p.model.epsilon:g})"
+                                    if p.model.resolved_loss == "huber" else "")
+    kind = p.model.kind + (f" {list(p.model.hidden_layer_sizes)} {p.model.activation}"
+                           if p.model.kind == "mlp" else "")
     run = c.run
     lines = [
         f"- **Owner:** {p.model_card.owner}",
         f"- **Date:** {run.get('date', 'n/a')} (training run started)",
-        f"- **Type:** gdlab {estimator} ({p.model.kind} model, loss "
-        f"{p.model.resolved_loss}, {p.model.task}) behind a scikit-learn preprocessing "
-        f"pipeline (standardize: {str(p.preprocess.standardize).lower()}, polynomial degree "
+        f"- **Type:** gdlab {estimator} ({kind} model, loss {loss}, {p.model.task}) behind a "
+        f"scikit-learn preprocessing pipeline (standardize: "
+        f"{str(p.preprocess.standardize).lower()}, polynomial degree "
         f"{p.preprocess.polynomial_degree}, missing values: {p.data.missing})"
         + (", trained on the standardised target (predictions in target units)"
            if p.model.task == "regression" and p.preprocess.scale_target else ""),
-        f"- **Training algorithm:** {p.optimizer.name}, learning rate "
+        f"- **Training algorithm:** {optimizer}, learning rate "
         f"{p.optimizer.learning_rate:g}, schedule {schedule}, batch size "
         f"{p.train.batch_size if p.train.batch_size is not None else 'full'}, at most "
         f"{p.train.max_epochs} epochs"
