@@ -1,7 +1,8 @@
 """Plug-in modules written out by the plug-in contract tests (tests/core/test_plugins.py through
 the engine, tests/config/test_plugin_contract.py through validate): a conforming linear model
-and schedule, and one of each fault docs/plugins.md's contract refuses. The ``plugin`` fixture
-(tests/conftest.py) writes one as a fresh module and returns its name."""
+and schedules (two whose rate parameter has a default), and one of each fault docs/plugins.md's
+contract refuses. The ``plugin`` fixture (tests/conftest.py) writes one as a fresh module and
+returns its name."""
 
 MODELS = '''
 import numpy as np
@@ -90,4 +91,24 @@ def rate_second(every=10, base_lr=0.5):
 
 def halving(base_lr, every=10):
     return partial(_halving, base_lr, every)
+
+
+def halving_with_default(base_lr=0.1, every=10):
+    return partial(_halving, base_lr, every)
+
+
+def unnamed(x, y=1000):
+    return partial(_halving, x, y)
+
+
+class StepSched:
+    """A schedule object whose rate parameter has a default: it receives the rate all the
+    same."""
+
+    def __init__(self, lr=0.1, factor=0.5):
+        self.learning_rate = lr
+        self.factor = factor
+
+    def step(self, metric):
+        self.learning_rate *= self.factor
 '''

@@ -62,12 +62,25 @@ def test_init_params_ignoring_train_dtype_is_refused_for_float32_only(plugin):
     validate_params({"model": {"kind": name}, "train": {"dtype": "float64"}})
 
 
-def test_schedule_factory_with_default_first_parameter_is_refused(plugin):
+def test_schedule_factory_taking_the_rate_in_the_wrong_parameter_is_refused(plugin):
     name = f"{plugin(SCHEDULES)}:rate_second"
     problem = _problem({"schedule": {"name": name}})
     assert problem.path == "schedule.name"
     assert f"schedule '{name}'" in problem.message
-    assert "first parameter 'every' has a default (10)" in problem.message
+    assert "first parameter 'every' receives the base learning rate" in problem.message
+    assert "its parameter 'base_lr', named like a learning rate" in problem.message
+
+
+@pytest.mark.parametrize(("factory", "params"), [
+    ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
+    ("StepSched", {"factor": 0.5}),  # a class StepSched(lr=0.1, factor=0.5)
+    ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
+])
+def test_schedule_factory_whose_rate_parameter_has_a_default_passes(plugin, factory, params):
+    """Before, validate refused every factory whose first parameter had a default."""
+    name = f"{plugin(SCHEDULES)}:{factory}"
+    validated = validate_params({"schedule": {"name": name, "params": params}})
+    assert validated.schedule.name == name
 
 
 def test_plugins_keeping_the_contract_or_needing_their_own_data_pass(plugin):

@@ -65,12 +65,35 @@ def test_init_params_ignoring_the_dtype_is_refused(plugin):
     assert "init_params returned params[0] of dtype float64 when asked for float32" in text
 
 
-def test_schedule_factory_whose_first_parameter_has_a_default_is_refused(plugin):
+def test_schedule_factory_taking_the_rate_in_a_parameter_not_named_for_it_is_refused(plugin):
+    """rate_second(every=10, base_lr=0.5): the rate binds to every, base_lr keeps 0.5."""
     name = f"{plugin(SCHEDULES)}:rate_second"
     text = _refused(schedule=name)
     assert f"schedule '{name}' (schedule.name)" in text
-    assert "first parameter 'every' has a default (10)" in text
+    assert "first parameter 'every' receives the base learning rate" in text
+    assert "its parameter 'base_lr', named like a learning rate, never receives it" in text
+    assert "keeps its default (0.5)" in text
     assert "factory(base_lr, **schedule.params)" in text
+
+
+@pytest.mark.parametrize(("factory", "params"), [
+    ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
+    ("StepSched", {"factor": 1.0}),  # a class StepSched(lr=0.1, factor=0.5)
+    ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
+])
+def test_schedule_factory_whose_rate_parameter_has_a_default_trains_at_the_rate(
+    plugin, factory, params
+):
+    """A first parameter with a default receives the rate as the contract says: the fit at
+    learning_rate=0.02 (not the factory's default 0.1) is the built-in constant schedule's.
+    Before, every factory whose first parameter had a default was refused."""
+    X, y = _data()
+    common = {"max_epochs": 3, "random_state": 0, "optimizer": "sgd", "tol": None,
+              "learning_rate": 0.02}
+    mine = GDRegressor(schedule=f"{plugin(SCHEDULES)}:{factory}", schedule_params=params,
+                       **common).fit(X, y)
+    builtin = GDRegressor(**common).fit(X, y)
+    np.testing.assert_allclose(mine.predict(X), builtin.predict(X), rtol=1e-12)
 
 
 def test_plugins_that_keep_the_contract_train_as_the_builtins(plugin):

@@ -268,9 +268,10 @@ def make_schedule(
 
 def _plugin_schedule(name: str, base_lr: float, params: dict[str, Any], key: str) -> Any:
     """Build the plug-in schedule ``name`` as ``factory(base_lr, **params)`` and refuse what
-    breaks the contract, naming it: what is not a schedule, a factory whose first parameter
-    has a default (the rate binds to it: said when the call fails too, as it explains the
-    failure), a function that takes no epoch."""
+    breaks the contract, naming it: what is not a schedule, a factory taking the rate in the
+    wrong parameter (a first parameter not named like a learning rate before one that is:
+    said when the call fails too, as it explains the failure), a function that takes no
+    epoch."""
     misbound = schedule_factory_problem(resolve(name, "schedule"), name, key)
     try:
         obj = build(name, "schedule", base_lr, **params)
