@@ -49,8 +49,24 @@ class FixedWidth(Linear):
         return super().init_params(n_features, n_outputs, rng, dtype)
 
 
+class Recording(Linear):
+    """Records the dtype each init_params call is given (GIVEN): what a plug-in branching on
+    ``dtype is np.float32`` would see."""
+
+    def init_params(self, n_features, n_outputs, rng, dtype):
+        GIVEN.append(dtype)
+        return super().init_params(n_features, n_outputs, rng, dtype)
+
+
+GIVEN = []
+
+
 def linear():
     return Linear()
+
+
+def recording():
+    return Recording()
 
 
 def flat_gradient():

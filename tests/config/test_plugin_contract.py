@@ -5,8 +5,12 @@ the rate in the wrong parameter) or named neither (a TypeError from gdlab's sche
 
 from __future__ import annotations
 
+import importlib
+
+import numpy as np
 import pytest
 
+from gdlab import GDRegressor
 from gdlab.config import ConfigError, validate_params
 from tests.broken_plugins import MODELS, SCHEDULES
 
@@ -90,3 +94,22 @@ def test_plugins_keeping_the_contract_or_needing_their_own_data_pass(plugin):
                                   "schedule": {"name": f"{schedules}:halving"},
                                   "train": {"dtype": "float32"}})
         assert params.model.kind == f"{models}:{kind}"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_probe_gives_init_params_the_dtype_object_a_fit_gives(plugin, dtype):
+    """validate's probe gave init_params the name ('float32') where a fit gives the numpy
+    type (np.float32): a plug-in branching on ``dtype is np.float32`` was probed on another
+    path than it trains on."""
+    module = plugin(MODELS)
+    given = importlib.import_module(module).GIVEN
+    validate_params({"model": {"kind": f"{module}:recording"}, "train": {"dtype": dtype}})
+    (probed,) = given
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3)).astype(dtype)
+    GDRegressor(model=f"{module}:recording", dtype=dtype, max_epochs=1, tol=None).fit(
+        X, X.sum(axis=1))
+    fitted = given[1]
+    assert probed is fitted
+    assert probed is getattr(np, dtype)
+

@@ -305,13 +305,19 @@ class CheckedModel:
         return getattr(self.model, name)
 
 
-def probe_model(model: CheckedModel, dtype: Any, n_features: int = 3, n_rows: int = 4) -> None:
+def probe_model(model: CheckedModel, dtype: str, n_features: int = 3, n_rows: int = 4) -> None:
     """Run the plug-in model once on a tiny made-up problem (``init_params``, ``forward``,
     ``backward``) to find, before any data is read, the contract breaks its first fit would
     refuse: a :class:`PluginContractError` propagates. Any other exception (a model that
-    needs its own number of features, say) is left to training, which names it."""
+    needs its own number of features, say) is left to training, which names it.
+
+    ``dtype``: ``train.dtype``'s name; ``init_params`` is given what a fit gives it, the
+    numpy type (``np.float32``, :data:`gdlab.core.dtypes.DTYPES`), not the name."""
     import numpy as np
 
+    from gdlab.core.dtypes import DTYPES
+
+    dtype = DTYPES[dtype]
     rng = np.random.default_rng(0)
     try:
         params = model.init_params(n_features, 1, rng, dtype)

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from gdlab.core.dtypes import DTYPES
 from gdlab.core.fast import make_fast_state, trains_compiled
 from gdlab.core.history import pack_curve, pack_history, unpack_curve, unpack_history
 from gdlab.core.loop import (
@@ -65,9 +66,6 @@ from gdlab.estimators.nonfinite import (
     vector_refusal,
 )
 
-DTYPES = {"float64": np.float64, "float32": np.float32}
-"""The floating-point types an estimator trains in (``dtype``: a name, a numpy type or a
-numpy dtype of one of these)."""
 _FITTED_PRIVATE = ("_state", "_built_with")
 """The private fitted attributes (the carried training state and what it was built from);
 the public ones end in ``_`` (scikit-learn's rule)."""
