@@ -34,6 +34,7 @@ from pathlib import Path
 from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
 from gdlab.config.inert_dimensions import inert_compare_warnings, inert_dimension_warnings
+from gdlab.config.plugin_probes import probe_scope
 from gdlab.config.schedule_reach import plateau_stopping_warning
 from gdlab.config.variant_notes import inert_variant_warnings
 from gdlab.data import (
@@ -56,6 +57,11 @@ def _pruner_warning(params) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Validate the parameters; exit status 0 when valid, 1 when not."""
+    with probe_scope():  # a plug-in model probed once, not again for every variant below
+        return _validate(argv)
+
+
+def _validate(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="parameter file")
     parser.add_argument("--out", default="reports/validated_params.json", help="output file")

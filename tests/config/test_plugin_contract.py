@@ -6,13 +6,16 @@ the rate in the wrong parameter) or named neither (a TypeError from gdlab's sche
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gdlab import GDRegressor
-from gdlab.config import ConfigError, validate_params
+from gdlab.config import ConfigError, read_yaml, validate_params
 from tests.broken_plugins import MODELS, SCHEDULES
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _problem(data):
@@ -113,3 +116,25 @@ def test_probe_gives_init_params_the_dtype_object_a_fit_gives(plugin, dtype):
     assert probed is fitted
     assert probed is getattr(np, dtype)
 
+
+def test_validate_probes_a_plugin_model_once_for_params_yaml_and_its_variants(plugin):
+    """The shipped params.yaml (every compare value and tune choice a variant validated too)
+    with a plug-in model: validate ran its probe 23 times, now once."""
+    module = plugin(MODELS)
+    given = importlib.import_module(module).GIVEN
+    data = read_yaml(REPO / "params.yaml")
+    assert data["compare"]["enabled"] and data["tune"]["enabled"]  # variants to validate
+    data["model"]["kind"] = f"{module}:recording"
+    validate_params(data, "params.yaml")
+    assert given == [np.float64]
+
+
+def test_validate_probes_a_plugin_model_once_per_dtype(plugin):
+    """A comparison of dtypes probes the plug-in once in each (params.yaml's float64 and the
+    compare value float64 share one probe)."""
+    module = plugin(MODELS)
+    given = importlib.import_module(module).GIVEN
+    validate_params({"model": {"kind": f"{module}:recording"},
+                     "compare": {"enabled": True, "vary": "train.dtype",
+                                 "values": ["float32", "float64"]}})
+    assert sorted(given, key=str) == [np.float32, np.float64]

@@ -192,3 +192,22 @@ def test_a_searched_key_the_model_ignores_is_warned_about(tmp_path, capsys, monk
             "validate: warning: tune.space.model.hidden_layer_sizes: cannot change the result: "
             "it acts only with model.kind: mlp, and every trial that searches it has "
             "model.kind: linear")
+
+
+def test_a_plugin_model_is_probed_once_by_the_stage(tmp_path, capsys, monkeypatch, plugin):
+    """The shipped params.yaml with a plug-in model: the stage ran the plug-in's probe 31
+    times (params.yaml, each compare value and tune choice, and again for the warnings about
+    them); now once."""
+    from gdlab.config import read_yaml
+    from tests.broken_plugins import MODELS
+
+    monkeypatch.chdir(tmp_path)
+    module = plugin(MODELS)
+    given = importlib.import_module(module).GIVEN
+    params = read_yaml(REPO / "params.yaml")
+    params["model"]["kind"] = f"{module}:recording"
+    params["data"]["synthetic"].update(n_samples=200, n_features=4, n_informative=2)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "validated.json")])
+    assert code == 0, capsys.readouterr().err
+    assert len(given) == 1

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from gdlab.config.convert import problems_from
 from gdlab.config.errors import ConfigError, Problem
 from gdlab.config.overrides import apply_overrides
+from gdlab.config.plugin_probes import probe_scope
 from gdlab.config.schema import VARIANT, Params
 
 _FLOAT = re.compile(
@@ -146,7 +147,8 @@ def validate_params(data: Any, source: str | None = None, *, variant: bool = Fal
             source,
         )
     try:
-        return Params.model_validate(dict(data), context={VARIANT: variant})
+        with probe_scope():  # a plug-in model probed once for params.yaml and its variants
+            return Params.model_validate(dict(data), context={VARIANT: variant})
     except ValidationError as exc:
         raise ConfigError(problems_from(exc, Params), source) from None
 

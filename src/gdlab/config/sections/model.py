@@ -3,6 +3,7 @@ preprocessing put in front of it."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -16,6 +17,7 @@ from gdlab.config.base import (
     plugin_build_problem,
 )
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
+from gdlab.config.plugin_probes import probed_once
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -134,13 +136,19 @@ class ModelConfig(Section):
         """A plug-in model run once on a made-up problem in ``train.dtype``: an
         ``init_params`` ignoring the dtype, or a ``backward`` returning its gradients
         instead of writing them into ``grads`` (or in another shape), is refused at
-        ``model.kind`` before any stage reads data."""
+        ``model.kind`` before any stage reads data. Once per validate for the same plug-in,
+        params and dtype (:mod:`gdlab.config.plugin_probes`), not once per variant."""
         if not is_import_path(self.kind):
             return []
+        dtype = params.train.dtype
+        what = (self.kind, json.dumps(self.params, sort_keys=True, default=repr), dtype)
+        return probed_once(what, lambda: self._probe(dtype))
+
+    def _probe(self, dtype: str) -> list[Problem]:
         from gdlab.core.plugins import PluginContractError, make_model, probe_model
 
         try:
-            probe_model(make_model(self.kind, self.params), params.train.dtype)
+            probe_model(make_model(self.kind, self.params), dtype)
         except PluginContractError as exc:
             return [Problem(exc.key, str(exc), "what the plug-in contract of docs/plugins.md "
                             "allows")]
