@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from gdlab.serve import check_host, serve
+from gdlab.serve_copies import machine_id
 from gdlab.tracking import open_session
 from tests.registered_models import CITY, cloudpickle_champion, gdlab_champion
 from tests.reliability.harness import free_port
@@ -34,6 +35,7 @@ from tests.stage_env import (
     post_json,
     stage_env,
 )
+from tests.test_serve_copies import dead_pid
 
 NAME = "gdlab-served"
 
@@ -277,13 +279,6 @@ def test_a_port_taken_before_the_server_binds_it_is_refused_in_one_line(project,
     assert list(scratch.iterdir()) == []
 
 
-def dead_pid() -> int:
-    """The process id of a process that has exited (and been reaped)."""
-    child = subprocess.Popen(["true"])
-    child.wait()
-    return child.pid
-
-
 def test_the_next_gdlab_serve_removes_the_copy_a_killed_one_left(project, tmp_path):
     root, _ = project
     port, scratch = free_port(), tmp_path / "tmp"
@@ -297,14 +292,15 @@ def test_the_next_gdlab_serve_removes_the_copy_a_killed_one_left(project, tmp_pa
         server.wait()
         assert stops_answering(port), log.read_text()[-2000:]
     [left] = list(scratch.iterdir())  # SIGKILL: nothing of gdlab serve could run
-    assert left.name.startswith(f"gdlab-serve-{server.pid}-")
+    here = machine_id()  # gdlab serve's too: the same host and PID namespace
+    assert left.name.startswith(f"gdlab-serve-{here}-{server.pid}-")
     # What the next gdlab serve must keep: a live process's copy, another user's copy, a file
     # and a symbolic link named like a copy, and another program's directory.
-    live = scratch / f"gdlab-serve-{os.getpid()}-live"
-    others = scratch / f"gdlab-serve-{dead_pid()}-others"
-    named_file = scratch / f"gdlab-serve-{dead_pid()}-file"
+    live = scratch / f"gdlab-serve-{here}-{os.getpid()}-live"
+    others = scratch / f"gdlab-serve-{here}-{dead_pid()}-others"
+    named_file = scratch / f"gdlab-serve-{here}-{dead_pid()}-file"
     target = tmp_path / "target"
-    link = scratch / f"gdlab-serve-{dead_pid()}-link"
+    link = scratch / f"gdlab-serve-{here}-{dead_pid()}-link"
     foreign = scratch / f"other-{dead_pid()}-dir"
     for directory in (live, others, target, foreign):
         directory.mkdir()
@@ -326,7 +322,7 @@ def test_the_next_gdlab_serve_removes_the_copy_a_killed_one_left(project, tmp_pa
         names = {p.name for p in scratch.iterdir()}
         assert left.name not in names
         [own] = names - kept
-        assert own.startswith(f"gdlab-serve-{server.pid}-")
+        assert own.startswith(f"gdlab-serve-{here}-{server.pid}-")
         assert kept <= names
         os.kill(server.pid, signal.SIGTERM)
         assert server.wait(timeout=60) == 0, log.read_text()[-3000:]

@@ -72,9 +72,10 @@ def _add_serve(subparsers: Any) -> None:
         description="Resolve the model URI once, load its skops file with gdlab's trusted "
         "types (a pickle or an untrusted type is refused, never run), save it locally with the "
         "installed gdlab and serve it with mlflow models serve --env-manager local. The local "
-        "copy lives in $TMPDIR (else /tmp) as gdlab-serve-<pid>-*, removed when gdlab serve "
-        "stops (SIGINT, SIGTERM, SIGHUP, at any point); copies a killed gdlab serve left "
-        "(SIGKILL) are removed by the next one, whose owning process is gone.",
+        "copy lives in $TMPDIR (else /tmp) as gdlab-serve-<machine>-<pid>-*, removed when gdlab "
+        "serve stops (SIGINT, SIGTERM, SIGHUP, at any point); copies a killed gdlab serve left "
+        "(SIGKILL) are removed by the next one on the same machine (host, boot and PID "
+        "namespace), whose owning process is gone.",
     )
     parser.add_argument("--params", default=None,
                         help="parameter file (register.model_name, tracking.uri, plug-ins; "

@@ -9,9 +9,9 @@ version's skops file alone is loaded with gdlab's loader
 version), and the pipeline is saved again, by the installed gdlab, in a local model directory
 (:func:`save_for_serving`: gdlab's pyfunc loader :mod:`gdlab.served`, no code paths, the
 registry's signature and one-hot groups checked as plain data). ``mlflow models serve`` then
-serves that directory (``$TMPDIR/gdlab-serve-<pid>-*``, :mod:`gdlab.serve_copies`) with
-``--env-manager local``; the directory is removed when it stops, and one left by a killed
-``gdlab serve`` by the next one.
+serves that directory (``$TMPDIR/gdlab-serve-<machine>-<pid>-*``,
+:mod:`gdlab.serve_copies`) with ``--env-manager local``; the directory is removed when it
+stops, and one left by a killed ``gdlab serve`` by the next one on the same machine.
 
 SIGINT, SIGTERM and SIGHUP to ``gdlab serve`` stop it from the moment its model directory is
 made: before the server starts, the save is abandoned and the directory removed; then the
