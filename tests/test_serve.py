@@ -22,7 +22,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from gdlab.serve import check_host, serve
+from gdlab.serve import (
+    AddressInUse,
+    ServerErrors,
+    StopSignals,
+    bind_failures,
+    check_host,
+    run_server,
+    serve,
+)
 from gdlab.serve_copies import machine_id
 from gdlab.tracking import open_session
 from tests.registered_models import CITY, cloudpickle_champion, gdlab_champion
@@ -329,3 +337,63 @@ def test_the_next_gdlab_serve_removes_the_copy_a_killed_one_left(project, tmp_pa
     assert {p.name for p in scratch.iterdir()} == kept
     for directory in (live, target, foreign, *([others] if others.exists() else [])):
         assert (directory / "kept").read_text() == "kept"
+
+
+ASGI_APP = """
+async def app(scope, receive, send):
+    while scope["type"] == "lifespan":
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return
+"""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_uvicorns_own_bind_failure_on_a_taken_port_is_recognised(tmp_path, host, workers):
+    (tmp_path / "servemendapp.py").write_text(ASGI_APP)
+    family = socket.AF_INET6 if host == "::1" else socket.AF_INET
+    with socket.socket(family) as taken:
+        taken.bind((host, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        uvicorn = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "uvicorn"), "--host", host,
+             "--port", str(port), "--workers", str(workers), "--app-dir", str(tmp_path),
+             "servemendapp:app"], stderr=subprocess.PIPE)
+        errors = ServerErrors(uvicorn.stderr, bind_failures(host, port, workers))
+        status = uvicorn.wait(timeout=60)
+    assert status != 0
+    assert errors.finish(failed=True), "uvicorn's bind failure was not recognised"
+
+
+# A server that logs an "[Errno 98]" of its own (not uvicorn's bind failure for its address),
+# then fails for another reason.
+OTHER_FAILURE = """
+import sys
+print("INFO:     Started server process [1]", file=sys.stderr, flush=True)
+print("WARNING:  cache at 127.0.0.1:6379: [Errno 98] Address already in use", file=sys.stderr,
+      flush=True)
+print("INFO:     Uvicorn running on http://127.0.0.1:{port} (Press CTRL+C to quit)",
+      file=sys.stderr, flush=True)
+print("ERROR:    [Errno 98] Address already in use", file=sys.stderr, flush=True)
+print("RuntimeError: the model could not be loaded", file=sys.stderr, flush=True)
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_another_errno_98_line_is_shown_and_a_different_failure_is_not_a_busy_port(capsys,
+                                                                                    workers):
+    port = free_port()
+    command = [sys.executable, "-c", OTHER_FAILURE.format(port=port)]
+    try:
+        status = run_server(command, StopSignals(), bind_failures("127.0.0.1", port, workers))
+    except AddressInUse:
+        pytest.fail("a failure that was no bind failure was reported as a port in use")
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "WARNING:  cache at 127.0.0.1:6379: [Errno 98] Address already in use\n" in err
+    assert err.endswith("ERROR:    [Errno 98] Address already in use\n"
+                        "RuntimeError: the model could not be loaded\n")

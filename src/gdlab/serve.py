@@ -18,7 +18,8 @@ made: before the server starts, the save is abandoned and the directory removed;
 server gets SIGTERM (killed after :data:`STOP_GRACE` seconds). On Linux the server also gets
 SIGTERM when ``gdlab serve`` dies otherwise (SIGKILL), so it never keeps the port alone. The
 port is checked before anything is loaded, and a server that exits because another process
-took the port since is reported the same way: one line naming ``--port``.
+took the port since (uvicorn's bind failure for that host and port, :func:`bind_failures`)
+is reported the same way: one line naming ``--port``.
 
 The model server has no authentication: a host other than a loopback address is refused
 unless ``--allow-remote`` says it is meant."""
@@ -48,8 +49,8 @@ DEFAULT_PARAMS = "params.yaml"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE = 20.0  # seconds a stopping server is given before it is killed
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_ADDRESS_IN_USE = f"[Errno {errno.EADDRINUSE}]".encode()  # uvicorn's bind error line
-HELD_LINES = 200  # server error lines held back after an address-in-use line, at most
+HELD_LINES = 200  # server error lines held back after uvicorn's bind failure, at most
+_RUNNING = b"Uvicorn running on "  # uvicorn's line once it has bound its address
 
 
 class Stopped(BaseException):
@@ -82,6 +83,24 @@ def check_host(host: str, allow_remote: bool) -> str:
             "authenticates), or pass --allow-remote to expose it on purpose"
         )
     return host
+
+
+def bind_failures(host: str, port: int, workers: int = 1) -> frozenset[bytes]:
+    """The lines uvicorn (0.55) logs when it cannot bind ``host``:``port`` because another
+    process holds it: one worker binds in asyncio, whose error names each address ``host``
+    resolves to; several workers bind in uvicorn's main process, whose error names none."""
+    in_use = f"ERROR:    [Errno {errno.EADDRINUSE}] "
+    reason = os.strerror(errno.EADDRINUSE)
+    if workers > 1:
+        return frozenset({f"{in_use}{reason}".encode()})
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        addresses = []
+    return frozenset(
+        f"{in_use}error while attempting to bind on address {address!r}: "
+        f"{reason.lower()}".encode() for *_, address in addresses)
 
 
 def check_port(host: str, port: int) -> int:
@@ -208,13 +227,15 @@ def stop_signals() -> Iterator[StopSignals]:
 
 class ServerErrors:
     """Copies the server's error output (``stream``, its stderr) to this process's stderr as
-    it comes, in a thread, except from a line reporting its address in use on: those lines
-    (the bind error and MLflow's traceback of the server's exit) are held back, and printed
-    only if the server does not end on them (:meth:`finish`) or more than
-    :data:`HELD_LINES` follow."""
+    it comes, in a thread, except from uvicorn's bind failure on (a line of ``failures``,
+    :func:`bind_failures`, before uvicorn says it is running): those lines (the bind error and
+    MLflow's traceback of the server's exit) are held back, and printed only if the server
+    does not end on them (:meth:`finish`) or more than :data:`HELD_LINES` follow."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], failures: frozenset[bytes]) -> None:
         self.held: list[bytes] | None = None
+        self._failures = failures
+        self._running = False
         self._stream = stream
         self._thread = threading.Thread(target=self._copy, name="gdlab-serve-stderr",
                                         daemon=True)
@@ -226,7 +247,8 @@ class ServerErrors:
 
     def _copy(self) -> None:
         for line in iter(self._stream.readline, b""):
-            if self.held is None and _ADDRESS_IN_USE in line:
+            if self.held is None and not self._running and \
+                    line.rstrip(b"\r\n") in self._failures:
                 self.held = [line]
             elif self.held is not None:
                 self.held.append(line)
@@ -234,6 +256,7 @@ class ServerErrors:
                     self._write(self.held)
                     self.held = None
             else:
+                self._running = self._running or _RUNNING in line
                 self._write([line])
         self._stream.close()
 
@@ -249,21 +272,23 @@ class ServerErrors:
         return False
 
 
-def run_server(command: list[str], stop: StopSignals) -> int:
+def run_server(command: list[str], stop: StopSignals,
+               failures: frozenset[bytes] = frozenset()) -> int:
     """Run ``command`` until it exits, ``stop`` handling the stop signals; returns its exit
     status, 0 when it was stopped by a SIGINT, SIGTERM or SIGHUP to this process (recorded
     before it started, too). Such a signal sends it SIGTERM (not SIGINT, which a child started
     in the background ignores: MLflow's CLI dies, its ``uvicorn`` stops on the SIGTERM MLflow
     set for its parent's death); it is killed if it has not exited ``STOP_GRACE`` seconds
     later. It gets SIGTERM too when this process dies (Linux). Raises :class:`AddressInUse`
-    when it exited because its address was taken (after :func:`check_port` found it free)."""
+    when it exited on a bind failure of ``failures`` (:func:`bind_failures`): its address was
+    taken after :func:`check_port` found it free."""
     stop.check()
     server = subprocess.Popen(command, env=serving_env(), stderr=subprocess.PIPE,
                               preexec_fn=stop_with_parent(os.getpid()))
     stop.server = server
     if stop.signum is not None:  # it came while the server was being started
         server.terminate()
-    errors = ServerErrors(server.stderr)
+    errors = ServerErrors(server.stderr, failures)
     while True:
         try:
             status = server.wait(timeout=0.5)
@@ -345,7 +370,8 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
                 save_for_serving(pipeline, model_dir, signature, metadata, plugins)
             print(f"gdlab serve: starting {version} on http://{host}:{port}/invocations (the "
                   "alias was resolved now: restart after moving it)", flush=True)
-            return run_server(serve_command(model_dir, host, port, workers), stop)
+            return run_server(serve_command(model_dir, host, port, workers), stop,
+                              bind_failures(host, port, workers))
         except Stopped as stopped:
             print(f"gdlab serve: stopped by {signal.Signals(stopped.signum).name} before the "
                   "server started", file=sys.stderr)
