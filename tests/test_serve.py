@@ -30,6 +30,7 @@ from gdlab.serve import (
     check_host,
     run_server,
     serve,
+    starting_line,
 )
 from gdlab.serve_copies import machine_id
 from gdlab.tracking import open_session
@@ -397,3 +398,14 @@ def test_another_errno_98_line_is_shown_and_a_different_failure_is_not_a_busy_po
     assert "WARNING:  cache at 127.0.0.1:6379: [Errno 98] Address already in use\n" in err
     assert err.endswith("ERROR:    [Errno 98] Address already in use\n"
                         "RuntimeError: the model could not be loaded\n")
+
+
+def test_the_starting_line_speaks_of_an_alias_only_when_one_was_resolved():
+    # `--model-uri models:/houses/2` was told "the alias was resolved now: restart after
+    # moving it", though it named a version and no alias
+    by_alias = starting_line("'houses' v2", "127.0.0.1", 5001, "models:/houses@champion")
+    assert by_alias == ("gdlab serve: starting 'houses' v2 on http://127.0.0.1:5001/invocations"
+                        " (the alias was resolved now: restart after moving it)")
+    by_version = starting_line("'houses' v2", "127.0.0.1", 5001, "models:/houses/2")
+    assert by_version == "gdlab serve: starting 'houses' v2 on http://127.0.0.1:5001/invocations"
+    assert "alias" not in starting_line("m-1", "127.0.0.1", 5001, "models:/m-0123abcd")

@@ -326,6 +326,16 @@ def tracking_setup(params_file: str | None) -> tuple[str | None, list[str]]:
     return name, plugins
 
 
+def starting_line(version: Any, host: str, port: int, model_uri: str) -> str:
+    """The line ``gdlab serve`` prints as the server starts; a ``models:/<name>@<alias>`` URI
+    was resolved once, now (moving the alias later does not change what this server serves),
+    a version number or a logged model's id names one model for good."""
+    line = f"gdlab serve: starting {version} on http://{host}:{port}/invocations"
+    if "@" in model_uri:
+        line += " (the alias was resolved now: restart after moving it)"
+    return line
+
+
 def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = False,
           params_file: str | None = None, workers: int = 1) -> int:
     """``gdlab serve``: check the host and the port, read ``params_file`` (default
@@ -368,8 +378,7 @@ def serve(model_uri: str | None, host: str, port: int, *, allow_remote: bool = F
             with stop.interruptible():
                 model_dir = directory / "model"
                 save_for_serving(pipeline, model_dir, signature, metadata, plugins)
-            print(f"gdlab serve: starting {version} on http://{host}:{port}/invocations (the "
-                  "alias was resolved now: restart after moving it)", flush=True)
+            print(starting_line(version, host, port, model_uri), flush=True)
             return run_server(serve_command(model_dir, host, port, workers), stop,
                               bind_failures(host, port, workers))
         except Stopped as stopped:
