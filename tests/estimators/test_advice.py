@@ -192,3 +192,19 @@ def test_the_feature_scale_advice_for_sparse_counts_is_a_recipe_that_fits():
         model.fit(X, y)
     assert model.score(X, y) > 0.9
     assert "with_mean" not in feature_scale_cause(dense.astype(np.float64), "GDRegressor")
+
+
+@pytest.mark.parametrize("stds,said,unsaid", [
+    ([100.0] * 5, "they share one scale, far from 1", "cannot suit them all"),
+    ([0.01, 1.0, 500.0], "one learning rate cannot suit them all", "share one scale"),
+    ([5.0, 50.0, 300.0], "takes steps far too large on the largest", "share one scale"),
+])
+def test_the_feature_advice_says_whether_the_columns_share_a_scale(stds, said, unsaid):
+    """Columns all of std 100 were told 'one learning rate cannot suit them all': they share
+    one, just not the rate that suits standardised features."""
+    from gdlab.estimators.advice import feature_scale_cause
+
+    X = np.random.default_rng(0).standard_normal((2000, len(stds)))
+    X = StandardScaler().fit_transform(X) * np.asarray(stds)
+    cause = feature_scale_cause(X, "GDClassifier")
+    assert said in cause and unsaid not in cause

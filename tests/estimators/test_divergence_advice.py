@@ -72,6 +72,7 @@ def test_raw_features_are_named_with_the_scaler_that_fits(sparse):
     scaler = "StandardScaler(with_mean=False)" if sparse else "StandardScaler()"
     assert "The features are unscaled (column standard deviations from 0.00264 to 569)" in msg
     assert f"make_pipeline({scaler}, GDClassifier(...))" in msg
+    assert "one learning rate cannot suit them all" in msg  # 0.00264 to 569: far apart
     assert "is the likely cause" not in msg
     assert not [w for w in WRONG_TARGET if w in msg], msg
     make_pipeline(StandardScaler(with_mean=not sparse), est).fit(Xg, y)  # the fix trains
@@ -131,3 +132,17 @@ def test_the_pipelines_explanation_replaces_the_advice_once():
     msg = str(explain_divergence(raw, X, None, False))
     assert msg.count("The features are unscaled") == 1
     assert msg.endswith("preprocess.standardize is false.")
+
+
+def test_features_on_one_common_large_scale_are_not_said_to_need_different_rates():
+    """Breast cancer standardised then × 100 (every column std 100) diverges with sgd at
+    learning_rate=0.1: the advice said 'one learning rate cannot suit them all', false for
+    columns of one scale; it says they share a scale far from 1, and the fix trains."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X100 = 100 * StandardScaler().fit_transform(X)
+    est = GDClassifier(optimizer="sgd", learning_rate=0.1, random_state=0)
+    msg = str(_diverged(est, X100, y))
+    assert "The features are unscaled (column standard deviations all 100)" in msg
+    assert "they share one scale, far from 1" in msg
+    assert "cannot suit them all" not in msg
+    assert make_pipeline(StandardScaler(), est).fit(X100, y).score(X100, y) > 0.95

@@ -45,7 +45,11 @@ FAR_FROM_UNIT = 10.0
 unit scale (the weights start at 0)."""
 FEATURE_SPREAD = 100.0
 """Features whose largest column standard deviation exceeds this, or this many times the
-smallest (non-zero) one, are on scales one learning rate cannot suit."""
+smallest (non-zero) one, are on scales one learning rate cannot suit: the first, on one
+large scale, not the rate that suits standardised features; the second (far-apart), not
+any one rate."""
+COMMON_SCALE = 10.0
+"""Columns whose standard deviations are within this factor of each other share one scale."""
 
 
 def oscillated(losses: Sequence[float]) -> bool:
@@ -77,9 +81,12 @@ def _column_std(X) -> np.ndarray:
 
 
 def feature_scale_cause(X, estimator: str) -> str | None:
-    """The sentence naming features on large or far-apart scales (and the fix), or None. The
-    fix for a sparse ``X`` is ``StandardScaler(with_mean=False)``: the default one refuses it
-    ("Cannot center sparse matrices"), and centring would make it dense."""
+    """The sentence naming features on large or far-apart scales (and the fix), or None:
+    far-apart ones (their standard deviations spread over more than :data:`FEATURE_SPREAD`
+    times) cannot share one learning rate; ones on one large scale can, but not the rate
+    that suits standardised features. The fix for a sparse ``X`` is
+    ``StandardScaler(with_mean=False)``: the default one refuses it ("Cannot center sparse
+    matrices"), and centring would make it dense."""
     if X is None or X.shape[0] < 2:
         return None
     std = _column_std(X)
@@ -91,9 +98,18 @@ def feature_scale_cause(X, estimator: str) -> str | None:
         return None
     scaler = ("StandardScaler(with_mean=False)" if issparse(X)  # scales, keeps it sparse
               else "StandardScaler()")
-    return (f"The features are unscaled (column standard deviations from {low:.3g} to "
-            f"{high:.3g}): one learning rate cannot suit them all. Standardise them: "
-            f"make_pipeline({scaler}, {estimator}(...)).")
+    if high > FEATURE_SPREAD * low:
+        why = "one learning rate cannot suit them all"
+    elif high > COMMON_SCALE * low:
+        why = ("a learning rate that suits standardised features takes steps far too large "
+               "on the largest")
+    else:
+        why = ("they share one scale, far from 1: a learning rate that suits standardised "
+               "features takes steps far too large on it")
+    span = (f"all {high:.3g}" if f"{low:.3g}" == f"{high:.3g}" else
+            f"from {low:.3g} to {high:.3g}")
+    return (f"The features are unscaled (column standard deviations {span}): {why}. "
+            f"Standardise them: make_pipeline({scaler}, {estimator}(...)).")
 
 
 def _target_moments(y) -> tuple[float, float] | None:
