@@ -194,6 +194,76 @@ def test_the_feature_scale_advice_for_sparse_counts_is_a_recipe_that_fits():
     assert "with_mean" not in feature_scale_cause(dense.astype(np.float64), "GDRegressor")
 
 
+def _far_target():
+    """Standardised features, a target of mean 2.9e5 and std 1e5 (house prices)."""
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(1000, 5, noise=1.0, random_state=0)
+    return StandardScaler().fit_transform(X), 2.9e5 + 1e5 * y / y.std()
+
+
+def test_an_mlps_target_warning_does_not_say_its_weights_start_at_0():
+    """The warning said 'the weights start at 0 and adam moves each weight by at most about
+    learning_rate=0.01 per step, so they need many more steps than max_epochs allows': an
+    MLP's weights start random, and its output can grow faster than one weight's steps, so
+    no step count is claimed. The fix it names (scale the target) is kept."""
+    X, y = _far_target()
+    est = GDRegressor(model="mlp", hidden_layer_sizes=[16], max_epochs=100, random_state=0)
+    messages = _convergence_messages(est, X, y)
+    assert len(messages) == 1
+    assert "y mean 2.899e+05, std 1e+05" in messages[0]
+    assert "start at 0" not in messages[0] and "steps than" not in messages[0]
+    assert "an MLP's weights start small and random" in messages[0]
+    assert "TransformedTargetRegressor(regressor=GDRegressor(...)" in messages[0]
+    fresh = GDRegressor(model="mlp", hidden_layer_sizes=[16], max_epochs=1,
+                        learning_rate=1e-12, tol=None, random_state=0).fit(X, y)
+    assert np.all(fresh.coefs_[0] != 0)  # the first layer starts random, not at 0
+
+
+def test_a_step_budget_that_covered_the_target_is_not_called_too_short():
+    """Linear adam at learning_rate=1000, 480 full-batch steps: the warning said adam 'moves
+    each weight by at most about learning_rate=1000 per step, so they need many more steps
+    than max_epochs allows', but some 290 such steps cover 2.9e5. It gives the numbers and
+    the reason the fit shows: adam's steps shrank on the way (the intercept moved under half
+    a learning rate per step at the end and had not got there)."""
+    X, y = _far_target()
+    intercepts = []
+    est = GDRegressor(optimizer="adam", learning_rate=1000.0, max_epochs=480, random_state=0,
+                      callbacks=[lambda info: intercepts.append(float(info["params"][1][0]))])
+    messages = _convergence_messages(est, X, y)
+    assert len(intercepts) == 480 and intercepts[-1] < y.mean()
+    assert intercepts[-1] - intercepts[-2] < 0.5 * 1000.0  # the steps shrank
+    assert len(messages) == 1
+    assert "more than the" not in messages[0] and "steps than" not in messages[0]
+    assert ("adam's steps of about learning_rate=1000 would cover the target's scale "
+            "(2.9e+05) in some 290 of the fit's 480 steps, but they shrink") in messages[0]
+
+
+def test_a_step_budget_too_short_for_the_target_is_said_with_its_numbers():
+    """adam at learning_rate=1, 20 epochs of 5 mini-batches (1000 rows, batch_size=200):
+    100 steps of at most about 1 cannot carry the intercept from 0 to 2.9e5."""
+    X, y = _far_target()
+    est = GDRegressor(optimizer="adam", learning_rate=1.0, batch_size=200, max_epochs=20,
+                      random_state=0)
+    messages = _convergence_messages(est, X, y)
+    assert abs(est.intercept_[0]) < 1.5 * 100  # what the warning says: it got nowhere near
+    assert len(messages) == 1
+    assert ("the weights start at 0 and adam moves each by at most about learning_rate=1 "
+            "per step: reaching the target's scale (2.9e+05) takes at least some 289,923 "
+            "steps, more than the 100 this fit had (20 epochs of 5 batches)") in messages[0]
+
+
+def test_a_linear_sgd_fit_is_not_told_one_rate_cannot_suit_the_target():
+    """sgd's linear fit scales with y (its steps grow with the gradient), so 'one learning
+    rate cannot suit it and the features' was not the reason; the absolute tol is."""
+    X, y = _far_target()
+    messages = _convergence_messages(GDRegressor(optimizer="sgd", learning_rate=0.1,
+                                                 max_epochs=5, random_state=0), X, y)
+    assert len(messages) == 1 and "y mean 2.899e+05" in messages[0]
+    assert "cannot suit" not in messages[0] and "start at 0" not in messages[0]
+    assert "the absolute tol=0.0001 asks for a far finer fit" in messages[0]
+
+
 @pytest.mark.parametrize("stds,said,unsaid", [
     ([100.0] * 5, "they share one scale, far from 1", "cannot suit them all"),
     ([0.01, 1.0, 500.0], "one learning rate cannot suit them all", "share one scale"),

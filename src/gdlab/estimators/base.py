@@ -922,15 +922,21 @@ class BaseGD(BaseEstimator):
             print(f"lowest training loss {self.best_loss_:.6g} in epoch {self.best_epoch_} "
                   f"of {self.n_iter_}; the weights returned are the last epoch's", flush=True)
 
-    def _scale_causes(self, problem: Problem) -> list[str]:
+    def _scale_causes(self, run: _Run) -> list[str]:
         """Sentences naming unscaled data as a fit's likely trouble (see
         :mod:`gdlab.estimators.advice`); none for a standardised row view (a CV fold's)."""
+        problem = run.problem
         if problem.is_view:
             return []
         causes = [feature_scale_cause(problem.X, type(self).__name__)]
         if self._advises_target_scale:
-            causes.insert(0, target_scale_cause(problem.y, self.optimizer,
-                                                float(self.learning_rate)))
+            bs, n = run.config.batch_size, problem.n_rows
+            batches = 1 if bs is None or bs >= n else -(-n // bs)  # the last one partial
+            kind = ("linear" if isinstance(run.model, LinearModel) else
+                    "mlp" if isinstance(run.model, MLP) else "plug-in")
+            causes.insert(0, target_scale_cause(
+                problem.y, self.optimizer, float(self.learning_rate), kind,
+                steps=self.n_iter_ * batches, epochs=self.n_iter_, tol=self.tol))
         return [c for c in causes if c]
 
     def _divergence_advice(self, run: _Run, exc: DivergenceError) -> str | None:
@@ -958,7 +964,7 @@ class BaseGD(BaseEstimator):
         oscillating = not restored and oscillated(losses)
         if converged and not oscillating:
             return None
-        causes = self._scale_causes(run.problem)
+        causes = self._scale_causes(run)
         # the features' scales are unknown only for a row view not standardised on the fly
         # (a checked X names unscaled ones in ``causes``; a standardised view needs nothing)
         unknown = run.problem.is_view and run.problem.center is None

@@ -22,12 +22,12 @@ class GDRegressor(RegressorMixin, BaseGD):
     of the objective's gradient (with ``optimizer="sgd"`` and ``batch_size=1`` a row of
     weight 3 takes a step three times as long as one of weight 1).
 
-    Scale the target as you scale the features: the weights start at zero and Adam moves
-    each by about ``learning_rate`` per step, so on a target in the hundreds the defaults
-    stop far from the fit (R² near 0 with a ConvergenceWarning), as scikit-learn's
-    ``MLPRegressor`` does. ``TransformedTargetRegressor(GDRegressor(),
-    transformer=StandardScaler())`` does it, as the pipeline's ``preprocess.scale_target``
-    does.
+    Scale the target as you scale the features: a linear model's weights start at zero (an
+    MLP's small and random) and Adam moves each by about ``learning_rate`` per step, so on a
+    target in the hundreds the defaults stop far from the fit (R² near 0 with a
+    ConvergenceWarning), as scikit-learn's ``MLPRegressor`` does.
+    ``TransformedTargetRegressor(GDRegressor(), transformer=StandardScaler())`` does it, as
+    the pipeline's ``preprocess.scale_target`` does.
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"squared_error"`` (½(ŷ − y)², the default) or ``"huber"``.'
