@@ -278,3 +278,17 @@ def test_the_feature_advice_says_whether_the_columns_share_a_scale(stds, said, u
     X = StandardScaler().fit_transform(X) * np.asarray(stds)
     cause = feature_scale_cause(X, "GDClassifier")
     assert said in cause and unsaid not in cause
+
+
+def test_a_warm_started_fit_is_not_told_its_weights_start_at_0():
+    """The second fit of warm_start=True starts from the first fit's weights: no 'start at 0'
+    nor a step count from 0 for it."""
+    X, y = _far_target()
+    est = GDRegressor(optimizer="adam", learning_rate=1.0, max_epochs=20, warm_start=True,
+                      random_state=0)
+    first = _convergence_messages(est, X, y)
+    assert len(first) == 1 and "the weights start at 0" in first[0]
+    again = _convergence_messages(est, X, y)
+    assert len(again) == 1 and "y mean 2.899e+05" in again[0]
+    assert "start at 0" not in again[0] and "this fit had" not in again[0]
+    assert "adam moves each weight by about learning_rate=1 per step" in again[0]

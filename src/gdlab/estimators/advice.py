@@ -135,11 +135,13 @@ about that while the gradient keeps its sign), whatever the gradient's size."""
 
 
 def target_scale_cause(y, optimizer: Any, learning_rate: float, model: str, steps: int,
-                       epochs: int, tol: float) -> str | None:
+                       epochs: int, tol: float, warm: bool = False) -> str | None:
     """The sentence naming a regression target far from unit scale (and the fix), or None,
     for a fit that ended unconverged after ``steps`` optimiser steps over ``epochs`` epochs.
     ``model``: ``"linear"`` (its weights start at 0), ``"mlp"`` (small random weights, zero
-    biases) or another (a plug-in's). The reason given is the one the numbers support:
+    biases) or another (a plug-in's); ``warm``: the fit started from a previous fit's
+    weights (``warm_start``), not fresh ones. The reason given is the one the numbers
+    support:
 
     * a linear model whose optimiser steps by about ``learning_rate`` (:data:`BOUNDED_STEP`)
       needs at least some max(|mean|, std) / ``learning_rate`` steps to reach the target's
@@ -152,15 +154,16 @@ def target_scale_cause(y, optimizer: Any, learning_rate: float, model: str, step
     * a linear model trained by sgd or momentum: its steps and weights scale with y, so the
       reason is the loss, which grows with the target's scale: the absolute ``tol`` asks for
       a far finer fit than on a unit-scale target;
-    * an MLP's (or a plug-in model's) output can grow faster than its weights move, so no
-      step count is claimed: its bounded steps approach a target that large slowly, and an
-      unbounded optimiser's gradients grow with it."""
+    * an MLP's (or a plug-in model's) output can grow faster than its weights move, and a
+      warm-started fit's weights start elsewhere, so no step count is claimed: its bounded
+      steps approach a target that large slowly, and an unbounded optimiser's gradients
+      grow with it."""
     moments = _target_moments(y)
     if moments is None:
         return None
     mean, std = moments
     bounded = optimizer in BOUNDED_STEP
-    if model == "linear":
+    if model == "linear" and not (warm and bounded):
         scale = max(abs(mean), std)
         needed = int(np.ceil(scale / learning_rate))
         batches = steps // epochs if epochs else 0
@@ -181,7 +184,7 @@ def target_scale_cause(y, optimizer: Any, learning_rate: float, model: str, step
                    f"tol={tol:g} asks for a far finer fit than on a unit-scale target")
     elif bounded:
         start = ("an MLP's weights start small and random (its output near 0) and "
-                 if model == "mlp" else "")
+                 if model == "mlp" and not warm else "")
         why = (f"{start}{optimizer} moves each weight by about "
                f"learning_rate={learning_rate:g} per step, so the fit approaches a target "
                "that large slowly")

@@ -304,6 +304,8 @@ class _Run:
     model: Any
     epochs: int
     incremental: bool
+    warm: bool = False
+    """The parameters started from the previous fit's (``warm_start``), not fresh ones."""
 
 
 def _fitted_attributes(est: BaseEstimator) -> dict[str, Any]:
@@ -784,6 +786,7 @@ class BaseGD(BaseEstimator):
         model, opt = parts.model, parts.optimizer
         loss = make_loss(self._loss_name(), n_outputs, self.epsilon)
         X_val, y_val, w_val, val_rows = val if val is not None else (None, None, None, None)
+        reuse = False  # warm_start: this fit starts from the previous fit's parameters
 
         if first:
             rng = self._rng()
@@ -856,7 +859,7 @@ class BaseGD(BaseEstimator):
             optimizer_plugin=self.optimizer if is_import_path(self.optimizer) else None,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
-        return _Run(problem, state, opt, cfg, model, epochs, incremental)
+        return _Run(problem, state, opt, cfg, model, epochs, incremental, reuse)
 
     def _warm_start_mismatch(self, previous: dict[str, Any], then: list, fresh: list) -> str:
         """Why ``warm_start`` cannot continue the previous solution (its parameters, shaped
@@ -936,7 +939,8 @@ class BaseGD(BaseEstimator):
                     "mlp" if isinstance(run.model, MLP) else "plug-in")
             causes.insert(0, target_scale_cause(
                 problem.y, self.optimizer, float(self.learning_rate), kind,
-                steps=self.n_iter_ * batches, epochs=self.n_iter_, tol=self.tol))
+                steps=self.n_iter_ * batches, epochs=self.n_iter_, tol=self.tol,
+                warm=run.warm))
         return [c for c in causes if c]
 
     def _divergence_advice(self, run: _Run, exc: DivergenceError) -> str | None:
