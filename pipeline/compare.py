@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         print("compare: compare.enabled is false, nothing compared")
         return 0
     from gdlab.config.inert_dimensions import inert_compare_warnings
+    from gdlab.config.sections.compare import ranked_penalty_warning
 
-    for warning in inert_compare_warnings(params):
+    for warning in filter(None, [*inert_compare_warnings(params), ranked_penalty_warning(params)]):
         print(f"compare: warning: {warning}", file=sys.stderr)
     from gdlab.tracking.safety import stage_exit  # imports MLflow: only when comparing
 

@@ -36,6 +36,7 @@ from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_
 from gdlab.config.inert_dimensions import inert_compare_warnings, inert_dimension_warnings
 from gdlab.config.plugin_probes import probe_scope
 from gdlab.config.schedule_reach import plateau_stopping_warning
+from gdlab.config.sections.compare import ranked_penalty_warning
 from gdlab.config.variant_notes import inert_variant_warnings
 from gdlab.data import (
     DataError,
@@ -92,6 +93,7 @@ def _validate(argv: list[str] | None) -> int:
         *inert_variant_warnings(params),
         *inert_dimension_warnings(params),
         *inert_compare_warnings(params),
+        ranked_penalty_warning(params),
     ]
     for warning in filter(None, warnings):
         print(f"validate: warning: {warning}", file=sys.stderr)

@@ -117,7 +117,7 @@ def test_a_diverging_variant_is_reported_and_ranked_last(default_problem, tmp_pa
     assert bad["final_loss"] is None and bad["epochs_to_target"] is None
     table = (tmp_path / "c" / "summary.md").read_text()
     # its rate, then no final losses and no gap either
-    assert "| 2 | learning_rate=1000000.0 | 1e+06 | — | — | — | 3 | — | — |" in table
+    assert "| 2 | learning_rate=1000000.0 | 1e+06 | — | — | — | — | 3 | — | — |" in table
     assert "| yes (fold 1: epoch " in table.splitlines()[-1]  # where it diverged, named
     overlay = written["figures"]["overlay"].data["variants"]
     assert overlay["learning_rate=0.1"]["train"][-1, 1] == pytest.approx(

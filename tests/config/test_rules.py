@@ -506,7 +506,7 @@ def test_compare_accepts_a_key_of_the_estimator_pipeline(vary, values):
 
 @pytest.mark.parametrize(("key", "value", "allowed"), [
     ("compare.learning_rate", "auto", "shared | lr_find"),
-    ("compare.rank_by", "test_loss", "train_loss | val_loss"),
+    ("compare.rank_by", "test_loss", "train_loss | val_loss | val_metric"),
 ])
 def test_compare_options_take_only_their_values(key, value, allowed):
     err = config_error({key: value})
@@ -779,3 +779,39 @@ def test_a_scheduler_address_without_scheme_or_port_says_which_is_missing(addres
     assert_problem(err, "parallel.scheduler",
                    f"{address!r} is not a Dask scheduler address: {why}")
     assert_problem(err, "parallel.scheduler", "(allowed: tcp://host:port | tls://host:port")
+
+
+@pytest.mark.parametrize("rank_by", ["train_loss", "val_loss"])
+@pytest.mark.parametrize(("vary", "values"), [
+    ("model.epsilon", [0.1, 1.0, 3.0]), ("model.loss", ["squared_error", "huber"]),
+    ("preprocess.scale_target", [True, False]),
+])
+def test_compare_refuses_to_rank_losses_in_different_units(vary, values, rank_by):
+    # huber with epsilon 0.1 is smaller than with 3.0 whatever the fit: compare declared it
+    # the winner on diabetes while its held-out RMSE was the worst
+    overrides = {"model.task": "regression", "model.loss": "huber", "compare.vary": vary,
+                 "compare.values": values, "compare.rank_by": rank_by}
+    err = config_error(overrides)
+    assert [p.path for p in err.problems] == ["compare.vary"], str(err)
+    assert_problem(err, "compare.vary", f"{vary} with compare.rank_by: {rank_by}: the "
+                   "variants' losses would be in different units")
+    assert_problem(err, "compare.vary", "compare.rank_by: val_metric")
+    params = validate_params(params_dict({**overrides, "compare.rank_by": "val_metric"}))
+    assert (params.compare.vary, params.compare.rank_by) == (vary, "val_metric")
+
+
+def test_compare_of_penalties_ranked_by_training_loss_is_warned_about():
+    from gdlab.config.sections.compare import ranked_penalty_warning
+
+    for vary, values in (("model.alpha", [0.0, 0.1]), ("model.l1_ratio", [0.0, 1.0])):
+        compare = {"model.alpha": 0.1, "compare.vary": vary, "compare.values": values}
+        warning = ranked_penalty_warning(validate_params(params_dict(compare)))
+        assert warning is not None and warning.startswith(
+            f"compare.vary: {vary} with compare.rank_by: train_loss: the ranked loss is the "
+            "training objective, loss + penalty, so the variants with the smaller penalty win "
+            "by construction")
+        assert "compare.rank_by: val_metric" in warning
+        for rank_by in ("val_metric", "val_loss"):  # val_loss: held out, without the penalty
+            assert ranked_penalty_warning(validate_params(params_dict(
+                {**compare, "compare.rank_by": rank_by}))) is None
+    assert ranked_penalty_warning(validate_params(params_dict({}))) is None

@@ -234,6 +234,13 @@ def test_compare_refuses_to_rank_scaled_against_unscaled_losses():
             "data": {"source": "diabetes"}, "model": {"task": "regression"},
             "compare": {"vary": "preprocess.scale_target", "values": [True, False]},
         })
+    # ranked by the held-out rmse, in the target's units for both: accepted
+    accepted = Params.model_validate({
+        "data": {"source": "diabetes"}, "model": {"task": "regression"},
+        "compare": {"vary": "preprocess.scale_target", "values": [True, False],
+                    "rank_by": "val_metric"},
+    })
+    assert accepted.compare.vary == "preprocess.scale_target"
     # classification ignores the key: two identical variants
     with pytest.raises(ValueError, match="compare.vary: classification ignores it"):
         Params.model_validate({

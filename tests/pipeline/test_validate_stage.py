@@ -211,3 +211,26 @@ def test_a_plugin_model_is_probed_once_by_the_stage(tmp_path, capsys, monkeypatc
     code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "validated.json")])
     assert code == 0, capsys.readouterr().err
     assert len(given) == 1
+
+
+@pytest.mark.parametrize(("rank_by", "warned"), [("train_loss", True), ("val_metric", False)])
+def test_a_comparison_of_penalties_ranked_by_training_loss_is_warned_about(
+    tmp_path, capsys, monkeypatch, rank_by, warned
+):
+    """compare.vary: model.alpha ranked by train_loss (loss + penalty): the smaller penalty
+    wins by construction; validate says so and names rank_by: val_metric."""
+    monkeypatch.chdir(tmp_path)
+    params = {
+        "data": {"synthetic": {"n_samples": 200, "n_features": 4, "n_informative": 2}},
+        "compare": {"vary": "model.alpha", "values": [0.0, 0.1], "rank_by": rank_by},
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", "params.yaml", "--out", str(tmp_path / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "compare.vary: model.alpha" in line]
+    assert len(lines) == int(warned), err
+    if warned:
+        assert lines[0].startswith("validate: warning: compare.vary: model.alpha with "
+                                   "compare.rank_by: train_loss: the ranked loss is the "
+                                   "training objective, loss + penalty")

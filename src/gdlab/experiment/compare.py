@@ -8,7 +8,12 @@ loss, epochs and wall time until the mean curve first reaches the target loss, w
 any fold diverged (at which epoch, with which learning rate), and whether the curve ends
 above its first epoch (unstable). The ranking orders the variants that did not diverge by
 their final loss (the last point of the drawn curve: ``compare.rank_by``, the training loss by
-default or the folds' validation loss), then the diverged ones. Every variant trains at
+default or the folds' validation loss) or, with ``rank_by: val_metric``, by each fold's held-out
+score in the task's default metric (rmse in the target's units, log_loss; scored as
+cross-validation's ``val_<metric>``), then the diverged ones. Each variant's own loss is in
+its own units when the variants differ in ``model.loss``, ``model.epsilon`` or
+``preprocess.scale_target`` (and its training loss includes its penalty): the held-out metric,
+shown for every variant whatever ranks, is the one measure they share. Every variant trains at
 params.yaml's learning rate unless ``compare.learning_rate: lr_find`` gives each its own
 (:mod:`gdlab.experiment.variant_rates`); the summary says which rule and which rates.
 
@@ -46,6 +51,7 @@ from gdlab.data.copies import copy_groups
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
+from gdlab.experiment.metrics import DEFAULT_METRIC, GREATER_IS_BETTER, score_rows
 from gdlab.experiment.model import (
     build_pipeline,
     fit_pipeline_rows,
@@ -84,6 +90,9 @@ class VariantFold:
     fit_time: float
     divergence: dict[str, float] | None = None
     """When it diverged: ``{"epoch": ..., "learning_rate": ...}`` from the DivergenceError."""
+    scores: dict[str, float] | None = None
+    """The fitted fold's scores on its held-out rows (:func:`gdlab.experiment.metrics.score_rows`,
+    as cross-validation's ``val_<metric>``: the target's units); None when it diverged."""
 
     @property
     def n_iter(self) -> int:
@@ -139,6 +148,22 @@ class Variant:
         last = self.stacked(name)[:, -1]
         return {f.fold: float(x) for f, x in zip(self.folds, last, strict=True) if np.isfinite(x)}
 
+    def fold_scores(self, metric: str) -> dict[int, float]:
+        """``{fold: held-out score in metric}`` of the folds that have a finite one; empty
+        when the variant diverged."""
+        if self.diverged:
+            return {}
+        return {f.fold: float(f.scores[metric]) for f in self.folds
+                if f.scores is not None and np.isfinite(f.scores.get(metric, np.nan))}
+
+    def score(self, metric: str) -> tuple[float | None, float | None]:
+        """``(mean, std)`` over the folds (ddof 0) of the held-out score in ``metric``;
+        ``(None, None)`` without any."""
+        values = list(self.fold_scores(metric).values())
+        if not values:
+            return None, None
+        return float(np.mean(values)), float(np.std(values))
+
     def stacked(self, name: str) -> np.ndarray:
         return stack_curves(
             [f.curves.get(name, []) for f in self.folds], hold=[not f.diverged for f in self.folds]
@@ -154,7 +179,11 @@ class Comparison:
     target_loss: float | None = None
     target_rule: str = "compare.target_loss"
     rank_by: str = "train_loss"
-    """The curve whose final value ranks the variants and decides the verdict."""
+    """What ranks the variants and decides the verdict: the final value of a loss curve
+    (``train_loss``, ``val_loss``) or ``val_metric``, the folds' held-out :attr:`metric`."""
+    metric: str | None = None
+    """The task's default metric (rmse, log_loss; lower is better): each fold's held-out
+    score in it is shown, and ranks with ``rank_by: val_metric``."""
     learning_rate_rule: str = ""
     """How each variant's learning rate was chosen, in words."""
 
@@ -166,7 +195,7 @@ class Comparison:
         diverged (and those without one)."""
         def key(item: tuple[int, Variant]) -> tuple:
             index, v = item
-            final = _final(v.curve(self.rank_by))
+            final = self.final(v)
             return (v.diverged or final is None, final if final is not None else 0.0, index)
 
         return [v.label for _, v in sorted(enumerate(self.variants), key=key)]
@@ -189,14 +218,38 @@ class Comparison:
         fold, over the folds either of them has (:func:`gdlab.experiment.paired.paired_gap`)."""
         best = self._alive()[0]
         folds = {f.fold for f in best.folds} | {f.fold for f in v.folds}
-        return paired_gap(best.fold_finals(self.rank_by), v.fold_finals(self.rank_by), len(folds),
+        return paired_gap(self.fold_finals(best), self.fold_finals(v), len(folds),
                           margin=max(_tol(best), _tol(v)))
+
+    def ranks_by_metric(self) -> bool:
+        return self.rank_by == "val_metric"
+
+    def _ranked_metric(self) -> str:
+        if self.metric is None:
+            raise ValueError("compare.rank_by: val_metric needs the task's metric: pass task to "
+                             "compare_variants")
+        if GREATER_IS_BETTER[self.metric]:  # the defaults (rmse, log_loss) are lower-better
+            raise ValueError(f"compare.rank_by: val_metric ranks lower first; {self.metric} "
+                             "is greater-is-better")
+        return self.metric
+
+    def final(self, v: Variant) -> float | None:
+        """What ranks ``v`` (lower first): its final loss of :attr:`rank_by` (the mean curve's
+        last point) or, with ``val_metric``, the mean over the folds of its held-out score."""
+        if self.ranks_by_metric():
+            return v.score(self._ranked_metric())[0]
+        return _final(v.curve(self.rank_by))
+
+    def fold_finals(self, v: Variant) -> dict[int, float]:
+        """``{fold: what ranks}``: its final loss of :attr:`rank_by` or its held-out score."""
+        if self.ranks_by_metric():
+            return v.fold_scores(self._ranked_metric())
+        return v.fold_finals(self.rank_by)
 
     def _alive(self) -> list[Variant]:
         """The variants that did not diverge and have a final loss, best first."""
         ranked = [self.variant(label) for label in self.ranking()]
-        return [v for v in ranked
-                if not v.diverged and _final(v.curve(self.rank_by)) is not None]
+        return [v for v in ranked if not v.diverged and self.final(v) is not None]
 
     def budget(self) -> str:
         """What every variant was given: the same epochs (not the same time), and whether a
@@ -237,6 +290,7 @@ class Comparison:
                 "folds_behind_best": None if gap is None else gap.behind,
                 "final_val_loss": None if v.diverged else _final(v.curve("val_loss")),
                 "final_val_loss_std": v.final_spread("val_loss"),
+                **self._score_columns(v),
                 "learning_rate": v.learning_rate,
                 "learning_rate_source": v.rate_source,
                 "learning_rate_note": v.rate_note,
@@ -253,35 +307,52 @@ class Comparison:
         measured = ("validation loss over the CV folds (each fold's held-out rows, loss "
                     "without penalty" if self.rank_by == "val_loss" else
                     "training loss over the CV folds (loss + penalty")
+        if self.ranks_by_metric():
+            measured = (f"held-out {self._ranked_metric()} over the CV folds (each fold's "
+                        "model at its last epoch scored on its held-out rows"
+                        + (", in the target's units" if self.metric in ("rmse", "mae") else "")
+                        + "; the same measure for every variant, whatever its loss")
         if self.rank_by == "val_loss" and any(
                 getattr(getattr(v.params, "train", None), "early_stopping", False)
                 for v in self.variants):
             measured = ("validation loss over the CV folds (with train.early_stopping: the "
                         "validation_fraction of each fold's training rows it stopped on, not "
                         "the held-out rows; loss without penalty")
-        ranked = "validation" if self.rank_by == "val_loss" else "training"
+        ranked = ("validation loss" if self.rank_by == "val_loss" else
+                  f"held-out {self.metric}" if self.ranks_by_metric() else "training loss")
         return {
             "vary": self.vary,
             "rank_by": self.rank_by,
             "target_loss": self.target_loss,
             "target_rule": self.target_rule,
             "metric": f"mean {measured}"
-            + (", standardised target" if self.variants and all(
-                v.target_scaled for v in self.variants) else "") + "), per epoch",
+            + (", standardised target" if not self.ranks_by_metric() and self.variants and all(
+                v.target_scaled for v in self.variants) else "")
+            + (")" if self.ranks_by_metric() else "), per epoch"),
+            "val_metric": self.metric,
             "learning_rate_rule": self.learning_rate_rule or _rate_rule(self.variants, self.vary),
             "folds": len(self.variants[0].folds) if self.variants else 0,
             "ranking": ranking,
             "winner": winner,
             "tied_with_best": tied,
             "winner_rule": "winner only when, compared fold by fold with every other "
-            f"variant, its final {ranked} loss is lower on every fold (compare.rank_by: "
+            f"variant, its final {ranked} is lower on every fold (compare.rank_by: "
             f"{self.rank_by}; folds_behind_best "
-            "equals folds; a fold without a final loss for either does not count) and the "
+            "equals folds; a fold without a final value for either does not count) and the "
             "mean of the paired gaps exceeds their standard deviation over the folds and "
             "train.tol (gap_to_best > gap_to_best_std and gap_to_best > train.tol)",
             "budget": self.budget(),
             "variants": rows,
         }
+
+
+    def _score_columns(self, v: Variant) -> dict[str, float | None]:
+        """``{"val_<metric>": mean, "val_<metric>_std": std}`` of ``v``'s held-out scores
+        (empty without a task metric)."""
+        if self.metric is None:
+            return {}
+        mean, std = v.score(self.metric)
+        return {f"val_{self.metric}": mean, f"val_{self.metric}_std": std}
 
 
 def diverged_text(v: Variant) -> str:
@@ -367,11 +438,12 @@ def _final(curve: np.ndarray) -> float | None:
 
 
 def _fit_fold(
-    pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold, lines: EpochProgress | None = None
+    pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold, lines: EpochProgress | None = None,
+    task: str | None = None,
 ) -> VariantFold:
     recorder = HistoryRecorder()
     callbacks = [recorder] if lines is None else [recorder, lines]
-    diverged, divergence = False, None
+    diverged, divergence, scores = False, None, None
     # compare_variants said the batch size once; a worker process takes no warning filters
     with warnings.catch_warnings(), quiet_batch_size():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -379,18 +451,21 @@ def _fit_fold(
         warm_up_rows(pipeline, X, y, fold.train_idx, watched)
         start = time.perf_counter()
         try:
-            fit_pipeline_rows(  # the held-out rows recorded, not monitored (plateau)
+            outcome = fit_pipeline_rows(  # the held-out rows recorded, not monitored (plateau)
                 pipeline, X, y, fold.train_idx, watched, callbacks=callbacks, monitor_eval=False
             )
         except DivergenceError as exc:
             diverged = True
             divergence = {"epoch": int(exc.epoch), "learning_rate": float(exc.learning_rate)}
+    fit_time = time.perf_counter() - start
+    if task is not None and not diverged:  # as cross_validate's val_<metric>
+        scores = score_rows(outcome.model, X, y, fold.val_idx, task)
     curves: dict[str, list[float | None]] = {name: [] for name in CURVE_NAMES.values()}
     for record in recorder.records:
         for key, name in CURVE_NAMES.items():
             value = record.get(key)
             curves[name].append(None if value is None else float(value))
-    return VariantFold(fold.index, curves, diverged, time.perf_counter() - start, divergence)
+    return VariantFold(fold.index, curves, diverged, fit_time, divergence, scores)
 
 
 def _trajectory(pipeline: Any, X: np.ndarray, y: np.ndarray, names: list[str] | None):
@@ -420,7 +495,8 @@ def compare_variants(
     ``learning_rate``: ``shared`` (each variant's params' rate) or ``lr_find`` (each
     variant's LR range test suggestion on the first fold's training rows,
     :func:`gdlab.experiment.variant_rates.find_variant_rates`); ``rank_by``: ``train_loss``
-    or ``val_loss``, the final loss that ranks them."""
+    or ``val_loss``, the final loss that ranks them, or ``val_metric``, each fold's held-out
+    score in the task's default metric (scored as cross-validation's ``val_<metric>``)."""
     X = np.asarray(X)
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed, groups=copy_groups(X, y))
@@ -447,7 +523,7 @@ def compare_variants(
         return EpochProgress(label, variants[i].params.train.max_epochs, share=share)
 
     jobs = [
-        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold, lines(i, fold)))
+        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold, lines(i, fold), task))
         for i, pipe in enumerate(pipelines)
         for fold in splits
     ]
@@ -479,7 +555,8 @@ def compare_variants(
         final = _final(v.curve("train_loss"))
         state = diverged_text(v) if v.diverged else f"final training loss {final:.4g}"
         say(f"compare: {v.label}: {state}")
-    comparison = Comparison(vary, variants, rank_by=rank_by, learning_rate_rule=rate_rule)
+    comparison = Comparison(vary, variants, rank_by=rank_by, metric=DEFAULT_METRIC[task],
+                            learning_rate_rule=rate_rule)
     if target_loss is not None:
         comparison.target_loss, comparison.target_rule = float(target_loss), "compare.target_loss"
     else:

@@ -318,8 +318,19 @@ def _gap_cell(row: dict[str, Any], folds: int) -> str:
 
 
 def _ranked_loss(summary: dict[str, Any]) -> str:
-    """``"validation loss"`` or ``"training loss"``: what the ranking and the gaps compare."""
+    """``"validation loss"``, ``"training loss"`` or ``"held-out rmse"``: what the ranking and
+    the gaps compare."""
+    if summary.get("rank_by") == "val_metric":
+        return f"held-out {summary.get('val_metric')}"
     return ("validation loss" if summary.get("rank_by") == "val_loss" else "training loss")
+
+
+def _metric_cell(summary: dict[str, Any], row: dict[str, Any]) -> str:
+    """The variant's held-out score in the task's metric, mean ± std over the folds."""
+    name = summary.get("val_metric")
+    if name is None:
+        return "—"
+    return _mean_std(row.get(f"val_{name}"), row.get(f"val_{name}_std"))
 
 
 def _rate_cell(row: dict[str, Any]) -> str:
@@ -346,14 +357,19 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
         f"Budget: {summary['budget']}.",
         "",
-        f"Verdict: {verdict_text(summary)}. The final losses are the mean ± standard "
-        f"deviation over the folds; a {summary['winner_rule']}.",
+        f"Verdict: {verdict_text(summary)}. The final losses and held-out scores are the "
+        f"mean ± standard deviation over the folds; a {summary['winner_rule']}. The held-out "
+        f"{summary.get('val_metric') or 'metric'} column is each fold's model at its last "
+        "epoch scored on the fold's held-out rows, the one measure every variant shares (the "
+        "losses are each in the units of the variant's own loss, the training loss with its "
+        "penalty).",
         "",
         "| rank | variant | learning rate | final training loss (mean ± std) | final "
-        "validation loss (mean ± std) | gap to the best per fold "
+        "validation loss (mean ± std) | held-out "
+        f"{summary.get('val_metric') or 'metric'} (mean ± std) | gap to the best per fold "
         f"({_ranked_loss(summary)}; mean ± std, folds behind) | epochs | epochs to target | "
         "time to target (s) | total time (s) | diverged |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label in summary["ranking"]:
         row = summary["variants"][label]
@@ -361,6 +377,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"| {row['rank']} | {label} | {_rate_cell(row)} | "
             f"{_mean_std(row['final_loss'], row['final_loss_std'])} | "
             f"{_mean_std(row['final_val_loss'], row['final_val_loss_std'])} | "
+            f"{_metric_cell(summary, row)} | "
             f"{_gap_cell(row, summary['folds'])} | "
             f"{row['epochs']} | "
             f"{_cell(row['epochs_to_target'])} | {_cell(row['time_to_target_s'], 3)} | "

@@ -35,6 +35,9 @@ def variant_metrics(row: Mapping[str, Any]) -> dict[str, float]:
                 "epochs_to_target", "time_to_target_s", "total_time_s"):
         if row.get(key) is not None:
             out[key] = float(row[key])
+    for key, value in row.items():  # val_<metric>, val_<metric>_std: the held-out score
+        if key.startswith("val_") and value is not None:
+            out[key] = float(value)
     return out
 
 

@@ -131,6 +131,16 @@ def tune_note(
     return "\n\n".join(lines)
 
 
+def _ranked(rank_by: str, task: str) -> str:
+    """What ranks the variants, in words (``final mean training loss``, ``mean held-out
+    rmse``)."""
+    if rank_by == "val_metric":
+        from gdlab.config import METRICS
+
+        return f"mean held-out {next(iter(METRICS[task]))}"
+    return f"final mean {'validation' if rank_by == 'val_loss' else 'training'} loss"
+
+
 def compare_note(
     params: Any, *, rows: int, n_features: int, ranking: Sequence[str],
     verdict: str | None = None,
@@ -142,7 +152,6 @@ def compare_note(
         f"gdlab compare run: {spec.vary} varied over {len(ranking)} values, each a "
         f"{params.cv.folds}-fold CV of a {model_line(params)} (one child run per variant).",
         f"Data: {data_line(params, rows, n_features)}.",
-        f"Ranking by final mean {'validation' if spec.rank_by == 'val_loss' else 'training'}"
-        f" loss: {' > '.join(ranking)}."
+        f"Ranking by {_ranked(spec.rank_by, params.model.task)}: {' > '.join(ranking)}."
         + (f" Verdict: {verdict}." if verdict else ""),
     ])

@@ -25,6 +25,20 @@ TARGET_GAP = 0.05
 RATE_KEYS = ("optimizer.learning_rate",)
 """What ``learning_rate: lr_find`` overrides in every variant: a key it cannot vary."""
 
+LOSS_RANKS = ("train_loss", "val_loss")
+"""The ``compare.rank_by`` values that rank by each variant's own loss."""
+
+LOSS_UNIT_KEYS = {
+    "model.loss": "squared error and huber are different functions of the residual",
+    "model.epsilon": "huber is at most half the squared residual and a smaller epsilon "
+    "always gives a smaller value",
+    "preprocess.scale_target": "on the standardised target or in the target's units",
+}
+"""Keys whose variants' losses are in different units: refused with a loss ranking."""
+
+PENALTY_KEYS = ("model.alpha", "model.l1_ratio")
+"""Keys whose variants' training objective carries a different penalty."""
+
 Value = StrictStr | StrictBool | StrictInt | StrictFloat | None
 
 
@@ -61,10 +75,14 @@ class CompareConfig(Section):
         "suggestion on the first fold's training rows (params.yaml's rate when the test finds "
         "no descent)",
     )
-    rank_by: Literal["train_loss", "val_loss"] = Field(
+    rank_by: Literal["train_loss", "val_loss", "val_metric"] = Field(
         "train_loss",
-        description="the final loss (mean over the folds) that ranks the variants and decides "
-        "the winner fold by fold: train_loss or val_loss (the folds' held-out rows)",
+        description="what ranks the variants and decides the winner fold by fold (mean over "
+        "the folds): train_loss or val_loss, each variant's own final loss (training rows or "
+        "the folds' held-out rows; in the units of its loss), or val_metric, the folds' "
+        "held-out score in the task's default metric (rmse in the target's units for "
+        "regression, log_loss for classification), which variants with different losses "
+        "(model.loss, model.epsilon), penalties or preprocess.scale_target share",
     )
 
     def cross_checks(self, params: Params) -> list[Problem]:
@@ -80,16 +98,19 @@ class CompareConfig(Section):
         if not _is_key(params.model_dump(), self.vary.split(".")):
             return [Problem("compare.vary", f"{self.vary!r} is not a key of the parameters",
                             "a dotted key such as optimizer.name or train.batch_size")]
-        if self.vary == "preprocess.scale_target":
-            why = (
-                "the variants' training losses would be in different units (standardised "
-                "target or not), so ranking them by loss means nothing; compare the test "
-                "metrics of two train runs instead (dvc exp run -S preprocess.scale_target=false)"
-                if params.model.task == "regression"
-                else "classification ignores it (class labels are not scaled): the variants "
-                "would be identical"
-            )
-            return [Problem("compare.vary", why, "a key other than preprocess.scale_target")]
+        if self.vary == "preprocess.scale_target" and params.model.task != "regression":
+            return [Problem("compare.vary", "classification ignores it (class labels are not "
+                            "scaled): the variants would be identical",
+                            "a key other than preprocess.scale_target")]
+        if self.rank_by in LOSS_RANKS and _changes_loss_units(self.vary, params):
+            return [Problem(
+                "compare.vary",
+                f"{self.vary} with compare.rank_by: {self.rank_by}: the variants' losses would "
+                f"be in different units ({LOSS_UNIT_KEYS[self.vary]}), so ranking them by loss "
+                "means nothing",
+                "compare.rank_by: val_metric (the held-out score in the task's metric, the "
+                "same units for every variant), or another compare.vary",
+            )]
         if self.learning_rate == "lr_find" and self.vary in RATE_KEYS:
             return [Problem(
                 "compare.learning_rate",
@@ -160,6 +181,30 @@ class CompareConfig(Section):
                 for p in variant.inert_problems()
             ]
         return notes
+
+
+def _changes_loss_units(vary: str, params: Params) -> bool:
+    """Whether the variants of ``vary`` have losses in different units (:data:`LOSS_UNIT_KEYS`):
+    regression only (classification has one loss, log_loss), and ``model.epsilon`` only with
+    the huber loss (otherwise it is inert: the variants are alike, which validate warns of)."""
+    if vary not in LOSS_UNIT_KEYS or params.model.task != "regression":
+        return False
+    return vary != "model.epsilon" or params.model.resolved_loss == "huber"
+
+
+def ranked_penalty_warning(params: Params) -> str | None:
+    """A warning when ``compare.vary`` changes the penalty and ``compare.rank_by`` is
+    ``train_loss``, the training objective (loss + penalty): a variant with less penalty has
+    less added to it and fits its training rows closer, so it wins by construction; None
+    otherwise (``val_loss`` is the held-out loss without the penalty)."""
+    spec = params.compare
+    if not spec.enabled or spec.vary not in PENALTY_KEYS or spec.rank_by != "train_loss":
+        return None
+    return (f"compare.vary: {spec.vary} with compare.rank_by: train_loss: the ranked loss is "
+            "the training objective, loss + penalty, so the variants with the smaller penalty "
+            "win by construction (whatever they do on new rows); compare.rank_by: val_metric "
+            "ranks by the folds' held-out score in the task's metric (or val_loss: the "
+            "held-out loss, without the penalty)")
 
 
 def _is_key(data: Any, parts: list[str]) -> bool:
