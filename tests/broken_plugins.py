@@ -117,6 +117,21 @@ def unnamed(x, y=1000):
     return partial(_halving, x, y)
 
 
+def _between(low, high, period, epoch):
+    """A triangle from ``low`` up to ``high`` and back every ``period`` epochs; a period
+    longer than the fit stays at ``low``."""
+    phase = (epoch % period) / period
+    return low + (high - low) * max(0.0, 1.0 - abs(2.0 * phase - 1.0)) * (period <= epoch)
+
+
+def cyclic(min_lr, max_lr=0.1, period=10):
+    return partial(_between, min_lr, max_lr, period)
+
+
+def warm(lr_start, eta=0.1):
+    return partial(_halving, lr_start, 1000)
+
+
 class StepSched:
     """A schedule object whose rate parameter has a default: it receives the rate all the
     same."""

@@ -82,6 +82,8 @@ def test_schedule_factory_taking_the_rate_in_the_wrong_parameter_is_refused(plug
     ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
     ("StepSched", {"factor": 0.5}),  # a class StepSched(lr=0.1, factor=0.5)
     ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
+    ("cyclic", {"max_lr": 0.05, "period": 100}),  # cyclic(min_lr, max_lr=0.1, period=10)
+    ("warm", {"eta": 0.3}),  # warm(lr_start, eta=0.1): both named like a rate
 ])
 def test_schedule_factory_whose_rate_parameter_has_a_default_passes(plugin, factory, params):
     """Before, validate refused every factory whose first parameter had a default."""

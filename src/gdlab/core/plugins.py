@@ -125,10 +125,17 @@ def _where(exc: BaseException) -> str:
     return f" (at {frames[-1].filename}, line {frames[-1].lineno})"
 
 
-RATE_NAMES = frozenset({"lr", "lr0", "base_lr", "initial_lr", "max_lr", "learning_rate",
-                        "initial_learning_rate", "eta", "eta0"})
-"""Parameter names that say "a learning rate": a schedule factory whose first positional
-parameter has none of them while a later one has receives the rate in the wrong parameter."""
+RATE_TOKENS = frozenset({"lr", "lr0", "eta", "eta0"})
+"""Words of a parameter name (split at ``_``) that say "a learning rate", as do names holding
+``learning_rate``: ``lr``, ``base_lr``, ``min_lr``, ``max_lr``, ``lr_start``, ``eta0``,
+``initial_learning_rate``. A schedule factory whose first positional parameter has none of
+them while a later one has receives the rate in the wrong parameter."""
+
+
+def rate_named(name: str) -> bool:
+    """Whether parameter ``name`` is named like a learning rate (:data:`RATE_TOKENS`)."""
+    lowered = name.lower()
+    return "learning_rate" in lowered or not RATE_TOKENS.isdisjoint(lowered.split("_"))
 
 
 def schedule_factory_problem(
@@ -136,10 +143,11 @@ def schedule_factory_problem(
 ) -> PluginContractError | None:
     """What is wrong with a schedule factory that takes the base learning rate in the wrong
     parameter as it is called (``factory(base_lr, **schedule.params)``), or None: its first
-    positional parameter is not named like a learning rate (:data:`RATE_NAMES`) while a later
-    one is (``halving(every=10, base_lr=0.5)``: ``every`` receives the rate and ``base_lr``
-    keeps its default). Defaults play no part: ``halving(base_lr=0.1, every=10)`` receives
-    the rate in ``base_lr``, and a factory whose names say nothing (``f(x, y=2)``) passes."""
+    positional parameter is not named like a learning rate (:func:`rate_named`) while a later
+    one is (``halving(every=10, base_lr=0.5)``: ``every`` receives the rate, not ``base_lr``).
+    Defaults play no part: ``halving(base_lr=0.1, every=10)`` receives the rate in
+    ``base_lr``, ``cyclic(min_lr, max_lr=0.1)`` in ``min_lr``, and a factory whose names say
+    nothing (``f(x, y=2)``) passes."""
     try:
         parameters = list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):
@@ -147,18 +155,17 @@ def schedule_factory_problem(
     first = parameters[0] if parameters else None
     if first is None or first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
         return None  # *args, or no positional parameter: the call says what is wrong
-    if first.name.lower() in RATE_NAMES:
+    if rate_named(first.name):
         return None
-    rate = next((p for p in parameters[1:] if p.name.lower() in RATE_NAMES
+    rate = next((p for p in parameters[1:] if rate_named(p.name)
                  and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)), None)
     if rate is None:
         return None
-    keeps = "" if rate.default is rate.empty else f" and keeps its default ({rate.default!r})"
     return PluginContractError(
         f"{named(path, 'schedule', key)}: the factory's first parameter {first.name!r} "
         f"receives the base learning rate (gdlab calls factory(base_lr, **schedule.params)), "
         f"while its parameter {rate.name!r}, named like a learning rate, never receives "
-        f"it{keeps}; expected the parameter receiving the base learning rate first: "
+        f"it; expected the parameter receiving the base learning rate first: "
         f"factory({rate.name}, {first.name}, ...)", key)
 
 
