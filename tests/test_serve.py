@@ -409,3 +409,5 @@ def test_the_starting_line_speaks_of_an_alias_only_when_one_was_resolved():
     by_version = starting_line("'houses' v2", "127.0.0.1", 5001, "models:/houses/2")
     assert by_version == "gdlab serve: starting 'houses' v2 on http://127.0.0.1:5001/invocations"
     assert "alias" not in starting_line("m-1", "127.0.0.1", 5001, "models:/m-0123abcd")
+    # an IPv6 host in brackets, as a URL needs it (http://::1:5943 opens nothing)
+    assert "on http://[::1]:5943/invocations" in starting_line("m", "::1", 5943, "models:/m/1")

@@ -330,7 +330,8 @@ def starting_line(version: Any, host: str, port: int, model_uri: str) -> str:
     """The line ``gdlab serve`` prints as the server starts; a ``models:/<name>@<alias>`` URI
     was resolved once, now (moving the alias later does not change what this server serves),
     a version number or a logged model's id names one model for good."""
-    line = f"gdlab serve: starting {version} on http://{host}:{port}/invocations"
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL: RFC 3986
+    line = f"gdlab serve: starting {version} on http://{address}:{port}/invocations"
     if "@" in model_uri:
         line += " (the alias was resolved now: restart after moving it)"
     return line
