@@ -83,3 +83,25 @@ def test_a_live_copy_made_in_another_pid_namespace_is_kept(tmp_path):
     else:
         assert remove_stale_copies(tmp_path) == []
     assert forged.is_dir()
+
+
+def test_the_machine_id_outlives_a_reboot(monkeypatch):
+    # it hashed the boot id too, so after a reboot (a $TMPDIR kept across it) no gdlab serve
+    # ever removed the copies a killed one had left: the process of an earlier boot is gone,
+    # its copy is stale like any other. Only the host name and the PID namespace count
+    import builtins
+
+    before = machine_id()
+    opened = builtins.open
+
+    def another_boot(path, *args, **kwargs):
+        if str(path) == "/proc/sys/kernel/random/boot_id":
+            from io import StringIO
+
+            return StringIO("00000000-0000-0000-0000-000000000000\n")
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", another_boot)
+    assert machine_id() == before
+    monkeypatch.setattr("socket.gethostname", lambda: "another-host")
+    assert machine_id() != before  # a host sharing the directory is another machine

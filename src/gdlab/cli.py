@@ -74,7 +74,7 @@ def _add_serve(subparsers: Any) -> None:
         "installed gdlab and serve it with mlflow models serve --env-manager local. The local "
         "copy lives in $TMPDIR (else /tmp) as gdlab-serve-<machine>-<pid>-*, removed when gdlab "
         "serve stops (SIGINT, SIGTERM, SIGHUP, at any point); copies a killed gdlab serve left "
-        "(SIGKILL) are removed by the next one on the same machine (host, boot and PID "
+        "(SIGKILL) are removed by the next one on the same machine (host and PID "
         "namespace), whose owning process is gone.",
     )
     parser.add_argument("--params", default=None,

@@ -1,8 +1,8 @@
 """The local model copies ``gdlab serve`` saves and serves: one directory per ``gdlab serve``
 process, ``$TMPDIR/gdlab-serve-<machine>-<pid>-<random>`` (:func:`tempfile.gettempdir`, else
 ``/tmp``), removed when it stops. ``<machine>`` (:func:`machine_id`) names where ``<pid>`` is
-a process id: this boot of this host (its boot id and host name) and this PID namespace (a
-container has its own), so that a copy made by a ``gdlab serve`` on another host sharing the
+a process id: this host (its name) and this PID namespace (a container has its own), so
+that a copy made by a ``gdlab serve`` on another host sharing the
 directory, or in another container, is never taken for one whose process is gone. A copy
 whose process was killed (SIGKILL: nothing of it can run) is removed by the next ``gdlab
 serve`` of the same machine (:func:`remove_stale_copies`): only a directory with that name and
@@ -23,16 +23,7 @@ PREFIX = "gdlab-serve-"
 MACHINE_ID_LENGTH = 12
 _COPY_NAME = re.compile(
     rf"{re.escape(PREFIX)}([0-9a-f]{{{MACHINE_ID_LENGTH}}})-([1-9][0-9]*)-[a-z0-9_]+")
-_BOOT_ID = "/proc/sys/kernel/random/boot_id"
 _PID_NAMESPACE = "/proc/self/ns/pid"
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="ascii") as file:
-            return file.read().strip()
-    except (OSError, ValueError):
-        return ""
 
 
 def _pid_namespace() -> str:
@@ -45,9 +36,12 @@ def _pid_namespace() -> str:
 
 def machine_id() -> str:
     """Where this process's id is meaningful, as ``MACHINE_ID_LENGTH`` hex digits: a hash of
-    this host's boot id (Linux), its host name and this process's PID namespace (the device and
-    inode of ``/proc/self/ns/pid``, where it exists)."""
-    where = "\0".join((_read(_BOOT_ID), socket.gethostname(), _pid_namespace()))
+    this host's name and this process's PID namespace (the device and inode of
+    ``/proc/self/ns/pid``, where it exists). Not the boot: a process of an earlier boot is
+    gone, so its copy is removed like any other whose process is gone (a live process that
+    now has its id keeps it until it ends); two PID namespaces that live at the same time
+    never share an inode."""
+    where = "\0".join((socket.gethostname(), _pid_namespace()))
     return hashlib.sha256(where.encode()).hexdigest()[:MACHINE_ID_LENGTH]
 
 
