@@ -815,3 +815,37 @@ def test_compare_of_penalties_ranked_by_training_loss_is_warned_about():
             assert ranked_penalty_warning(validate_params(params_dict(
                 {**compare, "compare.rank_by": rank_by}))) is None
     assert ranked_penalty_warning(validate_params(params_dict({}))) is None
+
+
+@pytest.mark.parametrize(("vary", "values", "why"), [
+    ("model.epsilon", [0.1, 1.0, 3.0], "huber is at most half the squared residual and a "
+     "smaller epsilon always gives a smaller value"),
+    ("model.loss", ["squared_error", "huber"], "squared error and huber are different "
+     "functions of the residual"),
+    ("preprocess.scale_target", [True, False], "on the standardised target or in the "
+     "target's units"),
+])
+def test_compare_refuses_a_target_loss_for_losses_in_different_units(vary, values, why):
+    # one loss value meant a different fit for each variant: huber "reached" a target in the
+    # target's units at epoch 1 that squared error never could
+    overrides = {"model.task": "regression", "model.loss": "huber", "compare.vary": vary,
+                 "compare.values": values, "compare.rank_by": "val_metric",
+                 "compare.target_loss": 0.5}
+    err = config_error(overrides)
+    assert [p.path for p in err.problems] == ["compare.target_loss"], str(err)
+    assert_problem(err, "compare.target_loss", f"0.5 with compare.vary: {vary}: the variants' "
+                   f"training losses are in different units ({why}), so a single loss value "
+                   "cannot be the same target for all of them")
+    assert_problem(err, "compare.target_loss", "(allowed: null")
+    validate_params(params_dict({**overrides, "compare.target_loss": None}))
+
+
+def test_compare_keeps_a_target_loss_for_losses_in_the_same_units():
+    for overrides in ({"compare.target_loss": 0.5},  # optimizer.name
+                      {"model.task": "regression", "model.loss": "squared_error",
+                       "compare.vary": "model.epsilon", "compare.values": [0.5, 1.0],
+                       "compare.rank_by": "val_metric", "compare.target_loss": 0.5},
+                      {"model.task": "classification", "compare.vary": "model.loss",
+                       "compare.values": ["log_loss"], "compare.target_loss": 0.5}):
+        params = validate_params(params_dict(overrides))
+        assert params.compare.target_loss == 0.5

@@ -4,7 +4,8 @@ A variant is ``params`` with one key changed (``optimizer.name: sgd``, ``optimiz
 0.1``, ``train.batch_size: 256``...). Every variant is cross-validated on the *same* folds;
 its curve is the mean over folds per epoch (a fold that stopped holds its last value, see
 :mod:`gdlab.experiment.curves`). The summary reports, per variant: the final mean training
-loss, epochs and wall time until the mean curve first reaches the target loss, whether
+loss, epochs and wall time until the mean curve first reaches the target loss (none when the
+variants' training losses are in different units, see :func:`loss_units_differ`), whether
 any fold diverged (at which epoch, with which learning rate), and whether the curve ends
 above its first epoch (unstable). The ranking orders the variants that did not diverge by
 their final loss (the last point of the drawn curve: ``compare.rank_by``, the training loss by
@@ -407,6 +408,25 @@ def lr_find_rule(rows: int) -> str:
             "found no usable suggestion (said in the learning rate column)")
 
 
+def loss_units_differ(variants: list[Variant], vary: str) -> str | None:
+    """Why the variants' training losses are in different units (varying ``model.loss``,
+    huber's ``model.epsilon`` or ``preprocess.scale_target`` in regression: validate's
+    :func:`gdlab.config.sections.compare.changes_loss_units`), or None when they share them."""
+    from gdlab.config.sections.compare import LOSS_UNIT_KEYS, changes_loss_units
+
+    if not variants or not changes_loss_units(vary, variants[0].params):
+        return None
+    return LOSS_UNIT_KEYS[vary]
+
+
+def no_target_rule(units: str, metric: str | None) -> str:
+    """The target rule of a comparison without a target: why there is none."""
+    return ("none: the variants' training losses are in different units (" + units + "), so "
+            "no single loss value is the same target for all of them and epochs and time to "
+            "target are not reported"
+            + (f"; compare them by the held-out {metric}" if metric else ""))
+
+
 def plan_variants(params: Any) -> list[Variant]:
     """One :class:`Variant` per ``compare.values`` entry, its params validated."""
     from gdlab.config.sections.compare import variant_label, variant_params
@@ -557,7 +577,13 @@ def compare_variants(
         say(f"compare: {v.label}: {state}")
     comparison = Comparison(vary, variants, rank_by=rank_by, metric=DEFAULT_METRIC[task],
                             learning_rate_rule=rate_rule)
-    if target_loss is not None:
+    units = loss_units_differ(variants, vary)
+    if units is not None:  # no loss value is the same target for all of them
+        if target_loss is not None:
+            raise ValueError(f"compare.target_loss {target_loss:g} with compare.vary: {vary}: "
+                             f"the variants' training losses are in different units ({units})")
+        comparison.target_rule = no_target_rule(units, comparison.metric)
+    elif target_loss is not None:
         comparison.target_loss, comparison.target_rule = float(target_loss), "compare.target_loss"
     else:
         finals = [_final(v.curve("train_loss")) for v in variants if not v.diverged]

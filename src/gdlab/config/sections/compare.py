@@ -34,7 +34,8 @@ LOSS_UNIT_KEYS = {
     "always gives a smaller value",
     "preprocess.scale_target": "on the standardised target or in the target's units",
 }
-"""Keys whose variants' losses are in different units: refused with a loss ranking."""
+"""Keys whose variants' losses are in different units: refused with a loss ranking and with
+``target_loss``; such a comparison has no target (:func:`changes_loss_units`)."""
 
 PENALTY_KEYS = ("model.alpha", "model.l1_ratio")
 """Keys whose variants' training objective carries a different penalty."""
@@ -66,7 +67,9 @@ class CompareConfig(Section):
         gt=0,
         description="training loss to reach (epochs and time to it are reported; on the "
         "standardised target with preprocess.scale_target); null = the best final loss of "
-        "the variants + 5%",
+        "the variants + 5%; must be null when compare.vary puts the variants' losses in "
+        "different units (model.loss, model.epsilon with huber, preprocess.scale_target), "
+        "which have no target",
     )
     learning_rate: Literal["shared", "lr_find"] = Field(
         "shared",
@@ -102,7 +105,7 @@ class CompareConfig(Section):
             return [Problem("compare.vary", "classification ignores it (class labels are not "
                             "scaled): the variants would be identical",
                             "a key other than preprocess.scale_target")]
-        if self.rank_by in LOSS_RANKS and _changes_loss_units(self.vary, params):
+        if self.rank_by in LOSS_RANKS and changes_loss_units(self.vary, params):
             return [Problem(
                 "compare.vary",
                 f"{self.vary} with compare.rank_by: {self.rank_by}: the variants' losses would "
@@ -110,6 +113,15 @@ class CompareConfig(Section):
                 "means nothing",
                 "compare.rank_by: val_metric (the held-out score in the task's metric, the "
                 "same units for every variant), or another compare.vary",
+            )]
+        if self.target_loss is not None and changes_loss_units(self.vary, params):
+            return [Problem(
+                "compare.target_loss",
+                f"{self.target_loss:g} with compare.vary: {self.vary}: the variants' training "
+                f"losses are in different units ({LOSS_UNIT_KEYS[self.vary]}), so a single "
+                "loss value cannot be the same target for all of them",
+                "null (such a comparison reports no epochs or time to target), or another "
+                "compare.vary",
             )]
         if self.learning_rate == "lr_find" and self.vary in RATE_KEYS:
             return [Problem(
@@ -183,10 +195,12 @@ class CompareConfig(Section):
         return notes
 
 
-def _changes_loss_units(vary: str, params: Params) -> bool:
+def changes_loss_units(vary: str, params: Params) -> bool:
     """Whether the variants of ``vary`` have losses in different units (:data:`LOSS_UNIT_KEYS`):
     regression only (classification has one loss, log_loss), and ``model.epsilon`` only with
-    the huber loss (otherwise it is inert: the variants are alike, which validate warns of)."""
+    the huber loss (otherwise it is inert: the variants are alike, which validate warns of).
+    Such variants are not ranked by loss, get no ``target_loss`` and have no target (epochs
+    and time to it) in the comparison."""
     if vary not in LOSS_UNIT_KEYS or params.model.task != "regression":
         return False
     return vary != "model.epsilon" or params.model.resolved_loss == "huber"
