@@ -74,6 +74,7 @@ def test_a_compare_of_losses_in_different_units_has_no_target_and_says_why(tmp_p
     overlay = written["figures"]["overlay"].data
     assert overlay["target_loss"] is None
     assert all("at_target" not in drawn for drawn in overlay["variants"].values())
+    assert overlay["panel_titles"][0] == "training loss"  # no "● first epoch at the target"
     parent, children = _child_metrics(tmp_path, comparison)
     assert "target_loss" not in parent
     assert set(children) == {"loss=squared_error", "loss=huber"}
@@ -117,5 +118,9 @@ def test_a_compare_of_optimisers_keeps_its_target(tmp_path):
     curve = comparison.variant(lowest).curve("train_loss")
     first = next(i for i, x in enumerate(curve) if x <= summary["target_loss"]) + 1
     assert rows[lowest]["epochs_to_target"] == first
+    written = write_comparison(comparison, tmp_path / "compare", tmp_path / "figures")
+    overlay = written["figures"]["overlay"].data
+    assert overlay["panel_titles"][0] == "training loss; ● first epoch at the target"
+    assert any("at_target" in drawn for drawn in overlay["variants"].values())
     _, children = _child_metrics(tmp_path, comparison)
     assert any("epochs_to_target" in metrics for metrics in children.values())

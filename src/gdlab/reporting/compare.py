@@ -205,8 +205,8 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
                 extra[panel].append(ax.axhline(target, color="k", linestyle=":", linewidth=1,
                                                label=f"target {target:.4g}"))
         titles = (
-            ("epoch", "training loss (mean over folds ± std)", "training loss; ● first epoch at "
-             "the target"),
+            ("epoch", "training loss (mean over folds ± std)", "training loss"
+             + ("; ● first epoch at the target" if target is not None else "")),
             ("epoch", "validation loss (mean over folds ± std)", "validation loss"),
             ("wall time since fit start (s, mean over folds)", "training loss (mean over folds)",
              "training loss against time"),
@@ -248,7 +248,9 @@ def overlay_figure(comparison: Comparison, path: str | Path) -> Figure:
         fig.suptitle(title)
         fig.tight_layout()
         shown_title = fig.get_suptitle()
+        panel_titles = [ax.get_title() for ax in axes[0]]
     return Figure(Path(path), {"variants": drawn, "target_loss": target,
+                               "panel_titles": panel_titles,
                                "ranking": ranking, "legend": legends.get("train", []),
                                "legends": legends, "title": shown_title, "verdict": verdict})
 
