@@ -143,3 +143,15 @@ class StepSched:
     def step(self, metric):
         self.learning_rate *= self.factor
 '''
+
+RATE_FIRST_FACTORIES = [
+    # (factory in SCHEDULES, schedule.params): each takes the base rate in its first
+    # parameter, as the contract says, and keeps it for the fit's length (a constant schedule)
+    ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
+    ("StepSched", {"factor": 1.0}),  # a class StepSched(lr=0.1, factor=0.5)
+    ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
+    ("cyclic", {"max_lr": 0.05, "period": 100}),  # cyclic(min_lr, max_lr=0.1, period=10)
+    ("warm", {"eta": 0.3}),  # warm(lr_start, eta=0.1): both named like a rate
+]
+"""Schedule factories the contract check must accept (with a default on the rate parameter,
+or named like cyclic schedules are)."""

@@ -13,7 +13,7 @@ import pytest
 
 from gdlab import GDRegressor
 from gdlab.config import ConfigError, read_yaml, validate_params
-from tests.broken_plugins import MODELS, SCHEDULES
+from tests.broken_plugins import MODELS, RATE_FIRST_FACTORIES, SCHEDULES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,13 +78,7 @@ def test_schedule_factory_taking_the_rate_in_the_wrong_parameter_is_refused(plug
     assert "its parameter 'base_lr', named like a learning rate" in problem.message
 
 
-@pytest.mark.parametrize(("factory", "params"), [
-    ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
-    ("StepSched", {"factor": 0.5}),  # a class StepSched(lr=0.1, factor=0.5)
-    ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
-    ("cyclic", {"max_lr": 0.05, "period": 100}),  # cyclic(min_lr, max_lr=0.1, period=10)
-    ("warm", {"eta": 0.3}),  # warm(lr_start, eta=0.1): both named like a rate
-])
+@pytest.mark.parametrize(("factory", "params"), RATE_FIRST_FACTORIES)
 def test_schedule_factory_whose_rate_parameter_has_a_default_passes(plugin, factory, params):
     """Before, validate refused every factory whose first parameter had a default."""
     name = f"{plugin(SCHEDULES)}:{factory}"

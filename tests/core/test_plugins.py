@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gdlab import GDRegressor
-from tests.broken_plugins import MODELS, SCHEDULES
+from tests.broken_plugins import MODELS, RATE_FIRST_FACTORIES, SCHEDULES
 
 
 def _data(dtype=np.float64):
@@ -76,13 +76,7 @@ def test_schedule_factory_taking_the_rate_in_a_parameter_not_named_for_it_is_ref
     assert "factory(base_lr, **schedule.params)" in text
 
 
-@pytest.mark.parametrize(("factory", "params"), [
-    ("halving_with_default", {"every": 100}),  # halving(base_lr=0.1, every=10)
-    ("StepSched", {"factor": 1.0}),  # a class StepSched(lr=0.1, factor=0.5)
-    ("unnamed", {}),  # unnamed(x, y=1000): names that say nothing of a rate
-    ("cyclic", {"max_lr": 0.05, "period": 100}),  # cyclic(min_lr, max_lr=0.1, period=10)
-    ("warm", {"eta": 0.3}),  # warm(lr_start, eta=0.1): both named like a rate
-])
+@pytest.mark.parametrize(("factory", "params"), RATE_FIRST_FACTORIES)
 def test_schedule_factory_whose_rate_parameter_has_a_default_trains_at_the_rate(
     plugin, factory, params
 ):
