@@ -243,3 +243,18 @@ def test_card_names_the_huber_threshold_the_mlp_layers_and_the_optimisers_params
     assert "**Training algorithm:** sgd {'momentum': 0.9}, learning rate" in details
     linear = sections(model_card(make_inputs(disabled("classification", "none"))))
     assert "(linear model, loss log_loss, classification)" in linear["Model Details"]
+
+
+def test_card_names_a_plugin_models_params(plugin):
+    # a plug-in model (model.kind "module:factory") was named without its model.params, the
+    # keyword arguments that build it
+    from tests.broken_plugins import MODELS
+
+    sized = "\n\ndef sized(width=1):\n    return Linear()\n"  # a factory taking params
+    kind = f"{plugin(MODELS + sized)}:sized"
+    params = validate_params({"model": {"kind": kind, "params": {"width": 3}}})
+    inputs = make_inputs(disabled("classification", "none"))
+    inputs = CardInputs(params, inputs.meta, inputs.metrics, inputs.fairness, inputs.run,
+                        inputs.figure)
+    details = sections(model_card(inputs))["Model Details"]
+    assert f"({kind} {{'width': 3}} model, loss log_loss, classification)" in details

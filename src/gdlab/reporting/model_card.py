@@ -84,7 +84,8 @@ def _details(c: CardInputs) -> str:
     loss = p.model.resolved_loss + (f" (epsilon {p.model.epsilon:g})"
                                     if p.model.resolved_loss == "huber" else "")
     kind = p.model.kind + (f" {list(p.model.hidden_layer_sizes)} {p.model.activation}"
-                           if p.model.kind == "mlp" else "")
+                           if p.model.kind == "mlp" else
+                           f" {p.model.params}" if p.model.params else "")  # a plug-in's
     run = c.run
     lines = [
         f"- **Owner:** {p.model_card.owner}",
