@@ -22,10 +22,11 @@ from gdlab.config.schedules import SCHEDULE_PARAMS
 from gdlab.config.schema import Params
 from gdlab.config.sections.data import BUNDLED_TASKS, SYNTHETIC_GROUP
 from gdlab.config.sections.model import LOSSES
-from gdlab.config.sections.tracking import METRICS
+from gdlab.config.sections.tracking import DEFAULT_METRIC, METRICS
 
 __all__ = [
     "BUNDLED_TASKS",
+    "DEFAULT_METRIC",
     "LOSSES",
     "METRICS",
     "OPTIMIZER_PARAMS",

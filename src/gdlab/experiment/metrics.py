@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from gdlab.config import METRICS
+from gdlab.config import DEFAULT_METRIC, METRICS
 
 REGRESSION_METRICS = tuple(METRICS["regression"])
 CLASSIFICATION_METRICS = tuple(METRICS["classification"])
 GREATER_IS_BETTER = {name: up for task in METRICS.values() for name, up in task.items()}
-DEFAULT_METRIC = {task: next(iter(names)) for task, names in METRICS.items()}
 
 
 def metric_names(task: str) -> tuple[str, ...]:

@@ -135,9 +135,9 @@ def _ranked(rank_by: str, task: str) -> str:
     """What ranks the variants, in words (``final mean training loss``, ``mean held-out
     rmse``)."""
     if rank_by == "val_metric":
-        from gdlab.config import METRICS
+        from gdlab.config import DEFAULT_METRIC
 
-        return f"mean held-out {next(iter(METRICS[task]))}"
+        return f"mean held-out {DEFAULT_METRIC[task]}"
     return f"final mean {'validation' if rank_by == 'val_loss' else 'training'} loss"
 
 

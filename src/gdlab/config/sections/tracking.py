@@ -19,6 +19,8 @@ METRICS: dict[str, dict[str, bool]] = {
     "classification": {"log_loss": False, "accuracy": True, "f1": True, "roc_auc": True},
 }
 """Selection metrics per task -> whether greater is better. The first is what ``auto`` picks."""
+DEFAULT_METRIC = {task: next(iter(names)) for task, names in METRICS.items()}
+"""The metric ``auto`` picks for each task (the first of :data:`METRICS`): rmse, log_loss."""
 
 MODEL_NAME_ALLOWED = (
     "non-empty string that MLflow's model registry accepts: not blank, without '/' or ':', "
@@ -134,7 +136,7 @@ class RegisterConfig(Section):
 
     def resolved_metric(self, task: str) -> str:
         """The metric actually used for ``task`` (``auto`` resolved)."""
-        return next(iter(METRICS[task])) if self.metric == "auto" else self.metric
+        return DEFAULT_METRIC[task] if self.metric == "auto" else self.metric
 
     def greater_is_better(self, task: str) -> bool:
         """Whether a larger value of the resolved metric is better."""

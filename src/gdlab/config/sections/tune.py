@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from gdlab.config.base import Section, StrictModel
 from gdlab.config.errors import ConfigError, Problem, did_you_mean, raise_problems
 from gdlab.config.overrides import apply_overrides
-from gdlab.config.sections.tracking import METRICS, refuse_credentials
+from gdlab.config.sections.tracking import DEFAULT_METRIC, METRICS, refuse_credentials
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -444,7 +444,7 @@ class TuneConfig(Section):
 
     def resolved_metric(self, task: str) -> str:
         """The metric actually optimised for ``task``."""
-        return next(iter(METRICS[task])) if self.metric == "auto" else self.metric
+        return DEFAULT_METRIC[task] if self.metric == "auto" else self.metric
 
     def greater_is_better(self, task: str) -> bool:
         """Whether the study maximises its metric."""
