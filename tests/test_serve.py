@@ -15,6 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -169,8 +172,11 @@ def stops_answering(port: int, within: float = 30.0) -> bool:
     return False
 
 
-def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(project, tmp_path):
-    root, _ = project
+@contextmanager
+def serving(root: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, int, Path, Path]]:
+    """``gdlab serve`` of the project at ``root`` on a free port, its model copy in a scratch
+    ``$TMPDIR`` (a copy it cannot remove stays in there): ``(server, port, scratch, log)``
+    once it answers (the test fails with its log otherwise)."""
     port, scratch = free_port(), tmp_path / "tmp"
     scratch.mkdir()
     log = tmp_path / "serve.log"
@@ -178,6 +184,12 @@ def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(proj
                               env=stage_env(REPO, TMPDIR=str(scratch)), log=log,
                               wait=90) as (server, ready):
         assert ready, log.read_text()[-3000:]
+        yield server, port, scratch, log
+
+
+def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(project, tmp_path):
+    root, _ = project
+    with serving(root, tmp_path) as (server, port, scratch, log):
         assert [p.name for p in scratch.iterdir()][0].startswith("gdlab-serve-")
         os.kill(server.pid, signal.SIGINT)  # this process alone, not its group
         try:
@@ -191,13 +203,7 @@ def test_sigint_to_gdlab_serve_alone_stops_the_server_and_removes_its_model(proj
 
 def test_the_server_stops_when_gdlab_serve_is_killed(project, tmp_path):
     root, _ = project
-    port, scratch = free_port(), tmp_path / "tmp"  # the copy it cannot remove stays in there
-    scratch.mkdir()
-    log = tmp_path / "serve.log"
-    with model_server_process(gdlab_serve(root, "--port", str(port)), port=port, cwd=root,
-                              env=stage_env(REPO, TMPDIR=str(scratch)), log=log,
-                              wait=90) as (server, ready):
-        assert ready, log.read_text()[-3000:]
+    with serving(root, tmp_path) as (server, port, _, log):
         os.kill(server.pid, signal.SIGKILL)  # no handler runs: the kernel's death signal acts
         server.wait()
         assert stops_answering(port), "the server outlived gdlab serve: " + log.read_text()[-2000:]
