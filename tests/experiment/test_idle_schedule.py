@@ -84,3 +84,39 @@ def test_plateau_that_never_acted_is_warned_about_naming_patience_and_the_stoppi
     # one fold where plateau lowered the rate: nothing to say
     folds[1] = _Fold({"learning_rate": [0.01] * 20 + [0.001] * 4})
     assert idle_schedule_warning(params, folds) is None
+
+
+def test_plateau_idle_because_every_fold_ran_all_max_epochs_is_not_blamed_on_tol():
+    # train.tol is set but never ended a fit: every fold ran train.max_epochs (30), so the
+    # loss kept improving by more than threshold; a larger patience or tol: null cannot help
+    params = validate_params(params_dict({
+        "schedule.name": "plateau", "schedule.params": {"patience": 2, "factor": 0.5},
+        "train.max_epochs": 30, "train.n_iter_no_change": 5, "tune.enabled": False}))
+    warning = idle_schedule_warning(params, [_Fold({"learning_rate": [0.01] * 30})] * 3)
+    assert warning is not None
+    assert "the fits stopped at epoch 30, and the loss improved by more than threshold " \
+        "(0.0001) at least every 3 epochs" in warning
+    assert "train.tol (0.0001) and train.n_iter_no_change" not in warning
+    assert "patience below" not in warning
+
+
+@pytest.mark.parametrize("n_iter_no_change, patience, example", [
+    (10, 10, "(e.g. 5), or train.tol: null"),  # params.yaml's n_iter_no_change
+    (6, 10, "(e.g. 3), or train.tol: null"),
+    (10, 3, "(e.g. 2), or train.tol: null"),   # never an example at or above the idle one
+])
+def test_plateau_patience_example_leaves_room_for_the_tol_rule(n_iter_no_change, patience,
+                                                               example):
+    params = validate_params(params_dict({
+        "schedule.name": "plateau", "schedule.params": {"patience": patience},
+        "train.n_iter_no_change": n_iter_no_change, "tune.enabled": False}))
+    warning = idle_schedule_warning(params, [_Fold({"learning_rate": [0.01] * 20})] * 3)
+    assert f"set schedule.params.patience below train.n_iter_no_change - 1 {example}" in warning
+
+
+def test_plateau_with_no_patience_to_lower_only_suggests_dropping_tol():
+    params = validate_params(params_dict({
+        "schedule.name": "plateau", "schedule.params": {"patience": 0},
+        "train.n_iter_no_change": 1, "tune.enabled": False}))
+    warning = idle_schedule_warning(params, [_Fold({"learning_rate": [0.01] * 5})] * 2)
+    assert warning.endswith("The run equals schedule constant; set train.tol: null")

@@ -73,8 +73,11 @@ def idle_schedule_warning(params: Any, folds: Sequence[_Fold]) -> str | None:
         what = f"warmup then {what}"
         after, constant = f" after the {start}-epoch warm-up", "a warm-up then constant"
     train = params.train
+    ran_out = epochs[0] >= max_epochs  # no fold was ended by the tol rule
     if train.tol is None:
         stopped = "they ran all train.max_epochs"
+    elif ran_out:
+        stopped = f"they ran all train.max_epochs ({max_epochs}); train.tol never ended them"
     else:
         loss = "validation loss" if train.early_stopping else "training loss"
         stopped = (
@@ -85,14 +88,19 @@ def idle_schedule_warning(params: Any, folds: Sequence[_Fold]) -> str | None:
     head = f"schedule {what} never changed the learning rate{after} in any of the " \
         f"{len(curves)} folds: the fits stopped at epoch{'s' * (ran != str(epochs[0]))} {ran}"
     if name == "plateau":
-        fix = "schedule.params.patience below train.n_iter_no_change - 1 (e.g. 5)"
-        if train.tol is None:
+        patience = full["patience"]
+        if train.tol is None or ran_out:
             return (f"{head}, and the loss improved by more than threshold "
-                    f"({full['threshold']}) at least every {full['patience'] + 1} epochs; "
+                    f"({full['threshold']}) at least every {patience + 1} epochs; "
                     "a smaller patience or a larger threshold lets plateau act")
-        return (f"{head}, before {full['patience'] + 1} epochs without a relative improvement "
+        fix = "train.tol: null"
+        example = min(train.n_iter_no_change // 2, patience - 1)
+        if example >= 0:  # a patience the tol rule leaves room for, below the one that idled
+            fix = (f"schedule.params.patience below train.n_iter_no_change - 1 "
+                   f"(e.g. {example}), or {fix}")
+        return (f"{head}, before {patience + 1} epochs without a relative improvement "
                 f"of threshold ({full['threshold']}) let plateau act: {stopped}. The run "
-                f"equals schedule constant; set {fix}, or train.tol: null")
+                f"equals schedule constant; set {fix}")
     rates = _planned(name, params.optimizer.learning_rate, full, max_epochs - start)
     first = _first_change(rates)
     if first is None:  # e.g. gamma 1: it never changes the rate, whatever the fits do
