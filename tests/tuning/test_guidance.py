@@ -267,3 +267,23 @@ def test_the_range_test_of_a_built_regression_pipeline_is_lr_finds():
     assert got.suggestion == expected.suggestion and got.valley == expected.valley
     np.testing.assert_array_equal(got.learning_rates, expected.learning_rates)
     np.testing.assert_array_equal(got.losses, expected.losses)
+
+
+def test_a_descent_whose_last_batches_already_blow_up_is_still_a_descent():
+    # a sweep that ran to end_lr without stopping, its loss at the valley (the last point)
+    # ~0.02 but a few batches there already at 0.3-2 (seen on breast cancer, adam, batch 32,
+    # about 1 sweep in 40): the loss fell 97% below its start of 0.693
+    rng = np.random.default_rng(0)
+    flat = 0.693 + 5e-6 * rng.standard_normal(60)
+    fall = np.geomspace(0.69, 0.02, 30)
+    late = np.array([0.129, 0.31, 0.007, 0.024, 0.214, 0.011, 0.012, 0.024, 1.561, 0.627])
+    losses = np.concatenate([flat, fall, late])
+    smoothed = np.concatenate([flat, fall, np.linspace(0.02, 0.015, 10)])  # lowest: the end
+    rates = np.geomspace(1e-7, 10.0, losses.size)
+    sweep = LRRangeResult(rates, losses, smoothed, 2.5, False, 10.0)
+    assert sweep.descended
+    # the same late losses with no descent before them (every earlier batch drawn from
+    # them: as low and as noisy from the start): still no descent
+    noisy = losses.copy()
+    noisy[:90] = rng.choice(late, 90)
+    assert not LRRangeResult(rates, noisy, smoothed, 2.5, False, 10.0).descended

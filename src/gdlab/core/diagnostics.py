@@ -238,9 +238,13 @@ class LRRangeResult:
         """Whether the loss just before the valley (the last tenth of the sweep's points up
         to the smoothed loss's minimum) is below the loss at the sweep's start (its first
         tenth, where the rate is too small to move anything) by at least ``MIN_DESCENT`` (5%)
-        and by three standard errors of those two means (mini-batch losses are noisy); if not,
-        the suggestion reads a slope in noise and means little. The window ends at the valley:
-        past it the loss blows up, and a window reaching there would hide the descent."""
+        and by three standard errors of those two medians (mini-batch losses are noisy); if
+        not, the suggestion reads a slope in noise and means little. The window ends at the
+        valley: past it the loss blows up, and a window reaching there would hide the descent.
+        Medians and their standard errors from the median absolute deviation, not means and
+        variances: near the valley a few batches already blow up (losses of 1.5 among 0.01s
+        at the end of a sweep that never stopped), and a mean's variance made an obvious
+        descent look like noise."""
         raw = np.asarray(self.losses, dtype=np.float64)
         ok = np.isfinite(self.smoothed) & np.isfinite(raw)
         if ok.sum() < 4:
@@ -250,9 +254,19 @@ class LRRangeResult:
         centre = int(np.nanargmin(np.where(ok, self.smoothed, np.nan)))
         late = raw[max(0, centre - k + 1): centre + 1]
         late = late[np.isfinite(late)]
-        drop = float(early.mean() - late.mean())
-        noise = float(np.sqrt(early.var() / early.size + late.var() / late.size))
-        return drop >= max(MIN_DESCENT * abs(float(early.mean())), 3.0 * noise)
+        (early_centre, early_se), (late_centre, late_se) = _median_se(early), _median_se(late)
+        drop = early_centre - late_centre
+        noise = float(np.hypot(early_se, late_se))
+        return drop >= max(MIN_DESCENT * abs(early_centre), 3.0 * noise)
+
+
+def _median_se(values: np.ndarray) -> tuple[float, float]:
+    """The median of ``values`` and its standard error: 1.2533 σ / √n (the median of normal
+    samples), σ estimated by 1.4826 × the median absolute deviation, which a few outliers do
+    not move."""
+    centre = float(np.median(values))
+    sigma = 1.4826 * float(np.median(np.abs(values - centre)))
+    return centre, 1.2533 * sigma / np.sqrt(values.size)
 
 
 def lr_range_test(
