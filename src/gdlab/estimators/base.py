@@ -59,6 +59,7 @@ from gdlab.estimators.advice import (
     target_scale_cause,
     unconverged_message,
 )
+from gdlab.estimators.non_numeric import non_numeric_refusal
 from gdlab.estimators.nonfinite import (
     kinds_named,
     nonfinite_cells,
@@ -237,8 +238,9 @@ def nonfinite_located(owner: str, X, dtype, *, action: str, name: str = "X",
                       n_features: int | None = None, columns=None) -> Iterator[None]:
     """Around scikit-learn's check of ``X``: its refusal of a NaN, an infinity or a value too
     large for float32 is raised again as :func:`nonfinite_refusal`'s message naming the cells
-    (``columns``, else ``X``'s own column names, looked up only then); any other error as
-    it was."""
+    (``columns``, else ``X``'s own column names, looked up only then), a DataFrame's column
+    of text as :func:`~gdlab.estimators.non_numeric.non_numeric_refusal`'s naming the
+    columns; any other error as it was."""
     try:
         yield
     except ValueError as exc:
@@ -246,6 +248,8 @@ def nonfinite_located(owner: str, X, dtype, *, action: str, name: str = "X",
             columns = _feature_names(X)
         message = nonfinite_refusal(owner, exc, X, dtype, columns, action=action, name=name,
                                     n_features=n_features)
+        if message is None:  # a DataFrame's text column: scikit-learn names no column
+            message = non_numeric_refusal(owner, X, name=name)
         if message is None:
             raise
         raise ValueError(message) from exc
