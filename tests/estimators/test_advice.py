@@ -292,3 +292,48 @@ def test_a_warm_started_fit_is_not_told_its_weights_start_at_0():
     assert len(again) == 1 and "y mean 2.899e+05" in again[0]
     assert "start at 0" not in again[0] and "this fit had" not in again[0]
     assert "adam moves each weight by about learning_rate=1 per step" in again[0]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9, 0.99, 0.01])
+def test_zero_one_columns_are_never_called_off_centre(share):
+    """A one-hot or 0/1 column of mean 0.5 (or 0.99) beside standardised ones: its mean is
+    at most 1, no scale trouble; nothing is named."""
+    from gdlab.estimators.advice import feature_scale_cause
+
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_normal((2000, 3)), rng.random(2000) < share]
+    assert feature_scale_cause(X, "GDRegressor") is None
+
+
+def test_a_bias_column_of_ones_is_not_named_but_one_of_five_is():
+    """A hand-made bias column of 1 is harmless (curvature 2); a constant 5 adds 25 to it."""
+    from gdlab.estimators.advice import feature_scale_cause
+
+    X = np.random.default_rng(0).standard_normal((500, 3))
+    assert feature_scale_cause(np.c_[X, np.ones(500)], "GDRegressor") is None
+    cause = feature_scale_cause(np.c_[X, np.full(500, 5.0)], "GDRegressor", ["a", "b", "c", "k"])
+    assert cause.startswith("The features hold a constant column 'k' (always 5, square 25)")
+
+
+def test_a_sparse_column_is_judged_by_its_spread_as_before():
+    """A sparse X keeps the advice StandardScaler(with_mean=False) can act on: a column of
+    mean 2000 stored densely in it is not called off-centre (centring it would make X dense
+    and with_mean=False does not centre)."""
+    from scipy import sparse
+
+    from gdlab.estimators.advice import feature_scale_cause
+
+    X = np.random.default_rng(0).standard_normal((500, 3))
+    X[:, 2] += 2000.0
+    assert feature_scale_cause(sparse.csr_matrix(X), "GDRegressor") is None
+    assert "column 2 (mean 2000, std 1.0" in feature_scale_cause(X, "GDRegressor")  # dense
+
+
+def test_the_off_centre_advice_names_the_farthest_columns_first_and_counts_the_rest():
+    from gdlab.estimators.advice import feature_scale_cause
+
+    X = np.random.default_rng(0).standard_normal((500, 5)) + [10.0, 20.0, 30.0, 40.0, 50.0]
+    cause = feature_scale_cause(X, "GDRegressor")
+    assert cause.startswith("The features are unscaled: columns 4 (mean 50")
+    assert ", 3 (mean 39.9" in cause and ", 2 (mean 30" in cause
+    assert "and 2 more lie far from 0 next to their spread" in cause

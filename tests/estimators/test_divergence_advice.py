@@ -146,3 +146,134 @@ def test_features_on_one_common_large_scale_are_not_said_to_need_different_rates
     assert "they share one scale, far from 1" in msg
     assert "cannot suit them all" not in msg
     assert make_pipeline(StandardScaler(), est).fit(X100, y).score(X100, y) > 0.95
+
+
+def _shifted(offset: float, n: int = 500):
+    """Three N(0, 1) columns shifted by ``offset`` (a year ≈ 2000 of std 1), y linear in the
+    centred columns."""
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(n, 3))
+    return Z + offset, Z @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)
+
+
+def _least_squares_r2(X, y) -> float:
+    A = np.c_[X, np.ones(len(X))]
+    residual = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
+    return 1 - float(residual @ residual) / float(((y - y.mean()) ** 2).sum())
+
+
+@pytest.mark.parametrize("offset", [5.0, 50.0, 2000.0])
+def test_off_centre_features_are_named_not_the_learning_rate(offset):
+    """Columns of std 1 and mean 2000 diverged with sgd at 0.1 and were told 'The learning
+    rate is the likely cause: the features are on moderate, comparable scales already';
+    sgd at 0.01 ... 0.0001 diverged as well. Their curvature grows with mean² + std²
+    (theory: λ_max of [X 1]ᵀ[X 1]/n is above 2/0.1); the advice names the columns and their
+    means, and its StandardScaler pipeline reaches the least-squares R²."""
+    X, y = _shifted(offset)
+    assert _largest_curvature(X) > 2 / 0.1
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, random_state=0)
+    msg = str(_diverged(est, X, y))
+    assert "The features are unscaled: columns" in msg
+    assert f"(mean {X[:, 1].mean():.4g}, std {X[:, 1].std():.3g})" in msg
+    assert "make_pipeline(StandardScaler(), GDRegressor(...))" in msg
+    assert "likely cause" not in msg
+    fixed = make_pipeline(StandardScaler(), est).fit(X, y)
+    assert fixed.score(X, y) == pytest.approx(_least_squares_r2(X, y), abs=2e-3)
+
+
+def test_the_old_learning_rate_advice_on_far_off_centre_features_did_not_train():
+    """Why the learning rate is not the cause at mean 2000: 10 and 1000 times smaller
+    rates diverge too (the measurement behind the new advice)."""
+    X, y = _shifted(2000.0)
+    for rate in (0.01, 1e-4):
+        _diverged(GDRegressor(optimizer="sgd", learning_rate=rate, random_state=0), X, y)
+
+
+def test_an_off_centre_dataframe_column_is_named_by_its_name():
+    import pandas as pd
+
+    X, y = _shifted(0.0)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "year": X[:, 2] + 2000.0})
+    msg = str(_diverged(GDRegressor(optimizer="sgd", learning_rate=0.1, random_state=0),
+                        frame, y))
+    year = frame["year"]
+    assert (f"The features are unscaled: column 'year' (mean {year.mean():.4g}, std "
+            f"{year.std(ddof=0):.3g}) lies far from 0 next to its spread") in msg
+    assert "'a'" not in msg and "'b'" not in msg
+
+
+def test_a_constant_column_is_named_constant_and_dropping_or_scaling_it_trains():
+    """A constant column of 5 beside standardised ones diverged with sgd at 0.1 and was
+    blamed on the learning rate; the cause is its square (25) in the curvature (λ_max > 20 =
+    2/0.1; a constant of 3 keeps it below, and that fit trains). The advice says it is
+    constant; dropping it or the StandardScaler pipeline trains at the same rate."""
+    X, y = _shifted(0.0, n=100)
+    est = GDRegressor(optimizer="sgd", learning_rate=0.1, max_epochs=500, tol=None,
+                      random_state=0)
+    Xc = np.c_[X, np.full(len(X), 5.0)]
+    assert _largest_curvature(Xc) > 2 / 0.1 > _largest_curvature(np.c_[X, np.full(len(X), 3.0)])
+    msg = str(_diverged(est, Xc, y))
+    assert "The features hold a constant column 3 (always 5, square 25)" in msg
+    assert "the intercept already fits a constant" in msg and "Drop it" in msg
+    assert "likely cause" not in msg
+    best = _least_squares_r2(X, y)
+    assert est.fit(X, y).score(X, y) == pytest.approx(best, abs=1e-6)
+    assert make_pipeline(StandardScaler(), est).fit(Xc, y).score(Xc, y) == pytest.approx(
+        best, abs=1e-6)
+
+
+def test_one_hot_columns_beside_standardised_ones_still_name_the_learning_rate():
+    """0/1 columns (means 0.5, 0.9, 0.02) are not off-centre: a too-large rate on them is
+    still the learning rate's fault, and 10 times smaller trains."""
+    rng = np.random.default_rng(0)
+    X, y = _shifted(0.0)
+    hot = (rng.random((len(X), 3)) < [0.5, 0.9, 0.02]).astype(float)
+    X = np.c_[X, hot]
+    y = y + hot @ np.array([1.0, -1.0, 2.0])
+    msg = str(_diverged(GDRegressor(optimizer="sgd", learning_rate=3.0, random_state=0), X, y))
+    assert "The learning rate is the likely cause" in msg
+    assert not [w for w in WRONG_FEATURES + WRONG_TARGET if w in msg], msg
+    GDRegressor(optimizer="sgd", learning_rate=0.3, random_state=0).fit(X, y)
+
+
+def _small_target(scale: float):
+    X, y = make_regression(1000, 5, noise=1.0, random_state=0)
+    return StandardScaler().fit_transform(X), scale * y / y.std()
+
+
+@pytest.mark.parametrize("scale", [2e-3, 1e-8])
+def test_a_small_target_under_adam_is_named_and_scaling_it_trains(scale):
+    """Standardised X, y of std 0.002 (or 1e-8), the default GDRegressor (adam, 0.01):
+    diverged and was told to lower the learning rate. adam moves each weight by about the
+    learning rate per step, more than the target's scale; the advice names the target,
+    and its TransformedTargetRegressor reaches the least-squares R²."""
+    X, y = _small_target(scale)
+    est = GDRegressor(random_state=0)
+    msg = str(_diverged(est, X, y))
+    assert "The target is small (y mean" in msg
+    assert f"root mean square {np.sqrt(np.mean(y ** 2)):.3g}" in msg
+    assert "adam moves each weight by about learning_rate=0.01 per step" in msg
+    assert "TransformedTargetRegressor(regressor=GDRegressor(...)" in msg
+    assert "likely cause" not in msg and "unscaled" not in msg
+    fixed = TransformedTargetRegressor(regressor=est, transformer=StandardScaler()).fit(X, y)
+    assert fixed.score(X, y) == pytest.approx(_least_squares_r2(X, y), abs=2e-3)
+
+
+def test_a_smaller_learning_rate_alone_stops_short_on_a_small_target():
+    """What the advice's note says: at 1e-4, below the target's scale, adam no longer
+    diverges, but the absolute tol (above the whole loss) stops it far from the fit."""
+    X, y = _small_target(2e-3)
+    est = GDRegressor(learning_rate=1e-4, random_state=0).fit(X, y)
+    assert est.n_iter_ == est.n_iter_no_change + 1
+    assert 1 - est.score(X, y) > 10 * (1 - _least_squares_r2(X, y))  # unexplained: 38x
+
+
+def test_a_small_target_under_sgd_is_not_blamed():
+    """sgd's steps scale with the gradient, and so with y: a linear model diverges at the
+    same epoch whatever the target's scale, so a small one is not named."""
+    X, y = _small_target(1.0)
+    est = GDRegressor(optimizer="sgd", learning_rate=3.0, random_state=0)
+    exc = _diverged(est, X, y * 2e-3)
+    assert exc.epoch == _diverged(est, X, y).epoch
+    assert "The learning rate is the likely cause" in str(exc)
+    assert not [w for w in WRONG_FEATURES + WRONG_TARGET if w in str(exc)], str(exc)

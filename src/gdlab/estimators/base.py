@@ -935,7 +935,7 @@ class BaseGD(BaseEstimator):
         problem = run.problem
         if problem.is_view:
             return []
-        causes = [feature_scale_cause(problem.X, type(self).__name__)]
+        causes = [feature_scale_cause(problem.X, type(self).__name__, self._column_names())]
         if self._advises_target_scale:
             bs, n = run.config.batch_size, problem.n_rows
             batches = 1 if bs is None or bs >= n else -(-n // bs)  # the last one partial
@@ -947,6 +947,11 @@ class BaseGD(BaseEstimator):
                 warm=run.warm))
         return [c for c in causes if c]
 
+    def _column_names(self) -> list[str] | None:
+        """The fitted columns' names (``feature_names_in_``) for the advice, else None."""
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
+
     def _divergence_advice(self, run: _Run, exc: DivergenceError) -> str | None:
         """The advice of the engine's divergence ``exc`` from the data this fit was given
         (:func:`gdlab.estimators.advice.divergence_advice`), or None to keep the engine's:
@@ -955,12 +960,17 @@ class BaseGD(BaseEstimator):
         error that is not the engine's own (a callback's subclass)."""
         if type(exc) is not DivergenceError or run.problem.is_view:
             return None
-        causes = [feature_scale_cause(run.problem.X, type(self).__name__)]
+        causes = [feature_scale_cause(run.problem.X, type(self).__name__,
+                                      self._column_names())]
         checked = "the features"
-        # a linear model's divergence does not depend on the target's scale: not named
-        if self._advises_target_scale and not isinstance(run.model, LinearModel):
-            causes.insert(0, target_divergence_cause(run.problem.y))
-            checked = "the features and the target"
+        if self._advises_target_scale:
+            # a linear model's divergence does not depend on a large target's scale (only
+            # a small one's, under steps of about the learning rate): not named
+            linear = isinstance(run.model, LinearModel)
+            causes.insert(0, target_divergence_cause(
+                run.problem.y, self.optimizer, exc.learning_rate, linear=linear, tol=self.tol))
+            if not linear:
+                checked = "the features and the target"
         return divergence_advice(exc.overflow, exc.learning_rate,
                                  [c for c in causes if c], checked)
 
