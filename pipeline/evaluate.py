@@ -6,8 +6,12 @@ the test dataset to the parent MLflow run made by train. A test split too small 
 (:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
 ``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag. A classifier's
 ``metrics.json`` also says how ``f1`` is averaged (``f1_average``: macro for more than two
-classes), each class's test recall (``per_class``) and the classes no test row is predicted as
-(``never_predicted``), warned about on the console and in the ``gdlab.never_predicted`` tag.
+classes), each class's test recall (``per_class``), the classes no test row is predicted as
+(``never_predicted``) and every class of recall 0 (``never_recalled``: those, and the ones
+predicted only for other classes' rows), warned about on the console and in the
+``gdlab.never_recalled`` tag; a class with fewer than
+:data:`gdlab.experiment.uncertainty.MIN_CLASS_ROWS` test rows, whose metrics' intervals are
+unreliable, in ``class_warning`` and the ``gdlab.class_warning`` tag.
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
 ``reports/fairness.json`` (DVC metrics) and MLflow (a group of the training rows without a test
 row in ``groups_not_evaluated``), ``reports/figures/fairness_by_group.png``,
@@ -51,7 +55,11 @@ from gdlab.experiment import as_frame, decode_target, trained_params
 from gdlab.experiment.metrics import predictions
 from gdlab.experiment.per_class import class_recalls
 from gdlab.experiment.persist import load_model
-from gdlab.experiment.uncertainty import scores_with_intervals, too_few_rows
+from gdlab.experiment.uncertainty import (
+    scores_with_intervals,
+    too_few_class_rows,
+    too_few_rows,
+)
 from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
@@ -59,7 +67,7 @@ from gdlab.reporting.metrics import (
     class_document,
     interval_document,
     interval_metrics,
-    never_predicted_text,
+    never_recalled_text,
     test_line,
 )
 from gdlab.reporting.model_card import CardInputs, model_card, run_summary
@@ -103,12 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
                                                    seed=params.seed, predicted=predicted)
     caution = too_few_rows(len(y_test), params.data.test_size)
-    by_class = ({} if data.task == "regression" else class_document(
-        class_recalls(model, X_test, y_test, predicted=predicted), list(model.classes_)))
+    recalls = (None if data.task == "regression"
+               else class_recalls(model, X_test, y_test, predicted=predicted))
+    by_class = {} if recalls is None else class_document(recalls, list(model.classes_))
+    few = None if recalls is None else too_few_class_rows(recalls.support, params.data.test_size)
+    cautions = {**({"test_warning": caution} if caution else {}),
+                **({"class_warning": few} if few else {})}
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
-                                test_ci95=interval_document(intervals),
-                                **({"test_warning": caution} if caution else {}), **by_class)
-    missed = never_predicted_text(document)
+                                test_ci95=interval_document(intervals), **cautions, **by_class)
+    missed = never_recalled_text(document)
     try:
         fairness = fairness_report(
             model,
@@ -135,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                   **interval_metrics(intervals), **fairness.mlflow_metrics()}
         log_metrics(session.client, handle.run_id,
                     scalar_metrics(scores, model_id=handle.model_id, dataset=test_set))
-        mlflow.set_tags({**fairness.tags(), **({"gdlab.test_warning": caution} if caution else {}),
-                         **({"gdlab.never_predicted": missed} if missed else {})})
+        mlflow.set_tags({**fairness.tags(), **{f"gdlab.{k}": v for k, v in cautions.items()},
+                         **({"gdlab.never_recalled": missed} if missed else {})})
         mlflow.log_dict(fairness.document(), "fairness.json")
         mlflow.log_artifact(str(figure), "figures")
         for drawn in test_figures.values():
@@ -148,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(reports / "fairness.json", fairness.document())
     print(f"evaluate: test {test_line(test_scores, intervals, document)} ({len(y_test)} rows) "
           f"-> {reports / 'metrics.json'}")
-    if caution:
-        print(f"evaluate: warning: {caution}", file=sys.stderr)
+    for warning in cautions.values():
+        print(f"evaluate: warning: {warning}", file=sys.stderr)
     if missed:
         print(f"evaluate: warning: {missed}", file=sys.stderr)
     print(f"evaluate: fairness {fairness.gate_status} -> {reports / 'fairness.json'}")

@@ -72,3 +72,43 @@ def test_a_class_without_rows_is_left_out_and_every_predicted_class_is_not_liste
     assert "bronze" not in recalls.recall
     common = class_recalls(model, X[y != "platinum"], y[y != "platinum"])
     assert common.never_predicted == []
+
+
+class _Fixed:
+    """A classifier whose probabilities are given."""
+
+    def __init__(self, proba, classes):
+        self.proba, self.classes_ = proba, np.asarray(classes)
+
+    def predict_proba(self, X):
+        return self.proba
+
+
+def test_a_class_predicted_only_for_other_classes_rows_is_never_recalled():
+    """The reviewer's 2%-fraud case: 'fraud' predicted for 2 test rows, both legitimate, none
+    of its 12: recall 0, yet it was not named (never_predicted only held classes predicted
+    for no row)."""
+    y = np.array(["fraud"] * 12 + ["legit"] * 588, dtype=object)
+    p_fraud = np.full(len(y), 0.1)
+    p_fraud[[100, 400]] = 0.9  # two legitimate rows flagged
+    model = _Fixed(np.c_[p_fraud, 1 - p_fraud], ["fraud", "legit"])
+    recalls = class_recalls(model, None, y)
+    pred = model.classes_[np.argmax(model.proba, axis=1)]
+    confusion = skm.confusion_matrix(y, pred, labels=["fraud", "legit"])
+    assert confusion[0].tolist() == [0, 12] and confusion[:, 0].tolist() == [0, 2]
+    assert recalls.recall["fraud"] == skm.recall_score(y, pred, pos_label="fraud") == 0.0
+    assert recalls.predicted["fraud"] == confusion[:, 0].sum() == 2
+    assert recalls.support["fraud"] == confusion[0].sum() == 12
+    assert recalls.never_predicted == []
+    assert recalls.never_recalled == ["fraud"]
+    document = recalls.document()
+    assert document["never_predicted"] == [] and document["never_recalled"] == ["fraud"]
+
+
+def test_never_recalled_holds_the_never_predicted_classes_and_only_those_of_recall_0(fitted):
+    model, X, y = fitted
+    recalls = class_recalls(model, X, y)
+    labels = list(model.classes_)
+    recall = skm.recall_score(y, model.predict(X), labels=labels, average=None, zero_division=0)
+    assert recalls.never_recalled == [c for c, r in zip(labels, recall, strict=True) if r == 0]
+    assert recalls.never_recalled == ["platinum"] == recalls.never_predicted

@@ -3,7 +3,8 @@ scores equal scikit-learn's with ``sample_weight`` (tied scores too: a tie count
 the AUC); accuracy's Wilson interval matches its
 closed form and stays wide on a tiny test set (where a bootstrap would collapse to a point);
 the intervals are seeded and hold the point estimate; a test split too small to rank models
-is named with its row count and ``data.test_size``."""
+is named with its row count and ``data.test_size``, and a class with too few test rows with
+its count; a classifier's resamples are stratified by class, so each holds every class."""
 
 import numpy as np
 import pytest
@@ -14,11 +15,13 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from gdlab.experiment.metrics import score
 from gdlab.experiment.uncertainty import (
+    MIN_CLASS_ROWS,
     MIN_RANKED_ROWS,
     _weighted_classification,
     _weighted_regression,
     metric_intervals,
     scores_with_intervals,
+    too_few_class_rows,
     too_few_rows,
     wilson_interval,
 )
@@ -171,7 +174,7 @@ def test_a_large_test_split_with_a_rare_class_gets_the_theoretical_interval_widt
     drawn = []
     real = uncertainty._resample_counts
     monkeypatch.setattr(uncertainty, "_resample_counts",
-                        lambda n, k, rng: drawn.append((n, k)) or real(n, k, rng))
+                        lambda n, k, rng, **kw: drawn.append((n, k)) or real(n, k, rng, **kw))
     n, z = 40_000, norm.ppf(0.975)
     rng = np.random.default_rng(0)
     labels = (np.arange(n) < 80).astype(int)  # 80 positives
@@ -258,3 +261,52 @@ def test_evaluate_predicts_the_test_rows_once_for_metrics_and_intervals(task, n_
             "log_loss": skm.log_loss(y, proba, labels=classes),
         }
     assert scores == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_class_with_too_few_test_rows_is_named_with_its_count():
+    """1 positive in 80 test rows gave roc_auc 0.6456 [95% CI 0.532, 0.759] with no word that
+    the interval rests on one row; only a split under 30 rows was warned about."""
+    assert MIN_CLASS_ROWS == 10
+    warning = too_few_class_rows({"legit": 79, "fraud": 1}, 0.2)
+    assert warning.startswith(
+        "class 'fraud' (1 test row) has fewer than the 10 test rows a class needs "
+        "(data.test_size=0.2): the 95% intervals of the metrics that depend on each class")
+    assert "unreliable" in warning and "'legit'" not in warning
+    assert too_few_class_rows({"a": 9, "b": 3, "c": 10}, 0.25).startswith(
+        "classes 'a' (9 test rows), 'b' (3 test rows) have fewer than the 10")
+    assert too_few_class_rows({"a": 10, "b": 70}, 0.2) is None
+
+
+def test_each_resample_of_a_classifiers_test_rows_holds_every_class_as_often():
+    """Resampled without regard to class, 1 row of each of two rare classes among 80 lacked
+    one of them in most resamples: the macro roc_auc, undefined there, got no interval (and
+    with fewer such resamples, one conditional on the rare rows being drawn). Stratified by
+    class, every resample holds each class's rows as many times as the split does, and the
+    interval holds scikit-learn's roc_auc."""
+    import gdlab.experiment.uncertainty as uncertainty
+
+    rng = np.random.default_rng(0)
+    y = np.array(["common"] * 78 + ["rare"] + ["rarer"])
+    classes = np.array(["common", "rare", "rarer"])
+    raw = np.eye(3)[np.searchsorted(classes, y)] + rng.uniform(0, 4.0, (80, 3))
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    drawn = []
+    real = uncertainty._resample_counts
+
+    def recorded(n, k, generator, **kw):
+        counts = real(n, k, generator, **kw)
+        drawn.append(counts)
+        return counts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(uncertainty, "_resample_counts", recorded)
+        low, high = metric_intervals(_Fixed(proba, classes), None, y, "classification",
+                                     seed=0)["roc_auc"]
+    counts = np.vstack(drawn)
+    assert len(counts) == 1000
+    for label in classes:
+        assert (counts[:, y == label].sum(axis=1) == (y == label).sum()).all(), label
+    auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    assert low < auc < high
+    rows = uncertainty._ClassificationRows(y, proba, classes)
+    assert np.isfinite(rows.weighted(counts)["roc_auc"]).all()

@@ -1,11 +1,13 @@
 """The evaluate stage, run in this process on a CSV whose rare class the model never predicts:
-the console, reports/metrics.json and the model card name the class (recall 0, as scikit-learn's
-recall_score finds) and say that f1 is macro-averaged."""
+the console, reports/metrics.json, the run's tags and the model card name the class (recall 0,
+as scikit-learn's recall_score finds), say that f1 is macro-averaged and that the class has too
+few test rows to trust the intervals of its metrics."""
 
 from __future__ import annotations
 
 import json
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,7 +43,7 @@ def test_evaluate_names_the_class_the_model_never_predicts(tmp_path, capsys, csv
     n_rare = int((y == "platinum").sum())
 
     metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
-    assert metrics["never_predicted"] == ["platinum"]
+    assert metrics["never_predicted"] == ["platinum"] == metrics["never_recalled"]
     assert metrics["f1_average"] == "macro"
     assert metrics["test"]["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
     assert {c: row["recall"] for c, row in metrics["per_class"].items()} == pytest.approx(
@@ -53,4 +55,17 @@ def test_evaluate_names_the_class_the_model_never_predicts(tmp_path, capsys, csv
             "test rows, recall 0)") in err
     card = (tmp_path / "reports" / "model_card.md").read_text()
     assert f"| `platinum` (never predicted) | {n_rare} | 0 | 0 |" in card
-    assert "- Classes never predicted: the model predicts no test row as class 'platinum'" in card
+    assert "- Classes never recalled: the model predicts no test row as class 'platinum'" in card
+
+    # platinum's few test rows: the intervals of its metrics are not to be trusted
+    assert 0 < n_rare < 10 and all((y == c).sum() >= 10 for c in labels if c != "platinum")
+    few = (f"class 'platinum' ({n_rare} test rows) has fewer than the 10 test rows a class "
+           "needs (data.test_size=0.2)")
+    assert metrics["class_warning"].startswith(few)
+    assert f"evaluate: warning: {few}" in err
+    assert f"- Too few test rows of a class: {few}" in card
+    run_id = json.loads((tmp_path / "models" / "run.json").read_text())["run_id"]
+    tags = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_run(run_id).data.tags
+    assert tags["gdlab.class_warning"] == metrics["class_warning"]
+    assert tags["gdlab.never_recalled"].startswith(
+        f"the model predicts no test row as class 'platinum' ({n_rare} test rows, recall 0)")

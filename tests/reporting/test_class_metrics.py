@@ -1,5 +1,6 @@
 """What evaluate says of a classifier beside its scores: how f1 is averaged, each class's
-recall and the classes it never predicts (console line, metrics.json, model card)."""
+recall, the classes it never predicts and those it never recalls, and the classes with too few
+test rows to trust their intervals (console line, metrics.json, model card)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from gdlab.config import validate_params
 from gdlab.experiment.per_class import ClassRecall
 from gdlab.reporting import metrics as shown
 from gdlab.reporting.fairness import disabled
-from gdlab.reporting.metrics import class_document, never_predicted_text
+from gdlab.reporting.metrics import class_document, never_recalled_text
 from gdlab.reporting.model_card import CardInputs, model_card
 
 CLASSES = ["bronze", "gold", "platinum", "silver"]
@@ -35,7 +36,7 @@ def test_metrics_json_names_the_class_never_predicted_and_how_f1_is_averaged():
     document = class_document(_recalls(), np.array(CLASSES, dtype=object))
     json.dumps(document)  # a DVC metrics file: plain JSON
     assert document["f1_average"] == "macro" and "f1_pos_label" not in document
-    assert document["never_predicted"] == ["platinum"]
+    assert document["never_predicted"] == ["platinum"] == document["never_recalled"]
     assert document["per_class"]["platinum"] == {"recall": 0.0, "support": 5, "predicted": 0}
     assert document["per_class"]["bronze"]["recall"] == 0.9
     binary = class_document(ClassRecall({0: 3, 1: 2}, {0: 3, 1: 2}, {0: 1.0, 1: 1.0}),
@@ -53,10 +54,13 @@ def test_the_console_line_says_f1_is_macro_and_the_warning_names_the_class():
     binary = {"f1_average": "binary", "f1_pos_label": "yes"}
     assert shown.test_line({"f1": 0.5}, {}, binary) == "f1 (class 'yes') 0.5"
     assert shown.test_line({"rmse": 1.0}, {}) == "rmse 1"
-    assert never_predicted_text(document) == (
+    assert never_recalled_text(document) == (
         "the model predicts no test row as class 'platinum' (5 test rows, recall 0); "
         "accuracy and the averaged scores hide it")
-    assert never_predicted_text({**document, "never_predicted": []}) is None
+    assert never_recalled_text({**document, "never_recalled": []}) is None
+    # a metrics.json written before never_recalled: its never_predicted
+    old = {k: v for k, v in document.items() if k != "never_recalled"}
+    assert never_recalled_text(old) == never_recalled_text(document)
 
 
 def test_the_model_card_names_the_class_never_predicted_and_the_f1_average():
@@ -75,5 +79,66 @@ def test_the_model_card_names_the_class_never_predicted_and_the_f1_average():
     assert "| f1 (macro) | 0.604 |" in quantitative
     assert "| `platinum` (never predicted) | 5 | 0 | 0 |" in quantitative
     assert "| `bronze` | 40 | 36 | 0.9 |" in quantitative
-    assert ("- Classes never predicted: the model predicts no test row as class 'platinum' "
+    assert ("- Classes never recalled: the model predicts no test row as class 'platinum' "
             "(5 test rows, recall 0)") in sections["Caveats and Recommendations"]
+
+
+FRAUD = ["fraud", "legit"]
+
+
+def _fraud_recalls() -> tuple[ClassRecall, np.ndarray, np.ndarray]:
+    """The imbalanced-classification reviewer's case: 'fraud' (12 test rows) predicted for 2
+    rows, both legitimate: recall 0, though predicted."""
+    y = np.array(["fraud"] * 12 + ["legit"] * 588)
+    pred = np.array(["legit"] * 600)
+    pred[[100, 400]] = "fraud"
+    recall = skm.recall_score(y, pred, labels=FRAUD, average=None, zero_division=0)
+    support = {c: int((y == c).sum()) for c in FRAUD}
+    made = {c: int((pred == c).sum()) for c in FRAUD}
+    return ClassRecall(support, made, dict(zip(FRAUD, map(float, recall), strict=True))), y, pred
+
+
+def test_a_class_predicted_only_wrong_is_warned_about_in_metrics_json_and_the_model_card():
+    """metrics.json said never_predicted: [] and neither the console nor the model card said
+    that no fraud was caught; now never_recalled names it and the warning and the card's
+    caveat give its test rows and the rows predicted as it (scikit-learn's confusion
+    matrix)."""
+    recalls, y, pred = _fraud_recalls()
+    (tn_fraud, fn), (fp, _) = skm.confusion_matrix(y, pred, labels=FRAUD)
+    assert tn_fraud == 0 and fn == 12 and fp == 2  # no fraud caught, 2 legit rows flagged
+    document = class_document(recalls, np.array(FRAUD, dtype=object))
+    assert document["never_predicted"] == [] and document["never_recalled"] == ["fraud"]
+    text = ("the model predicts class 'fraud' for 2 test rows, none of them 'fraud' (12 test "
+            "rows, recall 0); accuracy and the averaged scores hide it")
+    assert never_recalled_text(document) == text
+    params = validate_params({})
+    metrics = {"test": {"accuracy": 0.977}, "cv": {"accuracy": {"mean": 0.98, "std": 0.01}},
+               **document}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 2400, "n_test": 600,
+            "target": "label", "feature_names": ["a"], "classes": FRAUD}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    assert "| `fraud` (never predicted right) | 12 | 2 | 0 |" in card
+    assert f"- Classes never recalled: {text}." in card
+
+
+def test_never_predicted_and_predicted_wrong_classes_are_both_named():
+    document = {"never_predicted": ["platinum"], "never_recalled": ["platinum", "gold"],
+                "per_class": {"platinum": {"support": 5, "predicted": 0, "recall": 0.0},
+                              "gold": {"support": 3, "predicted": 1, "recall": 0.0}}}
+    assert never_recalled_text(document) == (
+        "the model predicts no test row as class 'platinum' (5 test rows, recall 0); the "
+        "model predicts class 'gold' for 1 test row, none of them 'gold' (3 test rows, recall "
+        "0); accuracy and the averaged scores hide it")
+
+
+def test_the_model_card_names_a_class_with_too_few_test_rows_beside_the_small_split():
+    params = validate_params({})
+    warning = "class 'fraud' (1 test row) has fewer than the 10 test rows a class needs"
+    metrics = {"test": {"accuracy": 0.98}, "cv": {"accuracy": {"mean": 0.98, "std": 0.01}},
+               "class_warning": warning}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 320, "n_test": 80,
+            "target": "label", "feature_names": ["a"], "classes": FRAUD}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    assert f"- Too few test rows of a class: {warning}." in card

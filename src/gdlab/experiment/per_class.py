@@ -1,8 +1,10 @@
-"""Per-class recall of a classifier on a labelled split, and the classes it never predicts there.
+"""Per-class recall of a classifier on a labelled split, and the classes it never recalls there.
 
-Accuracy and a macro F1 can look fine while a rare class is never predicted at all (its recall
-0): :func:`class_recalls` names such classes so evaluation can report them. A row is predicted
-as its most probable class, as :func:`gdlab.experiment.metrics.score` scores it.
+Accuracy and a macro F1 can look fine while a rare class is never recalled (its recall 0):
+either no row is predicted as it, or the rows predicted as it are all of other classes (a fraud
+model flagging 2 legitimate rows and none of the 12 frauds). :func:`class_recalls` names such
+classes so evaluation can report them. A row is predicted as its most probable class, as
+:func:`gdlab.experiment.metrics.score` scores it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,16 @@ class ClassRecall:
         """Classes with rows in the split that no row is predicted as (recall 0)."""
         return [label for label, n in self.predicted.items() if n == 0]
 
+    @property
+    def never_recalled(self) -> list[Any]:
+        """Classes with rows in the split none of which is predicted as it (recall 0): the
+        :attr:`never_predicted` ones and those predicted only for other classes' rows."""
+        return [label for label, r in self.recall.items() if r == 0]
+
     def document(self) -> dict[str, Any]:
         """``per_class`` (``{label: {"recall", "support", "predicted"}}``, labels as text: JSON
-        keys) and ``never_predicted`` (the labels as they are), for ``reports/metrics.json``."""
+        keys), ``never_predicted`` and ``never_recalled`` (the labels as they are), for
+        ``reports/metrics.json``."""
         return {
             "per_class": {
                 str(label): {
@@ -42,6 +51,7 @@ class ClassRecall:
                 for label in self.support
             },
             "never_predicted": self.never_predicted,
+            "never_recalled": self.never_recalled,
         }
 
 

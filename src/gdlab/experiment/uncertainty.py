@@ -8,7 +8,11 @@ percentile bootstrap over the test rows: :data:`N_RESAMPLES` resamples of the ro
 replacement, each scored again from the model's predictions (made once), and the 2.5th and
 97.5th percentiles of the resampled metric. A resample is a row-count vector (how often each
 row is drawn), so each metric is computed with those counts as row weights, as
-scikit-learn's ``sample_weight`` would.
+scikit-learn's ``sample_weight`` would. A classifier's resamples are stratified by class (as
+pROC's AUC intervals are by default): each draws every class's rows from that class's test
+rows only, as many as it holds, so no resample lacks a class. Unstratified, a resample of 80
+test rows with 1 positive lacks it 37% of the time (e^-1), where roc_auc is undefined; those
+resamples were dropped, leaving an interval conditional on the positive being drawn.
 
 Above :data:`FULL_RESAMPLES_ROWS` test rows fewer resamples are drawn (as many as keep
 resamples × rows at :data:`N_RESAMPLES` × that, and at least :data:`MIN_RESAMPLES`), each
@@ -18,11 +22,20 @@ times too narrow), and the resamples' count only sets how finely the percentiles
 
 On fewer than :data:`MIN_RANKED_ROWS` test rows a metric is mostly noise (its standard error
 grows as 1/sqrt(rows): one row moves an accuracy by more than 3 points) and the intervals of
-two models overlap whatever they are: such a test set cannot rank models."""
+two models overlap whatever they are: such a test set cannot rank models.
+
+A class with fewer than :data:`MIN_CLASS_ROWS` test rows makes the intervals of the metrics
+that depend on it (such as f1, roc_auc and its recall) unreliable, whatever the split's size:
+every resample redraws the same few rows of it (1 positive: the same row in each), so the
+interval's width comes mostly from the other classes' rows, and a percentile bootstrap of so
+few rows is known to come out too narrow. At 10 rows the class's recall alone (k + 1 possible
+values on k rows) has a 95% interval about half the range wide (Wilson's, 5 of 10 right:
+0.24 – 0.76), wider below (5 of 9: 0.27 – 0.81; 1 of 1: 0.21 – 1): the class's metrics cannot
+tell models apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,6 +52,10 @@ MIN_RESAMPLES = 200
 MIN_RANKED_ROWS = 30
 """The fewest test rows on which gdlab ranks two models by a test metric (the registry gate's
 :data:`gdlab.tracking.champion.MIN_COMPARED_ROWS`)."""
+
+
+MIN_CLASS_ROWS = 10
+"""The fewest test rows of a class whose class-dependent metrics' intervals gdlab trusts."""
 
 
 def wilson_interval(
@@ -125,12 +142,28 @@ class _ClassificationRows:
         return {"f1": f1, "roc_auc": auc, "log_loss": log_loss}
 
 
-def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """How often each of ``n`` rows is drawn in each of ``n_resamples`` bootstrap resamples."""
-    counts = np.empty((n_resamples, n))
+def _resample_counts(
+    n: int, n_resamples: int, rng: np.random.Generator,
+    strata: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of ``n_resamples`` bootstrap resamples;
+    ``strata``: the row indices of each stratum (a classifier's test rows of each class), each
+    resampled from its own rows only, as many as it holds."""
+    counts = np.zeros((n_resamples, n))
     for b in range(n_resamples):
-        counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+        if strata is None:
+            counts[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+            continue
+        for rows in strata:
+            counts[b, rows] = np.bincount(rng.integers(0, len(rows), len(rows)),
+                                          minlength=len(rows))
     return counts
+
+
+def class_strata(y: np.ndarray) -> list[np.ndarray]:
+    """The row indices of each class of ``y``: the strata of a classifier's bootstrap."""
+    _, inverse = np.unique(y, return_inverse=True)
+    return [np.flatnonzero(inverse == k) for k in range(inverse.max() + 1)] if len(y) else []
 
 
 def resample_count(n_rows: int, n_resamples: int = N_RESAMPLES) -> int:
@@ -144,18 +177,19 @@ def resample_count(n_rows: int, n_resamples: int = N_RESAMPLES) -> int:
 
 def bootstrap(
     n_rows: int, scored: Callable[[np.ndarray], dict[str, np.ndarray]], *, seed: int,
-    n_resamples: int = N_RESAMPLES,
+    n_resamples: int = N_RESAMPLES, strata: Sequence[np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """``{name: value per resample}``: ``scored`` (row-count vectors, resamples × rows, to
     ``{name: one value per vector}``) on :func:`resample_count` seeded bootstrap resamples of
-    ``n_rows`` rows, drawn a few million counts at a time. The same ``seed`` draws the same
-    resamples, whatever ``scored`` computes from them."""
+    ``n_rows`` rows, drawn a few million counts at a time; ``strata`` (:func:`class_strata`):
+    each resampled within itself. The same ``seed`` draws the same resamples, whatever
+    ``scored`` computes from them."""
     n_resamples = resample_count(n_rows, n_resamples)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_resamples, 4_000_000 // max(n_rows, 1)))  # resamples × rows at once
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, n_resamples, chunk):
-        counts = _resample_counts(n_rows, min(chunk, n_resamples - start), rng)
+        counts = _resample_counts(n_rows, min(chunk, n_resamples - start), rng, strata=strata)
         for name, values in scored(counts).items():
             parts.setdefault(name, []).append(values)
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
@@ -181,13 +215,15 @@ def metric_intervals(
 ) -> dict[str, tuple[float, float]]:
     """``{metric: (low, high)}``: the ``confidence`` interval of each test metric of ``model``
     on ``(X, y)`` (Wilson's for accuracy, a percentile bootstrap seeded with ``seed`` for the
-    others, fewer resamples above :data:`FULL_RESAMPLES_ROWS` rows; NaN bounds when a metric
-    is undefined on most resamples). ``predicted``: the model's
+    others, stratified by class for a classifier, fewer resamples above
+    :data:`FULL_RESAMPLES_ROWS` rows; NaN bounds when a metric is undefined on most
+    resamples). ``predicted``: the model's
     :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made."""
     y = np.asarray(y)
     n = len(y)
     if predicted is None:
         predicted = predictions(model, X, task)
+    strata = None
     if task == "regression":
         pred = np.asarray(predicted, dtype=float)
         y = y.astype(float)
@@ -202,8 +238,9 @@ def metric_intervals(
             proba, y = proba[order], y[order]
 
         scored = _ClassificationRows(y, proba, classes).weighted
+        strata = class_strata(y)
 
-    resampled = bootstrap(n, scored, seed=seed, n_resamples=n_resamples)
+    resampled = bootstrap(n, scored, seed=seed, n_resamples=n_resamples, strata=strata)
     tail = 100 * (1 - confidence) / 2
     out: dict[str, tuple[float, float]] = {}
     if task != "regression":
@@ -230,4 +267,22 @@ def too_few_rows(n_rows: int, test_size: float) -> str | None:
         "or raise data.test_size (before a first version becomes champion: only the rows a "
         "champion was not trained on can compare a later version with it, so a champion "
         "tested on fewer than 30 rows can only be replaced by hand)"
+    )
+
+
+def too_few_class_rows(support: Mapping[Any, int], test_size: float) -> str | None:
+    """The warning for the classes with fewer than :data:`MIN_CLASS_ROWS` test rows
+    (``support``: each test class's rows; None: every class has enough)."""
+    few = {label: n for label, n in support.items() if n < MIN_CLASS_ROWS}
+    if not few:
+        return None
+    named = ", ".join(f"{label!r} ({n} test row{'' if n == 1 else 's'})"
+                      for label, n in few.items())
+    which = f"class {named} has" if len(few) == 1 else f"classes {named} have"
+    return (
+        f"{which} fewer than the {MIN_CLASS_ROWS} test rows a class needs "
+        f"(data.test_size={test_size:g}): the 95% intervals of the metrics that depend on "
+        "each class (such as f1, roc_auc and its recall) are unreliable, as every bootstrap "
+        "resample redraws the same few rows of it; collect more rows of it or raise "
+        "data.test_size"
     )

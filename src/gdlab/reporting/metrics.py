@@ -4,7 +4,7 @@ scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.r
 carry ``fit``: the over-/under-fitting verdict, the
 validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`). A
 classifier's ``metrics.json`` also says how ``f1`` is averaged, each class's test recall and
-the classes it never predicts (:func:`class_document`)."""
+the classes it never predicts or never recalls (:func:`class_document`)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def class_document(recalls: ClassRecall, classes: Sequence[Any]) -> dict[str, An
     """What ``reports/metrics.json`` says of a classifier beside its scores: how ``f1`` is
     averaged (``f1_average``, scikit-learn's name; ``f1_pos_label``, the class it scores, for
     two classes), each test class's recall, rows and rows predicted as it (``per_class``) and
-    the classes no test row is predicted as (``never_predicted``, their recall 0)."""
+    the classes no test row is predicted as (``never_predicted``, their recall 0) and those
+    whose recall is 0 (``never_recalled``: those, and the ones predicted only for other
+    classes' rows)."""
     return {**f1_document(classes), **recalls.document()}
 
 
@@ -110,20 +112,35 @@ def metric_label(name: str, document: Mapping[str, Any]) -> str:
     return f"f1 ({document['f1_average']})"
 
 
-def never_predicted_text(document: Mapping[str, Any]) -> str | None:
-    """``the model predicts no test row as class 'platinum' (5 test rows, recall 0)``, or
-    None when it predicts every class of the test rows."""
-    missed = document.get("never_predicted") or []
+def never_recalled_text(document: Mapping[str, Any]) -> str | None:
+    """What the warning says of the test classes the model never recalls (``never_recalled``,
+    or ``never_predicted`` in a document written before it), or None when it recalls each:
+    ``the model predicts no test row as class 'platinum' (5 test rows, recall 0)`` and
+    ``the model predicts class 'fraud' for 2 test rows, none of them 'fraud' (12 test rows,
+    recall 0)``, then ``; accuracy and the averaged scores hide it``."""
+    missed = document.get("never_recalled", document.get("never_predicted")) or []
     if not missed:
         return None
     per_class = document.get("per_class", {})
-    rows = sum(int(per_class.get(str(label), {}).get("support", 0)) for label in missed)
-    named = ", ".join(repr(label) for label in missed)
-    word = "class" if len(missed) == 1 else "classes"
-    return (
-        f"the model predicts no test row as {word} {named} ({rows} test rows, recall 0); "
-        "accuracy and the averaged scores hide it"
-    )
+
+    def count(label: Any, key: str) -> int:
+        return int(per_class.get(str(label), {}).get(key, 0))
+
+    unpredicted = [label for label in missed if count(label, "predicted") == 0]
+    parts = []
+    if unpredicted:
+        rows = sum(count(label, "support") for label in unpredicted)
+        named = ", ".join(repr(label) for label in unpredicted)
+        word = "class" if len(unpredicted) == 1 else "classes"
+        parts.append(f"the model predicts no test row as {word} {named} ({rows} test rows, "
+                     "recall 0)")
+    for label in missed:
+        if label not in unpredicted:
+            made = count(label, "predicted")
+            rows = "row" if made == 1 else "rows"
+            parts.append(f"the model predicts class {label!r} for {made} test {rows}, none of "
+                         f"them {label!r} ({count(label, 'support')} test rows, recall 0)")
+    return "; ".join(parts) + "; accuracy and the averaged scores hide it"
 
 
 def test_line(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gdlab.reporting.fairness import FairnessReport
-from gdlab.reporting.metrics import metric_label, never_predicted_text
+from gdlab.reporting.metrics import metric_label, never_recalled_text
 
 SECTIONS = (
     "Model Details",
@@ -39,7 +39,8 @@ class CardInputs:
     """``data/prepared/meta.json``."""
     metrics: dict[str, Any]
     """``reports/metrics.json``: ``test`` scores and ``cv`` mean/std (a classifier's also
-    ``f1_average``, ``per_class`` recall and ``never_predicted``)."""
+    ``f1_average``, ``per_class`` recall, ``never_predicted``, ``never_recalled`` and
+    ``class_warning``)."""
     fairness: FairnessReport
     run: dict[str, Any] = field(default_factory=dict)
     """``run_id``, ``experiment``, ``model_uri``, ``git_commit``, ``n_iter`` (see run_summary)."""
@@ -290,12 +291,14 @@ def _quantitative(c: CardInputs) -> str:
     per_class = c.metrics.get("per_class")
     if per_class:
         never = {str(label) for label in c.metrics.get("never_predicted") or []}
+        wrong = {str(label) for label in c.metrics.get("never_recalled") or []} - never
         parts += [
             "\n\nBy class (test split; recall: the share of the class's rows predicted as it):"
             "\n\n",
             _table(
                 ["class", "test rows", "predicted as it", "recall"],
-                [[f"`{label}`" + (" (never predicted)" if label in never else ""),
+                [[f"`{label}`" + (" (never predicted)" if label in never else
+                                  " (never predicted right)" if label in wrong else ""),
                   row.get("support"), row.get("predicted"), row.get("recall")]
                  for label, row in per_class.items()],
             ),
@@ -382,9 +385,11 @@ def _caveats(c: CardInputs) -> str:
         lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")
     if c.metrics.get("test_warning"):
         lines.append(f"- Too small a test split: {c.metrics['test_warning']}.")
-    if missed := never_predicted_text(c.metrics):
+    if c.metrics.get("class_warning"):
+        lines.append(f"- Too few test rows of a class: {c.metrics['class_warning']}.")
+    if missed := never_recalled_text(c.metrics):
         lines.append(
-            f"- Classes never predicted: {missed}. Collect more rows of them, or do not use the "
+            f"- Classes never recalled: {missed}. Collect more rows of them, or do not use the "
             "model where telling them apart matters."
         )
     if p.data.source == "synthetic":
