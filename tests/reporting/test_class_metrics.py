@@ -123,11 +123,12 @@ def test_a_class_predicted_only_wrong_is_warned_about_in_metrics_json_and_the_mo
 
 
 def test_never_predicted_and_predicted_wrong_classes_are_both_named():
+    """Each with its counts ('1 test row': the warning said '1 test rows')."""
     document = {"never_predicted": ["platinum"], "never_recalled": ["platinum", "gold"],
-                "per_class": {"platinum": {"support": 5, "predicted": 0, "recall": 0.0},
+                "per_class": {"platinum": {"support": 1, "predicted": 0, "recall": 0.0},
                               "gold": {"support": 3, "predicted": 1, "recall": 0.0}}}
     assert never_recalled_text(document) == (
-        "the model predicts no test row as class 'platinum' (5 test rows, recall 0); the "
+        "the model predicts no test row as class 'platinum' (1 test row, recall 0); the "
         "model predicts class 'gold' for 1 test row, none of them 'gold' (3 test rows, recall "
         "0); accuracy and the averaged scores hide it")
 

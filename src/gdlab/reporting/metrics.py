@@ -112,6 +112,10 @@ def metric_label(name: str, document: Mapping[str, Any]) -> str:
     return f"f1 ({document['f1_average']})"
 
 
+def _rows(n: int) -> str:
+    return f"{n} test row" + ("" if n == 1 else "s")
+
+
 def never_recalled_text(document: Mapping[str, Any]) -> str | None:
     """What the warning says of the test classes the model never recalls (``never_recalled``,
     or ``never_predicted`` in a document written before it), or None when it recalls each:
@@ -132,14 +136,13 @@ def never_recalled_text(document: Mapping[str, Any]) -> str | None:
         rows = sum(count(label, "support") for label in unpredicted)
         named = ", ".join(repr(label) for label in unpredicted)
         word = "class" if len(unpredicted) == 1 else "classes"
-        parts.append(f"the model predicts no test row as {word} {named} ({rows} test rows, "
+        parts.append(f"the model predicts no test row as {word} {named} ({_rows(rows)}, "
                      "recall 0)")
     for label in missed:
         if label not in unpredicted:
-            made = count(label, "predicted")
-            rows = "row" if made == 1 else "rows"
-            parts.append(f"the model predicts class {label!r} for {made} test {rows}, none of "
-                         f"them {label!r} ({count(label, 'support')} test rows, recall 0)")
+            parts.append(f"the model predicts class {label!r} for "
+                         f"{_rows(count(label, 'predicted'))}, none of them {label!r} "
+                         f"({_rows(count(label, 'support'))}, recall 0)")
     return "; ".join(parts) + "; accuracy and the averaged scores hide it"
 
 
