@@ -305,3 +305,30 @@ def test_the_objective_of_a_class_weighted_classifier_is_the_one_it_minimised():
 
     expected = log_loss(y, est.predict_proba(X), sample_weight=compute_sample_weight({1: 10.0}, y))
     assert TrainingObjective(est, X, y)(theta) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_balanced_classifier_is_replayed_with_the_weights_its_fit_used(monkeypatch):
+    """record_trajectory replays the epochs with partial_fit, which refuses class_weight
+    'balanced': train failed after its refit on model.class_weight: balanced. The replay is
+    now the one of the same weights given as a mapping (scikit-learn's compute_class_weight),
+    and ends at the fitted parameters."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = np.where(X[:, 0] + rng.normal(scale=1.0, size=300) > 1.2, "rare", "common")
+    weights = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    assert weights.max() > 2 * weights.min()  # the case at hand: unequal classes
+
+    def pipeline(class_weight):
+        est = GDClassifier(class_weight=class_weight, max_epochs=8, tol=None, batch_size=32,
+                           optimizer="adam", learning_rate=0.05, random_state=0)
+        return Pipeline([("preprocess", StandardScaler()), ("model", est)])
+
+    balanced = record_trajectory(pipeline("balanced"), X, y)
+    mapping = record_trajectory(pipeline(dict(zip(np.unique(y), weights, strict=True))), X, y)
+    np.testing.assert_allclose(balanced.points, mapping.points, rtol=1e-12, atol=1e-14)
+    fitted = fit_pipeline(pipeline("balanced"), X, y).model.named_steps["model"]
+    np.testing.assert_allclose(balanced.points[-1],
+                               np.concatenate([p.ravel() for p in fitted.params_]), rtol=1e-9)

@@ -205,6 +205,22 @@ def parameter_names(estimator: Any, feature_names: list[str] | None = None) -> l
     return [f"p{t}[{i}]" for t, shape in enumerate(shapes) for i in range(math.prod(shape))]
 
 
+def _replay_weights(estimator: Any, y: np.ndarray) -> dict[str, Any]:
+    """``{"class_weight": {label: weight}}`` for a classifier of ``class_weight="balanced"``,
+    else ``{}``: partial_fit refuses "balanced" (one call's class frequencies are not the
+    data's), but every call of the replay sees all of ``y``, so the weights ``fit`` computed
+    from ``y`` are given as the mapping they are (before, train failed after the refit on
+    ``model.class_weight: balanced``)."""
+    class_weight = estimator.get_params().get("class_weight")
+    if not isinstance(class_weight, str):
+        return {}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    classes = np.unique(y)
+    weights = compute_class_weight(class_weight, classes=classes, y=y)
+    return {"class_weight": dict(zip(classes.tolist(), weights.tolist(), strict=True))}
+
+
 def _flat(params: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.ravel(p) for p in params]).astype(np.float64)
 
@@ -334,7 +350,7 @@ def record_trajectory(
         start, _ = _recorded_fit(
             clone(estimator), Xt, y, stride=10**12, max_epochs=1, stop_after=1
         )
-        replay = clone(estimator).set_params(callbacks=None)
+        replay = clone(estimator).set_params(callbacks=None, **_replay_weights(estimator, y))
         extra = {"classes": np.unique(y)} if is_classifier(estimator) else {}
         points, steps = start[:1], [0]
         with warnings.catch_warnings():
