@@ -33,6 +33,7 @@ from pathlib import Path
 
 from gdlab.atomic import write_text_atomic
 from gdlab.config import ConfigError, empty_params_warning, read_yaml, validate_params
+from gdlab.config.class_weight import check_class_weight_labels
 from gdlab.config.inert_dimensions import inert_compare_warnings, inert_dimension_warnings
 from gdlab.config.plugin_probes import probe_scope
 from gdlab.config.schedule_reach import plateau_stopping_warning
@@ -74,6 +75,7 @@ def _validate(argv: list[str] | None) -> int:
         params = validate_params(document, args.params)
         check_source_available(params)
         meta = check_dataset(params, warn=checks.append)
+        check_class_weight_labels(params, meta.get("classes"), meta["target"], args.params)
         if meta["task"] == "classification" and meta.get("sensitive") is not None:
             from gdlab.reporting.fairness import check_positive_label  # fairlearn: only then
 

@@ -30,10 +30,11 @@ def test_estimator_kwargs_build_the_estimators():
 
 
 def test_estimator_kwargs_names_are_constructor_parameters():
-    from gdlab import GDRegressor
+    from gdlab import GDClassifier, GDRegressor
 
-    accepted = set(inspect.signature(GDRegressor.__init__).parameters)
-    assert set(estimator_kwargs(Params())) <= accepted
+    for task, cls in (("classification", GDClassifier), ("regression", GDRegressor)):
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        assert set(estimator_kwargs(validate_params({"model": {"task": task}}))) <= accepted
 
 
 def test_optimizer_params_are_complete():

@@ -116,8 +116,8 @@ def stage(name: str):
 def csv_train(tmp_path, monkeypatch):
     """In ``tmp_path`` as the working directory: ``csv_train(rows, target, experiment)`` writes
     ``rows`` to ``rows.csv`` and a params.yaml reading it (5 epochs, 2 folds, a SQLite store in
-    ``tmp_path``), then runs the prepare and train stage scripts in this process. MLflow's
-    tracking URI goes back to its default afterwards."""
+    ``tmp_path``; ``changes``: nested sections merged into it), then runs the prepare and train
+    stage scripts in this process. MLflow's tracking URI goes back to its default afterwards."""
     import mlflow
 
     for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"):
@@ -128,7 +128,7 @@ def csv_train(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".dvc").mkdir()
 
-    def train(rows, target: str, experiment: str) -> None:
+    def train(rows, target: str, experiment: str, changes: dict | None = None) -> None:
         rows.to_csv(tmp_path / "rows.csv", index=False)
         params = {
             "data": {"source": "csv", "path": "rows.csv", "target": target},
@@ -136,6 +136,7 @@ def csv_train(tmp_path, monkeypatch):
             "cv": {"folds": 2, "n_jobs": 1},
             "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": experiment},
         }
+        deep_update(params, changes or {})
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
         assert stage("prepare").main(["--out", "data/prepared"]) == 0
         assert stage("train").main(["--models", "models", "--reports", "reports"]) == 0

@@ -88,9 +88,11 @@ def estimator_kwargs(params: Params) -> dict[str, Any]:
 
     Pick the class by ``params.model.task``. ``optimizer_params`` and ``schedule_params`` are
     complete (defaults filled in, cosine ``T_max`` resolved to ``train.max_epochs``).
+    Classification adds ``class_weight`` (``model.class_weight``; a mapping's labels are
+    the classes of the decoded target the stages fit on).
     """
     model, train, opt = params.model, params.train, params.optimizer
-    return {
+    kwargs: dict[str, Any] = {
         "model": model.kind,
         "loss": model.resolved_loss,
         "epsilon": model.epsilon,
@@ -115,3 +117,7 @@ def estimator_kwargs(params: Params) -> dict[str, Any]:
         "random_state": params.seed,
         "dtype": train.dtype,
     }
+    if model.task == "classification":
+        weights = model.class_weight
+        kwargs["class_weight"] = dict(weights) if isinstance(weights, dict) else weights
+    return kwargs

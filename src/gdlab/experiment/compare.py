@@ -410,13 +410,14 @@ def lr_find_rule(rows: int) -> str:
 
 def loss_units_differ(variants: list[Variant], vary: str) -> str | None:
     """Why the variants' training losses are in different units (varying ``model.loss``,
-    huber's ``model.epsilon`` or ``preprocess.scale_target`` in regression: validate's
+    huber's ``model.epsilon`` or ``preprocess.scale_target`` in regression, class weights in
+    classification: validate's
     :func:`gdlab.config.sections.compare.changes_loss_units`), or None when they share them."""
-    from gdlab.config.sections.compare import LOSS_UNIT_KEYS, changes_loss_units
+    from gdlab.config.sections.compare import changes_loss_units, loss_units_reason
 
     if not variants or not changes_loss_units(vary, variants[0].params):
         return None
-    return LOSS_UNIT_KEYS[vary]
+    return loss_units_reason(vary)
 
 
 def no_target_rule(units: str, metric: str | None) -> str:

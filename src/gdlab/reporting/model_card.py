@@ -84,6 +84,8 @@ def _details(c: CardInputs) -> str:
     optimizer = p.optimizer.name + (f" {p.optimizer.params}" if p.optimizer.params else "")
     loss = p.model.resolved_loss + (f" (epsilon {p.model.epsilon:g})"
                                     if p.model.resolved_loss == "huber" else "")
+    if p.model.task == "classification" and p.model.class_weight is not None:
+        loss += f", class weights {_class_weights(p.model.class_weight)}"
     kind = p.model.kind + (f" {list(p.model.hidden_layer_sizes)} {p.model.activation}"
                            if p.model.kind == "mlp" else
                            f" {p.model.params}" if p.model.params else "")  # a plug-in's
@@ -113,6 +115,13 @@ def _details(c: CardInputs) -> str:
         "- **Serialization:** skops with an explicit list of trusted types (no pickle)",
     ]
     return "\n".join(lines)
+
+
+def _class_weights(class_weight: Any) -> str:
+    """``model.class_weight`` as the card says it: ``balanced`` or ``fraud 50, ok 1``."""
+    if isinstance(class_weight, str):
+        return class_weight
+    return ", ".join(f"{label} {weight:g}" for label, weight in class_weight.items())
 
 
 def _intended(c: CardInputs) -> str:

@@ -33,9 +33,16 @@ LOSS_UNIT_KEYS = {
     "model.epsilon": "huber is at most half the squared residual and a smaller epsilon "
     "always gives a smaller value",
     "preprocess.scale_target": "on the standardised target or in the target's units",
+    "model.class_weight": "class_weight weighs each class's training rows differently, so "
+    "each variant's training loss is a mean weighted its own way",
 }
 """Keys whose variants' losses are in different units: refused with a loss ranking and with
 ``target_loss``; such a comparison has no target (:func:`changes_loss_units`)."""
+
+WEIGHTED_TRAINING_KEY = "model.class_weight"
+"""Its variants' training losses are differently weighted means, their held-out losses
+(unweighted) are alike: ranking by ``val_loss`` is allowed, by ``train_loss`` refused. Its
+dotted keys (``model.class_weight.fraud``) count as it."""
 
 PENALTY_KEYS = ("model.alpha", "model.l1_ratio")
 """Keys whose variants' training objective carries a different penalty."""
@@ -98,19 +105,20 @@ class CompareConfig(Section):
                 "prepared data and folds",
                 "seed or a key under " + ", ".join(f"{r}." for r in VARIABLE_ROOTS[1:]),
             )]
-        if not _is_key(params.model_dump(), self.vary.split(".")):
+        if self.vary != WEIGHTED_TRAINING_KEY and not _is_key(params.model_dump(),
+                                                              self.vary.split(".")):
             return [Problem("compare.vary", f"{self.vary!r} is not a key of the parameters",
                             "a dotted key such as optimizer.name or train.batch_size")]
         if self.vary == "preprocess.scale_target" and params.model.task != "regression":
             return [Problem("compare.vary", "classification ignores it (class labels are not "
                             "scaled): the variants would be identical",
                             "a key other than preprocess.scale_target")]
-        if self.rank_by in LOSS_RANKS and changes_loss_units(self.vary, params):
+        if self.rank_by in _loss_ranks(self.vary) and changes_loss_units(self.vary, params):
             return [Problem(
                 "compare.vary",
                 f"{self.vary} with compare.rank_by: {self.rank_by}: the variants' losses would "
-                f"be in different units ({LOSS_UNIT_KEYS[self.vary]}), so ranking them by loss "
-                "means nothing",
+                f"be in different units ({loss_units_reason(self.vary)}), so ranking them by "
+                "loss means nothing",
                 "compare.rank_by: val_metric (the held-out score in the task's metric, the "
                 "same units for every variant), or another compare.vary",
             )]
@@ -118,7 +126,7 @@ class CompareConfig(Section):
             return [Problem(
                 "compare.target_loss",
                 f"{self.target_loss:g} with compare.vary: {self.vary}: the variants' training "
-                f"losses are in different units ({LOSS_UNIT_KEYS[self.vary]}), so a single "
+                f"losses are in different units ({loss_units_reason(self.vary)}), so a single "
                 "loss value cannot be the same target for all of them",
                 "null (such a comparison reports no epochs or time to target), or another "
                 "compare.vary",
@@ -195,12 +203,35 @@ class CompareConfig(Section):
         return notes
 
 
+def _unit_key(vary: str) -> str:
+    """The :data:`LOSS_UNIT_KEYS` entry ``vary`` falls under (a class's weight under
+    ``model.class_weight``), else ``vary``."""
+    weighted = vary == WEIGHTED_TRAINING_KEY or vary.startswith(f"{WEIGHTED_TRAINING_KEY}.")
+    return WEIGHTED_TRAINING_KEY if weighted else vary
+
+
+def loss_units_reason(vary: str) -> str:
+    """Why the variants of ``vary`` have losses in different units (:data:`LOSS_UNIT_KEYS`)."""
+    return LOSS_UNIT_KEYS[_unit_key(vary)]
+
+
+def _loss_ranks(vary: str) -> tuple[str, ...]:
+    """The ``compare.rank_by`` values refused for ``vary`` when its variants' losses are in
+    different units: both, or only ``train_loss`` for class weights (the held-out loss is
+    unweighted)."""
+    return ("train_loss",) if _unit_key(vary) == WEIGHTED_TRAINING_KEY else LOSS_RANKS
+
+
 def changes_loss_units(vary: str, params: Params) -> bool:
     """Whether the variants of ``vary`` have losses in different units (:data:`LOSS_UNIT_KEYS`):
-    regression only (classification has one loss, log_loss), and ``model.epsilon`` only with
-    the huber loss (otherwise it is inert: the variants are alike, which validate warns of).
-    Such variants are not ranked by loss, get no ``target_loss`` and have no target (epochs
-    and time to it) in the comparison."""
+    ``model.class_weight`` (and a class's weight) in classification, the others in regression
+    only (classification has one loss, log_loss), and ``model.epsilon`` only with the huber
+    loss (otherwise it is inert: the variants are alike, which validate warns of). Such
+    variants get no ``target_loss`` and have no target (epochs and time to it) in the
+    comparison, and are not ranked by their training loss (nor, but for class weights, by
+    their held-out loss)."""
+    if _unit_key(vary) == WEIGHTED_TRAINING_KEY:
+        return params.model.task == "classification"
     if vary not in LOSS_UNIT_KEYS or params.model.task != "regression":
         return False
     return vary != "model.epsilon" or params.model.resolved_loss == "huber"

@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gdlab.config.base import (
     Section,
@@ -16,6 +24,7 @@ from gdlab.config.base import (
     non_finite_paths,
     plugin_build_problem,
 )
+from gdlab.config.class_weight import class_weight_problems
 from gdlab.config.errors import Problem, did_you_mean, raise_problems
 from gdlab.config.plugin_probes import probed_once
 
@@ -30,6 +39,9 @@ LOSSES: dict[str, tuple[str, ...]] = {
 """The losses that fit each task; the first is what ``loss: auto`` picks."""
 
 Task = Literal["regression", "classification"]
+
+ClassLabel = StrictBool | StrictInt | StrictStr
+"""A class label as a key of ``model.class_weight``: YAML's text, integer or boolean."""
 
 
 class PreprocessConfig(Section):
@@ -75,6 +87,16 @@ class ModelConfig(Section):
     activation: Literal["relu", "tanh", "logistic"] = Field(
         "relu", description="mlp: hidden-layer activation"
     )
+    class_weight: Literal["balanced"] | dict[ClassLabel, float] | None = Field(
+        None,
+        description="classification: weight of each class's rows in the training loss "
+        "(multiplied into its sample weight, as scikit-learn's class_weight): null = every "
+        "class 1; balanced = n_rows / (n_classes * rows of the class), from the training "
+        "rows; or a mapping class label -> weight > 0 (a class left out weighs 1), its labels "
+        "written as the target holds them: a number for a numeric target (1, not '1'), text "
+        "for a text target (fraud), each a class validate finds in the data",
+        json_schema_extra={"x-allowed": "null | balanced | {label: weight > 0}"},
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="plug-in model (kind 'package.module:factory'): the factory's keyword "
@@ -100,6 +122,12 @@ class ModelConfig(Section):
                 ]
             )
         return kind
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _class_weight_shape(cls, class_weight: Any) -> Any:
+        raise_problems(class_weight_problems(class_weight))
+        return class_weight
 
     @field_validator("params")
     @classmethod
@@ -169,6 +197,16 @@ class ModelConfig(Section):
                     )
                 ]
             )
+        return self
+
+    @model_validator(mode="after")
+    def _class_weight_fits_task(self) -> ModelConfig:
+        if self.class_weight is not None and self.task != "classification":
+            raise_problems([Problem(
+                "class_weight",
+                f"{self.class_weight!r} weighs classes, but task {self.task} has none",
+                "null (or model.task: classification)",
+            )])
         return self
 
     @property

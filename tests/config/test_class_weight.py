@@ -1,0 +1,139 @@
+"""``model.class_weight``: the values the schema takes and refuses (each refusal naming the
+key), and the labels of a target it names, matched as scikit-learn's compute_class_weight
+matches them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.utils.class_weight import compute_class_weight
+
+from gdlab.config import ConfigError, flatten_params, validate_params
+from gdlab.config.class_weight import check_class_weight_labels, matched_as
+from tests.config.helpers import params_dict
+
+
+def _problems(overrides: dict) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        validate_params(params_dict(overrides))
+    return [str(p) for p in exc.value.problems]
+
+
+@pytest.mark.parametrize(("value", "path", "said"), [
+    ("balance", "model.class_weight", "unknown value 'balance'; did you mean 'balanced'?"),
+    ("auto", "model.class_weight", "unknown value 'auto'"),
+    (3, "model.class_weight", "must be null, balanced or a mapping, got 3"),
+    ([1, 2], "model.class_weight", "must be null, balanced or a mapping"),
+    ({}, "model.class_weight", "an empty mapping weighs every class 1"),
+    ({"fraud": 0}, "model.class_weight.fraud", "must be finite and > 0, got 0"),
+    ({"fraud": -2.0}, "model.class_weight.fraud", "must be finite and > 0, got -2.0"),
+    ({"fraud": math.inf}, "model.class_weight.fraud", "must be finite and > 0, got inf"),
+    ({"fraud": math.nan}, "model.class_weight.fraud", "must be finite and > 0, got nan"),
+    ({"fraud": True}, "model.class_weight.fraud", "must be a number, got True"),
+    ({"fraud": "20"}, "model.class_weight.fraud", "must be a number, got '20'"),
+    ({1.5: 2.0}, "model.class_weight.1.5", "the label 1.5 is neither text nor an integer"),
+])
+def test_a_bad_class_weight_is_refused_naming_the_key(value, path, said):
+    problems = _problems({"model.class_weight": value})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}: ") and said in problems[0], problems[0]
+
+
+@pytest.mark.parametrize("value", ["balanced", {"fraud": 20.0}, {1: 5.0}])
+def test_regression_refuses_class_weight_naming_the_key(value):
+    problems = _problems({"model.task": "regression", "model.class_weight": value})
+    assert problems == [f"model.class_weight: {value!r} weighs classes, but task regression has "
+                        "none (allowed: null (or model.task: classification))"]
+
+
+@pytest.mark.parametrize("value", [None, "balanced", {"fraud": 20}, {1: 5, 0: 0.5},
+                                   {True: 2.0}])
+def test_class_weight_values_accepted_and_logged(value):
+    params = validate_params(params_dict({"model.class_weight": value}))
+    assert params.model.class_weight == value
+    flat = flatten_params(params)
+    if isinstance(value, dict):
+        assert {k: v for k, v in flat.items() if k.startswith("model.class_weight.")} == {
+            f"model.class_weight.{str(k).lower()}": float(v) for k, v in value.items()}
+    else:
+        assert flat["model.class_weight"] == value
+
+
+def test_class_weight_is_a_tune_and_compare_dimension():
+    tuned = validate_params(params_dict({
+        "tune.enabled": True, "tune.space": {"model.class_weight": {"choices": [None, "balanced"]}},
+    }))
+    assert tuned.tune.space["model.class_weight"].choices == [None, "balanced"]
+    with pytest.raises(ConfigError, match=r"tune.space.model.class_weight: the value 'bal' "
+                       r"gives model.class_weight: unknown value 'bal'"):
+        validate_params(params_dict({"tune.enabled": True, "tune.space": {
+            "model.class_weight": {"choices": [None, "bal"]}}}))
+    compared = {"compare.enabled": True, "compare.vary": "model.class_weight",
+                "compare.values": [None, "balanced"]}
+    for rank_by in ("val_metric", "val_loss"):
+        validate_params(params_dict({**compared, "compare.rank_by": rank_by}))
+    # each variant's training loss is a differently weighted mean: not comparable
+    problems = _problems({**compared, "compare.rank_by": "train_loss"})
+    assert problems[0].startswith("compare.vary: model.class_weight with compare.rank_by: "
+                                  "train_loss: the variants' losses would be in different units")
+    problems = _problems({**compared, "compare.rank_by": "val_metric", "compare.target_loss": 0.3})
+    assert problems[0].startswith("compare.target_loss: 0.3 with compare.vary: "
+                                  "model.class_weight")
+
+
+# the classes prepare finds (meta["classes"]) -> labels a mapping may name / may not
+TARGETS = [
+    (["fraud", "ok"], ["fraud", "ok"], ["Fraud", "1", 0]),
+    ([0, 1], [0, 1, True, False], ["1", "0", 2, "yes"]),
+    ([1.0, 2.0], [1, 2], ["1.0", 3]),
+    ([False, True], [False, True, 0, 1], ["true", "True"]),
+]
+
+
+@pytest.mark.parametrize(("classes", "named", "unnamed"), TARGETS)
+def test_labels_are_matched_as_compute_class_weight_matches_them(classes, named, unnamed):
+    """Validate accepts exactly the labels scikit-learn weighs: each accepted label gives its
+    class the weight, a refused one gives no class a weight (compute_class_weight raises)."""
+    y = np.asarray(classes)
+    for label in named:
+        params = validate_params(params_dict({"model.class_weight": {label: 7.0}}))
+        check_class_weight_labels(params, classes, "y")
+        weights = compute_class_weight({label: 7.0}, classes=y, y=y)
+        assert sorted(weights.tolist()) == [1.0] * (len(classes) - 1) + [7.0]
+    for label in unnamed:
+        params = validate_params(params_dict({"model.class_weight": {label: 7.0}}))
+        with pytest.raises(ConfigError) as exc:
+            check_class_weight_labels(params, classes, "y")
+        (problem,) = exc.value.problems
+        assert problem.path == f"model.class_weight.{label}"
+        assert problem.message.startswith(f"{label!r} is not a class of the target 'y'")
+        assert problem.allowed == " | ".join(repr(matched_as(c)) for c in classes)
+        with pytest.raises(ValueError, match="are not in class_weight"):
+            compute_class_weight({label: 7.0}, classes=y, y=y)
+
+
+def test_a_quoted_numeric_label_is_told_to_be_unquoted():
+    params = validate_params(params_dict({"model.class_weight": {"1": 20.0}}))
+    with pytest.raises(ConfigError, match=r"model.class_weight.1: '1' is not a class of the "
+                       r"target 'is_fraud'; the class reads as the integer 1: write it unquoted "
+                       r"\(allowed: 0 \| 1\)"):
+        check_class_weight_labels(params, [0, 1], "is_fraud", "params.yaml")
+
+
+def test_a_searched_class_weight_names_a_class_too():
+    params = validate_params(params_dict({"tune.enabled": True, "tune.space": {
+        "model.class_weight.frod": {"low": 1.0, "high": 50.0, "log": True}}}))
+    with pytest.raises(ConfigError, match=r"tune.space.model.class_weight.frod: 'frod' is not a "
+                       r"class of the target 'label' \(allowed: 'fraud' \| 'ok'\)"):
+        check_class_weight_labels(params, ["fraud", "ok"], "label")
+    check_class_weight_labels(params, ["frod", "ok"], "label")
+
+
+def test_no_labels_to_check_without_a_mapping_or_classes():
+    for value in (None, "balanced"):
+        check_class_weight_labels(validate_params(params_dict({"model.class_weight": value})),
+                                  ["a", "b"], "y")
+    check_class_weight_labels(validate_params(params_dict({"model.class_weight": {"z": 2}})),
+                              None, "y")
