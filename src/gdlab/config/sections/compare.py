@@ -75,8 +75,8 @@ class CompareConfig(Section):
         description="training loss to reach (epochs and time to it are reported; on the "
         "standardised target with preprocess.scale_target); null = the best final loss of "
         "the variants + 5%; must be null when compare.vary puts the variants' losses in "
-        "different units (model.loss, model.epsilon with huber, preprocess.scale_target), "
-        "which have no target",
+        "different units (model.loss, model.epsilon with huber, preprocess.scale_target, "
+        "model.class_weight), which have no target",
     )
     learning_rate: Literal["shared", "lr_find"] = Field(
         "shared",
@@ -92,7 +92,9 @@ class CompareConfig(Section):
         "the folds' held-out rows; in the units of its loss), or val_metric, the folds' "
         "held-out score in the task's default metric (rmse in the target's units for "
         "regression, log_loss for classification), which variants with different losses "
-        "(model.loss, model.epsilon), penalties or preprocess.scale_target share",
+        "(model.loss, model.epsilon), penalties or preprocess.scale_target share; varying "
+        "model.class_weight (training losses weighted differently) allows val_loss and "
+        "val_metric only",
     )
 
     def cross_checks(self, params: Params) -> list[Problem]:
