@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: warning: {warning}", file=sys.stderr)
     if missed:
         print(f"evaluate: warning: {missed}", file=sys.stderr)
-    print(f"evaluate: fairness {fairness.gate_status} -> {reports / 'fairness.json'}")
+    print(f"evaluate: fairness {fairness.status_line} -> {reports / 'fairness.json'}")
     return 0
 
 

@@ -527,8 +527,8 @@ def test_fairness_figure_draws_every_rate_on_one_zero_to_one_scale(kept, tmp_pat
     report = classification_fairness(y, y_pred, group, classes=[0, 1], positive_label=None)
     fairness_figure(report, tmp_path / "f.png")
     (fig,) = kept
-    assert [ax.get_title() for ax in fig.axes] == [m.replace("_", " ")
-                                                   for m in CLASSIFICATION_METRICS]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == [
+        m.replace("_", " ") for m in CLASSIFICATION_METRICS]
     for ax in fig.axes:
         assert ax.get_ylim() == (0.0, 1.0) and ax.get_legend() is None
     title = fig._suptitle.get_text()
@@ -536,3 +536,47 @@ def test_fairness_figure_draws_every_rate_on_one_zero_to_one_scale(kept, tmp_pat
     shown = {k.replace("_", " "): v for k, v in report.differences.items()}
     for name, value in shown.items():  # every difference with three decimals
         assert f"{name} {value:.3f}" in title
+
+
+@pytest.mark.parametrize(("classes", "positive"), [([0, 1], 1), (list(range(10)), 9),
+                                                   (["no", "yes", "maybe"], "no")])
+def test_fairness_figure_names_the_class_its_rates_count(kept, tmp_path, classes, positive):
+    """A 10-class model's panels read "selection rate", "true positive rate" (0.50 / 0.56):
+    nothing said they were class 9 against the rest (only fairness.json's positive_label)."""
+    from gdlab.reporting.fairness import fairness_figure
+
+    rng = np.random.default_rng(1)
+    group = rng.choice(["a", "b"], 400)
+    y = rng.choice(classes, 400)
+    report = classification_fairness(y, rng.choice(classes, 400), group, classes=classes,
+                                     positive_label=None if positive == classes[-1] else positive,
+                                     sensitive_name="group")
+    assert report.positive_label == positive
+    fairness_figure(report, tmp_path / "f.png")
+    (fig,) = kept
+    named = f"class {positive} as positive"
+    titles = {ax.get_title().split("\n")[0]: ax.get_title() for ax in fig.axes}
+    for rate in ("selection rate", "true positive rate", "false positive rate"):
+        assert named in titles[rate]
+    assert titles["accuracy"] == "accuracy"  # accuracy counts every class
+    assert named in fig._suptitle.get_text()
+
+
+def test_fairness_line_says_metrics_were_measured_when_only_the_gate_is_unset():
+    """evaluate printed "fairness not configured" for a run whose group metrics were measured
+    and drawn: only the gate's thresholds were null."""
+    y, pred, group = synthetic()
+    ungated = classification_fairness(y, pred, group, classes=[0, 1], sensitive_name="group")
+    line = ungated.status_line
+    assert line.startswith("measured by group of 'group' and drawn; no fairness gate set")
+    assert "fairness.max_demographic_parity_difference" in line
+    assert "fairness.max_equalized_odds_difference" in line and "not configured" not in line
+    regression = regression_fairness(y * 1.0, pred * 1.0, group, sensitive_name="group")
+    assert "(fairness.max_error_difference: null)" in regression.status_line
+    gated = classification_fairness(y, pred, group, classes=[0, 1],
+                                     thresholds={"equalized_odds_difference": 1.0})
+    assert gated.status_line == "gate passed"
+    from gdlab.reporting.fairness import disabled
+
+    assert disabled("classification", "no sensitive column").status_line == (
+        "not measured (no sensitive column)")

@@ -34,6 +34,7 @@ from sklearn import metrics as skm
 
 from gdlab.atomic import output_dir
 from gdlab.config import ConfigError, Problem
+from gdlab.config.sections.fairness import CLASSIFICATION_GATES, REGRESSION_GATES
 from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
 
@@ -81,6 +82,28 @@ class FairnessReport:
         if not self.thresholds:
             return "not configured"
         return "passed" if self.passed else "failed"
+
+    @property
+    def status_line(self) -> str:
+        """What evaluate's console line says: the gate's verdict, or that the group metrics
+        were measured (and drawn) while no gate is set ("not configured" read as if fairness
+        itself were off), or why nothing was measured."""
+        if not self.enabled:
+            return f"not measured ({self.reason})"
+        if self.thresholds:
+            return f"gate {self.gate_status}"
+        gates = CLASSIFICATION_GATES if self.task == "classification" else REGRESSION_GATES
+        unset = ", ".join(f"fairness.{name}" for name in gates)
+        return (f"measured by group of {self.sensitive!r} and drawn; no fairness gate set "
+                f"({unset}: null)")
+
+    @property
+    def positive_name(self) -> str | None:
+        """``class 9 as positive``: the class the selection rate, TPR and FPR count (the rest
+        are negative); None for regression."""
+        if self.task != "classification" or self.positive_label is None:
+            return None
+        return f"class {self.positive_label} as positive"
 
     def tags(self) -> dict[str, str]:
         """MLflow run tags: the gate status, and the reason when it failed."""
@@ -469,7 +492,10 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             if rate:  # one 0-1 scale for every rate: equal gaps look equal across panels
                 ax.set_ylim(0.0, 1.0)
             ax.set_xticks(range(len(groups)), labels, fontsize=8)
-            ax.set_title(metric.replace("_", " "), fontsize=9)
+            title = metric.replace("_", " ")
+            if report.positive_name and metric != "accuracy":  # the rates count one class
+                title += f"\n({report.positive_name})"
+            ax.set_title(title, fontsize=9)
             ax.set_xlabel(str(report.sensitive), fontsize=8)
             ax.grid(axis="y", alpha=0.3)
         shown = ", ".join(
@@ -489,7 +515,8 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             if not report.thresholds
             else ("  [gate passed]" if report.passed else "  [gate FAILED]")
         )
-        fig.suptitle(f"by group of {report.sensitive!r}: {shown}{verdict}", fontsize=9)
+        positive = f", {report.positive_name}" if report.positive_name else ""
+        fig.suptitle(f"by group of {report.sensitive!r}{positive}: {shown}{verdict}", fontsize=9)
         fig.tight_layout()
         if _ticks_collide(fig, axes):  # many or long group names: one line each, upright
             fig.set_figheight(fig.get_figheight() + 1.2)  # the bars keep their height
