@@ -67,7 +67,8 @@ def test_two_parameter_trajectory_ends_at_lstsq_and_contours_are_the_true_loss(
     np.testing.assert_allclose(figure.data["path_loss"][:-1], trajectory.history["loss"],
                                rtol=1e-10)
     levels = figure.data["levels"]
-    assert values.min() <= levels.min() and levels.max() <= values.max()
+    assert levels.min() == min(values.min(), figure.data["path_loss"][-1])
+    assert levels.max() <= values.max()
     # the grid covers the path with a margin
     assert a.min() < drawn[:, 0].min() and drawn[:, 0].max() < a.max()
     assert b.min() < drawn[:, 1].min() and drawn[:, 1].max() < b.max()
@@ -238,7 +239,7 @@ def test_a_diverged_panel_with_losses_to_1e300_is_drawn_and_does_not_set_the_sca
                            10.0 ** np.linspace(0, 300, 5), ("w0", "w1"), True, 1.0)
     figure = trajectories_figure({"lr 0.01": settled, "lr 1000 (diverged)": diverged},
                                  tmp_path / "t.png")
-    ours = contour_levels(settled.values)
+    ours = contour_levels(settled.values, floor=settled.path_loss[-1])
     for label in ("lr 0.01", "lr 1000 (diverged)"):
         np.testing.assert_array_equal(figure.data[label]["levels"], ours)
         assert figure.data[label]["colour_range"] == (ours[0], ours[-1])
@@ -332,3 +333,41 @@ def test_a_balanced_classifier_is_replayed_with_the_weights_its_fit_used(monkeyp
     fitted = fit_pipeline(pipeline("balanced"), X, y).model.named_steps["model"]
     np.testing.assert_allclose(balanced.points[-1],
                                np.concatenate([p.ravel() for p in fitted.params_]), rtol=1e-9)
+
+
+def test_the_end_points_basin_is_resolved_and_the_plane_axes_have_units(kept, tmp_path,
+                                                                        monkeypatch):
+    """The refit's trajectory.png: the lowest contour level was 0.3243, the end point's loss
+    0.318, so the whole basin around the ★ was one flat colour; and its horizontal axis read
+    "direction start → end", without a unit."""
+    monkeypatch.setenv("GDLAB_JIT", "0")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 1.0 + rng.normal(0.0, 0.3, size=300)
+    est = GDRegressor(optimizer="sgd", learning_rate=0.05, batch_size=None, max_epochs=300,
+                      tol=None, alpha=0.0, random_state=0)
+    trajectory = record_trajectory(Pipeline([("preprocess", "passthrough"), ("model", est)]),
+                                   X, y)
+    surface = loss_surface(trajectory)
+    figure = trajectory_figure(surface, tmp_path / "trajectory.png")
+    levels, end = figure.data["levels"], float(surface.path_loss[-1])
+    assert levels.min() <= end
+    # the grid points around the end point (within a tenth of each axis) lie in several bands
+    a, b, values = figure.data["a"], figure.data["b"], figure.data["values"]
+    ea, eb = figure.data["path"][-1]
+    near = values[np.ix_(np.abs(b - eb) <= 0.1 * np.ptp(b), np.abs(a - ea) <= 0.1 * np.ptp(a))]
+    assert len(np.unique(np.digitize(near.ravel(), levels))) >= 3
+    # the horizontal axis is the distance from the start in parameter units: the end sits at
+    # ‖θ_T − θ₀‖
+    (fig,) = kept
+    ax = fig.axes[0]
+    assert "parameter units" in ax.get_xlabel() and "same units" in ax.get_ylabel()
+    points = trajectory.points
+    assert ea == pytest.approx(np.linalg.norm(points[-1] - points[0]))
+
+
+def test_side_by_side_levels_reach_the_lowest_end_loss(tmp_path):
+    surfaces = {"slow": _bowl(1.0, 0.5), "fast": _bowl(4.0, 0.2)}
+    figure = trajectories_figure(surfaces, tmp_path / "t.png")
+    for label in surfaces:
+        assert figure.data[label]["levels"].min() <= 0.2  # the fast bowl's end loss

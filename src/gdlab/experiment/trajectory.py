@@ -411,6 +411,14 @@ class LossSurface:
         return self.origin + a * self.basis[0] + b * self.basis[1]
 
 
+PLANE_AXES = ("distance along start → end (‖Δθ‖, parameter units)",
+              "main orthogonal direction (PCA), same units")
+"""The plane's axes: coordinates on the orthonormal :func:`plane_basis` are Euclidean
+distances in parameter space from the start θ₀ (the end sits at ‖θ_T − θ₀‖), in the units of
+the model's parameters (coefficients of the preprocessed features, intercept). The axis said
+"direction start → end", without a unit."""
+
+
 def plane_basis(points: np.ndarray) -> np.ndarray:
     """Orthonormal (2, P) basis: start → end, then the first principal component of the
     path's deviation from that line (a fixed orthogonal direction if the path is straight)."""
@@ -501,7 +509,7 @@ def loss_surface(
         labels = (trajectory.names[0], trajectory.names[1])
     else:
         origin, basis = points[0].copy(), plane_basis(points)
-        labels = ("direction start → end", "main orthogonal direction of the path (PCA)")
+        labels = PLANE_AXES
     d = points - origin
     path = d @ basis.T
     in_plane = 1.0 if n_params == 2 else deviation_in_plane(points, basis)

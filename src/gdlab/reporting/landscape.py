@@ -22,14 +22,29 @@ lower_level"), and a value beyond it was left unpainted. Levels stay within ±2e
 above this one are painted as this one, in the top band."""
 
 
-def contour_levels(values: np.ndarray, n: int = 14) -> np.ndarray:
+BASIN_LEVELS = 4
+"""Bands between the lowest loss (the grid's or the end point's) and the lowest quantile
+level: the quantile levels alone left the lowest ~7% of the grid, the basin the end point sits
+in, one flat colour (lowest level 0.3243, the end's loss 0.318)."""
+
+
+def contour_levels(values: np.ndarray, n: int = 14, floor: float | None = None) -> np.ndarray:
     """Contour levels spread by quantile of the grid values (dense where the valley is),
-    the values taken within ±:data:`CONTOUR_LIMIT`."""
+    the values taken within ±:data:`CONTOUR_LIMIT`, and below the lowest of them
+    :data:`BASIN_LEVELS` evenly spaced levels from the lowest loss up: the grid's minimum or
+    ``floor`` (the end point's loss) when lower, so the end point's neighbourhood is drawn
+    in bands rather than one colour."""
     finite = np.clip(values[np.isfinite(values)], -CONTOUR_LIMIT, CONTOUR_LIMIT)
     levels = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n + 2)[1:-1]))
     if levels.size < 2:
         low, high = float(finite.min()), float(finite.max())
-        levels = np.linspace(low, high if high > low else low + max(1.0, abs(low)), 3)
+        return np.linspace(low, high if high > low else low + max(1.0, abs(low)), 3)
+    lowest = float(finite.min())
+    if floor is not None and math.isfinite(floor):
+        lowest = min(lowest, float(np.clip(floor, -CONTOUR_LIMIT, CONTOUR_LIMIT)))
+    if lowest < levels[0]:
+        basin = np.linspace(lowest, float(levels[0]), BASIN_LEVELS + 1)[:-1]
+        levels = np.unique(np.concatenate([basin, levels]))
     return levels
 
 
@@ -66,10 +81,11 @@ def draw_surface(
     ``levels``, ``colour_range`` (the filled contours' norm limits), ``contour_labels`` and
     ``legend`` (their texts).
 
-    ``levels``: the contour levels (default: :func:`contour_levels` of this surface); panels
+    ``levels``: the contour levels (default: :func:`contour_levels` of this surface, down to
+    its end point's loss); panels
     drawn with the same levels share one colour scale."""
     if levels is None:
-        levels = contour_levels(surface.values)
+        levels = contour_levels(surface.values, floor=float(surface.path_loss[-1]))
     # an infinite loss (an overflowing region), or one beyond CONTOUR_LIMIT, as a finite value
     # above every level and within matplotlib's top band (which ends at 1e250): painted in
     # the top band's colour. Other values stay as they are: clipping them just above the top
@@ -169,8 +185,10 @@ def trajectories_figure(
     labels = list(surfaces)
     present = [s for s in surfaces.values() if s is not None]
     settled = [s for s in present if s.path_loss[-1] <= s.path_loss[0]]
-    drawn = [s.values.ravel() for s in (settled or present)]
-    levels = contour_levels(np.concatenate(drawn)) if drawn else None
+    setting = settled or present
+    drawn = [s.values.ravel() for s in setting]
+    floor = min((float(s.path_loss[-1]) for s in setting), default=None)
+    levels = contour_levels(np.concatenate(drawn), floor=floor) if drawn else None
     ncols = min(per_row, max(1, len(labels)))
     nrows = max(1, math.ceil(len(labels) / ncols))
     data: dict[str, Any] = {}
