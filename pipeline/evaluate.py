@@ -16,8 +16,9 @@ Fairness (issue 6): fairlearn metrics by group of the sensitive column and the g
 ``reports/fairness.json`` (DVC metrics) and MLflow (a group of the training rows without a test
 row in ``groups_not_evaluated``), ``reports/figures/fairness_by_group.png``,
 and the model card ``reports/model_card.md`` (also logged to the run). Figures of the test
-split in ``reports/figures/evaluate/``: residuals (regression), or ROC, precision-recall and
-confusion matrix (classification), logged to the run's ``figures/``.
+split in ``reports/figures/evaluate/``: residuals and predicted against actual (regression), or
+ROC, precision-recall, calibration and confusion matrix (classification), logged to the run's
+``figures/``.
 
 The card and the plug-in trust use the parameters the model was trained with: params.yaml
 plus the tuned values of ``reports/tuning/best_params.json``.
@@ -137,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json(reports / "metrics.json", document)
     figure = fairness_figure(fairness, reports / FIGURE)
     shown_dir = reports / "figures" / "evaluate"
-    test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir)
+    test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir,
+                                      target=data.meta.get("target"))
 
     with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="evaluate") as active:
         # the test split first: the test and fairness metrics name it (and the model)

@@ -78,18 +78,20 @@ def test_every_stage_wrote_its_outputs(diabetes_project):
 
 
 def test_evaluate_draws_the_residuals_and_logs_them_under_the_training_run(diabetes_project):
-    """A regression's evaluate figure is the residual plot (ROC, precision-recall and the
-    confusion matrix are classification's), written for DVC and logged under the run that
-    evaluate resumes (models/run.json)."""
+    """A regression's evaluate figures are the residual plot and predicted against actual
+    (ROC, precision-recall, calibration and the confusion matrix are classification's),
+    written for DVC and logged under the run that evaluate resumes (models/run.json)."""
     from mlflow.tracking import MlflowClient
 
     root = diabetes_project.root
-    assert {p.name for p in (root / "reports/figures/evaluate").iterdir()} == {"residuals.png"}
+    drawn = {"residuals.png", "predicted_actual.png"}
+    assert {p.name for p in (root / "reports/figures/evaluate").iterdir()} == drawn
     run_id = json.loads((root / "models/run.json").read_text())["run_id"]
     logged = {a.path for a in MlflowClient(diabetes_project.store).list_artifacts(
         run_id, "figures")}
-    assert "figures/residuals.png" in logged
-    assert not {"figures/roc.png", "figures/confusion_matrix.png"} & logged
+    assert {f"figures/{name}" for name in drawn} <= logged
+    classification = {"roc.png", "confusion_matrix.png", "calibration.png"}
+    assert not {f"figures/{name}" for name in classification} & logged
 
 
 def test_the_registered_model_predicts_what_the_file_does(diabetes_project):

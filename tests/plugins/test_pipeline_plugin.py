@@ -25,7 +25,7 @@ PLUGIN = {
     "register": {"model_name": "gdlab-plugin"},
 }
 TRAIN_FIGURES = {"loss_band.png", "lr_grad_norm.png", "trajectory.png"}
-EVALUATE_FIGURES = {"roc.png", "precision_recall.png", "confusion_matrix.png"}
+EVALUATE_FIGURES = {"roc.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
 COMPARE_FIGURES = {"overlay.png", "trajectories.png"}
 
 

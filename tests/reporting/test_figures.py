@@ -1,5 +1,5 @@
 """The data behind the training and evaluation figures: bands, learning rate, gradient norm,
-residuals, ROC, precision-recall and confusion matrix."""
+residuals, predicted against actual, ROC, precision-recall, calibration and confusion matrix."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_regression_residuals(tmp_path):
     y = X @ [1.0, 2.0, -1.0] + rng.normal(scale=0.3, size=120)
     model = LinearRegression().fit(X, y)
     figures = evaluation_figures(model, X, y, "regression", tmp_path)
-    assert set(figures) == {"residuals"}
+    assert set(figures) == {"residuals", "predicted_actual"}
     data = figures["residuals"].data
     predicted = model.predict(X)
     np.testing.assert_allclose(data["points"][:, 0], predicted)
@@ -82,7 +82,7 @@ def test_classification_roc_pr_and_confusion(n_classes, tmp_path):
     model = LogisticRegression().fit(X, y)
     figures = evaluation_figures(model, X, y, "classification", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "confusion_matrix.png", "precision_recall.png", "roc.png"
+        "calibration.png", "confusion_matrix.png", "precision_recall.png", "roc.png"
     ]
     proba = model.predict_proba(X)
     roc, pr = figures["roc"].data, figures["precision_recall"].data
@@ -307,3 +307,69 @@ def test_drawn_bands_span_mean_minus_to_mean_plus_std(cv, tmp_path, kept):
         values = [g1[e], g2[e]] if e < 4 else [g1[e]]
         assert (low, high) == pytest.approx((np.mean(values) - np.std(values),
                                              np.mean(values) + np.std(values)))
+
+
+def test_predicted_against_actual_draws_every_test_row_in_target_units(kept, tmp_path):
+    """Regression had residuals only: no predicted-against-actual plot. It is scikit-learn's
+    PredictionErrorDisplay, every row drawn (its default subsample is 1000 rows)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 3))
+    y = 150.0 + X @ [30.0, 20.0, -10.0] + rng.normal(scale=20.0, size=1500)
+    model = LinearRegression().fit(X, y)
+    figure = evaluation_figures(model, X, y, "regression", tmp_path,
+                                target="progression")["predicted_actual"]
+    assert figure.path == tmp_path / "predicted_actual.png" and figure.path.is_file()
+    predicted = model.predict(X)
+    np.testing.assert_allclose(figure.data["points"], np.column_stack([predicted, y]))
+    ax = kept[-1].axes[0]
+    assert "'progression'" in ax.get_xlabel() and "target units" in ax.get_xlabel()
+    assert "'progression'" in ax.get_ylabel() and ax.get_xlabel().startswith("predicted")
+    assert "1500 test rows" in ax.get_title()
+    low, high = figure.data["diagonal"][[0, -1], 0]
+    assert low <= min(y.min(), predicted.min()) and high >= max(y.max(), predicted.max())
+
+
+@pytest.mark.parametrize("n_classes", [2, 10])
+def test_calibration_plot_is_sklearns_calibration_curve(n_classes, kept, tmp_path):
+    """log_loss ranks and registers the models but no figure showed whether the predicted
+    probabilities are calibrated. Binary: the second class as positive (as the ROC);
+    multi-class: one-vs-rest for the four classes with the most test rows."""
+    from sklearn.calibration import calibration_curve
+
+    from gdlab.reporting.evaluation import calibration_bins
+
+    rng = np.random.default_rng(n_classes)
+    # classes 1, 3, 5, 7 the most frequent (of ten)
+    counts = [250, 250] if n_classes == 2 else [30, 70, 30, 65, 30, 60, 30, 55, 30, 30]
+    y = rng.permutation(np.repeat(np.arange(n_classes), counts))
+    X = rng.normal(size=(len(y), 6)) + rng.normal(size=(n_classes, 6))[y]
+    labels = np.array([f"c{k}" for k in range(n_classes)])
+    y = labels[y]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    figure = evaluation_figures(model, X, y, "classification", tmp_path)["calibration"]
+    proba = model.predict_proba(X)
+    shown = ["c1"] if n_classes == 2 else ["c1", "c3", "c5", "c7"]
+    assert sorted(k for k in figure.data if k != "n_bins") == shown
+    n_bins = figure.data["n_bins"]
+    assert n_bins == calibration_bins(len(y)) == 10
+    for label in shown:
+        k = list(labels).index(label)
+        prob_true, prob_pred = calibration_curve(y == label, proba[:, k], n_bins=n_bins,
+                                                 strategy="quantile")
+        np.testing.assert_allclose(figure.data[label]["prob_true"], prob_true)
+        np.testing.assert_allclose(figure.data[label]["drawn"],
+                                   np.column_stack([prob_pred, prob_true]))
+    ax = kept[-2].axes[0]  # the confusion matrix is drawn after it
+    assert f"{len(y)} test rows" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    if n_classes == 2:
+        assert "class c1 as positive" in legend
+    else:
+        assert {f"class {c} vs rest" for c in shown} <= set(legend)
+        assert "4 of 10 classes" in ax.get_title()
+
+
+def test_calibration_bins_keep_about_twenty_rows_each():
+    from gdlab.reporting.evaluation import calibration_bins
+
+    assert [calibration_bins(n) for n in (10, 45, 89, 200, 5000)] == [2, 2, 4, 10, 10]

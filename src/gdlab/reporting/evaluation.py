@@ -1,5 +1,9 @@
-"""Figures of a fitted model on held-out rows: regression residuals, or classification ROC,
-precision-recall (one-vs-rest per class when there are more than two) and confusion matrix."""
+"""Figures of a fitted model on held-out rows: regression residuals and predicted against
+actual, or classification ROC, precision-recall (one-vs-rest per class when there are more
+than two), calibration and confusion matrix.
+
+The predicted-against-actual and calibration plots are scikit-learn's own displays
+(``PredictionErrorDisplay``, ``CalibrationDisplay``) drawn on our axes."""
 
 from __future__ import annotations
 
@@ -17,6 +21,111 @@ from sklearn.metrics import (
 
 from gdlab.atomic import discarded
 from gdlab.reporting.canvas import Figure, canvas, line_data
+
+CALIBRATION_CLASSES = 4
+"""A multi-class model's calibration plot draws one-vs-rest curves of at most this many
+classes: those with the most test rows (ties in class order), whose curves are the least noisy;
+ten curves on one plot could not be told apart."""
+ROWS_PER_BIN = 20
+"""Test rows per calibration bin (quantile bins: equally many rows each), at most 10 bins and
+at least 2: uniform bins on a small test split left bins of a handful of rows whose fraction
+of positives swung from 0 to 1."""
+
+
+def _target_name(target: str | None) -> str:
+    return f" of {target!r}" if target else ""
+
+
+def prediction_error_figure(
+    y_true: Any, y_pred: Any, path: str | Path, *, target: str | None = None
+) -> Figure:
+    """Predicted against actual value (scikit-learn's ``PredictionErrorDisplay``, every test
+    row, the diagonal = a perfect prediction), both axes in the target's units."""
+    from matplotlib.ticker import AutoLocator
+    from sklearn.metrics import PredictionErrorDisplay, r2_score
+
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    with canvas(path, size=(5.6, 5.2)) as (fig, axes):
+        ax = axes[0, 0]
+        display = PredictionErrorDisplay.from_predictions(
+            y_true, y_pred, kind="actual_vs_predicted", subsample=None, ax=ax,
+            scatter_kwargs={"s": 9, "alpha": 0.5, "color": "C0",
+                            "label": f"{len(y_true)} test rows"},
+            line_kwargs={"color": "k", "linewidth": 1, "linestyle": "--",
+                          "label": "perfect prediction"},
+        )
+        for axis in (ax.xaxis, ax.yaxis):  # the display ticks 5 raw values (20.6, 79.7, ...)
+            axis.set_major_locator(AutoLocator())
+        name = _target_name(target)
+        ax.set_xlabel(f"predicted value ŷ{name} (target units)")
+        ax.set_ylabel(f"actual value y{name} (target units)")
+        ax.set_title(f"predicted against actual on {len(y_true)} test rows "
+                     f"(R² {r2_score(y_true, y_pred):.3f})", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+    return Figure(Path(path), {
+        "points": np.asarray(display.scatter_.get_offsets(), dtype=float),
+        "diagonal": line_data(display.line_),
+    })
+
+
+def calibration_classes(y_true: Any, classes: Any) -> list[Any]:
+    """The classes a calibration plot draws: the second of two (scikit-learn's positive, as
+    the ROC), else the :data:`CALIBRATION_CLASSES` with the most test rows, in class order."""
+    classes = list(classes)
+    if len(classes) == 2:
+        return [classes[1]]
+    y_true = np.asarray(y_true)
+    counts = [int(np.sum(y_true == c)) for c in classes]
+    top = sorted(range(len(classes)), key=lambda k: -counts[k])[:CALIBRATION_CLASSES]
+    return [classes[k] for k in sorted(top)]
+
+
+def calibration_bins(n_rows: int) -> int:
+    """Quantile bins for ``n_rows`` test rows: :data:`ROWS_PER_BIN` rows each, 2 to 10."""
+    return int(min(10, max(2, n_rows // ROWS_PER_BIN)))
+
+
+def calibration_figure(y_true: Any, proba: np.ndarray, classes: Any, path: str | Path) -> Figure:
+    """Reliability diagram (scikit-learn's ``CalibrationDisplay``): the fraction of test rows
+    of a class against the mean predicted probability of it, per quantile bin; one-vs-rest
+    curves for :func:`calibration_classes`."""
+    from sklearn.calibration import CalibrationDisplay
+
+    y_true = np.asarray(y_true)
+    classes = list(classes)
+    shown = calibration_classes(y_true, classes)
+    n_bins = calibration_bins(len(y_true))
+    data: dict[str, Any] = {"n_bins": n_bins}
+    with canvas(path, size=(6, 5.2)) as (fig, axes):
+        ax = axes[0, 0]
+        for k, label in enumerate(shown):
+            column = classes.index(label)
+            name = f"class {label} {'as positive' if len(classes) == 2 else 'vs rest'}"
+            display = CalibrationDisplay.from_predictions(
+                y_true == label, proba[:, column], n_bins=n_bins, strategy="quantile",
+                pos_label=True, name=name, ax=ax, ref_line=k == 0, color=f"C{k % 10}",
+            )
+            data[str(label)] = {
+                "prob_true": display.prob_true,
+                "prob_pred": display.prob_pred,
+                "drawn": line_data(display.line_),
+            }
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.set_xlabel("mean predicted probability of the class (per bin)")
+        ax.set_ylabel("fraction of test rows in the class (per bin)")
+        which = (f"{len(shown)} of {len(classes)} classes, those with the most test rows"
+                 if len(shown) < len(classes) and len(classes) > 2 else "")
+        bins = f"{n_bins} quantile bins of ~{len(y_true) // n_bins} rows"
+        ax.set_title(f"calibration on {len(y_true)} test rows ({bins})"
+                     + (f"\n({which})" if which else ""), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+    return Figure(Path(path), data)
 
 
 def residuals_figure(y_true: Any, y_pred: Any, path: str | Path) -> Figure:
@@ -163,17 +272,25 @@ def confusion_figure(y_true: Any, y_pred: Any, classes: Any, path: str | Path) -
 
 
 def evaluation_figures(
-    model: Any, X: Any, y: Any, task: str, directory: str | Path
+    model: Any, X: Any, y: Any, task: str, directory: str | Path, *, target: str | None = None
 ) -> dict[str, Figure]:
-    """Every evaluation figure for ``task`` in ``directory``: ``residuals.png`` (regression) or
-    ``roc.png``, ``precision_recall.png``, ``confusion_matrix.png`` (classification)."""
+    """Every evaluation figure for ``task`` in ``directory``: ``residuals.png`` and
+    ``predicted_actual.png`` (regression; ``target``: the target's name for their axes) or
+    ``roc.png``, ``precision_recall.png``, ``calibration.png``, ``confusion_matrix.png``
+    (classification)."""
     directory = Path(directory)
-    other = ("roc", "precision_recall", "confusion_matrix") if task == "regression" else (
-        "residuals",)
+    other = (("roc", "precision_recall", "calibration", "confusion_matrix")
+             if task == "regression" else ("residuals", "predicted_actual"))
     for name in other:  # a figure of the other task, from an earlier run
         discarded(directory / f"{name}.png")
     if task == "regression":
-        return {"residuals": residuals_figure(y, model.predict(X), directory / "residuals.png")}
+        predicted = model.predict(X)
+        return {
+            "residuals": residuals_figure(y, predicted, directory / "residuals.png"),
+            "predicted_actual": prediction_error_figure(
+                y, predicted, directory / "predicted_actual.png", target=target
+            ),
+        }
     classes = model.classes_
     proba = model.predict_proba(X)
     return {
@@ -181,6 +298,7 @@ def evaluation_figures(
         "precision_recall": precision_recall_figure(
             y, proba, classes, directory / "precision_recall.png"
         ),
+        "calibration": calibration_figure(y, proba, classes, directory / "calibration.png"),
         "confusion_matrix": confusion_figure(
             y, model.predict(X), classes, directory / "confusion_matrix.png"
         ),
