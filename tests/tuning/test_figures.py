@@ -221,3 +221,28 @@ def test_history_draws_each_complete_trials_value_and_the_best_so_far(tmp_path, 
     drawn = dict(best.get_xydata().tolist())
     for number, value in running.items():
         assert drawn[number] == pytest.approx(value)
+
+
+def test_heat_map_loss_panel_does_not_move_with_the_wall_time_labels(tmp_path):
+    """Two tune runs with one seed drew different lr_batch_heatmap.png: the wall-time colour
+    bar's tick labels ("0.4" or "16") changed width, and tight_layout moved every panel, the
+    loss panel with them. Now the loss half of the image is the same pixels."""
+    import matplotlib.image as mpimg
+
+    from gdlab.tuning.figures import HeatCell, heatmap_figure
+
+    lrs, sizes = [0.001, 0.01, 0.1, 1.0], [16, 64, 256]
+    loss = [[0.325, 0.325, 0.364], [0.325, 0.325, 0.325], [0.367, 0.34, 0.326],
+            [1.29, 0.676, 0.404]]
+    images = []
+    for k, scale in enumerate((1.0, 20.0)):  # wall times 0.3 .. 0.9 s, or 6 .. 18 s
+        cells = [HeatCell(lr, bs, loss[i][j], scale * (0.3 + 0.1 * (i + j)), "COMPLETE")
+                 for i, lr in enumerate(lrs) for j, bs in enumerate(sizes)]
+        path = heatmap_figure(cells, lrs, sizes, tmp_path / f"h{k}.png", metric="log_loss",
+                              n_folds=5)
+        images.append(mpimg.imread(path))
+    first, second = images
+    assert first.shape == second.shape
+    half = first.shape[1] // 2  # the loss panel and its colour bar
+    assert np.array_equal(first[:, :half], second[:, :half])
+    assert not np.array_equal(first[:, half:], second[:, half:])  # the wall times differ

@@ -56,6 +56,21 @@ def heatmap_cells(trials: Sequence[Any]) -> list[HeatCell]:
     return list(cells.values())
 
 
+PANELS = ((0.075, 0.12, 0.295, 0.70), (0.575, 0.12, 0.295, 0.70))
+"""The heat map's two panels (left, bottom, width, height in figure fractions), fixed: with
+``tight_layout`` the wall-time colour bar's tick labels ("1.2" or "10", which change from run
+to run) moved every panel, so two runs with one seed gave different loss panels."""
+
+
+def _panel_axes(fig: Any) -> list[tuple[Any, Any]]:
+    """``(heat map axes, colour bar axes)`` per panel, at :data:`PANELS`' fixed positions;
+    ``fig.axes`` lists the two heat maps first, then their colour bars."""
+    maps = [fig.add_axes(box) for box in PANELS]
+    bars = [fig.add_axes((left + width + 0.02, bottom + 0.05 * height, 0.015, 0.9 * height))
+            for left, bottom, width, height in PANELS]
+    return list(zip(maps, bars, strict=True))
+
+
 WALL_TITLE = ("CV wall time in seconds (all folds)\n"
               "one timing per cell: other load on the machine shows")
 """The wall-time panel's title: a cell is timed once, so it is noisy on a busy machine."""
@@ -92,13 +107,14 @@ def heatmap_figure(
             value[i, j] = np.nan if cell.value is None else cell.value
             wall[i, j] = np.nan if cell.wall_time is None else cell.wall_time
     better = "higher" if greater_is_better else "lower"
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110)
+    fig = plt.figure(figsize=(11, 4.6), dpi=110)
     try:
+        placed = _panel_axes(fig)
         panels = (
             (value, f"mean CV {metric} ({n_folds} folds, {better} is better)", "{:.3g}".format),
             (wall, WALL_TITLE, seconds),  # 0.031s, 4.9s
         )
-        for k, (ax, (data, label, fmt)) in enumerate(zip(axes, panels, strict=True)):
+        for k, ((ax, bar), (data, label, fmt)) in enumerate(zip(placed, panels, strict=True)):
             finite = data[np.isfinite(data)]
             norm = None
             if k == 0 and finite.size and finite.min() > 0 and finite.max() > 1.5 * finite.min():
@@ -108,7 +124,7 @@ def heatmap_figure(
             image = ax.imshow(
                 np.ma.masked_invalid(data), origin="lower", aspect="auto", cmap=cmap_obj, norm=norm
             )
-            colorbar = fig.colorbar(image, ax=ax, shrink=0.9)
+            colorbar = fig.colorbar(image, cax=bar)
             colorbar.set_label(label.split(" (")[0] + (" (log colour scale)" if norm else ""))
             if norm is not None:
                 plain = FormatStrFormatter("%.3g")
@@ -132,8 +148,7 @@ def heatmap_figure(
             title or "learning rate × batch size (red box: best; grey: diverged or failed)",
             fontsize=11,
         )
-        fig.tight_layout()
-        save_figure(fig, path)
+        save_figure(fig, path)  # no tight_layout: the panels stay where PANELS puts them
     finally:
         plt.close(fig)
     return path
