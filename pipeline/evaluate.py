@@ -5,8 +5,10 @@ and ``cv.<metric>.mean/std``, a DVC metrics file) and logs the test metrics, the
 the test dataset to the parent MLflow run made by train. A test split too small to rank models
 (:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
 ``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag. A classifier's
-``metrics.json`` also says how ``f1`` is averaged (``f1_average``: macro for more than two
-classes), each class's test recall (``per_class``), the classes no test row is predicted as
+``metrics.json`` also says how ``f1`` and ``average_precision`` are averaged (``f1_average``:
+macro for more than two classes; for two, ``f1_pos_label``: the positive class,
+``metrics.positive_label``, which the ROC, precision-recall and calibration figures draw too),
+each class's test recall (``per_class``), the classes no test row is predicted as
 (``never_predicted``) and every class of recall 0 (``never_recalled``: those, and the ones
 predicted only for other classes' rows), warned about on the console and in the
 ``gdlab.never_recalled`` tag; a class with fewer than
@@ -52,6 +54,7 @@ import mlflow
 from gdlab.atomic import write_text_atomic
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
+from gdlab.data.positive import training_positive
 from gdlab.experiment import as_frame, decode_target, trained_params
 from gdlab.experiment.metrics import predictions
 from gdlab.experiment.per_class import class_recalls
@@ -108,13 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
+    # the class f1, average_precision and the curves are of: the training labels' (as train's)
+    positive = training_positive(params, decode_target(data.y_train, data.classes))
     predicted = predictions(model, X_test, data.task)  # once: scores, intervals, classes
     test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
-                                                   seed=params.seed, predicted=predicted)
+                                                   seed=params.seed, predicted=predicted,
+                                                   positive=positive)
     caution = too_few_rows(len(y_test), params.data.test_size)
     recalls = (None if data.task == "regression"
                else class_recalls(model, X_test, y_test, predicted=predicted))
-    by_class = {} if recalls is None else class_document(recalls, list(model.classes_))
+    by_class = {} if recalls is None else class_document(recalls, list(model.classes_),
+                                                           positive)
     few = None if recalls is None else too_few_class_rows(recalls.support, params.data.test_size)
     cautions = {**({"test_warning": caution} if caution else {}),
                 **({"class_warning": few} if few else {})}
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(reports / "metrics.json", document)
     figure = fairness_figure(fairness, reports / FIGURE)
     shown_dir = reports / "figures" / "evaluate"
-    test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir,
+    test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir, positive,
                                       target=data.meta.get("target"))
 
     with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="evaluate") as active:

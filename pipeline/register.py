@@ -71,6 +71,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
 
     from gdlab.config.plugin_path import import_paths
     from gdlab.data import load_prepared
+    from gdlab.data.positive import training_positive
     from gdlab.experiment import as_frame, decode_target
     from gdlab.tracking import (
         RunHandle,
@@ -110,7 +111,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         data = load_prepared(data_dir, mmap=True)  # the rows evaluate scored the model on
         test_set = TestSet(as_frame(data.X_test, data.feature_names),
                            decode_target(data.y_test, data.classes), data.task, data.digest,
-                           tuple(import_paths(params)))
+                           tuple(import_paths(params)),
+                           training_positive(params, decode_target(data.y_train, data.classes)))
         handle = RunHandle.read(models / "run.json")
         session = open_session(params.tracking.uri, params.tracking.experiment)
         check_resumable(session.client, handle.run_id, str(models / "run.json"))

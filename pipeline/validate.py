@@ -47,6 +47,7 @@ from gdlab.data import (
     untracked_source,
     unversioned_source,
 )
+from gdlab.data.positive import check_positive_label as check_metrics_positive
 
 
 def _pruner_warning(params) -> str | None:
@@ -76,6 +77,7 @@ def _validate(argv: list[str] | None) -> int:
         check_source_available(params)
         meta = check_dataset(params, warn=checks.append)
         check_class_weight_labels(params, meta.get("classes"), meta["target"], args.params)
+        check_metrics_positive(params.metrics.positive_label, meta, args.params)
         if meta["task"] == "classification" and meta.get("sensitive") is not None:
             from gdlab.reporting.fairness import check_positive_label  # fairlearn: only then
 

@@ -671,7 +671,8 @@ NAMED = (
     + [("model.kind", n, {}) for n in ("linear", "mlp")]
     + [("schedule.params.then", n, {"schedule.name": "warmup"})
        for n in ("constant", "step", "multistep", "exponential", "cosine", "invscaling")]
-    + [("tune.metric", n, {}) for n in ("auto", "log_loss", "accuracy", "f1", "roc_auc")]
+    + [("tune.metric", n, {}) for n in ("auto", "log_loss", "accuracy", "f1", "roc_auc",
+                                         "average_precision", "balanced_accuracy")]
 )
 
 

@@ -12,6 +12,7 @@ from scipy.stats import norm
 from sklearn import metrics as skm
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.preprocessing import label_binarize
 
 from gdlab.experiment.metrics import score
 from gdlab.experiment.uncertainty import (
@@ -28,26 +29,34 @@ from gdlab.experiment.uncertainty import (
 from gdlab.tracking.champion import MIN_COMPARED_ROWS
 
 
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_weighted_classification_metrics_equal_sklearn_with_sample_weight(n_classes):
+@pytest.mark.parametrize(("n_classes", "positive"), [(2, "a"), (2, "b"), (3, None)])
+def test_weighted_classification_metrics_equal_sklearn_with_sample_weight(n_classes, positive):
+    """Every bootstrap metric, balanced_accuracy and average_precision too, is scikit-learn's
+    with the resample's counts as sample_weight; for two classes, of the ``positive`` one."""
     X, y = make_classification(300, 5, n_informative=3, n_classes=n_classes, random_state=0)
     y = np.array(["a", "b", "c"])[y]
     model = LogisticRegression().fit(X, y)
     proba, pred, classes = model.predict_proba(X), model.predict(X), model.classes_
     weights = np.random.default_rng(0).integers(0, 3, (3, len(y))).astype(float)
-    got = _weighted_classification(weights, y, proba, classes)
+    got = _weighted_classification(weights, y, proba, classes, positive)
+    onehot = label_binarize(y, classes=classes)
     for k, w in enumerate(weights):
         if n_classes == 2:
-            f1 = skm.f1_score(y, pred, pos_label=classes[1], sample_weight=w)
-            auc = skm.roc_auc_score(y == classes[1], proba[:, 1], sample_weight=w)
+            j = list(classes).index(positive)
+            f1 = skm.f1_score(y, pred, pos_label=positive, sample_weight=w)
+            auc = skm.roc_auc_score(y == positive, proba[:, j], sample_weight=w)
+            ap = skm.average_precision_score(y == positive, proba[:, j], sample_weight=w)
         else:
             f1 = skm.f1_score(y, pred, average="macro", labels=classes, sample_weight=w)
             auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes, sample_weight=w)
+            ap = skm.average_precision_score(onehot, proba, average="macro", sample_weight=w)
         assert got["f1"][k] == pytest.approx(f1, rel=1e-12)
         assert got["roc_auc"][k] == pytest.approx(auc, rel=1e-12)
+        assert got["average_precision"][k] == pytest.approx(ap, rel=1e-12)
+        assert got["balanced_accuracy"][k] == pytest.approx(
+            skm.balanced_accuracy_score(y, pred, sample_weight=w), rel=1e-12)
         assert got["log_loss"][k] == pytest.approx(
             skm.log_loss(y, proba, labels=classes, sample_weight=w), rel=1e-12)
-
 
 
 def tied_scores(n_classes: int, n: int = 400):
@@ -62,18 +71,23 @@ def tied_scores(n_classes: int, n: int = 400):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_tied_scores_count_one_half_in_the_weighted_auc_as_in_sklearn(n_classes):
+def test_tied_scores_in_the_weighted_auc_and_average_precision_are_sklearns(n_classes):
     y, proba, classes = tied_scores(n_classes)
     assert len(np.unique(proba[:, 1])) <= 11 < len(y)
     weights = np.vstack([np.ones(len(y)),
                          np.random.default_rng(2).integers(0, 3, (2, len(y))).astype(float)])
-    got = _weighted_classification(weights, y, proba, classes)["roc_auc"]
+    got = _weighted_classification(weights, y, proba, classes)
     for k, w in enumerate(weights):
         if n_classes == 2:
             auc = skm.roc_auc_score(y, proba[:, 1], sample_weight=w)
+            ap = skm.average_precision_score(y, proba[:, 1], sample_weight=w)
         else:
             auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes, sample_weight=w)
-        assert got[k] == pytest.approx(auc, rel=1e-12)
+            ap = skm.average_precision_score(label_binarize(y, classes=classes), proba,
+                                             average="macro", sample_weight=w)
+        assert got["roc_auc"][k] == pytest.approx(auc, rel=1e-12)
+        # tied scores are one threshold of the precision-recall curve, as scikit-learn's
+        assert got["average_precision"][k] == pytest.approx(ap, rel=1e-12)
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -252,11 +266,19 @@ def test_evaluate_predicts_the_test_rows_once_for_metrics_and_intervals(task, n_
         classes = fitted.classes_
         pred = classes[np.argmax(proba, axis=1)]
         binary = n_classes == 2
+        # two classes, none configured: the rarer of the scored labels is the positive one
+        counts = [int(np.sum(y == c)) for c in classes]
+        k = int(np.argmin(counts)) if binary and counts[0] != counts[1] else len(classes) - 1
+        onehot = label_binarize(y, classes=classes)
         expected = {
             "accuracy": skm.accuracy_score(y, pred),
-            "f1": (skm.f1_score(y, pred, pos_label=classes[1]) if binary
+            "balanced_accuracy": skm.balanced_accuracy_score(y, pred),
+            "f1": (skm.f1_score(y, pred, pos_label=classes[k]) if binary
                    else skm.f1_score(y, pred, average="macro", labels=classes)),
-            "roc_auc": (skm.roc_auc_score(y == classes[1], proba[:, 1]) if binary
+            "average_precision": (
+                skm.average_precision_score(y == classes[k], proba[:, k]) if binary
+                else skm.average_precision_score(onehot, proba, average="macro")),
+            "roc_auc": (skm.roc_auc_score(y == classes[k], proba[:, k]) if binary
                         else skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)),
             "log_loss": skm.log_loss(y, proba, labels=classes),
         }

@@ -69,7 +69,8 @@ def test_make_run_runs_every_stage_and_leaves_nothing_to_do(project):
     assert changed == ""
     shown = json.loads(project.dvc("metrics", "show", "--json").stdout)
     metrics = shown[""]["data"]["reports/metrics.json"]["data"]
-    assert set(metrics["test"]) == {"accuracy", "f1", "roc_auc", "log_loss"}
+    assert set(metrics["test"]) == {"accuracy", "balanced_accuracy", "f1", "average_precision",
+                                    "roc_auc", "log_loss"}
     assert set(metrics["cv"]["log_loss"]) == {"mean", "std"}
     cv = shown[""]["data"]["reports/cv.json"]["data"]
     assert {"fold_1", "fold_2", "fold_3", "mean", "std"} <= set(cv)

@@ -234,3 +234,33 @@ def test_a_comparison_of_penalties_ranked_by_training_loss_is_warned_about(
         assert lines[0].startswith("validate: warning: compare.vary: model.alpha with "
                                    "compare.rank_by: train_loss: the ranked loss is the "
                                    "training objective, loss + penalty")
+
+
+def _run_metrics(root: Path, capsys, positive_label, n_classes: int = 2) -> tuple[int, str]:
+    synthetic = {"n_samples": 200, "n_features": 4, "n_informative": 2, "n_classes": n_classes}
+    params = {"data": {"synthetic": synthetic}, "metrics": {"positive_label": positive_label}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    code = _validate()(["--params", str(root / "params.yaml"), "--out", str(root / "v.json")])
+    return code, capsys.readouterr().err
+
+
+def test_metrics_positive_label_that_is_no_class_fails_in_validate(tmp_path, capsys,
+                                                                   monkeypatch):
+    """metrics.positive_label names the class f1 and average_precision score: one that is not
+    a class of the target fails in validate, naming the key and the classes."""
+    monkeypatch.chdir(tmp_path)
+    code, err = _run_metrics(tmp_path, capsys, "fraud")
+    assert code == 1
+    assert "metrics.positive_label: 'fraud' is not a class of the target 'y'" in err
+    assert "(allowed: 0 | 1 | null)" in err
+
+
+@pytest.mark.parametrize(("label", "n_classes", "valid"),
+                         [(0, 2, True), ("1", 2, True), (None, 3, True), (1, 3, False)])
+def test_metrics_positive_label_needs_two_classes(tmp_path, capsys, monkeypatch, label,
+                                                  n_classes, valid):
+    monkeypatch.chdir(tmp_path)
+    code, err = _run_metrics(tmp_path, capsys, label, n_classes)
+    assert (code == 0) == valid, err
+    if not valid:
+        assert "metrics.positive_label: 1: the target 'y' has 3 classes" in err

@@ -74,7 +74,8 @@ def test_the_model_card_names_the_class_never_predicted_and_the_f1_average():
                                  disabled("classification", "no sensitive column")))
     parts = re.split(r"^## \d\. (.+)$", card, flags=re.M)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True))
-    assert "F1 (macro: the unweighted mean of every class's F1" in sections["Metrics"]
+    assert ("F1 and average precision (macro: the unweighted mean over the classes"
+            in sections["Metrics"])
     quantitative = sections["Quantitative Analyses"]
     assert "| f1 (macro) | 0.604 |" in quantitative
     assert "| `platinum` (never predicted) | 5 | 0 | 0 |" in quantitative
@@ -143,3 +144,30 @@ def test_the_model_card_names_a_class_with_too_few_test_rows_beside_the_small_sp
     card = model_card(CardInputs(params, meta, metrics,
                                  disabled("classification", "no sensitive column")))
     assert f"- Too few test rows of a class: {warning}." in card
+
+
+def test_two_string_classes_name_the_positive_class_everywhere_not_the_last_sorted():
+    """'fraud' < 'legit': metrics.json, the console line and the model card named
+    "f1 (class 'legit')", the majority class; with the positive class 'fraud' (the rarer,
+    metrics.positive_label's default) they name fraud, for average_precision too."""
+    recalls = ClassRecall({"fraud": 12, "legit": 588}, {"fraud": 0, "legit": 600},
+                          {"fraud": 0.0, "legit": 1.0})
+    document = class_document(recalls, np.array(["fraud", "legit"]), np.str_("fraud"))
+    json.dumps(document)
+    assert document["f1_average"] == "binary" and document["f1_pos_label"] == "fraud"
+    line = shown.test_line({"f1": 0.0, "average_precision": 0.41, "balanced_accuracy": 0.5},
+                           {}, document)
+    assert line == ("f1 (class 'fraud') 0, average_precision (class 'fraud') 0.41, "
+                    "balanced_accuracy 0.5")
+    params = validate_params({})
+    metrics = {"test": {"f1": 0.0, "average_precision": 0.41},
+               "cv": {"f1": {"mean": 0.0, "std": 0.0},
+                      "average_precision": {"mean": 0.4, "std": 0.02}}, **document}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 2400, "n_test": 600,
+            "target": "label", "feature_names": ["a"], "classes": ["fraud", "legit"]}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    assert "F1 and average precision of the positive class `fraud`" in card
+    assert "| f1 (class 'fraud') | 0 |" in card
+    assert "| average_precision (class 'fraud') | 0.41 |" in card
+    assert "legit'" not in card

@@ -86,7 +86,9 @@ def test_classification_roc_pr_and_confusion(n_classes, tmp_path):
     ]
     proba = model.predict_proba(X)
     roc, pr = figures["roc"].data, figures["precision_recall"].data
-    positives = labels[1:] if n_classes == 2 else labels
+    # two classes: the positive one is the rarer (the metrics' default, no label 1 here)
+    counts = [int(np.sum(y == c)) for c in labels]
+    positives = [labels[int(np.argmin(counts))]] if n_classes == 2 else labels
     assert set(roc) == set(pr) == set(positives)
     for label in positives:
         k = list(labels).index(label)
@@ -373,3 +375,26 @@ def test_calibration_bins_keep_about_twenty_rows_each():
     from gdlab.reporting.evaluation import calibration_bins
 
     assert [calibration_bins(n) for n in (10, 45, 89, 200, 5000)] == [2, 2, 4, 10, 10]
+
+
+def test_two_string_classes_draw_the_rare_class_as_positive(tmp_path):
+    """'fraud' < 'legit': the ROC and precision-recall figures drew 'legit', the majority
+    class (classes_[1]), as positive. They draw the metrics' positive class: the rarer one by
+    default, or the one passed."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = np.where(X[:, 0] + rng.normal(scale=0.5, size=600) > 1.6, "fraud", "legit")
+    assert 0 < np.mean(y == "fraud") < 0.2
+    model = LogisticRegression().fit(X, y)
+    proba = model.predict_proba(X)
+    figures = evaluation_figures(model, X, y, "classification", tmp_path)
+    pr, roc = figures["precision_recall"].data, figures["roc"].data
+    assert set(pr) == set(roc) == {"fraud"}
+    assert {k for k in figures["calibration"].data if k != "n_bins"} == {"fraud"}
+    assert pr["fraud"]["ap"] == pytest.approx(average_precision_score(y == "fraud", proba[:, 0]))
+    assert roc["fraud"]["auc"] == pytest.approx(roc_auc_score(y == "fraud", proba[:, 0]))
+    chosen = evaluation_figures(model, X, y, "classification", tmp_path, positive="legit")
+    assert set(chosen["precision_recall"].data) == {"legit"}
+    assert {k for k in chosen["calibration"].data if k != "n_bins"} == {"legit"}
+    assert chosen["precision_recall"].data["legit"]["ap"] == pytest.approx(
+        average_precision_score(y == "legit", proba[:, 1]))

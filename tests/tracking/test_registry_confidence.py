@@ -55,7 +55,7 @@ def _register(session, name, model, value, digest, metric="log_loss", train=None
     return register_and_gate(
         session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
         metric=metric, value=value, task="classification", tags={"gdlab.data_digest": digest},
-        test_set=TestSet(X, np.asarray(y), "classification", digest), **gate,
+        test_set=TestSet(X, np.asarray(y), "classification", digest, positive="yes"), **gate,
     )
 
 
@@ -141,21 +141,27 @@ def test_a_clearly_better_challenger_is_promoted_on_the_rows_neither_trained_on(
         "test rows both were scored on)" in decision.reason
 
 
-@pytest.mark.parametrize("metric", ["roc_auc", "accuracy"])
+@pytest.mark.parametrize(
+    "metric", ["roc_auc", "accuracy", "average_precision", "balanced_accuracy"])
 def test_a_greater_is_better_metric_counts_gains_upwards(session, metric):
-    """Higher roc_auc / accuracy is better: the truth replaces a model that always says 0.5
-    (roc_auc 0.5; accuracy that of always 'no'), and the 0.5 model does not replace the
-    truth."""
+    """Higher roc_auc / accuracy / average_precision / balanced_accuracy is better: the truth
+    replaces a model that always says 0.5 (roc_auc 0.5; accuracy that of always 'no';
+    balanced accuracy 0.5; average precision the rate of 'yes'), and the 0.5 model does not
+    replace the truth. average_precision is of the test set's positive class, 'yes'."""
+    from sklearn import metrics as skm
+
     X, y = TEST
     half, truth = _logistic(0.0), _logistic(1.5)
 
     def value(model):
         proba = model.predict_proba(X)
-        if metric == "accuracy":
-            return float(np.mean(model.classes_[proba.argmax(axis=1)] == y))
-        from sklearn.metrics import roc_auc_score
-
-        return float(roc_auc_score(y == "yes", proba[:, 1]))
+        pred = model.classes_[proba.argmax(axis=1)]
+        return float({
+            "accuracy": lambda: skm.accuracy_score(y, pred),
+            "balanced_accuracy": lambda: skm.balanced_accuracy_score(y, pred),
+            "average_precision": lambda: skm.average_precision_score(y == "yes", proba[:, 1]),
+            "roc_auc": lambda: skm.roc_auc_score(y == "yes", proba[:, 1]),
+        }[metric]())
 
     assert value(truth) > value(half)
     up = f"noise-up-{metric}"

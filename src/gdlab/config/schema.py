@@ -29,6 +29,7 @@ from gdlab.config.sections import (
     TuneConfig,
 )
 from gdlab.config.sections.fairness import FairnessConfig, ModelCardConfig
+from gdlab.config.sections.metrics import MetricsConfig
 from gdlab.config.sections.parallel import ParallelConfig
 
 # ``register`` is both a YAML key and ABCMeta.register (which a field may shadow): keep it quiet.
@@ -56,6 +57,7 @@ class Params(StrictModel):
     train: TrainConfig = section_field(TrainConfig)
     cv: CVConfig = section_field(CVConfig)
     tracking: TrackingConfig = section_field(TrackingConfig)
+    metrics: MetricsConfig = section_field(MetricsConfig)
     register: RegisterConfig = section_field(RegisterConfig)
     compare: CompareConfig = section_field(CompareConfig)
     live: LiveConfig = section_field(LiveConfig)

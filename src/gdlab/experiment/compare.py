@@ -49,6 +49,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gdlab.core.loop import DivergenceError
 from gdlab.data.copies import copy_groups
+from gdlab.data.positive import training_positive
 from gdlab.experiment.curves import band, first_at_or_below, stack_curves
 from gdlab.experiment.folds import Fold, make_folds
 from gdlab.experiment.full_batch import full_batch_fits, merge, quiet_batch_size, warn_full_batch
@@ -460,7 +461,7 @@ def _final(curve: np.ndarray) -> float | None:
 
 def _fit_fold(
     pipeline: Any, X: np.ndarray, y: np.ndarray, fold: Fold, lines: EpochProgress | None = None,
-    task: str | None = None,
+    task: str | None = None, positive: Any = None,
 ) -> VariantFold:
     recorder = HistoryRecorder()
     callbacks = [recorder] if lines is None else [recorder, lines]
@@ -480,7 +481,7 @@ def _fit_fold(
             divergence = {"epoch": int(exc.epoch), "learning_rate": float(exc.learning_rate)}
     fit_time = time.perf_counter() - start
     if task is not None and not diverged:  # as cross_validate's val_<metric>
-        scores = score_rows(outcome.model, X, y, fold.val_idx, task)
+        scores = score_rows(outcome.model, X, y, fold.val_idx, task, positive=positive)
     curves: dict[str, list[float | None]] = {name: [] for name in CURVE_NAMES.values()}
     for record in recorder.records:
         for key, name in CURVE_NAMES.items():
@@ -543,8 +544,10 @@ def compare_variants(
         label = f"compare: {variants[i].label} fold {fold.index}/{fold.n_folds}"
         return EpochProgress(label, variants[i].params.train.max_epochs, share=share)
 
+    # every variant's f1 and average_precision of one class (metrics.positive_label)
+    positive = training_positive(variants[0].params, y) if variants else None
     jobs = [
-        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold, lines(i, fold), task))
+        (i, "fold", delayed(_fit_fold)(pipe, X, y, fold, lines(i, fold), task, positive))
         for i, pipe in enumerate(pipelines)
         for fold in splits
     ]

@@ -76,6 +76,9 @@ class CVResult:
     target_scaled: bool = False
     early_stopping: bool = False  # the folds' weights are those of their lowest val_loss
     max_epochs: int | None = None
+    positive: Any = None
+    """The positive class of two the folds' f1 and average_precision score (None: each
+    split's default, :func:`gdlab.data.positive.default_positive`)."""
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -123,7 +126,7 @@ def _holding_convergence_warnings() -> Iterator[None]:
 
 def _run_fold(
     pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool,
-    extra: list[Any] | None = None, share: int = 1,
+    extra: list[Any] | None = None, share: int = 1, positive: Any = None,
 ) -> FoldResult:
     label = f"fold {fold.index}/{fold.n_folds}"
     in_thread = threading.current_thread() is not threading.main_thread()
@@ -155,11 +158,11 @@ def _run_fold(
         n_val=len(fold.val_idx),
         n_iter=outcome.n_iter,
         curves=outcome.curves,
-        scores=score_rows(outcome.model, X, y, fold.val_idx, task),
+        scores=score_rows(outcome.model, X, y, fold.val_idx, task, positive=positive),
         fit_time=outcome.fit_time,
         warning=notes[0] if notes else None,
         epoch_ends=outcome.epoch_ends,
-        train_scores=score_rows(outcome.model, X, y, scored, task),
+        train_scores=score_rows(outcome.model, X, y, scored, task, positive=positive),
     )
 
 
@@ -183,7 +186,7 @@ def train_score_rows(fold: Fold) -> np.ndarray:
 
 
 def _baseline_scores(
-    X: Any, y: np.ndarray, fold: Fold, rows: np.ndarray, task: str
+    X: Any, y: np.ndarray, fold: Fold, rows: np.ndarray, task: str, positive: Any = None
 ) -> dict[str, float]:
     """A constant prediction fitted on the fold's training targets (the class prior, the
     mean), scored on ``rows`` (those its model's training scores come from, see
@@ -195,7 +198,7 @@ def _baseline_scores(
     dummy.fit(np.zeros((len(fold.train_idx), 1)), np.asarray(y)[fold.train_idx])
     with warnings.catch_warnings():  # r2 of a constant on its own rows: 0 (no warning)
         warnings.simplefilter("ignore")
-        trained = score_rows(dummy, X, y, rows, task)
+        trained = score_rows(dummy, X, y, rows, task, positive=positive)
     return {f"train_{k}": v for k, v in trained.items()}
 
 
@@ -277,6 +280,7 @@ def cross_validate(
     on_fold_done: Callable[[FoldResult], None] | None = None,
     eta: Eta | None = None,
     say_full_batch: bool = True,
+    positive: Any = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
 
@@ -288,7 +292,10 @@ def cross_validate(
     each, and so do folds the ``tol`` rule stopped on an oscillating loss
     (:func:`fold_warnings`). A ``batch_size`` above a fold's training rows is said once, up
     front, by one BatchSizeWarning (:mod:`gdlab.experiment.full_batch`), the folds' own silenced;
-    ``say_full_batch=False``: not at all (the caller says it for these and its other fits)."""
+    ``say_full_batch=False``: not at all (the caller says it for these and its other fits).
+    ``positive``: the positive class of two classes every fold's f1 and average_precision
+    score (:func:`gdlab.data.positive.positive_class` of the training labels; None: each
+    scored split's own rarer class, :func:`gdlab.data.positive.default_positive`)."""
     if say_full_batch:
         warn_full_batch(full_batch_fits(pipeline, (len(f.train_idx) for f in folds)))
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
@@ -313,7 +320,8 @@ def cross_validate(
         # and the warnings of folds running as threads
         with _holding_convergence_warnings(), quiet_batch_size():
             outcomes = parallel(
-                delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold), share)
+                delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold), share,
+                                   positive)
                 for fold in folds
             )
             for result in outcomes:
@@ -321,7 +329,7 @@ def cross_validate(
                 # fold thread it swallowed another fold's ConvergenceWarning
                 fold = by_index[result.fold]
                 result.baseline_scores = _baseline_scores(X, y, fold, train_score_rows(fold),
-                                                          task)
+                                                          task, positive)
                 results.append(result)
                 eta.tick()
                 if on_fold_done is not None:
@@ -343,5 +351,5 @@ def cross_validate(
     return CVResult(
         task=task, folds=results, target_scaled=scales_target(pipeline),
         early_stopping=bool(settings.get("early_stopping", False)),
-        max_epochs=_max_epochs(pipeline),
+        max_epochs=_max_epochs(pipeline), positive=positive,
     )

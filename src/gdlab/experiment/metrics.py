@@ -1,7 +1,9 @@
 """Scores of a fitted pipeline on a labelled split, and which direction is better.
 
-Regression: rmse, mae, r2. Classification: accuracy, f1 (of the second class for two classes,
-macro-averaged over the classes for more: :func:`f1_average`), roc_auc, log_loss.
+Regression: rmse, mae, r2. Classification: accuracy, balanced_accuracy (the mean recall of
+the classes), f1 and average_precision (of the positive class for two classes,
+:mod:`gdlab.data.positive`; macro-averaged over the classes, one-vs-rest, for more:
+:func:`f1_average`), roc_auc, log_loss.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from gdlab.config import DEFAULT_METRIC, METRICS
+from gdlab.data.positive import default_positive, positive_index
 
 REGRESSION_METRICS = tuple(METRICS["regression"])
 CLASSIFICATION_METRICS = tuple(METRICS["classification"])
@@ -50,23 +53,28 @@ def predictions(model: Any, X: Any, task: str) -> np.ndarray:
 
 
 def score(
-    model: Any, X: Any, y: np.ndarray, task: str, *, predicted: np.ndarray | None = None
+    model: Any, X: Any, y: np.ndarray, task: str, *, predicted: np.ndarray | None = None,
+    positive: Any = None,
 ) -> dict[str, float]:
     """Score ``model`` (anything with ``predict`` and, for classifiers, ``predict_proba``) on
-    ``(X, y)``; ``predicted``: its :func:`predictions` on ``X`` when already made."""
+    ``(X, y)``; ``predicted``: its :func:`predictions` on ``X`` when already made;
+    ``positive``: the positive class of two (:func:`gdlab.data.positive.positive_class`
+    of the training labels; None: :func:`~gdlab.data.positive.default_positive` of
+    ``y``)."""
     y = np.asarray(y)
     out = predictions(model, X, task) if predicted is None else predicted
     if task == "regression":
         return _regression_scores(y, np.asarray(out, dtype=float))
-    return _classification_scores(model, y, _as_float64_proba(out))
+    return _classification_scores(model, y, _as_float64_proba(out), positive)
 
 
 def score_rows(
-    model: Any, X: Any, y: np.ndarray, rows: np.ndarray, task: str, chunk: int | None = None
+    model: Any, X: Any, y: np.ndarray, rows: np.ndarray, task: str, chunk: int | None = None,
+    *, positive: Any = None,
 ) -> dict[str, float]:
-    """``score(model, X[rows], y[rows], task)`` predicting ``chunk`` rows at a time (None: a
-    few MB, :func:`gdlab.core.loop.chunk_rows`), so the rows of ``X`` are never copied at
-    once (only the predictions are kept)."""
+    """``score(model, X[rows], y[rows], task, positive=positive)`` predicting ``chunk`` rows at
+    a time (None: a few MB, :func:`gdlab.core.loop.chunk_rows`), so the rows of ``X`` are never
+    copied at once (only the predictions are kept)."""
     from gdlab.core.loop import chunk_rows
 
     chunk = chunk or chunk_rows(np.asarray(X[:1]))
@@ -80,7 +88,7 @@ def score_rows(
     out = np.concatenate(parts)
     if task == "regression":
         return _regression_scores(y, np.asarray(out, dtype=float))
-    return _classification_scores(model, y, _as_float64_proba(out))
+    return _classification_scores(model, y, _as_float64_proba(out), positive)
 
 
 def _as_float64_proba(proba: Any) -> np.ndarray:
@@ -104,9 +112,10 @@ def _regression_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 
 def f1_average(n_classes: int) -> str:
-    """How ``f1`` is averaged, as scikit-learn's ``f1_score(average=...)`` names it:
-    ``"binary"`` (the F1 of the second class, ``classes_[1]``) for two classes, ``"macro"``
-    (the unweighted mean of every class's F1) for more."""
+    """How ``f1`` (and ``average_precision``) is averaged, as scikit-learn's
+    ``f1_score(average=...)`` names it: ``"binary"`` (of the positive class,
+    :mod:`gdlab.data.positive`) for two classes, ``"macro"`` (the unweighted mean over
+    the classes, each against the rest) for more."""
     return "binary" if n_classes == 2 else "macro"
 
 
@@ -116,25 +125,51 @@ def predicted_labels(model: Any, proba: np.ndarray) -> np.ndarray:
     return classes[np.argmax(np.asarray(proba), axis=1)]
 
 
-def _classification_scores(model: Any, y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+def binary_positive(classes: np.ndarray, y: np.ndarray, positive: Any) -> tuple[Any, int]:
+    """The positive class of two ``classes`` and its column in ``predict_proba``:
+    ``positive``, or when None :func:`~gdlab.data.positive.default_positive` of ``y``."""
+    chosen = default_positive(classes, y) if positive is None else positive
+    k = positive_index(classes, chosen)
+    return classes[k], k
+
+
+def average_precision(y: np.ndarray, proba: np.ndarray, classes: np.ndarray,
+                      positive: Any = None) -> float:
+    """scikit-learn's ``average_precision_score``: of the positive class's probability for two
+    classes (NaN when ``y`` has no row of it), else the mean over the classes present in ``y``
+    of each one-vs-rest average precision (macro)."""
+    if len(classes) == 2:
+        pos, k = binary_positive(classes, y, positive)
+        hit = y == pos
+        return float(skm.average_precision_score(hit, proba[:, k])) if hit.any() else float("nan")
+    values = [skm.average_precision_score(y == c, proba[:, k])
+              for k, c in enumerate(classes) if np.any(y == c)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _classification_scores(
+    model: Any, y: np.ndarray, proba: np.ndarray, positive: Any = None
+) -> dict[str, float]:
     classes = np.asarray(model.classes_)
     pred = predicted_labels(model, proba)
     binary = f1_average(len(classes)) == "binary"
-    f1 = (
-        skm.f1_score(y, pred, pos_label=classes[1], average="binary")
-        if binary
-        else skm.f1_score(y, pred, average="macro", labels=classes)
-    )
+    if binary:
+        pos, k = binary_positive(classes, y, positive)
+        f1 = skm.f1_score(y, pred, pos_label=pos, average="binary")
+    else:
+        f1 = skm.f1_score(y, pred, average="macro", labels=classes)
     present = np.unique(y)
     if len(present) < 2:
         roc_auc = float("nan")  # undefined with one class present
     elif binary:
-        roc_auc = skm.roc_auc_score(y == classes[1], proba[:, 1])
+        roc_auc = skm.roc_auc_score(y == pos, proba[:, k])
     else:
         roc_auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
     return {
         "accuracy": float(skm.accuracy_score(y, pred)),
+        "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),
         "f1": float(f1),
+        "average_precision": average_precision(y, proba, classes, positive),
         "roc_auc": float(roc_auc),
         "log_loss": float(skm.log_loss(y, proba, labels=classes)),
     }

@@ -57,17 +57,19 @@ class PairedGain:
 
 
 def weighted_scores(
-    y: np.ndarray, predicted: np.ndarray, task: str, classes: Any = None
+    y: np.ndarray, predicted: np.ndarray, task: str, classes: Any = None, positive: Any = None
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """Row-weights (resamples × rows) to each of :func:`gdlab.experiment.metrics.score`'s
     metrics per weight vector, for a model's ``predicted`` values on the rows labelled ``y``
     (``predict`` for regression; ``predict_proba``, its columns in ``classes`` order, for
-    classification)."""
+    classification; ``positive``: the positive class of two,
+    :func:`gdlab.data.positive.positive_class`)."""
     y = np.asarray(y)
     if task == "regression":
         pred, target = np.asarray(predicted, dtype=float), y.astype(float)
         return lambda w: _weighted_regression(w, target, pred)
-    rows = _ClassificationRows(y, np.asarray(predicted, dtype=np.float64), np.asarray(classes))
+    rows = _ClassificationRows(y, np.asarray(predicted, dtype=np.float64), np.asarray(classes),
+                               positive)
     right = (rows.pred == y).astype(float)
 
     def scored(w: np.ndarray) -> dict[str, np.ndarray]:
@@ -79,16 +81,17 @@ def weighted_scores(
 def paired_gain(
     y: Any, champion: np.ndarray, challenger: np.ndarray, task: str, metric: str, *,
     seed: int, champion_classes: Any = None, challenger_classes: Any = None,
-    n_resamples: int = N_RESAMPLES,
+    n_resamples: int = N_RESAMPLES, positive: Any = None,
 ) -> PairedGain:
     """The gain on ``metric`` of the ``challenger``'s predictions over the ``champion``'s on
     the rows labelled ``y`` (each model's classes for its probabilities' columns), with its
     percentile interval and the confidence that it is positive, from the paired bootstrap
     seeded with ``seed`` (:func:`gdlab.experiment.uncertainty.bootstrap`: the same rows,
-    predictions and seed give the same result)."""
+    predictions and seed give the same result); ``positive``: the positive class of two, the
+    same for both models."""
     y = np.asarray(y)
-    ours = weighted_scores(y, challenger, task, challenger_classes)
-    theirs = weighted_scores(y, champion, task, champion_classes)
+    ours = weighted_scores(y, challenger, task, challenger_classes, positive)
+    theirs = weighted_scores(y, champion, task, champion_classes, positive)
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
 
     def gained(w: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gdlab.data.copies import copy_groups
+from gdlab.data.positive import training_positive
 from gdlab.data.preprocessing import transforms
 from gdlab.experiment.cv import CVResult, cross_validate
 from gdlab.experiment.folds import Fold, make_folds
@@ -121,7 +122,7 @@ def run_training(
     cv = cross_validate(
         pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
         fold_callbacks=fold_callbacks, epoch_lines=epoch_lines, on_fold_done=on_fold_done,
-        eta=eta, say_full_batch=False,
+        eta=eta, say_full_batch=False, positive=training_positive(params, y),
     )
     if progress:
         say("refitting on the whole training split")

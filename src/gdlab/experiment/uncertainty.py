@@ -35,13 +35,14 @@ tell models apart."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy.stats import binomtest
 
-from gdlab.experiment.metrics import predictions, score
+from gdlab.experiment.metrics import binary_positive, predictions, score
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 1000
@@ -98,19 +99,41 @@ def _weighted_auc(w: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.
                         (pos_w * (below + 0.5 * neg_w)).sum(axis=1) / (n_pos * n_neg), np.nan)
 
 
+def _weighted_average_precision(
+    w: np.ndarray, positive: np.ndarray, score: np.ndarray, descending: np.ndarray
+) -> np.ndarray:
+    """Average precision of ``score`` for ``positive`` rows (scikit-learn's
+    ``average_precision_score``: the precision at each distinct score, highest first, times the
+    recall it adds), per weight vector; ``descending``: the rows' order by ``score``, highest
+    first. NaN for a resample without a positive row."""
+    s, pos, ws = score[descending], positive[descending], w[:, descending]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    tp, fp = ws * pos, ws * ~pos
+    if len(starts) < len(s):  # ties: one threshold per distinct score
+        tp = np.add.reduceat(tp, starts, axis=1)
+        fp = np.add.reduceat(fp, starts, axis=1)
+    hits, flagged = np.cumsum(tp, axis=1), np.cumsum(tp + fp, axis=1)
+    n_pos = hits[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(flagged > 0, hits / np.where(flagged > 0, flagged, 1.0), 0.0)
+        return np.where(n_pos > 0, (precision * tp).sum(axis=1) / n_pos, np.nan)
+
+
 def _weighted_classification(
-    w: np.ndarray, y: np.ndarray, proba: np.ndarray, classes: np.ndarray
+    w: np.ndarray, y: np.ndarray, proba: np.ndarray, classes: np.ndarray, positive: Any = None
 ) -> dict[str, np.ndarray]:
-    """f1, roc_auc, log_loss per weight vector, as :mod:`gdlab.experiment.metrics` defines
-    them (binary: f1 of the second class; more classes: macro f1 and one-vs-rest AUC)."""
-    return _ClassificationRows(y, proba, classes).weighted(w)
+    """f1, average_precision, balanced_accuracy, roc_auc, log_loss per weight vector, as
+    :mod:`gdlab.experiment.metrics` defines them (binary: of the ``positive`` class; more
+    classes: macro averages, one-vs-rest)."""
+    return _ClassificationRows(y, proba, classes, positive).weighted(w)
 
 
 class _ClassificationRows:
     """What every resample of a classifier's test rows shares, computed once: the predicted
-    labels and each row's log loss."""
+    labels, each row's log loss and the rows' order by each scored column."""
 
-    def __init__(self, y: np.ndarray, proba: np.ndarray, classes: np.ndarray):
+    def __init__(self, y: np.ndarray, proba: np.ndarray, classes: np.ndarray,
+                 positive: Any = None):
         self.y, self.proba, self.classes = y, proba, classes
         self.pred = classes[np.argmax(proba, axis=1)]
         index = {c: k for k, c in enumerate(classes.tolist())}
@@ -119,9 +142,16 @@ class _ClassificationRows:
         clipped = np.clip(proba / proba.sum(axis=1, keepdims=True), eps, 1 - eps)
         own = np.where(y_idx >= 0, clipped[np.arange(len(y)), np.maximum(y_idx, 0)], eps)
         self.row_loss = -np.log(own)
+        if len(classes) == 2:
+            pos, k = binary_positive(classes, y, positive)
+            self.scored = [(pos, k)]
+        else:
+            self.scored = list(zip(classes, range(len(classes)), strict=True))
+        self.descending = {k: np.argsort(-proba[:, k], kind="stable") for _, k in self.scored}
 
     def weighted(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        """f1, roc_auc, log_loss per weight vector in ``w`` (resamples × rows)."""
+        """f1, average_precision, balanced_accuracy, roc_auc, log_loss per weight vector in
+        ``w`` (resamples × rows)."""
         y, proba, classes, pred = self.y, self.proba, self.classes, self.pred
         total = w.sum(axis=1)
         log_loss = w @ self.row_loss / total
@@ -132,14 +162,27 @@ class _ClassificationRows:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(2 * tp + fp_fn > 0, 2 * tp / (2 * tp + fp_fn), 0.0)
 
+        def recall_of(c: Any) -> np.ndarray:
+            rows = w @ (y == c)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(rows > 0, (w @ ((pred == c) & (y == c))) / rows, np.nan)
+
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no class: NaN
+            balanced = np.nanmean([recall_of(c) for c in classes], axis=0)
+            ap = np.nanmean([_weighted_average_precision(w, y == c, proba[:, k],
+                                                         self.descending[k])
+                             for c, k in self.scored], axis=0)
         if len(classes) == 2:
-            f1 = f1_of(classes[1])
-            auc = _weighted_auc(w, y == classes[1], proba[:, 1])
+            (pos, k), = self.scored
+            f1 = f1_of(pos)
+            auc = _weighted_auc(w, y == pos, proba[:, k])
         else:
             f1 = np.mean([f1_of(c) for c in classes], axis=0)
             auc = np.mean([_weighted_auc(w, y == c, proba[:, k])
                            for k, c in enumerate(classes)], axis=0)
-        return {"f1": f1, "roc_auc": auc, "log_loss": log_loss}
+        return {"balanced_accuracy": balanced, "f1": f1, "average_precision": ap,
+                "roc_auc": auc, "log_loss": log_loss}
 
 
 def _resample_counts(
@@ -196,22 +239,24 @@ def bootstrap(
 
 
 def scores_with_intervals(
-    model: Any, X: Any, y: Any, task: str, *, seed: int, predicted: np.ndarray | None = None
+    model: Any, X: Any, y: Any, task: str, *, seed: int, predicted: np.ndarray | None = None,
+    positive: Any = None,
 ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """:func:`gdlab.experiment.metrics.score` and :func:`metric_intervals` of ``model`` on
     ``(X, y)``, from one prediction of the rows (``predicted``: the model's
-    :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made)."""
+    :func:`~gdlab.experiment.metrics.predictions` on ``X`` when already made; ``positive``:
+    the positive class of two, :func:`gdlab.data.positive.positive_class`)."""
     if predicted is None:
         predicted = predictions(model, X, task)
     return (
-        score(model, X, y, task, predicted=predicted),
-        metric_intervals(model, X, y, task, seed=seed, predicted=predicted),
+        score(model, X, y, task, predicted=predicted, positive=positive),
+        metric_intervals(model, X, y, task, seed=seed, predicted=predicted, positive=positive),
     )
 
 
 def metric_intervals(
     model: Any, X: Any, y: Any, task: str, *, seed: int, n_resamples: int = N_RESAMPLES,
-    confidence: float = CONFIDENCE, predicted: np.ndarray | None = None,
+    confidence: float = CONFIDENCE, predicted: np.ndarray | None = None, positive: Any = None,
 ) -> dict[str, tuple[float, float]]:
     """``{metric: (low, high)}``: the ``confidence`` interval of each test metric of ``model``
     on ``(X, y)`` (Wilson's for accuracy, a percentile bootstrap seeded with ``seed`` for the
@@ -234,10 +279,11 @@ def metric_intervals(
         proba = np.asarray(predicted, dtype=np.float64)
         classes = np.asarray(model.classes_)
         if len(classes) == 2:  # rows in the order of the score roc_auc ranks (resampling
-            order = np.argsort(proba[:, 1], kind="stable")  # does not care about the order)
+            positive, k = binary_positive(classes, y, positive)  # ignores the order)
+            order = np.argsort(proba[:, k], kind="stable")
             proba, y = proba[order], y[order]
 
-        scored = _ClassificationRows(y, proba, classes).weighted
+        scored = _ClassificationRows(y, proba, classes, positive).weighted
         strata = class_strata(y)
 
     resampled = bootstrap(n, scored, seed=seed, n_resamples=n_resamples, strata=strata)

@@ -20,6 +20,7 @@ from sklearn.metrics import (
 )
 
 from gdlab.atomic import discarded
+from gdlab.experiment.metrics import binary_positive
 from gdlab.reporting.canvas import Figure, canvas, line_data
 
 CALIBRATION_CLASSES = 4
@@ -71,12 +72,13 @@ def prediction_error_figure(
     })
 
 
-def calibration_classes(y_true: Any, classes: Any) -> list[Any]:
-    """The classes a calibration plot draws: the second of two (scikit-learn's positive, as
-    the ROC), else the :data:`CALIBRATION_CLASSES` with the most test rows, in class order."""
+def calibration_classes(y_true: Any, classes: Any, positive: Any = None) -> list[Any]:
+    """The classes a calibration plot draws: of two, the positive one (``positive``, as the
+    ROC and the metrics; None: its default on ``y_true``), else the
+    :data:`CALIBRATION_CLASSES` with the most test rows, in class order."""
     classes = list(classes)
     if len(classes) == 2:
-        return [classes[1]]
+        return [binary_positive(np.asarray(classes), np.asarray(y_true), positive)[0]]
     y_true = np.asarray(y_true)
     counts = [int(np.sum(y_true == c)) for c in classes]
     top = sorted(range(len(classes)), key=lambda k: -counts[k])[:CALIBRATION_CLASSES]
@@ -88,15 +90,17 @@ def calibration_bins(n_rows: int) -> int:
     return int(min(10, max(2, n_rows // ROWS_PER_BIN)))
 
 
-def calibration_figure(y_true: Any, proba: np.ndarray, classes: Any, path: str | Path) -> Figure:
+def calibration_figure(
+    y_true: Any, proba: np.ndarray, classes: Any, path: str | Path, positive: Any = None
+) -> Figure:
     """Reliability diagram (scikit-learn's ``CalibrationDisplay``): the fraction of test rows
     of a class against the mean predicted probability of it, per quantile bin; one-vs-rest
-    curves for :func:`calibration_classes`."""
+    curves for :func:`calibration_classes` (two classes: of ``positive``)."""
     from sklearn.calibration import CalibrationDisplay
 
     y_true = np.asarray(y_true)
     classes = list(classes)
-    shown = calibration_classes(y_true, classes)
+    shown = calibration_classes(y_true, classes, positive)
     n_bins = calibration_bins(len(y_true))
     data: dict[str, Any] = {"n_bins": n_bins}
     with canvas(path, size=(6, 5.2)) as (fig, axes):
@@ -166,23 +170,27 @@ def residuals_figure(y_true: Any, y_pred: Any, path: str | Path) -> Figure:
 
 
 def _one_vs_rest(
-    y_true: Any, proba: np.ndarray, classes: Any
+    y_true: Any, proba: np.ndarray, classes: Any, positive: Any = None
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(label, is_positive, score)`` per curve: one for two classes (the second class is
-    positive, as scikit-learn's), one per class otherwise."""
+    """``(label, is_positive, score)`` per curve: one for two classes (``positive`` as the
+    positive class, the metrics' :func:`gdlab.data.positive.positive_class`; None: its
+    default on ``y_true``), one per class otherwise."""
     y_true = np.asarray(y_true)
-    classes = list(classes)
+    classes = np.asarray(classes)
     if len(classes) == 2:
-        return [(str(classes[1]), y_true == classes[1], proba[:, 1])]
+        pos, k = binary_positive(classes, y_true, positive)
+        return [(str(pos), y_true == pos, proba[:, k])]
     return [(str(c), y_true == c, proba[:, k]) for k, c in enumerate(classes)]
 
 
-def roc_figure(y_true: Any, proba: np.ndarray, classes: Any, path: str | Path) -> Figure:
-    """ROC curve(s) with their AUC and the chance diagonal."""
+def roc_figure(
+    y_true: Any, proba: np.ndarray, classes: Any, path: str | Path, positive: Any = None
+) -> Figure:
+    """ROC curve(s) with their AUC and the chance diagonal (two classes: of ``positive``)."""
     data: dict[str, Any] = {}
     with canvas(path, size=(6, 5.2)) as (fig, axes):
         ax = axes[0, 0]
-        curves = _one_vs_rest(y_true, proba, classes)
+        curves = _one_vs_rest(y_true, proba, classes, positive)
         for k, (label, positive, score) in enumerate(curves):
             fpr, tpr, _ = roc_curve(positive, score)
             area = auc(fpr, tpr)
@@ -204,13 +212,15 @@ def roc_figure(y_true: Any, proba: np.ndarray, classes: Any, path: str | Path) -
 
 
 def precision_recall_figure(
-    y_true: Any, proba: np.ndarray, classes: Any, path: str | Path
+    y_true: Any, proba: np.ndarray, classes: Any, path: str | Path, positive: Any = None
 ) -> Figure:
-    """Precision-recall curve(s) with their average precision and the positive rate."""
+    """Precision-recall curve(s) with their average precision and the positive rate (two
+    classes: of ``positive``, the class the metrics' f1 and average_precision score)."""
     data: dict[str, Any] = {}
+    curves = _one_vs_rest(y_true, proba, classes, positive)
     with canvas(path, size=(6, 5.2)) as (fig, axes):
         ax = axes[0, 0]
-        for k, (label, positive, score) in enumerate(_one_vs_rest(y_true, proba, classes)):
+        for k, (label, positive, score) in enumerate(curves):
             precision, recall, _ = precision_recall_curve(positive, score)
             ap = average_precision_score(positive, score)
             colour = f"C{k % 10}"
@@ -272,12 +282,13 @@ def confusion_figure(y_true: Any, y_pred: Any, classes: Any, path: str | Path) -
 
 
 def evaluation_figures(
-    model: Any, X: Any, y: Any, task: str, directory: str | Path, *, target: str | None = None
+    model: Any, X: Any, y: Any, task: str, directory: str | Path, positive: Any = None, *,
+    target: str | None = None,
 ) -> dict[str, Figure]:
     """Every evaluation figure for ``task`` in ``directory``: ``residuals.png`` and
     ``predicted_actual.png`` (regression; ``target``: the target's name for their axes) or
     ``roc.png``, ``precision_recall.png``, ``calibration.png``, ``confusion_matrix.png``
-    (classification)."""
+    (classification; two classes: ``positive`` as the positive one)."""
     directory = Path(directory)
     other = (("roc", "precision_recall", "calibration", "confusion_matrix")
              if task == "regression" else ("residuals", "predicted_actual"))
@@ -294,11 +305,13 @@ def evaluation_figures(
     classes = model.classes_
     proba = model.predict_proba(X)
     return {
-        "roc": roc_figure(y, proba, classes, directory / "roc.png"),
+        "roc": roc_figure(y, proba, classes, directory / "roc.png", positive),
         "precision_recall": precision_recall_figure(
-            y, proba, classes, directory / "precision_recall.png"
+            y, proba, classes, directory / "precision_recall.png", positive
         ),
-        "calibration": calibration_figure(y, proba, classes, directory / "calibration.png"),
+        "calibration": calibration_figure(
+            y, proba, classes, directory / "calibration.png", positive
+        ),
         "confusion_matrix": confusion_figure(
             y, model.predict(X), classes, directory / "confusion_matrix.png"
         ),

@@ -38,10 +38,11 @@ def cv_document(cv: CVResult) -> dict[str, Any]:
 
 def cv_line(cv: CVResult, classes: Sequence[Any] | None = None) -> str:
     """``rmse 0.512 ± 0.031, mae ...``: each metric's mean over the folds with its std (the
-    train stage's summary line); ``classes``: a classifier's ``classes_``, to say how f1 is
-    averaged."""
+    train stage's summary line); ``classes``: a classifier's ``classes_``, to say how f1 and
+    average_precision are averaged (of ``cv.positive`` for two)."""
     mean, std = cv.mean(), cv.std()
-    labels = f1_document(classes) if classes is not None and len(classes) else {}
+    known = classes is not None and len(classes)
+    labels = f1_document(classes, getattr(cv, "positive", None)) if known else {}
     return ", ".join(
         f"{metric_label(name, labels)} {value:.4g}"
         + (f" ± {std[name]:.2g}" if math.isfinite(value) else "")
@@ -84,32 +85,44 @@ def interval_metrics(intervals: Mapping[str, tuple[float, float]]) -> dict[str, 
     return out
 
 
-def class_document(recalls: ClassRecall, classes: Sequence[Any]) -> dict[str, Any]:
-    """What ``reports/metrics.json`` says of a classifier beside its scores: how ``f1`` is
-    averaged (``f1_average``, scikit-learn's name; ``f1_pos_label``, the class it scores, for
-    two classes), each test class's recall, rows and rows predicted as it (``per_class``) and
-    the classes no test row is predicted as (``never_predicted``, their recall 0) and those
-    whose recall is 0 (``never_recalled``: those, and the ones predicted only for other
-    classes' rows)."""
-    return {**f1_document(classes), **recalls.document()}
+def class_document(
+    recalls: ClassRecall, classes: Sequence[Any], positive: Any = None
+) -> dict[str, Any]:
+    """What ``reports/metrics.json`` says of a classifier beside its scores: how ``f1`` and
+    ``average_precision`` are averaged (``f1_average``, scikit-learn's name; ``f1_pos_label``,
+    the positive class both score, for two classes), each test class's recall, rows and rows
+    predicted as it (``per_class``) and the classes no test row is predicted as
+    (``never_predicted``, their recall 0) and those whose recall is 0 (``never_recalled``:
+    those, and the ones predicted only for other classes' rows)."""
+    return {**f1_document(classes, positive), **recalls.document()}
 
 
-def f1_document(classes: Sequence[Any]) -> dict[str, Any]:
+def f1_document(classes: Sequence[Any], positive: Any = None) -> dict[str, Any]:
     """``{"f1_average": "macro"}``, or ``{"f1_average": "binary", "f1_pos_label": <the
-    second class>}`` for two ``classes`` (the model's ``classes_``): how ``f1`` is computed."""
+    positive class>}`` for two ``classes`` (the model's ``classes_``; ``positive``:
+    :func:`gdlab.data.positive.positive_class`, None: the last class): how ``f1`` and
+    ``average_precision`` are computed."""
     labels = np.asarray(classes).tolist()  # numpy scalars as JSON's
     average = f1_average(len(labels))
-    return {"f1_average": average, **({"f1_pos_label": labels[1]} if average == "binary" else {})}
+    if average != "binary":
+        return {"f1_average": average}
+    pos = labels[-1] if positive is None else np.asarray([positive]).tolist()[0]
+    return {"f1_average": average, "f1_pos_label": pos}
+
+
+POSITIVE_CLASS_METRICS = ("f1", "average_precision")
+"""The metrics of one class (the positive one) for two classes, macro averages for more."""
 
 
 def metric_label(name: str, document: Mapping[str, Any]) -> str:
-    """``name`` as shown to people: ``f1 (macro)`` or ``f1 (class 'yes')`` when the metrics
-    document says how f1 is averaged, else ``name``."""
-    if name != "f1" or "f1_average" not in document:
+    """``name`` as shown to people: ``f1 (macro)`` or ``f1 (class 'yes')`` (and so
+    ``average_precision``) when the metrics document says how they are averaged, else
+    ``name``."""
+    if name not in POSITIVE_CLASS_METRICS or "f1_average" not in document:
         return name
     if document["f1_average"] == "binary" and "f1_pos_label" in document:
-        return f"f1 (class {document['f1_pos_label']!r})"
-    return f"f1 ({document['f1_average']})"
+        return f"{name} (class {document['f1_pos_label']!r})"
+    return f"{name} ({document['f1_average']})"
 
 
 def _rows(n: int) -> str:

@@ -172,7 +172,8 @@ def _metrics(c: CardInputs) -> str:
     task = p.model.task
     chosen = p.register.resolved_metric(task)
     if task == "classification":
-        measured = f"accuracy, {_f1_words(c.metrics)}, ROC AUC and log loss"
+        measured = (f"accuracy, balanced accuracy (the mean of the classes' recalls), "
+                    f"{_f1_words(c.metrics)}, ROC AUC and log loss")
         fairness = (
             "by group: accuracy, selection rate (share predicted "
             f"`{_fmt(c.fairness.positive_label)}`), true and false positive rate; demographic "
@@ -200,14 +201,16 @@ def _metrics(c: CardInputs) -> str:
 
 
 def _f1_words(metrics: dict[str, Any]) -> str:
-    """How the card's F1 is computed (``metrics.json``'s ``f1_average``)."""
+    """How the card's F1 and average precision are computed (``metrics.json``'s
+    ``f1_average`` and ``f1_pos_label``)."""
     average = metrics.get("f1_average")
     if average == "macro":
-        return ("F1 (macro: the unweighted mean of every class's F1, so a rare class counts "
-                "as much as a common one)")
+        return ("F1 and average precision (macro: the unweighted mean over the classes, each "
+                "against the rest, so a rare class counts as much as a common one)")
     if average == "binary" and "f1_pos_label" in metrics:
-        return f"F1 (of class `{_fmt(metrics['f1_pos_label'])}`)"
-    return "F1"
+        return (f"F1 and average precision of the positive class "
+                f"`{_fmt(metrics['f1_pos_label'])}` (metrics.positive_label)")
+    return "F1, average precision"
 
 
 def _source(c: CardInputs) -> str:

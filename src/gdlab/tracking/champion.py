@@ -63,6 +63,9 @@ class TestSet:
     ``gdlab.data_digest`` tag spells it: the same digest means the same test rows."""
     plugins: tuple[str, ...] = ()
     """The plug-in import paths whose modules the champion's file may use (params.yaml's)."""
+    positive: Any = None
+    """The positive class of two (:func:`gdlab.data.positive.positive_class` of the training
+    labels): what both models' f1 and average_precision score."""
 
 
 CHAMPION_REMEDY = ("the registered champion in the MLflow store cannot be used: move the "
@@ -326,7 +329,8 @@ def _score_of(model: Any, test_set: TestSet, rows: np.ndarray, predicted: np.nda
     """``metric`` of ``predicted`` on the test rows ``rows``, as evaluate scores the challenger
     (:func:`gdlab.experiment.metrics.score`)."""
     y = np.asarray(test_set.y)[rows]
-    return float(score(model, None, y, test_set.task, predicted=predicted)[metric])
+    return float(score(model, None, y, test_set.task, predicted=predicted,
+                       positive=test_set.positive)[metric])
 
 
 def _classes(model: Any) -> np.ndarray | None:

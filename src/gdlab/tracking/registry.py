@@ -336,13 +336,13 @@ def _compare_with_champion(
                 return _Comparison(recorded, "recorded", None, recorded)
             both = same_rows_predictions(name, str(champion.version), model_uri, test_set)
             return _Comparison(recorded, "recorded", None, recorded,
-                               paired=_paired_test(both, test_set.task, metric, seed))
+                               paired=_paired_test(both, test_set, metric, seed))
         scores = champion_scores(name, str(champion.version), model_uri, test_set, metric,
                                  paired=paired)
     except NotCompared as exc:
         return _Comparison(None, f"not compared: {exc.kind}", str(exc), recorded)
-    test = None if scores.paired is None else _paired_test(scores.paired, test_set.task,
-                                                           metric, seed)
+    test = None if scores.paired is None else _paired_test(scores.paired, test_set, metric,
+                                                           seed)
     if scores.unknown is not None:
         return _Comparison(scores.champion, ALL_ROWS, None, recorded, rows=scores, paired=test)
     if not scores.enough:
@@ -351,12 +351,14 @@ def _compare_with_champion(
                        test)
 
 
-def _paired_test(both: PairedPredictions, task: str, metric: str, seed: int) -> PairedGain:
+def _paired_test(both: PairedPredictions, test_set: TestSet, metric: str,
+                 seed: int) -> PairedGain:
     """The paired bootstrap of the new model's gain over the champion on the rows both
-    predicted (:func:`gdlab.experiment.paired_bootstrap.paired_gain`, seeded with ``seed``)."""
-    return paired_gain(both.y, both.champion, both.challenger, task, metric, seed=seed,
-                       champion_classes=both.champion_classes,
-                       challenger_classes=both.challenger_classes)
+    predicted (:func:`gdlab.experiment.paired_bootstrap.paired_gain`, seeded with ``seed``;
+    f1 and average_precision of ``test_set.positive``)."""
+    return paired_gain(both.y, both.champion, both.challenger, test_set.task, metric,
+                       seed=seed, champion_classes=both.champion_classes,
+                       challenger_classes=both.challenger_classes, positive=test_set.positive)
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 
 from gdlab.config import with_overrides
 from gdlab.core.loop import DivergenceError
+from gdlab.data.positive import training_positive
 from gdlab.experiment import Fold, build_pipeline, fit_pipeline_rows, score_rows
 from gdlab.experiment.curves import fold_mean
 from gdlab.experiment.full_batch import FullBatch, full_batch_fits
@@ -83,6 +84,7 @@ class CVObjective:
         self.progress, self.share = progress, share  # epoch lines: their prefix, see run_one_trial
         self.warm_up = warm_up  # a warm-up epoch before a trial's first timed fit
         self.task = params.model.task
+        self.positive = training_positive(params, y)  # f1's class: the same in every trial
         self.last: TrialRecord | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
@@ -159,7 +161,8 @@ class CVObjective:
                     pipeline, X, y, fold.train_idx, watched, callbacks=lines,
                     monitor_eval=False,
                 )
-                value = score_rows(outcome.model, X, y, fold.val_idx, self.task)[self.metric]
+                value = score_rows(outcome.model, X, y, fold.val_idx, self.task,
+                                   positive=self.positive)[self.metric]
         except DivergenceError as exc:
             self._diverged(trial, record, f"fold {fold.index}: {exc}")
         if not math.isfinite(value):

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 METRICS: dict[str, dict[str, bool]] = {
     "regression": {"rmse": False, "mae": False, "r2": True},
-    "classification": {"log_loss": False, "accuracy": True, "f1": True, "roc_auc": True},
+    "classification": {"log_loss": False, "accuracy": True, "f1": True, "roc_auc": True,
+                       "average_precision": True, "balanced_accuracy": True},
 }
 """Selection metrics per task -> whether greater is better. The first is what ``auto`` picks."""
 DEFAULT_METRIC = {task: next(iter(names)) for task, names in METRICS.items()}
@@ -103,7 +104,10 @@ class RegisterConfig(Section):
         description="registered model name",
         json_schema_extra={"x-allowed": MODEL_NAME_ALLOWED},
     )
-    metric: Literal["auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc"] = Field(
+    metric: Literal[
+        "auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc", "average_precision",
+        "balanced_accuracy",
+    ] = Field(
         "auto", description="test metric that decides; auto = rmse (regression) / log_loss"
     )
     min_confidence: float | None = Field(
