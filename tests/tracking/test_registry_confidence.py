@@ -46,7 +46,8 @@ def _loss(model) -> float:
     return float(log_loss(TEST[1], model.predict_proba(TEST[0]), labels=model.classes_))
 
 
-def _register(session, name, model, value, digest, metric="log_loss", train=None, **gate):
+def _register(session, name, model, value, digest, metric="log_loss", train=None,
+              positive="yes", **gate):
     X, y = TEST
     rows = None if train is None else fingerprint(train[0], np.asarray(train[1]))
     with pipeline_run(experiment_id=session.experiment_id) as run:
@@ -55,7 +56,7 @@ def _register(session, name, model, value, digest, metric="log_loss", train=None
     return register_and_gate(
         session.client, model_name=name, model_uri=info.model_uri, run_id=run.info.run_id,
         metric=metric, value=value, task="classification", tags={"gdlab.data_digest": digest},
-        test_set=TestSet(X, np.asarray(y), "classification", digest, positive="yes"), **gate,
+        test_set=TestSet(X, np.asarray(y), "classification", digest, positive=positive), **gate,
     )
 
 
@@ -184,3 +185,35 @@ def test_min_confidence_needs_the_test_set(session):
     with pytest.raises(ValueError, match="register.min_confidence needs the test set"):
         register_and_gate(session.client, model_name="noise-none", model_uri="models:/x",
                           run_id=None, metric="log_loss", value=0.3, min_confidence=0.95)
+
+
+def test_a_recorded_f1_of_another_positive_class_is_scored_again(session):
+    """A champion's recorded f1 of class 'no' (another metrics.positive_label, or a version
+    registered when f1 was always of the last class in sorted order) was compared with the new
+    version's f1 of 'yes' on the same prepared data: two different numbers. The champion is
+    now scored again, on the new version's positive class."""
+    from sklearn import metrics as skm
+
+    X, y = TEST
+    truth, hair = _hair()
+
+    def f1(model, positive):
+        return float(skm.f1_score(y, model.predict(X), pos_label=positive))
+
+    assert abs(f1(truth, "no") - f1(truth, "yes")) > 1e-3
+    name = "noise-positive"
+    _register(session, name, truth, f1(truth, "no"), "same", "f1", positive="no",
+              min_confidence=None)
+    decision = _register(session, name, hair, f1(hair, "yes"), "same", "f1", positive="yes",
+                         min_confidence=None)
+    assert decision.previous_value == pytest.approx(f1(truth, "yes"), rel=1e-12)
+    assert decision.champion_evaluation != "recorded"
+    tags = session.client.get_model_version(name, "2").tags
+    assert tags["gdlab.positive_label"] == "'yes'"
+    # the same class recorded: the recorded value stands, as before
+    _register(session, "noise-positive-same", truth, f1(truth, "yes"), "same", "f1",
+              min_confidence=None)
+    same = _register(session, "noise-positive-same", hair, f1(hair, "yes"), "same", "f1",
+                     min_confidence=None)
+    assert same.champion_evaluation == "recorded"
+    assert same.previous_value == pytest.approx(f1(truth, "yes"), rel=1e-12)

@@ -19,6 +19,8 @@ from gdlab.data.positive import default_positive, positive_index
 REGRESSION_METRICS = tuple(METRICS["regression"])
 CLASSIFICATION_METRICS = tuple(METRICS["classification"])
 GREATER_IS_BETTER = {name: up for task in METRICS.values() for name, up in task.items()}
+POSITIVE_CLASS_METRICS = ("f1", "average_precision")
+"""The metrics of one class, the positive one, for two classes (macro averages for more)."""
 
 
 def metric_names(task: str) -> tuple[str, ...]:

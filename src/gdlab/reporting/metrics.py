@@ -16,7 +16,7 @@ import numpy as np
 
 from gdlab.experiment import CVResult
 from gdlab.experiment.fitcheck import diagnose_fit
-from gdlab.experiment.metrics import f1_average
+from gdlab.experiment.metrics import POSITIVE_CLASS_METRICS, f1_average
 from gdlab.experiment.per_class import ClassRecall
 
 
@@ -108,10 +108,6 @@ def f1_document(classes: Sequence[Any], positive: Any = None) -> dict[str, Any]:
         return {"f1_average": average}
     pos = labels[-1] if positive is None else np.asarray([positive]).tolist()[0]
     return {"f1_average": average, "f1_pos_label": pos}
-
-
-POSITIVE_CLASS_METRICS = ("f1", "average_precision")
-"""The metrics of one class (the positive one) for two classes, macro averages for more."""
 
 
 def metric_label(name: str, document: Mapping[str, Any]) -> str:

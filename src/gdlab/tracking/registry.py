@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from gdlab.experiment.metrics import GREATER_IS_BETTER, is_better
+from gdlab.experiment.metrics import GREATER_IS_BETTER, POSITIVE_CLASS_METRICS, is_better
 from gdlab.experiment.paired_bootstrap import PairedGain, paired_gain
 from gdlab.tracking.champion import (
     CHALLENGER_REMEDY,
@@ -41,6 +42,9 @@ from gdlab.tracking.lineage import GIT_COMMIT_TAG, LINEAGE_TAGS, same_code
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 TASK_TAG = "gdlab.task"
+POSITIVE_TAG = "gdlab.positive_label"
+"""The positive class (``repr``) the version's f1 and average_precision are of, when it has
+one (two classes): a recorded value of another class is not compared with this one."""
 MODEL_DIGEST_TAG = "gdlab.model_sha256"
 """sha256 of the version's registered skops file, the logged model's in the MLflow store
 (register checks it is byte for byte ``models/model.skops``,
@@ -328,7 +332,12 @@ def _compare_with_champion(
         return _Comparison(None, "not compared: inputs differ",
                            f"whose inputs differ: {differs}", recorded)
     digest = (champion.tags or {}).get("gdlab.data_digest")
-    same_data = test_set is None or (digest is not None and digest == test_set.digest)
+    # a recorded f1 of another class (another metrics.positive_label, or a champion registered
+    # when f1 was always of the last class in sorted order) is scored again, not compared
+    same_class = (test_set is None or metric not in POSITIVE_CLASS_METRICS
+                  or (champion.tags or {}).get(POSITIVE_TAG) == positive_tag(test_set.positive))
+    same_data = test_set is None or (digest is not None and digest == test_set.digest
+                                     and same_class)
     paired = seed is not None and test_set is not None
     try:
         if same_data and (recorded is not None or test_set is None):
@@ -349,6 +358,13 @@ def _compare_with_champion(
         return _Comparison(None, TOO_FEW_ROWS, _too_few(scores), recorded, rows=scores)
     return _Comparison(scores.champion, UNSEEN_ROWS, None, recorded, scores.challenger, scores,
                        test)
+
+
+def positive_tag(positive: Any) -> str | None:
+    """:data:`POSITIVE_TAG`'s value for the positive class ``positive`` (None: none)."""
+    if positive is None:
+        return None
+    return repr(positive.item() if isinstance(positive, np.generic) else positive)
 
 
 def _paired_test(both: PairedPredictions, test_set: TestSet, metric: str,
@@ -529,6 +545,8 @@ def register_and_gate(
         version_tags = {metric_tag(metric): repr(float(value)), **(tags or {})}
         if task is not None:
             version_tags[TASK_TAG] = task
+        if test_set is not None and test_set.positive is not None:
+            version_tags[POSITIVE_TAG] = positive_tag(test_set.positive)
         version = _registered_version(client, model_name, model_uri, run_id)
         identical = None if version is not None else _identical_version(
             client, model_name, version_tags
