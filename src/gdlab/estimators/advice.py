@@ -14,6 +14,10 @@
   steps of about the learning rate (adam's), else the learning rate.
 * :func:`oscillation_message`: the ConvergenceWarning of a fit the ``tol`` rule stopped
   while its training loss oscillated (:func:`oscillated`).
+* :func:`stall_message`: the ConvergenceWarning of a fit the ``tol`` rule stopped before it
+  trained (:mod:`gdlab.core.stall`), naming the cause: features far below unit scale
+  (:func:`small_features_cause`), a regression target far below it
+  (:func:`small_target_cause`), else the learning rate.
 * :func:`schedule_reach_message`: the :class:`ScheduleReachWarning` of a schedule that can
   never change the rate before the fit stops (:mod:`gdlab.core.schedule_reach`).
 """
@@ -446,3 +450,58 @@ def schedule_reach_message(schedule: Any, params: Mapping[str, Any] | None, max_
                     "or set tol=None")
     return None
 
+
+
+SMALL_SCALE = 0.1
+"""Features whose largest column standard deviation, or a regression target whose standard
+deviation and absolute mean, are below this are far below unit scale: the loss moves so
+little per step that the absolute ``tol`` ends the fit (see :mod:`gdlab.core.stall`)."""
+
+
+def small_features_cause(X, estimator: str) -> str | None:
+    """The sentence naming features far below unit scale (every column's standard deviation
+    below :data:`SMALL_SCALE`) as the cause of a stalled fit (and the fix), or None."""
+    if X is None or X.shape[0] < 2:
+        return None
+    std = _column_std(X)
+    std = std[np.isfinite(std) & (std > 0)]
+    if not std.size or not float(std.max()) < SMALL_SCALE:
+        return None
+    scaler = "StandardScaler(with_mean=False)" if issparse(X) else "StandardScaler()"
+    return (f"The features are far below unit scale (column standard deviations up to "
+            f"{float(std.max()):.3g}): the weights they need are large and each step moves "
+            f"the loss by little. Standardise them: make_pipeline({scaler}, "
+            f"{estimator}(...)).")
+
+
+def small_target_cause(y) -> str | None:
+    """The sentence naming a regression target far below unit scale (its standard deviation
+    and absolute mean below :data:`SMALL_SCALE`) as the cause of a stalled fit, or None."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < 2:
+        return None
+    mean, std = float(y.mean()), float(y.std())
+    if not (0 < std < SMALL_SCALE and abs(mean) < SMALL_SCALE):
+        return None
+    return (f"The target is far below unit scale (y mean {mean:.3g}, std {std:.3g}): its "
+            f"loss is small, and so are its changes against the absolute tol. "
+            f"{_SCALE_TARGET}.")
+
+
+def stall_message(owner: str, tol: float, n_iter_no_change: int, epochs: int,
+                  start_loss: float, end_loss: float, probe_loss: float,
+                  causes: Sequence[str], learning_rate: float) -> str:
+    """The ConvergenceWarning of a fit the ``tol`` rule stopped before it trained
+    (:func:`gdlab.core.stall.probe_stall`): its numbers, that ``tol`` is an absolute change
+    in the loss, the ``causes`` the data show, else a learning rate too small."""
+    head = (f"{owner}: the tol rule (tol={tol:g}, n_iter_no_change={n_iter_no_change}) "
+            f"stopped the fit after {epochs} epochs, but it had barely trained: the training "
+            f"loss went from {start_loss:.4g} to {end_loss:.4g}, while one step along the "
+            f"gradient from there reaches {probe_loss:.4g}. tol is an absolute change in the "
+            "loss: steps that change it by less than tol per epoch end the fit before it "
+            "trains.")
+    fix = (" ".join(causes) if causes else
+           f"The learning rate is the likely cause: try a larger one (e.g. "
+           f"{learning_rate * 10:.3g}), or gdlab.lr_range_test(estimator, X, y) to find one "
+           "that trains.")
+    return f"{head} {fix} Or set a smaller tol."

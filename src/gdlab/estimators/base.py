@@ -47,6 +47,7 @@ from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
 from gdlab.core.schedules import epoch_defaults, make_schedule
 from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_sparse
+from gdlab.core.stall import may_have_stalled, probe_stall
 from gdlab.estimators.advice import (
     ScheduleReachWarning,
     divergence_advice,
@@ -55,6 +56,9 @@ from gdlab.estimators.advice import (
     oscillation_message,
     oscillation_text,
     schedule_reach_message,
+    small_features_cause,
+    small_target_cause,
+    stall_message,
     target_divergence_cause,
     target_scale_cause,
     unconverged_message,
@@ -310,6 +314,9 @@ class _Run:
     incremental: bool
     warm: bool = False
     """The parameters started from the previous fit's (``warm_start``), not fresh ones."""
+    start_params: list | None = None
+    """A copy of the parameters ``fit`` started from (None for ``partial_fit``): what a
+    stalled fit's start loss is measured at (:mod:`gdlab.core.stall`)."""
 
 
 def _fitted_attributes(est: BaseEstimator) -> dict[str, Any]:
@@ -863,7 +870,8 @@ class BaseGD(BaseEstimator):
             optimizer_plugin=self.optimizer if is_import_path(self.optimizer) else None,
         )
         epochs = n_epochs if n_epochs is not None else self.max_epochs
-        return _Run(problem, state, opt, cfg, model, epochs, incremental, reuse)
+        start_params = None if incremental else [p.copy() for p in state.params]
+        return _Run(problem, state, opt, cfg, model, epochs, incremental, reuse, start_params)
 
     def _warm_start_mismatch(self, previous: dict[str, Any], then: list, fresh: list) -> str:
         """Why ``warm_start`` cannot continue the previous solution (its parameters, shaped
@@ -981,7 +989,7 @@ class BaseGD(BaseEstimator):
         losses = self.loss_curve_
         oscillating = not restored and oscillated(losses)
         if converged and not oscillating:
-            return None
+            return None if restored else self._stall_message(run)
         causes = self._scale_causes(run)
         # the features' scales are unknown only for a row view not standardised on the fly
         # (a checked X names unscaled ones in ``causes``; a standardised view needs nothing)
@@ -993,6 +1001,34 @@ class BaseGD(BaseEstimator):
             return oscillation_message(owner, self.n_iter_no_change, self.tol, text, causes)
         return unconverged_message(owner, self.max_epochs, self.tol, self.n_iter_no_change,
                                    causes, text)
+
+    def _stall_message(self, run: _Run) -> str | None:
+        """The ConvergenceWarning of a fit the ``tol`` rule stopped on the training loss
+        before it trained (:func:`gdlab.core.stall.probe_stall`), or None; probed only when
+        its loss fell by less than half and did not rise
+        (:func:`gdlab.core.stall.may_have_stalled`)."""
+        if run.start_params is None or not may_have_stalled(self.loss_curve_,
+                                                            self.n_iter_no_change):
+            return None
+        cfg = run.config
+        linear = isinstance(run.model, LinearModel)
+        stall = probe_stall(run.problem, run.start_params, self.params_, cfg.alpha,
+                            cfg.l1_ratio, linear,
+                            earlier_start=run.state.first_loss if run.warm else None)
+        if not stall.stalled(self.tol):
+            return None
+        owner = type(self).__name__
+        problem = run.problem
+        causes = []
+        if problem.center is None:  # a view standardised on the fly needs no scaling
+            causes.append(feature_scale_cause(problem.X, owner)
+                          or small_features_cause(problem.X, owner))
+        if self._advises_target_scale:  # a view's y holds its rows' targets only
+            y = problem.y if problem.rows is None else problem.y[problem.rows]
+            causes.insert(0, small_target_cause(y))
+        return stall_message(owner, self.tol, self.n_iter_no_change, self.n_iter_,
+                             stall.start_loss, stall.end_loss, stall.probe_loss,
+                             [c for c in causes if c], float(self.learning_rate))
 
     def _warn_schedule_reach(self) -> None:
         """Warn when the schedule can never change the rate before the fit stops."""

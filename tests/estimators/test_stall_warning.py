@@ -1,0 +1,129 @@
+"""A fit the tol rule stopped before it trained warns (ConvergenceWarning) naming the cause;
+converged fits, noise included, stay silent (gdlab.core.stall)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from gdlab import GDClassifier, GDRegressor
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=1000)
+    return X, y, (y > 0).astype(int)
+
+
+def _stall_warning(est, X, y) -> str:
+    with pytest.warns(ConvergenceWarning, match="barely trained") as record:
+        est.fit(X, y)
+    message = next(str(w.message) for w in record if "barely trained" in str(w.message))
+    assert "tol is an absolute change in the loss" in message
+    assert "smaller tol" in message
+    return message
+
+
+@pytest.mark.parametrize("scale, alpha", [(0.01, 1e-4), (0.001, 0.0)])
+def test_features_far_below_unit_scale_warn_to_standardise(scale, alpha):
+    """(At 0.001 with the default alpha=1e-4 the penalty, not the tol rule, keeps the
+    weights near 0: the penalised objective's optimum scores 0.508 too, and no warning.)"""
+    X, _, yc = _data()
+    Xs = scale * X
+    est = GDClassifier(alpha=alpha, random_state=0)
+    message = _stall_warning(est, Xs, yc)
+    # the fit stopped untrained: far below what the same data allow
+    assert est.n_iter_ < 20
+    assert est.score(Xs, yc) < 0.6 < 0.95 < LogisticRegression(C=1e6).fit(Xs, yc).score(Xs, yc)
+    assert "far below unit scale" in message and "StandardScaler()" in message
+
+
+def test_regression_features_far_below_unit_scale():
+    X, y, _ = _data()
+    Xs = 0.001 * X
+    est = GDRegressor(random_state=0)
+    message = _stall_warning(est, Xs, y)
+    assert est.score(Xs, y) < 0.1 < 0.99 < LinearRegression().fit(Xs, y).score(Xs, y)
+    assert "StandardScaler()" in message
+
+
+def test_small_target_warns_to_scale_it():
+    X, y, _ = _data()
+    y = 0.03 * y  # std 0.063
+    est = GDRegressor(optimizer="sgd", learning_rate=0.01, random_state=0)
+    message = _stall_warning(est, X, y)
+    assert est.score(X, y) < 0.5
+    assert "target is far below unit scale" in message
+    assert "TransformedTargetRegressor" in message
+
+
+@pytest.mark.parametrize("optimizer, rate, dtype", [("sgd", 1e-12, "float64"),
+                                                    ("sgd", 1e-12, "float32"),
+                                                    ("adam", 1e-10, "float64")])
+def test_tiny_learning_rate_warns_to_raise_it(optimizer, rate, dtype):
+    X, y, _ = _data()
+    est = GDRegressor(optimizer=optimizer, learning_rate=rate, dtype=dtype, random_state=0)
+    message = _stall_warning(est, X, y)
+    assert est.score(X, y) < 0.1
+    assert f"try a larger one (e.g. {rate * 10:.3g})" in message
+    assert "gdlab.lr_range_test" in message
+
+
+def _silent(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+@pytest.mark.parametrize("n", [200, 20000])
+def test_pure_noise_that_converged_is_silent(n):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, 5))
+    reg = _silent(GDRegressor(random_state=0), X, rng.normal(size=n))
+    clf = _silent(GDClassifier(random_state=0), X, rng.integers(0, 2, n))
+    assert reg.n_iter_ < 100 and clf.n_iter_ < 100  # stopped by tol, not max_epochs
+
+
+@pytest.mark.parametrize("optimizer, rate", [("adam", 0.01), ("sgd", 0.1), ("sgd", 0.01)])
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_standardised_problems_stopped_by_tol_are_silent(optimizer, rate, batch_size):
+    Xr, yr = make_regression(n_samples=500, n_features=10, noise=10, random_state=0)
+    Xr = StandardScaler().fit_transform(Xr)
+    yr = (yr - yr.mean()) / yr.std()
+    Xc, yc = make_classification(n_samples=500, n_features=10, random_state=0)
+    Xc = StandardScaler().fit_transform(Xc)
+    params = dict(optimizer=optimizer, learning_rate=rate, batch_size=batch_size,
+                  random_state=0)
+    assert _silent(GDRegressor(**params), Xr, yr).n_iter_ < 1000
+    assert _silent(GDClassifier(**params), Xc, yc).n_iter_ < 1000
+
+
+@pytest.mark.parametrize("optimizer, rate", [("adam", 0.01), ("sgd", 0.1)])
+def test_warm_start_refit_at_the_optimum_is_silent(optimizer, rate):
+    Xc, yc = make_classification(n_samples=500, n_features=10, random_state=0)
+    Xc = StandardScaler().fit_transform(Xc)
+    est = GDClassifier(optimizer=optimizer, learning_rate=rate, warm_start=True,
+                       random_state=0)
+    _silent(est, Xc, yc)
+    _silent(est, Xc, yc)  # barely moves: it starts where the first fit ended
+
+
+def test_a_stalled_warm_refit_still_warns():
+    X, y, _ = _data()
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-12, warm_start=True, random_state=0)
+    _stall_warning(est, X, y)
+    _stall_warning(est, X, y)
+
+
+def test_partial_fit_is_not_subject_to_tol():
+    X, y, _ = _data()
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(15):
+            est.partial_fit(X, y)
