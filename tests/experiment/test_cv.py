@@ -342,3 +342,40 @@ def test_fold_warnings_of_two_kinds_are_said_apart():
     assert fold_warnings(results, 4) == [f"2 of 4 folds (1, 4): {reached}",
                                          f"1 of 4 folds (3): {swinging}"]
     assert fold_warnings([fold(1, None), fold(2, None)], 2) == []
+
+
+def test_folds_stopped_before_they_trained_warn_once_as_their_own_kind():
+    """Folds the tol rule stopped untrained (sgd at learning rate 1e-12 on standardised
+    rows) were silent; a stalled fold and an oscillating one must not be said as one."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from gdlab import GDRegressor
+    from gdlab.experiment.cv import FoldResult, fold_warnings
+
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    folds = make_folds(y, 3, task="regression", seed=0)
+    estimator = GDRegressor(optimizer="sgd", learning_rate=1e-12, random_state=0)
+    pipeline = Pipeline([("preprocess", StandardScaler()), ("model", estimator)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cross_validate(pipeline, X, y, folds, task="regression", progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(said) == 1 and said[0].startswith("3 of 3 folds (1, 2, 3)"), said
+    assert "barely trained" in said[0] and "try a larger one (e.g. 1e-11)" in said[0]
+    assert all(f.scores["r2"] < 0.05 for f in result.folds)
+
+    def fold(index, warning):
+        return FoldResult(fold=index, n_train=10, n_val=5, n_iter=11, curves={}, scores={},
+                          fit_time=0.0, warning=warning)
+
+    swinging = ("GDRegressor: the tol rule (tol=0.0001, n_iter_no_change=10) stopped the "
+                "fit, but the training loss oscillates: it ended at 2 in epoch 12, ...")
+    stalled = result.folds[0].warning
+    assert fold_warnings([fold(1, swinging), fold(2, stalled)], 2) == [
+        f"1 of 2 folds (1): {swinging}", f"1 of 2 folds (2): {stalled}"]

@@ -51,7 +51,8 @@ class FoldResult:
     warning: str | None = None
     """The fold's ConvergenceWarning, if its fit gave one: it reached ``max_epochs`` before
     the ``tol`` rule stopped it, or the rule stopped it on an oscillating training loss
-    (:mod:`gdlab.estimators.advice`). :func:`cross_validate` says them once (one line per
+    (:mod:`gdlab.estimators.advice`), or stopped it before it trained
+    (:mod:`gdlab.core.stall`). :func:`cross_validate` says them once (one line per
     kind, :func:`fold_warnings`)."""
     epoch_ends: list[float] = field(default_factory=list)  # Unix seconds, see FitOutcome
     train_scores: dict[str, float] = field(default_factory=dict)
@@ -238,15 +239,19 @@ def fold_workers(pipeline: Pipeline) -> str | None:
 
 
 def _warning_kind(message: str) -> str:
-    """``"max_epochs"`` for a fit that reached max_epochs unconverged, ``"oscillating"`` for
-    one the tol rule stopped on an oscillating loss (the estimators' two messages)."""
-    return "max_epochs" if " reached before " in message else "oscillating"
+    """``"max_epochs"`` for a fit that reached max_epochs unconverged, ``"stalled"`` for one
+    the tol rule stopped before it trained (:mod:`gdlab.core.stall`), ``"oscillating"`` for
+    one it stopped on an oscillating loss (the estimators' three messages)."""
+    if " reached before " in message:
+        return "max_epochs"
+    return "stalled" if " but it had barely trained: " in message else "oscillating"
 
 
 def fold_warnings(results: Sequence[FoldResult], n_folds: int) -> list[str]:
     """The folds' ConvergenceWarnings said once: one message per kind (max_epochs reached;
-    stopped while oscillating) naming its folds, with the first one's text, preceded by that
-    fold's number when the folds' texts differ (an oscillation's numbers are its fold's)."""
+    stopped before it trained; stopped while oscillating) naming its folds, with the first
+    one's text, preceded by that fold's number when the folds' texts differ (an
+    oscillation's numbers are its fold's)."""
     by_kind: dict[str, list[FoldResult]] = {}
     for result in results:
         if result.warning:
@@ -289,10 +294,11 @@ def cross_validate(
     shows them); ``on_fold_done(result)`` is called as each fold returns; ``eta`` (default:
     over the folds) is ticked by each and ends its 'fold k/K done' line. Folds that stop
     at ``max_epochs`` before converging give one ConvergenceWarning naming them, not one
-    each, and so do folds the ``tol`` rule stopped on an oscillating loss
-    (:func:`fold_warnings`). A ``batch_size`` above a fold's training rows is said once, up
-    front, by one BatchSizeWarning (:mod:`gdlab.experiment.full_batch`), the folds' own silenced;
-    ``say_full_batch=False``: not at all (the caller says it for these and its other fits).
+    each, and so do folds the ``tol`` rule stopped on an oscillating loss, and folds it
+    stopped before they trained (:func:`fold_warnings`). A ``batch_size`` above a fold's
+    training rows is said once, up front, by one BatchSizeWarning
+    (:mod:`gdlab.experiment.full_batch`), the folds' own silenced; ``say_full_batch=False``:
+    not at all (the caller says it for these and its other fits).
     ``positive``: the positive class of two classes every fold's f1 and average_precision
     score (:func:`gdlab.data.positive.positive_class` of the training labels; None: each
     scored split's own rarer class, :func:`gdlab.data.positive.default_positive`)."""
