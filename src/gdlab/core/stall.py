@@ -72,8 +72,10 @@ class Stall:
     probe_loss: float
 
     def stalled(self, tol: float) -> bool:
-        """The fit stopped short: the probe lowers the loss by more than ``tol`` and the
-        fit covered less than :data:`STALLED_PROGRESS` of the way there from its start."""
+        """The fit stopped short: the probe lowers the loss by more than :data:`FOUND_TOLS`
+        times ``tol``, and the fit covered less than :data:`STALLED_PROGRESS` of the way
+        there from its start (a fit that ended above its start did not stall: a mini-batch
+        fit in the noise around the optimum of data with no signal)."""
         found = self.end_loss - self.probe_loss
         covered = self.start_loss - self.end_loss
         return (found > FOUND_TOLS * tol and covered >= 0
@@ -120,11 +122,9 @@ def _line_search(value, params, direction, start: float) -> float:
             v = value([p - t * d for p, d in zip(params, direction, strict=True)])
         return v if math.isfinite(v) else math.inf
 
-    best = start
-    if at(1.0) < start:
-        ts = [t for t in STEPS if t >= 1.0]
-    else:
-        ts = [t for t in reversed(STEPS) if t < 1.0]
+    best = min(start, at(1.0))
+    ts = ([t for t in STEPS if t > 1.0] if best < start else
+          [t for t in reversed(STEPS) if t < 1.0])
     for t in ts:
         v = at(t)
         if v < best:
