@@ -67,6 +67,9 @@ PARAMETERS = r"""
         its training loss oscillates (it ends above its first epoch's, or above twice its
         lowest having given back part of its descent: see
         :mod:`gdlab.estimators.advice`); the weights returned are then the last epoch's.
+        ``tol`` is an absolute change in the loss: a fit whose steps change it by less
+        (features or a target far below unit scale, a tiny learning rate) stops before it
+        trains, and warns too, naming the cause (:mod:`gdlab.core.stall`).
     n_iter_no_change : int, default=10
         Number of epochs without improvement tolerated before stopping.
     early_stopping : bool, default=False
