@@ -463,7 +463,7 @@ def small_features_cause(X, estimator: str) -> str | None:
     below :data:`SMALL_SCALE`) as the cause of a stalled fit (and the fix), or None."""
     if X is None or X.shape[0] < 2:
         return None
-    std = _column_std(X)
+    std = _column_moments(X)[1]
     std = std[np.isfinite(std) & (std > 0)]
     if not std.size or not float(std.max()) < SMALL_SCALE:
         return None
