@@ -12,7 +12,7 @@ from gdlab import DivergenceError, GDClassifier, GDRegressor
 from gdlab.core.fast import FastOptState
 from gdlab.core.sampling import epoch_order
 
-from .weighted_sgd import weighted_step
+from .weighted_sgd import start_intercept, weighted_step
 
 JIT = pytest.mark.parametrize("jit", ["1", "0"], ids=["compiled", "numpy"])
 
@@ -44,10 +44,13 @@ def _reference(chunks, *, kind, batch_size, lr, alpha, random_state):
     """partial_fit's intended rule in plain numpy: one epoch per call over the call's rows
     in the estimator's order (one generator seeded as BaseGD._rng; an order is drawn only
     when the call has more rows than a batch), w̄ the mean weight of all rows seen so far,
-    this call's included; the recorded loss is the call's weighted mean (plus penalty)."""
+    this call's included; the recorded loss is the call's weighted mean (plus penalty). The
+    intercept starts at the first call's weighted class prior (binary; its one row's class
+    against the other's floor, 0.5 / 1), at 0 (regression)."""
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     rng = np.random.default_rng(seed)
-    coef, intercept = np.zeros(chunks[0][0].shape[1]), 0.0
+    X0, y0, w0 = chunks[0]
+    coef, intercept = np.zeros(X0.shape[1]), start_intercept(y0, w0, kind=kind)
     seen_w = seen_n = 0.0
     curve = []
     for X, y, w in chunks:

@@ -31,9 +31,10 @@ def _old_rule_fired(losses) -> bool:
 
 def _rmsprop_logistic(X, y, lr, alpha, epochs):
     """Full-batch RMSprop as torch.optim.RMSprop (ρ = 0.99, ε = 1e-8 outside the root,
-    zero-initialised) on the mean log loss + ½α‖w‖², from zeros: the loss at each epoch's
-    start, as gdlab's full-batch history records it."""
-    w, b = np.zeros(X.shape[1]), 0.0
+    zero-initialised) on the mean log loss + ½α‖w‖², from zero weights and the intercept at
+    the log class prior (gdlab's default start): the loss at each epoch's start, as gdlab's
+    full-batch history records it."""
+    w, b = np.zeros(X.shape[1]), float(np.log(y.mean() / (1.0 - y.mean())))
     vw, vb = np.zeros_like(w), 0.0
     losses = []
     for _ in range(epochs):

@@ -67,6 +67,7 @@ def _fit(spec: dict):
         tol=None,
         shuffle=False,
         random_state=0,
+        intercept_init="zero",  # the goldens start torch from zero parameters
     )
     if spec["problem"] == "regression":
         est = gdlab.GDRegressor(**kwargs)
@@ -213,3 +214,33 @@ def test_sgd_dampening_without_momentum_steps_as_torch_sgd():
         ref.grad = torch.tensor(g)
         opt.step()
         np.testing.assert_allclose(params[0], ref.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("problem", ["binary", "multiclass"])
+def test_the_prior_start_trains_as_torch_from_the_log_class_prior(problem, engine_path):
+    """The default start (intercept_init="prior"): torch's logistic / softmax regression with
+    its bias set to the log class prior (numpy's class frequencies) and zero weights takes
+    the same 40 full-batch adam steps."""
+    torch = pytest.importorskip("torch")
+    X, y = ARRAYS[f"X__{problem}"], ARRAYS[f"y__{problem}"].astype(np.int64)
+    est = gdlab.GDClassifier(learning_rate=0.05, alpha=0.0, max_epochs=META["n_steps"],
+                             tol=None, shuffle=False, random_state=0).fit(X, y)
+    shares = np.bincount(y) / len(y)
+    binary = problem == "binary"
+    prior = [np.log(shares[1] / shares[0])] if binary else np.log(shares)
+    W = torch.zeros((X.shape[1], len(prior)), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(prior, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([W, b], lr=0.05)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    losses = []
+    for _ in range(META["n_steps"]):
+        opt.zero_grad()
+        z = Xt @ W + b
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(z[:, 0], yt.double())
+                if binary else torch.nn.functional.cross_entropy(z, yt))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose(est.loss_curve_, losses, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(est.coef_, W.detach().numpy().T, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(est.intercept_, b.detach().numpy(), rtol=RTOL, atol=ATOL)

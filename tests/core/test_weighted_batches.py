@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from gdlab import GDClassifier, GDRegressor
 from gdlab.core.sampling import epoch_order
 
-from .weighted_sgd import weighted_step
+from .weighted_sgd import start_intercept, weighted_step
 
 JIT = pytest.mark.parametrize("jit", ["1", "0"], ids=["compiled", "numpy"])
 
@@ -27,9 +27,10 @@ def _orders(random_state: int, n: int, epochs: int) -> list[np.ndarray]:
 
 def _reference_sgd(X, y, w, *, kind, batch_size, lr, alpha, epochs, random_state):
     """Plain SGD on the weighted-mean objective written out in numpy: per batch B,
-    g = Σ_B wᵢ ∇ℓᵢ / (|B|·w̄) + α·coef; the epoch's loss Σ_B (batch loss)·|B|/n."""
+    g = Σ_B wᵢ ∇ℓᵢ / (|B|·w̄) + α·coef; the epoch's loss Σ_B (batch loss)·|B|/n. The
+    intercept starts at the weighted class prior (binary), at 0 (regression)."""
     n, d = X.shape
-    coef, intercept = np.zeros(d), 0.0
+    coef, intercept = np.zeros(d), start_intercept(y, w, kind=kind)
     w_bar = w.sum() / n
     curve = []
     for order in _orders(random_state, n, epochs):

@@ -53,7 +53,9 @@ def test_oscillating_loss_on_raw_features_is_not_called_converged():
     """Raw breast-cancer: the loss swings 0.69, 5.1, 0.55, 5.8, ... and the tol rule stopped
     the fit at epoch 13 silently, at a loss above the start (accuracy = the majority share)."""
     X, y = load_breast_cancer(return_X_y=True)
-    est = GDClassifier(random_state=0)
+    # from the zero intercept (the prior start's raw-feature trajectory is another chaotic
+    # one, which happens to settle: 0.95 accuracy in 434 epochs)
+    est = GDClassifier(random_state=0, intercept_init="zero")
     messages = _convergence_messages(est, X, y)
     assert est.n_iter_ < est.max_epochs  # the tol rule stopped it
     assert est.loss_curve_[-1] > est.loss_curve_[0]

@@ -4,9 +4,10 @@ PARAMETERS = r"""
     Parameters
     ----------
     model : {"linear", "mlp"} or str, default="linear"
-        Model family. ``"linear"``: Z = X W + b, started from zeros. ``"mlp"``: a
+        Model family. ``"linear"``: Z = X W + b, W started from zeros. ``"mlp"``: a
         fully connected network (``hidden_layer_sizes``, ``activation``), Glorot-initialised
-        from ``random_state``. ``"package.module:factory"``: a user's model object
+        from ``random_state``, hidden biases zero. The output bias (b) starts as
+        ``intercept_init`` says. ``"package.module:factory"``: a user's model object
         (``init_params``, ``forward``, ``backward``, ``penalized``; see
         :mod:`gdlab.core.models.base`), built as ``factory(**model_params)``.
     loss : str, default=None
@@ -100,6 +101,7 @@ PARAMETERS = r"""
     model_params : dict, default=None
         Keyword arguments of a plug-in model factory; refused (when not empty) with
         ``"linear"`` or ``"mlp"``, which take none.
+    {intercept_init_doc}
     shuffle : bool, default=True
         Visit rows in a new random order every epoch (mini-batch modes).
     random_state : int, RandomState or None, default=None

