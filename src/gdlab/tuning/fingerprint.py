@@ -30,6 +30,7 @@ STAGE_SOURCES = (
     "config",
     "data/preprocessing.py",
     "data/copies.py",
+    "data/positive.py",
     "data/prepared.py",
     "experiment",
     "tuning",
