@@ -14,6 +14,12 @@ predicted only for other classes' rows), warned about on the console and in the
 ``gdlab.never_recalled`` tag; a class with fewer than
 :data:`gdlab.experiment.uncertainty.MIN_CLASS_ROWS` test rows, whose metrics' intervals are
 unreliable, in ``class_warning`` and the ``gdlab.class_warning`` tag.
+The constant prediction fitted on the training rows (the class prior, the mean target:
+:mod:`gdlab.experiment.baseline`, what cross-validation's under-fitting verdict compares with)
+is scored on the test rows with every metric: ``metrics.json``'s ``baseline`` (``constant``,
+its ``value`` and ``test`` scores), a console line, the model card and the run's
+``baseline_test_<metric>`` metrics; register refuses to promote a model that does not beat it
+(``register.beat_baseline``).
 Fairness (issue 6): fairlearn metrics by group of the sensitive column and the gate verdict in
 ``reports/fairness.json`` (DVC metrics) and MLflow (a group of the training rows without a test
 row in ``groups_not_evaluated``), ``reports/figures/fairness_by_group.png``,
@@ -56,6 +62,7 @@ from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.data.positive import training_positive
 from gdlab.experiment import as_frame, decode_target, trained_params
+from gdlab.experiment.baseline import baseline_document
 from gdlab.experiment.metrics import predictions
 from gdlab.experiment.per_class import class_recalls
 from gdlab.experiment.persist import load_model
@@ -68,6 +75,7 @@ from gdlab.reporting import metrics_document, read_json, write_json
 from gdlab.reporting.evaluation import evaluation_figures
 from gdlab.reporting.fairness import fairness_figure, fairness_report
 from gdlab.reporting.metrics import (
+    baseline_line,
     class_document,
     interval_document,
     interval_metrics,
@@ -112,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     X_test = as_frame(data.X_test, data.feature_names)
     y_test = decode_target(data.y_test, data.classes)
     # the class f1, average_precision and the curves are of: the training labels' (as train's)
-    positive = training_positive(params, decode_target(data.y_train, data.classes))
+    y_train = decode_target(data.y_train, data.classes)
+    positive = training_positive(params, y_train)
     predicted = predictions(model, X_test, data.task)  # once: scores, intervals, classes
     test_scores, intervals = scores_with_intervals(model, X_test, y_test, data.task,
                                                    seed=params.seed, predicted=predicted,
@@ -125,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     few = None if recalls is None else too_few_class_rows(recalls.support, params.data.test_size)
     cautions = {**({"test_warning": caution} if caution else {}),
                 **({"class_warning": few} if few else {})}
+    baseline = baseline_document(y_train, y_test, data.task, positive=positive)
     document = metrics_document(test_scores, read_json(reports / "cv.json"), n_test=len(y_test),
-                                test_ci95=interval_document(intervals), **cautions, **by_class)
+                                test_ci95=interval_document(intervals), baseline=baseline,
+                                **cautions, **by_class)
     missed = never_recalled_text(document)
     try:
         fairness = fairness_report(
@@ -153,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         test_set = log_prepared_split(session.client, handle.run_id, data, "test", args.data)
         scores = {**{f"test_{k}": v for k, v in test_scores.items()},
                   **interval_metrics(intervals), **fairness.mlflow_metrics()}
-        log_metrics(session.client, handle.run_id,
-                    scalar_metrics(scores, model_id=handle.model_id, dataset=test_set))
+        constant = {f"baseline_test_{k}": v for k, v in baseline["test"].items()}
+        log_metrics(session.client, handle.run_id,  # the constant's: no model's
+                    scalar_metrics(scores, model_id=handle.model_id, dataset=test_set)
+                    + scalar_metrics(constant, dataset=test_set))
         mlflow.set_tags({**fairness.tags(), **{f"gdlab.{k}": v for k, v in cautions.items()},
                          **({"gdlab.never_recalled": missed} if missed else {})})
         mlflow.log_dict(fairness.document(), "fairness.json")
@@ -168,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(reports / "fairness.json", fairness.document())
     print(f"evaluate: test {test_line(test_scores, intervals, document)} ({len(y_test)} rows) "
           f"-> {reports / 'metrics.json'}")
+    print(f"evaluate: {baseline_line(document)} (fitted on the training rows)")
     for warning in cautions.values():
         print(f"evaluate: warning: {warning}", file=sys.stderr)
     if missed:

@@ -7,11 +7,14 @@ that neither trained on; with too few such rows, or other input columns, the two
 compared, and the new version stays challenger), by more than the noise of those rows
 (``register.min_confidence``: a paired bootstrap of the two models on them, seeded with
 ``seed``, must be that confident the new one is better), and passes the fairness gate
-(``reports/fairness.json``, written by evaluate). The decision is written to
-``reports/registry.json``. Only the model logged by the pipeline's own train run is registered.
-Before anything is registered, the logged model's skops file in the MLflow store is checked to be
-byte for byte the ``models/model.skops`` evaluate tested. With ``register.enabled: false``
-nothing is registered.
+(``reports/fairness.json``, written by evaluate) and the baseline gate (its test
+``register.metric`` beats a constant prediction's on the same rows, ``metrics.json``'s
+``baseline``: :func:`gdlab.experiment.baseline.baseline_gate`; ``register.beat_baseline: false``
+turns it off). A version either gate stops is registered and aliased ``challenger``. The
+decision is written to ``reports/registry.json``. Only the model logged by the pipeline's own
+train run is registered. Before anything is registered, the logged model's skops file in the
+MLflow store is checked to be byte for byte the ``models/model.skops`` evaluate tested. With
+``register.enabled: false`` nothing is registered.
 
     python pipeline/register.py [--params params.yaml] [--data data/prepared]
 """
@@ -73,6 +76,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
     from gdlab.data import load_prepared
     from gdlab.data.positive import training_positive
     from gdlab.experiment import as_frame, decode_target
+    from gdlab.experiment.baseline import baseline_gate
     from gdlab.tracking import (
         RunHandle,
         TrackingUnavailable,
@@ -106,7 +110,9 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         print(f"register: test {metric} is not finite, refusing to register", file=sys.stderr)
         return 1
     fairness = read_json(reports / "fairness.json")
-    gate_status, blocked = fairness_gate(fairness)
+    gate_status, unfair = fairness_gate(fairness)
+    baseline_status, no_better = baseline_gate(metrics, metric, params.register.beat_baseline)
+    blocked = "; ".join(reason for reason in (unfair, no_better) if reason) or None
     try:
         data = load_prepared(data_dir, mmap=True)  # the rows evaluate scored the model on
         test_set = TestSet(as_frame(data.X_test, data.feature_names),
@@ -137,6 +143,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                     MODEL_DIGEST_TAG: model_digest,
                     "gdlab.run_id": handle.run_id,
                     "gdlab.fairness_gate": gate_status,
+                    "gdlab.baseline_gate": baseline_status,
                     "gdlab.model_card": card,
                     **lineage,
                 },
@@ -161,13 +168,19 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                 "gdlab.registered_version": decision.version,
                 "gdlab.promoted": str(decision.promoted).lower(),
                 "gdlab.promotion_reason": decision.reason,
+                "gdlab.baseline_gate": baseline_status,
             }
         )
         thresholds = fairness.get("gate", {}).get("thresholds") or {}
         review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}
+    constant = metrics.get("baseline") or {}
     document = {"registered": True, **registry_record(session.client, decision),
-                "fairness_gate": gate, "champion_review": review}
+                "fairness_gate": gate, "champion_review": review,
+                "baseline_gate": {"status": baseline_status, "metric": metric,
+                                  "value": float(value), "constant": constant.get("constant"),
+                                  "baseline": (constant.get("test") or {}).get(metric),
+                                  "reason": no_better}}
     write_json(reports / "registry.json", document)
     alias = "champion" if decision.promoted else "challenger"
     print(

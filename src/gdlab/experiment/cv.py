@@ -28,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 
 from gdlab.core.loop import DivergenceError
+from gdlab.experiment.baseline import constant_model
 from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_full_batch
@@ -193,10 +194,7 @@ def _baseline_scores(
     mean), scored on ``rows`` (those its model's training scores come from, see
     :func:`train_score_rows`), as ``train_<metric>``. In the main thread only: it silences
     warnings with ``warnings.catch_warnings``, whose filters every thread shares."""
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-
-    dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
-    dummy.fit(np.zeros((len(fold.train_idx), 1)), np.asarray(y)[fold.train_idx])
+    dummy = constant_model(np.asarray(y)[fold.train_idx], task)  # evaluate's baseline too
     with warnings.catch_warnings():  # r2 of a constant on its own rows: 0 (no warning)
         warnings.simplefilter("ignore")
         trained = score_rows(dummy, X, y, rows, task, positive=positive)

@@ -4,7 +4,9 @@ scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.r
 carry ``fit``: the over-/under-fitting verdict, the
 validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`). A
 classifier's ``metrics.json`` also says how ``f1`` is averaged, each class's test recall and
-the classes it never predicts or never recalls (:func:`class_document`)."""
+the classes it never predicts or never recalls (:func:`class_document`). Its ``baseline``
+holds the test scores of a constant prediction fitted on the training rows, what the model has
+to beat (:func:`baseline_line`)."""
 
 from __future__ import annotations
 
@@ -170,3 +172,16 @@ def test_line(
         ci = f" [95% CI {low:.3g}, {high:.3g}]" if known else ""
         shown.append(f"{metric_label(name, document or {})} {value:.4g}{ci}")
     return ", ".join(shown)
+
+
+def baseline_line(document: Mapping[str, Any]) -> str | None:
+    """``constant prediction (class prior): accuracy 0.98, ..., log_loss 0.0675``: the test
+    scores of the constant prediction fitted on the training rows (``metrics.json``'s
+    ``baseline``, :mod:`gdlab.experiment.baseline`), what a model has to beat; None without
+    one."""
+    baseline = document.get("baseline")
+    if not baseline:
+        return None
+    shown = ", ".join(f"{metric_label(name, document)} {value:.4g}"
+                      for name, value in baseline["test"].items())
+    return f"constant prediction ({baseline['constant']}): {shown}"

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gdlab.experiment.baseline import shortfall
 from gdlab.reporting.fairness import FairnessReport
 from gdlab.reporting.metrics import metric_label, never_recalled_text
 
@@ -191,7 +192,9 @@ def _metrics(c: CardInputs) -> str:
     gates = ", ".join(f"{k} ≤ {v:g}" for k, v in c.fairness.thresholds.items()) or "none"
     return "\n".join(
         [
-            f"- **Performance measures:** {measured}; the registry compares test {chosen}.",
+            f"- **Performance measures:** {measured}; the registry compares test {chosen}"
+            + (f", and promotes no model whose test {chosen} does not beat the constant "
+               "prediction's (register.beat_baseline)." if p.register.beat_baseline else "."),
             f"- **Fairness measures:** {fairness}. Gate on promotion: {gates}.",
             f"- **Decision threshold:** {decision}.",
             f"- **Variation:** {p.cv.folds}-fold cross-validation on the training split "
@@ -291,15 +294,23 @@ def _quantitative(c: CardInputs) -> str:
     test = c.metrics.get("test", {})
     cv = c.metrics.get("cv", {})
     ci = c.metrics.get("test_ci95", {})
+    baseline = c.metrics.get("baseline") or {}
+    constant = baseline.get("test", {})
     rows = [
         [metric_label(name, c.metrics), test.get(name), _interval(ci.get(name)),
+         *([constant.get(name)] if baseline else []),
          (cv.get(name) or {}).get("mean"), (cv.get(name) or {}).get("std")]
         for name in test
     ]
+    shown = [f"test, constant prediction ({baseline['constant']})"] if baseline else []
     parts = [
         "Overall:\n\n",
-        _table(["metric", "test", "test 95% CI", "CV mean", "CV std"], rows),
+        _table(["metric", "test", "test 95% CI", *shown, "CV mean", "CV std"], rows),
     ]
+    if baseline:
+        parts.append(
+            f"\n\nThe constant prediction ({baseline['constant']}, fitted on the training rows"
+            ") is what a model that learned nothing scores on the same test rows.")
     per_class = c.metrics.get("per_class")
     if per_class:
         never = {str(label) for label in c.metrics.get("never_predicted") or []}
@@ -395,6 +406,10 @@ def _caveats(c: CardInputs) -> str:
         )
     if f.enabled and not f.passed:
         lines.append(f"- {f.gate_reason}: this model must not be promoted to champion.")
+    if short := shortfall(c.metrics, p.register.resolved_metric(p.model.task)):
+        lines.append(f"- {short}: this model must not be promoted to champion." if
+                     p.register.beat_baseline else f"- {short}; register.beat_baseline is "
+                     "false, so the registry may promote it all the same.")
     if c.metrics.get("test_warning"):
         lines.append(f"- Too small a test split: {c.metrics['test_warning']}.")
     if c.metrics.get("class_warning"):

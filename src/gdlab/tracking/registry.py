@@ -137,7 +137,7 @@ ALL_ROWS = "re-evaluated on this test set"
 TOO_FEW_ROWS = "not compared: too few test rows neither trained on"
 TOO_SMALL_TEST = "not compared: too few test rows"
 
-DECIDED_TAGS = ("gdlab.fairness_gate",)
+DECIDED_TAGS = ("gdlab.fairness_gate", "gdlab.baseline_gate")
 """Version tags a registration decides (not lineage): refreshed when the same model is
 registered again, so they agree with its ``gdlab.promotion_reason`` (a tightened gate)."""
 COMPARED_TAG = "gdlab.compared_with"
@@ -167,7 +167,8 @@ def registered_model_description(task: str | None, metric: str) -> str:
         f"(a scikit-learn pipeline, also saved as models/model.skops), registered by its "
         f"register stage. Alias {CHAMPION!r}: the version register promoted (the best test "
         f"{metric}, better than the one before it beyond the noise of the test rows when "
-        "register.min_confidence is set, that passed the fairness gate) or the one a person "
+        "register.min_confidence is set, that passed the fairness gate and, with "
+        "register.beat_baseline, beat a constant prediction's test score) or the one a person "
         "moved it to by hand "
         "(register then never promotes the version it was moved away from again: its tag "
         f"gdlab.rolled_back); {CHALLENGER!r}: the latest version registered. register records "
@@ -492,7 +493,8 @@ def register_and_gate(
 ) -> RegistryDecision:
     """Register ``model_uri`` under ``model_name``, tag the version with its test ``metric``,
     set ``challenger`` on it and decide whether it becomes ``champion``. ``blocked`` (e.g. a
-    failed fairness gate) keeps it from becoming champion whatever its score, as the reason.
+    failed fairness or baseline gate) keeps it from becoming champion whatever its score, as
+    the reason.
 
     The champion and the new model are compared on the same rows: a champion whose signature
     takes other inputs (names or types) is not compared, and the new version stays

@@ -121,6 +121,15 @@ class RegisterConfig(Section):
         ),
     )
 
+    beat_baseline: bool = Field(
+        True,
+        description=(
+            "promote only a model whose test metric beats a constant prediction's (class prior "
+            "/ mean target, fitted on the training rows) on the same test rows; false = no such "
+            "check"
+        ),
+    )
+
     @field_validator("model_name")
     @classmethod
     def _registry_name(cls, name: str) -> str:
