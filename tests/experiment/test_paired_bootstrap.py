@@ -102,3 +102,26 @@ def test_identical_predictions_gain_nothing_and_the_seed_decides_the_resamples()
     other = paired_gain(y, _proba(q), _proba(p), "classification", "log_loss", seed=1,
                         champion_classes=CLASSES, challenger_classes=CLASSES, n_resamples=4000)
     assert other.confidence != _classified(q, p, y, "log_loss").confidence
+
+
+def test_only_the_compared_metric_is_computed(monkeypatch):
+    """register compares one metric, but every resample of both models computed all of them
+    (two rankings of the rows per model for roc_auc and average_precision): 200 000 rows took
+    8 s for a log_loss comparison. A log_loss comparison ranks no rows now, and its result is
+    the one computed along with the other metrics."""
+    import gdlab.experiment.paired_bootstrap as paired
+    import gdlab.experiment.uncertainty as uncertainty
+
+    _, p, y = _rows()
+    q = 0.5 + 0.9 * (p - 0.5)
+    every = paired.weighted_scores(y, _proba(q), "classification", CLASSES)
+    one = paired.weighted_scores(y, _proba(q), "classification", CLASSES, names=["log_loss"])
+    w = np.random.default_rng(0).integers(0, 3, (4, N)).astype(float)
+    assert one(w).keys() == {"log_loss"}
+    np.testing.assert_array_equal(one(w)["log_loss"], every(w)["log_loss"])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("a log_loss comparison ranked the rows")
+
+    monkeypatch.setattr(uncertainty._Ranking, "auc_and_average_precision", refused)
+    assert _classified(q, p, y, "log_loss").confidence > 0.5

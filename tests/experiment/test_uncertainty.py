@@ -332,3 +332,95 @@ def test_each_resample_of_a_classifiers_test_rows_holds_every_class_as_often():
     assert low < auc < high
     rows = uncertainty._ClassificationRows(y, proba, classes)
     assert np.isfinite(rows.weighted(counts)["roc_auc"]).all()
+
+
+def _dirichlet_rows(n: int, n_classes: int, ties: bool):
+    """``n`` labels (15% positives for two classes) and probabilities leaning to them;
+    ``ties``: rounded to hundredths (many rows share a score)."""
+    rng = np.random.default_rng(0)
+    y = (rng.integers(0, n_classes, n) if n_classes > 2 else
+         (rng.random(n) < 0.15).astype(int))
+    proba = rng.dirichlet(np.ones(n_classes), n)
+    proba[np.arange(n), y] += 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    if ties:
+        proba = np.round(proba, 2)
+        proba /= proba.sum(axis=1, keepdims=True)
+    return y, proba
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "shuffled"])
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("positive", [0, 1])
+@pytest.mark.parametrize("weights", ["counts", "fractional"])
+def test_every_ranking_path_of_the_weighted_auc_and_average_precision_is_sklearns(
+        order, ties, positive, weights):
+    """roc_auc and average_precision rank the rows by the positive class's score: rows already
+    in that order (evaluate sorts a binary split by the second column), in the reverse order
+    (the first class positive) or in neither, scored with integer resample counts (exact
+    integer sums) or any other weights, equal scikit-learn's with ``sample_weight``; a
+    resample without a positive row gives NaN, as without a negative one for roc_auc."""
+    y, proba = _dirichlet_rows(500, 2, ties)
+    rows = {"ascending": np.argsort(proba[:, 1], kind="stable"),
+            "descending": np.argsort(-proba[:, 1], kind="stable"),
+            "shuffled": np.random.default_rng(1).permutation(len(y))}[order]
+    y, proba = y[rows], proba[rows]
+    rng = np.random.default_rng(2)
+    w = (rng.integers(0, 3, (3, len(y))).astype(float) if weights == "counts"
+         else rng.uniform(0, 2, (3, len(y))))
+    no_positive = np.where(y == positive, 0.0, w[0])
+    no_negative = np.where(y == positive, w[0], 0.0)
+    got = _weighted_classification(np.vstack([w, no_positive, no_negative]), y, proba,
+                                   np.array([0, 1]), positive)
+    hit = y == positive
+    for k in range(3):
+        assert got["roc_auc"][k] == pytest.approx(
+            skm.roc_auc_score(hit, proba[:, positive], sample_weight=w[k]), rel=1e-12)
+        assert got["average_precision"][k] == pytest.approx(
+            skm.average_precision_score(hit, proba[:, positive], sample_weight=w[k]),
+            rel=1e-12)
+    assert np.isnan(got["roc_auc"][3]) and np.isnan(got["average_precision"][3])
+    assert np.isnan(got["roc_auc"][4])
+    assert got["average_precision"][4] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("n_classes", "expected"), [
+    (2, {"accuracy": (0.712096739072, 0.807911296083),
+         "balanced_accuracy": (0.688202614379, 0.829444444444),
+         "f1": (0.408163265306, 0.571478521479),
+         "average_precision": (0.599022938121, 0.810707270977),
+         "roc_auc": (0.837503267974, 0.932953159041),
+         "log_loss": (0.403466663467, 0.473633168952)}),
+    (3, {"accuracy": (0.708578811915, 0.804846843048),
+         "balanced_accuracy": (0.711824519027, 0.809286592084),
+         "f1": (0.709956197918, 0.809325872469),
+         "average_precision": (0.824728453465, 0.895924891625),
+         "roc_auc": (0.91148653194, 0.94821924666),
+         "log_loss": (0.596948798394, 0.660031963945)}),
+])
+def test_the_faster_bootstrap_draws_and_scores_as_before(n_classes, expected):
+    """Computing the resampled metrics in integer counts, from one ranking per class shared by
+    roc_auc and average_precision, left every interval where the earlier code put it on the
+    same rows and seed (tied scores too)."""
+    y, proba = _dirichlet_rows(300, n_classes, ties=True)
+    got = metric_intervals(_Fixed(proba, np.arange(n_classes)), None, y, "classification",
+                           seed=1)
+    assert got.keys() == expected.keys()
+    for name, bounds in expected.items():
+        assert got[name] == pytest.approx(bounds, rel=1e-10), name
+
+
+def test_the_positive_class_leaves_the_other_metrics_intervals_bit_identical():
+    """A binary split was resampled in the order of the positive class's probability, so
+    choosing the other class as positive (metrics.positive_label) drew other resamples and
+    moved the intervals of balanced_accuracy, roc_auc and log_loss, which do not depend on it
+    (same model, rows and seed). The rows are now resampled in one order whichever class is
+    positive."""
+    X, y = make_classification(400, 5, n_informative=3, weights=[0.8], random_state=0)
+    y = np.array(["no", "yes"])[y]
+    model = LogisticRegression().fit(X[:200], y[:200])
+    yes = metric_intervals(model, X[200:], y[200:], "classification", seed=0, positive="yes")
+    no = metric_intervals(model, X[200:], y[200:], "classification", seed=0, positive="no")
+    for name in ("accuracy", "balanced_accuracy", "roc_auc", "log_loss"):
+        assert yes[name] == no[name], name
+    assert yes["f1"] != no["f1"]

@@ -15,13 +15,13 @@ resample with no gain at all counting one half (two models predicting the same: 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from gdlab.experiment.metrics import GREATER_IS_BETTER
+from gdlab.experiment.metrics import GREATER_IS_BETTER, metric_names
 from gdlab.experiment.uncertainty import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -57,25 +57,23 @@ class PairedGain:
 
 
 def weighted_scores(
-    y: np.ndarray, predicted: np.ndarray, task: str, classes: Any = None, positive: Any = None
+    y: np.ndarray, predicted: np.ndarray, task: str, classes: Any = None, positive: Any = None,
+    names: Sequence[str] | None = None,
 ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
     """Row-weights (resamples × rows) to each of :func:`gdlab.experiment.metrics.score`'s
-    metrics per weight vector, for a model's ``predicted`` values on the rows labelled ``y``
-    (``predict`` for regression; ``predict_proba``, its columns in ``classes`` order, for
-    classification; ``positive``: the positive class of two,
+    metrics per weight vector (``names``: only those; None: all), for a model's ``predicted``
+    values on the rows labelled ``y`` (``predict`` for regression; ``predict_proba``, its
+    columns in ``classes`` order, for classification; ``positive``: the positive class of two,
     :func:`gdlab.data.positive.positive_class`)."""
     y = np.asarray(y)
+    wanted = tuple(metric_names(task) if names is None else names)
     if task == "regression":
         pred, target = np.asarray(predicted, dtype=float), y.astype(float)
-        return lambda w: _weighted_regression(w, target, pred)
+        return lambda w: {name: value for name, value in _weighted_regression(w, target, pred)
+                          .items() if name in wanted}
     rows = _ClassificationRows(y, np.asarray(predicted, dtype=np.float64), np.asarray(classes),
                                positive)
-    right = (rows.pred == y).astype(float)
-
-    def scored(w: np.ndarray) -> dict[str, np.ndarray]:
-        return {**rows.weighted(w), "accuracy": w @ right / w.sum(axis=1)}
-
-    return scored
+    return lambda w: rows.weighted(w, wanted)
 
 
 def paired_gain(
@@ -90,8 +88,8 @@ def paired_gain(
     predictions and seed give the same result); ``positive``: the positive class of two, the
     same for both models."""
     y = np.asarray(y)
-    ours = weighted_scores(y, challenger, task, challenger_classes, positive)
-    theirs = weighted_scores(y, champion, task, champion_classes, positive)
+    ours = weighted_scores(y, challenger, task, challenger_classes, positive, [metric])
+    theirs = weighted_scores(y, champion, task, champion_classes, positive, [metric])
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
 
     def gained(w: np.ndarray) -> dict[str, np.ndarray]:

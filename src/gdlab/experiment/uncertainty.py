@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_array
 from scipy.stats import binomtest
 
 from gdlab.experiment.metrics import binary_positive, predictions, score
@@ -79,44 +80,87 @@ def _weighted_regression(w: np.ndarray, y: np.ndarray, pred: np.ndarray) -> dict
     return {"rmse": np.sqrt(mse), "mae": w @ np.abs(err) / total, "r2": r2}
 
 
-def _weighted_auc(w: np.ndarray, positive: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """ROC AUC of ``score`` for ``positive`` rows, per weight vector (ties count one half);
-    NaN for a resample without both kinds of row."""
-    if np.all(score[1:] >= score[:-1]):  # sorted already (binary: the rows were): no gather
-        s, pos, ws = score, positive, w
-    else:
-        order = np.argsort(score, kind="stable")
-        s, pos, ws = score[order], positive[order], w[:, order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    pos_w, neg_w = ws * pos, ws * ~pos
-    if len(starts) < len(s):  # ties: one group per distinct score
-        pos_w = np.add.reduceat(pos_w, starts, axis=1)
-        neg_w = np.add.reduceat(neg_w, starts, axis=1)
-    below = np.cumsum(neg_w, axis=1) - neg_w
-    n_pos, n_neg = pos_w.sum(axis=1), neg_w.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(n_pos * n_neg > 0,
-                        (pos_w * (below + 0.5 * neg_w)).sum(axis=1) / (n_pos * n_neg), np.nan)
+def _as_counts(w: np.ndarray) -> np.ndarray:
+    """``w`` as 32-bit integers when it holds row counts (a bootstrap's resamples: their sums
+    are then exact, and numpy's cumulative sums of integers several times faster than of
+    floats), else as it is."""
+    counts = w.astype(np.int32)
+    return counts if np.array_equal(counts, w) else np.asarray(w, dtype=np.float64)
 
 
-def _weighted_average_precision(
-    w: np.ndarray, positive: np.ndarray, score: np.ndarray, descending: np.ndarray
-) -> np.ndarray:
-    """Average precision of ``score`` for ``positive`` rows (scikit-learn's
-    ``average_precision_score``: the precision at each distinct score, highest first, times the
-    recall it adds), per weight vector; ``descending``: the rows' order by ``score``, highest
-    first. NaN for a resample without a positive row."""
-    s, pos, ws = score[descending], positive[descending], w[:, descending]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    tp, fp = ws * pos, ws * ~pos
-    if len(starts) < len(s):  # ties: one threshold per distinct score
-        tp = np.add.reduceat(tp, starts, axis=1)
-        fp = np.add.reduceat(fp, starts, axis=1)
-    hits, flagged = np.cumsum(tp, axis=1), np.cumsum(tp + fp, axis=1)
-    n_pos = hits[:, -1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(flagged > 0, hits / np.where(flagged > 0, flagged, 1.0), 0.0)
-        return np.where(n_pos > 0, (precision * tp).sum(axis=1) / n_pos, np.nan)
+def _changes(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``values`` starts (True at the first of each run)."""
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = values[1:] != values[:-1]
+    return new
+
+
+class _Ranking:
+    """One class's rows in ascending order of its score, tied scores grouped: what its
+    row-weighted roc_auc and average precision share. Both need, at each score a row of the
+    class has, the weight of the rows scored below it and of the class's rows scored below
+    it: one cumulative sum over all the rows (in that order) and one over the class's rows."""
+
+    def __init__(self, score: np.ndarray, positive: np.ndarray):
+        if np.all(score[1:] >= score[:-1]):  # sorted already (binary: the rows were): no gather
+            self.order: np.ndarray | slice | None = None
+        elif np.all(score[1:] <= score[:-1]):  # the other class of two: the sort reversed
+            self.order = slice(None, None, -1)
+        else:
+            self.order = np.argsort(score, kind="stable")
+        s = score if self.order is None else score[self.order]
+        pos = positive if self.order is None else positive[self.order]
+        new = _changes(s)
+        self.starts = None if new.all() else np.flatnonzero(new)  # ties: a group per score
+        self.pos_rows = np.flatnonzero(pos)
+        pos_group = (np.cumsum(new) - 1)[self.pos_rows]
+        first = _changes(pos_group)
+        self.pos_starts = None if first.all() else np.flatnonzero(first)
+        self.pos_groups = pos_group[first]
+
+    def auc_and_average_precision(
+        self, counts: np.ndarray, auc: bool = True, average_precision: bool = True
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """ROC AUC (ties count one half; NaN without both kinds of row) and average precision
+        (NaN without a row of the class) per row-count vector in ``counts`` (resamples ×
+        rows, :func:`_as_counts`); None for the one not asked for."""
+        if self.order is None:
+            ordered = counts
+        elif isinstance(self.order, slice):
+            ordered = np.ascontiguousarray(counts[:, self.order])
+        else:
+            ordered = np.take(counts, self.order, axis=1)
+        grouped = ordered if self.starts is None else np.add.reduceat(ordered, self.starts,
+                                                                      axis=1)
+        upto = np.cumsum(grouped, axis=1, dtype=counts.dtype)  # int32: rows < 2**31
+        total = upto[:, -1].astype(np.float64) if upto.shape[1] else np.zeros(len(counts))
+        pos = ordered[:, self.pos_rows]
+        if self.pos_starts is not None:
+            pos = np.add.reduceat(pos, self.pos_starts, axis=1)
+        pos = pos.astype(np.float64)  # exact: integer sums below 2**53
+        pos_below = np.cumsum(pos, axis=1) - pos
+        n_pos = pos_below[:, -1] + pos[:, -1] if pos.shape[1] else np.zeros(len(counts))
+        below = (upto[:, self.pos_groups] - grouped[:, self.pos_groups]).astype(np.float64)
+        auc_values = ap_values = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if auc:
+                n_neg = total - n_pos
+                tied_neg = grouped[:, self.pos_groups] - pos
+                wins = np.einsum("ij,ij->i", pos, 2 * (below - pos_below) + tied_neg)
+                auc_values = np.where(n_pos * n_neg > 0, wins / (2 * n_pos * n_neg), np.nan)
+            if average_precision:
+                hits = n_pos[:, None] - pos_below  # the class's rows scored at least this
+                precision = np.divide(hits, total[:, None] - below, where=pos > 0,
+                                      out=np.zeros_like(pos))
+                ap_values = np.where(n_pos > 0, np.einsum("ij,ij->i", pos, precision) / n_pos,
+                                     np.nan)
+        return auc_values, ap_values
+
+
+RESAMPLED_CLASSIFICATION = ("balanced_accuracy", "f1", "average_precision", "roc_auc",
+                            "log_loss")
+"""The classification metrics whose intervals come from the bootstrap (accuracy's is
+Wilson's)."""
 
 
 def _weighted_classification(
@@ -129,60 +173,69 @@ def _weighted_classification(
 
 
 class _ClassificationRows:
-    """What every resample of a classifier's test rows shares, computed once: the predicted
-    labels, each row's log loss and the rows' order by each scored column."""
+    """What every resample of a classifier's test rows shares, computed once: each row's cell
+    of the confusion matrix, its log loss and the rows' order by each scored column."""
 
     def __init__(self, y: np.ndarray, proba: np.ndarray, classes: np.ndarray,
                  positive: Any = None):
-        self.y, self.proba, self.classes = y, proba, classes
-        self.pred = classes[np.argmax(proba, axis=1)]
+        self.classes = classes
+        n, n_classes = len(y), len(classes)
+        predicted = np.argmax(proba, axis=1)
+        self.pred = classes[predicted]
         index = {c: k for k, c in enumerate(classes.tolist())}
-        y_idx = np.array([index.get(v, -1) for v in y.tolist()])
+        y_idx = np.array([index.get(v, -1) for v in y.tolist()], dtype=np.int64)
         eps = np.finfo(proba.dtype).eps
         clipped = np.clip(proba / proba.sum(axis=1, keepdims=True), eps, 1 - eps)
-        own = np.where(y_idx >= 0, clipped[np.arange(len(y)), np.maximum(y_idx, 0)], eps)
+        own = np.where(y_idx >= 0, clipped[np.arange(n), np.maximum(y_idx, 0)], eps)
         self.row_loss = -np.log(own)
-        if len(classes) == 2:
+        known = np.flatnonzero(y_idx >= 0)  # a label outside classes: in no cell, all wrong
+        self.cells = csr_array(
+            (np.ones(len(known)), (known, y_idx[known] * n_classes + predicted[known])),
+            shape=(n, n_classes * n_classes))
+        if n_classes == 2:
             pos, k = binary_positive(classes, y, positive)
             self.scored = [(pos, k)]
         else:
-            self.scored = list(zip(classes, range(len(classes)), strict=True))
-        self.descending = {k: np.argsort(-proba[:, k], kind="stable") for _, k in self.scored}
+            self.scored = list(zip(classes, range(n_classes), strict=True))
+        self.ranked = {k: _Ranking(proba[:, k], y == c) for c, k in self.scored}
 
-    def weighted(self, w: np.ndarray) -> dict[str, np.ndarray]:
-        """f1, average_precision, balanced_accuracy, roc_auc, log_loss per weight vector in
-        ``w`` (resamples × rows)."""
-        y, proba, classes, pred = self.y, self.proba, self.classes, self.pred
+    def weighted(
+        self, w: np.ndarray, names: Sequence[str] = RESAMPLED_CLASSIFICATION
+    ) -> dict[str, np.ndarray]:
+        """``names`` (of :data:`RESAMPLED_CLASSIFICATION` and accuracy) per row-count vector
+        in ``w`` (resamples × rows), each computed only when asked for."""
+        n_classes = len(self.classes)
         total = w.sum(axis=1)
-        log_loss = w @ self.row_loss / total
-
-        def f1_of(c: Any) -> np.ndarray:
-            tp = w @ ((pred == c) & (y == c))
-            fp_fn = w @ ((pred == c) != (y == c))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(2 * tp + fp_fn > 0, 2 * tp / (2 * tp + fp_fn), 0.0)
-
-        def recall_of(c: Any) -> np.ndarray:
-            rows = w @ (y == c)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(rows > 0, (w @ ((pred == c) & (y == c))) / rows, np.nan)
-
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no class: NaN
-            balanced = np.nanmean([recall_of(c) for c in classes], axis=0)
-            ap = np.nanmean([_weighted_average_precision(w, y == c, proba[:, k],
-                                                         self.descending[k])
-                             for c, k in self.scored], axis=0)
-        if len(classes) == 2:
-            (pos, k), = self.scored
-            f1 = f1_of(pos)
-            auc = _weighted_auc(w, y == pos, proba[:, k])
-        else:
-            f1 = np.mean([f1_of(c) for c in classes], axis=0)
-            auc = np.mean([_weighted_auc(w, y == c, proba[:, k])
-                           for k, c in enumerate(classes)], axis=0)
-        return {"balanced_accuracy": balanced, "f1": f1, "average_precision": ap,
-                "roc_auc": auc, "log_loss": log_loss}
+        out: dict[str, np.ndarray] = {}
+        if {"accuracy", "balanced_accuracy", "f1"} & set(names):
+            confusion = np.asarray(w @ self.cells).reshape(len(w), n_classes, n_classes)
+            right = np.diagonal(confusion, axis1=1, axis2=2)  # resamples × classes
+            rows, flagged = confusion.sum(axis=2), confusion.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no class
+                recall = np.where(rows > 0, right / rows, np.nan)
+                out["accuracy"] = right.sum(axis=1) / total
+                out["balanced_accuracy"] = np.nanmean(recall, axis=1)
+                f1 = np.where(rows + flagged > 0, 2 * right / (rows + flagged), 0.0)
+            if n_classes == 2:
+                (_, k), = self.scored
+                out["f1"] = f1[:, k]
+            else:
+                out["f1"] = f1.mean(axis=1)
+        want_auc, want_ap = "roc_auc" in names, "average_precision" in names
+        if want_auc or want_ap:
+            counts = _as_counts(w)
+            per_class = [self.ranked[k].auc_and_average_precision(counts, want_auc, want_ap)
+                         for _, k in self.scored]
+            if want_auc:
+                out["roc_auc"] = np.mean([auc for auc, _ in per_class], axis=0)
+            if want_ap:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # no row of a class: NaN
+                    out["average_precision"] = np.nanmean([ap for _, ap in per_class], axis=0)
+        if "log_loss" in names:
+            out["log_loss"] = w @ self.row_loss / total
+        return {name: out[name] for name in names}
 
 
 def _resample_counts(
@@ -278,10 +331,10 @@ def metric_intervals(
     else:
         proba = np.asarray(predicted, dtype=np.float64)
         classes = np.asarray(model.classes_)
-        if len(classes) == 2:  # rows in the order of the score roc_auc ranks (resampling
-            positive, k = binary_positive(classes, y, positive)  # ignores the order)
-            order = np.argsort(proba[:, k], kind="stable")
-            proba, y = proba[order], y[order]
+        if len(classes) == 2:  # rows in the order of the second column, whichever class is
+            order = np.argsort(proba[:, 1], kind="stable")  # positive, so that the strata and
+            proba, y = proba[order], y[order]  # draws do not depend on it; its ranking (or
+            # the reverse, the first column's) needs no gather
 
         scored = _ClassificationRows(y, proba, classes, positive).weighted
         strata = class_strata(y)
