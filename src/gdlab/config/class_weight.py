@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gdlab.config.errors import ConfigError, Problem, did_you_mean
+from gdlab.config.yaml_bools import quote_hint
 
 KEY = "model.class_weight"
 ALLOWED = "null | balanced | a mapping {class label: weight > 0}"
@@ -92,6 +93,7 @@ def check_class_weight_labels(
             hint = (f"; the class reads as the integer {matched_as(label)}: write it unquoted"
                     if path.startswith(KEY) else "; a dotted key names a class by its text, "
                     "so only model.class_weight's mapping can weigh a numeric class")
+        hint = hint or quote_hint(label, classes)
         problems.append(Problem(
             path, f"{label!r} is not a class of the target {target!r}{hint}", allowed
         ))

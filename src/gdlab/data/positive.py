@@ -29,9 +29,12 @@ def match_label(classes: Sequence[Any], configured: Any, key: str) -> Any:
     for cls in classes:
         if _same(cls, configured):
             return cls
+    from gdlab.config.yaml_bools import quote_hint
+
     raise ValueError(
         f"{key}: {configured!r} is not a class of the target "
         f"(classes: {', '.join(repr(_plain(c)) for c in classes)})"
+        f"{quote_hint(configured, map(_plain, classes))}"
     )
 
 
@@ -97,6 +100,7 @@ def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> 
     found: ``classes``, ``target``), so that a label no stage could score fails in validate."""
     from gdlab.config import ConfigError
     from gdlab.config.errors import Problem
+    from gdlab.config.yaml_bools import quote_hint
 
     classes = meta.get("classes")
     if configured is None or meta.get("task") != "classification" or classes is None:
@@ -116,7 +120,8 @@ def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> 
     except ValueError:
         problem = Problem(
             "metrics.positive_label",
-            f"{configured!r} is not a class of the target {target!r}",
+            f"{configured!r} is not a class of the target {target!r}"
+            f"{quote_hint(configured, map(_plain, classes))}",
             allowed,
         )
         raise ConfigError([problem], source) from None

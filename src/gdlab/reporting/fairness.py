@@ -35,6 +35,7 @@ from sklearn import metrics as skm
 from gdlab.atomic import output_dir
 from gdlab.config import ConfigError, Problem
 from gdlab.config.sections.fairness import CLASSIFICATION_GATES, REGRESSION_GATES
+from gdlab.config.yaml_bools import quote_hint
 from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
 
@@ -177,7 +178,7 @@ def positive_class(classes: list[Any], configured: Any) -> Any:
             return cls
     raise ValueError(
         f"fairness.positive_label: {configured!r} is not a class of the model "
-        f"(classes: {', '.join(map(repr, classes))})"
+        f"(classes: {', '.join(map(repr, classes))}){quote_hint(configured, classes)}"
     )
 
 
@@ -191,7 +192,8 @@ def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> 
         allowed = " | ".join([*map(repr, meta["classes"]), "null"])
         problem = Problem(
             "fairness.positive_label",
-            f"{configured!r} is not a class of the target {meta['target']!r}",
+            f"{configured!r} is not a class of the target {meta['target']!r}"
+            f"{quote_hint(configured, meta['classes'])}",
             allowed,
         )
         raise ConfigError([problem], source) from None
