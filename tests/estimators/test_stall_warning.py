@@ -8,6 +8,7 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 
 from gdlab import GDClassifier, GDRegressor
@@ -127,3 +128,36 @@ def test_partial_fit_is_not_subject_to_tol():
         warnings.simplefilter("error", ConvergenceWarning)
         for _ in range(15):
             est.partial_fit(X, y)
+
+
+def test_a_sampled_probe_does_not_call_a_converged_wide_fit_stalled(monkeypatch):
+    """With more training rows than the probe's sample holds, a line search on a sample of
+    few rows per feature fitted its noise (2 000 rows of 2 000 features: a loss 0.47 found
+    below a converged fit's 0.64) and the warning advised a 10x larger rate, which made the
+    fit oscillate. The search's step is now measured on other rows. Here the sample is made
+    200 rows of the 200 features (as 2 000 of 2 000 at the default size)."""
+    import gdlab.core.stall as stall
+
+    monkeypatch.setattr(stall, "PROBE_CELLS", 200 * 200)
+    X, y = make_classification(4000, 200, n_informative=10, flip_y=0.3, class_sep=0.5,
+                               random_state=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        est = GDClassifier(random_state=0).fit(X, y)
+    assert not [w for w in record if "barely trained" in str(w.message)]
+    # converged: the training log loss of LogisticRegression at the same penalty, to 1%
+    reference = LogisticRegression(C=1.0 / (est.alpha * len(y)), max_iter=5000).fit(X, y)
+    ours = log_loss(y, est.predict_proba(X))
+    assert ours <= 1.01 * log_loss(y, reference.predict_proba(X))
+
+
+def test_a_sampled_probe_still_finds_a_real_stall(monkeypatch):
+    """The same sample sizes on features of std 0.01: the step found on one half of the rows
+    lowers the loss on the other half too, and the stall is warned about."""
+    import gdlab.core.stall as stall
+
+    monkeypatch.setattr(stall, "PROBE_CELLS", 5 * 100)  # 100 rows of the 1000 per sample
+    X, _, yc = _data()
+    est = GDClassifier(random_state=0)
+    message = _stall_warning(est, 0.01 * X, yc)
+    assert "far below unit scale" in message

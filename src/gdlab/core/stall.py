@@ -30,9 +30,10 @@ not converged, and is warned about. A classifier on features of std 0.001 is not
 ``alpha=1e-4`` the penalty's curvature outweighs the features' (10⁻⁶), so the objective is
 near its optimum (7.8 ``tol`` left) although the accuracy is 0.51.
 
-The probe costs a few forward passes over at most :data:`PROBE_ROWS` evenly spaced
-training rows, and runs only for a fit the ``tol`` rule stopped whose loss fell by less
-than half and did not rise (:func:`may_have_stalled`): most fits pay nothing.
+The probe costs a few forward passes over at most twice :data:`PROBE_ROWS` evenly spaced
+training rows (the step found on one half, its loss measured on the other), and runs only
+for a fit the ``tol`` rule stopped whose loss fell by less than half and did not rise
+(:func:`may_have_stalled`): most fits pay nothing.
 """
 
 from __future__ import annotations
@@ -93,12 +94,27 @@ def may_have_stalled(losses, n_iter_no_change: int) -> bool:
     return 0.5 * losses[0] < losses[-1] <= before
 
 
-def _probe_rows(problem) -> tuple:
-    """``(X, y, w)``: at most :data:`PROBE_ROWS` evenly spaced training rows (a view's
-    standardised), weights summing to one."""
+def _probe_samples(problem) -> tuple[tuple, tuple]:
+    """``(search, check)``: the rows the line search runs on and the rows its result is
+    measured on, each :func:`_probe_rows`. Every training row when they fit in
+    :data:`PROBE_ROWS` / :data:`PROBE_CELLS` (both the same: the training loss itself);
+    else two disjoint sets of evenly spaced rows of that size at most. A search on a sample
+    of few rows per feature (2 000 rows of 2 000 features) fits that sample's noise: it found
+    a loss 0.47 below a converged fit's 0.64 that no other rows shared, and the fit was
+    called stalled; the loss the search's step gives on rows it never saw is not fooled."""
     n, d = problem.n_rows, problem.X.shape[1]
-    m = max(1, min(n, PROBE_ROWS, PROBE_CELLS // max(d, 1)))
-    pos = np.linspace(0, n - 1, m).astype(np.intp) if m < n else np.arange(n)
+    m = max(1, min(PROBE_ROWS, PROBE_CELLS // max(d, 1)))
+    if n <= m:
+        rows = _probe_rows(problem, np.arange(n))
+        return rows, rows
+    k = max(1, min(m, n // 2))
+    pos = np.linspace(0, n - 1, 2 * k).astype(np.intp)
+    return _probe_rows(problem, pos[0::2]), _probe_rows(problem, pos[1::2])
+
+
+def _probe_rows(problem, pos: np.ndarray) -> tuple:
+    """``(X, y, w)``: the training rows at positions ``pos`` (a view's standardised),
+    weights summing to one."""
     idx = pos if problem.rows is None else problem.rows[pos]
     X = problem.gather(problem.X, idx) if problem.is_view or issparse(problem.X) else \
         problem.X[idx]
@@ -114,24 +130,32 @@ def _column_mean_square(X) -> np.ndarray:
     return np.mean(np.square(X, dtype=np.float64), axis=0)
 
 
-def _line_search(value, params, direction, start: float) -> float:
-    """The lowest ``value(params - t·direction)`` over the step sizes :data:`STEPS`, going
-    from 1 up while it keeps falling, else down until it falls below ``start``."""
+def _line_search(value, params, direction, start: float) -> tuple[float, float | None]:
+    """``(lowest, t)``: the lowest ``value(params - t·direction)`` over the step sizes
+    :data:`STEPS` (going from 1 up while it keeps falling, else down until it falls below
+    ``start``) and its step; ``(start, None)`` when no step is lower."""
     def at(t):
         with np.errstate(all="ignore"):
-            v = value([p - t * d for p, d in zip(params, direction, strict=True)])
+            v = value(_stepped(params, direction, t))
         return v if math.isfinite(v) else math.inf
 
-    best = min(start, at(1.0))
+    best, best_t = start, None
+    first = at(1.0)
+    if first < best:
+        best, best_t = first, 1.0
     ts = ([t for t in STEPS if t > 1.0] if best < start else
           [t for t in reversed(STEPS) if t < 1.0])
     for t in ts:
         v = at(t)
         if v < best:
-            best = v
+            best, best_t = v, t
         elif best < start:
             break  # past the best step along this direction
-    return best
+    return best, best_t
+
+
+def _stepped(params, direction, t: float) -> list:
+    return [p - t * d for p, d in zip(params, direction, strict=True)]
 
 
 def probe_stall(problem, start_params, end_params, alpha: float, l1_ratio: float,
@@ -140,25 +164,36 @@ def probe_stall(problem, start_params, end_params, alpha: float, l1_ratio: float
     lowest a line search from ``end_params`` finds along the gradient, and for a ``linear``
     model (parameters ``[W, b]``) along the gradient with each weight divided by its
     column's mean square plus the L2 penalty's ``alpha·(1 - l1_ratio)``; on at most
-    :data:`PROBE_ROWS` rows (see the module docstring). ``earlier_start``: a warm-started
-    fit's first fit's first loss, the start it is measured from when larger (a refit near the
-    optimum barely moves, having little left to do)."""
-    X, y, w = _probe_rows(problem)
+    :data:`PROBE_ROWS` rows (see the module docstring; the step is found on one sample of
+    rows and its loss measured on another, :func:`_probe_samples`). ``earlier_start``: a
+    warm-started fit's first fit's first loss, the start it is measured from when larger (a
+    refit near the optimum barely moves, having little left to do)."""
+    search, check = _probe_samples(problem)
     model, loss = problem.model, problem.loss
 
-    def value(params, grads=None):
-        return float(objective(model, loss, params, X, y, w, alpha, l1_ratio, grads))
+    def on(rows):
+        X, y, w = rows
 
-    start = value(start_params)
+        def value(params, grads=None):
+            return float(objective(model, loss, params, X, y, w, alpha, l1_ratio, grads))
+        return value
+
+    value = on(search)
     grads = [np.zeros_like(p) for p in end_params]
     end = value(end_params, grads)
     directions = [grads]
     if linear:
-        ms = _column_mean_square(X)
+        ms = _column_mean_square(search[0])
         ms = ms + alpha * (1.0 - l1_ratio)
         ms = np.where(ms > 0, ms, 1.0).astype(grads[0].dtype)
         directions.append([grads[0] / ms[:, None], grads[1]])
-    lowest = min(_line_search(value, end_params, d, end) for d in directions)
+    found = [(*_line_search(value, end_params, d, end), d) for d in directions]
+    lowest, t, direction = min(found, key=lambda f: f[0])
+    if check is not search:  # the search's step, on rows it never saw
+        value = on(check)
+        end = value(end_params)
+        lowest = end if t is None else min(end, value(_stepped(end_params, direction, t)))
+    start = value(start_params)
     if earlier_start is not None and math.isfinite(earlier_start):
         start = max(start, earlier_start)
     return Stall(start, end, lowest)
