@@ -40,3 +40,20 @@ def test_predict_names_the_text_column_too():
 def test_a_categorical_of_numbers_still_fits():
     X = _frame("category").assign(city=pd.Categorical(np.arange(40) % 3))
     GDRegressor(max_epochs=2, tol=None).fit(X, np.arange(40.0))
+
+
+@pytest.mark.parametrize("dates", [
+    pd.date_range("2024-01-01", periods=40, freq="D"),
+    pd.date_range("2024-01-01", periods=40, freq="D", tz="UTC"),
+    pd.to_timedelta(np.arange(40), unit="h"),
+])
+def test_a_date_column_is_named_beside_the_text_ones(dates):
+    """numpy accepted a datetime column as floats in the column check, so it was never named;
+    encoding the text columns named then gave numpy's DTypePromotionError, naming none."""
+    X = _frame("string").assign(day=dates)
+    with pytest.raises(ValueError) as info:
+        GDRegressor(max_epochs=2).fit(X, np.arange(40.0))
+    msg = str(info.value)
+    assert "column 'city' (string) holds" in msg and "column 'day' (" in msg
+    with pytest.raises(ValueError, match=r"needs numbers in X: column 'day' \("):
+        GDRegressor(max_epochs=2).fit(X.drop(columns="city"), np.arange(40.0))

@@ -244,15 +244,17 @@ def nonfinite_located(owner: str, X, dtype, *, action: str, name: str = "X",
     """Around scikit-learn's check of ``X``: its refusal of a NaN, an infinity or a value too
     large for float32 is raised again as :func:`nonfinite_refusal`'s message naming the cells
     (``columns``, else ``X``'s own column names, looked up only then), a DataFrame's column
-    of text as :func:`~gdlab.estimators.non_numeric.non_numeric_refusal`'s naming the
-    columns; any other error as it was."""
+    of text or dates as :func:`~gdlab.estimators.non_numeric.non_numeric_refusal`'s naming
+    the columns; any other error as it was."""
     try:
         yield
-    except ValueError as exc:
-        if columns is None:
-            columns = _feature_names(X)
-        message = nonfinite_refusal(owner, exc, X, dtype, columns, action=action, name=name,
-                                    n_features=n_features)
+    except (ValueError, TypeError) as exc:  # numpy's DTypePromotionError: a datetime column
+        message = None
+        if isinstance(exc, ValueError):
+            if columns is None:
+                columns = _feature_names(X)
+            message = nonfinite_refusal(owner, exc, X, dtype, columns, action=action,
+                                        name=name, n_features=n_features)
         if message is None:  # a DataFrame's text column: scikit-learn names no column
             message = non_numeric_refusal(owner, X, name=name)
         if message is None:

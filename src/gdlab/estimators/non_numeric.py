@@ -1,4 +1,5 @@
-"""Which columns of a DataFrame ``X`` hold values that are not numbers.
+"""Which columns of a DataFrame ``X`` hold values that are not numbers (text, categories of
+text, dates and durations).
 
 scikit-learn's check of a DataFrame holding a string column (object, ``string`` or a pandas
 ``Categorical`` of strings) says only "could not convert string to float: 'a'" or "Cannot cast
@@ -38,6 +39,9 @@ def non_numeric_refusal(owner: str, X: Any, *, name: str = "X") -> str | None:
     found = []
     for position, (label, dtype) in enumerate(zip(X.columns, dtypes, strict=True)):
         column = X.iloc[:, position]
+        if getattr(dtype, "kind", None) in ("M", "m"):  # dates and durations (tz-aware too)
+            found.append(f"column {label!r} ({dtype}) holds {column.iloc[0]!r}")
+            continue
         try:
             np.asarray(column, dtype=np.float64)
         except (TypeError, ValueError):
