@@ -161,3 +161,29 @@ def test_a_sampled_probe_still_finds_a_real_stall(monkeypatch):
     est = GDClassifier(random_state=0)
     message = _stall_warning(est, 0.01 * X, yc)
     assert "far below unit scale" in message
+
+
+def test_a_slow_divergence_the_tol_rule_stopped_warns():
+    """Full-batch sgd on standardised diabetes at learning_rate 0.5, just above 2/L (0.497,
+    gdlab.smoothness_constant): the loss fell to 0.4111 in epoch 4, then rose in each of the
+    next 10 epochs to 0.454 and the tol rule ended the fit at R² 0.08, silently (neither
+    above its first epoch's loss nor twice its lowest). At half the rate it trains."""
+    from sklearn.datasets import load_diabetes
+
+    from gdlab.core.diagnostics import smoothness_constant
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    assert 0.5 > 2.0 / smoothness_constant(X) * 0.99  # at the stability limit, past it
+    est = GDRegressor(optimizer="sgd", learning_rate=0.5, batch_size=None, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="rose in each of its last 10 epochs") as rec:
+        est.fit(X, y)
+    message = next(str(w.message) for w in rec if "rose in each" in str(w.message))
+    assert "Lower learning_rate (e.g. 0.05)" in message
+    losses = np.asarray(est.loss_curve_)
+    assert np.all(np.diff(losses[-11:]) > 0) and losses[-1] > 1.05 * losses.min()
+    ridge = LinearRegression().fit(X, y).score(X, y)
+    assert est.score(X, y) < 0.2 < 0.45 < ridge
+    assert GDRegressor(optimizer="sgd", learning_rate=0.25, batch_size=None,
+                       random_state=0).fit(X, y).score(X, y) > 0.45

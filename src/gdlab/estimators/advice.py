@@ -47,6 +47,14 @@ GIVEN_BACK = 0.05
 """The share of its descent (first loss − lowest) a fit must have given back, besides
 ending above :data:`OSCILLATING_RATIO` × its lowest, to count as oscillating: a fit that fell
 a thousandfold and ends at noise level just above its lowest has not."""
+RISING_EPOCHS = 5
+"""A fit the ``tol`` rule stops whose training loss rose in each of its last this many epochs,
+ending :data:`RISEN` times its lowest or more, diverged slowly: full-batch sgd on standardised
+diabetes at learning_rate 0.5, just above 2/L (0.497), fell to 0.4111 in epoch 4 and rose
+in each of the next 10 epochs to 0.454 (R² 0.08), below both rules above."""
+RISEN = 1.05
+"""How far above its lowest a loss that kept rising must end to count (5%): noise around an
+optimum does not climb five epochs in a row by that much."""
 FAR_FROM_UNIT = 10.0
 """A regression target whose standard deviation or absolute mean exceeds this is far from
 unit scale."""
@@ -69,13 +77,26 @@ CONSTANT_SPREAD = 1e-8
 def oscillated(losses: Sequence[float]) -> bool:
     """Whether a training-loss curve that the ``tol`` rule ended oscillated: it ends above
     its first value, or above :data:`OSCILLATING_RATIO` times its lowest having given back
-    more than :data:`GIVEN_BACK` of its descent."""
+    more than :data:`GIVEN_BACK` of its descent, or it rose in each of its last
+    :data:`RISING_EPOCHS` epochs to :data:`RISEN` times its lowest or more (a slow
+    divergence)."""
     if len(losses) < 2:
         return False
     first, final, lowest = losses[0], losses[-1], min(losses)
-    if final > first:
+    if final > first or rising_epochs(losses) >= RISING_EPOCHS and final >= RISEN * lowest:
         return True
     return final > OSCILLATING_RATIO * lowest and final - lowest > GIVEN_BACK * (first - lowest)
+
+
+def rising_epochs(losses: Sequence[float]) -> int:
+    """How many of the last epochs in a row each ended with a higher loss than the one
+    before."""
+    count = 0
+    for before, after in zip(reversed(losses[:-1]), reversed(losses[1:]), strict=True):
+        if not after > before:
+            break
+        count += 1
+    return count
 
 
 SAMPLED_ROWS = 10_000
@@ -390,7 +411,10 @@ def oscillation_text(losses: Sequence[float], learning_rate: float,
     where = (f"above its first epoch's {first:.4g}" if final > first else
              f"{final / lowest:.3g} times its lowest")
     scale = " or scale the features (StandardScaler in a Pipeline)" if suggest_scaling else ""
-    return (f"the training loss oscillates: it ended at {final:.4g} in epoch {len(losses)}, "
+    rose = rising_epochs(losses)
+    climbed = rose >= RISING_EPOCHS and first >= final and final <= OSCILLATING_RATIO * lowest
+    what = f"rose in each of its last {rose} epochs" if climbed else "oscillates"
+    return (f"the training loss {what}: it ended at {final:.4g} in epoch {len(losses)}, "
             f"{where} ({lowest:.4g} in epoch {at}); the weights returned are the last "
             f"epoch's, not a converged fit. Lower learning_rate (e.g. "
             f"{learning_rate / 10:.3g}){scale}.")
