@@ -476,10 +476,11 @@ def schedule_reach_message(schedule: Any, params: Mapping[str, Any] | None, max_
 
 
 
-SMALL_SCALE = 0.1
+SMALL_SCALE = SMALL_TARGET
 """Features whose largest column standard deviation, or a regression target whose standard
 deviation and absolute mean, are below this are far below unit scale: the loss moves so
-little per step that the absolute ``tol`` ends the fit (see :mod:`gdlab.core.stall`)."""
+little per step that the absolute ``tol`` ends the fit (see :mod:`gdlab.core.stall`). The
+same 1 / :data:`FAR_FROM_UNIT` (0.1) as a small target of the divergence advice."""
 
 
 def small_features_cause(X, estimator: str) -> str | None:
