@@ -5,7 +5,8 @@ Two models scored on the *same* rows share those rows' noise: a row that is hard
 usually hard for the other, so each model's own interval (evaluate's, ±0.05 on a log loss of
 300 rows) says little about their difference, and a difference of a few ten-thousandths is
 within it. The paired bootstrap resamples the rows (the same resample for both models, drawn
-as :func:`gdlab.experiment.uncertainty.bootstrap` draws evaluate's, seeded alike), scores each
+as :func:`gdlab.experiment.uncertainty.bootstrap` draws evaluate's, seeded alike, a
+classifier's within each class), scores each
 model on it (a per-row mean for log_loss, rmse, mae, accuracy; roc_auc, f1 and r2 recomputed
 on the resample) and keeps the gain, how much better the challenger is than the champion in
 the metric's own units (positive: better, whichever way the metric points). The confidence
@@ -28,6 +29,7 @@ from gdlab.experiment.uncertainty import (
     _ClassificationRows,
     _weighted_regression,
     bootstrap,
+    class_strata,
 )
 
 
@@ -84,8 +86,9 @@ def paired_gain(
     """The gain on ``metric`` of the ``challenger``'s predictions over the ``champion``'s on
     the rows labelled ``y`` (each model's classes for its probabilities' columns), with its
     percentile interval and the confidence that it is positive, from the paired bootstrap
-    seeded with ``seed`` (:func:`gdlab.experiment.uncertainty.bootstrap`: the same rows,
-    predictions and seed give the same result); ``positive``: the positive class of two, the
+    seeded with ``seed`` (:func:`gdlab.experiment.uncertainty.bootstrap`, stratified by class
+    for a classifier as evaluate's intervals are: the same rows, predictions and seed give the
+    same result); ``positive``: the positive class of two, the
     same for both models."""
     y = np.asarray(y)
     ours = weighted_scores(y, challenger, task, challenger_classes, positive, [metric])
@@ -96,7 +99,8 @@ def paired_gain(
         return {"gain": sign * (ours(w)[metric] - theirs(w)[metric])}
 
     point = float(gained(np.ones((1, len(y))))["gain"][0])
-    gains = bootstrap(len(y), gained, seed=seed, n_resamples=n_resamples)["gain"]
+    strata = None if task == "regression" else class_strata(y)  # as evaluate's intervals
+    gains = bootstrap(len(y), gained, seed=seed, n_resamples=n_resamples, strata=strata)["gain"]
     finite = gains[np.isfinite(gains)]
     if len(finite) < len(gains) / 2:
         nan = float("nan")
