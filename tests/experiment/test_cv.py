@@ -80,6 +80,25 @@ def test_fold_lines_give_the_time_left(regression_data, fake_clock, capsys):
     assert lines[2].endswith("(3 of 3 done)")
 
 
+def test_fold_lines_name_the_class_f1_scores(classification_data, capsys):
+    """A fold's line says which class its f1 and average_precision score, as evaluate does
+    (it said plain 'f1 0.9' while the f1 was of the positive class 'no')."""
+    X, y = classification_data
+    folds = make_folds(y, 2, task="classification", seed=0)
+    cross_validate(make_pipeline("classification"), X, y, folds, task="classification",
+                   n_jobs=1, positive="no")
+    lines = [line for line in capsys.readouterr().err.splitlines() if " done:" in line]
+    assert len(lines) == 2
+    assert all("f1 (class 'no') " in line and "average_precision (class 'no') " in line
+               for line in lines)
+    y3 = np.where(X[:, 2] > 1, "maybe", y)
+    folds = make_folds(y3, 2, task="classification", seed=0)
+    cross_validate(make_pipeline("classification"), X, y3, folds, task="classification",
+                   n_jobs=1)
+    lines = [line for line in capsys.readouterr().err.splitlines() if " done:" in line]
+    assert len(lines) == 2 and all("f1 (macro) " in line for line in lines)
+
+
 @pytest.mark.parametrize("jit", ["1", "0"])
 def test_compiled_folds_run_as_threads_others_as_processes(regression_data, monkeypatch, jit):
     """Compiled training releases the GIL: its folds are threads of this process (each on one

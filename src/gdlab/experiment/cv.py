@@ -32,7 +32,7 @@ from gdlab.experiment.baseline import constant_model
 from gdlab.experiment.faults import FoldDivergence
 from gdlab.experiment.folds import Fold
 from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_full_batch
-from gdlab.experiment.metrics import metric_names, score_rows
+from gdlab.experiment.metrics import metric_names, score_rows, shown_name
 from gdlab.experiment.model import fit_pipeline_rows, warm_once, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
 from gdlab.experiment.target import final_estimator, scales_target
@@ -312,6 +312,7 @@ def cross_validate(
     eta = Eta(len(folds)) if eta is None else eta
     # fold processes print their epoch lines side by side (threads share this process's)
     share = 1 if in_threads else min(effective_n_jobs(n_jobs), len(folds))
+    n_classes = len(np.unique(y)) if task == "classification" else 0  # for the fold lines
     stop = threading.Event()  # threads cannot be killed: on an interrupt they stop themselves
 
     def callbacks(fold: Fold) -> list[Any] | None:
@@ -339,7 +340,8 @@ def cross_validate(
                 if on_fold_done is not None:
                     on_fold_done(result)
                 if progress:
-                    shown = ", ".join(f"{k} {v:.4g}" for k, v in result.scores.items())
+                    shown = ", ".join(f"{shown_name(k, n_classes, positive)} {v:.4g}"
+                                      for k, v in result.scores.items())
                     say(with_eta(
                         f"fold {result.fold}/{len(folds)} done: {result.n_iter} epochs, "
                         f"{seconds(result.fit_time)}, {shown} ({len(results)} of {len(folds)} "

@@ -121,6 +121,17 @@ def f1_average(n_classes: int) -> str:
     return "binary" if n_classes == 2 else "macro"
 
 
+def shown_name(name: str, n_classes: int, positive: Any = None) -> str:
+    """``name`` as a progress line shows it: ``f1 (class 'fraud')`` for two classes whose
+    ``positive`` class is known, ``f1 (macro)`` for more (and so ``average_precision``),
+    else ``name``."""
+    if name not in POSITIVE_CLASS_METRICS or n_classes < 2:
+        return name
+    if f1_average(n_classes) != "binary":
+        return f"{name} ({f1_average(n_classes)})"
+    return name if positive is None else f"{name} (class {np.asarray([positive]).tolist()[0]!r})"
+
+
 def predicted_labels(model: Any, proba: np.ndarray) -> np.ndarray:
     """The class each row is predicted as: the most probable one (what the metrics score)."""
     classes = np.asarray(model.classes_)
