@@ -83,7 +83,14 @@ PARAMETERS = r"""
     validation_fraction : float, default=0.1
         Share of the training data held out for ``early_stopping``; in (0, 1).
     alpha : float, default=1e-4
-        Penalty strength α ≥ 0: α (ρ‖w‖₁ + ½(1 − ρ)‖w‖²) on weights, never intercepts.
+        Penalty strength α ≥ 0: α (ρ‖w‖₁ + ½(1 − ρ)‖w‖²) on weights, never intercepts,
+        added to the loss averaged over the rows: scikit-learn's ``SGDRegressor`` /
+        ``SGDClassifier`` ``alpha`` is the same α; ``Ridge(alpha=n α)`` and
+        ``LogisticRegression(C=1 / (n α))`` fit the same linear model on n rows (n: the sum
+        of the sample weights when given). scikit-learn's ``MLPRegressor`` /
+        ``MLPClassifier`` divide their ``alpha`` by the rows of each mini-batch: their
+        ``alpha`` is about α × ``batch_size`` here (their 0.1 at batch 32 is α ≈ 0.003; the
+        same 0.1 here shrinks the weights 32 times harder).
     l1_ratio : float, default=0.0
         Elastic-net mixing ρ in [0, 1]: 0 is ridge (L2), 1 is lasso (L1). The L1 part is
         applied as a subgradient (α ρ sign(w) added to the gradient): weights shrink toward

@@ -77,7 +77,9 @@ class ModelConfig(Section):
         1.0, gt=0, description="huber: residual size where the loss turns linear (in target "
         "standard deviations with preprocess.scale_target)"
     )
-    alpha: float = Field(0.0001, ge=0, description="penalty strength")
+    alpha: float = Field(0.0001, ge=0, description=(
+        "penalty strength α on the weights, added to the mean loss (scikit-learn SGD's "
+        "alpha; scikit-learn MLP's alpha is about α × batch size)"))
     l1_ratio: float = Field(
         0.0, ge=0, le=1, description="elastic-net mix: 0 = L2 only, 1 = L1 only"
     )
