@@ -187,3 +187,22 @@ def test_a_slow_divergence_the_tol_rule_stopped_warns():
     assert est.score(X, y) < 0.2 < 0.45 < ridge
     assert GDRegressor(optimizer="sgd", learning_rate=0.25, batch_size=None,
                        random_state=0).fit(X, y).score(X, y) > 0.45
+
+
+@pytest.mark.parametrize("scale", [20.0, 200.0])
+def test_features_on_one_large_scale_do_not_stall_a_fit_the_learning_rate_does(scale):
+    """Columns all of std 200, sgd at 1e-11: the stall warning said 'The features are
+    unscaled ... Standardise them', but larger features take larger steps: standardised, the
+    same rate stalls as well. The learning rate is named, and a rate that suits the features
+    (below 2/λ_max) reaches least squares."""
+    X, y, _ = _data()
+    X = scale * StandardScaler().fit_transform(X)
+    est = GDRegressor(optimizer="sgd", learning_rate=1e-11, random_state=0)
+    message = _stall_warning(est, X, y)
+    assert "The learning rate is the likely cause: try a larger one (e.g. 1e-10)" in message
+    assert "unscaled" not in message and "StandardScaler" not in message
+    _stall_warning(est, X / scale, y)  # standardising alone does not help
+    rate = 1.0 / float(np.linalg.eigvalsh(X.T @ X / len(X))[-1])
+    fitted = est.set_params(learning_rate=rate).fit(X, y)
+    assert fitted.score(X, y) == pytest.approx(LinearRegression().fit(X, y).score(X, y),
+                                               abs=1e-3)

@@ -118,7 +118,8 @@ def _column_moments(X) -> tuple[np.ndarray, np.ndarray]:
     return sample.mean(axis=0), sample.std(axis=0)
 
 
-def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None) -> str | None:
+def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None, *,
+                        large: bool = True) -> str | None:
     """The sentence naming features on large or far-apart scales, or off-centre ones (and
     the fix), or None: far-apart ones (their standard deviations spread over more than
     :data:`FEATURE_SPREAD` times) cannot share one learning rate; ones on one large scale
@@ -126,13 +127,16 @@ def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None)
     ``StandardScaler(with_mean=False)``: the default one refuses it ("Cannot center sparse
     matrices"), and centring would make it dense. A dense ``X`` whose spreads are moderate
     may still hold columns far from 0 (:func:`off_centre_cause`). ``columns``: the column
-    names (``feature_names_in_``), else they are numbered."""
+    names (``feature_names_in_``), else they are numbered. ``large=False`` leaves one large
+    scale unnamed (far-apart and off-centre columns are still named): the cause of a fit
+    that diverged or ran out of epochs, not of one that stalled, which a larger scale
+    would move faster (:func:`stall_message`)."""
     if X is None or X.shape[0] < 2:
         return None
     mean, std = _column_moments(X)
     if columns is not None and len(columns) != len(mean):
         columns = None  # numbered, rather than misnamed
-    spread = _spread_cause(std, issparse(X), estimator)
+    spread = _spread_cause(std, issparse(X), estimator, large)
     if spread is not None or issparse(X):
         # a sparse column is judged by its standard deviation: mostly zeros, its mean is
         # small next to it and its uncentred second moment is about its variance
@@ -140,14 +144,15 @@ def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None)
     return off_centre_cause(mean, std, estimator, columns)
 
 
-def _spread_cause(std: np.ndarray, sparse: bool, estimator: str) -> str | None:
+def _spread_cause(std: np.ndarray, sparse: bool, estimator: str,
+                  large: bool = True) -> str | None:
     """:func:`feature_scale_cause`'s sentence for columns of standard deviations ``std``
-    on large or far-apart scales, or None."""
+    on large (when ``large``) or far-apart scales, or None."""
     std = std[np.isfinite(std) & (std > 0)]
     if not std.size:
         return None
     low, high = float(std.min()), float(std.max())
-    if not (high > FEATURE_SPREAD or high > FEATURE_SPREAD * low):
+    if not (large and high > FEATURE_SPREAD or high > FEATURE_SPREAD * low):
         return None
     scaler = ("StandardScaler(with_mean=False)" if sparse  # scales, keeps it sparse
               else "StandardScaler()")

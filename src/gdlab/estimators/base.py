@@ -1053,7 +1053,8 @@ class BaseGD(BaseEstimator):
         problem = run.problem
         causes = []
         if problem.center is None:  # a view standardised on the fly needs no scaling
-            causes.append(feature_scale_cause(problem.X, owner)
+            # one large scale is no stall's cause: larger features take larger steps
+            causes.append(feature_scale_cause(problem.X, owner, large=False)
                           or small_features_cause(problem.X, owner))
         if self._advises_target_scale:  # a view's y holds its rows' targets only
             y = problem.y if problem.rows is None else problem.y[problem.rows]
