@@ -51,6 +51,7 @@ from gdlab.core.sparse import accept_sparse, check_state, issparse, supports_spa
 from gdlab.core.stall import may_have_stalled, probe_stall
 from gdlab.estimators.advice import (
     ScheduleReachWarning,
+    checked_scales,
     divergence_advice,
     feature_scale_cause,
     oscillated,
@@ -1002,7 +1003,7 @@ class BaseGD(BaseEstimator):
             return None
         causes = [feature_scale_cause(run.problem.X, type(self).__name__,
                                       self._column_names())]
-        checked = "the features"
+        checked_y = None
         if self._advises_target_scale:
             # a linear model's divergence does not depend on a large target's scale (only
             # a small one's, under steps of about the learning rate): not named
@@ -1010,9 +1011,10 @@ class BaseGD(BaseEstimator):
             causes.insert(0, target_divergence_cause(
                 run.problem.y, self.optimizer, exc.learning_rate, linear=linear, tol=self.tol))
             if not linear:
-                checked = "the features and the target"
-        return divergence_advice(exc.overflow, exc.learning_rate,
-                                 [c for c in causes if c], checked)
+                checked_y = run.problem.y
+        causes = [c for c in causes if c]
+        checked = "" if causes else checked_scales(run.problem.X, checked_y)
+        return divergence_advice(exc.overflow, exc.learning_rate, causes, checked)
 
     def _convergence_message(self, run: _Run, converged: bool, restored: bool) -> str | None:
         """The ConvergenceWarning of a finished ``fit``, or None: the ``tol`` rule never
