@@ -2,7 +2,9 @@
 
 Writes ``reports/metrics.json`` (``test.<metric>``, its 95% interval ``test_ci95.<metric>.low/high``
 and ``cv.<metric>.mean/std``, a DVC metrics file) and logs the test metrics, their intervals and
-the test dataset to the parent MLflow run made by train. A test split too small to rank models
+the test dataset to the parent MLflow run made by train, or, when that run records another DVC
+experiment or other evaluate-stage params (a cached train reused), to an evaluation run nested
+in it (:mod:`gdlab.tracking.evaluation_run`). A test split too small to rank models
 (:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
 ``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag. A classifier's
 ``metrics.json`` also says how ``f1`` and ``average_precision`` are averaged (``f1_average``:
@@ -58,6 +60,7 @@ from pathlib import Path
 import mlflow
 
 from gdlab.atomic import write_text_atomic
+from gdlab.config import flatten_params
 from gdlab.config.plugin_path import import_paths
 from gdlab.data import load_prepared
 from gdlab.data.positive import training_positive
@@ -87,14 +90,33 @@ from gdlab.tracking import (
     RunHandle,
     TrackingUnavailable,
     log_metrics,
+    log_params,
     log_prepared_split,
     open_session,
     pipeline_run,
     scalar_metrics,
 )
+from gdlab.tracking.evaluation_run import (
+    Target,
+    current_evaluation,
+    new_run_name,
+    new_run_tags,
+)
+from gdlab.tracking.evaluation_run import target as evaluation_target
 from gdlab.tracking.safety import check_resumable, stage_exit
+from gdlab.tracking.session import Session
 
 FIGURE = "figures/fairness_by_group.png"
+
+
+def evaluation_run(where: Target, session: Session):
+    """The run ``where`` names reopened, or a new evaluation run (child of train's run, the
+    params logged as train logs them) when there is none yet."""
+    if where.run_id is not None:
+        return pipeline_run(run_id=where.run_id, uri=session.uri, stage="evaluate")
+    return pipeline_run(experiment_id=where.train_run.info.experiment_id, uri=session.uri,
+                        run_name=new_run_name(where.train_run, where.evaluation),
+                        tags=new_run_tags(where.train_run, where.evaluation))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,13 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     test_figures = evaluation_figures(model, X_test, y_test, data.task, shown_dir, positive,
                                       target=data.meta.get("target"))
 
-    with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="evaluate") as active:
+    flat = flatten_params(params)
+    where = evaluation_target(session.client, handle.run_id, current_evaluation(flat))
+    with evaluation_run(where, session) as active:
+        run_id = active.info.run_id
+        if where.run_id is None:  # a new evaluation run records its params as train's does
+            log_params(session.client, run_id, flat)
         # the test split first: the test and fairness metrics name it (and the model)
-        test_set = log_prepared_split(session.client, handle.run_id, data, "test", args.data)
+        test_set = log_prepared_split(session.client, run_id, data, "test", args.data)
         scores = {**{f"test_{k}": v for k, v in test_scores.items()},
                   **interval_metrics(intervals), **fairness.mlflow_metrics()}
         constant = {f"baseline_test_{k}": v for k, v in baseline["test"].items()}
-        log_metrics(session.client, handle.run_id,  # the constant's: no model's
+        log_metrics(session.client, run_id,  # the constant's: no model's
                     scalar_metrics(scores, model_id=handle.model_id, dataset=test_set)
                     + scalar_metrics(constant, dataset=test_set))
         mlflow.set_tags({**fairness.tags(), **{f"gdlab.{k}": v for k, v in cautions.items()},
@@ -174,11 +201,15 @@ def main(argv: list[str] | None = None) -> int:
         mlflow.log_artifact(str(figure), "figures")
         for drawn in test_figures.values():
             mlflow.log_artifact(str(drawn.path), "figures")
-        run = run_summary(active, experiment=handle.experiment_name, model_uri=handle.model_uri)
+        run = run_summary(where.train_run, experiment=handle.experiment_name,
+                          model_uri=handle.model_uri)
         card = model_card(CardInputs(params, data.meta, document, fairness, run, FIGURE))
         write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
     write_json(reports / "fairness.json", fairness.document())
+    if where.separate:
+        print(f"evaluate: train's run {handle.run_id} records another experiment or other "
+              f"evaluate params: this evaluation is run {run_id}, its child")
     print(f"evaluate: test {test_line(test_scores, intervals, document)} ({len(y_test)} rows) "
           f"-> {reports / 'metrics.json'}")
     print(f"evaluate: {baseline_line(document)} (fitted on the training rows)")

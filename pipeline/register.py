@@ -11,10 +11,12 @@ compared, and the new version stays challenger), by more than the noise of those
 ``register.metric`` beats a constant prediction's on the same rows, ``metrics.json``'s
 ``baseline``: :func:`gdlab.experiment.baseline.baseline_gate`; ``register.beat_baseline: false``
 turns it off). A version either gate stops is registered and aliased ``challenger``. The
-decision is written to ``reports/registry.json``. Only the model logged by the pipeline's own
-train run is registered. Before anything is registered, the logged model's skops file in the
-MLflow store is checked to be byte for byte the ``models/model.skops`` evaluate tested. With
-``register.enabled: false`` nothing is registered.
+decision is written to ``reports/registry.json`` and tagged on the run evaluate logged to
+(train's, or its evaluation run: :mod:`gdlab.tracking.evaluation_run`). Only the model
+logged by the pipeline's own train run is registered. Before anything is registered, the
+logged model's skops file in the MLflow store is checked to be byte for byte the
+``models/model.skops`` evaluate tested. With ``register.enabled: false`` nothing is
+registered.
 
     python pipeline/register.py [--params params.yaml] [--data data/prepared]
 """
@@ -72,6 +74,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
     stage does not import them)."""
     import mlflow
 
+    from gdlab.config import flatten_params
     from gdlab.config.plugin_path import import_paths
     from gdlab.data import load_prepared
     from gdlab.data.positive import training_positive
@@ -87,6 +90,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         register_and_gate,
     )
     from gdlab.tracking.champion import ChampionNotComparable, TestSet
+    from gdlab.tracking.evaluation_run import current_evaluation, tag_evaluation_run
+    from gdlab.tracking.evaluation_run import target as evaluation_target
     from gdlab.tracking.logged_model import check_logged_model, check_reused_version
     from gdlab.tracking.registry import (
         MODEL_DIGEST_TAG,
@@ -128,9 +133,17 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
     except (TrackingUnavailable, UntrustedModelSource, ValueError) as exc:
         print(f"register: {exc}", file=sys.stderr)
         return 1
+    # the run evaluate logged to: train's, or its evaluation run under another experiment/params
+    where = evaluation_target(session.client, handle.run_id,
+                              current_evaluation(flatten_params(params)))
+    if where.run_id is None:
+        print(f"register: train's run {handle.run_id} has no evaluation run of this experiment "
+              "and these evaluate params: run evaluate first (dvc repro runs it)",
+              file=sys.stderr)
+        return 1
     lineage = run_lineage(session.client, handle.run_id)
-    card = f"runs:/{handle.run_id}/model_card.md"  # logged by evaluate
-    with pipeline_run(run_id=handle.run_id, uri=session.uri, stage="register"):
+    card = f"runs:/{where.run_id}/model_card.md"  # logged by evaluate
+    with pipeline_run(run_id=where.run_id, uri=session.uri, stage="register"):
         try:
             decision = register_and_gate(
                 session.client,
@@ -171,6 +184,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
                 "gdlab.baseline_gate": baseline_status,
             }
         )
+        tag_evaluation_run(session.client, decision, where.run_id if where.separate else None)
         thresholds = fairness.get("gate", {}).get("thresholds") or {}
         review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}

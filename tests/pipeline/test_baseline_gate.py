@@ -100,9 +100,13 @@ def test_register_does_not_promote_a_model_worse_than_the_class_prior(tmp_path, 
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["register"]["beat_baseline"] = False
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    # a register param is evaluate's too: dvc repro reruns both, into an evaluation run of
+    # their own (train's run keeps the decision made under the params it records)
+    assert stage("evaluate").main([]) == 0
     assert stage("register").main([]) == 0
     registry = _registry(tmp_path)
     assert registry["promoted"] and registry["version"] == registry["champion"] == "1"
+    assert client.get_run(run_id).data.tags["gdlab.baseline_gate"] == "failed"
     assert registry["baseline_gate"]["status"] == "off"
     assert str(client.get_model_version_by_alias("noise", "champion").version) == "1"
     assert client.get_model_version("noise", "1").tags["gdlab.baseline_gate"] == "off"

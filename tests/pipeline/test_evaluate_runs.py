@@ -1,0 +1,138 @@
+"""evaluate and register write to train's run only under what it records (its DVC experiment
+and evaluate-stage params); an evaluate-only change or another experiment reusing a cached
+train gets an evaluation run of its own, child of train's run, and train's run keeps its
+metrics and params as they were. Run in this process on a small CSV."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.pipeline.conftest import stage
+
+TRAIN_RUN_TAG = "gdlab.train_run_id"
+
+
+def _rows() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    fraud = x[:, 0] + 0.3 * rng.normal(size=300) > 0
+    return pd.DataFrame(x.round(3), columns=["a", "b", "c"]).assign(
+        label=np.where(fraud, "fraud", "legit"))
+
+
+def _evaluate_and_register() -> None:
+    assert stage("evaluate").main([]) == 0
+    assert stage("register").main([]) == 0
+
+
+def _set_param(tmp_path, section: str, key: str, value) -> None:
+    path = tmp_path / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params.setdefault(section, {})[key] = value
+    path.write_text(yaml.safe_dump(params))
+
+
+def _histories(client: MlflowClient, run_id: str) -> dict[str, int]:
+    metrics = client.get_run(run_id).data.metrics
+    return {k: len(client.get_metric_history(run_id, k)) for k in metrics if k.startswith("test")}
+
+
+def _evaluation_runs(client: MlflowClient, train_run) -> list:
+    return client.search_runs([train_run.info.experiment_id],
+                              f"tags.`{TRAIN_RUN_TAG}` = '{train_run.info.run_id}'")
+
+
+def _train_run(tmp_path, client: MlflowClient):
+    handle = json.loads((tmp_path / "models" / "run.json").read_text())
+    return client.get_run(handle["run_id"])
+
+
+def test_an_evaluate_only_change_leaves_train_run_as_it_was(tmp_path, csv_train, monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-a")
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    _evaluate_and_register()
+    client = MlflowClient()
+    train = _train_run(tmp_path, client)
+    before = _histories(client, train.info.run_id)
+    assert before and all(n == 1 for n in before.values())
+    params_before = client.get_run(train.info.run_id).data.params
+
+    _set_param(tmp_path, "fairness", "min_group_size", 31)  # evaluate's param, same experiment
+    _evaluate_and_register()
+
+    assert _histories(client, train.info.run_id) == before  # nothing appended to train's run
+    kept = client.get_run(train.info.run_id)
+    assert kept.data.params == params_before
+    assert kept.data.params["fairness.min_group_size"] == "30"
+    [evaluation] = _evaluation_runs(client, train)
+    assert evaluation.info.status == "FINISHED"
+    assert evaluation.data.params["fairness.min_group_size"] == "31"
+    assert evaluation.data.params["optimizer.name"] == params_before["optimizer.name"]
+    assert evaluation.data.tags["dvc.exp_name"] == "exp-a"
+    assert evaluation.data.tags["mlflow.parentRunId"] == train.info.run_id
+    assert set(_histories(client, evaluation.info.run_id)) == set(before)
+    assert all(n == 1 for n in _histories(client, evaluation.info.run_id).values())
+    # register's decision is recorded on the evaluation run and names it on the version
+    registry = json.loads((tmp_path / "reports" / "registry.json").read_text())
+    assert evaluation.data.tags["gdlab.registered_version"] == registry["version"]
+    version = client.get_model_version("evr", registry["version"])
+    assert version.tags["gdlab.evaluation_run_id"] == evaluation.info.run_id
+    assert version.tags["gdlab.model_card"] == f"runs:/{evaluation.info.run_id}/model_card.md"
+
+    _evaluate_and_register()  # the same experiment and params again: the same evaluation run
+    [again] = _evaluation_runs(client, train)
+    assert again.info.run_id == evaluation.info.run_id
+    assert _histories(client, train.info.run_id) == before
+
+
+def test_another_experiment_on_a_cached_train_gets_its_own_run(tmp_path, csv_train,
+                                                               monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "rv-adam")
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    _evaluate_and_register()
+    client = MlflowClient()
+    train = _train_run(tmp_path, client)
+    before = _histories(client, train.info.run_id)
+
+    monkeypatch.setenv("DVC_EXP_NAME", "rv-fairpos")  # train cached: same model, same params
+    _evaluate_and_register()
+
+    assert _histories(client, train.info.run_id) == before
+    assert client.get_run(train.info.run_id).data.tags["dvc.exp_name"] == "rv-adam"
+    [evaluation] = _evaluation_runs(client, train)
+    assert evaluation.info.run_name == "rv-fairpos"
+    assert evaluation.data.tags["dvc.exp_name"] == "rv-fairpos"
+
+
+def test_the_same_params_evaluated_again_reopen_train_run(tmp_path, csv_train, monkeypatch):
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-a")
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    _evaluate_and_register()
+    _evaluate_and_register()  # e.g. evaluate's code changed: today's behaviour, one run
+    client = MlflowClient()
+    train = _train_run(tmp_path, client)
+    assert _evaluation_runs(client, train) == []
+    assert "test_accuracy" in train.data.metrics
+    assert "gdlab.registered_version" in train.data.tags
+    registry = json.loads((tmp_path / "reports" / "registry.json").read_text())
+    version = client.get_model_version("evr", registry["version"])
+    assert "gdlab.evaluation_run_id" not in version.tags
+
+
+def test_register_without_the_evaluation_it_records_refuses(tmp_path, csv_train, monkeypatch,
+                                                             capsys):
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-a")
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    _evaluate_and_register()
+    client = MlflowClient()
+    train = _train_run(tmp_path, client)
+    _set_param(tmp_path, "register", "min_confidence", 0.5)  # evaluate's param too: not rerun
+    assert stage("register").main([]) == 1
+    assert "run evaluate first" in capsys.readouterr().err
+    assert client.get_run(train.info.run_id).data.tags == train.data.tags
+    assert _evaluation_runs(client, train) == []
