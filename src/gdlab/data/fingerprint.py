@@ -102,10 +102,11 @@ def row_hashes(X: Any, y: Any, feature_names: list[str] | None = None) -> np.nda
     out = np.empty(n, dtype=np.uint64)
     for start in range(0, n, step):
         stop = min(start + step, n)
-        if hasattr(table, "iloc"):
-            block = table.iloc[start:stop, order].to_numpy(dtype=np.float64)
+        if hasattr(table, "iloc"):  # rows first: iloc[rows, order] copies the whole frame
+            rows = table.iloc[start:stop].to_numpy(dtype=np.float64)
         else:
-            block = np.asarray(table[start:stop], dtype=np.float64)[:, order]
+            rows = np.asarray(table[start:stop], dtype=np.float64)
+        block = rows[:, order]
         bits = _float_bits(block)
         bits ^= salts
         h = _mix(bits).sum(axis=1, dtype=np.uint64)
