@@ -18,6 +18,7 @@ import gzip
 import io
 import itertools
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -239,6 +240,31 @@ class _WrittenText:
         return frame.reset_index(drop=True)
 
 
+def _read_typed_whole(path: Path, options: dict[str, Any], usecols: Any) -> pd.DataFrame:
+    """``pd.read_csv`` (in blocks of rows, to keep memory low), each column typed as if read
+    at once. pandas types each block on its own: a column with one text cell deep in a big
+    file came back as numbers in some blocks and text in others, with a ``DtypeWarning``
+    printed (an identifier ``01234`` read as 1234 there and ``'01234'`` here). Such columns
+    are read again as text, as pandas reads a column that is not all numbers; the checks then
+    name the cells that are no numbers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        frame = pd.read_csv(path, **options, usecols=usecols)
+    mixed = {
+        str(name).strip() for name in frame.columns
+        if frame[name].dtype == object
+        and pd.api.types.infer_dtype(frame[name], skipna=True) != "string"
+    }
+    if not mixed:
+        return frame
+    text = pd.read_csv(path, **options, usecols=lambda name: str(name).strip() in mixed,
+                       dtype=str)
+    for name in frame.columns:
+        if str(name).strip() in mixed:
+            frame[name] = text[name].to_numpy()
+    return frame
+
+
 def _unquoted_decimal_hint(delimiter: str, decimal: str) -> str:
     """Why a row of a file whose decimal mark is its delimiter has too many fields."""
     if decimal != delimiter:
@@ -280,7 +306,7 @@ def read_csv(
         "index_col": False if first.layout == TRAILING_DELIMITER else None,
     }
     try:
-        frame = pd.read_csv(path, **options, usecols=usecols)
+        frame = _read_typed_whole(path, options, usecols)
     except pd.errors.ParserError as exc:
         raise DataError(
             f"data.path: file {str(path)!r} cannot be parsed with delimiter {delimiter!r}: "

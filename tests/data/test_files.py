@@ -1,0 +1,49 @@
+"""Reading a big CSV: a column is typed on all its rows, not block by block, and a bad cell
+deep in the file is reported by gdlab alone (row, file line, column), with no pandas warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from gdlab.data.checks import check_table
+from gdlab.data.errors import DataError
+from gdlab.data.files import read_csv
+
+ROWS = 300_000
+"""More rows than pandas types at once (its C parser reads 262 144 rows a block)."""
+
+
+def _write(path, first_column):
+    path.write_text(
+        "x,y\n" + "".join(f"{v},{i % 7}.5\n" for i, v in enumerate(first_column)),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _read_quietly(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_csv(path, "y")
+    assert [str(w.message) for w in caught] == []  # no DtypeWarning leaks
+    return table
+
+
+def test_a_bad_cell_deep_in_a_big_file_is_named_without_a_pandas_warning(tmp_path):
+    cells = [f"{i % 13}.25" for i in range(ROWS)]
+    cells[280_000] = "abc"  # in the second block pandas reads
+    table = _read_quietly(_write(tmp_path / "bad.csv", cells))
+    with pytest.raises(DataError, match=r"column 'x' is numeric except at row 280000 "
+                                        r"\(file line 280002\) \('abc'\)"):
+        check_table(table, task="regression")
+
+
+def test_a_column_typed_apart_in_blocks_is_read_as_the_text_it_is(tmp_path):
+    """A code with a leading zero stays one value: read block by block, the block without
+    text gave 1234 and the other '01234' (two levels of one code)."""
+    codes = ["01234" if i % 2 else "A7" if i >= 280_000 else "00042" for i in range(ROWS)]
+    table = _read_quietly(_write(tmp_path / "codes.csv", codes))
+    assert table.frame["x"].tolist() == codes
+    assert table.frame["y"].dtype == "float64"
