@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         params = load_params(args.params)
-        meta = prepare_dataset(params, args.out, warn=_warn)
+        meta = prepare_dataset(params, args.out, warn=_warn, progress="prepare")
     except (ConfigError, DataError, OutputNotWritten) as exc:
         print(f"prepare: {exc}", file=sys.stderr)
         return 1

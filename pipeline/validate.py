@@ -75,7 +75,7 @@ def _validate(argv: list[str] | None) -> int:
         document = read_yaml(args.params)  # read once: validated, and checked for emptiness
         params = validate_params(document, args.params)
         check_source_available(params)
-        meta = check_dataset(params, warn=checks.append)
+        meta = check_dataset(params, warn=checks.append, progress="validate")
         check_class_weight_labels(params, meta.get("classes"), meta["target"], args.params)
         check_metrics_positive(params.metrics.positive_label, meta, args.params)
         if meta["task"] == "classification" and meta.get("sensitive") is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -142,3 +143,32 @@ def test_columns_data_drop_leaves_out_do_not_tell_rows_apart(tmp_path, write_csv
     meta = check_dataset(params, warn=warned.append)
     assert meta["copied_rows"] == 30
     assert any("holds 30 rows that are exact copies" in w for w in warned)
+
+
+def test_prepare_says_as_each_long_phase_ends(tmp_path, small, fake_clock, capsys):
+    """A million rows were a minute of silence: read, checked and hashed, split and written
+    now each print a line with the phase's time (:mod:`gdlab.data.phases`)."""
+    fake_clock.step = 1.0
+    prepare_dataset(small, tmp_path / "prepared", progress="prepare")
+    check_dataset(small, progress="validate")
+    lines = capsys.readouterr().err.splitlines()
+    assert all(re.search(r" in \d\.0s$", line) for line in lines), lines
+    assert [line.rsplit(" in ", 1)[0] for line in lines] == [
+        "prepare: read 300 rows x 6 columns (synthetic)",
+        "prepare: checked 300 rows (5 features) and hashed them for exact copies",
+        "prepare: split 240 train / 60 test rows",
+        f"prepare: wrote 240 train / 60 test rows to {tmp_path / 'prepared'}",
+        "validate: read 300 rows x 6 columns (synthetic)",
+        "validate: checked 300 rows (5 features) and hashed them for exact copies",
+        "validate: split 240 train / 60 test rows",
+    ]
+
+
+def test_the_phases_are_silent_without_a_stage_or_with_gdlab_progress_off(
+    tmp_path, small, capsys, monkeypatch
+):
+    prepare_dataset(small, tmp_path / "library")
+    monkeypatch.setenv("GDLAB_PROGRESS", "off")
+    prepare_dataset(small, tmp_path / "stage", progress="prepare")
+    check_dataset(small, progress="validate")
+    assert capsys.readouterr().err == ""

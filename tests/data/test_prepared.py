@@ -281,6 +281,7 @@ def test_a_refused_write_ends_prepare_in_one_line_and_leaves_no_file_cut_short(
     else:
         (out / "X_train.npy").mkdir(parents=True)
         said = f"prepare: cannot write {out / 'X_train.npy'}: a directory stands where the file"
+    monkeypatch.setenv("GDLAB_PROGRESS", "off")  # the phase lines before it: test_build.py
     assert run_prepare(["--params", str(params), "--out", str(out)], monkeypatch) == 1
     err = capsys.readouterr().err
     assert err.startswith(said), err

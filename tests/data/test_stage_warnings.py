@@ -70,3 +70,29 @@ def test_validate_stops_on_a_date_column(project, capsys):
     err = capsys.readouterr().err
     assert "validate: " in err and "column 'order_date' holds dates or times" in err
     assert not (project / "validated.json").exists()
+
+
+@pytest.mark.parametrize("setting", [None, "off"])
+def test_validate_and_prepare_say_their_phases_unless_silenced(project, capfd, monkeypatch,
+                                                               setting):
+    """The stages printed nothing between their start and their last line (a minute at a
+    million rows); now a line as reading, checking and hashing, splitting and writing end,
+    and GDLAB_PROGRESS=off silences those lines (not the stages' own last line)."""
+    if setting is not None:
+        monkeypatch.setenv("GDLAB_PROGRESS", setting)
+    _write(project, "spend2", [i % 5 * 1.5 for i in range(40)])
+    assert _stage("validate")(["--out", "validated.json"]) == 0
+    assert _stage("prepare")(["--out", "prepared"]) == 0
+    out, err = capfd.readouterr()
+    phases = [line.rsplit(" in ", 1)[0] for line in err.splitlines()
+              if "warning" not in line]
+    assert phases == ([] if setting else [
+        f"validate: read 40 rows x 3 columns ({RAW})",
+        "validate: checked 40 rows (2 features) and hashed them for exact copies",
+        "validate: split 32 train / 8 test rows",
+        f"prepare: read 40 rows x 3 columns ({RAW})",
+        "prepare: checked 40 rows (2 features) and hashed them for exact copies",
+        "prepare: split 32 train / 8 test rows",
+        "prepare: wrote 32 train / 8 test rows to prepared",
+    ]), err
+    assert "validate: params.yaml is valid" in out and "prepare: csv (classification" in out

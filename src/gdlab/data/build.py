@@ -14,18 +14,25 @@ from gdlab.config import Params
 from gdlab.data.checks import CheckedData, check_table
 from gdlab.data.copies import copied_rows
 from gdlab.data.guards import check_magnitude, check_split_classes
+from gdlab.data.phases import Phases
 from gdlab.data.prepared import SENSITIVE_COLUMN, TARGET_COLUMN, write_prepared
 from gdlab.data.privacy import protect_personal_data
 from gdlab.data.sources import load_source
 from gdlab.data.split import check_folds, split_indices
 
 
-def check_data(params: Params) -> CheckedData:
+def check_data(params: Params, *, phases: Phases | None = None) -> CheckedData:
     """Load ``params.data.source``, drop / pseudonymise personal data (``data.pii``) and run
-    every check on it."""
+    every check on it. ``phases``: where to say as reading and checking end."""
     data = params.data
+    phases = Phases(None) if phases is None else phases
+    source = load_source(params)
+    phases.done(
+        f"read {len(source.frame)} rows x {source.frame.shape[1]} columns "
+        f"({source.path or source.source})"
+    )
     checked = check_table(
-        protect_personal_data(load_source(params), data.pii),
+        protect_personal_data(source, data.pii),
         task=params.model.task,
         missing=data.missing,
         categorical=data.categorical,
@@ -34,6 +41,10 @@ def check_data(params: Params) -> CheckedData:
     )
     regression = params.model.task == "regression"
     check_magnitude(checked.table, checked.features, checked.target if regression else None)
+    phases.done(
+        f"checked {len(checked.target)} rows ({checked.features.shape[1]} features) and "
+        "hashed them for exact copies"
+    )
     return checked
 
 
@@ -66,10 +77,14 @@ class SplitData:
     """``meta.json`` without the files' sizes and hashes."""
 
 
-def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> SplitData:
+def split_data(
+    params: Params, *, warn: Callable[[str], None] | None = None, phases: Phases | None = None
+) -> SplitData:
     """Every check of :func:`prepare_dataset` (the data's, the split's, the folds'), writing
-    nothing. Raises :class:`~gdlab.data.errors.DataError`; ``warn`` as there."""
-    checked = check_data(params)
+    nothing. Raises :class:`~gdlab.data.errors.DataError`; ``warn`` and ``phases`` as
+    there."""
+    phases = Phases(None) if phases is None else phases
+    checked = check_data(params, phases=phases)
     for warning in checked.warnings if warn is not None else ():
         warn(warning)
     classification = params.model.task == "classification"
@@ -97,14 +112,17 @@ def split_data(params: Params, *, warn: Callable[[str], None] | None = None) -> 
         "path": table.path,
         "copied_rows": len(copied_rows(groups)),
     }
+    phases.done(f"split {len(train)} train / {len(test)} test rows")
     return SplitData(checked, train, test, meta)
 
 
-def check_dataset(params: Params, *, warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+def check_dataset(
+    params: Params, *, warn: Callable[[str], None] | None = None, progress: str | None = None
+) -> dict[str, Any]:
     """The checks of :func:`prepare_dataset` without writing the files (the validate stage):
     its ``meta.json`` content less the ``sha256`` of files never written. Raises
-    :class:`~gdlab.data.errors.DataError`; ``warn`` as there."""
-    split = split_data(params, warn=warn)
+    :class:`~gdlab.data.errors.DataError`; ``warn`` and ``progress`` as there."""
+    split = split_data(params, warn=warn, phases=Phases(progress))
     return {**split.meta, "n_train": len(split.train), "n_test": len(split.test)}
 
 
@@ -113,15 +131,21 @@ def prepare_dataset(
     directory: str | Path = "data/prepared",
     *,
     warn: Callable[[str], None] | None = None,
+    progress: str | None = None,
 ) -> dict[str, Any]:
     """Check, split (seeded; stratified for classification) and write the prepared data.
 
     Returns the ``meta.json`` content. Raises :class:`~gdlab.data.errors.DataError`.
     ``warn`` receives each one-line warning of the checks (:attr:`CheckedData.warnings`, e.g.
-    an integer identifier kept as a feature); the stages print them.
+    an integer identifier kept as a feature); the stages print them. ``progress``: the
+    stage's name, to print a progress line (:mod:`gdlab.data.phases`) as each long phase
+    ends (read, checked and hashed, split, written); None prints none.
     """
-    split = split_data(params, warn=warn)
+    phases = Phases(progress)
+    split = split_data(params, warn=warn, phases=phases)
     checked = split.checked
-    return write_prepared(
+    meta = write_prepared(
         directory, _rows(checked, split.train), _rows(checked, split.test), split.meta
     )
+    phases.done(f"wrote {meta['n_train']} train / {meta['n_test']} test rows to {directory}")
+    return meta
