@@ -8,7 +8,8 @@ in it (:mod:`gdlab.tracking.evaluation_run`). A test split too small to rank mod
 (:data:`gdlab.experiment.uncertainty.MIN_RANKED_ROWS` rows) is warned about, named in
 ``metrics.json``'s ``test_warning`` and the run's ``gdlab.test_warning`` tag. A classifier's
 ``metrics.json`` also says how ``f1`` and ``average_precision`` are averaged (``f1_average``:
-macro for more than two classes; for two, ``f1_pos_label``: the positive class,
+macro for more than two classes, with ``roc_auc``'s ``roc_auc_average`` and
+``roc_auc_multi_class``: macro one-vs-rest; for two, ``f1_pos_label``: the positive class,
 ``metrics.positive_label``, which the ROC, precision-recall and calibration figures draw too),
 each class's test recall (``per_class``), the classes no test row is predicted as
 (``never_predicted``) and every class of recall 0 (``never_recalled``: those, and the ones

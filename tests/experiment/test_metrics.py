@@ -176,3 +176,24 @@ def test_float32_probabilities_score_without_sum_warning(n_classes):
         by_rows = score_rows(model, X, y, np.arange(len(y)), "classification", chunk=128)
     assert scores["log_loss"] == pytest.approx(reference, rel=1e-12)
     assert by_rows["log_loss"] == pytest.approx(reference, rel=1e-12)
+
+
+def test_multiclass_roc_auc_is_named_by_how_scikit_learn_averages_it():
+    """A fold's progress line said plain 'roc_auc 0.88' beside 'f1 (macro)'; one-vs-one or a
+    weighted one-vs-rest mean are other numbers on the same predictions."""
+    from gdlab.experiment.metrics import ROC_AUC_MULTI_CLASS, shown_name
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = np.argmax(X + [0.8, 0.0, -0.8], axis=1)
+    model = fit_pipeline(make_pipeline("classification", 30), X, y).model
+    proba = model.predict_proba(X)
+    value = score(model, X, y, "classification")["roc_auc"]
+    named = skm.roc_auc_score(y, proba, average=ROC_AUC_MULTI_CLASS["roc_auc_average"],
+                              multi_class=ROC_AUC_MULTI_CLASS["roc_auc_multi_class"])
+    assert value == pytest.approx(named, rel=1e-12)
+    assert ROC_AUC_MULTI_CLASS == {"roc_auc_average": "macro", "roc_auc_multi_class": "ovr"}
+    for other in (dict(multi_class="ovo"), dict(multi_class="ovr", average="weighted")):
+        assert abs(skm.roc_auc_score(y, proba, **other) - value) > 1e-4
+    assert shown_name("roc_auc", 3) == "roc_auc (macro one-vs-rest)"
+    assert shown_name("roc_auc", 2, "yes") == "roc_auc"  # of the positive class: no average

@@ -171,3 +171,34 @@ def test_two_string_classes_name_the_positive_class_everywhere_not_the_last_sort
     assert "| f1 (class 'fraud') | 0 |" in card
     assert "| average_precision (class 'fraud') | 0.41 |" in card
     assert "legit'" not in card
+
+
+def test_multiclass_roc_auc_says_its_average_in_metrics_json_the_console_and_the_card():
+    """metrics.json recorded f1_average but nothing of roc_auc, and the console and the card
+    showed plain 'roc_auc' beside 'f1 (macro)': it is scikit-learn's macro one-vs-rest
+    mean, which metrics.json now records under scikit-learn's names and every label says."""
+    y = np.array([0] * 50 + [1] * 30 + [2] * 20)
+    proba = np.random.default_rng(0).dirichlet([1, 1, 1], size=100)
+    proba[np.arange(100), y] += 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    document = class_document(_recalls(), CLASSES)
+    json.dumps(document)
+    expected = skm.roc_auc_score(y, proba, average=document["roc_auc_average"],
+                                 multi_class=document["roc_auc_multi_class"])
+    assert expected == skm.roc_auc_score(y, proba, average="macro", multi_class="ovr")
+    assert expected != skm.roc_auc_score(y, proba, multi_class="ovo")
+    line = shown.test_line({"f1": 0.604, "roc_auc": 0.848}, {}, document)
+    assert line == "f1 (macro) 0.604, roc_auc (macro one-vs-rest) 0.848"
+    binary = class_document(ClassRecall({0: 3, 1: 2}, {0: 3, 1: 2}, {0: 1.0, 1: 1.0}),
+                            np.array([0, 1]))
+    assert "roc_auc_multi_class" not in binary
+    assert shown.test_line({"roc_auc": 0.9}, {}, binary) == "roc_auc 0.9"
+    params = validate_params({})
+    metrics = {"test": {"roc_auc": 0.848}, "cv": {"roc_auc": {"mean": 0.88, "std": 0.01}},
+               **document}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 400, "n_test": 100, "target": "tier",
+            "feature_names": ["a"], "classes": CLASSES}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    assert "| roc_auc (macro one-vs-rest) | 0.848 |" in card
+    assert "ROC AUC (macro one-vs-rest: " in card

@@ -3,7 +3,9 @@
 Regression: rmse, mae, r2. Classification: accuracy, balanced_accuracy (the mean recall of
 the classes), f1 and average_precision (of the positive class for two classes,
 :mod:`gdlab.data.positive`; macro-averaged over the classes, one-vs-rest, for more:
-:func:`f1_average`), roc_auc, log_loss.
+:func:`f1_average`), roc_auc (of the positive class's probability for two classes; for more,
+scikit-learn's ``roc_auc_score(multi_class="ovr", average="macro")``: the unweighted mean of
+each class's area against the rest, :data:`ROC_AUC_MULTI_CLASS`), log_loss.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ CLASSIFICATION_METRICS = tuple(METRICS["classification"])
 GREATER_IS_BETTER = {name: up for task in METRICS.values() for name, up in task.items()}
 POSITIVE_CLASS_METRICS = ("f1", "average_precision")
 """The metrics of one class, the positive one, for two classes (macro averages for more)."""
+ROC_AUC_MULTI_CLASS = {"roc_auc_average": "macro", "roc_auc_multi_class": "ovr"}
+"""How ``roc_auc`` is averaged over more than two classes, as scikit-learn's
+``roc_auc_score(average=..., multi_class=...)`` names it: each class's probability against the
+rest (one-vs-rest), the unweighted mean over the classes (macro); one-vs-one or a
+support-weighted mean give other values on the same predictions."""
+ROC_AUC_WORDS = {"ovr": "one-vs-rest", "ovo": "one-vs-one"}
 
 
 def metric_names(task: str) -> tuple[str, ...]:
@@ -121,10 +129,18 @@ def f1_average(n_classes: int) -> str:
     return "binary" if n_classes == 2 else "macro"
 
 
+def roc_auc_name(average: str, multi_class: str) -> str:
+    """``roc_auc (macro one-vs-rest)``: ``roc_auc`` named with how it is averaged."""
+    return f"roc_auc ({average} {ROC_AUC_WORDS.get(multi_class, multi_class)})"
+
+
 def shown_name(name: str, n_classes: int, positive: Any = None) -> str:
     """``name`` as a progress line shows it: ``f1 (class 'fraud')`` for two classes whose
     ``positive`` class is known, ``f1 (macro)`` for more (and so ``average_precision``),
-    else ``name``."""
+    ``roc_auc (macro one-vs-rest)`` for more than two classes, else ``name``."""
+    if name == "roc_auc" and n_classes > 2:
+        return roc_auc_name(ROC_AUC_MULTI_CLASS["roc_auc_average"],
+                            ROC_AUC_MULTI_CLASS["roc_auc_multi_class"])
     if name not in POSITIVE_CLASS_METRICS or n_classes < 2:
         return name
     if f1_average(n_classes) != "binary":
@@ -177,7 +193,9 @@ def _classification_scores(
     elif binary:
         roc_auc = skm.roc_auc_score(y == pos, proba[:, k])
     else:
-        roc_auc = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+        roc_auc = skm.roc_auc_score(y, proba, labels=classes,
+                                    multi_class=ROC_AUC_MULTI_CLASS["roc_auc_multi_class"],
+                                    average=ROC_AUC_MULTI_CLASS["roc_auc_average"])
     return {
         "accuracy": float(skm.accuracy_score(y, pred)),
         "balanced_accuracy": float(skm.balanced_accuracy_score(y, pred)),

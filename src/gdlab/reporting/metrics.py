@@ -3,10 +3,10 @@ scores with the CV mean and std). ``dvc metrics show`` flattens them to ``test.r
 ``cv.rmse.mean``, ...; (what the model trained with is ``reports/trained.json``'s). Both
 carry ``fit``: the over-/under-fitting verdict, the
 validation-minus-training gap and the best epoch (:mod:`gdlab.experiment.fitcheck`). A
-classifier's ``metrics.json`` also says how ``f1`` is averaged, each class's test recall and
-the classes it never predicts or never recalls (:func:`class_document`). Its ``baseline``
-holds the test scores of a constant prediction fitted on the training rows, what the model has
-to beat (:func:`baseline_line`)."""
+classifier's ``metrics.json`` also says how ``f1`` (and ``roc_auc``) is averaged, each class's
+test recall and the classes it never predicts or never recalls (:func:`class_document`). Its
+``baseline`` holds the test scores of a constant prediction fitted on the training rows, what
+the model has to beat (:func:`baseline_line`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ import numpy as np
 
 from gdlab.experiment import CVResult
 from gdlab.experiment.fitcheck import diagnose_fit
-from gdlab.experiment.metrics import POSITIVE_CLASS_METRICS, f1_average
+from gdlab.experiment.metrics import (
+    POSITIVE_CLASS_METRICS,
+    ROC_AUC_MULTI_CLASS,
+    f1_average,
+    roc_auc_name,
+)
 from gdlab.experiment.per_class import ClassRecall
 
 
@@ -92,30 +97,35 @@ def class_document(
 ) -> dict[str, Any]:
     """What ``reports/metrics.json`` says of a classifier beside its scores: how ``f1`` and
     ``average_precision`` are averaged (``f1_average``, scikit-learn's name; ``f1_pos_label``,
-    the positive class both score, for two classes), each test class's recall, rows and rows
-    predicted as it (``per_class``) and the classes no test row is predicted as
-    (``never_predicted``, their recall 0) and those whose recall is 0 (``never_recalled``:
-    those, and the ones predicted only for other classes' rows)."""
+    the positive class both score, for two classes) and, for more than two classes, ``roc_auc``
+    (``roc_auc_average``, ``roc_auc_multi_class``: scikit-learn's names), each test class's
+    recall, rows and rows predicted as it (``per_class``) and the classes no test row is
+    predicted as (``never_predicted``, their recall 0) and those whose recall is 0
+    (``never_recalled``: those, and the ones predicted only for other classes' rows)."""
     return {**f1_document(classes, positive), **recalls.document()}
 
 
 def f1_document(classes: Sequence[Any], positive: Any = None) -> dict[str, Any]:
-    """``{"f1_average": "macro"}``, or ``{"f1_average": "binary", "f1_pos_label": <the
-    positive class>}`` for two ``classes`` (the model's ``classes_``; ``positive``:
-    :func:`gdlab.data.positive.positive_class`, None: the last class): how ``f1`` and
-    ``average_precision`` are computed."""
+    """``{"f1_average": "macro", "roc_auc_average": "macro", "roc_auc_multi_class": "ovr"}``
+    for more than two ``classes`` (the model's ``classes_``), or ``{"f1_average": "binary",
+    "f1_pos_label": <the positive class>}`` for two (``positive``:
+    :func:`gdlab.data.positive.positive_class`, None: the last class): how ``f1``,
+    ``average_precision`` and ``roc_auc`` are computed."""
     labels = np.asarray(classes).tolist()  # numpy scalars as JSON's
     average = f1_average(len(labels))
     if average != "binary":
-        return {"f1_average": average}
+        return {"f1_average": average, **ROC_AUC_MULTI_CLASS}
     pos = labels[-1] if positive is None else np.asarray([positive]).tolist()[0]
     return {"f1_average": average, "f1_pos_label": pos}
 
 
 def metric_label(name: str, document: Mapping[str, Any]) -> str:
     """``name`` as shown to people: ``f1 (macro)`` or ``f1 (class 'yes')`` (and so
-    ``average_precision``) when the metrics document says how they are averaged, else
-    ``name``."""
+    ``average_precision``), ``roc_auc (macro one-vs-rest)``, when the metrics document says how
+    they are averaged, else ``name``."""
+    if name == "roc_auc" and "roc_auc_multi_class" in document:
+        return roc_auc_name(document.get("roc_auc_average", "macro"),
+                            document["roc_auc_multi_class"])
     if name not in POSITIVE_CLASS_METRICS or "f1_average" not in document:
         return name
     if document["f1_average"] == "binary" and "f1_pos_label" in document:

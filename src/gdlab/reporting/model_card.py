@@ -174,7 +174,7 @@ def _metrics(c: CardInputs) -> str:
     chosen = p.register.resolved_metric(task)
     if task == "classification":
         measured = (f"accuracy, balanced accuracy (the mean of the classes' recalls), "
-                    f"{_f1_words(c.metrics)}, ROC AUC and log loss")
+                    f"{_f1_words(c.metrics)}, {_roc_auc_words(c.metrics)} and log loss")
         fairness = (
             "by group: accuracy, selection rate (share predicted "
             f"`{_fmt(c.fairness.positive_label)}`), true and false positive rate; demographic "
@@ -214,6 +214,16 @@ def _f1_words(metrics: dict[str, Any]) -> str:
         return (f"F1 and average precision of the positive class "
                 f"`{_fmt(metrics['f1_pos_label'])}` (metrics.positive_label)")
     return "F1, average precision"
+
+
+def _roc_auc_words(metrics: dict[str, Any]) -> str:
+    """How the card's ROC AUC is computed over more than two classes (``metrics.json``'s
+    ``roc_auc_average`` and ``roc_auc_multi_class``)."""
+    if "roc_auc_multi_class" not in metrics:
+        return "ROC AUC"
+    shown = metric_label("roc_auc", metrics).removeprefix("roc_auc ")  # (macro one-vs-rest)
+    return (f"ROC AUC {shown[:-1]}: the mean over the classes, unweighted, of each class's "
+            "area against the rest)")
 
 
 def _source(c: CardInputs) -> str:
