@@ -335,14 +335,15 @@ def test_predicted_against_actual_draws_every_test_row_in_target_units(kept, tmp
 def test_calibration_plot_is_sklearns_calibration_curve(n_classes, kept, tmp_path):
     """log_loss ranks and registers the models but no figure showed whether the predicted
     probabilities are calibrated. Binary: the second class as positive (as the ROC);
-    multi-class: one-vs-rest for the four classes with the most test rows."""
+    multi-class: one-vs-rest for the rarest class and the three with the most test rows (it
+    drew the four most frequent, leaving out the rarest, whose calibration matters most)."""
     from sklearn.calibration import calibration_curve
 
     from gdlab.reporting.evaluation import calibration_bins
 
     rng = np.random.default_rng(n_classes)
-    # classes 1, 3, 5, 7 the most frequent (of ten)
-    counts = [250, 250] if n_classes == 2 else [30, 70, 30, 65, 30, 60, 30, 55, 30, 30]
+    # classes 1, 3, 5 the most frequent (of ten), 9 the rarest
+    counts = [250, 250] if n_classes == 2 else [30, 70, 30, 65, 30, 60, 30, 55, 30, 15]
     y = rng.permutation(np.repeat(np.arange(n_classes), counts))
     X = rng.normal(size=(len(y), 6)) + rng.normal(size=(n_classes, 6))[y]
     labels = np.array([f"c{k}" for k in range(n_classes)])
@@ -350,7 +351,7 @@ def test_calibration_plot_is_sklearns_calibration_curve(n_classes, kept, tmp_pat
     model = LogisticRegression(max_iter=500).fit(X, y)
     figure = evaluation_figures(model, X, y, "classification", tmp_path)["calibration"]
     proba = model.predict_proba(X)
-    shown = ["c1"] if n_classes == 2 else ["c1", "c3", "c5", "c7"]
+    shown = ["c1"] if n_classes == 2 else ["c1", "c3", "c5", "c9"]
     assert sorted(k for k in figure.data if k != "n_bins") == shown
     n_bins = figure.data["n_bins"]
     assert n_bins == calibration_bins(len(y)) == 10
@@ -368,7 +369,41 @@ def test_calibration_plot_is_sklearns_calibration_curve(n_classes, kept, tmp_pat
         assert "class c1 as positive" in legend
     else:
         assert {f"class {c} vs rest" for c in shown} <= set(legend)
-        assert "4 of 10 classes" in ax.get_title()
+        assert ("4 of 10 classes: the rarest, 'c9' (15 test rows), and the 3 with the most "
+                "test rows") in ax.get_title()
+
+
+@pytest.mark.parametrize("n_classes", [5, 12])
+def test_roc_and_pr_draw_every_class_up_to_ten_and_say_which_beyond(n_classes, kept, tmp_path):
+    """The README promised the curves of the four classes with the most test rows while roc.png
+    and precision_recall.png drew every class: they draw every class up to ten (distinct
+    colours); beyond, the rarest and the nine with the most test rows, as the title says.
+    Calibration keeps four, the rarest among them."""
+    rng = np.random.default_rng(n_classes)
+    counts = [40 + 10 * k for k in range(n_classes)]
+    counts[2] = 12  # the rarest, not first nor last in class order
+    y = rng.permutation(np.repeat(np.arange(n_classes), counts))
+    X = rng.normal(size=(len(y), 6)) + 2 * rng.normal(size=(n_classes, 6))[y]
+    labels = np.array([f"k{k:02d}" for k in range(n_classes)])
+    y = labels[y]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    figures = evaluation_figures(model, X, y, "classification", tmp_path)
+    proba = model.predict_proba(X)
+    by_rows = sorted(range(n_classes), key=lambda k: -counts[k])
+    drawn = (list(labels) if n_classes <= 10
+             else sorted(labels[[2, *[k for k in by_rows if k != 2][:9]]]))
+    assert sorted(figures["roc"].data) == sorted(figures["precision_recall"].data) == drawn
+    for label in drawn:
+        k = list(labels).index(label)
+        assert figures["roc"].data[label]["auc"] == pytest.approx(
+            roc_auc_score(y == label, proba[:, k]))
+    calibrated = sorted(labels[[2, *by_rows[:3]]])
+    assert sorted(k for k in figures["calibration"].data if k != "n_bins") == calibrated
+    titles = {fig.axes[0].get_title() for fig in kept}
+    rarest = "the rarest, 'k02' (12 test rows)"
+    assert any(f"4 of {n_classes} classes: {rarest}, and the 3 with" in t for t in titles)
+    limited = [t for t in titles if f"10 of {n_classes} classes: {rarest}, and the 9" in t]
+    assert len(limited) == (2 if n_classes > 10 else 0)  # ROC and precision-recall
 
 
 def test_calibration_bins_keep_about_twenty_rows_each():

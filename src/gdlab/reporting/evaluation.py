@@ -23,10 +23,13 @@ from gdlab.atomic import discarded
 from gdlab.experiment.metrics import binary_positive
 from gdlab.reporting.canvas import Figure, canvas, line_data
 
+CURVE_CLASSES = 10
+"""A multi-class model's ROC and precision-recall figures draw the one-vs-rest curve of every
+class up to this many (matplotlib's ten distinct colours); of more, :func:`curve_classes`."""
 CALIBRATION_CLASSES = 4
 """A multi-class model's calibration plot draws one-vs-rest curves of at most this many
-classes: those with the most test rows (ties in class order), whose curves are the least noisy;
-ten curves on one plot could not be told apart."""
+classes (reliability curves cross and zigzag: ten on one plot could not be told apart), chosen
+by :func:`curve_classes`: the rarest test class and those with the most test rows."""
 ROWS_PER_BIN = 20
 """Test rows per calibration bin (quantile bins: equally many rows each), at most 10 bins and
 at least 2: uniform bins on a small test split left bins of a handful of rows whose fraction
@@ -72,17 +75,42 @@ def prediction_error_figure(
     })
 
 
-def calibration_classes(y_true: Any, classes: Any, positive: Any = None) -> list[Any]:
-    """The classes a calibration plot draws: of two, the positive one (``positive``, as the
-    ROC and the metrics; None: its default on ``y_true``), else the
-    :data:`CALIBRATION_CLASSES` with the most test rows, in class order."""
+def curve_classes(y_true: Any, classes: Any, positive: Any = None,
+                  limit: int = CURVE_CLASSES) -> list[Any]:
+    """The classes a one-vs-rest figure draws: of two, the positive one (``positive``, as the
+    metrics; None: its default on ``y_true``); of more, every class when there are at most
+    ``limit``, else the rarest class with a test row (the one whose curves an imbalanced data
+    set most needs; ties: the first in class order) and the ``limit - 1`` others with the most
+    test rows (the least noisy curves), in class order."""
     classes = list(classes)
-    if len(classes) == 2:
-        return [binary_positive(np.asarray(classes), np.asarray(y_true), positive)[0]]
     y_true = np.asarray(y_true)
+    if len(classes) == 2:
+        return [binary_positive(np.asarray(classes), y_true, positive)[0]]
+    if len(classes) <= limit:
+        return classes
     counts = [int(np.sum(y_true == c)) for c in classes]
-    top = sorted(range(len(classes)), key=lambda k: -counts[k])[:CALIBRATION_CLASSES]
-    return [classes[k] for k in sorted(top)]
+    present = [k for k in range(len(classes)) if counts[k] > 0] or list(range(len(classes)))
+    rarest = min(present, key=lambda k: counts[k])
+    others = sorted((k for k in range(len(classes)) if k != rarest), key=lambda k: -counts[k])
+    return [classes[k] for k in sorted([rarest, *others[: limit - 1]])]
+
+
+def calibration_classes(y_true: Any, classes: Any, positive: Any = None) -> list[Any]:
+    """The classes a calibration plot draws (:func:`curve_classes`, at most
+    :data:`CALIBRATION_CLASSES`)."""
+    return curve_classes(y_true, classes, positive, CALIBRATION_CLASSES)
+
+
+def _which(y_true: Any, shown: list[Any], classes: list[Any]) -> str:
+    """``4 of 10 classes: the rarest, 'c9' (15 test rows), and the 3 with the most test rows``,
+    or "" when every class is drawn (or two, of the positive one)."""
+    if len(classes) <= 2 or len(shown) == len(classes):
+        return ""
+    counts = {str(c): int(np.sum(np.asarray(y_true) == c)) for c in shown}
+    rarest = min(shown, key=lambda c: counts[str(c)])
+    rows = counts[str(rarest)]
+    return (f"{len(shown)} of {len(classes)} classes: the rarest, {str(rarest)!r} ({rows} test "
+            f"row{'' if rows == 1 else 's'}), and the {len(shown) - 1} with the most test rows")
 
 
 def calibration_bins(n_rows: int) -> int:
@@ -121,8 +149,7 @@ def calibration_figure(
         ax.set_ylim(0, 1.01)
         ax.set_xlabel("mean predicted probability of the class (per bin)")
         ax.set_ylabel("fraction of test rows in the class (per bin)")
-        which = (f"{len(shown)} of {len(classes)} classes, those with the most test rows"
-                 if len(shown) < len(classes) and len(classes) > 2 else "")
+        which = _which(y_true, shown, classes)
         bins = f"{n_bins} quantile bins of ~{len(y_true) // n_bins} rows"
         ax.set_title(f"calibration on {len(y_true)} test rows ({bins})"
                      + (f"\n({which})" if which else ""), fontsize=10)
@@ -174,13 +201,19 @@ def _one_vs_rest(
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(label, is_positive, score)`` per curve: one for two classes (``positive`` as the
     positive class, the metrics' :func:`gdlab.data.positive.positive_class`; None: its
-    default on ``y_true``), one per class otherwise."""
+    default on ``y_true``), one per class of :func:`curve_classes` otherwise."""
     y_true = np.asarray(y_true)
-    classes = np.asarray(classes)
-    if len(classes) == 2:
-        pos, k = binary_positive(classes, y_true, positive)
-        return [(str(pos), y_true == pos, proba[:, k])]
-    return [(str(c), y_true == c, proba[:, k]) for k, c in enumerate(classes)]
+    listed = list(classes)
+    return [(str(c), y_true == c, proba[:, listed.index(c)])
+            for c in curve_classes(y_true, listed, positive)]
+
+
+def _curves_title(title: str, y_true: Any, classes: Any, curves: list) -> str:
+    """``title``, with which classes are drawn when not all of them (:func:`_which`)."""
+    listed = list(classes)
+    shown = [c for c in listed if str(c) in {label for label, _, _ in curves}]
+    which = _which(y_true, shown, listed)
+    return title + (f"\n({which})" if which else "")
 
 
 def roc_figure(
@@ -204,7 +237,8 @@ def roc_figure(
         ax.set_ylim(0, 1.01)
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
-        ax.set_title("ROC curve on the test split")
+        ax.set_title(_curves_title("ROC curve on the test split", y_true, classes, curves),
+                     fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
@@ -242,7 +276,8 @@ def precision_recall_figure(
         ax.set_ylim(0, 1.01)
         ax.set_xlabel("recall")
         ax.set_ylabel("precision")
-        ax.set_title("precision-recall on the test split (dotted: positive rate)")
+        ax.set_title(_curves_title("precision-recall on the test split (dotted: positive rate)",
+                                   y_true, classes, curves), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower left")
         fig.tight_layout()
