@@ -103,6 +103,7 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
             feature_names=data.feature_names,
             learning_rate=spec.learning_rate,
             rank_by=spec.rank_by,
+            metric=spec.resolved_metric(params.model.task),
         )
     for variant in comparison.variants:  # a schedule that tol stopped before it acted
         if not variant.diverged:

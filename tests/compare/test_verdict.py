@@ -216,3 +216,31 @@ def test_the_overlay_names_the_learning_rate_the_optimisers_share(default_proble
                                tmp_path / "f")
     title = written["figures"]["overlay"].data["title"]
     assert "every variant: learning rate 0.01, batch size 64, schedule constant" in title
+
+
+def test_a_greater_is_better_metric_ranks_the_higher_first_and_says_so():
+    """compare.metric: balanced_accuracy (what class weights are compared by) was refused
+    ('val_metric ranks lower first'); it ranks the higher first, the gaps are how far below
+    the best each variant is, and the verdict says 'higher'."""
+    def scored(label: str, values: list[float]) -> Variant:
+        folds = [VariantFold(k, {"train_loss": [2.0, 1.0], "time_s": [0.1, 0.2]}, False, 0.2,
+                             scores={"balanced_accuracy": value})
+                 for k, value in enumerate(values, 1)]
+        return Variant(label, label, None, folds)
+
+    none, balanced = [0.50, 0.49, 0.51], [0.57, 0.58, 0.56]
+    comparison = Comparison("model.class_weight",
+                            [scored("class_weight=null", none),
+                             scored("class_weight=balanced", balanced)],
+                            rank_by="val_metric", metric="balanced_accuracy")
+    summary = comparison.summary()
+    assert summary["ranking"] == ["class_weight=balanced", "class_weight=null"]
+    assert summary["winner"] == "class_weight=balanced"
+    row = summary["variants"]["class_weight=null"]
+    assert row["gap_to_best"] == pytest.approx(np.mean(np.subtract(balanced, none)))
+    assert row["folds_behind_best"] == 3
+    assert row["val_balanced_accuracy"] == pytest.approx(np.mean(none))
+    assert verdict_text(summary).startswith("winner class_weight=balanced (higher than every "
+                                            "other variant on every fold")
+    assert "its final held-out balanced_accuracy is higher on every fold" in summary["winner_rule"]
+    assert "(held-out balanced_accuracy, below the best's; mean ± std" in summary_markdown(summary)

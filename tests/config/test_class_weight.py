@@ -72,15 +72,52 @@ def test_class_weight_is_a_tune_and_compare_dimension():
             "model.class_weight": {"choices": [None, "bal"]}}}))
     compared = {"compare.enabled": True, "compare.vary": "model.class_weight",
                 "compare.values": [None, "balanced"]}
-    for rank_by in ("val_metric", "val_loss"):
-        validate_params(params_dict({**compared, "compare.rank_by": rank_by}))
+    for metric in ("balanced_accuracy", "f1", "average_precision", "roc_auc"):
+        validate_params(params_dict({**compared, "compare.rank_by": "val_metric",
+                                     "compare.metric": metric}))
     # each variant's training loss is a differently weighted mean: not comparable
     problems = _problems({**compared, "compare.rank_by": "train_loss"})
     assert problems[0].startswith("compare.vary: model.class_weight with compare.rank_by: "
                                   "train_loss: the variants' losses would be in different units")
-    problems = _problems({**compared, "compare.rank_by": "val_metric", "compare.target_loss": 0.3})
+    assert "compare.metric: balanced_accuracy" in problems[0]
+    problems = _problems({**compared, "compare.rank_by": "val_metric", "compare.target_loss": 0.3,
+                          "compare.metric": "f1"})
     assert problems[0].startswith("compare.target_loss: 0.3 with compare.vary: "
                                   "model.class_weight")
+
+
+@pytest.mark.parametrize(("ranking", "said"), [
+    ({"compare.rank_by": "val_loss"}, "compare.rank_by: val_loss"),
+    ({"compare.rank_by": "val_metric"}, "compare.rank_by: val_metric with compare.metric: auto"),
+    ({"compare.rank_by": "val_metric", "compare.metric": "log_loss"},
+     "compare.rank_by: val_metric with compare.metric: log_loss"),
+    ({"compare.rank_by": "val_loss", "compare.metric": "balanced_accuracy",
+      "compare.vary": "model.class_weight.fraud", "compare.values": [1, 10],
+      "model.class_weight": {"fraud": 5}},
+     "compare.rank_by: val_loss"),
+])
+def test_class_weights_ranked_by_held_out_log_loss_are_refused(ranking, said):
+    """compare.vary: model.class_weight over [null, balanced] ranked by the held-out log loss
+    declared 'winner class_weight=null' while balanced accuracy rose 0.50 -> 0.57: weights move
+    the probabilities away from the class shares log loss rewards, so no weights win it by
+    construction. Refused, as model.loss ranked by loss is, naming what ranks them instead."""
+    problems = _problems({"compare.enabled": True, "compare.vary": "model.class_weight",
+                          "compare.values": [None, "balanced"], **ranking})
+    assert problems == [
+        f"compare.rank_by: {ranking.get('compare.vary', 'model.class_weight')} with {said} "
+        "ranks the variants by their held-out log loss, which the unweighted variant wins by "
+        "construction: class weights move the predicted probabilities away from the class "
+        "shares that log loss rewards (whatever they do for the rare classes) (allowed: "
+        "compare.rank_by: val_metric with compare.metric: balanced_accuracy (or f1, "
+        "average_precision, roc_auc), held-out scores that weigh the rare classes, or another "
+        "compare.vary)"]
+
+
+def test_compare_metric_must_fit_the_task():
+    problems = _problems({"compare.enabled": True, "compare.metric": "rmse"})
+    assert problems == ["compare.metric: rmse does not fit task classification (allowed: auto | "
+                        "log_loss | accuracy | f1 | roc_auc | average_precision | "
+                        "balanced_accuracy)"]
 
 
 # the classes prepare finds (meta["classes"]) -> labels a mapping may name / may not

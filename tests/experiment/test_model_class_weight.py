@@ -100,22 +100,31 @@ def test_a_tuning_trial_trains_with_the_searched_class_weight(fraud):
 
 
 def test_compare_variants_train_with_their_class_weight(fraud):
+    """The variants are ranked by compare.metric, the higher first for balanced accuracy (the
+    held-out log loss, which no weights win by construction, is refused by validation)."""
     X, y = fraud
     params = _params(None, compare={"enabled": True, "vary": "model.class_weight",
-                                    "values": [None, "balanced"], "rank_by": "val_metric"},
+                                    "values": [None, "balanced"], "rank_by": "val_metric",
+                                    "metric": "balanced_accuracy"},
                      cv={"folds": 3, "n_jobs": 1})
     variants = plan_variants(params)
     comparison = compare_variants(variants, X, y, vary="model.class_weight",
                                   task="classification", folds=3, seed=params.seed,
-                                  trajectories=False, rank_by="val_metric")
+                                  trajectories=False, rank_by="val_metric",
+                                  metric=params.compare.resolved_metric("classification"))
     folds = make_folds(y, 3, task="classification", seed=params.seed)
     by_value = {}
     for value in (None, "balanced"):
         alone = with_overrides(params, {"model.class_weight": value})
         cv = cross_validate(build_pipeline(alone), X, y, folds, task="classification",
                             progress=False)
-        by_value[value] = [f.scores["log_loss"] for f in cv.folds]
+        by_value[value] = [f.scores["balanced_accuracy"] for f in cv.folds]
     for variant in variants:
-        got = comparison.variant(variant.label).fold_scores("log_loss")
+        got = comparison.variant(variant.label).fold_scores("balanced_accuracy")
         assert list(got.values()) == pytest.approx(by_value[variant.value], rel=1e-12)
-    assert by_value[None] != pytest.approx(by_value["balanced"], rel=1e-3)
+    assert np.mean(by_value["balanced"]) > np.mean(by_value[None]) + 0.05
+    summary = comparison.summary()
+    assert summary["ranking"] == ["class_weight=balanced", "class_weight=null"]
+    gaps = np.subtract(by_value["balanced"], by_value[None])  # how far null is behind
+    assert summary["variants"]["class_weight=null"]["gap_to_best"] == pytest.approx(gaps.mean())
+    assert summary["val_metric"] == "balanced_accuracy"

@@ -184,8 +184,9 @@ class Comparison:
     """What ranks the variants and decides the verdict: the final value of a loss curve
     (``train_loss``, ``val_loss``) or ``val_metric``, the folds' held-out :attr:`metric`."""
     metric: str | None = None
-    """The task's default metric (rmse, log_loss; lower is better): each fold's held-out
-    score in it is shown, and ranks with ``rank_by: val_metric``."""
+    """The held-out metric (``compare.metric``; the task's default: rmse, log_loss): each
+    fold's held-out score in it is shown, and ranks with ``rank_by: val_metric`` (the higher
+    first when greater is better, as balanced_accuracy)."""
     learning_rate_rule: str = ""
     """How each variant's learning rate was chosen, in words."""
 
@@ -230,22 +231,28 @@ class Comparison:
         if self.metric is None:
             raise ValueError("compare.rank_by: val_metric needs the task's metric: pass task to "
                              "compare_variants")
-        if GREATER_IS_BETTER[self.metric]:  # the defaults (rmse, log_loss) are lower-better
-            raise ValueError(f"compare.rank_by: val_metric ranks lower first; {self.metric} "
-                             "is greater-is-better")
         return self.metric
+
+    def higher_first(self) -> bool:
+        """Whether the ranked value is better higher (``val_metric`` of balanced_accuracy...)."""
+        return self.ranks_by_metric() and GREATER_IS_BETTER[self._ranked_metric()]
 
     def final(self, v: Variant) -> float | None:
         """What ranks ``v`` (lower first): its final loss of :attr:`rank_by` (the mean curve's
-        last point) or, with ``val_metric``, the mean over the folds of its held-out score."""
+        last point) or, with ``val_metric``, the mean over the folds of its held-out score
+        (negated when greater is better)."""
         if self.ranks_by_metric():
-            return v.score(self._ranked_metric())[0]
+            value = v.score(self._ranked_metric())[0]
+            return None if value is None else -value if self.higher_first() else value
         return _final(v.curve(self.rank_by))
 
     def fold_finals(self, v: Variant) -> dict[int, float]:
-        """``{fold: what ranks}``: its final loss of :attr:`rank_by` or its held-out score."""
+        """``{fold: what ranks}`` (lower first): its final loss of :attr:`rank_by` or its
+        held-out score, negated when greater is better (so a gap to the best is how far
+        behind it is, either way)."""
         if self.ranks_by_metric():
-            return v.fold_scores(self._ranked_metric())
+            sign = -1.0 if self.higher_first() else 1.0
+            return {k: sign * value for k, value in v.fold_scores(self._ranked_metric()).items()}
         return v.fold_finals(self.rank_by)
 
     def _alive(self) -> list[Variant]:
@@ -338,7 +345,8 @@ class Comparison:
             "winner": winner,
             "tied_with_best": tied,
             "winner_rule": "winner only when, compared fold by fold with every other "
-            f"variant, its final {ranked} is lower on every fold (compare.rank_by: "
+            f"variant, its final {ranked} is {'higher' if self.higher_first() else 'lower'} on "
+            "every fold (compare.rank_by: "
             f"{self.rank_by}; folds_behind_best "
             "equals folds; a fold without a final value for either does not count) and the "
             "mean of the paired gaps exceeds their standard deviation over the folds and "
@@ -368,12 +376,15 @@ def diverged_text(v: Variant) -> str:
 def verdict_text(summary: dict[str, Any]) -> str:
     """One sentence on the summary's winner, or why there is none."""
     winner, tied = summary.get("winner"), summary.get("tied_with_best") or []
+    higher = (summary.get("rank_by") == "val_metric"
+              and GREATER_IS_BETTER.get(summary.get("val_metric") or "", False))
     rows = summary.get("variants") or {}
     diverged = [label for label, row in rows.items() if row.get("diverged")]
     if winner is not None:
         if len(diverged) == len(rows) - 1:
             return f"winner {winner} (every other variant diverged)"
-        return (f"winner {winner} (lower than every other variant on every fold, by a mean "
+        return (f"winner {winner} ({'higher' if higher else 'lower'} than every other variant "
+                "on every fold, by a mean "
                 "gap above the gaps' spread over the folds and train.tol"
                 + (f"; {', '.join(diverged)} diverged" if diverged else "") + ")")
     if len(tied) > 1:
@@ -510,6 +521,7 @@ def compare_variants(
     feature_names: list[str] | None = None,
     learning_rate: str = "shared",
     rank_by: str = "train_loss",
+    metric: str | None = None,
 ) -> Comparison:
     """Cross-validate every variant on the same ``folds`` (and record each one's trajectory
     on all of ``(X, y)``), all fits sharing one pool of ``n_jobs`` workers. A ``batch_size``
@@ -518,7 +530,8 @@ def compare_variants(
     variant's LR range test suggestion on the first fold's training rows,
     :func:`gdlab.experiment.variant_rates.find_variant_rates`); ``rank_by``: ``train_loss``
     or ``val_loss``, the final loss that ranks them, or ``val_metric``, each fold's held-out
-    score in the task's default metric (scored as cross-validation's ``val_<metric>``)."""
+    score in ``metric`` (``compare.metric``; None: the task's default metric; scored as
+    cross-validation's ``val_<metric>``)."""
     X = np.asarray(X)
     y = np.asarray(y)
     splits = make_folds(y, folds, task=task, seed=seed, groups=copy_groups(X, y))
@@ -579,7 +592,7 @@ def compare_variants(
         final = _final(v.curve("train_loss"))
         state = diverged_text(v) if v.diverged else f"final training loss {final:.4g}"
         say(f"compare: {v.label}: {state}")
-    comparison = Comparison(vary, variants, rank_by=rank_by, metric=DEFAULT_METRIC[task],
+    comparison = Comparison(vary, variants, rank_by=rank_by, metric=metric or DEFAULT_METRIC[task],
                             learning_rate_rule=rate_rule)
     units = loss_units_differ(variants, vary)
     if units is not None:  # no loss value is the same target for all of them

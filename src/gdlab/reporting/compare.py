@@ -18,6 +18,7 @@ import numpy as np
 from gdlab.atomic import atomic_path, cleared_dir, write_text_atomic
 from gdlab.config.sections.compare import safe_name
 from gdlab.experiment.compare import Comparison, Variant, verdict_text
+from gdlab.experiment.metrics import GREATER_IS_BETTER
 from gdlab.experiment.progress import say
 from gdlab.experiment.trajectory import loss_surface, surface_line
 from gdlab.reporting.canvas import (
@@ -323,7 +324,9 @@ def _ranked_loss(summary: dict[str, Any]) -> str:
     """``"validation loss"``, ``"training loss"`` or ``"held-out rmse"``: what the ranking and
     the gaps compare."""
     if summary.get("rank_by") == "val_metric":
-        return f"held-out {summary.get('val_metric')}"
+        name = summary.get("val_metric")
+        below = ", below the best's" if GREATER_IS_BETTER.get(name or "", False) else ""
+        return f"held-out {name}{below}"
     return ("validation loss" if summary.get("rank_by") == "val_loss" else "training loss")
 
 

@@ -11,6 +11,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from gdlab.config.base import Section
 from gdlab.config.errors import ConfigError, Problem
+from gdlab.config.sections.tracking import DEFAULT_METRIC, METRICS
 
 if TYPE_CHECKING:
     from gdlab.config.schema import Params
@@ -40,9 +41,16 @@ LOSS_UNIT_KEYS = {
 ``target_loss``; such a comparison has no target (:func:`changes_loss_units`)."""
 
 WEIGHTED_TRAINING_KEY = "model.class_weight"
-"""Its variants' training losses are differently weighted means, their held-out losses
-(unweighted) are alike: ranking by ``val_loss`` is allowed, by ``train_loss`` refused. Its
-dotted keys (``model.class_weight.fraud``) count as it."""
+"""Its variants' training losses are differently weighted means (ranking by ``train_loss`` is
+refused), and their held-out log loss (``val_loss``, ``val_metric`` of log_loss) favours the
+unweighted variant by construction (refused too): they rank by another held-out metric
+(:data:`WEIGHT_METRICS`). Its dotted keys (``model.class_weight.fraud``) count as it."""
+
+PRIOR_LOSS = "log_loss"
+"""The held-out measure that class weights lose on by construction: reweighting moves the
+predicted probabilities away from the class shares the unweighted log loss rewards."""
+WEIGHT_METRICS = ("balanced_accuracy", "f1", "average_precision", "roc_auc")
+"""Held-out scores that compare class weights on what they are for (the rare classes)."""
 
 PENALTY_KEYS = ("model.alpha", "model.l1_ratio")
 """Keys whose variants' training objective carries a different penalty."""
@@ -90,12 +98,25 @@ class CompareConfig(Section):
         description="what ranks the variants and decides the winner fold by fold (mean over "
         "the folds): train_loss or val_loss, each variant's own final loss (training rows or "
         "the folds' held-out rows; in the units of its loss), or val_metric, the folds' "
-        "held-out score in the task's default metric (rmse in the target's units for "
+        "held-out score in compare.metric (by default rmse in the target's units for "
         "regression, log_loss for classification), which variants with different losses "
         "(model.loss, model.epsilon), penalties or preprocess.scale_target share; varying "
-        "model.class_weight (training losses weighted differently) allows val_loss and "
-        "val_metric only",
+        "model.class_weight ranks by val_metric with a compare.metric other than log_loss "
+        "only (weights move the probabilities away from the class shares, so log loss "
+        "favours no weights by construction)",
     )
+    metric: Literal[
+        "auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc", "average_precision",
+        "balanced_accuracy",
+    ] = Field(
+        "auto",
+        description="the held-out score shown for every variant and ranked by with rank_by: "
+        "val_metric; auto = rmse (regression) / log_loss",
+    )
+
+    def resolved_metric(self, task: str) -> str:
+        """The held-out metric of the comparison for ``task`` (``auto`` resolved)."""
+        return DEFAULT_METRIC[task] if self.metric == "auto" else self.metric
 
     def cross_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
@@ -115,12 +136,29 @@ class CompareConfig(Section):
             return [Problem("compare.vary", "classification ignores it (class labels are not "
                             "scaled): the variants would be identical",
                             "a key other than preprocess.scale_target")]
+        task = params.model.task
+        if self.metric != "auto" and self.metric not in METRICS[task]:
+            return [Problem("compare.metric", f"{self.metric} does not fit task {task}",
+                            " | ".join(("auto", *METRICS[task])))]
+        weighted = _unit_key(self.vary) == WEIGHTED_TRAINING_KEY and task == "classification"
+        if weighted and self.rank_by != "train_loss" and self._ranks_log_loss(task):
+            ranked = ("compare.rank_by: val_loss" if self.rank_by == "val_loss" else
+                      f"compare.rank_by: val_metric with compare.metric: {self.metric}")
+            return [Problem(
+                "compare.rank_by",
+                f"{self.vary} with {ranked} ranks the variants by their held-out log loss, "
+                "which the unweighted variant wins by construction: class weights move the "
+                "predicted probabilities away from the class shares that log loss rewards "
+                "(whatever they do for the rare classes)",
+                _weight_fix(),
+            )]
         if self.rank_by in _loss_ranks(self.vary) and changes_loss_units(self.vary, params):
             return [Problem(
                 "compare.vary",
                 f"{self.vary} with compare.rank_by: {self.rank_by}: the variants' losses would "
                 f"be in different units ({loss_units_reason(self.vary)}), so ranking them by "
                 "loss means nothing",
+                _weight_fix() if weighted else
                 "compare.rank_by: val_metric (the held-out score in the task's metric, the "
                 "same units for every variant), or another compare.vary",
             )]
@@ -151,6 +189,11 @@ class CompareConfig(Section):
                 )
             seen.setdefault(label, i)
         return problems
+
+    def _ranks_log_loss(self, task: str) -> bool:
+        """Whether the ranking is the held-out log loss (``val_loss`` of a classifier, or
+        ``val_metric`` of log_loss)."""
+        return self.rank_by == "val_loss" or self.resolved_metric(task) == PRIOR_LOSS
 
     def variant_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
@@ -205,6 +248,13 @@ class CompareConfig(Section):
         return notes
 
 
+def _weight_fix() -> str:
+    """What ranks class-weight variants comparably."""
+    return (f"compare.rank_by: val_metric with compare.metric: {WEIGHT_METRICS[0]} (or "
+            f"{', '.join(WEIGHT_METRICS[1:])}), held-out scores that weigh the rare classes, "
+            "or another compare.vary")
+
+
 def _unit_key(vary: str) -> str:
     """The :data:`LOSS_UNIT_KEYS` entry ``vary`` falls under (a class's weight under
     ``model.class_weight``), else ``vary``."""
@@ -220,7 +270,7 @@ def loss_units_reason(vary: str) -> str:
 def _loss_ranks(vary: str) -> tuple[str, ...]:
     """The ``compare.rank_by`` values refused for ``vary`` when its variants' losses are in
     different units: both, or only ``train_loss`` for class weights (the held-out loss is
-    unweighted)."""
+    unweighted, but refused on its own: :attr:`CompareConfig.cross_checks`)."""
     return ("train_loss",) if _unit_key(vary) == WEIGHTED_TRAINING_KEY else LOSS_RANKS
 
 
