@@ -58,6 +58,9 @@ def test_tune_and_compare_notes():
     note = compare_note(params, rows=800, n_features=20, ranking=["adam", "sgd"])
     assert note.startswith("gdlab compare run: optimizer.name varied over 2 values")
     assert note.endswith("Ranking by final mean training loss: adam > sgd.")
+    chosen = _params(compare={"rank_by": "val_metric", "metric": "balanced_accuracy"})
+    note = compare_note(chosen, rows=800, n_features=20, ranking=["adam", "sgd"])
+    assert note.endswith("Ranking by mean held-out balanced_accuracy: adam > sgd.")
 
 
 def test_a_full_batch_training_says_so_not_batch_size_none():

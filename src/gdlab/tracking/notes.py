@@ -131,13 +131,11 @@ def tune_note(
     return "\n\n".join(lines)
 
 
-def _ranked(rank_by: str, task: str) -> str:
+def _ranked(rank_by: str, metric: str) -> str:
     """What ranks the variants, in words (``final mean training loss``, ``mean held-out
-    rmse``)."""
+    rmse``); ``metric``: the comparison's held-out metric (``compare.metric`` resolved)."""
     if rank_by == "val_metric":
-        from gdlab.config import DEFAULT_METRIC
-
-        return f"mean held-out {DEFAULT_METRIC[task]}"
+        return f"mean held-out {metric}"
     return f"final mean {'validation' if rank_by == 'val_loss' else 'training'} loss"
 
 
@@ -152,6 +150,7 @@ def compare_note(
         f"gdlab compare run: {spec.vary} varied over {len(ranking)} values, each a "
         f"{params.cv.folds}-fold CV of a {model_line(params)} (one child run per variant).",
         f"Data: {data_line(params, rows, n_features)}.",
-        f"Ranking by {_ranked(spec.rank_by, params.model.task)}: {' > '.join(ranking)}."
+        f"Ranking by {_ranked(spec.rank_by, spec.resolved_metric(params.model.task))}: "
+        f"{' > '.join(ranking)}."
         + (f" Verdict: {verdict}." if verdict else ""),
     ])
