@@ -370,7 +370,7 @@ def test_calibration_plot_is_sklearns_calibration_curve(n_classes, kept, tmp_pat
     else:
         assert {f"class {c} vs rest" for c in shown} <= set(legend)
         assert ("4 of 10 classes: the rarest, 'c9' (15 test rows), and the 3 with the most "
-                "test rows") in ax.get_title()
+                "test rows") in " ".join(ax.get_title().split())
 
 
 @pytest.mark.parametrize("n_classes", [5, 12])
@@ -399,11 +399,15 @@ def test_roc_and_pr_draw_every_class_up_to_ten_and_say_which_beyond(n_classes, k
             roc_auc_score(y == label, proba[:, k]))
     calibrated = sorted(labels[[2, *by_rows[:3]]])
     assert sorted(k for k in figures["calibration"].data if k != "n_bins") == calibrated
-    titles = {fig.axes[0].get_title() for fig in kept}
+    titles = {" ".join(fig.axes[0].get_title().split()) for fig in kept}  # wrapped lines
     rarest = "the rarest, 'k02' (12 test rows)"
     assert any(f"4 of {n_classes} classes: {rarest}, and the 3 with" in t for t in titles)
     limited = [t for t in titles if f"10 of {n_classes} classes: {rarest}, and the 9" in t]
     assert len(limited) == (2 if n_classes > 10 else 0)  # ROC and precision-recall
+    for fig in kept:  # the title saying which classes fits in the figure
+        fig.canvas.draw()
+        box = fig.axes[0].title.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
 
 
 def test_calibration_bins_keep_about_twenty_rows_each():

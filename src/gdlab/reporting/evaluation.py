@@ -7,6 +7,7 @@ The predicted-against-actual and calibration plots are scikit-learn's own displa
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ CALIBRATION_CLASSES = 4
 """A multi-class model's calibration plot draws one-vs-rest curves of at most this many
 classes (reliability curves cross and zigzag: ten on one plot could not be told apart), chosen
 by :func:`curve_classes`: the rarest test class and those with the most test rows."""
+TITLE_WIDTH = 64
+"""Characters per line of a figure title that fits the 6-inch figures at font size 10."""
 ROWS_PER_BIN = 20
 """Test rows per calibration bin (quantile bins: equally many rows each), at most 10 bins and
 at least 2: uniform bins on a small test split left bins of a handful of rows whose fraction
@@ -102,15 +105,18 @@ def calibration_classes(y_true: Any, classes: Any, positive: Any = None) -> list
 
 
 def _which(y_true: Any, shown: list[Any], classes: list[Any]) -> str:
-    """``4 of 10 classes: the rarest, 'c9' (15 test rows), and the 3 with the most test rows``,
-    or "" when every class is drawn (or two, of the positive one)."""
+    """``(4 of 10 classes: the rarest, 'c9' (15 test rows), and the 3 with the most test
+    rows)`` wrapped to fit a title, or "" when every class is drawn (or two, of the positive
+    one)."""
     if len(classes) <= 2 or len(shown) == len(classes):
         return ""
     counts = {str(c): int(np.sum(np.asarray(y_true) == c)) for c in shown}
     rarest = min(shown, key=lambda c: counts[str(c)])
     rows = counts[str(rarest)]
-    return (f"{len(shown)} of {len(classes)} classes: the rarest, {str(rarest)!r} ({rows} test "
-            f"row{'' if rows == 1 else 's'}), and the {len(shown) - 1} with the most test rows")
+    return textwrap.fill(
+        f"({len(shown)} of {len(classes)} classes: the rarest, {str(rarest)!r} ({rows} test "
+        f"row{'' if rows == 1 else 's'}), and the {len(shown) - 1} with the most test rows)",
+        TITLE_WIDTH)
 
 
 def calibration_bins(n_rows: int) -> int:
@@ -152,7 +158,7 @@ def calibration_figure(
         which = _which(y_true, shown, classes)
         bins = f"{n_bins} quantile bins of ~{len(y_true) // n_bins} rows"
         ax.set_title(f"calibration on {len(y_true)} test rows ({bins})"
-                     + (f"\n({which})" if which else ""), fontsize=10)
+                     + (f"\n{which}" if which else ""), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
@@ -213,7 +219,7 @@ def _curves_title(title: str, y_true: Any, classes: Any, curves: list) -> str:
     listed = list(classes)
     shown = [c for c in listed if str(c) in {label for label, _, _ in curves}]
     which = _which(y_true, shown, listed)
-    return title + (f"\n({which})" if which else "")
+    return title + (f"\n{which}" if which else "")
 
 
 def roc_figure(
