@@ -89,8 +89,6 @@ def test_class_weight_is_a_tune_and_compare_dimension():
 @pytest.mark.parametrize(("ranking", "said"), [
     ({"compare.rank_by": "val_loss"}, "compare.rank_by: val_loss"),
     ({"compare.rank_by": "val_metric"}, "compare.rank_by: val_metric with compare.metric: auto"),
-    ({"compare.rank_by": "val_metric", "compare.metric": "log_loss"},
-     "compare.rank_by: val_metric with compare.metric: log_loss"),
     ({"compare.rank_by": "val_loss", "compare.metric": "balanced_accuracy",
       "compare.vary": "model.class_weight.fraud", "compare.values": [1, 10],
       "model.class_weight": {"fraud": 5}},
@@ -111,6 +109,16 @@ def test_class_weights_ranked_by_held_out_log_loss_are_refused(ranking, said):
         "compare.rank_by: val_metric with compare.metric: balanced_accuracy (or f1, "
         "average_precision, roc_auc), held-out scores that weigh the rare classes, or another "
         "compare.vary)"]
+
+
+def test_class_weights_ranked_by_log_loss_set_by_hand_are_allowed():
+    """compare.metric: log_loss, set by hand, ranks the weights by their calibrated
+    probabilities knowingly: allowed (auto's log loss is refused above)."""
+    params = validate_params(params_dict({
+        "compare.enabled": True, "compare.vary": "model.class_weight",
+        "compare.values": [None, "balanced"], "compare.rank_by": "val_metric",
+        "compare.metric": "log_loss"}))
+    assert params.compare.resolved_metric("classification") == "log_loss"
 
 
 def test_compare_metric_must_fit_the_task():

@@ -101,9 +101,9 @@ class CompareConfig(Section):
         "held-out score in compare.metric (by default rmse in the target's units for "
         "regression, log_loss for classification), which variants with different losses "
         "(model.loss, model.epsilon), penalties or preprocess.scale_target share; varying "
-        "model.class_weight ranks by val_metric with a compare.metric other than log_loss "
-        "only (weights move the probabilities away from the class shares, so log loss "
-        "favours no weights by construction)",
+        "model.class_weight ranks by val_metric with compare.metric set (weights move the "
+        "probabilities away from the class shares, so log loss, auto's, favours no weights "
+        "by construction; compare.metric: log_loss ranks by it knowingly)",
     )
     metric: Literal[
         "auto", "rmse", "mae", "r2", "log_loss", "accuracy", "f1", "roc_auc", "average_precision",
@@ -191,9 +191,11 @@ class CompareConfig(Section):
         return problems
 
     def _ranks_log_loss(self, task: str) -> bool:
-        """Whether the ranking is the held-out log loss (``val_loss`` of a classifier, or
-        ``val_metric`` of log_loss)."""
-        return self.rank_by == "val_loss" or self.resolved_metric(task) == PRIOR_LOSS
+        """Whether the ranking is the held-out log loss by default: ``val_loss`` of a
+        classifier, or ``val_metric`` with ``metric: auto`` (log_loss). ``metric: log_loss``
+        set by hand ranks by it knowingly (the calibrated probabilities) and is allowed."""
+        return self.rank_by == "val_loss" or (self.metric == "auto"
+                                              and self.resolved_metric(task) == PRIOR_LOSS)
 
     def variant_checks(self, params: Params) -> list[Problem]:
         if not self.enabled:
