@@ -219,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if missed:
         print(f"evaluate: warning: {missed}", file=sys.stderr)
     print(f"evaluate: fairness {fairness.status_line} -> {reports / 'fairness.json'}")
+    if fairness.class_line:
+        print(f"evaluate: fairness {fairness.class_line}")
     return 0
 
 

@@ -554,6 +554,8 @@ def test_fairness_figure_names_the_class_its_rates_count(kept, tmp_path, classes
     report = classification_fairness(y, rng.choice(classes, 400), group, classes=classes,
                                      positive_label=None if positive == classes[-1] else positive,
                                      sensitive_name="group")
+    if positive == classes[-1] and len(classes) > 2:  # one-vs-rest: the worst class shown
+        positive = report.worst_class["equalized_odds_difference"]
     assert report.positive_label == positive
     fairness_figure(report, tmp_path / "f.png")
     (fig,) = kept
@@ -583,3 +585,86 @@ def test_fairness_line_says_metrics_were_measured_when_only_the_gate_is_unset():
 
     assert disabled("classification", "no sensitive column").status_line == (
         "not measured (no sensitive column)")
+
+
+def labelled(groups: dict[str, dict[str, tuple[int, int, str]]]):
+    """Test rows built from ``{group: {class: (rows, predicted right, predicted else as)}}``."""
+    y, pred, group = [], [], []
+    for g, classes in groups.items():
+        for label, (rows, right, wrong_as) in classes.items():
+            y += [label] * rows
+            pred += [label] * right + [wrong_as] * (rows - right)
+            group += [g] * rows
+    return np.array(y, dtype=object), np.array(pred, dtype=object), np.array(group, dtype=object)
+
+
+ANIMALS = ["cat", "dog", "eel", "fox", "gnu"]
+
+
+def test_a_rare_class_with_few_rows_per_group_does_not_fail_the_gate_alone():
+    """5 imbalanced classes, a sensitive column unrelated to anything: the gate judged only the
+    last class, 'gnu', from 9 rows per group (TPR 0 against 0.33), and blocked promotion on
+    that noise although each group had 300 test rows."""
+    common = {"cat": (180, 162, "dog"), "dog": (60, 54, "cat"), "eel": (36, 32, "cat"),
+              "fox": (15, 15, "cat")}
+    y, pred, group = labelled({"north": {**common, "gnu": (9, 0, "cat")},
+                               "south": {**common, "gnu": (9, 3, "cat")}})
+    gnu = equalized_odds_difference(y == "gnu", pred == "gnu", sensitive_features=group)
+    assert gnu > 0.2  # the gap the old gate failed on
+    report = classification_fairness(y, pred, group, classes=ANIMALS, sensitive_name="region",
+                                     thresholds={"equalized_odds_difference": 0.2})
+    assert report.passed, report.violations
+    assert report.per_class["gnu"]["equalized_odds_difference"] == pytest.approx(gnu)
+    assert report.per_class["gnu"]["test_rows_of_class"] == {"north": 9, "south": 9}
+    assert not report.per_class["gnu"]["enough_rows"]
+    assert not report.per_class["fox"]["enough_rows"]
+    assert all(report.per_class[c]["enough_rows"] for c in ("cat", "dog", "eel"))
+    judged = max(equalized_odds_difference(y == c, pred == c, sensitive_features=group)
+                 for c in ("cat", "dog", "eel"))
+    assert report.differences["equalized_odds_difference"] == pytest.approx(judged)
+    assert "'gnu' 0.333 (too few rows, not judged)" in report.class_line
+    assert report.document()["per_class"]["gnu"]["enough_rows"] is False
+
+
+def test_a_disparity_on_a_well_populated_class_fails_the_gate_naming_it():
+    """Three classes, 'dog' recalled 95% in group a and 50% in b: the gate judged only 'eel'
+    (the last class, treated alike in both groups) and passed the model."""
+    y, pred, group = labelled({
+        "a": {"cat": (100, 90, "eel"), "dog": (60, 57, "cat"), "eel": (40, 36, "cat")},
+        "b": {"cat": (100, 90, "eel"), "dog": (60, 30, "cat"), "eel": (40, 36, "cat")},
+    })
+    dog = equalized_odds_difference(y == "dog", pred == "dog", sensitive_features=group)
+    eel = equalized_odds_difference(y == "eel", pred == "eel", sensitive_features=group)
+    assert dog > 0.2 > eel
+    report = classification_fairness(y, pred, group, classes=["cat", "dog", "eel"],
+                                     sensitive_name="g",
+                                     thresholds={"equalized_odds_difference": 0.2})
+    assert report.differences["equalized_odds_difference"] == pytest.approx(dog)
+    assert report.positive_label == report.worst_class["equalized_odds_difference"] == "dog"
+    assert report.by_group["true_positive_rate"] == pytest.approx({"a": 0.95, "b": 0.5})
+    (violation,) = report.violations
+    assert violation.startswith(f"equalized_odds_difference {dog:.4g} > 0.2 (class 'dog', ")
+    assert report.gate_reason.startswith("fairness gate failed on 'g'")
+    explicit = classification_fairness(y, pred, group, classes=["cat", "dog", "eel"],
+                                       positive_label="eel",
+                                       thresholds={"equalized_odds_difference": 0.2})
+    assert explicit.passed and explicit.positive_label == "eel"  # a named class is judged
+    assert explicit.differences["equalized_odds_difference"] == pytest.approx(eel)
+
+
+def test_a_binary_gate_on_few_positive_rows_says_so():
+    """Two classes, 7 and 12 positive rows in groups of 300: the gate still judges them (as it
+    judges a small group) but its message said nothing of the noise the gap may be."""
+    y, pred, group = labelled({"north": {0: (293, 280, 1), 1: (7, 0, 0)},
+                               "south": {0: (288, 275, 1), 1: (12, 4, 0)}})
+    gap = equalized_odds_difference(y == 1, pred == 1, sensitive_features=group)
+    report = classification_fairness(y, pred, group, classes=[0, 1],
+                                     thresholds={"equalized_odds_difference": 0.2})
+    assert report.differences["equalized_odds_difference"] == pytest.approx(gap)
+    assert report.violations == [
+        f"equalized_odds_difference {gap:.4g} > 0.2 (class 1: group 'north' has 7 test rows of "
+        "class 1; group 'south' has 12 test rows of class 1, fewer than "
+        "fairness.min_group_size 30, so the gap may be noise)"]
+    enough = classification_fairness(y, pred, group, classes=[0, 1], min_group_size=7,
+                                     thresholds={"equalized_odds_difference": 0.2})
+    assert enough.violations == [f"equalized_odds_difference {gap:.4g} > 0.2"]  # as before

@@ -258,3 +258,32 @@ def test_card_names_a_plugin_models_params(plugin):
                         inputs.figure)
     details = sections(model_card(inputs))["Model Details"]
     assert f"({kind} {{'width': 3}} model, loss log_loss, classification)" in details
+
+
+def test_card_gives_every_class_its_gap_and_names_those_too_rare_to_judge():
+    """Five classes: the card showed the last class's rates only and said nothing of the
+    others, nor that the gate's class ('gnu', 9 rows per group) was too rare to judge."""
+    from fairlearn.metrics import equalized_odds_difference
+
+    from tests.fairness.test_fairness import ANIMALS, labelled
+
+    common = {"cat": (180, 162, "dog"), "dog": (60, 54, "cat"), "eel": (36, 32, "cat"),
+              "fox": (15, 15, "cat")}
+    y, pred, group = labelled({"north": {**common, "gnu": (9, 0, "cat")},
+                               "south": {**common, "gnu": (9, 3, "cat")}})
+    fairness = classification_fairness(y, pred, group, classes=ANIMALS, sensitive_name="region",
+                                       thresholds={"equalized_odds_difference": 0.2})
+    card = sections(model_card(make_inputs(fairness)))
+    quantitative = card["Quantitative Analyses"]
+    for label in ANIMALS:
+        gap = equalized_odds_difference(y == label, pred == label, sensitive_features=group)
+        judged = "yes" if label in ("cat", "dog", "eel") else "no (too few rows)"
+        rows = min(np.sum((y == label) & (group == g)) for g in ("north", "south"))
+        assert f"| `{label}` | {gap:.4g} |" in quantitative
+        assert quantitative.split(f"| `{label}` |")[1].split("\n")[0].endswith(
+            f"| {rows} | {judged} |")
+    worst = fairness.worst_class["equalized_odds_difference"]
+    assert f"| equalized_odds_difference (class `{worst}`) |" in quantitative
+    assert "every class against the rest" in card["Metrics"]
+    assert ("Class(es) `fox`, `gnu` have fewer than 30 test rows"
+            in card["Caveats and Recommendations"])

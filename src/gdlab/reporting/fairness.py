@@ -9,6 +9,12 @@ the mean prediction by group, and the largest between-group difference of MAE
 undefined (a group without positives, say), fails the gate. So does a group of the training
 rows that no test row belongs to (``groups_not_evaluated``, with its training rows): nothing
 was measured for it, so no difference can say how the model treats it.
+
+A true positive rate rests on a group's rows of the positive class, a false positive rate on
+its rows of the other classes: a group with fewer than ``fairness.min_group_size`` of them is
+named (``per_class``, the gate's message, the model card). With more than two classes and no
+``fairness.positive_label`` every class is measured one-vs-rest and the gate judges the worst
+class that has enough rows in every group (every class when none has), naming it.
 """
 
 from __future__ import annotations
@@ -62,6 +68,12 @@ class FairnessReport:
     thresholds: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     reason: str | None = None
+    per_class: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Classification: each measured class (one-vs-rest) -> its differences, its test rows and
+    the other classes' rows by group, and whether every group has ``min_group_size`` of both."""
+    worst_class: dict[str, Any] = field(default_factory=dict)
+    """One-vs-rest over several classes: difference -> the class whose gap the report holds."""
+    min_group_size: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -106,6 +118,33 @@ class FairnessReport:
             return None
         return f"class {self.positive_label} as positive"
 
+    @property
+    def one_vs_rest(self) -> bool:
+        """Several classes without ``fairness.positive_label``: every class was measured
+        against the rest and the report holds the worst gaps."""
+        return bool(self.worst_class)
+
+    @property
+    def class_line(self) -> str | None:
+        """``equalized odds difference by class (one-vs-rest): 'cat' 0.03, ..., 'gnu' 0.33 (too
+        few rows, not judged)`` for evaluate's log; None unless :attr:`one_vs_rest`."""
+        if not self.one_vs_rest:
+            return None
+        shown = ", ".join(
+            f"{label!r} {_fmt(entry['equalized_odds_difference'])}"
+            + ("" if entry["enough_rows"] else " (too few rows, not judged)")
+            for label, entry in self.per_class.items()
+        )
+        return f"equalized odds difference by class (one-vs-rest): {shown}"
+
+    def thin_rows(self) -> list[str]:
+        """What the shown class's rates rest on too few rows of: ``group 'north' has 7 test rows
+        of class 'gnu'`` (empty when every group has ``min_group_size``)."""
+        entry = self.per_class.get(str(self.positive_label))
+        if not entry or self.min_group_size is None:
+            return []
+        return _thin(self.positive_label, entry, self.min_group_size)
+
     def tags(self) -> dict[str, str]:
         """MLflow run tags: the gate status, and the reason when it failed."""
         tags = {"gdlab.fairness_gate": self.gate_status}
@@ -127,6 +166,12 @@ class FairnessReport:
             group_sizes=self.group_sizes,
             groups_not_evaluated=self.groups_not_evaluated,
             differences=self.differences,
+        )
+        if self.task == "classification":
+            doc.update(per_class=self.per_class, min_group_size=self.min_group_size)
+            if self.one_vs_rest:
+                doc["worst_class"] = self.worst_class
+        doc.update(
             gate={
                 "thresholds": self.thresholds,
                 "passed": self.passed,
@@ -147,6 +192,19 @@ class FairnessReport:
             for group, value in groups.items():
                 values[f"fairness_{metric}.{_key(group)}"] = value
         return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+
+def _fmt(value: Any) -> str:
+    return "undefined" if value is None or not math.isfinite(value) else f"{value:.3g}"
+
+
+def _thin(label: Any, entry: dict[str, Any], least: int) -> list[str]:
+    """``group 'north' has 7 test rows of class 'gnu'`` for every group below ``least``."""
+    out = [f"group {g!r} has {n} test row{'s' if n != 1 else ''} of class {label!r}"
+           for g, n in entry["test_rows_of_class"].items() if n < least]
+    out += [f"group {g!r} has {n} test row{'s' if n != 1 else ''} of classes other than {label!r}"
+            for g, n in entry["test_rows_of_other_classes"].items() if n < least]
+    return out
 
 
 def _key(group: str) -> str:
@@ -226,7 +284,10 @@ def _violations(
     differences: dict[str, float],
     thresholds: dict[str, float],
     not_evaluated: dict[str, int] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> list[str]:
+    """The failed thresholds; ``notes``: difference -> what its value rests on (the class it
+    is of, groups with too few rows of it), added to an exceeded threshold's message."""
     out = []
     missing = ", ".join(map(repr, not_evaluated or {}))
     for name, limit in thresholds.items():
@@ -238,8 +299,94 @@ def _violations(
         elif value is None or not math.isfinite(value):
             out.append(f"{name} is undefined (a group lacks the rows to measure it)")
         elif value > limit:
-            out.append(f"{name} {value:.4g} > {limit:.4g}")
+            note = (notes or {}).get(name)
+            out.append(f"{name} {value:.4g} > {limit:.4g}" + (f" ({note})" if note else ""))
     return out
+
+
+@dataclass
+class _ClassRates:
+    """One class against the rest: its rates by group and overall, and its two differences."""
+
+    label: Any
+    frame: MetricFrame
+    entry: dict[str, Any]
+
+    @property
+    def eo(self) -> float:
+        return self.entry["equalized_odds_difference"]
+
+
+def _one_class(
+    y_true: np.ndarray, y_pred: np.ndarray, sensitive: np.ndarray, label: Any, least: int
+) -> _ClassRates:
+    """``label`` as positive, every other class negative: fairlearn's rates by group and its
+    demographic parity and equalized odds differences, with the rows each rate rests on."""
+    t = (y_true == label).astype(int)
+    p = (y_pred == label).astype(int)
+    rates = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "true_positive_rate": lambda yt, yp: _rate(true_positive_rate, yt, yp),
+            "false_positive_rate": lambda yt, yp: _rate(false_positive_rate, yt, yp),
+        },
+        y_true=t,
+        y_pred=p,
+        sensitive_features=sensitive,
+    )
+    named = np.asarray([str(_plain(g)) for g in sensitive], dtype=object)
+    groups = sorted(set(named))
+    own = {g: int(np.sum(t[named == g])) for g in groups}
+    other = {g: int(np.sum(named == g)) - own[g] for g in groups}
+    entry = {
+        "demographic_parity_difference": float(
+            demographic_parity_difference(t, p, sensitive_features=sensitive)
+        ),
+        "equalized_odds_difference": _equalized_odds(t, p, sensitive, _by_group(rates)),
+        "test_rows_of_class": own,
+        "test_rows_of_other_classes": other,
+        "enough_rows": min([*own.values(), *other.values()], default=0) >= least,
+    }
+    return _ClassRates(_plain(label), rates, entry)
+
+
+def _worst(measured: list[_ClassRates], name: str) -> _ClassRates:
+    """The class with the largest ``name`` difference (an undefined one counts as largest)."""
+    def size(m: _ClassRates) -> float:
+        value = m.entry[name]
+        return math.inf if not math.isfinite(value) else value
+
+    return max(measured, key=size)
+
+
+def _notes(
+    measured: dict[Any, _ClassRates], judged: list[_ClassRates], worst: dict[str, Any],
+    least: int,
+) -> dict[str, str]:
+    """What each difference the gate compares rests on, for its message."""
+    notes = {}
+    for name, label in worst.items():
+        thin = _thin(label, measured[label].entry, least)
+        if len(measured) == 1:
+            if thin:
+                notes[name] = (f"class {label!r}: " + "; ".join(thin) + f", fewer than "
+                               f"fairness.min_group_size {least}, so the gap may be noise")
+            continue
+        if judged:
+            skipped = [c for c, m in measured.items() if not m.entry["enough_rows"]]
+            notes[name] = (
+                f"class {label!r}, the worst of the classes one-vs-rest with at least {least} "
+                "test rows of the class and of the others in every group"
+                + (f"; not judged, too few rows: {', '.join(map(repr, skipped))}"
+                   if skipped else "")
+            )
+        else:
+            notes[name] = (
+                f"class {label!r}, the worst class one-vs-rest; no class has {least} test rows "
+                "of it and of the others in every group (fairness.min_group_size), so the gap "
+                "may be noise: " + "; ".join(thin)
+            )
+    return notes
 
 
 def classification_fairness(
@@ -252,14 +399,32 @@ def classification_fairness(
     thresholds: dict[str, float] | None = None,
     sensitive_name: str | None = None,
     not_evaluated: dict[str, int] | None = None,
+    min_group_size: int = 30,
 ) -> FairnessReport:
     """By-group accuracy, selection rate, TPR and FPR (``positive`` vs the rest) and the two
     fairlearn disparity differences. ``not_evaluated``: groups of the training rows without a
-    test row (:func:`groups_not_evaluated`); any fails a configured gate."""
-    positive = positive_class(list(classes), positive_label)
+    test row (:func:`groups_not_evaluated`); any fails a configured gate.
+
+    Two classes, or ``positive_label`` set: that class is judged, its groups with fewer than
+    ``min_group_size`` rows of it (or of the other classes) named in the gate's message. More
+    than two and ``positive_label`` None: every class one-vs-rest; each difference is the
+    largest over the classes with ``min_group_size`` rows of them and of the others in every
+    group (over every class when none has), and the rates shown are those of the class worst
+    on equalized odds."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    t = (y_true == positive).astype(int)
-    p = (y_pred == positive).astype(int)
+    sensitive = np.asarray(sensitive, dtype=object)
+    if positive_label is None and len(classes) > 2:
+        labels = list(classes)
+    else:
+        labels = [positive_class(list(classes), positive_label)]
+    measured = {
+        _plain(c): _one_class(y_true, y_pred, sensitive, c, min_group_size) for c in labels
+    }
+    judged = [m for m in measured.values() if m.entry["enough_rows"]]
+    pool = judged or list(measured.values())
+    names = ("demographic_parity_difference", "equalized_odds_difference")
+    worst = {name: _worst(pool, name) for name in names}
+    shown = worst["equalized_odds_difference"]
     correct = (y_true == y_pred).astype(int)
     frame = MetricFrame(
         metrics={
@@ -270,39 +435,30 @@ def classification_fairness(
         y_pred=correct,
         sensitive_features=sensitive,
     )
-    rates = MetricFrame(
-        metrics={
-            "selection_rate": selection_rate,
-            "true_positive_rate": lambda yt, yp: _rate(true_positive_rate, yt, yp),
-            "false_positive_rate": lambda yt, yp: _rate(false_positive_rate, yt, yp),
-        },
-        y_true=t,
-        y_pred=p,
-        sensitive_features=sensitive,
-    )
-    by_group = {**_by_group(frame), **_by_group(rates)}
+    by_group = {**_by_group(frame), **_by_group(shown.frame)}
     overall = {"accuracy": float(np.mean(correct))}
-    overall.update({str(k): float(v) for k, v in rates.overall.items()})
-    differences = {
-        "demographic_parity_difference": float(
-            demographic_parity_difference(t, p, sensitive_features=sensitive)
-        ),
-        "equalized_odds_difference": _equalized_odds(t, p, sensitive, by_group),
-        "accuracy_difference": float(frame.difference()["accuracy"]),
-    }
+    overall.update({str(k): float(v) for k, v in shown.frame.overall.items()})
+    differences = {name: worst[name].entry[name] for name in names}
+    differences["accuracy_difference"] = float(frame.difference()["accuracy"])
     thresholds = dict(thresholds or {})
+    worst_class = {name: m.label for name, m in worst.items()}
+    notes = _notes(measured, judged, {n: worst_class[n] for n in thresholds if n in names},
+                   min_group_size)
     return FairnessReport(
         enabled=True,
         task="classification",
         sensitive=sensitive_name,
-        positive_label=_plain(positive),
+        positive_label=shown.label,
         overall=overall,
         by_group=by_group,
         group_sizes=_sizes(frame),
         groups_not_evaluated=dict(not_evaluated or {}),
         differences=differences,
         thresholds=thresholds,
-        violations=_violations(differences, thresholds, not_evaluated),
+        violations=_violations(differences, thresholds, not_evaluated, notes),
+        per_class={str(label): m.entry for label, m in measured.items()},
+        worst_class=worst_class if len(measured) > 1 else {},
+        min_group_size=min_group_size,
     )
 
 
@@ -413,6 +569,7 @@ def fairness_report(
             classes=[_plain(c) for c in model.classes_],
             positive_label=config.positive_label,
             thresholds=thresholds,
+            min_group_size=config.min_group_size,
             sensitive_name=sensitive_name,
             not_evaluated=not_evaluated,
         )
@@ -501,7 +658,10 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             ax.set_xlabel(str(report.sensitive), fontsize=8)
             ax.grid(axis="y", alpha=0.3)
         shown = ", ".join(
-            f"{k.replace('_', ' ')} {v:.3f}" if abs(v) < 1 else f"{k.replace('_', ' ')} {v:.4g}"
+            (f"{k.replace('_', ' ')} {v:.3f}" if abs(v) < 1 else f"{k.replace('_', ' ')} {v:.4g}")
+            + (f" (class {report.worst_class[k]})"
+               if report.worst_class.get(k, report.positive_label) != report.positive_label
+               else "")
             for k, v in report.differences.items()
             if v is not None and math.isfinite(v)
         )
@@ -518,6 +678,8 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
             else ("  [gate passed]" if report.passed else "  [gate FAILED]")
         )
         positive = f", {report.positive_name}" if report.positive_name else ""
+        if report.one_vs_rest:
+            positive += f" (worst equalized odds of {len(report.per_class)} classes one-vs-rest)"
         fig.suptitle(f"by group of {report.sensitive!r}{positive}: {shown}{verdict}", fontsize=9)
         fig.tight_layout()
         if _ticks_collide(fig, axes):  # many or long group names: one line each, upright

@@ -181,6 +181,14 @@ def _metrics(c: CardInputs) -> str:
             "parity difference (largest gap in selection rate) and equalized odds difference "
             "(largest gap in TPR or FPR), both from fairlearn"
         )
+        if c.fairness.one_vs_rest:
+            fairness += (
+                f", for every class against the rest; the gate judges the worst class with at "
+                f"least {c.fairness.min_group_size} test rows of it and of the other classes "
+                "in every group (fairness.min_group_size; every class when none has), and the "
+                f"rates by group shown are class `{_fmt(c.fairness.positive_label)}`'s, the "
+                "worst on equalized odds"
+            )
         decision = "the predicted class is the most probable one (argmax of predict_proba)"
     else:
         measured = "RMSE, MAE and R²"
@@ -350,10 +358,13 @@ def _quantitative(c: CardInputs) -> str:
                if f.groups_not_evaluated else "")
             + "):\n\n",
             _table(["metric", "overall", *[f"`{g}`" for g in groups]], by_group),
-            "\n\nDisparities:\n\n",
+            "\n\nDisparities"
+            + (" (the worst of the judged classes one-vs-rest)" if f.one_vs_rest else "")
+            + ":\n\n",
             _table(
                 ["difference", "value", "threshold"],
-                [[k, v, f.thresholds.get(k)] for k, v in f.differences.items()],
+                [[k + (f" (class `{f.worst_class[k]}`)" if k in f.worst_class else ""),
+                  v, f.thresholds.get(k)] for k, v in f.differences.items()],
             ),
             "\n\n**Fairness gate:** "
             + (
@@ -362,6 +373,20 @@ def _quantitative(c: CardInputs) -> str:
                 else ("passed." if f.passed else f"FAILED — {'; '.join(f.violations)}.")
             ),
         ]
+        if f.one_vs_rest:
+            parts += [
+                "\n\nBy class, one-vs-rest (judged: every group has at least "
+                f"{f.min_group_size} test rows of the class and of the others):\n\n",
+                _table(
+                    ["class", "equalized_odds_difference", "demographic_parity_difference",
+                     "fewest test rows of it in a group", "judged"],
+                    [[f"`{label}`", e["equalized_odds_difference"],
+                      e["demographic_parity_difference"],
+                      min(e["test_rows_of_class"].values(), default=0),
+                      "yes" if e["enough_rows"] else "no (too few rows)"]
+                     for label, e in f.per_class.items()],
+                ),
+            ]
         if c.figure:
             parts.append(f"\n\n![metrics by group]({c.figure})")
     return "".join(parts)
@@ -407,6 +432,20 @@ def _caveats(c: CardInputs) -> str:
         lines.append(
             f"- Group(s) {', '.join(f'`{g}`' for g in small)} have fewer than "
             f"{p.fairness.min_group_size} test rows: their metrics are too noisy to trust."
+        )
+    if f.enabled and f.one_vs_rest:
+        if thin := [label for label, e in f.per_class.items() if not e["enough_rows"]]:
+            lines.append(
+                f"- Class(es) {', '.join(f'`{label}`' for label in thin)} have fewer than "
+                f"{f.min_group_size} test rows (of them, or of the other classes) in some group "
+                f"of `{f.sensitive}`: their gaps between groups are too noisy to trust and the "
+                "fairness gate does not judge them."
+            )
+    elif f.enabled and (thin := f.thin_rows()):
+        lines.append(
+            f"- The true and false positive rates of class `{f.positive_label}` rest on few "
+            f"rows ({'; '.join(thin)}; fewer than {f.min_group_size}): their gaps between "
+            "groups are too noisy to trust."
         )
     if f.groups_not_evaluated:
         lines.append(

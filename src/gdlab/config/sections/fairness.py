@@ -25,7 +25,9 @@ class FairnessConfig(Section):
     positive_label: str | int | bool | None = Field(
         None,
         description="classification: the class counted as the favourable outcome for selection "
-        "rate, TPR and FPR; null = the last class in sorted order (1 for 0/1 labels)",
+        "rate, TPR and FPR; null = with two classes the last in sorted order (1 for 0/1 "
+        "labels), with more every class against the rest, the gate judging the worst class "
+        "with fairness.min_group_size rows",
     )
     max_demographic_parity_difference: float | None = Field(
         None,
@@ -51,7 +53,9 @@ class FairnessConfig(Section):
         30,
         ge=1,
         description="groups with fewer test rows are flagged in the model card as too small "
-        "to trust their metrics",
+        "to trust their metrics; so are a class's TPR and FPR when a group has fewer test rows "
+        "of it or of the other classes (named in the gate's message; with several classes and "
+        "no positive_label the gate does not judge that class)",
     )
 
     def thresholds(self, task: str) -> dict[str, float]:
