@@ -83,6 +83,7 @@ from gdlab.reporting.metrics import (
     class_document,
     interval_document,
     interval_metrics,
+    never_recalled_advice,
     never_recalled_text,
     test_line,
 )
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in cautions.values():
         print(f"evaluate: warning: {warning}", file=sys.stderr)
     if missed:
-        print(f"evaluate: warning: {missed}", file=sys.stderr)
+        print(f"evaluate: warning: {missed}: "
+              f"{never_recalled_advice(params.model.class_weight)}", file=sys.stderr)
     print(f"evaluate: fairness {fairness.status_line} -> {reports / 'fairness.json'}")
     if fairness.class_line:
         print(f"evaluate: fairness {fairness.class_line}")

@@ -56,6 +56,11 @@ def test_evaluate_names_the_class_the_model_never_predicts(tmp_path, capsys, csv
     card = (tmp_path / "reports" / "model_card.md").read_text()
     assert f"| `platinum` (never predicted) | {n_rare} | 0 | 0 |" in card
     assert "- Classes never recalled: the model predicts no test row as class 'platinum'" in card
+    # model.class_weight is not set: the advice names it (it said only "collect more rows")
+    assert ("recall 0); accuracy and the averaged scores hide it: collect more rows of them, "
+            "set model.class_weight: balanced") in err
+    assert "Set model.class_weight: balanced" not in card  # mid-sentence in the card
+    assert "Collect more rows of them, set model.class_weight: balanced" in card
 
     # platinum's few test rows: the intervals of its metrics are not to be trusted
     assert 0 < n_rare < 10 and all((y == c).sum() >= 10 for c in labels if c != "platinum")

@@ -8,6 +8,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 from sklearn import metrics as skm
 
 from gdlab.config import validate_params
@@ -82,6 +83,24 @@ def test_the_model_card_names_the_class_never_predicted_and_the_f1_average():
     assert "| `bronze` | 40 | 36 | 0.9 |" in quantitative
     assert ("- Classes never recalled: the model predicts no test row as class 'platinum' "
             "(5 test rows, recall 0)") in sections["Caveats and Recommendations"]
+
+
+@pytest.mark.parametrize(("class_weight", "advised"), [(None, True), ("balanced", False),
+                                                     ({"platinum": 5.0}, False)])
+def test_the_card_points_to_class_weight_for_a_class_never_recalled(class_weight, advised):
+    """A class the model never recalls: the card said only "collect more rows of them, or do
+    not use the model", not that model.class_weight (unset, every row weighing the same) could
+    weigh the rare class up."""
+    params = validate_params({"model": {"class_weight": class_weight}})
+    metrics = {"test": {"accuracy": 0.906}, "cv": {"accuracy": {"mean": 0.9, "std": 0.01}},
+               **class_document(_recalls(), CLASSES)}
+    meta = {"source": "csv", "path": "d.csv", "n_train": 400, "n_test": 100, "target": "tier",
+            "feature_names": ["a"], "classes": CLASSES}
+    card = model_card(CardInputs(params, meta, metrics,
+                                 disabled("classification", "no sensitive column")))
+    line = next(x for x in card.splitlines() if x.startswith("- Classes never recalled"))
+    assert ("set model.class_weight: balanced" in line) is advised
+    assert line.endswith("or do not use the model where telling them apart matters.")
 
 
 FRAUD = ["fraud", "legit"]

@@ -167,6 +167,16 @@ def never_recalled_text(document: Mapping[str, Any]) -> str | None:
     return "; ".join(parts) + "; accuracy and the averaged scores hide it"
 
 
+def never_recalled_advice(class_weight: Any) -> str:
+    """What to do about classes the model never recalls: collect more rows of them, or, when
+    ``model.class_weight`` is not set (every row weighs the same, so a rare class counts for
+    little in the loss), weight them up with ``model.class_weight: balanced``."""
+    weigh = ("set model.class_weight: balanced (not set: every row weighs the same, so a rare "
+             "class counts for little in the loss), " if class_weight is None else "")
+    return (f"collect more rows of them, {weigh}or do not use the model where telling them "
+            "apart matters")
+
+
 def test_line(
     scores: Mapping[str, float],
     intervals: Mapping[str, tuple[float, float]],

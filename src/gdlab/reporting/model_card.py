@@ -14,7 +14,7 @@ from typing import Any
 
 from gdlab.experiment.baseline import shortfall
 from gdlab.reporting.fairness import FairnessReport
-from gdlab.reporting.metrics import metric_label, never_recalled_text
+from gdlab.reporting.metrics import metric_label, never_recalled_advice, never_recalled_text
 
 SECTIONS = (
     "Model Details",
@@ -465,8 +465,8 @@ def _caveats(c: CardInputs) -> str:
         lines.append(f"- Too few test rows of a class: {c.metrics['class_warning']}.")
     if missed := never_recalled_text(c.metrics):
         lines.append(
-            f"- Classes never recalled: {missed}. Collect more rows of them, or do not use the "
-            "model where telling them apart matters."
+            f"- Classes never recalled: {missed}. "
+            f"{never_recalled_advice(p.model.class_weight).capitalize()}."
         )
     if p.data.source == "synthetic":
         lines.append(
