@@ -668,3 +668,31 @@ def test_a_binary_gate_on_few_positive_rows_says_so():
     enough = classification_fairness(y, pred, group, classes=[0, 1], min_group_size=7,
                                      thresholds={"equalized_odds_difference": 0.2})
     assert enough.violations == [f"equalized_odds_difference {gap:.4g} > 0.2"]  # as before
+
+
+def test_fairness_figure_one_vs_rest_title_fits_and_names_each_differences_class(kept, tmp_path):
+    """The one-vs-rest figure's title ran off both edges of the figure."""
+    from gdlab.reporting.fairness import fairness_figure
+
+    common = {"cat": (180, 162, "dog"), "dog": (60, 54, "cat"), "eel": (36, 32, "cat"),
+              "fox": (15, 15, "cat")}
+    y, pred, group = labelled({"north": {**common, "gnu": (9, 0, "cat")},
+                               "south": {**common, "gnu": (9, 3, "cat")}})
+    report = classification_fairness(y, pred, group, classes=ANIMALS, sensitive_name="region",
+                                     thresholds={"equalized_odds_difference": 0.2})
+    fairness_figure(report, tmp_path / "f.png")
+    (fig,) = kept
+    title = fig._suptitle
+    box = title.get_window_extent(fig.canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width
+    text = title.get_text()
+    shown = report.positive_label
+    assert f"class {shown} as positive (worst equalized odds of 5 classes one-vs-rest)" in text
+    dp = report.differences["demographic_parity_difference"]
+    assert f"demographic parity difference {dp:.3f}" in text
+    report.worst_class["demographic_parity_difference"] = "gnu"  # another class's gap: named
+    fairness_figure(report, tmp_path / "g.png")
+    title = kept[-1]._suptitle
+    assert f"demographic parity difference {dp:.3f} (class gnu)" in title.get_text()
+    box = title.get_window_extent(kept[-1].canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= kept[-1].bbox.width

@@ -679,8 +679,11 @@ def fairness_figure(report: FairnessReport, path: str | Path) -> Path:
         )
         positive = f", {report.positive_name}" if report.positive_name else ""
         if report.one_vs_rest:
-            positive += f" (worst equalized odds of {len(report.per_class)} classes one-vs-rest)"
-        fig.suptitle(f"by group of {report.sensitive!r}{positive}: {shown}{verdict}", fontsize=9)
+            positive += (f" (worst equalized odds of {len(report.per_class)} classes "
+                         "one-vs-rest)")
+        gap = ":\n" if report.one_vs_rest else ": "  # a long title's differences on their line
+        fig.suptitle(f"by group of {report.sensitive!r}{positive}{gap}{shown}{verdict}",
+                     fontsize=9)
         fig.tight_layout()
         if _ticks_collide(fig, axes):  # many or long group names: one line each, upright
             fig.set_figheight(fig.get_figheight() + 1.2)  # the bars keep their height
