@@ -100,7 +100,7 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         run_lineage,
         version_description,
     )
-    from gdlab.tracking.registry_record import registry_record
+    from gdlab.tracking.registry_record import registry_record, run_tags
     from gdlab.tracking.safety import check_resumable
 
     for needed in ("metrics.json", "fairness.json"):  # evaluate's; the gate fails closed
@@ -176,20 +176,14 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         except ValueError as exc:  # the name holds models of another task
             print(f"register: {exc}", file=sys.stderr)
             return 1
-        mlflow.set_tags(
-            {
-                "gdlab.registered_version": decision.version,
-                "gdlab.promoted": str(decision.promoted).lower(),
-                "gdlab.promotion_reason": decision.reason,
-                "gdlab.baseline_gate": baseline_status,
-            }
-        )
+        record = registry_record(session.client, decision)  # a reused version: another run's
+        mlflow.set_tags({**run_tags(record), "gdlab.baseline_gate": baseline_status})
         tag_evaluation_run(session.client, decision, where.run_id if where.separate else None)
         thresholds = fairness.get("gate", {}).get("thresholds") or {}
         review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}
     constant = metrics.get("baseline") or {}
-    document = {"registered": True, **registry_record(session.client, decision),
+    document = {"registered": True, **record,
                 "fairness_gate": gate, "champion_review": review,
                 "baseline_gate": {"status": baseline_status, "metric": metric,
                                   "value": float(value), "constant": constant.get("constant"),

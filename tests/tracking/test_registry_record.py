@@ -55,3 +55,32 @@ def test_a_reused_version_is_recorded_with_its_own_run_and_source(session, fitte
     assert record["reused"] is True
     assert record["this_run"] == {"run_id": run_id, "model_uri": model_uri}
     assert record["reason"] == again.reason and record["promoted"] is True
+
+
+def test_a_run_that_reused_a_version_is_tagged_a_duplicate_not_its_registered_run(session,
+                                                                                  fitted):
+    """v1, then another model v2 (challenger), then v1's model trained again: challenger goes
+    back to v1 (the model of register's latest run, as the registered model's description
+    says), and the new run is tagged a duplicate of v1's run, not as v1's registered or
+    promoted run (it said gdlab.registered_version 1, gdlab.promoted true)."""
+    from gdlab.tracking.registry_record import run_tags
+
+    name, client = "duplicate-test", session.client
+    lineage = {MODEL_DIGEST_TAG: "ab" * 32, "mlflow.source.git.commit": "c0ffee",
+               "gdlab.code_dirty": "false", "gdlab.data_digest": "d1"}
+    first, first_run, _ = _register(session, fitted, name, lineage)
+    assert run_tags(registry_record(client, first)) == {
+        "gdlab.registered_version": "1", "gdlab.promoted": "true",
+        "gdlab.promotion_reason": first.reason}
+    other, _, _ = _register(session, fitted, name, {**lineage, MODEL_DIGEST_TAG: "cd" * 32})
+    assert other.version == "2"
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
+    again, _, _ = _register(session, fitted, name, lineage)
+    assert again.version == "1"
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "1"
+    described = client.get_registered_model(name).description
+    assert "'challenger': the model of register's latest run" in described
+    assert "the earlier version it reused" in described
+    assert run_tags(registry_record(client, again)) == {
+        "gdlab.reused_version": "1", "gdlab.duplicate_of": first_run,
+        "gdlab.promotion_reason": again.reason}
