@@ -68,6 +68,7 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
     """Train the variants, write the files, log the runs (their modules are imported here, so
     a disabled stage does not import them)."""
     from gdlab.config.plugin_path import import_paths
+    from gdlab.config.sections.compare import RATE_KEYS
     from gdlab.data import DataError, load_prepared
     from gdlab.experiment import decode_target
     from gdlab.experiment.compare import compare_variants, plan_variants, verdict_text
@@ -78,6 +79,7 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
     from gdlab.tracking import child_tags, lineage_tags, log_params, open_session, pipeline_run
     from gdlab.tracking.compare import log_comparison
     from gdlab.tracking.notes import NOTE_TAG, compare_note
+    from gdlab.tracking.run_kind import COMPARE, RUN_KIND_TAG, without_keys
 
     try:
         data = load_prepared(data_dir)
@@ -110,7 +112,8 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
             warn_idle_schedule(f"compare: {variant.label}", variant.params, variant.folds)
     written = write_comparison(comparison, reports, figures)
 
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task}
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task,
+            RUN_KIND_TAG: COMPARE}
     tags[NOTE_TAG] = compare_note(params, rows=len(data.y_train),
                                   n_features=len(data.feature_names),
                                   ranking=written["summary"]["ranking"],
@@ -122,7 +125,10 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
         uri=session.uri,
     ) as run:
         run_id = run.info.run_id
-        log_params(session.client, run_id, flatten_params(params))
+        # the compared key is its variants' (compare.values lists them), not params.yaml's;
+        # so is the learning rate each variant's range test picks (compare.learning_rate)
+        varied = [spec.vary, *(RATE_KEYS if spec.learning_rate == "lr_find" else ())]
+        log_params(session.client, run_id, without_keys(flatten_params(params), varied))
         log_comparison(
             session.client,
             session.experiment_id,

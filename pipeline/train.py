@@ -83,6 +83,7 @@ from gdlab.tracking import (
 )
 from gdlab.tracking.live import live_fold_runs
 from gdlab.tracking.notes import NOTE_TAG, train_note
+from gdlab.tracking.run_kind import MODEL, RUN_KIND_TAG
 from gdlab.tracking.safety import stage_exit
 
 
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     session = open_session(params.tracking.uri, params.tracking.experiment)
     say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")
     run_name = os.environ.get("DVC_EXP_NAME") or f"{params.model.kind}-{params.optimizer.name}"
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task}
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task,
+            RUN_KIND_TAG: MODEL}  # tags.gdlab.run_kind = 'model' finds it, not its folds
     tags["gdlab.parallel"] = params.parallel.backend
     if data.task == "regression":  # train_loss / val_loss of scaled and raw runs differ ~std**2
         scaled = params.preprocess.scale_target

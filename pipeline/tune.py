@@ -88,6 +88,7 @@ def search(params, data, out_dir: str) -> int:
         redact_uri,
     )
     from gdlab.tracking.notes import NOTE_TAG, tune_note
+    from gdlab.tracking.run_kind import RUN_KIND_TAG, TUNE, without_keys
     from gdlab.tuning import plan_heatmap, plan_search, resolve_storage, run_search, trials_table
     from gdlab.tuning.figures import heatmap_cells, heatmap_figure, lr_find_figure, study_figures
     from gdlab.tuning.fingerprint import code_fingerprint
@@ -128,7 +129,8 @@ def search(params, data, out_dir: str) -> int:
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
 
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task}
+    tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task,
+            RUN_KIND_TAG: TUNE}
     tags["gdlab.parallel"] = params.parallel.backend
     describe = partial(  # the run's description; the best trial joins it at the end
         tune_note, params, rows=len(y), n_features=len(data.feature_names),
@@ -142,7 +144,8 @@ def search(params, data, out_dir: str) -> int:
         uri=session.uri,
     ) as run:
         run_id, client = run.info.run_id, session.client
-        log_params(client, run_id, flatten_params(params))
+        # the searched keys are its trials' (tune.space.* holds their ranges, best.* the winner's)
+        log_params(client, run_id, without_keys(flatten_params(params), tune.space))
         for line in guidance.lines():
             say(f"tune: {line}")
         if guidance.range_test is not None:

@@ -49,6 +49,10 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(capsys,
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert parent.info.run_name == "compare-optimizer.name"
     assert parent.info.status == "FINISHED" and parent.data.tags["gdlab.stage"] == "compare"
+    # its kind, and not params.yaml's optimizer.name as if it had trained with that one only
+    assert parent.data.tags["gdlab.run_kind"] == "compare"
+    assert "optimizer.name" not in parent.data.params
+    assert parent.data.params["compare.values"] == json.dumps(labels)
     assert parent.data.metrics["target_loss"] == pytest.approx(summary["target_loss"])
     note = parent.data.tags["mlflow.note.content"]  # its description, set at creation
     assert note.startswith("gdlab compare run: optimizer.name varied over 4 values, each a "
@@ -65,6 +69,7 @@ def test_stage_writes_dvc_files_and_logs_parent_with_a_child_per_variant(capsys,
     for label, child in children.items():
         row = summary["variants"][label]
         assert child.data.params["optimizer.name"] == label
+        assert child.data.tags["gdlab.run_kind"] == "variant"
         assert child.data.metrics["final_loss"] == pytest.approx(row["final_loss"])
         assert child.data.metrics["rank"] == row["rank"]
         if row["rank"] > 1 and not row["diverged"]:  # its paired gap to the best, by fold
@@ -116,6 +121,8 @@ def test_lr_find_rates_reach_the_variants_runs_and_rank_by_the_note(default_prob
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     note = parent.data.tags["mlflow.note.content"]
     assert f"Ranking by final mean validation loss: {' > '.join(summary['ranking'])}." in note
+    # each variant trained at its own rate: the parent claims neither it nor one optimiser
+    assert not {"optimizer.name", "optimizer.learning_rate"} & set(parent.data.params)
     children = {r.info.run_name: r for r in runs if r is not parent}
     assert sorted(children) == ["adam", "sgd"]
     for label, child in children.items():

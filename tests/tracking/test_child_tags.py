@@ -68,6 +68,7 @@ def test_fold_runs_carry_the_parents_lineage(session, live):
         assert {k: child.data.tags.get(k) for k in (*LINEAGE, "gdlab.stage")} == {
             **LINEAGE, "gdlab.stage": "train"}
         assert child.data.tags["gdlab.fold"] in {"1", "2"}
+        assert child.data.tags["gdlab.run_kind"] == "fold"  # not the parent's (a filter's)
     # one create_run, one log_batch and one set_terminated per fold: no call for the tags
     assert client.calls == {"create_run": 2, "log_batch": 2, "set_terminated": 2}
 
@@ -92,8 +93,9 @@ def test_trial_and_variant_runs_carry_the_parents_lineage(session):
         variant_calls = client.calls - before
     children = {r.info.run_name: r for r in _children(session.client, session.experiment_id,
                                                         parent)}
-    for name, stage in (("trial-0", "tune"), ("sgd", "compare")):
+    for name, stage, kind in (("trial-0", "tune", "trial"), ("sgd", "compare", "variant")):
         tags = children[name].data.tags
+        assert tags["gdlab.run_kind"] == kind
         assert {k: tags.get(k) for k in (*LINEAGE, "gdlab.stage")} == {**LINEAGE,
                                                                        "gdlab.stage": stage}
     assert trial_calls["create_run"] == 1 and trial_calls["set_tag"] == 0

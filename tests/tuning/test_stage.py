@@ -124,6 +124,15 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
     (tagged,) = [r for r in children if r.data.tags.get("gdlab.best_trial") == "true"]
     assert tagged.info.run_id == best["best_trial_run_id"]
     assert int(tagged.data.tags["gdlab.trial_number"]) == best["best_trial"]
+    # each run says its kind; the tune run does not claim params.yaml's value of the keys its
+    # trials searched (their ranges are its tune.space.* params, the winner's its best.*)
+    assert parent.data.tags["gdlab.run_kind"] == "tune"
+    assert {r.data.tags.get("gdlab.run_kind") for r in children} == {"trial"}
+    for key in best["params"]:
+        assert key not in parent.data.params and f"best.{key}" in parent.data.params
+        assert all(key in r.data.params for r in children)
+    assert "tune.space.optimizer.learning_rate.low" in parent.data.params
+    assert parent.data.params["optimizer.name"] == "adam"  # not searched: every trial's
 
     # train applies best_params.json and names the tuning run that chose its parameters
     assert (
@@ -144,6 +153,13 @@ def test_stage_writes_its_files_logs_every_trial_and_train_applies_the_best(
     (train,) = [r for r in all_runs if r.data.tags.get("gdlab.stage") == "train"
                 and "mlflow.parentRunId" not in r.data.tags]  # fold runs carry it too
     assert train.data.tags["gdlab.tuning_run_id"] == best["tuning_run_id"]
+    # one filter finds the training run: not its folds, the trials or the tune run
+    experiment = [parent.info.experiment_id]
+    models = client.search_runs(experiment, "tags.gdlab.run_kind = 'model'")
+    assert [r.info.run_id for r in models] == [train.info.run_id]
+    folds = client.search_runs(experiment, "tags.gdlab.run_kind = 'fold'")
+    assert len(folds) == 3 and {r.data.tags["mlflow.parentRunId"] for r in folds} == {
+        train.info.run_id}
     note = train.data.tags["mlflow.note.content"]
     assert note.startswith("gdlab train run: 3-fold cross-validation, then a refit")
     assert f"Tuned values from study {best['study']} (tune run {best['tuning_run_id']}): " in note

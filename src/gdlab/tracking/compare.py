@@ -23,6 +23,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from gdlab.experiment.compare import Comparison
 from gdlab.tracking.batching import curve_metrics, log_metrics, log_params, scalar_metrics
 from gdlab.tracking.children import stopped_status
+from gdlab.tracking.run_kind import RUN_KIND_TAG, VARIANT
 
 CHILD_CURVES = ("train_loss", "val_loss", "learning_rate", "grad_norm", "time_s")
 
@@ -72,6 +73,7 @@ def log_comparison(
                 MLFLOW_PARENT_RUN_ID: parent_run_id,
                 MLFLOW_RUN_NAME: v.label,
                 "gdlab.stage": "compare",
+                RUN_KIND_TAG: VARIANT,
                 "gdlab.compare.vary": comparison.vary,
                 "gdlab.compare.value": str(v.value),
                 "gdlab.compare.learning_rate_source": v.rate_source,

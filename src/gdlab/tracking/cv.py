@@ -25,6 +25,7 @@ from gdlab.tracking.batching import (
     scalar_metrics,
 )
 from gdlab.tracking.children import stopped_status
+from gdlab.tracking.run_kind import FOLD, RUN_KIND_TAG
 
 
 def fold_metrics(
@@ -63,9 +64,10 @@ def fold_run_tags(
     parent_run_id: str, fold: int, tags: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """Tags of fold ``fold``'s child run: ``tags`` (the parent's lineage,
-    :func:`~gdlab.tracking.lineage.child_tags`), its parent, name and fold number."""
+    :func:`~gdlab.tracking.lineage.child_tags`), its parent, name, fold number and kind
+    (``gdlab.run_kind: fold``)."""
     return {**(tags or {}), MLFLOW_PARENT_RUN_ID: parent_run_id, MLFLOW_RUN_NAME: f"fold-{fold}",
-            "gdlab.fold": str(fold)}
+            "gdlab.fold": str(fold), RUN_KIND_TAG: FOLD}
 
 
 def start_fold_runs(

@@ -25,6 +25,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from gdlab.tracking import curve_metrics, log_metrics, log_params, log_tags
 from gdlab.tracking.batching import scalar_metrics
 from gdlab.tracking.children import stopped_status
+from gdlab.tracking.run_kind import RUN_KIND_TAG, TRIAL
 from gdlab.tuning.objective import TrialRecord, record_from_trial
 
 STUDY_TAG = "gdlab.study"
@@ -73,6 +74,7 @@ class TrialLogger:
             UID_TAG: self.study_uid,
             NUMBER_TAG: str(record.number),
             STATE_TAG: record.state,
+            RUN_KIND_TAG: TRIAL,
         }
         run = self.client.create_run(
             self.experiment_id, start_time=end - int(record.duration * 1000), tags=tags
