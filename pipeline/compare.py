@@ -112,8 +112,8 @@ def compare(params, data_dir: str, reports: Path, figures: Path) -> int:
             warn_idle_schedule(f"compare: {variant.label}", variant.params, variant.folds)
     written = write_comparison(comparison, reports, figures)
 
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "compare", "gdlab.task": data.task,
-            RUN_KIND_TAG: COMPARE}
+    tags = {**lineage_tags(data.digest, data_dir=data_dir), "gdlab.stage": "compare",
+            "gdlab.task": data.task, RUN_KIND_TAG: COMPARE}
     tags[NOTE_TAG] = compare_note(params, rows=len(data.y_train),
                                   n_features=len(data.feature_names),
                                   ranking=written["summary"]["ranking"],

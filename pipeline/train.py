@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     session = open_session(params.tracking.uri, params.tracking.experiment)
     say(f"train: MLflow {session.safe_uri}, experiment {session.experiment_name!r}")
     run_name = os.environ.get("DVC_EXP_NAME") or f"{params.model.kind}-{params.optimizer.name}"
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "train", "gdlab.task": data.task,
-            RUN_KIND_TAG: MODEL}  # tags.gdlab.run_kind = 'model' finds it, not its folds
+    tags = {**lineage_tags(data.digest, data_dir=args.data), "gdlab.stage": "train",
+            "gdlab.task": data.task, RUN_KIND_TAG: MODEL}  # folds: run_kind 'fold'
     tags["gdlab.parallel"] = params.parallel.backend
     if data.task == "regression":  # train_loss / val_loss of scaled and raw runs differ ~std**2
         scaled = params.preprocess.scale_target

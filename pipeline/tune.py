@@ -65,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from gdlab.tracking.safety import stage_exit  # imports MLflow: only when tuning is on
 
-    return stage_exit("tune", lambda: search(params, data, args.out))
+    return stage_exit("tune", lambda: search(params, data, args.out, args.data))
 
 
-def search(params, data, out_dir: str) -> int:
-    """The search with everything around it (MLflow is imported only when tuning is on)."""
+def search(params, data, out_dir: str, data_dir: str = "data/prepared") -> int:
+    """The search with everything around it (MLflow is imported only when tuning is on);
+    ``data_dir``: where ``data`` was read (its md5 in dvc.lock is a lineage tag)."""
     import optuna
 
     from gdlab.config.plugin_path import import_paths
@@ -129,8 +130,8 @@ def search(params, data, out_dir: str) -> int:
     out = files.reset_outputs(out_dir)
     figures = out / files.FIGURES
 
-    tags = {**lineage_tags(data.digest), "gdlab.stage": "tune", "gdlab.task": task,
-            RUN_KIND_TAG: TUNE}
+    tags = {**lineage_tags(data.digest, data_dir=data_dir), "gdlab.stage": "tune",
+            "gdlab.task": task, RUN_KIND_TAG: TUNE}
     tags["gdlab.parallel"] = params.parallel.backend
     describe = partial(  # the run's description; the best trial joins it at the end
         tune_note, params, rows=len(y), n_features=len(data.feature_names),

@@ -20,6 +20,7 @@ LINEAGE_TAGS = (
     "gdlab.code_dirty",
     "gdlab.params_dirty",
     "gdlab.data_digest",
+    "gdlab.data_dvc_md5",
     "dvc.exp_name",
     "dvc.exp_baseline_rev",
     "gdlab.tuning_run_id",
@@ -31,6 +32,7 @@ CHILD_TAGS = (
     "gdlab.code_dirty",
     "gdlab.params_dirty",
     "gdlab.data_digest",
+    "gdlab.data_dvc_md5",
     "gdlab.stage",
     "dvc.exp_name",
     "dvc.exp_baseline_rev",
@@ -126,11 +128,15 @@ def params_dirty(cwd: str | Path = ".") -> bool | None:
     return None if status is None else bool(status)
 
 
-def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[str, str]:
+def lineage_tags(
+    data_digest: str | None = None, cwd: str | Path = ".", data_dir: str | Path | None = None
+) -> dict[str, str]:
     """Tags for a parent run: git commit (+ whether the tree, the code and the params differ
     from it: ``gdlab.git_dirty`` counts any tracked file, dvc.lock and reports too; and the
     digest of its code, :data:`CODE_DIGEST_TAG`), DVC
-    experiment name/baseline when DVC sets them, and the prepared-data digest."""
+    experiment name/baseline when DVC sets them, the prepared-data digest and, given the
+    prepared data's directory ``data_dir``, DVC's md5 of it when ``cwd``'s dvc.lock records
+    that of the directory as it is (:func:`~gdlab.tracking.dvc_lock.locked_data_md5`)."""
     tags: dict[str, str] = {}
     commit = git_commit(cwd)
     if commit:
@@ -150,4 +156,10 @@ def lineage_tags(data_digest: str | None = None, cwd: str | Path = ".") -> dict[
             tags[tag] = os.environ[env]
     if data_digest:
         tags["gdlab.data_digest"] = data_digest
+    if data_dir is not None:
+        from gdlab.tracking.dvc_lock import DATA_MD5_TAG, locked_data_md5
+
+        md5 = locked_data_md5(data_dir, cwd)
+        if md5:
+            tags[DATA_MD5_TAG] = md5
     return tags
