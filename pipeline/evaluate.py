@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         mlflow.set_tags({**fairness.tags(), **{f"gdlab.{k}": v for k, v in cautions.items()},
                          **({"gdlab.never_recalled": missed} if missed else {})})
         mlflow.log_dict(fairness.document(), "fairness.json")
+        mlflow.log_artifact(str(reports / "metrics.json"))  # beside train's cv.json
         mlflow.log_artifact(str(figure), "figures")
         for drawn in test_figures.values():
             mlflow.log_artifact(str(drawn.path), "figures")

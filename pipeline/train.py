@@ -6,9 +6,10 @@ that evaluate and register resume), ``reports/cv.json``, ``reports/trained.json`
 it trained with), ``reports/plots/folds/fold_<k>.csv`` and ``reports/figures/cv_loss_curves.png``,
 ``reports/figures/train/`` (loss bands, learning rate and gradient norm, the refit's trajectory
 on the loss surface).
-MLflow: one parent run with params, lineage tags, the dataset, the refit's curves, figures and
-model, and one nested run per fold with its training and validation curves; the curves reach
-MLflow every ``live.interval`` seconds while training (a progress bar shows them on the terminal).
+MLflow: one parent run with params, lineage tags, the dataset, the refit's curves, figures,
+model, ``cv.json`` and ``trained.json``, and one nested run per fold with its training and
+validation curves; the curves reach MLflow every ``live.interval`` seconds while training (a
+progress bar shows them on the terminal).
 
     python pipeline/train.py [--params params.yaml] [--data data/prepared]
 """
@@ -34,6 +35,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -205,14 +207,19 @@ def main(argv: list[str] | None = None) -> int:
             model_uri=info.model_uri,
             model_id=info.model_id,
         ).write(handle_file)
-        # the reports MLflow does not take, once it has taken everything else
-        write_json(reports / "cv.json", cv_document(result.cv))
         # what it trained with (tune may replace params.yaml's): a metrics file of its own, which
         # dvc.yaml's top-level `metrics` lists after every stage's, so `dvc exp show` lays its
         # columns out after metrics.json's test.* (cv.json's came before them)
         # (unsorted: make exps' columns first, the optimiser before what a terminal cuts)
-        write_json(reports / "trained.json", {"trained": trained_values(params, tuned)},
-                   sort_keys=False)
+        documents = {"cv.json": (cv_document(result.cv), True),
+                     "trained.json": ({"trained": trained_values(params, tuned)}, False)}
+        with tempfile.TemporaryDirectory(prefix="gdlab-train-") as staged:
+            for name, (document, sort_keys) in documents.items():  # the bytes DVC gets
+                write_json(Path(staged) / name, document, sort_keys=sort_keys)
+            client.log_artifacts(run_id, staged)  # both in one call, beside the model
+        # the reports, once MLflow has taken everything
+        for name, (document, sort_keys) in documents.items():
+            write_json(reports / name, document, sort_keys=sort_keys)
         write_fold_curves(result.cv, reports / "plots" / "folds")
     refit = result.refit
     warn_idle_schedule("train", params, result.cv.folds)  # a schedule tol stopped before it acted
