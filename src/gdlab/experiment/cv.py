@@ -4,7 +4,9 @@ Workers fit one fold each and *return* its curves and scores; nothing here logs 
 writes files, so the same result can be tracked, printed or written as DVC plots.
 
 Folds never copy the data: they fit on index views of ``X`` (:func:`fit_pipeline_rows`) and
-score the validation rows in chunks (:func:`score_rows`). When the estimator trains in
+score the validation rows in chunks (:func:`score_rows`). A float32 estimator's folds on a
+float64 ``X`` fit on views of one float32 copy of it, made once for all of them
+(:mod:`gdlab.experiment.shared_rows`). When the estimator trains in
 compiled code (which releases the GIL) the folds run as threads of this process and share
 ``X`` and the loaded libraries; otherwise joblib's worker processes receive ``X``
 memory-mapped (arrays above 1 MB; an ``X`` that is already a memory map, e.g.
@@ -35,6 +37,7 @@ from gdlab.experiment.full_batch import full_batch_fits, quiet_batch_size, warn_
 from gdlab.experiment.metrics import metric_names, score_rows, shown_name
 from gdlab.experiment.model import fit_pipeline_rows, warm_once, watched_rows
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds, with_eta
+from gdlab.experiment.shared_rows import shared_rows
 from gdlab.experiment.target import final_estimator, scales_target
 
 
@@ -129,7 +132,10 @@ def _holding_convergence_warnings() -> Iterator[None]:
 def _run_fold(
     pipeline: Pipeline, X: Any, y: np.ndarray, fold: Fold, task: str, progress: bool,
     extra: list[Any] | None = None, share: int = 1, positive: Any = None,
+    fit_rows: Any = None,
 ) -> FoldResult:
+    """Fit on ``fit_rows`` (None: ``X``; see :func:`shared_rows`), score on ``X``."""
+    rows = X if fit_rows is None else fit_rows
     label = f"fold {fold.index}/{fold.n_folds}"
     in_thread = threading.current_thread() is not threading.main_thread()
     if in_thread:
@@ -143,9 +149,9 @@ def _run_fold(
         with nullcontext() if in_thread else _holding_convergence_warnings(), \
                 nullcontext() if in_thread else quiet_batch_size():
             watched = watched_rows(pipeline, fold.val_idx)  # early stopping: not the scored rows
-            warm_once(pipeline, X, y, fold.train_idx, watched)  # untimed, once a process
+            warm_once(pipeline, rows, y, fold.train_idx, watched)  # untimed, once a process
             outcome = fit_pipeline_rows(  # plateau: on the training loss, as the refit
-                pipeline, X, y, fold.train_idx, watched, callbacks=callbacks, monitor_eval=False
+                pipeline, rows, y, fold.train_idx, watched, callbacks=callbacks, monitor_eval=False
             )
     except DivergenceError as exc:  # the engine's error does not pickle: see faults.py
         raise FoldDivergence(label, exc.epoch, exc.learning_rate, exc.loss,
@@ -284,6 +290,7 @@ def cross_validate(
     eta: Eta | None = None,
     say_full_batch: bool = True,
     positive: Any = None,
+    fit_rows: Any = None,
 ) -> CVResult:
     """Fit and score ``pipeline`` on every fold (``n_jobs`` folds at a time).
 
@@ -299,7 +306,11 @@ def cross_validate(
     not at all (the caller says it for these and its other fits).
     ``positive``: the positive class of two classes every fold's f1 and average_precision
     score (:func:`gdlab.data.positive.positive_class` of the training labels; None: each
-    scored split's own rarer class, :func:`gdlab.data.positive.default_positive`)."""
+    scored split's own rarer class, :func:`gdlab.data.positive.default_positive`).
+    ``fit_rows``: ``X`` as the folds train on it, :func:`shared_rows` ``(pipeline, X)`` when
+    None (one float32 copy shared by the folds of a float32 estimator on a float64 ``X``);
+    they are scored on ``X`` either way."""
+    fit_rows = shared_rows(pipeline, X) if fit_rows is None else fit_rows
     if say_full_batch:
         warn_full_batch(full_batch_fits(pipeline, (len(f.train_idx) for f in folds)))
     # folds as threads when training releases the GIL; a configured backend (dask) still wins
@@ -326,7 +337,7 @@ def cross_validate(
         with _holding_convergence_warnings(), quiet_batch_size():
             outcomes = parallel(
                 delayed(_run_fold)(pipeline, X, y, fold, task, lines, callbacks(fold), share,
-                                   positive)
+                                   positive, None if fit_rows is X else fit_rows)
                 for fold in folds
             )
             for result in outcomes:

@@ -14,8 +14,9 @@ inner estimator's, in standardised-target units.
 Folds (:func:`fit_pipeline_rows`) train on row numbers of one shared ``X``: when the
 preprocessing is only a StandardScaler (or passthrough) and the model a gdlab estimator, no
 fold copies its rows: the scaler is fitted on chunks of them and the estimator trains on
-index views of ``X`` standardised on the fly. The fitted object is the same ordinary
-``Pipeline`` either way.
+index views of ``X`` standardised on the fly (a float32 estimator on a float64 ``X``: views
+of one float32 copy made for all the folds, :mod:`gdlab.experiment.shared_rows`). The fitted
+object is the same ordinary ``Pipeline`` either way.
 """
 
 from __future__ import annotations
@@ -151,9 +152,20 @@ def fit_pipeline_rows(
     the estimator trains on index views of ``X`` standardised on the fly
     (``_fit_view``). Anything else (imputation, polynomial features, another estimator, a
     DataFrame) copies the rows and runs :func:`fit_pipeline`. A target scaler is fitted on
-    ``y[train_idx]``; the estimator then reads its rows of the scaled copy of ``y``."""
-    from gdlab.data.preprocessing import fit_scaler_on_rows, row_view_scaler, standardisation
+    ``y[train_idx]``; the estimator then reads its rows of the scaled copy of ``y``.
 
+    ``X`` may be a :class:`gdlab.experiment.shared_rows.SharedRows` (a float32 estimator's
+    folds on a float64 ``X``, converted once for all of them): the estimator trains on views
+    of its float32 rows, and the fitted scaler takes the original rows."""
+    from gdlab.data.preprocessing import fit_scaler_on_rows, row_view_scaler, standardisation
+    from gdlab.experiment.shared_rows import SharedRows
+
+    offset = None
+    if isinstance(X, SharedRows):  # the folds' one float32 copy of a float64 X
+        if not _views_fit(final_estimator(pipeline.named_steps["model"]), X.values, y):
+            X = X.source
+        else:
+            X, offset = X.values, X.offset
     model = clone(pipeline)
     preprocess = model.named_steps["preprocess"]
     step = model.named_steps["model"]
@@ -168,7 +180,9 @@ def fit_pipeline_rows(
     start = time.perf_counter()
     if scaler is not None:
         fit_scaler_on_rows(scaler, X, train_idx)
-    center, scale = standardisation(scaler)
+    center, scale = standardisation(scaler)  # of the rows as the estimator reads them
+    if offset is not None:  # rows shifted by offset: the fitted scaler takes unshifted ones
+        scaler.mean_ = scaler.mean_ + offset
     estimator, _, target = split_target(step, y[train_idx] if scales_target(step) else y)
     y_fit = transform_target(target, y)  # scaled: a 1-d copy; only the fold's rows are read
     with _callbacks(estimator, callbacks):

@@ -24,6 +24,7 @@ from gdlab.experiment.model import (
     watched_rows,
 )
 from gdlab.experiment.progress import EpochProgress, Eta, say, seconds
+from gdlab.experiment.shared_rows import shared_rows
 
 
 @dataclass
@@ -115,15 +116,17 @@ def run_training(
     # run) skewed the ETA of the first fold's line; fold threads then find it done
     with warnings.catch_warnings(), quiet_batch_size():
         warnings.simplefilter("ignore")
-        warm_once(pipeline, X, y, folds[0].train_idx, watched_rows(pipeline, folds[0].val_idx))
+        rows = shared_rows(pipeline, X)  # float32 folds of a float64 X: one copy for all
+        warm_once(pipeline, rows, y, folds[0].train_idx, watched_rows(pipeline, folds[0].val_idx))
     eta = Eta(len(folds) + 1)  # the folds and the refit: the last fold's line gives the refit's
     # a batch size above the folds' or the refit's training rows: said once for all of them
     warn_full_batch(full_batch_fits(pipeline, [*(len(f.train_idx) for f in folds), len(y)]))
     cv = cross_validate(
         pipeline, X, y, folds, task=task, n_jobs=params.cv.n_jobs, progress=progress,
         fold_callbacks=fold_callbacks, epoch_lines=epoch_lines, on_fold_done=on_fold_done,
-        eta=eta, say_full_batch=False, positive=training_positive(params, y),
+        eta=eta, say_full_batch=False, positive=training_positive(params, y), fit_rows=rows,
     )
+    del rows  # the folds' float32 copy, if any: not kept through the refit
     if progress:
         say("refitting on the whole training split")
     show = progress and epoch_lines
