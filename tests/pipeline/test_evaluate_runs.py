@@ -75,6 +75,8 @@ def test_an_evaluate_only_change_leaves_train_run_as_it_was(tmp_path, csv_train,
     assert evaluation.data.params["optimizer.name"] == params_before["optimizer.name"]
     assert evaluation.data.tags["dvc.exp_name"] == "exp-a"
     assert evaluation.data.tags["mlflow.parentRunId"] == train.info.run_id
+    assert evaluation.data.tags["gdlab.run_kind"] == "evaluation"  # not found as a 'model'
+    assert kept.data.tags["gdlab.run_kind"] == "model"
     assert set(_histories(client, evaluation.info.run_id)) == set(before)
     assert all(n == 1 for n in _histories(client, evaluation.info.run_id).values())
     # register's decision is recorded on the evaluation run and names it on the version

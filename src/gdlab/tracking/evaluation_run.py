@@ -27,6 +27,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from gdlab.tracking.batching import _param_value
 from gdlab.tracking.lineage import child_tags
+from gdlab.tracking.run_kind import EVALUATION, RUN_KIND_TAG
 
 EVALUATE_SECTIONS = ("tracking", "metrics", "fairness", "model_card", "register", "data.pii")
 """The parameters evaluate depends on (dvc.yaml's evaluate ``params``): a change of one of them
@@ -132,6 +133,7 @@ def new_run_tags(train_run: Run, evaluation: Evaluation) -> dict[str, str]:
             tags[key] = train_run.data.tags[key]
     tags.update({
         "gdlab.stage": "evaluate",
+        RUN_KIND_TAG: EVALUATION,
         TRAIN_RUN_TAG: train_run.info.run_id,
         EVALUATION_KEY_TAG: evaluation.key,
         MLFLOW_PARENT_RUN_ID: train_run.info.run_id,

@@ -25,7 +25,11 @@ COMPARE = "compare"
 """The compare stage's run: the comparison's summary and figures."""
 VARIANT = "variant"
 """One compared variant, nested in the :data:`COMPARE` run."""
-RUN_KINDS = (MODEL, FOLD, TUNE, TRIAL, COMPARE, VARIANT)
+EVALUATION = "evaluation"
+"""evaluate's and register's run when train's run records another DVC experiment or other
+evaluate-stage params (:mod:`gdlab.tracking.evaluation_run`), nested in the :data:`MODEL`
+run."""
+RUN_KINDS = (MODEL, FOLD, TUNE, TRIAL, COMPARE, VARIANT, EVALUATION)
 
 
 def without_keys(flat: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
