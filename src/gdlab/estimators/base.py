@@ -970,13 +970,16 @@ class BaseGD(BaseEstimator):
             print(f"lowest training loss {self.best_loss_:.6g} in epoch {self.best_epoch_} "
                   f"of {self.n_iter_}; the weights returned are the last epoch's", flush=True)
 
-    def _scale_causes(self, run: _Run) -> list[str]:
+    def _scale_causes(self, run: _Run, slow: bool = False) -> list[str]:
         """Sentences naming unscaled data as a fit's likely trouble (see
-        :mod:`gdlab.estimators.advice`); none for a standardised row view (a CV fold's)."""
+        :mod:`gdlab.estimators.advice`); none for a standardised row view (a CV fold's).
+        ``slow``: the fit ran out of epochs without oscillating (one large scale is named
+        with the rate to train the standardised features at, not as too large a step)."""
         problem = run.problem
         if problem.is_view:
             return []
-        causes = [feature_scale_cause(problem.X, type(self).__name__, self._column_names())]
+        causes = [feature_scale_cause(problem.X, type(self).__name__, self._column_names(),
+                                      slow=slow)]
         if self._advises_target_scale:
             bs, n = run.config.batch_size, problem.n_rows
             batches = 1 if bs is None or bs >= n else -(-n // bs)  # the last one partial
@@ -1024,7 +1027,7 @@ class BaseGD(BaseEstimator):
         oscillating = not restored and oscillated(losses)
         if converged and not oscillating:
             return None if restored else self._stall_message(run)
-        causes = self._scale_causes(run)
+        causes = self._scale_causes(run, slow=not (converged or oscillating))
         # the features' scales are unknown only for a row view not standardised on the fly
         # (a checked X names unscaled ones in ``causes``; a standardised view needs nothing)
         unknown = run.problem.is_view and run.problem.center is None
