@@ -47,3 +47,40 @@ def test_a_column_typed_apart_in_blocks_is_read_as_the_text_it_is(tmp_path):
     table = _read_quietly(_write(tmp_path / "codes.csv", codes))
     assert table.frame["x"].tolist() == codes
     assert table.frame["y"].dtype == "float64"
+
+
+@pytest.mark.parametrize("rows", [300, ROWS])
+def test_a_bad_cell_in_a_decimal_comma_column_is_named(tmp_path, rows):
+    """With data.decimal ',' a column of numbers '3,25' with one 'abc' came back as the text
+    '3,25' (pandas reads a column that is not all numbers as written): it was one-hot encoded
+    as categories without a word (13 levels here), or, with more levels than
+    data.max_categories, refused naming no cell. Its numbers are read as numbers now, and
+    the cell that is none is named, as in a file with decimal points (above)."""
+    cells = [f"{i % 13},25" for i in range(rows)]
+    cells[rows - 20_000 if rows > 100_000 else 50] = "abc"
+    path = tmp_path / "comma.csv"
+    path.write_text("x;y\n" + "".join(f"{v};{i % 7},5\n" for i, v in enumerate(cells)),
+                    encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_csv(path, "y", delimiter=";", decimal=",")
+    assert [str(w.message) for w in caught] == []
+    row = rows - 20_000 if rows > 100_000 else 50
+    with pytest.raises(DataError, match=rf"column 'x' is numeric except at row {row} "
+                                        rf"\(file line {row + 2}\) \('abc'\)"):
+        check_table(table, task="regression")
+    cells[row] = "7,5"  # all numbers: floats, as pandas reads them
+    path.write_text("x;y\n" + "".join(f"{v};{i % 7},5\n" for i, v in enumerate(cells)),
+                    encoding="utf-8")
+    frame = read_csv(path, "y", delimiter=";", decimal=",").frame
+    assert frame["x"].dtype == "float64" and frame["x"].iloc[:2].tolist() == [0.25, 1.25]
+
+
+def test_a_text_column_with_a_few_decimal_comma_numbers_keeps_its_text(tmp_path):
+    """Mostly text ('small', 'large') with a few '1,5': still text, its levels as written."""
+    cells = ["small", "large", "small", "1,5"] * 30
+    path = tmp_path / "text.csv"
+    path.write_text("x;y\n" + "".join(f"{v};{i % 7},5\n" for i, v in enumerate(cells)),
+                    encoding="utf-8")
+    frame = read_csv(path, "y", delimiter=";", decimal=",").frame
+    assert frame["x"].tolist() == cells

@@ -346,7 +346,11 @@ def _read_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` (read with decimal ',') with its text columns of numbers written with dots
     between thousands (``1.299,00``) turned into floats. Only a column whose every value is
     such a number, or a plain one, is: pandas' ``thousands='.'`` would also read the dates
-    ``01.02.2024`` as 1022024 and ``3.14`` as 314."""
+    ``01.02.2024`` as 1022024 and ``3.14`` as 314. A column of such numbers but for a few
+    cells (``abc``; at least half numbers), which pandas leaves as the text ``1,25``, gets
+    them written with a decimal point, so that the checks read it as numbers and name the
+    other cells (read as text, it was one-hot encoded as categories, or refused as one of too
+    many categories naming no cell)."""
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
@@ -356,9 +360,17 @@ def _read_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         text = text.str.strip()
         grouped = text.str.fullmatch(_GROUPED)
-        if text.empty or not grouped.any() or not (grouped | text.str.fullmatch(_PLAIN)).all():
+        numeric = grouped | text.str.fullmatch(_PLAIN)
+        if text.empty:
             continue
         numbers = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        if not numeric.all():
+            if numeric.mean() >= 0.5:  # numbers but for a few cells: the checks name those
+                frame[name] = col.where(~col.index.isin(text.index[numeric]),
+                                        numbers.where(numeric))
+            continue
+        if not grouped.any():
+            continue
         frame[name] = pd.to_numeric(numbers).reindex(frame.index).astype("float64")
     return frame
 
