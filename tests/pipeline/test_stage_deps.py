@@ -50,7 +50,7 @@ def _defining_file(module: str, name: str) -> str:
     if base.with_suffix(".py").is_file():
         return str(base.with_suffix(".py").relative_to(REPO))
     init = base / "__init__.py"
-    for node in ast.parse(init.read_text()).body:
+    for node in ast.walk(ast.parse(init.read_text())):  # a lazy package's: under TYPE_CHECKING
         if isinstance(node, ast.ImportFrom) and node.module and any(
                 a.name == name for a in node.names):
             sub = node.module if node.level == 0 else f"{module}.{node.module}"
