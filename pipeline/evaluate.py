@@ -99,8 +99,10 @@ from gdlab.tracking import (
     scalar_metrics,
 )
 from gdlab.tracking.evaluation_run import (
+    HANDLE_FILE,
     Target,
     current_evaluation,
+    handle_document,
     new_run_name,
     new_run_tags,
 )
@@ -210,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(reports / "model_card.md", card)
         mlflow.log_artifact(str(reports / "model_card.md"))
     write_json(reports / "fairness.json", fairness.document())
+    write_json(reports / HANDLE_FILE, handle_document(where, run_id))  # register reopens it
     if where.separate:
         print(f"evaluate: train's run {handle.run_id} records another experiment or other "
               f"evaluate params: this evaluation is run {run_id}, its child")

@@ -90,8 +90,12 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         register_and_gate,
     )
     from gdlab.tracking.champion import ChampionNotComparable, TestSet
-    from gdlab.tracking.evaluation_run import current_evaluation, tag_evaluation_run
-    from gdlab.tracking.evaluation_run import target as evaluation_target
+    from gdlab.tracking.evaluation_run import (
+        HANDLE_FILE,
+        current_evaluation,
+        logged_target,
+        tag_evaluation_run,
+    )
     from gdlab.tracking.logged_model import check_logged_model, check_reused_version
     from gdlab.tracking.registry import (
         MODEL_DIGEST_TAG,
@@ -134,8 +138,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
         print(f"register: {exc}", file=sys.stderr)
         return 1
     # the run evaluate logged to: train's, or its evaluation run under another experiment/params
-    where = evaluation_target(session.client, handle.run_id,
-                              current_evaluation(flatten_params(params)))
+    where = logged_target(session.client, handle.run_id, reports / HANDLE_FILE,
+                          current_evaluation(flatten_params(params)))
     if where.run_id is None:
         print(f"register: train's run {handle.run_id} has no evaluation run of this experiment "
               "and these evaluate params: run evaluate first (dvc repro runs it)",
@@ -178,7 +182,8 @@ def register(params, data_dir: str, models: Path, reports: Path) -> int:
             return 1
         record = registry_record(session.client, decision)  # a reused version: another run's
         mlflow.set_tags({**run_tags(record), "gdlab.baseline_gate": baseline_status})
-        tag_evaluation_run(session.client, decision, where.run_id if where.separate else None)
+        tag_evaluation_run(session.client, decision, where.run_id if where.separate else None,
+                           reused=record["reused"])  # a reused version keeps its own run's
         thresholds = fairness.get("gate", {}).get("thresholds") or {}
         review = review_champion(session.client, decision, thresholds)
     gate = {"status": gate_status, **fairness.get("gate", {})}

@@ -138,3 +138,48 @@ def test_register_without_the_evaluation_it_records_refuses(tmp_path, csv_train,
     assert "run evaluate first" in capsys.readouterr().err
     assert client.get_run(train.info.run_id).data.tags == train.data.tags
     assert _evaluation_runs(client, train) == []
+
+
+def test_a_register_retried_under_another_experiment_name_reopens_evaluates_run(
+        tmp_path, csv_train, monkeypatch, capsys):
+    """DVC records each stage as it ends: after a `dvc exp run` whose register failed (an
+    interrupt, a tracking outage), a retry reruns register alone, under a new random
+    experiment name (or none, by `dvc repro`). It refused 'run evaluate first', which
+    `dvc repro` never does (evaluate is up to date). It reopens the run evaluate logged to,
+    as reports/evaluation_run.json names it, once under each name."""
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-first")
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    assert stage("evaluate").main([]) == 0
+    client = MlflowClient()
+    train = _train_run(tmp_path, client)
+    handle = json.loads((tmp_path / "reports" / "evaluation_run.json").read_text())
+    assert handle == {"train_run_id": train.info.run_id, "run_id": train.info.run_id}
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-second")
+    assert stage("register").main([]) == 0, capsys.readouterr().err
+    monkeypatch.delenv("DVC_EXP_NAME")
+    assert stage("register").main([]) == 0, capsys.readouterr().err
+    assert client.get_run(train.info.run_id).data.tags["gdlab.registered_version"] == "1"
+    assert _evaluation_runs(client, train) == []
+
+
+def test_a_model_card_only_change_moves_the_versions_card(tmp_path, csv_train, monkeypatch):
+    """A model_card change reruns evaluate into a new evaluation run but left metrics.json and
+    fairness.json as they were, so DVC skipped register and the version kept pointing at the
+    old card; evaluate's reports/evaluation_run.json (register's dependency) names the new
+    run, so register reruns and points the version at it."""
+    csv_train(_rows(), "label", "evr", {"register": {"model_name": "evr"}})
+    _evaluate_and_register()
+    handle = tmp_path / "reports" / "evaluation_run.json"
+    first = handle.read_bytes()
+    _set_param(tmp_path, "model_card", "owner", "alice")
+    assert stage("evaluate").main([]) == 0
+    assert handle.read_bytes() != first  # register's dependency changed: DVC reruns it
+    assert stage("register").main([]) == 0
+    client = MlflowClient()
+    registry = json.loads((tmp_path / "reports" / "registry.json").read_text())
+    version = client.get_model_version("evr", registry["version"])
+    run_id = json.loads(handle.read_text())["run_id"]
+    assert version.tags["gdlab.model_card"] == f"runs:/{run_id}/model_card.md"
+    import mlflow
+
+    assert "alice" in mlflow.artifacts.load_text(version.tags["gdlab.model_card"])

@@ -13,6 +13,7 @@ from gdlab.tracking.evaluation_run import (
     EVALUATE_SECTIONS,
     current_evaluation,
     new_run_tags,
+    tag_evaluation_run,
     target,
 )
 
@@ -68,3 +69,27 @@ def test_an_evaluation_run_is_found_again_by_experiment_and_params(session, monk
     assert target(session.client, run_id, current_evaluation(flat)).run_id == made
     changed = current_evaluation({**flat, "fairness.min_group_size": 31})
     assert target(session.client, run_id, changed).run_id is None
+
+
+def test_a_reused_version_keeps_its_own_evaluation_pointer(session):
+    """A byte-identical model reuses an earlier train run's version: tagging it with this
+    run's evaluation run (or dropping that tag) rewrote the pointer of another run's version,
+    whose gdlab.model_card still named its own evaluation. It is left as it was."""
+    from types import SimpleNamespace
+
+    client = session.client
+    client.create_registered_model("m")
+    run = client.create_run(session.experiment_id)
+    version = client.create_model_version("m", "runs:/x/model", run_id=run.info.run_id)
+    client.set_model_version_tag("m", version.version, "gdlab.evaluation_run_id", "A-eval")
+    decision = SimpleNamespace(model_name="m", version=version.version)
+
+    tag_evaluation_run(client, decision, None, reused=True)
+    tag_evaluation_run(client, decision, "B-eval", reused=True)
+    tags = client.get_model_version("m", version.version).tags
+    assert tags["gdlab.evaluation_run_id"] == "A-eval"
+    tag_evaluation_run(client, decision, "B-eval")  # registered from this run: it moves
+    assert client.get_model_version("m", version.version).tags[
+        "gdlab.evaluation_run_id"] == "B-eval"
+    tag_evaluation_run(client, decision, None)
+    assert "gdlab.evaluation_run_id" not in client.get_model_version("m", version.version).tags

@@ -19,9 +19,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
@@ -72,8 +74,7 @@ def records(run: Run, evaluation: Evaluation) -> bool:
     the evaluate stage are the evaluation's (a param it lacks is a difference)."""
     if (run.data.tags.get(EXP_NAME_TAG) or None) != evaluation.exp_name:
         return False
-    logged = run.data.params
-    return all(logged.get(k) == v for k, v in evaluation.params.items())
+    return _records_params(run, evaluation)
 
 
 def find_evaluation_run(client: MlflowClient, train_run: Run, evaluation: Evaluation) -> str | None:
@@ -113,6 +114,47 @@ def target(client: MlflowClient, train_run_id: str, evaluation: Evaluation) -> T
     return Target(find_evaluation_run(client, train_run, evaluation), train_run, evaluation)
 
 
+HANDLE_FILE = "evaluation_run.json"
+"""evaluate's record, in ``reports/``, of the run it logged to (register's dependency)."""
+
+
+def handle_document(where: Target, run_id: str) -> dict[str, str]:
+    """What evaluate writes to :data:`HANDLE_FILE`: the train run and the run ``run_id`` it
+    logged this evaluation to (the train run's own, or its evaluation run)."""
+    return {"train_run_id": where.train_run.info.run_id, "run_id": run_id}
+
+
+def _records_params(run: Run, evaluation: Evaluation) -> bool:
+    logged = run.data.params
+    return all(logged.get(k) == v for k, v in evaluation.params.items())
+
+
+def logged_target(client: MlflowClient, train_run_id: str, handle: Path,
+                  evaluation: Evaluation) -> Target:
+    """The run evaluate logged this evaluation to, as its ``handle`` (:data:`HANDLE_FILE`)
+    names it when that is train run ``train_run_id`` or one of its evaluation runs and
+    records the same evaluate-stage params: register reopens it whatever DVC experiment it
+    runs under now (a register retried after it failed, under a new ``dvc exp run`` name or
+    by ``dvc repro``, reruns alone; :func:`target` would look for an evaluation of the new
+    name, which none made). Else :func:`target` (a handle of another train run, or none)."""
+    try:
+        named = json.loads(Path(handle).read_text())
+        run_id = str(named["run_id"]) if named.get("train_run_id") == train_run_id else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        run_id = None
+    if run_id is None:
+        return target(client, train_run_id, evaluation)
+    train_run = client.get_run(train_run_id)
+    try:
+        run = train_run if run_id == train_run_id else client.get_run(run_id)
+    except MlflowException:  # deleted since
+        return target(client, train_run_id, evaluation)
+    ours = run is train_run or run.data.tags.get(TRAIN_RUN_TAG) == train_run_id
+    if ours and run.info.status == "FINISHED" and _records_params(run, evaluation):
+        return Target(run_id, train_run, evaluation)
+    return target(client, train_run_id, evaluation)
+
+
 def new_run_name(train_run: Run, evaluation: Evaluation) -> str:
     """The DVC experiment's name, else ``<train run's name>-evaluate``."""
     if evaluation.exp_name:
@@ -141,10 +183,14 @@ def new_run_tags(train_run: Run, evaluation: Evaluation) -> dict[str, str]:
     return tags
 
 
-def tag_evaluation_run(client: MlflowClient, decision: Any, run_id: str | None) -> None:
+def tag_evaluation_run(client: MlflowClient, decision: Any, run_id: str | None, *,
+                       reused: bool = False) -> None:
     """Tag the version ``decision`` registered (or kept) with the evaluation run ``run_id``
     its test metric and decision come from; None (train's run): drop such a tag an earlier
-    registration left."""
+    registration left. ``reused``: the version was registered from another train run (a
+    byte-identical model): it keeps that run's evaluation, card and tags, untouched."""
+    if reused:
+        return
     name, version = decision.model_name, decision.version
     if run_id is not None:
         client.set_model_version_tag(name, version, EVALUATION_RUN_TAG, run_id)
