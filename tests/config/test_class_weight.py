@@ -64,11 +64,12 @@ def test_class_weight_values_accepted_and_logged(value):
 def test_class_weight_is_a_tune_and_compare_dimension():
     tuned = validate_params(params_dict({
         "tune.enabled": True, "tune.space": {"model.class_weight": {"choices": [None, "balanced"]}},
+        "tune.metric": "balanced_accuracy",
     }))
     assert tuned.tune.space["model.class_weight"].choices == [None, "balanced"]
     with pytest.raises(ConfigError, match=r"tune.space.model.class_weight: the value 'bal' "
                        r"gives model.class_weight: unknown value 'bal'"):
-        validate_params(params_dict({"tune.enabled": True, "tune.space": {
+        validate_params(params_dict({"tune.enabled": True, "tune.metric": "f1", "tune.space": {
             "model.class_weight": {"choices": [None, "bal"]}}}))
     compared = {"compare.enabled": True, "compare.vary": "model.class_weight",
                 "compare.values": [None, "balanced"]}
@@ -168,7 +169,7 @@ def test_a_quoted_numeric_label_is_told_to_be_unquoted():
 
 
 def test_a_searched_class_weight_names_a_class_too():
-    params = validate_params(params_dict({"tune.enabled": True, "tune.space": {
+    params = validate_params(params_dict({"tune.enabled": True, "tune.metric": "f1", "tune.space": {
         "model.class_weight.frod": {"low": 1.0, "high": 50.0, "log": True}}}))
     with pytest.raises(ConfigError, match=r"tune.space.model.class_weight.frod: 'frod' is not a "
                        r"class of the target 'label' \(allowed: 'fraud' \| 'ok'\)"):
@@ -182,3 +183,21 @@ def test_no_labels_to_check_without_a_mapping_or_classes():
                                   ["a", "b"], "y")
     check_class_weight_labels(validate_params(params_dict({"model.class_weight": {"z": 2}})),
                               None, "y")
+
+
+@pytest.mark.parametrize("key", ["model.class_weight", "model.class_weight.fraud"])
+def test_class_weights_searched_by_the_default_log_loss_are_refused(key):
+    """tune.space with model.class_weight under tune.metric: auto (log_loss) picks no weights
+    by construction (as compare's ranking did, above): refused naming the metrics that weigh
+    the rare classes; log_loss set by hand is allowed."""
+    dimension = ({"choices": [None, "balanced"]} if key == "model.class_weight" else
+                 {"low": 1.0, "high": 50.0, "log": True})
+    problems = _problems({"tune.enabled": True, "tune.space": {key: dimension}})
+    assert problems == [
+        f"tune.metric: auto (log_loss) with {key} in tune.space: the search would pick no class "
+        "weights by construction, as class weights move the predicted probabilities away from "
+        "the class shares that log loss rewards (whatever they do for the rare classes) "
+        "(allowed: tune.metric: balanced_accuracy (or f1, average_precision, roc_auc), held-out "
+        "scores that weigh the rare classes; tune.metric: log_loss to rank by it knowingly)"]
+    validate_params(params_dict({"tune.enabled": True, "tune.metric": "log_loss",
+                                 "tune.space": {key: dimension}}))

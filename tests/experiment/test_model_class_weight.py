@@ -80,6 +80,7 @@ def test_a_mapping_weighs_the_classes_as_the_equivalent_sample_weights(fraud, ki
 def test_a_tuning_trial_trains_with_the_searched_class_weight(fraud):
     X, y = fraud
     params = _params(None, tune={"enabled": True, "heatmap": {"enabled": False},
+                                 "metric": "balanced_accuracy",
                                  "space": {"model.class_weight": {"choices": ["balanced"]}}},
                      cv={"folds": 3, "n_jobs": 1})
     folds = make_folds(y, 3, task="classification", seed=params.seed)

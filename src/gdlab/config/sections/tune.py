@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from gdlab.config.base import Section, StrictModel
 from gdlab.config.errors import ConfigError, Problem, did_you_mean, raise_problems
 from gdlab.config.overrides import apply_overrides
+from gdlab.config.sections.compare import WEIGHT_METRICS, WEIGHTED_TRAINING_KEY
 from gdlab.config.sections.tracking import DEFAULT_METRIC, METRICS, refuse_credentials
 
 if TYPE_CHECKING:
@@ -294,7 +295,9 @@ class TuneConfig(Section):
     )
     metric: str = Field(
         "auto",
-        description="cross-validation score to optimise; auto = rmse (regression) / log_loss",
+        description="cross-validation score to optimise; auto = rmse (regression) / log_loss "
+        "(classification; refused with model.class_weight in tune.space, which log loss "
+        "ranks no weights first by construction: set balanced_accuracy, f1, ...)",
         json_schema_extra={"x-allowed": "auto | " + " | ".join(_ALL_METRICS)},
     )
     n_trials: int | None = Field(
@@ -461,6 +464,19 @@ class TuneConfig(Section):
                 else f"unknown metric {self.metric!r}{did_you_mean(self.metric, fits)}"
             )
             problems.append(Problem("tune.metric", message, " | ".join(fits)))
+        weights = sorted(k for k in self.space if k == WEIGHTED_TRAINING_KEY
+                         or k.startswith(f"{WEIGHTED_TRAINING_KEY}."))
+        if self.enabled and weights and task == "classification" and self.metric == "auto":
+            problems.append(Problem(
+                "tune.metric",
+                f"auto (log_loss) with {', '.join(weights)} in tune.space: the search would "
+                "pick no class weights by construction, as class weights move the predicted "
+                "probabilities away from the class shares that log loss rewards (whatever they "
+                "do for the rare classes)",
+                f"tune.metric: {WEIGHT_METRICS[0]} (or {', '.join(WEIGHT_METRICS[1:])}), "
+                "held-out scores that weigh the rare classes; tune.metric: log_loss to rank "
+                "by it knowingly",
+            ))
         return problems
 
     def variant_checks(self, params: Params) -> list[Problem]:
