@@ -230,6 +230,64 @@ def test_reviewing_a_champion_whose_run_is_gone_says_not_measured(session, fitte
                              "equalized_odds_difference not measured")
 
 
+def _evaluated_in_an_evaluation_run(session, fitted, name: str, metrics: dict) -> dict:
+    """A version's arguments whose train run logged no test or fairness metric and whose
+    evaluation run (a child of it, named by the version's ``gdlab.evaluation_run_id``, as
+    register tags it) logged ``metrics``; returns the arguments and the evaluation run's id."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    args = _logged(session, fitted, name)
+    client = session.client
+    evaluation = client.create_run(session.experiment_id,
+                                   tags={MLFLOW_PARENT_RUN_ID: args["run_id"]}).info.run_id
+    for key, value in metrics.items():
+        client.log_metric(evaluation, key, value)
+    client.set_terminated(evaluation)
+    return {**args, "evaluation_run_id": evaluation}
+
+
+def test_a_champion_evaluated_in_an_evaluation_run_is_reviewed_on_its_metrics(session, fitted):
+    """The champion's fairness was measured in its evaluation run, not its train run: the
+    review reads it there and passes it, instead of "not measured" on the train run."""
+    from gdlab.tracking.evaluation_run import EVALUATION_RUN_TAG
+    from gdlab.tracking.registry import REVIEW_TAG, review_champion
+
+    name = "review-evaluation-run"
+    client = session.client
+    args = _evaluated_in_an_evaluation_run(
+        session, fitted, name, {"fairness_equalized_odds_difference": 0.08})
+    evaluation = args.pop("evaluation_run_id")
+    first = register_and_gate(client, metric="rmse", value=1.0, **args)
+    client.set_model_version_tag(name, first.version, EVALUATION_RUN_TAG, evaluation)
+    kept = register_and_gate(client, metric="rmse", value=2.0, **_logged(session, fitted, name))
+    assert not kept.promoted and kept.champion == "1"
+    assert review_champion(client, kept, {"equalized_odds_difference": 0.1}) is None
+    assert REVIEW_TAG not in client.get_model_version(name, "1").tags
+    review = review_champion(client, kept, {"equalized_odds_difference": 0.05})
+    assert review.startswith("champion v1 fails today's fairness gate too: "
+                             "equalized_odds_difference 0.08 > 0.05")
+
+
+def test_a_champion_evaluated_in_an_evaluation_run_is_compared_on_its_test_metric(
+    session, fitted
+):
+    """register.metric changed to mae: the champion has no test_mae tag, so its value is read
+    from the run that measured it, its evaluation run; a challenger with a worse mae is
+    not promoted over it (read from the train run, it had no mae and lost the alias)."""
+    from gdlab.tracking.evaluation_run import EVALUATION_RUN_TAG
+
+    name = "compare-evaluation-run"
+    client = session.client
+    args = _evaluated_in_an_evaluation_run(session, fitted, name, {"test_mae": 0.5})
+    evaluation = args.pop("evaluation_run_id")
+    first = register_and_gate(client, metric="rmse", value=1.0, **args)
+    client.set_model_version_tag(name, first.version, EVALUATION_RUN_TAG, evaluation)
+    challenger = register_and_gate(client, metric="mae", value=0.9,
+                                   **_logged(session, fitted, name))
+    assert not challenger.promoted and challenger.champion == "1"
+    assert challenger.previous_value == 0.5
+
+
 @pytest.mark.parametrize("name", ["identical-test", "Bob's identical-test"])
 def test_the_same_model_trained_again_keeps_its_version(session, fitted, name):
     """Back to earlier params after experiments, train ran again and wrote the same

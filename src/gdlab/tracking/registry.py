@@ -30,6 +30,7 @@ from gdlab.tracking.champion import (
     same_rows_predictions,
 )
 from gdlab.tracking.decision_lock import decision_lock
+from gdlab.tracking.evaluation_run import EVALUATION_RUN_TAG
 from gdlab.tracking.hand_moves import (
     no_champion,
     not_promoted_again,
@@ -202,19 +203,34 @@ def _changes(lineage: dict[str, str]) -> str:
     return ""
 
 
+def evaluated_run_id(version: Any) -> str | None:
+    """The run holding ``version``'s test and fairness metrics: the evaluation run its
+    :data:`~gdlab.tracking.evaluation_run.EVALUATION_RUN_TAG` names when evaluate logged to one
+    (train's run then has none, or an earlier evaluation's), else the train run it came from."""
+    return (version.tags or {}).get(EVALUATION_RUN_TAG) or version.run_id or None
+
+
+def evaluated_metrics(client: MlflowClient, version: Any) -> dict[str, float]:
+    """The metrics of :func:`evaluated_run_id`'s run; empty when there is none or it was
+    deleted for good (nothing measured). Any other failure (a locked store) is raised."""
+    run_id = evaluated_run_id(version)
+    if not run_id:
+        return {}
+    try:
+        return dict(client.get_run(run_id).data.metrics)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return {}
+        raise
+
+
 def _champion_value(client: MlflowClient, version: Any, metric: str) -> float | None:
     tagged = (version.tags or {}).get(metric_tag(metric))
     if tagged is not None:
         return float(tagged)
-    if version.run_id:
-        try:
-            run_metrics = client.get_run(version.run_id).data.metrics
-        except MlflowException as exc:  # a run deleted for good has no metric; else raise
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return None
-            raise
-        if metric_tag(metric) in run_metrics:
-            return float(run_metrics[metric_tag(metric)])
+    run_metrics = evaluated_metrics(client, version)
+    if metric_tag(metric) in run_metrics:
+        return float(run_metrics[metric_tag(metric)])
     return None
 
 
@@ -668,20 +684,15 @@ def review_champion(
     """The champion ``decision`` kept, checked against today's fairness gate (``thresholds``,
     ``{"equalized_odds_difference": 0.1, ...}``): a version promoted under a looser gate, or
     none, may fail it. Reads the ``fairness_<difference>`` metrics evaluate logged on the
-    champion's run (a gate is undefined when ``fairness_groups_not_evaluated`` says a group
-    of the training rows had no test row). A failure is returned and tagged :data:`REVIEW_TAG`
+    champion's evaluation run, or its train run when it has none (:func:`evaluated_run_id`;
+    a gate is undefined when ``fairness_groups_not_evaluated`` says a group of the training
+    rows had no test row). A failure is returned and tagged :data:`REVIEW_TAG`
     on that version (the tag goes once it passes). The alias stays where it is: moved or
     removed, it would leave whoever serves ``models:/<name>@champion`` without a model."""
     if decision.promoted or decision.champion is None or not thresholds:
         return None
     version = client.get_model_version(decision.model_name, decision.champion)
-    metrics: dict[str, float] = {}
-    if version.run_id:
-        try:
-            metrics = client.get_run(version.run_id).data.metrics
-        except MlflowException as exc:  # its run deleted for good: nothing was measured
-            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
-                raise
+    metrics = evaluated_metrics(client, version)  # its run deleted for good: none measured
     failed = []
     # gdlab.reporting.fairness.NOT_EVALUATED_METRIC: training groups without a test row
     missing = int(metrics.get("fairness_groups_not_evaluated", 0))
