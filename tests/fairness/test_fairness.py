@@ -696,3 +696,27 @@ def test_fairness_figure_one_vs_rest_title_fits_and_names_each_differences_class
     assert f"demographic parity difference {dp:.3f} (class gnu)" in title.get_text()
     box = title.get_window_extent(kept[-1].canvas.get_renderer())
     assert 0 <= box.x0 and box.x1 <= kept[-1].bbox.width
+
+
+def _few_rows_of_every_class():
+    """Three classes, 20 test rows of each per group (fewer than min_group_size 30), 'c'
+    recalled 90% in north and 40% in south: no class has enough rows to be judged."""
+    return labelled({"north": {"a": (20, 18, "b"), "b": (20, 18, "a"), "c": (20, 18, "a")},
+                     "south": {"a": (20, 18, "b"), "b": (20, 18, "a"), "c": (20, 8, "a")}})
+
+
+def test_when_no_class_has_enough_rows_the_log_says_every_class_was_judged_on_few():
+    """The gate judged every class and failed on 'c', while the log line said "'c' 0.5 (too
+    few rows, not judged)": it now says they were judged on few rows."""
+    y, pred, group = _few_rows_of_every_class()
+    report = classification_fairness(y, pred, group, classes=["a", "b", "c"],
+                                     sensitive_name="region", min_group_size=30,
+                                     thresholds={"equalized_odds_difference": 0.2})
+    gaps = {c: equalized_odds_difference(y == c, pred == c, sensitive_features=group)
+            for c in "abc"}
+    worst = max(gaps, key=gaps.get)
+    assert worst == "c" and gaps["c"] > 0.2
+    assert not report.passed and report.worst_class["equalized_odds_difference"] == "c"
+    assert "not judged" not in report.class_line
+    assert f"'c' {gaps['c']:.3g} (few rows, judged: may be noise)" in report.class_line
+    assert report.judged_on_few_rows

@@ -287,3 +287,25 @@ def test_card_gives_every_class_its_gap_and_names_those_too_rare_to_judge():
     assert "every class against the rest" in card["Metrics"]
     assert ("Class(es) `fox`, `gnu` have fewer than 30 test rows"
             in card["Caveats and Recommendations"])
+
+
+def test_card_says_every_class_was_judged_on_few_rows_when_none_has_enough():
+    """No class has 30 test rows per group: the gate judged every class and failed on 'c', but
+    the card's by-class table said "no (too few rows)" for each and its caveat that "the
+    fairness gate does not judge them"."""
+    from tests.fairness.test_fairness import _few_rows_of_every_class
+
+    y, pred, group = _few_rows_of_every_class()
+    fairness = classification_fairness(y, pred, group, classes=["a", "b", "c"],
+                                       sensitive_name="region", min_group_size=30,
+                                       thresholds={"equalized_odds_difference": 0.2})
+    assert not fairness.passed
+    card = sections(model_card(make_inputs(fairness)))
+    quantitative, caveats = card["Quantitative Analyses"], card["Caveats and Recommendations"]
+    assert "no (too few rows)" not in quantitative
+    for label in "abc":
+        assert quantitative.split(f"| `{label}` |")[1].split("\n")[0].endswith(
+            "| 20 | yes, on few rows (may be noise) |")
+    assert "no class has, so the gate judges every class on few rows" in quantitative
+    assert "does not judge them" not in caveats
+    assert "judges every class on them anyway" in caveats

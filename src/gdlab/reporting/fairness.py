@@ -125,14 +125,23 @@ class FairnessReport:
         return bool(self.worst_class)
 
     @property
+    def judged_on_few_rows(self) -> bool:
+        """One-vs-rest and no class has ``min_group_size`` test rows of it and of the others in
+        every group: the gate judged every class anyway, on gaps that may be noise."""
+        return self.one_vs_rest and not any(e["enough_rows"] for e in self.per_class.values())
+
+    @property
     def class_line(self) -> str | None:
         """``equalized odds difference by class (one-vs-rest): 'cat' 0.03, ..., 'gnu' 0.33 (too
-        few rows, not judged)`` for evaluate's log; None unless :attr:`one_vs_rest`."""
+        few rows, not judged)`` for evaluate's log (``(few rows, judged: may be noise)`` when
+        no class has enough and the gate judged them all); None unless :attr:`one_vs_rest`."""
         if not self.one_vs_rest:
             return None
+        few = ("few rows, judged: may be noise" if self.judged_on_few_rows
+               else "too few rows, not judged")
         shown = ", ".join(
             f"{label!r} {_fmt(entry['equalized_odds_difference'])}"
-            + ("" if entry["enough_rows"] else " (too few rows, not judged)")
+            + ("" if entry["enough_rows"] else f" ({few})")
             for label, entry in self.per_class.items()
         )
         return f"equalized odds difference by class (one-vs-rest): {shown}"

@@ -376,14 +376,19 @@ def _quantitative(c: CardInputs) -> str:
         if f.one_vs_rest:
             parts += [
                 "\n\nBy class, one-vs-rest (judged: every group has at least "
-                f"{f.min_group_size} test rows of the class and of the others):\n\n",
+                f"{f.min_group_size} test rows of the class and of the others"
+                + ("; no class has, so the gate judges every class on few rows"
+                   if f.judged_on_few_rows else "")
+                + "):\n\n",
                 _table(
                     ["class", "equalized_odds_difference", "demographic_parity_difference",
                      "fewest test rows of it in a group", "judged"],
                     [[f"`{label}`", e["equalized_odds_difference"],
                       e["demographic_parity_difference"],
                       min(e["test_rows_of_class"].values(), default=0),
-                      "yes" if e["enough_rows"] else "no (too few rows)"]
+                      "yes" if e["enough_rows"] else
+                      "yes, on few rows (may be noise)" if f.judged_on_few_rows else
+                      "no (too few rows)"]
                      for label, e in f.per_class.items()],
                 ),
             ]
@@ -438,8 +443,10 @@ def _caveats(c: CardInputs) -> str:
             lines.append(
                 f"- Class(es) {', '.join(f'`{label}`' for label in thin)} have fewer than "
                 f"{f.min_group_size} test rows (of them, or of the other classes) in some group "
-                f"of `{f.sensitive}`: their gaps between groups are too noisy to trust and the "
-                "fairness gate does not judge them."
+                f"of `{f.sensitive}`: their gaps between groups are too noisy to trust"
+                + ("; no class has that many, so the fairness gate judges every class on them "
+                   "anyway, and the gap it passes or fails on may be noise."
+                   if f.judged_on_few_rows else " and the fairness gate does not judge them.")
             )
     elif f.enabled and (thin := f.thin_rows()):
         lines.append(
