@@ -55,7 +55,8 @@ class FairnessConfig(Section):
         description="groups with fewer test rows are flagged in the model card as too small "
         "to trust their metrics; so are a class's TPR and FPR when a group has fewer test rows "
         "of it or of the other classes (named in the gate's message; with several classes and "
-        "no positive_label the gate does not judge that class)",
+        "no positive_label the gate does not judge that class, unless no class has enough: "
+        "then it judges every class, on gaps that may be noise)",
     )
 
     def thresholds(self, task: str) -> dict[str, float]:
