@@ -129,7 +129,7 @@ def _column_moments(X) -> tuple[np.ndarray, np.ndarray]:
 
 
 def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None, *,
-                        large: bool = True, slow: bool = False) -> str | None:
+                        large: bool = True) -> str | None:
     """The sentence naming features on large or far-apart scales, or off-centre ones (and
     the fix), or None: far-apart ones (their standard deviations spread over more than
     :data:`FEATURE_SPREAD` times) cannot share one learning rate; ones on one large scale
@@ -141,16 +141,13 @@ def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None,
     names (``feature_names_in_``), else they are numbered. ``large=False`` leaves one large
     scale unnamed (far-apart and off-centre columns are still named): the cause of a fit
     that diverged or ran out of epochs, not of one that stalled, which a larger scale
-    would move faster (:func:`stall_message`). ``slow``: the fit ran out of epochs without
-    oscillating, so its rate was small for the scale rather than too large: one large scale
-    is named with a usual rate to train the standardised features at (the same small rate
-    would be slower on them), or a larger rate as they are."""
+    would move faster (:func:`stall_message`)."""
     if X is None or X.shape[0] < 2:
         return None
     mean, std = _column_moments(X)
     if columns is not None and len(columns) != len(mean):
         columns = None  # numbered, rather than misnamed
-    spread = _spread_cause(std, issparse(X), estimator, large, slow)
+    spread = _spread_cause(std, issparse(X), estimator, large)
     if spread is not None or issparse(X):
         # a sparse column is judged by its standard deviation: mostly zeros, its mean is
         # small next to it and its uncentred second moment is about its variance
@@ -159,9 +156,9 @@ def feature_scale_cause(X, estimator: str, columns: Sequence[str] | None = None,
 
 
 def _spread_cause(std: np.ndarray, sparse: bool, estimator: str,
-                  large: bool = True, slow: bool = False) -> str | None:
+                  large: bool = True) -> str | None:
     """:func:`feature_scale_cause`'s sentence for columns of standard deviations ``std``
-    on large (when ``large``; said for a ``slow`` fit) or far-apart scales, or None."""
+    on large (when ``large``) or far-apart scales, or None."""
     std = std[np.isfinite(std) & (std > 0)]
     if not std.size:
         return None
@@ -170,12 +167,6 @@ def _spread_cause(std: np.ndarray, sparse: bool, estimator: str,
         return None
     scaler = ("StandardScaler(with_mean=False)" if sparse  # scales, keeps it sparse
               else "StandardScaler()")
-    if slow and high <= COMMON_SCALE * low:
-        return (f"The features are unscaled (column standard deviations {_span(low, high)}): "
-                "they share one scale, far from 1, on which only a learning rate far below "
-                "one that suits standardised features trains without diverging. Standardise "
-                f"them and train at a usual rate (e.g. 0.01): make_pipeline({scaler}, "
-                f"{estimator}(...)); as they are, increase max_epochs or the learning rate.")
     if high > FEATURE_SPREAD * low:
         why = "one learning rate cannot suit them all"
     elif high > COMMON_SCALE * low:

@@ -973,13 +973,15 @@ class BaseGD(BaseEstimator):
     def _scale_causes(self, run: _Run, slow: bool = False) -> list[str]:
         """Sentences naming unscaled data as a fit's likely trouble (see
         :mod:`gdlab.estimators.advice`); none for a standardised row view (a CV fold's).
-        ``slow``: the fit ran out of epochs without oscillating (one large scale is named
-        with the rate to train the standardised features at, not as too large a step)."""
+        ``slow``: the fit ran out of epochs without oscillating: one large scale is not
+        named (whether its rate was small for it, sgd's, or its steps bounded, adam's, the
+        same rate on standardised features trains slower still: R² 0.97 -> 0.02, 0.93 ->
+        0.05); far-apart and off-centre features still are."""
         problem = run.problem
         if problem.is_view:
             return []
         causes = [feature_scale_cause(problem.X, type(self).__name__, self._column_names(),
-                                      slow=slow)]
+                                      large=not slow)]
         if self._advises_target_scale:
             bs, n = run.config.batch_size, problem.n_rows
             batches = 1 if bs is None or bs >= n else -(-n // bs)  # the last one partial
