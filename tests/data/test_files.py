@@ -84,3 +84,18 @@ def test_a_text_column_with_a_few_decimal_comma_numbers_keeps_its_text(tmp_path)
                     encoding="utf-8")
     frame = read_csv(path, "y", delimiter=";", decimal=",").frame
     assert frame["x"].tolist() == cells
+
+
+def test_multi_select_answers_with_a_decimal_comma_stay_text(tmp_path):
+    """Answers '1', '1,2', '1,2,3', 'keine' under data.decimal ',': most cells look like
+    decimal-comma numbers, but one in five is none: text (one-hot encoded), as they were;
+    taken for numbers with the rest named, '1,2' would have been read as 1.2."""
+    answers = ["1", "2", "3", "1,2", "2,3", "1,3", "1,2,3", "keine"]
+    cells = [answers[i % len(answers)] for i in range(200)]
+    path = tmp_path / "survey.csv"
+    path.write_text("antworten;y\n" + "".join(f"{v};{i % 7},5\n" for i, v in enumerate(cells)),
+                    encoding="utf-8")
+    table = read_csv(path, "y", delimiter=";", decimal=",")
+    assert table.frame["antworten"].tolist() == cells
+    checked = check_table(table, task="regression")
+    assert "antworten=1,2" in list(checked.features.columns)

@@ -36,6 +36,9 @@ from gdlab.data.table import RawTable
 DELIMITERS = (",", ";", "\t", "|")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
 """A number with dots between thousands and a decimal comma (``1.299,00``, ``12.500``)."""
+FEW_BAD_CELLS = 0.01
+"""The largest share of a decimal-comma number column's cells that may be no number for the
+others to be read as numbers (and those named): a typo, a stray marker."""
 _PLAIN = re.compile(r"[+-]?\d+(?:,\d+)?")
 """A number with a decimal comma and no thousands dots (``59,5``, ``7``)."""
 
@@ -347,7 +350,8 @@ def _read_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     between thousands (``1.299,00``) turned into floats. Only a column whose every value is
     such a number, or a plain one, is: pandas' ``thousands='.'`` would also read the dates
     ``01.02.2024`` as 1022024 and ``3.14`` as 314. A column of such numbers but for a few
-    cells (``abc``; at least half numbers), which pandas leaves as the text ``1,25``, gets
+    cells (``abc``; at most :data:`FEW_BAD_CELLS` of them: more is text such as multi-select
+    answers ``1,2``, ``1,2,3``, ``none``), which pandas leaves as the text ``1,25``, gets
     them written with a decimal point, so that the checks read it as numbers and name the
     other cells (read as text, it was one-hot encoded as categories, or refused as one of too
     many categories naming no cell)."""
@@ -365,7 +369,7 @@ def _read_grouped_numbers(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         numbers = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
         if not numeric.all():
-            if numeric.mean() >= 0.5:  # numbers but for a few cells: the checks name those
+            if numeric.mean() >= 1 - FEW_BAD_CELLS:  # numbers but for a few: named by the checks
                 frame[name] = col.where(~col.index.isin(text.index[numeric]),
                                         numbers.where(numeric))
             continue
