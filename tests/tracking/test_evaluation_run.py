@@ -12,6 +12,8 @@ from gdlab.tracking import log_params
 from gdlab.tracking.evaluation_run import (
     EVALUATE_SECTIONS,
     current_evaluation,
+    handle_document,
+    logged_target,
     new_run_tags,
     tag_evaluation_run,
     target,
@@ -93,3 +95,30 @@ def test_a_reused_version_keeps_its_own_evaluation_pointer(session):
         "gdlab.evaluation_run_id"] == "B-eval"
     tag_evaluation_run(client, decision, None)
     assert "gdlab.evaluation_run_id" not in client.get_model_version("m", version.version).tags
+
+
+def test_the_handle_names_the_run_to_reopen_unless_it_was_deleted(session, monkeypatch,
+                                                                  tmp_path):
+    """register reopens the run evaluate's reports/evaluation_run.json names, whatever
+    experiment it runs under now; one deleted since (in the MLflow UI: still readable, but
+    it cannot be reopened: register crashed) is not, nor one of other evaluate params."""
+    import json
+
+    flat = flatten_params(load_params(REPO / "params.yaml"))
+    run_id = _train_run(session, flat, exp_name="a")
+    monkeypatch.setenv("DVC_EXP_NAME", "b")
+    evaluation = current_evaluation(flat)
+    train = session.client.get_run(run_id)
+    made = session.client.create_run(session.experiment_id,
+                                     tags=new_run_tags(train, evaluation)).info.run_id
+    log_params(session.client, made, flat)  # as evaluate logs a new evaluation run's
+    session.client.set_terminated(made)
+    handle = tmp_path / "evaluation_run.json"
+    where = target(session.client, run_id, evaluation)
+    handle.write_text(json.dumps(handle_document(where, made)))
+    monkeypatch.setenv("DVC_EXP_NAME", "c")  # a retry under a new experiment name
+    assert logged_target(session.client, run_id, handle, current_evaluation(flat)).run_id == made
+    changed = current_evaluation({**flat, "fairness.min_group_size": 31})
+    assert logged_target(session.client, run_id, handle, changed).run_id is None
+    session.client.delete_run(made)
+    assert logged_target(session.client, run_id, handle, current_evaluation(flat)).run_id is None

@@ -150,7 +150,8 @@ def logged_target(client: MlflowClient, train_run_id: str, handle: Path,
     except MlflowException:  # deleted since
         return target(client, train_run_id, evaluation)
     ours = run is train_run or run.data.tags.get(TRAIN_RUN_TAG) == train_run_id
-    if ours and run.info.status == "FINISHED" and _records_params(run, evaluation):
+    active = run.info.lifecycle_stage == "active"  # one deleted in the UI cannot be reopened
+    if ours and active and run.info.status == "FINISHED" and _records_params(run, evaluation):
         return Target(run_id, train_run, evaluation)
     return target(client, train_run_id, evaluation)
 
