@@ -720,3 +720,8 @@ def test_when_no_class_has_enough_rows_the_log_says_every_class_was_judged_on_fe
     assert "not judged" not in report.class_line
     assert f"'c' {gaps['c']:.3g} (few rows, judged: may be noise)" in report.class_line
     assert report.judged_on_few_rows
+    # no gate set: nothing was judged, and the line does not say it was
+    ungated = classification_fairness(y, pred, group, classes=["a", "b", "c"],
+                                      sensitive_name="region", min_group_size=30,
+                                      thresholds=None)
+    assert not ungated.judged_on_few_rows and "judged: may be noise" not in ungated.class_line

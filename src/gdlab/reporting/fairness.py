@@ -127,8 +127,10 @@ class FairnessReport:
     @property
     def judged_on_few_rows(self) -> bool:
         """One-vs-rest and no class has ``min_group_size`` test rows of it and of the others in
-        every group: the gate judged every class anyway, on gaps that may be noise."""
-        return self.one_vs_rest and not any(e["enough_rows"] for e in self.per_class.values())
+        every group, and a gate is set: it judged every class anyway, on gaps that may be
+        noise (no gate: nothing was judged)."""
+        return (bool(self.thresholds) and self.one_vs_rest
+                and not any(e["enough_rows"] for e in self.per_class.values()))
 
     @property
     def class_line(self) -> str | None:
