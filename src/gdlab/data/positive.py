@@ -100,12 +100,10 @@ def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> 
     found: ``classes``, ``target``), so that a label no stage could score fails in validate."""
     from gdlab.config import ConfigError
     from gdlab.config.errors import Problem
-    from gdlab.config.yaml_bools import quote_hint
 
     classes = meta.get("classes")
     if configured is None or meta.get("task") != "classification" or classes is None:
         return
-    allowed = " | ".join([*map(repr, map(_plain, classes)), "null"])
     target = meta.get("target")
     if len(classes) != 2:
         problem = Problem(
@@ -115,13 +113,27 @@ def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> 
             "null",
         )
         raise ConfigError([problem], source)
+    match_or_refuse(classes, configured, "metrics.positive_label", target, source)
+
+
+def match_or_refuse(classes: Sequence[Any], configured: Any, key: str, target: Any,
+                    source: str) -> Any:
+    """:func:`match_label`, or the :class:`~gdlab.config.ConfigError` validate raises for
+    ``key`` (``metrics.positive_label``, ``fairness.positive_label``): ``configured`` is not a
+    class of the ``target`` column, the classes listed, with the quoting hint of a yes/no
+    label YAML read as a boolean."""
+    from gdlab.config import ConfigError
+    from gdlab.config.errors import Problem
+    from gdlab.config.yaml_bools import quote_hint
+
     try:
-        match_label(classes, configured, "metrics.positive_label")
+        return match_label(classes, configured, key)
     except ValueError:
+        plain = [_plain(c) for c in classes]
         problem = Problem(
-            "metrics.positive_label",
+            key,
             f"{configured!r} is not a class of the target {target!r}"
-            f"{quote_hint(configured, map(_plain, classes))}",
-            allowed,
+            f"{quote_hint(configured, plain)}",
+            " | ".join([*map(repr, plain), "null"]),
         )
         raise ConfigError([problem], source) from None

@@ -39,9 +39,8 @@ from fairlearn.metrics import (
 from sklearn import metrics as skm
 
 from gdlab.atomic import output_dir
-from gdlab.config import ConfigError, Problem
 from gdlab.config.sections.fairness import CLASSIFICATION_GATES, REGRESSION_GATES
-from gdlab.config.yaml_bools import quote_hint
+from gdlab.data.positive import match_label, match_or_refuse
 from gdlab.reporting.canvas import save_figure
 from gdlab.reporting.files import finite
 
@@ -242,30 +241,16 @@ def positive_class(classes: list[Any], configured: Any) -> Any:
     """The favourable class: ``configured`` matched by value or text, else the last class."""
     if configured is None:
         return classes[-1]
-    for cls in classes:
-        if cls == configured or str(cls) == str(configured):
-            return cls
-    raise ValueError(
-        f"fairness.positive_label: {configured!r} is not a class of the model "
-        f"(classes: {', '.join(map(repr, classes))}){quote_hint(configured, classes)}"
-    )
+    return match_label(classes, configured, "fairness.positive_label")
 
 
 def check_positive_label(configured: Any, meta: dict[str, Any], source: str) -> None:
     """:class:`~gdlab.config.ConfigError` when ``fairness.positive_label`` is none of the
     target's classes (``meta``: what prepare found). Validate checks it with :func:`positive_class`,
     evaluate's own rule, so a label evaluate would refuse fails before train runs."""
-    try:
-        positive_class(meta["classes"], configured)
-    except ValueError:
-        allowed = " | ".join([*map(repr, meta["classes"]), "null"])
-        problem = Problem(
-            "fairness.positive_label",
-            f"{configured!r} is not a class of the target {meta['target']!r}"
-            f"{quote_hint(configured, meta['classes'])}",
-            allowed,
-        )
-        raise ConfigError([problem], source) from None
+    if configured is not None:
+        match_or_refuse(meta["classes"], configured, "fairness.positive_label", meta["target"],
+                        source)
 
 
 def _by_group(frame: MetricFrame) -> dict[str, dict[str, float]]:
