@@ -323,7 +323,8 @@ def cross_validate(
     eta = Eta(len(folds)) if eta is None else eta
     # fold processes print their epoch lines side by side (threads share this process's)
     share = 1 if in_threads else min(effective_n_jobs(n_jobs), len(folds))
-    n_classes = len(np.unique(y)) if task == "classification" else 0  # for the fold lines
+    # the fold lines' metric names (f1 of which class): a sort of y, only when they are said
+    n_classes = len(np.unique(y)) if progress and task == "classification" else 0
     stop = threading.Event()  # threads cannot be killed: on an interrupt they stop themselves
 
     def callbacks(fold: Fold) -> list[Any] | None:
